@@ -1,0 +1,127 @@
+/*
+ * The public entry point: createAttention() picks a backend, and the returned
+ * Attention object makes tensors and runs forward passes on it.
+ *
+ *   const attn = await createAttention();                  // WebGPU, else CPU
+ *   const q = attn.tensor(qData, [B, Hq, Nq, D]);
+ *   const { out, lse } = await attn.forward(q, k, v, { causal: true, returnLse: true });
+ *   const o = await out.read();                             // Float32Array, q's layout
+ */
+import { acquireDevice, wrapDevice, type AdapterSummary } from '../runtime/device.js';
+import { WebGpuRunner } from '../runtime/webgpu.js';
+import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
+import { numel, shapeToString, type Shape4 } from '../tensor/shape.js';
+import { checkLayout, checkQkv, resolveScale, shapeFromDims } from '../tensor/validate.js';
+import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
+import { ALGORITHMS, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
+import { AttentionTensor } from './tensor.js';
+
+export interface ForwardResult {
+  /** O, same shape and layout as q. */
+  readonly out: AttentionTensor;
+  /** Natural-log LSE per query row, [B, Hq, Nq, 1]; −∞ for rows with every key masked. Only with returnLse. */
+  readonly lse?: AttentionTensor;
+}
+
+export class Attention {
+  /** @internal */
+  readonly impl: Backend;
+  /** Why 'auto' fell back to the CPU, if it did. */
+  readonly fallbackReason?: string;
+
+  /** @internal Use createAttention(). */
+  constructor(impl: Backend, fallbackReason?: string) {
+    this.impl = impl;
+    this.fallbackReason = fallbackReason;
+  }
+
+  /** 'webgpu' or 'cpu'. */
+  get backend(): 'webgpu' | 'cpu' {
+    return this.impl.kind;
+  }
+
+  /** Vendor and device of the adapter in use. */
+  get adapter(): AdapterSummary {
+    return this.impl.adapter;
+  }
+
+  /** The GPUDevice, when the backend is WebGPU. */
+  get device(): GPUDevice | undefined {
+    return this.impl instanceof WebGpuBackend ? this.impl.runner.device : undefined;
+  }
+
+  /**
+   * Uploads `data` (float32, `layout` order, default 'bhnd') as a [B, H, N, D] tensor.
+   * @param dims [batch, heads, seq, headDim]
+   */
+  tensor(data: Float32Array | readonly number[], dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
+    const shape = shapeFromDims(dims, 'dims');
+    const layout = checkLayout(opts.layout ?? 'bhnd', 'layout');
+    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+    if (f32.length !== numel(shape)) {
+      throw new AttentionInputError(`data has ${f32.length} elements, but dims ${shapeToString(shape)} need ${numel(shape)}`);
+    }
+    return new AttentionTensor(this.impl, this.impl.store(f32, `tensor ${shapeToString(shape)}`), shape, layout);
+  }
+
+  /** Attention forward: O = softmax(scale·QKᵀ + mask)·V, and optionally LSE. */
+  async forward(
+    q: AttentionTensor,
+    k: AttentionTensor,
+    v: AttentionTensor,
+    opts: ForwardOptions = {},
+  ): Promise<ForwardResult> {
+    for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+      if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
+      if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
+      t.storage(name);
+    }
+    const problem = checkQkv(q.shape, k.shape, v.shape);
+    const algorithm = opts.algorithm ?? 'flash';
+    if (!ALGORITHMS.includes(algorithm)) {
+      throw new AttentionInputError(`algorithm must be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+    }
+    const { out, lse } = await this.impl.forward({
+      problem,
+      q: { storage: q.storage('q'), layout: q.layout },
+      k: { storage: k.storage('k'), layout: k.layout },
+      v: { storage: v.storage('v'), layout: v.layout },
+      scale: resolveScale(opts.scale, problem.headDim),
+      causal: opts.causal ?? false,
+      algorithm,
+      tile: opts.tile,
+    });
+    const outT = new AttentionTensor(this.impl, out, q.shape, q.layout);
+    const lseShape: Shape4 = { batch: problem.batch, heads: problem.headsQ, seq: problem.seqQ, headDim: 1 };
+    const lseT = new AttentionTensor(this.impl, lse, lseShape, 'bhnd');
+    if (opts.returnLse) return { out: outT, lse: lseT };
+    lseT.destroy();
+    return { out: outT };
+  }
+
+  /** Releases the device (when the library created it) and pooled buffers. */
+  destroy(): void {
+    this.impl.destroy();
+  }
+}
+
+/** Creates an Attention instance on the chosen backend ('auto' by default). */
+export async function createAttention(opts: CreateOptions = {}): Promise<Attention> {
+  const choice = opts.backend ?? 'auto';
+  const poison = opts.poisonOutputs ?? false;
+  if (choice === 'cpu') return new Attention(new CpuBackend(poison));
+  if (typeof choice === 'object') {
+    if (!choice.device) throw new AttentionInputError('backend: { device } needs a GPUDevice');
+    return new Attention(new WebGpuBackend(new WebGpuRunner(wrapDevice(choice.device), poison)));
+  }
+  if (choice !== 'auto' && choice !== 'webgpu') {
+    throw new AttentionInputError(`backend must be 'auto', 'webgpu', 'cpu' or { device }, got ${JSON.stringify(choice)}`);
+  }
+  try {
+    const acquired = await acquireDevice({ dawnFlags: opts.dawnFlags });
+    return new Attention(new WebGpuBackend(new WebGpuRunner(acquired, poison)));
+  } catch (e) {
+    if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));
+    return new Attention(new CpuBackend(poison), e instanceof Error ? e.message : String(e));
+  }
+}

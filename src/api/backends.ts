@@ -1,0 +1,139 @@
+/*
+ * The two backends behind Attention: WebGPU (through runtime/) and the CPU
+ * (through cpu/). Both take validated arguments and return tensor storage.
+ */
+import { cpuForward } from '../cpu/forward.js';
+import { cpuNaiveForward } from '../cpu/naive.js';
+import type { ForwardTile } from '../kernels/forward.js';
+import type { AdapterSummary } from '../runtime/device.js';
+import { WebGpuRunner, type ForwardPlan, type GpuForwardArgs } from '../runtime/webgpu.js';
+import { stridesOf, type Layout } from '../tensor/shape.js';
+import type { Problem } from '../tensor/validate.js';
+import type { Algorithm } from './options.js';
+import type { TensorOwner, TensorStorage } from './tensor.js';
+
+/** One operand of a validated forward call. */
+export interface Operand {
+  readonly storage: TensorStorage;
+  readonly layout: Layout;
+}
+
+export interface BackendForwardArgs {
+  readonly problem: Problem;
+  readonly q: Operand;
+  readonly k: Operand;
+  readonly v: Operand;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly algorithm: Algorithm;
+  readonly tile?: ForwardTile;
+}
+
+export interface Backend extends TensorOwner {
+  readonly kind: 'webgpu' | 'cpu';
+  readonly adapter: AdapterSummary;
+  store(data: Float32Array, label: string): TensorStorage;
+  /** Returns O (q's layout) and LSE ([B, Hq, Nq]). */
+  forward(a: BackendForwardArgs): Promise<{ out: TensorStorage; lse: TensorStorage }>;
+  destroy(): void;
+}
+
+export const CPU_ADAPTER: AdapterSummary = { backend: 'cpu', vendor: 'cpu', device: 'TypeScript (tiled online softmax)' };
+
+export class CpuBackend implements Backend {
+  readonly kind = 'cpu';
+  readonly adapter = CPU_ADAPTER;
+
+  constructor(private readonly poison = false) {}
+
+  store(data: Float32Array): TensorStorage {
+    return { kind: 'cpu', data: new Float32Array(data) };
+  }
+
+  async readBack(storage: TensorStorage): Promise<Float32Array> {
+    if (storage.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
+    return new Float32Array(storage.data);
+  }
+
+  async forward(a: BackendForwardArgs) {
+    const data = (o: Operand) => {
+      if (o.storage.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
+      return o.storage.data;
+    };
+    const run = a.algorithm === 'naive' ? cpuNaiveForward : cpuForward;
+    const r = run({
+      problem: a.problem,
+      q: data(a.q),
+      k: data(a.k),
+      v: data(a.v),
+      qLayout: a.q.layout,
+      kLayout: a.k.layout,
+      vLayout: a.v.layout,
+      scale: a.scale,
+      causal: a.causal,
+      poison: this.poison,
+    });
+    return { out: { kind: 'cpu', data: r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
+  }
+
+  destroy(): void {}
+}
+
+export class WebGpuBackend implements Backend {
+  readonly kind = 'webgpu';
+  readonly runner: WebGpuRunner;
+
+  constructor(runner: WebGpuRunner) {
+    this.runner = runner;
+  }
+
+  get adapter(): AdapterSummary {
+    return this.runner.acquired.summary;
+  }
+
+  store(data: Float32Array, label: string): TensorStorage {
+    return { kind: 'gpu', buffer: this.runner.upload(data, label) };
+  }
+
+  readBack(storage: TensorStorage, count: number): Promise<Float32Array> {
+    if (storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
+    return this.runner.read(storage.buffer, count);
+  }
+
+  /** Plans a forward call without running it (benchmarks encode plans many times). */
+  plan(a: BackendForwardArgs): Promise<ForwardPlan> {
+    const p = a.problem;
+    const buf = (o: Operand) => {
+      if (o.storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
+      return o.storage.buffer;
+    };
+    const args: GpuForwardArgs = {
+      problem: p,
+      q: buf(a.q),
+      k: buf(a.k),
+      v: buf(a.v),
+      qStrides: stridesOf({ batch: p.batch, heads: p.headsQ, seq: p.seqQ, headDim: p.headDim }, a.q.layout),
+      kStrides: stridesOf({ batch: p.batch, heads: p.headsKv, seq: p.seqK, headDim: p.headDim }, a.k.layout),
+      vStrides: stridesOf({ batch: p.batch, heads: p.headsKv, seq: p.seqK, headDim: p.headDim }, a.v.layout),
+      scale: a.scale,
+      causal: a.causal,
+      tile: a.tile,
+    };
+    return a.algorithm === 'naive' ? this.runner.planNaive(args) : this.runner.planFlash(args);
+  }
+
+  async forward(a: BackendForwardArgs) {
+    const plan = await this.plan(a);
+    try {
+      await this.runner.run(plan);
+    } finally {
+      plan.release();
+    }
+    return { out: { kind: 'gpu', buffer: plan.out } as const, lse: { kind: 'gpu', buffer: plan.lse } as const };
+  }
+
+  destroy(): void {
+    this.runner.destroy();
+    this.runner.device.destroy();
+  }
+}

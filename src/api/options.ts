@@ -1,0 +1,43 @@
+/*
+ * Options of createAttention() and forward(), with their defaults.
+ */
+import type { ForwardTile } from '../kernels/forward.js';
+import type { Layout } from '../tensor/shape.js';
+
+/** Which backend createAttention() uses. */
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | { readonly device: GPUDevice };
+
+export interface CreateOptions {
+  /** 'auto' (default): WebGPU if an adapter exists, else the CPU (and says why in `fallbackReason`). */
+  readonly backend?: BackendChoice;
+  /** Node only: Dawn toggles passed to webgpu's create(). */
+  readonly dawnFlags?: readonly string[];
+  /**
+   * Testing aid: fill every output with NaN before each run, so an element a kernel
+   * fails to write shows up as NaN instead of a plausible zero. Default false.
+   */
+  readonly poisonOutputs?: boolean;
+}
+
+/** 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N to memory. */
+export type Algorithm = 'flash' | 'naive';
+
+export const ALGORITHMS: readonly Algorithm[] = ['flash', 'naive'];
+
+export interface ForwardOptions {
+  /** Causal mask, aligned to the bottom-right corner when Nq ≠ Nk. Default false. */
+  readonly causal?: boolean;
+  /** Softmax scale. Default 1/√D. */
+  readonly scale?: number;
+  /** Default 'flash'. */
+  readonly algorithm?: Algorithm;
+  /** Also return the log-sum-exp per row ([B, Hq, Nq, 1]). Default false. */
+  readonly returnLse?: boolean;
+  /** WebGPU only: force a tile shape (tuning and tests). */
+  readonly tile?: ForwardTile;
+}
+
+export interface TensorOptions {
+  /** Memory order of `data`. Default 'bhnd'. */
+  readonly layout?: Layout;
+}

@@ -1,0 +1,178 @@
+/*
+ * Verification against the float64 reference: the named grid of cases the CLI's
+ * `verify` and the test suite both run. One control case, then one axis varied
+ * at a time (sequence lengths, Nq ≠ Nk, head dims, GQA ratios, causal, layout,
+ * extreme logits, batch), then a few combinations.
+ *
+ * Tolerance (DESIGN.md): at most 2× the max error of a plain float32 naive
+ * computation against float64, plus 1e-6 absolute. Rows with every key masked
+ * must be exactly O = 0, LSE = −∞. Outputs are poisoned (NaN) before the run
+ * on the GPU, and any NaN fails.
+ */
+import { referenceForward, type HostTensor } from '../reference/forward.js';
+import type { Layout, Shape4 } from '../tensor/shape.js';
+import type { Attention } from './attention.js';
+import type { Algorithm } from './options.js';
+import { freshSeed, randomData, rng } from './random.js';
+
+export interface VerifyCase {
+  readonly name: string;
+  readonly batch: number;
+  readonly headsQ: number;
+  readonly headsKv: number;
+  readonly seqQ: number;
+  readonly seqK: number;
+  readonly headDim: number;
+  readonly causal: boolean;
+  readonly layout: Layout;
+  /** Inputs uniform in ±amplitude (large values give logits of ±1e4). */
+  readonly amplitude: number;
+}
+
+const CONTROL: VerifyCase = {
+  name: 'control',
+  batch: 1, headsQ: 2, headsKv: 2, seqQ: 64, seqK: 64, headDim: 64,
+  causal: false, layout: 'bhnd', amplitude: 1,
+};
+
+function vary(name: string, change: Partial<VerifyCase>): VerifyCase {
+  return { ...CONTROL, ...change, name };
+}
+
+/** The named grid. */
+export function verifyCases(): VerifyCase[] {
+  const cases: VerifyCase[] = [CONTROL];
+  for (const n of [1, 17, 127, 129]) cases.push(vary(`seq=${n}`, { seqQ: n, seqK: n }));
+  cases.push(vary('seqQ=17,seqK=129', { seqQ: 17, seqK: 129 }));
+  cases.push(vary('seqQ=129,seqK=17', { seqQ: 129, seqK: 17 }));
+  for (const d of [32, 80, 96, 128, 256]) cases.push(vary(`headDim=${d}`, { headDim: d, seqQ: 33, seqK: 47 }));
+  for (const g of [2, 4, 8]) cases.push(vary(`gqa=${g}`, { headsQ: 8, headsKv: 8 / g }));
+  cases.push(vary('causal', { causal: true }));
+  cases.push(vary('layout=bnhd', { layout: 'bnhd', headsQ: 4, headsKv: 2 }));
+  // ±1e4 logits: q·k·scale ≈ amplitude²/3 in spread at D=64.
+  cases.push(vary('logits=1e4', { amplitude: 170 }));
+  cases.push(vary('batch=3', { batch: 3 }));
+  // Combinations; seqQ > seqK under causal leaves the first rows with no visible key.
+  cases.push(vary('causal,seqQ=129,seqK=17', { causal: true, seqQ: 129, seqK: 17 }));
+  cases.push(vary('causal,seqQ=17,seqK=129', { causal: true, seqQ: 17, seqK: 129 }));
+  cases.push(vary('causal,gqa=4,bnhd,seq=127', { causal: true, headsQ: 8, headsKv: 2, layout: 'bnhd', seqQ: 127, seqK: 127 }));
+  cases.push(vary('causal,headDim=256,seq=129', { causal: true, headDim: 256, seqQ: 129, seqK: 129 }));
+  cases.push(vary('causal,headDim=80,batch=2,seq=100', { causal: true, headDim: 80, batch: 2, seqQ: 100, seqK: 100 }));
+  return cases;
+}
+
+/** The cases run by `verify --quick`: the control and one per axis. */
+export function quickCases(): VerifyCase[] {
+  const keep = new Set(['control', 'seq=17', 'seqQ=129,seqK=17', 'headDim=80', 'gqa=4', 'causal', 'layout=bnhd', 'logits=1e4']);
+  return verifyCases().filter((c) => keep.has(c.name));
+}
+
+export interface VerifyOutcome {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly seed: number;
+  readonly maxAbsErr: number;
+  readonly tolerance: number;
+  readonly ms: number;
+  /** What went wrong, naming the (b, h, q, d) index, expected and got. */
+  readonly message?: string;
+}
+
+function shapeQ(c: VerifyCase): Shape4 {
+  return { batch: c.batch, heads: c.headsQ, seq: c.seqQ, headDim: c.headDim };
+}
+function shapeKv(c: VerifyCase): Shape4 {
+  return { batch: c.batch, heads: c.headsKv, seq: c.seqK, headDim: c.headDim };
+}
+
+/** Index (b, h, n, d) of element `flat` of a bhnd-ordered [B, H, N, D] array. */
+function bhnd(flat: number, s: Shape4): string {
+  const d = flat % s.headDim;
+  const n = Math.floor(flat / s.headDim) % s.seq;
+  const h = Math.floor(flat / (s.headDim * s.seq)) % s.heads;
+  const b = Math.floor(flat / (s.headDim * s.seq * s.heads));
+  return `(b=${b}, h=${h}, q=${n}, d=${d})`;
+}
+
+/** Element index into a `layout` array of the bhnd-ordered element `flat`. */
+function toLayout(flat: number, s: Shape4, layout: Layout): number {
+  if (layout === 'bhnd') return flat;
+  const d = flat % s.headDim;
+  const n = Math.floor(flat / s.headDim) % s.seq;
+  const h = Math.floor(flat / (s.headDim * s.seq)) % s.heads;
+  const b = Math.floor(flat / (s.headDim * s.seq * s.heads));
+  return ((b * s.seq + n) * s.heads + h) * s.headDim + d;
+}
+
+/** Largest |a − b| over finite reference entries; Infinity if `got` has NaN where ref is finite. */
+function compare(
+  got: Float32Array,
+  ref: Float64Array,
+  at: (i: number) => number,
+): { err: number; worst: number } {
+  let err = 0;
+  let worst = -1;
+  for (let i = 0; i < ref.length; i++) {
+    const e = ref[i]!;
+    const g = got[at(i)]!;
+    const diff = Number.isFinite(e) ? Math.abs(g - e) : g === e ? 0 : Infinity;
+    if (!(diff <= err)) {
+      err = Number.isNaN(diff) ? Infinity : diff;
+      worst = i;
+    }
+  }
+  return { err, worst };
+}
+
+/** Runs one case on `attn` with `algorithm`, against the float64 reference. */
+export async function runCase(
+  attn: Attention,
+  c: VerifyCase,
+  algorithm: Algorithm,
+  seed = freshSeed(),
+): Promise<VerifyOutcome> {
+  const t0 = performance.now();
+  const rand = rng(seed);
+  const sq = shapeQ(c);
+  const skv = shapeKv(c);
+  const host = (s: Shape4): HostTensor => ({
+    data: randomData(s.batch * s.heads * s.seq * s.headDim, rand, c.amplitude),
+    shape: s,
+    layout: c.layout,
+  });
+  const [hq, hk, hv] = [host(sq), host(skv), host(skv)];
+  const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
+  const q = attn.tensor(hq.data as Float32Array, dims(sq), { layout: c.layout });
+  const k = attn.tensor(hk.data as Float32Array, dims(skv), { layout: c.layout });
+  const v = attn.tensor(hv.data as Float32Array, dims(skv), { layout: c.layout });
+  try {
+    const { out, lse } = await attn.forward(q, k, v, { causal: c.causal, algorithm, returnLse: true });
+    const [o, l] = await Promise.all([out.read(), lse!.read()]);
+    out.destroy();
+    lse!.destroy();
+
+    const ref = referenceForward(hq, hk, hv, { causal: c.causal });
+    const ref32 = referenceForward(hq, hk, hv, { causal: c.causal, precision: 'f32' });
+    const lseShape: Shape4 = { ...sq, headDim: 1 };
+    const base = (a: Float64Array, b: Float64Array) => compare(Float32Array.from(a), b, (i) => i).err;
+    const tolO = 2 * base(ref32.out, ref.out) + 1e-6;
+    const tolL = 2 * base(ref32.lse, ref.lse) + 1e-6;
+    const cmpO = compare(o, ref.out, (i) => toLayout(i, sq, c.layout));
+    const cmpL = compare(l, ref.lse, (i) => i);
+    const ms = performance.now() - t0;
+    const outcome = { name: c.name, seed, maxAbsErr: Math.max(cmpO.err, cmpL.err), tolerance: tolO, ms };
+    if (cmpO.err > tolO) {
+      const i = cmpO.worst;
+      return { ...outcome, ok: false, message: `O${bhnd(i, sq)}: expected ${ref.out[i]}, got ${o[toLayout(i, sq, c.layout)]} (|err| ${cmpO.err} > tol ${tolO})` };
+    }
+    if (cmpL.err > tolL) {
+      const i = cmpL.worst;
+      return { ...outcome, ok: false, message: `LSE${bhnd(i, lseShape)}: expected ${ref.lse[i]}, got ${l[i]} (|err| ${cmpL.err} > tol ${tolL})` };
+    }
+    return { ...outcome, ok: true };
+  } catch (e) {
+    return { name: c.name, seed, ok: false, maxAbsErr: NaN, tolerance: NaN, ms: performance.now() - t0, message: String(e) };
+  } finally {
+    [q, k, v].forEach((t) => t.destroy());
+  }
+}

@@ -1,0 +1,103 @@
+/*
+ * CPU backend forward: the same tiled online-softmax algorithm as the fused GPU
+ * kernel, in TypeScript. For each tile of BR query rows it walks the key/value
+ * tiles of BC keys, keeping per row the running max m, the running denominator
+ * l and the unnormalised output acc; nothing of size N×N is ever allocated.
+ * Causal tiles wholly above the diagonal are skipped, as on the GPU.
+ */
+import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
+import type { Problem } from '../tensor/validate.js';
+
+/** Tile sizes of the CPU loop (rows of Q, keys of K/V). */
+export const CPU_TILE = { rows: 16, keys: 64 } as const;
+
+export interface CpuForwardArgs {
+  readonly problem: Problem;
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly qLayout: Layout;
+  readonly kLayout: Layout;
+  readonly vLayout: Layout;
+  readonly scale: number;
+  readonly causal: boolean;
+  /** Start outputs as NaN so an unwritten element is caught (testing). */
+  readonly poison?: boolean;
+}
+
+export interface CpuForwardResult {
+  /** O in the layout of q. */
+  readonly out: Float32Array;
+  /** LSE [B, Hq, Nq] (natural log); −∞ for rows with every key masked. */
+  readonly lse: Float32Array;
+}
+
+export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
+  const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
+  const qs = stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout);
+  const ks = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout);
+  const vs = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout);
+  const out = new Float32Array(B * Hq * Nq * D).fill(a.poison ? NaN : 0);
+  const lse = new Float32Array(B * Hq * Nq).fill(a.poison ? NaN : 0);
+  const BR = CPU_TILE.rows;
+  const BC = CPU_TILE.keys;
+  const group = Hq / Hkv;
+  const offset = Nk - Nq; // causal: key j visible from query i iff j <= i + offset
+
+  const m = new Float64Array(BR);
+  const l = new Float64Array(BR);
+  const acc = new Float64Array(BR * D);
+  const s = new Float64Array(BC);
+
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / group);
+      for (let q0 = 0; q0 < Nq; q0 += BR) {
+        const rows = Math.min(BR, Nq - q0);
+        m.fill(-Infinity);
+        l.fill(0);
+        acc.fill(0);
+        // Last key any row of this tile can see: tiles past it are skipped, not masked.
+        const kvEnd = a.causal ? Math.max(0, Math.min(Nk, q0 + rows - 1 + offset + 1)) : Nk;
+        for (let k0 = 0; k0 < kvEnd; k0 += BC) {
+          const keys = Math.min(BC, kvEnd - k0);
+          for (let r = 0; r < rows; r++) {
+            const i = q0 + r;
+            const qo = rowOffset(qs, b, h, i);
+            const last = a.causal ? Math.min(keys, i + offset - k0 + 1) : keys;
+            if (last <= 0) continue;
+            let tileMax = -Infinity;
+            for (let c = 0; c < last; c++) {
+              const ko = rowOffset(ks, b, hk, k0 + c);
+              let dot = 0;
+              for (let d = 0; d < D; d++) dot += a.q[qo + d]! * a.k[ko + d]!;
+              s[c] = dot * a.scale;
+              if (s[c]! > tileMax) tileMax = s[c]!;
+            }
+            const mNew = Math.max(m[r]!, tileMax);
+            const alpha = Math.exp(m[r]! - mNew); // 0 when m was −∞
+            const ar = r * D;
+            for (let d = 0; d < D; d++) acc[ar + d]! *= alpha;
+            let sum = 0;
+            for (let c = 0; c < last; c++) {
+              const p = Math.exp(s[c]! - mNew);
+              sum += p;
+              const vo = rowOffset(vs, b, hk, k0 + c);
+              for (let d = 0; d < D; d++) acc[ar + d]! += p * a.v[vo + d]!;
+            }
+            l[r] = l[r]! * alpha + sum;
+            m[r] = mNew;
+          }
+        }
+        for (let r = 0; r < rows; r++) {
+          const i = q0 + r;
+          const oo = rowOffset(qs, b, h, i);
+          const inv = l[r]! > 0 ? 1 / l[r]! : 0;
+          for (let d = 0; d < D; d++) out[oo + d] = acc[r * D + d]! * inv;
+          lse[(b * Hq + h) * Nq + i] = l[r]! > 0 ? m[r]! + Math.log(l[r]!) : -Infinity;
+        }
+      }
+    }
+  }
+  return { out, lse };
+}

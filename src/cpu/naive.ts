@@ -1,0 +1,62 @@
+/*
+ * CPU naive pipeline: materialises each head's N×N score matrix in float32,
+ * masks it, softmaxes it in place and multiplies by V — the same four steps as
+ * the GPU baseline, so CPU benchmarks compare like with like.
+ */
+import { rowOffset, stridesOf } from '../tensor/shape.js';
+import type { CpuForwardArgs, CpuForwardResult } from './forward.js';
+
+export function cpuNaiveForward(a: CpuForwardArgs): CpuForwardResult {
+  const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
+  const qs = stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout);
+  const ks = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout);
+  const vs = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout);
+  const out = new Float32Array(B * Hq * Nq * D).fill(a.poison ? NaN : 0);
+  const lse = new Float32Array(B * Hq * Nq).fill(a.poison ? NaN : 0);
+  const s = new Float32Array(Nq * Nk);
+  const group = Hq / Hkv;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / group);
+      // scores
+      for (let i = 0; i < Nq; i++) {
+        const qo = rowOffset(qs, b, h, i);
+        for (let j = 0; j < Nk; j++) {
+          const ko = rowOffset(ks, b, hk, j);
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += a.q[qo + d]! * a.k[ko + d]!;
+          s[i * Nk + j] = dot * a.scale;
+        }
+      }
+      // mask
+      if (a.causal) {
+        for (let i = 0; i < Nq; i++) for (let j = i + Nk - Nq + 1; j < Nk; j++) if (j >= 0) s[i * Nk + j] = -Infinity;
+      }
+      // softmax (in place) and LSE
+      for (let i = 0; i < Nq; i++) {
+        let m = -Infinity;
+        for (let j = 0; j < Nk; j++) m = Math.max(m, s[i * Nk + j]!);
+        let l = 0;
+        for (let j = 0; j < Nk; j++) {
+          const p = m === -Infinity ? 0 : Math.exp(s[i * Nk + j]! - m);
+          s[i * Nk + j] = p;
+          l += p;
+        }
+        for (let j = 0; j < Nk; j++) s[i * Nk + j] = l > 0 ? s[i * Nk + j]! / l : 0;
+        lse[(b * Hq + h) * Nq + i] = l > 0 ? m + Math.log(l) : -Infinity;
+      }
+      // O = P V
+      for (let i = 0; i < Nq; i++) {
+        const oo = rowOffset(qs, b, h, i);
+        out.fill(0, oo, oo + D);
+        for (let j = 0; j < Nk; j++) {
+          const p = s[i * Nk + j]!;
+          if (p === 0) continue;
+          const vo = rowOffset(vs, b, hk, j);
+          for (let d = 0; d < D; d++) out[oo + d] += p * a.v[vo + d]!;
+        }
+      }
+    }
+  }
+  return { out, lse };
+}

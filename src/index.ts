@@ -1,0 +1,11 @@
+/*
+ * webgpu-attention: exact, IO-aware fused attention through WebGPU, with a CPU fallback.
+ * This file only re-exports the public surface.
+ */
+export { createAttention, Attention, type ForwardResult } from './api/attention.js';
+export { AttentionTensor } from './api/tensor.js';
+export type { CreateOptions, ForwardOptions, TensorOptions, Algorithm, BackendChoice } from './api/options.js';
+export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';
+export { SUPPORTED_HEAD_DIMS, type Layout, type Shape4 } from './tensor/shape.js';
+export { referenceForward, type HostTensor, type ReferenceOptions } from './reference/forward.js';
+export type { AdapterSummary } from './runtime/device.js';

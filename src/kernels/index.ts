@@ -1,0 +1,5 @@
+export * from './spec.js';
+export * from './params.js';
+export * from './forward.js';
+export * from './naive.js';
+export * from './tiles.js';

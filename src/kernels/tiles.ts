@@ -1,0 +1,41 @@
+/*
+ * Default tile shapes for the forward kernel, chosen from an ordered list by
+ * what the device allows (workgroup memory, invocations) and what keeps the
+ * accumulator in registers. The first candidate that fits wins; the list is
+ * ordered from most reuse per byte staged to least.
+ */
+import { forwardAccFloats, forwardWorkgroupBytes, type ForwardTile } from './forward.js';
+
+/** The device limits a tile choice depends on. */
+export interface TileLimits {
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+}
+
+/** Most accumulator floats per invocation before register spills become likely. */
+export const MAX_ACC_FLOATS = 64;
+
+export const FORWARD_TILES: readonly ForwardTile[] = [
+  { tx: 8, ty: 16, rm: 4, cn: 4, shareKv: false }, // 64 rows × 32 keys
+  { tx: 8, ty: 16, rm: 4, cn: 4, shareKv: true },
+  { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false }, // 32 × 32
+  { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: true },
+  { tx: 16, ty: 8, rm: 2, cn: 2, shareKv: true }, // 16 × 32
+  { tx: 16, ty: 8, rm: 2, cn: 1, shareKv: true }, // 16 × 16
+  { tx: 16, ty: 8, rm: 1, cn: 1, shareKv: true }, // 8 × 16
+  { tx: 16, ty: 4, rm: 1, cn: 1, shareKv: true }, // 4 × 16
+];
+
+/** Whether `t` can run at head dim `headDim` within `limits`. */
+export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits): boolean {
+  return (
+    t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
+    forwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize &&
+    forwardAccFloats(headDim, t) <= MAX_ACC_FLOATS
+  );
+}
+
+/** The default forward tile for a head dim on a device, or undefined if none fits. */
+export function chooseForwardTile(headDim: number, limits: TileLimits): ForwardTile | undefined {
+  return FORWARD_TILES.find((t) => tileFits(headDim, t, limits));
+}

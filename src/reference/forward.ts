@@ -1,0 +1,112 @@
+/*
+ * The specification: naive attention forward in float64, never optimised.
+ *
+ *   S = scale · Q Kᵀ              [B, Hq, Nq, Nk]
+ *   S[i, j] = −∞ where masked     (causal: key j visible from query i iff j ≤ i + Nk − Nq,
+ *                                  the bottom-right alignment of FlashAttention 2.1+)
+ *   P = softmax(S) along j
+ *   O = P V                       [B, Hq, Nq, D]
+ *   LSE[i] = log Σ_j exp(S[i, j]) [B, Hq, Nq]
+ *
+ * Query head h reads key/value head floor(h / (Hq / Hkv)) (grouped-query attention).
+ * A row whose keys are all masked gives O = 0 and LSE = −∞.
+ *
+ * With precision 'f32' every arithmetic result is rounded to float32: that is the
+ * "plain float32 naive computation" whose error against float64 sets test tolerances.
+ */
+import { rowOffset, stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
+
+/** A host tensor: data in `layout` order of a logical [B, H, N, D] shape. */
+export interface HostTensor {
+  readonly data: Float32Array | Float64Array;
+  readonly shape: Shape4;
+  readonly layout: Layout;
+}
+
+export interface ReferenceOptions {
+  /** Softmax scale; default 1/√D. */
+  readonly scale?: number;
+  /** Causal mask, bottom-right aligned. Default false. */
+  readonly causal?: boolean;
+  /** 'f64' (the spec, default) or 'f32' (round every operation to float32). */
+  readonly precision?: 'f64' | 'f32';
+  /** Compute only rows for which this returns true; others are left NaN. */
+  readonly rows?: (b: number, h: number, i: number) => boolean;
+}
+
+export interface ReferenceResult {
+  /** O in 'bhnd' layout, [B, Hq, Nq, D]. */
+  readonly out: Float64Array;
+  /** LSE, [B, Hq, Nq]. */
+  readonly lse: Float64Array;
+}
+
+/** True when key j is visible from query i under the causal mask. */
+export function causalVisible(i: number, j: number, seqQ: number, seqK: number): boolean {
+  return j <= i + (seqK - seqQ);
+}
+
+export function referenceForward(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  opts: ReferenceOptions = {},
+): ReferenceResult {
+  const { batch: B, heads: Hq, seq: Nq, headDim: D } = q.shape;
+  const { heads: Hkv, seq: Nk } = k.shape;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const r = opts.precision === 'f32' ? Math.fround : (x: number) => x;
+  const group = Hq / Hkv;
+  const qs = stridesOf(q.shape, q.layout);
+  const ks = stridesOf(k.shape, k.layout);
+  const vs = stridesOf(v.shape, v.layout);
+  const out = new Float64Array(B * Hq * Nq * D).fill(NaN);
+  const lse = new Float64Array(B * Hq * Nq).fill(NaN);
+  const s = new Float64Array(Nk); // one row of S, then of P
+
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / group);
+      for (let i = 0; i < Nq; i++) {
+        if (opts.rows && !opts.rows(b, h, i)) continue;
+        const qo = rowOffset(qs, b, h, i);
+        // S row and its max
+        let max = -Infinity;
+        for (let j = 0; j < Nk; j++) {
+          if (opts.causal && !causalVisible(i, j, Nq, Nk)) {
+            s[j] = -Infinity;
+            continue;
+          }
+          const ko = rowOffset(ks, b, hk, j);
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot = r(dot + r(q.data[qo + d]! * k.data[ko + d]!));
+          s[j] = r(dot * scale);
+          if (s[j]! > max) max = s[j]!;
+        }
+        const o = ((b * Hq + h) * Nq + i) * D;
+        if (max === -Infinity) {
+          out.fill(0, o, o + D);
+          lse[(b * Hq + h) * Nq + i] = -Infinity;
+          continue;
+        }
+        // P row (unnormalised) and its sum
+        let sum = 0;
+        for (let j = 0; j < Nk; j++) {
+          s[j] = s[j] === -Infinity ? 0 : r(Math.exp(r(s[j]! - max)));
+          sum = r(sum + s[j]!);
+        }
+        // O row = P V / sum
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let j = 0; j < Nk; j++) {
+            if (s[j] === 0) continue;
+            acc = r(acc + r(s[j]! * v.data[rowOffset(vs, b, hk, j) + d]!));
+          }
+          out[o + d] = r(acc / sum);
+        }
+        lse[(b * Hq + h) * Nq + i] = r(max + r(Math.log(sum)));
+      }
+    }
+  }
+  return { out, lse };
+}

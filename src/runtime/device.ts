@@ -1,0 +1,114 @@
+/*
+ * Adapter and device acquisition: the browser's navigator.gpu, Node through the
+ * optional 'webgpu' package (Dawn), or a GPUDevice the caller already has.
+ * The device is created with the adapter's own limits for what the kernels
+ * use (workgroup memory, invocations, binding size), since WebGPU's defaults
+ * are far below what real GPUs offer.
+ */
+import { AttentionBackendError } from '../tensor/errors.js';
+
+/** What the library reports about an adapter (the bench JSON's "adapter"). */
+export interface AdapterSummary {
+  readonly backend: 'webgpu' | 'cpu';
+  readonly vendor: string;
+  readonly device: string;
+  readonly architecture?: string;
+  readonly description?: string;
+}
+
+export interface AcquiredDevice {
+  readonly device: GPUDevice;
+  readonly adapter?: GPUAdapter;
+  readonly summary: AdapterSummary;
+  /** Optional features that were present and enabled. */
+  readonly features: readonly string[];
+}
+
+export interface AcquireOptions {
+  /** Dawn toggles for Node, e.g. ['enable-dawn-features=allow_unsafe_apis']. */
+  readonly dawnFlags?: readonly string[];
+  readonly powerPreference?: GPUPowerPreference;
+}
+
+/** Limits the kernels benefit from; requested at the adapter's maximum. */
+const WANTED_LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+const WANTED_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
+
+let nodeGpu: Promise<GPU | undefined> | undefined;
+
+/** The GPU entry point of this environment, or undefined where none exists. */
+export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU | undefined> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  if (typeof process === 'undefined' || !process.versions?.node) return undefined;
+  nodeGpu ??= (async () => {
+    try {
+      const mod = (await import('webgpu' as string)) as {
+        create: (flags: string[]) => GPU;
+        globals: Record<string, unknown>;
+      };
+      // Dawn's constants (GPUBufferUsage, …) are globals in browsers; install them once.
+      for (const [name, value] of Object.entries(mod.globals)) {
+        if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
+      }
+      return mod.create([...dawnFlags]);
+    } catch {
+      return undefined;
+    }
+  })();
+  return nodeGpu;
+}
+
+/** Requests an adapter and a device with raised limits; throws AttentionBackendError if there is none. */
+export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
+  const gpu = await getGpu(opts.dawnFlags);
+  if (!gpu) {
+    throw new AttentionBackendError(
+      'no WebGPU implementation: not a browser with navigator.gpu, and the optional Node package "webgpu" could not be loaded',
+    );
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    throw new AttentionBackendError(
+      'no WebGPU adapter found (on Linux without a GPU, install a Vulkan driver such as SwiftShader and set VK_ICD_FILENAMES)',
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({
+    label: 'webgpu-attention',
+    requiredLimits,
+    requiredFeatures: features as GPUFeatureName[],
+  });
+  return { device, adapter, summary: summarize(adapter.info), features };
+}
+
+/** Wraps a caller's device; its limits are whatever the caller requested. */
+export function wrapDevice(device: GPUDevice): AcquiredDevice {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return {
+    device,
+    summary: summarize(info),
+    features: WANTED_FEATURES.filter((f) => device.features.has(f)),
+  };
+}
+
+function summarize(info: GPUAdapterInfo | undefined): AdapterSummary {
+  return {
+    backend: 'webgpu',
+    vendor: info?.vendor || 'unknown',
+    device: info?.device || info?.description || 'unknown',
+    architecture: info?.architecture || undefined,
+    description: info?.description || undefined,
+  };
+}

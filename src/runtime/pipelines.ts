@@ -1,0 +1,42 @@
+/*
+ * Pipeline cache, one per device, keyed by the generated WGSL itself: two
+ * configs that generate the same code share a pipeline, and two that differ
+ * in any way cannot collide. WEBGPU_ATTENTION_DEBUG=wgsl prints each module
+ * the first time it is compiled.
+ */
+import type { KernelSpec } from '../kernels/spec.js';
+
+const caches = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function debugWgsl(): boolean {
+  return typeof process !== 'undefined' && (process.env?.WEBGPU_ATTENTION_DEBUG ?? '').split(',').includes('wgsl');
+}
+
+/** The compute pipeline for `spec` on `device`, compiled on first use. */
+export async function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<GPUComputePipeline> {
+  let cache = caches.get(device);
+  if (!cache) caches.set(device, (cache = new Map()));
+  const hit = cache.get(spec.wgsl);
+  if (hit) return hit;
+  if (debugWgsl()) console.error(`// ---- ${spec.label}\n${spec.wgsl}`);
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
+  const pipeline = await device.createComputePipelineAsync({
+    label: spec.label,
+    layout: 'auto',
+    compute: { module, entryPoint: 'main' },
+  }).catch(async (e: unknown) => {
+    const info = await module.getCompilationInfo();
+    const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+    throw new Error(`failed to compile ${spec.label}: ${String(e)}\n${msgs}`);
+  });
+  const err = await device.popErrorScope();
+  if (err) throw new Error(`failed to compile ${spec.label}: ${err.message}`);
+  cache.set(spec.wgsl, pipeline);
+  return pipeline;
+}
+
+/** Number of pipelines compiled on a device (for tests of cache behaviour). */
+export function pipelineCount(device: GPUDevice): number {
+  return caches.get(device)?.size ?? 0;
+}

@@ -1,0 +1,81 @@
+/*
+ * GPU timing. A sample encodes a batch of repetitions of the work in one
+ * command buffer (enough to run for `minBatchMs`), bracketed by timestamp
+ * queries where the device has 'timestamp-query', and by the host clock
+ * around submit → onSubmittedWorkDone otherwise. Result: milliseconds per
+ * repetition, median over samples, after a warm-up.
+ */
+import { encodeDispatches, type PreparedDispatch } from './encode.js';
+
+export interface TimingOptions {
+  /** Untimed runs first (pipeline creation, caches, clocks). Default 2. */
+  readonly warmup?: number;
+  /** Timed samples; the median is reported. Default 5. */
+  readonly samples?: number;
+  /** Target duration of one sample's batch, ms. Default 100. */
+  readonly minBatchMs?: number;
+}
+
+export interface TimingResult {
+  readonly msMedian: number;
+  readonly msSamples: readonly number[];
+  readonly method: 'timestamp-query' | 'host clock';
+  readonly repsPerSample: number;
+}
+
+/** Times `work` (one repetition = every entry of one element of `rotation`, rotating). */
+export async function timeDispatches(
+  device: GPUDevice,
+  rotation: readonly (readonly PreparedDispatch[])[],
+  opts: TimingOptions = {},
+): Promise<TimingResult> {
+  const warmup = opts.warmup ?? 2;
+  const samples = opts.samples ?? 5;
+  const minBatchMs = opts.minBatchMs ?? 100;
+  const hasTs = device.features.has('timestamp-query');
+
+  const batch = async (reps: number, timestamps: boolean): Promise<number> => {
+    const enc = device.createCommandEncoder({ label: 'timing batch' });
+    let qs: GPUQuerySet | undefined;
+    let resolve: GPUBuffer | undefined;
+    let readback: GPUBuffer | undefined;
+    if (timestamps) {
+      qs = device.createQuerySet({ label: 'timing', type: 'timestamp', count: 2 });
+      resolve = device.createBuffer({ label: 'timing resolve', size: 16, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
+      readback = device.createBuffer({ label: 'timing readback', size: 16, usage: 0x0001 | 0x0008 });
+      enc.beginComputePass({ label: 'timing start', timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0 } }).end();
+    }
+    for (let i = 0; i < reps; i++) encodeDispatches(enc, rotation[i % rotation.length]!);
+    if (timestamps && qs && resolve && readback) {
+      enc.beginComputePass({ label: 'timing end', timestampWrites: { querySet: qs, endOfPassWriteIndex: 1 } }).end();
+      enc.resolveQuerySet(qs, 0, 2, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+    }
+    const t0 = performance.now();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    const hostMs = performance.now() - t0;
+    if (!readback || !qs || !resolve) return hostMs / reps;
+    await readback.mapAsync(0x0001);
+    const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    [readback, resolve].forEach((b) => b.destroy());
+    qs.destroy();
+    const gpuMs = Number(end! - begin!) / 1e6;
+    // A quantized or unsupported clock reads 0 or runs backwards: trust the host clock then.
+    return gpuMs > 0 && gpuMs <= hostMs * 1.05 ? gpuMs / reps : hostMs / reps;
+  };
+
+  for (let i = 0; i < warmup; i++) await batch(rotation.length, false);
+  const one = await batch(rotation.length, false);
+  const reps = Math.max(rotation.length, Math.min(1000, Math.ceil(minBatchMs / Math.max(one / 1, 1e-3))));
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) times.push(await batch(reps, hasTs));
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    msMedian: sorted[Math.floor(sorted.length / 2)]!,
+    msSamples: times,
+    method: hasTs ? 'timestamp-query' : 'host clock',
+    repsPerSample: reps,
+  };
+}

@@ -1,0 +1,289 @@
+/*
+ * The WebGPU runner: owns one device and turns forward calls into prepared
+ * plans (pipelines, bind groups, output buffers) that can be encoded once or
+ * many times (benchmarks). Scratch buffers (the naive pipeline's score matrix)
+ * come from a pool and go back to it, so repeated calls allocate nothing new.
+ */
+import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile } from '../kernels/forward.js';
+import {
+  NAIVE_GEMM_TILE,
+  NAIVE_PARAMS,
+  naiveMaskKernel,
+  naivePvKernel,
+  naiveScoresKernel,
+  naiveSoftmaxKernel,
+} from '../kernels/naive.js';
+import { packParams, type ParamLayout } from '../kernels/params.js';
+import type { KernelSpec } from '../kernels/spec.js';
+import { chooseForwardTile } from '../kernels/tiles.js';
+import { AttentionLimitError } from '../tensor/errors.js';
+import type { Strides } from '../tensor/shape.js';
+import type { Problem } from '../tensor/validate.js';
+import type { AcquiredDevice } from './device.js';
+import { encodeDispatches, prepareDispatch, type PreparedDispatch } from './encode.js';
+import { getPipeline } from './pipelines.js';
+
+/** Everything a forward call needs, already validated. */
+export interface GpuForwardArgs {
+  readonly problem: Problem;
+  readonly q: GPUBuffer;
+  readonly k: GPUBuffer;
+  readonly v: GPUBuffer;
+  readonly qStrides: Strides;
+  readonly kStrides: Strides;
+  readonly vStrides: Strides;
+  readonly scale: number;
+  readonly causal: boolean;
+  /** Override the default tile (tuning, tests). */
+  readonly tile?: ForwardTile;
+}
+
+/** A forward call ready to encode; `out` has q's layout, `lse` is [B, Hq, Nq]. */
+export interface ForwardPlan {
+  readonly out: GPUBuffer;
+  readonly lse: GPUBuffer;
+  readonly dispatches: readonly PreparedDispatch[];
+  /** Labels of the kernels, in order. */
+  readonly labels: readonly string[];
+  /** Returns scratch and parameter buffers to the pool (not out/lse). */
+  release(): void;
+}
+
+const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+const UNIFORM = 0x40 | 0x08; // UNIFORM | COPY_DST
+
+export class WebGpuRunner {
+  readonly device: GPUDevice;
+  readonly acquired: AcquiredDevice;
+  private readonly pool = new Map<string, GPUBuffer[]>();
+  private readonly owned = new Set<GPUBuffer>();
+
+  /** Fill outputs with NaN before each run (testing: unwritten elements show up). */
+  readonly poisonOutputs: boolean;
+
+  constructor(acquired: AcquiredDevice, poisonOutputs = false) {
+    this.acquired = acquired;
+    this.poisonOutputs = poisonOutputs;
+    this.device = acquired.device;
+  }
+
+  /** Largest buffer one storage binding may cover, in bytes. */
+  get maxBindingBytes(): number {
+    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+  }
+
+  /** A storage buffer of `bytes`, checked against the binding limit. */
+  createStorage(bytes: number, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    if (size > this.maxBindingBytes) {
+      throw new AttentionLimitError(
+        `${label} needs ${size} bytes, but this device binds at most ${this.maxBindingBytes} bytes ` +
+          '(maxStorageBufferBindingSize / maxBufferSize)',
+      );
+    }
+    return this.device.createBuffer({ label, size, usage: STORAGE });
+  }
+
+  /** Uploads f32 data to a new storage buffer. */
+  upload(data: Float32Array, label: string): GPUBuffer {
+    const buf = this.createStorage(data.byteLength, label);
+    this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buf;
+  }
+
+  /** Reads `count` floats back from a storage buffer. */
+  async read(buffer: GPUBuffer, count: number): Promise<Float32Array> {
+    const bytes = count * 4;
+    const staging = this.device.createBuffer({
+      label: `${buffer.label} readback`,
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage: 0x01 | 0x08, // MAP_READ | COPY_DST
+    });
+    const enc = this.device.createCommandEncoder({ label: 'readback' });
+    enc.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(0x0001); // GPUMapMode.READ
+    const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /** Fills a buffer with NaN (poison) so that unwritten outputs are detectable. */
+  poison(buffer: GPUBuffer): void {
+    const nan = new Float32Array(buffer.size / 4).fill(NaN);
+    this.device.queue.writeBuffer(buffer, 0, nan);
+  }
+
+  private takeScratch(bytes: number, usage: number, label: string): GPUBuffer {
+    const key = `${usage}:${bytes}`;
+    const free = this.pool.get(key);
+    const buf = free?.pop() ?? this.device.createBuffer({ label, size: bytes, usage });
+    this.owned.add(buf);
+    return buf;
+  }
+
+  private giveBack(buf: GPUBuffer): void {
+    const key = `${buf.usage}:${buf.size}`;
+    let free = this.pool.get(key);
+    if (!free) this.pool.set(key, (free = []));
+    free.push(buf);
+  }
+
+  private params(layout: ParamLayout, values: Record<string, number>, label: string): GPUBuffer {
+    const data = packParams(layout, values);
+    const buf = this.takeScratch(data.byteLength, UNIFORM, label);
+    this.device.queue.writeBuffer(buf, 0, data);
+    return buf;
+  }
+
+  private async dispatch(spec: KernelSpec, buffers: GPUBuffer[], wg: [number, number, number]) {
+    const pipeline = await getPipeline(this.device, spec);
+    return prepareDispatch(this.device, spec, pipeline, buffers, wg);
+  }
+
+  /** The tile the fused kernel uses for a head dim on this device. */
+  forwardTile(headDim: number): ForwardTile {
+    const tile = chooseForwardTile(headDim, this.device.limits);
+    if (!tile) {
+      throw new AttentionLimitError(
+        `no forward tile fits head dim ${headDim} in ${this.device.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
+      );
+    }
+    return tile;
+  }
+
+  /** Plans the fused forward kernel: one dispatch over (Q tiles, query heads, batch). */
+  async planFlash(a: GpuForwardArgs): Promise<ForwardPlan> {
+    const p = a.problem;
+    const tile = a.tile ?? this.forwardTile(p.headDim);
+    const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile });
+    const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
+    const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
+    if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
+    const v4 = (n: number) => n / 4;
+    const params = this.params(
+      FORWARD_PARAMS,
+      {
+        ...common(p),
+        qkScale: a.scale * Math.LOG2E,
+        qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
+        ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
+        vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
+      },
+      'attention.forward params',
+    );
+    const { br } = tileRows(tile);
+    const d = await this.dispatch(spec, [params, a.q, a.k, a.v, out, lse], [Math.ceil(p.seqQ / br), p.headsQ, p.batch]);
+    return {
+      out,
+      lse,
+      dispatches: [d],
+      labels: [spec.label],
+      release: () => this.giveBack(params),
+    };
+  }
+
+  /** Query heads per naive chunk: as many N×N score matrices as fit one binding. */
+  naiveChunkHeads(p: Problem): number {
+    const perHead = p.seqQ * p.seqK * 4;
+    const heads = Math.floor(this.maxBindingBytes / perHead);
+    if (heads < 1) {
+      throw new AttentionLimitError(
+        `the naive pipeline needs ${perHead} bytes for one head's ${p.seqQ}×${p.seqK} score matrix, ` +
+          `but this device binds at most ${this.maxBindingBytes} bytes; use the fused 'flash' algorithm`,
+      );
+    }
+    return Math.min(heads, p.batch * p.headsQ);
+  }
+
+  /** Plans the naive pipeline: scores, mask (causal), softmax, P·V per chunk of heads. */
+  async planNaive(a: GpuForwardArgs): Promise<ForwardPlan> {
+    const p = a.problem;
+    const totalHeads = p.batch * p.headsQ;
+    const chunk = this.naiveChunkHeads(p);
+    const out = this.createStorage(totalHeads * p.seqQ * p.headDim * 4, 'attention out');
+    const lse = this.createStorage(totalHeads * p.seqQ * 4, 'attention lse');
+    if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
+    const sBytes = chunk * p.seqQ * p.seqK * 4;
+    const s = this.takeScratch(Math.ceil(sBytes / 16) * 16, STORAGE, 'attention.naive scores');
+    const specs = {
+      scores: naiveScoresKernel(),
+      mask: naiveMaskKernel(),
+      softmax: naiveSoftmaxKernel(),
+      pv: naivePvKernel(),
+    };
+    const T = NAIVE_GEMM_TILE;
+    const paramBufs: GPUBuffer[] = [];
+    const dispatches: PreparedDispatch[] = [];
+    for (let headBase = 0; headBase < totalHeads; headBase += chunk) {
+      const n = Math.min(chunk, totalHeads - headBase);
+      const params = this.params(
+        NAIVE_PARAMS,
+        {
+          ...common(p),
+          headBase,
+          scale: a.scale,
+          chunkRows: n * p.seqQ,
+          headDim: p.headDim,
+          qsb: a.qStrides.batch, qsh: a.qStrides.head, qsn: a.qStrides.seq,
+          ksb: a.kStrides.batch, ksh: a.kStrides.head, ksn: a.kStrides.seq,
+          vsb: a.vStrides.batch, vsh: a.vStrides.head, vsn: a.vStrides.seq,
+        },
+        'attention.naive params',
+      );
+      paramBufs.push(params);
+      const rows = n * p.seqQ;
+      const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
+      dispatches.push(await this.dispatch(specs.scores, [params, a.q, a.k, s], [Math.ceil(p.seqK / T), Math.ceil(p.seqQ / T), n]));
+      if (a.causal) {
+        dispatches.push(await this.dispatch(specs.mask, [params, s], [Math.min(Math.ceil((rows * p.seqK) / 256), maxWg), 1, 1]));
+      }
+      dispatches.push(await this.dispatch(specs.softmax, [params, s, lse], [Math.min(rows, maxWg), 1, 1]));
+      dispatches.push(await this.dispatch(specs.pv, [params, s, a.v, out], [Math.ceil(p.headDim / T), Math.ceil(p.seqQ / T), n]));
+    }
+    return {
+      out,
+      lse,
+      dispatches,
+      labels: [...new Set(dispatches.map((d) => d.spec.label))],
+      release: () => {
+        this.giveBack(s);
+        paramBufs.forEach((b) => this.giveBack(b));
+      },
+    };
+  }
+
+  /** Encodes and submits a plan inside error scopes; rejects with the kernel labels on a GPU error. */
+  async run(plan: ForwardPlan): Promise<void> {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const enc = this.device.createCommandEncoder({ label: plan.labels.join(' + ') });
+    encodeDispatches(enc, plan.dispatches);
+    this.device.queue.submit([enc.finish()]);
+    const validation = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    const err = validation ?? oom;
+    if (err) throw new Error(`GPU error in ${plan.labels.join(', ')}: ${err.message}`);
+  }
+
+  /** Frees pooled buffers and the device. */
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+    this.owned.clear();
+    this.pool.clear();
+  }
+}
+
+/** Parameter fields both kernel families share. */
+function common(p: Problem) {
+  return {
+    seqQ: p.seqQ,
+    seqK: p.seqK,
+    groupSize: p.headsQ / p.headsKv,
+    headsQ: p.headsQ,
+    causalOffset: p.seqK - p.seqQ,
+    negInf: -Infinity,
+    headBase: 0,
+  };
+}

@@ -1,0 +1,19 @@
+/*
+ * Error classes of the library. Every message names the argument, the value
+ * and the rule it broke, so a caller can fix the call without reading source.
+ */
+
+/** A bad argument: wrong shape, rank, head dim, layout, option or tensor. */
+export class AttentionInputError extends Error {
+  override readonly name = 'AttentionInputError';
+}
+
+/** The work does not fit this device's limits (binding size, buffer size, workgroup memory). */
+export class AttentionLimitError extends Error {
+  override readonly name = 'AttentionLimitError';
+}
+
+/** No usable backend: no WebGPU adapter when one was asked for, or a backend failed to start. */
+export class AttentionBackendError extends Error {
+  override readonly name = 'AttentionBackendError';
+}
