@@ -1,0 +1,168 @@
+/*
+ * Benchmarks: for each shape and algorithm, validate against the float64
+ * reference on a subset of rows, warm up, time (median of samples; GPU timing
+ * in runtime/timing.ts), and report TFLOP/s and the IO model's bytes. The JSON
+ * shape is the CLI contract of DESIGN.md.
+ */
+import { referenceForward, type HostTensor } from '../reference/forward.js';
+import { timeDispatches } from '../runtime/timing.js';
+import { tileRows } from '../kernels/forward.js';
+import type { ForwardPlan } from '../runtime/webgpu.js';
+import type { Shape4 } from '../tensor/shape.js';
+import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
+import type { Attention } from './attention.js';
+import { WebGpuBackend } from './backends.js';
+import { forwardFlops, modelBytes } from './io-model.js';
+import type { Algorithm } from './options.js';
+import { randomData, rng } from './random.js';
+
+/** Inputs smaller than this (about twice a large GPU's L2) are rotated among copies while timing. */
+const ROTATE_BELOW_BYTES = 128 * 2 ** 20;
+
+export interface BenchShape {
+  readonly batch: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly seqQ: number;
+  readonly seqK: number;
+  readonly headDim: number;
+  readonly causal: boolean;
+}
+
+/** One row of the bench JSON (contract fields first). */
+export interface BenchResult extends BenchShape {
+  readonly algorithm: Algorithm;
+  readonly dtype: 'f32';
+  readonly msMedian: number | null;
+  readonly tflops: number | null;
+  readonly modelBytes: number;
+  readonly maxAbsErr: number | null;
+  /** Bytes of the IO model over the measured time, GB/s. */
+  readonly modelGBps?: number | null;
+  readonly timing?: string;
+  /** Why the case could not run (e.g. the naive N×N matrix does not fit). */
+  readonly error?: string;
+}
+
+export interface BenchOptions {
+  readonly seed?: number;
+  readonly samples?: number;
+  /** Rows checked against the reference per (first, last) head. Default 8. */
+  readonly checkRows?: number;
+}
+
+/** Query rows checked against the reference: first and last few of the first and last head. */
+function checkedRows(p: Problem, n: number) {
+  const lastHead = p.batch * p.headsQ - 1;
+  return (b: number, h: number, i: number) => {
+    const z = b * p.headsQ + h;
+    return (z === 0 || z === lastHead) && (i < n || i >= p.seqQ - n);
+  };
+}
+
+/** Max |ours − reference| over the checked rows; NaN anywhere checked gives Infinity. */
+function checkedError(out: Float32Array, ref: Float64Array): number {
+  let err = 0;
+  for (let i = 0; i < ref.length; i++) {
+    if (Number.isNaN(ref[i]!)) continue; // row not checked
+    const d = Math.abs(out[i]! - ref[i]!);
+    err = Number.isNaN(d) ? Infinity : Math.max(err, d);
+  }
+  return err;
+}
+
+export async function benchOne(
+  attn: Attention,
+  shape: BenchShape,
+  algorithm: Algorithm,
+  opts: BenchOptions = {},
+): Promise<BenchResult> {
+  const sq: Shape4 = { batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim };
+  const skv: Shape4 = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
+  const problem = checkQkv(sq, skv, skv);
+  const gpu = attn.impl instanceof WebGpuBackend ? attn.impl : undefined;
+  const br = gpu ? tileRows(gpu.runner.forwardTile(shape.headDim)).br : 16;
+  const base = {
+    ...shape,
+    algorithm,
+    dtype: 'f32' as const,
+    modelBytes: modelBytes(problem, algorithm, shape.causal, br),
+  };
+  const rand = rng(opts.seed ?? 1234);
+  const host = (s: Shape4): HostTensor => ({
+    data: randomData(s.batch * s.heads * s.seq * s.headDim, rand),
+    shape: s,
+    layout: 'bhnd',
+  });
+  const hq = host(sq);
+  const hk = host(skv);
+  const hv = host(skv);
+  const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
+  const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
+  const [q, k, v] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0]];
+  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim) };
+  const plans: ForwardPlan[] = [];
+  try {
+    // Validate first.
+    const { out } = await attn.forward(q, k, v, fopts);
+    const o = await out.read();
+    out.destroy();
+    const ref = referenceForward(hq, hk, hv, { causal: shape.causal, rows: checkedRows(problem, opts.checkRows ?? 8) });
+    const maxAbsErr = checkedError(o, ref.out);
+
+    let ms: number;
+    let timing: string;
+    if (gpu) {
+      const args = {
+        problem,
+        q: { storage: q.storage(), layout: q.layout },
+        k: { storage: k.storage(), layout: k.layout },
+        v: { storage: v.storage(), layout: v.layout },
+        scale: fopts.scale,
+        causal: shape.causal,
+        algorithm,
+      };
+      // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
+      const inputBytes = 4 * (hq.data.length + hk.data.length + hv.data.length);
+      const copies = inputBytes < ROTATE_BELOW_BYTES ? Math.min(4, Math.ceil(ROTATE_BELOW_BYTES / inputBytes)) : 1;
+      plans.push(await gpu.plan(args));
+      for (let c = 1; c < copies; c++) {
+        const extra = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
+        tensors.push(...extra);
+        const [cq, ck, cv] = extra.map((t) => ({ storage: t.storage(), layout: t.layout }));
+        plans.push(await gpu.plan({ ...args, q: cq!, k: ck!, v: cv! }));
+      }
+      const t = await timeDispatches(gpu.runner.device, plans.map((p) => p.dispatches), { samples: opts.samples ?? 5 });
+      ms = t.msMedian;
+      timing = `${t.method}, median of ${t.msSamples.length} × ${t.repsPerSample} runs`;
+    } else {
+      const times: number[] = [];
+      for (let i = 0; i < (opts.samples ?? 3); i++) {
+        const t0 = performance.now();
+        const r = await attn.forward(q, k, v, fopts);
+        times.push(performance.now() - t0);
+        r.out.destroy();
+      }
+      times.sort((a, b) => a - b);
+      ms = times[Math.floor(times.length / 2)]!;
+      timing = `host clock, median of ${times.length} runs`;
+    }
+    return {
+      ...base,
+      msMedian: ms,
+      tflops: forwardFlops(problem, shape.causal) / (ms * 1e-3) / 1e12,
+      maxAbsErr,
+      modelGBps: base.modelBytes / (ms * 1e-3) / 1e9,
+      timing,
+    };
+  } catch (e) {
+    return { ...base, msMedian: null, tflops: null, maxAbsErr: null, error: e instanceof Error ? e.message : String(e) };
+  } finally {
+    plans.forEach((p) => {
+      p.release();
+      p.out.destroy();
+      p.lse.destroy();
+    });
+    tensors.forEach((t) => t.destroy());
+  }
+}

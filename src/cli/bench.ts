@@ -1,0 +1,99 @@
+/*
+ * `webgpu-attention bench`: times the algorithms over a grid of sequence
+ * lengths and head dims, prints a table (and flash's speed-up over naive per
+ * shape), and with --json writes the contract's JSON file.
+ */
+import { writeFileSync } from 'node:fs';
+import { benchOne, type BenchResult, type BenchShape } from '../api/bench.js';
+import { ALGORITHMS, type Algorithm } from '../api/options.js';
+import { int, intList, openBackend, parse, UsageError, type Parsed } from './args.js';
+import { bytes, num, table } from './table.js';
+
+export const BENCH_FLAGS = {
+  backend: { type: 'string' },
+  algorithms: { type: 'string' },
+  seq: { type: 'string' },
+  'seq-k': { type: 'string' },
+  batch: { type: 'string' },
+  heads: { type: 'string' },
+  'kv-heads': { type: 'string' },
+  'head-dim': { type: 'string' },
+  causal: { type: 'boolean' },
+  dtype: { type: 'string' },
+  samples: { type: 'string' },
+  json: { type: 'string' },
+} as const;
+
+export interface BenchPlan {
+  readonly algorithms: Algorithm[];
+  readonly shapes: BenchShape[];
+  readonly samples?: number;
+}
+
+/** Turns bench flags into algorithms × shapes (head dims × sequence lengths). */
+export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
+  const algorithms = (a.algorithms ?? 'naive,flash').split(',').map((s) => s.trim()) as Algorithm[];
+  for (const alg of algorithms) {
+    if (!ALGORITHMS.includes(alg)) throw new UsageError(`--algorithms takes ${ALGORITHMS.join(',')}, got '${alg}'`);
+  }
+  if ((a.dtype ?? 'f32') !== 'f32') throw new UsageError(`--dtype ${a.dtype}: only f32 is implemented so far`);
+  const heads = int(a.heads, '--heads', 8);
+  const seqs = intList(a.seq, '--seq', [256, 1024]);
+  const seqK = a['seq-k'] === undefined ? undefined : int(a['seq-k'], '--seq-k', 1);
+  const shapes: BenchShape[] = [];
+  for (const headDim of intList(a['head-dim'], '--head-dim', [64])) {
+    for (const seq of seqs) {
+      shapes.push({
+        batch: int(a.batch, '--batch', 1),
+        heads,
+        kvHeads: int(a['kv-heads'], '--kv-heads', heads),
+        seqQ: seq,
+        seqK: seqK ?? seq,
+        headDim,
+        causal: a.causal ?? false,
+      });
+    }
+  }
+  return { algorithms, shapes, samples: a.samples === undefined ? undefined : int(a.samples, '--samples', 5) };
+}
+
+export function resultRow(r: BenchResult): string[] {
+  return [
+    r.algorithm, String(r.batch), String(r.heads), String(r.kvHeads), String(r.seqQ), String(r.seqK),
+    String(r.headDim), r.causal ? 'yes' : 'no', num(r.msMedian), num(r.tflops), bytes(r.modelBytes),
+    num(r.modelGBps ?? null), r.maxAbsErr === null ? '-' : r.maxAbsErr.toExponential(1), r.error ?? '',
+  ];
+}
+
+export const RESULT_HEADER = ['algorithm', 'B', 'Hq', 'Hkv', 'Nq', 'Nk', 'D', 'causal', 'ms', 'TFLOP/s', 'model bytes', 'GB/s', 'max err', 'note'];
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const a = parse(argv, BENCH_FLAGS);
+  const plan = benchPlan(a);
+  const attn = await openBackend(a.backend);
+  const results: BenchResult[] = [];
+  const total = plan.shapes.length * plan.algorithms.length;
+  for (const shape of plan.shapes) {
+    for (const alg of plan.algorithms) {
+      console.error(`[${results.length + 1}/${total}] ${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} …`);
+      results.push(await benchOne(attn, shape, alg, { samples: plan.samples }));
+    }
+  }
+  console.log(table(RESULT_HEADER, results.map(resultRow)));
+  for (const shape of plan.shapes) {
+    const of = (alg: Algorithm) => results.find((r) => r.algorithm === alg && sameShape(r, shape));
+    const f = of('flash');
+    const n = of('naive');
+    if (f?.msMedian && n?.msMedian) console.log(`N=${shape.seqQ} D=${shape.headDim}: flash is ${(n.msMedian / f.msMedian).toFixed(2)}× faster than naive`);
+  }
+  if (a.json) {
+    writeFileSync(a.json, JSON.stringify({ adapter: attn.adapter, results }, null, 2) + '\n');
+    console.error(`wrote ${a.json}`);
+  }
+  attn.destroy();
+  return results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < 1e-3)) ? 1 : 0;
+}
+
+function sameShape(r: BenchShape, s: BenchShape): boolean {
+  return r.seqQ === s.seqQ && r.seqK === s.seqK && r.headDim === s.headDim && r.heads === s.heads && r.batch === s.batch;
+}

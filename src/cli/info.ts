@@ -1,0 +1,48 @@
+/*
+ * `webgpu-attention info`: the adapters this environment offers, their
+ * features and the limits the kernels care about, the backend 'auto' picks,
+ * and the fused kernel's tile for each head dim on it.
+ */
+import { tileRows } from '../kernels/forward.js';
+import { chooseForwardTile } from '../kernels/tiles.js';
+import { getGpu } from '../runtime/device.js';
+import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
+import { openBackend, parse } from './args.js';
+
+const LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+export async function infoCommand(argv: string[]): Promise<number> {
+  const a = parse(argv, { backend: { type: 'string' } });
+  const gpu = await getGpu();
+  if (!gpu) console.log('WebGPU: not available (no navigator.gpu, and the optional "webgpu" package did not load)');
+  for (const power of ['high-performance', 'low-power'] as const) {
+    const adapter = await gpu?.requestAdapter({ powerPreference: power });
+    if (!adapter) {
+      if (gpu) console.log(`adapter (${power}): none`);
+      continue;
+    }
+    const i = adapter.info;
+    console.log(`adapter (${power}): ${i.vendor} ${i.device} — ${i.description} [${i.architecture}]`);
+    console.log(`  features: ${[...adapter.features].sort().join(', ')}`);
+    for (const l of LIMITS) console.log(`  ${l}: ${adapter.limits[l]}`);
+    const tiles = SUPPORTED_HEAD_DIMS.map((d) => {
+      const t = chooseForwardTile(d, adapter.limits);
+      if (!t) return `D${d}: none fits`;
+      const { br, bc } = tileRows(t);
+      return `D${d}: ${br}×${bc}${t.shareKv ? ' (K/V share)' : ''}`;
+    });
+    console.log(`  fused forward tiles (Q rows × keys): ${tiles.join(', ')}`);
+  }
+  const attn = await openBackend(a.backend);
+  console.log(`chosen backend: ${attn.backend} (${attn.adapter.vendor} ${attn.adapter.device})`);
+  if (attn.device) console.log(`  device features: ${[...attn.device.features].sort().join(', ') || 'none'}`);
+  if (attn.fallbackReason) console.log(`  why not WebGPU: ${attn.fallbackReason}`);
+  attn.destroy();
+  return 0;
+}
