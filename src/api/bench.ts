@@ -6,7 +6,7 @@
  */
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import { timeDispatches } from '../runtime/timing.js';
-import { tileRows } from '../kernels/forward.js';
+import { tileRows, type ForwardTile } from '../kernels/forward.js';
 import type { ForwardPlan } from '../runtime/webgpu.js';
 import type { Shape4 } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
@@ -49,6 +49,8 @@ export interface BenchOptions {
   readonly samples?: number;
   /** Rows checked against the reference per (first, last) head. Default 8. */
   readonly checkRows?: number;
+  /** Force the fused kernel's tile (tuning). */
+  readonly tile?: ForwardTile;
 }
 
 /** Query rows checked against the reference: first and last few of the first and last head. */
@@ -81,7 +83,7 @@ export async function benchOne(
   const skv: Shape4 = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
   const problem = checkQkv(sq, skv, skv);
   const gpu = attn.impl instanceof WebGpuBackend ? attn.impl : undefined;
-  const br = gpu ? tileRows(gpu.runner.forwardTile(shape.headDim)).br : 16;
+  const br = gpu ? tileRows(opts.tile ?? gpu.runner.forwardTile(shape.headDim)).br : 16;
   const base = {
     ...shape,
     algorithm,
@@ -100,7 +102,7 @@ export async function benchOne(
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
   const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
   const [q, k, v] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0]];
-  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim) };
+  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: opts.tile };
   const plans: ForwardPlan[] = [];
   try {
     // Validate first.
@@ -121,6 +123,7 @@ export async function benchOne(
         scale: fopts.scale,
         causal: shape.causal,
         algorithm,
+        tile: opts.tile,
       };
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
       const inputBytes = 4 * (hq.data.length + hk.data.length + hv.data.length);

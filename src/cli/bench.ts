@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { benchOne, type BenchResult, type BenchShape } from '../api/bench.js';
 import { ALGORITHMS, type Algorithm } from '../api/options.js';
+import type { ForwardTile } from '../kernels/forward.js';
 import { int, intList, openBackend, parse, UsageError, type Parsed } from './args.js';
 import { bytes, num, table } from './table.js';
 
@@ -21,6 +22,7 @@ export const BENCH_FLAGS = {
   causal: { type: 'boolean' },
   dtype: { type: 'string' },
   samples: { type: 'string' },
+  tile: { type: 'string' },
   json: { type: 'string' },
 } as const;
 
@@ -28,6 +30,18 @@ export interface BenchPlan {
   readonly algorithms: Algorithm[];
   readonly shapes: BenchShape[];
   readonly samples?: number;
+  readonly tile?: ForwardTile;
+}
+
+/** "tx,ty,rm,cn[,share]" → a forward tile (tuning runs). */
+export function parseTile(value: string | undefined): ForwardTile | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',');
+  const [tx, ty, rm, cn] = intList(parts.slice(0, 4).join(','), '--tile', []);
+  if (parts.length < 4 || parts.length > 5 || !cn || (parts[4] !== undefined && parts[4] !== 'share')) {
+    throw new UsageError(`--tile takes tx,ty,rm,cn or tx,ty,rm,cn,share, got '${value}'`);
+  }
+  return { tx: tx!, ty: ty!, rm: rm!, cn, shareKv: parts[4] === 'share' };
 }
 
 /** Turns bench flags into algorithms × shapes (head dims × sequence lengths). */
@@ -54,7 +68,8 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
       });
     }
   }
-  return { algorithms, shapes, samples: a.samples === undefined ? undefined : int(a.samples, '--samples', 5) };
+  const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
+  return { algorithms, shapes, samples, tile: parseTile(a.tile) };
 }
 
 export function resultRow(r: BenchResult): string[] {
@@ -76,7 +91,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   for (const shape of plan.shapes) {
     for (const alg of plan.algorithms) {
       console.error(`[${results.length + 1}/${total}] ${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} …`);
-      results.push(await benchOne(attn, shape, alg, { samples: plan.samples }));
+      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile }));
     }
   }
   console.log(table(RESULT_HEADER, results.map(resultRow)));

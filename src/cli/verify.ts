@@ -27,7 +27,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     if (r.ok) passed++;
     else failed++;
     const detail = r.ok
-      ? `max err ${r.maxAbsErr.toExponential(2)} ≤ tol ${r.tolerance.toExponential(2)}`
+      ? `O err ${r.maxAbsErr.toExponential(1)} ≤ ${r.tolerance.toExponential(1)}, LSE err ${r.lseErr.toExponential(1)} ≤ ${r.lseTolerance.toExponential(1)}`
       : `${r.message} [seed ${r.seed}]`;
     console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(40)} ${detail} (${r.ms.toFixed(0)} ms)`);
   }

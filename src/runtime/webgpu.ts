@@ -15,7 +15,7 @@ import {
 } from '../kernels/naive.js';
 import { packParams, type ParamLayout } from '../kernels/params.js';
 import type { KernelSpec } from '../kernels/spec.js';
-import { chooseForwardTile } from '../kernels/tiles.js';
+import { chooseForwardTile, tileFits } from '../kernels/tiles.js';
 import { AttentionLimitError } from '../tensor/errors.js';
 import type { Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
@@ -157,6 +157,13 @@ export class WebGpuRunner {
   async planFlash(a: GpuForwardArgs): Promise<ForwardPlan> {
     const p = a.problem;
     const tile = a.tile ?? this.forwardTile(p.headDim);
+    if (a.tile && !tileFits(p.headDim, a.tile, this.device.limits)) {
+      throw new AttentionLimitError(
+        `tile ${JSON.stringify(a.tile)} does not fit head dim ${p.headDim} on this device ` +
+          `(${this.device.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory, ` +
+          `${this.device.limits.maxComputeInvocationsPerWorkgroup} invocations)`,
+      );
+    }
     const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile });
     const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
     const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');

@@ -1,0 +1,97 @@
+/*
+ * The CLI contract of DESIGN.md, through the built binary (`node dist/cli/main.js`):
+ * verify's output lines and exit code, bench's JSON fields, usage errors, info
+ * and explain. CI builds dist/ first; a missing build is made here.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(ROOT, 'dist/cli/main.js');
+const tmp = mkdtempSync(join(tmpdir(), 'webgpu-attention-cli-'));
+
+/** Runs the CLI; returns exit code, stdout and stderr. */
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.trimEnd().split('\n') };
+}
+
+beforeAll(() => {
+  if (existsSync(MAIN)) return;
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('cli verify', () => {
+  it('--backend cpu --quick: one line per case, then "N passed, 0 failed", exit 0', () => {
+    const r = cli('verify', '--backend', 'cpu', '--quick');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const last = r.lines.at(-1)!;
+    expect(last).toMatch(/^\d+ passed, 0 failed$/);
+    const n = Number(last.split(' ')[0]);
+    expect(n).toBeGreaterThan(0);
+    const cases = r.lines.slice(0, -1);
+    expect(cases).toHaveLength(n);
+    for (const line of cases) expect(line).toMatch(/^ok {3}(flash|naive)\/\S+/);
+  });
+
+  it('--filter that matches nothing: "0 passed, 0 failed", exit 0', () => {
+    const r = cli('verify', '--backend', 'cpu', '--filter', 'nonexistent');
+    expect(r.code).toBe(0);
+    expect(r.lines).toEqual(['0 passed, 0 failed']);
+  });
+});
+
+describe('cli bench', () => {
+  it('--json writes the adapter and the contract fields of every result row', () => {
+    const file = join(tmp, 'bench.json');
+    const r = cli('bench', '--backend', 'cpu', '--seq', '32', '--heads', '2', '--json', file);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    expect(json.adapter).toMatchObject({ backend: 'cpu', vendor: expect.any(String), device: expect.any(String) });
+    expect(json.results.map((x: { algorithm: string }) => x.algorithm).sort()).toEqual(['flash', 'naive']);
+    for (const row of json.results) {
+      expect(row).toMatchObject({
+        batch: 1, heads: 2, kvHeads: 2, seqQ: 32, seqK: 32, headDim: 64, causal: false, dtype: 'f32',
+        msMedian: expect.any(Number), tflops: expect.any(Number), modelBytes: expect.any(Number), maxAbsErr: expect.any(Number),
+      });
+      expect(row.maxAbsErr).toBeLessThan(1e-5);
+    }
+  });
+});
+
+describe('cli usage and other commands', () => {
+  it('a bad flag exits 2 and prints the usage', () => {
+    const r = cli('verify', '--bogus');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--bogus');
+    expect(r.stderr).toContain('usage: webgpu-attention');
+  });
+
+  it('an unknown command, or none, exits 2 with the usage', () => {
+    expect(cli('frobnicate').code).toBe(2);
+    const none = cli();
+    expect(none.code).toBe(2);
+    expect(none.stdout).toContain('usage: webgpu-attention');
+  });
+
+  it('info exits 0 and names the chosen backend', () => {
+    const r = cli('info');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/chosen backend: (webgpu|cpu)/);
+  });
+
+  it('explain prints the IO model per step and the totals', () => {
+    const r = cli('explain', '--backend', 'cpu', '--seq', '32', '--heads', '1');
+    expect(r.code, r.stderr).toBe(0);
+    for (const step of ['scores S = scale·QKᵀ', 'softmax P = softmax(S)', 'output O = P·V', 'fused (Q once, K/V per Q tile)']) {
+      expect(r.stdout).toContain(step);
+    }
+    expect(r.lines.filter((l) => /^(naive|flash) +total/.test(l))).toHaveLength(2);
+  });
+});

@@ -1,0 +1,23 @@
+/*
+ * The verify grid as vitest cases: one `it` per (algorithm, case), named
+ * `${algorithm}/${case.name}`, each on fresh random inputs against the float64
+ * reference. A failure prints the index, expected, got and the seed;
+ * `SEED=<seed> npx vitest run -t '<name>'` reproduces it.
+ */
+import { expect, it } from 'vitest';
+import type { Attention } from '../src/api/attention.js';
+import { ALGORITHMS } from '../src/api/options.js';
+import { runCase, verifyCases } from '../src/api/verify.js';
+import { testSeed } from './helpers.js';
+
+/** Declares the grid's tests; `attn()` is called when each test runs (after beforeAll). */
+export function verifyGrid(attn: () => Attention): void {
+  for (const algorithm of ALGORITHMS) {
+    for (const c of verifyCases()) {
+      it(`${algorithm}/${c.name}`, async () => {
+        const r = await runCase(attn(), c, algorithm, testSeed());
+        expect(r.ok, `${r.message} [seed ${r.seed}]`).toBe(true);
+      });
+    }
+  }
+}
