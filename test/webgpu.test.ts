@@ -171,10 +171,9 @@ describe('webgpu backend: naive head chunking', () => {
   });
 });
 
-describe('webgpu backend: known bugs (it.fails: remove `.fails` once fixed)', () => {
-  // src/api/backends.ts WebGpuBackend.destroy() always calls device.destroy(), but
-  // Attention.destroy() promises to release the device only "when the library created it".
-  it.fails("destroy() leaves a caller's own device ({ backend: { device } }) alive", async () => {
+describe('webgpu backend: a caller-supplied device', () => {
+  // Regression: WebGpuBackend.destroy() used to destroy every device, including a caller's own.
+  it("destroy() leaves a caller's own device ({ backend: { device } }) alive", async () => {
     const adapter = await (await getGpu())!.requestAdapter();
     const device = await adapter!.requestDevice({ label: "caller's device" });
     const mine = await createAttention({ backend: { device } });

@@ -112,14 +112,14 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
   if (choice === 'cpu') return new Attention(new CpuBackend(poison));
   if (typeof choice === 'object') {
     if (!choice.device) throw new AttentionInputError('backend: { device } needs a GPUDevice');
-    return new Attention(new WebGpuBackend(new WebGpuRunner(wrapDevice(choice.device), poison)));
+    return new Attention(new WebGpuBackend(new WebGpuRunner(wrapDevice(choice.device), poison), false));
   }
   if (choice !== 'auto' && choice !== 'webgpu') {
     throw new AttentionInputError(`backend must be 'auto', 'webgpu', 'cpu' or { device }, got ${JSON.stringify(choice)}`);
   }
   try {
     const acquired = await acquireDevice({ dawnFlags: opts.dawnFlags });
-    return new Attention(new WebGpuBackend(new WebGpuRunner(acquired, poison)));
+    return new Attention(new WebGpuBackend(new WebGpuRunner(acquired, poison), true));
   } catch (e) {
     if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));
     return new Attention(new CpuBackend(poison), e instanceof Error ? e.message : String(e));

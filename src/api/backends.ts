@@ -82,9 +82,12 @@ export class CpuBackend implements Backend {
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu';
   readonly runner: WebGpuRunner;
+  /** Whether destroy() may destroy the device: false for a device the caller passed in. */
+  private readonly ownsDevice: boolean;
 
-  constructor(runner: WebGpuRunner) {
+  constructor(runner: WebGpuRunner, ownsDevice: boolean) {
     this.runner = runner;
+    this.ownsDevice = ownsDevice;
   }
 
   get adapter(): AdapterSummary {
@@ -134,6 +137,6 @@ export class WebGpuBackend implements Backend {
 
   destroy(): void {
     this.runner.destroy();
-    this.runner.device.destroy();
+    if (this.ownsDevice) this.runner.device.destroy();
   }
 }

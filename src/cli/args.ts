@@ -41,7 +41,9 @@ export function int(value: string | undefined, flag: string, fallback: number): 
 export async function openBackend(backend: string | undefined): Promise<Attention> {
   const b = backend ?? 'auto';
   if (!['auto', 'webgpu', 'cpu'].includes(b)) throw new UsageError(`--backend must be auto, webgpu or cpu, got '${b}'`);
-  const attn = await createAttention({ backend: b as 'auto' | 'webgpu' | 'cpu', poisonOutputs: true });
+  // Experiments: WEBGPU_ATTENTION_DAWN_FLAGS="enable-dawn-features=…" reaches Dawn's create().
+  const dawnFlags = (process.env.WEBGPU_ATTENTION_DAWN_FLAGS ?? '').split(' ').filter(Boolean);
+  const attn = await createAttention({ backend: b as 'auto' | 'webgpu' | 'cpu', poisonOutputs: true, dawnFlags });
   const a = attn.adapter;
   console.error(`backend: ${attn.backend} (${a.vendor} ${a.device})`);
   if (attn.fallbackReason) console.error(`falling back to the CPU: ${attn.fallbackReason}`);

@@ -16,14 +16,17 @@ export interface TileLimits {
 export const MAX_ACC_FLOATS = 64;
 
 export const FORWARD_TILES: readonly ForwardTile[] = [
-  { tx: 8, ty: 16, rm: 4, cn: 4, shareKv: false }, // 64 rows × 32 keys
+  { tx: 16, ty: 16, rm: 4, cn: 2, shareKv: false }, // 64 rows × 32 keys, 256 invocations (H100 D64: 21.1 TFLOP/s)
+  { tx: 8, ty: 16, rm: 4, cn: 4, shareKv: false }, // 64 × 32, 128 invocations (18.7)
   { tx: 8, ty: 16, rm: 4, cn: 4, shareKv: true },
-  { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false }, // 32 × 32
+  { tx: 16, ty: 8, rm: 4, cn: 2, shareKv: true }, // 32 × 32 (H100 D128: 19.0)
+  { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false }, // 32 × 32, 64 invocations
   { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: true },
   { tx: 16, ty: 8, rm: 2, cn: 2, shareKv: true }, // 16 × 32
   { tx: 16, ty: 8, rm: 2, cn: 1, shareKv: true }, // 16 × 16
   { tx: 16, ty: 8, rm: 1, cn: 1, shareKv: true }, // 8 × 16
   { tx: 16, ty: 4, rm: 1, cn: 1, shareKv: true }, // 4 × 16
+  { tx: 8, ty: 4, rm: 1, cn: 1, shareKv: true }, // 4 × 8: D256 within WebGPU's default 16 KiB
 ];
 
 /** Whether `t` can run at head dim `headDim` within `limits`. */
