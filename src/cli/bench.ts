@@ -99,7 +99,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const of = (alg: Algorithm) => results.find((r) => r.algorithm === alg && sameShape(r, shape));
     const f = of('flash');
     const n = of('naive');
-    if (f?.msMedian && n?.msMedian) console.log(`N=${shape.seqQ} D=${shape.headDim}: flash is ${(n.msMedian / f.msMedian).toFixed(2)}× faster than naive`);
+    if (f?.msMedian && n?.msMedian) console.log(`N=${shape.seqQ} D=${shape.headDim}: flash speed-up over naive ${(n.msMedian / f.msMedian).toFixed(2)}×`);
   }
   if (a.json) {
     writeFileSync(a.json, JSON.stringify({ adapter: attn.adapter, results }, null, 2) + '\n');

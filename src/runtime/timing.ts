@@ -7,6 +7,9 @@
  */
 import { encodeDispatches, type PreparedDispatch } from './encode.js';
 
+/** A run at least this long (ms) needs no second warm-up, and caps the samples at about 10 s in all. */
+const SLOW_RUN_MS = 1000;
+
 export interface TimingOptions {
   /** Untimed runs first (pipeline creation, caches, clocks). Default 2. */
   readonly warmup?: number;
@@ -34,7 +37,9 @@ export async function timeDispatches(
   const minBatchMs = opts.minBatchMs ?? 100;
   const hasTs = device.features.has('timestamp-query');
 
-  const batch = async (reps: number, timestamps: boolean): Promise<number> => {
+  type Method = TimingResult['method'];
+  let next = 0; // rotation index, carried across batches
+  const batch = async (reps: number, timestamps: boolean): Promise<{ ms: number; method: Method }> => {
     const enc = device.createCommandEncoder({ label: 'timing batch' });
     let qs: GPUQuerySet | undefined;
     let resolve: GPUBuffer | undefined;
@@ -45,7 +50,7 @@ export async function timeDispatches(
       readback = device.createBuffer({ label: 'timing readback', size: 16, usage: 0x0001 | 0x0008 });
       enc.beginComputePass({ label: 'timing start', timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0 } }).end();
     }
-    for (let i = 0; i < reps; i++) encodeDispatches(enc, rotation[i % rotation.length]!);
+    for (let i = 0; i < reps; i++) encodeDispatches(enc, rotation[next++ % rotation.length]!);
     if (timestamps && qs && resolve && readback) {
       enc.beginComputePass({ label: 'timing end', timestampWrites: { querySet: qs, endOfPassWriteIndex: 1 } }).end();
       enc.resolveQuerySet(qs, 0, 2, resolve, 0);
@@ -55,7 +60,8 @@ export async function timeDispatches(
     device.queue.submit([enc.finish()]);
     await device.queue.onSubmittedWorkDone();
     const hostMs = performance.now() - t0;
-    if (!readback || !qs || !resolve) return hostMs / reps;
+    const host = { ms: hostMs / reps, method: 'host clock' as const };
+    if (!readback || !qs || !resolve) return host;
     await readback.mapAsync(0x0001);
     const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
     readback.unmap();
@@ -63,19 +69,22 @@ export async function timeDispatches(
     qs.destroy();
     const gpuMs = Number(end! - begin!) / 1e6;
     // A quantized or unsupported clock reads 0 or runs backwards: trust the host clock then.
-    return gpuMs > 0 && gpuMs <= hostMs * 1.05 ? gpuMs / reps : hostMs / reps;
+    return gpuMs > 0 && gpuMs <= hostMs * 1.05 ? { ms: gpuMs / reps, method: 'timestamp-query' } : host;
   };
 
-  for (let i = 0; i < warmup; i++) await batch(rotation.length, false);
-  const one = await batch(rotation.length, false);
-  const reps = Math.max(rotation.length, Math.min(1000, Math.ceil(minBatchMs / Math.max(one / 1, 1e-3))));
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) times.push(await batch(reps, hasTs));
+  let one = (await batch(1, false)).ms;
+  // Slow devices (software rasterisers, huge shapes): a run of seconds is its own warm-up.
+  for (let i = 1; i < warmup && one < SLOW_RUN_MS; i++) one = (await batch(1, false)).ms;
+  const reps = Math.max(1, Math.min(1000, Math.ceil(minBatchMs / Math.max(one, 1e-3))));
+  const n = one * samples > SLOW_RUN_MS * 10 ? Math.max(3, Math.floor((SLOW_RUN_MS * 10) / one)) : samples;
+  const runs: { ms: number; method: Method }[] = [];
+  for (let i = 0; i < n; i++) runs.push(await batch(reps, hasTs));
+  const times = runs.map((r) => r.ms);
   const sorted = [...times].sort((a, b) => a - b);
   return {
     msMedian: sorted[Math.floor(sorted.length / 2)]!,
     msSamples: times,
-    method: hasTs ? 'timestamp-query' : 'host clock',
+    method: runs.every((r) => r.method === 'timestamp-query') ? 'timestamp-query' : 'host clock',
     repsPerSample: reps,
   };
 }
