@@ -16,18 +16,13 @@
  */
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import type { Layout, Shape4 } from '../tensor/shape.js';
+import type { Problem } from '../tensor/validate.js';
 import type { Attention } from './attention.js';
 import type { Algorithm } from './options.js';
 import { freshSeed, randomData, rng } from './random.js';
 
-export interface VerifyCase {
+export interface VerifyCase extends Problem {
   readonly name: string;
-  readonly batch: number;
-  readonly headsQ: number;
-  readonly headsKv: number;
-  readonly seqQ: number;
-  readonly seqK: number;
-  readonly headDim: number;
   readonly causal: boolean;
   readonly layout: Layout;
   /** Inputs uniform in ±amplitude (large values give logits of ±1e4). */

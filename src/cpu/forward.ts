@@ -32,13 +32,21 @@ export interface CpuForwardResult {
   readonly lse: Float32Array;
 }
 
+/** Strides of q, k, v and fresh O and LSE arrays (NaN-filled when poisoning) for a CPU forward. */
+export function cpuSetup(a: CpuForwardArgs) {
+  const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
+  return {
+    qs: stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout),
+    ks: stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout),
+    vs: stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout),
+    out: new Float32Array(B * Hq * Nq * D).fill(a.poison ? NaN : 0),
+    lse: new Float32Array(B * Hq * Nq).fill(a.poison ? NaN : 0),
+  };
+}
+
 export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
   const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
-  const qs = stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout);
-  const ks = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout);
-  const vs = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout);
-  const out = new Float32Array(B * Hq * Nq * D).fill(a.poison ? NaN : 0);
-  const lse = new Float32Array(B * Hq * Nq).fill(a.poison ? NaN : 0);
+  const { qs, ks, vs, out, lse } = cpuSetup(a);
   const BR = CPU_TILE.rows;
   const BC = CPU_TILE.keys;
   const group = Hq / Hkv;

@@ -3,16 +3,12 @@
  * masks it, softmaxes it in place and multiplies by V — the same four steps as
  * the GPU baseline, so CPU benchmarks compare like with like.
  */
-import { rowOffset, stridesOf } from '../tensor/shape.js';
-import type { CpuForwardArgs, CpuForwardResult } from './forward.js';
+import { rowOffset } from '../tensor/shape.js';
+import { cpuSetup, type CpuForwardArgs, type CpuForwardResult } from './forward.js';
 
 export function cpuNaiveForward(a: CpuForwardArgs): CpuForwardResult {
   const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
-  const qs = stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout);
-  const ks = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout);
-  const vs = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout);
-  const out = new Float32Array(B * Hq * Nq * D).fill(a.poison ? NaN : 0);
-  const lse = new Float32Array(B * Hq * Nq).fill(a.poison ? NaN : 0);
+  const { qs, ks, vs, out, lse } = cpuSetup(a);
   const s = new Float32Array(Nq * Nk);
   const group = Hq / Hkv;
   for (let b = 0; b < B; b++) {

@@ -31,7 +31,7 @@
  *   v4  interior tiles (no ragged end, wholly below the causal diagonal) skip the
  *       per-element mask through a workgroup-uniform branch.
  */
-import { bindingDecl, MASKED, type KernelSpec } from './spec.js';
+import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
 
 /** Tile shape of the forward kernel. */
@@ -64,6 +64,15 @@ export const FORWARD_PARAMS: ParamLayout = {
     ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'],
   ],
 };
+
+const FORWARD_BINDINGS: readonly Binding[] = [
+  PARAMS_BINDING,
+  { name: 'q', kind: 'read', type: 'array<vec4<f32>>' },
+  { name: 'k', kind: 'read', type: 'array<vec4<f32>>' },
+  { name: 'v', kind: 'read', type: 'array<vec4<f32>>' },
+  { name: 'o', kind: 'read_write', type: 'array<vec4<f32>>' },
+  { name: 'lse', kind: 'read_write', type: 'array<f32>' },
+];
 
 /** Rows of Q and keys of K/V per workgroup tile. */
 export function tileRows(t: ForwardTile): { br: number; bc: number } {
@@ -182,12 +191,7 @@ const KROW = D4 + 1u;
 const CAUSAL = ${causal};
 const MASKED = ${MASKED};
 
-${bindingDecl(0, 'params', 'uniform', 'Params')}
-${bindingDecl(1, 'q', 'read', 'array<vec4<f32>>')}
-${bindingDecl(2, 'k', 'read', 'array<vec4<f32>>')}
-${bindingDecl(3, 'v', 'read', 'array<vec4<f32>>')}
-${bindingDecl(4, 'o', 'read_write', 'array<vec4<f32>>')}
-${bindingDecl(5, 'lse', 'read_write', 'array<f32>')}
+${declareBindings(FORWARD_BINDINGS)}
 
 var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
 var<workgroup> Ks: array<vec4<f32>, ${bc * (d4 + 1)}>;
@@ -312,14 +316,7 @@ ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c
     label: `attention.forward.v4 d${headDim}${causal ? ' causal' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
-    bindings: [
-      { name: 'params', kind: 'uniform' },
-      { name: 'q', kind: 'read' },
-      { name: 'k', kind: 'read' },
-      { name: 'v', kind: 'read' },
-      { name: 'o', kind: 'read_write' },
-      { name: 'lse', kind: 'read_write' },
-    ],
+    bindings: FORWARD_BINDINGS,
     workgroupBytes: forwardWorkgroupBytes(headDim, t),
   };
 }

@@ -12,7 +12,7 @@
  * fair one: its cost is the N×N round trips, not a careless GEMM.
  * Heads are processed in chunks whose score matrices fit one storage binding.
  */
-import { bindingDecl, MASKED, type KernelSpec } from './spec.js';
+import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
 
 export const NAIVE_PARAMS: ParamLayout = {
@@ -34,8 +34,9 @@ export const NAIVE_ROW_THREADS = 256;
 
 const PRELUDE = /* wgsl */ `
 ${paramStruct('Params', NAIVE_PARAMS)}
-const MASKED = ${MASKED};
-${bindingDecl(0, 'params', 'uniform', 'Params')}`;
+const MASKED = ${MASKED};`;
+
+const f32Array = (name: string, kind: 'read' | 'read_write'): Binding => ({ name, kind, type: 'array<f32>' });
 
 interface GemmOperands {
   /** Rows, columns, contraction length (WGSL expressions). */
@@ -51,12 +52,12 @@ interface GemmOperands {
   readonly store: string;
 }
 
-function gemm(label: string, bindings: string, ops: GemmOperands): string {
+function gemm(label: string, bindings: readonly Binding[], ops: GemmOperands): string {
   const bLoad = ops.bContiguousInK
     ? 'let kk = e % 16u; let col = e / 16u;'
     : 'let col = e % 64u; let kk = e / 64u;';
   return /* wgsl */ `${PRELUDE}
-${bindings}
+${declareBindings(bindings)}
 
 var<workgroup> As: array<f32, 1024>; // [kk][row]
 var<workgroup> Bs: array<f32, 1024>; // [kk][col]
@@ -126,11 +127,7 @@ const GEMM_BYTES = 2 * 1024 * 4;
 
 /** S = scale · Q Kᵀ for a chunk of heads, written to s [chunk, Nq, Nk]. */
 export function naiveScoresKernel(): KernelSpec {
-  const bindings = [
-    bindingDecl(1, 'q', 'read', 'array<f32>'),
-    bindingDecl(2, 'k', 'read', 'array<f32>'),
-    bindingDecl(3, 's', 'read_write', 'array<f32>'),
-  ].join('\n');
+  const bindings = [PARAMS_BINDING, f32Array('q', 'read'), f32Array('k', 'read'), f32Array('s', 'read_write')];
   return {
     label: 'attention.naive.scores',
     wgsl: gemm('scores', bindings, {
@@ -143,23 +140,14 @@ export function naiveScoresKernel(): KernelSpec {
       store: 's[(zl * params.seqQ + row) * params.seqK + col] = value * params.scale;',
     }),
     workgroupSize: GEMM_WG,
-    bindings: [
-      { name: 'params', kind: 'uniform' },
-      { name: 'q', kind: 'read' },
-      { name: 'k', kind: 'read' },
-      { name: 's', kind: 'read_write' },
-    ],
+    bindings,
     workgroupBytes: GEMM_BYTES,
   };
 }
 
 /** O = P V for a chunk of heads, P read from s [chunk, Nq, Nk], O written in q's layout. */
 export function naivePvKernel(): KernelSpec {
-  const bindings = [
-    bindingDecl(1, 's', 'read', 'array<f32>'),
-    bindingDecl(2, 'v', 'read', 'array<f32>'),
-    bindingDecl(3, 'o', 'read_write', 'array<f32>'),
-  ].join('\n');
+  const bindings = [PARAMS_BINDING, f32Array('s', 'read'), f32Array('v', 'read'), f32Array('o', 'read_write')];
   return {
     label: 'attention.naive.pv',
     wgsl: gemm('pv', bindings, {
@@ -172,20 +160,16 @@ export function naivePvKernel(): KernelSpec {
       store: 'o[b * params.qsb + h * params.qsh + row * params.qsn + col] = value;',
     }),
     workgroupSize: GEMM_WG,
-    bindings: [
-      { name: 'params', kind: 'uniform' },
-      { name: 's', kind: 'read' },
-      { name: 'v', kind: 'read' },
-      { name: 'o', kind: 'read_write' },
-    ],
+    bindings,
     workgroupBytes: GEMM_BYTES,
   };
 }
 
 /** Causal mask: reads every score and writes it back, masked ones replaced. Grid-stride over the chunk. */
 export function naiveMaskKernel(): KernelSpec {
+  const bindings = [PARAMS_BINDING, f32Array('s', 'read_write')];
   const wgsl = /* wgsl */ `${PRELUDE}
-${bindingDecl(1, 's', 'read_write', 'array<f32>')}
+${declareBindings(bindings)}
 
 @compute @workgroup_size(${NAIVE_ROW_THREADS}, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -203,10 +187,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     label: 'attention.naive.mask',
     wgsl,
     workgroupSize: [NAIVE_ROW_THREADS, 1, 1],
-    bindings: [
-      { name: 'params', kind: 'uniform' },
-      { name: 's', kind: 'read_write' },
-    ],
+    bindings,
     workgroupBytes: 0,
   };
 }
@@ -214,9 +195,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /** Row softmax in place (S → P) plus LSE; one workgroup per row, grid-stride over rows. */
 export function naiveSoftmaxKernel(): KernelSpec {
   const T = NAIVE_ROW_THREADS;
+  const bindings = [PARAMS_BINDING, f32Array('s', 'read_write'), f32Array('lse', 'read_write')];
   const wgsl = /* wgsl */ `${PRELUDE}
-${bindingDecl(1, 's', 'read_write', 'array<f32>')}
-${bindingDecl(2, 'lse', 'read_write', 'array<f32>')}
+${declareBindings(bindings)}
 
 const T = ${T}u;
 var<workgroup> red: array<f32, T>;
@@ -270,11 +251,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     label: 'attention.naive.softmax',
     wgsl,
     workgroupSize: [T, 1, 1],
-    bindings: [
-      { name: 'params', kind: 'uniform' },
-      { name: 's', kind: 'read_write' },
-      { name: 'lse', kind: 'read_write' },
-    ],
+    bindings,
     workgroupBytes: T * 4,
   };
 }
