@@ -8,7 +8,7 @@
  *   const o = await out.read();                             // Float32Array, q's layout
  */
 import { acquireDevice, wrapDevice, type AdapterSummary } from '../runtime/device.js';
-import { WebGpuRunner } from '../runtime/webgpu.js';
+import { WebGpuRunner, type GpuVariant } from '../runtime/webgpu.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { numel, shapeToString, type Shape4 } from '../tensor/shape.js';
 import { checkLayout, checkQkv, resolveScale, shapeFromDims } from '../tensor/validate.js';
@@ -81,6 +81,7 @@ export class Attention {
     if (!ALGORITHMS.includes(algorithm)) {
       throw new AttentionInputError(`algorithm must be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
     }
+    const variant = checkVariant(opts, problem.headsQ);
     const { out, lse } = await this.impl.forward({
       problem,
       q: { storage: q.storage('q'), layout: q.layout },
@@ -90,6 +91,7 @@ export class Attention {
       causal: opts.causal ?? false,
       algorithm,
       tile: opts.tile,
+      variant,
     });
     const outT = new AttentionTensor(this.impl, out, q.shape, q.layout);
     const lseShape: Shape4 = { batch: problem.batch, heads: problem.headsQ, seq: problem.seqQ, headDim: 1 };
@@ -103,6 +105,29 @@ export class Attention {
   destroy(): void {
     this.impl.destroy();
   }
+}
+
+/** Checks the variant options: modifiers of the right kind, one sink per query head. */
+function checkVariant(opts: ForwardOptions, headsQ: number): GpuVariant | undefined {
+  const { score, mask, sinks } = opts;
+  if (score !== undefined && score?.kind !== 'score') {
+    throw new AttentionInputError(`score must be a score modifier (alibi, softcap, scoreMod(…)), got ${describe(score)}`);
+  }
+  if (mask !== undefined && mask?.kind !== 'mask') {
+    throw new AttentionInputError(`mask must be a mask modifier (slidingWindow, documentMask, maskMod(…)), got ${describe(mask)}`);
+  }
+  if (sinks !== undefined) {
+    if (sinks?.kind !== 'sinks') throw new AttentionInputError(`sinks must come from learnedSinks(logits), got ${describe(sinks)}`);
+    if (sinks.logits.length !== headsQ) {
+      throw new AttentionInputError(`sinks has ${sinks.logits.length} logits, but there are ${headsQ} query heads (one each)`);
+    }
+  }
+  return score || mask || sinks ? { score, mask, sinks: sinks?.logits } : undefined;
+}
+
+function describe(x: unknown): string {
+  const kind = (x as { kind?: unknown })?.kind;
+  return kind ? `a ${String(kind)} modifier` : typeof x;
 }
 
 /** Creates an Attention instance on the chosen backend ('auto' by default). */

@@ -6,7 +6,8 @@ import { cpuForward } from '../cpu/forward.js';
 import { cpuNaiveForward } from '../cpu/naive.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { AdapterSummary } from '../runtime/device.js';
-import { WebGpuRunner, type ForwardPlan, type GpuForwardArgs } from '../runtime/webgpu.js';
+import { maskFn, scoreFn } from '../mods/emit-js.js';
+import { WebGpuRunner, type ForwardPlan, type GpuForwardArgs, type GpuVariant } from '../runtime/webgpu.js';
 import { stridesOf, type Layout } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { Algorithm } from './options.js';
@@ -27,6 +28,7 @@ export interface BackendForwardArgs {
   readonly causal: boolean;
   readonly algorithm: Algorithm;
   readonly tile?: ForwardTile;
+  readonly variant?: GpuVariant;
 }
 
 export interface Backend extends TensorOwner {
@@ -72,6 +74,9 @@ export class CpuBackend implements Backend {
       scale: a.scale,
       causal: a.causal,
       poison: this.poison,
+      score: a.variant?.score && scoreFn(a.variant.score),
+      mask: a.variant?.mask && maskFn(a.variant.mask),
+      sinks: a.variant?.sinks,
     });
     return { out: { kind: 'cpu', data: r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
   }
@@ -121,6 +126,7 @@ export class WebGpuBackend implements Backend {
       scale: a.scale,
       causal: a.causal,
       tile: a.tile,
+      variant: a.variant,
     };
     return a.algorithm === 'naive' ? this.runner.planNaive(args) : this.runner.planFlash(args);
   }

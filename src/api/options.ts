@@ -2,6 +2,8 @@
  * Options of createAttention() and forward(), with their defaults.
  */
 import type { ForwardTile } from '../kernels/forward.js';
+import type { Sinks } from '../mods/builtins.js';
+import type { Modifier } from '../mods/modifier.js';
 import type { Layout } from '../tensor/shape.js';
 
 /** Which backend createAttention() uses. */
@@ -35,6 +37,12 @@ export interface ForwardOptions {
   readonly returnLse?: boolean;
   /** WebGPU only: force a tile shape (tuning and tests). */
   readonly tile?: ForwardTile;
+  /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */
+  readonly score?: Modifier;
+  /** Mask modifier (slidingWindow, documentMask, maskMod(…), and/or/not …); combined with `causal`. */
+  readonly mask?: Modifier;
+  /** Learned attention sinks: learnedSinks(logits) with one logit per query head. */
+  readonly sinks?: Sinks;
 }
 
 export interface TensorOptions {

@@ -14,7 +14,9 @@
  * must be exactly O = 0, LSE = −∞. Outputs are poisoned (NaN) before the run
  * on the GPU, and any NaN fails.
  */
+import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { referenceForward, type HostTensor } from '../reference/forward.js';
+import { VARIANTS } from './verify-variants.js';
 import type { Layout, Shape4 } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { Attention } from './attention.js';
@@ -27,6 +29,8 @@ export interface VerifyCase extends Problem {
   readonly layout: Layout;
   /** Inputs uniform in ±amplitude (large values give logits of ±1e4). */
   readonly amplitude: number;
+  /** A variant from VARIANTS (verify-variants.ts). */
+  readonly variant?: string;
 }
 
 const CONTROL: VerifyCase = {
@@ -58,12 +62,21 @@ export function verifyCases(): VerifyCase[] {
   cases.push(vary('causal,gqa=4,bnhd,seq=127', { causal: true, headsQ: 8, headsKv: 2, layout: 'bnhd', seqQ: 127, seqK: 127 }));
   cases.push(vary('causal,headDim=256,seq=129', { causal: true, headDim: 256, seqQ: 129, seqK: 129 }));
   cases.push(vary('causal,headDim=80,batch=2,seq=100', { causal: true, headDim: 80, batch: 2, seqQ: 100, seqK: 100 }));
+  // Variants: one case per built-in and combination, at a ragged multi-tile size.
+  for (const name of Object.keys(VARIANTS)) {
+    cases.push(vary(`variant=${name}`, { variant: name, batch: 2, headsQ: 4, headsKv: 2, seqQ: 77, seqK: 77 }));
+  }
+  cases.push(vary('variant=document∧causal∧window,gqa=4,causal,seqQ=50,seqK=90', {
+    variant: 'document∧causal∧window', headsQ: 8, headsKv: 2, causal: true, seqQ: 50, seqK: 90,
+  }));
+  cases.push(vary('variant=alibi,headDim=128,bnhd', { variant: 'alibi', headDim: 128, layout: 'bnhd', seqQ: 70, seqK: 70 }));
   return cases;
 }
 
 /** The cases run by `verify --quick`: the control and one per axis. */
 export function quickCases(): VerifyCase[] {
-  const keep = new Set(['control', 'seq=17', 'seqQ=129,seqK=17', 'headDim=80', 'gqa=4', 'causal', 'layout=bnhd', 'logits=1e4']);
+  const keep = new Set(['control', 'seq=17', 'seqQ=129,seqK=17', 'headDim=80', 'gqa=4', 'causal', 'layout=bnhd', 'logits=1e4',
+    'variant=alibi', 'variant=document∧causal∧window', 'variant=learnedSinks+keyPadding', 'variant=userAlibi']);
   return verifyCases().filter((c) => keep.has(c.name));
 }
 
@@ -160,13 +173,20 @@ export async function runCase(
   const k = attn.tensor(hk.data as Float32Array, dims(skv), { layout: c.layout });
   const v = attn.tensor(hv.data as Float32Array, dims(skv), { layout: c.layout });
   try {
-    const { out, lse } = await attn.forward(q, k, v, { causal: c.causal, algorithm, returnLse: true });
+    const variant = c.variant ? VARIANTS[c.variant]!(c, rand) : {};
+    const { out, lse } = await attn.forward(q, k, v, { causal: c.causal, algorithm, returnLse: true, ...variant });
     const [o, l] = await Promise.all([out.read(), lse!.read()]);
     out.destroy();
     lse!.destroy();
 
-    const ref = referenceForward(hq, hk, hv, { causal: c.causal });
-    const ref32 = referenceForward(hq, hk, hv, { causal: c.causal, precision: 'f32' });
+    const refOpts = {
+      causal: c.causal,
+      score: variant.score && scoreFn(variant.score),
+      mask: variant.mask && maskFn(variant.mask),
+      sinks: variant.sinks?.logits,
+    };
+    const ref = referenceForward(hq, hk, hv, refOpts);
+    const ref32 = referenceForward(hq, hk, hv, { ...refOpts, precision: 'f32' });
     const lseShape: Shape4 = { ...sq, headDim: 1 };
     const base = (a: Float64Array, b: Float64Array) => compare(Float32Array.from(a), b, (i) => i).err;
     const maxLogit = maxAbsFinite(ref.lse);

@@ -5,6 +5,7 @@
  * l and the unnormalised output acc; nothing of size N×N is ever allocated.
  * Causal tiles wholly above the diagonal are skipped, as on the GPU.
  */
+import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
 import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 
@@ -23,6 +24,10 @@ export interface CpuForwardArgs {
   readonly causal: boolean;
   /** Start outputs as NaN so an unwritten element is caught (testing). */
   readonly poison?: boolean;
+  /** Score modifier (on the scaled score), mask modifier, learned sink logits per query head. */
+  readonly score?: ScoreFn;
+  readonly mask?: MaskFn;
+  readonly sinks?: ArrayLike<number>;
 }
 
 export interface CpuForwardResult {
@@ -76,18 +81,24 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
             if (last <= 0) continue;
             let tileMax = -Infinity;
             for (let c = 0; c < last; c++) {
+              if (a.mask && !a.mask(b, h, i, k0 + c)) {
+                s[c] = -Infinity;
+                continue;
+              }
               const ko = rowOffset(ks, b, hk, k0 + c);
               let dot = 0;
               for (let d = 0; d < D; d++) dot += a.q[qo + d]! * a.k[ko + d]!;
-              s[c] = dot * a.scale;
+              s[c] = a.score ? a.score(dot * a.scale, b, h, i, k0 + c) : dot * a.scale;
               if (s[c]! > tileMax) tileMax = s[c]!;
             }
+            if (tileMax === -Infinity) continue; // every key of this tile masked for this row
             const mNew = Math.max(m[r]!, tileMax);
             const alpha = Math.exp(m[r]! - mNew); // 0 when m was −∞
             const ar = r * D;
             for (let d = 0; d < D; d++) acc[ar + d]! *= alpha;
             let sum = 0;
             for (let c = 0; c < last; c++) {
+              if (s[c] === -Infinity) continue;
               const p = Math.exp(s[c]! - mNew);
               sum += p;
               const vo = rowOffset(vs, b, hk, k0 + c);
@@ -100,9 +111,14 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
         for (let r = 0; r < rows; r++) {
           const i = q0 + r;
           const oo = rowOffset(qs, b, h, i);
-          const inv = l[r]! > 0 ? 1 / l[r]! : 0;
+          // A learned sink adds exp(sink) to the denominator, in the row's running frame.
+          const sink = a.sinks ? a.sinks[h]! : -Infinity;
+          const mFinal = Math.max(m[r]!, sink);
+          const scaleOld = l[r]! > 0 ? Math.exp(m[r]! - mFinal) : 0;
+          const lFinal = l[r]! * scaleOld + (sink === -Infinity ? 0 : Math.exp(sink - mFinal));
+          const inv = lFinal > 0 ? scaleOld / lFinal : 0;
           for (let d = 0; d < D; d++) out[oo + d] = acc[r * D + d]! * inv;
-          lse[(b * Hq + h) * Nq + i] = l[r]! > 0 ? m[r]! + Math.log(l[r]!) : -Infinity;
+          lse[(b * Hq + h) * Nq + i] = lFinal > 0 ? mFinal + Math.log(lFinal) : -Infinity;
         }
       }
     }

@@ -24,15 +24,22 @@ export function cpuNaiveForward(a: CpuForwardArgs): CpuForwardResult {
           s[i * Nk + j] = dot * a.scale;
         }
       }
-      // mask
-      if (a.causal) {
-        for (let i = 0; i < Nq; i++) for (let j = i + Nk - Nq + 1; j < Nk; j++) if (j >= 0) s[i * Nk + j] = -Infinity;
+      // mask (and the variant's score and mask modifiers)
+      if (a.causal || a.score || a.mask) {
+        for (let i = 0; i < Nq; i++) {
+          for (let j = 0; j < Nk; j++) {
+            const visible = (!a.causal || j <= i + Nk - Nq) && (!a.mask || a.mask(b, h, i, j));
+            const x = s[i * Nk + j]!;
+            s[i * Nk + j] = !visible ? -Infinity : a.score ? a.score(x, b, h, i, j) : x;
+          }
+        }
       }
-      // softmax (in place) and LSE
+      // softmax (in place) and LSE; a learned sink joins the denominator
+      const sink = a.sinks ? a.sinks[h]! : -Infinity;
       for (let i = 0; i < Nq; i++) {
-        let m = -Infinity;
+        let m = sink;
         for (let j = 0; j < Nk; j++) m = Math.max(m, s[i * Nk + j]!);
-        let l = 0;
+        let l = sink === -Infinity ? 0 : Math.exp(sink - m);
         for (let j = 0; j < Nk; j++) {
           const p = m === -Infinity ? 0 : Math.exp(s[i * Nk + j]! - m);
           s[i * Nk + j] = p;

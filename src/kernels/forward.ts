@@ -52,6 +52,23 @@ export interface ForwardConfig {
   readonly headDim: number;
   readonly causal: boolean;
   readonly tile: ForwardTile;
+  /** Attention variant compiled into the kernel (score/mask modifiers, sinks). */
+  readonly variant?: KernelVariant;
+}
+
+/**
+ * A variant as the kernels see it: WGSL functions emitted from the modifier IR
+ * (mods/emit-wgsl.ts; never user text) and where the learned sinks live.
+ */
+export interface KernelVariant {
+  /** `fn scoreMod(score: f32, b: i32, h: i32, q: i32, kv: i32) -> f32`, applied to the scaled score. */
+  readonly scoreFn?: string;
+  /** `fn maskMod(b: i32, h: i32, q: i32, kv: i32) -> bool`; false masks the key out. */
+  readonly maskFn?: string;
+  /** Offset in `aux` of one sink logit per query head, when the variant has learned sinks. */
+  readonly sinkOffset?: number;
+  /** Whether the modifiers read auxiliary tables (then kernels running them bind `aux`). */
+  readonly readsTables: boolean;
 }
 
 export const FORWARD_PARAMS: ParamLayout = {
@@ -62,6 +79,7 @@ export const FORWARD_PARAMS: ParamLayout = {
     ['qsb', 'u32'], ['qsh', 'u32'], ['qsn', 'u32'],
     ['ksb', 'u32'], ['ksh', 'u32'], ['ksn', 'u32'],
     ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'],
+    ['scale', 'f32'],
   ],
 };
 
@@ -73,6 +91,9 @@ const FORWARD_BINDINGS: readonly Binding[] = [
   { name: 'o', kind: 'read_write', type: 'array<vec4<f32>>' },
   { name: 'lse', kind: 'read_write', type: 'array<f32>' },
 ];
+
+/** The packed auxiliary tables of a variant (slopes, document ids, sinks, …). */
+export const AUX_BINDING: Binding = { name: 'aux', kind: 'read', type: 'array<f32>' };
 
 /** Rows of Q and keys of K/V per workgroup tile. */
 export function tileRows(t: ForwardTile): { br: number; bc: number } {
@@ -158,20 +179,38 @@ export function forwardKernel(cfg: ForwardConfig): KernelSpec {
   const vTile = t.shareKv ? 'Ks' : 'Vs';
   const vRow = t.shareKv ? 'KROW' : 'D4';
   const mover = tileMover(t, d4);
+  const usesAux = cfg.variant && (cfg.variant.readsTables || cfg.variant.sinkOffset !== undefined);
+  const bindings = usesAux ? [...FORWARD_BINDINGS, AUX_BINDING] : FORWARD_BINDINGS;
   // Per row: scale the scores, mask them if asked, and publish this invocation's row max.
+  const v = cfg.variant;
+  const modded = Boolean(v?.scoreFn || v?.maskFn);
   const scoreRows = (masked: boolean) =>
-    each(t.rm, (r) => `      {${masked ? `\n        let i = i32(q0 + ty * RM + ${r}u) + params.causalOffset;` : ''}
+    each(t.rm, (r) => `      {${masked ? `\n        let i = i32(q0 + ty * RM + ${r}u) + params.causalOffset;` : ''}${modded ? `\n        let qi = i32(q0 + ty * RM + ${r}u);` : ''}
         var mx = MASKED;
 ${each(t.cn, (c) => {
       const e = `s[${r * t.cn + c}]`;
-      const scaled = `${e} * params.qkScale`;
-      const value = masked
-        ? `select(MASKED, ${scaled}, k0 + tx + ${t.tx * c}u < params.seqK && (!CAUSAL || i32(k0 + tx + ${t.tx * c}u) <= i))`
-        : scaled;
+      const key = `k0 + tx + ${t.tx * c}u`;
+      const conds = [
+        ...(masked ? [`${key} < params.seqK`, `(!CAUSAL || i32(${key}) <= i)`] : []),
+        ...(v?.maskFn ? [`maskMod(i32(b), i32(h), qi, i32(${key}))`] : []),
+      ];
+      // Modifiers see the natural-units score (scale·q·k); exp2 wants it times log2 e.
+      const scaled = v?.scoreFn
+        ? `scoreMod(${e} * params.scale, i32(b), i32(h), qi, i32(${key})) * ${Math.LOG2E}`
+        : `${e} * params.qkScale`;
+      const value = conds.length ? `select(MASKED, ${scaled}, ${conds.join(' && ')})` : scaled;
       return `        ${e} = ${value};\n        mx = max(mx, ${e});`;
     })}
         red[(ty * RM + ${r}u) * TX + tx] = mx;
       }`);
+  // Learned sinks join each row's denominator at the end, in the row's running frame.
+  const sinkRow = (r: number) =>
+    v?.sinkOffset === undefined
+      ? `    let mF = m[${r}];\n    let keep = 1.0;\n    let lF = lt;`
+      : `    let sink = aux[${v.sinkOffset}u + h] * ${Math.LOG2E};
+    let mF = max(m[${r}], sink);
+    let keep = select(0.0, exp2(m[${r}] - mF), lt > 0.0);
+    let lF = lt * keep + exp2(sink - mF);`;
   const fetchK = (k0: string) => mover.fetch('kr', 'k', 'kBase', 'params.ksn', k0);
   const fetchV = (k0: string) => mover.fetch('vr', 'v', 'vBase', 'params.vsn', k0);
   // Output column tx + TX·c may run past D4 when TX does not divide it (e.g. D = 80).
@@ -191,7 +230,9 @@ const KROW = D4 + 1u;
 const CAUSAL = ${causal};
 const MASKED = ${MASKED};
 
-${declareBindings(FORWARD_BINDINGS)}
+${declareBindings(bindings)}
+${v?.scoreFn ?? ''}
+${v?.maskFn ?? ''}
 
 var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
 var<workgroup> Ks: array<vec4<f32>, ${bc * (d4 + 1)}>;
@@ -301,22 +342,23 @@ ${each(t.rm, (r) => `  {
     let i = q0 + ty * RM + ${r}u;
     let rr = (ty * RM + ${r}u) * TX;
     let lt = ${sumOf(t.tx, (x) => `red[rr + ${x}u]`)};
+${sinkRow(r)}
     if (i < params.seqQ) {
-      let inv = select(0.0, 1.0 / lt, lt > 0.0);
+      let inv = select(0.0, keep / lF, lF > 0.0);
 ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c}u] = acc[${r * oc + c}] * inv; }`)}
       if (tx == 0u) {
         lse[(b * params.headsQ + h) * params.seqQ + i] =
-          select(params.negInf, (m[${r}] + log2(lt)) * 0.6931471805599453, lt > 0.0);
+          select(params.negInf, (mF + log2(lF)) * 0.6931471805599453, lF > 0.0);
       }
     }
   }`)}
 }
 `;
   return {
-    label: `attention.forward.v4 d${headDim}${causal ? ' causal' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}`,
+    label: `attention.forward.v4 d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
-    bindings: FORWARD_BINDINGS,
+    bindings,
     workgroupBytes: forwardWorkgroupBytes(headDim, t),
   };
 }

@@ -13,6 +13,7 @@
  * Heads are processed in chunks whose score matrices fit one storage binding.
  */
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
+import { AUX_BINDING, type KernelVariant } from './forward.js';
 import { paramStruct, type ParamLayout } from './params.js';
 
 export const NAIVE_PARAMS: ParamLayout = {
@@ -165,11 +166,20 @@ export function naivePvKernel(): KernelSpec {
   };
 }
 
-/** Causal mask: reads every score and writes it back, masked ones replaced. Grid-stride over the chunk. */
-export function naiveMaskKernel(): KernelSpec {
-  const bindings = [PARAMS_BINDING, f32Array('s', 'read_write')];
+/**
+ * Mask step: reads every score and writes it back, masked ones replaced (causal, and
+ * the variant's mask modifier); the variant's score modifier is applied here too.
+ * Grid-stride over the chunk.
+ */
+export function naiveMaskKernel(causal: boolean, variant?: KernelVariant): KernelSpec {
+  const bindings = [PARAMS_BINDING, f32Array('s', 'read_write'), ...(variant?.readsTables ? [AUX_BINDING] : [])];
+  const visible = causal ? ['i32(j) <= i32(i) + params.causalOffset'] : ['true'];
+  if (variant?.maskFn) visible.push('maskMod(b, h, i32(i), i32(j))');
+  const score = variant?.scoreFn ? 'scoreMod(x, b, h, i32(i), i32(j))' : 'x';
   const wgsl = /* wgsl */ `${PRELUDE}
 ${declareBindings(bindings)}
+${variant?.scoreFn ?? ''}
+${variant?.maskFn ?? ''}
 
 @compute @workgroup_size(${NAIVE_ROW_THREADS}, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -178,13 +188,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var idx = gid.x; idx < total; idx += stride) {
     let i = (idx / params.seqK) % params.seqQ;
     let j = idx % params.seqK;
+    let zg = params.headBase + idx / (params.seqK * params.seqQ);
+    let b = i32(zg / params.headsQ);
+    let h = i32(zg % params.headsQ);
     let x = s[idx];
-    s[idx] = select(MASKED, x, i32(j) <= i32(i) + params.causalOffset);
+    s[idx] = select(MASKED, ${score}, ${visible.join(' && ')});
   }
 }
 `;
   return {
-    label: 'attention.naive.mask',
+    label: `attention.naive.mask${causal ? ' causal' : ''}${variant ? ' variant' : ''}`,
     wgsl,
     workgroupSize: [NAIVE_ROW_THREADS, 1, 1],
     bindings,
@@ -192,10 +205,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   };
 }
 
-/** Row softmax in place (S → P) plus LSE; one workgroup per row, grid-stride over rows. */
-export function naiveSoftmaxKernel(): KernelSpec {
+/**
+ * Row softmax in place (S → P) plus LSE; one workgroup per row, grid-stride over rows.
+ * A learned sink (variant.sinkOffset) joins each row's max and denominator.
+ */
+export function naiveSoftmaxKernel(variant?: KernelVariant): KernelSpec {
   const T = NAIVE_ROW_THREADS;
-  const bindings = [PARAMS_BINDING, f32Array('s', 'read_write'), f32Array('lse', 'read_write')];
+  const sinks = variant?.sinkOffset !== undefined;
+  const bindings = [PARAMS_BINDING, f32Array('s', 'read_write'), f32Array('lse', 'read_write'), ...(sinks ? [AUX_BINDING] : [])];
+  const sink = sinks ? `aux[${variant!.sinkOffset}u + (params.headBase + row / params.seqQ) % params.headsQ]` : 'MASKED';
   const wgsl = /* wgsl */ `${PRELUDE}
 ${declareBindings(bindings)}
 
@@ -227,8 +245,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     var mx = MASKED;
     for (var j = tid; j < params.seqK; j += T) { mx = max(mx, s[base + j]); }
     red[tid] = mx;
-    let m = reduce(tid, true);
-    var sum = 0.0;
+    let sink = ${sink};
+    let m = max(reduce(tid, true), sink);
+    var sum = select(0.0, exp(sink - m), sink > MASKED);
     for (var j = tid; j < params.seqK; j += T) {
       let x = s[base + j];
       sum += select(0.0, exp(x - m), x > MASKED);
@@ -248,7 +267,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 }
 `;
   return {
-    label: 'attention.naive.softmax',
+    label: `attention.naive.softmax${sinks ? ' sinks' : ''}`,
     wgsl,
     workgroupSize: [T, 1, 1],
     bindings,

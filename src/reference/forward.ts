@@ -11,9 +11,15 @@
  * Query head h reads key/value head floor(h / (Hq / Hkv)) (grouped-query attention).
  * A row whose keys are all masked gives O = 0 and LSE = −∞.
  *
+ * Variants: a score modifier rewrites S[i, j] = score(S[i, j], b, h, i, j); a mask
+ * modifier masks where mask(b, h, i, j) is false; learned sinks add exp(sink[h])
+ * to each row's denominator (so LSE = log(Σ_j exp S[i, j] + exp sink[h]), and a
+ * fully masked row gives O = 0, LSE = sink[h]).
+ *
  * With precision 'f32' every arithmetic result is rounded to float32: that is the
  * "plain float32 naive computation" whose error against float64 sets test tolerances.
  */
+import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
 import { rowOffset, stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
 
 /** A host tensor: data in `layout` order of a logical [B, H, N, D] shape. */
@@ -30,6 +36,12 @@ export interface ReferenceOptions {
   readonly causal?: boolean;
   /** 'f64' (the spec, default) or 'f32' (round every operation to float32). */
   readonly precision?: 'f64' | 'f32';
+  /** Score modifier, applied to the scaled score before masking. */
+  readonly score?: ScoreFn;
+  /** Mask modifier: false masks key kv out for query q (in addition to causal). */
+  readonly mask?: MaskFn;
+  /** Learned sinks: one logit per query head, added to each row's softmax denominator. */
+  readonly sinks?: ArrayLike<number>;
   /** Compute only rows for which this returns true; others are left NaN. */
   readonly rows?: (b: number, h: number, i: number) => boolean;
 }
@@ -73,7 +85,7 @@ export function referenceForward(
         // S row and its max
         let max = -Infinity;
         for (let j = 0; j < Nk; j++) {
-          if (opts.causal && !causalVisible(i, j, Nq, Nk)) {
+          if ((opts.causal && !causalVisible(i, j, Nq, Nk)) || (opts.mask && !opts.mask(b, h, i, j))) {
             s[j] = -Infinity;
             continue;
           }
@@ -81,16 +93,19 @@ export function referenceForward(
           let dot = 0;
           for (let d = 0; d < D; d++) dot = r(dot + r(q.data[qo + d]! * k.data[ko + d]!));
           s[j] = r(dot * scale);
+          if (opts.score) s[j] = r(opts.score(s[j]!, b, h, i, j));
           if (s[j]! > max) max = s[j]!;
         }
         const o = ((b * Hq + h) * Nq + i) * D;
+        const sink = opts.sinks ? opts.sinks[h]! : -Infinity;
         if (max === -Infinity) {
           out.fill(0, o, o + D);
-          lse[(b * Hq + h) * Nq + i] = -Infinity;
+          lse[(b * Hq + h) * Nq + i] = sink;
           continue;
         }
-        // P row (unnormalised) and its sum
-        let sum = 0;
+        max = Math.max(max, sink);
+        // P row (unnormalised) and its sum, the sink's term included
+        let sum = sink === -Infinity ? 0 : r(Math.exp(r(sink - max)));
         for (let j = 0; j < Nk; j++) {
           s[j] = s[j] === -Infinity ? 0 : r(Math.exp(r(s[j]! - max)));
           sum = r(sum + s[j]!);

@@ -4,7 +4,9 @@
  * many times (benchmarks). Scratch buffers (the naive pipeline's score matrix)
  * come from a pool and go back to it, so repeated calls allocate nothing new.
  */
-import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile } from '../kernels/forward.js';
+import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelVariant } from '../kernels/forward.js';
+import { emitWgsl, packTables } from '../mods/emit-wgsl.js';
+import type { Modifier } from '../mods/modifier.js';
 import {
   NAIVE_GEMM_TILE,
   NAIVE_PARAMS,
@@ -36,6 +38,14 @@ export interface GpuForwardArgs {
   readonly causal: boolean;
   /** Override the default tile (tuning, tests). */
   readonly tile?: ForwardTile;
+  /** Attention variant: score and mask modifiers, learned sink logits per query head. */
+  readonly variant?: GpuVariant;
+}
+
+export interface GpuVariant {
+  readonly score?: Modifier;
+  readonly mask?: Modifier;
+  readonly sinks?: Float32Array;
 }
 
 /** A forward call ready to encode; `out` has q's layout, `lse` is [B, Hq, Nq]. */
@@ -142,6 +152,29 @@ export class WebGpuRunner {
     return prepareDispatch(this.device, spec, pipeline, buffers, wg);
   }
 
+  /**
+   * The kernels' view of a variant (WGSL emitted from the modifiers' IR) and the
+   * packed auxiliary tables, uploaded to a pooled buffer (none when nothing is read).
+   */
+  private variant(v: GpuVariant | undefined): { kernel?: KernelVariant; aux?: GPUBuffer } {
+    if (!v || (!v.score && !v.mask && !v.sinks)) return {};
+    const { data, layout } = packTables([v.score, v.mask]);
+    const tableFloats = [...layout.values()].reduce((n, t) => n + t.length, 0);
+    const all = new Float32Array(tableFloats + (v.sinks?.length ?? 0));
+    all.set(data.subarray(0, tableFloats));
+    if (v.sinks) all.set(v.sinks, tableFloats);
+    const kernel: KernelVariant = {
+      scoreFn: v.score && emitWgsl(v.score, layout),
+      maskFn: v.mask && emitWgsl(v.mask, layout),
+      sinkOffset: v.sinks ? tableFloats : undefined,
+      readsTables: tableFloats > 0,
+    };
+    if (all.length === 0) return { kernel };
+    const aux = this.takeScratch(Math.ceil(all.byteLength / 16) * 16, STORAGE, 'attention aux tables');
+    this.device.queue.writeBuffer(aux, 0, all);
+    return { kernel, aux };
+  }
+
   /** The tile the fused kernel uses for a head dim on this device. */
   forwardTile(headDim: number): ForwardTile {
     const tile = chooseForwardTile(headDim, this.device.limits);
@@ -164,7 +197,8 @@ export class WebGpuRunner {
           `${this.device.limits.maxComputeInvocationsPerWorkgroup} invocations)`,
       );
     }
-    const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile });
+    const variant = this.variant(a.variant);
+    const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile, variant: variant.kernel });
     const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
     const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
     if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
@@ -177,17 +211,19 @@ export class WebGpuRunner {
         qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
         ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
         vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
+        scale: a.scale,
       },
       'attention.forward params',
     );
     const { br } = tileRows(tile);
-    const d = await this.dispatch(spec, [params, a.q, a.k, a.v, out, lse], [Math.ceil(p.seqQ / br), p.headsQ, p.batch]);
+    const buffers = [params, a.q, a.k, a.v, out, lse, ...(variant.aux ? [variant.aux] : [])];
+    const d = await this.dispatch(spec, buffers, [Math.ceil(p.seqQ / br), p.headsQ, p.batch]);
     return {
       out,
       lse,
       dispatches: [d],
       labels: [spec.label],
-      release: () => this.giveBack(params),
+      release: () => [params, variant.aux].forEach((b) => b && this.giveBack(b)),
     };
   }
 
@@ -214,12 +250,16 @@ export class WebGpuRunner {
     if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
     const sBytes = chunk * p.seqQ * p.seqK * 4;
     const s = this.takeScratch(Math.ceil(sBytes / 16) * 16, STORAGE, 'attention.naive scores');
+    const variant = this.variant(a.variant);
+    const v = variant.kernel;
     const specs = {
       scores: naiveScoresKernel(),
-      mask: naiveMaskKernel(),
-      softmax: naiveSoftmaxKernel(),
+      mask: naiveMaskKernel(a.causal, v),
+      softmax: naiveSoftmaxKernel(v),
       pv: naivePvKernel(),
     };
+    const aux = variant.aux ? [variant.aux] : [];
+    const maskStep = a.causal || Boolean(v?.scoreFn || v?.maskFn);
     const T = NAIVE_GEMM_TILE;
     const paramBufs: GPUBuffer[] = [];
     const dispatches: PreparedDispatch[] = [];
@@ -243,10 +283,10 @@ export class WebGpuRunner {
       const rows = n * p.seqQ;
       const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
       dispatches.push(await this.dispatch(specs.scores, [params, a.q, a.k, s], [Math.ceil(p.seqK / T), Math.ceil(p.seqQ / T), n]));
-      if (a.causal) {
-        dispatches.push(await this.dispatch(specs.mask, [params, s], [Math.min(Math.ceil((rows * p.seqK) / 256), maxWg), 1, 1]));
+      if (maskStep) {
+        dispatches.push(await this.dispatch(specs.mask, [params, s, ...(v?.readsTables ? aux : [])], [Math.min(Math.ceil((rows * p.seqK) / 256), maxWg), 1, 1]));
       }
-      dispatches.push(await this.dispatch(specs.softmax, [params, s, lse], [Math.min(rows, maxWg), 1, 1]));
+      dispatches.push(await this.dispatch(specs.softmax, [params, s, lse, ...(v?.sinkOffset !== undefined ? aux : [])], [Math.min(rows, maxWg), 1, 1]));
       dispatches.push(await this.dispatch(specs.pv, [params, s, a.v, out], [Math.ceil(p.headDim / T), Math.ceil(p.seqQ / T), n]));
     }
     return {
@@ -255,8 +295,7 @@ export class WebGpuRunner {
       dispatches,
       labels: [...new Set(dispatches.map((d) => d.spec.label))],
       release: () => {
-        this.giveBack(s);
-        paramBufs.forEach((b) => this.giveBack(b));
+        [s, ...aux, ...paramBufs].forEach((b) => this.giveBack(b));
       },
     };
   }

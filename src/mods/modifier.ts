@@ -1,0 +1,154 @@
+/*
+ * Modifiers: a traced score or mask function plus the auxiliary tables it
+ * reads. Defining one runs the function once on traced arguments, checks the
+ * result type, and keeps the IR; the tables' values can change between calls
+ * without changing the IR (so without recompiling a kernel).
+ */
+import { AttentionInputError } from '../tensor/errors.js';
+import type { Node } from './ir.js';
+import { arg, AuxTable, Expr, type ExprLike } from './trace.js';
+
+/** A score modifier (score, b, h, q, kv) → score, or a mask modifier (b, h, q, kv) → keep? */
+export interface Modifier {
+  readonly kind: 'score' | 'mask';
+  /** Short description, e.g. "slidingWindow(256)". */
+  readonly label: string;
+  /** @internal */
+  readonly ir: Node;
+  /** @internal Table id → values. */
+  readonly tables: ReadonlyMap<string, Float32Array>;
+}
+
+/** Auxiliary inputs of a modifier: name → values (per head, per token, …). */
+export type AuxInputs = Readonly<Record<string, ArrayLike<number>>>;
+/** The tables a modifier function receives, one per auxiliary input. */
+export type Tables = Readonly<Record<string, AuxTable>>;
+
+let nextTable = 0;
+
+function makeTables(aux: AuxInputs, label: string): { tables: Tables; data: Map<string, Float32Array> } {
+  const tables: Record<string, AuxTable> = {};
+  const data = new Map<string, Float32Array>();
+  for (const [name, values] of Object.entries(aux)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new AttentionInputError(`${label}: table name '${name}' must be an identifier`);
+    const arr = Float32Array.from(values as ArrayLike<number>);
+    if (arr.length === 0) throw new AttentionInputError(`${label}: table '${name}' is empty`);
+    if (!arr.every(Number.isFinite)) throw new AttentionInputError(`${label}: table '${name}' has a non-finite value`);
+    const id = `t${nextTable++}_${name}`;
+    tables[name] = new AuxTable(id, arr.length);
+    data.set(id, arr);
+  }
+  return { tables, data };
+}
+
+function resultNode(x: ExprLike, want: 'f32' | 'bool', label: string): Node {
+  if (typeof x === 'number') {
+    if (want !== 'f32' || !Number.isFinite(x)) throw new AttentionInputError(`${label}: must return a traced ${want}, got ${x}`);
+    return { k: 'const', t: 'f32', v: x };
+  }
+  if (typeof x === 'boolean') {
+    if (want !== 'bool') throw new AttentionInputError(`${label}: a score modifier must return a number, got a boolean`);
+    return { k: 'const', t: 'bool', v: x };
+  }
+  if (!(x instanceof Expr)) throw new AttentionInputError(`${label}: must return an Expr (built with .add, .lt, where, …), got ${typeof x}`);
+  if (want === 'bool' && x.dtype !== 'bool') throw new AttentionInputError(`${label}: a mask modifier must return a boolean (e.g. kv.le(q)), got ${x.dtype}`);
+  if (want === 'f32' && x.dtype === 'bool') throw new AttentionInputError(`${label}: a score modifier must return a number, got a boolean`);
+  return x.dtype === 'i32' ? x.add(0.0).node : x.node;
+}
+
+function trace<T>(label: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof AttentionInputError) throw e;
+    throw new AttentionInputError(`${label}: could not be traced: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/**
+ * Defines a score modifier. `fn` receives the scaled score and the batch, query head,
+ * query and key indices as traced values, plus one table per entry of `aux`.
+ * @example scoreMod((s, b, h, q, kv, t) => s.add(t.slopes.at(h).mul(kv.sub(q))), { slopes })
+ */
+export function scoreMod(
+  fn: (score: Expr, b: Expr, h: Expr, q: Expr, kv: Expr, tables: Tables) => ExprLike,
+  aux: AuxInputs = {},
+  label = 'scoreMod',
+): Modifier {
+  const { tables, data } = makeTables(aux, label);
+  const ir = trace(label, () => resultNode(fn(arg('score'), arg('b'), arg('h'), arg('q'), arg('kv'), tables), 'f32', label));
+  return { kind: 'score', label, ir, tables: data };
+}
+
+/**
+ * Defines a mask modifier: true keeps the key for that query, false masks it out.
+ * @example maskMod((b, h, q, kv) => q.sub(kv).lt(256))
+ */
+export function maskMod(
+  fn: (b: Expr, h: Expr, q: Expr, kv: Expr, tables: Tables) => ExprLike,
+  aux: AuxInputs = {},
+  label = 'maskMod',
+): Modifier {
+  const { tables, data } = makeTables(aux, label);
+  const ir = trace(label, () => resultNode(fn(arg('b'), arg('h'), arg('q'), arg('kv'), tables), 'bool', label));
+  return { kind: 'mask', label, ir, tables: data };
+}
+
+function merged(mods: readonly Modifier[]): Map<string, Float32Array> {
+  return new Map(mods.flatMap((m) => [...m.tables]));
+}
+
+function checkKind(mods: readonly Modifier[], kind: 'score' | 'mask', what: string): void {
+  if (mods.length === 0) throw new AttentionInputError(`${what}() needs at least one modifier`);
+  for (const m of mods) {
+    if (m?.kind !== kind) throw new AttentionInputError(`${what}() takes ${kind} modifiers, got ${m?.kind ?? typeof m} (${m?.label})`);
+  }
+}
+
+/** Keeps a key only where every mask keeps it. */
+export function and(...masks: Modifier[]): Modifier {
+  checkKind(masks, 'mask', 'and');
+  const ir = masks.map((m) => m.ir).reduce((a, b): Node => ({ k: 'binary', t: 'bool', op: 'and', a, b }));
+  return { kind: 'mask', label: masks.map((m) => m.label).join(' ∧ '), ir, tables: merged(masks) };
+}
+
+/** Keeps a key where any mask keeps it. */
+export function or(...masks: Modifier[]): Modifier {
+  checkKind(masks, 'mask', 'or');
+  const ir = masks.map((m) => m.ir).reduce((a, b): Node => ({ k: 'binary', t: 'bool', op: 'or', a, b }));
+  return { kind: 'mask', label: masks.map((m) => m.label).join(' ∨ '), ir, tables: merged(masks) };
+}
+
+/** Keeps exactly the keys `mask` masks out. */
+export function not(mask: Modifier): Modifier {
+  checkKind([mask], 'mask', 'not');
+  return { kind: 'mask', label: `¬${mask.label}`, ir: { k: 'unary', t: 'bool', op: 'not', a: mask.ir }, tables: mask.tables };
+}
+
+/** Applies score modifiers in order: compose(a, b)(s) = b(a(s)). */
+export function compose(...mods: Modifier[]): Modifier {
+  checkKind(mods, 'score', 'compose');
+  const ir = mods.map((m) => m.ir).reduce((inner, outer) => substituteScore(outer, inner));
+  return { kind: 'score', label: mods.map((m) => m.label).join(' ∘ '), ir, tables: merged(mods) };
+}
+
+/** `root` with every 'score' argument replaced by `by`. */
+function substituteScore(root: Node, by: Node): Node {
+  const memo = new Map<Node, Node>();
+  const go = (n: Node): Node => {
+    const hit = memo.get(n);
+    if (hit) return hit;
+    let r: Node;
+    switch (n.k) {
+      case 'arg': r = n.name === 'score' ? by : n; break;
+      case 'unary': r = { ...n, a: go(n.a) }; break;
+      case 'binary': r = { ...n, a: go(n.a), b: go(n.b) }; break;
+      case 'select': r = { ...n, cond: go(n.cond), then: go(n.then), else: go(n.else) }; break;
+      case 'aux': r = { ...n, index: go(n.index) }; break;
+      default: r = n;
+    }
+    memo.set(n, r);
+    return r;
+  };
+  return go(root);
+}
