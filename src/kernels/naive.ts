@@ -247,7 +247,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     red[tid] = mx;
     let sink = ${sink};
     let m = max(reduce(tid, true), sink);
-    var sum = select(0.0, exp(sink - m), sink > MASKED);
+    // The sink's term enters the sum once (invocation 0), not once per invocation.
+    var sum = select(0.0, exp(sink - m), sink > MASKED && tid == 0u);
     for (var j = tid; j < params.seqK; j += T) {
       let x = s[base + j];
       sum += select(0.0, exp(x - m), x > MASKED);
