@@ -29,7 +29,10 @@
  *       the current tile's math); explicit fma chains instead of dot() + add.
  *       H100: 18.6 (8×16 invocations), 19.7 (16×16, 4 rows × 2 keys each).
  *   v4  interior tiles (no ragged end, wholly below the causal diagonal) skip the
- *       per-element mask through a workgroup-uniform branch.
+ *       per-element mask through a workgroup-uniform branch. H100: 21.1 TFLOP/s.
+ *   v5  variants: score/mask modifiers emitted from IR, learned sinks in the epilogue,
+ *       and a block mask: the K/V loop hops over empty tiles and full tiles skip the
+ *       mask modifier.
  */
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
@@ -69,6 +72,8 @@ export interface KernelVariant {
   readonly sinkOffset?: number;
   /** Whether the modifiers read auxiliary tables (then kernels running them bind `aux`). */
   readonly readsTables: boolean;
+  /** The mask comes with a block mask (binding `blocks`): empty tiles skipped, full ones unmasked. */
+  readonly blockMask?: boolean;
 }
 
 export const FORWARD_PARAMS: ParamLayout = {
@@ -80,6 +85,8 @@ export const FORWARD_PARAMS: ParamLayout = {
     ['ksb', 'u32'], ['ksh', 'u32'], ['ksn', 'u32'],
     ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'],
     ['scale', 'f32'],
+    // block mask strides (tiles): batch (0 if the mask ignores b), head (0 if it ignores h), row
+    ['bmB', 'u32'], ['bmH', 'u32'], ['bmRow', 'u32'],
   ],
 };
 
@@ -91,6 +98,16 @@ const FORWARD_BINDINGS: readonly Binding[] = [
   { name: 'o', kind: 'read_write', type: 'array<vec4<f32>>' },
   { name: 'lse', kind: 'read_write', type: 'array<f32>' },
 ];
+
+/** First tile index ≥ start whose block-mask state is not empty, or end. */
+const NEXT_TILE = /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32) -> u32 {
+  var t = start;
+  loop {
+    if (t >= end || blocks[row + t] != 0u) { break; }
+    t++;
+  }
+  return t;
+}`;
 
 /** The packed auxiliary tables of a variant (slopes, document ids, sinks, …). */
 export const AUX_BINDING: Binding = { name: 'aux', kind: 'read', type: 'array<f32>' };
@@ -180,7 +197,12 @@ export function forwardKernel(cfg: ForwardConfig): KernelSpec {
   const vRow = t.shareKv ? 'KROW' : 'D4';
   const mover = tileMover(t, d4);
   const usesAux = cfg.variant && (cfg.variant.readsTables || cfg.variant.sinkOffset !== undefined);
-  const bindings = usesAux ? [...FORWARD_BINDINGS, AUX_BINDING] : FORWARD_BINDINGS;
+  const blocks = Boolean(cfg.variant?.blockMask && cfg.variant.maskFn);
+  const bindings = [
+    ...FORWARD_BINDINGS,
+    ...(usesAux ? [AUX_BINDING] : []),
+    ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
+  ];
   // Per row: scale the scores, mask them if asked, and publish this invocation's row max.
   const v = cfg.variant;
   const modded = Boolean(v?.scoreFn || v?.maskFn);
@@ -192,7 +214,7 @@ ${each(t.cn, (c) => {
       const key = `k0 + tx + ${t.tx * c}u`;
       const conds = [
         ...(masked ? [`${key} < params.seqK`, `(!CAUSAL || i32(${key}) <= i)`] : []),
-        ...(v?.maskFn ? [`maskMod(i32(b), i32(h), qi, i32(${key}))`] : []),
+        ...(v?.maskFn ? [blocks ? `(full || maskMod(i32(b), i32(h), qi, i32(${key})))` : `maskMod(i32(b), i32(h), qi, i32(${key}))`] : []),
       ];
       // Modifiers see the natural-units score (scale·q·k); exp2 wants it times log2 e.
       const scaled = v?.scoreFn
@@ -233,6 +255,7 @@ const MASKED = ${MASKED};
 ${declareBindings(bindings)}
 ${v?.scoreFn ?? ''}
 ${v?.maskFn ?? ''}
+${blocks ? NEXT_TILE : ''}
 
 var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
 var<workgroup> Ks: array<vec4<f32>, ${bc * (d4 + 1)}>;
@@ -272,10 +295,16 @@ ${each(t.rm, (r) => `  m[${r}] = MASKED;`)}
   // K/V tiles pass through registers: tile t+1 is fetched while tile t is computed.
   var kr: array<vec4<f32>, ${mover.per}>;
   var vr: array<vec4<f32>, ${mover.per}>;
-${fetchK('0u')}
-${fetchV('0u')}
-  for (var k0 = 0u; k0 < kvEnd; k0 += BC) {
-    let kNext = k0 + BC;
+  // With a block mask, empty tiles are never visited: the loop hops to the next non-empty one.
+  let blockRow = b * params.bmB + h * params.bmH + wg.x * params.bmRow;
+  let tileEnd = (kvEnd + BC - 1u) / BC;
+  var k0 = ${blocks ? 'nextTile(blockRow, 0u, tileEnd) * BC' : '0u'};
+${fetchK('k0')}
+${fetchV('k0')}
+  loop {
+    if (k0 >= kvEnd) { break; }
+    let kNext = ${blocks ? 'nextTile(blockRow, k0 / BC + 1u, tileEnd) * BC' : 'k0 + BC'};
+    let full = ${blocks ? `blocks[blockRow + k0 / BC] == ${2}u` : 'false'};
     workgroupBarrier();
 ${mover.stage('kr', 'Ks', 'KROW')}
 ${t.shareKv ? '' : mover.stage('vr', 'Vs', 'D4')}
@@ -295,7 +324,7 @@ ${each(t.rm * t.cn, (i) => `      s[${i}] = ${dot4(`qv${Math.floor(i / t.cn)}`, 
 
     // Scale, mask (only ragged-end and causal-diagonal tiles need it), and this
     // invocation's share of each row max.
-    let interior = kNext <= params.seqK && (!CAUSAL || i32(kNext - 1u) <= i32(q0) + params.causalOffset);
+    let interior = k0 + BC <= params.seqK && (!CAUSAL || i32(k0 + BC - 1u) <= i32(q0) + params.causalOffset);
     if (interior) {
 ${scoreRows(false)}
     } else {
@@ -332,6 +361,7 @@ ${each(4, (jj) => each(oc, (c) => `      ${guard(c)}{
 ${each(t.rm, (r) => `        acc[${r * oc + c}] = fma(vec4<f32>(pv${r}.${'xyzw'[jj]}), vv, acc[${r * oc + c}]);`)}
       }`))}
     }
+    k0 = kNext;
   }
 
   // Reduce the partial denominators of each row, then O = acc / l and LSE.
@@ -355,7 +385,7 @@ ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c
 }
 `;
   return {
-    label: `attention.forward.v4 d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}`,
+    label: `attention.forward.v5 d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,

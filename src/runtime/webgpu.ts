@@ -5,7 +5,9 @@
  * come from a pool and go back to it, so repeated calls allocate nothing new.
  */
 import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelVariant } from '../kernels/forward.js';
-import { emitWgsl, packTables } from '../mods/emit-wgsl.js';
+import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
+import { blockMaskDims } from '../mods/blockmask.js';
+import { blockMaskKernel, BLOCKMASK_PARAMS } from '../kernels/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
 import {
   NAIVE_GEMM_TILE,
@@ -67,6 +69,7 @@ export class WebGpuRunner {
   readonly acquired: AcquiredDevice;
   private readonly pool = new Map<string, GPUBuffer[]>();
   private readonly owned = new Set<GPUBuffer>();
+  private readonly blockCache = new WeakMap<Modifier, Map<string, { buffer: GPUBuffer; bm: number; hm: number; nQ: number; nK: number }>>();
 
   /** Fill outputs with NaN before each run (testing: unwritten elements show up). */
   readonly poisonOutputs: boolean;
@@ -156,7 +159,7 @@ export class WebGpuRunner {
    * The kernels' view of a variant (WGSL emitted from the modifiers' IR) and the
    * packed auxiliary tables, uploaded to a pooled buffer (none when nothing is read).
    */
-  private variant(v: GpuVariant | undefined): { kernel?: KernelVariant; aux?: GPUBuffer } {
+  private variant(v: GpuVariant | undefined): { kernel?: KernelVariant; aux?: GPUBuffer; layout?: TableLayout } {
     if (!v || (!v.score && !v.mask && !v.sinks)) return {};
     const { data, layout } = packTables([v.score, v.mask]);
     const tableFloats = [...layout.values()].reduce((n, t) => n + t.length, 0);
@@ -169,10 +172,41 @@ export class WebGpuRunner {
       sinkOffset: v.sinks ? tableFloats : undefined,
       readsTables: tableFloats > 0,
     };
-    if (all.length === 0) return { kernel };
+    if (all.length === 0) return { kernel, layout };
     const aux = this.takeScratch(Math.ceil(all.byteLength / 16) * 16, STORAGE, 'attention aux tables');
     this.device.queue.writeBuffer(aux, 0, all);
-    return { kernel, aux };
+    return { kernel, aux, layout };
+  }
+
+  /**
+   * Block-mask states of `mask` at tile br×bc, computed on the GPU once per mask object,
+   * shape and tile, and kept for later calls (a new mask object means new tables: recomputed).
+   */
+  async blockStates(mask: Modifier, p: Problem, br: number, bc: number): Promise<{ buffer: GPUBuffer; bm: number; hm: number; nQ: number; nK: number }> {
+    const shape = { batch: p.batch, heads: p.headsQ, seqQ: p.seqQ, seqK: p.seqK };
+    const key = `${shape.batch}x${shape.heads}x${shape.seqQ}x${shape.seqK}@${br}x${bc}`;
+    let perMask = this.blockCache.get(mask);
+    if (!perMask) this.blockCache.set(mask, (perMask = new Map()));
+    const hit = perMask.get(key);
+    if (hit) return hit;
+    const { bm, hm } = blockMaskDims(mask, shape);
+    const nQ = Math.ceil(p.seqQ / br);
+    const nK = Math.ceil(p.seqK / bc);
+    const buffer = this.createStorage(bm * hm * nQ * nK * 4, `attention block mask ${mask.label}`);
+    this.owned.add(buffer);
+    const { data, layout } = packTables([mask]);
+    const spec = blockMaskKernel({ rowsPerTile: br, keysPerTile: bc, maskFn: emitWgsl(mask, layout), readsTables: mask.tables.size > 0 });
+    const params = this.params(BLOCKMASK_PARAMS, { seqQ: p.seqQ, seqK: p.seqK, heads: hm, nQ, nK }, 'attention.blockmask params');
+    const aux = mask.tables.size > 0 ? this.upload(data, 'attention.blockmask tables') : undefined;
+    const d = await this.dispatch(spec, [params, buffer, ...(aux ? [aux] : [])], [nK, nQ, bm * hm]);
+    const enc = this.device.createCommandEncoder({ label: spec.label });
+    encodeDispatches(enc, [d]);
+    this.device.queue.submit([enc.finish()]);
+    this.giveBack(params);
+    aux?.destroy();
+    const entry = { buffer, bm, hm, nQ, nK };
+    perMask.set(key, entry);
+    return entry;
   }
 
   /** The tile the fused kernel uses for a head dim on this device. */
@@ -198,7 +232,11 @@ export class WebGpuRunner {
       );
     }
     const variant = this.variant(a.variant);
-    const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile, variant: variant.kernel });
+    const { br, bc } = tileRows(tile);
+    // A mask modifier brings its block mask: empty tiles skipped, full tiles unmasked.
+    const blocks = a.variant?.mask ? await this.blockStates(a.variant.mask, p, br, bc) : undefined;
+    const kernelVariant = variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) };
+    const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile, variant: kernelVariant });
     const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
     const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
     if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
@@ -212,11 +250,13 @@ export class WebGpuRunner {
         ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
         vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
         scale: a.scale,
+        bmRow: blocks?.nK ?? 0,
+        bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
+        bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
       },
       'attention.forward params',
     );
-    const { br } = tileRows(tile);
-    const buffers = [params, a.q, a.k, a.v, out, lse, ...(variant.aux ? [variant.aux] : [])];
+    const buffers = [params, a.q, a.k, a.v, out, lse, ...(variant.aux ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : [])];
     const d = await this.dispatch(spec, buffers, [Math.ceil(p.seqQ / br), p.headsQ, p.batch]);
     return {
       out,
