@@ -15,6 +15,8 @@ import { WebGpuBackend } from './backends.js';
 import { forwardFlops, modelBytes } from './io-model.js';
 import type { Algorithm } from './options.js';
 import { randomData, rng } from './random.js';
+import { benchVariant } from './bench-variants.js';
+import { maskFn, scoreFn } from '../mods/emit-js.js';
 
 /** Inputs smaller than this (about twice a large GPU's L2) are rotated among copies while timing. */
 const ROTATE_BELOW_BYTES = 128 * 2 ** 20;
@@ -40,6 +42,7 @@ export interface BenchResult extends BenchShape {
   /** Bytes of the IO model over the measured time, GB/s. */
   readonly modelGBps?: number | null;
   readonly timing?: string;
+  readonly variant?: string;
   /** Why the case could not run (e.g. the naive N×N matrix does not fit). */
   readonly error?: string;
 }
@@ -51,6 +54,8 @@ export interface BenchOptions {
   readonly checkRows?: number;
   /** Force the fused kernel's tile (tuning). */
   readonly tile?: ForwardTile;
+  /** A named variant (bench-variants.ts). */
+  readonly variant?: string;
 }
 
 /** Query rows checked against the reference: first and last few of the first and last head. */
@@ -86,6 +91,7 @@ export async function benchOne(
   const br = gpu ? tileRows(opts.tile ?? gpu.runner.forwardTile(shape.headDim)).br : 16;
   const base = {
     ...shape,
+    ...(opts.variant ? { variant: opts.variant } : {}),
     algorithm,
     dtype: 'f32' as const,
     modelBytes: modelBytes(problem, algorithm, shape.causal, br),
@@ -102,14 +108,20 @@ export async function benchOne(
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
   const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
   const [q, k, v] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0]];
-  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: opts.tile };
+  const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
+  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: opts.tile, ...variant };
   const plans: ForwardPlan[] = [];
   try {
     // Validate first.
     const { out } = await attn.forward(q, k, v, fopts);
     const o = await out.read();
     out.destroy();
-    const ref = referenceForward(hq, hk, hv, { causal: shape.causal, rows: checkedRows(problem, opts.checkRows ?? 8) });
+    const ref = referenceForward(hq, hk, hv, {
+      causal: shape.causal,
+      rows: checkedRows(problem, opts.checkRows ?? 8),
+      score: variant.score && scoreFn(variant.score),
+      mask: variant.mask && maskFn(variant.mask),
+    });
     const maxAbsErr = checkedError(o, ref.out);
 
     let ms: number;
@@ -124,6 +136,7 @@ export async function benchOne(
         causal: shape.causal,
         algorithm,
         tile: opts.tile,
+        variant: { score: variant.score, mask: variant.mask },
       };
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
       const inputBytes = 4 * (hq.data.length + hk.data.length + hv.data.length);

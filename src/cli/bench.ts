@@ -23,6 +23,7 @@ export const BENCH_FLAGS = {
   dtype: { type: 'string' },
   samples: { type: 'string' },
   tile: { type: 'string' },
+  variant: { type: 'string' },
   json: { type: 'string' },
 } as const;
 
@@ -31,6 +32,7 @@ export interface BenchPlan {
   readonly shapes: BenchShape[];
   readonly samples?: number;
   readonly tile?: ForwardTile;
+  readonly variant?: string;
 }
 
 /** "tx,ty,rm,cn[,share]" → a forward tile (tuning runs). */
@@ -69,12 +71,12 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
     }
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
-  return { algorithms, shapes, samples, tile: parseTile(a.tile) };
+  return { algorithms, shapes, samples, tile: parseTile(a.tile), variant: a.variant };
 }
 
 export function resultRow(r: BenchResult): string[] {
   return [
-    r.algorithm, String(r.batch), String(r.heads), String(r.kvHeads), String(r.seqQ), String(r.seqK),
+    r.variant ? `${r.algorithm}+${r.variant}` : r.algorithm, String(r.batch), String(r.heads), String(r.kvHeads), String(r.seqQ), String(r.seqK),
     String(r.headDim), r.causal ? 'yes' : 'no', num(r.msMedian), num(r.tflops), bytes(r.modelBytes),
     num(r.modelGBps ?? null), r.maxAbsErr === null ? '-' : r.maxAbsErr.toExponential(1), r.error ?? '',
   ];
@@ -91,7 +93,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   for (const shape of plan.shapes) {
     for (const alg of plan.algorithms) {
       console.error(`[${results.length + 1}/${total}] ${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} …`);
-      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile }));
+      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile, variant: plan.variant }));
     }
   }
   console.log(table(RESULT_HEADER, results.map(resultRow)));
