@@ -28,7 +28,7 @@ function paramsStruct(wgsl: string): [string, string][] {
   return [...body.matchAll(/(\w+)\s*:\s*(\w+),/g)].map((m) => [m[1]!, m[2]!]);
 }
 
-const naiveSpecs = (): KernelSpec[] => [naiveScoresKernel(), naiveMaskKernel(), naiveSoftmaxKernel(), naivePvKernel()];
+const naiveSpecs = (): KernelSpec[] => [naiveScoresKernel(), naiveMaskKernel(true), naiveMaskKernel(false), naiveSoftmaxKernel(), naivePvKernel()];
 
 describe('chooseForwardTile', () => {
   for (const storage of [16384, 32768, 49152]) {

@@ -111,7 +111,7 @@ describe('webgpu backend: fused kernel', () => {
 
   it('every generated module is valid WGSL (all default tiles × head dims × causal, and the naive kernels)', async () => {
     const device = attn.device!;
-    const specs = [naiveScoresKernel(), naiveMaskKernel(), naiveSoftmaxKernel(), naivePvKernel()];
+    const specs = [naiveScoresKernel(), naiveMaskKernel(true), naiveMaskKernel(false), naiveSoftmaxKernel(), naivePvKernel()];
     for (const tile of FORWARD_TILES)
       for (const headDim of SUPPORTED_HEAD_DIMS)
         for (const causal of [false, true]) specs.push(forwardKernel({ headDim, causal, tile }));
