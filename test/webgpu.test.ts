@@ -18,6 +18,7 @@ import { WebGpuRunner } from '../src/runtime/webgpu.js';
 import { AttentionLimitError } from '../src/tensor/errors.js';
 import type { HostTensor } from '../src/reference/forward.js';
 import { dimsOf, SUPPORTED_HEAD_DIMS, type Layout } from '../src/tensor/shape.js';
+import { alibi, alibiSlopes, documentMask } from '../src/mods/builtins.js';
 import { verifyGrid } from './grid.js';
 import { checkAgainstReference, errorOf, permute, randomHost, rng, testSeed } from './helpers.js';
 
@@ -71,6 +72,25 @@ describe('webgpu backend: fused kernel', () => {
       expect(await mismatch(attn, [2, 2, 100, 64], [2, 1, 70, 64], { algorithm })).toBeUndefined();
       expect(pipelineCount(device)).toBe(compiled);
     }
+  });
+
+  it('changing a modifier\'s table values (slopes, document ids) compiles nothing new', async () => {
+    const device = attn.device!;
+    const dims = [1, 4, 40, 64];
+    const data = new Float32Array(4 * 40 * 64).map((_, i) => Math.sin(i));
+    const [q, k, v] = [0, 1, 2].map(() => attn.tensor(data, dims));
+    const run = async (seed: number) => {
+      const ids = Array.from({ length: 40 }, (_, i) => Math.floor((i + seed) / 7));
+      const slopes = alibiSlopes(4).map((s) => s * (1 + seed));
+      const { out } = await attn.forward(q!, k!, v!, { score: alibi(slopes), mask: documentMask(ids) });
+      out.destroy();
+    };
+    await run(0);
+    const compiled = pipelineCount(device);
+    await run(1);
+    await run(2);
+    expect(pipelineCount(device)).toBe(compiled);
+    [q, k, v].forEach((t) => t!.destroy());
   });
 
   for (const tile of [
