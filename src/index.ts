@@ -16,3 +16,4 @@ export {
   streamingSinks, learnedSinks, type Sinks,
 } from './mods/builtins.js';
 export { maskPicture } from './mods/picture.js';
+export { BlockMask, blockMaskOnCpu, type BlockMaskShape } from './mods/blockmask.js';

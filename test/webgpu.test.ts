@@ -18,7 +18,9 @@ import { WebGpuRunner } from '../src/runtime/webgpu.js';
 import { AttentionLimitError } from '../src/tensor/errors.js';
 import type { HostTensor } from '../src/reference/forward.js';
 import { dimsOf, SUPPORTED_HEAD_DIMS, type Layout } from '../src/tensor/shape.js';
-import { alibi, alibiSlopes, documentMask } from '../src/mods/builtins.js';
+import { alibi, alibiSlopes, causal, documentMask, keyPadding, slidingWindow } from '../src/mods/builtins.js';
+import { and } from '../src/mods/modifier.js';
+import { blockMaskOnCpu } from '../src/mods/blockmask.js';
 import { verifyGrid } from './grid.js';
 import { checkAgainstReference, errorOf, permute, randomHost, rng, testSeed } from './helpers.js';
 
@@ -71,6 +73,17 @@ describe('webgpu backend: fused kernel', () => {
       expect(pipelineCount(device)).toBe(compiled);
       expect(await mismatch(attn, [2, 2, 100, 64], [2, 1, 70, 64], { algorithm })).toBeUndefined();
       expect(pipelineCount(device)).toBe(compiled);
+    }
+  });
+
+  it('block masks computed on the GPU match the CPU classification, tile for tile', async () => {
+    const shape = { batch: 2, heads: 3, seqQ: 150, seqK: 170, headDim: 64 };
+    const ids = Array.from({ length: 2 * 170 }, (_, i) => Math.floor(i / 23));
+    for (const mask of [slidingWindow(40), documentMask(ids, 170), and(causal(), keyPadding([0, 100]))]) {
+      const gpu = await attn.blockMask(mask, shape);
+      const cpu = blockMaskOnCpu(mask, shape, gpu.rowsPerTile, gpu.keysPerTile);
+      expect([...gpu.states], mask.label).toEqual([...cpu.states]);
+      expect(gpu.toString()).toBe(cpu.toString());
     }
   });
 

@@ -9,6 +9,10 @@
  */
 import { acquireDevice, wrapDevice, type AdapterSummary } from '../runtime/device.js';
 import { WebGpuRunner, type GpuVariant } from '../runtime/webgpu.js';
+import { BlockMask, blockMaskOnCpu, type BlockMaskShape } from '../mods/blockmask.js';
+import type { Modifier } from '../mods/modifier.js';
+import { CPU_TILE } from '../cpu/forward.js';
+import { tileRows } from '../kernels/forward.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { numel, shapeToString, type Shape4 } from '../tensor/shape.js';
 import { checkLayout, checkQkv, resolveScale, shapeFromDims } from '../tensor/validate.js';
@@ -99,6 +103,25 @@ export class Attention {
     if (opts.returnLse) return { out: outT, lse: lseT };
     lseT.destroy();
     return { out: outT };
+  }
+
+  /**
+   * The block mask of `mask` at this backend's tile size: which (Q tile, K/V tile) pairs
+   * are empty, partial or full (computed on the GPU, where forward() computes and caches
+   * the same one). `toString()` draws it.
+   */
+  async blockMask(mask: Modifier, shape: BlockMaskShape & { readonly headDim?: number }): Promise<BlockMask> {
+    if (mask?.kind !== 'mask') throw new AttentionInputError(`blockMask needs a mask modifier, got ${describe(mask)}`);
+    for (const [name, v] of Object.entries({ batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK })) {
+      if (!Number.isInteger(v) || v < 1) throw new AttentionInputError(`blockMask: ${name} must be a positive integer, got ${v}`);
+    }
+    if (!(this.impl instanceof WebGpuBackend)) return blockMaskOnCpu(mask, shape, CPU_TILE.rows, CPU_TILE.keys);
+    const runner = this.impl.runner;
+    const { br, bc } = tileRows(runner.forwardTile(shape.headDim ?? 64));
+    const p = { batch: shape.batch, headsQ: shape.heads, headsKv: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK, headDim: shape.headDim ?? 64 };
+    const { buffer, bm, hm, nQ, nK } = await runner.blockStates(mask, p, br, bc);
+    const states = new Uint32Array((await runner.read(buffer, bm * hm * nQ * nK)).buffer);
+    return new BlockMask(mask, shape, br, bc, states);
   }
 
   /** Releases the device (when the library created it) and pooled buffers. */
