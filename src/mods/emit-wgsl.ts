@@ -75,12 +75,12 @@ function emitBody(root: Node, layout: TableLayout): { lines: string[]; result: s
 }
 
 /** `fn scoreMod(score, b, h, q, kv) -> f32` or `fn maskMod(b, h, q, kv) -> bool`. */
-export function emitWgsl(mod: Modifier, layout: TableLayout): string {
+export function emitWgsl(mod: Modifier, layout: TableLayout, name?: string): string {
   const { lines, result } = emitBody(mod.ir, layout);
   const sig =
     mod.kind === 'score'
-      ? 'fn scoreMod(score: f32, b: i32, h: i32, q: i32, kv: i32) -> f32'
-      : 'fn maskMod(b: i32, h: i32, q: i32, kv: i32) -> bool';
+      ? `fn ${name ?? 'scoreMod'}(score: f32, b: i32, h: i32, q: i32, kv: i32) -> f32`
+      : `fn ${name ?? 'maskMod'}(b: i32, h: i32, q: i32, kv: i32) -> bool`;
   // No label or other user text goes into the shader: only the IR.
   return `${sig} {\n${lines.join('\n')}\n  return ${result};\n}`;
 }

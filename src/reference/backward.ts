@@ -1,0 +1,108 @@
+/*
+ * The specification of the backward pass, in float64, recomputing everything
+ * from Q, K, V (nothing saved is trusted). For loss L with dO = ∂L/∂O:
+ *
+ *   z = scale·q·k,  s = score(z) (masked: −∞),  P = softmax(s) (sinks in the denominator)
+ *   dV_j = Σ_i P_ij dO_i
+ *   dP_ij = dO_i·V_j,  D_i = dO_i·O_i,  dS_ij = P_ij (dP_ij − D_i)
+ *   dz_ij = dS_ij · score'(z_ij)
+ *   dQ_i = scale Σ_j dz_ij K_j,   dK_j = scale Σ_i dz_ij Q_i   (summed over a GQA group)
+ *   dsink_h = −Σ_i P_sink,i D_i
+ *
+ * Rows with every key masked (and no sink) have P = 0 and contribute nothing.
+ */
+import type { ScoreFn } from '../mods/emit-js.js';
+import { rowOffset, stridesOf } from '../tensor/shape.js';
+import { causalVisible, type HostTensor, type ReferenceOptions } from './forward.js';
+
+export interface ReferenceBackwardOptions extends ReferenceOptions {
+  /** d score / d z of the score modifier (required with `score`). */
+  readonly scoreGrad?: ScoreFn;
+}
+
+export interface ReferenceGrads {
+  /** [B, Hq, Nq, D], bhnd. */
+  readonly dq: Float64Array;
+  /** [B, Hkv, Nk, D], bhnd. */
+  readonly dk: Float64Array;
+  readonly dv: Float64Array;
+  /** One per query head, when sinks are given. */
+  readonly dsinks?: Float64Array;
+}
+
+export function referenceBackward(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  dout: HostTensor,
+  opts: ReferenceBackwardOptions = {},
+): ReferenceGrads {
+  const { batch: B, heads: Hq, seq: Nq, headDim: D } = q.shape;
+  const { heads: Hkv, seq: Nk } = k.shape;
+  if (opts.score && !opts.scoreGrad) throw new Error('referenceBackward: a score modifier needs its derivative (scoreGrad)');
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const group = Hq / Hkv;
+  const [qs, ks, vs, os] = [q, k, v, dout].map((t) => stridesOf(t.shape, t.layout)) as [ReturnType<typeof stridesOf>, ReturnType<typeof stridesOf>, ReturnType<typeof stridesOf>, ReturnType<typeof stridesOf>];
+  const dq = new Float64Array(B * Hq * Nq * D);
+  const dk = new Float64Array(B * Hkv * Nk * D);
+  const dv = new Float64Array(B * Hkv * Nk * D);
+  const dsinks = opts.sinks ? new Float64Array(Hq) : undefined;
+  const z = new Float64Array(Nk);
+  const s = new Float64Array(Nk);
+  const o = new Float64Array(D);
+
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / group);
+      for (let i = 0; i < Nq; i++) {
+        const qo = rowOffset(qs, b, h, i);
+        const go = rowOffset(os, b, h, i);
+        let max = opts.sinks ? opts.sinks[h]! : -Infinity;
+        for (let j = 0; j < Nk; j++) {
+          if ((opts.causal && !causalVisible(i, j, Nq, Nk)) || (opts.mask && !opts.mask(b, h, i, j))) {
+            s[j] = -Infinity;
+            continue;
+          }
+          const ko = rowOffset(ks, b, hk, j);
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q.data[qo + d]! * k.data[ko + d]!;
+          z[j] = dot * scale;
+          s[j] = opts.score ? opts.score(z[j]!, b, h, i, j) : z[j]!;
+          max = Math.max(max, s[j]!);
+        }
+        if (max === -Infinity) continue;
+        let sum = opts.sinks ? Math.exp(opts.sinks[h]! - max) : 0;
+        for (let j = 0; j < Nk; j++) if (s[j] !== -Infinity) sum += Math.exp(s[j]! - max);
+        const lse = max + Math.log(sum);
+        // O_i and D_i = dO_i · O_i
+        o.fill(0);
+        for (let j = 0; j < Nk; j++) {
+          if (s[j] === -Infinity) continue;
+          const p = Math.exp(s[j]! - lse);
+          const vo = rowOffset(vs, b, hk, j);
+          for (let d = 0; d < D; d++) o[d] += p * v.data[vo + d]!;
+        }
+        let Di = 0;
+        for (let d = 0; d < D; d++) Di += dout.data[go + d]! * o[d]!;
+        if (dsinks) dsinks[h] -= Math.exp(opts.sinks![h]! - lse) * Di;
+        for (let j = 0; j < Nk; j++) {
+          if (s[j] === -Infinity) continue;
+          const p = Math.exp(s[j]! - lse);
+          const ko = rowOffset(ks, b, hk, j);
+          const vo = rowOffset(vs, b, hk, j);
+          let dp = 0;
+          for (let d = 0; d < D; d++) dp += dout.data[go + d]! * v.data[vo + d]!;
+          const dz = p * (dp - Di) * (opts.scoreGrad ? opts.scoreGrad(z[j]!, b, h, i, j) : 1);
+          const dqo = ((b * Hq + h) * Nq + i) * D;
+          const dko = ((b * Hkv + hk) * Nk + j) * D;
+          for (let d = 0; d < D; d++) {
+            dq[dqo + d] += scale * dz * k.data[ko + d]!;
+            dk[dko + d] += scale * dz * q.data[qo + d]!;
+            dv[dko + d] += p * dout.data[go + d]!;
+          }
+        }
+      }
+    }
+  }
+  return { dq, dk, dv, dsinks };
+}
