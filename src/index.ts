@@ -2,7 +2,7 @@
  * webgpu-attention: exact, IO-aware fused attention through WebGPU, with a CPU fallback.
  * This file only re-exports the public surface.
  */
-export { createAttention, Attention, type ForwardResult } from './api/attention.js';
+export { createAttention, Attention, type ForwardResult, type BackwardResult } from './api/attention.js';
 export { AttentionTensor } from './api/tensor.js';
 export type { CreateOptions, ForwardOptions, TensorOptions, Algorithm, BackendChoice } from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';

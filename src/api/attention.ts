@@ -27,6 +27,14 @@ export interface ForwardResult {
   readonly lse?: AttentionTensor;
 }
 
+export interface BackwardResult {
+  readonly dq: AttentionTensor;
+  readonly dk: AttentionTensor;
+  readonly dv: AttentionTensor;
+  /** ∂L/∂sink logit, one per query head, when forward used learnedSinks. */
+  readonly dsinks?: Float32Array;
+}
+
 export class Attention {
   /** @internal */
   readonly impl: Backend;
@@ -103,6 +111,54 @@ export class Attention {
     if (opts.returnLse) return { out: outT, lse: lseT };
     lseT.destroy();
     return { out: outT };
+  }
+
+  /**
+   * Attention backward: gradients of a loss L with respect to q, k, v (and the sink
+   * logits), given dOut = ∂L/∂O and what forward saved. Pass the same options as
+   * the forward call. Nothing N×N is stored; dK/dV of a GQA group are summed over
+   * its query heads; the result is deterministic.
+   * @param dOut [B, Hq, Nq, D], same shape and layout as q
+   * @param saved q, k, v, and out and lse from forward(…, { returnLse: true })
+   * @returns dq (q's shape and layout), dk, dv (k's and v's), dsinks (one per query head, with sinks)
+   */
+  async backward(
+    dOut: AttentionTensor,
+    saved: { readonly q: AttentionTensor; readonly k: AttentionTensor; readonly v: AttentionTensor; readonly out: AttentionTensor; readonly lse?: AttentionTensor },
+    opts: ForwardOptions = {},
+  ): Promise<BackwardResult> {
+    const { q, k, v, out, lse } = saved ?? ({} as never);
+    if (!lse) throw new AttentionInputError('backward needs saved.lse: run forward with { returnLse: true }');
+    for (const [name, t] of [['dOut', dOut], ['q', q], ['k', k], ['v', v], ['out', out], ['lse', lse]] as const) {
+      if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by this Attention instance`);
+      if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
+      t.storage(name);
+    }
+    const problem = checkQkv(q.shape, k.shape, v.shape);
+    for (const [name, t] of [['dOut', dOut], ['out', out]] as const) {
+      if (shapeToString(t.shape) !== shapeToString(q.shape) || t.layout !== q.layout) {
+        throw new AttentionInputError(`${name} must have q's shape ${shapeToString(q.shape)} and layout '${q.layout}', got ${shapeToString(t.shape)} '${t.layout}'`);
+      }
+    }
+    if (lse.shape.batch !== problem.batch || lse.shape.heads !== problem.headsQ || lse.shape.seq !== problem.seqQ || lse.shape.headDim !== 1) {
+      throw new AttentionInputError(`lse must be [${problem.batch}, ${problem.headsQ}, ${problem.seqQ}, 1] (from forward), got ${shapeToString(lse.shape)}`);
+    }
+    const operand = (t: AttentionTensor, name: string) => ({ storage: t.storage(name), layout: t.layout });
+    const g = await this.impl.backward({
+      problem,
+      q: operand(q, 'q'), k: operand(k, 'k'), v: operand(v, 'v'),
+      out: operand(out, 'out'), dout: operand(dOut, 'dOut'), lse: operand(lse, 'lse'),
+      scale: resolveScale(opts.scale, problem.headDim),
+      causal: opts.causal ?? false,
+      algorithm: 'flash',
+      variant: checkVariant(opts, problem.headsQ),
+    });
+    return {
+      dq: new AttentionTensor(this.impl, g.dq, q.shape, q.layout),
+      dk: new AttentionTensor(this.impl, g.dk, k.shape, k.layout),
+      dv: new AttentionTensor(this.impl, g.dv, v.shape, v.layout),
+      ...(g.dsinks ? { dsinks: g.dsinks } : {}),
+    };
   }
 
   /**

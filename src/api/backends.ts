@@ -7,6 +7,8 @@ import { cpuNaiveForward } from '../cpu/naive.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { AdapterSummary } from '../runtime/device.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
+import { scoreGrad } from '../mods/grad.js';
+import { cpuBackward } from '../cpu/backward.js';
 import { WebGpuRunner, type ForwardPlan, type GpuForwardArgs, type GpuVariant } from '../runtime/webgpu.js';
 import { stridesOf, type Layout } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
@@ -31,12 +33,28 @@ export interface BackendForwardArgs {
   readonly variant?: GpuVariant;
 }
 
+/** A validated backward call: the forward's operands plus O, dO and LSE. */
+export interface BackendBackwardArgs extends BackendForwardArgs {
+  readonly out: Operand;
+  readonly dout: Operand;
+  readonly lse: Operand;
+}
+
+export interface BackendGrads {
+  readonly dq: TensorStorage;
+  readonly dk: TensorStorage;
+  readonly dv: TensorStorage;
+  readonly dsinks?: Float32Array;
+}
+
 export interface Backend extends TensorOwner {
   readonly kind: 'webgpu' | 'cpu';
   readonly adapter: AdapterSummary;
   store(data: Float32Array, label: string): TensorStorage;
   /** Returns O (q's layout) and LSE ([B, Hq, Nq]). */
   forward(a: BackendForwardArgs): Promise<{ out: TensorStorage; lse: TensorStorage }>;
+  /** Returns dQ (q's layout), dK, dV (k's and v's layouts) and sink-logit gradients. */
+  backward(a: BackendBackwardArgs): Promise<BackendGrads>;
   destroy(): void;
 }
 
@@ -81,6 +99,26 @@ export class CpuBackend implements Backend {
     return { out: { kind: 'cpu', data: r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
   }
 
+  async backward(a: BackendBackwardArgs): Promise<BackendGrads> {
+    const data = (o: Operand) => {
+      if (o.storage.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
+      return o.storage.data;
+    };
+    const g = cpuBackward({
+      problem: a.problem,
+      q: data(a.q), k: data(a.k), v: data(a.v), out: data(a.out), dout: data(a.dout), lse: data(a.lse),
+      qLayout: a.q.layout, kLayout: a.k.layout, vLayout: a.v.layout,
+      scale: a.scale,
+      causal: a.causal,
+      score: a.variant?.score && scoreFn(a.variant.score),
+      scoreGrad: a.variant?.score && scoreFn(scoreGrad(a.variant.score)),
+      mask: a.variant?.mask && maskFn(a.variant.mask),
+      sinks: a.variant?.sinks,
+    });
+    const cpu = (d: Float32Array) => ({ kind: 'cpu', data: d }) as const;
+    return { dq: cpu(g.dq), dk: cpu(g.dk), dv: cpu(g.dv), dsinks: g.dsinks };
+  }
+
   destroy(): void {}
 }
 
@@ -110,6 +148,11 @@ export class WebGpuBackend implements Backend {
 
   /** Plans a forward call without running it (benchmarks encode plans many times). */
   plan(a: BackendForwardArgs): Promise<ForwardPlan> {
+    const args = this.gpuArgs(a);
+    return a.algorithm === 'naive' ? this.runner.planNaive(args) : this.runner.planFlash(args);
+  }
+
+  private gpuArgs(a: BackendForwardArgs): GpuForwardArgs {
     const p = a.problem;
     const buf = (o: Operand) => {
       if (o.storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
@@ -128,7 +171,18 @@ export class WebGpuBackend implements Backend {
       tile: a.tile,
       variant: a.variant,
     };
-    return a.algorithm === 'naive' ? this.runner.planNaive(args) : this.runner.planFlash(args);
+    return args;
+  }
+
+  async backward(a: BackendBackwardArgs): Promise<BackendGrads> {
+    const args = this.gpuArgs(a);
+    const buf = (o: Operand) => {
+      if (o.storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
+      return o.storage.buffer;
+    };
+    const g = await this.runner.backward({ ...args, out: buf(a.out), dout: buf(a.dout), lse: buf(a.lse) });
+    const gpu = (b: GPUBuffer) => ({ kind: 'gpu', buffer: b }) as const;
+    return { dq: gpu(g.dq), dk: gpu(g.dk), dv: gpu(g.dv), dsinks: g.dsinks };
   }
 
   async forward(a: BackendForwardArgs) {

@@ -95,15 +95,15 @@ export interface VerifyOutcome {
   readonly message?: string;
 }
 
-function shapeQ(c: VerifyCase): Shape4 {
+export function shapeQ(c: VerifyCase): Shape4 {
   return { batch: c.batch, heads: c.headsQ, seq: c.seqQ, headDim: c.headDim };
 }
-function shapeKv(c: VerifyCase): Shape4 {
+export function shapeKv(c: VerifyCase): Shape4 {
   return { batch: c.batch, heads: c.headsKv, seq: c.seqK, headDim: c.headDim };
 }
 
 /** Index (b, h, n, d) of element `flat` of a bhnd-ordered [B, H, N, D] array. */
-function bhnd(flat: number, s: Shape4): string {
+export function bhnd(flat: number, s: Shape4): string {
   const d = flat % s.headDim;
   const n = Math.floor(flat / s.headDim) % s.seq;
   const h = Math.floor(flat / (s.headDim * s.seq)) % s.heads;
@@ -112,7 +112,7 @@ function bhnd(flat: number, s: Shape4): string {
 }
 
 /** Element index into a `layout` array of the bhnd-ordered element `flat`. */
-function toLayout(flat: number, s: Shape4, layout: Layout): number {
+export function toLayout(flat: number, s: Shape4, layout: Layout): number {
   if (layout === 'bhnd') return flat;
   const d = flat % s.headDim;
   const n = Math.floor(flat / s.headDim) % s.seq;
@@ -122,7 +122,7 @@ function toLayout(flat: number, s: Shape4, layout: Layout): number {
 }
 
 /** Largest |a − b| over finite reference entries; Infinity if `got` has NaN where ref is finite. */
-function compare(
+export function compare(
   got: Float32Array,
   ref: Float64Array,
   at: (i: number) => number,
@@ -142,10 +142,10 @@ function compare(
 }
 
 /** Unit roundoff of float32. */
-const F32_ROUNDOFF = 2 ** -24;
+export const F32_ROUNDOFF = 2 ** -24;
 
 /** Largest finite |x| (an LSE bounds its row's largest logit from above). */
-function maxAbsFinite(xs: ArrayLike<number>): number {
+export function maxAbsFinite(xs: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < xs.length; i++) if (Number.isFinite(xs[i]!)) m = Math.max(m, Math.abs(xs[i]!));
   return m;

@@ -39,6 +39,8 @@ const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',
   'maxComputeWorkgroupsPerDimension',
+  // the backward kernels with a variant's tables bind 9 storage buffers (WebGPU's default is 8)
+  'maxStorageBuffersPerShaderStage',
 ] as const;
 
 const WANTED_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;

@@ -6,6 +6,10 @@
  */
 import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelVariant } from '../kernels/forward.js';
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
+import { scoreGrad } from '../mods/grad.js';
+import {
+  backwardKvKernel, backwardPreprocessKernel, backwardQKernel, BACKWARD_PARAMS, chooseBackwardTile,
+} from '../kernels/backward.js';
 import { blockMaskDims } from '../mods/blockmask.js';
 import { blockMaskKernel, BLOCKMASK_PARAMS } from '../kernels/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
@@ -340,6 +344,63 @@ export class WebGpuRunner {
     };
   }
 
+  /**
+   * Fused backward: D = rowsum(dO∘O), then dK/dV per K/V tile and dQ per Q tile,
+   * each recomputing P from Q, K and the saved LSE. Deterministic (no atomics).
+   */
+  async backward(a: GpuBackwardArgs): Promise<GpuGrads> {
+    const p = a.problem;
+    const tile = chooseBackwardTile(p.headDim, this.device.limits);
+    if (!tile) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
+    const variant = this.variant(a.variant);
+    const scoreGradFn = a.variant?.score && variant.layout ? emitWgsl(scoreGrad(a.variant.score), variant.layout, 'scoreModGrad') : undefined;
+    const cfg = { headDim: p.headDim, causal: a.causal, tile, variant: variant.kernel, scoreGradFn };
+    const v4 = (n: number) => n / 4;
+    const rows = p.batch * p.headsQ * p.seqQ;
+    const params = this.params(
+      BACKWARD_PARAMS,
+      {
+        seqQ: p.seqQ, seqK: p.seqK, groupSize: p.headsQ / p.headsKv, headsQ: p.headsQ, headsKv: p.headsKv,
+        scale: a.scale, causalOffset: p.seqK - p.seqQ, rows,
+        qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
+        ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
+        vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
+      },
+      'attention.backward params',
+    );
+    const dd = this.takeScratch(Math.ceil((rows * 4) / 16) * 16, STORAGE, 'attention.backward D');
+    const dq = this.createStorage(rows * p.headDim * 4, 'attention dq');
+    const dk = this.createStorage(p.batch * p.headsKv * p.seqK * p.headDim * 4, 'attention dk');
+    const dv = this.createStorage(p.batch * p.headsKv * p.seqK * p.headDim * 4, 'attention dv');
+    if (this.poisonOutputs) [dq, dk, dv].forEach((b) => this.poison(b));
+    const aux = variant.kernel?.readsTables && variant.aux ? [variant.aux] : [];
+    const inputs = [params, a.q, a.k, a.v, a.dout, a.lse, dd];
+    const groups = Math.ceil(rows / 64);
+    const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const dispatches = [
+      await this.dispatch(backwardPreprocessKernel(p.headDim), [params, a.out, a.dout, dd], [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1]),
+      await this.dispatch(backwardKvKernel(cfg), [...inputs, dk, dv, ...aux], [Math.ceil(p.seqK / tile.bc), p.headsKv, p.batch]),
+      await this.dispatch(backwardQKernel(cfg), [...inputs, dq, ...aux], [Math.ceil(p.seqQ / tile.br), p.headsQ, p.batch]),
+    ];
+    const plan: ForwardPlan = { out: dq, lse: dd, dispatches, labels: dispatches.map((d) => d.spec.label), release: () => undefined };
+    try {
+      await this.run(plan);
+      let dsinks: Float32Array | undefined;
+      if (a.variant?.sinks) {
+        // dsink_h = −Σ_i exp(sink_h − LSE_i) D_i: a per-head sum over rows, cheap on the host.
+        const [D, lse] = await Promise.all([this.read(dd, rows), this.read(a.lse, rows)]);
+        dsinks = new Float32Array(p.headsQ);
+        for (let r = 0; r < rows; r++) {
+          const h = Math.floor(r / p.seqQ) % p.headsQ;
+          if (lse[r] !== -Infinity) dsinks[h] -= Math.exp(a.variant.sinks[h]! - lse[r]!) * D[r]!;
+        }
+      }
+      return { dq, dk, dv, dsinks };
+    } finally {
+      [params, dd, ...(variant.aux ? [variant.aux] : [])].forEach((b) => this.giveBack(b));
+    }
+  }
+
   /** Encodes and submits a plan inside error scopes; rejects with the kernel labels on a GPU error. */
   async run(plan: ForwardPlan): Promise<void> {
     this.device.pushErrorScope('out-of-memory');
@@ -372,4 +433,19 @@ function common(p: Problem) {
     negInf: -Infinity,
     headBase: 0,
   };
+}
+
+/** Everything a backward call needs, already validated; out, dout and dq share q's layout. */
+export interface GpuBackwardArgs extends GpuForwardArgs {
+  readonly out: GPUBuffer;
+  readonly dout: GPUBuffer;
+  readonly lse: GPUBuffer;
+}
+
+export interface GpuGrads {
+  readonly dq: GPUBuffer;
+  readonly dk: GPUBuffer;
+  readonly dv: GPUBuffer;
+  /** Per query head, when the variant has learned sinks (computed on the host from D and LSE). */
+  readonly dsinks?: Float32Array;
 }

@@ -1,0 +1,80 @@
+/*
+ * Backward verification: for a verify case, run forward (saving LSE), draw a
+ * fresh dO, run backward, and compare dQ, dK, dV (and sink gradients) with the
+ * float64 reference gradients. Tolerance per gradient: 1e-4 of its largest
+ * magnitude (float32 lands far under 1e-3 relative), widened by the first-order
+ * effect of float32 logit rounding (4 · unit roundoff · max |logit|) for
+ * extreme logits, plus 1e-6 absolute.
+ */
+import { maskFn, scoreFn } from '../mods/emit-js.js';
+import { scoreGrad } from '../mods/grad.js';
+import { referenceBackward } from '../reference/backward.js';
+import { referenceForward, type HostTensor } from '../reference/forward.js';
+import type { Shape4 } from '../tensor/shape.js';
+import type { Attention } from './attention.js';
+import { freshSeed, randomData, rng } from './random.js';
+import { bhnd, compare, F32_ROUNDOFF, maxAbsFinite, shapeKv, shapeQ, toLayout, type VerifyCase, type VerifyOutcome } from './verify.js';
+import { VARIANTS } from './verify-variants.js';
+
+export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = freshSeed()): Promise<VerifyOutcome> {
+  const t0 = performance.now();
+  const rand = rng(seed);
+  const sq = shapeQ(c);
+  const skv = shapeKv(c);
+  const host = (s: Shape4, amplitude = c.amplitude): HostTensor => ({
+    data: randomData(s.batch * s.heads * s.seq * s.headDim, rand, amplitude),
+    shape: s,
+    layout: c.layout,
+  });
+  const [hq, hk, hv] = [host(sq), host(skv), host(skv)];
+  const hdo = host(sq, 1);
+  const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
+  const tensors = [hq, hk, hv, hdo].map((t) => attn.tensor(t.data as Float32Array, dims(t.shape), { layout: c.layout }));
+  const [q, k, v, dOut] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0], typeof tensors[0]];
+  const nan = { maxAbsErr: NaN, tolerance: NaN, lseErr: NaN, lseTolerance: NaN };
+  try {
+    const variant = c.variant ? VARIANTS[c.variant]!(c, rand) : {};
+    const opts = { causal: c.causal, ...variant };
+    const { out, lse } = await attn.forward(q, k, v, { ...opts, returnLse: true });
+    const g = await attn.backward(dOut, { q, k, v, out, lse }, opts);
+    const [dq, dk, dv] = await Promise.all([g.dq.read(), g.dk.read(), g.dv.read()]);
+    [out, lse!, g.dq, g.dk, g.dv].forEach((t) => t.destroy());
+
+    const refOpts = {
+      causal: c.causal,
+      score: variant.score && scoreFn(variant.score),
+      scoreGrad: variant.score && scoreFn(scoreGrad(variant.score)),
+      mask: variant.mask && maskFn(variant.mask),
+      sinks: variant.sinks?.logits,
+    };
+    const ref = referenceBackward(hq, hk, hv, hdo, refOpts);
+    const maxLogit = maxAbsFinite(referenceForward(hq, hk, hv, refOpts).lse);
+    const widen = 1e-4 + 4 * F32_ROUNDOFF * maxLogit;
+    let worst = { err: 0, tol: 0 };
+    const checks: [string, Float32Array, Float64Array, Shape4][] = [['dQ', dq, ref.dq, sq], ['dK', dk, ref.dk, skv], ['dV', dv, ref.dv, skv]];
+    for (const [name, got, want, shape] of checks) {
+      const tol = widen * maxAbsFinite(want) + 1e-6;
+      const cmp = compare(got, want, (i) => toLayout(i, shape, c.layout));
+      if (cmp.err / tol > worst.err / Math.max(worst.tol, 1e-30)) worst = { err: cmp.err, tol };
+      if (cmp.err > tol) {
+        const i = cmp.worst;
+        return {
+          name: c.name, seed, ok: false, ...nan, ms: performance.now() - t0,
+          message: `${name}${bhnd(i, shape)}: expected ${want[i]}, got ${got[toLayout(i, shape, c.layout)]} (|err| ${cmp.err} > tol ${tol})`,
+        };
+      }
+    }
+    if (ref.dsinks) {
+      const tol = widen * maxAbsFinite(ref.dsinks) + 1e-6;
+      const cmp = compare(g.dsinks ?? new Float32Array(0), ref.dsinks, (i) => i);
+      if (cmp.err > tol) {
+        return { name: c.name, seed, ok: false, ...nan, ms: performance.now() - t0, message: `dsinks[${cmp.worst}]: expected ${ref.dsinks[cmp.worst]}, got ${g.dsinks?.[cmp.worst]} (tol ${tol})` };
+      }
+    }
+    return { name: c.name, seed, ok: true, maxAbsErr: worst.err, tolerance: worst.tol, lseErr: 0, lseTolerance: 0, ms: performance.now() - t0 };
+  } catch (e) {
+    return { name: c.name, seed, ok: false, ...nan, ms: performance.now() - t0, message: String(e) };
+  } finally {
+    tensors.forEach((t) => t.destroy());
+  }
+}

@@ -1,0 +1,91 @@
+/*
+ * CPU backend backward, the FlashAttention-2 way: nothing N×N is stored. From
+ * the saved O and LSE it computes D_i = dO_i·O_i, then for each (row, key)
+ * recomputes P_ij = exp(s_ij − LSE_i) and accumulates
+ *   dV_j += P_ij dO_i,  dz_ij = P_ij (dO_i·V_j − D_i) score'(z_ij),
+ *   dQ_i += scale dz_ij K_j,  dK_j += scale dz_ij Q_i.
+ * Learned sinks get dsink_h = −Σ_i exp(sink_h − LSE_i) D_i.
+ */
+import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
+import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
+import type { Problem } from '../tensor/validate.js';
+
+export interface CpuBackwardArgs {
+  readonly problem: Problem;
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly out: Float32Array;
+  readonly dout: Float32Array;
+  /** [B, Hq, Nq], natural log. */
+  readonly lse: Float32Array;
+  readonly qLayout: Layout;
+  readonly kLayout: Layout;
+  readonly vLayout: Layout;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly score?: ScoreFn;
+  readonly scoreGrad?: ScoreFn;
+  readonly mask?: MaskFn;
+  readonly sinks?: ArrayLike<number>;
+}
+
+export interface CpuGrads {
+  /** dQ in q's layout, dK and dV in k's and v's. */
+  readonly dq: Float32Array;
+  readonly dk: Float32Array;
+  readonly dv: Float32Array;
+  readonly dsinks?: Float32Array;
+}
+
+export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
+  const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
+  const qs = stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout);
+  const ks = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout);
+  const vs = stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout);
+  const group = Hq / Hkv;
+  // Accumulate in float64, round once at the end.
+  const dq = new Float64Array(a.q.length);
+  const dk = new Float64Array(a.k.length);
+  const dv = new Float64Array(a.v.length);
+  const dsinks = a.sinks ? new Float64Array(Hq) : undefined;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / group);
+      for (let i = 0; i < Nq; i++) {
+        const lse = a.lse[(b * Hq + h) * Nq + i]!;
+        if (lse === -Infinity) continue; // every key masked: zero gradient
+        const qo = rowOffset(qs, b, h, i);
+        let Di = 0;
+        for (let d = 0; d < D; d++) Di += a.dout[qo + d]! * a.out[qo + d]!;
+        if (dsinks) dsinks[h] -= Math.exp(a.sinks![h]! - lse) * Di;
+        const last = a.causal ? Math.min(Nk, i + Nk - Nq + 1) : Nk;
+        for (let j = 0; j < last; j++) {
+          if (a.mask && !a.mask(b, h, i, j)) continue;
+          const ko = rowOffset(ks, b, hk, j);
+          const vo = rowOffset(vs, b, hk, j);
+          let dot = 0;
+          let dp = 0;
+          for (let d = 0; d < D; d++) {
+            dot += a.q[qo + d]! * a.k[ko + d]!;
+            dp += a.dout[qo + d]! * a.v[vo + d]!;
+          }
+          const z = dot * a.scale;
+          const p = Math.exp((a.score ? a.score(z, b, h, i, j) : z) - lse);
+          const dz = p * (dp - Di) * (a.scoreGrad ? a.scoreGrad(z, b, h, i, j) : 1) * a.scale;
+          for (let d = 0; d < D; d++) {
+            dq[qo + d] += dz * a.k[ko + d]!;
+            dk[ko + d] += dz * a.q[qo + d]!;
+            dv[vo + d] += p * a.dout[qo + d]!;
+          }
+        }
+      }
+    }
+  }
+  return {
+    dq: Float32Array.from(dq),
+    dk: Float32Array.from(dk),
+    dv: Float32Array.from(dv),
+    dsinks: dsinks && Float32Array.from(dsinks),
+  };
+}
