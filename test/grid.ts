@@ -6,16 +6,16 @@
  */
 import { expect, it } from 'vitest';
 import type { Attention } from '../src/api/attention.js';
-import { ALGORITHMS } from '../src/api/options.js';
-import { runCase, verifyCases } from '../src/api/verify.js';
+import { verifyCases } from '../src/api/verify.js';
+import { runMode, VERIFY_MODES } from '../src/api/verify-backward.js';
 import { testSeed } from './helpers.js';
 
 /** Declares the grid's tests; `attn()` is called when each test runs (after beforeAll). */
 export function verifyGrid(attn: () => Attention): void {
-  for (const algorithm of ALGORITHMS) {
+  for (const algorithm of VERIFY_MODES) {
     for (const c of verifyCases()) {
       it(`${algorithm}/${c.name}`, async () => {
-        const r = await runCase(attn(), c, algorithm, testSeed());
+        const r = await runMode(attn(), c, algorithm, testSeed());
         expect(r.ok, `${r.message} [seed ${r.seed}]`).toBe(true);
       });
     }

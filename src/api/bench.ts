@@ -10,6 +10,11 @@ import { tileRows, type ForwardTile } from '../kernels/forward.js';
 import type { ForwardPlan } from '../runtime/webgpu.js';
 import type { Shape4 } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
+import { stridesOf } from '../tensor/shape.js';
+import { referenceBackward } from '../reference/backward.js';
+import { scoreGrad } from '../mods/grad.js';
+import type { BackendForwardArgs } from './backends.js';
+import type { VariantOptions } from './verify-variants.js';
 import type { Attention } from './attention.js';
 import { WebGpuBackend } from './backends.js';
 import { forwardFlops, modelBytes } from './io-model.js';
@@ -43,6 +48,8 @@ export interface BenchResult extends BenchShape {
   readonly modelGBps?: number | null;
   readonly timing?: string;
   readonly variant?: string;
+  /** 'backward' when the backward pass was timed (TFLOP/s then counts 2.5 × the forward FLOPs). */
+  readonly pass?: 'forward' | 'backward';
   /** Why the case could not run (e.g. the naive N×N matrix does not fit). */
   readonly error?: string;
 }
@@ -56,6 +63,8 @@ export interface BenchOptions {
   readonly tile?: ForwardTile;
   /** A named variant (bench-variants.ts). */
   readonly variant?: string;
+  /** Time the backward pass instead of the forward (flash only). */
+  readonly backward?: boolean;
 }
 
 /** Query rows checked against the reference: first and last few of the first and last head. */
@@ -92,6 +101,7 @@ export async function benchOne(
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),
+    pass: opts.backward ? ('backward' as const) : ('forward' as const),
     algorithm,
     dtype: 'f32' as const,
     modelBytes: modelBytes(problem, algorithm, shape.causal, br),
@@ -141,6 +151,9 @@ export async function benchOne(
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
       const inputBytes = 4 * (hq.data.length + hk.data.length + hv.data.length);
       const copies = inputBytes < ROTATE_BELOW_BYTES ? Math.min(4, Math.ceil(ROTATE_BELOW_BYTES / inputBytes)) : 1;
+      if (opts.backward) {
+        return await benchBackward(gpu, { ...args, algorithm: 'flash' }, hq, hk, hv, problem, base, opts, variant, shape.causal);
+      }
       plans.push(await gpu.plan(args));
       for (let c = 1; c < copies; c++) {
         const extra = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
@@ -180,5 +193,68 @@ export async function benchOne(
       p.lse.destroy();
     });
     tensors.forEach((t) => t.destroy());
+  }
+}
+
+/** Times the fused backward (forward run once first for O and LSE); checks dQ of a few rows. */
+async function benchBackward(
+  gpu: WebGpuBackend,
+  args: BackendForwardArgs,
+  hq: HostTensor,
+  hk: HostTensor,
+  hv: HostTensor,
+  problem: Problem,
+  base: Omit<BenchResult, 'msMedian' | 'tflops' | 'maxAbsErr'>,
+  opts: BenchOptions,
+  variant: VariantOptions,
+  causal: boolean,
+): Promise<BenchResult> {
+  const runner = gpu.runner;
+  const fwd = await gpu.plan(args);
+  await runner.run(fwd);
+  const dout = randomData(hq.data.length, rng((opts.seed ?? 1234) + 1));
+  const dOutBuf = runner.upload(dout, 'bench dout');
+  const buf = (o: BackendForwardArgs['q']) => {
+    if (o.storage.kind !== 'gpu') throw new Error('backward bench needs GPU tensors');
+    return o.storage.buffer;
+  };
+  const gargs = {
+    problem,
+    q: buf(args.q), k: buf(args.k), v: buf(args.v),
+    qStrides: stridesOf(hq.shape, 'bhnd'), kStrides: stridesOf(hk.shape, 'bhnd'), vStrides: stridesOf(hv.shape, 'bhnd'),
+    scale: args.scale, causal, variant: args.variant,
+    out: fwd.out, dout: dOutBuf, lse: fwd.lse,
+  };
+  const plan = await runner.planBackward(gargs);
+  try {
+    await runner.run(plan);
+    const dq = await runner.read(plan.dq, hq.data.length);
+    const rows = checkedRows(problem, opts.checkRows ?? 8);
+    const ref = referenceBackward(hq, hk, hv, { data: dout, shape: hq.shape, layout: 'bhnd' }, {
+      causal, rows,
+      score: variant.score && scoreFn(variant.score),
+      scoreGrad: variant.score && scoreFn(scoreGrad(variant.score)),
+      mask: variant.mask && maskFn(variant.mask),
+    });
+    // Rows not run by the reference are zero there: compare only the checked ones.
+    const refRows = Float64Array.from(ref.dq, (x, i) => {
+      const n = Math.floor(i / problem.headDim) % problem.seqQ;
+      const z = Math.floor(i / (problem.headDim * problem.seqQ));
+      return rows(Math.floor(z / problem.headsQ), z % problem.headsQ, n) ? x : NaN;
+    });
+    const maxAbsErr = checkedError(dq, refRows);
+    const t = await timeDispatches(runner.device, [plan.dispatches], { samples: opts.samples ?? 5 });
+    const ms = t.msMedian;
+    return {
+      ...base,
+      msMedian: ms,
+      tflops: (2.5 * forwardFlops(problem, causal)) / (ms * 1e-3) / 1e12,
+      maxAbsErr,
+      timing: `${t.method}, median of ${t.msSamples.length} × ${t.repsPerSample} runs (backward; dQ of checked rows vs reference)`,
+    };
+  } finally {
+    plan.release();
+    fwd.release();
+    [plan.dq, plan.dk, plan.dv, fwd.out, fwd.lse, dOutBuf].forEach((b) => b.destroy());
   }
 }

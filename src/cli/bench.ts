@@ -24,6 +24,7 @@ export const BENCH_FLAGS = {
   samples: { type: 'string' },
   tile: { type: 'string' },
   variant: { type: 'string' },
+  backward: { type: 'boolean' },
   json: { type: 'string' },
 } as const;
 
@@ -33,6 +34,7 @@ export interface BenchPlan {
   readonly samples?: number;
   readonly tile?: ForwardTile;
   readonly variant?: string;
+  readonly backward?: boolean;
 }
 
 /** "tx,ty,rm,cn[,share]" → a forward tile (tuning runs). */
@@ -71,12 +73,12 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
     }
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
-  return { algorithms, shapes, samples, tile: parseTile(a.tile), variant: a.variant };
+  return { algorithms, shapes, samples, tile: parseTile(a.tile), variant: a.variant, backward: a.backward };
 }
 
 export function resultRow(r: BenchResult): string[] {
   return [
-    r.variant ? `${r.algorithm}+${r.variant}` : r.algorithm, String(r.batch), String(r.heads), String(r.kvHeads), String(r.seqQ), String(r.seqK),
+    `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`, String(r.batch), String(r.heads), String(r.kvHeads), String(r.seqQ), String(r.seqK),
     String(r.headDim), r.causal ? 'yes' : 'no', num(r.msMedian), num(r.tflops), bytes(r.modelBytes),
     num(r.modelGBps ?? null), r.maxAbsErr === null ? '-' : r.maxAbsErr.toExponential(1), r.error ?? '',
   ];
@@ -93,7 +95,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   for (const shape of plan.shapes) {
     for (const alg of plan.algorithms) {
       console.error(`[${results.length + 1}/${total}] ${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} …`);
-      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile, variant: plan.variant }));
+      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile, variant: plan.variant, backward: plan.backward }));
     }
   }
   console.log(table(RESULT_HEADER, results.map(resultRow)));

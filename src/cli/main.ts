@@ -18,7 +18,7 @@ commands:
             [--backend B] [--algorithms naive,flash] [--seq 256,1024] [--seq-k N]
             [--batch 1] [--heads 8] [--kv-heads 8] [--head-dim 64] [--causal]
             [--dtype f32] [--samples 5] [--tile tx,ty,rm,cn[,share]] [--json FILE]
-            [--variant alibi|user-alibi|softcap:C|window:W|document:L]
+            [--variant alibi|user-alibi|softcap:C|window:W|document:L] [--backward]
   explain   device-memory bytes per step (IO model) next to measured time
             (same flags as bench; default --seq 1024)
 `;

@@ -55,6 +55,8 @@ export function referenceBackward(
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
       for (let i = 0; i < Nq; i++) {
+        // With `rows`, only those rows run: their dQ is exact, dK/dV/dsinks are partial sums.
+        if (opts.rows && !opts.rows(b, h, i)) continue;
         const qo = rowOffset(qs, b, h, i);
         const go = rowOffset(os, b, h, i);
         let max = opts.sinks ? opts.sinks[h]! : -Infinity;

@@ -349,6 +349,28 @@ export class WebGpuRunner {
    * each recomputing P from Q, K and the saved LSE. Deterministic (no atomics).
    */
   async backward(a: GpuBackwardArgs): Promise<GpuGrads> {
+    const plan = await this.planBackward(a);
+    try {
+      await this.run(plan);
+      let dsinks: Float32Array | undefined;
+      if (a.variant?.sinks) {
+        // dsink_h = −Σ_i exp(sink_h − LSE_i) D_i: a per-head sum over rows, cheap on the host.
+        const rows = a.problem.batch * a.problem.headsQ * a.problem.seqQ;
+        const [D, lse] = await Promise.all([this.read(plan.dd, rows), this.read(a.lse, rows)]);
+        dsinks = new Float32Array(a.problem.headsQ);
+        for (let r = 0; r < rows; r++) {
+          const h = Math.floor(r / a.problem.seqQ) % a.problem.headsQ;
+          if (lse[r] !== -Infinity) dsinks[h] -= Math.exp(a.variant.sinks[h]! - lse[r]!) * D[r]!;
+        }
+      }
+      return { dq: plan.dq, dk: plan.dk, dv: plan.dv, dsinks };
+    } finally {
+      plan.release();
+    }
+  }
+
+  /** Plans the backward kernels (benchmarks encode the plan many times). */
+  async planBackward(a: GpuBackwardArgs): Promise<BackwardPlan> {
     const p = a.problem;
     const tile = chooseBackwardTile(p.headDim, this.device.limits);
     if (!tile) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
@@ -382,27 +404,16 @@ export class WebGpuRunner {
       await this.dispatch(backwardKvKernel(cfg), [...inputs, dk, dv, ...aux], [Math.ceil(p.seqK / tile.bc), p.headsKv, p.batch]),
       await this.dispatch(backwardQKernel(cfg), [...inputs, dq, ...aux], [Math.ceil(p.seqQ / tile.br), p.headsQ, p.batch]),
     ];
-    const plan: ForwardPlan = { out: dq, lse: dd, dispatches, labels: dispatches.map((d) => d.spec.label), release: () => undefined };
-    try {
-      await this.run(plan);
-      let dsinks: Float32Array | undefined;
-      if (a.variant?.sinks) {
-        // dsink_h = −Σ_i exp(sink_h − LSE_i) D_i: a per-head sum over rows, cheap on the host.
-        const [D, lse] = await Promise.all([this.read(dd, rows), this.read(a.lse, rows)]);
-        dsinks = new Float32Array(p.headsQ);
-        for (let r = 0; r < rows; r++) {
-          const h = Math.floor(r / p.seqQ) % p.headsQ;
-          if (lse[r] !== -Infinity) dsinks[h] -= Math.exp(a.variant.sinks[h]! - lse[r]!) * D[r]!;
-        }
-      }
-      return { dq, dk, dv, dsinks };
-    } finally {
-      [params, dd, ...(variant.aux ? [variant.aux] : [])].forEach((b) => this.giveBack(b));
-    }
+    return {
+      dq, dk, dv, dd,
+      dispatches,
+      labels: dispatches.map((d) => d.spec.label),
+      release: () => [params, dd, ...(variant.aux ? [variant.aux] : [])].forEach((b) => this.giveBack(b)),
+    };
   }
 
   /** Encodes and submits a plan inside error scopes; rejects with the kernel labels on a GPU error. */
-  async run(plan: ForwardPlan): Promise<void> {
+  async run(plan: { readonly dispatches: readonly PreparedDispatch[]; readonly labels: readonly string[] }): Promise<void> {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     const enc = this.device.createCommandEncoder({ label: plan.labels.join(' + ') });
@@ -448,4 +459,15 @@ export interface GpuGrads {
   readonly dv: GPUBuffer;
   /** Per query head, when the variant has learned sinks (computed on the host from D and LSE). */
   readonly dsinks?: Float32Array;
+}
+
+/** A backward call ready to encode; `dd` holds D = rowsum(dO∘O) (scratch until release). */
+export interface BackwardPlan {
+  readonly dq: GPUBuffer;
+  readonly dk: GPUBuffer;
+  readonly dv: GPUBuffer;
+  readonly dd: GPUBuffer;
+  readonly dispatches: readonly PreparedDispatch[];
+  readonly labels: readonly string[];
+  release(): void;
 }
