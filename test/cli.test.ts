@@ -37,7 +37,7 @@ describe('cli verify', () => {
     expect(n).toBeGreaterThan(0);
     const cases = r.lines.slice(0, -1);
     expect(cases).toHaveLength(n);
-    for (const line of cases) expect(line).toMatch(/^ok {3}(flash|naive)\/\S+/);
+    for (const line of cases) expect(line).toMatch(/^ok {3}(flash|naive|backward)\/\S+/);
   });
 
   it('--filter that matches nothing: "0 passed, 0 failed", exit 0', () => {
