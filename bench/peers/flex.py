@@ -9,25 +9,9 @@ usage: python3 flex.py --seq 8192,16384 --heads 16 --head-dim 64 --window 256 --
 """
 import argparse
 import json
-import statistics
-
 import torch
+from cuda_timing import time_ms
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-
-
-def time_ms(fn, reps=10, samples=5):
-    fn()
-    torch.cuda.synchronize()
-    out = []
-    for _ in range(samples):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        for _ in range(reps):
-            fn()
-        e.record()
-        torch.cuda.synchronize()
-        out.append(s.elapsed_time(e) / reps)
-    return statistics.median(out)
 
 
 def main():
@@ -56,7 +40,7 @@ def main():
                 try:
                     bm = create_block_mask(mask_mod, 1, 1, n, n, device="cuda") if mask_mod else None
                     f = torch.compile(flex_attention, dynamic=False)
-                    ms = time_ms(lambda: f(q, k, v, score_mod=score_mod, block_mask=bm))
+                    ms = time_ms(lambda: f(q, k, v, score_mod=score_mod, block_mask=bm), reps=10)
                     visible = frac if frac is not None else min(1.0, (W * n - W * (W - 1) / 2) / (n * n))
                     row.update(msMedian=ms, tflops=4 * H * n * n * D * visible / (ms * 1e-3) / 1e12)
                 except Exception as e:

@@ -9,9 +9,8 @@ usage: python3 sdpa.py --seq 1024,4096 --head-dim 64,128 --heads 16 [--causal-bo
 """
 import argparse
 import json
-import statistics
-
 import torch
+from cuda_timing import time_ms
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 BACKENDS = {
@@ -20,21 +19,6 @@ BACKENDS = {
     "flash": SDPBackend.FLASH_ATTENTION,
     "cudnn": SDPBackend.CUDNN_ATTENTION,
 }
-
-
-def time_ms(fn, reps=20, samples=5):
-    fn()
-    torch.cuda.synchronize()
-    out = []
-    for _ in range(samples):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(reps):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        out.append(start.elapsed_time(end) / reps)
-    return statistics.median(out)
 
 
 def main():
