@@ -47,6 +47,15 @@ describe('chooseForwardTile', () => {
     }
   }
 
+  it('never picks a tile wider than the head dim has vec4 columns (idle invocations in P·V)', () => {
+    for (const storage of [16384, 32768, 49152]) {
+      for (const d of SUPPORTED_HEAD_DIMS) {
+        const tile = chooseForwardTile(d, { maxComputeWorkgroupStorageSize: storage, maxComputeInvocationsPerWorkgroup: 1024 });
+        expect(tile!.tx, `D=${d}, ${storage} B`).toBeLessThanOrEqual(d / 4);
+      }
+    }
+  });
+
   it('picks the first tile in the list that fits', () => {
     const limits = { maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256 };
     for (const d of SUPPORTED_HEAD_DIMS) {

@@ -32,6 +32,8 @@ export const FORWARD_TILES: readonly ForwardTile[] = [
 /** Whether `t` can run at head dim `headDim` within `limits`. */
 export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits): boolean {
   return (
+    // Every invocation must own an output column: at D = 32 a 16-wide tile idles half of them in P·V.
+    t.tx <= headDim / 4 &&
     t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
     forwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize &&
     forwardAccFloats(headDim, t) <= MAX_ACC_FLOATS
