@@ -12,7 +12,7 @@
  * Rows with every key masked (and no sink) have P = 0 and contribute nothing.
  */
 import type { ScoreFn } from '../mods/emit-js.js';
-import { rowOffset, stridesOf } from '../tensor/shape.js';
+import { rowOffset, stridesOf, type Strides } from '../tensor/shape.js';
 import { causalVisible, type HostTensor, type ReferenceOptions } from './forward.js';
 
 export interface ReferenceBackwardOptions extends ReferenceOptions {
@@ -42,7 +42,7 @@ export function referenceBackward(
   if (opts.score && !opts.scoreGrad) throw new Error('referenceBackward: a score modifier needs its derivative (scoreGrad)');
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const group = Hq / Hkv;
-  const [qs, ks, vs, os] = [q, k, v, dout].map((t) => stridesOf(t.shape, t.layout)) as [ReturnType<typeof stridesOf>, ReturnType<typeof stridesOf>, ReturnType<typeof stridesOf>, ReturnType<typeof stridesOf>];
+  const [qs, ks, vs, os]: Strides[] = [q, k, v, dout].map((t) => stridesOf(t.shape, t.layout));
   const dq = new Float64Array(B * Hq * Nq * D);
   const dk = new Float64Array(B * Hkv * Nk * D);
   const dv = new Float64Array(B * Hkv * Nk * D);
