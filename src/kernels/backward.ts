@@ -4,28 +4,46 @@
  *   preprocess  D_i = dO_i · O_i                          one invocation per row
  *   dkdv        per K/V tile, for every query head of its GQA group and every
  *               Q tile that can see it: recompute P = exp(s − LSE) and
- *               dS = P (dO·V − D) score'(z) for a BR×BC block in workgroup
- *               memory, then dV_j += Σ_i P_ij dO_i, dK_j += scale Σ_i dS_ij Q_i
+ *               dS = P (dO·V − D) score'(z) for the block, then
+ *               dV_j += Σ_i P_ij dO_i, dK_j += scale Σ_i dS_ij Q_i
  *   dq          per Q tile, over the K/V tiles it sees: the same block, then
  *               dQ_i += scale Σ_j dS_ij K_j
  *
- * dQ gets its own pass instead of atomics, so every gradient element is written
- * by exactly one invocation, in a fixed order: the same bits on every run.
- * Nothing N×N touches device memory.
+ * dQ gets its own pass instead of atomics (WGSL has no float atomics, and a
+ * compare-exchange loop would give different bits on every run), so every
+ * gradient element is written by exactly one invocation in a fixed order: the
+ * same bits on every run. Nothing N×N touches device memory.
+ *
+ * Both main passes are one generated kernel with the roles swapped. The
+ * workgroup owns an "outer" tile it stages once (dq: Q and dO rows; dkdv: K and V
+ * rows) and walks "inner" tiles fetched through registers one tile ahead (dq: K
+ * and V; dkdv: Q, dO and their LSE and D). Each invocation computes RM outer × CN
+ * inner elements of both S and dP in one pass over the head dim, writes P/dS to
+ * workgroup memory, then accumulates RM outer rows × OC vec4 columns of its
+ * gradient(s) from registers, exactly like the forward kernel's P·V.
  *
  * Versions (speed logged in docs/PERF.md):
- *   v1  the above, scalar phases (one (row, key) pair per invocation for the
- *       block, vec4 column slices per invocation for the accumulation).
+ *   v1  scalar phases (one (row, key) pair per invocation for the block, vec4
+ *       column slices per invocation for the accumulation). H100: 7.1 TFLOP/s
+ *       at N=4096 D=64, backward/forward 7.4×.
+ *   v2  register tiles (RM×CN block of S and dP, RM×OC gradient block per
+ *       invocation), inner tiles prefetched into registers, fma chains, exp2,
+ *       interior tiles unmasked, block masks skip empty tiles.
  */
 import { AUX_BINDING, type KernelVariant } from './forward.js';
+import { dot4, each, tileMover } from './codegen.js';
 import { paramStruct, type ParamLayout } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 
-/** Tile shape of the backward kernels: BR query rows × BC keys, NT invocations. */
+/**
+ * Tile shape of the backward kernels: TX×TY invocations, each owning RM outer
+ * rows and CN inner rows (strided by TX). Outer tile RM·TY rows, inner CN·TX.
+ */
 export interface BackwardTile {
-  readonly br: number;
-  readonly bc: number;
-  readonly threads: number;
+  readonly tx: number;
+  readonly ty: number;
+  readonly rm: number;
+  readonly cn: number;
 }
 
 export const BACKWARD_PARAMS: ParamLayout = {
@@ -36,41 +54,62 @@ export const BACKWARD_PARAMS: ParamLayout = {
     ['qsb', 'u32'], ['qsh', 'u32'], ['qsn', 'u32'],
     ['ksb', 'u32'], ['ksh', 'u32'], ['ksn', 'u32'],
     ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'],
+    ['qkScale', 'f32'],
+    // block mask strides (tiles): batch (0 if the mask ignores b), head (0 if it ignores h), row
+    ['bmB', 'u32'], ['bmH', 'u32'], ['bmRow', 'u32'],
   ],
 };
 
+/** Ordered from most reuse per staged byte to least; the first that fits wins. */
 export const BACKWARD_TILES: readonly BackwardTile[] = [
-  { br: 32, bc: 32, threads: 256 },
-  { br: 16, bc: 32, threads: 128 },
-  { br: 16, bc: 16, threads: 128 },
-  { br: 8, bc: 16, threads: 128 },
-  { br: 8, bc: 8, threads: 64 },
-  { br: 4, bc: 8, threads: 64 },
-  { br: 4, bc: 4, threads: 32 },
+  { tx: 16, ty: 8, rm: 4, cn: 2 }, // outer 32 × inner 32, 128 invocations
+  { tx: 16, ty: 16, rm: 2, cn: 2 }, // 32 × 32, 256 invocations
+  { tx: 16, ty: 8, rm: 2, cn: 2 }, // 16 × 32
+  { tx: 16, ty: 8, rm: 2, cn: 1 }, // 16 × 16
+  { tx: 8, ty: 8, rm: 2, cn: 2 }, // 16 × 16
+  { tx: 16, ty: 4, rm: 1, cn: 1 }, // 4 × 16
+  { tx: 8, ty: 4, rm: 1, cn: 1 }, // 4 × 8
 ];
 
-/** Workgroup bytes of the dK/dV and dQ kernels (the larger of the two). */
-export function backwardWorkgroupBytes(headDim: number, t: BackwardTile): number {
-  const d4 = headDim / 4;
-  return ((t.bc * (d4 + 1)) * 2 + t.br * d4 * 2) * 16 + t.br * t.bc * 8 + t.br * 8;
+export type BackwardPass = 'dq' | 'dkdv';
+
+/** Outer and inner rows per workgroup tile. */
+export function backwardTileRows(t: BackwardTile): { outer: number; inner: number } {
+  return { outer: t.rm * t.ty, inner: t.cn * t.tx };
 }
 
-/** Vec4 columns of accumulator per invocation: dK and dV (per key) or dQ (per row). */
-function colsPer(headDim: number, rowsOwned: number, threads: number): number {
-  return Math.ceil(headDim / 4 / (threads / rowsOwned));
+/** Workgroup bytes of the dK/dV kernel (the larger of the two passes). */
+export function backwardWorkgroupBytes(headDim: number, t: BackwardTile): number {
+  const { outer, inner } = backwardTileRows(t);
+  const d4 = headDim / 4;
+  return (2 * outer * d4 + 2 * inner * (d4 + 1)) * 16 + 2 * outer * inner * 4 + 2 * inner * 4;
+}
+
+/** Accumulator floats per invocation of the dK/dV kernel (two gradients). */
+export function backwardAccFloats(headDim: number, t: BackwardTile): number {
+  return 2 * t.rm * Math.ceil(headDim / 4 / t.tx) * 4;
+}
+
+export function backwardTileFits(
+  headDim: number,
+  t: BackwardTile,
+  limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number },
+): boolean {
+  return (
+    t.tx <= headDim / 4 &&
+    (t.cn * t.tx) % 4 === 0 &&
+    t.cn <= t.ty && // each inner row's LSE and D is fetched by one invocation
+    t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
+    backwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize &&
+    backwardAccFloats(headDim, t) <= 64
+  );
 }
 
 export function chooseBackwardTile(
   headDim: number,
   limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number },
 ): BackwardTile | undefined {
-  return BACKWARD_TILES.find(
-    (t) =>
-      t.threads <= limits.maxComputeInvocationsPerWorkgroup &&
-      backwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize &&
-      colsPer(headDim, t.bc, t.threads) * 8 <= 64 &&
-      colsPer(headDim, t.br, t.threads) * 4 <= 64,
-  );
+  return BACKWARD_TILES.find((t) => backwardTileFits(headDim, t, limits));
 }
 
 const vec4Array = (name: string, kind: 'read' | 'read_write'): Binding => ({ name, kind, type: 'array<vec4<f32>>' });
@@ -98,105 +137,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   return { label: 'attention.backward.preprocess', wgsl, workgroupSize: [64, 1, 1], bindings, workgroupBytes: 0 };
 }
 
-/** Shared declarations and the P/dS block of both main kernels. */
-function common(headDim: number, causal: boolean, t: BackwardTile, v: KernelVariant | undefined, gradFn: string | undefined) {
-  const d4 = headDim / 4;
-  const decls = /* wgsl */ `
-${paramStruct('Params', BACKWARD_PARAMS)}
-const BR = ${t.br}u;
-const BC = ${t.bc}u;
-const NT = ${t.threads}u;
-const D4 = ${d4}u;
-const KROW = D4 + 1u;
-const CAUSAL = ${causal};
-const MASKED = ${MASKED};
-${v?.scoreFn ?? ''}
-${gradFn ?? ''}
-${v?.maskFn ?? ''}
-
-var<workgroup> Qs: array<vec4<f32>, ${t.br * d4}>;
-var<workgroup> dOs: array<vec4<f32>, ${t.br * d4}>;
-var<workgroup> Ks: array<vec4<f32>, ${t.bc * (d4 + 1)}>;
-var<workgroup> Vs: array<vec4<f32>, ${t.bc * (d4 + 1)}>;
-var<workgroup> Ps: array<f32, ${t.br * t.bc}>;
-var<workgroup> dSs: array<f32, ${t.br * t.bc}>;
-var<workgroup> lseS: array<f32, ${t.br}>;
-var<workgroup> Drow: array<f32, ${t.br}>;
-
-// Rows [q0, q0 + BR) of Q and dO for query head h, with their LSE and D (LSE −∞ past Nq).
-fn loadRows(b: u32, h: u32, q0: u32, tid: u32) {
-  let base = b * params.qsb + h * params.qsh;
-  for (var e = tid; e < BR * D4; e += NT) {
-    let n = q0 + e / D4;
-    var x = vec4<f32>(0.0);
-    var g = vec4<f32>(0.0);
-    if (n < params.seqQ) { x = q[base + n * params.qsn + e % D4]; g = dout[base + n * params.qsn + e % D4]; }
-    Qs[e] = x;
-    dOs[e] = g;
-  }
-  for (var r = tid; r < BR; r += NT) {
-    let n = q0 + r;
-    var l = MASKED;
-    var dd0 = 0.0;
-    if (n < params.seqQ) { l = lse[(b * params.headsQ + h) * params.seqQ + n]; dd0 = dd[(b * params.headsQ + h) * params.seqQ + n]; }
-    lseS[r] = l;
-    Drow[r] = dd0;
-  }
-}
-
-// Keys [k0, k0 + BC) of K and V for kv head hk (zero past Nk).
-fn loadKeys(b: u32, hk: u32, k0: u32, tid: u32) {
-  for (var e = tid; e < BC * D4; e += NT) {
-    let n = k0 + e / D4;
-    var x = vec4<f32>(0.0);
-    var y = vec4<f32>(0.0);
-    if (n < params.seqK) {
-      x = k[b * params.ksb + hk * params.ksh + n * params.ksn + e % D4];
-      y = v[b * params.vsb + hk * params.vsh + n * params.vsn + e % D4];
-    }
-    Ks[(e / D4) * KROW + e % D4] = x;
-    Vs[(e / D4) * KROW + e % D4] = y;
-  }
-}
-
-// P and dS of the BR×BC block (rows q0…, keys k0…) into Ps and dSs; dS is w.r.t. z = scale·q·k.
-fn block(b: u32, h: u32, q0: u32, k0: u32, tid: u32) {
-  for (var e = tid; e < BR * BC; e += NT) {
-    let r = e / BC;
-    let c = e % BC;
-    let i = q0 + r;
-    let j = k0 + c;
-    let l = lseS[r];
-    var visible = i < params.seqQ && j < params.seqK && l > MASKED;
-    if (CAUSAL) { visible = visible && i32(j) <= i32(i) + params.causalOffset; }
-    ${v?.maskFn ? 'visible = visible && maskMod(i32(b), i32(h), i32(i), i32(j));' : ''}
-    var z = 0.0;
-    var dp = 0.0;
-    for (var d = 0u; d < D4; d++) {
-      z += dot(Qs[r * D4 + d], Ks[c * KROW + d]);
-      dp += dot(dOs[r * D4 + d], Vs[c * KROW + d]);
-    }
-    z *= params.scale;
-    let s = ${v?.scoreFn ? 'scoreMod(z, i32(b), i32(h), i32(i), i32(j))' : 'z'};
-    let p = select(0.0, exp(s - l), visible);
-    Ps[e] = p;
-    dSs[e] = p * (dp - Drow[r])${gradFn ? ' * scoreModGrad(z, i32(b), i32(h), i32(i), i32(j))' : ''};
-  }
-}
-`;
-  return decls;
-}
-
-function bindingsFor(v: KernelVariant | undefined, outputs: Binding[]): Binding[] {
-  return [
-    PARAMS_BINDING,
-    vec4Array('q', 'read'), vec4Array('k', 'read'), vec4Array('v', 'read'), vec4Array('dout', 'read'),
-    f32Array('lse', 'read'), f32Array('dd', 'read'),
-    ...outputs,
-    ...(v?.readsTables ? [AUX_BINDING] : []),
-  ];
-}
-
 export interface BackwardConfig {
   readonly headDim: number;
   readonly causal: boolean;
@@ -206,118 +146,276 @@ export interface BackwardConfig {
   readonly scoreGradFn?: string;
 }
 
-/** dK and dV: one workgroup per (K/V tile, kv head, batch); loops over its query heads and Q tiles. */
-export function backwardKvKernel(cfg: BackwardConfig): KernelSpec {
-  const { headDim, tile: t } = cfg;
-  const tpk = t.threads / t.bc; // invocations per key
-  const cols = colsPer(headDim, t.bc, t.threads);
-  const bindings = bindingsFor(cfg.variant, [vec4Array('dk', 'read_write'), vec4Array('dv', 'read_write')]);
-  const wgsl = /* wgsl */ `${common(headDim, cfg.causal, t, cfg.variant, cfg.scoreGradFn)}
-${declareBindings(bindings)}
+/** Row term of a query row that must contribute nothing: exp2(s − NO_ROW) = 0 for any score. */
+const NO_ROW = '3.0e38';
 
-@compute @workgroup_size(${t.threads}, 1, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let k0 = wg.x * BC;
-  let hk = wg.y;
-  let b = wg.z;
-  let key = tid / ${tpk}u;
-  let lane = tid % ${tpk}u;
-  var dK: array<vec4<f32>, ${cols}>;
-  var dV: array<vec4<f32>, ${cols}>;
-  loadKeys(b, hk, k0, tid);
-  // Causal: Q tiles whose rows all end before key k0 sees nothing of this tile.
-  var qStart = 0u;
-  if (CAUSAL) { qStart = u32(max(i32(k0) - params.causalOffset, 0)) / BR; }
-  for (var g = 0u; g < params.groupSize; g++) {
-    let h = hk * params.groupSize + g;
-    for (var q0 = qStart * BR; q0 < params.seqQ; q0 += BR) {
-      workgroupBarrier();
-      loadRows(b, h, q0, tid);
-      workgroupBarrier();
-      block(b, h, q0, k0, tid);
-      workgroupBarrier();
-      for (var r = 0u; r < BR; r++) {
-        let p = Ps[r * BC + key];
-        let ds = dSs[r * BC + key];
-        for (var u = 0u; u < ${cols}u; u++) {
-          let c = lane + ${tpk}u * u;
-          if (c < D4) {
-            dV[u] += p * dOs[r * D4 + c];
-            dK[u] += ds * Qs[r * D4 + c];
-          }
-        }
+/** The dQ pass (one workgroup per Q tile, head, batch) or the dK/dV pass (per K/V tile, kv head, batch). */
+export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelSpec {
+  const { headDim, causal, tile: t } = cfg;
+  const v = cfg.variant;
+  const kv = pass === 'dkdv';
+  const d4 = headDim / 4;
+  const { outer: BO, inner: BI } = backwardTileRows(t);
+  const nt = t.tx * t.ty;
+  const oc = Math.ceil(d4 / t.tx);
+  const blocks = Boolean(v?.blockMask && v.maskFn);
+  const mover = tileMover(BI, nt, d4);
+  const grads = kv ? [vec4Array('dk', 'read_write'), vec4Array('dv', 'read_write')] : [vec4Array('dq', 'read_write')];
+  const bindings: Binding[] = [
+    PARAMS_BINDING,
+    vec4Array('q', 'read'), vec4Array('k', 'read'), vec4Array('v', 'read'), vec4Array('dout', 'read'),
+    f32Array('lse', 'read'), f32Array('dd', 'read'),
+    ...grads,
+    ...(v?.readsTables ? [AUX_BINDING] : []),
+    ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
+  ];
+  // Roles: X = outer tile (a: scores' left operand, b: dP's), Y = inner tile.
+  const [xa, xb, ya, yb] = kv ? ['k', 'v', 'q', 'dout'] : ['q', 'dout', 'k', 'v'];
+  const xBase = kv ? ['kBase', 'vBase'] : ['qBase', 'qBase'];
+  const yBase = kv ? ['qBase', 'qBase'] : ['kBase', 'vBase'];
+  const xStride = kv ? ['params.ksn', 'params.vsn'] : ['params.qsn', 'params.qsn'];
+  const yStride = kv ? ['params.qsn', 'params.qsn'] : ['params.ksn', 'params.vsn'];
+  const xLimit = kv ? 'params.seqK' : 'params.seqQ';
+  const yLimit = kv ? 'params.seqQ' : 'params.seqK';
+  // Query and key index of element (r, c): outer row r, inner row c.
+  const outerIdx = (r: number) => `o0 + ty * RM + ${r}u`;
+  const innerIdx = (c: number) => `i0 + tx + ${t.tx * c}u`;
+  const qIdx = (r: number, c: number) => (kv ? innerIdx(c) : outerIdx(r));
+  const kIdx = (r: number, c: number) => (kv ? outerIdx(r) : innerIdx(c));
+  // LSE (times log2 e) and D of the query row of element (r, c).
+  const lseOf = (r: number, c: number) => (kv ? `Ls[tx + ${t.tx * c}u]` : `lr[${r}]`);
+  const dOf = (r: number, c: number) => (kv ? `Dsh[tx + ${t.tx * c}u]` : `dr[${r}]`);
+
+  const block = (masked: boolean) =>
+    each(t.rm, (r) =>
+      each(t.cn, (c) => {
+        const e = r * t.cn + c;
+        const qi = `i32(${qIdx(r, c)})`;
+        const kj = `i32(${kIdx(r, c)})`;
+        const conds = [
+          ...(masked ? [`${kIdx(r, c)} < params.seqK`, `(!CAUSAL || ${kj} <= ${qi} + params.causalOffset)`] : []),
+          ...(v?.maskFn ? [blocks ? `(full || maskMod(i32(b), i32(h), ${qi}, ${kj}))` : `maskMod(i32(b), i32(h), ${qi}, ${kj})`] : []),
+        ];
+        const s2 = v?.scoreFn ? `scoreMod(z, i32(b), i32(h), ${qi}, ${kj}) * ${Math.LOG2E}` : `sa[${e}] * params.qkScale`;
+        const p = `exp2(${s2} - ${lseOf(r, c)})`;
+        const grad = cfg.scoreGradFn ? ` * scoreModGrad(z, i32(b), i32(h), ${qi}, ${kj})` : '';
+        const at = `(ty * RM + ${r}u) * (BI / 4u) + (tx + ${t.tx * c}u) / 4u][(tx + ${t.tx * c}u) % 4u]`;
+        return `      {
+        let z = sa[${e}] * params.scale;
+        let p = ${conds.length ? `select(0.0, ${p}, ${conds.join(' && ')})` : p};
+        dSs[${at} = p * (sb[${e}] - ${dOf(r, c)})${grad};${kv ? `\n        Ps[${at} = p;` : ''}
+      }`;
+      }),
+    );
+
+  // Inner-tile loop: dq walks K/V tiles of its row; dkdv walks (query head of the group, Q tile).
+  const loop = kv
+    ? {
+        setup: /* wgsl */ `
+  var qFirst = 0u;
+  if (CAUSAL) { qFirst = u32(max(i32(o0) - params.causalOffset, 0)) / BI; }
+  let nQt = max((params.seqQ + BI - 1u) / BI, qFirst) - qFirst;
+  let steps = nQt * params.groupSize;
+  let blockCol = b * params.bmB + wg.x;`,
+        first: blocks ? 'nextStep(blockCol, hk, qFirst, nQt, 0u, steps)' : '0u',
+        next: blocks ? 'nextStep(blockCol, hk, qFirst, nQt, st + 1u, steps)' : 'st + 1u',
+        end: 'steps',
+        place: (st: string) => `let h = hk * params.groupSize + ${st} / nQt;\n    let i0 = (qFirst + ${st} % nQt) * BI;`,
+        full: blocks ? `blocks[blockCol + (hk * params.groupSize + st / nQt) * params.bmH + (qFirst + st % nQt) * params.bmRow] == 2u` : 'false',
+        interior: `o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + params.causalOffset)`,
       }
-    }
-  }
-  let n = k0 + key;
-  if (n < params.seqK) {
-    for (var u = 0u; u < ${cols}u; u++) {
-      let c = lane + ${tpk}u * u;
-      if (c < D4) {
-        dk[b * params.ksb + hk * params.ksh + n * params.ksn + c] = dK[u] * params.scale;
-        dv[b * params.vsb + hk * params.vsh + n * params.vsn + c] = dV[u];
-      }
-    }
-  }
-}
-`;
-  return {
-    label: `attention.backward.dkdv.v1 d${headDim}${cfg.causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''} br${t.br} bc${t.bc}`,
-    wgsl,
-    workgroupSize: [t.threads, 1, 1],
-    bindings,
-    workgroupBytes: backwardWorkgroupBytes(headDim, t),
-  };
-}
-
-/** dQ: one workgroup per (Q tile, query head, batch); loops over the K/V tiles it sees. */
-export function backwardQKernel(cfg: BackwardConfig): KernelSpec {
-  const { headDim, tile: t } = cfg;
-  const tpr = t.threads / t.br; // invocations per row
-  const cols = colsPer(headDim, t.br, t.threads);
-  const bindings = bindingsFor(cfg.variant, [vec4Array('dq', 'read_write')]);
-  const wgsl = /* wgsl */ `${common(headDim, cfg.causal, t, cfg.variant, cfg.scoreGradFn)}
-${declareBindings(bindings)}
-
-@compute @workgroup_size(${t.threads}, 1, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let q0 = wg.x * BR;
-  let h = wg.y;
-  let b = wg.z;
-  let hk = h / params.groupSize;
-  let row = tid / ${tpr}u;
-  let lane = tid % ${tpr}u;
-  var dQ: array<vec4<f32>, ${cols}>;
-  loadRows(b, h, q0, tid);
+    : {
+        setup: /* wgsl */ `
   var kvEnd = params.seqK;
-  if (CAUSAL) { kvEnd = u32(clamp(i32(q0 + BR) + params.causalOffset, 0, i32(params.seqK))); }
-  for (var k0 = 0u; k0 < kvEnd; k0 += BC) {
-    workgroupBarrier();
-    loadKeys(b, hk, k0, tid);
-    workgroupBarrier();
-    block(b, h, q0, k0, tid);
-    workgroupBarrier();
-    for (var j = 0u; j < BC; j++) {
-      let ds = dSs[row * BC + j];
-      for (var u = 0u; u < ${cols}u; u++) {
-        let c = lane + ${tpr}u * u;
-        if (c < D4) { dQ[u] += ds * Ks[j * KROW + c]; }
+  if (CAUSAL) { kvEnd = u32(clamp(i32(o0 + BO) + params.causalOffset, 0, i32(params.seqK))); }
+  let steps = (kvEnd + BI - 1u) / BI;
+  let blockRow = b * params.bmB + h * params.bmH + wg.x * params.bmRow;`,
+        first: blocks ? 'nextTile(blockRow, 0u, steps)' : '0u',
+        next: blocks ? 'nextTile(blockRow, st + 1u, steps)' : 'st + 1u',
+        end: 'steps',
+        place: (st: string) => `let i0 = ${st} * BI;`,
+        full: blocks ? 'blocks[blockRow + st] == 2u' : 'false',
+        interior: `i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset)`,
+      };
+  const nextFns = !blocks
+    ? ''
+    : kv
+      ? /* wgsl */ `// First step ≥ start whose (query head, Q tile) block is not empty, or end.
+fn nextStep(col: u32, hk: u32, qFirst: u32, nQt: u32, start: u32, end: u32) -> u32 {
+  var st = start;
+  loop {
+    if (st >= end) { break; }
+    let h = hk * params.groupSize + st / nQt;
+    if (blocks[col + h * params.bmH + (qFirst + st % nQt) * params.bmRow] != 0u) { break; }
+    st++;
+  }
+  return st;
+}`
+      : /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32) -> u32 {
+  var t = start;
+  loop {
+    if (t >= end || blocks[row + t] != 0u) { break; }
+    t++;
+  }
+  return t;
+}`;
+
+  const fetchInner = (st: string) => `    {
+      ${loop.place(st).replace(/\n\s*/g, '\n      ')}
+      let qBase = b * params.qsb + h * params.qsh;
+${mover.fetch('ra', ya, yBase[0]!, yStride[0]!, 'i0', yLimit)}
+${mover.fetch('rb', yb, yBase[1]!, yStride[1]!, 'i0', yLimit)}${kv ? `
+      // This invocation's share of the Q tile's row terms (rows past Nq or fully masked contribute nothing).
+      lNext = ${NO_ROW};
+      dNext = 0.0;
+      if (tid < BI && i0 + tid < params.seqQ) {
+        let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
+        let l = lse[row];
+        if (l > MASKED) { lNext = l * ${Math.LOG2E}; }
+        dNext = dd[row];
+      }` : ''}
+    }`;
+
+  const wgsl = /* wgsl */ `
+${paramStruct('Params', BACKWARD_PARAMS)}
+const TX = ${t.tx}u;
+const TY = ${t.ty}u;
+const RM = ${t.rm}u;
+const NT = ${nt}u;
+const BO = ${BO}u;
+const BI = ${BI}u;
+const D4 = ${d4}u;
+const YROW = D4 + 1u;
+const CAUSAL = ${causal};
+const MASKED = ${MASKED};
+${declareBindings(bindings)}
+${v?.scoreFn ?? ''}
+${cfg.scoreGradFn ?? ''}
+${v?.maskFn ?? ''}
+${nextFns}
+
+var<workgroup> Xa: array<vec4<f32>, ${BO * d4}>;
+var<workgroup> Xb: array<vec4<f32>, ${BO * d4}>;
+var<workgroup> Ya: array<vec4<f32>, ${BI * (d4 + 1)}>;
+var<workgroup> Yb: array<vec4<f32>, ${BI * (d4 + 1)}>;
+var<workgroup> dSs: array<vec4<f32>, ${(BO * BI) / 4}>;
+${kv ? `var<workgroup> Ps: array<vec4<f32>, ${(BO * BI) / 4}>;
+var<workgroup> Ls: array<f32, ${BI}>;
+var<workgroup> Dsh: array<f32, ${BI}>;` : ''}
+
+@compute @workgroup_size(TX, TY, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tx = lid.x;
+  let ty = lid.y;
+  let tid = ty * TX + tx;
+  let b = wg.z;
+  let o0 = wg.x * BO;
+  ${kv ? 'let hk = wg.y;' : 'let h = wg.y;\n  let hk = h / params.groupSize;'}
+  let kBase = b * params.ksb + hk * params.ksh;
+  let vBase = b * params.vsb + hk * params.vsh;
+  {
+    ${kv ? '' : 'let qBase = b * params.qsb + h * params.qsh;'}
+    for (var e = tid; e < BO * D4; e += NT) {
+      let n = o0 + e / D4;
+      var x = vec4<f32>(0.0);
+      var y = vec4<f32>(0.0);
+      if (n < ${xLimit}) {
+        x = ${xa}[${xBase[0]} + n * ${xStride[0]} + e % D4];
+        y = ${xb}[${xBase[1]} + n * ${xStride[1]} + e % D4];
       }
+      Xa[e] = x;
+      Xb[e] = y;
     }
   }
-  let n = q0 + row;
-  if (n < params.seqQ) {
-    for (var u = 0u; u < ${cols}u; u++) {
-      let c = lane + ${tpr}u * u;
-      if (c < D4) { dq[b * params.qsb + h * params.qsh + n * params.qsn + c] = dQ[u] * params.scale; }
+${kv ? '' : `  // Row terms of this invocation's rows: LSE·log2 e (rows past Nq or fully masked contribute nothing) and D.
+  var lr: array<f32, ${t.rm}>;
+  var dr: array<f32, ${t.rm}>;
+${each(t.rm, (r) => `  {
+    let n = ${outerIdx(r)};
+    lr[${r}] = ${NO_ROW};
+    dr[${r}] = 0.0;
+    if (n < params.seqQ) {
+      let row = (b * params.headsQ + h) * params.seqQ + n;
+      if (lse[row] > MASKED) { lr[${r}] = lse[row] * ${Math.LOG2E}; }
+      dr[${r}] = dd[row];
     }
+  }`)}`}
+  var acc1: array<vec4<f32>, ${t.rm * oc}>;
+${kv ? `  var acc2: array<vec4<f32>, ${t.rm * oc}>;` : ''}
+${loop.setup}
+  var ra: array<vec4<f32>, ${mover.per}>;
+  var rb: array<vec4<f32>, ${mover.per}>;
+${kv ? `  var lNext = 0.0;\n  var dNext = 0.0;` : ''}
+  var st = ${loop.first};
+  if (st < ${loop.end}) {
+${fetchInner('st')}
   }
+  loop {
+    if (st >= ${loop.end}) { break; }
+    ${loop.place('st')}
+    let stNext = ${loop.next};
+    let full = ${loop.full};
+    workgroupBarrier();
+${mover.stage('ra', 'Ya', 'YROW')}
+${mover.stage('rb', 'Yb', 'YROW')}
+${kv ? '    if (tid < BI) { Ls[tid] = lNext; Dsh[tid] = dNext; }' : ''}
+    workgroupBarrier();
+    if (stNext < ${loop.end}) {
+${fetchInner('stNext')}
+    }
+
+    // S and dP for this invocation's RM outer × CN inner rows, one pass over the head dim.
+    var sa = array<f32, ${t.rm * t.cn}>();
+    var sb = array<f32, ${t.rm * t.cn}>();
+    for (var d = 0u; d < D4; d++) {
+${each(t.cn, (c) => `      let ya${c} = Ya[(tx + ${t.tx * c}u) * YROW + d];\n      let yb${c} = Yb[(tx + ${t.tx * c}u) * YROW + d];`)}
+${each(t.rm, (r) => `      let xa${r} = Xa[(ty * RM + ${r}u) * D4 + d];\n      let xb${r} = Xb[(ty * RM + ${r}u) * D4 + d];`)}
+${each(t.rm * t.cn, (i) => `      sa[${i}] = ${dot4(`xa${Math.floor(i / t.cn)}`, `ya${i % t.cn}`, `sa[${i}]`)};
+      sb[${i}] = ${dot4(`xb${Math.floor(i / t.cn)}`, `yb${i % t.cn}`, `sb[${i}]`)};`)}
+    }
+
+    // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
+    if (${loop.interior}) {
+${block(false)}
+    } else {
+${block(true)}
+    }
+    workgroupBarrier();
+
+    // ${kv ? 'dK += dS·Q and dV += P·dO' : 'dQ += dS·K'} for RM outer rows × OC vec4 columns (columns tx + TX·c).
+    for (var j4 = 0u; j4 < BI / 4u; j4++) {
+${each(t.rm, (r) => `      let ds${r} = dSs[(ty * RM + ${r}u) * (BI / 4u) + j4];${kv ? `\n      let p${r} = Ps[(ty * RM + ${r}u) * (BI / 4u) + j4];` : ''}`)}
+${each(4, (jj) => each(oc, (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
+        let ya = Ya[(j4 * 4u + ${jj}u) * YROW + tx + ${t.tx * c}u];
+${each(t.rm, (r) => `        acc1[${r * oc + c}] = fma(vec4<f32>(ds${r}.${'xyzw'[jj]}), ya, acc1[${r * oc + c}]);`)}${kv ? `
+        let yb = Yb[(j4 * 4u + ${jj}u) * YROW + tx + ${t.tx * c}u];
+${each(t.rm, (r) => `        acc2[${r * oc + c}] = fma(vec4<f32>(p${r}.${'xyzw'[jj]}), yb, acc2[${r * oc + c}]);`)}` : ''}
+      }`))}
+    }
+    st = stNext;
+  }
+
+${each(t.rm, (r) => `  {
+    let n = ${outerIdx(r)};
+    if (n < ${xLimit}) {
+${each(oc, (c) => {
+  const col = `tx + ${t.tx * c}u`;
+  const guard = (c + 1) * t.tx <= d4 ? '' : `if (${col} < D4) `;
+  return kv
+    ? `      ${guard}{
+        dk[kBase + n * params.ksn + ${col}] = acc1[${r * oc + c}] * params.scale;
+        dv[vBase + n * params.vsn + ${col}] = acc2[${r * oc + c}];
+      }`
+    : `      ${guard}{ dq[b * params.qsb + h * params.qsh + n * params.qsn + ${col}] = acc1[${r * oc + c}] * params.scale; }`;
+})}
+    }
+  }`)}
 }
 `;
   return {
-    label: `attention.backward.dq.v1 d${headDim}${cfg.causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''} br${t.br} bc${t.bc}`,
+    label: `attention.backward.${pass}.v2 d${headDim}${causal ? ' causal' : ''}${v ? ' variant' : ''}${blocks ? ' blocks' : ''} ${BO}x${BI} ${t.tx}x${t.ty}`,
     wgsl,
-    workgroupSize: [t.threads, 1, 1],
+    workgroupSize: [t.tx, t.ty, 1],
     bindings,
     workgroupBytes: backwardWorkgroupBytes(headDim, t),
   };

@@ -36,6 +36,7 @@
  */
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
+import { dot4, each, maxOf, sumOf, tileMover } from './codegen.js';
 
 /** Tile shape of the forward kernel. */
 export interface ForwardTile {
@@ -138,53 +139,6 @@ export function forwardAccFloats(headDim: number, t: ForwardTile): number {
   return t.rm * outCols(headDim, t) * 4;
 }
 
-/** `n` generated snippets, one per index, on separate lines (per-invocation loops unrolled). */
-function each(n: number, f: (i: number) => string): string {
-  return Array.from({ length: n }, (_, i) => f(i)).join('\n');
-}
-
-/** acc + a·b as four chained fma (dot() would round once more and add separately). */
-function dot4(a: string, b: string, acc: string): string {
-  return [...'xyzw'].reduce((inner, c) => `fma(${a}.${c}, ${b}.${c}, ${inner})`, acc);
-}
-
-/** max(a0, max(a1, …)) over `n` terms. */
-function maxOf(n: number, f: (i: number) => string): string {
-  return Array.from({ length: n }, (_, i) => f(i)).reduce((a, b) => `max(${a}, ${b})`);
-}
-
-/** a0 + a1 + … over `n` terms. */
-function sumOf(n: number, f: (i: number) => string): string {
-  return Array.from({ length: n }, (_, i) => f(i)).join(' + ');
-}
-
-/**
- * Generated WGSL moving one K or V tile (keys [K0, K0 + BC)) in two halves, so the
- * global loads of the next tile are in flight while the current one is computed:
- * fetch: storage buffer → registers (zero past seqK); stage: registers → workgroup tile.
- */
-function tileMover(t: ForwardTile, d4: number) {
-  const { bc } = tileRows(t);
-  const nt = t.tx * t.ty;
-  const per = Math.ceil((bc * d4) / nt);
-  const ragged = (bc * d4) % nt !== 0;
-  return {
-    per,
-    fetch: (regs: string, src: string, base: string, seqStride: string, k0: string) =>
-      each(per, (u) => `    {
-      let e = tid + ${nt * u}u;
-      let key = ${k0} + e / D4;
-      ${regs}[${u}] = vec4<f32>(0.0);
-      if (key < params.seqK${ragged ? ` && e < ${bc * d4}u` : ''}) { ${regs}[${u}] = ${src}[${base} + key * ${seqStride} + e % D4]; }
-    }`),
-    stage: (regs: string, tile: string, rowStride: string) =>
-      each(per, (u) => {
-        const store = `${tile}[(e / D4) * ${rowStride} + e % D4] = ${regs}[${u}];`;
-        return `    { let e = tid + ${nt * u}u; ${ragged ? `if (e < ${bc * d4}u) { ${store} }` : store} }`;
-      }),
-  };
-}
-
 export function forwardKernel(cfg: ForwardConfig): KernelSpec {
   const { headDim, causal, tile: t } = cfg;
   if (headDim % 4 !== 0) throw new Error(`forwardKernel: head dim ${headDim} is not a multiple of 4`);
@@ -195,7 +149,7 @@ export function forwardKernel(cfg: ForwardConfig): KernelSpec {
   // V lives in the K buffer (padded rows) when shared, else in its own dense buffer.
   const vTile = t.shareKv ? 'Ks' : 'Vs';
   const vRow = t.shareKv ? 'KROW' : 'D4';
-  const mover = tileMover(t, d4);
+  const mover = tileMover(bc, t.tx * t.ty, d4);
   const usesAux = cfg.variant && (cfg.variant.readsTables || cfg.variant.sinkOffset !== undefined);
   const blocks = Boolean(cfg.variant?.blockMask && cfg.variant.maskFn);
   const bindings = [
@@ -233,8 +187,8 @@ ${each(t.cn, (c) => {
     let mF = max(m[${r}], sink);
     let keep = select(0.0, exp2(m[${r}] - mF), lt > 0.0);
     let lF = lt * keep + exp2(sink - mF);`;
-  const fetchK = (k0: string) => mover.fetch('kr', 'k', 'kBase', 'params.ksn', k0);
-  const fetchV = (k0: string) => mover.fetch('vr', 'v', 'vBase', 'params.vsn', k0);
+  const fetchK = (k0: string) => mover.fetch('kr', 'k', 'kBase', 'params.ksn', k0, 'params.seqK');
+  const fetchV = (k0: string) => mover.fetch('vr', 'v', 'vBase', 'params.vsn', k0, 'params.seqK');
   // Output column tx + TX·c may run past D4 when TX does not divide it (e.g. D = 80).
   const guard = (c: number) => ((c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `);
 

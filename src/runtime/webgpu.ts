@@ -8,7 +8,7 @@ import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelV
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
 import { scoreGrad } from '../mods/grad.js';
 import {
-  backwardKvKernel, backwardPreprocessKernel, backwardQKernel, BACKWARD_PARAMS, chooseBackwardTile,
+  backwardKernel, backwardPreprocessKernel, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile,
 } from '../kernels/backward.js';
 import { blockMaskDims } from '../mods/blockmask.js';
 import { blockMaskKernel, BLOCKMASK_PARAMS } from '../kernels/blockmask.js';
@@ -376,39 +376,57 @@ export class WebGpuRunner {
     if (!tile) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
     const variant = this.variant(a.variant);
     const scoreGradFn = a.variant?.score && variant.layout ? emitWgsl(scoreGrad(a.variant.score), variant.layout, 'scoreModGrad') : undefined;
-    const cfg = { headDim: p.headDim, causal: a.causal, tile, variant: variant.kernel, scoreGradFn };
     const v4 = (n: number) => n / 4;
     const rows = p.batch * p.headsQ * p.seqQ;
-    const params = this.params(
-      BACKWARD_PARAMS,
-      {
-        seqQ: p.seqQ, seqK: p.seqK, groupSize: p.headsQ / p.headsKv, headsQ: p.headsQ, headsKv: p.headsKv,
-        scale: a.scale, causalOffset: p.seqK - p.seqQ, rows,
-        qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
-        ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
-        vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
-      },
-      'attention.backward params',
-    );
+    const { outer, inner } = backwardTileRows(tile);
+    const common = {
+      seqQ: p.seqQ, seqK: p.seqK, groupSize: p.headsQ / p.headsKv, headsQ: p.headsQ, headsKv: p.headsKv,
+      scale: a.scale, qkScale: a.scale * Math.LOG2E, causalOffset: p.seqK - p.seqQ, rows,
+      qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
+      ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
+      vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
+    };
+    // Each pass has its own tile geometry (dq: Q rows outer; dkdv: keys outer), so its own block mask and params.
+    const pass = async (which: 'dq' | 'dkdv') => {
+      const [br, bc] = which === 'dq' ? [outer, inner] : [inner, outer];
+      const blocks = a.variant?.mask ? await this.blockStates(a.variant.mask, p, br, bc) : undefined;
+      const params = this.params(
+        BACKWARD_PARAMS,
+        {
+          ...common,
+          bmRow: blocks?.nK ?? 0,
+          bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
+          bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
+        },
+        `attention.backward.${which} params`,
+      );
+      const kernel = backwardKernel(
+        { headDim: p.headDim, causal: a.causal, tile, variant: variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) }, scoreGradFn },
+        which,
+      );
+      return { params, kernel, blocks: blocks ? [blocks.buffer] : [] };
+    };
+    const dqPass = await pass('dq');
+    const kvPass = await pass('dkdv');
     const dd = this.takeScratch(Math.ceil((rows * 4) / 16) * 16, STORAGE, 'attention.backward D');
     const dq = this.createStorage(rows * p.headDim * 4, 'attention dq');
     const dk = this.createStorage(p.batch * p.headsKv * p.seqK * p.headDim * 4, 'attention dk');
     const dv = this.createStorage(p.batch * p.headsKv * p.seqK * p.headDim * 4, 'attention dv');
     if (this.poisonOutputs) [dq, dk, dv].forEach((b) => this.poison(b));
     const aux = variant.kernel?.readsTables && variant.aux ? [variant.aux] : [];
-    const inputs = [params, a.q, a.k, a.v, a.dout, a.lse, dd];
+    const inputs = [a.q, a.k, a.v, a.dout, a.lse, dd];
     const groups = Math.ceil(rows / 64);
     const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
     const dispatches = [
-      await this.dispatch(backwardPreprocessKernel(p.headDim), [params, a.out, a.dout, dd], [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1]),
-      await this.dispatch(backwardKvKernel(cfg), [...inputs, dk, dv, ...aux], [Math.ceil(p.seqK / tile.bc), p.headsKv, p.batch]),
-      await this.dispatch(backwardQKernel(cfg), [...inputs, dq, ...aux], [Math.ceil(p.seqQ / tile.br), p.headsQ, p.batch]),
+      await this.dispatch(backwardPreprocessKernel(p.headDim), [dqPass.params, a.out, a.dout, dd], [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1]),
+      await this.dispatch(kvPass.kernel, [kvPass.params, ...inputs, dk, dv, ...aux, ...kvPass.blocks], [Math.ceil(p.seqK / outer), p.headsKv, p.batch]),
+      await this.dispatch(dqPass.kernel, [dqPass.params, ...inputs, dq, ...aux, ...dqPass.blocks], [Math.ceil(p.seqQ / outer), p.headsQ, p.batch]),
     ];
     return {
       dq, dk, dv, dd,
       dispatches,
       labels: dispatches.map((d) => d.spec.label),
-      release: () => [params, dd, ...(variant.aux ? [variant.aux] : [])].forEach((b) => this.giveBack(b)),
+      release: () => [dqPass.params, kvPass.params, dd, ...(variant.aux ? [variant.aux] : [])].forEach((b) => this.giveBack(b)),
     };
   }
 
