@@ -50,6 +50,14 @@ export interface BenchResult extends BenchShape {
   readonly variant?: string;
   /** 'backward' when the backward pass was timed (TFLOP/s then counts 2.5 × the forward FLOPs). */
   readonly pass?: 'forward' | 'backward';
+  /**
+   * Backward: bytes of every device buffer the call holds at its peak (Q, K, V, O, LSE, dO,
+   * dQ, dK, dV and the D scratch), and of the scratch alone (the O(N) extra memory).
+   */
+  readonly peakBytes?: number;
+  readonly scratchBytes?: number;
+  /** Milliseconds of each kernel timed alone (backward: preprocess, dK/dV, dQ), by label. */
+  readonly kernelMs?: Readonly<Record<string, number>>;
   /** Why the case could not run (e.g. the naive N×N matrix does not fit). */
   readonly error?: string;
 }
@@ -97,7 +105,9 @@ export async function benchOne(
   const skv: Shape4 = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
   const problem = checkQkv(sq, skv, skv);
   const gpu = attn.impl instanceof WebGpuBackend ? attn.impl : undefined;
-  const br = gpu ? tileRows(opts.tile ?? gpu.runner.forwardTile(shape.headDim)).br : 16;
+  // With --backward, --tile is the backward kernels' tile (tx,ty,rm,cn); the forward keeps its default.
+  const fwdTile = opts.backward ? undefined : opts.tile;
+  const br = gpu ? tileRows(fwdTile ?? gpu.runner.forwardTile(shape.headDim)).br : 16;
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),
@@ -119,7 +129,7 @@ export async function benchOne(
   const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
   const [q, k, v] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0]];
   const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
-  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: opts.tile, ...variant };
+  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: fwdTile, ...variant };
   const plans: ForwardPlan[] = [];
   try {
     // Validate first.
@@ -145,7 +155,7 @@ export async function benchOne(
         scale: fopts.scale,
         causal: shape.causal,
         algorithm,
-        tile: opts.tile,
+        tile: fwdTile,
         variant: { score: variant.score, mask: variant.mask },
       };
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
@@ -224,6 +234,7 @@ async function benchBackward(
     qStrides: stridesOf(hq.shape, 'bhnd'), kStrides: stridesOf(hk.shape, 'bhnd'), vStrides: stridesOf(hv.shape, 'bhnd'),
     scale: args.scale, causal, variant: args.variant,
     out: fwd.out, dout: dOutBuf, lse: fwd.lse,
+    backwardTile: opts.tile && { tx: opts.tile.tx, ty: opts.tile.ty, rm: opts.tile.rm, cn: opts.tile.cn },
   };
   const plan = await runner.planBackward(gargs);
   try {
@@ -245,9 +256,15 @@ async function benchBackward(
     const maxAbsErr = checkedError(dq, refRows);
     const t = await timeDispatches(runner.device, [plan.dispatches], { samples: opts.samples ?? 5 });
     const ms = t.msMedian;
+    const kernelMs: Record<string, number> = {};
+    for (const d of plan.dispatches) kernelMs[d.spec.label] = (await timeDispatches(runner.device, [[d]], { samples: 3 })).msMedian;
     return {
       ...base,
       msMedian: ms,
+      kernelMs,
+      peakBytes: [buf(args.q), buf(args.k), buf(args.v), fwd.out, fwd.lse, dOutBuf, plan.dq, plan.dk, plan.dv, plan.dd]
+        .reduce((n, b) => n + b.size, 0),
+      scratchBytes: plan.dd.size,
       tflops: (2.5 * forwardFlops(problem, causal)) / (ms * 1e-3) / 1e12,
       maxAbsErr,
       timing: `${t.method}, median of ${t.msSamples.length} × ${t.repsPerSample} runs (backward; dQ of checked rows vs reference)`,

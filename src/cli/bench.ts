@@ -104,6 +104,14 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const f = of('flash');
     const n = of('naive');
     if (f?.msMedian && n?.msMedian) console.log(`N=${shape.seqQ} D=${shape.headDim}: flash speed-up over naive ${(n.msMedian / f.msMedian).toFixed(2)}×`);
+    if (f?.peakBytes !== undefined) {
+      const kernels = Object.entries(f.kernelMs ?? {}).map(([label, ms]) => `${label.split(' ')[0]} ${ms.toFixed(2)} ms`).join(', ');
+      console.log(
+        `N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} backward: device buffers at peak ${bytes(f.peakBytes)} ` +
+          `(extra scratch ${bytes(f.scratchBytes ?? 0)}; an N×N score matrix would be ${bytes(4 * shape.batch * shape.heads * shape.seqQ * shape.seqK)})` +
+          (kernels ? `; ${kernels}` : ''),
+      );
+    }
   }
   if (a.json) {
     writeFileSync(a.json, JSON.stringify({ adapter: attn.adapter, results }, null, 2) + '\n');

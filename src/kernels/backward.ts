@@ -28,7 +28,9 @@
  *       at N=4096 D=64, backward/forward 7.4×.
  *   v2  register tiles (RM×CN block of S and dP, RM×OC gradient block per
  *       invocation), inner tiles prefetched into registers, fma chains, exp2,
- *       interior tiles unmasked, block masks skip empty tiles.
+ *       interior tiles unmasked, block masks skip empty tiles. H100: 13.0 TFLOP/s
+ *       at N=4096 D=64 (13.3 ms), backward/forward 4.1×; each pass at about the
+ *       forward's per-GEMM speed. (Padding the workgroup rows, tried next: no change.)
  */
 import { AUX_BINDING, type KernelVariant } from './forward.js';
 import { dot4, each, tileMover } from './codegen.js';

@@ -8,7 +8,7 @@ import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelV
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
 import { scoreGrad } from '../mods/grad.js';
 import {
-  backwardKernel, backwardPreprocessKernel, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile,
+  backwardKernel, backwardPreprocessKernel, backwardTileFits, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile, type BackwardTile,
 } from '../kernels/backward.js';
 import { blockMaskDims } from '../mods/blockmask.js';
 import { blockMaskKernel, BLOCKMASK_PARAMS } from '../kernels/blockmask.js';
@@ -372,8 +372,11 @@ export class WebGpuRunner {
   /** Plans the backward kernels (benchmarks encode the plan many times). */
   async planBackward(a: GpuBackwardArgs): Promise<BackwardPlan> {
     const p = a.problem;
-    const tile = chooseBackwardTile(p.headDim, this.device.limits);
+    const tile = a.backwardTile ?? chooseBackwardTile(p.headDim, this.device.limits);
     if (!tile) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
+    if (a.backwardTile && !backwardTileFits(p.headDim, a.backwardTile, this.device.limits)) {
+      throw new AttentionLimitError(`backward tile ${JSON.stringify(a.backwardTile)} does not fit head dim ${p.headDim} on this device`);
+    }
     const variant = this.variant(a.variant);
     const scoreGradFn = a.variant?.score && variant.layout ? emitWgsl(scoreGrad(a.variant.score), variant.layout, 'scoreModGrad') : undefined;
     const v4 = (n: number) => n / 4;
@@ -469,6 +472,8 @@ export interface GpuBackwardArgs extends GpuForwardArgs {
   readonly out: GPUBuffer;
   readonly dout: GPUBuffer;
   readonly lse: GPUBuffer;
+  /** Override the default backward tile (tuning, tests). */
+  readonly backwardTile?: BackwardTile;
 }
 
 export interface GpuGrads {
