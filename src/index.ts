@@ -4,7 +4,7 @@
  */
 export { createAttention, Attention, type ForwardResult, type BackwardResult } from './api/attention.js';
 export { AttentionTensor } from './api/tensor.js';
-export type { CreateOptions, ForwardOptions, TensorOptions, Algorithm, BackendChoice } from './api/options.js';
+export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, Algorithm, BackendChoice } from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';
 export { SUPPORTED_HEAD_DIMS, type Layout, type Shape4 } from './tensor/shape.js';
 export { referenceForward, type HostTensor, type ReferenceOptions } from './reference/forward.js';

@@ -12,6 +12,9 @@ import type { ForwardOptions } from '../src/api/options.js';
 import { forwardKernel, tileRows } from '../src/kernels/forward.js';
 import { naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../src/kernels/naive.js';
 import { FORWARD_TILES } from '../src/kernels/tiles.js';
+import { BACKWARD_TILES, backwardKernel } from '../src/kernels/backward.js';
+import { emitWgsl, packTables } from '../src/mods/emit-wgsl.js';
+import { scoreGrad, tableTerms } from '../src/mods/grad.js';
 import { getGpu, type AcquiredDevice } from '../src/runtime/device.js';
 import { pipelineCount } from '../src/runtime/pipelines.js';
 import { WebGpuRunner } from '../src/runtime/webgpu.js';
@@ -142,12 +145,26 @@ describe('webgpu backend: fused kernel', () => {
     expect(await mismatch(attn, [2, 4, 19, 64], [2, 2, 23, 64], { algorithm: 'naive' }, 'bnhd')).toBeUndefined();
   });
 
-  it('every generated module is valid WGSL (all default tiles × head dims × causal, and the naive kernels)', async () => {
+  it('every generated module is valid WGSL (all default tiles × head dims × causal, the backward passes, and the naive kernels)', async () => {
     const device = attn.device!;
     const specs = [naiveScoresKernel(), naiveMaskKernel(true), naiveMaskKernel(false), naiveSoftmaxKernel(), naivePvKernel()];
     for (const tile of FORWARD_TILES)
       for (const headDim of SUPPORTED_HEAD_DIMS)
         for (const causal of [false, true]) specs.push(forwardKernel({ headDim, causal, tile }));
+    // Backward: every tile (the H100's default does not fit SwiftShader's 32 KiB, so it is at least compiled here) × pass.
+    const alibiScore = alibi([0.5, 0.25]);
+    const { data: _d, layout } = packTables([alibiScore]);
+    const tableGrads = {
+      fns: tableTerms(alibiScore).map((t, k) => `${emitWgsl(t.index, layout, `tgIndex${k}`)}\n${emitWgsl(t.partial, layout, `tgPartial${k}`)}`).join('\n'),
+      terms: tableTerms(alibiScore).map((t) => layout.get(t.table)!),
+    };
+    const variant = { scoreFn: emitWgsl(alibiScore, layout), readsTables: true };
+    for (const tile of BACKWARD_TILES)
+      for (const headDim of SUPPORTED_HEAD_DIMS.filter((d) => tile.tx <= d / 4))
+        for (const pass of ['dq', 'dkdv'] as const) {
+          specs.push(backwardKernel({ headDim, causal: headDim === 64, tile }, pass));
+          if (headDim === 64) specs.push(backwardKernel({ headDim, causal: false, tile, variant, scoreGradFn: emitWgsl(scoreGrad(alibiScore), layout, 'scoreModGrad'), tableGrads }, pass));
+        }
     for (const spec of specs) {
       const info = await device.createShaderModule({ label: spec.label, code: spec.wgsl }).getCompilationInfo();
       const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
@@ -217,5 +234,52 @@ describe('webgpu backend: a caller-supplied device', () => {
     ]);
     device.destroy();
     expect(state).toBe('alive');
+  });
+});
+
+describe('webgpu backend: backward specifics', () => {
+  /** Forward + backward on fixed random inputs; returns every gradient read back. */
+  async function grads(on: Attention, dims: Dims, opts: Parameters<Attention['backward']>[2], seed: number) {
+    const rand = rng(seed);
+    const t = () => on.tensor(Float32Array.from({ length: dims[0] * dims[1] * dims[2] * dims[3] }, () => rand() * 2 - 1), dims);
+    const [q, k, v, dOut] = [t(), t(), t(), t()];
+    const { out, lse } = await on.forward(q!, k!, v!, { ...opts, returnLse: true });
+    const g = await on.backward(dOut!, { q: q!, k: k!, v: v!, out, lse }, opts);
+    const read = await Promise.all([g.dq.read(), g.dk.read(), g.dv.read()]);
+    [q, k, v, dOut, out, lse!, g.dq, g.dk, g.dv].forEach((x) => x!.destroy());
+    return { read, dtables: g.dtables };
+  }
+
+  it('is deterministic: two runs give the same bits for dQ, dK, dV and the table gradients (fixed-point scatter)', async () => {
+    const opts = { causal: true, score: alibi(alibiSlopes(2)) };
+    const seed = testSeed();
+    const a = await grads(attn, [1, 2, 70, 32], opts, seed);
+    const b = await grads(attn, [1, 2, 70, 32], opts, seed);
+    a.read.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(b.read[i]!.buffer)), `gradient ${i} [seed ${seed}]`).toBe(true));
+    expect(Object.keys(a.dtables!)).toEqual(['slopes']);
+    expect([...a.dtables!.slopes!]).toEqual([...b.dtables!.slopes!]);
+    expect(a.dtables!.slopes!.some((x) => x !== 0)).toBe(true);
+  });
+
+  it('tableGrads: false returns no table gradients (and the same dQ)', async () => {
+    const seed = testSeed();
+    const on = await grads(attn, [1, 2, 20, 32], { score: alibi(alibiSlopes(2)) }, seed);
+    const off = await grads(attn, [1, 2, 20, 32], { score: alibi(alibiSlopes(2)), tableGrads: false }, seed);
+    expect(off.dtables).toBeUndefined();
+    expect(on.dtables?.slopes).toHaveLength(2);
+    expect([...off.read[0]!]).toEqual([...on.read[0]!]);
+  });
+
+  it('a forced backward tile with 4 rows × 2 column blocks per invocation (the H100 default\'s shape) matches the CPU backend', async () => {
+    const cpu = await createAttention({ backend: 'cpu' });
+    const seed = testSeed();
+    const opts = { causal: true, backwardTile: { tx: 8, ty: 8, rm: 4, cn: 2 } };
+    const gpu = await grads(attn, [1, 2, 77, 64], opts, seed);
+    const ref = await grads(cpu, [1, 2, 77, 64], { causal: true }, seed);
+    cpu.destroy();
+    gpu.read.forEach((x, i) => {
+      const err = x.reduce((m, y, j) => Math.max(m, Math.abs(y - ref.read[i]![j]!)), 0);
+      expect(err, `gradient ${i} [seed ${seed}]`).toBeLessThan(1e-4);
+    });
   });
 });

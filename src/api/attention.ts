@@ -11,13 +11,14 @@ import { acquireDevice, wrapDevice, type AdapterSummary } from '../runtime/devic
 import { WebGpuRunner, type GpuVariant } from '../runtime/webgpu.js';
 import { BlockMask, blockMaskOnCpu, type BlockMaskShape } from '../mods/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
+import { tableName } from '../mods/grad.js';
 import { CPU_TILE } from '../cpu/forward.js';
 import { tileRows } from '../kernels/forward.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { numel, shapeToString, type Shape4 } from '../tensor/shape.js';
 import { checkLayout, checkQkv, resolveScale, shapeFromDims } from '../tensor/validate.js';
 import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
-import { ALGORITHMS, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
+import { ALGORITHMS, type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
 import { AttentionTensor } from './tensor.js';
 
 export interface ForwardResult {
@@ -33,6 +34,12 @@ export interface BackwardResult {
   readonly dv: AttentionTensor;
   /** ∂L/∂sink logit, one per query head, when forward used learnedSinks. */
   readonly dsinks?: Float32Array;
+  /**
+   * ∂L/∂table for each table the score modifier reads (e.g. `slopes` of alibi, `bias`
+   * of relativeBias), by table name; a name used by two composed modifiers gets
+   * `name`, `name_2`, …. Present unless `tableGrads: false` or no table is read.
+   */
+  readonly dtables?: Readonly<Record<string, Float32Array>>;
 }
 
 export class Attention {
@@ -120,12 +127,13 @@ export class Attention {
    * its query heads; the result is deterministic.
    * @param dOut [B, Hq, Nq, D], same shape and layout as q
    * @param saved q, k, v, and out and lse from forward(…, { returnLse: true })
-   * @returns dq (q's shape and layout), dk, dv (k's and v's), dsinks (one per query head, with sinks)
+   * @returns dq (q's shape and layout), dk, dv (k's and v's), dsinks (one per query head, with sinks),
+   *   dtables (the score modifier's tables, unless `tableGrads: false`)
    */
   async backward(
     dOut: AttentionTensor,
     saved: { readonly q: AttentionTensor; readonly k: AttentionTensor; readonly v: AttentionTensor; readonly out: AttentionTensor; readonly lse?: AttentionTensor },
-    opts: ForwardOptions = {},
+    opts: BackwardOptions = {},
   ): Promise<BackwardResult> {
     const { q, k, v, out, lse } = saved ?? ({} as never);
     if (!lse) throw new AttentionInputError('backward needs saved.lse: run forward with { returnLse: true }');
@@ -152,12 +160,15 @@ export class Attention {
       causal: opts.causal ?? false,
       algorithm: 'flash',
       variant: checkVariant(opts, problem.headsQ),
+      tableGrads: (opts.tableGrads ?? true) && (opts.score?.tables.size ?? 0) > 0,
+      backwardTile: opts.backwardTile,
     });
     return {
       dq: new AttentionTensor(this.impl, g.dq, q.shape, q.layout),
       dk: new AttentionTensor(this.impl, g.dk, k.shape, k.layout),
       dv: new AttentionTensor(this.impl, g.dv, v.shape, v.layout),
       ...(g.dsinks ? { dsinks: g.dsinks } : {}),
+      ...(g.dtables ? { dtables: byName(g.dtables) } : {}),
     };
   }
 
@@ -228,4 +239,16 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
     if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));
     return new Attention(new CpuBackend(poison), e instanceof Error ? e.message : String(e));
   }
+}
+
+/** Table gradients keyed by the user's table names (a repeated name gets _2, _3, …). */
+function byName(grads: ReadonlyMap<string, Float32Array>): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [id, g] of grads) {
+    const name = tableName(id);
+    let key = name;
+    for (let n = 2; key in out; n++) key = `${name}_${n}`;
+    out[key] = g;
+  }
+  return out;
 }

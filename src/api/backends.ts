@@ -7,7 +7,8 @@ import { cpuNaiveForward } from '../cpu/naive.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { AdapterSummary } from '../runtime/device.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
-import { scoreGrad } from '../mods/grad.js';
+import { jsTableTerms, scoreGrad } from '../mods/grad.js';
+import type { BackwardTile } from '../kernels/backward.js';
 import { cpuBackward } from '../cpu/backward.js';
 import { WebGpuRunner, type ForwardPlan, type GpuForwardArgs, type GpuVariant } from '../runtime/webgpu.js';
 import { stridesOf, type Layout } from '../tensor/shape.js';
@@ -38,6 +39,9 @@ export interface BackendBackwardArgs extends BackendForwardArgs {
   readonly out: Operand;
   readonly dout: Operand;
   readonly lse: Operand;
+  /** Also the gradients of the tables the score modifier reads. */
+  readonly tableGrads: boolean;
+  readonly backwardTile?: BackwardTile;
 }
 
 export interface BackendGrads {
@@ -45,6 +49,8 @@ export interface BackendGrads {
   readonly dk: TensorStorage;
   readonly dv: TensorStorage;
   readonly dsinks?: Float32Array;
+  /** By table id (mods/modifier.ts), with tableGrads. */
+  readonly dtables?: Map<string, Float32Array>;
 }
 
 export interface Backend extends TensorOwner {
@@ -114,9 +120,10 @@ export class CpuBackend implements Backend {
       scoreGrad: a.variant?.score && scoreFn(scoreGrad(a.variant.score)),
       mask: a.variant?.mask && maskFn(a.variant.mask),
       sinks: a.variant?.sinks,
+      tableTerms: a.tableGrads && a.variant?.score ? jsTableTerms(a.variant.score) : undefined,
     });
     const cpu = (d: Float32Array) => ({ kind: 'cpu', data: d }) as const;
-    return { dq: cpu(g.dq), dk: cpu(g.dk), dv: cpu(g.dv), dsinks: g.dsinks };
+    return { dq: cpu(g.dq), dk: cpu(g.dk), dv: cpu(g.dv), dsinks: g.dsinks, dtables: g.dtables };
   }
 
   destroy(): void {}
@@ -180,9 +187,9 @@ export class WebGpuBackend implements Backend {
       if (o.storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
       return o.storage.buffer;
     };
-    const g = await this.runner.backward({ ...args, out: buf(a.out), dout: buf(a.dout), lse: buf(a.lse) });
+    const g = await this.runner.backward({ ...args, out: buf(a.out), dout: buf(a.dout), lse: buf(a.lse), tableGrads: a.tableGrads, backwardTile: a.backwardTile });
     const gpu = (b: GPUBuffer) => ({ kind: 'gpu', buffer: b }) as const;
-    return { dq: gpu(g.dq), dk: gpu(g.dk), dv: gpu(g.dv), dsinks: g.dsinks };
+    return { dq: gpu(g.dq), dk: gpu(g.dk), dv: gpu(g.dv), dsinks: g.dsinks, dtables: g.dtables };
   }
 
   async forward(a: BackendForwardArgs) {

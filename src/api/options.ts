@@ -1,6 +1,7 @@
 /*
  * Options of createAttention() and forward(), with their defaults.
  */
+import type { BackwardTile } from '../kernels/backward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { Sinks } from '../mods/builtins.js';
 import type { Modifier } from '../mods/modifier.js';
@@ -43,6 +44,18 @@ export interface ForwardOptions {
   readonly mask?: Modifier;
   /** Learned attention sinks: learnedSinks(logits) with one logit per query head. */
   readonly sinks?: Sinks;
+}
+
+/** Options of backward(): the forward call's options, plus what to differentiate. */
+export interface BackwardOptions extends ForwardOptions {
+  /**
+   * Gradients of the tables the score modifier reads (ALiBi slopes, relative-bias
+   * tables, any table of a user's scoreMod), returned as `dtables`. Default true
+   * when the score modifier reads a table; false skips the work for frozen tables.
+   */
+  readonly tableGrads?: boolean;
+  /** WebGPU only: force the backward kernels' tile shape (tuning and tests). */
+  readonly backwardTile?: BackwardTile;
 }
 
 export interface TensorOptions {

@@ -1,6 +1,6 @@
 /*
  * Backward verification: for a verify case, run forward (saving LSE), draw a
- * fresh dO, run backward, and compare dQ, dK, dV (and sink gradients) with the
+ * fresh dO, run backward, and compare dQ, dK, dV (and sink and table gradients) with the
  * float64 reference gradients. Tolerance per gradient: 1e-4 of its largest
  * magnitude (float32 lands far under 1e-3 relative), widened by the first-order
  * effect of float32 logit rounding (16 · unit roundoff · max |logit|: P and LSE each
@@ -10,7 +10,7 @@
  * plus 1e-6 absolute.
  */
 import { maskFn, scoreFn } from '../mods/emit-js.js';
-import { scoreGrad } from '../mods/grad.js';
+import { jsTableTerms, scoreGrad, tableName } from '../mods/grad.js';
 import { referenceBackward } from '../reference/backward.js';
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import type { Shape4 } from '../tensor/shape.js';
@@ -50,7 +50,7 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
       mask: variant.mask && maskFn(variant.mask),
       sinks: variant.sinks?.logits,
     };
-    const ref = referenceBackward(hq, hk, hv, hdo, refOpts);
+    const ref = referenceBackward(hq, hk, hv, hdo, { ...refOpts, tableTerms: variant.score && jsTableTerms(variant.score) });
     const maxLogit = maxAbsFinite(referenceForward(hq, hk, hv, refOpts).lse);
     const widen = 1e-4 + 16 * F32_ROUNDOFF * maxLogit;
     let worst = { err: 0, tol: 0 };
@@ -78,6 +78,15 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
       const cmp = compare(g.dsinks ?? new Float32Array(0), ref.dsinks, (i) => i);
       if (cmp.err > tol) {
         return { name: c.name, seed, ok: false, ...nan, ms: performance.now() - t0, message: `dsinks[${cmp.worst}]: expected ${ref.dsinks[cmp.worst]}, got ${g.dsinks?.[cmp.worst]} (tol ${tol})` };
+      }
+    }
+    for (const [id, want] of ref.dtables ?? []) {
+      const got = g.dtables?.[tableName(id)] ?? new Float32Array(0);
+      const tol = widen * maxAbsFinite(want) + 1e-6;
+      const cmp = compare(got, want, (i) => i);
+      if (cmp.err / tol > worst.err / Math.max(worst.tol, 1e-30)) worst = { err: cmp.err, tol };
+      if (cmp.err > tol) {
+        return { name: c.name, seed, ok: false, ...nan, ms: performance.now() - t0, message: `d${tableName(id)}[${cmp.worst}]: expected ${want[cmp.worst]}, got ${got[cmp.worst]} (tol ${tol})` };
       }
     }
     return { name: c.name, seed, ok: true, maxAbsErr: worst.err, tolerance: worst.tol, lseErr: 0, lseTolerance: 0, ms: performance.now() - t0 };

@@ -4,9 +4,11 @@
  * recomputes P_ij = exp(s_ij − LSE_i) and accumulates
  *   dV_j += P_ij dO_i,  dz_ij = P_ij (dO_i·V_j − D_i) score'(z_ij),
  *   dQ_i += scale dz_ij K_j,  dK_j += scale dz_ij Q_i.
- * Learned sinks get dsink_h = −Σ_i exp(sink_h − LSE_i) D_i.
+ * Learned sinks get dsink_h = −Σ_i exp(sink_h − LSE_i) D_i; tables the score
+ * modifier reads get P_ij (dP_ij − D_i) ∂score/∂T scattered to the element read.
  */
 import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
+import { scatterTableGrads, type JsTableTerm } from '../mods/grad.js';
 import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 
@@ -28,6 +30,7 @@ export interface CpuBackwardArgs {
   readonly scoreGrad?: ScoreFn;
   readonly mask?: MaskFn;
   readonly sinks?: ArrayLike<number>;
+  readonly tableTerms?: readonly JsTableTerm[];
 }
 
 export interface CpuGrads {
@@ -36,6 +39,8 @@ export interface CpuGrads {
   readonly dk: Float32Array;
   readonly dv: Float32Array;
   readonly dsinks?: Float32Array;
+  /** By table id, with tableTerms. */
+  readonly dtables?: Map<string, Float32Array>;
 }
 
 export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
@@ -49,6 +54,7 @@ export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
   const dk = new Float64Array(a.k.length);
   const dv = new Float64Array(a.v.length);
   const dsinks = a.sinks ? new Float64Array(Hq) : undefined;
+  const dtables = a.tableTerms && new Map(a.tableTerms.map((t) => [t.table, new Float64Array(t.length)]));
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
@@ -72,7 +78,9 @@ export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
           }
           const z = dot * a.scale;
           const p = Math.exp((a.score ? a.score(z, b, h, i, j) : z) - lse);
-          const dz = p * (dp - Di) * (a.scoreGrad ? a.scoreGrad(z, b, h, i, j) : 1) * a.scale;
+          const g = p * (dp - Di);
+          const dz = g * (a.scoreGrad ? a.scoreGrad(z, b, h, i, j) : 1) * a.scale;
+          if (dtables) scatterTableGrads(a.tableTerms!, dtables, g, z, b, h, i, j);
           for (let d = 0; d < D; d++) {
             dq[qo + d] += dz * a.k[ko + d]!;
             dk[ko + d] += dz * a.q[qo + d]!;
@@ -87,5 +95,6 @@ export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
     dk: Float32Array.from(dk),
     dv: Float32Array.from(dv),
     dsinks: dsinks && Float32Array.from(dsinks),
+    dtables: dtables && new Map([...dtables].map(([id, t]) => [id, Float32Array.from(t)])),
   };
 }

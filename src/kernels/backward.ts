@@ -146,7 +146,34 @@ export interface BackwardConfig {
   readonly variant?: KernelVariant;
   /** `fn scoreModGrad(score: f32, b, h, q, kv) -> f32`: d score / d z, with a score modifier. */
   readonly scoreGradFn?: string;
+  /** dQ pass only: gradients of the tables the score modifier reads (binding `tgrad`). */
+  readonly tableGrads?: TableGradCode;
 }
+
+/**
+ * Table reads to differentiate: WGSL `fn tgIndex<k>(score, b, h, q, kv) -> i32` and
+ * `fn tgPartial<k>(…) -> f32` per read k (emitted from IR), and where each table
+ * sits in the packed aux layout (the gradient buffer uses the same layout).
+ */
+export interface TableGradCode {
+  readonly fns: string;
+  readonly terms: readonly { readonly offset: number; readonly length: number }[];
+}
+
+/**
+ * Adds v to element i of the table-gradient buffer: 64-bit fixed point (32
+ * fraction bits) in two u32 words, lo then hi with the carry. Integer addition
+ * is exact and commutative, so the sum is the same bits whatever order the
+ * invocations flush in: the table gradients stay deterministic without float atomics.
+ */
+const FLUSH_GRAD = /* wgsl */ `fn flushGrad(i: u32, v: f32) {
+  if (i == 0xffffffffu || v == 0.0) { return; }
+  let c = clamp(v, -2.0e9, 2.0e9);
+  let whole = floor(c);
+  let lo = u32((c - whole) * 4294967296.0);
+  let old = atomicAdd(&tgrad[2u * i], lo);
+  atomicAdd(&tgrad[2u * i + 1u], bitcast<u32>(i32(whole)) + select(0u, 1u, old + lo < old));
+}`;
 
 /** Row term of a query row that must contribute nothing: exp2(s − NO_ROW) = 0 for any score. */
 const NO_ROW = '3.0e38';
@@ -161,6 +188,7 @@ export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelS
   const nt = t.tx * t.ty;
   const oc = Math.ceil(d4 / t.tx);
   const blocks = Boolean(v?.blockMask && v.maskFn);
+  const tg = kv ? undefined : cfg.tableGrads;
   const mover = tileMover(BI, nt, d4);
   const grads = kv ? [vec4Array('dk', 'read_write'), vec4Array('dv', 'read_write')] : [vec4Array('dq', 'read_write')];
   const bindings: Binding[] = [
@@ -169,6 +197,7 @@ export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelS
     f32Array('lse', 'read'), f32Array('dd', 'read'),
     ...grads,
     ...(v?.readsTables ? [AUX_BINDING] : []),
+    ...(tg ? [{ name: 'tgrad', kind: 'read_write', type: 'array<atomic<u32>>' } as const] : []),
     ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
   ];
   // Roles: X = outer tile (a: scores' left operand, b: dP's), Y = inner tile.
@@ -202,10 +231,21 @@ export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelS
         const p = `exp2(${s2} - ${lseOf(r, c)})`;
         const grad = cfg.scoreGradFn ? ` * scoreModGrad(z, i32(b), i32(h), ${qi}, ${kj})` : '';
         const at = `(ty * RM + ${r}u) * (BI / 4u) + (tx + ${t.tx * c}u) / 4u][(tx + ${t.tx * c}u) % 4u]`;
+        // Table gradients: runs of elements reading the same table element are summed in a register first.
+        const tgTerms = (tg?.terms ?? []).map(({ offset, length }, k) => `
+        {
+          let ti = ${offset}u + u32(clamp(tgIndex${k}(z, i32(b), i32(h), ${qi}, ${kj}), 0i, ${length - 1}i));
+          let tv = select(0.0, g * tgPartial${k}(z, i32(b), i32(h), ${qi}, ${kj}), g != 0.0);
+          if (tv != 0.0) {
+            if (ti != tgI[${k}]) { flushGrad(tgI[${k}], tgA[${k}]); tgI[${k}] = ti; tgA[${k}] = 0.0; }
+            tgA[${k}] += tv;
+          }
+        }`).join('');
         return `      {
         let z = sa[${e}] * params.scale;
         let p = ${conds.length ? `select(0.0, ${p}, ${conds.join(' && ')})` : p};
-        dSs[${at} = p * (sb[${e}] - ${dOf(r, c)})${grad};${kv ? `\n        Ps[${at} = p;` : ''}
+        let g = p * (sb[${e}] - ${dOf(r, c)});
+        dSs[${at} = g${grad};${kv ? `\n        Ps[${at} = p;` : ''}${tgTerms}
       }`;
       }),
     );
@@ -295,6 +335,7 @@ ${v?.scoreFn ?? ''}
 ${cfg.scoreGradFn ?? ''}
 ${v?.maskFn ?? ''}
 ${nextFns}
+${tg ? `${tg.fns}\n${FLUSH_GRAD}` : ''}
 
 var<workgroup> Xa: array<vec4<f32>, ${BO * d4}>;
 var<workgroup> Xb: array<vec4<f32>, ${BO * d4}>;
@@ -345,6 +386,7 @@ ${each(t.rm, (r) => `  {
   var acc1: array<vec4<f32>, ${t.rm * oc}>;
 ${kv ? `  var acc2: array<vec4<f32>, ${t.rm * oc}>;` : ''}
 ${loop.setup}
+${tg ? `  var tgI = array<u32, ${tg.terms.length}>(${tg.terms.map(() => '0xffffffffu').join(', ')});\n  var tgA: array<f32, ${tg.terms.length}>;` : ''}
   var ra: array<vec4<f32>, ${mover.per}>;
   var rb: array<vec4<f32>, ${mover.per}>;
 ${kv ? `  var lNext = 0.0;\n  var dNext = 0.0;` : ''}
@@ -396,6 +438,7 @@ ${each(t.rm, (r) => `        acc2[${r * oc + c}] = fma(vec4<f32>(p${r}.${'xyzw'[
     }
     st = stNext;
   }
+${tg ? tg.terms.map((_, k) => `  flushGrad(tgI[${k}], tgA[${k}]);`).join('\n') : ''}
 
 ${each(t.rm, (r) => `  {
     let n = ${outerIdx(r)};
@@ -415,7 +458,7 @@ ${each(oc, (c) => {
 }
 `;
   return {
-    label: `attention.backward.${pass}.v2 d${headDim}${causal ? ' causal' : ''}${v ? ' variant' : ''}${blocks ? ' blocks' : ''} ${BO}x${BI} ${t.tx}x${t.ty}`,
+    label: `attention.backward.${pass}.v2 d${headDim}${causal ? ' causal' : ''}${v ? ' variant' : ''}${blocks ? ' blocks' : ''}${tg ? ' tablegrads' : ''} ${BO}x${BI} ${t.tx}x${t.ty}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,

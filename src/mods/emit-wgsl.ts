@@ -79,7 +79,7 @@ export function emitWgsl(mod: Modifier, layout: TableLayout, name?: string): str
   const { lines, result } = emitBody(mod.ir, layout);
   const sig =
     mod.kind === 'score'
-      ? `fn ${name ?? 'scoreMod'}(score: f32, b: i32, h: i32, q: i32, kv: i32) -> f32`
+      ? `fn ${name ?? 'scoreMod'}(score: f32, b: i32, h: i32, q: i32, kv: i32) -> ${mod.ir.t === 'i32' ? 'i32' : 'f32'}`
       : `fn ${name ?? 'maskMod'}(b: i32, h: i32, q: i32, kv: i32) -> bool`;
   // No label or other user text goes into the shader: only the IR.
   return `${sig} {\n${lines.join('\n')}\n  return ${result};\n}`;

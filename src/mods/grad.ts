@@ -1,12 +1,14 @@
 /*
- * Symbolic derivative of a score modifier with respect to its score argument,
- * as another IR expression (so the backward kernels get it from the same
- * emitters): d/ds mod(s, b, h, q, kv). Indices, tables and constants do not
+ * Symbolic derivatives of a score modifier, as more IR (so the backward kernels
+ * get them from the same emitters): with respect to its score argument,
+ * d/ds mod(s, b, h, q, kv), and with respect to each table read, for the
+ * gradients of learnable tables (ALiBi slopes, relative-bias tables). Indices, tables and constants do not
  * depend on s; comparisons and selects are piecewise (the derivative of the
  * branch taken), min/max follow the larger/smaller argument, abs its sign.
  */
-import type { Node } from './ir.js';
+import { topoOrder, type Node } from './ir.js';
 import type { Modifier } from './modifier.js';
+import { scoreFn, type ScoreFn } from './emit-js.js';
 
 const ZERO: Node = { k: 'const', t: 'f32', v: 0 };
 const ONE: Node = { k: 'const', t: 'f32', v: 1 };
@@ -30,16 +32,17 @@ function sel(cond: Node, a: Node, b: Node): Node {
   return { k: 'select', t: 'f32', cond, then: a, else: b };
 }
 
-/** d root / d score, for an f32-valued expression. */
-export function derivative(root: Node): Node {
+/** d root / d score (or / d the table read `wrt`), for an f32-valued expression. */
+export function derivative(root: Node, wrt?: Node): Node {
   const memo = new Map<Node, Node>();
   const d = (n: Node): Node => {
     const hit = memo.get(n);
     if (hit) return hit;
     let r: Node;
     switch (n.k) {
-      case 'arg': r = n.name === 'score' ? ONE : ZERO; break;
-      case 'const': case 'aux': r = ZERO; break;
+      case 'arg': r = n.name === 'score' && !wrt ? ONE : ZERO; break;
+      case 'const': r = ZERO; break;
+      case 'aux': r = n === wrt ? ONE : ZERO; break;
       case 'unary': {
         const da = d(n.a);
         switch (n.op) {
@@ -77,4 +80,62 @@ export function derivative(root: Node): Node {
 /** The score modifier's derivative d mod / d score, as a score modifier over the same tables. */
 export function scoreGrad(mod: Modifier): Modifier {
   return { kind: 'score', label: `d(${mod.label})/dscore`, ir: derivative(mod.ir), tables: mod.tables };
+}
+
+/**
+ * One read of a table in a score modifier: which element it reads (`index`, i32,
+ * clamped into the table like the read itself) and d mod / d that element
+ * (`partial`). A table's gradient is Σ over visible (b, h, q, kv) and over its
+ * reads of dL/ds · partial, scattered to the index read.
+ */
+export interface TableTerm {
+  readonly table: string;
+  readonly length: number;
+  readonly index: Modifier;
+  readonly partial: Modifier;
+}
+
+/** The differentiable table reads of a score modifier (reads whose partial is identically 0 are left out). */
+export function tableTerms(mod: Modifier): TableTerm[] {
+  const reads = topoOrder(mod.ir).filter((n): n is Extract<Node, { k: 'aux' }> => n.k === 'aux');
+  const terms: TableTerm[] = [];
+  for (const read of reads) {
+    const partial = derivative(mod.ir, read);
+    if (partial.k === 'const' && partial.v === 0) continue;
+    const as = (ir: Node, what: string): Modifier => ({ kind: 'score', label: `${what}(${mod.label})`, ir, tables: mod.tables });
+    terms.push({ table: read.table, length: mod.tables.get(read.table)!.length, index: as(read.index, 'index'), partial: as(partial, `d/d${read.table}`) });
+  }
+  return terms;
+}
+
+/** The user's name of a table id (ids are `t<n>_<name>`). */
+export function tableName(id: string): string {
+  return id.replace(/^t\d+_/, '');
+}
+
+/** A table term compiled to plain functions, for the CPU backend and the reference. */
+export interface JsTableTerm {
+  readonly table: string;
+  readonly length: number;
+  readonly index: ScoreFn;
+  readonly partial: ScoreFn;
+}
+
+export function jsTableTerms(mod: Modifier): JsTableTerm[] {
+  return tableTerms(mod).map((t) => ({ table: t.table, length: t.length, index: scoreFn(t.index), partial: scoreFn(t.partial) }));
+}
+
+/** Adds g · ∂mod/∂table to each read element's gradient (float64 accumulators, one per table id). */
+export function scatterTableGrads(
+  terms: readonly JsTableTerm[],
+  grads: Map<string, Float64Array>,
+  g: number,
+  z: number, b: number, h: number, q: number, kv: number,
+): void {
+  for (const t of terms) {
+    let acc = grads.get(t.table);
+    if (!acc) grads.set(t.table, (acc = new Float64Array(t.length)));
+    const i = Math.min(Math.max(Math.trunc(t.index(z, b, h, q, kv)), 0), t.length - 1);
+    acc[i]! += g * t.partial(z, b, h, q, kv);
+  }
 }

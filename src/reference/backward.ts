@@ -8,16 +8,20 @@
  *   dz_ij = dS_ij · score'(z_ij)
  *   dQ_i = scale Σ_j dz_ij K_j,   dK_j = scale Σ_i dz_ij Q_i   (summed over a GQA group)
  *   dsink_h = −Σ_i P_sink,i D_i
+ *   dT[idx] = Σ_ij P_ij (dP_ij − D_i) ∂score/∂T[idx]   for each table read in the score modifier
  *
  * Rows with every key masked (and no sink) have P = 0 and contribute nothing.
  */
 import type { ScoreFn } from '../mods/emit-js.js';
+import { scatterTableGrads, type JsTableTerm } from '../mods/grad.js';
 import { rowOffset, stridesOf, type Strides } from '../tensor/shape.js';
 import { causalVisible, type HostTensor, type ReferenceOptions } from './forward.js';
 
 export interface ReferenceBackwardOptions extends ReferenceOptions {
   /** d score / d z of the score modifier (required with `score`). */
   readonly scoreGrad?: ScoreFn;
+  /** The score modifier's table reads (mods/grad.ts jsTableTerms): their gradients come back in `dtables`. */
+  readonly tableTerms?: readonly JsTableTerm[];
 }
 
 export interface ReferenceGrads {
@@ -28,6 +32,8 @@ export interface ReferenceGrads {
   readonly dv: Float64Array;
   /** One per query head, when sinks are given. */
   readonly dsinks?: Float64Array;
+  /** Gradient of each table the score modifier reads, by table id, when `tableTerms` are given. */
+  readonly dtables?: Map<string, Float64Array>;
 }
 
 export function referenceBackward(
@@ -47,6 +53,7 @@ export function referenceBackward(
   const dk = new Float64Array(B * Hkv * Nk * D);
   const dv = new Float64Array(B * Hkv * Nk * D);
   const dsinks = opts.sinks ? new Float64Array(Hq) : undefined;
+  const dtables = opts.tableTerms && new Map(opts.tableTerms.map((t) => [t.table, new Float64Array(t.length)]));
   const z = new Float64Array(Nk);
   const s = new Float64Array(Nk);
   const o = new Float64Array(D);
@@ -94,7 +101,9 @@ export function referenceBackward(
           const vo = rowOffset(vs, b, hk, j);
           let dp = 0;
           for (let d = 0; d < D; d++) dp += dout.data[go + d]! * v.data[vo + d]!;
-          const dz = p * (dp - Di) * (opts.scoreGrad ? opts.scoreGrad(z[j]!, b, h, i, j) : 1);
+          const g = p * (dp - Di);
+          const dz = g * (opts.scoreGrad ? opts.scoreGrad(z[j]!, b, h, i, j) : 1);
+          if (dtables) scatterTableGrads(opts.tableTerms!, dtables, g, z[j]!, b, h, i, j);
           const dqo = ((b * Hq + h) * Nq + i) * D;
           const dko = ((b * Hkv + hk) * Nk + j) * D;
           for (let d = 0; d < D; d++) {
@@ -106,5 +115,5 @@ export function referenceBackward(
       }
     }
   }
-  return { dq, dk, dv, dsinks };
+  return { dq, dk, dv, dsinks, dtables };
 }

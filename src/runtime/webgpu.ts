@@ -6,7 +6,7 @@
  */
 import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelVariant } from '../kernels/forward.js';
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
-import { scoreGrad } from '../mods/grad.js';
+import { scoreGrad, tableTerms } from '../mods/grad.js';
 import {
   backwardKernel, backwardPreprocessKernel, backwardTileFits, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile, type BackwardTile,
 } from '../kernels/backward.js';
@@ -363,7 +363,16 @@ export class WebGpuRunner {
           if (lse[r] !== -Infinity) dsinks[h] -= Math.exp(a.variant.sinks[h]! - lse[r]!) * D[r]!;
         }
       }
-      return { dq: plan.dq, dk: plan.dk, dv: plan.dv, dsinks };
+      let dtables: Map<string, Float32Array> | undefined;
+      if (plan.tgrad) {
+        const words = new Uint32Array((await this.read(plan.tgrad.buffer, plan.tgrad.buffer.size / 4)).buffer);
+        const hi = new Int32Array(words.buffer);
+        dtables = new Map();
+        for (const t of plan.tgrad.tables) {
+          dtables.set(t.id, Float32Array.from({ length: t.length }, (_, i) => hi[2 * (t.offset + i) + 1]! + words[2 * (t.offset + i)]! / 2 ** 32));
+        }
+      }
+      return { dq: plan.dq, dk: plan.dk, dv: plan.dv, dsinks, dtables };
     } finally {
       plan.release();
     }
@@ -382,6 +391,16 @@ export class WebGpuRunner {
     const v4 = (n: number) => n / 4;
     const rows = p.batch * p.headsQ * p.seqQ;
     const { outer, inner } = backwardTileRows(tile);
+    const terms = a.tableGrads && a.variant?.score && variant.layout ? tableTerms(a.variant.score) : [];
+    const layout = variant.layout;
+    const tableGrads = terms.length && layout
+      ? {
+          fns: terms.map((t, k) => `${emitWgsl(t.index, layout, `tgIndex${k}`)}\n${emitWgsl(t.partial, layout, `tgPartial${k}`)}`).join('\n'),
+          terms: terms.map((t) => layout.get(t.table)!),
+        }
+      : undefined;
+    // Fixed-point (hi, lo) words per element of the packed tables; fresh buffers are zero.
+    const tgrad = tableGrads && this.createStorage(8 * Math.max(...terms.map((t) => layout!.get(t.table)!.offset + t.length)), 'attention table grads');
     const common = {
       seqQ: p.seqQ, seqK: p.seqK, groupSize: p.headsQ / p.headsKv, headsQ: p.headsQ, headsKv: p.headsKv,
       scale: a.scale, qkScale: a.scale * Math.LOG2E, causalOffset: p.seqK - p.seqQ, rows,
@@ -404,7 +423,11 @@ export class WebGpuRunner {
         `attention.backward.${which} params`,
       );
       const kernel = backwardKernel(
-        { headDim: p.headDim, causal: a.causal, tile, variant: variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) }, scoreGradFn },
+        {
+          headDim: p.headDim, causal: a.causal, tile, scoreGradFn,
+          variant: variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) },
+          tableGrads: which === 'dq' ? tableGrads : undefined,
+        },
         which,
       );
       return { params, kernel, blocks: blocks ? [blocks.buffer] : [] };
@@ -423,13 +446,17 @@ export class WebGpuRunner {
     const dispatches = [
       await this.dispatch(backwardPreprocessKernel(p.headDim), [dqPass.params, a.out, a.dout, dd], [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1]),
       await this.dispatch(kvPass.kernel, [kvPass.params, ...inputs, dk, dv, ...aux, ...kvPass.blocks], [Math.ceil(p.seqK / outer), p.headsKv, p.batch]),
-      await this.dispatch(dqPass.kernel, [dqPass.params, ...inputs, dq, ...aux, ...dqPass.blocks], [Math.ceil(p.seqQ / outer), p.headsQ, p.batch]),
+      await this.dispatch(dqPass.kernel, [dqPass.params, ...inputs, dq, ...aux, ...(tgrad ? [tgrad] : []), ...dqPass.blocks], [Math.ceil(p.seqQ / outer), p.headsQ, p.batch]),
     ];
     return {
       dq, dk, dv, dd,
+      tgrad: tgrad && { buffer: tgrad, tables: terms.map((t) => ({ id: t.table, ...layout!.get(t.table)! })) },
       dispatches,
       labels: dispatches.map((d) => d.spec.label),
-      release: () => [dqPass.params, kvPass.params, dd, ...(variant.aux ? [variant.aux] : [])].forEach((b) => this.giveBack(b)),
+      release: () => {
+        [dqPass.params, kvPass.params, dd, ...(variant.aux ? [variant.aux] : [])].forEach((b) => this.giveBack(b));
+        tgrad?.destroy();
+      },
     };
   }
 
@@ -474,6 +501,8 @@ export interface GpuBackwardArgs extends GpuForwardArgs {
   readonly lse: GPUBuffer;
   /** Override the default backward tile (tuning, tests). */
   readonly backwardTile?: BackwardTile;
+  /** Also the gradients of the tables the score modifier reads. */
+  readonly tableGrads?: boolean;
 }
 
 export interface GpuGrads {
@@ -482,6 +511,8 @@ export interface GpuGrads {
   readonly dv: GPUBuffer;
   /** Per query head, when the variant has learned sinks (computed on the host from D and LSE). */
   readonly dsinks?: Float32Array;
+  /** By table id, with tableGrads. */
+  readonly dtables?: Map<string, Float32Array>;
 }
 
 /** A backward call ready to encode; `dd` holds D = rowsum(dO∘O) (scratch until release). */
@@ -490,6 +521,8 @@ export interface BackwardPlan {
   readonly dk: GPUBuffer;
   readonly dv: GPUBuffer;
   readonly dd: GPUBuffer;
+  /** With table gradients: the fixed-point accumulator and where each table sits in it. */
+  readonly tgrad?: { readonly buffer: GPUBuffer; readonly tables: readonly { readonly id: string; readonly offset: number; readonly length: number }[] };
   readonly dispatches: readonly PreparedDispatch[];
   readonly labels: readonly string[];
   release(): void;
