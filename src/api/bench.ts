@@ -17,7 +17,8 @@ import type { BackendForwardArgs } from './backends.js';
 import type { VariantOptions } from './verify-variants.js';
 import type { Attention } from './attention.js';
 import { WebGpuBackend } from './backends.js';
-import { forwardFlops, modelBytes } from './io-model.js';
+import { compulsoryBytes, floorMs, forwardFlops, modelBytes } from './io-model.js';
+import { devicePeaks } from '../runtime/probe.js';
 import type { Algorithm } from './options.js';
 import { randomData, rng } from './random.js';
 import { benchVariant } from './bench-variants.js';
@@ -44,6 +45,13 @@ export interface BenchResult extends BenchShape {
   readonly tflops: number | null;
   readonly modelBytes: number;
   readonly maxAbsErr: number | null;
+  /**
+   * The problem's floor on this device (its FLOPs at the measured FMA peak or its
+   * compulsory bytes at the measured copy bandwidth, whichever is slower), ms, and
+   * that floor as a percentage of the measured time. WebGPU only.
+   */
+  readonly floorMs?: number;
+  readonly pctOfFloor?: number;
   /** Bytes of the IO model over the measured time, GB/s. */
   readonly modelGBps?: number | null;
   readonly timing?: string;
@@ -186,8 +194,10 @@ export async function benchOne(
       ms = times[Math.floor(times.length / 2)]!;
       timing = `host clock, median of ${times.length} runs`;
     }
+    const floor = gpu ? floorMs(forwardFlops(problem, shape.causal), compulsoryBytes(problem), await devicePeaks(gpu.runner.device)) : undefined;
     return {
       ...base,
+      ...(floor !== undefined ? { floorMs: floor, pctOfFloor: (100 * floor) / ms } : {}),
       msMedian: ms,
       tflops: forwardFlops(problem, shape.causal) / (ms * 1e-3) / 1e12,
       maxAbsErr,
@@ -258,8 +268,11 @@ async function benchBackward(
     const ms = t.msMedian;
     const kernelMs: Record<string, number> = {};
     for (const d of plan.dispatches) kernelMs[d.spec.label] = (await timeDispatches(runner.device, [[d]], { samples: 3 })).msMedian;
+    const floor = floorMs(2.5 * forwardFlops(problem, causal), compulsoryBytes(problem, 'backward'), await devicePeaks(runner.device));
     return {
       ...base,
+      floorMs: floor,
+      pctOfFloor: (100 * floor) / ms,
       msMedian: ms,
       kernelMs,
       peakBytes: [buf(args.q), buf(args.k), buf(args.v), fwd.out, fwd.lse, dOutBuf, plan.dq, plan.dk, plan.dv, plan.dd]

@@ -59,3 +59,19 @@ export function forwardFlops(p: Problem, causal: boolean): number {
   const f = 4 * p.batch * p.headsQ * p.seqQ * p.seqK * p.headDim;
   return causal ? f / 2 : f;
 }
+
+/**
+ * Bytes any algorithm must move: read Q, K, V once and write O and LSE once
+ * (forward); backward also reads O, dO and LSE and writes dQ, dK, dV.
+ */
+export function compulsoryBytes(p: Problem, pass: 'forward' | 'backward' = 'forward'): number {
+  const q = p.batch * p.headsQ * p.seqQ * p.headDim;
+  const kv = p.batch * p.headsKv * p.seqK * p.headDim;
+  const rows = p.batch * p.headsQ * p.seqQ;
+  return F32 * (pass === 'forward' ? 2 * q + 2 * kv + rows : 4 * q + 4 * kv + rows);
+}
+
+/** The floor of a problem on a device: its FLOPs at the FMA peak or its compulsory bytes at the copy bandwidth, whichever takes longer (ms). */
+export function floorMs(flops: number, bytes: number, peaks: { flops: number; bytesPerSecond: number }): number {
+  return Math.max(flops / peaks.flops, bytes / peaks.bytesPerSecond) * 1e3;
+}

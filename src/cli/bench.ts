@@ -79,12 +79,12 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
 export function resultRow(r: BenchResult): string[] {
   return [
     `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`, String(r.batch), String(r.heads), String(r.kvHeads), String(r.seqQ), String(r.seqK),
-    String(r.headDim), r.causal ? 'yes' : 'no', num(r.msMedian), num(r.tflops), bytes(r.modelBytes),
+    String(r.headDim), r.causal ? 'yes' : 'no', num(r.msMedian), num(r.tflops), r.pctOfFloor === undefined ? '-' : `${r.pctOfFloor.toFixed(0)}%`, bytes(r.modelBytes),
     num(r.modelGBps ?? null), r.maxAbsErr === null ? '-' : r.maxAbsErr.toExponential(1), r.error ?? '',
   ];
 }
 
-export const RESULT_HEADER = ['algorithm', 'B', 'Hq', 'Hkv', 'Nq', 'Nk', 'D', 'causal', 'ms', 'TFLOP/s', 'model bytes', 'GB/s', 'max err', 'note'];
+export const RESULT_HEADER = ['algorithm', 'B', 'Hq', 'Hkv', 'Nq', 'Nk', 'D', 'causal', 'ms', 'TFLOP/s', 'of floor', 'model bytes', 'GB/s', 'max err', 'note'];
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const a = parse(argv, BENCH_FLAGS);
