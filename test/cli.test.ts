@@ -4,7 +4,7 @@
  * and explain. CI builds dist/ first; a missing build is made here.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,34 @@ describe('cli bench', () => {
       });
       expect(row.maxAbsErr).toBeLessThan(1e-5);
     }
+  });
+
+  it('on webgpu, every row carries the floor and "% of floor", and the table prints it', () => {
+    const file = join(tmp, 'bench-gpu.json');
+    const r = cli('bench', '--backend', 'webgpu', '--algorithms', 'flash', '--seq', '32', '--heads', '1', '--json', file);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.lines[0]).toContain('of floor');
+    const [row] = JSON.parse(readFileSync(file, 'utf8')).results;
+    expect(row.floorMs).toBeGreaterThan(0);
+    expect(row.pctOfFloor).toBeCloseTo((100 * row.floorMs) / row.msMedian, 6);
+    expect(r.stdout).toMatch(new RegExp(`${Math.round(row.pctOfFloor)}%`));
+  });
+
+  it('--render merges our JSON and a peer\'s into one table with time / ours per row', () => {
+    const ours = join(tmp, 'ours.json');
+    const peer = join(tmp, 'peer.json');
+    const shape = { heads: 16, seqQ: 4096, seqK: 4096, headDim: 64, causal: false, dtype: 'f32' };
+    writeFileSync(ours, JSON.stringify({ results: [{ algorithm: 'flash', ...shape, msMedian: 2, tflops: 30 }] }));
+    writeFileSync(peer, JSON.stringify({ results: [{ algorithm: 'torch-sdpa-math', ...shape, msMedian: 5, tflops: 12 }, { algorithm: 'torch-sdpa-flash', ...shape, dtype: 'f16', msMedian: 1, tflops: 60 }] }));
+    const merged = join(tmp, 'merged.json');
+    const r = cli('bench', '--render', `${ours},${peer}`, '--json', merged);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const line = (alg: string) => r.lines.find((l) => l.startsWith(alg)) ?? '';
+    expect(line('torch-sdpa-math')).toContain('2.50×');
+    expect(line('torch-sdpa-flash')).toContain('0.50×');
+    expect(line('flash')).toContain('1.00×');
+    expect(JSON.parse(readFileSync(merged, 'utf8')).results).toHaveLength(3);
+    expect(cli('bench', '--render', join(tmp, 'missing.json')).code).toBe(2);
   });
 });
 

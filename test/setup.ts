@@ -18,3 +18,5 @@ if (existsSync(SWIFTSHADER_ICD) && !process.env.VK_DRIVER_FILES && !hasSystemVul
   process.env.VK_ICD_FILENAMES ??= SWIFTSHADER_ICD;
 }
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
+// Tests use the built-in tiles, whatever an earlier `bench --tune` saved on this machine.
+process.env.WEBGPU_ATTENTION_CACHE ??= '/nonexistent/webgpu-attention-tests/tuning.json';

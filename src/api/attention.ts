@@ -9,6 +9,7 @@
  */
 import { acquireDevice, wrapDevice, type AdapterSummary } from '../runtime/device.js';
 import { WebGpuRunner, type GpuVariant } from '../runtime/webgpu.js';
+import { loadTuned } from '../runtime/tuning.js';
 import { BlockMask, blockMaskOnCpu, type BlockMaskShape } from '../mods/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
 import { tableName } from '../mods/grad.js';
@@ -227,14 +228,14 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
   if (choice === 'cpu') return new Attention(new CpuBackend(poison));
   if (typeof choice === 'object') {
     if (!choice.device) throw new AttentionInputError('backend: { device } needs a GPUDevice');
-    return new Attention(new WebGpuBackend(new WebGpuRunner(wrapDevice(choice.device), poison), false));
+    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(wrapDevice(choice.device), poison), opts), false));
   }
   if (choice !== 'auto' && choice !== 'webgpu') {
     throw new AttentionInputError(`backend must be 'auto', 'webgpu', 'cpu' or { device }, got ${JSON.stringify(choice)}`);
   }
   try {
     const acquired = await acquireDevice({ dawnFlags: opts.dawnFlags });
-    return new Attention(new WebGpuBackend(new WebGpuRunner(acquired, poison), true));
+    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(acquired, poison), opts), true));
   } catch (e) {
     if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));
     return new Attention(new CpuBackend(poison), e instanceof Error ? e.message : String(e));
@@ -251,4 +252,10 @@ function byName(grads: ReadonlyMap<string, Float32Array>): Record<string, Float3
     out[key] = g;
   }
   return out;
+}
+
+/** Loads the tiles an earlier search saved for this adapter, unless tuning is off. */
+async function withTuning(runner: WebGpuRunner, opts: CreateOptions): Promise<WebGpuRunner> {
+  if (opts.tuning !== 'off') for (const [k, t] of await loadTuned(runner.acquired.summary)) runner.tuned.set(k, t);
+  return runner;
 }

@@ -115,7 +115,7 @@ export async function benchOne(
   const gpu = attn.impl instanceof WebGpuBackend ? attn.impl : undefined;
   // With --backward, --tile is the backward kernels' tile (tx,ty,rm,cn); the forward keeps its default.
   const fwdTile = opts.backward ? undefined : opts.tile;
-  const br = gpu ? tileRows(fwdTile ?? gpu.runner.forwardTile(shape.headDim)).br : 16;
+  const br = gpu ? tileRows(fwdTile ?? gpu.runner.forwardTile(shape.headDim, shape.causal, shape.seqQ)).br : 16;
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),

@@ -20,6 +20,12 @@ export interface CreateOptions {
    * fails to write shows up as NaN instead of a plausible zero. Default false.
    */
   readonly poisonOutputs?: boolean;
+  /**
+   * 'cached' (default): use tiles an earlier `bench --tune` found for this adapter and
+   * library version (Node: read from ~/.cache/webgpu-attention/tuning.json, or
+   * $WEBGPU_ATTENTION_CACHE); 'off': always the built-in defaults.
+   */
+  readonly tuning?: 'cached' | 'off';
 }
 
 /** 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N to memory. */

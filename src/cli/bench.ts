@@ -9,6 +9,11 @@ import { ALGORITHMS, type Algorithm } from '../api/options.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import { int, intList, openBackend, parse, UsageError, type Parsed } from './args.js';
 import { bytes, num, table } from './table.js';
+import { readRows, renderRows } from './render.js';
+import { tune } from '../api/tune.js';
+import { WebGpuBackend } from '../api/backends.js';
+import type { Attention } from '../api/attention.js';
+import { saveTuned, shapeClass } from '../runtime/tuning.js';
 
 export const BENCH_FLAGS = {
   backend: { type: 'string' },
@@ -25,6 +30,8 @@ export const BENCH_FLAGS = {
   tile: { type: 'string' },
   variant: { type: 'string' },
   backward: { type: 'boolean' },
+  tune: { type: 'boolean' },
+  render: { type: 'string' },
   json: { type: 'string' },
 } as const;
 
@@ -88,8 +95,15 @@ export const RESULT_HEADER = ['algorithm', 'B', 'Hq', 'Hkv', 'Nq', 'Nk', 'D', 'c
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const a = parse(argv, BENCH_FLAGS);
+  if (a.render !== undefined) {
+    const rows = readRows(a.render.split(','));
+    console.log(renderRows(rows));
+    if (a.json) writeFileSync(a.json, JSON.stringify({ sources: a.render.split(','), results: rows }, null, 2) + '\n');
+    return 0;
+  }
   const plan = benchPlan(a);
   const attn = await openBackend(a.backend);
+  if (a.tune) await tuneShapes(attn, plan);
   const results: BenchResult[] = [];
   const total = plan.shapes.length * plan.algorithms.length;
   for (const shape of plan.shapes) {
@@ -123,4 +137,24 @@ export async function benchCommand(argv: string[]): Promise<number> {
 
 function sameShape(r: BenchShape, s: BenchShape): boolean {
   return r.seqQ === s.seqQ && r.seqK === s.seqK && r.headDim === s.headDim && r.heads === s.heads && r.batch === s.batch;
+}
+
+/** `--tune`: a timed tile search per shape class before the timing runs; the picks are saved for later runs. */
+async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
+  if (!(attn.impl instanceof WebGpuBackend)) throw new UsageError('--tune needs the webgpu backend (tiles are a GPU matter)');
+  if (plan.tile) throw new UsageError('--tune and --tile exclude each other');
+  const runner = attn.impl.runner;
+  const pass = plan.backward ? 'backward' : 'forward';
+  const done = new Set<string>();
+  for (const shape of plan.shapes) {
+    const key = shapeClass(pass, shape.headDim, shape.causal, shape.seqQ);
+    if (done.has(key)) continue;
+    done.add(key);
+    console.error(`tuning ${key} at N=${shape.seqQ} …`);
+    const r = await tune(runner, shape, pass, (m) => console.error(m));
+    const gain = r.defaultMs / r.ms;
+    console.log(`tuned ${r.shapeClass}: tile ${JSON.stringify(r.tile)} ${num(r.ms)} ms (default ${num(r.defaultMs)} ms, ${gain.toFixed(2)}×; ${r.candidates.length} candidates)`);
+  }
+  const file = await saveTuned(runner.acquired.summary, runner.tuned);
+  if (file) console.log(`saved tuned tiles to ${file} (used by later runs on this adapter and version)`);
 }

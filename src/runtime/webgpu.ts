@@ -7,6 +7,7 @@
 import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelVariant } from '../kernels/forward.js';
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../mods/grad.js';
+import { shapeClass, type TunedTiles } from './tuning.js';
 import {
   backwardKernel, backwardPreprocessKernel, backwardTileFits, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile, type BackwardTile,
 } from '../kernels/backward.js';
@@ -213,8 +214,13 @@ export class WebGpuRunner {
     return entry;
   }
 
-  /** The tile the fused kernel uses for a head dim on this device. */
-  forwardTile(headDim: number): ForwardTile {
+  /** Tiles found by a timed search (api/tune.ts), by shape class; they win over the defaults. */
+  readonly tuned: TunedTiles = new Map();
+
+  /** The tile the fused kernel uses for a head dim (and, once tuned, a shape class) on this device. */
+  forwardTile(headDim: number, causal = false, seq = 0): ForwardTile {
+    const tuned = this.tuned.get(shapeClass('forward', headDim, causal, seq)) as ForwardTile | undefined;
+    if (tuned && tileFits(headDim, tuned, this.device.limits)) return tuned;
     const tile = chooseForwardTile(headDim, this.device.limits);
     if (!tile) {
       throw new AttentionLimitError(
@@ -227,7 +233,7 @@ export class WebGpuRunner {
   /** Plans the fused forward kernel: one dispatch over (Q tiles, query heads, batch). */
   async planFlash(a: GpuForwardArgs): Promise<ForwardPlan> {
     const p = a.problem;
-    const tile = a.tile ?? this.forwardTile(p.headDim);
+    const tile = a.tile ?? this.forwardTile(p.headDim, a.causal, p.seqQ);
     if (a.tile && !tileFits(p.headDim, a.tile, this.device.limits)) {
       throw new AttentionLimitError(
         `tile ${JSON.stringify(a.tile)} does not fit head dim ${p.headDim} on this device ` +
@@ -378,10 +384,17 @@ export class WebGpuRunner {
     }
   }
 
+  /** The tile of the backward kernels for a head dim (tuned for the shape class when a search found one). */
+  backwardTile(headDim: number, causal = false, seq = 0): BackwardTile | undefined {
+    const tuned = this.tuned.get(shapeClass('backward', headDim, causal, seq)) as BackwardTile | undefined;
+    if (tuned && backwardTileFits(headDim, tuned, this.device.limits)) return tuned;
+    return chooseBackwardTile(headDim, this.device.limits);
+  }
+
   /** Plans the backward kernels (benchmarks encode the plan many times). */
   async planBackward(a: GpuBackwardArgs): Promise<BackwardPlan> {
     const p = a.problem;
-    const tile = a.backwardTile ?? chooseBackwardTile(p.headDim, this.device.limits);
+    const tile = a.backwardTile ?? this.backwardTile(p.headDim, a.causal, p.seqQ);
     if (!tile) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
     if (a.backwardTile && !backwardTileFits(p.headDim, a.backwardTile, this.device.limits)) {
       throw new AttentionLimitError(`backward tile ${JSON.stringify(a.backwardTile)} does not fit head dim ${p.headDim} on this device`);
