@@ -38,14 +38,15 @@ interface Kernel {
 /**
  * The few kernels the CI run draws from on the GPU, so it compiles a bounded set
  * of pipelines; shapes, GQA ratios and layouts are uniforms and vary freely.
- * Together they cover a composed score modifier with a mask, mask tables, learned
- * sinks with fully masked rows, and table gradients.
+ * Only variants without tables: a table's length (slopes per head, ids per key,
+ * lengths per batch) is baked into the WGSL, so a table variant compiles anew for
+ * most shapes. The long profile and the CPU run draw those too.
  */
 const CI_KERNELS: readonly Kernel[] = [
   { headDim: 32, causal: false },
   { headDim: 64, causal: true },
-  { headDim: 32, causal: true, variant: 'alibi∘softcap+window' },
-  { headDim: 64, causal: false, variant: 'learnedSinks+keyPadding' },
+  { headDim: 32, causal: true, variant: 'softcap' },
+  { headDim: 64, causal: false, variant: 'or/not' },
 ];
 
 /** Every head dim, causal or not, any variant or none. */

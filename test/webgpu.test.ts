@@ -21,7 +21,7 @@ import { WebGpuRunner } from '../src/runtime/webgpu.js';
 import { AttentionLimitError } from '../src/tensor/errors.js';
 import type { HostTensor } from '../src/reference/forward.js';
 import { dimsOf, SUPPORTED_HEAD_DIMS, type Layout } from '../src/tensor/shape.js';
-import { alibi, alibiSlopes, causal, documentMask, keyPadding, slidingWindow } from '../src/mods/builtins.js';
+import { alibi, alibiSlopes, causal, documentMask, keyPadding, learnedSinks, slidingWindow } from '../src/mods/builtins.js';
 import { and } from '../src/mods/modifier.js';
 import { blockMaskOnCpu } from '../src/mods/blockmask.js';
 import { verifyGrid } from './grid.js';
@@ -118,6 +118,35 @@ describe('webgpu backend: fused kernel', () => {
     });
   }
 
+  it('subgroup row reductions (v6): used where a subgroup holds a whole row, and correct (SwiftShader: 4 lanes, so 4-wide tiles)', async () => {
+    const runner = (attn.impl as WebGpuBackend).runner;
+    expect(await runner.subgroupsFor(4)).toBe(true);
+    const off = await createAttention({ backend: 'webgpu', subgroups: false, poisonOutputs: true });
+    expect(await (off.impl as WebGpuBackend).runner.subgroupsFor(4)).toBe(false);
+    const seed = testSeed();
+    const rand = rng(seed);
+    for (const tile of [
+      { tx: 4, ty: 16, rm: 2, cn: 4, shareKv: false },
+      { tx: 4, ty: 16, rm: 2, cn: 4, shareKv: true },
+    ]) {
+      expect(await mismatch(attn, [1, 2, 77, 64], [1, 2, 77, 64], { causal: true, tile })).toBeUndefined();
+      // With a block mask (skipped and full tiles) and sinks, against the workgroup-memory path.
+      const opts = { tile, mask: documentMask([...Array(20).fill(0), ...Array(33).fill(1)]), sinks: learnedSinks([0.5]) };
+      const [q, k, v] = [[2, 1, 53, 32], [2, 1, 53, 32], [2, 1, 53, 32]].map((d) => Float32Array.from({ length: 2 * 53 * 32 }, () => rand() * 2 - 1));
+      const run = async (on: Attention) => {
+        const t = [q, k, v].map((x) => on.tensor(x!, [2, 1, 53, 32]));
+        const { out } = await on.forward(t[0]!, t[1]!, t[2]!, opts);
+        const o = await out.read();
+        [...t, out].forEach((x) => x.destroy());
+        return o;
+      };
+      const [a, b] = [await run(attn), await run(off)];
+      const err = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+      expect(err, `tile ${JSON.stringify(tile)} [seed ${seed}]`).toBeLessThan(1e-6);
+    }
+    off.destroy();
+  });
+
   it('multi-tile rows (N > keys per tile) match: guards a `var` array in the K/V loop not re-zeroed on SwiftShader', async () => {
     const runner = (attn.impl as WebGpuBackend).runner;
     const { bc } = tileRows(runner.forwardTile(64));
@@ -150,7 +179,11 @@ describe('webgpu backend: fused kernel', () => {
     const specs = [naiveScoresKernel(), naiveMaskKernel(true), naiveMaskKernel(false), naiveSoftmaxKernel(), naivePvKernel()];
     for (const tile of FORWARD_TILES)
       for (const headDim of SUPPORTED_HEAD_DIMS)
-        for (const causal of [false, true]) specs.push(forwardKernel({ headDim, causal, tile }));
+        for (const causal of [false, true]) {
+          specs.push(forwardKernel({ headDim, causal, tile }));
+          // The subgroup path runs on the H100 (32 lanes) with these tiles; SwiftShader can only compile it.
+          if ((tile.tx & (tile.tx - 1)) === 0) specs.push(forwardKernel({ headDim, causal, tile, subgroups: true }));
+        }
     // Backward: every tile (the H100's default does not fit SwiftShader's 32 KiB, so it is at least compiled here) × pass.
     const alibiScore = alibi([0.5, 0.25]);
     const { data: _d, layout } = packTables([alibiScore]);

@@ -228,14 +228,14 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
   if (choice === 'cpu') return new Attention(new CpuBackend(poison));
   if (typeof choice === 'object') {
     if (!choice.device) throw new AttentionInputError('backend: { device } needs a GPUDevice');
-    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(wrapDevice(choice.device), poison), opts), false));
+    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(wrapDevice(choice.device), poison, opts.subgroups ?? true), opts), false));
   }
   if (choice !== 'auto' && choice !== 'webgpu') {
     throw new AttentionInputError(`backend must be 'auto', 'webgpu', 'cpu' or { device }, got ${JSON.stringify(choice)}`);
   }
   try {
     const acquired = await acquireDevice({ dawnFlags: opts.dawnFlags });
-    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(acquired, poison), opts), true));
+    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(acquired, poison, opts.subgroups ?? true), opts), true));
   } catch (e) {
     if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));
     return new Attention(new CpuBackend(poison), e instanceof Error ? e.message : String(e));

@@ -26,6 +26,11 @@ export interface CreateOptions {
    * $WEBGPU_ATTENTION_CACHE); 'off': always the built-in defaults.
    */
   readonly tuning?: 'cached' | 'off';
+  /**
+   * Let the fused kernel reduce rows with subgroup shuffles where the adapter has
+   * 'subgroups' wide enough (default true); false forces the workgroup-memory path.
+   */
+  readonly subgroups?: boolean;
 }
 
 /** 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N to memory. */

@@ -43,7 +43,9 @@ export async function openBackend(backend: string | undefined): Promise<Attentio
   if (!['auto', 'webgpu', 'cpu'].includes(b)) throw new UsageError(`--backend must be auto, webgpu or cpu, got '${b}'`);
   // Experiments: WEBGPU_ATTENTION_DAWN_FLAGS="enable-dawn-features=…" reaches Dawn's create().
   const dawnFlags = (process.env.WEBGPU_ATTENTION_DAWN_FLAGS ?? '').split(' ').filter(Boolean);
-  const attn = await createAttention({ backend: b as 'auto' | 'webgpu' | 'cpu', poisonOutputs: true, dawnFlags });
+  // WEBGPU_ATTENTION_SUBGROUPS=off forces the workgroup-memory row reductions (A/B runs).
+  const subgroups = process.env.WEBGPU_ATTENTION_SUBGROUPS !== 'off';
+  const attn = await createAttention({ backend: b as 'auto' | 'webgpu' | 'cpu', poisonOutputs: true, dawnFlags, subgroups });
   const a = attn.adapter;
   console.error(`backend: ${attn.backend} (${a.vendor} ${a.device})`);
   if (attn.fallbackReason) console.error(`falling back to the CPU: ${attn.fallbackReason}`);

@@ -58,6 +58,12 @@ export interface ForwardConfig {
   readonly tile: ForwardTile;
   /** Attention variant compiled into the kernel (score/mask modifiers, sinks). */
   readonly variant?: KernelVariant;
+  /**
+   * Row max and row sum by subgroup shuffles instead of workgroup memory. Only when
+   * the device has 'subgroups', its subgroups hold whole rows (size ≥ TX, TX a power
+   * of two) and lanes follow local_invocation_index (runtime/probe.ts checks).
+   */
+  readonly subgroups?: boolean;
 }
 
 /**
@@ -141,6 +147,8 @@ export function forwardAccFloats(headDim: number, t: ForwardTile): number {
 
 export function forwardKernel(cfg: ForwardConfig): KernelSpec {
   const { headDim, causal, tile: t } = cfg;
+  const sg = Boolean(cfg.subgroups);
+  if (sg && (t.tx & (t.tx - 1)) !== 0) throw new Error(`forwardKernel: subgroup reductions need TX a power of two, got ${t.tx}`);
   if (headDim % 4 !== 0) throw new Error(`forwardKernel: head dim ${headDim} is not a multiple of 4`);
   const { br, bc } = tileRows(t);
   if (bc % 4 !== 0) throw new Error(`forwardKernel: keys per tile (${bc}) must be a multiple of 4`);
@@ -177,8 +185,14 @@ ${each(t.cn, (c) => {
       const value = conds.length ? `select(MASKED, ${scaled}, ${conds.join(' && ')})` : scaled;
       return `        ${e} = ${value};\n        mx = max(mx, ${e});`;
     })}
-        red[(ty * RM + ${r}u) * TX + tx] = mx;
+        ${sg ? `mxr[${r}] = mx;` : `red[(ty * RM + ${r}u) * TX + tx] = mx;`}
       }`);
+  // Reduce a per-invocation value over the TX invocations of its row (lanes tx ^ mask of one subgroup).
+  const butterfly = (x: string, op: 'max' | 'add') =>
+    Array.from({ length: Math.log2(t.tx) }, (_, i) => 1 << i).reduce(
+      (acc, mask) => (op === 'max' ? `max(${acc}, subgroupShuffleXor(${acc}, ${mask}u))` : `${acc} + subgroupShuffleXor(${acc}, ${mask}u)`),
+      x,
+    );
   // Learned sinks join each row's denominator at the end, in the row's running frame.
   const sinkRow = (r: number) =>
     v?.sinkOffset === undefined
@@ -192,7 +206,11 @@ ${each(t.cn, (c) => {
   // Output column tx + TX·c may run past D4 when TX does not divide it (e.g. D = 80).
   const guard = (c: number) => ((c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `);
 
-  const wgsl = /* wgsl */ `
+  const wgsl = /* wgsl */ `${sg ? `enable subgroups;
+// Every lane of a workgroup runs the same tiles (all branches are workgroup-uniform); the
+// analysis cannot see that through the block-mask reads.
+diagnostic(off, subgroup_uniformity);
+` : ''}
 ${paramStruct('Params', FORWARD_PARAMS)}
 
 const TX = ${t.tx}u;
@@ -215,7 +233,7 @@ var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
 var<workgroup> Ks: array<vec4<f32>, ${bc * (d4 + 1)}>;
 ${t.shareKv ? '' : `var<workgroup> Vs: array<vec4<f32>, ${bc * d4}>;`}
 var<workgroup> Ps: array<vec4<f32>, ${(br * bc) / 4}>;
-var<workgroup> red: array<f32, ${br * t.tx}>;
+${sg ? '' : `var<workgroup> red: array<f32, ${br * t.tx}>;`}
 
 @compute @workgroup_size(TX, TY, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -279,17 +297,18 @@ ${each(t.rm * t.cn, (i) => `      s[${i}] = ${dot4(`qv${Math.floor(i / t.cn)}`, 
     // Scale, mask (only ragged-end and causal-diagonal tiles need it), and this
     // invocation's share of each row max.
     let interior = k0 + BC <= params.seqK && (!CAUSAL || i32(k0 + BC - 1u) <= i32(q0) + params.causalOffset);
+${sg ? `    var mxr: array<f32, ${t.rm}>;` : ''}
     if (interior) {
 ${scoreRows(false)}
     } else {
 ${scoreRows(true)}
     }
-    workgroupBarrier();
+${sg ? (t.shareKv ? '    workgroupBarrier(); // V is staged into Ks next, which every invocation has just read' : '') : '    workgroupBarrier();'}
 
     // Online softmax: new row max, rescale l and acc, P to workgroup memory.
 ${each(t.rm, (r) => `    {
       let rr = (ty * RM + ${r}u) * TX;
-      let mNew = max(m[${r}], ${maxOf(t.tx, (x) => `red[rr + ${x}u]`)});
+      let mNew = max(m[${r}], ${sg ? butterfly(`mxr[${r}]`, 'max') : maxOf(t.tx, (x) => `red[rr + ${x}u]`)});
       let alpha = exp2(m[${r}] - mNew);
       m[${r}] = mNew;
       var rowSum = 0.0;
@@ -319,13 +338,13 @@ ${each(t.rm, (r) => `        acc[${r * oc + c}] = fma(vec4<f32>(pv${r}.${'xyzw'[
   }
 
   // Reduce the partial denominators of each row, then O = acc / l and LSE.
-  workgroupBarrier();
+${sg ? '' : `  workgroupBarrier();
 ${each(t.rm, (r) => `  red[(ty * RM + ${r}u) * TX + tx] = l[${r}];`)}
-  workgroupBarrier();
+  workgroupBarrier();`}
 ${each(t.rm, (r) => `  {
     let i = q0 + ty * RM + ${r}u;
     let rr = (ty * RM + ${r}u) * TX;
-    let lt = ${sumOf(t.tx, (x) => `red[rr + ${x}u]`)};
+    let lt = ${sg ? butterfly(`l[${r}]`, 'add') : sumOf(t.tx, (x) => `red[rr + ${x}u]`)};
 ${sinkRow(r)}
     if (i < params.seqQ) {
       let inv = select(0.0, keep / lF, lF > 0.0);
@@ -339,7 +358,7 @@ ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c
 }
 `;
   return {
-    label: `attention.forward.v5 d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}`,
+    label: `attention.forward.${sg ? 'v6 subgroups' : 'v5'} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,

@@ -6,7 +6,7 @@
  * time, and prints the ratio as "% of floor".
  */
 import { copyProbeKernel, fmaProbeKernel, PROBE_FLOPS_PER_INVOCATION, PROBE_THREADS } from '../kernels/probe.js';
-import { prepareDispatch } from './encode.js';
+import { encodeDispatches, prepareDispatch } from './encode.js';
 import { getPipeline } from './pipelines.js';
 import { timeDispatches } from './timing.js';
 
@@ -48,4 +48,47 @@ async function measure(device: GPUDevice): Promise<DevicePeaks> {
     flops: (fmaGroups * PROBE_THREADS * PROBE_FLOPS_PER_INVOCATION) / (tf.msMedian * 1e-3),
     bytesPerSecond: (2 * vec4s * 16) / (tc.msMedian * 1e-3),
   };
+}
+
+const lanesCache = new WeakMap<GPUDevice, Promise<boolean>>();
+
+/**
+ * Whether subgroup lanes follow local_invocation_index (lane = index mod subgroup
+ * size) in a 2-D workgroup, as the forward kernel's subgroup reductions assume.
+ * Common, not promised by WebGPU: checked once per device on the device itself.
+ */
+export function subgroupLanesFollowIndex(device: GPUDevice): Promise<boolean> {
+  let hit = lanesCache.get(device);
+  if (!hit) lanesCache.set(device, (hit = checkLanes(device).catch(() => false)));
+  return hit;
+}
+
+async function checkLanes(device: GPUDevice): Promise<boolean> {
+  if (!device.features.has('subgroups')) return false;
+  const n = 16 * 16;
+  const bindings = [{ name: 'bad', kind: 'read_write', type: 'array<u32>' } as const];
+  const spec = {
+    label: 'probe.subgroup-lanes',
+    wgsl: /* wgsl */ `enable subgroups;
+@group(0) @binding(0) var<storage, read_write> bad: array<u32>;
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  bad[tid] = select(1u, 0u, lane == tid % size);
+}`,
+    workgroupSize: [16, 16, 1] as const,
+    bindings,
+    workgroupBytes: 0,
+  };
+  const buf = device.createBuffer({ label: 'probe lanes', size: n * 4, usage: 0x80 | 0x04 });
+  const read = device.createBuffer({ label: 'probe lanes readback', size: n * 4, usage: 0x01 | 0x08 });
+  const d = prepareDispatch(device, spec, await getPipeline(device, spec), [buf], [1, 1, 1]);
+  const enc = device.createCommandEncoder({ label: spec.label });
+  encodeDispatches(enc, [d]);
+  enc.copyBufferToBuffer(buf, 0, read, 0, n * 4);
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(0x0001);
+  const ok = new Uint32Array(read.getMappedRange().slice(0)).every((x) => x === 0);
+  read.unmap();
+  [buf, read].forEach((b) => b.destroy());
+  return ok;
 }

@@ -8,6 +8,7 @@ import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelV
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../mods/grad.js';
 import { shapeClass, type TunedTiles } from './tuning.js';
+import { subgroupLanesFollowIndex } from './probe.js';
 import {
   backwardKernel, backwardPreprocessKernel, backwardTileFits, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile, type BackwardTile,
 } from '../kernels/backward.js';
@@ -79,10 +80,22 @@ export class WebGpuRunner {
   /** Fill outputs with NaN before each run (testing: unwritten elements show up). */
   readonly poisonOutputs: boolean;
 
-  constructor(acquired: AcquiredDevice, poisonOutputs = false) {
+  /** Whether the forward kernel may reduce rows with subgroup shuffles (where the device allows). */
+  readonly allowSubgroups: boolean;
+
+  constructor(acquired: AcquiredDevice, poisonOutputs = false, allowSubgroups = true) {
     this.acquired = acquired;
     this.poisonOutputs = poisonOutputs;
     this.device = acquired.device;
+    this.allowSubgroups = allowSubgroups;
+  }
+
+  /** Whether a forward tile `tx` invocations wide can reduce its rows within one subgroup here. */
+  async subgroupsFor(tx: number): Promise<boolean> {
+    if (!this.allowSubgroups || !this.device.features.has('subgroups') || (tx & (tx - 1)) !== 0) return false;
+    const info = this.acquired.adapter?.info ?? (this.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const minSize = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
+    return minSize >= tx && (await subgroupLanesFollowIndex(this.device));
   }
 
   /** Largest buffer one storage binding may cover, in bytes. */
@@ -246,7 +259,8 @@ export class WebGpuRunner {
     // A mask modifier brings its block mask: empty tiles skipped, full tiles unmasked.
     const blocks = a.variant?.mask ? await this.blockStates(a.variant.mask, p, br, bc) : undefined;
     const kernelVariant = variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) };
-    const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile, variant: kernelVariant });
+    const subgroups = await this.subgroupsFor(tile.tx);
+    const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile, variant: kernelVariant, subgroups });
     const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
     const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
     if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
