@@ -28,7 +28,7 @@ def main():
                     q, k, v = (torch.rand(1, a.heads, n, d, device="cuda", requires_grad=True) * 2 - 1 for _ in range(3))
                     q, k, v = (t.detach().requires_grad_() for t in (q, k, v))
                     do = torch.rand(1, a.heads, n, d, device="cuda")
-                    row = dict(algorithm=f"torch-sdpa-{name}", pass_="backward", heads=a.heads, seqQ=n, headDim=d, causal=causal, dtype="f32")
+                    row = dict(algorithm=f"torch-sdpa-{name}", batch=1, heads=a.heads, kvHeads=a.heads, seqQ=n, seqK=n, headDim=d, causal=causal, dtype="f32", **{"pass": "backward"})
                     try:
                         times = []
                         with sdpa_kernel([be]):

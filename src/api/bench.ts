@@ -245,6 +245,8 @@ async function benchBackward(
     scale: args.scale, causal, variant: args.variant,
     out: fwd.out, dout: dOutBuf, lse: fwd.lse,
     backwardTile: opts.tile && { tx: opts.tile.tx, ty: opts.tile.ty, rm: opts.tile.rm, cn: opts.tile.cn },
+    // What a user gets by default: the gradients of the tables a score modifier reads.
+    tableGrads: (variant.score?.tables.size ?? 0) > 0,
   };
   const plan = await runner.planBackward(gargs);
   try {

@@ -38,10 +38,18 @@ export function readRows(files: readonly string[]): Row[] {
   });
 }
 
+/** FlexAttention's rows name "none" and "causal" as variants; ours use no variant and the causal flag. */
+function normalized(r: Row): Row {
+  if (r.variant === 'none') return { ...r, variant: undefined };
+  if (r.variant === 'causal') return { ...r, variant: undefined, causal: true };
+  return r;
+}
+
 const shapeKey = (r: Row) =>
   [r.pass ?? 'forward', r.batch ?? 1, r.heads, r.seqQ, r.seqK ?? r.seqQ, r.headDim, r.causal ? 'causal' : '', r.variant ?? ''].join('|');
 
-export function renderRows(rows: readonly Row[]): string {
+export function renderRows(given: readonly Row[]): string {
+  const rows = given.map(normalized);
   const ours = new Map<string, Row>();
   for (const r of rows) if (r.algorithm === 'flash' && (r.dtype ?? 'f32') === 'f32' && r.msMedian) ours.set(shapeKey(r), r);
   const sorted = [...rows].sort((a, b) => shapeKey(a).localeCompare(shapeKey(b)));
