@@ -29,6 +29,6 @@ if [ "$stage" != ours ]; then
 python3 bench/peers/sdpa.py --seq "$seqs" --head-dim 64,128 --heads 16 --causal-both --json "$OUT/sdpa.json" > "$OUT/sdpa.log" 2>&1
 python3 bench/peers/sdpa_bwd.py --seq 4096 --head-dim 64,128 --heads 16 --json "$OUT/sdpa-bwd.json" > "$OUT/sdpa-bwd.log" 2>&1
 python3 bench/peers/flex.py --seq 4096,16384 --heads 16 --head-dim 64 --json "$OUT/flex.json" > "$OUT/flex.log" 2>&1
-files=$(ls "$OUT"/ours-*.json "$OUT"/sdpa*.json "$OUT"/flex.json 2>/dev/null | paste -sd, -)
 fi
+files=$(ls "$OUT"/ours-*.json "$OUT"/sdpa*.json "$OUT"/flex.json 2>/dev/null | paste -sd, -)
 $cli bench --render "$files" --json "$OUT/all.json" | tee "$OUT/all.txt"
