@@ -8,7 +8,10 @@ import { createAttention, type Attention } from '../src/api/attention.js';
 import type { Algorithm } from '../src/api/options.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
 import type { Layout } from '../src/tensor/shape.js';
-import { errorOf } from './helpers.js';
+import { errorOf, rng, testSeed } from './helpers.js';
+import { alibi, documentMask, keyPadding, learnedSinks, relativeBias, slidingWindow, softcap } from '../src/mods/builtins.js';
+import { scoreMod } from '../src/mods/modifier.js';
+import { referenceForward } from '../src/reference/forward.js';
 
 let attn: Attention;
 beforeAll(async () => {
@@ -96,5 +99,75 @@ describe('attn.forward()', () => {
 describe('createAttention()', () => {
   it('rejects an unknown backend', async () => {
     await expectInputError(() => createAttention({ backend: 'metal' as never }), 'backend', '"metal"');
+  });
+});
+
+describe('variants and dtype', () => {
+  const qkv = (h = 2, n = 8) => [t([1, h, n, 32]), t([1, h, n, 32]), t([1, h, n, 32])] as const;
+
+  it('rejects a dtype that is not available, naming the fallback', async () => {
+    await expectInputError(() => attn.forward(...qkv(), { dtype: 'f16' }), 'dtype "f16"', "dtype: 'f32'");
+    await expectInputError(() => attn.forward(...qkv(), { dtype: 'bf16' as never }), 'dtype "bf16"');
+  });
+
+  it('rejects a modifier of the wrong kind, or something that is not one', async () => {
+    await expectInputError(() => attn.forward(...qkv(), { score: slidingWindow(4) }), 'score', 'mask modifier');
+    await expectInputError(() => attn.forward(...qkv(), { mask: softcap(5) }), 'mask', 'score modifier');
+    await expectInputError(() => attn.forward(...qkv(), { score: (() => 1) as never }), 'score', 'function');
+    await expectInputError(() => attn.forward(...qkv(), { sinks: [1, 2] as never }), 'sinks', 'learnedSinks');
+  });
+
+  it('rejects sinks with one logit per head for a different head count', async () => {
+    await expectInputError(() => attn.forward(...qkv(2), { sinks: learnedSinks([1, 2, 3]) }), 'sinks has 3 logits', '2 query heads');
+  });
+
+  it('rejects tables too short for the call (they would be read clamped, silently wrong)', async () => {
+    await expectInputError(() => attn.forward(...qkv(4), { score: alibi([0.5, 0.25]) }), "alibi: table 'slopes' has 2 entries", '4 query heads', 'indices 0 … 3');
+    await expectInputError(() => attn.forward(...qkv(2, 8), { mask: documentMask([0, 0, 1, 1]) }), "table 'doc' has 4 entries", 'indices 0 … 7');
+    await expectInputError(() => attn.forward(...qkv(2, 8), { mask: documentMask([0, 0, 1, 1, 1, 1], 3) }), "table 'doc' has 6 entries", 'indices 0 … 7');
+    await expectInputError(() => attn.forward(t([2, 1, 8, 32]), t([2, 1, 8, 32]), t([2, 1, 8, 32]), { mask: keyPadding([3]) }), "table 'lengths' has 1 entries");
+    await expectInputError(() => attn.forward(...qkv(4), { score: relativeBias([0, 1, 2, 3, 4, 5, 6, 7, 8], 3) }), "table 'bias' has 9 entries");
+    const user = scoreMod((s, _b, _h, q, _kv, t2) => s.add(t2.pos!.at(q)), { pos: [1, 2, 3] }, 'user pos');
+    await expectInputError(() => attn.forward(...qkv(2, 8), { score: user }), "user pos: table 'pos' has 3 entries", 'Nq 8');
+  });
+
+  it('accepts tables that are long enough, including one relative-bias row shared by every head (regression: head 1 read past the row)', async () => {
+    const rand = rng(testSeed());
+    const dims = [1, 2, 9, 32];
+    const data = () => Float32Array.from({ length: 2 * 9 * 32 }, () => rand() * 2 - 1);
+    const [hq, hk, hv] = [data(), data(), data()];
+    const bias = [0.5, -0.25, 0.75];
+    const { out } = await attn.forward(attn.tensor(hq, dims), attn.tensor(hk, dims), attn.tensor(hv, dims), { score: relativeBias(bias) });
+    const host = (x: Float32Array) => ({ data: x, shape: { batch: 1, heads: 2, seq: 9, headDim: 32 }, layout: 'bhnd' as const });
+    const want = referenceForward(host(hq), host(hk), host(hv), { score: (s, _b, _h, q, kv) => s + bias[Math.min(Math.max(kv - q, -1), 1) + 1]! }).out;
+    const got = await out.read();
+    expect(Math.max(...got.map((x, i) => Math.abs(x - want[i]!)))).toBeLessThan(1e-5);
+    await attn.forward(...qkv(4), { score: alibi([0.5, 0.25, 0.125, 0.0625, 0.03]) }); // longer is fine
+  });
+});
+
+describe('attn.backward()', () => {
+  const fwd = async () => {
+    const [q, k, v] = [t([1, 2, 8, 32]), t([1, 2, 8, 32]), t([1, 2, 8, 32])];
+    const { out, lse } = await attn.forward(q, k, v, { returnLse: true });
+    return { q, k, v, out, lse };
+  };
+
+  it('rejects a missing LSE, naming the forward option that saves it', async () => {
+    const s = await fwd();
+    await expectInputError(() => attn.backward(t([1, 2, 8, 32]), { ...s, lse: undefined }), 'saved.lse', 'returnLse: true');
+  });
+
+  it("rejects dOut or out whose shape or layout differs from q's", async () => {
+    const s = await fwd();
+    await expectInputError(() => attn.backward(t([1, 2, 7, 32]), s), 'dOut', "q's shape", '[1, 2, 7, 32]');
+    await expectInputError(() => attn.backward(t([1, 2, 8, 32]), { ...s, out: t([1, 1, 8, 32]) }), 'out', "q's shape");
+  });
+
+  it('rejects an LSE of the wrong shape, and saved tensors from elsewhere', async () => {
+    const s = await fwd();
+    await expectInputError(() => attn.backward(t([1, 2, 8, 32]), { ...s, lse: t([1, 2, 8, 32]) }), 'lse must be [1, 2, 8, 1]');
+    const other = await createAttention({ backend: 'cpu' });
+    await expectInputError(() => attn.backward(t([1, 2, 8, 32], other), s), 'dOut', 'another Attention');
   });
 });

@@ -13,11 +13,12 @@ import { loadTuned } from '../runtime/tuning.js';
 import { BlockMask, blockMaskOnCpu, type BlockMaskShape } from '../mods/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
 import { tableName } from '../mods/grad.js';
+import { outOfRangeRead } from '../mods/ranges.js';
 import { CPU_TILE } from '../cpu/forward.js';
 import { tileRows } from '../kernels/forward.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { numel, shapeToString, type Shape4 } from '../tensor/shape.js';
-import { checkLayout, checkQkv, resolveScale, shapeFromDims } from '../tensor/validate.js';
+import { checkLayout, checkQkv, resolveScale, shapeFromDims, type Problem } from '../tensor/validate.js';
 import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
 import { ALGORITHMS, type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
 import { AttentionTensor } from './tensor.js';
@@ -101,7 +102,7 @@ export class Attention {
     if (!ALGORITHMS.includes(algorithm)) {
       throw new AttentionInputError(`algorithm must be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
     }
-    const variant = checkVariant(opts, problem.headsQ);
+    const variant = checkVariant(opts, problem);
     const { out, lse } = await this.impl.forward({
       problem,
       q: { storage: q.storage('q'), layout: q.layout },
@@ -160,7 +161,7 @@ export class Attention {
       scale: resolveScale(opts.scale, problem.headDim),
       causal: opts.causal ?? false,
       algorithm: 'flash',
-      variant: checkVariant(opts, problem.headsQ),
+      variant: checkVariant(opts, problem),
       tableGrads: (opts.tableGrads ?? true) && (opts.score?.tables.size ?? 0) > 0,
       backwardTile: opts.backwardTile,
     });
@@ -199,8 +200,14 @@ export class Attention {
 }
 
 /** Checks the variant options: modifiers of the right kind, one sink per query head. */
-function checkVariant(opts: ForwardOptions, headsQ: number): GpuVariant | undefined {
+function checkVariant(opts: ForwardOptions, problem: Problem): GpuVariant | undefined {
   const { score, mask, sinks } = opts;
+  if (opts.dtype !== undefined && opts.dtype !== 'f32') {
+    throw new AttentionInputError(
+      `dtype ${JSON.stringify(opts.dtype)} is not available: this version computes in f32 only (on every adapter); use dtype: 'f32' (the default)`,
+    );
+  }
+  const headsQ = problem.headsQ;
   if (score !== undefined && score?.kind !== 'score') {
     throw new AttentionInputError(`score must be a score modifier (alibi, softcap, scoreMod(…)), got ${describe(score)}`);
   }
@@ -212,6 +219,10 @@ function checkVariant(opts: ForwardOptions, headsQ: number): GpuVariant | undefi
     if (sinks.logits.length !== headsQ) {
       throw new AttentionInputError(`sinks has ${sinks.logits.length} logits, but there are ${headsQ} query heads (one each)`);
     }
+  }
+  for (const m of [score, mask]) {
+    const bad = m && outOfRangeRead(m, problem);
+    if (bad) throw new AttentionInputError(bad);
   }
   return score || mask || sinks ? { score, mask, sinks: sinks?.logits } : undefined;
 }

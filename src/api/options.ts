@@ -39,6 +39,8 @@ export type Algorithm = 'flash' | 'naive';
 export const ALGORITHMS: readonly Algorithm[] = ['flash', 'naive'];
 
 export interface ForwardOptions {
+  /** Arithmetic type. Only 'f32' exists so far; anything else is an AttentionInputError naming the fallback. */
+  readonly dtype?: 'f32' | 'f16';
   /** Causal mask, aligned to the bottom-right corner when Nq ≠ Nk. Default false. */
   readonly causal?: boolean;
   /** Softmax scale. Default 1/√D. */

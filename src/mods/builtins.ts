@@ -85,7 +85,11 @@ export function relativeBias(table: ArrayLike<number>, heads = 1): Modifier {
   }
   const m = (width - 1) / 2;
   return scoreMod(
-    (s, _b, h, q, kv, t) => s.add(t.bias!.at(h.mul(width).add(kv.sub(q).max(-m).min(m).add(m)))),
+    (s, _b, h, q, kv, t) => {
+      const at = kv.sub(q).max(-m).min(m).add(m);
+      // One shared row (heads = 1) serves every query head; otherwise row h.
+      return s.add(t.bias!.at(heads === 1 ? at : at.add(h.mul(width))));
+    },
     { bias: table },
     'relativeBias',
   );

@@ -1,0 +1,75 @@
+/*
+ * Which table elements a modifier can read in a call, by interval arithmetic
+ * over its IR with b, h, q and kv ranging over the call's sizes. A table read
+ * past either end would be clamped in the kernels (never out of bounds), which
+ * would make a too-short table (ALiBi slopes for fewer heads than the call has,
+ * document ids for fewer tokens) silently wrong instead; forward() turns such a
+ * read into an AttentionInputError before any work.
+ */
+import { topoOrder, type Node } from './ir.js';
+import type { Modifier } from './modifier.js';
+import { tableName } from './grad.js';
+
+type Range = readonly [number, number];
+const ANY: Range = [-Infinity, Infinity];
+
+export interface CallSizes {
+  readonly batch: number;
+  readonly headsQ: number;
+  readonly seqQ: number;
+  readonly seqK: number;
+}
+
+/** The first table read of `mod` that can fall outside its table in this call, described; undefined if none. */
+export function outOfRangeRead(mod: Modifier, sizes: CallSizes): string | undefined {
+  const ranges = new Map<Node, Range>();
+  const r = (n: Node) => ranges.get(n)!;
+  for (const n of topoOrder(mod.ir)) {
+    let out: Range = ANY;
+    switch (n.k) {
+      case 'const': out = [Number(n.v), Number(n.v)]; break;
+      case 'arg': {
+        const top = { b: sizes.batch, h: sizes.headsQ, q: sizes.seqQ, kv: sizes.seqK, score: Infinity }[n.name];
+        out = n.name === 'score' ? ANY : [0, top - 1];
+        break;
+      }
+      case 'unary': {
+        const [lo, hi] = r(n.a);
+        if (n.op === 'neg') out = [-hi, -lo];
+        else if (n.op === 'abs') out = lo >= 0 ? [lo, hi] : hi <= 0 ? [-hi, -lo] : [0, Math.max(-lo, hi)];
+        else if (n.op === 'f32') out = [lo, hi];
+        break;
+      }
+      case 'binary': {
+        const [a0, a1] = r(n.a);
+        const [b0, b1] = r(n.b);
+        if (n.op === 'add') out = [a0 + b0, a1 + b1];
+        else if (n.op === 'sub') out = [a0 - b1, a1 - b0];
+        else if (n.op === 'mul') {
+          const p = [a0 * b0, a0 * b1, a1 * b0, a1 * b1].map((x) => (Number.isNaN(x) ? 0 : x)); // 0·∞ = 0 here
+          out = [Math.min(...p), Math.max(...p)];
+        } else if (n.op === 'min') out = [Math.min(a0, b0), Math.min(a1, b1)];
+        else if (n.op === 'max') out = [Math.max(a0, b0), Math.max(a1, b1)];
+        break;
+      }
+      case 'select': {
+        const [t0, t1] = r(n.then);
+        const [e0, e1] = r(n.else);
+        out = [Math.min(t0, e0), Math.max(t1, e1)];
+        break;
+      }
+      case 'aux': {
+        const data = mod.tables.get(n.table)!;
+        const [lo, hi] = r(n.index);
+        if (lo < 0 || hi > data.length - 1) {
+          return `${mod.label}: table '${tableName(n.table)}' has ${data.length} entries, but this call (batch ${sizes.batch}, ` +
+            `${sizes.headsQ} query heads, Nq ${sizes.seqQ}, Nk ${sizes.seqK}) reads indices ${lo} … ${hi}`;
+        }
+        out = [Math.min(...data), Math.max(...data)];
+        break;
+      }
+    }
+    ranges.set(n, out);
+  }
+  return undefined;
+}
