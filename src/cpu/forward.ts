@@ -89,7 +89,7 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
               let dot = 0;
               for (let d = 0; d < D; d++) dot += a.q[qo + d]! * a.k[ko + d]!;
               s[c] = a.score ? a.score(dot * a.scale, b, h, i, k0 + c) : dot * a.scale;
-              if (s[c]! > tileMax) tileMax = s[c]!;
+              if (s[c]! > tileMax || Number.isNaN(s[c])) tileMax = Number.isNaN(tileMax) ? tileMax : s[c]!; // NaN sticks
             }
             if (tileMax === -Infinity) continue; // every key of this tile masked for this row
             const mNew = Math.max(m[r]!, tileMax);
@@ -116,9 +116,11 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
           const mFinal = Math.max(m[r]!, sink);
           const scaleOld = l[r]! > 0 ? Math.exp(m[r]! - mFinal) : 0;
           const lFinal = l[r]! * scaleOld + (sink === -Infinity ? 0 : Math.exp(sink - mFinal));
-          const inv = lFinal > 0 ? scaleOld / lFinal : 0;
+          // A NaN score (NaN in q or a visible k) makes the row NaN, as in the reference.
+          const nan = Number.isNaN(m[r]!) || Number.isNaN(l[r]!);
+          const inv = nan ? NaN : lFinal > 0 ? scaleOld / lFinal : 0;
           for (let d = 0; d < D; d++) out[oo + d] = acc[r * D + d]! * inv;
-          lse[(b * Hq + h) * Nq + i] = lFinal > 0 ? mFinal + Math.log(lFinal) : -Infinity;
+          lse[(b * Hq + h) * Nq + i] = nan ? NaN : lFinal > 0 ? mFinal + Math.log(lFinal) : -Infinity;
         }
       }
     }

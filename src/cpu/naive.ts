@@ -45,8 +45,10 @@ export function cpuNaiveForward(a: CpuForwardArgs): CpuForwardResult {
           s[i * Nk + j] = p;
           l += p;
         }
-        for (let j = 0; j < Nk; j++) s[i * Nk + j] = l > 0 ? s[i * Nk + j]! / l : 0;
-        lse[(b * Hq + h) * Nq + i] = l > 0 ? m + Math.log(l) : -Infinity;
+        // A NaN score (m or l NaN) makes the whole row NaN, as in the reference.
+        const nan = Number.isNaN(l);
+        for (let j = 0; j < Nk; j++) s[i * Nk + j] = nan ? NaN : l > 0 ? s[i * Nk + j]! / l : 0;
+        lse[(b * Hq + h) * Nq + i] = nan ? NaN : l > 0 ? m + Math.log(l) : -Infinity;
       }
       // O = P V
       for (let i = 0; i < Nq; i++) {

@@ -94,6 +94,8 @@ export const FORWARD_PARAMS: ParamLayout = {
     ['scale', 'f32'],
     // block mask strides (tiles): batch (0 if the mask ignores b), head (0 if it ignores h), row
     ['bmB', 'u32'], ['bmH', 'u32'], ['bmRow', 'u32'],
+    // a NaN from the host: WGSL cannot write one as a constant
+    ['nan', 'f32'],
   ],
 };
 
@@ -115,6 +117,12 @@ const NEXT_TILE = /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32) -> u32
   }
   return t;
 }`;
+
+/**
+ * NaN test on the bits: compilers may fold float self-comparisons (x != x) away
+ * under a no-NaN assumption; integer compares they must keep.
+ */
+export const IS_NAN = /* wgsl */ `fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`;
 
 /** The packed auxiliary tables of a variant (slopes, document ids, sinks, …). */
 export const AUX_BINDING: Binding = { name: 'aux', kind: 'read', type: 'array<f32>' };
@@ -206,6 +214,18 @@ ${each(t.cn, (c) => {
   // Output column tx + TX·c may run past D4 when TX does not divide it (e.g. D = 80).
   const guard = (c: number) => ((c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `);
 
+  const pvLoop = (guarded: boolean) => `    for (var j4 = 0u; j4 < BC / 4u; j4++) {
+${each(t.rm, (r) => `      let pv${r} = Ps[(ty * RM + ${r}u) * (BC / 4u) + j4];`)}
+${each(4, (jj) => each(oc, (c) => `      ${guard(c)}{
+        let vv = ${vTile}[(j4 * 4u + ${jj}u) * ${vRow} + tx + ${t.tx * c}u];
+${each(t.rm, (r) => {
+    const p = `pv${r}.${'xyzw'[jj]}`;
+    const term = guarded ? `select(vec4<f32>(0.0), vv, ${p} != 0.0)` : 'vv';
+    return `        acc[${r * oc + c}] = fma(vec4<f32>(${p}), ${term}, acc[${r * oc + c}]);`;
+  })}
+      }`))}
+    }`;
+
   const wgsl = /* wgsl */ `${sg ? `enable subgroups;
 // Every lane of a workgroup runs the same tiles (all branches are workgroup-uniform); the
 // analysis cannot see that through the block-mask reads.
@@ -228,6 +248,7 @@ ${declareBindings(bindings)}
 ${v?.scoreFn ?? ''}
 ${v?.maskFn ?? ''}
 ${blocks ? NEXT_TILE : ''}
+${IS_NAN}
 
 var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
 var<workgroup> Ks: array<vec4<f32>, ${bc * (d4 + 1)}>;
@@ -314,7 +335,9 @@ ${each(t.rm, (r) => `    {
       var rowSum = 0.0;
 ${each(t.cn, (c) => `      {
         let sc = s[${r * t.cn + c}];
-        let p = select(0.0, exp2(sc - mNew), sc > MASKED);
+        // Masked scores (exactly MASKED) give 0; a NaN score stays NaN, as in the reference
+        // (stated explicitly: some exp2 approximations turn NaN into inf).
+        let p = select(select(0.0, exp2(sc - mNew), sc > MASKED), params.nan, isNan(sc));
         rowSum += p;
         let key = tx + ${t.tx * c}u;
         Ps[(ty * RM + ${r}u) * (BC / 4u) + key / 4u][key % 4u] = p;
@@ -327,12 +350,12 @@ ${t.shareKv ? `    if (kNext < kvEnd) {\n${fetchV('kNext')}\n    }` : ''}
     workgroupBarrier();
 
     // acc += P V for this invocation's RM rows × OC vec4 columns (columns tx + TX·c).
-    for (var j4 = 0u; j4 < BC / 4u; j4++) {
-${each(t.rm, (r) => `      let pv${r} = Ps[(ty * RM + ${r}u) * (BC / 4u) + j4];`)}
-${each(4, (jj) => each(oc, (c) => `      ${guard(c)}{
-        let vv = ${vTile}[(j4 * 4u + ${jj}u) * ${vRow} + tx + ${t.tx * c}u];
-${each(t.rm, (r) => `        acc[${r * oc + c}] = fma(vec4<f32>(pv${r}.${'xyzw'[jj]}), vv, acc[${r * oc + c}]);`)}
-      }`))}
+    // Where keys can be masked, a masked key's V must not reach the row even when it is
+    // inf or NaN (0·inf = NaN would be invented): those tiles skip it explicitly.
+    if (${blocks ? 'interior && full' : v?.maskFn ? 'false' : 'interior'}) {
+${pvLoop(false)}
+    } else {
+${pvLoop(true)}
     }
     k0 = kNext;
   }
@@ -347,11 +370,12 @@ ${each(t.rm, (r) => `  {
     let lt = ${sg ? butterfly(`l[${r}]`, 'add') : sumOf(t.tx, (x) => `red[rr + ${x}u]`)};
 ${sinkRow(r)}
     if (i < params.seqQ) {
-      let inv = select(0.0, keep / lF, lF > 0.0);
+      // A row with a NaN score keeps its NaN (lF is NaN), like the reference.
+      let inv = select(0.0, keep / lF, lF > 0.0 || isNan(lF));
 ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c}u] = acc[${r * oc + c}] * inv; }`)}
       if (tx == 0u) {
         lse[(b * params.headsQ + h) * params.seqQ + i] =
-          select(params.negInf, (mF + log2(lF)) * 0.6931471805599453, lF > 0.0);
+          select(select(params.negInf, (mF + log2(lF)) * 0.6931471805599453, lF > 0.0), params.nan, isNan(lF));
       }
     }
   }`)}

@@ -13,7 +13,7 @@
  * Heads are processed in chunks whose score matrices fit one storage binding.
  */
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
-import { AUX_BINDING, type KernelVariant } from './forward.js';
+import { AUX_BINDING, IS_NAN, type KernelVariant } from './forward.js';
 import { paramStruct, type ParamLayout } from './params.js';
 
 export const NAIVE_PARAMS: ParamLayout = {
@@ -25,6 +25,8 @@ export const NAIVE_PARAMS: ParamLayout = {
     ['qsb', 'u32'], ['qsh', 'u32'], ['qsn', 'u32'],
     ['ksb', 'u32'], ['ksh', 'u32'], ['ksn', 'u32'],
     ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'],
+    // a NaN from the host: WGSL cannot write one as a constant
+    ['nan', 'f32'],
   ],
 };
 
@@ -35,7 +37,8 @@ export const NAIVE_ROW_THREADS = 256;
 
 const PRELUDE = /* wgsl */ `
 ${paramStruct('Params', NAIVE_PARAMS)}
-const MASKED = ${MASKED};`;
+const MASKED = ${MASKED};
+${IS_NAN}`;
 
 const f32Array = (name: string, kind: 'read' | 'read_write'): Binding => ({ name, kind, type: 'array<f32>' });
 
@@ -51,6 +54,8 @@ interface GemmOperands {
   readonly bContiguousInK: boolean;
   /** Statement storing 'value' at (row, col). */
   readonly store: string;
+  /** A zero in A contributes nothing even against inf or NaN in B (P·V: masked keys reach nothing). */
+  readonly zeroSkipsB?: boolean;
 }
 
 function gemm(label: string, bindings: readonly Binding[], ops: GemmOperands): string {
@@ -104,7 +109,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       for (var r = 0u; r < 4u; r++) { av[r] = As[kk * 64u + ty + 16u * r]; }
       for (var c = 0u; c < 4u; c++) { bv[c] = Bs[kk * 64u + tx + 16u * c]; }
       for (var r = 0u; r < 4u; r++) {
-        for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] += av[r] * bv[c]; }
+        for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] += ${ops.zeroSkipsB ? 'select(0.0, av[r] * bv[c], av[r] != 0.0 || isNan(av[r]))' : 'av[r] * bv[c]'}; }
       }
     }
     workgroupBarrier();
@@ -159,6 +164,7 @@ export function naivePvKernel(): KernelSpec {
       b: 'v[b * params.vsb + hk * params.vsh + KK * params.vsn + COL]',
       bContiguousInK: false,
       store: 'o[b * params.qsb + h * params.qsh + row * params.qsn + col] = value;',
+      zeroSkipsB: true,
     }),
     workgroupSize: GEMM_WG,
     bindings,
@@ -251,18 +257,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     var sum = select(0.0, exp(sink - m), sink > MASKED && tid == 0u);
     for (var j = tid; j < params.seqK; j += T) {
       let x = s[base + j];
-      sum += select(0.0, exp(x - m), x > MASKED);
+      // A NaN score makes the row NaN (through the sum), as in the reference.
+      sum += select(select(0.0, exp(x - m), x > MASKED), params.nan, isNan(x));
     }
     red[tid] = sum;
     let l = reduce(tid, false);
-    let inv = select(0.0, 1.0 / l, l > 0.0);
+    let inv = select(select(0.0, 1.0 / l, l > 0.0), params.nan, isNan(l));
     for (var j = tid; j < params.seqK; j += T) {
       let x = s[base + j];
-      s[base + j] = select(0.0, exp(x - m) * inv, x > MASKED);
+      s[base + j] = select(0.0, exp(x - m) * inv, x > MASKED || isNan(inv));
     }
     if (tid == 0u) {
       let zg = params.headBase + row / params.seqQ;
-      lse[zg * params.seqQ + row % params.seqQ] = select(params.negInf, m + log(l), l > 0.0);
+      lse[zg * params.seqQ + row % params.seqQ] = select(select(params.negInf, m + log(l), l > 0.0), params.nan, isNan(l));
     }
   }
 }

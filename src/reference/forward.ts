@@ -9,7 +9,10 @@
  *   LSE[i] = log Σ_j exp(S[i, j]) [B, Hq, Nq]
  *
  * Query head h reads key/value head floor(h / (Hq / Hkv)) (grouped-query attention).
- * A row whose keys are all masked gives O = 0 and LSE = −∞.
+ * A row whose keys are all masked gives O = 0 and LSE = −∞. Non-finite inputs
+ * propagate and are never invented: a NaN score (NaN in q, or in a key the row
+ * sees) makes the row's O and LSE NaN; an inf or NaN in V reaches exactly the
+ * rows that give its key a nonzero weight; masked keys reach nothing.
  *
  * Variants: a score modifier rewrites S[i, j] = score(S[i, j], b, h, i, j); a mask
  * modifier masks where mask(b, h, i, j) is false; learned sinks add exp(sink[h])
@@ -94,7 +97,8 @@ export function referenceForward(
           for (let d = 0; d < D; d++) dot = r(dot + r(q.data[qo + d]! * k.data[ko + d]!));
           s[j] = r(dot * scale);
           if (opts.score) s[j] = r(opts.score(s[j]!, b, h, i, j));
-          if (s[j]! > max) max = s[j]!;
+          // A NaN score (NaN in q, or in a visible key) makes the whole row NaN.
+          if (s[j]! > max || Number.isNaN(s[j])) max = Number.isNaN(max) ? max : s[j]!;
         }
         const o = ((b * Hq + h) * Nq + i) * D;
         const sink = opts.sinks ? opts.sinks[h]! : -Infinity;

@@ -517,6 +517,7 @@ function common(p: Problem) {
     headsQ: p.headsQ,
     causalOffset: p.seqK - p.seqQ,
     negInf: -Infinity,
+    nan: NaN,
     headBase: 0,
   };
 }
