@@ -85,6 +85,16 @@ export class Attention {
     return new AttentionTensor(this.impl, this.impl.store(f32, `tensor ${shapeToString(shape)}`), shape, layout);
   }
 
+  /**
+   * After the GPU device was lost (every call then rejects with AttentionBackendError
+   * saying so): acquires a new device so the next calls work. Tensors made before are
+   * gone with the old device; upload them again. A no-op when nothing was lost; an
+   * error for a device the caller passed in (make a new Attention with a new device).
+   */
+  async recover(): Promise<void> {
+    await this.impl.recover();
+  }
+
   /** Attention forward: O = softmax(scale·QKᵀ + mask)·V, and optionally LSE. */
   async forward(
     q: AttentionTensor,
@@ -95,7 +105,7 @@ export class Attention {
     for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
       if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
       if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
-      t.storage(name);
+      this.impl.checkStorage(t.storage(name), name);
     }
     const problem = checkQkv(q.shape, k.shape, v.shape);
     const algorithm = opts.algorithm ?? 'flash';
@@ -142,7 +152,7 @@ export class Attention {
     for (const [name, t] of [['dOut', dOut], ['q', q], ['k', k], ['v', v], ['out', out], ['lse', lse]] as const) {
       if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by this Attention instance`);
       if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
-      t.storage(name);
+      this.impl.checkStorage(t.storage(name), name);
     }
     const problem = checkQkv(q.shape, k.shape, v.shape);
     for (const [name, t] of [['dOut', dOut], ['out', out]] as const) {
@@ -245,8 +255,8 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
     throw new AttentionInputError(`backend must be 'auto', 'webgpu', 'cpu' or { device }, got ${JSON.stringify(choice)}`);
   }
   try {
-    const acquired = await acquireDevice({ dawnFlags: opts.dawnFlags });
-    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(acquired, poison, opts.subgroups ?? true), opts), true));
+    const make = async () => withTuning(new WebGpuRunner(await acquireDevice({ dawnFlags: opts.dawnFlags }), poison, opts.subgroups ?? true), opts);
+    return new Attention(new WebGpuBackend(await make(), true, make));
   } catch (e) {
     if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));
     return new Attention(new CpuBackend(poison), e instanceof Error ? e.message : String(e));

@@ -9,6 +9,7 @@ import type { AdapterSummary } from '../runtime/device.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { jsTableTerms, scoreGrad } from '../mods/grad.js';
 import type { BackwardTile } from '../kernels/backward.js';
+import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { cpuBackward } from '../cpu/backward.js';
 import { WebGpuRunner, type ForwardPlan, type GpuForwardArgs, type GpuVariant } from '../runtime/webgpu.js';
 import { stridesOf, type Layout } from '../tensor/shape.js';
@@ -61,6 +62,10 @@ export interface Backend extends TensorOwner {
   forward(a: BackendForwardArgs): Promise<{ out: TensorStorage; lse: TensorStorage }>;
   /** Returns dQ (q's layout), dK, dV (k's and v's layouts) and sink-logit gradients. */
   backward(a: BackendBackwardArgs): Promise<BackendGrads>;
+  /** Throws if a tensor's storage cannot be used here (e.g. it lives on a lost device). */
+  checkStorage(storage: TensorStorage, name: string): void;
+  /** After a lost device: a new one (what can be recreated), or an error saying why not. */
+  recover(): Promise<void>;
   destroy(): void;
 }
 
@@ -126,18 +131,42 @@ export class CpuBackend implements Backend {
     return { dq: cpu(g.dq), dk: cpu(g.dk), dv: cpu(g.dv), dsinks: g.dsinks, dtables: g.dtables };
   }
 
+  checkStorage(): void {}
+
+  async recover(): Promise<void> {}
+
   destroy(): void {}
 }
 
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu';
-  readonly runner: WebGpuRunner;
+  /** Replaced by recover() after a device loss. */
+  runner: WebGpuRunner;
   /** Whether destroy() may destroy the device: false for a device the caller passed in. */
   private readonly ownsDevice: boolean;
+  /** Makes a runner on a fresh device (the same options as the first); only for devices we own. */
+  private readonly renew?: () => Promise<WebGpuRunner>;
 
-  constructor(runner: WebGpuRunner, ownsDevice: boolean) {
+  constructor(runner: WebGpuRunner, ownsDevice: boolean, renew?: () => Promise<WebGpuRunner>) {
     this.runner = runner;
     this.ownsDevice = ownsDevice;
+    this.renew = renew;
+  }
+
+  checkStorage(storage: TensorStorage, name: string): void {
+    this.runner.checkAlive();
+    if (storage.kind !== 'gpu' || !this.runner.holds(storage.buffer)) {
+      throw new AttentionInputError(`${name} lives on a GPU device that was lost and replaced (or was destroyed); upload it again with attn.tensor()`);
+    }
+  }
+
+  async recover(): Promise<void> {
+    if (!this.runner.lostInfo) return;
+    if (!this.ownsDevice || !this.renew) {
+      throw new AttentionBackendError('the GPU device passed to createAttention was lost; create a new Attention with a new device');
+    }
+    this.runner.destroy();
+    this.runner = await this.renew();
   }
 
   get adapter(): AdapterSummary {

@@ -26,7 +26,7 @@ import {
 import { packParams, type ParamLayout } from '../kernels/params.js';
 import type { KernelSpec } from '../kernels/spec.js';
 import { chooseForwardTile, tileFits } from '../kernels/tiles.js';
-import { AttentionLimitError } from '../tensor/errors.js';
+import { AttentionBackendError, AttentionLimitError } from '../tensor/errors.js';
 import type { Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { AcquiredDevice } from './device.js';
@@ -75,7 +75,8 @@ export class WebGpuRunner {
   readonly acquired: AcquiredDevice;
   private readonly pool = new Map<string, GPUBuffer[]>();
   private readonly owned = new Set<GPUBuffer>();
-  private readonly blockCache = new WeakMap<Modifier, Map<string, { buffer: GPUBuffer; bm: number; hm: number; nQ: number; nK: number }>>();
+  /** Block-mask states by mask content, shape and tile; least recently used first (bounded). */
+  private readonly blockCache = new Map<string, { buffer: GPUBuffer; bm: number; hm: number; nQ: number; nK: number; tables: Float32Array }>();
 
   /** Fill outputs with NaN before each run (testing: unwritten elements show up). */
   readonly poisonOutputs: boolean;
@@ -83,11 +84,66 @@ export class WebGpuRunner {
   /** Whether the forward kernel may reduce rows with subgroup shuffles (where the device allows). */
   readonly allowSubgroups: boolean;
 
+  /** Set once the device is lost; every later GPU call rejects with it. */
+  lostInfo: { readonly reason: string; readonly message: string } | undefined;
+  /** Rejects when the device is lost, so no pending call waits forever on a dead device. */
+  private readonly lostPromise: Promise<never>;
+  /** Buffers this runner created and has not destroyed, with their bytes (leak tests, `liveBytes`). */
+  private readonly live = new Map<GPUBuffer, number>();
+  /** Error scopes are a device-wide stack: submissions take turns so each pops its own. */
+  private submitting: Promise<unknown> = Promise.resolve();
+
   constructor(acquired: AcquiredDevice, poisonOutputs = false, allowSubgroups = true) {
     this.acquired = acquired;
     this.poisonOutputs = poisonOutputs;
     this.device = acquired.device;
     this.allowSubgroups = allowSubgroups;
+    this.lostPromise = (acquired.device.lost ?? new Promise(() => {})).then((info) => {
+      this.lostInfo = { reason: String(info.reason), message: info.message };
+      throw this.lostError();
+    });
+    this.lostPromise.catch(() => {}); // observed by whoever awaits a GPU call; never an unhandled rejection
+  }
+
+  /** The error every call gets once the device is lost. */
+  lostError(): AttentionBackendError {
+    const why = this.lostInfo ? `${this.lostInfo.reason}${this.lostInfo.message ? `: ${this.lostInfo.message}` : ''}` : 'unknown';
+    return new AttentionBackendError(`the GPU device was lost (${why}); call attn.recover() for a new device and upload the tensors again`);
+  }
+
+  /** Throws if the device is lost (before any work is encoded). */
+  checkAlive(): void {
+    if (this.lostInfo) throw this.lostError();
+  }
+
+  /** `p`, or a rejection as soon as the device is lost. */
+  private guard<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.lostPromise]);
+  }
+
+  /** Whether `buf` was made by this runner and is not destroyed (a tensor from a lost device is not). */
+  holds(buf: GPUBuffer): boolean {
+    return this.live.has(buf);
+  }
+
+  /** Bytes of the buffers this runner created and has not destroyed (pooled ones included). */
+  get liveBytes(): number {
+    let n = 0;
+    for (const b of this.live.values()) n += b;
+    return n;
+  }
+
+  /** device.createBuffer, counted in liveBytes until destroyed. */
+  private createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
+    this.checkAlive();
+    const buf = this.device.createBuffer(desc);
+    this.live.set(buf, desc.size);
+    const destroy = buf.destroy.bind(buf);
+    buf.destroy = () => {
+      this.live.delete(buf);
+      destroy();
+    };
+    return buf;
   }
 
   /** Whether a forward tile `tx` invocations wide can reduce its rows within one subgroup here. */
@@ -112,7 +168,7 @@ export class WebGpuRunner {
           '(maxStorageBufferBindingSize / maxBufferSize)',
       );
     }
-    return this.device.createBuffer({ label, size, usage: STORAGE });
+    return this.createBuffer({ label, size, usage: STORAGE });
   }
 
   /** Uploads f32 data to a new storage buffer. */
@@ -125,7 +181,7 @@ export class WebGpuRunner {
   /** Reads `count` floats back from a storage buffer. */
   async read(buffer: GPUBuffer, count: number): Promise<Float32Array> {
     const bytes = count * 4;
-    const staging = this.device.createBuffer({
+    const staging = this.createBuffer({
       label: `${buffer.label} readback`,
       size: Math.max(16, Math.ceil(bytes / 16) * 16),
       usage: 0x01 | 0x08, // MAP_READ | COPY_DST
@@ -133,11 +189,16 @@ export class WebGpuRunner {
     const enc = this.device.createCommandEncoder({ label: 'readback' });
     enc.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
     this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(0x0001); // GPUMapMode.READ
-    const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
-    staging.unmap();
-    staging.destroy();
-    return out;
+    try {
+      await this.guard(staging.mapAsync(0x0001)); // GPUMapMode.READ
+      const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+      staging.unmap();
+      return out;
+    } catch (e) {
+      throw this.lostInfo ? this.lostError() : e;
+    } finally {
+      staging.destroy();
+    }
   }
 
   /** Fills a buffer with NaN (poison) so that unwritten outputs are detectable. */
@@ -149,7 +210,7 @@ export class WebGpuRunner {
   private takeScratch(bytes: number, usage: number, label: string): GPUBuffer {
     const key = `${usage}:${bytes}`;
     const free = this.pool.get(key);
-    const buf = free?.pop() ?? this.device.createBuffer({ label, size: bytes, usage });
+    const buf = free?.pop() ?? this.createBuffer({ label, size: bytes, usage });
     this.owned.add(buf);
     return buf;
   }
@@ -197,23 +258,29 @@ export class WebGpuRunner {
   }
 
   /**
-   * Block-mask states of `mask` at tile br×bc, computed on the GPU once per mask object,
-   * shape and tile, and kept for later calls (a new mask object means new tables: recomputed).
+   * Block-mask states of `mask` at tile br×bc, computed on the GPU once per mask content
+   * (IR and table values), shape and tile, and kept for later calls: a training loop that
+   * makes the same mask anew every step reuses it. At most BLOCK_CACHE_SIZE are kept; the
+   * oldest is freed once the queue has finished with it.
    */
   async blockStates(mask: Modifier, p: Problem, br: number, bc: number): Promise<{ buffer: GPUBuffer; bm: number; hm: number; nQ: number; nK: number }> {
     const shape = { batch: p.batch, heads: p.headsQ, seqQ: p.seqQ, seqK: p.seqK };
-    const key = `${shape.batch}x${shape.heads}x${shape.seqQ}x${shape.seqK}@${br}x${bc}`;
-    let perMask = this.blockCache.get(mask);
-    if (!perMask) this.blockCache.set(mask, (perMask = new Map()));
-    const hit = perMask.get(key);
-    if (hit) return hit;
+    const { data, layout } = packTables([mask]);
+    const maskWgsl = emitWgsl(mask, layout);
+    const key = `${shape.batch}x${shape.heads}x${shape.seqQ}x${shape.seqK}@${br}x${bc}|${hashFloats(data)}|${maskWgsl}`;
+    const hit = this.blockCache.get(key);
+    // The hash only finds the entry; the tables themselves must match (no collision can reuse a wrong mask).
+    if (hit && hit.tables.length === data.length && hit.tables.every((x, i) => Object.is(x, data[i]))) {
+      this.blockCache.delete(key); // re-insert: most recently used last
+      this.blockCache.set(key, hit);
+      return hit;
+    }
     const { bm, hm } = blockMaskDims(mask, shape);
     const nQ = Math.ceil(p.seqQ / br);
     const nK = Math.ceil(p.seqK / bc);
     const buffer = this.createStorage(bm * hm * nQ * nK * 4, `attention block mask ${mask.label}`);
     this.owned.add(buffer);
-    const { data, layout } = packTables([mask]);
-    const spec = blockMaskKernel({ rowsPerTile: br, keysPerTile: bc, maskFn: emitWgsl(mask, layout), readsTables: mask.tables.size > 0 });
+    const spec = blockMaskKernel({ rowsPerTile: br, keysPerTile: bc, maskFn: maskWgsl, readsTables: mask.tables.size > 0 });
     const params = this.params(BLOCKMASK_PARAMS, { seqQ: p.seqQ, seqK: p.seqK, heads: hm, nQ, nK }, 'attention.blockmask params');
     const aux = mask.tables.size > 0 ? this.upload(data, 'attention.blockmask tables') : undefined;
     const d = await this.dispatch(spec, [params, buffer, ...(aux ? [aux] : [])], [nK, nQ, bm * hm]);
@@ -222,9 +289,22 @@ export class WebGpuRunner {
     this.device.queue.submit([enc.finish()]);
     this.giveBack(params);
     aux?.destroy();
-    const entry = { buffer, bm, hm, nQ, nK };
-    perMask.set(key, entry);
+    const entry = { buffer, bm, hm, nQ, nK, tables: data };
+    const replaced = this.blockCache.get(key);
+    if (replaced) this.retire(key, replaced.buffer);
+    this.blockCache.set(key, entry);
+    if (this.blockCache.size > BLOCK_CACHE_SIZE) {
+      const [oldKey, old] = this.blockCache.entries().next().value!;
+      this.retire(oldKey, old.buffer);
+    }
     return entry;
+  }
+
+  /** Drops a block-mask entry; its buffer is freed once the queue has finished with it. */
+  private retire(key: string, buffer: GPUBuffer): void {
+    this.blockCache.delete(key);
+    this.owned.delete(buffer);
+    void this.device.queue.onSubmittedWorkDone().then(() => buffer.destroy());
   }
 
   /** Tiles found by a timed search (api/tune.ts), by shape class; they win over the defaults. */
@@ -487,8 +567,18 @@ export class WebGpuRunner {
     };
   }
 
-  /** Encodes and submits a plan inside error scopes; rejects with the kernel labels on a GPU error. */
+  /**
+   * Encodes and submits a plan inside error scopes; rejects with the kernel labels on a
+   * validation or out-of-memory error, and with AttentionBackendError if the device is lost.
+   */
   async run(plan: { readonly dispatches: readonly PreparedDispatch[]; readonly labels: readonly string[] }): Promise<void> {
+    this.checkAlive();
+    const turn = this.submitting.then(() => this.submitScoped(plan));
+    this.submitting = turn.catch(() => {});
+    return this.guard(turn);
+  }
+
+  private async submitScoped(plan: { readonly dispatches: readonly PreparedDispatch[]; readonly labels: readonly string[] }): Promise<void> {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     const enc = this.device.createCommandEncoder({ label: plan.labels.join(' + ') });
@@ -497,7 +587,7 @@ export class WebGpuRunner {
     const validation = await this.device.popErrorScope();
     const oom = await this.device.popErrorScope();
     const err = validation ?? oom;
-    if (err) throw new Error(`GPU error in ${plan.labels.join(', ')}: ${err.message}`);
+    if (err) throw new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${plan.labels.join(', ')}: ${err.message}`);
   }
 
   /** Frees pooled buffers and the device. */
@@ -506,6 +596,17 @@ export class WebGpuRunner {
     this.owned.clear();
     this.pool.clear();
   }
+}
+
+/** Block masks kept per runner (each a few bytes per tile pair). */
+const BLOCK_CACHE_SIZE = 64;
+
+/** FNV-1a over the bits of `data`: the table part of a block-mask cache key. */
+function hashFloats(data: Float32Array): string {
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let h = 0x811c9dc5;
+  for (const w of words) h = Math.imul(h ^ w, 0x01000193) >>> 0;
+  return `${data.length}:${h.toString(16)}`;
 }
 
 /** Parameter fields both kernel families share. */
