@@ -123,3 +123,16 @@ describe('concurrency', () => {
     attn.destroy();
   });
 });
+
+describe('adapters that lie', () => {
+  it("Dawn's null backend (returns garbage) is caught by the self-test at creation: refused for 'webgpu', CPU fallback for 'auto'", async () => {
+    const e = await errorOf(() => createAttention({ backend: 'webgpu', dawnFlags: ['backend=null'] }));
+    expect(e).toBeInstanceOf(AttentionBackendError);
+    expect(e.message).toMatch(/failed the self-test: element \d+ is .*, expected/);
+    const auto = await createAttention({ backend: 'auto', dawnFlags: ['backend=null'] });
+    expect(auto.backend).toBe('cpu');
+    expect(auto.fallbackReason).toContain('self-test');
+    // A real adapter passes (and a later plain call is not served by the null instance).
+    expect((await createAttention({ backend: 'webgpu' })).backend).toBe('webgpu');
+  });
+});

@@ -10,6 +10,7 @@
 import { acquireDevice, wrapDevice, type AdapterSummary } from '../runtime/device.js';
 import { WebGpuRunner, type GpuVariant } from '../runtime/webgpu.js';
 import { loadTuned } from '../runtime/tuning.js';
+import { selfTest } from '../runtime/probe.js';
 import { BlockMask, blockMaskOnCpu, type BlockMaskShape } from '../mods/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
 import { tableName } from '../mods/grad.js';
@@ -275,8 +276,16 @@ function byName(grads: ReadonlyMap<string, Float32Array>): Record<string, Float3
   return out;
 }
 
-/** Loads the tiles an earlier search saved for this adapter, unless tuning is off. */
+/** Refuses a device that computes wrong results; then loads the tiles an earlier search saved, unless tuning is off. */
 async function withTuning(runner: WebGpuRunner, opts: CreateOptions): Promise<WebGpuRunner> {
+  const wrong = await selfTest(runner.device);
+  if (wrong) {
+    const a = runner.acquired.summary;
+    throw new AttentionBackendError(
+      `the WebGPU adapter (${[a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ') || 'unnamed'}) failed the self-test: ` +
+        `${wrong}; it does not compute correct results (a null or broken backend)`,
+    );
+  }
   if (opts.tuning !== 'off') for (const [k, t] of await loadTuned(runner.acquired.summary)) runner.tuned.set(k, t);
   return runner;
 }

@@ -45,14 +45,17 @@ const WANTED_LIMITS = [
 
 const WANTED_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
 
-let nodeGpu: Promise<GPU | undefined> | undefined;
+const nodeGpus = new Map<string, Promise<GPU | undefined>>();
 
 /** The GPU entry point of this environment, or undefined where none exists. */
 export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   if (typeof process === 'undefined' || !process.versions?.node) return undefined;
-  nodeGpu ??= (async () => {
+  // One Dawn instance per set of flags (a null-backend instance must not serve a later plain call).
+  const key = dawnFlags.join(' ');
+  let gpu = nodeGpus.get(key);
+  if (!gpu) nodeGpus.set(key, (gpu = (async () => {
     try {
       const mod = (await import('webgpu' as string)) as {
         create: (flags: string[]) => GPU;
@@ -66,8 +69,8 @@ export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU | u
     } catch {
       return undefined;
     }
-  })();
-  return nodeGpu;
+  })()));
+  return gpu;
 }
 
 /** Requests an adapter and a device with raised limits; throws AttentionBackendError if there is none. */

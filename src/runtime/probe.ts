@@ -92,3 +92,47 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(subgroup_invocation_
   [buf, read].forEach((b) => b.destroy());
   return ok;
 }
+
+/**
+ * A device that computes wrong results (Dawn's null backend returns zeros; a broken
+ * driver may too) is caught here, at creation, instead of producing plausible garbage:
+ * one small kernel with arithmetic, exp, workgroup memory and a barrier, checked
+ * against the same values computed on the host. Returns undefined, or what is wrong.
+ */
+export async function selfTest(device: GPUDevice): Promise<string | undefined> {
+  const n = 64;
+  const bindings = [{ name: 'out', kind: 'read_write', type: 'array<f32>' } as const];
+  const spec = {
+    label: 'self-test',
+    wgsl: /* wgsl */ `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+var<workgroup> tile: array<f32, ${n}>;
+@compute @workgroup_size(${n}, 1, 1)
+fn main(@builtin(local_invocation_index) i: u32) {
+  tile[i] = fma(f32(i), 0.5, 1.0);
+  workgroupBarrier();
+  out[i] = tile[${n - 1}u - i] + exp(-f32(i) / 16.0);
+}`,
+    workgroupSize: [n, 1, 1] as const,
+    bindings,
+    workgroupBytes: n * 4,
+  };
+  const buf = device.createBuffer({ label: 'self-test out', size: n * 4, usage: 0x80 | 0x04 });
+  const read = device.createBuffer({ label: 'self-test readback', size: n * 4, usage: 0x01 | 0x08 });
+  try {
+    const d = prepareDispatch(device, spec, await getPipeline(device, spec), [buf], [1, 1, 1]);
+    const enc = device.createCommandEncoder({ label: spec.label });
+    encodeDispatches(enc, [d]);
+    enc.copyBufferToBuffer(buf, 0, read, 0, n * 4);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(0x0001);
+    const got = new Float32Array(read.getMappedRange().slice(0));
+    read.unmap();
+    for (let i = 0; i < n; i++) {
+      const want = (n - 1 - i) * 0.5 + 1 + Math.exp(-i / 16);
+      if (!(Math.abs(got[i]! - want) <= 1e-5 * want)) return `element ${i} is ${got[i]}, expected ${want}`;
+    }
+    return undefined;
+  } finally {
+    [buf, read].forEach((b) => b.destroy());
+  }
+}
