@@ -136,3 +136,41 @@ describe('adapters that lie', () => {
     expect((await createAttention({ backend: 'webgpu' })).backend).toBe('webgpu');
   });
 });
+
+describe('limits: calls too large to bind at once are split', () => {
+  it('by batch, then by head group, with the same bits as unsplit (layouts, GQA, causal, masks); and a clear error when one head cannot fit', async () => {
+    const whole = await createAttention({ backend: 'webgpu' });
+    const seed = testSeed();
+    const rand = rng(seed);
+    // q is 2 × 4 × 70 × 32 floats = 71,680 bytes: 40 KiB forces one batch per dispatch; 20 KiB one K/V head
+    // group (2 query heads) per dispatch, which only 'bhnd' can bind alone ('bnhd' interleaves the heads).
+    for (const [limit, layouts] of [[40 * 1024, ['bhnd', 'bnhd']], [20 * 1024, ['bhnd']]] as const) {
+      const split = await createAttention({ backend: 'webgpu', maxBindingBytes: limit });
+      for (const layout of layouts) {
+        for (const opts of [{ causal: true }, { mask: slidingWindow(9) }] as ForwardOptions[]) {
+          const q = Float32Array.from({ length: 2 * 4 * 70 * 32 }, () => rand() * 2 - 1);
+          const kv = () => Float32Array.from({ length: 2 * 2 * 70 * 32 }, () => rand() * 2 - 1);
+          const [k, v] = [kv(), kv()];
+          const run = async (attn: Attention) => {
+            const t = [attn.tensor(q, [2, 4, 70, 32], { layout }), attn.tensor(k, [2, 2, 70, 32], { layout }), attn.tensor(v, [2, 2, 70, 32], { layout })];
+            const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...opts, returnLse: true });
+            const r = [await out.read(), await lse!.read()];
+            [...t, out, lse!].forEach((x) => x.destroy());
+            return r;
+          };
+          const [a, b] = [await run(whole), await run(split)];
+          const what = `limit ${limit}, ${layout}, ${JSON.stringify(opts)} [seed ${seed}]`;
+          expect(Buffer.from(b[0]!.buffer).equals(Buffer.from(a[0]!.buffer)), `O ${what}`).toBe(true);
+          expect(Buffer.from(b[1]!.buffer).equals(Buffer.from(a[1]!.buffer)), `LSE ${what}`).toBe(true);
+        }
+      }
+      split.destroy();
+    }
+    const tiny = await createAttention({ backend: 'webgpu', maxBindingBytes: 4096 });
+    const t = (h: number) => tiny.tensor(new Float32Array(h * 70 * 32), [1, h, 70, 32]);
+    const e = await errorOf(() => tiny.forward(t(2), t(1), t(1)));
+    expect(e.name).toBe('AttentionLimitError');
+    expect(e.message).toMatch(/one head group of this call binds \d+ bytes at once .* at most 4096 bytes/);
+    whole.destroy();
+  });
+});

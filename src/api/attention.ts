@@ -250,13 +250,13 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
   if (choice === 'cpu') return new Attention(new CpuBackend(poison));
   if (typeof choice === 'object') {
     if (!choice.device) throw new AttentionInputError('backend: { device } needs a GPUDevice');
-    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(wrapDevice(choice.device), poison, opts.subgroups ?? true), opts), false));
+    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(wrapDevice(choice.device), poison, opts.subgroups ?? true, opts.maxBindingBytes), opts), false));
   }
   if (choice !== 'auto' && choice !== 'webgpu') {
     throw new AttentionInputError(`backend must be 'auto', 'webgpu', 'cpu' or { device }, got ${JSON.stringify(choice)}`);
   }
   try {
-    const make = async () => withTuning(new WebGpuRunner(await acquireDevice({ dawnFlags: opts.dawnFlags }), poison, opts.subgroups ?? true), opts);
+    const make = async () => withTuning(new WebGpuRunner(await acquireDevice({ dawnFlags: opts.dawnFlags }), poison, opts.subgroups ?? true, opts.maxBindingBytes), opts);
     return new Attention(new WebGpuBackend(await make(), true, make));
   } catch (e) {
     if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));

@@ -31,6 +31,11 @@ export interface CreateOptions {
    * 'subgroups' wide enough (default true); false forces the workgroup-memory path.
    */
   readonly subgroups?: boolean;
+  /**
+   * Testing aid: split calls as if the device bound at most this many bytes per
+   * binding (large calls are split by batch, then by head group, automatically).
+   */
+  readonly maxBindingBytes?: number;
 }
 
 /** 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N to memory. */

@@ -96,6 +96,9 @@ export const FORWARD_PARAMS: ParamLayout = {
     ['bmB', 'u32'], ['bmH', 'u32'], ['bmRow', 'u32'],
     // a NaN from the host: WGSL cannot write one as a constant
     ['nan', 'f32'],
+    // A dispatch over part of a problem too large to bind at once (runtime splits it):
+    // its first batch, and where its bound ranges start (vec4 units; floats for lse).
+    ['batchBase', 'u32'], ['qOff', 'u32'], ['kOff', 'u32'], ['vOff', 'u32'], ['lseOff', 'u32'],
   ],
 };
 
@@ -261,13 +264,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let tx = lid.x;
   let ty = lid.y;
   let tid = ty * TX + tx;
-  let b = wg.z;
+  let b = wg.z + params.batchBase;
   let h = wg.y + params.headBase;
   let q0 = wg.x * BR;
   let hk = h / params.groupSize;
-  let qBase = b * params.qsb + h * params.qsh;
-  let kBase = b * params.ksb + hk * params.ksh;
-  let vBase = b * params.vsb + hk * params.vsh;
+  let qBase = b * params.qsb + h * params.qsh - params.qOff;
+  let kBase = b * params.ksb + hk * params.ksh - params.kOff;
+  let vBase = b * params.vsb + hk * params.vsh - params.vOff;
 
   for (var i = tid; i < BR * D4; i += NT) {
     let n = q0 + i / D4;
@@ -374,7 +377,7 @@ ${sinkRow(r)}
       let inv = select(0.0, keep / lF, lF > 0.0 || isNan(lF));
 ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c}u] = acc[${r * oc + c}] * inv; }`)}
       if (tx == 0u) {
-        lse[(b * params.headsQ + h) * params.seqQ + i] =
+        lse[(b * params.headsQ + h) * params.seqQ + i - params.lseOff] =
           select(select(params.negInf, (mF + log2(lF)) * 0.6931471805599453, lF > 0.0), params.nan, isNan(lF));
       }
     }

@@ -14,11 +14,14 @@ export interface PreparedDispatch {
   readonly workgroups: readonly [number, number, number];
 }
 
+/** A whole buffer, or a range of one (offset aligned to minStorageBufferOffsetAlignment). */
+export type BindingResource = GPUBuffer | { readonly buffer: GPUBuffer; readonly offset: number; readonly size: number };
+
 export function prepareDispatch(
   device: GPUDevice,
   spec: KernelSpec,
   pipeline: GPUComputePipeline,
-  buffers: readonly GPUBuffer[],
+  buffers: readonly BindingResource[],
   workgroups: readonly [number, number, number],
 ): PreparedDispatch {
   if (buffers.length !== spec.bindings.length) {
@@ -35,7 +38,7 @@ export function prepareDispatch(
   const bindGroup = device.createBindGroup({
     label: spec.label,
     layout: pipeline.getBindGroupLayout(0),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    entries: buffers.map((b, binding) => ({ binding, resource: 'offset' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } })),
   });
   return { spec, pipeline, bindGroup, workgroups };
 }

@@ -8,6 +8,7 @@ import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelV
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../mods/grad.js';
 import { shapeClass, type TunedTiles } from './tuning.js';
+import { chunkRanges, splitCall } from './split.js';
 import { subgroupLanesFollowIndex } from './probe.js';
 import {
   backwardKernel, backwardPreprocessKernel, backwardTileFits, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile, type BackwardTile,
@@ -30,7 +31,7 @@ import { AttentionBackendError, AttentionLimitError } from '../tensor/errors.js'
 import type { Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { AcquiredDevice } from './device.js';
-import { encodeDispatches, prepareDispatch, type PreparedDispatch } from './encode.js';
+import { encodeDispatches, prepareDispatch, type BindingResource, type PreparedDispatch } from './encode.js';
 import { getPipeline } from './pipelines.js';
 
 /** Everything a forward call needs, already validated. */
@@ -93,7 +94,11 @@ export class WebGpuRunner {
   /** Error scopes are a device-wide stack: submissions take turns so each pops its own. */
   private submitting: Promise<unknown> = Promise.resolve();
 
-  constructor(acquired: AcquiredDevice, poisonOutputs = false, allowSubgroups = true) {
+  /** Testing aid: bind at most this many bytes at once, to exercise the splitting of large calls. */
+  private readonly bindingLimit: number;
+
+  constructor(acquired: AcquiredDevice, poisonOutputs = false, allowSubgroups = true, bindingLimit = Infinity) {
+    this.bindingLimit = bindingLimit;
     this.acquired = acquired;
     this.poisonOutputs = poisonOutputs;
     this.device = acquired.device;
@@ -154,18 +159,17 @@ export class WebGpuRunner {
     return minSize >= tx && (await subgroupLanesFollowIndex(this.device));
   }
 
-  /** Largest buffer one storage binding may cover, in bytes. */
+  /** Largest range one storage binding may cover, in bytes. */
   get maxBindingBytes(): number {
-    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize, this.bindingLimit);
   }
 
-  /** A storage buffer of `bytes`, checked against the binding limit. */
+  /** A storage buffer of `bytes`, checked against the device's largest buffer (calls split what exceeds a binding). */
   createStorage(bytes: number, label: string): GPUBuffer {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    if (size > this.maxBindingBytes) {
+    if (size > this.device.limits.maxBufferSize) {
       throw new AttentionLimitError(
-        `${label} needs ${size} bytes, but this device binds at most ${this.maxBindingBytes} bytes ` +
-          '(maxStorageBufferBindingSize / maxBufferSize)',
+        `${label} needs ${size} bytes, but this device's largest buffer is ${this.device.limits.maxBufferSize} bytes (maxBufferSize)`,
       );
     }
     return this.createBuffer({ label, size, usage: STORAGE });
@@ -229,7 +233,7 @@ export class WebGpuRunner {
     return buf;
   }
 
-  private async dispatch(spec: KernelSpec, buffers: GPUBuffer[], wg: [number, number, number]) {
+  private async dispatch(spec: KernelSpec, buffers: BindingResource[], wg: [number, number, number]) {
     const pipeline = await getPipeline(this.device, spec);
     return prepareDispatch(this.device, spec, pipeline, buffers, wg);
   }
@@ -345,29 +349,44 @@ export class WebGpuRunner {
     const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
     if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
     const v4 = (n: number) => n / 4;
-    const params = this.params(
-      FORWARD_PARAMS,
-      {
-        ...common(p),
-        qkScale: a.scale * Math.LOG2E,
-        qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
-        ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
-        vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
-        scale: a.scale,
-        bmRow: blocks?.nK ?? 0,
-        bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
-        bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
-      },
-      'attention.forward params',
-    );
-    const buffers = [params, a.q, a.k, a.v, out, lse, ...(variant.aux ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : [])];
-    const d = await this.dispatch(spec, buffers, [Math.ceil(p.seqQ / br), p.headsQ, p.batch]);
+    const align = this.device.limits.minStorageBufferOffsetAlignment;
+    const split = { problem: p, q: a.qStrides, k: a.kStrides, v: a.vStrides };
+    const chunks = splitCall(split, this.maxBindingBytes, align);
+    const paramBufs: GPUBuffer[] = [];
+    const dispatches: PreparedDispatch[] = [];
+    for (const c of chunks) {
+      const r = chunkRanges(split, c, align);
+      const params = this.params(
+        FORWARD_PARAMS,
+        {
+          ...common(p),
+          qkScale: a.scale * Math.LOG2E,
+          qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
+          ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
+          vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
+          scale: a.scale,
+          bmRow: blocks?.nK ?? 0,
+          bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
+          bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
+          headBase: c.h0, batchBase: c.b0,
+          qOff: r.q.offset / 16, kOff: r.k.offset / 16, vOff: r.v.offset / 16, lseOff: r.lse.offset / 4,
+        },
+        'attention.forward params',
+      );
+      paramBufs.push(params);
+      const buffers = [
+        params,
+        { buffer: a.q, ...r.q }, { buffer: a.k, ...r.k }, { buffer: a.v, ...r.v }, { buffer: out, ...r.q }, { buffer: lse, ...r.lse },
+        ...(variant.aux ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : []),
+      ];
+      dispatches.push(await this.dispatch(spec, buffers, [Math.ceil(p.seqQ / br), c.h1 - c.h0, c.b1 - c.b0]));
+    }
     return {
       out,
       lse,
-      dispatches: [d],
-      labels: [spec.label],
-      release: () => [params, variant.aux].forEach((b) => b && this.giveBack(b)),
+      dispatches,
+      labels: chunks.length > 1 ? [`${spec.label} ×${chunks.length} chunks`] : [spec.label],
+      release: () => [...paramBufs, variant.aux].forEach((b) => b && this.giveBack(b)),
     };
   }
 
@@ -384,9 +403,22 @@ export class WebGpuRunner {
     return Math.min(heads, p.batch * p.headsQ);
   }
 
+  /** Kernels that bind whole tensors (naive, backward) refuse ones past the binding limit by name. */
+  private checkWholeBindings(what: string, buffers: Record<string, GPUBuffer>): void {
+    for (const [name, b] of Object.entries(buffers)) {
+      if (b.size > this.maxBindingBytes) {
+        throw new AttentionLimitError(
+          `${what} binds ${name} whole (${b.size} bytes), but this device binds at most ${this.maxBindingBytes} bytes ` +
+            "(maxStorageBufferBindingSize); the fused 'flash' forward splits such calls, this path does not yet",
+        );
+      }
+    }
+  }
+
   /** Plans the naive pipeline: scores, mask (causal), softmax, P·V per chunk of heads. */
   async planNaive(a: GpuForwardArgs): Promise<ForwardPlan> {
     const p = a.problem;
+    this.checkWholeBindings('the naive pipeline', { q: a.q, k: a.k, v: a.v });
     const totalHeads = p.batch * p.headsQ;
     const chunk = this.naiveChunkHeads(p);
     const out = this.createStorage(totalHeads * p.seqQ * p.headDim * 4, 'attention out');
@@ -488,6 +520,7 @@ export class WebGpuRunner {
   /** Plans the backward kernels (benchmarks encode the plan many times). */
   async planBackward(a: GpuBackwardArgs): Promise<BackwardPlan> {
     const p = a.problem;
+    this.checkWholeBindings('the backward pass', { q: a.q, k: a.k, v: a.v, out: a.out, dOut: a.dout });
     const tile = a.backwardTile ?? this.backwardTile(p.headDim, a.causal, p.seqQ);
     if (!tile) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
     if (a.backwardTile && !backwardTileFits(p.headDim, a.backwardTile, this.device.limits)) {
