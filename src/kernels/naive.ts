@@ -54,8 +54,6 @@ interface GemmOperands {
   readonly bContiguousInK: boolean;
   /** Statement storing 'value' at (row, col). */
   readonly store: string;
-  /** A zero in A contributes nothing even against inf or NaN in B (P·V: masked keys reach nothing). */
-  readonly zeroSkipsB?: boolean;
 }
 
 function gemm(label: string, bindings: readonly Binding[], ops: GemmOperands): string {
@@ -109,7 +107,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       for (var r = 0u; r < 4u; r++) { av[r] = As[kk * 64u + ty + 16u * r]; }
       for (var c = 0u; c < 4u; c++) { bv[c] = Bs[kk * 64u + tx + 16u * c]; }
       for (var r = 0u; r < 4u; r++) {
-        for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] += ${ops.zeroSkipsB ? 'select(0.0, av[r] * bv[c], av[r] != 0.0 || isNan(av[r]))' : 'av[r] * bv[c]'}; }
+        for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] += av[r] * bv[c]; }
       }
     }
     workgroupBarrier();
@@ -164,7 +162,6 @@ export function naivePvKernel(): KernelSpec {
       b: 'v[b * params.vsb + hk * params.vsh + KK * params.vsn + COL]',
       bContiguousInK: false,
       store: 'o[b * params.qsb + h * params.qsh + row * params.qsn + col] = value;',
-      zeroSkipsB: true,
     }),
     workgroupSize: GEMM_WG,
     bindings,
