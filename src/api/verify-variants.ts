@@ -40,8 +40,12 @@ export const VARIANTS: Readonly<Record<string, Builder>> = {
   causalMod: () => ({ mask: causal() }),
   slidingWindow: () => ({ mask: slidingWindow(13) }),
   slidingWindowSymmetric: () => ({ mask: slidingWindow(9, { causal: false }) }),
-  documentMask: (p, r) => ({ mask: documentMask(docIds(p.seqK, r)) }),
-  documentMaskVarlen: (p, r) => ({ mask: documentMask(Array.from({ length: p.batch }, () => docIds(p.seqK, r)).flat(), p.seqK) }),
+  // One id per position; q and kv index the same positions, so the ids cover the longer of Nq and Nk.
+  documentMask: (p, r) => ({ mask: documentMask(docIds(Math.max(p.seqQ, p.seqK), r)) }),
+  documentMaskVarlen: (p, r) => {
+    const len = Math.max(p.seqQ, p.seqK);
+    return { mask: documentMask(Array.from({ length: p.batch }, () => docIds(len, r)).flat(), len) };
+  },
   prefixLM: () => ({ mask: prefixLM(11) }),
   // Batch 0 has no keys at all: every row fully masked (O = 0, LSE = −∞).
   keyPadding: (p, r) => ({ mask: keyPadding(Array.from({ length: p.batch }, (_, b) => (b === 0 ? 0 : 1 + Math.floor(r() * p.seqK)))) }),
@@ -51,7 +55,7 @@ export const VARIANTS: Readonly<Record<string, Builder>> = {
     sinks: learnedSinks(randoms(p.headsQ, r, 2)),
     mask: keyPadding(Array.from({ length: p.batch }, (_, b) => (b === 0 ? 0 : p.seqK))),
   }),
-  'document∧causal∧window': (p, r) => ({ mask: and(documentMask(docIds(p.seqK, r)), causal(), slidingWindow(20)) }),
+  'document∧causal∧window': (p, r) => ({ mask: and(documentMask(docIds(Math.max(p.seqQ, p.seqK), r)), causal(), slidingWindow(20)) }),
   'or/not': () => ({ mask: or(not(slidingWindow(5)), prefixLM(3)) }),
   'alibi∘softcap+window': (p) => ({ score: compose(alibi(alibiSlopes(p.headsQ)), softcap(3)), mask: slidingWindow(31) }),
   // User-written ALiBi and a user mask reading a table, as a user would write them.
