@@ -113,7 +113,7 @@ describe('concurrency', () => {
       [1 + (i % 2), 2, 17 + 9 * i, 32] as Dims,
       [{}, { causal: true }, { mask: slidingWindow(7) }, { score: alibi(alibiSlopes(2)) }][i % 4]!,
     ]);
-    const serial = [];
+    const serial: Awaited<ReturnType<typeof forwardRead>>[] = [];
     for (const [s, d, o] of calls) serial.push(await forwardRead(attn, s, d, o));
     const parallel = await Promise.all(calls.map(([s, d, o]) => forwardRead(attn, s, d, o)));
     parallel.forEach((p, i) => {

@@ -127,6 +127,15 @@ const NEXT_TILE = /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32) -> u32
  */
 export const IS_NAN = /* wgsl */ `fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`;
 
+/**
+ * LSE in natural units from the log2-frame max m and denominator l: m·ln 2 + ln l,
+ * with ln 2 split into an f32 head and tail so the product adds no rounding beyond
+ * the scores' own ((m + log2 l)·ln 2 added about 2 ulp of |LSE|, over the bound at |LSE| ≈ 100).
+ */
+const LSE_OF = /* wgsl */ `fn lseOf(m: f32, l: f32) -> f32 {
+  return fma(m, ${Math.fround(Math.LN2)}, fma(m, ${Math.LN2 - Math.fround(Math.LN2)}, log(l)));
+}`;
+
 /** The packed auxiliary tables of a variant (slopes, document ids, sinks, …). */
 export const AUX_BINDING: Binding = { name: 'aux', kind: 'read', type: 'array<f32>' };
 
@@ -252,6 +261,7 @@ ${v?.scoreFn ?? ''}
 ${v?.maskFn ?? ''}
 ${blocks ? NEXT_TILE : ''}
 ${IS_NAN}
+${LSE_OF}
 
 var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
 var<workgroup> Ks: array<vec4<f32>, ${bc * (d4 + 1)}>;
@@ -378,7 +388,7 @@ ${sinkRow(r)}
 ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c}u] = acc[${r * oc + c}] * inv; }`)}
       if (tx == 0u) {
         lse[(b * params.headsQ + h) * params.seqQ + i - params.lseOff] =
-          select(select(params.negInf, (mF + log2(lF)) * 0.6931471805599453, lF > 0.0), params.nan, isNan(lF));
+          select(select(params.negInf, lseOf(mF, lF), lF > 0.0), params.nan, isNan(lF));
       }
     }
   }`)}

@@ -125,17 +125,19 @@ export function jsTableTerms(mod: Modifier): JsTableTerm[] {
   return tableTerms(mod).map((t) => ({ table: t.table, length: t.length, index: scoreFn(t.index), partial: scoreFn(t.partial) }));
 }
 
-/** Adds g · ∂mod/∂table to each read element's gradient (float64 accumulators, one per table id). */
+/** Adds g · ∂mod/∂table (or g · |∂mod/∂table|) to each read element (float64 accumulators, one per table id). */
 export function scatterTableGrads(
   terms: readonly JsTableTerm[],
   grads: Map<string, Float64Array>,
   g: number,
   z: number, b: number, h: number, q: number, kv: number,
+  abs = false,
 ): void {
   for (const t of terms) {
     let acc = grads.get(t.table);
     if (!acc) grads.set(t.table, (acc = new Float64Array(t.length)));
     const i = Math.min(Math.max(Math.trunc(t.index(z, b, h, q, kv)), 0), t.length - 1);
-    acc[i]! += g * t.partial(z, b, h, q, kv);
+    const d = t.partial(z, b, h, q, kv);
+    acc[i]! += g * (abs ? Math.abs(d) : d);
   }
 }

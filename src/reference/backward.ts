@@ -34,6 +34,11 @@ export interface ReferenceGrads {
   readonly dsinks?: Float64Array;
   /** Gradient of each table the score modifier reads, by table id, when `tableTerms` are given. */
   readonly dtables?: Map<string, Float64Array>;
+  /**
+   * Magnitudes behind each table gradient element, for tolerances: Σ P·|∂s/∂T| and
+   * Σ P·|dP − D|·|∂s/∂T| over the pairs that read it.
+   */
+  readonly dtablesScale?: { readonly p: Map<string, Float64Array>; readonly pd: Map<string, Float64Array> };
 }
 
 export function referenceBackward(
@@ -53,7 +58,10 @@ export function referenceBackward(
   const dk = new Float64Array(B * Hkv * Nk * D);
   const dv = new Float64Array(B * Hkv * Nk * D);
   const dsinks = opts.sinks ? new Float64Array(Hq) : undefined;
-  const dtables = opts.tableTerms && new Map(opts.tableTerms.map((t) => [t.table, new Float64Array(t.length)]));
+  const tableMaps = () => opts.tableTerms && new Map(opts.tableTerms.map((t) => [t.table, new Float64Array(t.length)]));
+  const dtables = tableMaps();
+  const scaleP = tableMaps();
+  const scalePD = tableMaps();
   const z = new Float64Array(Nk);
   const s = new Float64Array(Nk);
   const o = new Float64Array(D);
@@ -103,7 +111,11 @@ export function referenceBackward(
           for (let d = 0; d < D; d++) dp += dout.data[go + d]! * v.data[vo + d]!;
           const g = p * (dp - Di);
           const dz = g * (opts.scoreGrad ? opts.scoreGrad(z[j]!, b, h, i, j) : 1);
-          if (dtables) scatterTableGrads(opts.tableTerms!, dtables, g, z[j]!, b, h, i, j);
+          if (dtables) {
+            scatterTableGrads(opts.tableTerms!, dtables, g, z[j]!, b, h, i, j);
+            scatterTableGrads(opts.tableTerms!, scaleP!, p, z[j]!, b, h, i, j, true);
+            scatterTableGrads(opts.tableTerms!, scalePD!, p * Math.abs(dp - Di), z[j]!, b, h, i, j, true);
+          }
           const dqo = ((b * Hq + h) * Nq + i) * D;
           const dko = ((b * Hkv + hk) * Nk + j) * D;
           for (let d = 0; d < D; d++) {
@@ -115,5 +127,5 @@ export function referenceBackward(
       }
     }
   }
-  return { dq, dk, dv, dsinks, dtables };
+  return { dq, dk, dv, dsinks, dtables, dtablesScale: scaleP && scalePD && { p: scaleP, pd: scalePD } };
 }
