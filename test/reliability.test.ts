@@ -138,7 +138,7 @@ describe('adapters that lie', () => {
 });
 
 describe('limits: calls too large to bind at once are split', () => {
-  it('by batch, then by head group, with the same bits as unsplit (layouts, GQA, causal, masks); and a clear error when one head cannot fit', async () => {
+  it('by batch, head group, head, then Q rows, with the same bits as unsplit (layouts, GQA, causal, masks); a clear error when the keys of one head cannot fit', async () => {
     const whole = await createAttention({ backend: 'webgpu' });
     const seed = testSeed();
     const rand = rng(seed);
@@ -166,11 +166,29 @@ describe('limits: calls too large to bind at once are split', () => {
       }
       split.destroy();
     }
+    // Then single query heads, then runs of Q tiles: Nq = 200 rows of 128 bytes per head against 40 keys.
+    const rows = await createAttention({ backend: 'webgpu', maxBindingBytes: 10 * 1024 });
+    for (const opts of [{ causal: true }, { mask: slidingWindow(9) }, {}] as ForwardOptions[]) {
+      const q = Float32Array.from({ length: 2 * 200 * 32 }, () => rand() * 2 - 1);
+      const k = Float32Array.from({ length: 40 * 32 }, () => rand() * 2 - 1);
+      const v = Float32Array.from({ length: 40 * 32 }, () => rand() * 2 - 1);
+      const run = async (attn: Attention) => {
+        const t = [attn.tensor(q, [1, 2, 200, 32]), attn.tensor(k, [1, 1, 40, 32]), attn.tensor(v, [1, 1, 40, 32])];
+        const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...opts, returnLse: true });
+        const r = [await out.read(), await lse!.read()];
+        [...t, out, lse!].forEach((x) => x.destroy());
+        return r;
+      };
+      const [a, b] = [await run(whole), await run(rows)];
+      expect(Buffer.from(b[0]!.buffer).equals(Buffer.from(a[0]!.buffer)), `O rows ${JSON.stringify(opts)} [seed ${seed}]`).toBe(true);
+      expect(Buffer.from(b[1]!.buffer).equals(Buffer.from(a[1]!.buffer)), `LSE rows ${JSON.stringify(opts)}`).toBe(true);
+    }
+    rows.destroy();
     const tiny = await createAttention({ backend: 'webgpu', maxBindingBytes: 4096 });
     const t = (h: number) => tiny.tensor(new Float32Array(h * 70 * 32), [1, h, 70, 32]);
     const e = await errorOf(() => tiny.forward(t(2), t(1), t(1)));
     expect(e.name).toBe('AttentionLimitError');
-    expect(e.message).toMatch(/one head group of this call binds \d+ bytes at once .* at most 4096 bytes/);
+    expect(e.message).toMatch(/one Q tile of one head still binds \d+ bytes at once .* its keys alone exceed the 4096 bytes/);
     whole.destroy();
   });
 });

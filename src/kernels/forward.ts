@@ -97,8 +97,8 @@ export const FORWARD_PARAMS: ParamLayout = {
     // a NaN from the host: WGSL cannot write one as a constant
     ['nan', 'f32'],
     // A dispatch over part of a problem too large to bind at once (runtime splits it):
-    // its first batch, and where its bound ranges start (vec4 units; floats for lse).
-    ['batchBase', 'u32'], ['qOff', 'u32'], ['kOff', 'u32'], ['vOff', 'u32'], ['lseOff', 'u32'],
+    // its first batch and Q tile, and where its bound ranges start (vec4 units; floats for lse).
+    ['batchBase', 'u32'], ['tileBase', 'u32'], ['qOff', 'u32'], ['kOff', 'u32'], ['vOff', 'u32'], ['lseOff', 'u32'],
   ],
 };
 
@@ -276,7 +276,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let tid = ty * TX + tx;
   let b = wg.z + params.batchBase;
   let h = wg.y + params.headBase;
-  let q0 = wg.x * BR;
+  let qt = wg.x + params.tileBase; // Q tile index (a split call starts some dispatches further down)
+  let q0 = qt * BR;
   let hk = h / params.groupSize;
   let qBase = b * params.qsb + h * params.qsh - params.qOff;
   let kBase = b * params.ksb + hk * params.ksh - params.kOff;
@@ -302,7 +303,7 @@ ${each(t.rm, (r) => `  m[${r}] = MASKED;`)}
   var kr: array<vec4<f32>, ${mover.per}>;
   var vr: array<vec4<f32>, ${mover.per}>;
   // With a block mask, empty tiles are never visited: the loop hops to the next non-empty one.
-  let blockRow = b * params.bmB + h * params.bmH + wg.x * params.bmRow;
+  let blockRow = b * params.bmB + h * params.bmH + qt * params.bmRow;
   let tileEnd = (kvEnd + BC - 1u) / BC;
   var k0 = ${blocks ? 'nextTile(blockRow, 0u, tileEnd) * BC' : '0u'};
 ${fetchK('k0')}

@@ -3,19 +3,22 @@
  * maxStorageBufferBindingSize bytes of a buffer per binding, while a buffer may be
  * larger (maxBufferSize). Attention is independent per (batch, head), so a large
  * call runs as several dispatches, each binding only the ranges of Q, K, V, O and
- * LSE its (batch, head) block reads: first whole batches, then groups of K/V heads
- * (with their query heads) within one batch. Results are the same bits as unsplit.
+ * LSE its block reads: whole batches; else groups of K/V heads (with their query
+ * heads) within one batch; else single query heads; else runs of Q tiles of one
+ * head (rows are independent too). Results are the same bits as unsplit.
  */
 import { AttentionLimitError } from '../tensor/errors.js';
 import type { Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 
-/** Batches [b0, b1) × query heads [h0, h1) (whole GQA groups). */
+/** Batches [b0, b1) × query heads [h0, h1) × query rows [n0, n1) (n0 a multiple of the Q tile). */
 export interface Chunk {
   readonly b0: number;
   readonly b1: number;
   readonly h0: number;
   readonly h1: number;
+  readonly n0: number;
+  readonly n1: number;
 }
 
 /** A bound range of a buffer, and where it starts in the kernel's units. */
@@ -24,10 +27,10 @@ export interface BoundRange {
   readonly size: number;
 }
 
-/** [lo, hi) in floats of the elements a block of batches and heads covers in a tensor. */
-function span(s: Strides, b0: number, b1: number, h0: number, h1: number, seq: number, headDim: number): [number, number] {
-  const lo = b0 * s.batch + h0 * s.head;
-  const hi = (b1 - 1) * s.batch + (h1 - 1) * s.head + (seq - 1) * s.seq + headDim;
+/** [lo, hi) in floats of the elements a block of batches, heads and rows [n0, n1) covers in a tensor. */
+function span(s: Strides, b0: number, b1: number, h0: number, h1: number, n0: number, n1: number, headDim: number): [number, number] {
+  const lo = b0 * s.batch + h0 * s.head + n0 * s.seq;
+  const hi = (b1 - 1) * s.batch + (h1 - 1) * s.head + (n1 - 1) * s.seq + headDim;
   return [lo, hi];
 }
 
@@ -48,44 +51,55 @@ export interface SplitInput {
 export function chunkRanges(a: SplitInput, c: Chunk, align: number) {
   const p = a.problem;
   const g = p.headsQ / p.headsKv;
-  const [hk0, hk1] = [c.h0 / g, c.h1 / g];
+  const [hk0, hk1] = [Math.floor(c.h0 / g), Math.floor((c.h1 - 1) / g) + 1];
   return {
-    q: boundRange(...span(a.q, c.b0, c.b1, c.h0, c.h1, p.seqQ, p.headDim), align),
-    k: boundRange(...span(a.k, c.b0, c.b1, hk0, hk1, p.seqK, p.headDim), align),
-    v: boundRange(...span(a.v, c.b0, c.b1, hk0, hk1, p.seqK, p.headDim), align),
-    lse: boundRange((c.b0 * p.headsQ + c.h0) * p.seqQ, ((c.b1 - 1) * p.headsQ + c.h1) * p.seqQ, align),
+    q: boundRange(...span(a.q, c.b0, c.b1, c.h0, c.h1, c.n0, c.n1, p.headDim), align),
+    k: boundRange(...span(a.k, c.b0, c.b1, hk0, hk1, 0, p.seqK, p.headDim), align),
+    v: boundRange(...span(a.v, c.b0, c.b1, hk0, hk1, 0, p.seqK, p.headDim), align),
+    lse: boundRange((c.b0 * p.headsQ + c.h0) * p.seqQ + c.n0, ((c.b1 - 1) * p.headsQ + c.h1 - 1) * p.seqQ + c.n1, align),
   };
 }
 
-/** Chunks whose every bound range fits `limit` bytes; one chunk when the whole call fits. */
-export function splitCall(a: SplitInput, limit: number, align: number): Chunk[] {
+/** Chunks whose every bound range fits `limit` bytes; one chunk when the whole call fits. `tileRows` is the Q tile. */
+export function splitCall(a: SplitInput, limit: number, align: number, tileRows: number): Chunk[] {
   const p = a.problem;
   const g = p.headsQ / p.headsKv;
+  const N = p.seqQ;
   const fits = (c: Chunk) => Object.values(chunkRanges(a, c, align)).every((r) => r.size <= limit);
-  const whole = { b0: 0, b1: p.batch, h0: 0, h1: p.headsQ };
-  if (fits(whole)) return [whole];
   const most = (n: number, ok: (k: number) => boolean) => {
     let k = 0;
     while (k < n && ok(k + 1)) k++;
     return k;
   };
-  const nb = most(p.batch, (k) => fits({ b0: 0, b1: k, h0: 0, h1: p.headsQ }));
   const chunks: Chunk[] = [];
+  if (fits({ b0: 0, b1: p.batch, h0: 0, h1: p.headsQ, n0: 0, n1: N })) return [{ b0: 0, b1: p.batch, h0: 0, h1: p.headsQ, n0: 0, n1: N }];
+  const nb = most(p.batch, (k) => fits({ b0: 0, b1: k, h0: 0, h1: p.headsQ, n0: 0, n1: N }));
   if (nb > 0) {
-    for (let b = 0; b < p.batch; b += nb) chunks.push({ b0: b, b1: Math.min(p.batch, b + nb), h0: 0, h1: p.headsQ });
+    for (let b = 0; b < p.batch; b += nb) chunks.push({ b0: b, b1: Math.min(p.batch, b + nb), h0: 0, h1: p.headsQ, n0: 0, n1: N });
     return chunks;
   }
-  const nh = most(p.headsKv, (k) => fits({ b0: 0, b1: 1, h0: 0, h1: k * g }));
-  if (nh === 0) {
-    const r = chunkRanges(a, { b0: 0, b1: 1, h0: 0, h1: g }, align);
+  const nh = most(p.headsKv, (k) => fits({ b0: 0, b1: 1, h0: 0, h1: k * g, n0: 0, n1: N }));
+  if (nh > 0) {
+    for (let b = 0; b < p.batch; b++) {
+      for (let hk = 0; hk < p.headsKv; hk += nh) chunks.push({ b0: b, b1: b + 1, h0: hk * g, h1: Math.min(p.headsKv, hk + nh) * g, n0: 0, n1: N });
+    }
+    return chunks;
+  }
+  // One query head at a time (its K/V head whole), all rows if they fit, else runs of Q tiles.
+  const tiles = Math.ceil(N / tileRows);
+  const nt = most(tiles, (k) => fits({ b0: 0, b1: 1, h0: 0, h1: 1, n0: 0, n1: Math.min(N, k * tileRows) }));
+  if (nt === 0) {
+    const r = chunkRanges(a, { b0: 0, b1: 1, h0: 0, h1: 1, n0: 0, n1: Math.min(N, tileRows) }, align);
     throw new AttentionLimitError(
-      `one head group of this call binds ${Math.max(r.q.size, r.k.size, r.v.size, r.lse.size)} bytes at once ` +
-        `(Q/O ${r.q.size}, K ${r.k.size}, V ${r.v.size}), but this device binds at most ${limit} bytes ` +
-        '(maxStorageBufferBindingSize); use a shorter sequence per call',
+      `one Q tile of one head still binds ${Math.max(r.q.size, r.k.size, r.v.size, r.lse.size)} bytes at once ` +
+        `(Q/O ${r.q.size}, K ${r.k.size}, V ${r.v.size}): its keys alone exceed the ${limit} bytes this device ` +
+        'binds (maxStorageBufferBindingSize); use fewer keys per call',
     );
   }
   for (let b = 0; b < p.batch; b++) {
-    for (let hk = 0; hk < p.headsKv; hk += nh) chunks.push({ b0: b, b1: b + 1, h0: hk * g, h1: Math.min(p.headsKv, hk + nh) * g });
+    for (let h = 0; h < p.headsQ; h++) {
+      for (let t = 0; t < tiles; t += nt) chunks.push({ b0: b, b1: b + 1, h0: h, h1: h + 1, n0: t * tileRows, n1: Math.min(N, (t + nt) * tileRows) });
+    }
   }
   return chunks;
 }

@@ -351,7 +351,7 @@ export class WebGpuRunner {
     const v4 = (n: number) => n / 4;
     const align = this.device.limits.minStorageBufferOffsetAlignment;
     const split = { problem: p, q: a.qStrides, k: a.kStrides, v: a.vStrides };
-    const chunks = splitCall(split, this.maxBindingBytes, align);
+    const chunks = splitCall(split, this.maxBindingBytes, align, br);
     const paramBufs: GPUBuffer[] = [];
     const dispatches: PreparedDispatch[] = [];
     for (const c of chunks) {
@@ -368,7 +368,7 @@ export class WebGpuRunner {
           bmRow: blocks?.nK ?? 0,
           bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
           bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
-          headBase: c.h0, batchBase: c.b0,
+          headBase: c.h0, batchBase: c.b0, tileBase: c.n0 / br,
           qOff: r.q.offset / 16, kOff: r.k.offset / 16, vOff: r.v.offset / 16, lseOff: r.lse.offset / 4,
         },
         'attention.forward params',
@@ -379,7 +379,7 @@ export class WebGpuRunner {
         { buffer: a.q, ...r.q }, { buffer: a.k, ...r.k }, { buffer: a.v, ...r.v }, { buffer: out, ...r.q }, { buffer: lse, ...r.lse },
         ...(variant.aux ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : []),
       ];
-      dispatches.push(await this.dispatch(spec, buffers, [Math.ceil(p.seqQ / br), c.h1 - c.h0, c.b1 - c.b0]));
+      dispatches.push(await this.dispatch(spec, buffers, [Math.ceil((c.n1 - c.n0) / br), c.h1 - c.h0, c.b1 - c.b0]));
     }
     return {
       out,
