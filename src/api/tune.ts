@@ -12,16 +12,7 @@ import { timeDispatches } from '../runtime/timing.js';
 import { shapeClass } from '../runtime/tuning.js';
 import type { WebGpuRunner } from '../runtime/webgpu.js';
 import { randomData, rng } from './random.js';
-
-export interface TuneShape {
-  readonly batch: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly seqQ: number;
-  readonly seqK: number;
-  readonly headDim: number;
-  readonly causal: boolean;
-}
+import type { BenchShape } from './bench.js';
 
 export interface TuneResult {
   readonly shapeClass: string;
@@ -34,7 +25,7 @@ export interface TuneResult {
 }
 
 /** Searches the forward (or backward) tiles for `shape`, records the winner in `runner.tuned`. */
-export async function tune(runner: WebGpuRunner, shape: TuneShape, pass: 'forward' | 'backward', onProgress?: (msg: string) => void): Promise<TuneResult> {
+export async function tune(runner: WebGpuRunner, shape: BenchShape, pass: 'forward' | 'backward', onProgress?: (msg: string) => void): Promise<TuneResult> {
   const sq = { batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim };
   const skv = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
   const problem = checkQkv(sq, skv, skv);

@@ -32,7 +32,7 @@
  *       at N=4096 D=64 (13.3 ms), backward/forward 4.1×; each pass at about the
  *       forward's per-GEMM speed. (Padding the workgroup rows, tried next: no change.)
  */
-import { AUX_BINDING, type KernelVariant } from './forward.js';
+import { AUX_BINDING, NEXT_TILE, type KernelVariant } from './forward.js';
 import { dot4, each, tileMover } from './codegen.js';
 import { paramStruct, type ParamLayout } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
@@ -293,14 +293,7 @@ fn nextStep(col: u32, hk: u32, qFirst: u32, nQt: u32, start: u32, end: u32) -> u
   }
   return st;
 }`
-      : /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32) -> u32 {
-  var t = start;
-  loop {
-    if (t >= end || blocks[row + t] != 0u) { break; }
-    t++;
-  }
-  return t;
-}`;
+      : NEXT_TILE;
 
   const fetchInner = (st: string) => `    {
       ${loop.place(st).replace(/\n\s*/g, '\n      ')}

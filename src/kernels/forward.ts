@@ -112,7 +112,7 @@ const FORWARD_BINDINGS: readonly Binding[] = [
 ];
 
 /** First tile index ≥ start whose block-mask state is not empty, or end. */
-const NEXT_TILE = /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32) -> u32 {
+export const NEXT_TILE = /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32) -> u32 {
   var t = start;
   loop {
     if (t >= end || blocks[row + t] != 0u) { break; }

@@ -6,6 +6,7 @@
  * time, and prints the ratio as "% of floor".
  */
 import { copyProbeKernel, fmaProbeKernel, PROBE_FLOPS_PER_INVOCATION, PROBE_THREADS } from '../kernels/probe.js';
+import type { KernelSpec } from '../kernels/spec.js';
 import { encodeDispatches, prepareDispatch } from './encode.js';
 import { getPipeline } from './pipelines.js';
 import { timeDispatches } from './timing.js';
@@ -79,18 +80,26 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(subgroup_invocation_
     bindings,
     workgroupBytes: 0,
   };
-  const buf = device.createBuffer({ label: 'probe lanes', size: n * 4, usage: 0x80 | 0x04 });
-  const read = device.createBuffer({ label: 'probe lanes readback', size: n * 4, usage: 0x01 | 0x08 });
-  const d = prepareDispatch(device, spec, await getPipeline(device, spec), [buf], [1, 1, 1]);
-  const enc = device.createCommandEncoder({ label: spec.label });
-  encodeDispatches(enc, [d]);
-  enc.copyBufferToBuffer(buf, 0, read, 0, n * 4);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(0x0001);
-  const ok = new Uint32Array(read.getMappedRange().slice(0)).every((x) => x === 0);
-  read.unmap();
-  [buf, read].forEach((b) => b.destroy());
-  return ok;
+  return new Uint32Array(await runOnce(device, spec, n * 4)).every((x) => x === 0);
+}
+
+/** Runs a one-workgroup kernel whose single binding is its output of `bytes`, and reads the output back. */
+async function runOnce(device: GPUDevice, spec: KernelSpec, bytes: number): Promise<ArrayBuffer> {
+  const buf = device.createBuffer({ label: `${spec.label} out`, size: bytes, usage: 0x80 | 0x04 });
+  const read = device.createBuffer({ label: `${spec.label} readback`, size: bytes, usage: 0x01 | 0x08 });
+  try {
+    const d = prepareDispatch(device, spec, await getPipeline(device, spec), [buf], [1, 1, 1]);
+    const enc = device.createCommandEncoder({ label: spec.label });
+    encodeDispatches(enc, [d]);
+    enc.copyBufferToBuffer(buf, 0, read, 0, bytes);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(0x0001);
+    const out = read.getMappedRange().slice(0);
+    read.unmap();
+    return out;
+  } finally {
+    [buf, read].forEach((b) => b.destroy());
+  }
 }
 
 /**
@@ -116,23 +125,10 @@ fn main(@builtin(local_invocation_index) i: u32) {
     bindings,
     workgroupBytes: n * 4,
   };
-  const buf = device.createBuffer({ label: 'self-test out', size: n * 4, usage: 0x80 | 0x04 });
-  const read = device.createBuffer({ label: 'self-test readback', size: n * 4, usage: 0x01 | 0x08 });
-  try {
-    const d = prepareDispatch(device, spec, await getPipeline(device, spec), [buf], [1, 1, 1]);
-    const enc = device.createCommandEncoder({ label: spec.label });
-    encodeDispatches(enc, [d]);
-    enc.copyBufferToBuffer(buf, 0, read, 0, n * 4);
-    device.queue.submit([enc.finish()]);
-    await read.mapAsync(0x0001);
-    const got = new Float32Array(read.getMappedRange().slice(0));
-    read.unmap();
-    for (let i = 0; i < n; i++) {
-      const want = (n - 1 - i) * 0.5 + 1 + Math.exp(-i / 16);
-      if (!(Math.abs(got[i]! - want) <= 1e-5 * want)) return `element ${i} is ${got[i]}, expected ${want}`;
-    }
-    return undefined;
-  } finally {
-    [buf, read].forEach((b) => b.destroy());
+  const got = new Float32Array(await runOnce(device, spec, n * 4));
+  for (let i = 0; i < n; i++) {
+    const want = (n - 1 - i) * 0.5 + 1 + Math.exp(-i / 16);
+    if (!(Math.abs(got[i]! - want) <= 1e-5 * want)) return `element ${i} is ${got[i]}, expected ${want}`;
   }
+  return undefined;
 }
