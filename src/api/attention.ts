@@ -7,7 +7,7 @@
  *   const { out, lse } = await attn.forward(q, k, v, { causal: true, returnLse: true });
  *   const o = await out.read();                             // Float32Array, q's layout
  */
-import { acquireDevice, wrapDevice, type AdapterSummary } from '../runtime/device.js';
+import { acquireDevice, wrapDevice, type AcquiredDevice, type AdapterSummary } from '../runtime/device.js';
 import { WebGpuRunner, type GpuVariant } from '../runtime/webgpu.js';
 import { loadTuned } from '../runtime/tuning.js';
 import { selfTest } from '../runtime/probe.js';
@@ -250,13 +250,13 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
   if (choice === 'cpu') return new Attention(new CpuBackend(poison));
   if (typeof choice === 'object') {
     if (!choice.device) throw new AttentionInputError('backend: { device } needs a GPUDevice');
-    return new Attention(new WebGpuBackend(await withTuning(new WebGpuRunner(wrapDevice(choice.device), poison, opts.subgroups ?? true, opts.maxBindingBytes), opts), false));
+    return new Attention(new WebGpuBackend(await runnerOn(wrapDevice(choice.device), opts), false));
   }
   if (choice !== 'auto' && choice !== 'webgpu') {
     throw new AttentionInputError(`backend must be 'auto', 'webgpu', 'cpu' or { device }, got ${JSON.stringify(choice)}`);
   }
   try {
-    const make = async () => withTuning(new WebGpuRunner(await acquireDevice({ dawnFlags: opts.dawnFlags }), poison, opts.subgroups ?? true, opts.maxBindingBytes), opts);
+    const make = async () => runnerOn(await acquireDevice({ dawnFlags: opts.dawnFlags }), opts);
     return new Attention(new WebGpuBackend(await make(), true, make));
   } catch (e) {
     if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));
@@ -276,8 +276,12 @@ function byName(grads: ReadonlyMap<string, Float32Array>): Record<string, Float3
   return out;
 }
 
-/** Refuses a device that computes wrong results; then loads the tiles an earlier search saved, unless tuning is off. */
-async function withTuning(runner: WebGpuRunner, opts: CreateOptions): Promise<WebGpuRunner> {
+/**
+ * A runner on `acquired` with the create options: refuses a device that computes wrong
+ * results, then loads the tiles an earlier search saved, unless tuning is off.
+ */
+async function runnerOn(acquired: AcquiredDevice, opts: CreateOptions): Promise<WebGpuRunner> {
+  const runner = new WebGpuRunner(acquired, opts.poisonOutputs ?? false, opts.subgroups ?? true, opts.maxBindingBytes);
   const wrong = await selfTest(runner.device);
   if (wrong) {
     const a = runner.acquired.summary;

@@ -261,7 +261,6 @@ export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelS
   let blockCol = b * params.bmB + wg.x;`,
         first: blocks ? 'nextStep(blockCol, hk, qFirst, nQt, 0u, steps)' : '0u',
         next: blocks ? 'nextStep(blockCol, hk, qFirst, nQt, st + 1u, steps)' : 'st + 1u',
-        end: 'steps',
         place: (st: string) => `let h = hk * params.groupSize + ${st} / nQt;\n    let i0 = (qFirst + ${st} % nQt) * BI;`,
         full: blocks ? `blocks[blockCol + (hk * params.groupSize + st / nQt) * params.bmH + (qFirst + st % nQt) * params.bmRow] == 2u` : 'false',
         interior: `o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + params.causalOffset)`,
@@ -274,7 +273,6 @@ export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelS
   let blockRow = b * params.bmB + h * params.bmH + wg.x * params.bmRow;`,
         first: blocks ? 'nextTile(blockRow, 0u, steps)' : '0u',
         next: blocks ? 'nextTile(blockRow, st + 1u, steps)' : 'st + 1u',
-        end: 'steps',
         place: (st: string) => `let i0 = ${st} * BI;`,
         full: blocks ? 'blocks[blockRow + st] == 2u' : 'false',
         interior: `i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset)`,
@@ -384,11 +382,11 @@ ${tg ? `  var tgI = array<u32, ${tg.terms.length}>(${tg.terms.map(() => '0xfffff
   var rb: array<vec4<f32>, ${mover.per}>;
 ${kv ? `  var lNext = 0.0;\n  var dNext = 0.0;` : ''}
   var st = ${loop.first};
-  if (st < ${loop.end}) {
+  if (st < steps) {
 ${fetchInner('st')}
   }
   loop {
-    if (st >= ${loop.end}) { break; }
+    if (st >= steps) { break; }
     ${loop.place('st')}
     let stNext = ${loop.next};
     let full = ${loop.full};
@@ -397,7 +395,7 @@ ${mover.stage('ra', 'Ya', 'YROW')}
 ${mover.stage('rb', 'Yb', 'YROW')}
 ${kv ? '    if (tid < BI) { Ls[tid] = lNext; Dsh[tid] = dNext; }' : ''}
     workgroupBarrier();
-    if (stNext < ${loop.end}) {
+    if (stNext < steps) {
 ${fetchInner('stNext')}
     }
 

@@ -541,7 +541,7 @@ export class WebGpuRunner {
       : undefined;
     // Fixed-point (hi, lo) words per element of the packed tables; fresh buffers are zero.
     const tgrad = tableGrads && this.createStorage(8 * Math.max(...terms.map((t) => layout!.get(t.table)!.offset + t.length)), 'attention table grads');
-    const common = {
+    const shared = {
       seqQ: p.seqQ, seqK: p.seqK, groupSize: p.headsQ / p.headsKv, headsQ: p.headsQ, headsKv: p.headsKv,
       scale: a.scale, qkScale: a.scale * Math.LOG2E, causalOffset: p.seqK - p.seqQ, rows,
       qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
@@ -555,7 +555,7 @@ export class WebGpuRunner {
       const params = this.params(
         BACKWARD_PARAMS,
         {
-          ...common,
+          ...shared,
           bmRow: blocks?.nK ?? 0,
           bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
           bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
