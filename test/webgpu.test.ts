@@ -112,22 +112,45 @@ describe('webgpu backend: fused kernel', () => {
   for (const tile of [
     { tx: 16, ty: 4, rm: 1, cn: 1, shareKv: true },
     { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false },
+    // P written into the K buffer; K rows swizzled instead of padded (alone, with V in K, with P in K).
+    { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, pInK: true },
+    { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, swizzle: true },
+    { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: true, swizzle: true },
+    { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, pInK: true, swizzle: true },
   ]) {
     it(`forced tile ${JSON.stringify(tile)} matches on a ragged multi-tile causal case (N=77, D=64)`, async () => {
       expect(await mismatch(attn, [1, 2, 77, 64], [1, 2, 77, 64], { causal: true, tile })).toBeUndefined();
     });
   }
 
+  it('P in the K buffer when P is the larger (64 rows × 16 keys at D=32) matches; with a block mask, the same bits as the plain layout', async () => {
+    const tile = { tx: 8, ty: 16, rm: 4, cn: 2, shareKv: false, pInK: true, swizzle: true };
+    expect(await mismatch(attn, [1, 2, 150, 32], [1, 2, 150, 32], { causal: true, tile })).toBeUndefined();
+    // Where P and K live changes no arithmetic, so the bits must agree exactly.
+    const rand = rng(testSeed());
+    const [q, k, v] = [0, 1, 2].map(() => Float32Array.from({ length: 2 * 150 * 32 }, () => rand() * 2 - 1));
+    const mask = documentMask([...Array(40).fill(0), ...Array(110).fill(1)]);
+    const run = async (t: typeof tile) => {
+      const x = [q, k, v].map((a) => attn.tensor(a!, [1, 2, 150, 32]));
+      const { out } = await attn.forward(x[0]!, x[1]!, x[2]!, { tile: t, mask });
+      const o = await out.read();
+      [...x, out].forEach((y) => y.destroy());
+      return o;
+    };
+    expect(await run(tile)).toEqual(await run({ ...tile, pInK: false, swizzle: false }));
+  });
+
   it('subgroup row reductions (v6): used where a subgroup holds a whole row, and correct (SwiftShader: 4 lanes, so 4-wide tiles)', async () => {
     const runner = (attn.impl as WebGpuBackend).runner;
-    expect(await runner.subgroupsFor(4)).toBe(true);
+    expect(runner.subgroupWidth).toBe(4);
     const off = await createAttention({ backend: 'webgpu', subgroups: false, poisonOutputs: true });
-    expect(await (off.impl as WebGpuBackend).runner.subgroupsFor(4)).toBe(false);
+    expect((off.impl as WebGpuBackend).runner.subgroupWidth).toBe(0);
     const seed = testSeed();
     const rand = rng(seed);
     for (const tile of [
       { tx: 4, ty: 16, rm: 2, cn: 4, shareKv: false },
       { tx: 4, ty: 16, rm: 2, cn: 4, shareKv: true },
+      { tx: 4, ty: 16, rm: 2, cn: 4, shareKv: false, pInK: true, swizzle: true },
     ]) {
       expect(await mismatch(attn, [1, 2, 77, 64], [1, 2, 77, 64], { causal: true, tile })).toBeUndefined();
       // With a block mask (skipped and full tiles) and sinks, against the workgroup-memory path.

@@ -290,6 +290,7 @@ async function runnerOn(acquired: AcquiredDevice, opts: CreateOptions): Promise<
         `${wrong}; it does not compute correct results (a null or broken backend)`,
     );
   }
+  await runner.probeSubgroups();
   if (opts.tuning !== 'off') for (const [k, t] of await loadTuned(runner.acquired.summary)) runner.tuned.set(k, t);
   return runner;
 }

@@ -42,10 +42,10 @@ export async function tune(runner: WebGpuRunner, shape: BenchShape, pass: 'forwa
   const limits = runner.device.limits;
   const candidates: (ForwardTile | BackwardTile)[] =
     pass === 'forward'
-      ? FORWARD_TILES.filter((t) => tileFits(shape.headDim, t, limits))
+      ? FORWARD_TILES.filter((t) => tileFits(shape.headDim, t, limits, runner.subgroupWidth))
       : BACKWARD_TILES.filter((t) => backwardTileFits(shape.headDim, t, limits));
   const key = shapeClass(pass, shape.headDim, shape.causal, shape.seqQ);
-  const defaultTile = pass === 'forward' ? chooseForwardTile(shape.headDim, limits) : chooseBackwardTile(shape.headDim, limits);
+  const defaultTile = pass === 'forward' ? chooseForwardTile(shape.headDim, limits, runner.subgroupWidth) : chooseBackwardTile(shape.headDim, limits);
   const fwd = pass === 'backward' ? await runner.planFlash(args) : undefined;
   if (fwd) await runner.run(fwd);
   const timed: { tile: ForwardTile | BackwardTile; ms?: number; error?: string }[] = [];

@@ -391,8 +391,8 @@ ${fetchInner('st')}
     let stNext = ${loop.next};
     let full = ${loop.full};
     workgroupBarrier();
-${mover.stage('ra', 'Ya', 'YROW')}
-${mover.stage('rb', 'Yb', 'YROW')}
+${mover.stage('ra', (r, c) => `Ya[(${r}) * YROW + ${c}]`)}
+${mover.stage('rb', (r, c) => `Yb[(${r}) * YROW + ${c}]`)}
 ${kv ? '    if (tid < BI) { Ls[tid] = lNext; Dsh[tid] = dNext; }' : ''}
     workgroupBarrier();
     if (stNext < steps) {

@@ -43,9 +43,10 @@ export function tileMover(rows: number, threads: number, d4: number) {
       ${regs}[${u}] = vec4<f32>(0.0);
       if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${src}[${base} + n * ${seqStride} + e % D4]; }
     }`),
-    stage: (regs: string, tile: string, rowStride: string) =>
+    /** `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */
+    stage: (regs: string, at: (row: string, col: string) => string) =>
       each(per, (u) => {
-        const store = `${tile}[(e / D4) * ${rowStride} + e % D4] = ${regs}[${u}];`;
+        const store = `${at('e / D4', 'e % D4')} = ${regs}[${u}];`;
         return `    { let e = tid + ${threads * u}u; ${ragged ? `if (e < ${rows * d4}u) { ${store} }` : store} }`;
       }),
   };

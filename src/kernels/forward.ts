@@ -50,6 +50,16 @@ export interface ForwardTile {
   readonly cn: number;
   /** Stage V in the K buffer after S is computed (less workgroup memory, one tile in flight). */
   readonly shareKv: boolean;
+  /**
+   * Write P into the K buffer once S is computed (one barrier more per tile, no P buffer):
+   * frees BR·BC floats of workgroup memory for wider key tiles. Excludes shareKv.
+   */
+  readonly pInK?: boolean;
+  /**
+   * K rows unpadded, their vec4 columns XOR-swizzled by the key (d ^ (key mod D4)) against
+   * bank conflicts instead of a padding vec4 per row: 1/D4 less K memory. Needs D4 a power of two.
+   */
+  readonly swizzle?: boolean;
 }
 
 export interface ForwardConfig {
@@ -144,15 +154,32 @@ export function tileRows(t: ForwardTile): { br: number; bc: number } {
   return { br: t.rm * t.ty, bc: t.cn * t.tx };
 }
 
-/** Workgroup memory in bytes that a tile shape needs at head dim `headDim`. */
-export function forwardWorkgroupBytes(headDim: number, t: ForwardTile): number {
+/** vec4 slots of the K staging buffer (which also holds V when shared, P when pInK). */
+function kSlots(headDim: number, t: ForwardTile): number {
+  const { br, bc } = tileRows(t);
+  const k = bc * (headDim / 4 + (t.swizzle ? 0 : 1));
+  return t.pInK ? Math.max(k, (br * bc) / 4) : k;
+}
+
+/**
+ * Workgroup memory in bytes that a tile shape needs at head dim `headDim`; the row
+ * reductions need a buffer only without subgroups.
+ */
+export function forwardWorkgroupBytes(headDim: number, t: ForwardTile, subgroups = false): number {
   const { br, bc } = tileRows(t);
   const d4 = headDim / 4;
   const q = br * d4;
-  const k = bc * (d4 + 1);
   const v = t.shareKv ? 0 : bc * d4;
-  const p = (br * bc) / 4;
-  return (q + k + v + p) * 16 + br * t.tx * 4;
+  const p = t.pInK ? 0 : (br * bc) / 4;
+  return (q + kSlots(headDim, t) + v + p) * 16 + (subgroups ? 0 : br * t.tx * 4);
+}
+
+/** Why a tile's options cannot build at `headDim`, or undefined. */
+export function tileOptionsProblem(headDim: number, t: ForwardTile): string | undefined {
+  const d4 = headDim / 4;
+  if (t.swizzle && (d4 & (d4 - 1)) !== 0) return `the K swizzle needs D/4 a power of two, got ${d4}`;
+  if (t.pInK && t.shareKv) return 'P in the K buffer excludes V sharing it';
+  return undefined;
 }
 
 /** Output vec4 columns each invocation owns. */
@@ -172,11 +199,15 @@ export function forwardKernel(cfg: ForwardConfig): KernelSpec {
   if (headDim % 4 !== 0) throw new Error(`forwardKernel: head dim ${headDim} is not a multiple of 4`);
   const { br, bc } = tileRows(t);
   if (bc % 4 !== 0) throw new Error(`forwardKernel: keys per tile (${bc}) must be a multiple of 4`);
+  const optionProblem = tileOptionsProblem(headDim, t);
+  if (optionProblem) throw new Error(`forwardKernel: ${optionProblem}`);
   const d4 = headDim / 4;
   const oc = outCols(headDim, t);
   // V lives in the K buffer (padded rows) when shared, else in its own dense buffer.
-  const vTile = t.shareKv ? 'Ks' : 'Vs';
-  const vRow = t.shareKv ? 'KROW' : 'D4';
+  // Element (key, column) of the K buffer: padded rows, or unpadded rows with swizzled columns.
+  const kAt = (key: string, col: string) => (t.swizzle ? `Ks[(${key}) * D4 + ((${col}) ^ ((${key}) & (D4 - 1u)))]` : `Ks[(${key}) * KROW + ${col}]`);
+  const vAt = (key: string, col: string) => (t.shareKv ? kAt(key, col) : `Vs[(${key}) * D4 + ${col}]`);
+  const pBuf = t.pInK ? 'Ks' : 'Ps';
   const mover = tileMover(bc, t.tx * t.ty, d4);
   const usesAux = cfg.variant && (cfg.variant.readsTables || cfg.variant.sinkOffset !== undefined);
   const blocks = Boolean(cfg.variant?.blockMask && cfg.variant.maskFn);
@@ -227,9 +258,9 @@ ${each(t.cn, (c) => {
   const guard = (c: number) => ((c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `);
 
   const pvLoop = (guarded: boolean) => `    for (var j4 = 0u; j4 < BC / 4u; j4++) {
-${each(t.rm, (r) => `      let pv${r} = Ps[(ty * RM + ${r}u) * (BC / 4u) + j4];`)}
+${each(t.rm, (r) => `      let pv${r} = ${pBuf}[(ty * RM + ${r}u) * (BC / 4u) + j4];`)}
 ${each(4, (jj) => each(oc, (c) => `      ${guard(c)}{
-        let vv = ${vTile}[(j4 * 4u + ${jj}u) * ${vRow} + tx + ${t.tx * c}u];
+        let vv = ${vAt(`j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
 ${each(t.rm, (r) => {
     const p = `pv${r}.${'xyzw'[jj]}`;
     const term = guarded ? `select(vec4<f32>(0.0), vv, ${p} != 0.0)` : 'vv';
@@ -264,9 +295,9 @@ ${IS_NAN}
 ${LSE_OF}
 
 var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
-var<workgroup> Ks: array<vec4<f32>, ${bc * (d4 + 1)}>;
+var<workgroup> Ks: array<vec4<f32>, ${kSlots(headDim, t)}>;
 ${t.shareKv ? '' : `var<workgroup> Vs: array<vec4<f32>, ${bc * d4}>;`}
-var<workgroup> Ps: array<vec4<f32>, ${(br * bc) / 4}>;
+${t.pInK ? '' : `var<workgroup> Ps: array<vec4<f32>, ${(br * bc) / 4}>;`}
 ${sg ? '' : `var<workgroup> red: array<f32, ${br * t.tx}>;`}
 
 @compute @workgroup_size(TX, TY, 1)
@@ -313,8 +344,8 @@ ${fetchV('k0')}
     let kNext = ${blocks ? 'nextTile(blockRow, k0 / BC + 1u, tileEnd) * BC' : 'k0 + BC'};
     let full = ${blocks ? `blocks[blockRow + k0 / BC] == ${2}u` : 'false'};
     workgroupBarrier();
-${mover.stage('kr', 'Ks', 'KROW')}
-${t.shareKv ? '' : mover.stage('vr', 'Vs', 'D4')}
+${mover.stage('kr', kAt)}
+${t.shareKv ? '' : mover.stage('vr', vAt)}
     workgroupBarrier();
     if (kNext < kvEnd) {
 ${fetchK('kNext')}
@@ -324,7 +355,7 @@ ${t.shareKv ? '' : fetchV('kNext')}
     // S = Q Kᵀ for this invocation's RM rows × CN keys (keys tx + TX·c).
     var s = array<f32, ${t.rm * t.cn}>();
     for (var d = 0u; d < D4; d++) {
-${each(t.cn, (c) => `      let kv${c} = Ks[(tx + ${t.tx * c}u) * KROW + d];`)}
+${each(t.cn, (c) => `      let kv${c} = ${kAt(`tx + ${t.tx * c}u`, 'd')};`)}
 ${each(t.rm, (r) => `      let qv${r} = Qs[(ty * RM + ${r}u) * D4 + d];`)}
 ${each(t.rm * t.cn, (i) => `      s[${i}] = ${dot4(`qv${Math.floor(i / t.cn)}`, `kv${i % t.cn}`, `s[${i}]`)};`)}
     }
@@ -338,7 +369,7 @@ ${scoreRows(false)}
     } else {
 ${scoreRows(true)}
     }
-${sg ? (t.shareKv ? '    workgroupBarrier(); // V is staged into Ks next, which every invocation has just read' : '') : '    workgroupBarrier();'}
+${sg && !t.shareKv && !t.pInK ? '' : '    workgroupBarrier(); // (V or P goes into Ks next, which every invocation has just read)'}
 
     // Online softmax: new row max, rescale l and acc, P to workgroup memory.
 ${each(t.rm, (r) => `    {
@@ -354,12 +385,12 @@ ${each(t.cn, (c) => `      {
         let p = select(select(0.0, exp2(sc - mNew), sc > MASKED), params.nan, isNan(sc));
         rowSum += p;
         let key = tx + ${t.tx * c}u;
-        Ps[(ty * RM + ${r}u) * (BC / 4u) + key / 4u][key % 4u] = p;
+        ${pBuf}[(ty * RM + ${r}u) * (BC / 4u) + key / 4u][key % 4u] = p;
       }`)}
       l[${r}] = l[${r}] * alpha + rowSum;
 ${each(oc, (c) => `      acc[${r * oc + c}] *= alpha;`)}
     }`)}
-${t.shareKv ? mover.stage('vr', 'Ks', 'KROW') : ''}
+${t.shareKv ? mover.stage('vr', vAt) : ''}
 ${t.shareKv ? `    if (kNext < kvEnd) {\n${fetchV('kNext')}\n    }` : ''}
     workgroupBarrier();
 
@@ -396,10 +427,10 @@ ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c
 }
 `;
   return {
-    label: `attention.forward.${sg ? 'v6 subgroups' : 'v5'} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}`,
+    label: `attention.forward.${sg ? 'v6 subgroups' : 'v5'} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}${t.pInK ? ' pInK' : ''}${t.swizzle ? ' swizzle' : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,
-    workgroupBytes: forwardWorkgroupBytes(headDim, t),
+    workgroupBytes: forwardWorkgroupBytes(headDim, t, sg),
   };
 }

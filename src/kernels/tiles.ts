@@ -4,7 +4,7 @@
  * accumulator in registers. The first candidate that fits wins; the list is
  * ordered from most reuse per byte staged to least.
  */
-import { forwardAccFloats, forwardWorkgroupBytes, type ForwardTile } from './forward.js';
+import { forwardAccFloats, forwardWorkgroupBytes, tileOptionsProblem, type ForwardTile } from './forward.js';
 
 /** The device limits a tile choice depends on. */
 export interface TileLimits {
@@ -29,18 +29,27 @@ export const FORWARD_TILES: readonly ForwardTile[] = [
   { tx: 8, ty: 4, rm: 1, cn: 1, shareKv: true }, // 4 × 8: D256 within WebGPU's default 16 KiB
 ];
 
-/** Whether `t` can run at head dim `headDim` within `limits`. */
-export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits): boolean {
+/**
+ * Whether a tile reduces its rows by subgroup shuffles on a device whose subgroups
+ * hold at least `subgroupWidth` lanes in index order (0: no usable subgroups).
+ */
+export function tileUsesSubgroups(t: ForwardTile, subgroupWidth: number): boolean {
+  return (t.tx & (t.tx - 1)) === 0 && t.tx <= subgroupWidth;
+}
+
+/** Whether `t` can run at head dim `headDim` within `limits` (with subgroups `subgroupWidth` wide). */
+export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits, subgroupWidth = 0): boolean {
   return (
     // Every invocation must own an output column: at D = 32 a 16-wide tile idles half of them in P·V.
     t.tx <= headDim / 4 &&
+    tileOptionsProblem(headDim, t) === undefined &&
     t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
-    forwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize &&
+    forwardWorkgroupBytes(headDim, t, tileUsesSubgroups(t, subgroupWidth)) <= limits.maxComputeWorkgroupStorageSize &&
     forwardAccFloats(headDim, t) <= MAX_ACC_FLOATS
   );
 }
 
 /** The default forward tile for a head dim on a device, or undefined if none fits. */
-export function chooseForwardTile(headDim: number, limits: TileLimits): ForwardTile | undefined {
-  return FORWARD_TILES.find((t) => tileFits(headDim, t, limits));
+export function chooseForwardTile(headDim: number, limits: TileLimits, subgroupWidth = 0): ForwardTile | undefined {
+  return FORWARD_TILES.find((t) => tileFits(headDim, t, limits, subgroupWidth));
 }

@@ -26,7 +26,7 @@ import {
 } from '../kernels/naive.js';
 import { packParams, type ParamLayout } from '../kernels/params.js';
 import type { KernelSpec } from '../kernels/spec.js';
-import { chooseForwardTile, tileFits } from '../kernels/tiles.js';
+import { chooseForwardTile, tileFits, tileUsesSubgroups } from '../kernels/tiles.js';
 import { AttentionBackendError, AttentionLimitError } from '../tensor/errors.js';
 import type { Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
@@ -151,12 +151,19 @@ export class WebGpuRunner {
     return buf;
   }
 
-  /** Whether a forward tile `tx` invocations wide can reduce its rows within one subgroup here. */
-  async subgroupsFor(tx: number): Promise<boolean> {
-    if (!this.allowSubgroups || !this.device.features.has('subgroups') || (tx & (tx - 1)) !== 0) return false;
+  /**
+   * Lanes of the smallest subgroup this device may run, when the forward kernel may use
+   * subgroups here (0: it may not). Set by probeSubgroups(); tiles without a row-reduction
+   * buffer fit only where it covers their width.
+   */
+  subgroupWidth = 0;
+
+  /** Finds subgroupWidth: the feature, the adapter's minimum size, and lanes in index order. */
+  async probeSubgroups(): Promise<number> {
+    if (!this.allowSubgroups || !this.device.features.has('subgroups')) return (this.subgroupWidth = 0);
     const info = this.acquired.adapter?.info ?? (this.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     const minSize = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
-    return minSize >= tx && (await subgroupLanesFollowIndex(this.device));
+    return (this.subgroupWidth = minSize > 0 && (await subgroupLanesFollowIndex(this.device)) ? minSize : 0);
   }
 
   /** Largest range one storage binding may cover, in bytes. */
@@ -317,8 +324,8 @@ export class WebGpuRunner {
   /** The tile the fused kernel uses for a head dim (and, once tuned, a shape class) on this device. */
   forwardTile(headDim: number, causal = false, seq = 0): ForwardTile {
     const tuned = this.tuned.get(shapeClass('forward', headDim, causal, seq)) as ForwardTile | undefined;
-    if (tuned && tileFits(headDim, tuned, this.device.limits)) return tuned;
-    const tile = chooseForwardTile(headDim, this.device.limits);
+    if (tuned && tileFits(headDim, tuned, this.device.limits, this.subgroupWidth)) return tuned;
+    const tile = chooseForwardTile(headDim, this.device.limits, this.subgroupWidth);
     if (!tile) {
       throw new AttentionLimitError(
         `no forward tile fits head dim ${headDim} in ${this.device.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
@@ -331,7 +338,7 @@ export class WebGpuRunner {
   async planFlash(a: GpuForwardArgs): Promise<ForwardPlan> {
     const p = a.problem;
     const tile = a.tile ?? this.forwardTile(p.headDim, a.causal, p.seqQ);
-    if (a.tile && !tileFits(p.headDim, a.tile, this.device.limits)) {
+    if (a.tile && !tileFits(p.headDim, a.tile, this.device.limits, this.subgroupWidth)) {
       throw new AttentionLimitError(
         `tile ${JSON.stringify(a.tile)} does not fit head dim ${p.headDim} on this device ` +
           `(${this.device.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory, ` +
@@ -343,7 +350,7 @@ export class WebGpuRunner {
     // A mask modifier brings its block mask: empty tiles skipped, full tiles unmasked.
     const blocks = a.variant?.mask ? await this.blockStates(a.variant.mask, p, br, bc) : undefined;
     const kernelVariant = variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) };
-    const subgroups = await this.subgroupsFor(tile.tx);
+    const subgroups = tileUsesSubgroups(tile, this.subgroupWidth);
     const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile, variant: kernelVariant, subgroups });
     const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
     const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
