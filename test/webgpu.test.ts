@@ -117,6 +117,9 @@ describe('webgpu backend: fused kernel', () => {
     { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, swizzle: true },
     { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: true, swizzle: true },
     { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, pInK: true, swizzle: true },
+    // Rows spread over px-lane patches: subgroup partials (4 lanes here) combined in workgroup memory.
+    { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, px: 4 },
+    { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, px: 2, pInK: true, swizzle: true },
   ]) {
     it(`forced tile ${JSON.stringify(tile)} matches on a ragged multi-tile causal case (N=77, D=64)`, async () => {
       expect(await mismatch(attn, [1, 2, 77, 64], [1, 2, 77, 64], { causal: true, tile })).toBeUndefined();
@@ -151,6 +154,7 @@ describe('webgpu backend: fused kernel', () => {
       { tx: 4, ty: 16, rm: 2, cn: 4, shareKv: false },
       { tx: 4, ty: 16, rm: 2, cn: 4, shareKv: true },
       { tx: 4, ty: 16, rm: 2, cn: 4, shareKv: false, pInK: true, swizzle: true },
+      { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, px: 4, pInK: true, swizzle: true },
     ]) {
       expect(await mismatch(attn, [1, 2, 77, 64], [1, 2, 77, 64], { causal: true, tile })).toBeUndefined();
       // With a block mask (skipped and full tiles) and sinks, against the workgroup-memory path.

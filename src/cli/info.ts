@@ -4,6 +4,7 @@
  * and the fused kernel's tile for each head dim on it.
  */
 import { tileRows } from '../kernels/forward.js';
+import { WebGpuBackend } from '../api/backends.js';
 import { chooseForwardTile } from '../kernels/tiles.js';
 import { getGpu } from '../runtime/device.js';
 import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
@@ -31,17 +32,21 @@ export async function infoCommand(argv: string[]): Promise<number> {
     console.log(`adapter (${power}): ${i.vendor} ${i.device} — ${i.description} [${i.architecture}]`);
     console.log(`  features: ${[...adapter.features].sort().join(', ')}`);
     for (const l of LIMITS) console.log(`  ${l}: ${adapter.limits[l]}`);
-    const tiles = SUPPORTED_HEAD_DIMS.map((d) => {
-      const t = chooseForwardTile(d, adapter.limits);
-      if (!t) return `D${d}: none fits`;
-      const { br, bc } = tileRows(t);
-      return `D${d}: ${br}×${bc}${t.shareKv ? ' (K/V share)' : ''}`;
-    });
-    console.log(`  fused forward tiles (Q rows × keys): ${tiles.join(', ')}`);
   }
   const attn = await openBackend(a.backend);
   console.log(`chosen backend: ${attn.backend} (${attn.adapter.vendor} ${attn.adapter.device})`);
   if (attn.device) console.log(`  device features: ${[...attn.device.features].sort().join(', ') || 'none'}`);
+  if (attn.impl instanceof WebGpuBackend) {
+    const runner = attn.impl.runner;
+    const tiles = SUPPORTED_HEAD_DIMS.map((d) => {
+      const t = chooseForwardTile(d, runner.device.limits, runner.subgroupWidth);
+      if (!t) return `D${d}: none fits`;
+      const { br, bc } = tileRows(t);
+      const opts = [t.shareKv && 'K/V share', t.pInK && 'P in K', t.swizzle && 'swizzled K'].filter(Boolean);
+      return `D${d}: ${br}×${bc}${opts.length ? ` (${opts.join(', ')})` : ''}`;
+    });
+    console.log(`  fused forward tiles (Q rows × keys; subgroup rows ${runner.subgroupWidth ? `up to ${runner.subgroupWidth} wide` : 'off'}): ${tiles.join(', ')}`);
+  }
   if (attn.fallbackReason) console.log(`  why not WebGPU: ${attn.fallbackReason}`);
   attn.destroy();
   return 0;

@@ -56,6 +56,13 @@ export interface ForwardTile {
    */
   readonly pInK?: boolean;
   /**
+   * Lanes of one row inside a subgroup (a power of two dividing tx; default tx). Below tx,
+   * invocations are laid out in px × (32/px) patches, so a 32-lane warp reads fewer distinct
+   * K and V bytes per load (fewer workgroup-memory wavefronts); rows then combine their
+   * tx/px subgroup partials through a small workgroup buffer.
+   */
+  readonly px?: number;
+  /**
    * K rows unpadded, their vec4 columns XOR-swizzled by the key (d ^ (key mod D4)) against
    * bank conflicts instead of a padding vec4 per row: 1/D4 less K memory. Needs D4 a power of two.
    */
@@ -171,7 +178,18 @@ export function forwardWorkgroupBytes(headDim: number, t: ForwardTile, subgroups
   const q = br * d4;
   const v = t.shareKv ? 0 : bc * d4;
   const p = t.pInK ? 0 : (br * bc) / 4;
-  return (q + kSlots(headDim, t) + v + p) * 16 + (subgroups ? 0 : br * t.tx * 4);
+  return (q + kSlots(headDim, t) + v + p) * 16 + br * rowParts(t, subgroups) * 4;
+}
+
+/** Lanes of one row inside a subgroup. */
+export function rowLanes(t: ForwardTile): number {
+  return t.px ?? t.tx;
+}
+
+/** Partial row values combined through workgroup memory per row (1: none, one subgroup holds the row). */
+function rowParts(t: ForwardTile, subgroups: boolean): number {
+  const parts = subgroups ? t.tx / rowLanes(t) : t.tx;
+  return parts === 1 && subgroups ? 0 : parts;
 }
 
 /** Why a tile's options cannot build at `headDim`, or undefined. */
@@ -179,6 +197,8 @@ export function tileOptionsProblem(headDim: number, t: ForwardTile): string | un
   const d4 = headDim / 4;
   if (t.swizzle && (d4 & (d4 - 1)) !== 0) return `the K swizzle needs D/4 a power of two, got ${d4}`;
   if (t.pInK && t.shareKv) return 'P in the K buffer excludes V sharing it';
+  const px = rowLanes(t);
+  if ((px & (px - 1)) !== 0 || t.tx % px !== 0) return `row lanes px (${px}) must be a power of two dividing tx (${t.tx})`;
   return undefined;
 }
 
@@ -195,7 +215,8 @@ export function forwardAccFloats(headDim: number, t: ForwardTile): number {
 export function forwardKernel(cfg: ForwardConfig): KernelSpec {
   const { headDim, causal, tile: t } = cfg;
   const sg = Boolean(cfg.subgroups);
-  if (sg && (t.tx & (t.tx - 1)) !== 0) throw new Error(`forwardKernel: subgroup reductions need TX a power of two, got ${t.tx}`);
+  const px = rowLanes(t);
+  if (sg && (px & (px - 1)) !== 0) throw new Error(`forwardKernel: subgroup reductions need px a power of two, got ${px}`);
   if (headDim % 4 !== 0) throw new Error(`forwardKernel: head dim ${headDim} is not a multiple of 4`);
   const { br, bc } = tileRows(t);
   if (bc % 4 !== 0) throw new Error(`forwardKernel: keys per tile (${bc}) must be a multiple of 4`);
@@ -216,6 +237,22 @@ export function forwardKernel(cfg: ForwardConfig): KernelSpec {
     ...(usesAux ? [AUX_BINDING] : []),
     ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
   ];
+  // A row's max and sum combine the values of its TX invocations: by subgroup shuffles over
+  // the PX lanes one subgroup holds (lanes tid ^ mask), then through workgroup memory
+  // (red: PARTS values per row) for what spans several subgroups or without subgroups.
+  const parts = rowParts(t, sg);
+  const butterfly = (x: string, op: 'max' | 'add') =>
+    Array.from({ length: Math.log2(px) }, (_, i) => 1 << i).reduce(
+      (acc, mask) => (op === 'max' ? `max(${acc}, subgroupShuffleXor(${acc}, ${mask}u))` : `${acc} + subgroupShuffleXor(${acc}, ${mask}u)`),
+      x,
+    );
+  const slot = (r: number) => `(ty * RM + ${r}u) * PARTS`;
+  const publish = (r: number, x: string, op: 'max' | 'add', reg: string) =>
+    !sg ? `red[${slot(r)} + tx] = ${x};`
+      : parts === 0 ? `${reg}[${r}] = ${butterfly(x, op)};`
+      : `{ let part = ${butterfly(x, op)}; if (tx % PX == 0u) { red[${slot(r)} + tx / PX] = part; } }`;
+  const gather = (r: number, op: 'max' | 'add', reg: string) =>
+    parts === 0 ? `${reg}[${r}]` : (op === 'max' ? maxOf : sumOf)(parts, (x) => `red[${slot(r)} + ${x}u]`);
   // Per row: scale the scores, mask them if asked, and publish this invocation's row max.
   const v = cfg.variant;
   const modded = Boolean(v?.scoreFn || v?.maskFn);
@@ -236,14 +273,8 @@ ${each(t.cn, (c) => {
       const value = conds.length ? `select(MASKED, ${scaled}, ${conds.join(' && ')})` : scaled;
       return `        ${e} = ${value};\n        mx = max(mx, ${e});`;
     })}
-        ${sg ? `mxr[${r}] = mx;` : `red[(ty * RM + ${r}u) * TX + tx] = mx;`}
+        ${publish(r, 'mx', 'max', 'mxr')}
       }`);
-  // Reduce a per-invocation value over the TX invocations of its row (lanes tx ^ mask of one subgroup).
-  const butterfly = (x: string, op: 'max' | 'add') =>
-    Array.from({ length: Math.log2(t.tx) }, (_, i) => 1 << i).reduce(
-      (acc, mask) => (op === 'max' ? `max(${acc}, subgroupShuffleXor(${acc}, ${mask}u))` : `${acc} + subgroupShuffleXor(${acc}, ${mask}u)`),
-      x,
-    );
   // Learned sinks join each row's denominator at the end, in the row's running frame.
   const sinkRow = (r: number) =>
     v?.sinkOffset === undefined
@@ -280,6 +311,8 @@ const TX = ${t.tx}u;
 const TY = ${t.ty}u;
 const RM = ${t.rm}u;
 const NT = TX * TY;
+const PX = ${px}u;
+const PARTS = ${Math.max(parts, 1)}u;
 const BR = ${br}u;
 const BC = ${bc}u;
 const D4 = ${d4}u;
@@ -298,13 +331,13 @@ var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
 var<workgroup> Ks: array<vec4<f32>, ${kSlots(headDim, t)}>;
 ${t.shareKv ? '' : `var<workgroup> Vs: array<vec4<f32>, ${bc * d4}>;`}
 ${t.pInK ? '' : `var<workgroup> Ps: array<vec4<f32>, ${(br * bc) / 4}>;`}
-${sg ? '' : `var<workgroup> red: array<f32, ${br * t.tx}>;`}
+${parts ? `var<workgroup> red: array<f32, ${br * parts}>;` : ''}
 
 @compute @workgroup_size(TX, TY, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let tx = lid.x;
-  let ty = lid.y;
-  let tid = ty * TX + tx;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  // Invocation tid = (tx mod PX) + PX·(ty + TY·(tx / PX)): a row's PX lanes are consecutive.
+  let tx = tid % PX + PX * (tid / (PX * TY));
+  let ty = (tid / PX) % TY;
   let b = wg.z + params.batchBase;
   let h = wg.y + params.headBase;
   let qt = wg.x + params.tileBase; // Q tile index (a split call starts some dispatches further down)
@@ -363,18 +396,17 @@ ${each(t.rm * t.cn, (i) => `      s[${i}] = ${dot4(`qv${Math.floor(i / t.cn)}`, 
     // Scale, mask (only ragged-end and causal-diagonal tiles need it), and this
     // invocation's share of each row max.
     let interior = k0 + BC <= params.seqK && (!CAUSAL || i32(k0 + BC - 1u) <= i32(q0) + params.causalOffset);
-${sg ? `    var mxr: array<f32, ${t.rm}>;` : ''}
+${parts === 0 ? `    var mxr: array<f32, ${t.rm}>;` : ''}
     if (interior) {
 ${scoreRows(false)}
     } else {
 ${scoreRows(true)}
     }
-${sg && !t.shareKv && !t.pInK ? '' : '    workgroupBarrier(); // (V or P goes into Ks next, which every invocation has just read)'}
+${parts === 0 && !t.shareKv && !t.pInK ? '' : '    workgroupBarrier(); // row partials visible; V or P may go into Ks next, which every invocation has just read'}
 
     // Online softmax: new row max, rescale l and acc, P to workgroup memory.
 ${each(t.rm, (r) => `    {
-      let rr = (ty * RM + ${r}u) * TX;
-      let mNew = max(m[${r}], ${sg ? butterfly(`mxr[${r}]`, 'max') : maxOf(t.tx, (x) => `red[rr + ${x}u]`)});
+      let mNew = max(m[${r}], ${gather(r, 'max', 'mxr')});
       let alpha = exp2(m[${r}] - mNew);
       m[${r}] = mNew;
       var rowSum = 0.0;
@@ -406,13 +438,13 @@ ${pvLoop(true)}
   }
 
   // Reduce the partial denominators of each row, then O = acc / l and LSE.
-${sg ? '' : `  workgroupBarrier();
-${each(t.rm, (r) => `  red[(ty * RM + ${r}u) * TX + tx] = l[${r}];`)}
+${parts === 0 ? `  var lr: array<f32, ${t.rm}>;
+${each(t.rm, (r) => `  ${publish(r, `l[${r}]`, 'add', 'lr')}`)}` : `  workgroupBarrier();
+${each(t.rm, (r) => `  ${publish(r, `l[${r}]`, 'add', 'lr')}`)}
   workgroupBarrier();`}
 ${each(t.rm, (r) => `  {
     let i = q0 + ty * RM + ${r}u;
-    let rr = (ty * RM + ${r}u) * TX;
-    let lt = ${sg ? butterfly(`l[${r}]`, 'add') : sumOf(t.tx, (x) => `red[rr + ${x}u]`)};
+    let lt = ${gather(r, 'add', 'lr')};
 ${sinkRow(r)}
     if (i < params.seqQ) {
       // A row with a NaN score keeps its NaN (lF is NaN), like the reference.
@@ -427,7 +459,7 @@ ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c
 }
 `;
   return {
-    label: `attention.forward.${sg ? 'v6 subgroups' : 'v5'} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}${t.pInK ? ' pInK' : ''}${t.swizzle ? ' swizzle' : ''}`,
+    label: `attention.forward.${sg ? 'v6 subgroups' : 'v5'} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}${t.pInK ? ' pInK' : ''}${t.swizzle ? ' swizzle' : ''}${px < t.tx ? ` px${px}` : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,

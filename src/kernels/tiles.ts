@@ -4,7 +4,7 @@
  * accumulator in registers. The first candidate that fits wins; the list is
  * ordered from most reuse per byte staged to least.
  */
-import { forwardAccFloats, forwardWorkgroupBytes, tileOptionsProblem, type ForwardTile } from './forward.js';
+import { forwardAccFloats, forwardWorkgroupBytes, rowLanes, tileOptionsProblem, type ForwardTile } from './forward.js';
 
 /** The device limits a tile choice depends on. */
 export interface TileLimits {
@@ -16,10 +16,13 @@ export interface TileLimits {
 export const MAX_ACC_FLOATS = 64;
 
 export const FORWARD_TILES: readonly ForwardTile[] = [
-  { tx: 16, ty: 16, rm: 4, cn: 2, shareKv: false }, // 64 rows × 32 keys, 256 invocations (H100 D64: 21.1 TFLOP/s)
+  // 64 rows × 64 keys, 256 invocations: needs subgroup rows and P in K's swizzled buffer to fit 48 KiB (H100 D64: 24.2 TFLOP/s)
+  { tx: 16, ty: 16, rm: 4, cn: 4, shareKv: false, pInK: true, swizzle: true },
+  { tx: 16, ty: 16, rm: 4, cn: 2, shareKv: false }, // 64 × 32 (H100 D64: 21.1)
   { tx: 8, ty: 16, rm: 4, cn: 4, shareKv: false }, // 64 × 32, 128 invocations (18.7)
   { tx: 8, ty: 16, rm: 4, cn: 4, shareKv: true },
-  { tx: 16, ty: 8, rm: 4, cn: 2, shareKv: true }, // 32 × 32 (H100 D128: 19.0)
+  { tx: 16, ty: 8, rm: 4, cn: 2, shareKv: false, pInK: true, swizzle: true }, // 32 × 32, V apart (H100 D128: 20.2)
+  { tx: 16, ty: 8, rm: 4, cn: 2, shareKv: true }, // 32 × 32 (H100 D128: 19.7)
   { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false }, // 32 × 32, 64 invocations
   { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: true },
   { tx: 16, ty: 8, rm: 2, cn: 2, shareKv: true }, // 16 × 32
@@ -34,7 +37,8 @@ export const FORWARD_TILES: readonly ForwardTile[] = [
  * hold at least `subgroupWidth` lanes in index order (0: no usable subgroups).
  */
 export function tileUsesSubgroups(t: ForwardTile, subgroupWidth: number): boolean {
-  return (t.tx & (t.tx - 1)) === 0 && t.tx <= subgroupWidth;
+  const px = rowLanes(t);
+  return (px & (px - 1)) === 0 && px <= subgroupWidth;
 }
 
 /** Whether `t` can run at head dim `headDim` within `limits` (with subgroups `subgroupWidth` wide). */
