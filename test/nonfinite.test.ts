@@ -62,11 +62,15 @@ for (const backend of ['cpu', 'webgpu'] as const) {
           const [q, k, v] = make();
           const textbook = algorithm === 'naive' && backend === 'webgpu' && !v.every(Number.isFinite);
           const masks: ForwardOptions[] = textbook ? [{}] : [{}, { causal: true }, { mask: slidingWindow(8) }];
+          // The fused GPU kernel also with its keys in two ranges (split-K): partials merged by the combine pass.
+          const splits = backend === 'webgpu' && algorithm === 'flash' ? [undefined, 2] : [undefined];
           for (const opts of masks) {
-            const t = [q, k, v].map((x) => attn.tensor(x, dims));
-            const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...opts, algorithm, returnLse: true });
-            check(await out.read(), await lse!.read(), q, k, v, opts);
-            [...t, out, lse!].forEach((x) => x.destroy());
+            for (const keySplits of splits) {
+              const t = [q, k, v].map((x) => attn.tensor(x, dims));
+              const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...opts, algorithm, keySplits, returnLse: true });
+              check(await out.read(), await lse!.read(), q, k, v, opts);
+              [...t, out, lse!].forEach((x) => x.destroy());
+            }
           }
         });
       }

@@ -71,6 +71,12 @@ describe('attn.forward()', () => {
     await expectInputError(() => attn.forward(q, k, v, { algorithm: 'fast' as Algorithm }), 'algorithm', '"fast"', 'flash, naive');
   });
 
+  it('rejects a key split count that is not a whole number ≥ 1', async () => {
+    const [q, k, v] = [t([1, 1, 4, 32]), t([1, 1, 4, 32]), t([1, 1, 4, 32])];
+    await expectInputError(() => attn.forward(q, k, v, { keySplits: 0 }), 'keySplits', '0');
+    await expectInputError(() => attn.forward(q, k, v, { keySplits: 2.5 }), 'keySplits', '2.5');
+  });
+
   it('rejects a non-finite scale', async () => {
     const [q, k, v] = [t([1, 1, 4, 32]), t([1, 1, 4, 32]), t([1, 1, 4, 32])];
     await expectInputError(() => attn.forward(q, k, v, { scale: NaN }), 'scale', 'NaN');

@@ -113,6 +113,9 @@ export class Attention {
     if (!ALGORITHMS.includes(algorithm)) {
       throw new AttentionInputError(`algorithm must be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
     }
+    if (opts.keySplits !== undefined && !(Number.isInteger(opts.keySplits) && opts.keySplits >= 1)) {
+      throw new AttentionInputError(`keySplits must be a whole number ≥ 1 (1: never split), got ${JSON.stringify(opts.keySplits)}`);
+    }
     const variant = checkVariant(opts, problem);
     const { out, lse } = await this.impl.forward({
       problem,
@@ -123,6 +126,7 @@ export class Attention {
       causal: opts.causal ?? false,
       algorithm,
       tile: opts.tile,
+      keySplits: opts.keySplits,
       variant,
     });
     const outT = new AttentionTensor(this.impl, out, q.shape, q.layout);

@@ -32,6 +32,7 @@ export interface BackendForwardArgs {
   readonly causal: boolean;
   readonly algorithm: Algorithm;
   readonly tile?: ForwardTile;
+  readonly keySplits?: number;
   readonly variant?: GpuVariant;
 }
 
@@ -205,6 +206,7 @@ export class WebGpuBackend implements Backend {
       scale: a.scale,
       causal: a.causal,
       tile: a.tile,
+      keySplits: a.keySplits,
       variant: a.variant,
     };
     return args;

@@ -77,6 +77,8 @@ export interface BenchOptions {
   readonly checkRows?: number;
   /** Force the fused kernel's tile (tuning). */
   readonly tile?: ForwardTile;
+  /** Split-K ranges for the fused forward (default automatic). */
+  readonly keySplits?: number;
   /** A named variant (bench-variants.ts). */
   readonly variant?: string;
   /** Time the backward pass instead of the forward (flash only). */
@@ -137,7 +139,7 @@ export async function benchOne(
   const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
   const [q, k, v] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0]];
   const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
-  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: fwdTile, ...variant };
+  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: fwdTile, keySplits: opts.keySplits, ...variant };
   const plans: ForwardPlan[] = [];
   try {
     // Validate first.

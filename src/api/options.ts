@@ -56,6 +56,12 @@ export interface ForwardOptions {
   readonly returnLse?: boolean;
   /** WebGPU only: force a tile shape (tuning and tests). */
   readonly tile?: ForwardTile;
+  /**
+   * WebGPU, fused kernel only: run each row's keys in this many ranges and merge them
+   * (split-K). Default: automatic — only when the call has too few rows to fill the GPU
+   * (decoding, short prompts with long caches). 1 never splits.
+   */
+  readonly keySplits?: number;
   /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */
   readonly score?: Modifier;
   /** Mask modifier (slidingWindow, documentMask, maskMod(…), and/or/not …); combined with `causal`. */

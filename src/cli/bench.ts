@@ -28,6 +28,7 @@ export const BENCH_FLAGS = {
   dtype: { type: 'string' },
   samples: { type: 'string' },
   tile: { type: 'string' },
+  'key-splits': { type: 'string' },
   variant: { type: 'string' },
   backward: { type: 'boolean' },
   tune: { type: 'boolean' },
@@ -40,6 +41,7 @@ export interface BenchPlan {
   readonly shapes: BenchShape[];
   readonly samples?: number;
   readonly tile?: ForwardTile;
+  readonly keySplits?: number;
   readonly variant?: string;
   readonly backward?: boolean;
 }
@@ -86,7 +88,8 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
     }
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
-  return { algorithms, shapes, samples, tile: parseTile(a.tile), variant: a.variant, backward: a.backward };
+  const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
+  return { algorithms, shapes, samples, tile: parseTile(a.tile), keySplits, variant: a.variant, backward: a.backward };
 }
 
 export function resultRow(r: BenchResult): string[] {
@@ -115,7 +118,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   for (const shape of plan.shapes) {
     for (const alg of plan.algorithms) {
       console.error(`[${results.length + 1}/${total}] ${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} …`);
-      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile, variant: plan.variant, backward: plan.backward }));
+      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile, keySplits: plan.keySplits, variant: plan.variant, backward: plan.backward }));
     }
   }
   console.log(table(RESULT_HEADER, results.map(resultRow)));

@@ -81,6 +81,12 @@ export interface ForwardConfig {
    * of two) and lanes follow local_invocation_index (runtime/probe.ts checks).
    */
   readonly subgroups?: boolean;
+  /**
+   * One key range of a split-K call (runtime/split.ts): instead of LSE, write each row's
+   * running max (log2 frame) and denominator as a pair, so the combine pass
+   * (kernels/combine.ts) merges the ranges with the same rounding as one pass.
+   */
+  readonly partial?: boolean;
 }
 
 /**
@@ -116,6 +122,8 @@ export const FORWARD_PARAMS: ParamLayout = {
     // A dispatch over part of a problem too large to bind at once (runtime splits it):
     // its first batch and Q tile, and where its bound ranges start (vec4 units; floats for lse).
     ['batchBase', 'u32'], ['tileBase', 'u32'], ['qOff', 'u32'], ['kOff', 'u32'], ['vOff', 'u32'], ['lseOff', 'u32'],
+    // Keys [kvLo, kvHi) only (kvLo a multiple of BC): one part of a split-K call (runtime/split.ts).
+    ['kvLo', 'u32'], ['kvHi', 'u32'],
   ],
 };
 
@@ -149,7 +157,7 @@ export const IS_NAN = /* wgsl */ `fn isNan(x: f32) -> bool { return (bitcast<u32
  * with ln 2 split into an f32 head and tail so the product adds no rounding beyond
  * the scores' own ((m + log2 l)·ln 2 added about 2 ulp of |LSE|, over the bound at |LSE| ≈ 100).
  */
-const LSE_OF = /* wgsl */ `fn lseOf(m: f32, l: f32) -> f32 {
+export const LSE_OF = /* wgsl */ `fn lseOf(m: f32, l: f32) -> f32 {
   return fma(m, ${Math.fround(Math.LN2)}, fma(m, ${Math.LN2 - Math.fround(Math.LN2)}, log(l)));
 }`;
 
@@ -276,13 +284,17 @@ ${each(t.cn, (c) => {
         ${publish(r, 'mx', 'max', 'mxr')}
       }`);
   // Learned sinks join each row's denominator at the end, in the row's running frame.
+  // When the sink is the row's frame, LSE starts from the sink logit itself: going through
+  // its log2-frame value (logit·log2 e, rounded) would cost up to an ulp of LSE.
   const sinkRow = (r: number) =>
     v?.sinkOffset === undefined
-      ? `    let mF = m[${r}];\n    let keep = 1.0;\n    let lF = lt;`
-      : `    let sink = aux[${v.sinkOffset}u + h] * ${Math.LOG2E};
+      ? `    let mF = m[${r}];\n    let keep = 1.0;\n    let lF = lt;\n    let lseF = lseOf(mF, lF);`
+      : `    let sinkLogit = aux[${v.sinkOffset}u + h];
+    let sink = sinkLogit * ${Math.LOG2E};
     let mF = max(m[${r}], sink);
     let keep = select(0.0, exp2(m[${r}] - mF), lt > 0.0);
-    let lF = lt * keep + exp2(sink - mF);`;
+    let lF = lt * keep + exp2(sink - mF);
+    let lseF = select(lseOf(mF, lF), sinkLogit + log(lF), mF == sink);`;
   const fetchK = (k0: string) => mover.fetch('kr', 'k', 'kBase', 'params.ksn', k0, 'params.seqK');
   const fetchV = (k0: string) => mover.fetch('vr', 'v', 'vBase', 'params.vsn', k0, 'params.seqK');
   // Output column tx + TX·c may run past D4 when TX does not divide it (e.g. D = 80).
@@ -362,6 +374,7 @@ ${each(t.rm, (r) => `  m[${r}] = MASKED;`)}
   // Causal: no key past the one the tile's last row sees is ever loaded.
   var kvEnd = params.seqK;
   if (CAUSAL) { kvEnd = u32(clamp(i32(q0 + BR) + params.causalOffset, 0, i32(params.seqK))); }
+  kvEnd = min(kvEnd, params.kvHi);
 
   // K/V tiles pass through registers: tile t+1 is fetched while tile t is computed.
   var kr: array<vec4<f32>, ${mover.per}>;
@@ -369,7 +382,7 @@ ${each(t.rm, (r) => `  m[${r}] = MASKED;`)}
   // With a block mask, empty tiles are never visited: the loop hops to the next non-empty one.
   let blockRow = b * params.bmB + h * params.bmH + qt * params.bmRow;
   let tileEnd = (kvEnd + BC - 1u) / BC;
-  var k0 = ${blocks ? 'nextTile(blockRow, 0u, tileEnd) * BC' : '0u'};
+  var k0 = ${blocks ? 'nextTile(blockRow, params.kvLo / BC, tileEnd) * BC' : 'params.kvLo'};
 ${fetchK('k0')}
 ${fetchV('k0')}
   loop {
@@ -451,15 +464,18 @@ ${sinkRow(r)}
       let inv = select(0.0, keep / lF, lF > 0.0 || isNan(lF));
 ${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c}u] = acc[${r * oc + c}] * inv; }`)}
       if (tx == 0u) {
-        lse[(b * params.headsQ + h) * params.seqQ + i - params.lseOff] =
-          select(select(params.negInf, lseOf(mF, lF), lF > 0.0), params.nan, isNan(lF));
+${cfg.partial ? `        // A part of a split-K call: the row's max (log2 frame) and denominator, for the combine.
+        let at = 2u * ((b * params.headsQ + h) * params.seqQ + i);
+        lse[at] = mF;
+        lse[at + 1u] = lF;` : `        lse[(b * params.headsQ + h) * params.seqQ + i - params.lseOff] =
+          select(select(params.negInf, lseF, lF > 0.0), params.nan, isNan(lF));`}
       }
     }
   }`)}
 }
 `;
   return {
-    label: `attention.forward.${sg ? 'v6 subgroups' : 'v5'} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}${t.pInK ? ' pInK' : ''}${t.swizzle ? ' swizzle' : ''}${px < t.tx ? ` px${px}` : ''}`,
+    label: `attention.forward.${sg ? 'v6 subgroups' : 'v5'} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''}${cfg.partial ? ' partial' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}${t.pInK ? ' pInK' : ''}${t.swizzle ? ' swizzle' : ''}${px < t.tx ? ` px${px}` : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,

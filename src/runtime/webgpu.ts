@@ -8,7 +8,8 @@ import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelV
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../mods/grad.js';
 import { shapeClass, type TunedTiles } from './tuning.js';
-import { chunkRanges, splitCall } from './split.js';
+import { chunkRanges, keyRanges, splitCall } from './split.js';
+import { combineKernel, COMBINE_PARAMS } from '../kernels/combine.js';
 import { subgroupLanesFollowIndex } from './probe.js';
 import {
   backwardKernel, backwardPreprocessKernel, backwardTileFits, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile, type BackwardTile,
@@ -47,6 +48,8 @@ export interface GpuForwardArgs {
   readonly causal: boolean;
   /** Override the default tile (tuning, tests). */
   readonly tile?: ForwardTile;
+  /** Split each row's keys into this many ranges merged afterwards (tests, tuning); default automatic. */
+  readonly keySplits?: number;
   /** Attention variant: score and mask modifiers, learned sink logits per query head. */
   readonly variant?: GpuVariant;
 }
@@ -351,7 +354,6 @@ export class WebGpuRunner {
     const blocks = a.variant?.mask ? await this.blockStates(a.variant.mask, p, br, bc) : undefined;
     const kernelVariant = variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) };
     const subgroups = tileUsesSubgroups(tile, this.subgroupWidth);
-    const spec = forwardKernel({ headDim: p.headDim, causal: a.causal, tile, variant: kernelVariant, subgroups });
     const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
     const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
     if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
@@ -359,41 +361,91 @@ export class WebGpuRunner {
     const align = this.device.limits.minStorageBufferOffsetAlignment;
     const split = { problem: p, q: a.qStrides, k: a.kStrides, v: a.vStrides };
     const chunks = splitCall(split, this.maxBindingBytes, align, br);
+    // Too few rows to fill the GPU: the keys run in ranges whose partial results a combine
+    // pass merges (only for calls that bind whole; those are small by definition).
+    const ranges = chunks.length === 1 ? keyRanges(p, br, bc, a.keySplits) : [[0, p.seqK] as [number, number]];
+    const parts = ranges.length > 1 ? this.keyParts(ranges.length, out.size, lse.size * 2) : undefined;
+    // With parts, the sinks join in the combine (each range would otherwise count them once).
+    const spec = forwardKernel({
+      headDim: p.headDim, causal: a.causal, tile, subgroups, partial: Boolean(parts),
+      variant: kernelVariant && (parts ? { ...kernelVariant, sinkOffset: undefined } : kernelVariant),
+    });
     const paramBufs: GPUBuffer[] = [];
     const dispatches: PreparedDispatch[] = [];
     for (const c of chunks) {
       const r = chunkRanges(split, c, align);
+      for (const [s, [kvLo, kvHi]] of ranges.entries()) {
+        const params = this.params(
+          FORWARD_PARAMS,
+          {
+            ...common(p),
+            qkScale: a.scale * Math.LOG2E,
+            qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
+            ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
+            vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
+            scale: a.scale,
+            bmRow: blocks?.nK ?? 0,
+            bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
+            bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
+            headBase: c.h0, batchBase: c.b0, tileBase: c.n0 / br,
+            qOff: r.q.offset / 16, kOff: r.k.offset / 16, vOff: r.v.offset / 16, lseOff: r.lse.offset / 4,
+            kvLo, kvHi,
+          },
+          'attention.forward params',
+        );
+        paramBufs.push(params);
+        const [o, l] = parts
+          ? [{ buffer: parts.o, offset: s * parts.oStride, size: out.size }, { buffer: parts.stats, offset: s * parts.statsStride, size: lse.size * 2 }]
+          : [{ buffer: out, ...r.q }, { buffer: lse, ...r.lse }];
+        const buffers = [
+          params, { buffer: a.q, ...r.q }, { buffer: a.k, ...r.k }, { buffer: a.v, ...r.v }, o, l,
+          ...(variant.aux && bindsAux(spec) ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : []),
+        ];
+        dispatches.push(await this.dispatch(spec, buffers, [Math.ceil((c.n1 - c.n0) / br), c.h1 - c.h0, c.b1 - c.b0]));
+      }
+    }
+    const labels = chunks.length > 1 ? [`${spec.label} ×${chunks.length} chunks`] : [spec.label];
+    if (parts) {
+      const sinkOffset = kernelVariant?.sinkOffset;
+      const combine = combineKernel(p.headDim, sinkOffset);
+      const rows = p.batch * p.headsQ * p.seqQ;
       const params = this.params(
-        FORWARD_PARAMS,
+        COMBINE_PARAMS,
         {
-          ...common(p),
-          qkScale: a.scale * Math.LOG2E,
+          rows, seqQ: p.seqQ, headsQ: p.headsQ, splits: ranges.length,
           qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
-          ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
-          vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
-          scale: a.scale,
-          bmRow: blocks?.nK ?? 0,
-          bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
-          bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
-          headBase: c.h0, batchBase: c.b0, tileBase: c.n0 / br,
-          qOff: r.q.offset / 16, kOff: r.k.offset / 16, vOff: r.v.offset / 16, lseOff: r.lse.offset / 4,
+          partVec4: parts.oStride / 16, partStats: parts.statsStride / 4, negInf: -Infinity, nan: NaN,
         },
-        'attention.forward params',
+        'attention.forward.combine params',
       );
-      paramBufs.push(params);
-      const buffers = [
-        params,
-        { buffer: a.q, ...r.q }, { buffer: a.k, ...r.k }, { buffer: a.v, ...r.v }, { buffer: out, ...r.q }, { buffer: lse, ...r.lse },
-        ...(variant.aux ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : []),
-      ];
-      dispatches.push(await this.dispatch(spec, buffers, [Math.ceil((c.n1 - c.n0) / br), c.h1 - c.h0, c.b1 - c.b0]));
+      paramBufs.push(params, parts.o, parts.stats);
+      const groups = Math.ceil((rows * p.headDim) / 4 / 64);
+      const wgx = Math.min(groups, 65535);
+      dispatches.push(
+        await this.dispatch(combine, [params, parts.o, parts.stats, out, lse, ...(variant.aux && bindsAux(combine) ? [variant.aux] : [])], [wgx, Math.ceil(groups / wgx), 1]),
+      );
+      labels[0] = `${spec.label} ×${ranges.length} key ranges`;
+      labels.push(combine.label);
     }
     return {
       out,
       lse,
       dispatches,
-      labels: chunks.length > 1 ? [`${spec.label} ×${chunks.length} chunks`] : [spec.label],
+      labels,
       release: () => [...paramBufs, variant.aux].forEach((b) => b && this.giveBack(b)),
+    };
+  }
+
+  /** Scratch for the partial O and row (max, denominator) of `splits` key ranges, each part at an aligned offset. */
+  private keyParts(splits: number, oBytes: number, statsBytes: number) {
+    const align = this.device.limits.minStorageBufferOffsetAlignment;
+    const up = (n: number) => Math.ceil(n / align) * align;
+    const [oStride, statsStride] = [up(oBytes), up(statsBytes)];
+    return {
+      o: this.takeScratch(oStride * splits, STORAGE, 'attention.forward key-range parts'),
+      stats: this.takeScratch(statsStride * splits, STORAGE, 'attention.forward key-range row stats'),
+      oStride,
+      statsStride,
     };
   }
 
@@ -650,6 +702,11 @@ function hashFloats(data: Float32Array): string {
 }
 
 /** Parameter fields both kernel families share. */
+/** Whether a kernel binds the packed tables (a split-K part leaves the sinks to the combine). */
+function bindsAux(spec: KernelSpec): boolean {
+  return spec.bindings.some((b) => b.name === 'aux');
+}
+
 function common(p: Problem) {
   return {
     seqQ: p.seqQ,

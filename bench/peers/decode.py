@@ -1,0 +1,60 @@
+"""PyTorch SDPA on decoding shapes (few query rows against a long KV cache, GQA),
+for comparison with our split-K forward in one run. f32 (math, memory-efficient)
+and f16 (flash, cuDNN, efficient); K/V heads expanded to the query heads when the
+backend has no GQA. CUDA events, median of repeats.
+
+usage: python3 decode.py --nq 1 --nk 8192,32768 --heads 32 --kv-heads 8 --head-dim 64,128 --json out.json
+"""
+import argparse
+import json
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from cuda_timing import time_ms
+
+BACKENDS = {
+    "math": SDPBackend.MATH,
+    "efficient": SDPBackend.EFFICIENT_ATTENTION,
+    "flash": SDPBackend.FLASH_ATTENTION,
+    "cudnn": SDPBackend.CUDNN_ATTENTION,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nq", type=int, default=1)
+    ap.add_argument("--nk", default="8192,32768")
+    ap.add_argument("--heads", type=int, default=32)
+    ap.add_argument("--kv-heads", type=int, default=8)
+    ap.add_argument("--head-dim", default="64,128")
+    ap.add_argument("--json", required=True)
+    a = ap.parse_args()
+    rows = []
+    for d in [int(x) for x in a.head_dim.split(",")]:
+        for nk in [int(x) for x in a.nk.split(",")]:
+            for dtype in (torch.float32, torch.float16):
+                q = torch.randn(1, a.heads, a.nq, d, device="cuda", dtype=dtype)
+                k = torch.randn(1, a.kv_heads, nk, d, device="cuda", dtype=dtype)
+                v = torch.randn(1, a.kv_heads, nk, d, device="cuda", dtype=dtype)
+                g = a.heads // a.kv_heads
+                ke, ve = k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1)
+                for name, be in BACKENDS.items():
+                    if dtype == torch.float32 and name in ("flash", "cudnn"):
+                        continue
+                    try:
+                        with sdpa_kernel(be):
+                            ms = time_ms(lambda: F.scaled_dot_product_attention(q, ke, ve), reps=50)
+                    except Exception as e:  # a backend that refuses the shape
+                        print(f"{name} {dtype} d{d} nk{nk}: {e}".splitlines()[0])
+                        continue
+                    flops = 4 * a.heads * a.nq * nk * d
+                    rows.append(dict(algorithm=f"torch-sdpa-{name}", dtype=str(dtype).split(".")[-1], batch=1, heads=a.heads,
+                                     kvHeads=a.kv_heads, seqQ=a.nq, seqK=nk, headDim=d, causal=False,
+                                     msMedian=ms, tflops=flops / ms / 1e9))
+                    print(f"sdpa {name:9s} {str(dtype):14s} D={d} Nk={nk}: {ms:.4f} ms")
+    with open(a.json, "w") as f:
+        json.dump({"results": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

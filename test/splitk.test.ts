@@ -1,0 +1,118 @@
+/*
+ * Split-K: a forward call with too few rows to fill the GPU (decoding, short prompts
+ * over long caches) runs each row's keys in ranges and merges the partial O and LSE.
+ * The plan (runtime/split.ts keyRanges) and the merged results against the float64
+ * reference: plain, causal (with rows that see no key at all), GQA, a strided layout,
+ * and the variants whose state crosses ranges (sinks, masks with skipped tiles, ALiBi).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAttention, type Attention } from '../src/api/attention.js';
+import type { ForwardOptions } from '../src/api/options.js';
+import { alibi, alibiSlopes, documentMask, learnedSinks } from '../src/mods/builtins.js';
+import { maskFn, scoreFn } from '../src/mods/emit-js.js';
+import { referenceForward, type HostTensor } from '../src/reference/forward.js';
+import { keyRanges, SPLIT_TARGET_WORKGROUPS } from '../src/runtime/split.js';
+import { F32_ROUNDOFF } from '../src/api/verify.js';
+import { dimsOf, type Layout } from '../src/tensor/shape.js';
+import { checkQkv } from '../src/tensor/validate.js';
+import { permute, randomHost, rng, testSeed } from './helpers.js';
+
+type Dims = [number, number, number, number];
+const problem = (q: Dims, kv: Dims) => {
+  const s = (d: Dims) => ({ batch: d[0], heads: d[1], seq: d[2], headDim: d[3] });
+  return checkQkv(s(q), s(kv), s(kv));
+};
+
+describe('split-K plan', () => {
+  it('splits only calls with too few workgroups and enough key tiles, into contiguous ranges of ≥ 2 tiles', () => {
+    // Decoding: 1 query row × 8 heads against 8192 keys: 8 workgroups, 256 key tiles of 32.
+    const decode = keyRanges(problem([1, 8, 1, 64], [1, 8, 8192, 64]), 64, 32);
+    expect(decode.length).toBe(SPLIT_TARGET_WORKGROUPS / 8);
+    expect(decode[0]![0]).toBe(0);
+    expect(decode.at(-1)![1]).toBe(8192);
+    for (let i = 1; i < decode.length; i++) expect(decode[i]![0]).toBe(decode[i - 1]![1]);
+    for (const [lo, hi] of decode) expect(lo % 32 === 0 && hi - lo >= 64).toBe(true);
+    // Full enough already (16 heads × 64 Q tiles = 1024 workgroups), or too few key tiles.
+    expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64)).toEqual([[0, 4096]]);
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 96, 64]), 64, 32)).toEqual([[0, 96]]);
+    // At most half the tiles: 10 tiles → 5 ranges.
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 300, 64]), 64, 32).length).toBe(5);
+    // Forced: as asked, capped at one range per tile, the last range ragged.
+    expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64, 3).length).toBe(3);
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 70, 64]), 64, 32, 9)).toEqual([[0, 32], [32, 64], [64, 70]]);
+  });
+});
+
+describe('split-K on the GPU', () => {
+  let attn: Attention;
+  beforeAll(async () => {
+    attn = await createAttention({ backend: 'webgpu', poisonOutputs: true });
+  });
+  afterAll(() => attn?.destroy());
+
+  /** Runs a forward with `opts` and checks O and LSE against the float64 reference (with its variant). */
+  async function check(qDims: Dims, kvDims: Dims, opts: ForwardOptions, layout: Layout = 'bhnd') {
+    const seed = testSeed();
+    const rand = rng(seed);
+    const [q, k, v] = [randomHost(qDims, rand), randomHost(kvDims, rand), randomHost(kvDims, rand)];
+    const up = (h: HostTensor) => attn.tensor(layout === 'bhnd' ? Float32Array.from(h.data) : permute(h.data, h.shape), dimsOf(h.shape), { layout });
+    const t = [up(q), up(k), up(v)];
+    const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...opts, returnLse: true });
+    const o = await out.read();
+    const l = await lse!.read();
+    [...t, out, lse!].forEach((x) => x.destroy());
+    const got = layout === 'bhnd' ? o : permute(o, q.shape, true);
+    const refOpts = {
+      causal: opts.causal,
+      score: opts.score && scoreFn(opts.score),
+      mask: opts.mask && maskFn(opts.mask),
+      sinks: opts.sinks?.logits,
+    };
+    const ref = referenceForward(q, k, v, refOpts);
+    const ref32 = referenceForward(q, k, v, { ...refOpts, precision: 'f32' });
+    // The tolerance of verify (DESIGN.md): 2× the float32 naive error or the first-order effect of
+    // rounding logits to float32, whichever is larger, plus 1e-6.
+    const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, y) => (Number.isFinite(y) ? Math.max(m, Math.abs(y)) : m), 0);
+    const logitErr = F32_ROUNDOFF * maxAbs(ref.lse);
+    for (const [name, a, want, want32, first] of [['O', got, ref.out, ref32.out, logitErr * maxAbs(v.data)], ['LSE', l, ref.lse, ref32.lse, logitErr]] as const) {
+      let err32 = first;
+      for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) err32 = Math.max(err32, Math.abs(want32[i]! - want[i]!));
+      const tol = 2 * err32 + 1e-6;
+      for (let i = 0; i < want.length; i++) {
+        const where = `${name}[${i}] ${JSON.stringify({ ...opts, mask: undefined, score: undefined, sinks: undefined })} [seed ${seed}]`;
+        if (Number.isFinite(want[i]!)) expect(Math.abs(a[i]! - want[i]!), where).toBeLessThanOrEqual(tol);
+        else expect(a[i], where).toBe(want[i]); // −∞ LSE of a row that sees no key
+      }
+    }
+  }
+
+  it('decoding shapes (one query row, GQA 4:2), forced into 2, 3 and one range per tile, and automatic', async () => {
+    for (const keySplits of [2, 3, 64, undefined]) await check([1, 4, 1, 64], [1, 2, 300, 64], { keySplits });
+  });
+
+  it('causal with Nq > Nk (the first rows see no key: O = 0, LSE = −∞) and a strided layout', async () => {
+    await check([1, 2, 40, 32], [1, 2, 30, 32], { causal: true, keySplits: 2 });
+    await check([2, 2, 5, 64], [2, 2, 200, 64], { causal: true, keySplits: 4 }, 'bnhd');
+  });
+
+  it('variants: sinks join once (in the combine), a document mask skips tiles per range, ALiBi', async () => {
+    // Sink logits of ±30: the row's frame is the sink (LSE from the logit itself, as in the fused kernel).
+    await check([1, 2, 3, 64], [1, 2, 200, 64], { sinks: learnedSinks([0.7, -2]), keySplits: 3 });
+    await check([1, 2, 3, 64], [1, 2, 200, 64], { sinks: learnedSinks([30, -30]), causal: true, keySplits: 5 });
+    const ids = [...Array(120).fill(0), ...Array(80).fill(1)];
+    await check([1, 2, 200, 64], [1, 2, 200, 64], { mask: documentMask(ids), keySplits: 3 });
+    await check([1, 4, 2, 64], [1, 4, 250, 64], { score: alibi(alibiSlopes(4)), keySplits: 4 });
+  });
+
+  it('a sink that dominates its row gives LSE = the sink logit exactly, unsplit and split (its log2-frame value lost an ulp)', async () => {
+    // q = 0: every score is 0, so LSE = 30 + ln(1 + 64·e^−30), which is 30 in float32.
+    const zeros = new Float32Array(64 * 64);
+    const keys = Float32Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i));
+    for (const keySplits of [1, 2]) {
+      const t = [attn.tensor(zeros.subarray(0, 64), [1, 1, 1, 64]), attn.tensor(keys, [1, 1, 64, 64]), attn.tensor(keys, [1, 1, 64, 64])];
+      const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { sinks: learnedSinks([30]), keySplits, returnLse: true });
+      expect((await lse!.read())[0], `keySplits ${keySplits}`).toBe(30);
+      [...t, out, lse!].forEach((x) => x.destroy());
+    }
+  });
+});
