@@ -5,7 +5,7 @@
  * struct matches its field list, and parameter packing round-trips.
  */
 import { describe, expect, it } from 'vitest';
-import { forwardAccFloats, FORWARD_PARAMS, forwardKernel, forwardWorkgroupBytes } from '../src/kernels/forward.js';
+import { forwardAccFloats, FORWARD_PARAMS, forwardKernel, forwardWorkgroupBytes, tileOptionsProblem, tileRows } from '../src/kernels/forward.js';
 import { naiveMaskKernel, NAIVE_PARAMS, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../src/kernels/naive.js';
 import { packParams } from '../src/kernels/params.js';
 import type { KernelSpec } from '../src/kernels/spec.js';
@@ -56,6 +56,22 @@ describe('chooseForwardTile', () => {
     }
   });
 
+  it('with fewer query rows than the default tile, picks the fitting tile with the fewest rows that covers them', () => {
+    const limits = { maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024 };
+    for (const d of [64, 128]) {
+      const full = chooseForwardTile(d, limits, 32)!;
+      expect(chooseForwardTile(d, limits, 32, 4096)).toEqual(full);
+      expect(tileRows(chooseForwardTile(d, limits, 32, 1)!).br).toBe(4);
+      expect(tileRows(chooseForwardTile(d, limits, 32, 10)!).br).toBe(16);
+      const fits = FORWARD_TILES.filter((t) => tileFits(d, t, limits, 32));
+      for (const n of [1, 5, 17, 33]) {
+        const br = tileRows(chooseForwardTile(d, limits, 32, n)!).br;
+        const fewest = Math.min(...fits.map((t) => tileRows(t).br).filter((r) => r >= n));
+        expect(br, `D=${d} Nq=${n}`).toBe(n >= tileRows(full).br ? tileRows(full).br : fewest);
+      }
+    }
+  });
+
   it('picks the first tile in the list that fits', () => {
     const limits = { maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256 };
     for (const d of SUPPORTED_HEAD_DIMS) {
@@ -69,10 +85,17 @@ describe('forwardKernel WGSL', () => {
   for (const tile of FORWARD_TILES) {
     it(`declares exactly forwardWorkgroupBytes, tile ${JSON.stringify(tile)}`, () => {
       for (const headDim of SUPPORTED_HEAD_DIMS) {
-        const spec = forwardKernel({ headDim, causal: true, tile });
-        expect(declaredWorkgroupBytes(spec.wgsl), `D=${headDim}`).toBe(forwardWorkgroupBytes(headDim, tile));
-        expect(spec.workgroupBytes).toBe(forwardWorkgroupBytes(headDim, tile));
-        expect(spec.workgroupSize).toEqual([tile.tx, tile.ty, 1]);
+        if (tileOptionsProblem(headDim, tile)) {
+          expect(() => forwardKernel({ headDim, causal: true, tile })).toThrow(/swizzle/);
+          continue;
+        }
+        for (const subgroups of [false, true]) {
+          const spec = forwardKernel({ headDim, causal: true, tile, subgroups });
+          const bytes = forwardWorkgroupBytes(headDim, tile, subgroups);
+          expect(declaredWorkgroupBytes(spec.wgsl), `D=${headDim}`).toBe(bytes);
+          expect(spec.workgroupBytes).toBe(bytes);
+          expect(spec.workgroupSize).toEqual([tile.tx, tile.ty, 1]);
+        }
       }
     });
   }

@@ -11,7 +11,7 @@ import type { ForwardOptions } from '../src/api/options.js';
 import { alibi, alibiSlopes, documentMask, learnedSinks } from '../src/mods/builtins.js';
 import { maskFn, scoreFn } from '../src/mods/emit-js.js';
 import { referenceForward, type HostTensor } from '../src/reference/forward.js';
-import { keyRanges, SPLIT_TARGET_WORKGROUPS } from '../src/runtime/split.js';
+import { keyRanges, SPLIT_TARGET_INVOCATIONS } from '../src/runtime/split.js';
 import { F32_ROUNDOFF } from '../src/api/verify.js';
 import { dimsOf, type Layout } from '../src/tensor/shape.js';
 import { checkQkv } from '../src/tensor/validate.js';
@@ -25,21 +25,23 @@ const problem = (q: Dims, kv: Dims) => {
 
 describe('split-K plan', () => {
   it('splits only calls with too few workgroups and enough key tiles, into contiguous ranges of ≥ 2 tiles', () => {
-    // Decoding: 1 query row × 8 heads against 8192 keys: 8 workgroups, 256 key tiles of 32.
-    const decode = keyRanges(problem([1, 8, 1, 64], [1, 8, 8192, 64]), 64, 32);
-    expect(decode.length).toBe(SPLIT_TARGET_WORKGROUPS / 8);
+    // Decoding: 1 query row × 8 heads against 8192 keys: 8 workgroups of 256, 256 key tiles of 32.
+    const decode = keyRanges(problem([1, 8, 1, 64], [1, 8, 8192, 64]), 64, 32, 256);
+    expect(decode.length).toBe(SPLIT_TARGET_INVOCATIONS / 256 / 8);
+    // Workgroups of 64 invocations: four times the ranges for the same target.
+    expect(keyRanges(problem([1, 8, 1, 64], [1, 8, 8192, 64]), 4, 32, 64).length).toBe(4 * decode.length);
     expect(decode[0]![0]).toBe(0);
     expect(decode.at(-1)![1]).toBe(8192);
     for (let i = 1; i < decode.length; i++) expect(decode[i]![0]).toBe(decode[i - 1]![1]);
     for (const [lo, hi] of decode) expect(lo % 32 === 0 && hi - lo >= 64).toBe(true);
     // Full enough already (16 heads × 64 Q tiles = 1024 workgroups), or too few key tiles.
-    expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64)).toEqual([[0, 4096]]);
-    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 96, 64]), 64, 32)).toEqual([[0, 96]]);
+    expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64, 256)).toEqual([[0, 4096]]);
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 96, 64]), 64, 32, 256)).toEqual([[0, 96]]);
     // At most half the tiles: 10 tiles → 5 ranges.
-    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 300, 64]), 64, 32).length).toBe(5);
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 300, 64]), 64, 32, 256).length).toBe(5);
     // Forced: as asked, capped at one range per tile, the last range ragged.
-    expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64, 3).length).toBe(3);
-    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 70, 64]), 64, 32, 9)).toEqual([[0, 32], [32, 64], [64, 70]]);
+    expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64, 256, 3).length).toBe(3);
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 70, 64]), 64, 32, 256, 9)).toEqual([[0, 32], [32, 64], [64, 70]]);
   });
 });
 

@@ -26,6 +26,7 @@ describe('tuned tiles', () => {
     expect(shapeClass('forward', 64, false, 4096)).not.toBe(shapeClass('forward', 64, false, 8192));
     expect(shapeClass('forward', 64, true, 4096)).not.toBe(shapeClass('forward', 64, false, 4096));
     expect(shapeClass('backward', 64, false, 4096)).not.toBe(shapeClass('forward', 64, false, 4096));
+    expect(shapeClass('forward', 64, false, 1)).not.toBe(shapeClass('forward', 64, false, 1024)); // decoding apart
   });
 
   it('a runner prefers a tuned tile for its class, and ignores one that does not fit the device', () => {

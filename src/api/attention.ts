@@ -201,7 +201,7 @@ export class Attention {
     }
     if (!(this.impl instanceof WebGpuBackend)) return blockMaskOnCpu(mask, shape, CPU_TILE.rows, CPU_TILE.keys);
     const runner = this.impl.runner;
-    const { br, bc } = tileRows(runner.forwardTile(shape.headDim ?? 64));
+    const { br, bc } = tileRows(runner.forwardTile(shape.headDim ?? 64, false, shape.seqQ));
     const p = { batch: shape.batch, headsQ: shape.heads, headsKv: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK, headDim: shape.headDim ?? 64 };
     const { buffer, bm, hm, nQ, nK } = await runner.blockStates(mask, p, br, bc);
     const states = new Uint32Array((await runner.read(buffer, bm * hm * nQ * nK)).buffer);

@@ -166,6 +166,7 @@ export async function benchOne(
         causal: shape.causal,
         algorithm,
         tile: fwdTile,
+        keySplits: opts.keySplits,
         variant: { score: variant.score, mask: variant.mask },
       };
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.

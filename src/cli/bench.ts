@@ -49,18 +49,17 @@ export interface BenchPlan {
 /** Words of --tile's optional fifth part (joined by '+') and the tile options they turn on. */
 const TILE_FLAGS = { share: 'shareKv', 'p-in-k': 'pInK', swizzle: 'swizzle' } as const;
 
-/** "tx,ty,rm,cn[,share+p-in-k+swizzle+pxN]" → a forward tile (tuning runs). */
+/** "tx,ty,rm,cn[,share+p-in-k+swizzle]" → a forward tile (tuning runs). */
 export function parseTile(value: string | undefined): ForwardTile | undefined {
   if (value === undefined) return undefined;
   const parts = value.split(',');
   const [tx, ty, rm, cn] = intList(parts.slice(0, 4).join(','), '--tile', []);
   const words = parts[4]?.split('+') ?? [];
-  const px = /^px([1-9]\d*)$/;
-  if (parts.length < 4 || parts.length > 5 || !cn || words.some((w) => !(w in TILE_FLAGS) && !px.test(w))) {
-    throw new UsageError(`--tile takes tx,ty,rm,cn[,options] with options from ${Object.keys(TILE_FLAGS).join(', ')}, pxN joined by '+', got '${value}'`);
+  if (parts.length < 4 || parts.length > 5 || !cn || words.some((w) => !(w in TILE_FLAGS))) {
+    throw new UsageError(`--tile takes tx,ty,rm,cn[,options] with options from ${Object.keys(TILE_FLAGS).join(', ')} joined by '+', got '${value}'`);
   }
   const tile: ForwardTile = { tx: tx!, ty: ty!, rm: rm!, cn, shareKv: false };
-  return Object.assign(tile, ...words.map((w) => (px.test(w) ? { px: Number(w.slice(2)) } : { [TILE_FLAGS[w as keyof typeof TILE_FLAGS]]: true })));
+  return Object.assign(tile, ...words.map((w) => ({ [TILE_FLAGS[w as keyof typeof TILE_FLAGS]]: true })));
 }
 
 /** Turns bench flags into algorithms × shapes (head dims × sequence lengths). */

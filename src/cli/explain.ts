@@ -22,7 +22,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
       { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim },
       { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim },
     );
-    const br = attn.impl instanceof WebGpuBackend ? tileRows(attn.impl.runner.forwardTile(shape.headDim)).br : 16;
+    const br = attn.impl instanceof WebGpuBackend ? tileRows(attn.impl.runner.forwardTile(shape.headDim, shape.causal, shape.seqQ)).br : 16;
     console.log(`\nB=${shape.batch} Hq=${shape.heads} Hkv=${shape.kvHeads} Nq=${shape.seqQ} Nk=${shape.seqK} D=${shape.headDim}${shape.causal ? ' causal' : ''}, f32, on ${attn.adapter.vendor} ${attn.adapter.device}`);
     const rows: string[][] = [];
     for (const alg of plan.algorithms) {

@@ -17,7 +17,7 @@ commands:
   bench     time the algorithms
             [--backend B] [--algorithms naive,flash] [--seq 256,1024] [--seq-k N]
             [--batch 1] [--heads 8] [--kv-heads 8] [--head-dim 64] [--causal]
-            [--dtype f32] [--samples 5] [--tile tx,ty,rm,cn[,share+p-in-k+swizzle+pxN]] [--key-splits N] [--json FILE]
+            [--dtype f32] [--samples 5] [--tile tx,ty,rm,cn[,share+p-in-k+swizzle]] [--key-splits N] [--json FILE]
             [--tune] (search tiles per shape class first, save them for later runs)
             [--render a.json,b.json] (ours and peers' JSON as one table with time ratios)
             [--variant alibi|user-alibi|softcap:C|window:W|document:L] [--backward]

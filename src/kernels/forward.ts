@@ -33,6 +33,16 @@
  *   v5  variants: score/mask modifiers emitted from IR, learned sinks in the epilogue,
  *       and a block mask: the K/V loop hops over empty tiles and full tiles skip the
  *       mask modifier.
+ *   v6  row max and row sum by subgroup shuffles where a subgroup holds a row.
+ *       H100: no change (21.1).
+ *   v7  P written into the K buffer once S is done, K rows XOR-swizzled instead of
+ *       padded: a 64×64 tile with 4×4 blocks per invocation fits 48 KiB.
+ *       H100: 24.2 TFLOP/s at D=64 (+16%), 20.2 at D=128 (+3%).
+ *   (v8 rows over 8-lane patches for fewer distinct K/V bytes per warp load: 15%
+ *       slower, Q/P bank conflicts; removed.)
+ *   v9  split-K: the x dimension runs over (key range, Q tile); `partial` writes each
+ *       row's max and denominator for kernels/combine.ts. H100 decoding (1 row ×
+ *       32 heads, 8192–32768 keys): 9–17× faster than one range per row.
  */
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
@@ -55,13 +65,6 @@ export interface ForwardTile {
    * frees BR·BC floats of workgroup memory for wider key tiles. Excludes shareKv.
    */
   readonly pInK?: boolean;
-  /**
-   * Lanes of one row inside a subgroup (a power of two dividing tx; default tx). Below tx,
-   * invocations are laid out in px × (32/px) patches, so a 32-lane warp reads fewer distinct
-   * K and V bytes per load (fewer workgroup-memory wavefronts); rows then combine their
-   * tx/px subgroup partials through a small workgroup buffer.
-   */
-  readonly px?: number;
   /**
    * K rows unpadded, their vec4 columns XOR-swizzled by the key (d ^ (key mod D4)) against
    * bank conflicts instead of a padding vec4 per row: 1/D4 less K memory. Needs D4 a power of two.
@@ -122,8 +125,9 @@ export const FORWARD_PARAMS: ParamLayout = {
     // A dispatch over part of a problem too large to bind at once (runtime splits it):
     // its first batch and Q tile, and where its bound ranges start (vec4 units; floats for lse).
     ['batchBase', 'u32'], ['tileBase', 'u32'], ['qOff', 'u32'], ['kOff', 'u32'], ['vOff', 'u32'], ['lseOff', 'u32'],
-    // Keys [kvLo, kvHi) only (kvLo a multiple of BC): one part of a split-K call (runtime/split.ts).
-    ['kvLo', 'u32'], ['kvHi', 'u32'],
+    // Split-K (runtime/split.ts): workgroup x = part · qTiles + Q tile; part p walks keys
+    // [p·rangeKeys, (p+1)·rangeKeys) and writes its O and row stats oPart vec4 / statPart floats further on.
+    ['qTiles', 'u32'], ['rangeKeys', 'u32'], ['oPart', 'u32'], ['statPart', 'u32'],
   ],
 };
 
@@ -186,18 +190,7 @@ export function forwardWorkgroupBytes(headDim: number, t: ForwardTile, subgroups
   const q = br * d4;
   const v = t.shareKv ? 0 : bc * d4;
   const p = t.pInK ? 0 : (br * bc) / 4;
-  return (q + kSlots(headDim, t) + v + p) * 16 + br * rowParts(t, subgroups) * 4;
-}
-
-/** Lanes of one row inside a subgroup. */
-export function rowLanes(t: ForwardTile): number {
-  return t.px ?? t.tx;
-}
-
-/** Partial row values combined through workgroup memory per row (1: none, one subgroup holds the row). */
-function rowParts(t: ForwardTile, subgroups: boolean): number {
-  const parts = subgroups ? t.tx / rowLanes(t) : t.tx;
-  return parts === 1 && subgroups ? 0 : parts;
+  return (q + kSlots(headDim, t) + v + p) * 16 + (subgroups ? 0 : br * t.tx * 4);
 }
 
 /** Why a tile's options cannot build at `headDim`, or undefined. */
@@ -205,8 +198,6 @@ export function tileOptionsProblem(headDim: number, t: ForwardTile): string | un
   const d4 = headDim / 4;
   if (t.swizzle && (d4 & (d4 - 1)) !== 0) return `the K swizzle needs D/4 a power of two, got ${d4}`;
   if (t.pInK && t.shareKv) return 'P in the K buffer excludes V sharing it';
-  const px = rowLanes(t);
-  if ((px & (px - 1)) !== 0 || t.tx % px !== 0) return `row lanes px (${px}) must be a power of two dividing tx (${t.tx})`;
   return undefined;
 }
 
@@ -223,8 +214,7 @@ export function forwardAccFloats(headDim: number, t: ForwardTile): number {
 export function forwardKernel(cfg: ForwardConfig): KernelSpec {
   const { headDim, causal, tile: t } = cfg;
   const sg = Boolean(cfg.subgroups);
-  const px = rowLanes(t);
-  if (sg && (px & (px - 1)) !== 0) throw new Error(`forwardKernel: subgroup reductions need px a power of two, got ${px}`);
+  if (sg && (t.tx & (t.tx - 1)) !== 0) throw new Error(`forwardKernel: subgroup reductions need TX a power of two, got ${t.tx}`);
   if (headDim % 4 !== 0) throw new Error(`forwardKernel: head dim ${headDim} is not a multiple of 4`);
   const { br, bc } = tileRows(t);
   if (bc % 4 !== 0) throw new Error(`forwardKernel: keys per tile (${bc}) must be a multiple of 4`);
@@ -245,22 +235,19 @@ export function forwardKernel(cfg: ForwardConfig): KernelSpec {
     ...(usesAux ? [AUX_BINDING] : []),
     ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
   ];
-  // A row's max and sum combine the values of its TX invocations: by subgroup shuffles over
-  // the PX lanes one subgroup holds (lanes tid ^ mask), then through workgroup memory
-  // (red: PARTS values per row) for what spans several subgroups or without subgroups.
-  const parts = rowParts(t, sg);
+  // A row's max and sum combine the values of its TX invocations: by subgroup shuffles
+  // (lanes tid ^ mask of one subgroup) into a register array, or without subgroups
+  // through workgroup memory (red: TX values per row, read after a barrier).
   const butterfly = (x: string, op: 'max' | 'add') =>
-    Array.from({ length: Math.log2(px) }, (_, i) => 1 << i).reduce(
+    Array.from({ length: Math.log2(t.tx) }, (_, i) => 1 << i).reduce(
       (acc, mask) => (op === 'max' ? `max(${acc}, subgroupShuffleXor(${acc}, ${mask}u))` : `${acc} + subgroupShuffleXor(${acc}, ${mask}u)`),
       x,
     );
-  const slot = (r: number) => `(ty * RM + ${r}u) * PARTS`;
+  const slot = (r: number) => `(ty * RM + ${r}u) * TX`;
   const publish = (r: number, x: string, op: 'max' | 'add', reg: string) =>
-    !sg ? `red[${slot(r)} + tx] = ${x};`
-      : parts === 0 ? `${reg}[${r}] = ${butterfly(x, op)};`
-      : `{ let part = ${butterfly(x, op)}; if (tx % PX == 0u) { red[${slot(r)} + tx / PX] = part; } }`;
+    sg ? `${reg}[${r}] = ${butterfly(x, op)};` : `red[${slot(r)} + tx] = ${x};`;
   const gather = (r: number, op: 'max' | 'add', reg: string) =>
-    parts === 0 ? `${reg}[${r}]` : (op === 'max' ? maxOf : sumOf)(parts, (x) => `red[${slot(r)} + ${x}u]`);
+    sg ? `${reg}[${r}]` : (op === 'max' ? maxOf : sumOf)(t.tx, (x) => `red[${slot(r)} + ${x}u]`);
   // Per row: scale the scores, mask them if asked, and publish this invocation's row max.
   const v = cfg.variant;
   const modded = Boolean(v?.scoreFn || v?.maskFn);
@@ -323,8 +310,6 @@ const TX = ${t.tx}u;
 const TY = ${t.ty}u;
 const RM = ${t.rm}u;
 const NT = TX * TY;
-const PX = ${px}u;
-const PARTS = ${Math.max(parts, 1)}u;
 const BR = ${br}u;
 const BC = ${bc}u;
 const D4 = ${d4}u;
@@ -343,16 +328,17 @@ var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
 var<workgroup> Ks: array<vec4<f32>, ${kSlots(headDim, t)}>;
 ${t.shareKv ? '' : `var<workgroup> Vs: array<vec4<f32>, ${bc * d4}>;`}
 ${t.pInK ? '' : `var<workgroup> Ps: array<vec4<f32>, ${(br * bc) / 4}>;`}
-${parts ? `var<workgroup> red: array<f32, ${br * parts}>;` : ''}
+${sg ? '' : `var<workgroup> red: array<f32, ${br * t.tx}>;`}
 
 @compute @workgroup_size(TX, TY, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  // Invocation tid = (tx mod PX) + PX·(ty + TY·(tx / PX)): a row's PX lanes are consecutive.
-  let tx = tid % PX + PX * (tid / (PX * TY));
-  let ty = (tid / PX) % TY;
+  let tx = tid % TX;
+  let ty = tid / TX;
   let b = wg.z + params.batchBase;
   let h = wg.y + params.headBase;
-  let qt = wg.x + params.tileBase; // Q tile index (a split call starts some dispatches further down)
+  let part = wg.x / params.qTiles; // key range of a split-K call (0 otherwise)
+  let qt = wg.x % params.qTiles + params.tileBase; // Q tile index (a split call starts some dispatches further down)
+  let kvLo = part * params.rangeKeys;
   let q0 = qt * BR;
   let hk = h / params.groupSize;
   let qBase = b * params.qsb + h * params.qsh - params.qOff;
@@ -374,7 +360,7 @@ ${each(t.rm, (r) => `  m[${r}] = MASKED;`)}
   // Causal: no key past the one the tile's last row sees is ever loaded.
   var kvEnd = params.seqK;
   if (CAUSAL) { kvEnd = u32(clamp(i32(q0 + BR) + params.causalOffset, 0, i32(params.seqK))); }
-  kvEnd = min(kvEnd, params.kvHi);
+  kvEnd = min(kvEnd, kvLo + params.rangeKeys);
 
   // K/V tiles pass through registers: tile t+1 is fetched while tile t is computed.
   var kr: array<vec4<f32>, ${mover.per}>;
@@ -382,7 +368,7 @@ ${each(t.rm, (r) => `  m[${r}] = MASKED;`)}
   // With a block mask, empty tiles are never visited: the loop hops to the next non-empty one.
   let blockRow = b * params.bmB + h * params.bmH + qt * params.bmRow;
   let tileEnd = (kvEnd + BC - 1u) / BC;
-  var k0 = ${blocks ? 'nextTile(blockRow, params.kvLo / BC, tileEnd) * BC' : 'params.kvLo'};
+  var k0 = ${blocks ? 'nextTile(blockRow, kvLo / BC, tileEnd) * BC' : 'kvLo'};
 ${fetchK('k0')}
 ${fetchV('k0')}
   loop {
@@ -409,13 +395,13 @@ ${each(t.rm * t.cn, (i) => `      s[${i}] = ${dot4(`qv${Math.floor(i / t.cn)}`, 
     // Scale, mask (only ragged-end and causal-diagonal tiles need it), and this
     // invocation's share of each row max.
     let interior = k0 + BC <= params.seqK && (!CAUSAL || i32(k0 + BC - 1u) <= i32(q0) + params.causalOffset);
-${parts === 0 ? `    var mxr: array<f32, ${t.rm}>;` : ''}
+${sg ? `    var mxr: array<f32, ${t.rm}>;` : ''}
     if (interior) {
 ${scoreRows(false)}
     } else {
 ${scoreRows(true)}
     }
-${parts === 0 && !t.shareKv && !t.pInK ? '' : '    workgroupBarrier(); // row partials visible; V or P may go into Ks next, which every invocation has just read'}
+${sg && !t.shareKv && !t.pInK ? '' : '    workgroupBarrier(); // row maxima visible; V or P may go into Ks next, which every invocation has just read'}
 
     // Online softmax: new row max, rescale l and acc, P to workgroup memory.
 ${each(t.rm, (r) => `    {
@@ -451,7 +437,7 @@ ${pvLoop(true)}
   }
 
   // Reduce the partial denominators of each row, then O = acc / l and LSE.
-${parts === 0 ? `  var lr: array<f32, ${t.rm}>;
+${sg ? `  var lr: array<f32, ${t.rm}>;
 ${each(t.rm, (r) => `  ${publish(r, `l[${r}]`, 'add', 'lr')}`)}` : `  workgroupBarrier();
 ${each(t.rm, (r) => `  ${publish(r, `l[${r}]`, 'add', 'lr')}`)}
   workgroupBarrier();`}
@@ -462,10 +448,10 @@ ${sinkRow(r)}
     if (i < params.seqQ) {
       // A row with a NaN score keeps its NaN (lF is NaN), like the reference.
       let inv = select(0.0, keep / lF, lF > 0.0 || isNan(lF));
-${each(oc, (c) => `      ${guard(c)}{ o[qBase + i * params.qsn + tx + ${t.tx * c}u] = acc[${r * oc + c}] * inv; }`)}
+${each(oc, (c) => `      ${guard(c)}{ o[part * params.oPart + qBase + i * params.qsn + tx + ${t.tx * c}u] = acc[${r * oc + c}] * inv; }`)}
       if (tx == 0u) {
 ${cfg.partial ? `        // A part of a split-K call: the row's max (log2 frame) and denominator, for the combine.
-        let at = 2u * ((b * params.headsQ + h) * params.seqQ + i);
+        let at = part * params.statPart + 2u * ((b * params.headsQ + h) * params.seqQ + i);
         lse[at] = mF;
         lse[at + 1u] = lF;` : `        lse[(b * params.headsQ + h) * params.seqQ + i - params.lseOff] =
           select(select(params.negInf, lseF, lF > 0.0), params.nan, isNan(lF));`}
@@ -475,7 +461,7 @@ ${cfg.partial ? `        // A part of a split-K call: the row's max (log2 frame)
 }
 `;
   return {
-    label: `attention.forward.${sg ? 'v6 subgroups' : 'v5'} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''}${cfg.partial ? ' partial' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}${t.pInK ? ' pInK' : ''}${t.swizzle ? ' swizzle' : ''}${px < t.tx ? ` px${px}` : ''}`,
+    label: `attention.forward.v9${sg ? ' subgroups' : ''} d${headDim}${causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${blocks ? ' blocks' : ''}${cfg.partial ? ' partial' : ''} br${br} bc${bc} ${t.tx}x${t.ty}${t.shareKv ? ' sharedKV' : ''}${t.pInK ? ' pInK' : ''}${t.swizzle ? ' swizzle' : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,

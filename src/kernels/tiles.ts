@@ -4,7 +4,7 @@
  * accumulator in registers. The first candidate that fits wins; the list is
  * ordered from most reuse per byte staged to least.
  */
-import { forwardAccFloats, forwardWorkgroupBytes, rowLanes, tileOptionsProblem, type ForwardTile } from './forward.js';
+import { forwardAccFloats, forwardWorkgroupBytes, tileOptionsProblem, tileRows, type ForwardTile } from './forward.js';
 
 /** The device limits a tile choice depends on. */
 export interface TileLimits {
@@ -37,8 +37,7 @@ export const FORWARD_TILES: readonly ForwardTile[] = [
  * hold at least `subgroupWidth` lanes in index order (0: no usable subgroups).
  */
 export function tileUsesSubgroups(t: ForwardTile, subgroupWidth: number): boolean {
-  const px = rowLanes(t);
-  return (px & (px - 1)) === 0 && px <= subgroupWidth;
+  return (t.tx & (t.tx - 1)) === 0 && t.tx <= subgroupWidth;
 }
 
 /** Whether `t` can run at head dim `headDim` within `limits` (with subgroups `subgroupWidth` wide). */
@@ -53,7 +52,17 @@ export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits, su
   );
 }
 
-/** The default forward tile for a head dim on a device, or undefined if none fits. */
-export function chooseForwardTile(headDim: number, limits: TileLimits, subgroupWidth = 0): ForwardTile | undefined {
-  return FORWARD_TILES.find((t) => tileFits(headDim, t, limits, subgroupWidth));
+/**
+ * The default forward tile for a head dim on a device, or undefined if none fits. With
+ * fewer query rows than its Q tile (`seqQ`: decoding, short prompts) the tile with the
+ * fewest rows that still covers them: padded rows are pure waste (H100, one query row
+ * against 8192 keys, D = 128: 4-row tiles 1.8× faster than 32-row ones).
+ */
+export function chooseForwardTile(headDim: number, limits: TileLimits, subgroupWidth = 0, seqQ = Infinity): ForwardTile | undefined {
+  const fitting = FORWARD_TILES.filter((t) => tileFits(headDim, t, limits, subgroupWidth));
+  const rows = (t: ForwardTile) => tileRows(t).br;
+  if (!fitting.length || seqQ >= rows(fitting[0]!)) return fitting[0];
+  const covering = fitting.filter((t) => rows(t) >= seqQ);
+  const fewest = Math.min(...covering.map(rows));
+  return covering.find((t) => rows(t) === fewest);
 }

@@ -105,23 +105,25 @@ export function splitCall(a: SplitInput, limit: number, align: number, tileRows:
 }
 
 /**
- * Split-K: workgroups a GPU should have in flight before splitting the keys is not
- * worth a combine pass. 256 covers two resident workgroups on each of the H100's
- * 132 SMs; smaller GPUs are full sooner and lose only the (small) combine.
+ * Split-K: invocations a call should have in flight before splitting the keys is not
+ * worth a combine pass: 256 workgroups of 256 (two per SM on the H100's 132 SMs), or
+ * as many more small workgroups as make the same count. Smaller GPUs are full sooner
+ * and lose only the (small) combine.
  */
-export const SPLIT_TARGET_WORKGROUPS = 256;
+export const SPLIT_TARGET_INVOCATIONS = 65536;
 
 /**
  * Key ranges [lo, hi) for one fused forward call: one range unless the call has too
- * few workgroups (rows / BR × heads × batch) for the GPU while each row walks many
- * key tiles; then enough ranges of at least two tiles each to reach the target.
- * `forced` (tests, tuning) asks for a number of ranges instead (capped at one per tile).
+ * few invocations (Q tiles × heads × batch × `threads` per workgroup) for the GPU
+ * while each row walks many key tiles; then enough ranges of at least two tiles each
+ * to reach the target. `forced` (tests, tuning) asks for a number of ranges instead
+ * (capped at one per tile).
  */
-export function keyRanges(p: Problem, br: number, bc: number, forced?: number): [number, number][] {
+export function keyRanges(p: Problem, br: number, bc: number, threads: number, forced?: number): [number, number][] {
   const tiles = Math.ceil(p.seqK / bc);
   const workgroups = p.batch * p.headsQ * Math.ceil(p.seqQ / br);
-  const wanted =
-    forced ?? (workgroups >= SPLIT_TARGET_WORKGROUPS || tiles < 4 ? 1 : Math.min(Math.ceil(SPLIT_TARGET_WORKGROUPS / workgroups), Math.floor(tiles / 2)));
+  const target = Math.ceil(SPLIT_TARGET_INVOCATIONS / threads);
+  const wanted = forced ?? (workgroups >= target || tiles < 4 ? 1 : Math.min(Math.ceil(target / workgroups), Math.floor(tiles / 2)));
   const per = Math.ceil(tiles / Math.max(1, Math.min(wanted, tiles)));
   const ranges: [number, number][] = [];
   for (let t = 0; t < tiles; t += per) ranges.push([t * bc, Math.min(p.seqK, (t + per) * bc)]);

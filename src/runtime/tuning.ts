@@ -15,8 +15,9 @@ export type Pass = 'forward' | 'backward';
 
 /** Shapes that share a tuned tile: pass, head dim, causal, and N rounded up to 1K, 4K or 16K+. */
 export function shapeClass(pass: Pass, headDim: number, causal: boolean, seq: number): string {
-  const n = seq <= 1024 ? '1k' : seq <= 4096 ? '4k' : '16k';
-  return `${pass} d${headDim}${causal ? ' causal' : ''} n≤${n}`;
+  // Fewer than 64 query rows (decoding) pick small tiles by default; their tuning is apart.
+  const n = seq < 64 ? 'n<64' : seq <= 1024 ? 'n≤1k' : seq <= 4096 ? 'n≤4k' : 'n≤16k';
+  return `${pass} d${headDim}${causal ? ' causal' : ''} ${n}`;
 }
 
 export type TunedTiles = Map<string, ForwardTile | BackwardTile>;

@@ -324,11 +324,11 @@ export class WebGpuRunner {
   /** Tiles found by a timed search (api/tune.ts), by shape class; they win over the defaults. */
   readonly tuned: TunedTiles = new Map();
 
-  /** The tile the fused kernel uses for a head dim (and, once tuned, a shape class) on this device. */
-  forwardTile(headDim: number, causal = false, seq = 0): ForwardTile {
+  /** The tile the fused kernel uses for a head dim and query rows `seq` (and, once tuned, a shape class) on this device. */
+  forwardTile(headDim: number, causal: boolean, seq: number): ForwardTile {
     const tuned = this.tuned.get(shapeClass('forward', headDim, causal, seq)) as ForwardTile | undefined;
     if (tuned && tileFits(headDim, tuned, this.device.limits, this.subgroupWidth)) return tuned;
-    const tile = chooseForwardTile(headDim, this.device.limits, this.subgroupWidth);
+    const tile = chooseForwardTile(headDim, this.device.limits, this.subgroupWidth, seq);
     if (!tile) {
       throw new AttentionLimitError(
         `no forward tile fits head dim ${headDim} in ${this.device.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
@@ -363,7 +363,7 @@ export class WebGpuRunner {
     const chunks = splitCall(split, this.maxBindingBytes, align, br);
     // Too few rows to fill the GPU: the keys run in ranges whose partial results a combine
     // pass merges (only for calls that bind whole; those are small by definition).
-    const ranges = chunks.length === 1 ? keyRanges(p, br, bc, a.keySplits) : [[0, p.seqK] as [number, number]];
+    const ranges = chunks.length === 1 ? keyRanges(p, br, bc, tile.tx * tile.ty, a.keySplits) : [[0, p.seqK] as [number, number]];
     const parts = ranges.length > 1 ? this.keyParts(ranges.length, out.size, lse.size * 2) : undefined;
     // With parts, the sinks join in the combine (each range would otherwise count them once).
     const spec = forwardKernel({
@@ -372,58 +372,42 @@ export class WebGpuRunner {
     });
     const paramBufs: GPUBuffer[] = [];
     const dispatches: PreparedDispatch[] = [];
+    // One dispatch per chunk; with key ranges, its x dimension runs over (range, Q tile).
+    const rangeKeys = ranges[0]![1] - ranges[0]![0];
     for (const c of chunks) {
       const r = chunkRanges(split, c, align);
-      for (const [s, [kvLo, kvHi]] of ranges.entries()) {
-        const params = this.params(
-          FORWARD_PARAMS,
-          {
-            ...common(p),
-            qkScale: a.scale * Math.LOG2E,
-            qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
-            ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
-            vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
-            scale: a.scale,
-            bmRow: blocks?.nK ?? 0,
-            bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
-            bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
-            headBase: c.h0, batchBase: c.b0, tileBase: c.n0 / br,
-            qOff: r.q.offset / 16, kOff: r.k.offset / 16, vOff: r.v.offset / 16, lseOff: r.lse.offset / 4,
-            kvLo, kvHi,
-          },
-          'attention.forward params',
-        );
-        paramBufs.push(params);
-        const [o, l] = parts
-          ? [{ buffer: parts.o, offset: s * parts.oStride, size: out.size }, { buffer: parts.stats, offset: s * parts.statsStride, size: lse.size * 2 }]
-          : [{ buffer: out, ...r.q }, { buffer: lse, ...r.lse }];
-        const buffers = [
-          params, { buffer: a.q, ...r.q }, { buffer: a.k, ...r.k }, { buffer: a.v, ...r.v }, o, l,
-          ...(variant.aux && bindsAux(spec) ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : []),
-        ];
-        dispatches.push(await this.dispatch(spec, buffers, [Math.ceil((c.n1 - c.n0) / br), c.h1 - c.h0, c.b1 - c.b0]));
-      }
+      const qTiles = Math.ceil((c.n1 - c.n0) / br);
+      const params = this.params(
+        FORWARD_PARAMS,
+        {
+          ...common(p),
+          qkScale: a.scale * Math.LOG2E,
+          qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
+          ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
+          vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
+          scale: a.scale,
+          bmRow: blocks?.nK ?? 0,
+          bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
+          bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
+          headBase: c.h0, batchBase: c.b0, tileBase: c.n0 / br,
+          qOff: r.q.offset / 16, kOff: r.k.offset / 16, vOff: r.v.offset / 16, lseOff: r.lse.offset / 4,
+          qTiles, rangeKeys, oPart: parts ? parts.oStride / 16 : 0, statPart: parts ? parts.statsStride / 4 : 0,
+        },
+        'attention.forward params',
+      );
+      paramBufs.push(params);
+      const [o, l] = parts ? [parts.o, parts.stats] : [{ buffer: out, ...r.q }, { buffer: lse, ...r.lse }];
+      const buffers = [
+        params, { buffer: a.q, ...r.q }, { buffer: a.k, ...r.k }, { buffer: a.v, ...r.v }, o, l,
+        ...(variant.aux && bindsAux(spec) ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : []),
+      ];
+      dispatches.push(await this.dispatch(spec, buffers, [qTiles * ranges.length, c.h1 - c.h0, c.b1 - c.b0]));
     }
     const labels = chunks.length > 1 ? [`${spec.label} ×${chunks.length} chunks`] : [spec.label];
     if (parts) {
-      const sinkOffset = kernelVariant?.sinkOffset;
-      const combine = combineKernel(p.headDim, sinkOffset);
-      const rows = p.batch * p.headsQ * p.seqQ;
-      const params = this.params(
-        COMBINE_PARAMS,
-        {
-          rows, seqQ: p.seqQ, headsQ: p.headsQ, splits: ranges.length,
-          qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
-          partVec4: parts.oStride / 16, partStats: parts.statsStride / 4, negInf: -Infinity, nan: NaN,
-        },
-        'attention.forward.combine params',
-      );
-      paramBufs.push(params, parts.o, parts.stats);
-      const groups = Math.ceil((rows * p.headDim) / 4 / 64);
-      const wgx = Math.min(groups, 65535);
-      dispatches.push(
-        await this.dispatch(combine, [params, parts.o, parts.stats, out, lse, ...(variant.aux && bindsAux(combine) ? [variant.aux] : [])], [wgx, Math.ceil(groups / wgx), 1]),
-      );
+      const combine = await this.planCombine(a, parts, ranges.length, out, lse, kernelVariant?.sinkOffset, variant.aux);
+      paramBufs.push(combine.params, parts.o, parts.stats);
+      dispatches.push(combine.dispatch);
       labels[0] = `${spec.label} ×${ranges.length} key ranges`;
       labels.push(combine.label);
     }
@@ -434,6 +418,35 @@ export class WebGpuRunner {
       labels,
       release: () => [...paramBufs, variant.aux].forEach((b) => b && this.giveBack(b)),
     };
+  }
+
+  /** The split-K combine: one invocation per (row, vec4 column) merges the parts into out and lse. */
+  private async planCombine(
+    a: GpuForwardArgs,
+    parts: { o: GPUBuffer; stats: GPUBuffer; oStride: number; statsStride: number },
+    splits: number,
+    out: GPUBuffer,
+    lse: GPUBuffer,
+    sinkOffset: number | undefined,
+    aux: GPUBuffer | undefined,
+  ) {
+    const p = a.problem;
+    const spec = combineKernel(p.headDim, sinkOffset);
+    const rows = p.batch * p.headsQ * p.seqQ;
+    const v4 = (n: number) => n / 4;
+    const params = this.params(
+      COMBINE_PARAMS,
+      {
+        rows, seqQ: p.seqQ, headsQ: p.headsQ, splits,
+        qsb: v4(a.qStrides.batch), qsh: v4(a.qStrides.head), qsn: v4(a.qStrides.seq),
+        partVec4: parts.oStride / 16, partStats: parts.statsStride / 4, negInf: -Infinity, nan: NaN,
+      },
+      'attention.forward.combine params',
+    );
+    const groups = Math.ceil((rows * p.headDim) / 4 / 64);
+    const wgx = Math.min(groups, 65535);
+    const buffers = [params, parts.o, parts.stats, out, lse, ...(aux && bindsAux(spec) ? [aux] : [])];
+    return { params, label: spec.label, dispatch: await this.dispatch(spec, buffers, [wgx, Math.ceil(groups / wgx), 1]) };
   }
 
   /** Scratch for the partial O and row (max, denominator) of `splits` key ranges, each part at an aligned offset. */
