@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
 import { alibi, alibiSlopes, documentMask, learnedSinks } from '../src/mods/builtins.js';
-import { maskFn, scoreFn } from '../src/mods/emit-js.js';
-import { referenceForward, type HostTensor } from '../src/reference/forward.js';
-import { keyRanges, SPLIT_TARGET_INVOCATIONS } from '../src/runtime/split.js';
-import { F32_ROUNDOFF } from '../src/api/verify.js';
+import type { HostTensor } from '../src/reference/forward.js';
+import { keyRanges, minRangeKeys, packGroup, SPLIT_TARGET_INVOCATIONS } from '../src/runtime/split.js';
+import { F32_ROUNDOFF, referencesOf } from '../src/api/verify.js';
 import { dimsOf, type Layout } from '../src/tensor/shape.js';
 import { checkQkv } from '../src/tensor/validate.js';
 import { permute, randomHost, rng, testSeed } from './helpers.js';
@@ -28,8 +27,12 @@ describe('split-K plan', () => {
     // Decoding: 1 query row × 8 heads against 8192 keys: 8 workgroups of 256, 256 key tiles of 32.
     const decode = keyRanges(problem([1, 8, 1, 64], [1, 8, 8192, 64]), 64, 32, 256);
     expect(decode.length).toBe(SPLIT_TARGET_INVOCATIONS / 256 / 8);
-    // Workgroups of 64 invocations: four times the ranges for the same target.
-    expect(keyRanges(problem([1, 8, 1, 64], [1, 8, 8192, 64]), 4, 32, 64).length).toBe(4 * decode.length);
+    // Workgroups of 64 invocations: four times the ranges for the same target…
+    expect(keyRanges(problem([1, 8, 1, 64], [1, 8, 131072, 64]), 4, 32, 64).length).toBe(4 * decode.length);
+    // …but no range shorter than minRangeKeys: 256 keys at 8192, √(8·Nk) = 512 at 32768.
+    expect(keyRanges(problem([1, 2, 1, 64], [1, 2, 8192, 64]), 4, 16, 64).length).toBe(8192 / 256);
+    expect(keyRanges(problem([1, 2, 1, 64], [1, 2, 32768, 64]), 4, 16, 64).length).toBe(32768 / 512);
+    expect(minRangeKeys(1000)).toBe(256);
     expect(decode[0]![0]).toBe(0);
     expect(decode.at(-1)![1]).toBe(8192);
     for (let i = 1; i < decode.length; i++) expect(decode[i]![0]).toBe(decode[i - 1]![1]);
@@ -37,11 +40,22 @@ describe('split-K plan', () => {
     // Full enough already (16 heads × 64 Q tiles = 1024 workgroups), or too few key tiles.
     expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64, 256)).toEqual([[0, 4096]]);
     expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 96, 64]), 64, 32, 256)).toEqual([[0, 96]]);
-    // At most half the tiles: 10 tiles → 5 ranges.
-    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 300, 64]), 64, 32, 256).length).toBe(5);
+    // At least two tiles and minRangeKeys keys each (4096 keys → 16 ranges of 256).
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 320, 64]), 64, 32, 256, undefined).length).toBe(1);
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 4096, 64]), 64, 32, 256).length).toBe(16);
     // Forced: as asked, capped at one range per tile, the last range ragged.
     expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64, 256, 3).length).toBe(3);
     expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 70, 64]), 64, 32, 256, 9)).toEqual([[0, 32], [32, 64], [64, 70]]);
+  });
+});
+
+describe('GQA packing plan', () => {
+  it('stacks the query heads of a K/V head when rows are few, heads shared and no modifier needs one head per workgroup', () => {
+    expect(packGroup(problem([1, 32, 1, 64], [1, 8, 8192, 64]), false)).toBe(4);
+    expect(packGroup(problem([2, 8, 63, 64], [2, 1, 100, 64]), false)).toBe(8);
+    expect(packGroup(problem([1, 32, 1, 64], [1, 8, 8192, 64]), true)).toBe(1); // score or mask modifier
+    expect(packGroup(problem([1, 32, 64, 64], [1, 8, 8192, 64]), false)).toBe(1); // rows enough
+    expect(packGroup(problem([1, 8, 1, 64], [1, 8, 8192, 64]), false)).toBe(1); // no sharing
   });
 });
 
@@ -64,14 +78,7 @@ describe('split-K on the GPU', () => {
     const l = await lse!.read();
     [...t, out, lse!].forEach((x) => x.destroy());
     const got = layout === 'bhnd' ? o : permute(o, q.shape, true);
-    const refOpts = {
-      causal: opts.causal,
-      score: opts.score && scoreFn(opts.score),
-      mask: opts.mask && maskFn(opts.mask),
-      sinks: opts.sinks?.logits,
-    };
-    const ref = referenceForward(q, k, v, refOpts);
-    const ref32 = referenceForward(q, k, v, { ...refOpts, precision: 'f32' });
+    const { ref, ref32 } = referencesOf(q, k, v, opts.causal ?? false, opts);
     // The tolerance of verify (DESIGN.md): 2× the float32 naive error or the first-order effect of
     // rounding logits to float32, whichever is larger, plus 1e-6.
     const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, y) => (Number.isFinite(y) ? Math.max(m, Math.abs(y)) : m), 0);
@@ -90,6 +97,17 @@ describe('split-K on the GPU', () => {
 
   it('decoding shapes (one query row, GQA 4:2), forced into 2, 3 and one range per tile, and automatic', async () => {
     for (const keySplits of [2, 3, 64, undefined]) await check([1, 4, 1, 64], [1, 2, 300, 64], { keySplits });
+  });
+
+  it('GQA packing: the query heads of a group stacked in one workgroup, rows spanning tiles, causal, sinks, a strided layout', async () => {
+    for (const keySplits of [1, undefined]) {
+      await check([1, 8, 1, 64], [1, 2, 300, 64], { keySplits });
+      await check([2, 8, 3, 64], [2, 2, 300, 64], { causal: true, keySplits });
+      await check([1, 4, 20, 32], [1, 1, 150, 32], { causal: true, keySplits }, 'bnhd'); // 80 stacked rows
+      await check([1, 6, 17, 64], [1, 3, 200, 64], { sinks: learnedSinks([0.5, -1, 2, 0, 1, -3]), keySplits });
+    }
+    // A score modifier keeps one head per workgroup (unpacked), GQA or not.
+    await check([1, 8, 1, 64], [1, 2, 300, 64], { score: alibi(alibiSlopes(8)) });
   });
 
   it('causal with Nq > Nk (the first rows see no key: O = 0, LSE = −∞) and a strided layout', async () => {

@@ -1,8 +1,16 @@
-"""Shared timing for the PyTorch peer scripts: CUDA events around `reps` calls,
-after one warm-up call, median over `samples`."""
+"""Shared by the PyTorch peer scripts: timing (CUDA events around `reps` calls, after
+one warm-up call, median over `samples`) and the SDPA backends by name."""
 import statistics
 
 import torch
+from torch.nn.attention import SDPBackend
+
+SDPA_BACKENDS = {
+    "math": SDPBackend.MATH,
+    "efficient": SDPBackend.EFFICIENT_ATTENTION,
+    "flash": SDPBackend.FLASH_ATTENTION,
+    "cudnn": SDPBackend.CUDNN_ATTENTION,
+}
 
 
 def time_ms(fn, reps=20, samples=5):

@@ -9,16 +9,8 @@ import argparse
 import json
 import torch
 import torch.nn.functional as F
-from torch.nn.attention import SDPBackend, sdpa_kernel
-from cuda_timing import time_ms
-
-BACKENDS = {
-    "math": SDPBackend.MATH,
-    "efficient": SDPBackend.EFFICIENT_ATTENTION,
-    "flash": SDPBackend.FLASH_ATTENTION,
-    "cudnn": SDPBackend.CUDNN_ATTENTION,
-}
-
+from torch.nn.attention import sdpa_kernel
+from cuda_timing import SDPA_BACKENDS as BACKENDS, time_ms
 
 def main():
     ap = argparse.ArgumentParser()

@@ -10,16 +10,8 @@ usage: python3 sdpa.py --seq 1024,4096 --head-dim 64,128 --heads 16 [--causal-bo
 import argparse
 import json
 import torch
-from cuda_timing import time_ms
-from torch.nn.attention import SDPBackend, sdpa_kernel
-
-BACKENDS = {
-    "math": SDPBackend.MATH,
-    "efficient": SDPBackend.EFFICIENT_ATTENTION,
-    "flash": SDPBackend.FLASH_ATTENTION,
-    "cudnn": SDPBackend.CUDNN_ATTENTION,
-}
-
+from cuda_timing import SDPA_BACKENDS as BACKENDS, time_ms
+from torch.nn.attention import sdpa_kernel
 
 def main():
     ap = argparse.ArgumentParser()

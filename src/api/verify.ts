@@ -20,7 +20,7 @@ import { VARIANTS } from './verify-variants.js';
 import type { Layout, Shape4 } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { Attention } from './attention.js';
-import type { Algorithm } from './options.js';
+import type { Algorithm, ForwardOptions } from './options.js';
 import { freshSeed, randomData, rng } from './random.js';
 
 export interface VerifyCase extends Problem {
@@ -144,6 +144,17 @@ export function compare(
 /** Unit roundoff of float32. */
 export const F32_ROUNDOFF = 2 ** -24;
 
+/** The float64 reference of a forward call, and the plain float32 computation whose error sets tolerances. */
+export function referencesOf(q: HostTensor, k: HostTensor, v: HostTensor, causal: boolean, variant: Pick<ForwardOptions, 'score' | 'mask' | 'sinks'>) {
+  const opts = {
+    causal,
+    score: variant.score && scoreFn(variant.score),
+    mask: variant.mask && maskFn(variant.mask),
+    sinks: variant.sinks?.logits,
+  };
+  return { ref: referenceForward(q, k, v, opts), ref32: referenceForward(q, k, v, { ...opts, precision: 'f32' }) };
+}
+
 /** Largest finite |x| (an LSE bounds its row's largest logit from above). */
 export function maxAbsFinite(xs: ArrayLike<number>): number {
   let m = 0;
@@ -179,14 +190,7 @@ export async function runCase(
     out.destroy();
     lse!.destroy();
 
-    const refOpts = {
-      causal: c.causal,
-      score: variant.score && scoreFn(variant.score),
-      mask: variant.mask && maskFn(variant.mask),
-      sinks: variant.sinks?.logits,
-    };
-    const ref = referenceForward(hq, hk, hv, refOpts);
-    const ref32 = referenceForward(hq, hk, hv, { ...refOpts, precision: 'f32' });
+    const { ref, ref32 } = referencesOf(hq, hk, hv, c.causal, variant);
     const lseShape: Shape4 = { ...sq, headDim: 1 };
     const base = (a: Float64Array, b: Float64Array) => compare(Float32Array.from(a), b, (i) => i).err;
     const maxLogit = maxAbsFinite(ref.lse);

@@ -113,19 +113,42 @@ export function splitCall(a: SplitInput, limit: number, align: number, tileRows:
 export const SPLIT_TARGET_INVOCATIONS = 65536;
 
 /**
+ * Keys a range should have at least. Each range has fixed costs (staging its Q tile,
+ * writing a partial O, one more part for the combine to read) against work in
+ * proportion to its keys, so the time is about a·Nk/ranges + b·ranges, least at
+ * ranges ∝ √Nk. On the H100 (decoding, GQA packed, 8 workgroups) the best forced
+ * counts were 32 ranges of 256 keys at Nk = 8192 and 64 of 512 at 32768: √(8·Nk) keys.
+ */
+export function minRangeKeys(seqK: number): number {
+  return Math.max(256, Math.sqrt(8 * seqK));
+}
+
+/**
  * Key ranges [lo, hi) for one fused forward call: one range unless the call has too
  * few invocations (Q tiles × heads × batch × `threads` per workgroup) for the GPU
- * while each row walks many key tiles; then enough ranges of at least two tiles each
- * to reach the target. `forced` (tests, tuning) asks for a number of ranges instead
+ * while each row walks many key tiles; then enough ranges to reach the target, each
+ * of at least two tiles and minRangeKeys keys. `forced` (tests, tuning) asks for a number of ranges instead
  * (capped at one per tile).
  */
 export function keyRanges(p: Problem, br: number, bc: number, threads: number, forced?: number): [number, number][] {
   const tiles = Math.ceil(p.seqK / bc);
   const workgroups = p.batch * p.headsQ * Math.ceil(p.seqQ / br);
   const target = Math.ceil(SPLIT_TARGET_INVOCATIONS / threads);
-  const wanted = forced ?? (workgroups >= target || tiles < 4 ? 1 : Math.min(Math.ceil(target / workgroups), Math.floor(tiles / 2)));
+  const longest = Math.max(1, Math.min(Math.floor(tiles / 2), Math.floor(p.seqK / minRangeKeys(p.seqK))));
+  const wanted = forced ?? (workgroups >= target || tiles < 4 ? 1 : Math.min(Math.ceil(target / workgroups), longest));
   const per = Math.ceil(tiles / Math.max(1, Math.min(wanted, tiles)));
   const ranges: [number, number][] = [];
   for (let t = 0; t < tiles; t += per) ranges.push([t * bc, Math.min(p.seqK, (t + per) * bc)]);
   return ranges.length ? ranges : [[0, p.seqK]];
+}
+
+/**
+ * Query heads per K/V head to stack into one workgroup's rows (GQA packing), or 1:
+ * for calls with fewer query rows than a small tile (decoding, Nq < 64) and K/V heads
+ * shared by several query heads, when no score or mask modifier needs one head per
+ * workgroup. The group then reads its K/V once instead of once per query head.
+ */
+export function packGroup(p: Problem, modifiers: boolean): number {
+  const group = p.headsQ / p.headsKv;
+  return group > 1 && p.seqQ < 64 && !modifiers ? group : 1;
 }

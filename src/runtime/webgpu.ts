@@ -8,7 +8,7 @@ import { forwardKernel, FORWARD_PARAMS, tileRows, type ForwardTile, type KernelV
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../mods/grad.js';
 import { shapeClass, type TunedTiles } from './tuning.js';
-import { chunkRanges, keyRanges, splitCall } from './split.js';
+import { chunkRanges, keyRanges, packGroup, splitCall } from './split.js';
 import { combineKernel, COMBINE_PARAMS } from '../kernels/combine.js';
 import { subgroupLanesFollowIndex } from './probe.js';
 import {
@@ -340,7 +340,9 @@ export class WebGpuRunner {
   /** Plans the fused forward kernel: one dispatch over (Q tiles, query heads, batch). */
   async planFlash(a: GpuForwardArgs): Promise<ForwardPlan> {
     const p = a.problem;
-    const tile = a.tile ?? this.forwardTile(p.headDim, a.causal, p.seqQ);
+    // Few query rows and shared K/V heads: stack a group's query heads in one workgroup.
+    const packable = packGroup(p, Boolean(a.variant?.score || a.variant?.mask));
+    const tile = a.tile ?? this.forwardTile(p.headDim, a.causal, p.seqQ * packable);
     if (a.tile && !tileFits(p.headDim, a.tile, this.device.limits, this.subgroupWidth)) {
       throw new AttentionLimitError(
         `tile ${JSON.stringify(a.tile)} does not fit head dim ${p.headDim} on this device ` +
@@ -363,11 +365,13 @@ export class WebGpuRunner {
     const chunks = splitCall(split, this.maxBindingBytes, align, br);
     // Too few rows to fill the GPU: the keys run in ranges whose partial results a combine
     // pass merges (only for calls that bind whole; those are small by definition).
-    const ranges = chunks.length === 1 ? keyRanges(p, br, bc, tile.tx * tile.ty, a.keySplits) : [[0, p.seqK] as [number, number]];
+    const pack = chunks.length === 1 ? packable : 1;
+    const rowsOf = pack > 1 ? { ...p, headsQ: p.headsKv, seqQ: p.seqQ * pack } : p; // workgroups' view of the rows
+    const ranges = chunks.length === 1 ? keyRanges(rowsOf, br, bc, tile.tx * tile.ty, a.keySplits) : [[0, p.seqK] as [number, number]];
     const parts = ranges.length > 1 ? this.keyParts(ranges.length, out.size, lse.size * 2) : undefined;
     // With parts, the sinks join in the combine (each range would otherwise count them once).
     const spec = forwardKernel({
-      headDim: p.headDim, causal: a.causal, tile, subgroups, partial: Boolean(parts),
+      headDim: p.headDim, causal: a.causal, tile, subgroups, partial: Boolean(parts), pack,
       variant: kernelVariant && (parts ? { ...kernelVariant, sinkOffset: undefined } : kernelVariant),
     });
     const paramBufs: GPUBuffer[] = [];
@@ -376,7 +380,7 @@ export class WebGpuRunner {
     const rangeKeys = ranges[0]![1] - ranges[0]![0];
     for (const c of chunks) {
       const r = chunkRanges(split, c, align);
-      const qTiles = Math.ceil((c.n1 - c.n0) / br);
+      const qTiles = Math.ceil(((c.n1 - c.n0) * pack) / br);
       const params = this.params(
         FORWARD_PARAMS,
         {
@@ -401,7 +405,8 @@ export class WebGpuRunner {
         params, { buffer: a.q, ...r.q }, { buffer: a.k, ...r.k }, { buffer: a.v, ...r.v }, o, l,
         ...(variant.aux && bindsAux(spec) ? [variant.aux] : []), ...(blocks ? [blocks.buffer] : []),
       ];
-      dispatches.push(await this.dispatch(spec, buffers, [qTiles * ranges.length, c.h1 - c.h0, c.b1 - c.b0]));
+      const heads = pack > 1 ? p.headsKv : c.h1 - c.h0;
+      dispatches.push(await this.dispatch(spec, buffers, [qTiles * ranges.length, heads, c.b1 - c.b0]));
     }
     const labels = chunks.length > 1 ? [`${spec.label} ×${chunks.length} chunks`] : [spec.label];
     if (parts) {
