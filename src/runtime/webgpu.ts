@@ -324,11 +324,15 @@ export class WebGpuRunner {
   /** Tiles found by a timed search (api/tune.ts), by shape class; they win over the defaults. */
   readonly tuned: TunedTiles = new Map();
 
-  /** The tile the fused kernel uses for a head dim and query rows `seq` (and, once tuned, a shape class) on this device. */
-  forwardTile(headDim: number, causal: boolean, seq: number): ForwardTile {
+  /**
+   * The tile the fused kernel uses for a head dim and `seq` query rows on this device: a
+   * tuned one for the shape class, else the default for `rows` rows per head (more than
+   * `seq` where GQA packing stacks a group's heads).
+   */
+  forwardTile(headDim: number, causal: boolean, seq: number, rows = seq): ForwardTile {
     const tuned = this.tuned.get(shapeClass('forward', headDim, causal, seq)) as ForwardTile | undefined;
     if (tuned && tileFits(headDim, tuned, this.device.limits, this.subgroupWidth)) return tuned;
-    const tile = chooseForwardTile(headDim, this.device.limits, this.subgroupWidth, seq);
+    const tile = chooseForwardTile(headDim, this.device.limits, this.subgroupWidth, rows);
     if (!tile) {
       throw new AttentionLimitError(
         `no forward tile fits head dim ${headDim} in ${this.device.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
@@ -342,7 +346,7 @@ export class WebGpuRunner {
     const p = a.problem;
     // Few query rows and shared K/V heads: stack a group's query heads in one workgroup.
     const packable = packGroup(p, Boolean(a.variant?.score || a.variant?.mask));
-    const tile = a.tile ?? this.forwardTile(p.headDim, a.causal, p.seqQ * packable);
+    const tile = a.tile ?? this.forwardTile(p.headDim, a.causal, p.seqQ, p.seqQ * packable);
     if (a.tile && !tileFits(p.headDim, a.tile, this.device.limits, this.subgroupWidth)) {
       throw new AttentionLimitError(
         `tile ${JSON.stringify(a.tile)} does not fit head dim ${p.headDim} on this device ` +
