@@ -112,6 +112,7 @@ describe('split-K on the GPU', () => {
 
   it('causal with Nq > Nk (the first rows see no key: O = 0, LSE = −∞) and a strided layout', async () => {
     await check([1, 2, 40, 32], [1, 2, 30, 32], { causal: true, keySplits: 2 });
+    await check([1, 4, 40, 32], [1, 2, 30, 32], { causal: true }); // GQA-packed too
     await check([2, 2, 5, 64], [2, 2, 200, 64], { causal: true, keySplits: 4 }, 'bnhd');
   });
 
