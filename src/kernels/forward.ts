@@ -367,7 +367,7 @@ ${pack > 1 ? '' : '  let hk = h / params.groupSize;'}
     var x = vec4<f32>(0.0);
     if (pr < ${pack}u * params.seqQ) {
       let hr = ${pack > 1 ? `hk * ${pack}u + pr / params.seqQ` : 'h'};
-      x = q[b * params.qsb + hr * params.qsh - params.qOff + (pr % params.seqQ) * params.qsn + i % D4];
+      x = q[b * params.qsb + hr * params.qsh - params.qOff + ${pack > 1 ? '(pr % params.seqQ)' : 'pr'} * params.qsn + i % D4];
     }
     Qs[i] = x;
   }

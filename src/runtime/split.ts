@@ -127,15 +127,15 @@ export function minRangeKeys(seqK: number): number {
  * Key ranges [lo, hi) for one fused forward call: one range unless the call has too
  * few invocations (Q tiles × heads × batch × `threads` per workgroup) for the GPU
  * while each row walks many key tiles; then enough ranges to reach the target, each
- * of at least two tiles and minRangeKeys keys. `forced` (tests, tuning) asks for a number of ranges instead
- * (capped at one per tile).
+ * of at least two tiles and minRangeKeys keys. `forced` (tests, tuning) asks for a
+ * number of ranges instead (capped at one per tile).
  */
 export function keyRanges(p: Problem, br: number, bc: number, threads: number, forced?: number): [number, number][] {
   const tiles = Math.ceil(p.seqK / bc);
   const workgroups = p.batch * p.headsQ * Math.ceil(p.seqQ / br);
   const target = Math.ceil(SPLIT_TARGET_INVOCATIONS / threads);
-  const longest = Math.max(1, Math.min(Math.floor(tiles / 2), Math.floor(p.seqK / minRangeKeys(p.seqK))));
-  const wanted = forced ?? (workgroups >= target || tiles < 4 ? 1 : Math.min(Math.ceil(target / workgroups), longest));
+  const most = Math.max(1, Math.min(Math.floor(tiles / 2), Math.floor(p.seqK / minRangeKeys(p.seqK))));
+  const wanted = forced ?? (workgroups >= target || tiles < 4 ? 1 : Math.min(Math.ceil(target / workgroups), most));
   const per = Math.ceil(tiles / Math.max(1, Math.min(wanted, tiles)));
   const ranges: [number, number][] = [];
   for (let t = 0; t < tiles; t += per) ranges.push([t * bc, Math.min(p.seqK, (t + per) * bc)]);

@@ -394,9 +394,7 @@ export class WebGpuRunner {
           ksb: v4(a.kStrides.batch), ksh: v4(a.kStrides.head), ksn: v4(a.kStrides.seq),
           vsb: v4(a.vStrides.batch), vsh: v4(a.vStrides.head), vsn: v4(a.vStrides.seq),
           scale: a.scale,
-          bmRow: blocks?.nK ?? 0,
-          bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
-          bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
+          ...blockParams(blocks),
           headBase: c.h0, batchBase: c.b0, tileBase: c.n0 / br,
           qOff: r.q.offset / 16, kOff: r.k.offset / 16, vOff: r.v.offset / 16, lseOff: r.lse.offset / 4,
           qTiles, rangeKeys, oPart: parts ? parts.oStride / 16 : 0, statPart: parts ? parts.statsStride / 4 : 0,
@@ -637,9 +635,7 @@ export class WebGpuRunner {
         BACKWARD_PARAMS,
         {
           ...shared,
-          bmRow: blocks?.nK ?? 0,
-          bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
-          bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
+          ...blockParams(blocks),
         },
         `attention.backward.${which} params`,
       );
@@ -723,12 +719,21 @@ function hashFloats(data: Float32Array): string {
   return `${data.length}:${h.toString(16)}`;
 }
 
-/** Parameter fields both kernel families share. */
 /** Whether a kernel binds the packed tables (a split-K part leaves the sinks to the combine). */
 function bindsAux(spec: KernelSpec): boolean {
   return spec.bindings.some((b) => b.name === 'aux');
 }
 
+/** Block-mask strides (tiles) for the kernels' params: row; head and batch are 0 where the mask ignores them. */
+function blockParams(blocks: { bm: number; hm: number; nQ: number; nK: number } | undefined) {
+  return {
+    bmRow: blocks?.nK ?? 0,
+    bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
+    bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
+  };
+}
+
+/** Parameter fields both kernel families share. */
 function common(p: Problem) {
   return {
     seqQ: p.seqQ,
