@@ -328,10 +328,15 @@ describe('webgpu backend: backward specifics', () => {
     expect([...off.read[0]!]).toEqual([...on.read[0]!]);
   });
 
-  it('a forced backward tile with 4 rows × 2 column blocks per invocation (the H100 default\'s shape) matches the CPU backend', async () => {
+  // 4×2 blocks: the H100 default's shape; 8-wide rows with 2×4 and 4×4 blocks: the padded-row layouts of v3.
+  it.each([
+    { tx: 8, ty: 8, rm: 4, cn: 2 },
+    { tx: 8, ty: 8, rm: 2, cn: 4 },
+    { tx: 8, ty: 4, rm: 4, cn: 4 },
+  ])('a forced backward tile %o matches the CPU backend', async (backwardTile) => {
     const cpu = await createAttention({ backend: 'cpu' });
     const seed = testSeed();
-    const opts = { causal: true, backwardTile: { tx: 8, ty: 8, rm: 4, cn: 2 } };
+    const opts = { causal: true, backwardTile };
     const gpu = await grads(attn, [1, 2, 77, 64], opts, seed);
     const ref = await grads(cpu, [1, 2, 77, 64], { causal: true }, seed);
     cpu.destroy();
