@@ -32,17 +32,34 @@ describe('IO model: naive', () => {
 describe('IO model: flash', () => {
   it('reads Q once and K, V once per Q tile; writes O and LSE once', () => {
     // Two Q tiles of 4 rows, each visiting all 8 keys: K and V = 2 heads · 16 keys · 16 B.
-    expect(keysVisited(p, false, 4)).toBe(16);
+    expect(keysVisited(p, false, { br: 4 })).toBe(16);
     expect(bytesOf(ioSteps(p, 'flash', false, 4))).toEqual([[256 + 2 * 512, 256 + 64]]);
     expect(modelBytes(p, 'flash', false, 4)).toBe(1600);
   });
 
   it('causal visits keys only up to each Q tile\'s diagonal (bottom-right aligned)', () => {
-    expect(keysVisited(p, true, 4)).toBe(4 + 8);
+    expect(keysVisited(p, true, { br: 4 })).toBe(4 + 8);
     expect(modelBytes(p, 'flash', true, 4)).toBe(256 + 2 * 384 + 320);
     // Nq = 4 < Nk = 8: the one tile sees every key. Nq = 8 > Nk = 4: the first tile sees none.
-    expect(keysVisited({ ...p, seqQ: 4 }, true, 4)).toBe(8);
-    expect(keysVisited({ ...p, seqK: 4 }, true, 4)).toBe(0 + 4);
+    expect(keysVisited({ ...p, seqQ: 4 }, true, { br: 4 })).toBe(8);
+    expect(keysVisited({ ...p, seqK: 4 }, true, { br: 4 })).toBe(0 + 4);
+  });
+
+  it('GQA packing: a tile holding a group\'s query heads reads K/V once per K/V head', () => {
+    // Decoding: Nq = 1, the group's 2 query heads in one 2-row tile; K/V = 1 head · 8 keys · 16 B each.
+    const d: Problem = { ...p, seqQ: 1 };
+    expect(bytesOf(ioSteps(d, 'flash', false, { br: 2, pack: 2 }))).toEqual([[32 + 2 * 128, 32 + 8]]);
+    expect(bytesOf(ioSteps(d, 'flash', false, { br: 1 }))).toEqual([[32 + 2 * 256, 32 + 8]]);
+    // Causal: every packed row sits at the last query position, so the tile sees all keys.
+    expect(keysVisited(d, true, { br: 2, pack: 2 })).toBe(8);
+  });
+
+  it('key ranges: each range writes partial O and (max, denominator) rows; a combine reads them back', () => {
+    const ranges = [[0, 4], [4, 8]] as const;
+    const parts = 2 * (256 + 2 * 64);
+    expect(bytesOf(ioSteps(p, 'flash', false, { br: 4, ranges }))).toEqual([[256 + 2 * 512, parts], [parts, 256 + 64]]);
+    // Ranges partition the keys: a causal tile visits the same keys split or not.
+    expect(keysVisited(p, true, { br: 4, ranges })).toBe(keysVisited(p, true, { br: 4 }));
   });
 
   it('moves fewer bytes than naive', () => {

@@ -12,6 +12,8 @@ import { alibi, alibiSlopes, documentMask, learnedSinks } from '../src/mods/buil
 import type { HostTensor } from '../src/reference/forward.js';
 import { keyRanges, minRangeKeys, packGroup, SPLIT_TARGET_INVOCATIONS } from '../src/runtime/split.js';
 import { F32_ROUNDOFF, referencesOf } from '../src/api/verify.js';
+import { flashLayoutOf } from '../src/api/bench.js';
+import { ioSteps, modelBytes } from '../src/api/io-model.js';
 import { dimsOf, type Layout } from '../src/tensor/shape.js';
 import { checkQkv } from '../src/tensor/validate.js';
 import { permute, randomHost, rng, testSeed } from './helpers.js';
@@ -94,6 +96,19 @@ describe('split-K on the GPU', () => {
       }
     }
   }
+
+  it('the benchmark\'s IO model follows the runner\'s layout: a decoding call packed and split reads K/V once per K/V head', () => {
+    const d = problem([1, 8, 1, 64], [1, 2, 8192, 64]);
+    const layout = flashLayoutOf(attn, d, false);
+    expect(layout.pack).toBe(4);
+    expect(layout.ranges!.length).toBeGreaterThan(1);
+    // K and V read once: 2 K/V heads · 8192 keys · 256 B each; Q, O, LSE and the parts are small beside them.
+    const kv = 2 * 2 * 8192 * 256;
+    const steps = ioSteps(d, 'flash', false, layout);
+    expect(steps[0]!.readBytes).toBe(8 * 256 + kv);
+    expect(steps.map((s) => s.step)).toEqual([expect.stringMatching(/key ranges/), 'combine the ranges']);
+    expect(modelBytes(d, 'flash', false, layout)).toBeLessThan(1.1 * kv);
+  });
 
   it('decoding shapes (one query row, GQA 4:2), forced into 2, 3 and one range per tile, and automatic', async () => {
     for (const keySplits of [2, 3, 64, undefined]) await check([1, 4, 1, 64], [1, 2, 300, 64], { keySplits });

@@ -6,8 +6,8 @@
  */
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import { timeDispatches } from '../runtime/timing.js';
-import { tileRows, type ForwardTile } from '../kernels/forward.js';
-import type { ForwardPlan } from '../runtime/webgpu.js';
+import type { ForwardTile } from '../kernels/forward.js';
+import type { ForwardPlan, GpuVariant } from '../runtime/webgpu.js';
 import type { Shape4 } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
 import { stridesOf } from '../tensor/shape.js';
@@ -17,7 +17,7 @@ import type { BackendForwardArgs } from './backends.js';
 import type { VariantOptions } from './verify-variants.js';
 import type { Attention } from './attention.js';
 import { WebGpuBackend } from './backends.js';
-import { compulsoryBytes, floorMs, forwardFlops, modelBytes } from './io-model.js';
+import { compulsoryBytes, floorMs, forwardFlops, modelBytes, type FlashLayout } from './io-model.js';
 import { devicePeaks } from '../runtime/probe.js';
 import type { Algorithm } from './options.js';
 import { randomData, rng } from './random.js';
@@ -105,6 +105,26 @@ function checkedError(out: Float32Array, ref: Float64Array): number {
   return err;
 }
 
+/**
+ * How the fused kernel lays out a benchmark's call (the IO model's input): the GPU
+ * runner's own plan (tile, GQA packing, key ranges); 16-row tiles on the CPU.
+ */
+export function flashLayoutOf(
+  attn: Attention,
+  problem: Problem,
+  causal: boolean,
+  opts: { tile?: ForwardTile; keySplits?: number; variant?: GpuVariant } = {},
+): FlashLayout {
+  if (!(attn.impl instanceof WebGpuBackend)) return { br: 16 };
+  const strides = (heads: number, seq: number) => stridesOf({ batch: problem.batch, heads, seq, headDim: problem.headDim }, 'bhnd');
+  const kv = strides(problem.headsKv, problem.seqK);
+  const { br, pack, ranges } = attn.impl.runner.flashLayout({
+    problem, causal, tile: opts.tile, keySplits: opts.keySplits, variant: opts.variant,
+    qStrides: strides(problem.headsQ, problem.seqQ), kStrides: kv, vStrides: kv,
+  });
+  return { br, pack, ranges };
+}
+
 export async function benchOne(
   attn: Attention,
   shape: BenchShape,
@@ -117,14 +137,15 @@ export async function benchOne(
   const gpu = attn.impl instanceof WebGpuBackend ? attn.impl : undefined;
   // With --backward, --tile is the backward kernels' tile (tx,ty,rm,cn); the forward keeps its default.
   const fwdTile = opts.backward ? undefined : opts.tile;
-  const br = gpu ? tileRows(fwdTile ?? gpu.runner.forwardTile(shape.headDim, shape.causal, shape.seqQ)).br : 16;
+  const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
+  const layout = flashLayoutOf(attn, problem, shape.causal, { tile: fwdTile, keySplits: opts.keySplits, variant: { score: variant.score, mask: variant.mask } });
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),
     pass: opts.backward ? ('backward' as const) : ('forward' as const),
     algorithm,
     dtype: 'f32' as const,
-    modelBytes: modelBytes(problem, algorithm, shape.causal, br),
+    modelBytes: modelBytes(problem, algorithm, shape.causal, layout),
   };
   const rand = rng(opts.seed ?? 1234);
   const host = (s: Shape4): HostTensor => ({
@@ -138,7 +159,6 @@ export async function benchOne(
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
   const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
   const [q, k, v] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0]];
-  const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
   const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: fwdTile, keySplits: opts.keySplits, ...variant };
   const plans: ForwardPlan[] = [];
   try {

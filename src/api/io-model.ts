@@ -9,6 +9,9 @@
  *         pv      read P, V          write O
  * flash:  one kernel: read Q once; read K and V once per Q tile (only the tiles a
  *         causal row block can see); write O and LSE once. Nothing N×N.
+ *         With GQA packing a tile holds the rows of a group's query heads, so K/V
+ *         are read once per K/V head; with key ranges (split-K) each range writes
+ *         its partial O and row (max, denominator), which a combine pass reads back.
  */
 import type { Problem } from '../tensor/validate.js';
 import type { Algorithm } from './options.js';
@@ -21,17 +24,35 @@ export interface IoStep {
 
 const F32 = 4;
 
-/** Keys each Q tile of `br` rows must visit (all of them, or up to the causal diagonal). */
-export function keysVisited(p: Problem, causal: boolean, br: number): number {
+/**
+ * How the fused kernel lays a call out (the runner's `flashLayout`): Q tile height,
+ * query heads stacked per workgroup (GQA packing; default 1) and key ranges (split-K;
+ * default one range over all keys).
+ */
+export interface FlashLayout {
+  readonly br: number;
+  readonly pack?: number;
+  readonly ranges?: readonly (readonly [number, number])[];
+}
+
+/**
+ * Keys the Q tiles of one head (one K/V head when packed) must visit, summed over tiles
+ * and key ranges: all of them, or up to the causal diagonal of the tile's last row.
+ */
+export function keysVisited(p: Problem, causal: boolean, layout: FlashLayout): number {
+  const { br, pack = 1, ranges = [[0, p.seqK]] } = layout;
   let keys = 0;
-  for (let q0 = 0; q0 < p.seqQ; q0 += br) {
-    keys += causal ? Math.max(0, Math.min(p.seqK, q0 + br + p.seqK - p.seqQ)) : p.seqK;
+  for (let q0 = 0; q0 < p.seqQ * pack; q0 += br) {
+    // A packed tile holds rows of every query position, so it sees as far as the last one.
+    const last = pack > 1 ? p.seqQ : Math.min(q0 + br, p.seqQ);
+    const end = causal ? Math.max(0, Math.min(p.seqK, last + p.seqK - p.seqQ)) : p.seqK;
+    for (const [k0, k1] of ranges) keys += Math.max(0, Math.min(k1, end) - k0);
   }
   return keys;
 }
 
-/** Steps of the IO model for `algorithm`; `br` is the fused kernel's Q tile height. */
-export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, br = 64): IoStep[] {
+/** Steps of the IO model for `algorithm`; `layout` is the fused kernel's (a bare number: its Q tile height). */
+export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout | number = 64): IoStep[] {
   const heads = p.batch * p.headsQ;
   const q = heads * p.seqQ * p.headDim * F32;
   const kv = heads * p.seqK * p.headDim * F32; // K (or V) as each query head reads it
@@ -45,13 +66,21 @@ export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, br = 
       { step: 'output O = P·V', readBytes: s + kv, writeBytes: q },
     ];
   }
-  const kvTiles = heads * keysVisited(p, causal, br) * p.headDim * F32;
-  return [{ step: 'fused (Q once, K/V per Q tile)', readBytes: q + 2 * kvTiles, writeBytes: q + lse }];
+  const l = typeof layout === 'number' ? { br: layout } : layout;
+  const pack = l.pack ?? 1;
+  const splits = l.ranges?.length ?? 1;
+  const kvTiles = (heads / pack) * keysVisited(p, causal, l) * p.headDim * F32;
+  if (splits === 1) return [{ step: 'fused (Q once, K/V per Q tile)', readBytes: q + 2 * kvTiles, writeBytes: q + lse }];
+  const parts = splits * (q + 2 * lse); // partial O and (max, denominator) per row and range
+  return [
+    { step: `fused over ${splits} key ranges (partial O, max, denominator)`, readBytes: q + 2 * kvTiles, writeBytes: parts },
+    { step: 'combine the ranges', readBytes: parts, writeBytes: q + lse },
+  ];
 }
 
 /** Total bytes of the IO model. */
-export function modelBytes(p: Problem, algorithm: Algorithm, causal: boolean, br = 64): number {
-  return ioSteps(p, algorithm, causal, br).reduce((a, s) => a + s.readBytes + s.writeBytes, 0);
+export function modelBytes(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout | number = 64): number {
+  return ioSteps(p, algorithm, causal, layout).reduce((a, s) => a + s.readBytes + s.writeBytes, 0);
 }
 
 /** Forward FLOPs by the convention of DESIGN.md: 4·B·Hq·Nq·Nk·D, halved when causal. */

@@ -3,10 +3,8 @@
  * algorithm must move by the IO model, step by step, next to its measured
  * time — the lectures' argument (naive pays for N×N round trips) in numbers.
  */
-import { benchOne } from '../api/bench.js';
+import { benchOne, flashLayoutOf } from '../api/bench.js';
 import { ioSteps } from '../api/io-model.js';
-import { tileRows } from '../kernels/forward.js';
-import { WebGpuBackend } from '../api/backends.js';
 import { checkQkv } from '../tensor/validate.js';
 import { openBackend, parse } from './args.js';
 import { BENCH_FLAGS, benchPlan } from './bench.js';
@@ -22,11 +20,11 @@ export async function explainCommand(argv: string[]): Promise<number> {
       { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim },
       { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim },
     );
-    const br = attn.impl instanceof WebGpuBackend ? tileRows(attn.impl.runner.forwardTile(shape.headDim, shape.causal, shape.seqQ)).br : 16;
+    const layout = flashLayoutOf(attn, problem, shape.causal);
     console.log(`\nB=${shape.batch} Hq=${shape.heads} Hkv=${shape.kvHeads} Nq=${shape.seqQ} Nk=${shape.seqK} D=${shape.headDim}${shape.causal ? ' causal' : ''}, f32, on ${attn.adapter.vendor} ${attn.adapter.device}`);
     const rows: string[][] = [];
     for (const alg of plan.algorithms) {
-      const steps = ioSteps(problem, alg, shape.causal, br);
+      const steps = ioSteps(problem, alg, shape.causal, layout);
       const r = await benchOne(attn, shape, alg, { samples: plan.samples });
       const total = steps.reduce((s, x) => s + x.readBytes + x.writeBytes, 0);
       for (const s of steps) rows.push([alg, s.step, bytes(s.readBytes), bytes(s.writeBytes), '', '']);

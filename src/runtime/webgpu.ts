@@ -54,6 +54,9 @@ export interface GpuForwardArgs {
   readonly variant?: GpuVariant;
 }
 
+/** What flashLayout needs of a forward call. */
+export type FlashLayoutArgs = Pick<GpuForwardArgs, 'problem' | 'qStrides' | 'kStrides' | 'vStrides' | 'causal' | 'tile' | 'keySplits' | 'variant'>;
+
 export interface GpuVariant {
   readonly score?: Modifier;
   readonly mask?: Modifier;
@@ -341,8 +344,12 @@ export class WebGpuRunner {
     return tile;
   }
 
-  /** Plans the fused forward kernel: one dispatch over (Q tiles, query heads, batch). */
-  async planFlash(a: GpuForwardArgs): Promise<ForwardPlan> {
+  /**
+   * How the fused kernel lays a call out: its tile, the chunks it binds in, the query
+   * heads stacked per workgroup (GQA packing) and the key ranges (split-K). planFlash
+   * follows it; the benchmark's IO model reads it.
+   */
+  flashLayout(a: FlashLayoutArgs) {
     const p = a.problem;
     // Few query rows and shared K/V heads: stack a group's query heads in one workgroup.
     const packable = packGroup(p, Boolean(a.variant?.score || a.variant?.mask));
@@ -354,16 +361,7 @@ export class WebGpuRunner {
           `${this.device.limits.maxComputeInvocationsPerWorkgroup} invocations)`,
       );
     }
-    const variant = this.variant(a.variant);
     const { br, bc } = tileRows(tile);
-    // A mask modifier brings its block mask: empty tiles skipped, full tiles unmasked.
-    const blocks = a.variant?.mask ? await this.blockStates(a.variant.mask, p, br, bc) : undefined;
-    const kernelVariant = variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) };
-    const subgroups = tileUsesSubgroups(tile, this.subgroupWidth);
-    const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
-    const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
-    if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
-    const v4 = (n: number) => n / 4;
     const align = this.device.limits.minStorageBufferOffsetAlignment;
     const split = { problem: p, q: a.qStrides, k: a.kStrides, v: a.vStrides };
     const chunks = splitCall(split, this.maxBindingBytes, align, br);
@@ -372,6 +370,22 @@ export class WebGpuRunner {
     const pack = chunks.length === 1 ? packable : 1;
     const rowsOf = pack > 1 ? { ...p, headsQ: p.headsKv, seqQ: p.seqQ * pack } : p; // workgroups' view of the rows
     const ranges = chunks.length === 1 ? keyRanges(rowsOf, br, bc, tile.tx * tile.ty, a.keySplits) : [[0, p.seqK] as [number, number]];
+    return { tile, br, bc, split, align, chunks, pack, ranges };
+  }
+
+  /** Plans the fused forward kernel: one dispatch over (Q tiles, query heads, batch). */
+  async planFlash(a: GpuForwardArgs): Promise<ForwardPlan> {
+    const p = a.problem;
+    const { tile, br, bc, split, align, chunks, pack, ranges } = this.flashLayout(a);
+    const variant = this.variant(a.variant);
+    // A mask modifier brings its block mask: empty tiles skipped, full tiles unmasked.
+    const blocks = a.variant?.mask ? await this.blockStates(a.variant.mask, p, br, bc) : undefined;
+    const kernelVariant = variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) };
+    const subgroups = tileUsesSubgroups(tile, this.subgroupWidth);
+    const out = this.createStorage(p.batch * p.headsQ * p.seqQ * p.headDim * 4, 'attention out');
+    const lse = this.createStorage(p.batch * p.headsQ * p.seqQ * 4, 'attention lse');
+    if (this.poisonOutputs) [out, lse].forEach((b) => this.poison(b));
+    const v4 = (n: number) => n / 4;
     const parts = ranges.length > 1 ? this.keyParts(ranges.length, out.size, lse.size * 2) : undefined;
     // With parts, the sinks join in the combine (each range would otherwise count them once).
     const spec = forwardKernel({
