@@ -18,7 +18,8 @@ const BM = Number(bmArg);
 const oldSyntax = false;
 const sgs = mode === 'sg1' ? 1 : 4;
 
-const gpu = create(['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia']);
+// int8 matrices are offered without Dawn's f16-on-NVIDIA toggle: leave it off for them.
+const gpu = create([`enable-dawn-features=allow_unsafe_apis${kind === 'int8' ? '' : ',vulkan_enable_f16_on_nvidia'}`]);
 const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
 const want = ['shader-f16', 'chromium-experimental-subgroup-matrix', 'subgroups', 'timestamp-query'];
 const features = want.filter((f) => adapter.features.has(f));
@@ -80,8 +81,10 @@ function random(n, seed) {
   }
   return a;
 }
-const A = random(N * N, 1);
-const B = random(N * N, 2);
+const int8 = kind === 'int8';
+const integers = (x) => x.map((v) => Math.round(v * 127)); // int8 inputs: exact integer products
+const A = int8 ? integers(random(N * N, 1)) : random(N * N, 1);
+const B = int8 ? integers(random(N * N, 2)) : random(N * N, 2);
 function split(x) {
   const hi = new Uint16Array(x.length);
   const lo = new Uint16Array(x.length);
@@ -209,7 +212,27 @@ async function compile(code) {
 let code;
 let buffers;
 let grid;
-if (kind === 'direct') {
+if (kind === 'int8') {
+  // one 16×16 i32 tile per one-subgroup workgroup, K in steps of 32, operands i8 packed four to an i32
+  code = `enable chromium_experimental_subgroup_matrix;
+@group(0) @binding(0) var<storage, read> a: array<i32>;
+@group(0) @binding(1) var<storage, read> b: array<i32>;
+@group(0) @binding(2) var<storage, read_write> c: array<i32>;
+@compute @workgroup_size(32)
+fn main(@builtin(workgroup_id) wg: vec3<u32>) {
+  let r0 = wg.y * 16u;
+  let c0 = wg.x * 16u;
+  var acc = subgroup_matrix_result<i32, 16, 16>();
+  for (var k = 0u; k < ${N}u; k += 32u) {
+    let l = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>, row_major>(&a, r0 * ${N}u + k, ${N}u);
+    let r = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>, row_major>(&b, k * ${N}u + c0, ${N}u);
+    acc = subgroupMatrixMultiplyAccumulate(l, r, acc);
+  }
+  subgroupMatrixStore<row_major>(&c, r0 * ${N}u + c0, acc, ${N}u);
+}`;
+  buffers = [buffer(Int8Array.from(A)), buffer(Int8Array.from(B))];
+  grid = [N / 16, N / 16];
+} else if (kind === 'direct') {
   code = directKernel();
   buffers = [buffer(sa.hi), buffer(sb.hi)];
   grid = [N / 16 / sgs, N / 16];
@@ -268,7 +291,7 @@ const enc = device.createCommandEncoder();
 enc.copyBufferToBuffer(C, 0, read, 0, N * N * 4);
 device.queue.submit([enc.finish()]);
 await read.mapAsync(GPUMapMode.READ);
-const got = new Float32Array(read.getMappedRange().slice(0));
+const got = int8 ? Float64Array.from(new Int32Array(read.getMappedRange().slice(0))) : new Float32Array(read.getMappedRange().slice(0));
 read.unmap();
 console.error(`${kind} N=${N}: read back`);
 if (process.env.PROBE_STOP === 'read') process.exit(0);
