@@ -108,10 +108,11 @@ describe('cli usage and other commands', () => {
     expect(none.stdout).toContain('usage: webgpu-attention');
   });
 
-  it('info exits 0 and names the chosen backend', () => {
+  it('info exits 0, names the chosen backend and says the arithmetic is f32', () => {
     const r = cli('info');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/chosen backend: (webgpu|cpu)/);
+    expect(r.stdout).toContain('arithmetic: f32 in every kernel');
   });
 
   it('explain prints the IO model per step and the totals', () => {

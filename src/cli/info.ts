@@ -36,6 +36,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
   const attn = await openBackend(a.backend);
   console.log(`chosen backend: ${attn.backend} (${attn.adapter.vendor} ${attn.adapter.device})`);
   if (attn.device) console.log(`  device features: ${[...attn.device.features].sort().join(', ') || 'none'}`);
+  // Said outright so nobody reads an offered shader-f16 or subgroup-matrix feature as in use.
+  console.log('  arithmetic: f32 in every kernel (shader-f16 and subgroup matrices are not used yet: docs/PERF.md, "Tensor cores")');
   if (attn.impl instanceof WebGpuBackend) {
     const runner = attn.impl.runner;
     const tiles = SUPPORTED_HEAD_DIMS.map((d) => {
