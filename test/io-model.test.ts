@@ -33,13 +33,13 @@ describe('IO model: flash', () => {
   it('reads Q once and K, V once per Q tile; writes O and LSE once', () => {
     // Two Q tiles of 4 rows, each visiting all 8 keys: K and V = 2 heads · 16 keys · 16 B.
     expect(keysVisited(p, false, { br: 4 })).toBe(16);
-    expect(bytesOf(ioSteps(p, 'flash', false, 4))).toEqual([[256 + 2 * 512, 256 + 64]]);
-    expect(modelBytes(p, 'flash', false, 4)).toBe(1600);
+    expect(bytesOf(ioSteps(p, 'flash', false, { br: 4 }))).toEqual([[256 + 2 * 512, 256 + 64]]);
+    expect(modelBytes(p, 'flash', false, { br: 4 })).toBe(1600);
   });
 
   it('causal visits keys only up to each Q tile\'s diagonal (bottom-right aligned)', () => {
     expect(keysVisited(p, true, { br: 4 })).toBe(4 + 8);
-    expect(modelBytes(p, 'flash', true, 4)).toBe(256 + 2 * 384 + 320);
+    expect(modelBytes(p, 'flash', true, { br: 4 })).toBe(256 + 2 * 384 + 320);
     // Nq = 4 < Nk = 8: the one tile sees every key. Nq = 8 > Nk = 4: the first tile sees none.
     expect(keysVisited({ ...p, seqQ: 4 }, true, { br: 4 })).toBe(8);
     expect(keysVisited({ ...p, seqK: 4 }, true, { br: 4 })).toBe(0 + 4);

@@ -51,8 +51,8 @@ export function keysVisited(p: Problem, causal: boolean, layout: FlashLayout): n
   return keys;
 }
 
-/** Steps of the IO model for `algorithm`; `layout` is the fused kernel's (a bare number: its Q tile height). */
-export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout | number = 64): IoStep[] {
+/** Steps of the IO model for `algorithm`; `layout` is the fused kernel's (default: 64-row Q tiles, one range). */
+export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout = { br: 64 }): IoStep[] {
   const heads = p.batch * p.headsQ;
   const q = heads * p.seqQ * p.headDim * F32;
   const kv = heads * p.seqK * p.headDim * F32; // K (or V) as each query head reads it
@@ -66,10 +66,9 @@ export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layou
       { step: 'output O = P·V', readBytes: s + kv, writeBytes: q },
     ];
   }
-  const l = typeof layout === 'number' ? { br: layout } : layout;
-  const pack = l.pack ?? 1;
-  const splits = l.ranges?.length ?? 1;
-  const kvTiles = (heads / pack) * keysVisited(p, causal, l) * p.headDim * F32;
+  const pack = layout.pack ?? 1;
+  const splits = layout.ranges?.length ?? 1;
+  const kvTiles = (heads / pack) * keysVisited(p, causal, layout) * p.headDim * F32;
   if (splits === 1) return [{ step: 'fused (Q once, K/V per Q tile)', readBytes: q + 2 * kvTiles, writeBytes: q + lse }];
   const parts = splits * (q + 2 * lse); // partial O and (max, denominator) per row and range
   return [
@@ -79,7 +78,7 @@ export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layou
 }
 
 /** Total bytes of the IO model. */
-export function modelBytes(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout | number = 64): number {
+export function modelBytes(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout = { br: 64 }): number {
   return ioSteps(p, algorithm, causal, layout).reduce((a, s) => a + s.readBytes + s.writeBytes, 0);
 }
 
