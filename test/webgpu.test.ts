@@ -13,7 +13,7 @@ import { forwardKernel, tileOptionsProblem, tileRows } from '../src/kernels/forw
 import { combineKernel } from '../src/kernels/combine.js';
 import { naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../src/kernels/naive.js';
 import { FORWARD_TILES } from '../src/kernels/tiles.js';
-import { BACKWARD_TILES, backwardKernel } from '../src/kernels/backward.js';
+import { BACKWARD_TILES, backwardKernel, DQ_TILES } from '../src/kernels/backward.js';
 import { emitWgsl, packTables } from '../src/mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../src/mods/grad.js';
 import { getGpu, type AcquiredDevice } from '../src/runtime/device.js';
@@ -223,6 +223,12 @@ describe('webgpu backend: fused kernel', () => {
           specs.push(backwardKernel({ headDim, causal: headDim === 64, tile }, pass));
           if (headDim === 64) specs.push(backwardKernel({ headDim, causal: false, tile, variant, scoreGradFn: emitWgsl(scoreGrad(alibiScore), layout, 'scoreModGrad'), tableGrads }, pass));
         }
+    // The dQ pass's own tiles (dS in the V tile) where they apply: D/4 a power of two, outer rows ≤ D.
+    for (const tile of DQ_TILES)
+      for (const headDim of [64, 128, 256].filter((d) => tile.tx <= d / 4 && tile.rm * tile.ty <= d)) {
+        specs.push(backwardKernel({ headDim, causal: true, tile }, 'dq'));
+        specs.push(backwardKernel({ headDim, causal: false, tile, variant, scoreGradFn: emitWgsl(scoreGrad(alibiScore), layout, 'scoreModGrad'), tableGrads }, 'dq'));
+      }
     for (const spec of specs) {
       const info = await device.createShaderModule({ label: spec.label, code: spec.wgsl }).getCompilationInfo();
       const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
@@ -344,5 +350,35 @@ describe('webgpu backend: backward specifics', () => {
       const err = x.reduce((m, y, j) => Math.max(m, Math.abs(y - ref.read[i]![j]!)), 0);
       expect(err, `gradient ${i} [seed ${seed}]`).toBeLessThan(1e-4);
     });
+  });
+
+  // dS written into the V tile (swizzled K/V rows, one barrier more): the dQ pass's own tiles.
+  it.each([
+    { tx: 8, ty: 8, rm: 4, cn: 4, dsInY: true },
+    { tx: 16, ty: 8, rm: 4, cn: 1, dsInY: true },
+  ])('a forced dQ tile %o matches the CPU backend (causal, ALiBi with its slope gradients)', async (dqTile) => {
+    const cpu = await createAttention({ backend: 'cpu' });
+    const seed = testSeed();
+    const opts = { causal: true, score: alibi(alibiSlopes(2)) };
+    const gpu = await grads(attn, [1, 2, 77, 64], { ...opts, dqTile }, seed);
+    const ref = await grads(cpu, [1, 2, 77, 64], opts, seed);
+    cpu.destroy();
+    gpu.read.forEach((x, i) => {
+      const err = x.reduce((m, y, j) => Math.max(m, Math.abs(y - ref.read[i]![j]!)), 0);
+      expect(err, `gradient ${i} [seed ${seed}]`).toBeLessThan(1e-4);
+    });
+    const slopeErr = gpu.dtables!.slopes!.reduce((m, y, j) => Math.max(m, Math.abs(y - ref.dtables!.slopes![j]!)), 0);
+    expect(slopeErr, `slope gradients [seed ${seed}]`).toBeLessThan(1e-3);
+  });
+
+  it('dS in the V tile is refused for the dK/dV pass and where D/4 is not a power of two', async () => {
+    const t = attn.tensor(new Float32Array(2 * 8 * 80), [1, 2, 8, 80]);
+    const t64 = attn.tensor(new Float32Array(2 * 8 * 64), [1, 2, 8, 64]);
+    const { out, lse } = await attn.forward(t64, t64, t64, { returnLse: true });
+    const tile = { tx: 8, ty: 8, rm: 2, cn: 2, dsInY: true };
+    await expect(attn.backward(t64, { q: t64, k: t64, v: t64, out, lse: lse! }, { backwardTile: tile })).rejects.toThrow(/dsInY is for the dQ pass only/);
+    const o80 = await attn.forward(t, t, t, { returnLse: true });
+    await expect(attn.backward(t, { q: t, k: t, v: t, out: o80.out, lse: o80.lse! }, { dqTile: tile })).rejects.toThrow(/dQ tile .* does not fit head dim 80/);
+    [t, t64, out, lse!, o80.out, o80.lse!].forEach((x) => x.destroy());
   });
 });

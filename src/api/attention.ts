@@ -179,6 +179,7 @@ export class Attention {
       variant: checkVariant(opts, problem),
       tableGrads: (opts.tableGrads ?? true) && (opts.score?.tables.size ?? 0) > 0,
       backwardTile: opts.backwardTile,
+      dqTile: opts.dqTile,
     });
     return {
       dq: new AttentionTensor(this.impl, g.dq, q.shape, q.layout),

@@ -44,6 +44,7 @@ export interface BackendBackwardArgs extends BackendForwardArgs {
   /** Also the gradients of the tables the score modifier reads. */
   readonly tableGrads: boolean;
   readonly backwardTile?: BackwardTile;
+  readonly dqTile?: BackwardTile;
 }
 
 export interface BackendGrads {
@@ -218,7 +219,7 @@ export class WebGpuBackend implements Backend {
       if (o.storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
       return o.storage.buffer;
     };
-    const g = await this.runner.backward({ ...args, out: buf(a.out), dout: buf(a.dout), lse: buf(a.lse), tableGrads: a.tableGrads, backwardTile: a.backwardTile });
+    const g = await this.runner.backward({ ...args, out: buf(a.out), dout: buf(a.dout), lse: buf(a.lse), tableGrads: a.tableGrads, backwardTile: a.backwardTile, dqTile: a.dqTile });
     const gpu = (b: GPUBuffer) => ({ kind: 'gpu', buffer: b }) as const;
     return { dq: gpu(g.dq), dk: gpu(g.dk), dv: gpu(g.dv), dsinks: g.dsinks, dtables: g.dtables };
   }

@@ -80,6 +80,11 @@ export interface BackwardOptions extends ForwardOptions {
   readonly tableGrads?: boolean;
   /** WebGPU only: force the backward kernels' tile shape (tuning and tests). */
   readonly backwardTile?: BackwardTile;
+  /**
+   * WebGPU only: force the dQ pass's tile (tests and sweeps). Default: the dQ pass's
+   * own tile with dS in the V tile where one fits, else `backwardTile` or the default.
+   */
+  readonly dqTile?: BackwardTile;
 }
 
 export interface TensorOptions {

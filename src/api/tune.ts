@@ -55,7 +55,10 @@ export async function tune(runner: WebGpuRunner, shape: BenchShape, pass: 'forwa
         const plan =
           pass === 'forward'
             ? await runner.planFlash({ ...args, tile: tile as ForwardTile })
-            : await runner.planBackward({ ...args, out: fwd!.out, lse: fwd!.lse, dout: dout!, backwardTile: tile as BackwardTile });
+            : await runner.planBackward({
+                ...args, out: fwd!.out, lse: fwd!.lse, dout: dout!, backwardTile: tile as BackwardTile,
+                dqTile: runner.dqTile(shape.headDim, tile as BackwardTile), // as the call will run it
+              });
         const t = await timeDispatches(runner.device, [plan.dispatches], { samples: 3, minBatchMs: 50 });
         plan.release();
         if ('dq' in plan) [plan.dq, plan.dk, plan.dv].forEach((b) => b.destroy());

@@ -30,7 +30,12 @@
  *       invocation), inner tiles prefetched into registers, fma chains, exp2,
  *       interior tiles unmasked, block masks skip empty tiles. H100: 13.0 TFLOP/s
  *       at N=4096 D=64 (13.3 ms), backward/forward 4.1×; each pass at about the
- *       forward's per-GEMM speed. (Padding the workgroup rows, tried next: no change.)
+ *       forward's per-GEMM speed. (Padding the workgroup rows, tried next: no change;
+ *       again with 8-wide invocation rows, 2026-11-27: no gain, fewer invocations lose.)
+ *   v3  dQ pass with its own tile: dS written into the V tile once S and dP are done
+ *       (dQ += dS·K no longer needs V), K/V rows swizzled instead of padded; the freed
+ *       room takes 64×32 tiles of 256 invocations at D=64 and 32×16 with 4×1 blocks at
+ *       D=128. H100: dQ pass 5.88 → 4.52 ms (D=64), 16.0 → 12.3 ms (D=128).
  */
 import { AUX_BINDING, NEXT_TILE, type KernelVariant } from './forward.js';
 import { dot4, each, tileMover } from './codegen.js';
@@ -46,6 +51,11 @@ export interface BackwardTile {
   readonly ty: number;
   readonly rm: number;
   readonly cn: number;
+  /**
+   * dQ pass only: dS written into the V tile once S and dP are done (one barrier more,
+   * no dS buffer), with K/V rows unpadded and XOR-swizzled; frees room for 4×4 blocks.
+   */
+  readonly dsInY?: boolean;
 }
 
 export const BACKWARD_PARAMS: ParamLayout = {
@@ -73,6 +83,24 @@ export const BACKWARD_TILES: readonly BackwardTile[] = [
   { tx: 8, ty: 4, rm: 1, cn: 1 }, // 4 × 8
 ];
 
+/**
+ * dQ-pass tiles with dS in the V tile (no dS buffer, swizzled K/V rows): 4×4 blocks fit
+ * where the dK/dV pass, which needs P and dS and K, V and Q, dO at once, has room for 4×2.
+ */
+export const DQ_TILES: readonly BackwardTile[] = [
+  { tx: 16, ty: 16, rm: 4, cn: 2, dsInY: true }, // 64 Q rows × 32 keys, 256 invocations (D ≥ 64)
+  { tx: 16, ty: 8, rm: 4, cn: 4, dsInY: true }, // 32 × 64, 128 invocations
+  { tx: 16, ty: 8, rm: 4, cn: 1, dsInY: true }, // 32 × 16 (D = 128)
+];
+
+/** The dQ pass's own tile where one with dS in the V tile fits; otherwise the dK/dV tile serves both. */
+export function chooseDqTile(
+  headDim: number,
+  limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number },
+): BackwardTile | undefined {
+  return DQ_TILES.find((t) => backwardTileFits(headDim, t, limits));
+}
+
 export type BackwardPass = 'dq' | 'dkdv';
 
 /** Outer and inner rows per workgroup tile. */
@@ -80,10 +108,11 @@ export function backwardTileRows(t: BackwardTile): { outer: number; inner: numbe
   return { outer: t.rm * t.ty, inner: t.cn * t.tx };
 }
 
-/** Workgroup bytes of the dK/dV kernel (the larger of the two passes). */
+/** Workgroup bytes of the dK/dV kernel (the larger of the two passes), or of the dQ pass with dS in the V tile. */
 export function backwardWorkgroupBytes(headDim: number, t: BackwardTile): number {
   const { outer, inner } = backwardTileRows(t);
   const d4 = headDim / 4;
+  if (t.dsInY) return (2 * outer * d4 + 2 * inner * d4) * 16;
   return (2 * outer * d4 + 2 * inner * (d4 + 1)) * 16 + 2 * outer * inner * 4 + 2 * inner * 4;
 }
 
@@ -101,6 +130,7 @@ export function backwardTileFits(
     t.tx <= headDim / 4 &&
     (t.cn * t.tx) % 4 === 0 &&
     t.cn <= t.ty && // each inner row's LSE and D is fetched by one invocation
+    (!t.dsInY || (((headDim / 4) & (headDim / 4 - 1)) === 0 && t.rm * t.ty <= headDim)) && // rows swizzle, dS fits the V tile
     t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
     backwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize &&
     backwardAccFloats(headDim, t) <= 64
@@ -217,6 +247,11 @@ export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelS
   const lseOf = (r: number, c: number) => (kv ? `Ls[tx + ${t.tx * c}u]` : `lr[${r}]`);
   const dOf = (r: number, c: number) => (kv ? `Dsh[tx + ${t.tx * c}u]` : `dr[${r}]`);
 
+  const dsInY = Boolean(t.dsInY);
+  if (dsInY && (kv || (d4 & (d4 - 1)) !== 0 || BO > 4 * d4)) throw new Error('backwardKernel: dS in the V tile is for the dQ pass, D/4 a power of two, outer rows ≤ D');
+  // Element (row, vec4 column) of a Y tile: padded rows, or (dS in Y) unpadded rows with swizzled columns.
+  const yAt = (buf: string, row: string, col: string) => (dsInY ? `${buf}[(${row}) * D4 + ((${col}) ^ ((${row}) & (D4 - 1u)))]` : `${buf}[(${row}) * YROW + ${col}]`);
+  const dsBuf = dsInY ? 'Yb' : 'dSs';
   const block = (masked: boolean) =>
     each(t.rm, (r) =>
       each(t.cn, (c) => {
@@ -245,7 +280,7 @@ export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelS
         let z = sa[${e}] * params.scale;
         let p = ${conds.length ? `select(0.0, ${p}, ${conds.join(' && ')})` : p};
         let g = p * (sb[${e}] - ${dOf(r, c)});
-        dSs[${at} = g${grad};${kv ? `\n        Ps[${at} = p;` : ''}${tgTerms}
+        ${dsBuf}[${at} = g${grad};${kv ? `\n        Ps[${at} = p;` : ''}${tgTerms}
       }`;
       }),
     );
@@ -330,9 +365,9 @@ ${tg ? `${tg.fns}\n${FLUSH_GRAD}` : ''}
 
 var<workgroup> Xa: array<vec4<f32>, ${BO * d4}>;
 var<workgroup> Xb: array<vec4<f32>, ${BO * d4}>;
-var<workgroup> Ya: array<vec4<f32>, ${BI * (d4 + 1)}>;
-var<workgroup> Yb: array<vec4<f32>, ${BI * (d4 + 1)}>;
-var<workgroup> dSs: array<vec4<f32>, ${(BO * BI) / 4}>;
+var<workgroup> Ya: array<vec4<f32>, ${BI * (d4 + (dsInY ? 0 : 1))}>;
+var<workgroup> Yb: array<vec4<f32>, ${BI * (d4 + (dsInY ? 0 : 1))}>;
+${dsInY ? '' : `var<workgroup> dSs: array<vec4<f32>, ${(BO * BI) / 4}>;`}
 ${kv ? `var<workgroup> Ps: array<vec4<f32>, ${(BO * BI) / 4}>;
 var<workgroup> Ls: array<f32, ${BI}>;
 var<workgroup> Dsh: array<f32, ${BI}>;` : ''}
@@ -391,8 +426,8 @@ ${fetchInner('st')}
     let stNext = ${loop.next};
     let full = ${loop.full};
     workgroupBarrier();
-${mover.stage('ra', (r, c) => `Ya[(${r}) * YROW + ${c}]`)}
-${mover.stage('rb', (r, c) => `Yb[(${r}) * YROW + ${c}]`)}
+${mover.stage('ra', (r, c) => yAt('Ya', r, c))}
+${mover.stage('rb', (r, c) => yAt('Yb', r, c))}
 ${kv ? '    if (tid < BI) { Ls[tid] = lNext; Dsh[tid] = dNext; }' : ''}
     workgroupBarrier();
     if (stNext < steps) {
@@ -403,14 +438,14 @@ ${fetchInner('stNext')}
     var sa = array<f32, ${t.rm * t.cn}>();
     var sb = array<f32, ${t.rm * t.cn}>();
     for (var d = 0u; d < D4; d++) {
-${each(t.cn, (c) => `      let ya${c} = Ya[(tx + ${t.tx * c}u) * YROW + d];\n      let yb${c} = Yb[(tx + ${t.tx * c}u) * YROW + d];`)}
+${each(t.cn, (c) => `      let ya${c} = ${yAt('Ya', `tx + ${t.tx * c}u`, 'd')};\n      let yb${c} = ${yAt('Yb', `tx + ${t.tx * c}u`, 'd')};`)}
 ${each(t.rm, (r) => `      let xa${r} = Xa[(ty * RM + ${r}u) * D4 + d];\n      let xb${r} = Xb[(ty * RM + ${r}u) * D4 + d];`)}
 ${each(t.rm * t.cn, (i) => `      sa[${i}] = ${dot4(`xa${Math.floor(i / t.cn)}`, `ya${i % t.cn}`, `sa[${i}]`)};
       sb[${i}] = ${dot4(`xb${Math.floor(i / t.cn)}`, `yb${i % t.cn}`, `sb[${i}]`)};`)}
     }
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
-    if (${loop.interior}) {
+${dsInY ? '    workgroupBarrier(); // every invocation is done reading V: dS goes into its tile\n' : ''}    if (${loop.interior}) {
 ${block(false)}
     } else {
 ${block(true)}
@@ -419,11 +454,11 @@ ${block(true)}
 
     // ${kv ? 'dK += dS·Q and dV += P·dO' : 'dQ += dS·K'} for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
-${each(t.rm, (r) => `      let ds${r} = dSs[(ty * RM + ${r}u) * (BI / 4u) + j4];${kv ? `\n      let p${r} = Ps[(ty * RM + ${r}u) * (BI / 4u) + j4];` : ''}`)}
+${each(t.rm, (r) => `      let ds${r} = ${dsBuf}[(ty * RM + ${r}u) * (BI / 4u) + j4];${kv ? `\n      let p${r} = Ps[(ty * RM + ${r}u) * (BI / 4u) + j4];` : ''}`)}
 ${each(4, (jj) => each(oc, (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
-        let ya = Ya[(j4 * 4u + ${jj}u) * YROW + tx + ${t.tx * c}u];
+        let ya = ${yAt('Ya', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
 ${each(t.rm, (r) => `        acc1[${r * oc + c}] = fma(vec4<f32>(ds${r}.${'xyzw'[jj]}), ya, acc1[${r * oc + c}]);`)}${kv ? `
-        let yb = Yb[(j4 * 4u + ${jj}u) * YROW + tx + ${t.tx * c}u];
+        let yb = ${yAt('Yb', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
 ${each(t.rm, (r) => `        acc2[${r * oc + c}] = fma(vec4<f32>(p${r}.${'xyzw'[jj]}), yb, acc2[${r * oc + c}]);`)}` : ''}
       }`))}
     }
@@ -449,7 +484,7 @@ ${each(oc, (c) => {
 }
 `;
   return {
-    label: `attention.backward.${pass}.v2 d${headDim}${causal ? ' causal' : ''}${v ? ' variant' : ''}${blocks ? ' blocks' : ''}${tg ? ' tablegrads' : ''} ${BO}x${BI} ${t.tx}x${t.ty}`,
+    label: `attention.backward.${pass}.${dsInY ? 'v3' : 'v2'} d${headDim}${causal ? ' causal' : ''}${v ? ' variant' : ''}${blocks ? ' blocks' : ''}${tg ? ' tablegrads' : ''} ${BO}x${BI} ${t.tx}x${t.ty}${dsInY ? ' dS-in-V' : ''}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,

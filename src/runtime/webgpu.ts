@@ -12,7 +12,7 @@ import { chunkRanges, keyRanges, packGroup, splitCall } from './split.js';
 import { combineKernel, COMBINE_PARAMS } from '../kernels/combine.js';
 import { subgroupLanesFollowIndex } from './probe.js';
 import {
-  backwardKernel, backwardPreprocessKernel, backwardTileFits, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile, type BackwardTile,
+  backwardKernel, backwardPreprocessKernel, backwardTileFits, backwardTileRows, BACKWARD_PARAMS, chooseBackwardTile, chooseDqTile, type BackwardTile,
 } from '../kernels/backward.js';
 import { blockMaskDims } from '../mods/blockmask.js';
 import { blockMaskKernel, BLOCKMASK_PARAMS } from '../kernels/blockmask.js';
@@ -28,7 +28,7 @@ import {
 import { packParams, type ParamLayout } from '../kernels/params.js';
 import type { KernelSpec } from '../kernels/spec.js';
 import { chooseForwardTile, tileFits, tileUsesSubgroups } from '../kernels/tiles.js';
-import { AttentionBackendError, AttentionLimitError } from '../tensor/errors.js';
+import { AttentionBackendError, AttentionInputError, AttentionLimitError } from '../tensor/errors.js';
 import type { Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { AcquiredDevice } from './device.js';
@@ -610,20 +610,29 @@ export class WebGpuRunner {
     return chooseBackwardTile(headDim, this.device.limits);
   }
 
+  /** The dQ pass's default tile: its own with dS in the V tile where one fits, else the dK/dV pass's. */
+  dqTile(headDim: number, dkdvTile: BackwardTile): BackwardTile {
+    return chooseDqTile(headDim, this.device.limits) ?? dkdvTile;
+  }
+
   /** Plans the backward kernels (benchmarks encode the plan many times). */
   async planBackward(a: GpuBackwardArgs): Promise<BackwardPlan> {
     const p = a.problem;
     this.checkWholeBindings('the backward pass', { q: a.q, k: a.k, v: a.v, out: a.out, dOut: a.dout });
     const tile = a.backwardTile ?? this.backwardTile(p.headDim, a.causal, p.seqQ);
     if (!tile) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
-    if (a.backwardTile && !backwardTileFits(p.headDim, a.backwardTile, this.device.limits)) {
-      throw new AttentionLimitError(`backward tile ${JSON.stringify(a.backwardTile)} does not fit head dim ${p.headDim} on this device`);
+    for (const [name, t] of [['backward tile', a.backwardTile], ['dQ tile', a.dqTile]] as const) {
+      if (t && !backwardTileFits(p.headDim, t, this.device.limits)) {
+        throw new AttentionLimitError(`${name} ${JSON.stringify(t)} does not fit head dim ${p.headDim} on this device`);
+      }
     }
+    if (tile.dsInY) throw new AttentionInputError(`backward tile ${JSON.stringify(tile)}: dsInY is for the dQ pass only (pass it as dqTile)`);
+    // The dQ pass has its own default where dS fits in its V tile (room for 4×4 blocks); a forced tile serves both.
+    const dqTile = a.dqTile ?? (a.backwardTile ? tile : this.dqTile(p.headDim, tile));
     const variant = this.variant(a.variant);
     const scoreGradFn = a.variant?.score && variant.layout ? emitWgsl(scoreGrad(a.variant.score), variant.layout, 'scoreModGrad') : undefined;
     const v4 = (n: number) => n / 4;
     const rows = p.batch * p.headsQ * p.seqQ;
-    const { outer, inner } = backwardTileRows(tile);
     const terms = a.tableGrads && a.variant?.score && variant.layout ? tableTerms(a.variant.score) : [];
     const layout = variant.layout;
     const tableGrads = terms.length && layout
@@ -643,6 +652,8 @@ export class WebGpuRunner {
     };
     // Each pass has its own tile geometry (dq: Q rows outer; dkdv: keys outer), so its own block mask and params.
     const pass = async (which: 'dq' | 'dkdv') => {
+      const passTile = which === 'dq' ? dqTile : tile;
+      const { outer, inner } = backwardTileRows(passTile);
       const [br, bc] = which === 'dq' ? [outer, inner] : [inner, outer];
       const blocks = a.variant?.mask ? await this.blockStates(a.variant.mask, p, br, bc) : undefined;
       const params = this.params(
@@ -655,13 +666,13 @@ export class WebGpuRunner {
       );
       const kernel = backwardKernel(
         {
-          headDim: p.headDim, causal: a.causal, tile, scoreGradFn,
+          headDim: p.headDim, causal: a.causal, tile: passTile, scoreGradFn,
           variant: variant.kernel && { ...variant.kernel, blockMask: Boolean(blocks) },
           tableGrads: which === 'dq' ? tableGrads : undefined,
         },
         which,
       );
-      return { params, kernel, blocks: blocks ? [blocks.buffer] : [] };
+      return { params, kernel, blocks: blocks ? [blocks.buffer] : [], outer };
     };
     const dqPass = await pass('dq');
     const kvPass = await pass('dkdv');
@@ -676,8 +687,8 @@ export class WebGpuRunner {
     const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
     const dispatches = [
       await this.dispatch(backwardPreprocessKernel(p.headDim), [dqPass.params, a.out, a.dout, dd], [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1]),
-      await this.dispatch(kvPass.kernel, [kvPass.params, ...inputs, dk, dv, ...aux, ...kvPass.blocks], [Math.ceil(p.seqK / outer), p.headsKv, p.batch]),
-      await this.dispatch(dqPass.kernel, [dqPass.params, ...inputs, dq, ...aux, ...(tgrad ? [tgrad] : []), ...dqPass.blocks], [Math.ceil(p.seqQ / outer), p.headsQ, p.batch]),
+      await this.dispatch(kvPass.kernel, [kvPass.params, ...inputs, dk, dv, ...aux, ...kvPass.blocks], [Math.ceil(p.seqK / kvPass.outer), p.headsKv, p.batch]),
+      await this.dispatch(dqPass.kernel, [dqPass.params, ...inputs, dq, ...aux, ...(tgrad ? [tgrad] : []), ...dqPass.blocks], [Math.ceil(p.seqQ / dqPass.outer), p.headsQ, p.batch]),
     ];
     return {
       dq, dk, dv, dd,
@@ -766,8 +777,10 @@ export interface GpuBackwardArgs extends GpuForwardArgs {
   readonly out: GPUBuffer;
   readonly dout: GPUBuffer;
   readonly lse: GPUBuffer;
-  /** Override the default backward tile (tuning, tests). */
+  /** Override the default backward tile (tuning, tests); without dqTile, for both passes. */
   readonly backwardTile?: BackwardTile;
+  /** Override the dQ pass's tile (tuning, tests). */
+  readonly dqTile?: BackwardTile;
   /** Also the gradients of the tables the score modifier reads. */
   readonly tableGrads?: boolean;
 }
