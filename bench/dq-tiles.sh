@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dQ-pass tiles (dS in the V tile): backward A/B of two builds with their defaults, then
-# build B with each dQ tile forced through WA_DQ_TILE (a prototype hook). One GPU call.
-# usage: bash bench/dq-tiles.sh DIST_A DIST_B "64:tx,ty,rm,cn,dsInY … 128:…"; text in $OUT/dq-tiles.txt
+# build B with each dQ tile forced (bench --dq-tile; the 2026-11-27 sweep used a prototype
+# hook with the same effect). One GPU call.
+# usage: bash bench/dq-tiles.sh DIST_A DIST_B "64:tx,ty,rm,cn[,ds-in-v] … 128:…"; text in $OUT/dq-tiles.txt
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 run() { node "$1/cli/main.js" bench --backend webgpu --algorithms flash --seq 4096 --heads 16 --backward "${@:2}" 2>/dev/null | sed -n '3,$p' | sed 's/device buffers.*score matrix would be [^)]*); //'; }
@@ -13,5 +14,5 @@ for rep in 1 2; do
   done
 done
 for spec in $3; do
-  WA_DQ_TILE="${spec#*:}" run "$2" --head-dim "${spec%%:*}" | sed "s|^|b dq ${spec}: |" | tee -a "$OUT/dq-tiles.txt"
+  run "$2" --head-dim "${spec%%:*}" --dq-tile "${spec#*:}" | sed "s|^|b dq ${spec}: |" | tee -a "$OUT/dq-tiles.txt"
 done

@@ -101,6 +101,18 @@ describe('cli usage and other commands', () => {
     expect(r.stderr).toContain('usage: webgpu-attention');
   });
 
+  it('--dq-tile: only with --backward, as tx,ty,rm,cn[,ds-in-v]; a forced dQ tile runs on the GPU', () => {
+    const alone = cli('bench', '--backend', 'cpu', '--dq-tile', '8,8,4,4');
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--dq-tile is a backward tile: add --backward');
+    const bad = cli('bench', '--backend', 'cpu', '--backward', '--dq-tile', '8,8,4,4,swizzle');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--dq-tile takes tx,ty,rm,cn[,ds-in-v], got '8,8,4,4,swizzle'");
+    const r = cli('bench', '--backend', 'webgpu', '--algorithms', 'flash', '--backward', '--seq', '64', '--heads', '1', '--samples', '1', '--dq-tile', '8,8,4,4,ds-in-v');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/attention\.backward\.dq\.v3 [\d.]+ ms/);
+  });
+
   it('an unknown command, or none, exits 2 with the usage', () => {
     expect(cli('frobnicate').code).toBe(2);
     const none = cli();

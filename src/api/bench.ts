@@ -7,6 +7,7 @@
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import { timeDispatches } from '../runtime/timing.js';
 import type { ForwardTile } from '../kernels/forward.js';
+import type { BackwardTile } from '../kernels/backward.js';
 import type { ForwardPlan, GpuVariant } from '../runtime/webgpu.js';
 import type { Shape4 } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
@@ -83,6 +84,8 @@ export interface BenchOptions {
   readonly variant?: string;
   /** Time the backward pass instead of the forward (flash only). */
   readonly backward?: boolean;
+  /** With backward: force the dQ pass's tile (sweeps). */
+  readonly dqTile?: BackwardTile;
 }
 
 /** Query rows checked against the reference: first and last few of the first and last head. */
@@ -268,6 +271,7 @@ async function benchBackward(
     scale: args.scale, causal, variant: args.variant,
     out: fwd.out, dout: dOutBuf, lse: fwd.lse,
     backwardTile: opts.tile && { tx: opts.tile.tx, ty: opts.tile.ty, rm: opts.tile.rm, cn: opts.tile.cn },
+    dqTile: opts.dqTile,
     // What a user gets by default: the gradients of the tables a score modifier reads.
     tableGrads: (variant.score?.tables.size ?? 0) > 0,
   };

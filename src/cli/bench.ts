@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { benchOne, type BenchResult, type BenchShape } from '../api/bench.js';
 import { ALGORITHMS, type Algorithm } from '../api/options.js';
 import type { ForwardTile } from '../kernels/forward.js';
+import type { BackwardTile } from '../kernels/backward.js';
 import { int, intList, openBackend, parse, UsageError, type Parsed } from './args.js';
 import { bytes, num, table } from './table.js';
 import { readRows, renderRows } from './render.js';
@@ -28,6 +29,7 @@ export const BENCH_FLAGS = {
   dtype: { type: 'string' },
   samples: { type: 'string' },
   tile: { type: 'string' },
+  'dq-tile': { type: 'string' },
   'key-splits': { type: 'string' },
   variant: { type: 'string' },
   backward: { type: 'boolean' },
@@ -41,6 +43,7 @@ export interface BenchPlan {
   readonly shapes: BenchShape[];
   readonly samples?: number;
   readonly tile?: ForwardTile;
+  readonly dqTile?: BackwardTile;
   readonly keySplits?: number;
   readonly variant?: string;
   readonly backward?: boolean;
@@ -60,6 +63,17 @@ export function parseTile(value: string | undefined): ForwardTile | undefined {
   }
   const tile: ForwardTile = { tx: tx!, ty: ty!, rm: rm!, cn, shareKv: false };
   return Object.assign(tile, ...words.map((w) => ({ [TILE_FLAGS[w as keyof typeof TILE_FLAGS]]: true })));
+}
+
+/** "tx,ty,rm,cn[,ds-in-v]" → the backward's dQ-pass tile (sweeps). */
+export function parseDqTile(value: string | undefined): BackwardTile | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',');
+  const [tx, ty, rm, cn] = intList(parts.slice(0, 4).join(','), '--dq-tile', []);
+  if (parts.length < 4 || parts.length > 5 || !cn || (parts[4] !== undefined && parts[4] !== 'ds-in-v')) {
+    throw new UsageError(`--dq-tile takes tx,ty,rm,cn[,ds-in-v], got '${value}'`);
+  }
+  return { tx: tx!, ty: ty!, rm: rm!, cn, ...(parts[4] ? { dsInY: true } : {}) };
 }
 
 /** Turns bench flags into algorithms × shapes (head dims × sequence lengths). */
@@ -88,7 +102,8 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
   const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
-  return { algorithms, shapes, samples, tile: parseTile(a.tile), keySplits, variant: a.variant, backward: a.backward };
+  if (a['dq-tile'] !== undefined && !a.backward) throw new UsageError('--dq-tile is a backward tile: add --backward');
+  return { algorithms, shapes, samples, tile: parseTile(a.tile), dqTile: parseDqTile(a['dq-tile']), keySplits, variant: a.variant, backward: a.backward };
 }
 
 export function resultRow(r: BenchResult): string[] {
@@ -117,7 +132,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   for (const shape of plan.shapes) {
     for (const alg of plan.algorithms) {
       console.error(`[${results.length + 1}/${total}] ${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} …`);
-      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile, keySplits: plan.keySplits, variant: plan.variant, backward: plan.backward }));
+      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile, dqTile: plan.dqTile, keySplits: plan.keySplits, variant: plan.variant, backward: plan.backward }));
     }
   }
   console.log(table(RESULT_HEADER, results.map(resultRow)));

@@ -20,7 +20,7 @@ commands:
             [--dtype f32] [--samples 5] [--tile tx,ty,rm,cn[,share+p-in-k+swizzle]] [--key-splits N] [--json FILE]
             [--tune] (search tiles per shape class first, save them for later runs)
             [--render a.json,b.json] (ours and peers' JSON as one table with time ratios)
-            [--variant alibi|user-alibi|softcap:C|window:W|document:L] [--backward]
+            [--variant alibi|user-alibi|softcap:C|window:W|document:L] [--backward [--dq-tile tx,ty,rm,cn[,ds-in-v]]]
   explain   device-memory bytes per step (IO model) next to measured time
             (same flags as bench; default --seq 1024)
 `;
