@@ -53,7 +53,7 @@ export interface BackwardTile {
   readonly cn: number;
   /**
    * dQ pass only: dS written into the V tile once S and dP are done (one barrier more,
-   * no dS buffer), with K/V rows unpadded and XOR-swizzled; frees room for 4×4 blocks.
+   * no dS buffer), with K/V rows unpadded and XOR-swizzled; frees room for larger tiles.
    */
   readonly dsInY?: boolean;
 }
@@ -84,8 +84,9 @@ export const BACKWARD_TILES: readonly BackwardTile[] = [
 ];
 
 /**
- * dQ-pass tiles with dS in the V tile (no dS buffer, swizzled K/V rows): 4×4 blocks fit
- * where the dK/dV pass, which needs P and dS and K, V and Q, dO at once, has room for 4×2.
+ * dQ-pass tiles with dS in the V tile (no dS buffer, swizzled K/V rows), best first (H100
+ * sweep in docs/PERF.md): twice the rows of the dK/dV pass's tile, which needs K, V, Q,
+ * dO, P and dS at once and has no such room.
  */
 export const DQ_TILES: readonly BackwardTile[] = [
   { tx: 16, ty: 16, rm: 4, cn: 2, dsInY: true }, // 64 Q rows × 32 keys, 256 invocations (D ≥ 64)
