@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chooseForwardTile } from '../src/kernels/tiles.js';
-import { chooseBackwardTile } from '../src/kernels/backward.js';
+import { chooseBackwardTile, chooseDqTile } from '../src/kernels/backward.js';
 import { adapterKey, LIBRARY_VERSION, loadTuned, saveTuned, shapeClass } from '../src/runtime/tuning.js';
 import { WebGpuRunner } from '../src/runtime/webgpu.js';
 import type { AcquiredDevice } from '../src/runtime/device.js';
@@ -26,6 +26,7 @@ describe('tuned tiles', () => {
     expect(shapeClass('forward', 64, false, 4096)).not.toBe(shapeClass('forward', 64, false, 8192));
     expect(shapeClass('forward', 64, true, 4096)).not.toBe(shapeClass('forward', 64, false, 4096));
     expect(shapeClass('backward', 64, false, 4096)).not.toBe(shapeClass('forward', 64, false, 4096));
+    expect(shapeClass('dq', 64, false, 4096)).not.toBe(shapeClass('backward', 64, false, 4096)); // the backward's dQ pass apart
     expect(shapeClass('forward', 64, false, 1)).not.toBe(shapeClass('forward', 64, false, 1024)); // decoding apart
   });
 
@@ -41,6 +42,13 @@ describe('tuned tiles', () => {
     r.tuned.set(shapeClass('backward', 64, false, 4096), { tx: 16, ty: 8, rm: 2, cn: 2 });
     expect(r.backwardTile(64, false, 4096)).toEqual({ tx: 16, ty: 8, rm: 2, cn: 2 });
     expect(r.backwardTile(64, false, 16384)).toEqual(chooseBackwardTile(64, limits));
+    // The dQ pass: its own default (dS in the V tile) until tuned, a tuned tile only where it fits.
+    const dkdv = r.backwardTile(64, false, 4096)!;
+    expect(r.dqTile(64, dkdv, false, 4096)).toEqual(chooseDqTile(64, limits));
+    r.tuned.set(shapeClass('dq', 64, false, 4096), { tx: 16, ty: 8, rm: 4, cn: 4, dsInY: true });
+    expect(r.dqTile(64, dkdv, false, 4096)).toEqual({ tx: 16, ty: 8, rm: 4, cn: 4, dsInY: true });
+    r.tuned.set(shapeClass('dq', 80, false, 4096), { tx: 16, ty: 8, rm: 4, cn: 4, dsInY: true }); // D/4 = 20: cannot swizzle
+    expect(r.dqTile(80, dkdv, false, 4096)).toEqual(dkdv);
   });
 
   it('the disk cache round-trips per adapter and library version, and a missing or broken file means no tuned tiles', async () => {

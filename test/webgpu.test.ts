@@ -13,7 +13,9 @@ import { forwardKernel, tileOptionsProblem, tileRows } from '../src/kernels/forw
 import { combineKernel } from '../src/kernels/combine.js';
 import { naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../src/kernels/naive.js';
 import { FORWARD_TILES } from '../src/kernels/tiles.js';
-import { BACKWARD_TILES, backwardKernel, DQ_TILES } from '../src/kernels/backward.js';
+import { BACKWARD_TILES, backwardKernel, chooseDqTile, DQ_TILES, type BackwardTile } from '../src/kernels/backward.js';
+import { tune } from '../src/api/tune.js';
+import { shapeClass } from '../src/runtime/tuning.js';
 import { emitWgsl, packTables } from '../src/mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../src/mods/grad.js';
 import { getGpu, type AcquiredDevice } from '../src/runtime/device.js';
@@ -369,6 +371,24 @@ describe('webgpu backend: backward specifics', () => {
     });
     const slopeErr = gpu.dtables!.slopes!.reduce((m, y, j) => Math.max(m, Math.abs(y - ref.dtables!.slopes![j]!)), 0);
     expect(slopeErr, `slope gradients [seed ${seed}]`).toBeLessThan(1e-3);
+  });
+
+  it('tuning the dQ pass times its own tiles and plain ones beside the dK/dV tile, and the runner then uses the winner', async () => {
+    const runner = (attn.impl as WebGpuBackend).runner;
+    const shape = { batch: 1, heads: 1, kvHeads: 1, seqQ: 64, seqK: 64, headDim: 64, causal: false };
+    const key = shapeClass('dq', 64, false, 64);
+    try {
+      const r = await tune(runner, shape, 'dq');
+      expect(r.shapeClass).toBe(key);
+      expect(r.candidates.every((c) => c.ms !== undefined), JSON.stringify(r.candidates)).toBe(true);
+      expect(r.candidates.some((c) => (c.tile as BackwardTile).dsInY)).toBe(true);
+      expect(r.candidates.some((c) => !(c.tile as BackwardTile).dsInY)).toBe(true);
+      const dkdv = runner.backwardTile(64, false, 64)!;
+      expect(runner.dqTile(64, dkdv, false, 64)).toEqual(r.tile);
+      expect(runner.dqTile(64, dkdv, false, 8192)).toEqual(chooseDqTile(64, runner.device.limits) ?? dkdv); // another class
+    } finally {
+      runner.tuned.delete(key);
+    }
   });
 
   it('dS in the V tile is refused for the dK/dV pass and where D/4 is not a power of two', async () => {

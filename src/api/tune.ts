@@ -3,13 +3,13 @@
  * fits this device is planned and timed on random inputs (a few samples each),
  * and the fastest becomes the runner's tile for that shape class (runtime/tuning.ts).
  */
-import { BACKWARD_TILES, backwardTileFits, chooseBackwardTile, type BackwardTile } from '../kernels/backward.js';
+import { BACKWARD_TILES, backwardTileFits, chooseBackwardTile, chooseDqTile, DQ_TILES, type BackwardTile } from '../kernels/backward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import { chooseForwardTile, FORWARD_TILES, tileFits } from '../kernels/tiles.js';
 import { stridesOf } from '../tensor/shape.js';
 import { checkQkv } from '../tensor/validate.js';
 import { timeDispatches } from '../runtime/timing.js';
-import { shapeClass } from '../runtime/tuning.js';
+import { shapeClass, type Pass } from '../runtime/tuning.js';
 import type { WebGpuRunner } from '../runtime/webgpu.js';
 import { randomData, rng } from './random.js';
 import type { BenchShape } from './bench.js';
@@ -24,8 +24,12 @@ export interface TuneResult {
   readonly candidates: readonly { readonly tile: ForwardTile | BackwardTile; readonly ms?: number; readonly error?: string }[];
 }
 
-/** Searches the forward (or backward) tiles for `shape`, records the winner in `runner.tuned`. */
-export async function tune(runner: WebGpuRunner, shape: BenchShape, pass: 'forward' | 'backward', onProgress?: (msg: string) => void): Promise<TuneResult> {
+/**
+ * Searches the tiles of one pass for `shape` — the forward kernel, the backward's dK/dV
+ * pass (its dQ pass at its default), or the dQ pass (the dK/dV pass at its tuned or
+ * default tile) — and records the winner in `runner.tuned`.
+ */
+export async function tune(runner: WebGpuRunner, shape: BenchShape, pass: Pass, onProgress?: (msg: string) => void): Promise<TuneResult> {
   const sq = { batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim };
   const skv = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
   const problem = checkQkv(sq, skv, skv);
@@ -40,13 +44,19 @@ export async function tune(runner: WebGpuRunner, shape: BenchShape, pass: 'forwa
     scale: 1 / Math.sqrt(shape.headDim), causal: shape.causal,
   };
   const limits = runner.device.limits;
+  const fits = (t: BackwardTile) => backwardTileFits(shape.headDim, t, limits);
   const candidates: (ForwardTile | BackwardTile)[] =
     pass === 'forward'
       ? FORWARD_TILES.filter((t) => tileFits(shape.headDim, t, limits, runner.subgroupWidth))
-      : BACKWARD_TILES.filter((t) => backwardTileFits(shape.headDim, t, limits));
+      : pass === 'dq' ? [...DQ_TILES, ...BACKWARD_TILES].filter(fits) : BACKWARD_TILES.filter(fits);
   const key = shapeClass(pass, shape.headDim, shape.causal, shape.seqQ);
-  const defaultTile = pass === 'forward' ? chooseForwardTile(shape.headDim, limits, runner.subgroupWidth) : chooseBackwardTile(shape.headDim, limits);
-  const fwd = pass === 'backward' ? await runner.planFlash(args) : undefined;
+  // The dK/dV tile the dQ search runs beside: the one a call of this shape gets now.
+  const dkdv = pass === 'forward' ? undefined : runner.backwardTile(shape.headDim, shape.causal, shape.seqQ);
+  const defaultTile =
+    pass === 'forward' ? chooseForwardTile(shape.headDim, limits, runner.subgroupWidth)
+      : pass === 'dq' && dkdv ? chooseDqTile(shape.headDim, limits) ?? dkdv
+        : chooseBackwardTile(shape.headDim, limits);
+  const fwd = pass === 'forward' ? undefined : await runner.planFlash(args);
   if (fwd) await runner.run(fwd);
   const timed: { tile: ForwardTile | BackwardTile; ms?: number; error?: string }[] = [];
   try {
@@ -56,8 +66,11 @@ export async function tune(runner: WebGpuRunner, shape: BenchShape, pass: 'forwa
           pass === 'forward'
             ? await runner.planFlash({ ...args, tile: tile as ForwardTile })
             : await runner.planBackward({
-                ...args, out: fwd!.out, lse: fwd!.lse, dout: dout!, backwardTile: tile as BackwardTile,
-                dqTile: runner.dqTile(shape.headDim, tile as BackwardTile), // as the call will run it
+                ...args, out: fwd!.out, lse: fwd!.lse, dout: dout!,
+                ...(pass === 'dq'
+                  ? { backwardTile: dkdv, dqTile: tile as BackwardTile }
+                  // each dK/dV candidate beside the dQ tile the call will run with it
+                  : { backwardTile: tile as BackwardTile, dqTile: runner.dqTile(shape.headDim, tile as BackwardTile, shape.causal, shape.seqQ) }),
               });
         const t = await timeDispatches(runner.device, [plan.dispatches], { samples: 3, minBatchMs: 50 });
         plan.release();

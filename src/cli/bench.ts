@@ -167,16 +167,19 @@ async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
   if (!(attn.impl instanceof WebGpuBackend)) throw new UsageError('--tune needs the webgpu backend (tiles are a GPU matter)');
   if (plan.tile) throw new UsageError('--tune and --tile exclude each other');
   const runner = attn.impl.runner;
-  const pass = plan.backward ? 'backward' : 'forward';
+  // The backward tunes its dK/dV pass first, then its dQ pass beside the chosen dK/dV tile.
+  const passes = plan.backward ? (['backward', 'dq'] as const) : (['forward'] as const);
   const done = new Set<string>();
   for (const shape of plan.shapes) {
-    const key = shapeClass(pass, shape.headDim, shape.causal, shape.seqQ);
-    if (done.has(key)) continue;
-    done.add(key);
-    console.error(`tuning ${key} at N=${shape.seqQ} …`);
-    const r = await tune(runner, shape, pass, (m) => console.error(m));
-    const gain = r.defaultMs / r.ms;
-    console.log(`tuned ${r.shapeClass}: tile ${JSON.stringify(r.tile)} ${num(r.ms)} ms (default ${num(r.defaultMs)} ms, ${gain.toFixed(2)}×; ${r.candidates.length} candidates)`);
+    for (const pass of passes) {
+      const key = shapeClass(pass, shape.headDim, shape.causal, shape.seqQ);
+      if (done.has(key)) continue;
+      done.add(key);
+      console.error(`tuning ${key} at N=${shape.seqQ} …`);
+      const r = await tune(runner, shape, pass, (m) => console.error(m));
+      const gain = r.defaultMs / r.ms;
+      console.log(`tuned ${r.shapeClass}: tile ${JSON.stringify(r.tile)} ${num(r.ms)} ms (default ${num(r.defaultMs)} ms, ${gain.toFixed(2)}×; ${r.candidates.length} candidates)`);
+    }
   }
   const file = await saveTuned(runner.acquired.summary, runner.tuned);
   if (file) console.log(`saved tuned tiles to ${file} (used by later runs on this adapter and version)`);

@@ -11,7 +11,8 @@ import type { AdapterSummary } from './device.js';
 
 export const LIBRARY_VERSION = '0.1.0';
 
-export type Pass = 'forward' | 'backward';
+/** What a tuned tile is for: the forward kernel, the backward's dK/dV pass ('backward'), or its dQ pass. */
+export type Pass = 'forward' | 'backward' | 'dq';
 
 /** Shapes that share a tuned tile: pass, head dim, causal, and N rounded up to 1K, 4K or 16K+. */
 export function shapeClass(pass: Pass, headDim: number, causal: boolean, seq: number): string {

@@ -610,8 +610,13 @@ export class WebGpuRunner {
     return chooseBackwardTile(headDim, this.device.limits);
   }
 
-  /** The dQ pass's default tile: its own with dS in the V tile where one fits, else the dK/dV pass's. */
-  dqTile(headDim: number, dkdvTile: BackwardTile): BackwardTile {
+  /**
+   * The dQ pass's tile: a tuned one for the shape class, else its own default with dS in
+   * the V tile where one fits, else the dK/dV pass's.
+   */
+  dqTile(headDim: number, dkdvTile: BackwardTile, causal = false, seq = 0): BackwardTile {
+    const tuned = this.tuned.get(shapeClass('dq', headDim, causal, seq)) as BackwardTile | undefined;
+    if (tuned && backwardTileFits(headDim, tuned, this.device.limits)) return tuned;
     return chooseDqTile(headDim, this.device.limits) ?? dkdvTile;
   }
 
@@ -628,7 +633,7 @@ export class WebGpuRunner {
     }
     if (tile.dsInY) throw new AttentionInputError(`backward tile ${JSON.stringify(tile)}: dsInY is for the dQ pass only (pass it as dqTile)`);
     // The dQ pass has its own default where dS fits in its V tile (room for 4×4 blocks); a forced tile serves both.
-    const dqTile = a.dqTile ?? (a.backwardTile ? tile : this.dqTile(p.headDim, tile));
+    const dqTile = a.dqTile ?? (a.backwardTile ? tile : this.dqTile(p.headDim, tile, a.causal, p.seqQ));
     const variant = this.variant(a.variant);
     const scoreGradFn = a.variant?.score && variant.layout ? emitWgsl(scoreGrad(a.variant.score), variant.layout, 'scoreModGrad') : undefined;
     const v4 = (n: number) => n / 4;
