@@ -15,7 +15,6 @@ Object.assign(globalThis, globals);
 const [kind = 'info', nArg = '1024', bmArg = '64', mode = 'sg1'] = process.argv.slice(2);
 const N = Number(nArg);
 const BM = Number(bmArg);
-const oldSyntax = false;
 const sgs = mode === 'sg1' ? 1 : 4;
 
 // int8 matrices are offered without Dawn's f16-on-NVIDIA toggle: leave it off for them.
@@ -105,10 +104,9 @@ function buffer(data, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST) 
 }
 const C = device.createBuffer({ size: N * N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
 
-const load = (type, ptr, off, stride) =>
-  oldSyntax ? `subgroupMatrixLoad<${type}>(${ptr}, ${off}, false, ${stride})` : `subgroupMatrixLoad<${type}, row_major>(${ptr}, ${off}, ${stride})`;
-const store = (ptr, off, m, stride) =>
-  oldSyntax ? `subgroupMatrixStore(${ptr}, ${off}, ${m}, false, ${stride})` : `subgroupMatrixStore<row_major>(${ptr}, ${off}, ${m}, ${stride})`;
+// The row_major template form; the older (ptr, offset, false, stride) form compiles with a deprecation warning.
+const load = (type, ptr, off, stride) => `subgroupMatrixLoad<${type}, row_major>(${ptr}, ${off}, ${stride})`;
+const store = (ptr, off, m, stride) => `subgroupMatrixStore<row_major>(${ptr}, ${off}, ${m}, ${stride})`;
 const L = 'subgroup_matrix_left<f16, 16, 16>';
 const R = 'subgroup_matrix_right<f16, 16, 16>';
 const RES = 'subgroup_matrix_result<f32, 16, 16>';

@@ -51,7 +51,7 @@ export async function tune(runner: WebGpuRunner, shape: BenchShape, pass: Pass, 
       : pass === 'dq' ? [...DQ_TILES, ...BACKWARD_TILES].filter(fits) : BACKWARD_TILES.filter(fits);
   const key = shapeClass(pass, shape.headDim, shape.causal, shape.seqQ);
   // The dK/dV tile the dQ search runs beside: the one a call of this shape gets now.
-  const dkdv = pass === 'forward' ? undefined : runner.backwardTile(shape.headDim, shape.causal, shape.seqQ);
+  const dkdv = pass === 'dq' ? runner.backwardTile(shape.headDim, shape.causal, shape.seqQ) : undefined;
   const defaultTile =
     pass === 'forward' ? chooseForwardTile(shape.headDim, limits, runner.subgroupWidth)
       : pass === 'dq' && dkdv ? chooseDqTile(shape.headDim, limits) ?? dkdv

@@ -49,31 +49,32 @@ export interface BenchPlan {
   readonly backward?: boolean;
 }
 
-/** Words of --tile's optional fifth part (joined by '+') and the tile options they turn on. */
-const TILE_FLAGS = { share: 'shareKv', 'p-in-k': 'pInK', swizzle: 'swizzle' } as const;
+/**
+ * "tx,ty,rm,cn[,word+word]" for a tile flag: the four sizes and the options named by
+ * `words` (each word → the tile field it turns on); `usage` is the error's description.
+ */
+function parseTileSpec(value: string, flag: string, usage: string, words: Record<string, string>) {
+  const parts = value.split(',');
+  const [tx, ty, rm, cn] = intList(parts.slice(0, 4).join(','), flag, []);
+  const named = parts[4]?.split('+') ?? [];
+  if (parts.length < 4 || parts.length > 5 || !cn || named.some((w) => !(w in words))) {
+    throw new UsageError(`${flag} takes ${usage}, got '${value}'`);
+  }
+  return { tx: tx!, ty: ty!, rm: rm!, cn, ...Object.fromEntries(named.map((w) => [words[w], true])) };
+}
 
 /** "tx,ty,rm,cn[,share+p-in-k+swizzle]" → a forward tile (tuning runs). */
 export function parseTile(value: string | undefined): ForwardTile | undefined {
+  const words = { share: 'shareKv', 'p-in-k': 'pInK', swizzle: 'swizzle' };
+  const usage = `tx,ty,rm,cn[,options] with options from ${Object.keys(words).join(', ')} joined by '+'`;
   if (value === undefined) return undefined;
-  const parts = value.split(',');
-  const [tx, ty, rm, cn] = intList(parts.slice(0, 4).join(','), '--tile', []);
-  const words = parts[4]?.split('+') ?? [];
-  if (parts.length < 4 || parts.length > 5 || !cn || words.some((w) => !(w in TILE_FLAGS))) {
-    throw new UsageError(`--tile takes tx,ty,rm,cn[,options] with options from ${Object.keys(TILE_FLAGS).join(', ')} joined by '+', got '${value}'`);
-  }
-  const tile: ForwardTile = { tx: tx!, ty: ty!, rm: rm!, cn, shareKv: false };
-  return Object.assign(tile, ...words.map((w) => ({ [TILE_FLAGS[w as keyof typeof TILE_FLAGS]]: true })));
+  const { tx, ty, rm, cn, ...options } = parseTileSpec(value, '--tile', usage, words);
+  return { tx, ty, rm, cn, shareKv: false, ...options };
 }
 
 /** "tx,ty,rm,cn[,ds-in-v]" → the backward's dQ-pass tile (sweeps). */
 export function parseDqTile(value: string | undefined): BackwardTile | undefined {
-  if (value === undefined) return undefined;
-  const parts = value.split(',');
-  const [tx, ty, rm, cn] = intList(parts.slice(0, 4).join(','), '--dq-tile', []);
-  if (parts.length < 4 || parts.length > 5 || !cn || (parts[4] !== undefined && parts[4] !== 'ds-in-v')) {
-    throw new UsageError(`--dq-tile takes tx,ty,rm,cn[,ds-in-v], got '${value}'`);
-  }
-  return { tx: tx!, ty: ty!, rm: rm!, cn, ...(parts[4] ? { dsInY: true } : {}) };
+  return value === undefined ? undefined : parseTileSpec(value, '--dq-tile', 'tx,ty,rm,cn[,ds-in-v]', { 'ds-in-v': 'dsInY' });
 }
 
 /** Turns bench flags into algorithms × shapes (head dims × sequence lengths). */

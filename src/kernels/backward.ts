@@ -117,6 +117,15 @@ export function backwardWorkgroupBytes(headDim: number, t: BackwardTile): number
   return (2 * outer * d4 + 2 * inner * (d4 + 1)) * 16 + 2 * outer * inner * 4 + 2 * inner * 4;
 }
 
+/** Why a tile's dS-in-V option cannot apply at this head dim (rows must swizzle and dS fit the V tile), or undefined. */
+export function dsInYProblem(headDim: number, t: BackwardTile): string | undefined {
+  if (!t.dsInY) return undefined;
+  const d4 = headDim / 4;
+  if ((d4 & (d4 - 1)) !== 0) return `dS in the V tile swizzles its rows: D/4 must be a power of two, got ${d4}`;
+  if (t.rm * t.ty > headDim) return `dS in the V tile needs outer rows ≤ D, got ${t.rm * t.ty} > ${headDim}`;
+  return undefined;
+}
+
 /** Accumulator floats per invocation of the dK/dV kernel (two gradients). */
 export function backwardAccFloats(headDim: number, t: BackwardTile): number {
   return 2 * t.rm * Math.ceil(headDim / 4 / t.tx) * 4;
@@ -131,7 +140,7 @@ export function backwardTileFits(
     t.tx <= headDim / 4 &&
     (t.cn * t.tx) % 4 === 0 &&
     t.cn <= t.ty && // each inner row's LSE and D is fetched by one invocation
-    (!t.dsInY || (((headDim / 4) & (headDim / 4 - 1)) === 0 && t.rm * t.ty <= headDim)) && // rows swizzle, dS fits the V tile
+    dsInYProblem(headDim, t) === undefined &&
     t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
     backwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize &&
     backwardAccFloats(headDim, t) <= 64
@@ -249,7 +258,9 @@ export function backwardKernel(cfg: BackwardConfig, pass: BackwardPass): KernelS
   const dOf = (r: number, c: number) => (kv ? `Dsh[tx + ${t.tx * c}u]` : `dr[${r}]`);
 
   const dsInY = Boolean(t.dsInY);
-  if (dsInY && (kv || (d4 & (d4 - 1)) !== 0 || BO > 4 * d4)) throw new Error('backwardKernel: dS in the V tile is for the dQ pass, D/4 a power of two, outer rows ≤ D');
+  if (dsInY && kv) throw new Error('backwardKernel: dS in the V tile is for the dQ pass');
+  const optionProblem = dsInYProblem(headDim, t);
+  if (optionProblem) throw new Error(`backwardKernel: ${optionProblem}`);
   // Element (row, vec4 column) of a Y tile: padded rows, or (dS in Y) unpadded rows with swizzled columns.
   const yAt = (buf: string, row: string, col: string) => (dsInY ? `${buf}[(${row}) * D4 + ((${col}) ^ ((${row}) & (D4 - 1u)))]` : `${buf}[(${row}) * YROW + ${col}]`);
   const dsBuf = dsInY ? 'Yb' : 'dSs';

@@ -632,7 +632,7 @@ export class WebGpuRunner {
       }
     }
     if (tile.dsInY) throw new AttentionInputError(`backward tile ${JSON.stringify(tile)}: dsInY is for the dQ pass only (pass it as dqTile)`);
-    // The dQ pass has its own default where dS fits in its V tile (room for 4×4 blocks); a forced tile serves both.
+    // The dQ pass has its own default where dS fits in its V tile (room for a larger tile); a forced tile serves both.
     const dqTile = a.dqTile ?? (a.backwardTile ? tile : this.dqTile(p.headDim, tile, a.causal, p.seqQ));
     const variant = this.variant(a.variant);
     const scoreGradFn = a.variant?.score && variant.layout ? emitWgsl(scoreGrad(a.variant.score), variant.layout, 'scoreModGrad') : undefined;
