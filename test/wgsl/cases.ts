@@ -1,0 +1,88 @@
+/*
+ * The WGSL of every kernel family at its default tiles, for two device profiles
+ * (a 48 KiB GPU with 32-lane subgroups, and SwiftShader's 32 KiB without), with
+ * and without a variant. The pipeline cache is keyed by this text, so the same
+ * text means the same behaviour: a refactor that changes it must say why.
+ */
+import { backwardKernel, backwardPreprocessKernel, chooseBackwardTile, chooseDqTile } from '../../src/kernels/backward.js';
+import { blockMaskKernel } from '../../src/kernels/blockmask.js';
+import { combineKernel } from '../../src/kernels/combine.js';
+import { forwardKernel, type KernelVariant } from '../../src/kernels/forward.js';
+import { naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../../src/kernels/naive.js';
+import { chooseForwardTile, tileUsesSubgroups } from '../../src/kernels/tiles.js';
+import { alibi, alibiSlopes, slidingWindow } from '../../src/mods/builtins.js';
+import { emitWgsl, packTables } from '../../src/mods/emit-wgsl.js';
+import { scoreGrad, tableTerms } from '../../src/mods/grad.js';
+
+const PROFILES = {
+  gpu48k: { limits: { maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024 }, subgroupWidth: 32 },
+  swiftshader: { limits: { maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256 }, subgroupWidth: 0 },
+} as const;
+
+/** ALiBi over 8 heads and a causal window of 64 keys, with learned sinks: the variant every family compiles. */
+function variant(sinks: boolean) {
+  const score = alibi(alibiSlopes(8));
+  const mask = slidingWindow(64);
+  const { layout } = packTables([score, mask]);
+  const tableFloats = [...layout.values()].reduce((n, t) => n + t.length, 0);
+  const kernel: KernelVariant = {
+    scoreFn: emitWgsl(score, layout),
+    maskFn: emitWgsl(mask, layout),
+    sinkOffset: sinks ? tableFloats : undefined,
+    readsTables: true,
+  };
+  const terms = tableTerms(score);
+  const tableGrads = {
+    fns: terms.map((t, k) => `${emitWgsl(t.index, layout, `tgIndex${k}`)}\n${emitWgsl(t.partial, layout, `tgPartial${k}`)}`).join('\n'),
+    terms: terms.map((t) => layout.get(t.table)!),
+  };
+  return { kernel, tableGrads, scoreGradFn: emitWgsl(scoreGrad(score), layout, 'scoreModGrad'), maskWgsl: emitWgsl(mask, layout) };
+}
+
+/** name → WGSL for every case. */
+export function wgslCases(): Map<string, string> {
+  const cases = new Map<string, string>();
+  for (const [profile, { limits, subgroupWidth }] of Object.entries(PROFILES)) {
+    for (const d of [64, 128]) {
+      const tile = chooseForwardTile(d, limits, subgroupWidth)!;
+      const subgroups = tileUsesSubgroups(tile, subgroupWidth);
+      for (const causal of [false, true]) {
+        cases.set(`${profile}/forward-d${d}${causal ? '-causal' : ''}`, forwardKernel({ headDim: d, causal, tile, subgroups }).wgsl);
+      }
+      const v = variant(true);
+      cases.set(
+        `${profile}/forward-d${d}-variant`,
+        forwardKernel({ headDim: d, causal: true, tile, subgroups, variant: { ...v.kernel, blockMask: true } }).wgsl,
+      );
+      const small = chooseForwardTile(d, limits, subgroupWidth, 4)!;
+      cases.set(
+        `${profile}/forward-d${d}-decode-packed-split`,
+        forwardKernel({ headDim: d, causal: false, tile: small, subgroups: tileUsesSubgroups(small, subgroupWidth), partial: true, pack: 4 }).wgsl,
+      );
+      cases.set(`${profile}/combine-d${d}`, combineKernel(d).wgsl);
+      cases.set(`${profile}/combine-d${d}-sinks`, combineKernel(d, 12).wgsl);
+      const bt = chooseBackwardTile(d, limits)!;
+      const dqt = chooseDqTile(d, limits) ?? bt;
+      cases.set(`${profile}/backward-preprocess-d${d}`, backwardPreprocessKernel(d).wgsl);
+      for (const causal of [false, true]) {
+        const tag = `d${d}${causal ? '-causal' : ''}`;
+        cases.set(`${profile}/backward-dq-${tag}`, backwardKernel({ headDim: d, causal, tile: dqt }, 'dq').wgsl);
+        cases.set(`${profile}/backward-dkdv-${tag}`, backwardKernel({ headDim: d, causal, tile: bt }, 'dkdv').wgsl);
+      }
+      const v2 = variant(false);
+      const withVariant = { headDim: d, causal: true, scoreGradFn: v2.scoreGradFn, variant: { ...v2.kernel, blockMask: true } };
+      cases.set(`${profile}/backward-dq-d${d}-variant`, backwardKernel({ ...withVariant, tile: dqt, tableGrads: v2.tableGrads }, 'dq').wgsl);
+      cases.set(`${profile}/backward-dkdv-d${d}-variant`, backwardKernel({ ...withVariant, tile: bt }, 'dkdv').wgsl);
+    }
+  }
+  const v = variant(true);
+  cases.set('naive/scores', naiveScoresKernel().wgsl);
+  cases.set('naive/pv', naivePvKernel().wgsl);
+  cases.set('naive/mask-causal', naiveMaskKernel(true).wgsl);
+  cases.set('naive/mask-variant', naiveMaskKernel(true, v.kernel).wgsl);
+  cases.set('naive/softmax', naiveSoftmaxKernel().wgsl);
+  cases.set('naive/softmax-variant', naiveSoftmaxKernel(v.kernel).wgsl);
+  cases.set('blockmask/window-64x64', blockMaskKernel({ rowsPerTile: 64, keysPerTile: 64, maskFn: v.maskWgsl, readsTables: false }).wgsl);
+  cases.set('blockmask/window-32x32', blockMaskKernel({ rowsPerTile: 32, keysPerTile: 32, maskFn: v.maskWgsl, readsTables: false }).wgsl);
+  return cases;
+}
