@@ -17,10 +17,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
-import { freshSeed } from '../src/api/random.js';
-import type { VerifyCase } from '../src/api/verify.js';
-import { runMode, type VerifyMode } from '../src/api/verify-backward.js';
-import { VARIANTS } from '../src/api/verify-variants.js';
+import { freshSeed } from '../src/harness/random.js';
+import type { VerifyCase } from '../src/harness/verify.js';
+import { runMode, type VerifyMode } from '../src/harness/verify-backward.js';
+import { VARIANTS } from '../src/harness/verify-variants.js';
 import { pipelineCount } from '../src/runtime/pipelines.js';
 import { SUPPORTED_HEAD_DIMS, type Layout } from '../src/tensor/shape.js';
 

@@ -6,8 +6,8 @@
  */
 import { expect, it } from 'vitest';
 import type { Attention } from '../src/api/attention.js';
-import { verifyCases } from '../src/api/verify.js';
-import { runMode, VERIFY_MODES } from '../src/api/verify-backward.js';
+import { verifyCases } from '../src/harness/verify.js';
+import { runMode, VERIFY_MODES } from '../src/harness/verify-backward.js';
 import { testSeed } from './helpers.js';
 
 /** Declares the grid's tests; `attn()` is called when each test runs (after beforeAll). */

@@ -3,7 +3,7 @@
  * permutation, comparison against the float64 reference with the tolerance of
  * DESIGN.md, and catching an error to inspect it.
  */
-import { freshSeed, randomData, rng } from '../src/api/random.js';
+import { freshSeed, randomData, rng } from '../src/harness/random.js';
 import { referenceForward, type HostTensor } from '../src/reference/forward.js';
 import type { Layout, Shape4 } from '../src/tensor/shape.js';
 

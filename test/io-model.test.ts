@@ -5,7 +5,7 @@
  *   S = 2·8·8·4 = 512 B,  LSE = 2·8·4 = 64 B
  */
 import { describe, expect, it } from 'vitest';
-import { forwardFlops, ioSteps, keysVisited, modelBytes } from '../src/api/io-model.js';
+import { forwardFlops, ioSteps, keysVisited, modelBytes } from '../src/harness/io-model.js';
 import type { Problem } from '../src/tensor/validate.js';
 
 const p: Problem = { batch: 1, headsQ: 2, headsKv: 1, seqQ: 8, seqK: 8, headDim: 4 };

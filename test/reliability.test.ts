@@ -10,6 +10,7 @@ import { createAttention, type Attention } from '../src/api/attention.js';
 import { WebGpuBackend } from '../src/api/backends.js';
 import { alibi, alibiSlopes, slidingWindow } from '../src/mods/builtins.js';
 import { stridesOf } from '../src/tensor/shape.js';
+import { flashProgram } from '../src/kernels/forward-program.js';
 import { AttentionBackendError, AttentionInputError } from '../src/tensor/errors.js';
 import { checkAgainstReference, errorOf, randomHost, rng, testSeed } from './helpers.js';
 import type { ForwardOptions } from '../src/api/options.js';
@@ -70,11 +71,9 @@ describe('GPU errors and resources', () => {
     const runner = runnerOf(attn);
     const dims = { batch: 1, heads: 1, seq: 16, headDim: 32 };
     const [q, k, v] = [0, 1, 2].map(() => runner.upload(new Float32Array(16 * 32), 'test input'));
-    const s = stridesOf(dims, 'bhnd');
-    const plan = await runner.planFlash({
-      problem: { batch: 1, headsQ: 1, headsKv: 1, seqQ: 16, seqK: 16, headDim: 32 },
-      q: q!, k: k!, v: v!, qStrides: s, kStrides: s, vStrides: s, scale: 1, causal: false,
-    });
+    const o = { layout: 'bhnd' as const, strides: stridesOf(dims, 'bhnd') };
+    const call = { problem: { batch: 1, headsQ: 1, headsKv: 1, seqQ: 16, seqK: 16, headDim: 32 }, q: o, k: o, v: o, scale: 1, causal: false, algorithm: 'flash' as const };
+    const plan = await runner.prepare(flashProgram(call, runner.caps), { q: q!, k: k!, v: v! });
     k!.destroy(); // submitting work that binds a destroyed buffer is a validation error
     const e = await errorOf(() => runner.run(plan));
     expect(e).toBeInstanceOf(AttentionBackendError);
@@ -97,9 +96,9 @@ describe('GPU errors and resources', () => {
       [q, k, v, dOut, out, lse, g.dq, g.dk, g.dv].forEach((x) => x!.destroy());
     };
     for (let i = 0; i < 3; i++) await once(); // pools and caches warm up
-    const warm = runner.liveBytes;
+    const warm = runner.buffers.liveBytes;
     for (let i = 0; i < 40; i++) await once();
-    expect(runner.liveBytes).toBe(warm);
+    expect(runner.buffers.liveBytes).toBe(warm);
     attn.destroy();
   });
 });

@@ -9,16 +9,22 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chooseForwardTile } from '../src/kernels/tiles.js';
 import { chooseBackwardTile, chooseDqTile } from '../src/kernels/backward.js';
-import { adapterKey, LIBRARY_VERSION, loadTuned, saveTuned, shapeClass } from '../src/runtime/tuning.js';
-import { WebGpuRunner } from '../src/runtime/webgpu.js';
-import type { AcquiredDevice } from '../src/runtime/device.js';
+import { adapterKey, LIBRARY_VERSION, loadTuned, saveTuned } from '../src/runtime/tuning.js';
+import { backwardTile, dqTile, forwardTile, shapeClass } from '../src/kernels/tile-policy.js';
+import type { Caps } from '../src/kernels/call.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'webgpu-attention-tuning-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const limits = { maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024 };
 const h100 = { backend: 'webgpu', vendor: 'nvidia', device: 'h100', architecture: 'hopper' } as const;
-const runner = () => new WebGpuRunner({ device: { limits } as unknown as GPUDevice, summary: h100 } as AcquiredDevice);
+/** An H100's caps as kernel programs see them, with an empty tuned map. */
+const caps = (): Caps => ({
+  limits: { ...limits, maxComputeWorkgroupsPerDimension: 65535, minStorageBufferOffsetAlignment: 256, maxBufferSize: 2 ** 31 },
+  maxBindingBytes: 2 ** 31,
+  subgroupWidth: 0,
+  tuned: new Map(),
+});
 
 describe('tuned tiles', () => {
   it('shape classes separate pass, head dim, causal and N bucket', () => {
@@ -30,25 +36,25 @@ describe('tuned tiles', () => {
     expect(shapeClass('forward', 64, false, 1)).not.toBe(shapeClass('forward', 64, false, 1024)); // decoding apart
   });
 
-  it('a runner prefers a tuned tile for its class, and ignores one that does not fit the device', () => {
-    const r = runner();
+  it('the tile policy prefers a tuned tile for its class, and ignores one that does not fit the device', () => {
+    const r = caps();
     const tuned = { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false };
-    expect(r.forwardTile(64, false, 4096)).toEqual(chooseForwardTile(64, limits));
+    expect(forwardTile(r, 64, false, 4096)).toEqual(chooseForwardTile(64, limits));
     r.tuned.set(shapeClass('forward', 64, false, 4096), tuned);
-    expect(r.forwardTile(64, false, 4096)).toEqual(tuned);
-    expect(r.forwardTile(64, true, 4096)).toEqual(chooseForwardTile(64, limits)); // another class
+    expect(forwardTile(r, 64, false, 4096)).toEqual(tuned);
+    expect(forwardTile(r, 64, true, 4096)).toEqual(chooseForwardTile(64, limits)); // another class
     r.tuned.set(shapeClass('forward', 64, false, 1024), { tx: 64, ty: 64, rm: 8, cn: 8, shareKv: false }); // too big
-    expect(r.forwardTile(64, false, 1024)).toEqual(chooseForwardTile(64, limits));
+    expect(forwardTile(r, 64, false, 1024)).toEqual(chooseForwardTile(64, limits));
     r.tuned.set(shapeClass('backward', 64, false, 4096), { tx: 16, ty: 8, rm: 2, cn: 2 });
-    expect(r.backwardTile(64, false, 4096)).toEqual({ tx: 16, ty: 8, rm: 2, cn: 2 });
-    expect(r.backwardTile(64, false, 16384)).toEqual(chooseBackwardTile(64, limits));
+    expect(backwardTile(r, 64, false, 4096)).toEqual({ tx: 16, ty: 8, rm: 2, cn: 2 });
+    expect(backwardTile(r, 64, false, 16384)).toEqual(chooseBackwardTile(64, limits));
     // The dQ pass: its own default (dS in the V tile) until tuned, a tuned tile only where it fits.
-    const dkdv = r.backwardTile(64, false, 4096)!;
-    expect(r.dqTile(64, dkdv, false, 4096)).toEqual(chooseDqTile(64, limits));
+    const dkdv = backwardTile(r, 64, false, 4096)!;
+    expect(dqTile(r, 64, dkdv, false, 4096)).toEqual(chooseDqTile(64, limits));
     r.tuned.set(shapeClass('dq', 64, false, 4096), { tx: 16, ty: 8, rm: 4, cn: 4, dsInY: true });
-    expect(r.dqTile(64, dkdv, false, 4096)).toEqual({ tx: 16, ty: 8, rm: 4, cn: 4, dsInY: true });
+    expect(dqTile(r, 64, dkdv, false, 4096)).toEqual({ tx: 16, ty: 8, rm: 4, cn: 4, dsInY: true });
     r.tuned.set(shapeClass('dq', 80, false, 4096), { tx: 16, ty: 8, rm: 4, cn: 4, dsInY: true }); // D/4 = 20: cannot swizzle
-    expect(r.dqTile(80, dkdv, false, 4096)).toEqual(dkdv);
+    expect(dqTile(r, 80, dkdv, false, 4096)).toEqual(dkdv);
   });
 
   it('the disk cache round-trips per adapter and library version, and a missing or broken file means no tuned tiles', async () => {

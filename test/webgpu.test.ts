@@ -14,13 +14,14 @@ import { combineKernel } from '../src/kernels/combine.js';
 import { naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../src/kernels/naive.js';
 import { FORWARD_TILES } from '../src/kernels/tiles.js';
 import { BACKWARD_TILES, backwardKernel, chooseDqTile, DQ_TILES, type BackwardTile } from '../src/kernels/backward.js';
-import { tune } from '../src/api/tune.js';
-import { shapeClass } from '../src/runtime/tuning.js';
+import { tune } from '../src/harness/tune.js';
+import { backwardTile, dqTile, forwardTile, shapeClass } from '../src/kernels/tile-policy.js';
+import { naiveChunkHeads } from '../src/kernels/naive-program.js';
+import type { Caps } from '../src/kernels/call.js';
 import { emitWgsl, packTables } from '../src/mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../src/mods/grad.js';
-import { getGpu, type AcquiredDevice } from '../src/runtime/device.js';
+import { getGpu } from '../src/runtime/device.js';
 import { pipelineCount } from '../src/runtime/pipelines.js';
-import { WebGpuRunner } from '../src/runtime/webgpu.js';
 import { AttentionLimitError } from '../src/tensor/errors.js';
 import type { HostTensor } from '../src/reference/forward.js';
 import { dimsOf, SUPPORTED_HEAD_DIMS, type Layout } from '../src/tensor/shape.js';
@@ -175,7 +176,7 @@ describe('webgpu backend: fused kernel', () => {
 
   it('multi-tile rows (N > keys per tile) match: guards a `var` array in the K/V loop not re-zeroed on SwiftShader', async () => {
     const runner = (attn.impl as WebGpuBackend).runner;
-    const { bc } = tileRows(runner.forwardTile(64, false, 4096));
+    const { bc } = tileRows(forwardTile(runner.caps, 64, false, 4096));
     const n = 3 * bc + 5;
     expect(await mismatch(attn, [1, 2, n, 64], [1, 2, n, 64], {})).toBeUndefined();
     expect(await mismatch(attn, [1, 2, 5, 64], [1, 2, n, 64], {})).toBeUndefined();
@@ -240,21 +241,21 @@ describe('webgpu backend: fused kernel', () => {
 });
 
 describe('webgpu backend: naive head chunking', () => {
-  /** A runner whose device only reports these binding limits (naiveChunkHeads needs nothing else). */
-  const runnerWith = (maxStorageBufferBindingSize: number, maxBufferSize = 2 ** 30) =>
-    new WebGpuRunner({ device: { limits: { maxStorageBufferBindingSize, maxBufferSize } } } as unknown as AcquiredDevice);
+  /** Caps of a device with these binding limits (naiveChunkHeads needs nothing else). */
+  const capsWith = (maxStorageBufferBindingSize: number, maxBufferSize = 2 ** 30) =>
+    ({ maxBindingBytes: Math.min(maxStorageBufferBindingSize, maxBufferSize) }) as Caps;
   const problem = { batch: 2, headsQ: 8, headsKv: 2, seqQ: 100, seqK: 200, headDim: 64 };
   const perHead = 100 * 200 * 4;
 
   it('naiveChunkHeads: as many N×N score matrices as fit one binding, at most all heads', () => {
-    expect(runnerWith(2 ** 30).naiveChunkHeads(problem)).toBe(16);
-    expect(runnerWith(3 * perHead + 5).naiveChunkHeads(problem)).toBe(3);
-    expect(runnerWith(2 ** 30, 5 * perHead).naiveChunkHeads(problem)).toBe(5); // maxBufferSize binds too
-    expect(runnerWith(perHead).naiveChunkHeads(problem)).toBe(1);
+    expect(naiveChunkHeads(capsWith(2 ** 30), problem)).toBe(16);
+    expect(naiveChunkHeads(capsWith(3 * perHead + 5), problem)).toBe(3);
+    expect(naiveChunkHeads(capsWith(2 ** 30, 5 * perHead), problem)).toBe(5); // maxBufferSize binds too
+    expect(naiveChunkHeads(capsWith(perHead), problem)).toBe(1);
   });
 
   it('naiveChunkHeads: one head that does not fit is an AttentionLimitError pointing to flash', async () => {
-    const e = await errorOf(() => runnerWith(perHead - 4).naiveChunkHeads(problem));
+    const e = await errorOf(() => naiveChunkHeads(capsWith(perHead - 4), problem));
     expect(e).toBeInstanceOf(AttentionLimitError);
     expect(e.message).toContain('100×200');
     expect(e.message).toContain("'flash'");
@@ -277,7 +278,7 @@ describe('webgpu backend: naive head chunking', () => {
       // B=2, Hq=3 (6 heads), N=64: 16 KiB per score matrix → chunks of 4 and 2 heads, crossing the batch boundary.
       const runner = (small.impl as WebGpuBackend).runner;
       const p = { batch: 2, headsQ: 3, headsKv: 1, seqQ: 64, seqK: 64, headDim: 32 };
-      expect(runner.naiveChunkHeads(p)).toBe(4);
+      expect(naiveChunkHeads(runner.caps, p)).toBe(4);
       for (const causal of [false, true]) {
         expect(await mismatch(small, [2, 3, 64, 32], [2, 1, 64, 32], { algorithm: 'naive', causal })).toBeUndefined();
       }
@@ -378,14 +379,14 @@ describe('webgpu backend: backward specifics', () => {
     const shape = { batch: 1, heads: 1, kvHeads: 1, seqQ: 64, seqK: 64, headDim: 64, causal: false };
     const key = shapeClass('dq', 64, false, 64);
     try {
-      const r = await tune(runner, shape, 'dq');
+      const r = await tune(attn, shape, 'dq');
       expect(r.shapeClass).toBe(key);
       expect(r.candidates.every((c) => c.ms !== undefined), JSON.stringify(r.candidates)).toBe(true);
       expect(r.candidates.some((c) => (c.tile as BackwardTile).dsInY)).toBe(true);
       expect(r.candidates.some((c) => !(c.tile as BackwardTile).dsInY)).toBe(true);
-      const dkdv = runner.backwardTile(64, false, 64)!;
-      expect(runner.dqTile(64, dkdv, false, 64)).toEqual(r.tile);
-      expect(runner.dqTile(64, dkdv, false, 8192)).toEqual(chooseDqTile(64, runner.device.limits) ?? dkdv); // another class
+      const dkdv = backwardTile(runner.caps, 64, false, 64)!;
+      expect(dqTile(runner.caps, 64, dkdv, false, 64)).toEqual(r.tile);
+      expect(dqTile(runner.caps, 64, dkdv, false, 8192)).toEqual(chooseDqTile(64, runner.device.limits) ?? dkdv); // another class
     } finally {
       runner.tuned.delete(key);
     }

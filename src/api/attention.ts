@@ -8,7 +8,7 @@
  *   const o = await out.read();                             // Float32Array, q's layout
  */
 import { acquireDevice, wrapDevice, type AcquiredDevice, type AdapterSummary } from '../runtime/device.js';
-import { WebGpuRunner, type GpuVariant } from '../runtime/webgpu.js';
+import { WebGpuRunner } from '../runtime/runner.js';
 import { loadTuned } from '../runtime/tuning.js';
 import { selfTest } from '../runtime/probe.js';
 import { BlockMask, blockMaskOnCpu, type BlockMaskShape } from '../mods/blockmask.js';
@@ -17,12 +17,16 @@ import { tableName } from '../mods/grad.js';
 import { outOfRangeRead } from '../mods/ranges.js';
 import { CPU_TILE } from '../cpu/forward.js';
 import { tileRows } from '../kernels/forward.js';
+import { blockMaskProgram } from '../kernels/blockmask.js';
+import { forwardTile } from '../kernels/tile-policy.js';
+import { lowerVariant } from '../kernels/variant.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { numel, shapeToString, type Shape4 } from '../tensor/shape.js';
 import { checkLayout, checkQkv, resolveScale, shapeFromDims, type Problem } from '../tensor/validate.js';
 import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
-import { ALGORITHMS, type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
-import { AttentionTensor } from './tensor.js';
+import { backwardCall, describe, forwardCall } from './call.js';
+import { type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
+import { AttentionTensor, type TensorStorage } from './tensor.js';
 
 export interface ForwardResult {
   /** O, same shape and layout as q. */
@@ -103,35 +107,12 @@ export class Attention {
     v: AttentionTensor,
     opts: ForwardOptions = {},
   ): Promise<ForwardResult> {
-    for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
-      if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
-      if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
-      this.impl.checkStorage(t.storage(name), name);
-    }
-    const problem = checkQkv(q.shape, k.shape, v.shape);
-    const algorithm = opts.algorithm ?? 'flash';
-    if (!ALGORITHMS.includes(algorithm)) {
-      throw new AttentionInputError(`algorithm must be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
-    }
-    if (opts.keySplits !== undefined && !(Number.isInteger(opts.keySplits) && opts.keySplits >= 1)) {
-      throw new AttentionInputError(`keySplits must be a whole number ≥ 1 (1: never split), got ${JSON.stringify(opts.keySplits)}`);
-    }
-    const variant = checkVariant(opts, problem);
-    const { out, lse } = await this.impl.forward({
-      problem,
-      q: { storage: q.storage('q'), layout: q.layout },
-      k: { storage: k.storage('k'), layout: k.layout },
-      v: { storage: v.storage('v'), layout: v.layout },
-      scale: resolveScale(opts.scale, problem.headDim),
-      causal: opts.causal ?? false,
-      algorithm,
-      tile: opts.tile,
-      keySplits: opts.keySplits,
-      variant,
-    });
+    const t = this.operands({ q, k, v });
+    const call = forwardCall(q, k, v, opts);
+    const { out, lse } = await this.impl.forward(call, t);
     const outT = new AttentionTensor(this.impl, out, q.shape, q.layout);
-    const lseShape: Shape4 = { batch: problem.batch, heads: problem.headsQ, seq: problem.seqQ, headDim: 1 };
-    const lseT = new AttentionTensor(this.impl, lse, lseShape, 'bhnd');
+    const p = call.problem;
+    const lseT = new AttentionTensor(this.impl, lse, { batch: p.batch, heads: p.headsQ, seq: p.seqQ, headDim: 1 }, 'bhnd');
     if (opts.returnLse) return { out: outT, lse: lseT };
     lseT.destroy();
     return { out: outT };
@@ -154,33 +135,8 @@ export class Attention {
   ): Promise<BackwardResult> {
     const { q, k, v, out, lse } = saved ?? ({} as never);
     if (!lse) throw new AttentionInputError('backward needs saved.lse: run forward with { returnLse: true }');
-    for (const [name, t] of [['dOut', dOut], ['q', q], ['k', k], ['v', v], ['out', out], ['lse', lse]] as const) {
-      if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by this Attention instance`);
-      if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
-      this.impl.checkStorage(t.storage(name), name);
-    }
-    const problem = checkQkv(q.shape, k.shape, v.shape);
-    for (const [name, t] of [['dOut', dOut], ['out', out]] as const) {
-      if (shapeToString(t.shape) !== shapeToString(q.shape) || t.layout !== q.layout) {
-        throw new AttentionInputError(`${name} must have q's shape ${shapeToString(q.shape)} and layout '${q.layout}', got ${shapeToString(t.shape)} '${t.layout}'`);
-      }
-    }
-    if (lse.shape.batch !== problem.batch || lse.shape.heads !== problem.headsQ || lse.shape.seq !== problem.seqQ || lse.shape.headDim !== 1) {
-      throw new AttentionInputError(`lse must be [${problem.batch}, ${problem.headsQ}, ${problem.seqQ}, 1] (from forward), got ${shapeToString(lse.shape)}`);
-    }
-    const operand = (t: AttentionTensor, name: string) => ({ storage: t.storage(name), layout: t.layout });
-    const g = await this.impl.backward({
-      problem,
-      q: operand(q, 'q'), k: operand(k, 'k'), v: operand(v, 'v'),
-      out: operand(out, 'out'), dout: operand(dOut, 'dOut'), lse: operand(lse, 'lse'),
-      scale: resolveScale(opts.scale, problem.headDim),
-      causal: opts.causal ?? false,
-      algorithm: 'flash',
-      variant: checkVariant(opts, problem),
-      tableGrads: (opts.tableGrads ?? true) && (opts.score?.tables.size ?? 0) > 0,
-      backwardTile: opts.backwardTile,
-      dqTile: opts.dqTile,
-    });
+    const t = this.operands({ dOut, q, k, v, out, lse });
+    const g = await this.impl.backward(backwardCall(dOut, { q, k, v, out, lse }, opts), { ...t, dout: t.dOut });
     return {
       dq: new AttentionTensor(this.impl, g.dq, q.shape, q.layout),
       dk: new AttentionTensor(this.impl, g.dk, k.shape, k.layout),
@@ -188,6 +144,18 @@ export class Attention {
       ...(g.dsinks ? { dsinks: g.dsinks } : {}),
       ...(g.dtables ? { dtables: byName(g.dtables) } : {}),
     };
+  }
+
+  /** Each argument's storage, checked to be a live tensor of this instance. */
+  private operands<K extends string>(tensors: Record<K, AttentionTensor>): Record<K, TensorStorage> {
+    const out = {} as Record<K, TensorStorage>;
+    for (const [name, t] of Object.entries(tensors) as [K, AttentionTensor][]) {
+      if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
+      if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
+      out[name] = t.storage(name);
+      this.impl.checkStorage(out[name], name);
+    }
+    return out;
   }
 
   /**
@@ -202,50 +170,21 @@ export class Attention {
     }
     if (!(this.impl instanceof WebGpuBackend)) return blockMaskOnCpu(mask, shape, CPU_TILE.rows, CPU_TILE.keys);
     const runner = this.impl.runner;
-    const { br, bc } = tileRows(runner.forwardTile(shape.headDim ?? 64, false, shape.seqQ));
-    const p = { batch: shape.batch, headsQ: shape.heads, headsKv: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK, headDim: shape.headDim ?? 64 };
-    const { buffer, bm, hm, nQ, nK } = await runner.blockStates(mask, p, br, bc);
-    const states = new Uint32Array((await runner.read(buffer, bm * hm * nQ * nK)).buffer);
-    return new BlockMask(mask, shape, br, bc, states);
+    const { br, bc } = tileRows(forwardTile(runner.caps, shape.headDim ?? 64, false, shape.seqQ));
+    const { program, dims } = blockMaskProgram(mask, lowerVariant({ mask }), { batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK }, br, bc);
+    const { outputs } = await runner.execute(program, {});
+    try {
+      const states = new Uint32Array((await runner.read(outputs.states!, dims.bm * dims.hm * dims.nQ * dims.nK)).buffer);
+      return new BlockMask(mask, shape, br, bc, states);
+    } finally {
+      outputs.states!.destroy();
+    }
   }
 
   /** Releases the device (when the library created it) and pooled buffers. */
   destroy(): void {
     this.impl.destroy();
   }
-}
-
-/** Checks the variant options: modifiers of the right kind, one sink per query head. */
-function checkVariant(opts: ForwardOptions, problem: Problem): GpuVariant | undefined {
-  const { score, mask, sinks } = opts;
-  if (opts.dtype !== undefined && opts.dtype !== 'f32') {
-    throw new AttentionInputError(
-      `dtype ${JSON.stringify(opts.dtype)} is not available: this version computes in f32 only (on every adapter); use dtype: 'f32' (the default)`,
-    );
-  }
-  const headsQ = problem.headsQ;
-  if (score !== undefined && score?.kind !== 'score') {
-    throw new AttentionInputError(`score must be a score modifier (alibi, softcap, scoreMod(…)), got ${describe(score)}`);
-  }
-  if (mask !== undefined && mask?.kind !== 'mask') {
-    throw new AttentionInputError(`mask must be a mask modifier (slidingWindow, documentMask, maskMod(…)), got ${describe(mask)}`);
-  }
-  if (sinks !== undefined) {
-    if (sinks?.kind !== 'sinks') throw new AttentionInputError(`sinks must come from learnedSinks(logits), got ${describe(sinks)}`);
-    if (sinks.logits.length !== headsQ) {
-      throw new AttentionInputError(`sinks has ${sinks.logits.length} logits, but there are ${headsQ} query heads (one each)`);
-    }
-  }
-  for (const m of [score, mask]) {
-    const bad = m && outOfRangeRead(m, problem);
-    if (bad) throw new AttentionInputError(bad);
-  }
-  return score || mask || sinks ? { score, mask, sinks: sinks?.logits } : undefined;
-}
-
-function describe(x: unknown): string {
-  const kind = (x as { kind?: unknown })?.kind;
-  return kind ? `a ${String(kind)} modifier` : typeof x;
 }
 
 /** Creates an Attention instance on the chosen backend ('auto' by default). */
@@ -286,7 +225,7 @@ function byName(grads: ReadonlyMap<string, Float32Array>): Record<string, Float3
  * results, then loads the tiles an earlier search saved, unless tuning is off.
  */
 async function runnerOn(acquired: AcquiredDevice, opts: CreateOptions): Promise<WebGpuRunner> {
-  const runner = new WebGpuRunner(acquired, opts.poisonOutputs ?? false, opts.subgroups ?? true, opts.maxBindingBytes);
+  const runner = new WebGpuRunner(acquired, { poisonOutputs: opts.poisonOutputs, allowSubgroups: opts.subgroups, bindingLimit: opts.maxBindingBytes });
   const wrong = await selfTest(runner.device);
   if (wrong) {
     const a = runner.acquired.summary;

@@ -1,50 +1,35 @@
 /*
- * The two backends behind Attention: WebGPU (through runtime/) and the CPU
- * (through cpu/). Both take validated arguments and return tensor storage.
+ * The two backends behind Attention: WebGPU (a kernel program per call, run by
+ * runtime/) and the CPU (cpu/). Both take the one validated call and return
+ * tensor storage.
  */
+import { cpuBackward } from '../cpu/backward.js';
 import { cpuForward } from '../cpu/forward.js';
 import { cpuNaiveForward } from '../cpu/naive.js';
-import type { ForwardTile } from '../kernels/forward.js';
-import type { AdapterSummary } from '../runtime/device.js';
+import { backwardProgram } from '../kernels/backward-program.js';
+import type { AttentionCall, BackwardCall } from '../kernels/call.js';
+import { flashProgram } from '../kernels/forward-program.js';
+import { naiveProgram } from '../kernels/naive-program.js';
+import type { Program } from '../kernels/program.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { jsTableTerms, scoreGrad } from '../mods/grad.js';
-import type { BackwardTile } from '../kernels/backward.js';
+import type { AdapterSummary } from '../runtime/device.js';
+import { WebGpuRunner } from '../runtime/runner.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
-import { cpuBackward } from '../cpu/backward.js';
-import { WebGpuRunner, type ForwardPlan, type GpuForwardArgs, type GpuVariant } from '../runtime/webgpu.js';
-import { stridesOf, type Layout } from '../tensor/shape.js';
-import type { Problem } from '../tensor/validate.js';
-import type { Algorithm } from './options.js';
 import type { TensorOwner, TensorStorage } from './tensor.js';
 
-/** One operand of a validated forward call. */
-export interface Operand {
-  readonly storage: TensorStorage;
-  readonly layout: Layout;
+/** The forward's tensors by name. */
+export interface ForwardTensors {
+  readonly q: TensorStorage;
+  readonly k: TensorStorage;
+  readonly v: TensorStorage;
 }
 
-export interface BackendForwardArgs {
-  readonly problem: Problem;
-  readonly q: Operand;
-  readonly k: Operand;
-  readonly v: Operand;
-  readonly scale: number;
-  readonly causal: boolean;
-  readonly algorithm: Algorithm;
-  readonly tile?: ForwardTile;
-  readonly keySplits?: number;
-  readonly variant?: GpuVariant;
-}
-
-/** A validated backward call: the forward's operands plus O, dO and LSE. */
-export interface BackendBackwardArgs extends BackendForwardArgs {
-  readonly out: Operand;
-  readonly dout: Operand;
-  readonly lse: Operand;
-  /** Also the gradients of the tables the score modifier reads. */
-  readonly tableGrads: boolean;
-  readonly backwardTile?: BackwardTile;
-  readonly dqTile?: BackwardTile;
+/** The backward's tensors by name: the forward's, plus O, dO and LSE. */
+export interface BackwardTensors extends ForwardTensors {
+  readonly out: TensorStorage;
+  readonly dout: TensorStorage;
+  readonly lse: TensorStorage;
 }
 
 export interface BackendGrads {
@@ -61,9 +46,9 @@ export interface Backend extends TensorOwner {
   readonly adapter: AdapterSummary;
   store(data: Float32Array, label: string): TensorStorage;
   /** Returns O (q's layout) and LSE ([B, Hq, Nq]). */
-  forward(a: BackendForwardArgs): Promise<{ out: TensorStorage; lse: TensorStorage }>;
-  /** Returns dQ (q's layout), dK, dV (k's and v's layouts) and sink-logit gradients. */
-  backward(a: BackendBackwardArgs): Promise<BackendGrads>;
+  forward(call: AttentionCall, t: ForwardTensors): Promise<{ out: TensorStorage; lse: TensorStorage }>;
+  /** Returns dQ (q's layout), dK, dV (k's and v's layouts) and sink-logit and table gradients. */
+  backward(call: BackwardCall, t: BackwardTensors): Promise<BackendGrads>;
   /** Throws if a tensor's storage cannot be used here (e.g. it lives on a lost device). */
   checkStorage(storage: TensorStorage, name: string): void;
   /** After a lost device: a new one (what can be recreated), or an error saying why not. */
@@ -72,6 +57,11 @@ export interface Backend extends TensorOwner {
 }
 
 export const CPU_ADAPTER: AdapterSummary = { backend: 'cpu', vendor: 'cpu', device: 'TypeScript (tiled online softmax)' };
+
+function hostData(s: TensorStorage): Float32Array {
+  if (s.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
+  return s.data;
+}
 
 export class CpuBackend implements Backend {
   readonly kind = 'cpu';
@@ -84,50 +74,37 @@ export class CpuBackend implements Backend {
   }
 
   async readBack(storage: TensorStorage): Promise<Float32Array> {
-    if (storage.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
-    return new Float32Array(storage.data);
+    return new Float32Array(hostData(storage));
   }
 
-  async forward(a: BackendForwardArgs) {
-    const data = (o: Operand) => {
-      if (o.storage.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
-      return o.storage.data;
-    };
-    const run = a.algorithm === 'naive' ? cpuNaiveForward : cpuForward;
+  async forward(c: AttentionCall, t: ForwardTensors) {
+    const run = c.algorithm === 'naive' ? cpuNaiveForward : cpuForward;
     const r = run({
-      problem: a.problem,
-      q: data(a.q),
-      k: data(a.k),
-      v: data(a.v),
-      qLayout: a.q.layout,
-      kLayout: a.k.layout,
-      vLayout: a.v.layout,
-      scale: a.scale,
-      causal: a.causal,
+      problem: c.problem,
+      q: hostData(t.q), k: hostData(t.k), v: hostData(t.v),
+      qLayout: c.q.layout, kLayout: c.k.layout, vLayout: c.v.layout,
+      scale: c.scale,
+      causal: c.causal,
       poison: this.poison,
-      score: a.variant?.score && scoreFn(a.variant.score),
-      mask: a.variant?.mask && maskFn(a.variant.mask),
-      sinks: a.variant?.sinks,
+      score: c.score && scoreFn(c.score),
+      mask: c.mask && maskFn(c.mask),
+      sinks: c.sinks,
     });
     return { out: { kind: 'cpu', data: r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
   }
 
-  async backward(a: BackendBackwardArgs): Promise<BackendGrads> {
-    const data = (o: Operand) => {
-      if (o.storage.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
-      return o.storage.data;
-    };
+  async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
     const g = cpuBackward({
-      problem: a.problem,
-      q: data(a.q), k: data(a.k), v: data(a.v), out: data(a.out), dout: data(a.dout), lse: data(a.lse),
-      qLayout: a.q.layout, kLayout: a.k.layout, vLayout: a.v.layout,
-      scale: a.scale,
-      causal: a.causal,
-      score: a.variant?.score && scoreFn(a.variant.score),
-      scoreGrad: a.variant?.score && scoreFn(scoreGrad(a.variant.score)),
-      mask: a.variant?.mask && maskFn(a.variant.mask),
-      sinks: a.variant?.sinks,
-      tableTerms: a.tableGrads && a.variant?.score ? jsTableTerms(a.variant.score) : undefined,
+      problem: c.problem,
+      q: hostData(t.q), k: hostData(t.k), v: hostData(t.v), out: hostData(t.out), dout: hostData(t.dout), lse: hostData(t.lse),
+      qLayout: c.q.layout, kLayout: c.k.layout, vLayout: c.v.layout,
+      scale: c.scale,
+      causal: c.causal,
+      score: c.score && scoreFn(c.score),
+      scoreGrad: c.score && scoreFn(scoreGrad(c.score)),
+      mask: c.mask && maskFn(c.mask),
+      sinks: c.sinks,
+      tableTerms: c.tableGrads && c.score ? jsTableTerms(c.score) : undefined,
     });
     const cpu = (d: Float32Array) => ({ kind: 'cpu', data: d }) as const;
     return { dq: cpu(g.dq), dk: cpu(g.dk), dv: cpu(g.dv), dsinks: g.dsinks, dtables: g.dtables };
@@ -138,6 +115,11 @@ export class CpuBackend implements Backend {
   async recover(): Promise<void> {}
 
   destroy(): void {}
+}
+
+function gpuBuffer(s: TensorStorage): GPUBuffer {
+  if (s.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
+  return s.buffer;
 }
 
 export class WebGpuBackend implements Backend {
@@ -156,14 +138,14 @@ export class WebGpuBackend implements Backend {
   }
 
   checkStorage(storage: TensorStorage, name: string): void {
-    this.runner.checkAlive();
-    if (storage.kind !== 'gpu' || !this.runner.holds(storage.buffer)) {
+    this.runner.life.checkAlive();
+    if (storage.kind !== 'gpu' || !this.runner.buffers.holds(storage.buffer)) {
       throw new AttentionInputError(`${name} lives on a GPU device that was lost and replaced (or was destroyed); upload it again with attn.tensor()`);
     }
   }
 
   async recover(): Promise<void> {
-    if (!this.runner.lostInfo) return;
+    if (!this.runner.life.lostInfo) return;
     if (!this.ownsDevice || !this.renew) {
       throw new AttentionBackendError('the GPU device passed to createAttention was lost; create a new Attention with a new device');
     }
@@ -180,58 +162,24 @@ export class WebGpuBackend implements Backend {
   }
 
   readBack(storage: TensorStorage, count: number): Promise<Float32Array> {
-    if (storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
-    return this.runner.read(storage.buffer, count);
+    return this.runner.read(gpuBuffer(storage), count);
   }
 
-  /** Plans a forward call without running it (benchmarks encode plans many times). */
-  plan(a: BackendForwardArgs): Promise<ForwardPlan> {
-    const args = this.gpuArgs(a);
-    return a.algorithm === 'naive' ? this.runner.planNaive(args) : this.runner.planFlash(args);
+  /** The forward's kernel program for a call on this adapter. */
+  forwardProgram(c: AttentionCall): Program {
+    return c.algorithm === 'naive' ? naiveProgram(c, this.runner.caps) : flashProgram(c, this.runner.caps);
   }
 
-  private gpuArgs(a: BackendForwardArgs): GpuForwardArgs {
-    const p = a.problem;
-    const buf = (o: Operand) => {
-      if (o.storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
-      return o.storage.buffer;
-    };
-    const args: GpuForwardArgs = {
-      problem: p,
-      q: buf(a.q),
-      k: buf(a.k),
-      v: buf(a.v),
-      qStrides: stridesOf({ batch: p.batch, heads: p.headsQ, seq: p.seqQ, headDim: p.headDim }, a.q.layout),
-      kStrides: stridesOf({ batch: p.batch, heads: p.headsKv, seq: p.seqK, headDim: p.headDim }, a.k.layout),
-      vStrides: stridesOf({ batch: p.batch, heads: p.headsKv, seq: p.seqK, headDim: p.headDim }, a.v.layout),
-      scale: a.scale,
-      causal: a.causal,
-      tile: a.tile,
-      keySplits: a.keySplits,
-      variant: a.variant,
-    };
-    return args;
+  async forward(c: AttentionCall, t: ForwardTensors) {
+    const { outputs } = await this.runner.execute(this.forwardProgram(c), { q: gpuBuffer(t.q), k: gpuBuffer(t.k), v: gpuBuffer(t.v) });
+    return { out: { kind: 'gpu', buffer: outputs.out! } as const, lse: { kind: 'gpu', buffer: outputs.lse! } as const };
   }
 
-  async backward(a: BackendBackwardArgs): Promise<BackendGrads> {
-    const args = this.gpuArgs(a);
-    const buf = (o: Operand) => {
-      if (o.storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
-      return o.storage.buffer;
-    };
-    const g = await this.runner.backward({ ...args, out: buf(a.out), dout: buf(a.dout), lse: buf(a.lse), tableGrads: a.tableGrads, backwardTile: a.backwardTile, dqTile: a.dqTile });
+  async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
+    const tensors = Object.fromEntries(Object.entries(t).map(([name, s]) => [name, gpuBuffer(s)]));
+    const { outputs, host } = await this.runner.execute(backwardProgram(c, this.runner.caps), tensors);
     const gpu = (b: GPUBuffer) => ({ kind: 'gpu', buffer: b }) as const;
-    return { dq: gpu(g.dq), dk: gpu(g.dk), dv: gpu(g.dv), dsinks: g.dsinks, dtables: g.dtables };
-  }
-
-  async forward(a: BackendForwardArgs) {
-    const plan = await this.plan(a);
-    try {
-      await this.runner.run(plan);
-    } finally {
-      plan.release();
-    }
-    return { out: { kind: 'gpu', buffer: plan.out } as const, lse: { kind: 'gpu', buffer: plan.lse } as const };
+    return { dq: gpu(outputs.dq!), dk: gpu(outputs.dk!), dv: gpu(outputs.dv!), dsinks: host.dsinks, dtables: host.dtables };
   }
 
   destroy(): void {

@@ -38,10 +38,10 @@ export interface CreateOptions {
   readonly maxBindingBytes?: number;
 }
 
-/** 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N to memory. */
-export type Algorithm = 'flash' | 'naive';
-
-export const ALGORITHMS: readonly Algorithm[] = ['flash', 'naive'];
+export { ALGORITHMS, type Algorithm } from '../kernels/call.js';
+export type { ForwardTile } from '../kernels/forward.js';
+export type { BackwardTile } from '../kernels/backward.js';
+import type { Algorithm } from '../kernels/call.js';
 
 export interface ForwardOptions {
   /** Arithmetic type. Only 'f32' exists so far; anything else is an AttentionInputError naming the fallback. */

@@ -4,17 +4,13 @@
  * shape), and with --json writes the contract's JSON file.
  */
 import { writeFileSync } from 'node:fs';
-import { benchOne, type BenchResult, type BenchShape } from '../api/bench.js';
-import { ALGORITHMS, type Algorithm } from '../api/options.js';
-import type { ForwardTile } from '../kernels/forward.js';
-import type { BackwardTile } from '../kernels/backward.js';
+import { benchOne, type BenchResult, type BenchShape } from '../harness/bench.js';
+import { ALGORITHMS, type Algorithm, type BackwardTile, type ForwardTile } from '../api/options.js';
 import { int, intList, openBackend, parse, UsageError, type Parsed } from './args.js';
 import { bytes, num, table } from './table.js';
 import { readRows, renderRows } from './render.js';
-import { tune } from '../api/tune.js';
-import { WebGpuBackend } from '../api/backends.js';
+import { saveTunedTiles, tune, tuneKey } from '../harness/tune.js';
 import type { Attention } from '../api/attention.js';
-import { saveTuned, shapeClass } from '../runtime/tuning.js';
 
 export const BENCH_FLAGS = {
   backend: { type: 'string' },
@@ -165,23 +161,22 @@ function sameShape(r: BenchShape, s: BenchShape): boolean {
 
 /** `--tune`: a timed tile search per shape class before the timing runs; the picks are saved for later runs. */
 async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
-  if (!(attn.impl instanceof WebGpuBackend)) throw new UsageError('--tune needs the webgpu backend (tiles are a GPU matter)');
+  if (attn.backend !== 'webgpu') throw new UsageError('--tune needs the webgpu backend (tiles are a GPU matter)');
   if (plan.tile) throw new UsageError('--tune and --tile exclude each other');
-  const runner = attn.impl.runner;
   // The backward tunes its dK/dV pass first, then its dQ pass beside the chosen dK/dV tile.
   const passes = plan.backward ? (['backward', 'dq'] as const) : (['forward'] as const);
   const done = new Set<string>();
   for (const shape of plan.shapes) {
     for (const pass of passes) {
-      const key = shapeClass(pass, shape.headDim, shape.causal, shape.seqQ);
+      const key = tuneKey(pass, shape);
       if (done.has(key)) continue;
       done.add(key);
       console.error(`tuning ${key} at N=${shape.seqQ} …`);
-      const r = await tune(runner, shape, pass, (m) => console.error(m));
+      const r = await tune(attn, shape, pass, (m) => console.error(m));
       const gain = r.defaultMs / r.ms;
       console.log(`tuned ${r.shapeClass}: tile ${JSON.stringify(r.tile)} ${num(r.ms)} ms (default ${num(r.defaultMs)} ms, ${gain.toFixed(2)}×; ${r.candidates.length} candidates)`);
     }
   }
-  const file = await saveTuned(runner.acquired.summary, runner.tuned);
+  const file = await saveTunedTiles(attn);
   if (file) console.log(`saved tuned tiles to ${file} (used by later runs on this adapter and version)`);
 }

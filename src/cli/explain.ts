@@ -3,9 +3,8 @@
  * algorithm must move by the IO model, step by step, next to its measured
  * time — the lectures' argument (naive pays for N×N round trips) in numbers.
  */
-import { benchOne, flashLayoutOf } from '../api/bench.js';
-import { ioSteps } from '../api/io-model.js';
-import { checkQkv } from '../tensor/validate.js';
+import { benchOne, benchProblem, flashLayoutOf } from '../harness/bench.js';
+import { ioSteps } from '../harness/io-model.js';
 import { openBackend, parse } from './args.js';
 import { BENCH_FLAGS, benchPlan } from './bench.js';
 import { bytes, num, table } from './table.js';
@@ -15,11 +14,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
   const plan = benchPlan({ ...a, seq: a.seq ?? '1024' });
   const attn = await openBackend(a.backend);
   for (const shape of plan.shapes) {
-    const problem = checkQkv(
-      { batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim },
-      { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim },
-      { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim },
-    );
+    const problem = benchProblem(shape);
     const layout = flashLayoutOf(attn, problem, shape.causal);
     console.log(`\nB=${shape.batch} Hq=${shape.heads} Hkv=${shape.kvHeads} Nq=${shape.seqQ} Nk=${shape.seqK} D=${shape.headDim}${shape.causal ? ' causal' : ''}, f32, on ${attn.adapter.vendor} ${attn.adapter.device}`);
     const rows: string[][] = [];

@@ -3,8 +3,8 @@
  * runs the named grid against the float64 reference, one line per case, then
  * `N passed, M failed`; exit code 1 if anything failed.
  */
-import { quickCases, verifyCases } from '../api/verify.js';
-import { runMode, VERIFY_MODES } from '../api/verify-backward.js';
+import { quickCases, verifyCases } from '../harness/verify.js';
+import { runMode, VERIFY_MODES } from '../harness/verify-backward.js';
 import { int, openBackend, parse } from './args.js';
 
 export async function verifyCommand(argv: string[]): Promise<number> {

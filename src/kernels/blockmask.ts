@@ -11,6 +11,10 @@
 import { declareBindings, PARAMS_BINDING, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
 import { AUX_BINDING } from './forward.js';
+import { blockMaskDims } from '../mods/blockmask.js';
+import type { Modifier } from '../mods/modifier.js';
+import type { BufferDecl, Program } from './program.js';
+import type { LoweredVariant } from './variant.js';
 
 export const BLOCK_EMPTY = 0;
 export const BLOCK_PARTIAL = 1;
@@ -81,4 +85,79 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     bindings,
     workgroupBytes: 8,
   };
+}
+
+/** Batch, head, Q-tile and K/V-tile extents of a block mask (batch and head 1 where the mask ignores them). */
+export interface BlockMaskDims {
+  readonly bm: number;
+  readonly hm: number;
+  readonly nQ: number;
+  readonly nK: number;
+}
+
+/** What a block mask covers: the call's batch, query heads and lengths. */
+export interface BlockMaskExtent {
+  readonly batch: number;
+  readonly heads: number;
+  readonly seqQ: number;
+  readonly seqK: number;
+}
+
+/**
+ * The program that classifies every (Q tile, K/V tile) of `mask` at tile br×bc into
+ * its output 'states' ([bm, hm, nQ, nK] u32). `v` is the call's lowering of the mask:
+ * its mask function, and the mask's tables at the start of `aux`.
+ */
+export function blockMaskProgram(mask: Modifier, v: LoweredVariant, extent: BlockMaskExtent, br: number, bc: number): { program: Program; dims: BlockMaskDims } {
+  const { bm, hm } = blockMaskDims(mask, extent);
+  const dims = { bm, hm, nQ: Math.ceil(extent.seqQ / br), nK: Math.ceil(extent.seqK / bc) };
+  const readsTables = mask.tables.size > 0;
+  const spec = blockMaskKernel({ rowsPerTile: br, keysPerTile: bc, maskFn: v.kernel!.maskFn!, readsTables });
+  const buffers: Record<string, BufferDecl> = {
+    states: { role: 'output', bytes: bm * hm * dims.nQ * dims.nK * 4, label: `attention block mask ${mask.label}` },
+  };
+  if (readsTables) buffers.aux = { role: 'upload', data: v.aux!.subarray(0, v.maskFloats), label: 'attention.blockmask tables' };
+  const program: Program = {
+    buffers,
+    steps: [
+      {
+        spec,
+        params: BLOCKMASK_PARAMS,
+        values: { seqQ: extent.seqQ, seqK: extent.seqK, heads: hm, nQ: dims.nQ, nK: dims.nK },
+        buffers: readsTables ? { states: 'states', aux: 'aux' } : { states: 'states' },
+        grid: [dims.nK, dims.nQ, bm * hm],
+      },
+    ],
+    labels: [spec.label],
+  };
+  return { program, dims };
+}
+
+/**
+ * The block mask as a buffer a fused kernel binds, computed once per mask content
+ * (IR and table values), extent and tile, and kept by the runtime for later calls: a
+ * training loop that makes the same mask anew every step reuses it.
+ */
+export function cachedBlockMask(mask: Modifier, v: LoweredVariant, extent: BlockMaskExtent, br: number, bc: number): { decl: BufferDecl; dims: BlockMaskDims } {
+  const { program, dims } = blockMaskProgram(mask, v, extent, br, bc);
+  const tables = v.aux ? v.aux.subarray(0, v.maskFloats) : new Float32Array(0);
+  const key = `${extent.batch}x${extent.heads}x${extent.seqQ}x${extent.seqK}@${br}x${bc}|${hashFloats(tables)}|${v.kernel!.maskFn}`;
+  return { decl: { role: 'cached', key, build: program, output: 'states', label: `attention block mask ${mask.label}` }, dims };
+}
+
+/** Block-mask strides (in tiles) for the kernels' params: row; head and batch are 0 where the mask ignores them. */
+export function blockParams(blocks: BlockMaskDims | undefined) {
+  return {
+    bmRow: blocks?.nK ?? 0,
+    bmH: blocks && blocks.hm > 1 ? blocks.nQ * blocks.nK : 0,
+    bmB: blocks && blocks.bm > 1 ? blocks.hm * blocks.nQ * blocks.nK : 0,
+  };
+}
+
+/** FNV-1a over the bits of `data`: the table part of a block-mask cache key. */
+function hashFloats(data: Float32Array): string {
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let h = 0x811c9dc5;
+  for (const w of words) h = Math.imul(h ^ w, 0x01000193) >>> 0;
+  return `${data.length}:${h.toString(16)}`;
 }

@@ -1,10 +1,11 @@
 /*
- * Encoding one kernel dispatch: a bind group from buffers in the spec's binding
- * order, a labelled compute pass, the dispatch. Checks the dispatch against the
- * device's per-dimension limit so the failure names the kernel and the size.
+ * Encoding one kernel dispatch: a bind group built by binding name from the
+ * kernel's own list, a labelled compute pass, the dispatch. Checks the grid
+ * against the device's per-dimension limit so the failure names the kernel.
  */
 import type { KernelSpec } from '../kernels/spec.js';
 import { AttentionLimitError } from '../tensor/errors.js';
+import type { BindingResource } from './buffers.js';
 
 /** A kernel ready to encode: pipeline, bind group and workgroup counts. */
 export interface PreparedDispatch {
@@ -14,19 +15,14 @@ export interface PreparedDispatch {
   readonly workgroups: readonly [number, number, number];
 }
 
-/** A whole buffer, or a range of one (offset aligned to minStorageBufferOffsetAlignment). */
-export type BindingResource = GPUBuffer | { readonly buffer: GPUBuffer; readonly offset: number; readonly size: number };
-
+/** Binds `resources` by the names the kernel declares (extra names are ignored; a missing one is a program bug). */
 export function prepareDispatch(
   device: GPUDevice,
   spec: KernelSpec,
   pipeline: GPUComputePipeline,
-  buffers: readonly BindingResource[],
+  resources: Readonly<Record<string, BindingResource>>,
   workgroups: readonly [number, number, number],
 ): PreparedDispatch {
-  if (buffers.length !== spec.bindings.length) {
-    throw new Error(`${spec.label}: expected ${spec.bindings.length} buffers, got ${buffers.length}`);
-  }
   const max = device.limits.maxComputeWorkgroupsPerDimension;
   workgroups.forEach((n, axis) => {
     if (n > max) {
@@ -35,11 +31,12 @@ export function prepareDispatch(
       );
     }
   });
-  const bindGroup = device.createBindGroup({
-    label: spec.label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: buffers.map((b, binding) => ({ binding, resource: 'offset' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } })),
+  const entries = spec.bindings.map((b, binding) => {
+    const r = resources[b.name];
+    if (!r) throw new Error(`${spec.label}: no buffer for binding '${b.name}'`);
+    return { binding, resource: 'offset' in r ? { buffer: r.buffer, offset: r.offset, size: r.size } : { buffer: r } };
   });
+  const bindGroup = device.createBindGroup({ label: spec.label, layout: pipeline.getBindGroupLayout(0), entries });
   return { spec, pipeline, bindGroup, workgroups };
 }
 

@@ -32,7 +32,7 @@ async function measure(device: GPUDevice): Promise<DevicePeaks> {
   const fmaGroups = 1024;
   const sink = device.createBuffer({ label: 'probe sink', size: fmaGroups * PROBE_THREADS * 16, usage: STORAGE });
   const fma = fmaProbeKernel();
-  const fmaRun = prepareDispatch(device, fma, await getPipeline(device, fma), [sink], [fmaGroups, 1, 1]);
+  const fmaRun = prepareDispatch(device, fma, await getPipeline(device, fma), { sink }, [fmaGroups, 1, 1]);
   const tf = await timeDispatches(device, [[fmaRun]], { samples: 3, warmup: 1, minBatchMs: 50 });
 
   // Large enough to spill any last-level cache (H100: 50 MB), within the binding limit.
@@ -42,7 +42,7 @@ async function measure(device: GPUDevice): Promise<DevicePeaks> {
   const maxWg = device.limits.maxComputeWorkgroupsPerDimension;
   const [src, dst] = ['src', 'dst'].map((n) => device.createBuffer({ label: `probe ${n}`, size: vec4s * 16, usage: STORAGE }));
   const copy = copyProbeKernel();
-  const copyRun = prepareDispatch(device, copy, await getPipeline(device, copy), [src!, dst!], [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1]);
+  const copyRun = prepareDispatch(device, copy, await getPipeline(device, copy), { src: src!, dst: dst! }, [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1]);
   const tc = await timeDispatches(device, [[copyRun]], { samples: 3, warmup: 1, minBatchMs: 50 });
   [sink, src!, dst!].forEach((b) => b.destroy());
   return {
@@ -88,7 +88,7 @@ async function runOnce(device: GPUDevice, spec: KernelSpec, bytes: number): Prom
   const buf = device.createBuffer({ label: `${spec.label} out`, size: bytes, usage: 0x80 | 0x04 });
   const read = device.createBuffer({ label: `${spec.label} readback`, size: bytes, usage: 0x01 | 0x08 });
   try {
-    const d = prepareDispatch(device, spec, await getPipeline(device, spec), [buf], [1, 1, 1]);
+    const d = prepareDispatch(device, spec, await getPipeline(device, spec), { [spec.bindings[0]!.name]: buf }, [1, 1, 1]);
     const enc = device.createCommandEncoder({ label: spec.label });
     encodeDispatches(enc, [d]);
     enc.copyBufferToBuffer(buf, 0, read, 0, bytes);

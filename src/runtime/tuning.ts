@@ -1,27 +1,17 @@
 /*
  * Tuned tiles: which tile the forward and backward kernels use for a shape
- * class on this adapter, when a timed search (api/tune.ts, `bench --tune`) has
+ * class on this adapter, when a timed search (harness/tune.ts, `bench --tune`) has
  * found one better than the default. Kept in memory per runner and, in Node, on
  * disk keyed by adapter identity and library version, so a search is paid once
  * per machine and a new library version (new kernels) searches again.
  */
 import type { BackwardTile } from '../kernels/backward.js';
 import type { ForwardTile } from '../kernels/forward.js';
+import type { TunedTiles } from '../kernels/call.js';
 import type { AdapterSummary } from './device.js';
 
 export const LIBRARY_VERSION = '0.1.0';
 
-/** What a tuned tile is for: the forward kernel, the backward's dK/dV pass ('backward'), or its dQ pass. */
-export type Pass = 'forward' | 'backward' | 'dq';
-
-/** Shapes that share a tuned tile: pass, head dim, causal, and N rounded up to 1K, 4K or 16K+. */
-export function shapeClass(pass: Pass, headDim: number, causal: boolean, seq: number): string {
-  // Fewer than 64 query rows (decoding) pick small tiles by default; their tuning is apart.
-  const n = seq < 64 ? 'n<64' : seq <= 1024 ? 'n≤1k' : seq <= 4096 ? 'n≤4k' : 'n≤16k';
-  return `${pass} d${headDim}${causal ? ' causal' : ''} ${n}`;
-}
-
-export type TunedTiles = Map<string, ForwardTile | BackwardTile>;
 
 /** The disk cache's key for an adapter: what identifies the hardware and driver, plus our version. */
 export function adapterKey(a: AdapterSummary): string {

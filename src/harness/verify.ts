@@ -19,8 +19,8 @@ import { referenceForward, type HostTensor } from '../reference/forward.js';
 import { VARIANTS } from './verify-variants.js';
 import type { Layout, Shape4 } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
-import type { Attention } from './attention.js';
-import type { Algorithm, ForwardOptions } from './options.js';
+import type { Attention } from '../api/attention.js';
+import type { Algorithm, ForwardOptions } from '../api/options.js';
 import { freshSeed, randomData, rng } from './random.js';
 
 export interface VerifyCase extends Problem {

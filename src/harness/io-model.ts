@@ -14,7 +14,7 @@
  *         its partial O and row (max, denominator), which a combine pass reads back.
  */
 import type { Problem } from '../tensor/validate.js';
-import type { Algorithm } from './options.js';
+import type { Algorithm } from '../api/options.js';
 
 export interface IoStep {
   readonly step: string;

@@ -14,7 +14,7 @@ import { jsTableTerms, scoreGrad, tableName } from '../mods/grad.js';
 import { referenceBackward } from '../reference/backward.js';
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import type { Shape4 } from '../tensor/shape.js';
-import type { Attention } from './attention.js';
+import type { Attention } from '../api/attention.js';
 import { freshSeed, randomData, rng } from './random.js';
 import { bhnd, compare, F32_ROUNDOFF, maxAbsFinite, runCase, shapeKv, shapeQ, toLayout, type VerifyCase, type VerifyOutcome } from './verify.js';
 import { VARIANTS } from './verify-variants.js';

@@ -5,22 +5,24 @@
  * shape is the CLI contract of DESIGN.md.
  */
 import { referenceForward, type HostTensor } from '../reference/forward.js';
-import { timeDispatches } from '../runtime/timing.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { BackwardTile } from '../kernels/backward.js';
-import type { ForwardPlan, GpuVariant } from '../runtime/webgpu.js';
+import type { AttentionCall } from '../kernels/call.js';
+import { forwardLayout } from '../kernels/forward-program.js';
+import { padBytes } from '../kernels/program.js';
+import type { Modifier } from '../mods/modifier.js';
+import type { PreparedProgram } from '../runtime/runner.js';
+import { forwardCall, gpuSeam, type GpuSeam } from '../api/internal.js';
+import type { AttentionTensor } from '../api/tensor.js';
 import type { Shape4 } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
 import { stridesOf } from '../tensor/shape.js';
 import { referenceBackward } from '../reference/backward.js';
 import { scoreGrad } from '../mods/grad.js';
-import type { BackendForwardArgs } from './backends.js';
 import type { VariantOptions } from './verify-variants.js';
-import type { Attention } from './attention.js';
-import { WebGpuBackend } from './backends.js';
+import type { Attention } from '../api/attention.js';
 import { compulsoryBytes, floorMs, forwardFlops, modelBytes, type FlashLayout } from './io-model.js';
-import { devicePeaks } from '../runtime/probe.js';
-import type { Algorithm } from './options.js';
+import type { Algorithm } from '../api/options.js';
 import { randomData, rng } from './random.js';
 import { benchVariant } from './bench-variants.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
@@ -116,16 +118,26 @@ export function flashLayoutOf(
   attn: Attention,
   problem: Problem,
   causal: boolean,
-  opts: { tile?: ForwardTile; keySplits?: number; variant?: GpuVariant } = {},
+  opts: { tile?: ForwardTile; keySplits?: number; score?: Modifier; mask?: Modifier } = {},
 ): FlashLayout {
-  if (!(attn.impl instanceof WebGpuBackend)) return { br: 16 };
-  const strides = (heads: number, seq: number) => stridesOf({ batch: problem.batch, heads, seq, headDim: problem.headDim }, 'bhnd');
-  const kv = strides(problem.headsKv, problem.seqK);
-  const { br, pack, ranges } = attn.impl.runner.flashLayout({
-    problem, causal, tile: opts.tile, keySplits: opts.keySplits, variant: opts.variant,
-    qStrides: strides(problem.headsQ, problem.seqQ), kStrides: kv, vStrides: kv,
+  const gpu = gpuSeam(attn);
+  if (!gpu) return { br: 16 };
+  const operand = (heads: number, seq: number) => ({
+    layout: 'bhnd' as const,
+    strides: stridesOf({ batch: problem.batch, heads, seq, headDim: problem.headDim }, 'bhnd'),
   });
+  const kv = operand(problem.headsKv, problem.seqK);
+  const { br, pack, ranges } = forwardLayout(
+    { problem, q: operand(problem.headsQ, problem.seqQ), k: kv, v: kv, scale: 1, causal, algorithm: 'flash', ...opts },
+    gpu.caps,
+  );
   return { br, pack, ranges };
+}
+
+/** The problem a bench shape describes (K and V share their shape). */
+export function benchProblem(shape: BenchShape): Problem {
+  const kv = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
+  return checkQkv({ batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim }, kv, kv);
 }
 
 export async function benchOne(
@@ -137,11 +149,11 @@ export async function benchOne(
   const sq: Shape4 = { batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim };
   const skv: Shape4 = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
   const problem = checkQkv(sq, skv, skv);
-  const gpu = attn.impl instanceof WebGpuBackend ? attn.impl : undefined;
+  const gpu = gpuSeam(attn);
   // With --backward, --tile is the backward kernels' tile (tx,ty,rm,cn); the forward keeps its default.
   const fwdTile = opts.backward ? undefined : opts.tile;
   const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
-  const layout = flashLayoutOf(attn, problem, shape.causal, { tile: fwdTile, keySplits: opts.keySplits, variant: { score: variant.score, mask: variant.mask } });
+  const layout = flashLayoutOf(attn, problem, shape.causal, { tile: fwdTile, keySplits: opts.keySplits, score: variant.score, mask: variant.mask });
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),
@@ -163,7 +175,7 @@ export async function benchOne(
   const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
   const [q, k, v] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0]];
   const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: fwdTile, keySplits: opts.keySplits, ...variant };
-  const plans: ForwardPlan[] = [];
+  const plans: PreparedProgram[] = [];
   try {
     // Validate first.
     const { out } = await attn.forward(q, k, v, fopts);
@@ -180,32 +192,21 @@ export async function benchOne(
     let ms: number;
     let timing: string;
     if (gpu) {
-      const args = {
-        problem,
-        q: { storage: q.storage(), layout: q.layout },
-        k: { storage: k.storage(), layout: k.layout },
-        v: { storage: v.storage(), layout: v.layout },
-        scale: fopts.scale,
-        causal: shape.causal,
-        algorithm,
-        tile: fwdTile,
-        keySplits: opts.keySplits,
-        variant: { score: variant.score, mask: variant.mask },
-      };
+      const call = forwardCall(q, k, v, fopts);
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
       const inputBytes = 4 * (hq.data.length + hk.data.length + hv.data.length);
       const copies = inputBytes < ROTATE_BELOW_BYTES ? Math.min(4, Math.ceil(ROTATE_BELOW_BYTES / inputBytes)) : 1;
       if (opts.backward) {
-        return await benchBackward(gpu, { ...args, algorithm: 'flash' }, hq, hk, hv, problem, base, opts, variant, shape.causal);
+        return await benchBackward(gpu, attn, call, { q, k, v }, hq, hk, hv, base, opts, variant);
       }
-      plans.push(await gpu.plan(args));
+      const program = gpu.forwardProgram(call);
+      plans.push(await gpu.prepare(program, { q, k, v }));
       for (let c = 1; c < copies; c++) {
         const extra = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
         tensors.push(...extra);
-        const [cq, ck, cv] = extra.map((t) => ({ storage: t.storage(), layout: t.layout }));
-        plans.push(await gpu.plan({ ...args, q: cq!, k: ck!, v: cv! }));
+        plans.push(await gpu.prepare(program, { q: extra[0]!, k: extra[1]!, v: extra[2]! }));
       }
-      const t = await timeDispatches(gpu.runner.device, plans.map((p) => p.dispatches), { samples: opts.samples ?? 5 });
+      const t = await gpu.time(plans, { samples: opts.samples ?? 5 });
       ms = t.msMedian;
       timing = `${t.method}, median of ${t.msSamples.length} × ${t.repsPerSample} runs`;
     } else {
@@ -220,7 +221,7 @@ export async function benchOne(
       ms = times[Math.floor(times.length / 2)]!;
       timing = `host clock, median of ${times.length} runs`;
     }
-    const floor = gpu ? floorMs(forwardFlops(problem, shape.causal), compulsoryBytes(problem), await devicePeaks(gpu.runner.device)) : undefined;
+    const floor = gpu ? floorMs(forwardFlops(problem, shape.causal), compulsoryBytes(problem), await gpu.peaks()) : undefined;
     return {
       ...base,
       ...(floor !== undefined ? { floorMs: floor, pctOfFloor: (100 * floor) / ms } : {}),
@@ -235,8 +236,7 @@ export async function benchOne(
   } finally {
     plans.forEach((p) => {
       p.release();
-      p.out.destroy();
-      p.lse.destroy();
+      Object.values(p.outputs).forEach((b) => b.destroy());
     });
     tensors.forEach((t) => t.destroy());
   }
@@ -244,41 +244,34 @@ export async function benchOne(
 
 /** Times the fused backward (forward run once first for O and LSE); checks dQ of a few rows. */
 async function benchBackward(
-  gpu: WebGpuBackend,
-  args: BackendForwardArgs,
+  gpu: GpuSeam,
+  attn: Attention,
+  call: AttentionCall,
+  t: { q: AttentionTensor; k: AttentionTensor; v: AttentionTensor },
   hq: HostTensor,
   hk: HostTensor,
   hv: HostTensor,
-  problem: Problem,
   base: Omit<BenchResult, 'msMedian' | 'tflops' | 'maxAbsErr'>,
   opts: BenchOptions,
   variant: VariantOptions,
-  causal: boolean,
 ): Promise<BenchResult> {
-  const runner = gpu.runner;
-  const fwd = await gpu.plan(args);
-  await runner.run(fwd);
+  const { problem, causal } = call;
+  const fwd = await gpu.prepare(gpu.forwardProgram(call), t);
+  await gpu.run(fwd);
   const dout = randomData(hq.data.length, rng((opts.seed ?? 1234) + 1));
-  const dOutBuf = runner.upload(dout, 'bench dout');
-  const buf = (o: BackendForwardArgs['q']) => {
-    if (o.storage.kind !== 'gpu') throw new Error('backward bench needs GPU tensors');
-    return o.storage.buffer;
-  };
-  const gargs = {
-    problem,
-    q: buf(args.q), k: buf(args.k), v: buf(args.v),
-    qStrides: stridesOf(hq.shape, 'bhnd'), kStrides: stridesOf(hk.shape, 'bhnd'), vStrides: stridesOf(hv.shape, 'bhnd'),
-    scale: args.scale, causal, variant: args.variant,
-    out: fwd.out, dout: dOutBuf, lse: fwd.lse,
+  const dOut = attn.tensor(dout, [problem.batch, problem.headsQ, problem.seqQ, problem.headDim]);
+  const program = gpu.backwardProgram({
+    ...call,
     backwardTile: opts.tile && { tx: opts.tile.tx, ty: opts.tile.ty, rm: opts.tile.rm, cn: opts.tile.cn },
     dqTile: opts.dqTile,
     // What a user gets by default: the gradients of the tables a score modifier reads.
     tableGrads: (variant.score?.tables.size ?? 0) > 0,
-  };
-  const plan = await runner.planBackward(gargs);
+  });
+  const plan = await gpu.prepare(program, { ...t, out: fwd.outputs.out!, lse: fwd.outputs.lse!, dout: dOut });
+  const grads = plan.outputs as Readonly<Record<'dq' | 'dk' | 'dv', GPUBuffer>>;
   try {
-    await runner.run(plan);
-    const dq = await runner.read(plan.dq, hq.data.length);
+    await gpu.run(plan);
+    const dq = await gpu.read(grads.dq, hq.data.length);
     const rows = checkedRows(problem, opts.checkRows ?? 8);
     const ref = referenceBackward(hq, hk, hv, { data: dout, shape: hq.shape, layout: 'bhnd' }, {
       causal, rows,
@@ -293,27 +286,29 @@ async function benchBackward(
       return rows(Math.floor(z / problem.headsQ), z % problem.headsQ, n) ? x : NaN;
     });
     const maxAbsErr = checkedError(dq, refRows);
-    const t = await timeDispatches(runner.device, [plan.dispatches], { samples: opts.samples ?? 5 });
-    const ms = t.msMedian;
+    const timed = await gpu.time([plan], { samples: opts.samples ?? 5 });
+    const ms = timed.msMedian;
     const kernelMs: Record<string, number> = {};
-    for (const d of plan.dispatches) kernelMs[d.spec.label] = (await timeDispatches(runner.device, [[d]], { samples: 3 })).msMedian;
-    const floor = floorMs(2.5 * forwardFlops(problem, causal), compulsoryBytes(problem, 'backward'), await devicePeaks(runner.device));
+    for (const d of plan.dispatches) kernelMs[d.spec.label] = (await gpu.time([{ ...plan, dispatches: [d] }], { samples: 3 })).msMedian;
+    const floor = floorMs(2.5 * forwardFlops(problem, causal), compulsoryBytes(problem, 'backward'), await gpu.peaks());
+    const scratchBytes = Object.values(program.buffers).reduce((n, d) => n + (d.role === 'scratch' ? padBytes(d.bytes) : 0), 0);
+    const tensorBytes = [t.q, t.k, t.v, dOut].reduce((n, x) => n + padBytes(4 * x.shape.batch * x.shape.heads * x.shape.seq * x.shape.headDim), 0);
     return {
       ...base,
       floorMs: floor,
       pctOfFloor: (100 * floor) / ms,
       msMedian: ms,
       kernelMs,
-      peakBytes: [buf(args.q), buf(args.k), buf(args.v), fwd.out, fwd.lse, dOutBuf, plan.dq, plan.dk, plan.dv, plan.dd]
-        .reduce((n, b) => n + b.size, 0),
-      scratchBytes: plan.dd.size,
+      peakBytes: tensorBytes + [fwd.outputs.out!, fwd.outputs.lse!, grads.dq, grads.dk, grads.dv].reduce((n, b) => n + b.size, 0) + scratchBytes,
+      scratchBytes,
       tflops: (2.5 * forwardFlops(problem, causal)) / (ms * 1e-3) / 1e12,
       maxAbsErr,
-      timing: `${t.method}, median of ${t.msSamples.length} × ${t.repsPerSample} runs (backward; dQ of checked rows vs reference)`,
+      timing: `${timed.method}, median of ${timed.msSamples.length} × ${timed.repsPerSample} runs (backward; dQ of checked rows vs reference)`,
     };
   } finally {
     plan.release();
     fwd.release();
-    [plan.dq, plan.dk, plan.dv, fwd.out, fwd.lse, dOutBuf].forEach((b) => b.destroy());
+    [...Object.values(plan.outputs), ...Object.values(fwd.outputs)].forEach((b) => b.destroy());
+    dOut.destroy();
   }
 }

@@ -1,0 +1,101 @@
+/*
+ * Builds the one validated call (kernels/call.ts) from tensors and options: shapes
+ * agree, the variant is made of this library's modifiers and fits the problem, the
+ * scale is resolved. Every backend and kernel program reads only what this returns.
+ */
+import { ALGORITHMS, type AttentionCall, type BackwardCall, type Operand } from '../kernels/call.js';
+import { outOfRangeRead } from '../mods/ranges.js';
+import { AttentionInputError } from '../tensor/errors.js';
+import { shapeToString, stridesOf } from '../tensor/shape.js';
+import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
+import type { BackwardOptions, ForwardOptions } from './options.js';
+import type { AttentionTensor } from './tensor.js';
+
+function operand(t: AttentionTensor): Operand {
+  return { layout: t.layout, strides: stridesOf(t.shape, t.layout) };
+}
+
+/** The forward call for q, k, v and `opts`. */
+export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: AttentionTensor, opts: ForwardOptions): AttentionCall {
+  const problem = checkQkv(q.shape, k.shape, v.shape);
+  const algorithm = opts.algorithm ?? 'flash';
+  if (!ALGORITHMS.includes(algorithm)) {
+    throw new AttentionInputError(`algorithm must be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+  }
+  if (opts.keySplits !== undefined && !(Number.isInteger(opts.keySplits) && opts.keySplits >= 1)) {
+    throw new AttentionInputError(`keySplits must be a whole number ≥ 1 (1: never split), got ${JSON.stringify(opts.keySplits)}`);
+  }
+  const { score, mask, sinks } = checkVariant(opts, problem);
+  return {
+    problem,
+    q: operand(q),
+    k: operand(k),
+    v: operand(v),
+    scale: resolveScale(opts.scale, problem.headDim),
+    causal: opts.causal ?? false,
+    algorithm,
+    score,
+    mask,
+    sinks,
+    tile: opts.tile,
+    keySplits: opts.keySplits,
+  };
+}
+
+/** The backward call: the forward's, with dOut and out shaped like q and lse [B, Hq, Nq, 1]. */
+export function backwardCall(
+  dOut: AttentionTensor,
+  saved: { readonly q: AttentionTensor; readonly k: AttentionTensor; readonly v: AttentionTensor; readonly out: AttentionTensor; readonly lse: AttentionTensor },
+  opts: BackwardOptions,
+): BackwardCall {
+  const { q, k, v, out, lse } = saved;
+  const call = forwardCall(q, k, v, { ...opts, algorithm: 'flash' });
+  const p = call.problem;
+  for (const [name, t] of [['dOut', dOut], ['out', out]] as const) {
+    if (shapeToString(t.shape) !== shapeToString(q.shape) || t.layout !== q.layout) {
+      throw new AttentionInputError(`${name} must have q's shape ${shapeToString(q.shape)} and layout '${q.layout}', got ${shapeToString(t.shape)} '${t.layout}'`);
+    }
+  }
+  if (lse.shape.batch !== p.batch || lse.shape.heads !== p.headsQ || lse.shape.seq !== p.seqQ || lse.shape.headDim !== 1) {
+    throw new AttentionInputError(`lse must be [${p.batch}, ${p.headsQ}, ${p.seqQ}, 1] (from forward), got ${shapeToString(lse.shape)}`);
+  }
+  return {
+    ...call,
+    tableGrads: (opts.tableGrads ?? true) && (opts.score?.tables.size ?? 0) > 0,
+    backwardTile: opts.backwardTile,
+    dqTile: opts.dqTile,
+  };
+}
+
+/** Checks the variant options: modifiers of the right kind, one sink per query head, table reads in range. */
+function checkVariant(opts: ForwardOptions, problem: Problem): Pick<AttentionCall, 'score' | 'mask' | 'sinks'> {
+  const { score, mask, sinks } = opts;
+  if (opts.dtype !== undefined && opts.dtype !== 'f32') {
+    throw new AttentionInputError(
+      `dtype ${JSON.stringify(opts.dtype)} is not available: this version computes in f32 only (on every adapter); use dtype: 'f32' (the default)`,
+    );
+  }
+  if (score !== undefined && score?.kind !== 'score') {
+    throw new AttentionInputError(`score must be a score modifier (alibi, softcap, scoreMod(…)), got ${describe(score)}`);
+  }
+  if (mask !== undefined && mask?.kind !== 'mask') {
+    throw new AttentionInputError(`mask must be a mask modifier (slidingWindow, documentMask, maskMod(…)), got ${describe(mask)}`);
+  }
+  if (sinks !== undefined) {
+    if (sinks?.kind !== 'sinks') throw new AttentionInputError(`sinks must come from learnedSinks(logits), got ${describe(sinks)}`);
+    if (sinks.logits.length !== problem.headsQ) {
+      throw new AttentionInputError(`sinks has ${sinks.logits.length} logits, but there are ${problem.headsQ} query heads (one each)`);
+    }
+  }
+  for (const m of [score, mask]) {
+    const bad = m && outOfRangeRead(m, problem);
+    if (bad) throw new AttentionInputError(bad);
+  }
+  return { score, mask, sinks: sinks?.logits };
+}
+
+/** How a rejected option value is described in errors. */
+export function describe(x: unknown): string {
+  const kind = (x as { kind?: unknown })?.kind;
+  return kind ? `a ${String(kind)} modifier` : typeof x;
+}

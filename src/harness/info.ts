@@ -1,0 +1,53 @@
+/*
+ * What `info` reports beyond the public API: the adapters WebGPU offers with
+ * the features and limits the kernels care about, and the fused forward's tile
+ * for each head dim on an Attention's device.
+ */
+import type { Attention } from '../api/attention.js';
+import { gpuSeam } from '../api/internal.js';
+import { tileRows } from '../kernels/forward.js';
+import { chooseForwardTile } from '../kernels/tiles.js';
+import { getGpu } from '../runtime/device.js';
+import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
+
+const LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+/** One line per adapter (high-performance, low-power) with its features and limits. */
+export async function describeAdapters(): Promise<string[]> {
+  const gpu = await getGpu();
+  if (!gpu) return ['WebGPU: not available (no navigator.gpu, and the optional "webgpu" package did not load)'];
+  const lines: string[] = [];
+  for (const power of ['high-performance', 'low-power'] as const) {
+    const adapter = await gpu.requestAdapter({ powerPreference: power });
+    if (!adapter) {
+      lines.push(`adapter (${power}): none`);
+      continue;
+    }
+    const i = adapter.info;
+    lines.push(`adapter (${power}): ${i.vendor} ${i.device} — ${i.description} [${i.architecture}]`);
+    lines.push(`  features: ${[...adapter.features].sort().join(', ')}`);
+    for (const l of LIMITS) lines.push(`  ${l}: ${adapter.limits[l]}`);
+  }
+  return lines;
+}
+
+/** The fused forward's default tile per head dim on `attn`'s device, or undefined on the CPU. */
+export function describeTiles(attn: Attention): string | undefined {
+  const gpu = gpuSeam(attn);
+  if (!gpu) return undefined;
+  const { limits, subgroupWidth } = gpu.caps;
+  const tiles = SUPPORTED_HEAD_DIMS.map((d) => {
+    const t = chooseForwardTile(d, limits, subgroupWidth);
+    if (!t) return `D${d}: none fits`;
+    const { br, bc } = tileRows(t);
+    const opts = [t.shareKv && 'K/V share', t.pInK && 'P in K', t.swizzle && 'swizzled K'].filter(Boolean);
+    return `D${d}: ${br}×${bc}${opts.length ? ` (${opts.join(', ')})` : ''}`;
+  });
+  return `fused forward tiles (Q rows × keys; subgroup rows ${subgroupWidth ? `up to ${subgroupWidth} wide` : 'off'}): ${tiles.join(', ')}`;
+}

@@ -1,0 +1,75 @@
+/*
+ * The one validated call every backend and kernel program reads. `api/` checks
+ * the public options once and builds it; nothing below re-validates or re-shapes
+ * it. `Caps` is what a kernel program needs to know of the adapter: limits, the
+ * usable subgroup width and tiles a timed search found. Both are plain data.
+ */
+import type { Modifier } from '../mods/modifier.js';
+import type { Layout, Strides } from '../tensor/shape.js';
+import type { Problem } from '../tensor/validate.js';
+import type { BackwardTile } from './backward.js';
+import type { ForwardTile } from './forward.js';
+
+/** 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N to memory. */
+export type Algorithm = 'flash' | 'naive';
+
+export const ALGORITHMS: readonly Algorithm[] = ['flash', 'naive'];
+
+/** How one operand (Q, K, V, O, dO, …) lies in memory: its layout and the strides that follow, in elements. */
+export interface Operand {
+  readonly layout: Layout;
+  readonly strides: Strides;
+}
+
+/** One attention forward call, validated: sizes, operand layouts, scale, masking, variant and overrides. */
+export interface AttentionCall {
+  readonly problem: Problem;
+  readonly q: Operand;
+  readonly k: Operand;
+  readonly v: Operand;
+  /** Softmax scale (default 1/√D already applied). */
+  readonly scale: number;
+  /** Causal mask, bottom-right aligned when Nq ≠ Nk. */
+  readonly causal: boolean;
+  readonly algorithm: Algorithm;
+  /** Score modifier applied to the scaled score. */
+  readonly score?: Modifier;
+  /** Mask modifier, combined with `causal`. */
+  readonly mask?: Modifier;
+  /** Learned sink logits, one per query head. */
+  readonly sinks?: Float32Array;
+  /** Forced forward tile (tuning, tests). */
+  readonly tile?: ForwardTile;
+  /** Forced number of key ranges (split-K); 1 never splits. */
+  readonly keySplits?: number;
+}
+
+/** A backward call: the forward's call (O and dO share q's layout), plus what to differentiate. */
+export interface BackwardCall extends AttentionCall {
+  /** Also the gradients of the tables the score modifier reads. */
+  readonly tableGrads: boolean;
+  /** Forced tile of both passes (or of the dK/dV pass, with dqTile). */
+  readonly backwardTile?: BackwardTile;
+  /** Forced tile of the dQ pass. */
+  readonly dqTile?: BackwardTile;
+}
+
+/** Tiles a timed search found, by shape class (kernels/tile-policy.ts shapeClass). */
+export type TunedTiles = Map<string, ForwardTile | BackwardTile>;
+
+/** The adapter as a kernel program sees it. */
+export interface Caps {
+  readonly limits: {
+    readonly maxComputeWorkgroupStorageSize: number;
+    readonly maxComputeInvocationsPerWorkgroup: number;
+    readonly maxComputeWorkgroupsPerDimension: number;
+    readonly minStorageBufferOffsetAlignment: number;
+    readonly maxBufferSize: number;
+  };
+  /** Largest range one storage binding may cover, in bytes (the device's, or less for tests). */
+  readonly maxBindingBytes: number;
+  /** Lanes of the smallest subgroup the forward kernel may rely on (0: none usable). */
+  readonly subgroupWidth: number;
+  /** Tiles found by `bench --tune`; they win over the defaults where they fit. */
+  readonly tuned: TunedTiles;
+}

@@ -1,0 +1,122 @@
+/*
+ * Buffers a runner makes: counted while alive (leak tests, `liveBytes`), checked
+ * against the device's largest buffer, scratch pooled by size and usage so that
+ * repeated calls allocate nothing new, read back through a staging buffer.
+ */
+import { AttentionLimitError } from '../tensor/errors.js';
+import type { DeviceLife } from './device-life.js';
+
+export const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+export const UNIFORM = 0x40 | 0x08; // UNIFORM | COPY_DST
+
+/** A whole buffer, or a range of one (offset aligned to minStorageBufferOffsetAlignment). */
+export type BindingResource = GPUBuffer | { readonly buffer: GPUBuffer; readonly offset: number; readonly size: number };
+
+export class Buffers {
+  private readonly pool = new Map<string, GPUBuffer[]>();
+  /** Pooled and cached buffers this runner keeps; destroyed with it. */
+  private readonly owned = new Set<GPUBuffer>();
+  private readonly live = new Map<GPUBuffer, number>();
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly life: DeviceLife,
+  ) {}
+
+  /** Whether `buf` was made here and is not destroyed (a tensor from a lost device is not). */
+  holds(buf: GPUBuffer): boolean {
+    return this.live.has(buf);
+  }
+
+  /** Bytes of the buffers made here and not destroyed (pooled ones included). */
+  get liveBytes(): number {
+    let n = 0;
+    for (const b of this.live.values()) n += b;
+    return n;
+  }
+
+  /** device.createBuffer, counted in liveBytes until destroyed. */
+  create(desc: GPUBufferDescriptor): GPUBuffer {
+    this.life.checkAlive();
+    const buf = this.device.createBuffer(desc);
+    this.live.set(buf, desc.size);
+    const destroy = buf.destroy.bind(buf);
+    buf.destroy = () => {
+      this.live.delete(buf);
+      destroy();
+    };
+    return buf;
+  }
+
+  /** A storage buffer of `bytes` (rounded up to 16), checked against the device's largest buffer. */
+  storage(bytes: number, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    if (size > this.device.limits.maxBufferSize) {
+      throw new AttentionLimitError(
+        `${label} needs ${size} bytes, but this device's largest buffer is ${this.device.limits.maxBufferSize} bytes (maxBufferSize)`,
+      );
+    }
+    return this.create({ label, size, usage: STORAGE });
+  }
+
+  /** A new storage buffer holding `data`. */
+  upload(data: ArrayBufferView, label: string): GPUBuffer {
+    const buf = this.storage(data.byteLength, label);
+    this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buf;
+  }
+
+  /** Copies `bytes` from `src` (at `offset`) back to the host. */
+  async read(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    const staging = this.create({ label: `${src.label} readback`, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: 0x01 | 0x08 }); // MAP_READ | COPY_DST
+    const enc = this.device.createCommandEncoder({ label: 'readback' });
+    enc.copyBufferToBuffer(src, offset, staging, 0, Math.min(staging.size, src.size - offset));
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await this.life.guard(staging.mapAsync(0x0001)); // GPUMapMode.READ
+      const out = staging.getMappedRange(0, bytes).slice(0);
+      staging.unmap();
+      return out;
+    } catch (e) {
+      throw this.life.lostInfo ? this.life.lostError() : e;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Fills a buffer with NaN (poison) so that unwritten outputs are detectable. */
+  poison(buffer: GPUBuffer): void {
+    this.device.queue.writeBuffer(buffer, 0, new Float32Array(buffer.size / 4).fill(NaN));
+  }
+
+  /** A pooled buffer of exactly `bytes` (a multiple of 16) and `usage`; give it back after the run. */
+  take(bytes: number, usage: number, label: string): GPUBuffer {
+    const buf = this.pool.get(`${usage}:${bytes}`)?.pop() ?? this.create({ label, size: bytes, usage });
+    this.owned.add(buf);
+    return buf;
+  }
+
+  giveBack(buf: GPUBuffer): void {
+    const key = `${buf.usage}:${buf.size}`;
+    let free = this.pool.get(key);
+    if (!free) this.pool.set(key, (free = []));
+    free.push(buf);
+  }
+
+  /** Kept by the runner until `release` or `destroyAll` (cached results). */
+  keep(buf: GPUBuffer): void {
+    this.owned.add(buf);
+  }
+
+  /** Frees a kept buffer once the queue has finished with it. */
+  release(buf: GPUBuffer): void {
+    this.owned.delete(buf);
+    void this.device.queue.onSubmittedWorkDone().then(() => buf.destroy());
+  }
+
+  destroyAll(): void {
+    for (const b of this.owned) b.destroy();
+    this.owned.clear();
+    this.pool.clear();
+  }
+}

@@ -1,0 +1,36 @@
+/*
+ * A device's lifetime as the runner sees it: once `device.lost` resolves, every
+ * pending and later GPU call rejects with one AttentionBackendError saying why,
+ * so nothing waits forever on a dead device.
+ */
+import { AttentionBackendError } from '../tensor/errors.js';
+
+export class DeviceLife {
+  /** Set once the device is lost. */
+  lostInfo: { readonly reason: string; readonly message: string } | undefined;
+  private readonly lost: Promise<never>;
+
+  constructor(device: GPUDevice) {
+    this.lost = (device.lost ?? new Promise(() => {})).then((info) => {
+      this.lostInfo = { reason: String(info.reason), message: info.message };
+      throw this.lostError();
+    });
+    this.lost.catch(() => {}); // observed by whoever awaits a GPU call; never an unhandled rejection
+  }
+
+  /** The error every call gets once the device is lost. */
+  lostError(): AttentionBackendError {
+    const why = this.lostInfo ? `${this.lostInfo.reason}${this.lostInfo.message ? `: ${this.lostInfo.message}` : ''}` : 'unknown';
+    return new AttentionBackendError(`the GPU device was lost (${why}); call attn.recover() for a new device and upload the tensors again`);
+  }
+
+  /** Throws if the device is lost (before any work is encoded). */
+  checkAlive(): void {
+    if (this.lostInfo) throw this.lostError();
+  }
+
+  /** `p`, or a rejection as soon as the device is lost. */
+  guard<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.lost]);
+  }
+}

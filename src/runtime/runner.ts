@@ -1,0 +1,233 @@
+/*
+ * The WebGPU runner: the one object that owns a device for the library. It runs
+ * kernel programs (kernels/program.ts) and knows nothing of what they compute:
+ * it allocates the buffers a program declares, binds each step's buffers and
+ * uniform values by name, dispatches, submits inside error scopes, reads back,
+ * and turns a lost device into one clear error.
+ */
+import type { Caps, TunedTiles } from '../kernels/call.js';
+import { packParams } from '../kernels/params.js';
+import { padBytes, type BufferDecl, type BufferRef, type HostResults, type Program } from '../kernels/program.js';
+import { AttentionBackendError } from '../tensor/errors.js';
+import { Buffers, STORAGE, UNIFORM, type BindingResource } from './buffers.js';
+import { ResultCache } from './cache.js';
+import type { AcquiredDevice } from './device.js';
+import { DeviceLife } from './device-life.js';
+import { encodeDispatches, prepareDispatch, type PreparedDispatch } from './encode.js';
+import { getPipeline } from './pipelines.js';
+import { subgroupLanesFollowIndex } from './probe.js';
+
+export interface RunnerOptions {
+  /** Fill outputs with NaN before each run (testing: unwritten elements show up). Default false. */
+  readonly poisonOutputs?: boolean;
+  /** Whether kernels may reduce with subgroup shuffles where the device allows. Default true. */
+  readonly allowSubgroups?: boolean;
+  /** Testing aid: bind at most this many bytes at once, to exercise the splitting of large calls. */
+  readonly bindingLimit?: number;
+}
+
+/** A program ready to encode (once, or many times in benchmarks). */
+export interface PreparedProgram {
+  readonly dispatches: readonly PreparedDispatch[];
+  readonly labels: readonly string[];
+  /** The program's outputs, owned by the caller from here on. */
+  readonly outputs: Readonly<Record<string, GPUBuffer>>;
+  /** @internal What each name resolves to (host reads). */
+  readonly resolve: (name: string) => BindingResource;
+  /** Returns scratch, uploads and uniforms to the pool (not the outputs). */
+  release(): void;
+}
+
+/** Results kept between calls (block masks), per runner. */
+const CACHE_SIZE = 64;
+
+export class WebGpuRunner {
+  readonly device: GPUDevice;
+  readonly acquired: AcquiredDevice;
+  readonly life: DeviceLife;
+  readonly buffers: Buffers;
+  readonly poisonOutputs: boolean;
+  readonly allowSubgroups: boolean;
+  /** Tiles found by a timed search (harness/tune.ts), by shape class; they win over the defaults. */
+  readonly tuned: TunedTiles = new Map();
+  /** Lanes of the smallest subgroup kernels may rely on (0: none); set by probeSubgroups(). */
+  subgroupWidth = 0;
+  private readonly bindingLimit: number;
+  private readonly cache: ResultCache;
+  /** Error scopes are a device-wide stack: submissions take turns so each pops its own. */
+  private submitting: Promise<unknown> = Promise.resolve();
+
+  constructor(acquired: AcquiredDevice, opts: RunnerOptions = {}) {
+    this.acquired = acquired;
+    this.device = acquired.device;
+    this.poisonOutputs = opts.poisonOutputs ?? false;
+    this.allowSubgroups = opts.allowSubgroups ?? true;
+    this.bindingLimit = opts.bindingLimit ?? Infinity;
+    this.life = new DeviceLife(acquired.device);
+    this.buffers = new Buffers(acquired.device, this.life);
+    this.cache = new ResultCache(this.buffers, CACHE_SIZE);
+  }
+
+  /** What kernel programs need to know of this adapter. */
+  get caps(): Caps {
+    const l = this.device.limits;
+    return {
+      limits: l,
+      maxBindingBytes: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, this.bindingLimit),
+      subgroupWidth: this.subgroupWidth,
+      tuned: this.tuned,
+    };
+  }
+
+  /** Finds subgroupWidth: the feature, the adapter's minimum size, and lanes in index order. */
+  async probeSubgroups(): Promise<number> {
+    if (!this.allowSubgroups || !this.device.features.has('subgroups')) return (this.subgroupWidth = 0);
+    const info = this.acquired.adapter?.info ?? (this.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const minSize = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
+    return (this.subgroupWidth = minSize > 0 && (await subgroupLanesFollowIndex(this.device)) ? minSize : 0);
+  }
+
+  /**
+   * Allocates what `program` declares, compiles its kernels and binds them; `tensors`
+   * are the caller's buffers by name ('q', 'k', …), whole or as ranges.
+   */
+  async prepare(program: Program, tensors: Readonly<Record<string, BindingResource>>): Promise<PreparedProgram> {
+    this.life.checkAlive();
+    const own: Record<string, GPUBuffer> = {};
+    const outputs: Record<string, GPUBuffer> = {};
+    const pooled: GPUBuffer[] = [];
+    const fresh: GPUBuffer[] = [];
+    const release = () => {
+      pooled.forEach((b) => this.buffers.giveBack(b));
+      fresh.forEach((b) => b.destroy());
+    };
+    try {
+      for (const [name, decl] of Object.entries(program.buffers)) {
+        own[name] = await this.allocate(decl, { pooled, fresh });
+        if (decl.role === 'output') outputs[name] = own[name]!;
+      }
+      const resolve = (name: string): BindingResource => {
+        const r = own[name] ?? tensors[name];
+        if (!r) throw new Error(`program binds '${name}', which it neither declares nor was given`);
+        return r;
+      };
+      const bind = (ref: BufferRef): BindingResource => {
+        if (typeof ref === 'string') return resolve(ref);
+        const r = resolve(ref.name);
+        return 'offset' in r ? { buffer: r.buffer, offset: r.offset + ref.offset, size: ref.size } : { buffer: r, offset: ref.offset, size: ref.size };
+      };
+      const uniforms = new Map<object, GPUBuffer>(); // steps sharing one values object share one buffer
+      const dispatches: PreparedDispatch[] = [];
+      for (const step of program.steps) {
+        let params = uniforms.get(step.values);
+        if (!params) {
+          const data = packParams(step.params, step.values);
+          params = this.buffers.take(data.byteLength, UNIFORM, `${step.spec.label} params`);
+          pooled.push(params);
+          this.device.queue.writeBuffer(params, 0, data);
+          uniforms.set(step.values, params);
+        }
+        const resources: Record<string, BindingResource> = { params };
+        for (const b of step.spec.bindings) if (b.name in step.buffers) resources[b.name] = bind(step.buffers[b.name]!);
+        const pipeline = await getPipeline(this.device, step.spec);
+        dispatches.push(prepareDispatch(this.device, step.spec, pipeline, resources, step.grid));
+      }
+      return { dispatches, labels: program.labels, outputs, resolve, release };
+    } catch (e) {
+      release();
+      Object.values(outputs).forEach((b) => b.destroy());
+      throw e;
+    }
+  }
+
+  private async allocate(decl: BufferDecl, lists: { pooled: GPUBuffer[]; fresh: GPUBuffer[] }): Promise<GPUBuffer> {
+    switch (decl.role) {
+      case 'output': {
+        const b = this.buffers.storage(decl.bytes, decl.label);
+        if (this.poisonOutputs) this.buffers.poison(b);
+        return b;
+      }
+      case 'scratch': {
+        // Zeroed scratch is fresh (new buffers are zero); the rest comes from the pool.
+        const b = decl.zeroed ? this.buffers.storage(decl.bytes, decl.label) : this.buffers.take(padBytes(decl.bytes), STORAGE, decl.label);
+        (decl.zeroed ? lists.fresh : lists.pooled).push(b);
+        return b;
+      }
+      case 'upload': {
+        const b = this.buffers.take(padBytes(decl.data.byteLength), STORAGE, decl.label);
+        lists.pooled.push(b);
+        this.device.queue.writeBuffer(b, 0, decl.data.buffer, decl.data.byteOffset, decl.data.byteLength);
+        return b;
+      }
+      case 'cached': {
+        const uploads = Object.values(decl.build.buffers).flatMap((d) => (d.role === 'upload' ? [d.data] : []));
+        const hit = this.cache.get(decl.key, uploads);
+        if (hit) return hit;
+        const { outputs } = await this.execute(decl.build, {});
+        for (const [name, b] of Object.entries(outputs)) if (name !== decl.output) b.destroy();
+        this.cache.set(decl.key, outputs[decl.output]!, uploads);
+        return outputs[decl.output]!;
+      }
+    }
+  }
+
+  /**
+   * Encodes and submits a prepared program inside error scopes; rejects with the kernel
+   * labels on a validation or out-of-memory error, and with AttentionBackendError if the
+   * device is lost.
+   */
+  async run(prepared: Pick<PreparedProgram, 'dispatches' | 'labels'>): Promise<void> {
+    this.life.checkAlive();
+    const turn = this.submitting.then(() => this.submitScoped(prepared));
+    this.submitting = turn.catch(() => {});
+    return this.life.guard(turn);
+  }
+
+  private async submitScoped(prepared: Pick<PreparedProgram, 'dispatches' | 'labels'>): Promise<void> {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const enc = this.device.createCommandEncoder({ label: prepared.labels.join(' + ') });
+    encodeDispatches(enc, prepared.dispatches);
+    this.device.queue.submit([enc.finish()]);
+    const validation = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    const err = validation ?? oom;
+    if (err) throw new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${prepared.labels.join(', ')}: ${err.message}`);
+  }
+
+  /** Prepares, runs and releases `program`; returns its outputs and what its host step computed. */
+  async execute(program: Program, tensors: Readonly<Record<string, BindingResource>>): Promise<{ outputs: Record<string, GPUBuffer>; host: HostResults }> {
+    const prepared = await this.prepare(program, tensors);
+    try {
+      await this.run(prepared);
+      const host = program.host;
+      if (!host) return { outputs: { ...prepared.outputs }, host: {} };
+      const reads = await Promise.all(host.reads.map((name) => this.readResource(prepared.resolve(name))));
+      return { outputs: { ...prepared.outputs }, host: host.compute(Object.fromEntries(host.reads.map((n, i) => [n, reads[i]!]))) };
+    } catch (e) {
+      Object.values(prepared.outputs).forEach((b) => b.destroy());
+      throw e;
+    } finally {
+      prepared.release();
+    }
+  }
+
+  private readResource(r: BindingResource): Promise<ArrayBuffer> {
+    return 'offset' in r ? this.buffers.read(r.buffer, r.size, r.offset) : this.buffers.read(r, r.size);
+  }
+
+  /** Uploads f32 data to a new storage buffer (owned by the caller). */
+  upload(data: Float32Array, label: string): GPUBuffer {
+    return this.buffers.upload(data, label);
+  }
+
+  /** Reads `count` floats back from the start of a storage buffer. */
+  async read(buffer: GPUBuffer, count: number): Promise<Float32Array> {
+    return new Float32Array(await this.buffers.read(buffer, count * 4));
+  }
+
+  /** Frees pooled and cached buffers (not the device: the backend decides). */
+  destroy(): void {
+    this.buffers.destroyAll();
+  }
+}
