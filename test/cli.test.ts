@@ -64,6 +64,17 @@ describe('cli bench', () => {
     }
   });
 
+  it('--kernel basic runs the teaching kernel on the GPU, checked against the reference', () => {
+    const file = join(tmp, 'bench-basic.json');
+    const r = cli('bench', '--backend', 'webgpu', '--kernel', 'basic', '--seq', '40', '--heads', '2', '--causal', '--json', file);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [row] = JSON.parse(readFileSync(file, 'utf8')).results;
+    expect(row).toMatchObject({ algorithm: 'basic', seqQ: 40, causal: true, msMedian: expect.any(Number) });
+    expect(row.maxAbsErr).toBeLessThan(1e-5);
+    expect(cli('bench', '--kernel', 'basic', '--algorithms', 'flash').code).toBe(2);
+    expect(cli('bench', '--kernel', 'fancy').stderr).toContain("--kernel takes flash,naive,basic, got 'fancy'");
+  });
+
   it('on webgpu, every row carries the floor and "% of floor", and the table prints it', () => {
     const file = join(tmp, 'bench-gpu.json');
     const r = cli('bench', '--backend', 'webgpu', '--algorithms', 'flash', '--seq', '32', '--heads', '1', '--json', file);

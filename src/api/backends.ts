@@ -7,6 +7,7 @@ import { cpuBackward } from '../cpu/backward.js';
 import { cpuForward } from '../cpu/forward.js';
 import { cpuNaiveForward } from '../cpu/naive.js';
 import { backwardProgram } from '../kernels/backward-program.js';
+import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
 import { flashProgram } from '../kernels/forward-program.js';
 import { naiveProgram } from '../kernels/naive-program.js';
@@ -78,6 +79,7 @@ export class CpuBackend implements Backend {
   }
 
   async forward(c: AttentionCall, t: ForwardTensors) {
+    // The CPU's fused kernel is already the plain online softmax: 'basic' runs it too.
     const run = c.algorithm === 'naive' ? cpuNaiveForward : cpuForward;
     const r = run({
       problem: c.problem,
@@ -167,7 +169,8 @@ export class WebGpuBackend implements Backend {
 
   /** The forward's kernel program for a call on this adapter. */
   forwardProgram(c: AttentionCall): Program {
-    return c.algorithm === 'naive' ? naiveProgram(c, this.runner.caps) : flashProgram(c, this.runner.caps);
+    const build = { flash: flashProgram, naive: naiveProgram, basic: basicProgram }[c.algorithm];
+    return build(c, this.runner.caps);
   }
 
   async forward(c: AttentionCall, t: ForwardTensors) {

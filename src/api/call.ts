@@ -26,6 +26,9 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
     throw new AttentionInputError(`keySplits must be a whole number ≥ 1 (1: never split), got ${JSON.stringify(opts.keySplits)}`);
   }
   const { score, mask, sinks } = checkVariant(opts, problem);
+  if (algorithm === 'basic' && (score || mask || sinks)) {
+    throw new AttentionInputError("algorithm 'basic' (the teaching kernel) has no score/mask modifiers or sinks; use 'flash'");
+  }
   return {
     problem,
     q: operand(q),

@@ -18,6 +18,8 @@ import { WebGpuBackend } from './backends.js';
 import type { AttentionTensor } from './tensor.js';
 
 export { backwardCall, forwardCall } from './call.js';
+export type { PreparedProgram } from '../runtime/runner.js';
+export { getGpu } from '../runtime/device.js';
 
 /** A WebGPU Attention as the harness sees it. */
 export interface GpuSeam {

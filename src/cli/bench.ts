@@ -15,6 +15,7 @@ import type { Attention } from '../api/attention.js';
 export const BENCH_FLAGS = {
   backend: { type: 'string' },
   algorithms: { type: 'string' },
+  kernel: { type: 'string' },
   seq: { type: 'string' },
   'seq-k': { type: 'string' },
   batch: { type: 'string' },
@@ -75,9 +76,11 @@ export function parseDqTile(value: string | undefined): BackwardTile | undefined
 
 /** Turns bench flags into algorithms × shapes (head dims × sequence lengths). */
 export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
-  const algorithms = (a.algorithms ?? 'naive,flash').split(',').map((s) => s.trim()) as Algorithm[];
+  // --kernel K is --algorithms K for one kernel (e.g. `bench --kernel basic`, the teaching kernel).
+  if (a.kernel !== undefined && a.algorithms !== undefined) throw new UsageError('--kernel and --algorithms exclude each other');
+  const algorithms = (a.kernel ?? a.algorithms ?? 'naive,flash').split(',').map((s) => s.trim()) as Algorithm[];
   for (const alg of algorithms) {
-    if (!ALGORITHMS.includes(alg)) throw new UsageError(`--algorithms takes ${ALGORITHMS.join(',')}, got '${alg}'`);
+    if (!ALGORITHMS.includes(alg)) throw new UsageError(`--${a.kernel !== undefined ? 'kernel' : 'algorithms'} takes ${ALGORITHMS.join(',')}, got '${alg}'`);
   }
   if ((a.dtype ?? 'f32') !== 'f32') throw new UsageError(`--dtype ${a.dtype}: only f32 is implemented so far`);
   const heads = int(a.heads, '--heads', 8);

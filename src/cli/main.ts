@@ -15,7 +15,7 @@ commands:
   verify    check every kernel against the float64 reference
             [--backend auto|webgpu|cpu] [--quick] [--filter S] [--seed N]
   bench     time the algorithms
-            [--backend B] [--algorithms naive,flash] [--seq 256,1024] [--seq-k N]
+            [--backend B] [--algorithms naive,flash,basic | --kernel basic] [--seq 256,1024] [--seq-k N]
             [--batch 1] [--heads 8] [--kv-heads 8] [--head-dim 64] [--causal]
             [--dtype f32] [--samples 5] [--tile tx,ty,rm,cn[,share+p-in-k+swizzle]] [--key-splits N] [--json FILE]
             [--tune] (search tiles per shape class first, save them for later runs)

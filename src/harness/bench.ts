@@ -8,11 +8,11 @@ import { referenceForward, type HostTensor } from '../reference/forward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { BackwardTile } from '../kernels/backward.js';
 import type { AttentionCall } from '../kernels/call.js';
+import { BASIC_ROWS } from '../kernels/basic.js';
 import { forwardLayout } from '../kernels/forward-program.js';
 import { padBytes } from '../kernels/program.js';
 import type { Modifier } from '../mods/modifier.js';
-import type { PreparedProgram } from '../runtime/runner.js';
-import { forwardCall, gpuSeam, type GpuSeam } from '../api/internal.js';
+import { forwardCall, gpuSeam, type GpuSeam, type PreparedProgram } from '../api/internal.js';
 import type { AttentionTensor } from '../api/tensor.js';
 import type { Shape4 } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
@@ -153,7 +153,7 @@ export async function benchOne(
   // With --backward, --tile is the backward kernels' tile (tx,ty,rm,cn); the forward keeps its default.
   const fwdTile = opts.backward ? undefined : opts.tile;
   const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
-  const layout = flashLayoutOf(attn, problem, shape.causal, { tile: fwdTile, keySplits: opts.keySplits, score: variant.score, mask: variant.mask });
+  const layout = algorithm === 'basic' ? { br: BASIC_ROWS } : flashLayoutOf(attn, problem, shape.causal, { tile: fwdTile, keySplits: opts.keySplits, score: variant.score, mask: variant.mask });
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),

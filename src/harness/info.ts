@@ -4,10 +4,9 @@
  * for each head dim on an Attention's device.
  */
 import type { Attention } from '../api/attention.js';
-import { gpuSeam } from '../api/internal.js';
+import { getGpu, gpuSeam } from '../api/internal.js';
 import { tileRows } from '../kernels/forward.js';
 import { chooseForwardTile } from '../kernels/tiles.js';
-import { getGpu } from '../runtime/device.js';
 import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 
 const LIMITS = [

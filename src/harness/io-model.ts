@@ -25,7 +25,7 @@ export interface IoStep {
 const F32 = 4;
 
 /**
- * How the fused kernel lays a call out (the runner's `flashLayout`): Q tile height,
+ * How a fused kernel lays a call out (kernels/forward-program.ts `forwardLayout`): Q tile height,
  * query heads stacked per workgroup (GQA packing; default 1) and key ranges (split-K;
  * default one range over all keys).
  */

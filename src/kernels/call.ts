@@ -10,10 +10,13 @@ import type { Problem } from '../tensor/validate.js';
 import type { BackwardTile } from './backward.js';
 import type { ForwardTile } from './forward.js';
 
-/** 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N to memory. */
-export type Algorithm = 'flash' | 'naive';
+/**
+ * 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N
+ * to memory. 'basic': the teaching kernel, fused in its plainest form (no variants).
+ */
+export type Algorithm = 'flash' | 'naive' | 'basic';
 
-export const ALGORITHMS: readonly Algorithm[] = ['flash', 'naive'];
+export const ALGORITHMS: readonly Algorithm[] = ['flash', 'naive', 'basic'];
 
 /** How one operand (Q, K, V, O, dO, …) lies in memory: its layout and the strides that follow, in elements. */
 export interface Operand {

@@ -5,6 +5,7 @@
  * text means the same behaviour: a refactor that changes it must say why.
  */
 import { backwardKernel, backwardPreprocessKernel, chooseBackwardTile, chooseDqTile } from '../../src/kernels/backward.js';
+import { basicKernel } from '../../src/kernels/basic.js';
 import { blockMaskKernel } from '../../src/kernels/blockmask.js';
 import { combineKernel } from '../../src/kernels/combine.js';
 import { forwardKernel, type KernelVariant } from '../../src/kernels/forward.js';
@@ -76,6 +77,7 @@ export function wgslCases(): Map<string, string> {
     }
   }
   const v = variant(true);
+  cases.set('basic/d64', basicKernel(64).wgsl);
   cases.set('naive/scores', naiveScoresKernel().wgsl);
   cases.set('naive/pv', naivePvKernel().wgsl);
   cases.set('naive/mask-causal', naiveMaskKernel(true).wgsl);
