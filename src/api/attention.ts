@@ -23,6 +23,7 @@ import { checkLayout, checkQkv, resolveScale, shapeFromDims, type Problem } from
 import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
 import { ALGORITHMS, type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
 import { AttentionTensor } from './tensor.js';
+import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkTensorOptions } from './check-options.js';
 
 export interface ForwardResult {
   /** O, same shape and layout as q. */
@@ -77,6 +78,7 @@ export class Attention {
    * @param dims [batch, heads, seq, headDim]
    */
   tensor(data: Float32Array | readonly number[], dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
+    opts = checkTensorOptions(opts);
     const shape = shapeFromDims(dims, 'dims');
     const layout = checkLayout(opts.layout ?? 'bhnd', 'layout');
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
@@ -103,6 +105,7 @@ export class Attention {
     v: AttentionTensor,
     opts: ForwardOptions = {},
   ): Promise<ForwardResult> {
+    opts = checkForwardOptions(opts);
     for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
       if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
       if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
@@ -152,6 +155,7 @@ export class Attention {
     saved: { readonly q: AttentionTensor; readonly k: AttentionTensor; readonly v: AttentionTensor; readonly out: AttentionTensor; readonly lse?: AttentionTensor },
     opts: BackwardOptions = {},
   ): Promise<BackwardResult> {
+    opts = checkBackwardOptions(opts);
     const { q, k, v, out, lse } = saved ?? ({} as never);
     if (!lse) throw new AttentionInputError('backward needs saved.lse: run forward with { returnLse: true }');
     for (const [name, t] of [['dOut', dOut], ['q', q], ['k', k], ['v', v], ['out', out], ['lse', lse]] as const) {
@@ -196,6 +200,7 @@ export class Attention {
    * the same one). `toString()` draws it.
    */
   async blockMask(mask: Modifier, shape: BlockMaskShape & { readonly headDim?: number }): Promise<BlockMask> {
+    checkBlockMaskArgs(mask, shape);
     if (mask?.kind !== 'mask') throw new AttentionInputError(`blockMask needs a mask modifier, got ${describe(mask)}`);
     for (const [name, v] of Object.entries({ batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK })) {
       if (!Number.isInteger(v) || v < 1) throw new AttentionInputError(`blockMask: ${name} must be a positive integer, got ${v}`);
@@ -250,6 +255,7 @@ function describe(x: unknown): string {
 
 /** Creates an Attention instance on the chosen backend ('auto' by default). */
 export async function createAttention(opts: CreateOptions = {}): Promise<Attention> {
+  opts = checkCreateOptions(opts);
   const choice = opts.backend ?? 'auto';
   const poison = opts.poisonOutputs ?? false;
   if (choice === 'cpu') return new Attention(new CpuBackend(poison));
