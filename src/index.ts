@@ -9,11 +9,11 @@ export { AttentionInputError, AttentionLimitError, AttentionBackendError } from 
 export { SUPPORTED_HEAD_DIMS, type Layout, type Shape4 } from './tensor/shape.js';
 export { referenceForward, type HostTensor, type ReferenceOptions } from './reference/forward.js';
 export type { AdapterSummary } from './runtime/device.js';
-export { scoreMod, maskMod, and, or, not, compose, type Modifier, type AuxInputs, type Tables } from './mods/modifier.js';
+export { scoreMod, maskMod, and, or, not, compose, isModifier, type Modifier, type AuxInputs, type Tables } from './mods/modifier.js';
 export { Expr, where, AuxTable, type ExprLike } from './mods/trace.js';
 export {
   causal, slidingWindow, alibi, alibiSlopes, softcap, documentMask, prefixLM, keyPadding, relativeBias,
-  streamingSinks, learnedSinks, type Sinks,
+  streamingSinks, learnedSinks, isSinks, type Sinks,
 } from './mods/builtins.js';
 export { maskPicture } from './mods/picture.js';
 export { BlockMask, blockMaskOnCpu, type BlockMaskShape } from './mods/blockmask.js';

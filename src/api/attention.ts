@@ -25,6 +25,7 @@ import { numel, shapeToString, type Shape4 } from '../tensor/shape.js';
 import { checkLayout, checkQkv, resolveScale, shapeFromDims, type Problem } from '../tensor/validate.js';
 import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
 import { backwardCall, describe, forwardCall } from './call.js';
+import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkTensorOptions } from './check-options.js';
 import { type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
 import { AttentionTensor, type TensorStorage } from './tensor.js';
 
@@ -81,6 +82,7 @@ export class Attention {
    * @param dims [batch, heads, seq, headDim]
    */
   tensor(data: Float32Array | readonly number[], dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
+    opts = checkTensorOptions(opts);
     const shape = shapeFromDims(dims, 'dims');
     const layout = checkLayout(opts.layout ?? 'bhnd', 'layout');
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
@@ -107,6 +109,7 @@ export class Attention {
     v: AttentionTensor,
     opts: ForwardOptions = {},
   ): Promise<ForwardResult> {
+    opts = checkForwardOptions(opts);
     const t = this.operands({ q, k, v });
     const call = forwardCall(q, k, v, opts);
     const { out, lse } = await this.impl.forward(call, t);
@@ -133,6 +136,7 @@ export class Attention {
     saved: { readonly q: AttentionTensor; readonly k: AttentionTensor; readonly v: AttentionTensor; readonly out: AttentionTensor; readonly lse?: AttentionTensor },
     opts: BackwardOptions = {},
   ): Promise<BackwardResult> {
+    opts = checkBackwardOptions(opts);
     const { q, k, v, out, lse } = saved ?? ({} as never);
     if (!lse) throw new AttentionInputError('backward needs saved.lse: run forward with { returnLse: true }');
     const t = this.operands({ dOut, q, k, v, out, lse });
@@ -164,6 +168,7 @@ export class Attention {
    * the same one). `toString()` draws it.
    */
   async blockMask(mask: Modifier, shape: BlockMaskShape & { readonly headDim?: number }): Promise<BlockMask> {
+    checkBlockMaskArgs(mask, shape);
     if (mask?.kind !== 'mask') throw new AttentionInputError(`blockMask needs a mask modifier, got ${describe(mask)}`);
     for (const [name, v] of Object.entries({ batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK })) {
       if (!Number.isInteger(v) || v < 1) throw new AttentionInputError(`blockMask: ${name} must be a positive integer, got ${v}`);
@@ -189,6 +194,7 @@ export class Attention {
 
 /** Creates an Attention instance on the chosen backend ('auto' by default). */
 export async function createAttention(opts: CreateOptions = {}): Promise<Attention> {
+  opts = checkCreateOptions(opts);
   const choice = opts.backend ?? 'auto';
   const poison = opts.poisonOutputs ?? false;
   if (choice === 'cpu') return new Attention(new CpuBackend(poison));

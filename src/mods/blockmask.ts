@@ -5,7 +5,7 @@
  */
 import { maskFn } from './emit-js.js';
 import { uses } from './ir.js';
-import type { Modifier } from './modifier.js';
+import { expectModifiers, type Modifier } from './modifier.js';
 
 export const TILE_SYMBOL = ['·', '░', '█'] as const; // empty, partial, full
 
@@ -58,6 +58,7 @@ export function blockMaskDims(mask: Modifier, shape: BlockMaskShape): { bm: numb
 
 /** Classifies every tile on the CPU (small shapes, tests). */
 export function blockMaskOnCpu(mask: Modifier, shape: BlockMaskShape, rowsPerTile: number, keysPerTile: number): BlockMask {
+  expectModifiers([mask], 'mask', 'blockMaskOnCpu');
   const keep = maskFn(mask);
   const { bm, hm } = blockMaskDims(mask, shape);
   const nQ = Math.ceil(shape.seqQ / rowsPerTile);

@@ -112,10 +112,21 @@ export interface Sinks {
   readonly logits: Float32Array;
 }
 
+/** Every Sinks made by learnedSinks(); a hand-built { kind: 'sinks' } is not one. */
+const madeSinks = new WeakSet<object>();
+
+/** Learned sinks from one logit per query head (finite numbers). */
 export function learnedSinks(logits: ArrayLike<number>): Sinks {
-  const arr = Float32Array.from(logits);
+  const arr = typeof logits === 'object' && logits !== null ? Float32Array.from(logits) : new Float32Array(0);
   if (arr.length === 0 || !arr.every(Number.isFinite)) {
     throw new AttentionInputError('learnedSinks: logits must be a non-empty array of finite numbers, one per query head');
   }
-  return { kind: 'sinks', logits: arr };
+  const sinks: Sinks = Object.freeze({ kind: 'sinks', logits: arr });
+  madeSinks.add(sinks);
+  return sinks;
+}
+
+/** True for sinks made by learnedSinks(); false for anything else. */
+export function isSinks(x: unknown): x is Sinks {
+  return typeof x === 'object' && x !== null && madeSinks.has(x);
 }
