@@ -1,0 +1,139 @@
+// The same kind of work through another embedding of Dawn: onnxruntime-node's WebGPU execution
+// provider (Dawn linked into libonnxruntime.so, its own toggles), on ONNX models built here in
+// code (a tiny protobuf writer, no Python). onnxruntime 1.30 runs MatMulNBits (4-bit weights,
+// block 32, f16 activations, M >= 128) as a subgroup-matrix kernel when the adapter offers the
+// f16×f16→f16 16×16×16 config (NVIDIA's Vulkan driver does); plain f16 MatMul takes the
+// subgroup-matrix path only for 8×16×16 (Intel). Profiling names the programs that ran.
+//   ORT=/path/to/node_modules/onnxruntime-node node ort-nbits.mjs [runs=1000] [m=4096] [k=4096] [layers=4] [op=nbits|matmul] [acc=0] [profile=0] [ep=webgpu|cpu]
+import { createRequire } from 'node:module';
+import { readdirSync, readFileSync } from 'node:fs';
+
+const arg = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
+const runs = Number(arg.runs ?? 1000);
+const M = Number(arg.m ?? 4096);
+const K = Number(arg.k ?? 4096);
+const L = Number(arg.layers ?? 4);
+const op = arg.op ?? 'nbits';
+const profile = arg.profile === '1';
+const require = createRequire(import.meta.url);
+const ort = require(process.env.ORT);
+const log = (s) => process.stderr.write(`${s}\n`);
+
+// ---- minimal protobuf writer
+const varint = (n) => {
+  const out = [];
+  let v = BigInt(n);
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v) b |= 0x80;
+    out.push(b);
+  } while (v);
+  return out;
+};
+const B = (x) => (Buffer.isBuffer(x) ? x : Buffer.from(x));
+const cat = (parts) => Buffer.concat(parts.map(B));
+const fld = (no, wire) => varint((no << 3) | wire);
+const int = (no, v) => cat([fld(no, 0), varint(v)]);
+const len = (no, payload) => cat([fld(no, 2), varint(B(payload).length), B(payload)]);
+const str = (no, s) => len(no, Buffer.from(s));
+const FLOAT16 = 10;
+const UINT8 = 2;
+const tensor = (name, type, dims, raw) => cat([...dims.map((d) => int(1, d)), int(2, type), str(8, name), len(9, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength))]);
+const valueInfo = (name, type, dims) => cat([str(1, name), len(2, len(1, cat([int(1, type), len(2, cat(dims.map((d) => len(1, int(1, d)))))])))]);
+const attrInt = (name, v) => cat([str(1, name), int(3, v), int(20, 2)]);
+const node = (inputs, outputs, opType, domain, attrs = []) =>
+  cat([...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, `${opType}_${outputs[0]}`), str(4, opType), ...attrs.map((a) => len(5, a)), ...(domain ? [str(7, domain)] : [])]);
+
+// ---- data
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+const toHalf = (x) => {
+  f32[0] = x;
+  const b = u32[0];
+  const e = ((b >>> 23) & 0xff) - 112;
+  if (e <= 0) return (b >>> 16) & 0x8000;
+  return ((b >>> 16) & 0x8000) | (e << 10) | ((b >>> 13) & 0x3ff); // truncation is fine for test data
+};
+const fromHalf = (h) => {
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  const v = e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
+};
+let seed = 7;
+const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
+const blocks = K / 32;
+const scale = 1 / (Math.sqrt(K) * 4.6); // keeps the activations' size through the layers
+const nibbles = new Uint8Array(K * (K / 2)); // B[N=K][blocks][16]: two 4-bit weights a byte, low nibble first
+for (let i = 0; i < nibbles.length; i++) nibbles[i] = Math.floor(rnd() * 256);
+const scales = new Uint16Array(K * blocks).fill(toHalf(scale));
+const wAt = (n, k) => (((nibbles[n * (K / 2) + (k >> 1)] >> ((k & 1) * 4)) & 15) - 8) * fromHalf(scales[0]); // W[k][n]
+const dense = new Uint16Array(op === 'matmul' ? K * K : 0); // plain MatMul weight, row-major [K, N], the same values
+if (op === 'matmul') for (let k = 0; k < K; k++) for (let n = 0; n < K; n++) dense[k * K + n] = toHalf(wAt(n, k));
+
+const nodes = [];
+const inits = [];
+if (op === 'nbits') {
+  inits.push(tensor('B', UINT8, [K, blocks, 16], nibbles), tensor('S', FLOAT16, [K * blocks], scales));
+  for (let l = 0; l < L; l++) {
+    const attrs = [attrInt('K', K), attrInt('N', K), attrInt('bits', 4), attrInt('block_size', 32), attrInt('accuracy_level', Number(arg.acc ?? 0))];
+    nodes.push(node([l ? `Y${l - 1}` : 'A', 'B', 'S'], [l === L - 1 ? 'Y' : `Y${l}`], 'MatMulNBits', 'com.microsoft', attrs));
+  }
+} else {
+  inits.push(tensor('W', FLOAT16, [K, K], dense));
+  for (let l = 0; l < L; l++) nodes.push(node([l ? `Y${l - 1}` : 'A', 'W'], [l === L - 1 ? 'Y' : `Y${l}`], 'MatMul'));
+}
+const graph = cat([...nodes.map((n) => len(1, n)), str(2, 'g'), ...inits.map((t) => len(5, t)), len(11, valueInfo('A', FLOAT16, [M, K])), len(12, valueInfo('Y', FLOAT16, [M, K]))]);
+const model = new Uint8Array(cat([int(1, 8), str(2, 'tc-probe'), len(7, graph), len(8, cat([str(1, ''), int(2, 17)])), len(8, cat([str(1, 'com.microsoft'), int(2, 1)]))]));
+log(`model ${op}: ${L} layers of ${M}x${K}x${K}, ${(model.length / 1e6).toFixed(1)} MB`);
+
+const a = new Uint16Array(M * K);
+for (let i = 0; i < a.length; i++) a[i] = toHalf(rnd() * 2 - 1);
+const opts = { executionProviders: [arg.ep === 'cpu' ? 'cpu' : { name: 'webgpu' }], logSeverityLevel: Number(arg.log ?? 2) };
+if (profile) Object.assign(opts, { enableProfiling: true, profileFilePrefix: `${process.env.PROF_DIR ?? '/tmp'}/ort-${op}` });
+const session = await ort.InferenceSession.create(model, opts);
+const feeds = { A: new ort.Tensor('float16', a, [M, K]) };
+
+// reference for layer 1 on a few rows (exact products, f64 sums); later layers only compared run to run
+async function runOnce() {
+  const out = await session.run(feeds);
+  return out.Y.data;
+}
+const first = await runOnce();
+let maxErr = 0;
+let maxRef = 0;
+if (L === 1) {
+  for (const i of [0, 1, M - 1]) {
+    for (let n = 0; n < K; n += 7) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += fromHalf(a[i * K + k]) * (op === 'nbits' ? wAt(n, k) : fromHalf(dense[k * K + n]));
+      maxErr = Math.max(maxErr, Math.abs(fromHalf(first[i * K + n]) - s));
+      maxRef = Math.max(maxRef, Math.abs(s));
+    }
+  }
+}
+const t0 = performance.now();
+let differ = 0;
+let last = first;
+for (let r = 1; r < runs; r++) {
+  last = await runOnce();
+  if (r % 100 === 0) log(`run ${r}`);
+}
+const ms = (performance.now() - t0) / Math.max(1, runs - 1);
+for (let i = 0; i < first.length; i++) if (first[i] !== last[i]) differ++;
+let profiled = null;
+if (profile) {
+  session.endProfiling?.();
+  await session.release();
+  const dir = process.env.PROF_DIR ?? '/tmp';
+  const names = {};
+  for (const f of readdirSync(dir).filter((f) => f.startsWith(`ort-${op}`))) {
+    const text = readFileSync(`${dir}/${f}`, 'utf8');
+    for (const m of text.matchAll(/"name"\s*:\s*"([^"]*)"/g)) names[m[1]] = (names[m[1]] ?? 0) + 1;
+  }
+  profiled = Object.entries(names).filter(([n]) => /subgroup|matmul|nbits|prepack|layout|dp4a|quantize/i.test(n)).slice(0, 20);
+}
+const flop = 2 * M * K * K * L;
+console.log(JSON.stringify({ op, runs, m: M, k: K, layers: L, msPerRun: +ms.toFixed(3), tflopsIncludingIO: +(flop / ms / 1e9).toFixed(1), relErrLayer1: L === 1 ? maxErr / maxRef : null, firstVsLastDiffer: differ, profiled }));
+process.exit(0);
