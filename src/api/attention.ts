@@ -78,13 +78,24 @@ export class Attention {
   }
 
   /**
-   * Uploads `data` (float32, `layout` order, default 'bhnd') as a [B, H, N, D] tensor.
+   * A [B, H, N, D] tensor on this backend, in `layout` order (default 'bhnd'):
+   * - from host data (Float32Array or numbers): uploaded once;
+   * - from a caller's GPUBuffer on this Attention's device (WebGPU only): wrapped with no
+   *   copy, starting at `byteOffset`. The buffer stays the caller's: it needs STORAGE
+   *   usage and room for the tensor; `destroy()` on the tensor leaves it alone, and the
+   *   caller must not destroy it while a call that reads or writes it is pending.
    * @param dims [batch, heads, seq, headDim]
    */
-  tensor(data: Float32Array | readonly number[], dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
+  tensor(data: Float32Array | readonly number[] | GPUBuffer, dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
     opts = checkTensorOptions(opts);
     const shape = shapeFromDims(dims, 'dims');
     const layout = checkLayout(opts.layout ?? 'bhnd', 'layout');
+    if (isGpuBuffer(data)) {
+      if (!(this.impl instanceof WebGpuBackend)) throw new AttentionInputError('a GPUBuffer can only be wrapped by a WebGPU Attention (this one runs on the CPU)');
+      const storage = this.impl.wrap(data, opts.byteOffset ?? 0, numel(shape) * 4, 'tensor');
+      return new AttentionTensor(this.impl, storage, shape, layout);
+    }
+    if (opts.byteOffset !== undefined) throw new AttentionInputError('byteOffset applies to a GPUBuffer, not to host data');
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
     if (f32.length !== numel(shape)) {
       throw new AttentionInputError(`data has ${f32.length} elements, but dims ${shapeToString(shape)} need ${numel(shape)}`);
@@ -112,8 +123,9 @@ export class Attention {
     opts = checkForwardOptions(opts);
     const t = this.operands({ q, k, v });
     const call = forwardCall(q, k, v, opts);
-    const { out, lse } = await this.impl.forward(call, t);
-    const outT = new AttentionTensor(this.impl, out, q.shape, q.layout);
+    const into = opts.into?.out && this.intoTensor(opts.into.out, 'into.out', q);
+    const { out, lse } = await this.impl.forward(call, t, into && { out: this.operands({ 'into.out': into })['into.out'] });
+    const outT = into ?? new AttentionTensor(this.impl, out, q.shape, q.layout);
     const p = call.problem;
     const lseT = new AttentionTensor(this.impl, lse, { batch: p.batch, heads: p.headsQ, seq: p.seqQ, headDim: 1 }, 'bhnd');
     if (opts.returnLse) return { out: outT, lse: lseT };
@@ -140,18 +152,34 @@ export class Attention {
     const { q, k, v, out, lse } = saved ?? ({} as never);
     if (!lse) throw new AttentionInputError('backward needs saved.lse: run forward with { returnLse: true }');
     const t = this.operands({ dOut, q, k, v, out, lse });
-    const g = await this.impl.backward(backwardCall(dOut, { q, k, v, out, lse }, opts), { ...t, dout: t.dOut });
+    const call = backwardCall(dOut, { q, k, v, out, lse }, opts);
+    const into: { dq?: AttentionTensor; dk?: AttentionTensor; dv?: AttentionTensor } = {};
+    for (const [name, like] of [['dq', q], ['dk', k], ['dv', v]] as const) {
+      const x = opts.into?.[name];
+      if (x) into[name] = this.intoTensor(x, `into.${name}`, like);
+    }
+    const g = await this.impl.backward(call, { ...t, dout: t.dOut }, this.operands(into));
     return {
-      dq: new AttentionTensor(this.impl, g.dq, q.shape, q.layout),
-      dk: new AttentionTensor(this.impl, g.dk, k.shape, k.layout),
-      dv: new AttentionTensor(this.impl, g.dv, v.shape, v.layout),
+      dq: into.dq ?? new AttentionTensor(this.impl, g.dq, q.shape, q.layout),
+      dk: into.dk ?? new AttentionTensor(this.impl, g.dk, k.shape, k.layout),
+      dv: into.dv ?? new AttentionTensor(this.impl, g.dv, v.shape, v.layout),
       ...(g.dsinks ? { dsinks: g.dsinks } : {}),
       ...(g.dtables ? { dtables: byName(g.dtables) } : {}),
     };
   }
 
+  /** A tensor results go into: this instance's, shaped and laid out like `like`, and not one of the inputs. */
+  private intoTensor(t: AttentionTensor, name: string, like: AttentionTensor): AttentionTensor {
+    if (this.impl.kind !== 'webgpu') throw new AttentionInputError(`${name}: writing into a given tensor needs the WebGPU backend`);
+    if (shapeToString(t.shape) !== shapeToString(like.shape) || t.layout !== like.layout) {
+      throw new AttentionInputError(`${name} must have shape ${shapeToString(like.shape)} and layout '${like.layout}', got ${shapeToString(t.shape)} '${t.layout}'`);
+    }
+    if (t === like) throw new AttentionInputError(`${name} must not be an input of the same call`);
+    return t;
+  }
+
   /** Each argument's storage, checked to be a live tensor of this instance. */
-  private operands<K extends string>(tensors: Record<K, AttentionTensor>): Record<K, TensorStorage> {
+  private operands<K extends string>(tensors: Partial<Record<K, AttentionTensor>>): Record<K, TensorStorage> {
     const out = {} as Record<K, TensorStorage>;
     for (const [name, t] of Object.entries(tensors) as [K, AttentionTensor][]) {
       if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
@@ -190,6 +218,12 @@ export class Attention {
   destroy(): void {
     this.impl.destroy();
   }
+}
+
+/** Whether `x` is a GPUBuffer (WebGPU's interface, from any implementation). */
+function isGpuBuffer(x: unknown): x is GPUBuffer {
+  const b = x as GPUBuffer | null;
+  return typeof b === 'object' && b !== null && typeof b.mapAsync === 'function' && typeof b.usage === 'number' && typeof b.size === 'number';
 }
 
 /** Creates an Attention instance on the chosen backend ('auto' by default). */

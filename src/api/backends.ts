@@ -11,10 +11,11 @@ import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
 import { flashProgram } from '../kernels/forward-program.js';
 import { naiveProgram } from '../kernels/naive-program.js';
-import type { Program } from '../kernels/program.js';
+import { padBytes, type Program } from '../kernels/program.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { jsTableTerms, scoreGrad } from '../mods/grad.js';
 import type { AdapterSummary } from '../runtime/device.js';
+import type { BindingResource } from '../runtime/buffers.js';
 import { WebGpuRunner } from '../runtime/runner.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import type { TensorOwner, TensorStorage } from './tensor.js';
@@ -33,6 +34,13 @@ export interface BackwardTensors extends ForwardTensors {
   readonly lse: TensorStorage;
 }
 
+/** Gradient tensors results may be written into. */
+export interface GradTensors {
+  readonly dq?: TensorStorage;
+  readonly dk?: TensorStorage;
+  readonly dv?: TensorStorage;
+}
+
 export interface BackendGrads {
   readonly dq: TensorStorage;
   readonly dk: TensorStorage;
@@ -46,10 +54,10 @@ export interface Backend extends TensorOwner {
   readonly kind: 'webgpu' | 'cpu';
   readonly adapter: AdapterSummary;
   store(data: Float32Array, label: string): TensorStorage;
-  /** Returns O (q's layout) and LSE ([B, Hq, Nq]). */
-  forward(call: AttentionCall, t: ForwardTensors): Promise<{ out: TensorStorage; lse: TensorStorage }>;
-  /** Returns dQ (q's layout), dK, dV (k's and v's layouts) and sink-logit and table gradients. */
-  backward(call: BackwardCall, t: BackwardTensors): Promise<BackendGrads>;
+  /** Returns O (q's layout; written into `into.out` when given) and LSE ([B, Hq, Nq]). */
+  forward(call: AttentionCall, t: ForwardTensors, into?: { readonly out?: TensorStorage }): Promise<{ out: TensorStorage; lse: TensorStorage }>;
+  /** Returns dQ (q's layout), dK, dV (k's and v's layouts; written into `into`'s where given) and sink-logit and table gradients. */
+  backward(call: BackwardCall, t: BackwardTensors, into?: GradTensors): Promise<BackendGrads>;
   /** Throws if a tensor's storage cannot be used here (e.g. it lives on a lost device). */
   checkStorage(storage: TensorStorage, name: string): void;
   /** After a lost device: a new one (what can be recreated), or an error saying why not. */
@@ -119,10 +127,13 @@ export class CpuBackend implements Backend {
   destroy(): void {}
 }
 
-function gpuBuffer(s: TensorStorage): GPUBuffer {
+/** A GPU tensor as the runner binds it: the library's own buffer whole, a caller's as its range. */
+function gpuResource(s: TensorStorage, bytes: number): BindingResource {
   if (s.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
-  return s.buffer;
+  return s.owned && s.offset === 0 ? s.buffer : { buffer: s.buffer, offset: s.offset, size: padBytes(bytes) };
 }
+
+const owned = (buffer: GPUBuffer): TensorStorage => ({ kind: 'gpu', buffer, offset: 0, owned: true });
 
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu';
@@ -141,8 +152,40 @@ export class WebGpuBackend implements Backend {
 
   checkStorage(storage: TensorStorage, name: string): void {
     this.runner.life.checkAlive();
-    if (storage.kind !== 'gpu' || !this.runner.buffers.holds(storage.buffer)) {
+    if (storage.kind !== 'gpu') throw new AttentionInputError(`${name} is a host tensor; this Attention runs on WebGPU`);
+    if (storage.owned && !this.runner.buffers.holds(storage.buffer)) {
       throw new AttentionInputError(`${name} lives on a GPU device that was lost and replaced (or was destroyed); upload it again with attn.tensor()`);
+    }
+    if (!storage.owned && storage.buffer.mapState !== 'unmapped') {
+      throw new AttentionInputError(`${name}: the caller's GPUBuffer is ${storage.buffer.mapState}; unmap it before attention uses it`);
+    }
+  }
+
+  /**
+   * Wraps a caller's buffer as tensor storage without a copy, after the checks that need
+   * no GPU work: STORAGE usage, an offset the device can bind at, room for `bytes`.
+   */
+  wrap(buffer: GPUBuffer, byteOffset: number, bytes: number, name: string): TensorStorage {
+    this.runner.life.checkAlive();
+    if ((buffer.usage & 0x80) === 0) {
+      throw new AttentionInputError(`${name}: the GPUBuffer lacks STORAGE usage (usage 0x${buffer.usage.toString(16)}); create it with GPUBufferUsage.STORAGE`);
+    }
+    const align = this.runner.device.limits.minStorageBufferOffsetAlignment;
+    if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % align !== 0) {
+      throw new AttentionInputError(`${name}: byteOffset must be a multiple of ${align} (minStorageBufferOffsetAlignment), got ${byteOffset}`);
+    }
+    if (byteOffset + bytes > buffer.size) {
+      throw new AttentionInputError(`${name}: the GPUBuffer has ${buffer.size} bytes, but the tensor needs ${bytes} bytes from byteOffset ${byteOffset}`);
+    }
+    return { kind: 'gpu', buffer, offset: byteOffset, owned: false };
+  }
+
+  /** Rejects a caller's buffer that belongs to another device (one cheap validation, once per buffer). */
+  private async checkDevices(tensors: Readonly<Record<string, TensorStorage>>): Promise<void> {
+    for (const [name, s] of Object.entries(tensors)) {
+      if (s.kind !== 'gpu' || s.owned) continue;
+      const why = await this.runner.foreignBuffer(s.buffer);
+      if (why) throw new AttentionInputError(`${name}: the GPUBuffer cannot be used on this Attention's device (${why}); make it on the device passed to createAttention({ backend: { device } })`);
     }
   }
 
@@ -160,11 +203,12 @@ export class WebGpuBackend implements Backend {
   }
 
   store(data: Float32Array, label: string): TensorStorage {
-    return { kind: 'gpu', buffer: this.runner.upload(data, label) };
+    return owned(this.runner.upload(data, label));
   }
 
-  readBack(storage: TensorStorage, count: number): Promise<Float32Array> {
-    return this.runner.read(gpuBuffer(storage), count);
+  async readBack(storage: TensorStorage, count: number): Promise<Float32Array> {
+    if (storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
+    return new Float32Array(await this.runner.buffers.read(storage.buffer, count * 4, storage.offset));
   }
 
   /** The forward's kernel program for a call on this adapter. */
@@ -173,16 +217,28 @@ export class WebGpuBackend implements Backend {
     return build(c, this.runner.caps);
   }
 
-  async forward(c: AttentionCall, t: ForwardTensors) {
-    const { outputs } = await this.runner.execute(this.forwardProgram(c), { q: gpuBuffer(t.q), k: gpuBuffer(t.k), v: gpuBuffer(t.v) });
-    return { out: { kind: 'gpu', buffer: outputs.out! } as const, lse: { kind: 'gpu', buffer: outputs.lse! } as const };
+  /** The call's tensors as the runner binds them, by name. */
+  private async resources(c: AttentionCall, t: Readonly<Record<string, TensorStorage>>): Promise<Record<string, BindingResource>> {
+    await this.checkDevices(t);
+    const p = c.problem;
+    const bytes: Record<string, number> = {
+      q: p.batch * p.headsQ * p.seqQ * p.headDim * 4,
+      k: p.batch * p.headsKv * p.seqK * p.headDim * 4,
+      lse: p.batch * p.headsQ * p.seqQ * 4,
+    };
+    const sizeOf = (name: string) => bytes[{ v: 'k', out: 'q', dout: 'q', dq: 'q', dk: 'k', dv: 'k' }[name] ?? name]!;
+    return Object.fromEntries(Object.entries(t).map(([name, s]) => [name, gpuResource(s, sizeOf(name))]));
   }
 
-  async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
-    const tensors = Object.fromEntries(Object.entries(t).map(([name, s]) => [name, gpuBuffer(s)]));
-    const { outputs, host } = await this.runner.execute(backwardProgram(c, this.runner.caps), tensors);
-    const gpu = (b: GPUBuffer) => ({ kind: 'gpu', buffer: b }) as const;
-    return { dq: gpu(outputs.dq!), dk: gpu(outputs.dk!), dv: gpu(outputs.dv!), dsinks: host.dsinks, dtables: host.dtables };
+  async forward(c: AttentionCall, t: ForwardTensors, into: { readonly out?: TensorStorage } = {}) {
+    const { outputs } = await this.runner.execute(this.forwardProgram(c), await this.resources(c, { ...t, ...into }));
+    return { out: into.out ?? owned(outputs.out!), lse: owned(outputs.lse!) };
+  }
+
+  async backward(c: BackwardCall, t: BackwardTensors, into: GradTensors = {}): Promise<BackendGrads> {
+    const { outputs, host } = await this.runner.execute(backwardProgram(c, this.runner.caps), await this.resources(c, { ...t, ...into }));
+    const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
+    return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), dsinks: host.dsinks, dtables: host.dtables };
   }
 
   destroy(): void {

@@ -1,9 +1,9 @@
 /*
- * Builds the one validated call (kernels/call.ts) from tensors and options: shapes
- * agree, the variant is made of this library's modifiers and fits the problem, the
- * scale is resolved. Every backend and kernel program reads only what this returns.
+ * Builds the one validated call (kernels/call.ts) from tensors and options whose
+ * types api/check-options.ts has checked: shapes agree, the variant fits the problem
+ * (one sink per query head, table reads in range), the scale is resolved. Every backend and kernel program reads only what this returns.
  */
-import { ALGORITHMS, type AttentionCall, type BackwardCall, type Operand } from '../kernels/call.js';
+import { type AttentionCall, type BackwardCall, type Operand } from '../kernels/call.js';
 import { outOfRangeRead } from '../mods/ranges.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import { shapeToString, stridesOf } from '../tensor/shape.js';
@@ -19,12 +19,6 @@ function operand(t: AttentionTensor): Operand {
 export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: AttentionTensor, opts: ForwardOptions): AttentionCall {
   const problem = checkQkv(q.shape, k.shape, v.shape);
   const algorithm = opts.algorithm ?? 'flash';
-  if (!ALGORITHMS.includes(algorithm)) {
-    throw new AttentionInputError(`algorithm must be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
-  }
-  if (opts.keySplits !== undefined && !(Number.isInteger(opts.keySplits) && opts.keySplits >= 1)) {
-    throw new AttentionInputError(`keySplits must be a whole number ≥ 1 (1: never split), got ${JSON.stringify(opts.keySplits)}`);
-  }
   const { score, mask, sinks } = checkVariant(opts, problem);
   if (algorithm === 'basic' && (score || mask || sinks)) {
     throw new AttentionInputError("algorithm 'basic' (the teaching kernel) has no score/mask modifiers or sinks; use 'flash'");
@@ -73,11 +67,6 @@ export function backwardCall(
 /** Checks the variant options: modifiers of the right kind, one sink per query head, table reads in range. */
 function checkVariant(opts: ForwardOptions, problem: Problem): Pick<AttentionCall, 'score' | 'mask' | 'sinks'> {
   const { score, mask, sinks } = opts;
-  if (opts.dtype !== undefined && opts.dtype !== 'f32') {
-    throw new AttentionInputError(
-      `dtype ${JSON.stringify(opts.dtype)} is not available: this version computes in f32 only (on every adapter); use dtype: 'f32' (the default)`,
-    );
-  }
   if (score !== undefined && score?.kind !== 'score') {
     throw new AttentionInputError(`score must be a score modifier (alibi, softcap, scoreMod(…)), got ${describe(score)}`);
   }

@@ -16,6 +16,7 @@ import { isSinks } from '../mods/builtins.js';
 import { isModifier, type Modifier } from '../mods/modifier.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import { LAYOUTS } from '../tensor/shape.js';
+import { AttentionTensor } from './tensor.js';
 import type { BackwardOptions, CreateOptions, ForwardOptions, TensorOptions } from './options.js';
 import { ALGORITHMS } from './options.js';
 
@@ -194,6 +195,10 @@ const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
   score: (v, name) => checkModifier(v, 'score', name),
   mask: (v, name) => checkModifier(v, 'mask', name),
   sinks,
+  into: (v, name) => {
+    const tensor: Rule = (t, n) => (t instanceof AttentionTensor ? t : fail(`${n} must be a tensor made by attn.tensor(), got ${show(t)}`));
+    return checkObject(v, { out: tensor, dq: tensor, dk: tensor, dv: tensor }, name, `${name}.`);
+  },
 };
 
 /**
@@ -207,7 +212,10 @@ const PASS_RULES: Readonly<Record<keyof BackwardOptions, Rule>> = {
   dqTile: backwardTile,
 };
 
-const TENSOR_RULES: Readonly<Record<keyof TensorOptions, Rule>> = { layout: oneOf(LAYOUTS) };
+const TENSOR_RULES: Readonly<Record<keyof TensorOptions, Rule>> = {
+  layout: oneOf(LAYOUTS),
+  byteOffset: (v, name) => (Number.isInteger(v) && (v as number) >= 0 ? v : fail(`${name} must be a whole number of bytes ≥ 0, got ${show(v)}`)),
+};
 
 /** Checks createAttention()'s options; returns them validated and frozen. */
 export function checkCreateOptions(opts: unknown): CreateOptions {

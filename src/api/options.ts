@@ -6,6 +6,7 @@ import type { ForwardTile } from '../kernels/forward.js';
 import type { Sinks } from '../mods/builtins.js';
 import type { Modifier } from '../mods/modifier.js';
 import type { Layout } from '../tensor/shape.js';
+import type { AttentionTensor } from './tensor.js';
 
 /** Which backend createAttention() uses. */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | { readonly device: GPUDevice };
@@ -68,6 +69,20 @@ export interface ForwardOptions {
   readonly mask?: Modifier;
   /** Learned attention sinks: learnedSinks(logits) with one logit per query head. */
   readonly sinks?: Sinks;
+  /**
+   * Write results into these tensors instead of new ones (e.g. a caller's GPUBuffer
+   * wrapped with attn.tensor(buffer, dims)): forward() writes `out` (q's shape and
+   * layout); backward() writes `dq`, `dk`, `dv` (q's, k's, v's). Each is returned as the result.
+   */
+  readonly into?: IntoTensors;
+}
+
+/** Tensors results are written into (see `into`). */
+export interface IntoTensors {
+  readonly out?: AttentionTensor;
+  readonly dq?: AttentionTensor;
+  readonly dk?: AttentionTensor;
+  readonly dv?: AttentionTensor;
 }
 
 /** Options of backward(): the forward call's options, plus what to differentiate. */
@@ -90,4 +105,9 @@ export interface BackwardOptions extends ForwardOptions {
 export interface TensorOptions {
   /** Memory order of `data`. Default 'bhnd'. */
   readonly layout?: Layout;
+  /**
+   * With a GPUBuffer: where the tensor starts in it, in bytes (a multiple of the device's
+   * minStorageBufferOffsetAlignment, usually 256). Default 0.
+   */
+  readonly byteOffset?: number;
 }

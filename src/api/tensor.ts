@@ -1,13 +1,28 @@
 /*
  * AttentionTensor: a [B, H, N, D] tensor living on one Attention instance's
- * backend (a GPU buffer, or a Float32Array for the CPU backend). It stays
- * there between calls; read() copies it back explicitly.
+ * backend (a range of a GPU buffer — the library's, or a caller's wrapped without
+ * a copy — or a Float32Array for the CPU backend). It stays there between calls;
+ * read() copies it back explicitly.
  */
 import { AttentionInputError } from '../tensor/errors.js';
 import { dimsOf, numel, type Layout, type Shape4 } from '../tensor/shape.js';
 
-/** Where a tensor's data lives. */
-export type TensorStorage = { readonly kind: 'gpu'; readonly buffer: GPUBuffer } | { readonly kind: 'cpu'; readonly data: Float32Array };
+/**
+ * Where a tensor's data lives: a range of a GPU buffer (`owned`: made by this library,
+ * destroyed with the tensor; else the caller's, never destroyed here), or host memory.
+ */
+export type TensorStorage =
+  | { readonly kind: 'gpu'; readonly buffer: GPUBuffer; readonly offset: number; readonly owned: boolean }
+  | { readonly kind: 'cpu'; readonly data: Float32Array };
+
+/** A tensor's place in a GPU buffer, for passing it to other WebGPU code. */
+export interface GpuBufferView {
+  readonly buffer: GPUBuffer;
+  /** Where the tensor starts in `buffer`. */
+  readonly byteOffset: number;
+  /** Bytes of the tensor's elements (f32). */
+  readonly byteLength: number;
+}
 
 /** The part of a backend a tensor needs to read itself back. */
 export interface TensorOwner {
@@ -51,9 +66,26 @@ export class AttentionTensor {
     return this.owner.readBack(this.storage(), numel(this.shape));
   }
 
-  /** Releases the GPU buffer (no-op on CPU). Further use throws. */
+  /**
+   * Where the data lives on the GPU (undefined on the CPU backend): a result's buffer is
+   * owned by this tensor (destroy() frees it); a wrapped caller's buffer stays the caller's.
+   */
+  get gpuBuffer(): GpuBufferView | undefined {
+    const s = this.storage();
+    return s.kind === 'gpu' ? { buffer: s.buffer, byteOffset: s.offset, byteLength: numel(this.shape) * 4 } : undefined;
+  }
+
+  /** Whether the GPU buffer is the caller's (wrapped with attn.tensor(buffer, …)) rather than the library's. */
+  get wrapsCallerBuffer(): boolean {
+    return this.#storage?.kind === 'gpu' && !this.#storage.owned;
+  }
+
+  /**
+   * Releases the tensor: destroys a GPU buffer the library made (a result, an upload);
+   * a wrapped caller's buffer is left alone. No-op on the CPU. Further use throws.
+   */
   destroy(): void {
-    if (this.#storage?.kind === 'gpu') this.#storage.buffer.destroy();
+    if (this.#storage?.kind === 'gpu' && this.#storage.owned) this.#storage.buffer.destroy();
     this.#storage = undefined;
   }
 }

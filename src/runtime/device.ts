@@ -73,6 +73,22 @@ export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU | u
   return gpu;
 }
 
+/**
+ * The limits the kernels use, at what `adapter` offers: pass them to
+ * `adapter.requestDevice({ requiredLimits: requiredLimits(adapter), requiredFeatures: requiredFeatures(adapter) })`
+ * so that every call fits (larger tiles, backward with modifier tables, big tensors).
+ */
+export function requiredLimits(adapter: GPUAdapter): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) limits[name] = adapter.limits[name];
+  return limits;
+}
+
+/** The optional features the library uses where `adapter` offers them (timestamps, subgroups, f16). */
+export function requiredFeatures(adapter: GPUAdapter): GPUFeatureName[] {
+  return WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+}
+
 /** Requests an adapter and a device with raised limits; throws AttentionBackendError if there is none. */
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
   const gpu = await getGpu(opts.dawnFlags);
@@ -87,14 +103,8 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
       'no WebGPU adapter found (on Linux without a GPU, install a Vulkan driver such as SwiftShader and set VK_ICD_FILENAMES)',
     );
   }
-  const requiredLimits: Record<string, number> = {};
-  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
-  const device = await adapter.requestDevice({
-    label: 'webgpu-attention',
-    requiredLimits,
-    requiredFeatures: features as GPUFeatureName[],
-  });
+  const features = requiredFeatures(adapter);
+  const device = await adapter.requestDevice({ label: 'webgpu-attention', requiredLimits: requiredLimits(adapter), requiredFeatures: features });
   return { device, adapter, summary: summarize(adapter.info), features };
 }
 

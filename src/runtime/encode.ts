@@ -15,6 +15,21 @@ export interface PreparedDispatch {
   readonly workgroups: readonly [number, number, number];
 }
 
+/**
+ * Refuses a kernel that binds more storage buffers than the device allows, naming the
+ * limit, before WebGPU would reject its pipeline with a validation error.
+ */
+export function checkBindingCount(device: GPUDevice, spec: KernelSpec): void {
+  const storage = spec.bindings.filter((b) => b.kind !== 'uniform').length;
+  const max = device.limits.maxStorageBuffersPerShaderStage;
+  if (storage > max) {
+    throw new AttentionLimitError(
+      `${spec.label} binds ${storage} storage buffers, but this device allows ${max} (maxStorageBuffersPerShaderStage); ` +
+        'request the adapter\'s limit when creating the device (requiredLimits(adapter) gives every limit the kernels use)',
+    );
+  }
+}
+
 /** Binds `resources` by the names the kernel declares (extra names are ignored; a missing one is a program bug). */
 export function prepareDispatch(
   device: GPUDevice,

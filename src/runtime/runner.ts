@@ -13,7 +13,7 @@ import { Buffers, STORAGE, UNIFORM, type BindingResource } from './buffers.js';
 import { ResultCache } from './cache.js';
 import type { AcquiredDevice } from './device.js';
 import { DeviceLife } from './device-life.js';
-import { encodeDispatches, prepareDispatch, type PreparedDispatch } from './encode.js';
+import { checkBindingCount, encodeDispatches, prepareDispatch, type PreparedDispatch } from './encode.js';
 import { getPipeline } from './pipelines.js';
 import { subgroupLanesFollowIndex } from './probe.js';
 
@@ -54,6 +54,9 @@ export class WebGpuRunner {
   subgroupWidth = 0;
   private readonly bindingLimit: number;
   private readonly cache: ResultCache;
+  /** Callers' buffers seen to bind on this device. */
+  private readonly usable = new WeakSet<GPUBuffer>();
+  private probeLayout?: GPUBindGroupLayout;
   /** Error scopes are a device-wide stack: submissions take turns so each pops its own. */
   private submitting: Promise<unknown> = Promise.resolve();
 
@@ -79,6 +82,24 @@ export class WebGpuRunner {
     };
   }
 
+  /**
+   * Why a caller's buffer cannot be bound on this device (it belongs to another one),
+   * or undefined: one bind group made inside an error scope, once per buffer.
+   */
+  async foreignBuffer(buffer: GPUBuffer): Promise<string | undefined> {
+    if (this.usable.has(buffer)) return undefined;
+    this.probeLayout ??= this.device.createBindGroupLayout({
+      label: 'webgpu-attention buffer check',
+      entries: [{ binding: 0, visibility: 0x4, buffer: { type: 'read-only-storage' } }], // COMPUTE
+    });
+    this.device.pushErrorScope('validation');
+    this.device.createBindGroup({ label: 'webgpu-attention buffer check', layout: this.probeLayout, entries: [{ binding: 0, resource: { buffer } }] });
+    const err = await this.device.popErrorScope();
+    if (err) return err.message;
+    this.usable.add(buffer);
+    return undefined;
+  }
+
   /** Finds subgroupWidth: the feature, the adapter's minimum size, and lanes in index order. */
   async probeSubgroups(): Promise<number> {
     if (!this.allowSubgroups || !this.device.features.has('subgroups')) return (this.subgroupWidth = 0);
@@ -89,11 +110,13 @@ export class WebGpuRunner {
 
   /**
    * Allocates what `program` declares, compiles its kernels and binds them; `tensors`
-   * are the caller's buffers by name ('q', 'k', …), whole or as ranges.
+   * are the caller's buffers by name ('q', 'k', …), whole or as ranges; an output given
+   * among them is written there instead of a new buffer.
    */
   async prepare(program: Program, tensors: Readonly<Record<string, BindingResource>>): Promise<PreparedProgram> {
     this.life.checkAlive();
     const own: Record<string, GPUBuffer> = {};
+    // An output the caller passes ('out' into its own buffer) is bound, not allocated.
     const outputs: Record<string, GPUBuffer> = {};
     const pooled: GPUBuffer[] = [];
     const fresh: GPUBuffer[] = [];
@@ -103,6 +126,7 @@ export class WebGpuRunner {
     };
     try {
       for (const [name, decl] of Object.entries(program.buffers)) {
+        if (decl.role === 'output' && tensors[name]) continue;
         own[name] = await this.allocate(decl, { pooled, fresh });
         if (decl.role === 'output') outputs[name] = own[name]!;
       }
@@ -129,6 +153,7 @@ export class WebGpuRunner {
         }
         const resources: Record<string, BindingResource> = { params };
         for (const b of step.spec.bindings) if (b.name in step.buffers) resources[b.name] = bind(step.buffers[b.name]!);
+        checkBindingCount(this.device, step.spec);
         const pipeline = await getPipeline(this.device, step.spec);
         dispatches.push(prepareDispatch(this.device, step.spec, pipeline, resources, step.grid));
       }
