@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
-import { randomData } from '../src/api/random.js';
+import { randomData } from '../src/harness/random.js';
 import { basicGrid, basicKernel, basicParams, BASIC_PARAMS } from '../src/kernels/basic.js';
 import { packParams } from '../src/kernels/params.js';
 import { referenceForward, type HostTensor } from '../src/reference/forward.js';
@@ -90,7 +90,7 @@ async function runBasic(c: Case, q: HostTensor, k: HostTensor, v: HostTensor): P
   device.queue.writeBuffer(params, 0, paramBytes);
   const copySrc = GPUBufferUsage.COPY_SRC;
   const [out, lse] = [q.data.length, c.batch * c.headsQ * c.seqQ].map((n) => storage(new Float32Array(n).fill(NaN), copySrc)) as [GPUBuffer, GPUBuffer];
-  const buffers = [params, storage(q.data), storage(k.data), storage(v.data), out, lse];
+  const buffers = { params, q: storage(q.data), k: storage(k.data), v: storage(v.data), out, lse };
   const dispatch = prepareDispatch(device, spec, await getPipeline(device, spec), buffers, basicGrid(c));
   const encoder = device.createCommandEncoder({ label: spec.label });
   encodeDispatches(encoder, [dispatch]);
@@ -104,7 +104,7 @@ async function runBasic(c: Case, q: HostTensor, k: HostTensor, v: HostTensor): P
     await r.mapAsync(GPUMapMode.READ);
     return new Float32Array(r.getMappedRange().slice(0));
   }));
-  [...buffers, ...reads].forEach((b) => b.destroy());
+  [...Object.values(buffers), ...reads].forEach((b) => b.destroy());
   return { o: o!, lse: l! };
 }
 

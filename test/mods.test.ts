@@ -15,10 +15,12 @@ describe('tracing', () => {
   it('rejects JavaScript operators on traced values, naming the fix', () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     expect(() => scoreMod((s) => (s as any) + 1)).toThrow(/JavaScript operator.*\.add/);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     expect(() => maskMod((_b, _h, q, kv) => ((q as any) > (kv as any) ? true : false))).toThrow(/JavaScript operator/);
     expect(() => maskMod((_b, _h, q) => `${q}` as never)).toThrow(/converted to a string/);
   });
   it('rejects unknown methods and wrong result types at definition time', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     expect(() => scoreMod((s) => (s as any).foo(1))).toThrow(AttentionInputError);
     expect(() => maskMod((_b, _h, q, kv) => q.add(kv))).toThrow(/must return a boolean/);
     expect(() => scoreMod((_s, _b, _h, q, kv) => q.lt(kv))).toThrow(/must return a number/);

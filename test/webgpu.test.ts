@@ -159,7 +159,7 @@ describe('webgpu backend: fused kernel', () => {
       expect(await mismatch(attn, [1, 2, 77, 64], [1, 2, 77, 64], { causal: true, tile })).toBeUndefined();
       // With a block mask (skipped and full tiles) and sinks, against the workgroup-memory path.
       const opts = { tile, mask: documentMask([...Array(20).fill(0), ...Array(33).fill(1)]), sinks: learnedSinks([0.5]) };
-      const [q, k, v] = [[2, 1, 53, 32], [2, 1, 53, 32], [2, 1, 53, 32]].map((d) => Float32Array.from({ length: 2 * 53 * 32 }, () => rand() * 2 - 1));
+      const [q, k, v] = [[2, 1, 53, 32], [2, 1, 53, 32], [2, 1, 53, 32]].map(() => Float32Array.from({ length: 2 * 53 * 32 }, () => rand() * 2 - 1));
       const run = async (on: Attention) => {
         const t = [q, k, v].map((x) => on.tensor(x!, [2, 1, 53, 32]));
         const { out } = await on.forward(t[0]!, t[1]!, t[2]!, opts);

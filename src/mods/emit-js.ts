@@ -3,34 +3,29 @@
  * any Content-Security-Policy). The CPU backend and the float64 reference call
  * these; they compute in float64, the GPU in float32.
  */
-import type { Node } from './ir.js';
+import { foldNodes, type Node } from './ir.js';
 import type { Modifier } from './modifier.js';
 
 type Env = { score: number; b: number; h: number; q: number; kv: number };
 type Fn = (e: Env) => number | boolean;
 
 function compileNode(root: Node, tables: ReadonlyMap<string, Float32Array>): Fn {
-  const memo = new Map<Node, Fn>();
-  const go = (n: Node): Fn => {
-    const hit = memo.get(n);
-    if (hit) return hit;
-    let f: Fn;
+  return foldNodes<Fn>(root, (n, fnOf) => {
     switch (n.k) {
-      case 'const': { const v = n.v; f = () => v; break; }
-      case 'arg': { const name = n.name; f = (e) => e[name]; break; }
+      case 'const': { const v = n.v; return () => v; }
+      case 'arg': { const name = n.name; return (e) => e[name]; }
       case 'unary': {
-        const a = go(n.a) as (e: Env) => number;
+        const a = fnOf(n.a) as (e: Env) => number;
         const ops = {
           neg: (e: Env) => -a(e), abs: (e: Env) => Math.abs(a(e)), exp: (e: Env) => Math.exp(a(e)),
           log: (e: Env) => Math.log(a(e)), tanh: (e: Env) => Math.tanh(a(e)), f32: a,
           not: (e: Env) => !(a(e) as unknown as boolean),
         };
-        f = ops[n.op];
-        break;
+        return ops[n.op];
       }
       case 'binary': {
-        const a = go(n.a) as (e: Env) => number;
-        const b = go(n.b) as (e: Env) => number;
+        const a = fnOf(n.a) as (e: Env) => number;
+        const b = fnOf(n.b) as (e: Env) => number;
         const ops = {
           add: (e: Env) => a(e) + b(e), sub: (e: Env) => a(e) - b(e), mul: (e: Env) => a(e) * b(e),
           div: (e: Env) => a(e) / b(e), min: (e: Env) => Math.min(a(e), b(e)), max: (e: Env) => Math.max(a(e), b(e)),
@@ -39,29 +34,23 @@ function compileNode(root: Node, tables: ReadonlyMap<string, Float32Array>): Fn 
           and: (e: Env) => (a(e) as unknown as boolean) && (b(e) as unknown as boolean),
           or: (e: Env) => (a(e) as unknown as boolean) || (b(e) as unknown as boolean),
         };
-        f = ops[n.op];
-        break;
+        return ops[n.op];
       }
       case 'select': {
-        const c = go(n.cond);
-        const t = go(n.then);
-        const el = go(n.else);
-        f = (e) => (c(e) ? t(e) : el(e));
-        break;
+        const c = fnOf(n.cond);
+        const t = fnOf(n.then);
+        const el = fnOf(n.else);
+        return (e) => (c(e) ? t(e) : el(e));
       }
       case 'aux': {
         const data = tables.get(n.table);
         if (!data) throw new Error(`emitJs: no data for table ${n.table}`);
-        const i = go(n.index) as (e: Env) => number;
+        const i = fnOf(n.index) as (e: Env) => number;
         const last = data.length - 1;
-        f = (e) => data[Math.min(Math.max(Math.trunc(i(e)), 0), last)]!;
-        break;
+        return (e) => data[Math.min(Math.max(Math.trunc(i(e)), 0), last)]!;
       }
     }
-    memo.set(n, f);
-    return f;
-  };
-  return go(root);
+  });
 }
 
 /** A score modifier as a plain function (score, b, h, q, kv) → score. */

@@ -3,7 +3,7 @@
  * subexpressions are computed once), constants printed from numbers, table
  * reads clamped into the packed auxiliary buffer `aux`. Only IR is emitted.
  */
-import { topoOrder, type Node } from './ir.js';
+import { foldNodes, type Node } from './ir.js';
 import type { Modifier } from './modifier.js';
 
 /** Where each table lives in the packed `aux` buffer (offset and length, in floats). */
@@ -41,10 +41,8 @@ const INFIX: Partial<Record<string, string>> = {
 
 /** Body statements and the result name of an expression. */
 function emitBody(root: Node, layout: TableLayout): { lines: string[]; result: string } {
-  const names = new Map<Node, string>();
   const lines: string[] = [];
-  for (const n of topoOrder(root)) {
-    const x = (c: Node) => names.get(c)!;
+  const result = foldNodes<string>(root, (n, x) => {
     let e: string;
     switch (n.k) {
       case 'const': e = literal(n); break;
@@ -67,11 +65,11 @@ function emitBody(root: Node, layout: TableLayout): { lines: string[]; result: s
         break;
       }
     }
-    const name = `t${names.size}`;
-    names.set(n, name);
+    const name = `t${lines.length}`;
     lines.push(`  let ${name} = ${e};`);
-  }
-  return { lines, result: names.get(root)! };
+    return name;
+  });
+  return { lines, result };
 }
 
 /** `fn scoreMod(score, b, h, q, kv) -> f32` or `fn maskMod(b, h, q, kv) -> bool`. */

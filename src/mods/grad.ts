@@ -6,7 +6,7 @@
  * depend on s; comparisons and selects are piecewise (the derivative of the
  * branch taken), min/max follow the larger/smaller argument, abs its sign.
  */
-import { topoOrder, type Node } from './ir.js';
+import { foldNodes, topoOrder, type Node } from './ir.js';
 import type { Modifier } from './modifier.js';
 import { scoreFn, type ScoreFn } from './emit-js.js';
 
@@ -32,49 +32,44 @@ function sel(cond: Node, a: Node, b: Node): Node {
   return { k: 'select', t: 'f32', cond, then: a, else: b };
 }
 
-/** d root / d score (or / d the table read `wrt`), for an f32-valued expression. */
+/**
+ * d root / d score (or / d the table read `wrt`), for an f32-valued expression. The
+ * fold also differentiates conditions and table indices, whose derivatives no
+ * parent reads (a condition is piecewise constant, an index picks an element).
+ */
 export function derivative(root: Node, wrt?: Node): Node {
-  const memo = new Map<Node, Node>();
-  const d = (n: Node): Node => {
-    const hit = memo.get(n);
-    if (hit) return hit;
-    let r: Node;
+  return foldNodes<Node>(root, (n, d) => {
     switch (n.k) {
-      case 'arg': r = n.name === 'score' && !wrt ? ONE : ZERO; break;
-      case 'const': r = ZERO; break;
-      case 'aux': r = n === wrt ? ONE : ZERO; break;
+      case 'arg': return n.name === 'score' && !wrt ? ONE : ZERO;
+      case 'const': return ZERO;
+      case 'aux': return n === wrt ? ONE : ZERO;
       case 'unary': {
         const da = d(n.a);
         switch (n.op) {
-          case 'neg': r = isZero(da) ? ZERO : { k: 'unary', t: 'f32', op: 'neg', a: da }; break;
-          case 'abs': r = sel({ k: 'binary', t: 'bool', op: 'lt', a: n.a, b: ZERO }, isZero(da) ? ZERO : { k: 'unary', t: 'f32', op: 'neg', a: da }, da); break;
-          case 'exp': r = mul(n, da); break;
-          case 'log': r = isZero(da) ? ZERO : bin('div', da, n.a); break;
-          case 'tanh': r = mul(bin('sub', ONE, mul(n, n)), da); break;
-          default: r = ZERO; // 'f32' of an index, 'not'
+          case 'neg': return isZero(da) ? ZERO : { k: 'unary', t: 'f32', op: 'neg', a: da };
+          case 'abs': return sel({ k: 'binary', t: 'bool', op: 'lt', a: n.a, b: ZERO }, isZero(da) ? ZERO : { k: 'unary', t: 'f32', op: 'neg', a: da }, da);
+          case 'exp': return mul(n, da);
+          case 'log': return isZero(da) ? ZERO : bin('div', da, n.a);
+          case 'tanh': return mul(bin('sub', ONE, mul(n, n)), da);
+          default: return ZERO; // 'f32' of an index, 'not'
         }
-        break;
       }
       case 'binary': {
         const da = d(n.a);
         const db = d(n.b);
         switch (n.op) {
-          case 'add': r = add(da, db); break;
-          case 'sub': r = isZero(db) ? da : bin('sub', da, db); break;
-          case 'mul': r = add(mul(da, n.b), mul(n.a, db)); break;
-          case 'div': r = isZero(da) && isZero(db) ? ZERO : bin('div', bin('sub', mul(da, n.b), mul(n.a, db)), mul(n.b, n.b)); break;
-          case 'min': r = sel({ k: 'binary', t: 'bool', op: 'le', a: n.a, b: n.b }, da, db); break;
-          case 'max': r = sel({ k: 'binary', t: 'bool', op: 'ge', a: n.a, b: n.b }, da, db); break;
-          default: r = ZERO; // comparisons and logic are booleans
+          case 'add': return add(da, db);
+          case 'sub': return isZero(db) ? da : bin('sub', da, db);
+          case 'mul': return add(mul(da, n.b), mul(n.a, db));
+          case 'div': return isZero(da) && isZero(db) ? ZERO : bin('div', bin('sub', mul(da, n.b), mul(n.a, db)), mul(n.b, n.b));
+          case 'min': return sel({ k: 'binary', t: 'bool', op: 'le', a: n.a, b: n.b }, da, db);
+          case 'max': return sel({ k: 'binary', t: 'bool', op: 'ge', a: n.a, b: n.b }, da, db);
+          default: return ZERO; // comparisons and logic are booleans
         }
-        break;
       }
-      case 'select': r = sel(n.cond, d(n.then), d(n.else)); break;
+      case 'select': return sel(n.cond, d(n.then), d(n.else));
     }
-    memo.set(n, r);
-    return r;
-  };
-  return d(root);
+  });
 }
 
 /** The score modifier's derivative d mod / d score, as a score modifier over the same tables. */

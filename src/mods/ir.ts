@@ -39,6 +39,24 @@ export function topoOrder(root: Node): Node[] {
   return out;
 }
 
+/**
+ * The one walk over the IR: calls `f` once per distinct node, children before
+ * parents (in topoOrder's order, so shared subexpressions are computed once and
+ * an emitter's output order is fixed), with `of(child)` giving a child's result.
+ * Returns the root's result. Every node is visited, including ones a caller's
+ * `f` then ignores (a select's condition under a derivative).
+ */
+export function foldNodes<R>(root: Node, f: (n: Node, of: (child: Node) => R) => R): R {
+  const results = new Map<Node, R>();
+  const of = (c: Node): R => {
+    if (!results.has(c)) throw new Error('foldNodes: a node read a result that is not one of its descendants');
+    return results.get(c) as R;
+  };
+  for (const n of topoOrder(root)) results.set(n, f(n, of));
+  return results.get(root) as R;
+}
+
+/** The direct operands of a node, in evaluation order. */
 export function children(n: Node): Node[] {
   switch (n.k) {
     case 'unary': return [n.a];

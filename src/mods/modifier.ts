@@ -11,7 +11,7 @@
  * value (`if`, `?:`, `&&`, `||`, `!`) leaves behind, since tracing cannot see it.
  */
 import { AttentionInputError } from '../tensor/errors.js';
-import { uses, type Node } from './ir.js';
+import { foldNodes, uses, type Node } from './ir.js';
 import { arg, AuxTable, Expr, type ExprLike } from './trace.js';
 
 /** A score modifier (score, b, h, q, kv) → score, or a mask modifier (b, h, q, kv) → keep? */
@@ -186,21 +186,14 @@ export function compose(...mods: Modifier[]): Modifier {
 
 /** `root` with every 'score' argument replaced by `by`. */
 function substituteScore(root: Node, by: Node): Node {
-  const memo = new Map<Node, Node>();
-  const go = (n: Node): Node => {
-    const hit = memo.get(n);
-    if (hit) return hit;
-    let r: Node;
+  return foldNodes<Node>(root, (n, sub) => {
     switch (n.k) {
-      case 'arg': r = n.name === 'score' ? by : n; break;
-      case 'unary': r = { ...n, a: go(n.a) }; break;
-      case 'binary': r = { ...n, a: go(n.a), b: go(n.b) }; break;
-      case 'select': r = { ...n, cond: go(n.cond), then: go(n.then), else: go(n.else) }; break;
-      case 'aux': r = { ...n, index: go(n.index) }; break;
-      default: r = n;
+      case 'arg': return n.name === 'score' ? by : n;
+      case 'unary': return { ...n, a: sub(n.a) };
+      case 'binary': return { ...n, a: sub(n.a), b: sub(n.b) };
+      case 'select': return { ...n, cond: sub(n.cond), then: sub(n.then), else: sub(n.else) };
+      case 'aux': return { ...n, index: sub(n.index) };
+      default: return n;
     }
-    memo.set(n, r);
-    return r;
-  };
-  return go(root);
+  });
 }

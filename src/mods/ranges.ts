@@ -6,7 +6,7 @@
  * document ids for fewer tokens) silently wrong instead; forward() turns such a
  * read into an AttentionInputError before any work.
  */
-import { topoOrder, type Node } from './ir.js';
+import { foldNodes } from './ir.js';
 import type { Modifier } from './modifier.js';
 import { tableName } from './grad.js';
 
@@ -22,9 +22,8 @@ export interface CallSizes {
 
 /** The first table read of `mod` that can fall outside its table in this call, described; undefined if none. */
 export function outOfRangeRead(mod: Modifier, sizes: CallSizes): string | undefined {
-  const ranges = new Map<Node, Range>();
-  const r = (n: Node) => ranges.get(n)!;
-  for (const n of topoOrder(mod.ir)) {
+  let problem: string | undefined;
+  foldNodes<Range>(mod.ir, (n, r) => {
     let out: Range = ANY;
     switch (n.k) {
       case 'const': out = [Number(n.v), Number(n.v)]; break;
@@ -61,15 +60,15 @@ export function outOfRangeRead(mod: Modifier, sizes: CallSizes): string | undefi
       case 'aux': {
         const data = mod.tables.get(n.table)!;
         const [lo, hi] = r(n.index);
-        if (lo < 0 || hi > data.length - 1) {
-          return `${mod.label}: table '${tableName(n.table)}' has ${data.length} entries, but this call (batch ${sizes.batch}, ` +
+        if (problem === undefined && (lo < 0 || hi > data.length - 1)) {
+          problem = `${mod.label}: table '${tableName(n.table)}' has ${data.length} entries, but this call (batch ${sizes.batch}, ` +
             `${sizes.headsQ} query heads, Nq ${sizes.seqQ}, Nk ${sizes.seqK}) reads indices ${lo} … ${hi}`;
         }
         out = [Math.min(...data), Math.max(...data)];
         break;
       }
     }
-    ranges.set(n, out);
-  }
-  return undefined;
+    return out;
+  });
+  return problem;
 }

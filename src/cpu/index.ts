@@ -1,2 +1,0 @@
-export * from './forward.js';
-export * from './naive.js';

@@ -1,3 +1,0 @@
-export * from './shape.js';
-export * from './errors.js';
-export * from './validate.js';
