@@ -3,12 +3,12 @@
  * This file only re-exports the public surface.
  */
 export { createAttention, Attention, type ForwardResult, type BackwardResult } from './api/attention.js';
-export { AttentionTensor } from './api/tensor.js';
-export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, Algorithm, BackendChoice } from './api/options.js';
+export { AttentionTensor, type GpuBufferView } from './api/tensor.js';
+export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, IntoTensors, Algorithm, BackendChoice } from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';
 export { SUPPORTED_HEAD_DIMS, type Layout, type Shape4 } from './tensor/shape.js';
 export { referenceForward, type HostTensor, type ReferenceOptions } from './reference/forward.js';
-export type { AdapterSummary } from './runtime/device.js';
+export { requiredLimits, requiredFeatures, type AdapterSummary } from './runtime/device.js';
 export { scoreMod, maskMod, and, or, not, compose, isModifier, type Modifier, type AuxInputs, type Tables } from './mods/modifier.js';
 export { Expr, where, AuxTable, type ExprLike } from './mods/trace.js';
 export {

@@ -4,7 +4,7 @@
  * DESIGN.md, and catching an error to inspect it.
  */
 import { freshSeed, randomData, rng } from '../src/harness/random.js';
-import { referenceForward, type HostTensor } from '../src/reference/forward.js';
+import { referenceForward, type HostTensor, type ReferenceOptions } from '../src/reference/forward.js';
 import type { Layout, Shape4 } from '../src/tensor/shape.js';
 
 /** The seed of a random test: $SEED when set (to reproduce a printed failure), else a fresh one. */
@@ -67,9 +67,10 @@ export function checkAgainstReference(
   k: HostTensor,
   v: HostTensor,
   causal: boolean,
+  opts: Omit<ReferenceOptions, 'causal' | 'precision'> = {},
 ): string | undefined {
-  const ref = referenceForward(q, k, v, { causal });
-  const ref32 = referenceForward(q, k, v, { causal, precision: 'f32' });
+  const ref = referenceForward(q, k, v, { ...opts, causal });
+  const ref32 = referenceForward(q, k, v, { ...opts, causal, precision: 'f32' });
   for (const [name, got, want, want32] of [
     ['O', o, ref.out, ref32.out],
     ['LSE', lse, ref.lse, ref32.lse],

@@ -1,0 +1,198 @@
+/*
+ * Inside a real model: Q, K, V as GPUBuffers a caller made on its own device,
+ * wrapped without copies; forward and backward write into the caller's buffers
+ * with no host round trip (no tensor-sized writeBuffer, no mapAsync), and agree
+ * with the float64 reference and, bit for bit, with the same call on uploaded
+ * tensors. Then every way a wrapped buffer can be wrong, each refused before
+ * any GPU work, and a default-limits device refused by the limit's name.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAttention, type Attention } from '../src/api/attention.js';
+import type { AttentionTensor } from '../src/api/tensor.js';
+import { alibi, alibiSlopes } from '../src/mods/builtins.js';
+import { referenceBackward } from '../src/reference/backward.js';
+import { getGpu, requiredFeatures, requiredLimits } from '../src/runtime/device.js';
+import { AttentionInputError, AttentionLimitError } from '../src/tensor/errors.js';
+import { checkAgainstReference, errorOf, maxErr, randomHost, rng, testSeed } from './helpers.js';
+
+const USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
+
+let adapter: GPUAdapter;
+let device: GPUDevice;
+let attn: Attention;
+
+beforeAll(async () => {
+  adapter = (await (await getGpu())!.requestAdapter())!;
+  device = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter), requiredFeatures: requiredFeatures(adapter) });
+  attn = await createAttention({ backend: { device } });
+});
+afterAll(() => {
+  attn?.destroy();
+  device?.destroy();
+});
+
+/** A caller's buffer of `bytes` holding `data` at `offset` (written before anything is counted). */
+function callerBuffer(bytes: number, data?: Float32Array, offset = 0, usage = USAGE): GPUBuffer {
+  const b = device.createBuffer({ label: 'caller buffer', size: bytes, usage });
+  if (data) device.queue.writeBuffer(b, offset, data as Float32Array<ArrayBuffer>);
+  return b;
+}
+
+/** Reads `count` floats at `offset` of a caller's buffer the caller's way. */
+async function readBuffer(b: GPUBuffer, count: number, offset = 0): Promise<Float32Array> {
+  const staging = device.createBuffer({ size: count * 4, usage: 0x01 | 0x08 });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(b, offset, staging, 0, count * 4);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(0x0001);
+  const out = new Float32Array(staging.getMappedRange().slice(0));
+  staging.destroy();
+  return out;
+}
+
+/** Counts tensor-sized uploads and every read-back while `fn` runs. */
+async function countHostTraffic(fn: () => Promise<void>, minBytes: number): Promise<{ uploads: number; mapAsyncs: number }> {
+  const queue = device.queue;
+  const write = queue.writeBuffer.bind(queue);
+  const proto = Object.getPrototypeOf(device.createBuffer({ size: 16, usage: 0x08 })) as GPUBuffer;
+  const mapAsync = proto.mapAsync;
+  let uploads = 0;
+  let mapAsyncs = 0;
+  queue.writeBuffer = ((...args: Parameters<GPUQueue['writeBuffer']>) => {
+    const [, , data, , size] = args;
+    const bytes = size ?? (data as ArrayBufferView).byteLength ?? (data as ArrayBuffer).byteLength;
+    if ((bytes as number) >= minBytes) uploads++;
+    return write(...args);
+  }) as GPUQueue['writeBuffer'];
+  proto.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
+    mapAsyncs++;
+    return mapAsync.apply(this, args);
+  };
+  try {
+    await fn();
+    await device.queue.onSubmittedWorkDone();
+  } finally {
+    queue.writeBuffer = write;
+    proto.mapAsync = mapAsync;
+  }
+  return { uploads, mapAsyncs };
+}
+
+describe('GPU tensors on the caller\'s device', () => {
+  it('forward and backward on wrapped buffers: no host round trip, results in the caller\'s buffers, equal to the reference and to uploaded tensors', async () => {
+    const seed = testSeed();
+    const rand = rng(seed);
+    const [B, H, Hkv, N, D] = [1, 4, 2, 40, 32];
+    const [hq, hk, hv, hdo] = [randomHost([B, H, N, D], rand), randomHost([B, Hkv, N, D], rand), randomHost([B, Hkv, N, D], rand), randomHost([B, H, N, D], rand)];
+    const qBytes = B * H * N * D * 4;
+    const kvBytes = B * Hkv * N * D * 4;
+    // K and V share one buffer, V at an aligned offset; the outputs go into one more.
+    const align = device.limits.minStorageBufferOffsetAlignment;
+    const vOffset = Math.ceil(kvBytes / align) * align;
+    const qBuf = callerBuffer(qBytes, hq.data as Float32Array);
+    const kvBuf = callerBuffer(vOffset + kvBytes, hk.data as Float32Array);
+    device.queue.writeBuffer(kvBuf, vOffset, hv.data as Float32Array<ArrayBuffer>);
+    const doBuf = callerBuffer(qBytes, hdo.data as Float32Array);
+    const outBuf = callerBuffer(qBytes);
+    const gradBuf = callerBuffer(3 * vOffset + qBytes);
+    const dims = (h: number) => [B, h, N, D];
+    const q = attn.tensor(qBuf, dims(H));
+    const k = attn.tensor(kvBuf, dims(Hkv));
+    const v = attn.tensor(kvBuf, dims(Hkv), { byteOffset: vOffset });
+    const dOut = attn.tensor(doBuf, dims(H));
+    const into = { out: attn.tensor(outBuf, dims(H)) };
+    const grads = { dq: attn.tensor(gradBuf, dims(H)), dk: attn.tensor(gradBuf, dims(Hkv), { byteOffset: 2 * vOffset }), dv: attn.tensor(gradBuf, dims(Hkv), { byteOffset: 3 * vOffset }) };
+    expect(q.wrapsCallerBuffer && v.gpuBuffer).toEqual({ buffer: kvBuf, byteOffset: vOffset, byteLength: kvBytes });
+    const opts = { causal: true, score: alibi(alibiSlopes(H)) };
+
+    let fwd!: { out: AttentionTensor; lse?: AttentionTensor };
+    let bwd!: { dq: AttentionTensor; dk: AttentionTensor; dv: AttentionTensor };
+    const traffic = await countHostTraffic(async () => {
+      fwd = await attn.forward(q, k, v, { ...opts, returnLse: true, into });
+      bwd = await attn.backward(dOut, { q, k, v, out: fwd.out, lse: fwd.lse }, { ...opts, tableGrads: false, into: grads });
+    }, kvBytes);
+    expect(traffic).toEqual({ uploads: 0, mapAsyncs: 0 });
+    expect(fwd.out).toBe(into.out);
+    expect(bwd.dq).toBe(grads.dq);
+
+    // The caller reads its own buffers.
+    const o = await readBuffer(outBuf, qBytes / 4);
+    const lse = await fwd.lse!.read();
+    const problem = checkAgainstReferenceWithAlibi(o, lse, hq, hk, hv, H);
+    expect(problem, `[seed ${seed}]`).toBeUndefined();
+    const ref = referenceBackward(hq, hk, hv, hdo, { causal: true, score: alibiFn(H), scoreGrad: (s) => 1 + 0 * s });
+    for (const [name, got, want] of [
+      ['dQ', await readBuffer(gradBuf, qBytes / 4), ref.dq],
+      ['dK', await readBuffer(gradBuf, kvBytes / 4, 2 * vOffset), ref.dk],
+      ['dV', await readBuffer(gradBuf, kvBytes / 4, 3 * vOffset), ref.dv],
+    ] as const) {
+      const scale = maxErr(new Float64Array(want.length), want).err;
+      expect(maxErr(got, want).err, `${name} [seed ${seed}]`).toBeLessThan(1e-4 * scale + 1e-6);
+    }
+
+    // The same call on uploaded tensors gives the same bits.
+    const up = [hq, hk, hv, hdo].map((h) => attn.tensor(h.data as Float32Array, [h.shape.batch, h.shape.heads, h.shape.seq, h.shape.headDim]));
+    const f2 = await attn.forward(up[0]!, up[1]!, up[2]!, { ...opts, returnLse: true });
+    const g2 = await attn.backward(up[3]!, { q: up[0]!, k: up[1]!, v: up[2]!, out: f2.out, lse: f2.lse }, { ...opts, tableGrads: false });
+    expect(Buffer.from((await f2.out.read()).buffer).equals(Buffer.from(o.buffer))).toBe(true);
+    expect(Buffer.from((await g2.dk.read()).buffer).equals(Buffer.from((await bwd.dk.read()).buffer))).toBe(true);
+
+    // Destroying a wrapped tensor leaves the caller's buffer usable.
+    [q, k, v, dOut, into.out, ...Object.values(grads)].forEach((t) => t.destroy());
+    expect((await readBuffer(qBuf, 4))[0]).toBe(hq.data[0]);
+    [qBuf, kvBuf, doBuf, outBuf, gradBuf].forEach((b) => b.destroy());
+  });
+
+  it('a buffer from another device, without STORAGE usage, too small, or at an unaligned offset is refused before any GPU work', async () => {
+    const other = await adapter.requestDevice();
+    const dims = [1, 1, 16, 32];
+    const bytes = 16 * 32 * 4;
+    const good = [0, 1].map(() => attn.tensor(callerBuffer(bytes), dims));
+    const foreign = attn.tensor(other.createBuffer({ size: bytes, usage: USAGE }), dims);
+    const e1 = await errorOf(() => attn.forward(foreign, good[0]!, good[1]!));
+    expect(e1).toBeInstanceOf(AttentionInputError);
+    expect(e1.message).toMatch(/q: the GPUBuffer cannot be used on this Attention's device/);
+    other.destroy();
+
+    const noStorage = device.createBuffer({ size: bytes, usage: 0x08 | 0x04 });
+    expect(() => attn.tensor(noStorage, dims)).toThrow(/lacks STORAGE usage/);
+    expect(() => attn.tensor(callerBuffer(bytes - 4), dims)).toThrow(/has 2044 bytes, but the tensor needs 2048 bytes/);
+    expect(() => attn.tensor(callerBuffer(2 * bytes), dims, { byteOffset: 4 })).toThrow(/byteOffset must be a multiple of/);
+    expect(() => attn.tensor(callerBuffer(bytes), dims, { byteOffset: -256 })).toThrow(AttentionInputError);
+    const cpu = await createAttention({ backend: 'cpu' });
+    expect(() => cpu.tensor(callerBuffer(bytes), dims)).toThrow(/can only be wrapped by a WebGPU Attention/);
+    expect(() => cpu.tensor(new Float32Array(16 * 32), dims, { byteOffset: 0 })).toThrow(/byteOffset applies to a GPUBuffer/);
+    const e2 = await errorOf(() => attn.forward(good[0]!, good[0]!, good[1]!, { into: { out: good[0]! } }));
+    expect(e2.message).toMatch(/into.out must not be an input/);
+    const e3 = await errorOf(() => attn.forward(good[0]!, good[0]!, good[1]!, { into: { out: attn.tensor(callerBuffer(2 * bytes), [1, 2, 16, 32]) } }));
+    expect(e3.message).toMatch(/into.out must have shape \[1, 1, 16, 32\]/);
+  });
+
+  it('on a device with default limits, forward runs and a backward that needs more storage buffers names the limit', async () => {
+    const plain = await adapter.requestDevice();
+    const small = await createAttention({ backend: { device: plain } });
+    const rand = rng(testSeed());
+    const [hq, hk, hv] = [0, 1, 2].map(() => randomHost([1, 2, 24, 32], rand));
+    const [q, k, v] = [hq!, hk!, hv!].map((h) => small.tensor(h.data as Float32Array, [1, 2, 24, 32]));
+    const opts = { causal: true, score: alibi(alibiSlopes(2)) };
+    const { out, lse } = await small.forward(q!, k!, v!, { ...opts, returnLse: true });
+    expect(checkAgainstReferenceWithAlibi(await out.read(), await lse!.read(), hq!, hk!, hv!, 2)).toBeUndefined();
+    if (plain.limits.maxStorageBuffersPerShaderStage < 9) {
+      const e = await errorOf(() => small.backward(q!, { q: q!, k: k!, v: v!, out, lse }, opts));
+      expect(e).toBeInstanceOf(AttentionLimitError);
+      expect(e.message).toMatch(/binds 9 storage buffers, but this device allows 8 \(maxStorageBuffersPerShaderStage\)/);
+    }
+    small.destroy();
+    plain.destroy();
+  });
+});
+
+/** ALiBi as the reference's score function: score + slope[h]·(kv − q). */
+function alibiFn(heads: number) {
+  const slopes = alibiSlopes(heads);
+  return (s: number, _b: number, h: number, q: number, kv: number) => s + Math.fround(slopes[h]!) * (kv - q);
+}
+
+function checkAgainstReferenceWithAlibi(o: Float32Array, lse: Float32Array, hq: ReturnType<typeof randomHost>, hk: ReturnType<typeof randomHost>, hv: ReturnType<typeof randomHost>, heads: number) {
+  return checkAgainstReference(o, lse, hq, hk, hv, true, { score: alibiFn(heads) });
+}
