@@ -31,6 +31,11 @@ afterAll(() => {
   device?.destroy();
 });
 
+/** A second device with WebGPU's default limits (an adapter makes one device only). */
+async function freshDevice(): Promise<GPUDevice> {
+  return (await (await getGpu())!.requestAdapter())!.requestDevice();
+}
+
 /** A caller's buffer of `bytes` holding `data` at `offset` (written before anything is counted). */
 function callerBuffer(bytes: number, data?: Float32Array, offset = 0, usage = USAGE): GPUBuffer {
   const b = device.createBuffer({ label: 'caller buffer', size: bytes, usage });
@@ -144,7 +149,7 @@ describe('GPU tensors on the caller\'s device', () => {
   });
 
   it('a buffer from another device, without STORAGE usage, too small, or at an unaligned offset is refused before any GPU work', async () => {
-    const other = await adapter.requestDevice();
+    const other = await freshDevice();
     const dims = [1, 1, 16, 32];
     const bytes = 16 * 32 * 4;
     const good = [0, 1].map(() => attn.tensor(callerBuffer(bytes), dims));
@@ -169,7 +174,7 @@ describe('GPU tensors on the caller\'s device', () => {
   });
 
   it('on a device with default limits, forward runs and a backward that needs more storage buffers names the limit', async () => {
-    const plain = await adapter.requestDevice();
+    const plain = await freshDevice();
     const small = await createAttention({ backend: { device: plain } });
     const rand = rng(testSeed());
     const [hq, hk, hv] = [0, 1, 2].map(() => randomHost([1, 2, 24, 32], rand));
