@@ -45,6 +45,9 @@ const SHIPPED = [
 /** The Node-only modules and the browser stand-ins that package.json's "browser" field swaps in. */
 const BROWSER_SWAPS = Object.entries(pkg.browser ?? {});
 
+/** Problems printed per check (the rest are counted). */
+const MAX_SHOWN = 12;
+
 let failures = 0;
 /** Prints one check's outcome; `problems` empty means it passed. */
 function report(name, problems) {
@@ -54,7 +57,8 @@ function report(name, problems) {
   }
   failures++;
   console.log(`FAIL  ${name}`);
-  for (const p of problems) console.log(`        ${p}`);
+  for (const p of problems.slice(0, MAX_SHOWN)) console.log(`        ${p}`);
+  if (problems.length > MAX_SHOWN) console.log(`        … and ${problems.length - MAX_SHOWN} more`);
 }
 
 /** Runs a command; returns its stdout, or throws with its output when it fails. */
