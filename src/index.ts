@@ -1,7 +1,12 @@
 /*
  * webgpu-attention: exact, IO-aware fused attention through WebGPU, with a CPU fallback.
  * This file only re-exports the public surface.
+ *
+ * The reference below puts the WebGPU types (GPUDevice, GPUBuffer, …, from the
+ * @webgpu/types dependency) into a consumer's program, so that this package's
+ * .d.ts compile under a default tsconfig; `preserve` keeps it in dist/index.d.ts.
  */
+/// <reference types="@webgpu/types" preserve="true" />
 export { createAttention, Attention, type ForwardResult, type BackwardResult } from './api/attention.js';
 export { AttentionTensor, type GpuBufferView } from './api/tensor.js';
 export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, IntoTensors, Algorithm, BackendChoice } from './api/options.js';

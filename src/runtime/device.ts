@@ -1,11 +1,14 @@
 /*
  * Adapter and device acquisition: the browser's navigator.gpu, Node through the
- * optional 'webgpu' package (Dawn), or a GPUDevice the caller already has.
+ * optional 'webgpu' package (Dawn, gpu-node.ts), or a GPUDevice the caller
+ * already has.
  * The device is created with the adapter's own limits for what the kernels
  * use (workgroup memory, invocations, binding size), since WebGPU's defaults
  * are far below what real GPUs offer.
  */
 import { AttentionBackendError } from '../tensor/errors.js';
+// The browser build gets gpu-browser.js here instead (package.json "browser").
+import { platformGpu } from './gpu-node.js';
 
 /** What the library reports about an adapter (the bench JSON's "adapter"). */
 export interface AdapterSummary {
@@ -45,32 +48,11 @@ const WANTED_LIMITS = [
 
 const WANTED_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
 
-const nodeGpus = new Map<string, Promise<GPU | undefined>>();
-
-/** The GPU entry point of this environment, or undefined where none exists. */
+/** The GPU entry point of this environment (navigator.gpu, else Dawn in Node), or undefined where none exists. */
 export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  if (typeof process === 'undefined' || !process.versions?.node) return undefined;
-  // One Dawn instance per set of flags (a null-backend instance must not serve a later plain call).
-  const key = dawnFlags.join(' ');
-  let gpu = nodeGpus.get(key);
-  if (!gpu) nodeGpus.set(key, (gpu = (async () => {
-    try {
-      const mod = (await import('webgpu' as string)) as {
-        create: (flags: string[]) => GPU;
-        globals: Record<string, unknown>;
-      };
-      // Dawn's constants (GPUBufferUsage, …) are globals in browsers; install them once.
-      for (const [name, value] of Object.entries(mod.globals)) {
-        if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
-      }
-      return mod.create([...dawnFlags]);
-    } catch {
-      return undefined;
-    }
-  })()));
-  return gpu;
+  return platformGpu(dawnFlags);
 }
 
 /**
