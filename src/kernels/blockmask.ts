@@ -10,7 +10,7 @@
  */
 import { declareBindings, PARAMS_BINDING, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
-import { AUX_BINDING } from './forward.js';
+import { AUX_BINDING } from './wgsl-common.js';
 
 export const BLOCK_EMPTY = 0;
 export const BLOCK_PARTIAL = 1;

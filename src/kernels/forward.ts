@@ -53,6 +53,7 @@
  */
 import type { KernelSpec } from './spec.js';
 import { each } from './codegen.js';
+import { BLOCK_FULL } from './blockmask.js';
 import { forwardWorkgroupBytes, type ForwardConfig } from './forward-config.js';
 import { forwardPlan, type ForwardPlan } from './forward-plan.js';
 import {
@@ -133,7 +134,7 @@ function kvLoop(plan: ForwardPlan): string {
   return /* wgsl */ `  loop {
     if (k0 >= kvEnd) { break; }
     let kNext = ${blocks ? 'nextTile(blockRow, k0 / BC + 1u, tileEnd) * BC' : 'k0 + BC'};
-    let full = ${blocks ? `blocks[blockRow + k0 / BC] == ${2}u` : 'false'};
+    let full = ${blocks ? `blocks[blockRow + k0 / BC] == ${BLOCK_FULL}u` : 'false'};
     workgroupBarrier();
 ${stageTile(plan, 'k')}
 ${t.shareKv ? '' : stageTile(plan, 'v')}
