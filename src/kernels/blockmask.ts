@@ -10,7 +10,7 @@
  */
 import { declareBindings, PARAMS_BINDING, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
-import { AUX_BINDING } from './forward.js';
+import { AUX_BINDING } from './wgsl-common.js';
 import { blockMaskDims } from '../mods/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
 import type { BufferDecl, Program } from './program.js';

@@ -25,12 +25,35 @@ export function sumOf(n: number, f: (i: number) => string): string {
 }
 
 /**
+ * `x` combined across `lanes` neighbouring subgroup lanes (a power of two) by XOR
+ * shuffles, as one expression; every lane ends with the total. Each step names its
+ * operand twice, so the text doubles per step (the shader compiler merges the copies;
+ * the forward kernel's speed was measured on exactly this text).
+ */
+export function shuffleReduce(x: string, lanes: number, op: 'max' | 'add'): string {
+  return Array.from({ length: Math.log2(lanes) }, (_, i) => 1 << i).reduce(
+    (acc, mask) => (op === 'max' ? `max(${acc}, subgroupShuffleXor(${acc}, ${mask}u))` : `${acc} + subgroupShuffleXor(${acc}, ${mask}u)`),
+    x,
+  );
+}
+
+/** Generators moving one tile between device memory, registers and workgroup memory (see tileMover). */
+export interface TileMover {
+  /** vec4 registers each invocation holds per tile. */
+  readonly per: number;
+  /** Registers `regs` ← rows [row0, row0 + rows) of `src` (row stride `seqStride` from `base`); zero past `limit`. */
+  fetch(regs: string, src: string, base: string, seqStride: string, row0: string, limit: string): string;
+  /** Workgroup tile ← registers `regs`; `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */
+  stage(regs: string, at: (row: string, col: string) => string): string;
+}
+
+/**
  * Generated WGSL moving one tile of `rows` rows × D4 vec4 columns in two halves,
  * so the global loads of the next tile are in flight while the current one is
  * computed. fetch: storage buffer → registers (zero past `limit`); stage:
  * registers → workgroup tile. Expects `tid` and `D4` in scope.
  */
-export function tileMover(rows: number, threads: number, d4: number) {
+export function tileMover(rows: number, threads: number, d4: number): TileMover {
   const per = Math.ceil((rows * d4) / threads);
   const ragged = (rows * d4) % threads !== 0;
   return {

@@ -1,0 +1,34 @@
+/*
+ * WGSL pieces that several kernel families declare (forward, backward, naive,
+ * combine, block mask): helper functions and the auxiliary-table binding. They
+ * live apart from any one family so that none has to import another to get them.
+ */
+import type { Binding } from './spec.js';
+
+/** First tile index ≥ start whose block-mask state is not empty, or end. */
+export const NEXT_TILE = /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32) -> u32 {
+  var t = start;
+  loop {
+    if (t >= end || blocks[row + t] != 0u) { break; }
+    t++;
+  }
+  return t;
+}`;
+
+/**
+ * NaN test on the bits: compilers may fold float self-comparisons (x != x) away
+ * under a no-NaN assumption; integer compares they must keep.
+ */
+export const IS_NAN = /* wgsl */ `fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`;
+
+/**
+ * LSE in natural units from the log2-frame max m and denominator l: m·ln 2 + ln l,
+ * with ln 2 split into an f32 head and tail so the product adds no rounding beyond
+ * the scores' own ((m + log2 l)·ln 2 added about 2 ulp of |LSE|, over the bound at |LSE| ≈ 100).
+ */
+export const LSE_OF = /* wgsl */ `fn lseOf(m: f32, l: f32) -> f32 {
+  return fma(m, ${Math.fround(Math.LN2)}, fma(m, ${Math.LN2 - Math.fround(Math.LN2)}, log(l)));
+}`;
+
+/** The packed auxiliary tables of a variant (slopes, document ids, sinks, …). */
+export const AUX_BINDING: Binding = { name: 'aux', kind: 'read', type: 'array<f32>' };
