@@ -4,8 +4,9 @@
  * that can see them (causal start, block mask), fetching the next Q and dO tile and
  * their rows' LSE and Delta into registers while the current one is computed. Per step:
  *
- *   S  = qkScale·Q·Kᵀ (score′ applied with a score modifier)
- *   P  = exp2(S·log2 e − LSE·log2 e)              masked where the keys are
+ *   S  = qkScale·Q·Kᵀ                             qkScale = scale·log2 e (with a score
+ *                                                  modifier: log2 e·score(scale·Q·Kᵀ))
+ *   P  = exp2(S − LSE·log2 e)                     0 where masked
  *   dP = dO·Vᵀ
  *   dS = P∘(dP − Delta)·score′
  *   dV += Pᵀ·dO
@@ -22,12 +23,6 @@ import {
   vec4Array, type BackwardConfig, type BackwardShape, type BlockRoles,
 } from './backward-shared.js';
 
-/** WGSL names of the dK/dV kernel's tiles and registers. */
-const N = {
-  K: 'Xa', V: 'Xb', Q: 'Ya', dO: 'Yb', dS: 'dSs', P: 'Ps', lse: 'Ls', delta: 'Dsh',
-  s: 'sa', dp: 'sb', dk: 'acc1', dv: 'acc2', qNext: 'ra', dONext: 'rb', lseNext: 'lNext', deltaNext: 'dNext',
-} as const;
-
 /** The dK/dV pass: dK = scale · Σ_i dS_ij Q_i and dV = Σ_i P_ij dO_i for every key row, in a fixed order. */
 export function backwardDkDvKernel(cfg: BackwardConfig): KernelSpec {
   if (cfg.tile.dsInY) throw new Error('backwardKernel: dS in the V tile is for the dQ pass');
@@ -37,14 +32,14 @@ export function backwardDkDvKernel(cfg: BackwardConfig): KernelSpec {
   const wgsl = /* wgsl */ `
 ${backwardHeader(cfg, sh, bindings, [sh.blocks ? NEXT_Q_STEP : '', ''])}
 
-var<workgroup> ${N.K}: array<vec4<f32>, ${BO * d4}>;
-var<workgroup> ${N.V}: array<vec4<f32>, ${BO * d4}>;
-var<workgroup> ${N.Q}: array<vec4<f32>, ${BI * (d4 + 1)}>;
-var<workgroup> ${N.dO}: array<vec4<f32>, ${BI * (d4 + 1)}>;
-var<workgroup> ${N.dS}: array<vec4<f32>, ${(BO * BI) / 4}>;
-var<workgroup> ${N.P}: array<vec4<f32>, ${(BO * BI) / 4}>;
-var<workgroup> ${N.lse}: array<f32, ${BI}>;
-var<workgroup> ${N.delta}: array<f32, ${BI}>;
+var<workgroup> Ks: array<vec4<f32>, ${BO * d4}>;
+var<workgroup> Vs: array<vec4<f32>, ${BO * d4}>;
+var<workgroup> Qs: array<vec4<f32>, ${BI * (d4 + 1)}>;
+var<workgroup> dOs: array<vec4<f32>, ${BI * (d4 + 1)}>;
+var<workgroup> dSs: array<vec4<f32>, ${(BO * BI) / 4}>;
+var<workgroup> Ps: array<vec4<f32>, ${(BO * BI) / 4}>;
+var<workgroup> lseTile: array<f32, ${BI}>;
+var<workgroup> deltaTile: array<f32, ${BI}>;
 
 @compute @workgroup_size(TX, TY, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -58,13 +53,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let vBase = b * params.vsb + hk * params.vsh;
 ${stageOuterTile(
   '',
-  { tile: N.K, src: 'k', base: 'kBase', stride: 'params.ksn' },
-  { tile: N.V, src: 'v', base: 'vBase', stride: 'params.vsn' },
+  { tile: 'Ks', src: 'k', base: 'kBase', stride: 'params.ksn' },
+  { tile: 'Vs', src: 'v', base: 'vBase', stride: 'params.vsn' },
   'params.seqK',
 )}
 
-  var ${N.dk}: array<vec4<f32>, ${t.rm * sh.oc}>;
-  var ${N.dv}: array<vec4<f32>, ${t.rm * sh.oc}>;
+  var dkAcc: array<vec4<f32>, ${t.rm * sh.oc}>;
+  var dvAcc: array<vec4<f32>, ${t.rm * sh.oc}>;
 
   var qFirst = 0u;
   if (CAUSAL) { qFirst = u32(max(i32(o0) - params.causalOffset, 0)) / BI; }
@@ -96,34 +91,32 @@ function walk(cfg: BackwardConfig, sh: BackwardShape): string {
   const fetchQ = (st: string) => `    {
       ${place(st, '      ')}
       let qBase = b * params.qsb + h * params.qsh;
-${mover.fetch(N.qNext, 'q', 'qBase', 'params.qsn', 'i0', 'params.seqQ')}
-${mover.fetch(N.dONext, 'dout', 'qBase', 'params.qsn', 'i0', 'params.seqQ')}
+${mover.fetch('qr', 'q', 'qBase', 'params.qsn', 'i0', 'params.seqQ')}
+${mover.fetch('dOr', 'dout', 'qBase', 'params.qsn', 'i0', 'params.seqQ')}
       // This invocation's share of the Q tile's row terms (rows past Nq or fully masked contribute nothing).
-      ${N.lseNext} = ${NO_ROW};
-      ${N.deltaNext} = 0.0;
+      lseNext = ${NO_ROW};
+      deltaNext = 0.0;
       if (tid < BI && i0 + tid < params.seqQ) {
         let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
         let l = lse[row];
-        if (l > MASKED) { ${N.lseNext} = l * ${Math.LOG2E}; }
-        ${N.deltaNext} = dd[row];
+        if (l > MASKED) { lseNext = l * ${Math.LOG2E}; }
+        deltaNext = dd[row];
       }
     }`;
   const query = (c: number) => `i0 + tx + ${sh.t.tx * c}u`;
   const roles: BlockRoles = {
     query: (_, c) => query(c),
     key: (r) => `o0 + ty * RM + ${r}u`,
-    lse: (_, c) => `${N.lse}[tx + ${sh.t.tx * c}u]`,
-    delta: (_, c) => `${N.delta}[tx + ${sh.t.tx * c}u]`,
-    s: N.s,
-    dp: N.dp,
-    dsTile: N.dS,
-    pTile: N.P,
+    lse: (_, c) => `lseTile[tx + ${sh.t.tx * c}u]`,
+    delta: (_, c) => `deltaTile[tx + ${sh.t.tx * c}u]`,
+    dsTile: 'dSs',
+    pTile: 'Ps',
   };
   const next = (start: string) => (sh.blocks ? `nextStep(blockCol, hk, qFirst, nQt, ${start}, steps)` : start);
-  return `  var ${N.qNext}: array<vec4<f32>, ${mover.per}>;
-  var ${N.dONext}: array<vec4<f32>, ${mover.per}>;
-  var ${N.lseNext} = 0.0;
-  var ${N.deltaNext} = 0.0;
+  return `  var qr: array<vec4<f32>, ${mover.per}>;
+  var dOr: array<vec4<f32>, ${mover.per}>;
+  var lseNext = 0.0;
+  var deltaNext = 0.0;
   var st = ${next('0u')};
   if (st < steps) {
 ${fetchQ('st')}
@@ -134,15 +127,15 @@ ${fetchQ('st')}
     let stNext = ${next('st + 1u')};
     let full = ${sh.blocks ? 'blocks[blockCol + (hk * params.groupSize + st / nQt) * params.bmH + (qFirst + st % nQt) * params.bmRow] == 2u' : 'false'};
     workgroupBarrier();
-${mover.stage(N.qNext, (r, c) => at(N.Q, r, c))}
-${mover.stage(N.dONext, (r, c) => at(N.dO, r, c))}
-    if (tid < BI) { ${N.lse}[tid] = ${N.lseNext}; ${N.delta}[tid] = ${N.deltaNext}; }
+${mover.stage('qr', (r, c) => at('Qs', r, c))}
+${mover.stage('dOr', (r, c) => at('dOs', r, c))}
+    if (tid < BI) { lseTile[tid] = lseNext; deltaTile[tid] = deltaNext; }
     workgroupBarrier();
     if (stNext < steps) {
 ${fetchQ('stNext')}
     }
 
-${scoresAndDp(sh, { s: N.s, dp: N.dp, sOuter: [N.K, 'xa'], sInner: [N.Q, 'ya'], dpOuter: [N.V, 'xb'], dpInner: [N.dO, 'yb'] })}
+${scoresAndDp(sh, { sOuter: ['Ks', 'k'], sInner: ['Qs', 'q'], dpOuter: ['Vs', 'v'], dpInner: ['dOs', 'dO'] })}
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
     if (o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + params.causalOffset)) {
@@ -166,12 +159,12 @@ function accumulateDkDv(sh: BackwardShape): string {
     each(t.rm, (r) => `        ${acc}[${r * oc + c}] = fma(vec4<f32>(${w}${r}.${'xyzw'[jj]}), ${x}, ${acc}[${r * oc + c}]);`);
   return `    // dK += dS·Q and dV += P·dO for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
-${each(t.rm, (r) => `      let ds${r} = ${N.dS}[(ty * RM + ${r}u) * (BI / 4u) + j4];\n      let p${r} = ${N.P}[(ty * RM + ${r}u) * (BI / 4u) + j4];`)}
+${each(t.rm, (r) => `      let ds${r} = dSs[(ty * RM + ${r}u) * (BI / 4u) + j4];\n      let p${r} = Ps[(ty * RM + ${r}u) * (BI / 4u) + j4];`)}
 ${each(4, (jj) => each(oc, (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
-        let ya = ${at(N.Q, `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
-${fmas(N.dk, 'ds', 'ya', jj, c)}
-        let yb = ${at(N.dO, `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
-${fmas(N.dv, 'p', 'yb', jj, c)}
+        let qRow = ${at('Qs', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
+${fmas('dkAcc', 'ds', 'qRow', jj, c)}
+        let dORow = ${at('dOs', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
+${fmas('dvAcc', 'p', 'dORow', jj, c)}
       }`))}
     }`;
 }
@@ -186,8 +179,8 @@ ${each(oc, (c) => {
   const col = `tx + ${t.tx * c}u`;
   const guard = (c + 1) * t.tx <= d4 ? '' : `if (${col} < D4) `;
   return `      ${guard}{
-        dk[kBase + n * params.ksn + ${col}] = ${N.dk}[${r * oc + c}] * params.scale;
-        dv[vBase + n * params.vsn + ${col}] = ${N.dv}[${r * oc + c}];
+        dk[kBase + n * params.ksn + ${col}] = dkAcc[${r * oc + c}] * params.scale;
+        dv[vBase + n * params.vsn + ${col}] = dvAcc[${r * oc + c}];
       }`;
 })}
     }

@@ -4,8 +4,9 @@
  * walks the K/V tiles its rows can see (causal end, block mask), fetching the next
  * tile into registers while the current one is computed. Per K/V tile:
  *
- *   S  = qkScale·Q·Kᵀ (score′ applied with a score modifier)
- *   P  = exp2(S·log2 e − LSE·log2 e)              masked where the keys are
+ *   S  = qkScale·Q·Kᵀ                             qkScale = scale·log2 e (with a score
+ *                                                  modifier: log2 e·score(scale·Q·Kᵀ))
+ *   P  = exp2(S − LSE·log2 e)                     0 where masked
  *   dP = dO·Vᵀ
  *   dS = P∘(dP − Delta)·score′
  *   dQ += dS·K                                     scaled once at the end
@@ -22,12 +23,6 @@ import {
   stageOuterTile, tableGradFns, tableGradRegisters, vec4Array, type BackwardConfig, type BackwardShape, type BlockRoles,
 } from './backward-shared.js';
 
-/** WGSL names of the dQ kernel's tiles and registers. */
-const N = {
-  Q: 'Xa', dO: 'Xb', K: 'Ya', V: 'Yb', dS: 'dSs',
-  s: 'sa', dp: 'sb', dq: 'acc1', lse: 'lr', delta: 'dr', kNext: 'ra', vNext: 'rb',
-} as const;
-
 /** The dQ pass: dQ = scale · Σ_j dS_ij K_j for every query row, in a fixed order (no atomics). */
 export function backwardDqKernel(cfg: BackwardConfig): KernelSpec {
   const sh = backwardShape(cfg, 'backwardKernel');
@@ -38,11 +33,11 @@ export function backwardDqKernel(cfg: BackwardConfig): KernelSpec {
   const wgsl = /* wgsl */ `
 ${backwardHeader(cfg, sh, bindings, [sh.blocks ? NEXT_KV_TILE : '', tableGradFns(tg)])}
 
-var<workgroup> ${N.Q}: array<vec4<f32>, ${BO * d4}>;
-var<workgroup> ${N.dO}: array<vec4<f32>, ${BO * d4}>;
-var<workgroup> ${N.K}: array<vec4<f32>, ${innerRows}>;
-var<workgroup> ${N.V}: array<vec4<f32>, ${innerRows}>;
-${sh.dsInY ? '' : `var<workgroup> ${N.dS}: array<vec4<f32>, ${(BO * BI) / 4}>;`}
+var<workgroup> Qs: array<vec4<f32>, ${BO * d4}>;
+var<workgroup> dOs: array<vec4<f32>, ${BO * d4}>;
+var<workgroup> Ks: array<vec4<f32>, ${innerRows}>;
+var<workgroup> Vs: array<vec4<f32>, ${innerRows}>;
+${sh.dsInY ? '' : `var<workgroup> dSs: array<vec4<f32>, ${(BO * BI) / 4}>;`}
 
 
 @compute @workgroup_size(TX, TY, 1)
@@ -58,12 +53,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let vBase = b * params.vsb + hk * params.vsh;
 ${stageOuterTile(
   'let qBase = b * params.qsb + h * params.qsh;',
-  { tile: N.Q, src: 'q', base: 'qBase', stride: 'params.qsn' },
-  { tile: N.dO, src: 'dout', base: 'qBase', stride: 'params.qsn' },
+  { tile: 'Qs', src: 'q', base: 'qBase', stride: 'params.qsn' },
+  { tile: 'dOs', src: 'dout', base: 'qBase', stride: 'params.qsn' },
   'params.seqQ',
 )}
 ${rowTerms(sh)}
-  var ${N.dq}: array<vec4<f32>, ${t.rm * sh.oc}>;
+  var dqAcc: array<vec4<f32>, ${t.rm * sh.oc}>;
 
 
   var kvEnd = params.seqK;
@@ -89,16 +84,16 @@ ${writeDq(sh)}
 /** LSE·log2 e and Delta of the invocation's RM query rows, read once (rows past Nq or fully masked contribute nothing). */
 function rowTerms(sh: BackwardShape): string {
   return `  // Row terms of this invocation's rows: LSE·log2 e (rows past Nq or fully masked contribute nothing) and D.
-  var ${N.lse}: array<f32, ${sh.t.rm}>;
-  var ${N.delta}: array<f32, ${sh.t.rm}>;
+  var lseRow: array<f32, ${sh.t.rm}>;
+  var deltaRow: array<f32, ${sh.t.rm}>;
 ${each(sh.t.rm, (r) => `  {
     let n = o0 + ty * RM + ${r}u;
-    ${N.lse}[${r}] = ${NO_ROW};
-    ${N.delta}[${r}] = 0.0;
+    lseRow[${r}] = ${NO_ROW};
+    deltaRow[${r}] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { ${N.lse}[${r}] = lse[row] * ${Math.LOG2E}; }
-      ${N.delta}[${r}] = dd[row];
+      if (lse[row] > MASKED) { lseRow[${r}] = lse[row] * ${Math.LOG2E}; }
+      deltaRow[${r}] = dd[row];
     }
   }`)}`;
 }
@@ -107,25 +102,23 @@ ${each(sh.t.rm, (r) => `  {
 function walk(cfg: BackwardConfig, sh: BackwardShape): string {
   const mover = tileMover(sh.inner, sh.nt, sh.d4);
   const at = innerTileAt(sh);
-  const dsTile = sh.dsInY ? N.V : N.dS;
+  const dsTile = sh.dsInY ? 'Vs' : 'dSs';
   const fetchKv = (st: string) => `    {
       let i0 = ${st} * BI;
       let qBase = b * params.qsb + h * params.qsh;
-${mover.fetch(N.kNext, 'k', 'kBase', 'params.ksn', 'i0', 'params.seqK')}
-${mover.fetch(N.vNext, 'v', 'vBase', 'params.vsn', 'i0', 'params.seqK')}
+${mover.fetch('kr', 'k', 'kBase', 'params.ksn', 'i0', 'params.seqK')}
+${mover.fetch('vr', 'v', 'vBase', 'params.vsn', 'i0', 'params.seqK')}
     }`;
   const roles: BlockRoles = {
     query: (r) => `o0 + ty * RM + ${r}u`,
     key: (_, c) => `i0 + tx + ${sh.t.tx * c}u`,
-    lse: (r) => `${N.lse}[${r}]`,
-    delta: (r) => `${N.delta}[${r}]`,
-    s: N.s,
-    dp: N.dp,
+    lse: (r) => `lseRow[${r}]`,
+    delta: (r) => `deltaRow[${r}]`,
     dsTile,
     tableGrads: cfg.tableGrads,
   };
-  return `  var ${N.kNext}: array<vec4<f32>, ${mover.per}>;
-  var ${N.vNext}: array<vec4<f32>, ${mover.per}>;
+  return `  var kr: array<vec4<f32>, ${mover.per}>;
+  var vr: array<vec4<f32>, ${mover.per}>;
 
   var st = ${sh.blocks ? 'nextTile(blockRow, 0u, steps)' : '0u'};
   if (st < steps) {
@@ -137,15 +130,15 @@ ${fetchKv('st')}
     let stNext = ${sh.blocks ? 'nextTile(blockRow, st + 1u, steps)' : 'st + 1u'};
     let full = ${sh.blocks ? 'blocks[blockRow + st] == 2u' : 'false'};
     workgroupBarrier();
-${mover.stage(N.kNext, (r, c) => at(N.K, r, c))}
-${mover.stage(N.vNext, (r, c) => at(N.V, r, c))}
+${mover.stage('kr', (r, c) => at('Ks', r, c))}
+${mover.stage('vr', (r, c) => at('Vs', r, c))}
 
     workgroupBarrier();
     if (stNext < steps) {
 ${fetchKv('stNext')}
     }
 
-${scoresAndDp(sh, { s: N.s, dp: N.dp, sOuter: [N.Q, 'xa'], sInner: [N.K, 'ya'], dpOuter: [N.dO, 'xb'], dpInner: [N.V, 'yb'] })}
+${scoresAndDp(sh, { sOuter: ['Qs', 'q'], sInner: ['Ks', 'k'], dpOuter: ['dOs', 'dO'], dpInner: ['Vs', 'v'] })}
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
 ${sh.dsInY ? '    workgroupBarrier(); // every invocation is done reading V: dS goes into its tile\n' : ''}    if (i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset)) {
@@ -168,8 +161,8 @@ function accumulateDq(sh: BackwardShape, dsTile: string): string {
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
 ${each(t.rm, (r) => `      let ds${r} = ${dsTile}[(ty * RM + ${r}u) * (BI / 4u) + j4];`)}
 ${each(4, (jj) => each(oc, (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
-        let ya = ${at(N.K, `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
-${each(t.rm, (r) => `        ${N.dq}[${r * oc + c}] = fma(vec4<f32>(ds${r}.${'xyzw'[jj]}), ya, ${N.dq}[${r * oc + c}]);`)}
+        let kRow = ${at('Ks', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
+${each(t.rm, (r) => `        dqAcc[${r * oc + c}] = fma(vec4<f32>(ds${r}.${'xyzw'[jj]}), kRow, dqAcc[${r * oc + c}]);`)}
       }`))}
     }`;
 }
@@ -183,7 +176,7 @@ function writeDq(sh: BackwardShape): string {
 ${each(oc, (c) => {
   const col = `tx + ${t.tx * c}u`;
   const guard = (c + 1) * t.tx <= d4 ? '' : `if (${col} < D4) `;
-  return `      ${guard}{ dq[b * params.qsb + h * params.qsh + n * params.qsn + ${col}] = ${N.dq}[${r * oc + c}] * params.scale; }`;
+  return `      ${guard}{ dq[b * params.qsb + h * params.qsh + n * params.qsn + ${col}] = dqAcc[${r * oc + c}] * params.scale; }`;
 })}
     }
   }`);

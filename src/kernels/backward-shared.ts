@@ -155,10 +155,8 @@ export function stageOuterTile(prelude: string, a: RowSource, b: RowSource, limi
   }`;
 }
 
-/** WGSL names of the S and dP products: register arrays, and per operand its tile and register prefix. */
+/** Per operand of S and dP: its workgroup tile and the prefix of its per-row registers. */
 export interface ProductNames {
-  readonly s: string;
-  readonly dp: string;
   /** S = sOuter · sInner, dP = dpOuter · dpInner, per element (outer row, inner row). */
   readonly sOuter: readonly [tile: string, reg: string];
   readonly sInner: readonly [tile: string, reg: string];
@@ -166,22 +164,22 @@ export interface ProductNames {
   readonly dpInner: readonly [tile: string, reg: string];
 }
 
-/** S and dP for the invocation's RM outer × CN inner rows, in one pass over the head dim (fma chains). */
+/** S and dP (registers `s`, `dp`) for the invocation's RM outer × CN inner rows, in one pass over the head dim (fma chains). */
 export function scoresAndDp(sh: BackwardShape, n: ProductNames): string {
   const { t } = sh;
   const at = innerTileAt(sh);
   const inner = (c: number) => `tx + ${t.tx * c}u`;
   const outer = (tile: string, r: number) => `${tile}[(ty * RM + ${r}u) * D4 + d]`;
   return `    // S and dP for this invocation's RM outer × CN inner rows, one pass over the head dim.
-    var ${n.s} = array<f32, ${t.rm * t.cn}>();
-    var ${n.dp} = array<f32, ${t.rm * t.cn}>();
+    var s = array<f32, ${t.rm * t.cn}>();
+    var dp = array<f32, ${t.rm * t.cn}>();
     for (var d = 0u; d < D4; d++) {
 ${each(t.cn, (c) => `      let ${n.sInner[1]}${c} = ${at(n.sInner[0], inner(c), 'd')};\n      let ${n.dpInner[1]}${c} = ${at(n.dpInner[0], inner(c), 'd')};`)}
 ${each(t.rm, (r) => `      let ${n.sOuter[1]}${r} = ${outer(n.sOuter[0], r)};\n      let ${n.dpOuter[1]}${r} = ${outer(n.dpOuter[0], r)};`)}
 ${each(t.rm * t.cn, (i) => {
   const [r, c] = [Math.floor(i / t.cn), i % t.cn];
-  return `      ${n.s}[${i}] = ${dot4(`${n.sOuter[1]}${r}`, `${n.sInner[1]}${c}`, `${n.s}[${i}]`)};
-      ${n.dp}[${i}] = ${dot4(`${n.dpOuter[1]}${r}`, `${n.dpInner[1]}${c}`, `${n.dp}[${i}]`)};`;
+  return `      s[${i}] = ${dot4(`${n.sOuter[1]}${r}`, `${n.sInner[1]}${c}`, `s[${i}]`)};
+      dp[${i}] = ${dot4(`${n.dpOuter[1]}${r}`, `${n.dpInner[1]}${c}`, `dp[${i}]`)};`;
 })}
     }`;
 }
@@ -192,8 +190,6 @@ export interface BlockRoles {
   readonly key: (r: number, c: number) => string;
   readonly lse: (r: number, c: number) => string;
   readonly delta: (r: number, c: number) => string;
-  readonly s: string;
-  readonly dp: string;
   /** Workgroup tile dS goes to, [outer row][inner row] packed in vec4. */
   readonly dsTile: string;
   /** dK/dV pass: workgroup tile P goes to (same layout). */
@@ -202,8 +198,9 @@ export interface BlockRoles {
 }
 
 /**
- * P = exp2(S·log2 e − LSE·log2 e) and dS = P∘(dP − Delta)·score′ for every element
- * of the invocation's block, written to workgroup memory. `masked` adds the
+ * P = exp2(S − LSE·log2 e) and dS = P∘(dP − Delta)·score′ for every element of the
+ * invocation's block (from registers `s`, `dp`; S = qkScale·s, or with a score modifier
+ * log2 e·scoreMod(scale·s)), written to workgroup memory. `masked` adds the
  * sequence-end and causal tests (ragged and diagonal tiles only); a mask modifier is
  * always tested unless the block mask says the tile is full.
  */
@@ -220,14 +217,14 @@ export function probsAndDs(cfg: BackwardConfig, sh: BackwardShape, roles: BlockR
         ...(masked ? [`${roles.key(r, c)} < params.seqK`, `(!CAUSAL || ${kj} <= ${qi} + params.causalOffset)`] : []),
         ...(v?.maskFn ? [sh.blocks ? `(full || maskMod(${args}))` : `maskMod(${args})`] : []),
       ];
-      const s2 = v?.scoreFn ? `scoreMod(z, ${args}) * ${Math.LOG2E}` : `${roles.s}[${e}] * params.qkScale`;
+      const s2 = v?.scoreFn ? `scoreMod(z, ${args}) * ${Math.LOG2E}` : `s[${e}] * params.qkScale`;
       const p = `exp2(${s2} - ${roles.lse(r, c)})`;
       const grad = cfg.scoreGradFn ? ` * scoreModGrad(z, ${args})` : '';
       const at = `(ty * RM + ${r}u) * (BI / 4u) + (tx + ${t.tx * c}u) / 4u][(tx + ${t.tx * c}u) % 4u]`;
       return `      {
-        let z = ${roles.s}[${e}] * params.scale;
+        let z = s[${e}] * params.scale;
         let p = ${conds.length ? `select(0.0, ${p}, ${conds.join(' && ')})` : p};
-        let g = p * (${roles.dp}[${e}] - ${roles.delta(r, c)});
+        let g = p * (dp[${e}] - ${roles.delta(r, c)});
         ${roles.dsTile}[${at} = g${grad};${roles.pTile ? `\n        ${roles.pTile}[${at} = p;` : ''}${tableGradTerms(roles.tableGrads, args)}
       }`;
     }),
