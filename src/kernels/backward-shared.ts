@@ -33,6 +33,7 @@ export const BACKWARD_PARAMS: ParamLayout = {
   ],
 };
 
+/** One main backward kernel to generate: head dim D (a multiple of 4), causal or not, its tile, and an optional variant. */
 export interface BackwardConfig {
   readonly headDim: number;
   readonly causal: boolean;
@@ -54,6 +55,7 @@ export interface TableGradCode {
   readonly terms: readonly { readonly offset: number; readonly length: number }[];
 }
 
+/** A storage binding of vec4 rows, or of f32 values. */
 export const vec4Array = (name: string, kind: 'read' | 'read_write'): Binding => ({ name, kind, type: 'array<vec4<f32>>' });
 export const f32Array = (name: string, kind: 'read' | 'read_write'): Binding => ({ name, kind, type: 'array<f32>' });
 
@@ -76,6 +78,7 @@ export interface BackwardShape {
   readonly dsInY: boolean;
 }
 
+/** The shape of `cfg`'s kernel; throws (prefixed with `name`) where its tile's dS-in-V option cannot apply. */
 export function backwardShape(cfg: BackwardConfig, name: string): BackwardShape {
   const t = cfg.tile;
   const problem = dsInYProblem(cfg.headDim, t);
