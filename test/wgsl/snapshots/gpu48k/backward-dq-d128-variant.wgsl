@@ -97,10 +97,10 @@ fn flushGrad(i: u32, v: f32) {
   atomicAdd(&tgrad[2u * i + 1u], bitcast<u32>(i32(whole)) + select(0u, 1u, old + lo < old));
 }
 
-var<workgroup> Xa: array<vec4<f32>, 1024>;
-var<workgroup> Xb: array<vec4<f32>, 1024>;
-var<workgroup> Ya: array<vec4<f32>, 512>;
-var<workgroup> Yb: array<vec4<f32>, 512>;
+var<workgroup> Qs: array<vec4<f32>, 1024>;
+var<workgroup> dOs: array<vec4<f32>, 1024>;
+var<workgroup> Ks: array<vec4<f32>, 512>;
+var<workgroup> Vs: array<vec4<f32>, 512>;
 
 
 
@@ -125,54 +125,54 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         x = q[qBase + n * params.qsn + e % D4];
         y = dout[qBase + n * params.qsn + e % D4];
       }
-      Xa[e] = x;
-      Xb[e] = y;
+      Qs[e] = x;
+      dOs[e] = y;
     }
   }
   // Row terms of this invocation's rows: LSE·log2 e (rows past Nq or fully masked contribute nothing) and D.
-  var lr: array<f32, 4>;
-  var dr: array<f32, 4>;
+  var lseRow: array<f32, 4>;
+  var deltaRow: array<f32, 4>;
   {
     let n = o0 + ty * RM + 0u;
-    lr[0] = 3.0e38;
-    dr[0] = 0.0;
+    lseRow[0] = 3.0e38;
+    deltaRow[0] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lr[0] = lse[row] * 1.4426950408889634; }
-      dr[0] = dd[row];
+      if (lse[row] > MASKED) { lseRow[0] = lse[row] * 1.4426950408889634; }
+      deltaRow[0] = dd[row];
     }
   }
   {
     let n = o0 + ty * RM + 1u;
-    lr[1] = 3.0e38;
-    dr[1] = 0.0;
+    lseRow[1] = 3.0e38;
+    deltaRow[1] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lr[1] = lse[row] * 1.4426950408889634; }
-      dr[1] = dd[row];
+      if (lse[row] > MASKED) { lseRow[1] = lse[row] * 1.4426950408889634; }
+      deltaRow[1] = dd[row];
     }
   }
   {
     let n = o0 + ty * RM + 2u;
-    lr[2] = 3.0e38;
-    dr[2] = 0.0;
+    lseRow[2] = 3.0e38;
+    deltaRow[2] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lr[2] = lse[row] * 1.4426950408889634; }
-      dr[2] = dd[row];
+      if (lse[row] > MASKED) { lseRow[2] = lse[row] * 1.4426950408889634; }
+      deltaRow[2] = dd[row];
     }
   }
   {
     let n = o0 + ty * RM + 3u;
-    lr[3] = 3.0e38;
-    dr[3] = 0.0;
+    lseRow[3] = 3.0e38;
+    deltaRow[3] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lr[3] = lse[row] * 1.4426950408889634; }
-      dr[3] = dd[row];
+      if (lse[row] > MASKED) { lseRow[3] = lse[row] * 1.4426950408889634; }
+      deltaRow[3] = dd[row];
     }
   }
-  var acc1: array<vec4<f32>, 8>;
+  var dqAcc: array<vec4<f32>, 8>;
 
 
   var kvEnd = params.seqK;
@@ -181,8 +181,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let blockRow = b * params.bmB + h * params.bmH + wg.x * params.bmRow;
   var tgI = array<u32, 1>(0xffffffffu);
   var tgA: array<f32, 1>;
-  var ra: array<vec4<f32>, 4>;
-  var rb: array<vec4<f32>, 4>;
+  var kr: array<vec4<f32>, 4>;
+  var vr: array<vec4<f32>, 4>;
 
   var st = nextTile(blockRow, 0u, steps);
   if (st < steps) {
@@ -192,50 +192,50 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      ra[0] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[0] = k[kBase + n * params.ksn + e % D4]; }
+      kr[0] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[0] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      ra[1] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[1] = k[kBase + n * params.ksn + e % D4]; }
+      kr[1] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[1] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      ra[2] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[2] = k[kBase + n * params.ksn + e % D4]; }
+      kr[2] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[2] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      ra[3] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[3] = k[kBase + n * params.ksn + e % D4]; }
+      kr[3] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[3] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      rb[0] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[0] = v[vBase + n * params.vsn + e % D4]; }
+      vr[0] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[0] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      rb[1] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[1] = v[vBase + n * params.vsn + e % D4]; }
+      vr[1] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[1] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      rb[2] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[2] = v[vBase + n * params.vsn + e % D4]; }
+      vr[2] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[2] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      rb[3] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[3] = v[vBase + n * params.vsn + e % D4]; }
+      vr[3] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[3] = v[vBase + n * params.vsn + e % D4]; }
     }
     }
   }
@@ -245,14 +245,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let stNext = nextTile(blockRow, st + 1u, steps);
     let full = blocks[blockRow + st] == 2u;
     workgroupBarrier();
-    { let e = tid + 0u; Ya[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = ra[0]; }
-    { let e = tid + 128u; Ya[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = ra[1]; }
-    { let e = tid + 256u; Ya[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = ra[2]; }
-    { let e = tid + 384u; Ya[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = ra[3]; }
-    { let e = tid + 0u; Yb[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = rb[0]; }
-    { let e = tid + 128u; Yb[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = rb[1]; }
-    { let e = tid + 256u; Yb[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = rb[2]; }
-    { let e = tid + 384u; Yb[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = rb[3]; }
+    { let e = tid + 0u; Ks[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = kr[0]; }
+    { let e = tid + 128u; Ks[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = kr[1]; }
+    { let e = tid + 256u; Ks[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = kr[2]; }
+    { let e = tid + 384u; Ks[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = kr[3]; }
+    { let e = tid + 0u; Vs[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = vr[0]; }
+    { let e = tid + 128u; Vs[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = vr[1]; }
+    { let e = tid + 256u; Vs[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = vr[2]; }
+    { let e = tid + 384u; Vs[(e / D4) * D4 + ((e % D4) ^ ((e / D4) & (D4 - 1u)))] = vr[3]; }
 
     workgroupBarrier();
     if (stNext < steps) {
@@ -262,86 +262,86 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      ra[0] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[0] = k[kBase + n * params.ksn + e % D4]; }
+      kr[0] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[0] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      ra[1] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[1] = k[kBase + n * params.ksn + e % D4]; }
+      kr[1] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[1] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      ra[2] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[2] = k[kBase + n * params.ksn + e % D4]; }
+      kr[2] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[2] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      ra[3] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[3] = k[kBase + n * params.ksn + e % D4]; }
+      kr[3] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[3] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      rb[0] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[0] = v[vBase + n * params.vsn + e % D4]; }
+      vr[0] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[0] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      rb[1] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[1] = v[vBase + n * params.vsn + e % D4]; }
+      vr[1] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[1] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      rb[2] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[2] = v[vBase + n * params.vsn + e % D4]; }
+      vr[2] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[2] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      rb[3] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[3] = v[vBase + n * params.vsn + e % D4]; }
+      vr[3] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[3] = v[vBase + n * params.vsn + e % D4]; }
     }
     }
     }
 
     // S and dP for this invocation's RM outer × CN inner rows, one pass over the head dim.
-    var sa = array<f32, 4>();
-    var sb = array<f32, 4>();
+    var s = array<f32, 4>();
+    var dp = array<f32, 4>();
     for (var d = 0u; d < D4; d++) {
-      let ya0 = Ya[(tx + 0u) * D4 + ((d) ^ ((tx + 0u) & (D4 - 1u)))];
-      let yb0 = Yb[(tx + 0u) * D4 + ((d) ^ ((tx + 0u) & (D4 - 1u)))];
-      let xa0 = Xa[(ty * RM + 0u) * D4 + d];
-      let xb0 = Xb[(ty * RM + 0u) * D4 + d];
-      let xa1 = Xa[(ty * RM + 1u) * D4 + d];
-      let xb1 = Xb[(ty * RM + 1u) * D4 + d];
-      let xa2 = Xa[(ty * RM + 2u) * D4 + d];
-      let xb2 = Xb[(ty * RM + 2u) * D4 + d];
-      let xa3 = Xa[(ty * RM + 3u) * D4 + d];
-      let xb3 = Xb[(ty * RM + 3u) * D4 + d];
-      sa[0] = fma(xa0.w, ya0.w, fma(xa0.z, ya0.z, fma(xa0.y, ya0.y, fma(xa0.x, ya0.x, sa[0]))));
-      sb[0] = fma(xb0.w, yb0.w, fma(xb0.z, yb0.z, fma(xb0.y, yb0.y, fma(xb0.x, yb0.x, sb[0]))));
-      sa[1] = fma(xa1.w, ya0.w, fma(xa1.z, ya0.z, fma(xa1.y, ya0.y, fma(xa1.x, ya0.x, sa[1]))));
-      sb[1] = fma(xb1.w, yb0.w, fma(xb1.z, yb0.z, fma(xb1.y, yb0.y, fma(xb1.x, yb0.x, sb[1]))));
-      sa[2] = fma(xa2.w, ya0.w, fma(xa2.z, ya0.z, fma(xa2.y, ya0.y, fma(xa2.x, ya0.x, sa[2]))));
-      sb[2] = fma(xb2.w, yb0.w, fma(xb2.z, yb0.z, fma(xb2.y, yb0.y, fma(xb2.x, yb0.x, sb[2]))));
-      sa[3] = fma(xa3.w, ya0.w, fma(xa3.z, ya0.z, fma(xa3.y, ya0.y, fma(xa3.x, ya0.x, sa[3]))));
-      sb[3] = fma(xb3.w, yb0.w, fma(xb3.z, yb0.z, fma(xb3.y, yb0.y, fma(xb3.x, yb0.x, sb[3]))));
+      let k0 = Ks[(tx + 0u) * D4 + ((d) ^ ((tx + 0u) & (D4 - 1u)))];
+      let v0 = Vs[(tx + 0u) * D4 + ((d) ^ ((tx + 0u) & (D4 - 1u)))];
+      let q0 = Qs[(ty * RM + 0u) * D4 + d];
+      let dO0 = dOs[(ty * RM + 0u) * D4 + d];
+      let q1 = Qs[(ty * RM + 1u) * D4 + d];
+      let dO1 = dOs[(ty * RM + 1u) * D4 + d];
+      let q2 = Qs[(ty * RM + 2u) * D4 + d];
+      let dO2 = dOs[(ty * RM + 2u) * D4 + d];
+      let q3 = Qs[(ty * RM + 3u) * D4 + d];
+      let dO3 = dOs[(ty * RM + 3u) * D4 + d];
+      s[0] = fma(q0.w, k0.w, fma(q0.z, k0.z, fma(q0.y, k0.y, fma(q0.x, k0.x, s[0]))));
+      dp[0] = fma(dO0.w, v0.w, fma(dO0.z, v0.z, fma(dO0.y, v0.y, fma(dO0.x, v0.x, dp[0]))));
+      s[1] = fma(q1.w, k0.w, fma(q1.z, k0.z, fma(q1.y, k0.y, fma(q1.x, k0.x, s[1]))));
+      dp[1] = fma(dO1.w, v0.w, fma(dO1.z, v0.z, fma(dO1.y, v0.y, fma(dO1.x, v0.x, dp[1]))));
+      s[2] = fma(q2.w, k0.w, fma(q2.z, k0.z, fma(q2.y, k0.y, fma(q2.x, k0.x, s[2]))));
+      dp[2] = fma(dO2.w, v0.w, fma(dO2.z, v0.z, fma(dO2.y, v0.y, fma(dO2.x, v0.x, dp[2]))));
+      s[3] = fma(q3.w, k0.w, fma(q3.z, k0.z, fma(q3.y, k0.y, fma(q3.x, k0.x, s[3]))));
+      dp[3] = fma(dO3.w, v0.w, fma(dO3.z, v0.z, fma(dO3.y, v0.y, fma(dO3.x, v0.x, dp[3]))));
     }
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
     workgroupBarrier(); // every invocation is done reading V: dS goes into its tile
     if (i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset)) {
       {
-        let z = sa[0] * params.scale;
-        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lr[0]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u))));
-        let g = p * (sb[0] - dr[0]);
-        Yb[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u));
+        let z = s[0] * params.scale;
+        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[0]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u))));
+        let g = p * (dp[0] - deltaRow[0]);
+        Vs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)), 0i, 7i));
           let tv = select(0.0, g * tgPartial0(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)), g != 0.0);
@@ -352,10 +352,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
       }
       {
-        let z = sa[1] * params.scale;
-        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lr[1]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u))));
-        let g = p * (sb[1] - dr[1]);
-        Yb[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u));
+        let z = s[1] * params.scale;
+        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[1]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u))));
+        let g = p * (dp[1] - deltaRow[1]);
+        Vs[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)), 0i, 7i));
           let tv = select(0.0, g * tgPartial0(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)), g != 0.0);
@@ -366,10 +366,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
       }
       {
-        let z = sa[2] * params.scale;
-        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lr[2]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u))));
-        let g = p * (sb[2] - dr[2]);
-        Yb[(ty * RM + 2u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u));
+        let z = s[2] * params.scale;
+        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[2]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u))));
+        let g = p * (dp[2] - deltaRow[2]);
+        Vs[(ty * RM + 2u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)), 0i, 7i));
           let tv = select(0.0, g * tgPartial0(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)), g != 0.0);
@@ -380,10 +380,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
       }
       {
-        let z = sa[3] * params.scale;
-        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lr[3]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u))));
-        let g = p * (sb[3] - dr[3]);
-        Yb[(ty * RM + 3u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u));
+        let z = s[3] * params.scale;
+        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[3]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u))));
+        let g = p * (dp[3] - deltaRow[3]);
+        Vs[(ty * RM + 3u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)), 0i, 7i));
           let tv = select(0.0, g * tgPartial0(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)), g != 0.0);
@@ -395,10 +395,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       }
     } else {
       {
-        let z = sa[0] * params.scale;
-        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lr[0]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 0u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u))));
-        let g = p * (sb[0] - dr[0]);
-        Yb[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u));
+        let z = s[0] * params.scale;
+        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[0]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 0u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u))));
+        let g = p * (dp[0] - deltaRow[0]);
+        Vs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)), 0i, 7i));
           let tv = select(0.0, g * tgPartial0(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)), g != 0.0);
@@ -409,10 +409,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
       }
       {
-        let z = sa[1] * params.scale;
-        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lr[1]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 1u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u))));
-        let g = p * (sb[1] - dr[1]);
-        Yb[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u));
+        let z = s[1] * params.scale;
+        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[1]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 1u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u))));
+        let g = p * (dp[1] - deltaRow[1]);
+        Vs[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)), 0i, 7i));
           let tv = select(0.0, g * tgPartial0(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)), g != 0.0);
@@ -423,10 +423,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
       }
       {
-        let z = sa[2] * params.scale;
-        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lr[2]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 2u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u))));
-        let g = p * (sb[2] - dr[2]);
-        Yb[(ty * RM + 2u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u));
+        let z = s[2] * params.scale;
+        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[2]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 2u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u))));
+        let g = p * (dp[2] - deltaRow[2]);
+        Vs[(ty * RM + 2u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)), 0i, 7i));
           let tv = select(0.0, g * tgPartial0(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)), g != 0.0);
@@ -437,10 +437,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
       }
       {
-        let z = sa[3] * params.scale;
-        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lr[3]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 3u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u))));
-        let g = p * (sb[3] - dr[3]);
-        Yb[(ty * RM + 3u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u));
+        let z = s[3] * params.scale;
+        let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[3]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 3u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u))));
+        let g = p * (dp[3] - deltaRow[3]);
+        Vs[(ty * RM + 3u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)), 0i, 7i));
           let tv = select(0.0, g * tgPartial0(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)), g != 0.0);
@@ -455,65 +455,65 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 
     // dQ += dS·K for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
-      let ds0 = Yb[(ty * RM + 0u) * (BI / 4u) + j4];
-      let ds1 = Yb[(ty * RM + 1u) * (BI / 4u) + j4];
-      let ds2 = Yb[(ty * RM + 2u) * (BI / 4u) + j4];
-      let ds3 = Yb[(ty * RM + 3u) * (BI / 4u) + j4];
+      let ds0 = Vs[(ty * RM + 0u) * (BI / 4u) + j4];
+      let ds1 = Vs[(ty * RM + 1u) * (BI / 4u) + j4];
+      let ds2 = Vs[(ty * RM + 2u) * (BI / 4u) + j4];
+      let ds3 = Vs[(ty * RM + 3u) * (BI / 4u) + j4];
       {
-        let ya = Ya[(j4 * 4u + 0u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 0u) & (D4 - 1u)))];
-        acc1[0] = fma(vec4<f32>(ds0.x), ya, acc1[0]);
-        acc1[2] = fma(vec4<f32>(ds1.x), ya, acc1[2]);
-        acc1[4] = fma(vec4<f32>(ds2.x), ya, acc1[4]);
-        acc1[6] = fma(vec4<f32>(ds3.x), ya, acc1[6]);
+        let kRow = Ks[(j4 * 4u + 0u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 0u) & (D4 - 1u)))];
+        dqAcc[0] = fma(vec4<f32>(ds0.x), kRow, dqAcc[0]);
+        dqAcc[2] = fma(vec4<f32>(ds1.x), kRow, dqAcc[2]);
+        dqAcc[4] = fma(vec4<f32>(ds2.x), kRow, dqAcc[4]);
+        dqAcc[6] = fma(vec4<f32>(ds3.x), kRow, dqAcc[6]);
       }
       {
-        let ya = Ya[(j4 * 4u + 0u) * D4 + ((tx + 16u) ^ ((j4 * 4u + 0u) & (D4 - 1u)))];
-        acc1[1] = fma(vec4<f32>(ds0.x), ya, acc1[1]);
-        acc1[3] = fma(vec4<f32>(ds1.x), ya, acc1[3]);
-        acc1[5] = fma(vec4<f32>(ds2.x), ya, acc1[5]);
-        acc1[7] = fma(vec4<f32>(ds3.x), ya, acc1[7]);
+        let kRow = Ks[(j4 * 4u + 0u) * D4 + ((tx + 16u) ^ ((j4 * 4u + 0u) & (D4 - 1u)))];
+        dqAcc[1] = fma(vec4<f32>(ds0.x), kRow, dqAcc[1]);
+        dqAcc[3] = fma(vec4<f32>(ds1.x), kRow, dqAcc[3]);
+        dqAcc[5] = fma(vec4<f32>(ds2.x), kRow, dqAcc[5]);
+        dqAcc[7] = fma(vec4<f32>(ds3.x), kRow, dqAcc[7]);
       }
       {
-        let ya = Ya[(j4 * 4u + 1u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 1u) & (D4 - 1u)))];
-        acc1[0] = fma(vec4<f32>(ds0.y), ya, acc1[0]);
-        acc1[2] = fma(vec4<f32>(ds1.y), ya, acc1[2]);
-        acc1[4] = fma(vec4<f32>(ds2.y), ya, acc1[4]);
-        acc1[6] = fma(vec4<f32>(ds3.y), ya, acc1[6]);
+        let kRow = Ks[(j4 * 4u + 1u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 1u) & (D4 - 1u)))];
+        dqAcc[0] = fma(vec4<f32>(ds0.y), kRow, dqAcc[0]);
+        dqAcc[2] = fma(vec4<f32>(ds1.y), kRow, dqAcc[2]);
+        dqAcc[4] = fma(vec4<f32>(ds2.y), kRow, dqAcc[4]);
+        dqAcc[6] = fma(vec4<f32>(ds3.y), kRow, dqAcc[6]);
       }
       {
-        let ya = Ya[(j4 * 4u + 1u) * D4 + ((tx + 16u) ^ ((j4 * 4u + 1u) & (D4 - 1u)))];
-        acc1[1] = fma(vec4<f32>(ds0.y), ya, acc1[1]);
-        acc1[3] = fma(vec4<f32>(ds1.y), ya, acc1[3]);
-        acc1[5] = fma(vec4<f32>(ds2.y), ya, acc1[5]);
-        acc1[7] = fma(vec4<f32>(ds3.y), ya, acc1[7]);
+        let kRow = Ks[(j4 * 4u + 1u) * D4 + ((tx + 16u) ^ ((j4 * 4u + 1u) & (D4 - 1u)))];
+        dqAcc[1] = fma(vec4<f32>(ds0.y), kRow, dqAcc[1]);
+        dqAcc[3] = fma(vec4<f32>(ds1.y), kRow, dqAcc[3]);
+        dqAcc[5] = fma(vec4<f32>(ds2.y), kRow, dqAcc[5]);
+        dqAcc[7] = fma(vec4<f32>(ds3.y), kRow, dqAcc[7]);
       }
       {
-        let ya = Ya[(j4 * 4u + 2u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 2u) & (D4 - 1u)))];
-        acc1[0] = fma(vec4<f32>(ds0.z), ya, acc1[0]);
-        acc1[2] = fma(vec4<f32>(ds1.z), ya, acc1[2]);
-        acc1[4] = fma(vec4<f32>(ds2.z), ya, acc1[4]);
-        acc1[6] = fma(vec4<f32>(ds3.z), ya, acc1[6]);
+        let kRow = Ks[(j4 * 4u + 2u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 2u) & (D4 - 1u)))];
+        dqAcc[0] = fma(vec4<f32>(ds0.z), kRow, dqAcc[0]);
+        dqAcc[2] = fma(vec4<f32>(ds1.z), kRow, dqAcc[2]);
+        dqAcc[4] = fma(vec4<f32>(ds2.z), kRow, dqAcc[4]);
+        dqAcc[6] = fma(vec4<f32>(ds3.z), kRow, dqAcc[6]);
       }
       {
-        let ya = Ya[(j4 * 4u + 2u) * D4 + ((tx + 16u) ^ ((j4 * 4u + 2u) & (D4 - 1u)))];
-        acc1[1] = fma(vec4<f32>(ds0.z), ya, acc1[1]);
-        acc1[3] = fma(vec4<f32>(ds1.z), ya, acc1[3]);
-        acc1[5] = fma(vec4<f32>(ds2.z), ya, acc1[5]);
-        acc1[7] = fma(vec4<f32>(ds3.z), ya, acc1[7]);
+        let kRow = Ks[(j4 * 4u + 2u) * D4 + ((tx + 16u) ^ ((j4 * 4u + 2u) & (D4 - 1u)))];
+        dqAcc[1] = fma(vec4<f32>(ds0.z), kRow, dqAcc[1]);
+        dqAcc[3] = fma(vec4<f32>(ds1.z), kRow, dqAcc[3]);
+        dqAcc[5] = fma(vec4<f32>(ds2.z), kRow, dqAcc[5]);
+        dqAcc[7] = fma(vec4<f32>(ds3.z), kRow, dqAcc[7]);
       }
       {
-        let ya = Ya[(j4 * 4u + 3u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 3u) & (D4 - 1u)))];
-        acc1[0] = fma(vec4<f32>(ds0.w), ya, acc1[0]);
-        acc1[2] = fma(vec4<f32>(ds1.w), ya, acc1[2]);
-        acc1[4] = fma(vec4<f32>(ds2.w), ya, acc1[4]);
-        acc1[6] = fma(vec4<f32>(ds3.w), ya, acc1[6]);
+        let kRow = Ks[(j4 * 4u + 3u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 3u) & (D4 - 1u)))];
+        dqAcc[0] = fma(vec4<f32>(ds0.w), kRow, dqAcc[0]);
+        dqAcc[2] = fma(vec4<f32>(ds1.w), kRow, dqAcc[2]);
+        dqAcc[4] = fma(vec4<f32>(ds2.w), kRow, dqAcc[4]);
+        dqAcc[6] = fma(vec4<f32>(ds3.w), kRow, dqAcc[6]);
       }
       {
-        let ya = Ya[(j4 * 4u + 3u) * D4 + ((tx + 16u) ^ ((j4 * 4u + 3u) & (D4 - 1u)))];
-        acc1[1] = fma(vec4<f32>(ds0.w), ya, acc1[1]);
-        acc1[3] = fma(vec4<f32>(ds1.w), ya, acc1[3]);
-        acc1[5] = fma(vec4<f32>(ds2.w), ya, acc1[5]);
-        acc1[7] = fma(vec4<f32>(ds3.w), ya, acc1[7]);
+        let kRow = Ks[(j4 * 4u + 3u) * D4 + ((tx + 16u) ^ ((j4 * 4u + 3u) & (D4 - 1u)))];
+        dqAcc[1] = fma(vec4<f32>(ds0.w), kRow, dqAcc[1]);
+        dqAcc[3] = fma(vec4<f32>(ds1.w), kRow, dqAcc[3]);
+        dqAcc[5] = fma(vec4<f32>(ds2.w), kRow, dqAcc[5]);
+        dqAcc[7] = fma(vec4<f32>(ds3.w), kRow, dqAcc[7]);
       }
     }
     st = stNext;
@@ -523,29 +523,29 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   {
     let n = o0 + ty * RM + 0u;
     if (n < params.seqQ) {
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = acc1[0] * params.scale; }
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = acc1[1] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = dqAcc[0] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = dqAcc[1] * params.scale; }
     }
   }
   {
     let n = o0 + ty * RM + 1u;
     if (n < params.seqQ) {
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = acc1[2] * params.scale; }
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = acc1[3] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = dqAcc[2] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = dqAcc[3] * params.scale; }
     }
   }
   {
     let n = o0 + ty * RM + 2u;
     if (n < params.seqQ) {
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = acc1[4] * params.scale; }
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = acc1[5] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = dqAcc[4] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = dqAcc[5] * params.scale; }
     }
   }
   {
     let n = o0 + ty * RM + 3u;
     if (n < params.seqQ) {
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = acc1[6] * params.scale; }
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = acc1[7] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = dqAcc[6] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = dqAcc[7] * params.scale; }
     }
   }
 }

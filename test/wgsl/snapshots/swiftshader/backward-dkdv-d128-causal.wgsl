@@ -47,14 +47,14 @@ const MASKED = -3.0e38;
 
 
 
-var<workgroup> Xa: array<vec4<f32>, 128>;
-var<workgroup> Xb: array<vec4<f32>, 128>;
-var<workgroup> Ya: array<vec4<f32>, 528>;
-var<workgroup> Yb: array<vec4<f32>, 528>;
+var<workgroup> Ks: array<vec4<f32>, 128>;
+var<workgroup> Vs: array<vec4<f32>, 128>;
+var<workgroup> Qs: array<vec4<f32>, 528>;
+var<workgroup> dOs: array<vec4<f32>, 528>;
 var<workgroup> dSs: array<vec4<f32>, 16>;
 var<workgroup> Ps: array<vec4<f32>, 16>;
-var<workgroup> Ls: array<f32, 16>;
-var<workgroup> Dsh: array<f32, 16>;
+var<workgroup> lseTile: array<f32, 16>;
+var<workgroup> deltaTile: array<f32, 16>;
 
 @compute @workgroup_size(TX, TY, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -76,13 +76,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         x = k[kBase + n * params.ksn + e % D4];
         y = v[vBase + n * params.vsn + e % D4];
       }
-      Xa[e] = x;
-      Xb[e] = y;
+      Ks[e] = x;
+      Vs[e] = y;
     }
   }
 
-  var acc1: array<vec4<f32>, 2>;
-  var acc2: array<vec4<f32>, 2>;
+  var dkAcc: array<vec4<f32>, 2>;
+  var dvAcc: array<vec4<f32>, 2>;
 
   var qFirst = 0u;
   if (CAUSAL) { qFirst = u32(max(i32(o0) - params.causalOffset, 0)) / BI; }
@@ -90,10 +90,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let steps = nQt * params.groupSize;
   let blockCol = b * params.bmB + wg.x;
 
-  var ra: array<vec4<f32>, 8>;
-  var rb: array<vec4<f32>, 8>;
-  var lNext = 0.0;
-  var dNext = 0.0;
+  var qr: array<vec4<f32>, 8>;
+  var dOr: array<vec4<f32>, 8>;
+  var lseNext = 0.0;
+  var deltaNext = 0.0;
   var st = 0u;
   if (st < steps) {
     {
@@ -103,107 +103,107 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      ra[0] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[0] = q[qBase + n * params.qsn + e % D4]; }
+      qr[0] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[0] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 64u;
       let n = i0 + e / D4;
-      ra[1] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[1] = q[qBase + n * params.qsn + e % D4]; }
+      qr[1] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[1] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      ra[2] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[2] = q[qBase + n * params.qsn + e % D4]; }
+      qr[2] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[2] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 192u;
       let n = i0 + e / D4;
-      ra[3] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[3] = q[qBase + n * params.qsn + e % D4]; }
+      qr[3] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[3] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      ra[4] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[4] = q[qBase + n * params.qsn + e % D4]; }
+      qr[4] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[4] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 320u;
       let n = i0 + e / D4;
-      ra[5] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[5] = q[qBase + n * params.qsn + e % D4]; }
+      qr[5] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[5] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      ra[6] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[6] = q[qBase + n * params.qsn + e % D4]; }
+      qr[6] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[6] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 448u;
       let n = i0 + e / D4;
-      ra[7] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[7] = q[qBase + n * params.qsn + e % D4]; }
+      qr[7] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[7] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      rb[0] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[0] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[0] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[0] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 64u;
       let n = i0 + e / D4;
-      rb[1] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[1] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[1] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[1] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      rb[2] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[2] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[2] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[2] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 192u;
       let n = i0 + e / D4;
-      rb[3] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[3] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[3] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[3] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      rb[4] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[4] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[4] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[4] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 320u;
       let n = i0 + e / D4;
-      rb[5] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[5] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[5] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[5] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      rb[6] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[6] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[6] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[6] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 448u;
       let n = i0 + e / D4;
-      rb[7] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[7] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[7] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[7] = dout[qBase + n * params.qsn + e % D4]; }
     }
       // This invocation's share of the Q tile's row terms (rows past Nq or fully masked contribute nothing).
-      lNext = 3.0e38;
-      dNext = 0.0;
+      lseNext = 3.0e38;
+      deltaNext = 0.0;
       if (tid < BI && i0 + tid < params.seqQ) {
         let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
         let l = lse[row];
-        if (l > MASKED) { lNext = l * 1.4426950408889634; }
-        dNext = dd[row];
+        if (l > MASKED) { lseNext = l * 1.4426950408889634; }
+        deltaNext = dd[row];
       }
     }
   }
@@ -214,23 +214,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let stNext = st + 1u;
     let full = false;
     workgroupBarrier();
-    { let e = tid + 0u; Ya[(e / D4) * YROW + e % D4] = ra[0]; }
-    { let e = tid + 64u; Ya[(e / D4) * YROW + e % D4] = ra[1]; }
-    { let e = tid + 128u; Ya[(e / D4) * YROW + e % D4] = ra[2]; }
-    { let e = tid + 192u; Ya[(e / D4) * YROW + e % D4] = ra[3]; }
-    { let e = tid + 256u; Ya[(e / D4) * YROW + e % D4] = ra[4]; }
-    { let e = tid + 320u; Ya[(e / D4) * YROW + e % D4] = ra[5]; }
-    { let e = tid + 384u; Ya[(e / D4) * YROW + e % D4] = ra[6]; }
-    { let e = tid + 448u; Ya[(e / D4) * YROW + e % D4] = ra[7]; }
-    { let e = tid + 0u; Yb[(e / D4) * YROW + e % D4] = rb[0]; }
-    { let e = tid + 64u; Yb[(e / D4) * YROW + e % D4] = rb[1]; }
-    { let e = tid + 128u; Yb[(e / D4) * YROW + e % D4] = rb[2]; }
-    { let e = tid + 192u; Yb[(e / D4) * YROW + e % D4] = rb[3]; }
-    { let e = tid + 256u; Yb[(e / D4) * YROW + e % D4] = rb[4]; }
-    { let e = tid + 320u; Yb[(e / D4) * YROW + e % D4] = rb[5]; }
-    { let e = tid + 384u; Yb[(e / D4) * YROW + e % D4] = rb[6]; }
-    { let e = tid + 448u; Yb[(e / D4) * YROW + e % D4] = rb[7]; }
-    if (tid < BI) { Ls[tid] = lNext; Dsh[tid] = dNext; }
+    { let e = tid + 0u; Qs[(e / D4) * YROW + e % D4] = qr[0]; }
+    { let e = tid + 64u; Qs[(e / D4) * YROW + e % D4] = qr[1]; }
+    { let e = tid + 128u; Qs[(e / D4) * YROW + e % D4] = qr[2]; }
+    { let e = tid + 192u; Qs[(e / D4) * YROW + e % D4] = qr[3]; }
+    { let e = tid + 256u; Qs[(e / D4) * YROW + e % D4] = qr[4]; }
+    { let e = tid + 320u; Qs[(e / D4) * YROW + e % D4] = qr[5]; }
+    { let e = tid + 384u; Qs[(e / D4) * YROW + e % D4] = qr[6]; }
+    { let e = tid + 448u; Qs[(e / D4) * YROW + e % D4] = qr[7]; }
+    { let e = tid + 0u; dOs[(e / D4) * YROW + e % D4] = dOr[0]; }
+    { let e = tid + 64u; dOs[(e / D4) * YROW + e % D4] = dOr[1]; }
+    { let e = tid + 128u; dOs[(e / D4) * YROW + e % D4] = dOr[2]; }
+    { let e = tid + 192u; dOs[(e / D4) * YROW + e % D4] = dOr[3]; }
+    { let e = tid + 256u; dOs[(e / D4) * YROW + e % D4] = dOr[4]; }
+    { let e = tid + 320u; dOs[(e / D4) * YROW + e % D4] = dOr[5]; }
+    { let e = tid + 384u; dOs[(e / D4) * YROW + e % D4] = dOr[6]; }
+    { let e = tid + 448u; dOs[(e / D4) * YROW + e % D4] = dOr[7]; }
+    if (tid < BI) { lseTile[tid] = lseNext; deltaTile[tid] = deltaNext; }
     workgroupBarrier();
     if (stNext < steps) {
     {
@@ -240,137 +240,137 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      ra[0] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[0] = q[qBase + n * params.qsn + e % D4]; }
+      qr[0] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[0] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 64u;
       let n = i0 + e / D4;
-      ra[1] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[1] = q[qBase + n * params.qsn + e % D4]; }
+      qr[1] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[1] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      ra[2] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[2] = q[qBase + n * params.qsn + e % D4]; }
+      qr[2] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[2] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 192u;
       let n = i0 + e / D4;
-      ra[3] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[3] = q[qBase + n * params.qsn + e % D4]; }
+      qr[3] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[3] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      ra[4] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[4] = q[qBase + n * params.qsn + e % D4]; }
+      qr[4] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[4] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 320u;
       let n = i0 + e / D4;
-      ra[5] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[5] = q[qBase + n * params.qsn + e % D4]; }
+      qr[5] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[5] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      ra[6] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[6] = q[qBase + n * params.qsn + e % D4]; }
+      qr[6] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[6] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 448u;
       let n = i0 + e / D4;
-      ra[7] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[7] = q[qBase + n * params.qsn + e % D4]; }
+      qr[7] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[7] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      rb[0] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[0] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[0] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[0] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 64u;
       let n = i0 + e / D4;
-      rb[1] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[1] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[1] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[1] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      rb[2] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[2] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[2] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[2] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 192u;
       let n = i0 + e / D4;
-      rb[3] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[3] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[3] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[3] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      rb[4] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[4] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[4] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[4] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 320u;
       let n = i0 + e / D4;
-      rb[5] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[5] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[5] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[5] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      rb[6] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[6] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[6] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[6] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 448u;
       let n = i0 + e / D4;
-      rb[7] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[7] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[7] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[7] = dout[qBase + n * params.qsn + e % D4]; }
     }
       // This invocation's share of the Q tile's row terms (rows past Nq or fully masked contribute nothing).
-      lNext = 3.0e38;
-      dNext = 0.0;
+      lseNext = 3.0e38;
+      deltaNext = 0.0;
       if (tid < BI && i0 + tid < params.seqQ) {
         let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
         let l = lse[row];
-        if (l > MASKED) { lNext = l * 1.4426950408889634; }
-        dNext = dd[row];
+        if (l > MASKED) { lseNext = l * 1.4426950408889634; }
+        deltaNext = dd[row];
       }
     }
     }
 
     // S and dP for this invocation's RM outer × CN inner rows, one pass over the head dim.
-    var sa = array<f32, 1>();
-    var sb = array<f32, 1>();
+    var s = array<f32, 1>();
+    var dp = array<f32, 1>();
     for (var d = 0u; d < D4; d++) {
-      let ya0 = Ya[(tx + 0u) * YROW + d];
-      let yb0 = Yb[(tx + 0u) * YROW + d];
-      let xa0 = Xa[(ty * RM + 0u) * D4 + d];
-      let xb0 = Xb[(ty * RM + 0u) * D4 + d];
-      sa[0] = fma(xa0.w, ya0.w, fma(xa0.z, ya0.z, fma(xa0.y, ya0.y, fma(xa0.x, ya0.x, sa[0]))));
-      sb[0] = fma(xb0.w, yb0.w, fma(xb0.z, yb0.z, fma(xb0.y, yb0.y, fma(xb0.x, yb0.x, sb[0]))));
+      let q0 = Qs[(tx + 0u) * YROW + d];
+      let dO0 = dOs[(tx + 0u) * YROW + d];
+      let k0 = Ks[(ty * RM + 0u) * D4 + d];
+      let v0 = Vs[(ty * RM + 0u) * D4 + d];
+      s[0] = fma(k0.w, q0.w, fma(k0.z, q0.z, fma(k0.y, q0.y, fma(k0.x, q0.x, s[0]))));
+      dp[0] = fma(v0.w, dO0.w, fma(v0.z, dO0.z, fma(v0.y, dO0.y, fma(v0.x, dO0.x, dp[0]))));
     }
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
     if (o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + params.causalOffset)) {
       {
-        let z = sa[0] * params.scale;
-        let p = exp2(sa[0] * params.qkScale - Ls[tx + 0u]);
-        let g = p * (sb[0] - Dsh[tx + 0u]);
+        let z = s[0] * params.scale;
+        let p = exp2(s[0] * params.qkScale - lseTile[tx + 0u]);
+        let g = p * (dp[0] - deltaTile[tx + 0u]);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
         Ps[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
     } else {
       {
-        let z = sa[0] * params.scale;
-        let p = select(0.0, exp2(sa[0] * params.qkScale - Ls[tx + 0u]), o0 + ty * RM + 0u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 0u) <= i32(i0 + tx + 0u) + params.causalOffset));
-        let g = p * (sb[0] - Dsh[tx + 0u]);
+        let z = s[0] * params.scale;
+        let p = select(0.0, exp2(s[0] * params.qkScale - lseTile[tx + 0u]), o0 + ty * RM + 0u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 0u) <= i32(i0 + tx + 0u) + params.causalOffset));
+        let g = p * (dp[0] - deltaTile[tx + 0u]);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
         Ps[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
@@ -382,52 +382,52 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let ds0 = dSs[(ty * RM + 0u) * (BI / 4u) + j4];
       let p0 = Ps[(ty * RM + 0u) * (BI / 4u) + j4];
       {
-        let ya = Ya[(j4 * 4u + 0u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.x), ya, acc1[0]);
-        let yb = Yb[(j4 * 4u + 0u) * YROW + tx + 0u];
-        acc2[0] = fma(vec4<f32>(p0.x), yb, acc2[0]);
+        let qRow = Qs[(j4 * 4u + 0u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.x), qRow, dkAcc[0]);
+        let dORow = dOs[(j4 * 4u + 0u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.x), dORow, dvAcc[0]);
       }
       {
-        let ya = Ya[(j4 * 4u + 0u) * YROW + tx + 16u];
-        acc1[1] = fma(vec4<f32>(ds0.x), ya, acc1[1]);
-        let yb = Yb[(j4 * 4u + 0u) * YROW + tx + 16u];
-        acc2[1] = fma(vec4<f32>(p0.x), yb, acc2[1]);
+        let qRow = Qs[(j4 * 4u + 0u) * YROW + tx + 16u];
+        dkAcc[1] = fma(vec4<f32>(ds0.x), qRow, dkAcc[1]);
+        let dORow = dOs[(j4 * 4u + 0u) * YROW + tx + 16u];
+        dvAcc[1] = fma(vec4<f32>(p0.x), dORow, dvAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 1u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.y), ya, acc1[0]);
-        let yb = Yb[(j4 * 4u + 1u) * YROW + tx + 0u];
-        acc2[0] = fma(vec4<f32>(p0.y), yb, acc2[0]);
+        let qRow = Qs[(j4 * 4u + 1u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.y), qRow, dkAcc[0]);
+        let dORow = dOs[(j4 * 4u + 1u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.y), dORow, dvAcc[0]);
       }
       {
-        let ya = Ya[(j4 * 4u + 1u) * YROW + tx + 16u];
-        acc1[1] = fma(vec4<f32>(ds0.y), ya, acc1[1]);
-        let yb = Yb[(j4 * 4u + 1u) * YROW + tx + 16u];
-        acc2[1] = fma(vec4<f32>(p0.y), yb, acc2[1]);
+        let qRow = Qs[(j4 * 4u + 1u) * YROW + tx + 16u];
+        dkAcc[1] = fma(vec4<f32>(ds0.y), qRow, dkAcc[1]);
+        let dORow = dOs[(j4 * 4u + 1u) * YROW + tx + 16u];
+        dvAcc[1] = fma(vec4<f32>(p0.y), dORow, dvAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 2u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.z), ya, acc1[0]);
-        let yb = Yb[(j4 * 4u + 2u) * YROW + tx + 0u];
-        acc2[0] = fma(vec4<f32>(p0.z), yb, acc2[0]);
+        let qRow = Qs[(j4 * 4u + 2u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.z), qRow, dkAcc[0]);
+        let dORow = dOs[(j4 * 4u + 2u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.z), dORow, dvAcc[0]);
       }
       {
-        let ya = Ya[(j4 * 4u + 2u) * YROW + tx + 16u];
-        acc1[1] = fma(vec4<f32>(ds0.z), ya, acc1[1]);
-        let yb = Yb[(j4 * 4u + 2u) * YROW + tx + 16u];
-        acc2[1] = fma(vec4<f32>(p0.z), yb, acc2[1]);
+        let qRow = Qs[(j4 * 4u + 2u) * YROW + tx + 16u];
+        dkAcc[1] = fma(vec4<f32>(ds0.z), qRow, dkAcc[1]);
+        let dORow = dOs[(j4 * 4u + 2u) * YROW + tx + 16u];
+        dvAcc[1] = fma(vec4<f32>(p0.z), dORow, dvAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 3u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.w), ya, acc1[0]);
-        let yb = Yb[(j4 * 4u + 3u) * YROW + tx + 0u];
-        acc2[0] = fma(vec4<f32>(p0.w), yb, acc2[0]);
+        let qRow = Qs[(j4 * 4u + 3u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.w), qRow, dkAcc[0]);
+        let dORow = dOs[(j4 * 4u + 3u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.w), dORow, dvAcc[0]);
       }
       {
-        let ya = Ya[(j4 * 4u + 3u) * YROW + tx + 16u];
-        acc1[1] = fma(vec4<f32>(ds0.w), ya, acc1[1]);
-        let yb = Yb[(j4 * 4u + 3u) * YROW + tx + 16u];
-        acc2[1] = fma(vec4<f32>(p0.w), yb, acc2[1]);
+        let qRow = Qs[(j4 * 4u + 3u) * YROW + tx + 16u];
+        dkAcc[1] = fma(vec4<f32>(ds0.w), qRow, dkAcc[1]);
+        let dORow = dOs[(j4 * 4u + 3u) * YROW + tx + 16u];
+        dvAcc[1] = fma(vec4<f32>(p0.w), dORow, dvAcc[1]);
       }
     }
     st = stNext;
@@ -438,12 +438,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let n = o0 + ty * RM + 0u;
     if (n < params.seqK) {
       {
-        dk[kBase + n * params.ksn + tx + 0u] = acc1[0] * params.scale;
-        dv[vBase + n * params.vsn + tx + 0u] = acc2[0];
+        dk[kBase + n * params.ksn + tx + 0u] = dkAcc[0] * params.scale;
+        dv[vBase + n * params.vsn + tx + 0u] = dvAcc[0];
       }
       {
-        dk[kBase + n * params.ksn + tx + 16u] = acc1[1] * params.scale;
-        dv[vBase + n * params.vsn + tx + 16u] = acc2[1];
+        dk[kBase + n * params.ksn + tx + 16u] = dkAcc[1] * params.scale;
+        dv[vBase + n * params.vsn + tx + 16u] = dvAcc[1];
       }
     }
   }

@@ -47,14 +47,14 @@ const MASKED = -3.0e38;
 
 
 
-var<workgroup> Xa: array<vec4<f32>, 256>;
-var<workgroup> Xb: array<vec4<f32>, 256>;
-var<workgroup> Ya: array<vec4<f32>, 544>;
-var<workgroup> Yb: array<vec4<f32>, 544>;
+var<workgroup> Ks: array<vec4<f32>, 256>;
+var<workgroup> Vs: array<vec4<f32>, 256>;
+var<workgroup> Qs: array<vec4<f32>, 544>;
+var<workgroup> dOs: array<vec4<f32>, 544>;
 var<workgroup> dSs: array<vec4<f32>, 128>;
 var<workgroup> Ps: array<vec4<f32>, 128>;
-var<workgroup> Ls: array<f32, 32>;
-var<workgroup> Dsh: array<f32, 32>;
+var<workgroup> lseTile: array<f32, 32>;
+var<workgroup> deltaTile: array<f32, 32>;
 
 @compute @workgroup_size(TX, TY, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -76,13 +76,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         x = k[kBase + n * params.ksn + e % D4];
         y = v[vBase + n * params.vsn + e % D4];
       }
-      Xa[e] = x;
-      Xb[e] = y;
+      Ks[e] = x;
+      Vs[e] = y;
     }
   }
 
-  var acc1: array<vec4<f32>, 2>;
-  var acc2: array<vec4<f32>, 2>;
+  var dkAcc: array<vec4<f32>, 2>;
+  var dvAcc: array<vec4<f32>, 2>;
 
   var qFirst = 0u;
   if (CAUSAL) { qFirst = u32(max(i32(o0) - params.causalOffset, 0)) / BI; }
@@ -90,10 +90,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let steps = nQt * params.groupSize;
   let blockCol = b * params.bmB + wg.x;
 
-  var ra: array<vec4<f32>, 4>;
-  var rb: array<vec4<f32>, 4>;
-  var lNext = 0.0;
-  var dNext = 0.0;
+  var qr: array<vec4<f32>, 4>;
+  var dOr: array<vec4<f32>, 4>;
+  var lseNext = 0.0;
+  var deltaNext = 0.0;
   var st = 0u;
   if (st < steps) {
     {
@@ -103,59 +103,59 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      ra[0] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[0] = q[qBase + n * params.qsn + e % D4]; }
+      qr[0] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[0] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      ra[1] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[1] = q[qBase + n * params.qsn + e % D4]; }
+      qr[1] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[1] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      ra[2] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[2] = q[qBase + n * params.qsn + e % D4]; }
+      qr[2] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[2] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      ra[3] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[3] = q[qBase + n * params.qsn + e % D4]; }
+      qr[3] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[3] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      rb[0] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[0] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[0] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[0] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      rb[1] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[1] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[1] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[1] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      rb[2] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[2] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[2] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[2] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      rb[3] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[3] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[3] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[3] = dout[qBase + n * params.qsn + e % D4]; }
     }
       // This invocation's share of the Q tile's row terms (rows past Nq or fully masked contribute nothing).
-      lNext = 3.0e38;
-      dNext = 0.0;
+      lseNext = 3.0e38;
+      deltaNext = 0.0;
       if (tid < BI && i0 + tid < params.seqQ) {
         let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
         let l = lse[row];
-        if (l > MASKED) { lNext = l * 1.4426950408889634; }
-        dNext = dd[row];
+        if (l > MASKED) { lseNext = l * 1.4426950408889634; }
+        deltaNext = dd[row];
       }
     }
   }
@@ -166,15 +166,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let stNext = st + 1u;
     let full = false;
     workgroupBarrier();
-    { let e = tid + 0u; Ya[(e / D4) * YROW + e % D4] = ra[0]; }
-    { let e = tid + 128u; Ya[(e / D4) * YROW + e % D4] = ra[1]; }
-    { let e = tid + 256u; Ya[(e / D4) * YROW + e % D4] = ra[2]; }
-    { let e = tid + 384u; Ya[(e / D4) * YROW + e % D4] = ra[3]; }
-    { let e = tid + 0u; Yb[(e / D4) * YROW + e % D4] = rb[0]; }
-    { let e = tid + 128u; Yb[(e / D4) * YROW + e % D4] = rb[1]; }
-    { let e = tid + 256u; Yb[(e / D4) * YROW + e % D4] = rb[2]; }
-    { let e = tid + 384u; Yb[(e / D4) * YROW + e % D4] = rb[3]; }
-    if (tid < BI) { Ls[tid] = lNext; Dsh[tid] = dNext; }
+    { let e = tid + 0u; Qs[(e / D4) * YROW + e % D4] = qr[0]; }
+    { let e = tid + 128u; Qs[(e / D4) * YROW + e % D4] = qr[1]; }
+    { let e = tid + 256u; Qs[(e / D4) * YROW + e % D4] = qr[2]; }
+    { let e = tid + 384u; Qs[(e / D4) * YROW + e % D4] = qr[3]; }
+    { let e = tid + 0u; dOs[(e / D4) * YROW + e % D4] = dOr[0]; }
+    { let e = tid + 128u; dOs[(e / D4) * YROW + e % D4] = dOr[1]; }
+    { let e = tid + 256u; dOs[(e / D4) * YROW + e % D4] = dOr[2]; }
+    { let e = tid + 384u; dOs[(e / D4) * YROW + e % D4] = dOr[3]; }
+    if (tid < BI) { lseTile[tid] = lseNext; deltaTile[tid] = deltaNext; }
     workgroupBarrier();
     if (stNext < steps) {
     {
@@ -184,141 +184,141 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      ra[0] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[0] = q[qBase + n * params.qsn + e % D4]; }
+      qr[0] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[0] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      ra[1] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[1] = q[qBase + n * params.qsn + e % D4]; }
+      qr[1] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[1] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      ra[2] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[2] = q[qBase + n * params.qsn + e % D4]; }
+      qr[2] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[2] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      ra[3] = vec4<f32>(0.0);
-      if (n < params.seqQ) { ra[3] = q[qBase + n * params.qsn + e % D4]; }
+      qr[3] = vec4<f32>(0.0);
+      if (n < params.seqQ) { qr[3] = q[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      rb[0] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[0] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[0] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[0] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      rb[1] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[1] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[1] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[1] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      rb[2] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[2] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[2] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[2] = dout[qBase + n * params.qsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      rb[3] = vec4<f32>(0.0);
-      if (n < params.seqQ) { rb[3] = dout[qBase + n * params.qsn + e % D4]; }
+      dOr[3] = vec4<f32>(0.0);
+      if (n < params.seqQ) { dOr[3] = dout[qBase + n * params.qsn + e % D4]; }
     }
       // This invocation's share of the Q tile's row terms (rows past Nq or fully masked contribute nothing).
-      lNext = 3.0e38;
-      dNext = 0.0;
+      lseNext = 3.0e38;
+      deltaNext = 0.0;
       if (tid < BI && i0 + tid < params.seqQ) {
         let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
         let l = lse[row];
-        if (l > MASKED) { lNext = l * 1.4426950408889634; }
-        dNext = dd[row];
+        if (l > MASKED) { lseNext = l * 1.4426950408889634; }
+        deltaNext = dd[row];
       }
     }
     }
 
     // S and dP for this invocation's RM outer × CN inner rows, one pass over the head dim.
-    var sa = array<f32, 4>();
-    var sb = array<f32, 4>();
+    var s = array<f32, 4>();
+    var dp = array<f32, 4>();
     for (var d = 0u; d < D4; d++) {
-      let ya0 = Ya[(tx + 0u) * YROW + d];
-      let yb0 = Yb[(tx + 0u) * YROW + d];
-      let ya1 = Ya[(tx + 16u) * YROW + d];
-      let yb1 = Yb[(tx + 16u) * YROW + d];
-      let xa0 = Xa[(ty * RM + 0u) * D4 + d];
-      let xb0 = Xb[(ty * RM + 0u) * D4 + d];
-      let xa1 = Xa[(ty * RM + 1u) * D4 + d];
-      let xb1 = Xb[(ty * RM + 1u) * D4 + d];
-      sa[0] = fma(xa0.w, ya0.w, fma(xa0.z, ya0.z, fma(xa0.y, ya0.y, fma(xa0.x, ya0.x, sa[0]))));
-      sb[0] = fma(xb0.w, yb0.w, fma(xb0.z, yb0.z, fma(xb0.y, yb0.y, fma(xb0.x, yb0.x, sb[0]))));
-      sa[1] = fma(xa0.w, ya1.w, fma(xa0.z, ya1.z, fma(xa0.y, ya1.y, fma(xa0.x, ya1.x, sa[1]))));
-      sb[1] = fma(xb0.w, yb1.w, fma(xb0.z, yb1.z, fma(xb0.y, yb1.y, fma(xb0.x, yb1.x, sb[1]))));
-      sa[2] = fma(xa1.w, ya0.w, fma(xa1.z, ya0.z, fma(xa1.y, ya0.y, fma(xa1.x, ya0.x, sa[2]))));
-      sb[2] = fma(xb1.w, yb0.w, fma(xb1.z, yb0.z, fma(xb1.y, yb0.y, fma(xb1.x, yb0.x, sb[2]))));
-      sa[3] = fma(xa1.w, ya1.w, fma(xa1.z, ya1.z, fma(xa1.y, ya1.y, fma(xa1.x, ya1.x, sa[3]))));
-      sb[3] = fma(xb1.w, yb1.w, fma(xb1.z, yb1.z, fma(xb1.y, yb1.y, fma(xb1.x, yb1.x, sb[3]))));
+      let q0 = Qs[(tx + 0u) * YROW + d];
+      let dO0 = dOs[(tx + 0u) * YROW + d];
+      let q1 = Qs[(tx + 16u) * YROW + d];
+      let dO1 = dOs[(tx + 16u) * YROW + d];
+      let k0 = Ks[(ty * RM + 0u) * D4 + d];
+      let v0 = Vs[(ty * RM + 0u) * D4 + d];
+      let k1 = Ks[(ty * RM + 1u) * D4 + d];
+      let v1 = Vs[(ty * RM + 1u) * D4 + d];
+      s[0] = fma(k0.w, q0.w, fma(k0.z, q0.z, fma(k0.y, q0.y, fma(k0.x, q0.x, s[0]))));
+      dp[0] = fma(v0.w, dO0.w, fma(v0.z, dO0.z, fma(v0.y, dO0.y, fma(v0.x, dO0.x, dp[0]))));
+      s[1] = fma(k0.w, q1.w, fma(k0.z, q1.z, fma(k0.y, q1.y, fma(k0.x, q1.x, s[1]))));
+      dp[1] = fma(v0.w, dO1.w, fma(v0.z, dO1.z, fma(v0.y, dO1.y, fma(v0.x, dO1.x, dp[1]))));
+      s[2] = fma(k1.w, q0.w, fma(k1.z, q0.z, fma(k1.y, q0.y, fma(k1.x, q0.x, s[2]))));
+      dp[2] = fma(v1.w, dO0.w, fma(v1.z, dO0.z, fma(v1.y, dO0.y, fma(v1.x, dO0.x, dp[2]))));
+      s[3] = fma(k1.w, q1.w, fma(k1.z, q1.z, fma(k1.y, q1.y, fma(k1.x, q1.x, s[3]))));
+      dp[3] = fma(v1.w, dO1.w, fma(v1.z, dO1.z, fma(v1.y, dO1.y, fma(v1.x, dO1.x, dp[3]))));
     }
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
     if (o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + params.causalOffset)) {
       {
-        let z = sa[0] * params.scale;
-        let p = exp2(sa[0] * params.qkScale - Ls[tx + 0u]);
-        let g = p * (sb[0] - Dsh[tx + 0u]);
+        let z = s[0] * params.scale;
+        let p = exp2(s[0] * params.qkScale - lseTile[tx + 0u]);
+        let g = p * (dp[0] - deltaTile[tx + 0u]);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
         Ps[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
       {
-        let z = sa[1] * params.scale;
-        let p = exp2(sa[1] * params.qkScale - Ls[tx + 16u]);
-        let g = p * (sb[1] - Dsh[tx + 16u]);
+        let z = s[1] * params.scale;
+        let p = exp2(s[1] * params.qkScale - lseTile[tx + 16u]);
+        let g = p * (dp[1] - deltaTile[tx + 16u]);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g;
         Ps[(ty * RM + 0u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = p;
       }
       {
-        let z = sa[2] * params.scale;
-        let p = exp2(sa[2] * params.qkScale - Ls[tx + 0u]);
-        let g = p * (sb[2] - Dsh[tx + 0u]);
+        let z = s[2] * params.scale;
+        let p = exp2(s[2] * params.qkScale - lseTile[tx + 0u]);
+        let g = p * (dp[2] - deltaTile[tx + 0u]);
         dSs[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
         Ps[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
       {
-        let z = sa[3] * params.scale;
-        let p = exp2(sa[3] * params.qkScale - Ls[tx + 16u]);
-        let g = p * (sb[3] - Dsh[tx + 16u]);
+        let z = s[3] * params.scale;
+        let p = exp2(s[3] * params.qkScale - lseTile[tx + 16u]);
+        let g = p * (dp[3] - deltaTile[tx + 16u]);
         dSs[(ty * RM + 1u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g;
         Ps[(ty * RM + 1u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = p;
       }
     } else {
       {
-        let z = sa[0] * params.scale;
-        let p = select(0.0, exp2(sa[0] * params.qkScale - Ls[tx + 0u]), o0 + ty * RM + 0u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 0u) <= i32(i0 + tx + 0u) + params.causalOffset));
-        let g = p * (sb[0] - Dsh[tx + 0u]);
+        let z = s[0] * params.scale;
+        let p = select(0.0, exp2(s[0] * params.qkScale - lseTile[tx + 0u]), o0 + ty * RM + 0u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 0u) <= i32(i0 + tx + 0u) + params.causalOffset));
+        let g = p * (dp[0] - deltaTile[tx + 0u]);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
         Ps[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
       {
-        let z = sa[1] * params.scale;
-        let p = select(0.0, exp2(sa[1] * params.qkScale - Ls[tx + 16u]), o0 + ty * RM + 0u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 0u) <= i32(i0 + tx + 16u) + params.causalOffset));
-        let g = p * (sb[1] - Dsh[tx + 16u]);
+        let z = s[1] * params.scale;
+        let p = select(0.0, exp2(s[1] * params.qkScale - lseTile[tx + 16u]), o0 + ty * RM + 0u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 0u) <= i32(i0 + tx + 16u) + params.causalOffset));
+        let g = p * (dp[1] - deltaTile[tx + 16u]);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g;
         Ps[(ty * RM + 0u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = p;
       }
       {
-        let z = sa[2] * params.scale;
-        let p = select(0.0, exp2(sa[2] * params.qkScale - Ls[tx + 0u]), o0 + ty * RM + 1u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 1u) <= i32(i0 + tx + 0u) + params.causalOffset));
-        let g = p * (sb[2] - Dsh[tx + 0u]);
+        let z = s[2] * params.scale;
+        let p = select(0.0, exp2(s[2] * params.qkScale - lseTile[tx + 0u]), o0 + ty * RM + 1u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 1u) <= i32(i0 + tx + 0u) + params.causalOffset));
+        let g = p * (dp[2] - deltaTile[tx + 0u]);
         dSs[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
         Ps[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
       {
-        let z = sa[3] * params.scale;
-        let p = select(0.0, exp2(sa[3] * params.qkScale - Ls[tx + 16u]), o0 + ty * RM + 1u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 1u) <= i32(i0 + tx + 16u) + params.causalOffset));
-        let g = p * (sb[3] - Dsh[tx + 16u]);
+        let z = s[3] * params.scale;
+        let p = select(0.0, exp2(s[3] * params.qkScale - lseTile[tx + 16u]), o0 + ty * RM + 1u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 1u) <= i32(i0 + tx + 16u) + params.causalOffset));
+        let g = p * (dp[3] - deltaTile[tx + 16u]);
         dSs[(ty * RM + 1u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g;
         Ps[(ty * RM + 1u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = p;
       }
@@ -332,36 +332,36 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let ds1 = dSs[(ty * RM + 1u) * (BI / 4u) + j4];
       let p1 = Ps[(ty * RM + 1u) * (BI / 4u) + j4];
       {
-        let ya = Ya[(j4 * 4u + 0u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.x), ya, acc1[0]);
-        acc1[1] = fma(vec4<f32>(ds1.x), ya, acc1[1]);
-        let yb = Yb[(j4 * 4u + 0u) * YROW + tx + 0u];
-        acc2[0] = fma(vec4<f32>(p0.x), yb, acc2[0]);
-        acc2[1] = fma(vec4<f32>(p1.x), yb, acc2[1]);
+        let qRow = Qs[(j4 * 4u + 0u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.x), qRow, dkAcc[0]);
+        dkAcc[1] = fma(vec4<f32>(ds1.x), qRow, dkAcc[1]);
+        let dORow = dOs[(j4 * 4u + 0u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.x), dORow, dvAcc[0]);
+        dvAcc[1] = fma(vec4<f32>(p1.x), dORow, dvAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 1u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.y), ya, acc1[0]);
-        acc1[1] = fma(vec4<f32>(ds1.y), ya, acc1[1]);
-        let yb = Yb[(j4 * 4u + 1u) * YROW + tx + 0u];
-        acc2[0] = fma(vec4<f32>(p0.y), yb, acc2[0]);
-        acc2[1] = fma(vec4<f32>(p1.y), yb, acc2[1]);
+        let qRow = Qs[(j4 * 4u + 1u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.y), qRow, dkAcc[0]);
+        dkAcc[1] = fma(vec4<f32>(ds1.y), qRow, dkAcc[1]);
+        let dORow = dOs[(j4 * 4u + 1u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.y), dORow, dvAcc[0]);
+        dvAcc[1] = fma(vec4<f32>(p1.y), dORow, dvAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 2u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.z), ya, acc1[0]);
-        acc1[1] = fma(vec4<f32>(ds1.z), ya, acc1[1]);
-        let yb = Yb[(j4 * 4u + 2u) * YROW + tx + 0u];
-        acc2[0] = fma(vec4<f32>(p0.z), yb, acc2[0]);
-        acc2[1] = fma(vec4<f32>(p1.z), yb, acc2[1]);
+        let qRow = Qs[(j4 * 4u + 2u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.z), qRow, dkAcc[0]);
+        dkAcc[1] = fma(vec4<f32>(ds1.z), qRow, dkAcc[1]);
+        let dORow = dOs[(j4 * 4u + 2u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.z), dORow, dvAcc[0]);
+        dvAcc[1] = fma(vec4<f32>(p1.z), dORow, dvAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 3u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.w), ya, acc1[0]);
-        acc1[1] = fma(vec4<f32>(ds1.w), ya, acc1[1]);
-        let yb = Yb[(j4 * 4u + 3u) * YROW + tx + 0u];
-        acc2[0] = fma(vec4<f32>(p0.w), yb, acc2[0]);
-        acc2[1] = fma(vec4<f32>(p1.w), yb, acc2[1]);
+        let qRow = Qs[(j4 * 4u + 3u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.w), qRow, dkAcc[0]);
+        dkAcc[1] = fma(vec4<f32>(ds1.w), qRow, dkAcc[1]);
+        let dORow = dOs[(j4 * 4u + 3u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.w), dORow, dvAcc[0]);
+        dvAcc[1] = fma(vec4<f32>(p1.w), dORow, dvAcc[1]);
       }
     }
     st = stNext;
@@ -372,8 +372,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let n = o0 + ty * RM + 0u;
     if (n < params.seqK) {
       {
-        dk[kBase + n * params.ksn + tx + 0u] = acc1[0] * params.scale;
-        dv[vBase + n * params.vsn + tx + 0u] = acc2[0];
+        dk[kBase + n * params.ksn + tx + 0u] = dkAcc[0] * params.scale;
+        dv[vBase + n * params.vsn + tx + 0u] = dvAcc[0];
       }
     }
   }
@@ -381,8 +381,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let n = o0 + ty * RM + 1u;
     if (n < params.seqK) {
       {
-        dk[kBase + n * params.ksn + tx + 0u] = acc1[1] * params.scale;
-        dv[vBase + n * params.vsn + tx + 0u] = acc2[1];
+        dk[kBase + n * params.ksn + tx + 0u] = dkAcc[1] * params.scale;
+        dv[vBase + n * params.vsn + tx + 0u] = dvAcc[1];
       }
     }
   }

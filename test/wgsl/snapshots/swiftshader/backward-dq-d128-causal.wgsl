@@ -46,10 +46,10 @@ const MASKED = -3.0e38;
 
 
 
-var<workgroup> Xa: array<vec4<f32>, 128>;
-var<workgroup> Xb: array<vec4<f32>, 128>;
-var<workgroup> Ya: array<vec4<f32>, 528>;
-var<workgroup> Yb: array<vec4<f32>, 528>;
+var<workgroup> Qs: array<vec4<f32>, 128>;
+var<workgroup> dOs: array<vec4<f32>, 128>;
+var<workgroup> Ks: array<vec4<f32>, 528>;
+var<workgroup> Vs: array<vec4<f32>, 528>;
 var<workgroup> dSs: array<vec4<f32>, 16>;
 
 
@@ -74,24 +74,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         x = q[qBase + n * params.qsn + e % D4];
         y = dout[qBase + n * params.qsn + e % D4];
       }
-      Xa[e] = x;
-      Xb[e] = y;
+      Qs[e] = x;
+      dOs[e] = y;
     }
   }
   // Row terms of this invocation's rows: LSE·log2 e (rows past Nq or fully masked contribute nothing) and D.
-  var lr: array<f32, 1>;
-  var dr: array<f32, 1>;
+  var lseRow: array<f32, 1>;
+  var deltaRow: array<f32, 1>;
   {
     let n = o0 + ty * RM + 0u;
-    lr[0] = 3.0e38;
-    dr[0] = 0.0;
+    lseRow[0] = 3.0e38;
+    deltaRow[0] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lr[0] = lse[row] * 1.4426950408889634; }
-      dr[0] = dd[row];
+      if (lse[row] > MASKED) { lseRow[0] = lse[row] * 1.4426950408889634; }
+      deltaRow[0] = dd[row];
     }
   }
-  var acc1: array<vec4<f32>, 2>;
+  var dqAcc: array<vec4<f32>, 2>;
 
 
   var kvEnd = params.seqK;
@@ -99,8 +99,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let steps = (kvEnd + BI - 1u) / BI;
   let blockRow = b * params.bmB + h * params.bmH + wg.x * params.bmRow;
 
-  var ra: array<vec4<f32>, 8>;
-  var rb: array<vec4<f32>, 8>;
+  var kr: array<vec4<f32>, 8>;
+  var vr: array<vec4<f32>, 8>;
 
   var st = 0u;
   if (st < steps) {
@@ -110,98 +110,98 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      ra[0] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[0] = k[kBase + n * params.ksn + e % D4]; }
+      kr[0] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[0] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 64u;
       let n = i0 + e / D4;
-      ra[1] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[1] = k[kBase + n * params.ksn + e % D4]; }
+      kr[1] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[1] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      ra[2] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[2] = k[kBase + n * params.ksn + e % D4]; }
+      kr[2] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[2] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 192u;
       let n = i0 + e / D4;
-      ra[3] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[3] = k[kBase + n * params.ksn + e % D4]; }
+      kr[3] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[3] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      ra[4] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[4] = k[kBase + n * params.ksn + e % D4]; }
+      kr[4] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[4] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 320u;
       let n = i0 + e / D4;
-      ra[5] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[5] = k[kBase + n * params.ksn + e % D4]; }
+      kr[5] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[5] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      ra[6] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[6] = k[kBase + n * params.ksn + e % D4]; }
+      kr[6] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[6] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 448u;
       let n = i0 + e / D4;
-      ra[7] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[7] = k[kBase + n * params.ksn + e % D4]; }
+      kr[7] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[7] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      rb[0] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[0] = v[vBase + n * params.vsn + e % D4]; }
+      vr[0] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[0] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 64u;
       let n = i0 + e / D4;
-      rb[1] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[1] = v[vBase + n * params.vsn + e % D4]; }
+      vr[1] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[1] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      rb[2] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[2] = v[vBase + n * params.vsn + e % D4]; }
+      vr[2] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[2] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 192u;
       let n = i0 + e / D4;
-      rb[3] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[3] = v[vBase + n * params.vsn + e % D4]; }
+      vr[3] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[3] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      rb[4] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[4] = v[vBase + n * params.vsn + e % D4]; }
+      vr[4] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[4] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 320u;
       let n = i0 + e / D4;
-      rb[5] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[5] = v[vBase + n * params.vsn + e % D4]; }
+      vr[5] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[5] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      rb[6] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[6] = v[vBase + n * params.vsn + e % D4]; }
+      vr[6] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[6] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 448u;
       let n = i0 + e / D4;
-      rb[7] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[7] = v[vBase + n * params.vsn + e % D4]; }
+      vr[7] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[7] = v[vBase + n * params.vsn + e % D4]; }
     }
     }
   }
@@ -211,22 +211,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let stNext = st + 1u;
     let full = false;
     workgroupBarrier();
-    { let e = tid + 0u; Ya[(e / D4) * YROW + e % D4] = ra[0]; }
-    { let e = tid + 64u; Ya[(e / D4) * YROW + e % D4] = ra[1]; }
-    { let e = tid + 128u; Ya[(e / D4) * YROW + e % D4] = ra[2]; }
-    { let e = tid + 192u; Ya[(e / D4) * YROW + e % D4] = ra[3]; }
-    { let e = tid + 256u; Ya[(e / D4) * YROW + e % D4] = ra[4]; }
-    { let e = tid + 320u; Ya[(e / D4) * YROW + e % D4] = ra[5]; }
-    { let e = tid + 384u; Ya[(e / D4) * YROW + e % D4] = ra[6]; }
-    { let e = tid + 448u; Ya[(e / D4) * YROW + e % D4] = ra[7]; }
-    { let e = tid + 0u; Yb[(e / D4) * YROW + e % D4] = rb[0]; }
-    { let e = tid + 64u; Yb[(e / D4) * YROW + e % D4] = rb[1]; }
-    { let e = tid + 128u; Yb[(e / D4) * YROW + e % D4] = rb[2]; }
-    { let e = tid + 192u; Yb[(e / D4) * YROW + e % D4] = rb[3]; }
-    { let e = tid + 256u; Yb[(e / D4) * YROW + e % D4] = rb[4]; }
-    { let e = tid + 320u; Yb[(e / D4) * YROW + e % D4] = rb[5]; }
-    { let e = tid + 384u; Yb[(e / D4) * YROW + e % D4] = rb[6]; }
-    { let e = tid + 448u; Yb[(e / D4) * YROW + e % D4] = rb[7]; }
+    { let e = tid + 0u; Ks[(e / D4) * YROW + e % D4] = kr[0]; }
+    { let e = tid + 64u; Ks[(e / D4) * YROW + e % D4] = kr[1]; }
+    { let e = tid + 128u; Ks[(e / D4) * YROW + e % D4] = kr[2]; }
+    { let e = tid + 192u; Ks[(e / D4) * YROW + e % D4] = kr[3]; }
+    { let e = tid + 256u; Ks[(e / D4) * YROW + e % D4] = kr[4]; }
+    { let e = tid + 320u; Ks[(e / D4) * YROW + e % D4] = kr[5]; }
+    { let e = tid + 384u; Ks[(e / D4) * YROW + e % D4] = kr[6]; }
+    { let e = tid + 448u; Ks[(e / D4) * YROW + e % D4] = kr[7]; }
+    { let e = tid + 0u; Vs[(e / D4) * YROW + e % D4] = vr[0]; }
+    { let e = tid + 64u; Vs[(e / D4) * YROW + e % D4] = vr[1]; }
+    { let e = tid + 128u; Vs[(e / D4) * YROW + e % D4] = vr[2]; }
+    { let e = tid + 192u; Vs[(e / D4) * YROW + e % D4] = vr[3]; }
+    { let e = tid + 256u; Vs[(e / D4) * YROW + e % D4] = vr[4]; }
+    { let e = tid + 320u; Vs[(e / D4) * YROW + e % D4] = vr[5]; }
+    { let e = tid + 384u; Vs[(e / D4) * YROW + e % D4] = vr[6]; }
+    { let e = tid + 448u; Vs[(e / D4) * YROW + e % D4] = vr[7]; }
 
     workgroupBarrier();
     if (stNext < steps) {
@@ -236,127 +236,127 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      ra[0] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[0] = k[kBase + n * params.ksn + e % D4]; }
+      kr[0] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[0] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 64u;
       let n = i0 + e / D4;
-      ra[1] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[1] = k[kBase + n * params.ksn + e % D4]; }
+      kr[1] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[1] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      ra[2] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[2] = k[kBase + n * params.ksn + e % D4]; }
+      kr[2] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[2] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 192u;
       let n = i0 + e / D4;
-      ra[3] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[3] = k[kBase + n * params.ksn + e % D4]; }
+      kr[3] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[3] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      ra[4] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[4] = k[kBase + n * params.ksn + e % D4]; }
+      kr[4] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[4] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 320u;
       let n = i0 + e / D4;
-      ra[5] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[5] = k[kBase + n * params.ksn + e % D4]; }
+      kr[5] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[5] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      ra[6] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[6] = k[kBase + n * params.ksn + e % D4]; }
+      kr[6] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[6] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 448u;
       let n = i0 + e / D4;
-      ra[7] = vec4<f32>(0.0);
-      if (n < params.seqK) { ra[7] = k[kBase + n * params.ksn + e % D4]; }
+      kr[7] = vec4<f32>(0.0);
+      if (n < params.seqK) { kr[7] = k[kBase + n * params.ksn + e % D4]; }
     }
     {
       let e = tid + 0u;
       let n = i0 + e / D4;
-      rb[0] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[0] = v[vBase + n * params.vsn + e % D4]; }
+      vr[0] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[0] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 64u;
       let n = i0 + e / D4;
-      rb[1] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[1] = v[vBase + n * params.vsn + e % D4]; }
+      vr[1] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[1] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 128u;
       let n = i0 + e / D4;
-      rb[2] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[2] = v[vBase + n * params.vsn + e % D4]; }
+      vr[2] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[2] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 192u;
       let n = i0 + e / D4;
-      rb[3] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[3] = v[vBase + n * params.vsn + e % D4]; }
+      vr[3] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[3] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 256u;
       let n = i0 + e / D4;
-      rb[4] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[4] = v[vBase + n * params.vsn + e % D4]; }
+      vr[4] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[4] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 320u;
       let n = i0 + e / D4;
-      rb[5] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[5] = v[vBase + n * params.vsn + e % D4]; }
+      vr[5] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[5] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 384u;
       let n = i0 + e / D4;
-      rb[6] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[6] = v[vBase + n * params.vsn + e % D4]; }
+      vr[6] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[6] = v[vBase + n * params.vsn + e % D4]; }
     }
     {
       let e = tid + 448u;
       let n = i0 + e / D4;
-      rb[7] = vec4<f32>(0.0);
-      if (n < params.seqK) { rb[7] = v[vBase + n * params.vsn + e % D4]; }
+      vr[7] = vec4<f32>(0.0);
+      if (n < params.seqK) { vr[7] = v[vBase + n * params.vsn + e % D4]; }
     }
     }
     }
 
     // S and dP for this invocation's RM outer × CN inner rows, one pass over the head dim.
-    var sa = array<f32, 1>();
-    var sb = array<f32, 1>();
+    var s = array<f32, 1>();
+    var dp = array<f32, 1>();
     for (var d = 0u; d < D4; d++) {
-      let ya0 = Ya[(tx + 0u) * YROW + d];
-      let yb0 = Yb[(tx + 0u) * YROW + d];
-      let xa0 = Xa[(ty * RM + 0u) * D4 + d];
-      let xb0 = Xb[(ty * RM + 0u) * D4 + d];
-      sa[0] = fma(xa0.w, ya0.w, fma(xa0.z, ya0.z, fma(xa0.y, ya0.y, fma(xa0.x, ya0.x, sa[0]))));
-      sb[0] = fma(xb0.w, yb0.w, fma(xb0.z, yb0.z, fma(xb0.y, yb0.y, fma(xb0.x, yb0.x, sb[0]))));
+      let k0 = Ks[(tx + 0u) * YROW + d];
+      let v0 = Vs[(tx + 0u) * YROW + d];
+      let q0 = Qs[(ty * RM + 0u) * D4 + d];
+      let dO0 = dOs[(ty * RM + 0u) * D4 + d];
+      s[0] = fma(q0.w, k0.w, fma(q0.z, k0.z, fma(q0.y, k0.y, fma(q0.x, k0.x, s[0]))));
+      dp[0] = fma(dO0.w, v0.w, fma(dO0.z, v0.z, fma(dO0.y, v0.y, fma(dO0.x, v0.x, dp[0]))));
     }
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
     if (i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset)) {
       {
-        let z = sa[0] * params.scale;
-        let p = exp2(sa[0] * params.qkScale - lr[0]);
-        let g = p * (sb[0] - dr[0]);
+        let z = s[0] * params.scale;
+        let p = exp2(s[0] * params.qkScale - lseRow[0]);
+        let g = p * (dp[0] - deltaRow[0]);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
       }
     } else {
       {
-        let z = sa[0] * params.scale;
-        let p = select(0.0, exp2(sa[0] * params.qkScale - lr[0]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 0u) + params.causalOffset));
-        let g = p * (sb[0] - dr[0]);
+        let z = s[0] * params.scale;
+        let p = select(0.0, exp2(s[0] * params.qkScale - lseRow[0]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 0u) + params.causalOffset));
+        let g = p * (dp[0] - deltaRow[0]);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
       }
     }
@@ -366,36 +366,36 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
       let ds0 = dSs[(ty * RM + 0u) * (BI / 4u) + j4];
       {
-        let ya = Ya[(j4 * 4u + 0u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.x), ya, acc1[0]);
+        let kRow = Ks[(j4 * 4u + 0u) * YROW + tx + 0u];
+        dqAcc[0] = fma(vec4<f32>(ds0.x), kRow, dqAcc[0]);
       }
       {
-        let ya = Ya[(j4 * 4u + 0u) * YROW + tx + 16u];
-        acc1[1] = fma(vec4<f32>(ds0.x), ya, acc1[1]);
+        let kRow = Ks[(j4 * 4u + 0u) * YROW + tx + 16u];
+        dqAcc[1] = fma(vec4<f32>(ds0.x), kRow, dqAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 1u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.y), ya, acc1[0]);
+        let kRow = Ks[(j4 * 4u + 1u) * YROW + tx + 0u];
+        dqAcc[0] = fma(vec4<f32>(ds0.y), kRow, dqAcc[0]);
       }
       {
-        let ya = Ya[(j4 * 4u + 1u) * YROW + tx + 16u];
-        acc1[1] = fma(vec4<f32>(ds0.y), ya, acc1[1]);
+        let kRow = Ks[(j4 * 4u + 1u) * YROW + tx + 16u];
+        dqAcc[1] = fma(vec4<f32>(ds0.y), kRow, dqAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 2u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.z), ya, acc1[0]);
+        let kRow = Ks[(j4 * 4u + 2u) * YROW + tx + 0u];
+        dqAcc[0] = fma(vec4<f32>(ds0.z), kRow, dqAcc[0]);
       }
       {
-        let ya = Ya[(j4 * 4u + 2u) * YROW + tx + 16u];
-        acc1[1] = fma(vec4<f32>(ds0.z), ya, acc1[1]);
+        let kRow = Ks[(j4 * 4u + 2u) * YROW + tx + 16u];
+        dqAcc[1] = fma(vec4<f32>(ds0.z), kRow, dqAcc[1]);
       }
       {
-        let ya = Ya[(j4 * 4u + 3u) * YROW + tx + 0u];
-        acc1[0] = fma(vec4<f32>(ds0.w), ya, acc1[0]);
+        let kRow = Ks[(j4 * 4u + 3u) * YROW + tx + 0u];
+        dqAcc[0] = fma(vec4<f32>(ds0.w), kRow, dqAcc[0]);
       }
       {
-        let ya = Ya[(j4 * 4u + 3u) * YROW + tx + 16u];
-        acc1[1] = fma(vec4<f32>(ds0.w), ya, acc1[1]);
+        let kRow = Ks[(j4 * 4u + 3u) * YROW + tx + 16u];
+        dqAcc[1] = fma(vec4<f32>(ds0.w), kRow, dqAcc[1]);
       }
     }
     st = stNext;
@@ -405,8 +405,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   {
     let n = o0 + ty * RM + 0u;
     if (n < params.seqQ) {
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = acc1[0] * params.scale; }
-      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = acc1[1] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 0u] = dqAcc[0] * params.scale; }
+      { dq[b * params.qsb + h * params.qsh + n * params.qsn + tx + 16u] = dqAcc[1] * params.scale; }
     }
   }
 }

@@ -1,0 +1,29 @@
+/*
+ * Backward preprocess (FlashAttention-2): Delta_i = rowsum(dO_i ∘ O_i), one
+ * invocation per query row. Both main passes read it: dS = P∘(dP − Delta).
+ */
+import { paramStruct } from './params.js';
+import { declareBindings, PARAMS_BINDING, type KernelSpec } from './spec.js';
+import { BACKWARD_PARAMS, f32Array, vec4Array } from './backward-shared.js';
+
+/** D_i = dO_i · O_i for every row (b, h, i); D (binding `dd`) is [B, Hq, Nq]. */
+export function backwardPreprocessKernel(headDim: number): KernelSpec {
+  const bindings = [PARAMS_BINDING, vec4Array('o', 'read'), vec4Array('dout', 'read'), f32Array('dd', 'read_write')];
+  const wgsl = /* wgsl */ `
+${paramStruct('Params', BACKWARD_PARAMS)}
+${declareBindings(bindings)}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * 64u;
+  if (row >= params.rows) { return; }
+  let i = row % params.seqQ;
+  let bh = row / params.seqQ;
+  let base = (bh / params.headsQ) * params.qsb + (bh % params.headsQ) * params.qsh + i * params.qsn;
+  var acc = 0.0;
+  for (var c = 0u; c < ${headDim / 4}u; c++) { acc += dot(o[base + c], dout[base + c]); }
+  dd[row] = acc;
+}
+`;
+  return { label: 'attention.backward.preprocess', wgsl, workgroupSize: [64, 1, 1], bindings, workgroupBytes: 0 };
+}
