@@ -216,7 +216,6 @@ describe('only modifiers made by this library', () => {
 });
 
 describe('constant modifiers: JS control flow on traced values', () => {
-  /* eslint-disable @typescript-eslint/no-unnecessary-condition, @typescript-eslint/strict-boolean-expressions */
   it.each([
     ['if (q.lt(kv)) return false', () => maskMod((_b, _h, q, kv) => { if (q.lt(kv)) return false; return true; }), 'always false'],
     ['q.lt(kv) ? false : true', () => maskMod((_b, _h, q, kv) => (q.lt(kv) ? false : true)), 'always false'],
