@@ -125,10 +125,13 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
   const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
   if (a['dq-tile'] !== undefined && !a.backward) throw new UsageError('--dq-tile is a backward tile: add --backward');
+  const tile = parseTile(a.tile);
+  const dqTile = parseDqTile(a['dq-tile']);
+  // Combinations last, so a malformed value is named before a conflict.
   if (a.tune && a.tile !== undefined) throw new UsageError('--tune and --tile exclude each other');
   // Tiles and the backward kernels are GPU matters; 'auto' is checked again once the backend is known.
   if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
-  return { algorithms, shapes, samples, tile: parseTile(a.tile), dqTile: parseDqTile(a['dq-tile']), keySplits, variant: a.variant, backward: a.backward };
+  return { algorithms, shapes, samples, tile, dqTile, keySplits, variant: a.variant, backward: a.backward };
 }
 
 export function resultRow(r: BenchResult): string[] {
