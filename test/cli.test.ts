@@ -4,13 +4,14 @@
  * and explain. CI builds dist/ first; a missing build is made here.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const hasScript = process.platform === 'linux' && spawnSync('script', ['--version']).status === 0;
 const MAIN = join(ROOT, 'dist/cli/main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'webgpu-attention-cli-'));
 
@@ -40,10 +41,44 @@ describe('cli verify', () => {
     for (const line of cases) expect(line).toMatch(/^ok {3}(flash|naive|backward)\/\S+/);
   });
 
-  it('--filter that matches nothing: "0 passed, 0 failed", exit 0', () => {
+  it('--filter that matches nothing: exit 2 before a device opens, with some case names', () => {
     const r = cli('verify', '--backend', 'cpu', '--filter', 'nonexistent');
-    expect(r.code).toBe(0);
-    expect(r.lines).toEqual(['0 passed, 0 failed']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("--filter 'nonexistent' matches none of the");
+    expect(r.stderr).toContain('flash/control');
+    expect(r.stderr).not.toContain('backend:');
+  });
+
+  it('a filter that matches runs only those cases; no progress bar when stderr is not a terminal', () => {
+    const r = cli('verify', '--backend', 'cpu', '--quick', '--filter', 'control', '--seed', '7');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.lines).toEqual([
+      expect.stringMatching(/^ok {3}flash\/control /),
+      expect.stringMatching(/^ok {3}naive\/control /),
+      expect.stringMatching(/^ok {3}backward\/control /),
+      '3 passed, 0 failed',
+    ]);
+    expect(r.stderr).not.toMatch(/[░█]/);
+  });
+
+  it.skipIf(!hasScript)('on a terminal: a progress bar on stderr, and the contract lines unchanged', () => {
+    // script(1) runs the CLI on a pseudo-terminal (stdout and stderr both), as a person would.
+    const r = spawnSync('script', ['-qec', `"${process.execPath}" "${MAIN}" verify --backend cpu --quick --filter control`, '/dev/null'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/[░█]+ 0\/3 flash\/control/);
+    // With the terminal's line clearing taken out, the lines are verify's usual ones.
+    const lines = r.stdout
+      // eslint-disable-next-line no-control-regex -- terminal escape sequences start with ESC
+      .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '\n')
+      .split(/\r?\n/)
+      .filter((l) => /^(ok|FAIL) |passed/.test(l));
+    expect(lines).toHaveLength(4);
+    expect(lines.at(-1)).toBe('3 passed, 0 failed');
   });
 });
 
@@ -55,10 +90,22 @@ describe('cli bench', () => {
     const json = JSON.parse(readFileSync(file, 'utf8'));
     expect(json.adapter).toMatchObject({ backend: 'cpu', vendor: expect.any(String), device: expect.any(String) });
     expect(json.results.map((x: { algorithm: string }) => x.algorithm).sort()).toEqual(['flash', 'naive']);
+    expect(r.stderr).toContain('note: these timings come from the CPU backend; they say nothing about GPU speed');
+    expect(r.stderr).toMatch(/\[1\/2\] naive B=1 Hq=2 N=32 D=64 …/);
     for (const row of json.results) {
       expect(row).toMatchObject({
-        batch: 1, heads: 2, kvHeads: 2, seqQ: 32, seqK: 32, headDim: 64, causal: false, dtype: 'f32',
-        msMedian: expect.any(Number), tflops: expect.any(Number), modelBytes: expect.any(Number), maxAbsErr: expect.any(Number),
+        batch: 1,
+        heads: 2,
+        kvHeads: 2,
+        seqQ: 32,
+        seqK: 32,
+        headDim: 64,
+        causal: false,
+        dtype: 'f32',
+        msMedian: expect.any(Number),
+        tflops: expect.any(Number),
+        modelBytes: expect.any(Number),
+        maxAbsErr: expect.any(Number),
       });
       expect(row.maxAbsErr).toBeLessThan(1e-5);
     }
@@ -80,18 +127,29 @@ describe('cli bench', () => {
     const r = cli('bench', '--backend', 'webgpu', '--algorithms', 'flash', '--seq', '32', '--heads', '1', '--json', file);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.lines[0]).toContain('of floor');
+    const { vendor, device, description } = JSON.parse(readFileSync(file, 'utf8')).adapter;
+    const software = /swiftshader/i.test(`${vendor} ${device} ${description}`);
+    expect(r.stderr.includes('note: these timings come from SwiftShader, a software renderer on the CPU; they say nothing about GPU speed')).toBe(software);
     const [row] = JSON.parse(readFileSync(file, 'utf8')).results;
     expect(row.floorMs).toBeGreaterThan(0);
     expect(row.pctOfFloor).toBeCloseTo((100 * row.floorMs) / row.msMedian, 6);
     expect(r.stdout).toMatch(new RegExp(`${Math.round(row.pctOfFloor)}%`));
   });
 
-  it('--render merges our JSON and a peer\'s into one table with time / ours per row', () => {
+  it("--render merges our JSON and a peer's into one table with time / ours per row", () => {
     const ours = join(tmp, 'ours.json');
     const peer = join(tmp, 'peer.json');
     const shape = { heads: 16, seqQ: 4096, seqK: 4096, headDim: 64, causal: false, dtype: 'f32' };
     writeFileSync(ours, JSON.stringify({ results: [{ algorithm: 'flash', ...shape, msMedian: 2, tflops: 30 }] }));
-    writeFileSync(peer, JSON.stringify({ results: [{ algorithm: 'torch-sdpa-math', ...shape, msMedian: 5, tflops: 12 }, { algorithm: 'torch-sdpa-flash', ...shape, dtype: 'f16', msMedian: 1, tflops: 60 }] }));
+    writeFileSync(
+      peer,
+      JSON.stringify({
+        results: [
+          { algorithm: 'torch-sdpa-math', ...shape, msMedian: 5, tflops: 12 },
+          { algorithm: 'torch-sdpa-flash', ...shape, dtype: 'f16', msMedian: 1, tflops: 60 },
+        ],
+      }),
+    );
     const merged = join(tmp, 'merged.json');
     const r = cli('bench', '--render', `${ours},${peer}`, '--json', merged);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -105,6 +163,93 @@ describe('cli bench', () => {
 });
 
 describe('cli usage and other commands', () => {
+  it("--version prints package.json's version, read beside the built files (any cwd, an installed copy)", () => {
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-v']) {
+      const r = spawnSync(process.execPath, [MAIN, flag], { cwd: tmp, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+    // As an installed package: dist/ and package.json under node_modules/webgpu-attention/.
+    const pkg = join(tmp, 'node_modules/webgpu-attention');
+    mkdirSync(pkg, { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'webgpu-attention', version: '9.8.7-installed', type: 'module' }));
+    symlinkSync(join(ROOT, 'node_modules/cli-progress'), join(tmp, 'node_modules/cli-progress'));
+    const r = spawnSync(process.execPath, [join(pkg, 'dist/cli/main.js'), '--version'], { cwd: tmp, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('9.8.7-installed\n');
+  });
+
+  it('--help and -h print the overview; <command> --help its own usage; all exit 0', () => {
+    for (const flag of ['--help', '-h']) {
+      const r = cli(flag);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^usage: webgpu-attention <command>/);
+      for (const c of ['info', 'verify', 'bench', 'explain']) expect(r.stdout).toContain(`  ${c} `);
+    }
+    const own: Record<string, string> = { info: '--backend', verify: '--filter S', bench: '--variant V', explain: '--seq 1024' };
+    for (const [c, flag] of Object.entries(own)) {
+      const forms = [[c, '--help'], [c, '-h'], ['help', c], ...(c === 'bench' ? [[c, '--seq', '8', '--help']] : [])];
+      for (const args of forms) {
+        const r = cli(...args);
+        expect(r.code, args.join(' ')).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^usage: webgpu-attention ${c} \\[flags\\]`));
+        expect(r.stdout).toContain(flag);
+        expect(r.stderr).toBe('');
+      }
+    }
+    expect(cli('bench', '--help').stdout).not.toContain('--quick');
+  });
+
+  it('every bad flag exits 2 at once, naming the flag and the value, before any device opens', () => {
+    const cases: [string[], string][] = [
+      [['bench', '--head-dim', '48'], '--head-dim 48: unsupported head dim; supported: 32, 64, 80, 96, 128, 256'],
+      [['bench', '--head-dim', '64,48'], '--head-dim 48'],
+      [['explain', '--head-dim', '48'], '--head-dim 48'],
+      [['bench', '--heads', '8', '--kv-heads', '3'], '--kv-heads 3 must divide --heads 8'],
+      [['bench', '--kv-heads', '16'], '--kv-heads 16 must divide --heads 8'],
+      [['bench', '--variant', 'foo'], '--variant foo: unknown; choose from alibi'],
+      [['bench', '--variant', 'window:x'], "--variant window:x: 'window' needs a positive number"],
+      [
+        ['bench', '--json', join(tmp, 'no/such/folder/out.json')],
+        `--json ${join(tmp, 'no/such/folder/out.json')}: ${join(tmp, 'no/such/folder')} does not exist`,
+      ],
+      [['bench', '--json', tmp], `--json ${tmp}: is a folder, not a file`],
+      [['bench', '--json', '/proc/out.json'], '--json /proc/out.json: cannot be written'],
+      [['bench', '--render', 'x.json', '--json', '/proc/out.json'], '--json /proc/out.json: cannot be written'],
+      [['verify', '--seed', 'x'], "--seed takes an integer from 0 to 4294967295, got 'x'"],
+      [['verify', '--seed', '-1'], '--seed'],
+      [['verify', '--backend', 'gpu'], "--backend takes auto, webgpu, cpu, got 'gpu'"],
+      [['bench', '--backend', 'gpu'], "--backend takes auto, webgpu, cpu, got 'gpu'"],
+      [['info', '--backend', 'gpu'], "--backend takes auto, webgpu, cpu, got 'gpu'"],
+      [['bench', '--seq', 'abc'], "--seq takes positive integers separated by commas, got 'abc'"],
+      [['bench', '--seq', '256,'], "--seq takes positive integers separated by commas, got '256,'"],
+      [['bench', '--seq', '0x10'], "--seq takes positive integers separated by commas, got '0x10'"],
+      [['explain', '--seq', '1e3'], "--seq takes positive integers separated by commas, got '1e3'"],
+      [['bench', '--samples', '0'], "--samples takes a positive integer, got '0'"],
+      [['bench', '--samples', '2,3'], "--samples takes a positive integer, got '2,3'"],
+      [['bench', '--batch', '1.5'], "--batch takes a positive integer, got '1.5'"],
+      [['bench', '--seq-k', ''], "--seq-k takes a positive integer, got ''"],
+      [['bench', '--key-splits', 'two'], "--key-splits takes a positive integer, got 'two'"],
+      [['bench', '--dtype', 'f16'], '--dtype f16: only f32 is implemented so far'],
+      [['bench', '--tile', '8,8'], '--tile takes tx,ty,rm,cn'],
+      [['bench', '--tune', '--tile', '8,8,4,4'], '--tune and --tile exclude each other'],
+      [['bench', '--tune', '--backend', 'cpu'], '--tune needs the webgpu backend'],
+      [['bench', '--backward', '--backend', 'cpu'], '--backward needs the webgpu backend'],
+      [['bench', '--backward', '--algorithms', 'naive,flash'], '--algorithms naive,flash: --backward times the fused (flash) backward only'],
+      [['explain', '--json', 'x.json'], "Unknown option '--json'"],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(message);
+      expect(r.stderr, args.join(' ')).toContain(`usage: webgpu-attention ${args[0]} [flags]`);
+      // openBackend prints "backend: …" first thing: its absence means no device was opened.
+      expect(r.stderr, args.join(' ')).not.toContain('backend: ');
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('a bad flag exits 2 and prints the usage', () => {
     const r = cli('verify', '--bogus');
     expect(r.code).toBe(2);
@@ -119,7 +264,22 @@ describe('cli usage and other commands', () => {
     const bad = cli('bench', '--backend', 'cpu', '--backward', '--dq-tile', '8,8,4,4,swizzle');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--dq-tile takes tx,ty,rm,cn[,ds-in-v], got '8,8,4,4,swizzle'");
-    const r = cli('bench', '--backend', 'webgpu', '--algorithms', 'flash', '--backward', '--seq', '64', '--heads', '1', '--samples', '1', '--dq-tile', '8,8,4,4,ds-in-v');
+    const r = cli(
+      'bench',
+      '--backend',
+      'webgpu',
+      '--algorithms',
+      'flash',
+      '--backward',
+      '--seq',
+      '64',
+      '--heads',
+      '1',
+      '--samples',
+      '1',
+      '--dq-tile',
+      '8,8,4,4,ds-in-v',
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/attention\.backward\.dq\.v3 [\d.]+ ms/);
   });

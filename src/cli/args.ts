@@ -1,10 +1,14 @@
 /*
  * Command-line parsing shared by the subcommands: comma lists of integers,
- * backend names, and the error every bad flag gets.
+ * seeds, backend names, output paths, and the error every bad flag gets. Every
+ * check here runs before a device opens, so a typo costs no device start.
  */
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAttention, type Attention } from '../api/attention.js';
 
+/** A bad flag or value: the CLI prints the message and the command's usage, and exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -23,29 +27,82 @@ export function parse<T extends Flags>(argv: string[], options: T): Parsed<T> {
   }
 }
 
-/** "256,1024" → [256, 1024]; every entry a positive integer. */
+/** "256,1024" → [256, 1024]; every entry a positive integer written in decimal digits. */
 export function intList(value: string | undefined, flag: string, fallback: number[]): number[] {
   if (value === undefined) return fallback;
-  const out = value.split(',').map((s) => Number(s.trim()));
-  if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n < 1)) {
+  const parts = value.split(',').map((s) => s.trim());
+  // Digits only: Number() would take '', '0x10' and '1e3' as numbers.
+  if (parts.some((s) => !/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s)))) {
     throw new UsageError(`${flag} takes positive integers separated by commas, got '${value}'`);
   }
-  return out;
+  return parts.map(Number);
 }
 
+/** One positive integer. */
 export function int(value: string | undefined, flag: string, fallback: number): number {
-  return intList(value, flag, [fallback])[0]!;
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`${flag} takes a positive integer, got '${value}'`);
+  }
+  return Number(value);
 }
 
-/** createAttention for --backend (auto | webgpu | cpu); prints the choice to stderr. */
-export async function openBackend(backend: string | undefined): Promise<Attention> {
-  const b = backend ?? 'auto';
-  if (!['auto', 'webgpu', 'cpu'].includes(b)) throw new UsageError(`--backend must be auto, webgpu or cpu, got '${b}'`);
+/** `--seed N`: an integer in [0, 2³²) (the generator's state), or undefined for a fresh seed. */
+export function seed(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) >= 2 ** 32) throw new UsageError(`--seed takes an integer from 0 to ${2 ** 32 - 1}, got '${value}'`);
+  return Number(value);
+}
+
+export const BACKENDS = ['auto', 'webgpu', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** `--backend`: auto (default), webgpu or cpu. */
+export function backend(value: string | undefined): BackendName {
+  const b = value ?? 'auto';
+  if (!BACKENDS.includes(b as BackendName)) throw new UsageError(`--backend takes ${BACKENDS.join(', ')}, got '${b}'`);
+  return b as BackendName;
+}
+
+/**
+ * An output file flag (--json FILE), checked now so a long run is not lost at its end: the
+ * folder must exist and the file open for appending (created and removed again if it was
+ * not there) — a real attempt, since permission bits say nothing to root or a read-only mount.
+ */
+export function outputPath(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === '') throw new UsageError(`${flag} takes a file name, got ''`);
+  const path = resolve(value);
+  const fail = (why: string): never => {
+    throw new UsageError(`${flag} ${value}: ${why}`);
+  };
+  const statOf = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined; // absent, or under something that is not a folder (ENOTDIR)
+    }
+  };
+  const stat = statOf(path);
+  if (stat?.isDirectory()) fail('is a folder, not a file');
+  const dir = statOf(dirname(path));
+  if (!dir?.isDirectory()) fail(`${dirname(path)} ${dir ? 'is not a folder' : 'does not exist'}`);
+  try {
+    closeSync(openSync(path, 'a'));
+    if (!stat) unlinkSync(path);
+  } catch (e) {
+    fail(`cannot be written (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return value;
+}
+
+/** createAttention for a checked --backend; prints the choice to stderr. */
+export async function openBackend(b: BackendName): Promise<Attention> {
   // Experiments: WEBGPU_ATTENTION_DAWN_FLAGS="enable-dawn-features=…" reaches Dawn's create().
   const dawnFlags = (process.env.WEBGPU_ATTENTION_DAWN_FLAGS ?? '').split(' ').filter(Boolean);
   // WEBGPU_ATTENTION_SUBGROUPS=off forces the workgroup-memory row reductions (A/B runs).
   const subgroups = process.env.WEBGPU_ATTENTION_SUBGROUPS !== 'off';
-  const attn = await createAttention({ backend: b as 'auto' | 'webgpu' | 'cpu', poisonOutputs: true, dawnFlags, subgroups });
+  const attn = await createAttention({ backend: b, poisonOutputs: true, dawnFlags, subgroups });
   const a = attn.adapter;
   console.error(`backend: ${attn.backend} (${a.vendor} ${a.device})`);
   if (attn.fallbackReason) console.error(`falling back to the CPU: ${attn.fallbackReason}`);

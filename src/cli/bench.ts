@@ -6,7 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { benchOne, type BenchResult, type BenchShape } from '../harness/bench.js';
 import { ALGORITHMS, type Algorithm, type BackwardTile, type ForwardTile } from '../api/options.js';
-import { int, intList, openBackend, parse, UsageError, type Parsed } from './args.js';
+import { backend, int, intList, openBackend, outputPath, parse, UsageError, type Parsed } from './args.js';
+import { progress } from './progress.js';
+import { BENCH_HEAD_DIMS, benchShapeError, benchVariantError, timingCaveat } from '../harness/bench-check.js';
 import { bytes, num, table } from './table.js';
 import { readRows, renderRows } from './render.js';
 import { saveTunedTiles, tune, tuneKey } from '../harness/tune.js';
@@ -74,36 +76,62 @@ export function parseDqTile(value: string | undefined): BackwardTile | undefined
   return value === undefined ? undefined : parseTileSpec(value, '--dq-tile', 'tx,ty,rm,cn[,ds-in-v]', { 'ds-in-v': 'dsInY' });
 }
 
-/** Turns bench flags into algorithms × shapes (head dims × sequence lengths). */
-export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
+/** --algorithms or --kernel, each a known algorithm; the backward times flash alone. */
+function algorithmsOf(a: Parsed<typeof BENCH_FLAGS>): Algorithm[] {
   // --kernel K is --algorithms K for one kernel (e.g. `bench --kernel basic`, the teaching kernel).
   if (a.kernel !== undefined && a.algorithms !== undefined) throw new UsageError('--kernel and --algorithms exclude each other');
-  const algorithms = (a.kernel ?? a.algorithms ?? 'naive,flash').split(',').map((s) => s.trim()) as Algorithm[];
+  const flag = a.kernel !== undefined ? '--kernel' : '--algorithms';
+  const given = a.kernel ?? a.algorithms;
+  const algorithms = (given ?? (a.backward ? 'flash' : 'naive,flash')).split(',').map((s) => s.trim()) as Algorithm[];
   for (const alg of algorithms) {
-    if (!ALGORITHMS.includes(alg)) throw new UsageError(`--${a.kernel !== undefined ? 'kernel' : 'algorithms'} takes ${ALGORITHMS.join(',')}, got '${alg}'`);
+    if (!ALGORITHMS.includes(alg)) throw new UsageError(`${flag} takes ${ALGORITHMS.join(',')}, got '${alg}'`);
+    if (a.backward && alg !== 'flash') throw new UsageError(`${flag} ${given}: --backward times the fused (flash) backward only`);
   }
-  if ((a.dtype ?? 'f32') !== 'f32') throw new UsageError(`--dtype ${a.dtype}: only f32 is implemented so far`);
+  return algorithms;
+}
+
+/** The shapes: head dims × sequence lengths, each checked as the library would check it. */
+function shapesOf(a: Parsed<typeof BENCH_FLAGS>): BenchShape[] {
   const heads = int(a.heads, '--heads', 8);
+  const kvHeads = int(a['kv-heads'], '--kv-heads', heads);
+  if (heads % kvHeads !== 0) throw new UsageError(`--kv-heads ${kvHeads} must divide --heads ${heads} (grouped-query attention)`);
+  const headDims = intList(a['head-dim'], '--head-dim', [64]);
+  for (const d of headDims) {
+    if (!BENCH_HEAD_DIMS.includes(d)) throw new UsageError(`--head-dim ${d}: unsupported head dim; supported: ${BENCH_HEAD_DIMS.join(', ')}`);
+  }
   const seqs = intList(a.seq, '--seq', [256, 1024]);
   const seqK = a['seq-k'] === undefined ? undefined : int(a['seq-k'], '--seq-k', 1);
-  const shapes: BenchShape[] = [];
-  for (const headDim of intList(a['head-dim'], '--head-dim', [64])) {
-    for (const seq of seqs) {
-      shapes.push({
-        batch: int(a.batch, '--batch', 1),
-        heads,
-        kvHeads: int(a['kv-heads'], '--kv-heads', heads),
-        seqQ: seq,
-        seqK: seqK ?? seq,
-        headDim,
-        causal: a.causal ?? false,
-      });
-    }
+  const batch = int(a.batch, '--batch', 1);
+  const shapes = headDims.flatMap((headDim) =>
+    seqs.map((seq) => ({ batch, heads, kvHeads, seqQ: seq, seqK: seqK ?? seq, headDim, causal: a.causal ?? false })),
+  );
+  // Anything else the library refuses (its own message), before a device opens rather than mid-run.
+  for (const shape of shapes) {
+    const why = benchShapeError(shape);
+    if (why) throw new UsageError(why);
+  }
+  return shapes;
+}
+
+/** Turns bench flags into algorithms × shapes (head dims × sequence lengths), every flag checked. */
+export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
+  const algorithms = algorithmsOf(a);
+  if ((a.dtype ?? 'f32') !== 'f32') throw new UsageError(`--dtype ${a.dtype}: only f32 is implemented so far`);
+  const shapes = shapesOf(a);
+  for (const shape of a.variant === undefined ? [] : shapes) {
+    const why = benchVariantError(a.variant!, shape.heads, shape.seqK);
+    if (why) throw new UsageError(why);
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
   const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
   if (a['dq-tile'] !== undefined && !a.backward) throw new UsageError('--dq-tile is a backward tile: add --backward');
-  return { algorithms, shapes, samples, tile: parseTile(a.tile), dqTile: parseDqTile(a['dq-tile']), keySplits, variant: a.variant, backward: a.backward };
+  const tile = parseTile(a.tile);
+  const dqTile = parseDqTile(a['dq-tile']);
+  // Combinations last, so a malformed value is named before a conflict.
+  if (a.tune && a.tile !== undefined) throw new UsageError('--tune and --tile exclude each other');
+  // Tiles and the backward kernels are GPU matters; 'auto' is checked again once the backend is known.
+  if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
+  return { algorithms, shapes, samples, tile, dqTile, keySplits, variant: a.variant, backward: a.backward };
 }
 
 export function resultRow(r: BenchResult): string[] {
@@ -118,44 +146,63 @@ export const RESULT_HEADER = ['algorithm', 'B', 'Hq', 'Hkv', 'Nq', 'Nk', 'D', 'c
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const a = parse(argv, BENCH_FLAGS);
+  const json = outputPath(a.json, '--json');
   if (a.render !== undefined) {
     const rows = readRows(a.render.split(','));
     console.log(renderRows(rows));
-    if (a.json) writeFileSync(a.json, JSON.stringify({ sources: a.render.split(','), results: rows }, null, 2) + '\n');
+    if (json) writeFileSync(json, JSON.stringify({ sources: a.render.split(','), results: rows }, null, 2) + '\n');
     return 0;
   }
   const plan = benchPlan(a);
-  const attn = await openBackend(a.backend);
+  const attn = await openBackend(backend(a.backend));
+  if (plan.backward && attn.backend !== 'webgpu') throw new UsageError('--backward needs the webgpu backend (the CPU backend has no timed backward)');
   if (a.tune) await tuneShapes(attn, plan);
-  const results: BenchResult[] = [];
-  const total = plan.shapes.length * plan.algorithms.length;
-  for (const shape of plan.shapes) {
-    for (const alg of plan.algorithms) {
-      console.error(`[${results.length + 1}/${total}] ${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} …`);
-      results.push(await benchOne(attn, shape, alg, { samples: plan.samples, tile: plan.tile, dqTile: plan.dqTile, keySplits: plan.keySplits, variant: plan.variant, backward: plan.backward }));
-    }
-  }
+  const results = await runPlan(attn, plan);
+  const caveat = timingCaveat(attn.adapter);
+  if (caveat) console.error(caveat);
   console.log(table(RESULT_HEADER, results.map(resultRow)));
-  for (const shape of plan.shapes) {
-    const of = (alg: Algorithm) => results.find((r) => r.algorithm === alg && sameShape(r, shape));
-    const f = of('flash');
-    const n = of('naive');
-    if (f?.msMedian && n?.msMedian) console.log(`N=${shape.seqQ} D=${shape.headDim}: flash speed-up over naive ${(n.msMedian / f.msMedian).toFixed(2)}×`);
-    if (f?.peakBytes !== undefined) {
-      const kernels = Object.entries(f.kernelMs ?? {}).map(([label, ms]) => `${label.split(' ')[0]} ${ms.toFixed(2)} ms`).join(', ');
-      console.log(
-        `N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} backward: device buffers at peak ${bytes(f.peakBytes)} ` +
-          `(extra scratch ${bytes(f.scratchBytes ?? 0)}; an N×N score matrix would be ${bytes(4 * shape.batch * shape.heads * shape.seqQ * shape.seqK)})` +
-          (kernels ? `; ${kernels}` : ''),
-      );
-    }
-  }
-  if (a.json) {
-    writeFileSync(a.json, JSON.stringify({ adapter: attn.adapter, results }, null, 2) + '\n');
-    console.error(`wrote ${a.json}`);
+  for (const shape of plan.shapes) printShapeSummary(shape, results);
+  if (json) {
+    writeFileSync(json, JSON.stringify({ adapter: attn.adapter, results }, null, 2) + '\n');
+    console.error(`wrote ${json}`);
   }
   attn.destroy();
   return results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < 1e-3)) ? 1 : 0;
+}
+
+/** Every algorithm on every shape, with a progress bar on a terminal (the old "[i/n] …" lines elsewhere). */
+async function runPlan(attn: Attention, plan: BenchPlan): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const total = plan.shapes.length * plan.algorithms.length;
+  const bar = progress(total, (label, i) => console.error(`[${i + 1}/${total}] ${label} …`));
+  try {
+    for (const shape of plan.shapes) {
+      for (const alg of plan.algorithms) {
+        bar.next(`${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`);
+        const opts = { samples: plan.samples, tile: plan.tile, dqTile: plan.dqTile, keySplits: plan.keySplits, variant: plan.variant, backward: plan.backward };
+        results.push(await benchOne(attn, shape, alg, opts));
+      }
+    }
+  } finally {
+    bar.stop();
+  }
+  return results;
+}
+
+/** Flash's speed-up over naive for one shape, and the backward's memory and per-kernel times. */
+function printShapeSummary(shape: BenchShape, results: readonly BenchResult[]): void {
+  const of = (alg: Algorithm) => results.find((r) => r.algorithm === alg && sameShape(r, shape));
+  const f = of('flash');
+  const n = of('naive');
+  if (f?.msMedian && n?.msMedian) console.log(`N=${shape.seqQ} D=${shape.headDim}: flash speed-up over naive ${(n.msMedian / f.msMedian).toFixed(2)}×`);
+  if (f?.peakBytes !== undefined) {
+    const kernels = Object.entries(f.kernelMs ?? {}).map(([label, ms]) => `${label.split(' ')[0]} ${ms.toFixed(2)} ms`).join(', ');
+    console.log(
+      `N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} backward: device buffers at peak ${bytes(f.peakBytes)} ` +
+        `(extra scratch ${bytes(f.scratchBytes ?? 0)}; an N×N score matrix would be ${bytes(4 * shape.batch * shape.heads * shape.seqQ * shape.seqK)})` +
+        (kernels ? `; ${kernels}` : ''),
+    );
+  }
 }
 
 function sameShape(r: BenchShape, s: BenchShape): boolean {
@@ -165,7 +212,6 @@ function sameShape(r: BenchShape, s: BenchShape): boolean {
 /** `--tune`: a timed tile search per shape class before the timing runs; the picks are saved for later runs. */
 async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
   if (attn.backend !== 'webgpu') throw new UsageError('--tune needs the webgpu backend (tiles are a GPU matter)');
-  if (plan.tile) throw new UsageError('--tune and --tile exclude each other');
   // The backward tunes its dK/dV pass first, then its dQ pass beside the chosen dK/dV tile.
   const passes = plan.backward ? (['backward', 'dq'] as const) : (['forward'] as const);
   const done = new Set<string>();

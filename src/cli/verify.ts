@@ -1,37 +1,56 @@
 /*
  * `webgpu-attention verify [--backend B] [--quick] [--filter S] [--seed N]`:
  * runs the named grid against the float64 reference, one line per case, then
- * `N passed, M failed`; exit code 1 if anything failed.
+ * `N passed, M failed`; exit code 1 if anything failed. A filter that matches
+ * no case is a usage error (exit 2), never a silent "0 passed, 0 failed".
  */
 import { quickCases, verifyCases } from '../harness/verify.js';
 import { runMode, VERIFY_MODES } from '../harness/verify-backward.js';
-import { int, openBackend, parse } from './args.js';
+import { backend, openBackend, parse, seed as seedOf, UsageError } from './args.js';
+import { progress } from './progress.js';
+
+export const VERIFY_FLAGS = {
+  backend: { type: 'string' },
+  quick: { type: 'boolean' },
+  filter: { type: 'string' },
+  seed: { type: 'string' },
+} as const;
 
 export async function verifyCommand(argv: string[]): Promise<number> {
-  const a = parse(argv, {
-    backend: { type: 'string' },
-    quick: { type: 'boolean' },
-    filter: { type: 'string' },
-    seed: { type: 'string' },
-  });
-  const attn = await openBackend(a.backend);
-  const seed = a.seed === undefined ? undefined : int(a.seed, '--seed', 1);
-  const cases = (a.quick ? quickCases() : verifyCases()).flatMap((c) =>
-    VERIFY_MODES.map((alg) => ({ c, alg, name: `${alg}/${c.name}` })),
-  );
+  const a = parse(argv, VERIFY_FLAGS);
+  const b = backend(a.backend);
+  const seed = seedOf(a.seed);
+  const cases = (a.quick ? quickCases() : verifyCases()).flatMap((c) => VERIFY_MODES.map((alg) => ({ c, alg, name: `${alg}/${c.name}` })));
   const chosen = cases.filter((x) => !a.filter || x.name.includes(a.filter));
+  if (chosen.length === 0) {
+    // Every (mode + 1)-th name: the examples cycle through the modes and the cases at once.
+    const some = cases
+      .filter((_, i) => i % (VERIFY_MODES.length + 1) === 0)
+      .slice(0, 6)
+      .map((x) => x.name);
+    throw new UsageError(
+      `--filter '${a.filter}' matches none of the ${cases.length} cases${a.quick ? ' of --quick' : ''}; names are ${VERIFY_MODES.join('|')}/<case>, e.g. ${some.join(', ')}, …`,
+    );
+  }
+  const attn = await openBackend(b);
   let passed = 0;
   let failed = 0;
-  for (const { c, alg, name } of chosen) {
-    const r = await runMode(attn, c, alg, seed);
-    if (r.ok) passed++;
-    else failed++;
-    const detail = r.ok
-      ? alg === 'backward'
-        ? `grad err ${r.maxAbsErr.toExponential(1)} ≤ ${r.tolerance.toExponential(1)}`
-        : `O err ${r.maxAbsErr.toExponential(1)} ≤ ${r.tolerance.toExponential(1)}, LSE err ${r.lseErr.toExponential(1)} ≤ ${r.lseTolerance.toExponential(1)}`
-      : `${r.message} [seed ${r.seed}]`;
-    console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(40)} ${detail} (${r.ms.toFixed(0)} ms)`);
+  const bar = progress(chosen.length);
+  try {
+    for (const { c, alg, name } of chosen) {
+      bar.next(name);
+      const r = await runMode(attn, c, alg, seed);
+      if (r.ok) passed++;
+      else failed++;
+      const detail = r.ok
+        ? alg === 'backward'
+          ? `grad err ${r.maxAbsErr.toExponential(1)} ≤ ${r.tolerance.toExponential(1)}`
+          : `O err ${r.maxAbsErr.toExponential(1)} ≤ ${r.tolerance.toExponential(1)}, LSE err ${r.lseErr.toExponential(1)} ≤ ${r.lseTolerance.toExponential(1)}`
+        : `${r.message} [seed ${r.seed}]`;
+      bar.line(`${r.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(40)} ${detail} (${r.ms.toFixed(0)} ms)`);
+    }
+  } finally {
+    bar.stop();
   }
   attn.destroy();
   console.log(`${passed} passed, ${failed} failed`);
