@@ -24,7 +24,11 @@ const want = ['shader-f16', 'chromium-experimental-subgroup-matrix', 'subgroups'
 const features = want.filter((f) => adapter.features.has(f));
 const device = await adapter.requestDevice({
   requiredFeatures: features,
-  requiredLimits: { maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+  requiredLimits: {
+    maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxBufferSize: adapter.limits.maxBufferSize,
+  },
 });
 device.lost.then((info) => console.error('device lost:', info.reason, info.message));
 device.addEventListener?.('uncapturederror', (e) => console.error('uncaptured:', e.error?.message));
@@ -53,12 +57,12 @@ function toHalf(x) {
     let h = m >>> shift;
     const rem = m & ((1 << shift) - 1);
     const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
+    if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (m >>> 13);
   const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
 function fromHalf(h) {
@@ -149,8 +153,15 @@ function stagedKernel(parts) {
   const BS = BM + PAD; // B tile row stride (BK rows × BM)
   const ops = parts === 1 ? ['hi'] : ['hi', 'lo'];
   const decl = ops.map((o) => `var<workgroup> A${o}: array<f16, ${BM * AS}>;\nvar<workgroup> B${o}: array<f16, ${BK * BS}>;`).join('\n');
-  const binds = ops.map((o, i) => `@group(0) @binding(${2 * i}) var<storage, read> a${o}: array<vec4<f16>>;\n@group(0) @binding(${2 * i + 1}) var<storage, read> b${o}: array<vec4<f16>>;`).join('\n');
-  const stage = ops.map((o) => `
+  const binds = ops
+    .map(
+      (o, i) =>
+        `@group(0) @binding(${2 * i}) var<storage, read> a${o}: array<vec4<f16>>;\n@group(0) @binding(${2 * i + 1}) var<storage, read> b${o}: array<vec4<f16>>;`,
+    )
+    .join('\n');
+  const stage = ops
+    .map(
+      (o) => `
     for (var e = li; e < ${(BM * BK) / 4}u; e += ${NT}u) {
       let r = e / ${BK / 4}u; let c4 = e % ${BK / 4}u;
       let v = a${o}[((m0 + r) * ${N}u + k + c4 * 4u) / 4u];
@@ -162,10 +173,19 @@ function stagedKernel(parts) {
       let v = b${o}[((k + r) * ${N}u + n0 + c4 * 4u) / 4u];
       let s = r * ${BS}u + c4 * 4u;
       B${o}[s] = v.x; B${o}[s + 1u] = v.y; B${o}[s + 2u] = v.z; B${o}[s + 3u] = v.w;
-    }`).join('');
+    }`,
+    )
+    .join('');
   const idx = [];
   for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) idx.push([i, j]);
-  const products = parts === 1 ? [['hi', 'hi']] : [['hi', 'hi'], ['hi', 'lo'], ['lo', 'hi']];
+  const products =
+    parts === 1
+      ? [['hi', 'hi']]
+      : [
+          ['hi', 'hi'],
+          ['hi', 'lo'],
+          ['lo', 'hi'],
+        ];
   const mma = [];
   for (let kk = 0; kk < BK / 16; kk++) {
     mma.push('{');
@@ -203,7 +223,10 @@ async function compile(code) {
   const module = device.createShaderModule({ code });
   const info = await module.getCompilationInfo();
   const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
-  const warnings = info.messages.filter((m) => m.type !== 'error').map((m) => m.message).slice(0, 2);
+  const warnings = info.messages
+    .filter((m) => m.type !== 'error')
+    .map((m) => m.message)
+    .slice(0, 2);
   return { module, errors, warnings };
 }
 
@@ -276,7 +299,10 @@ function encode(times) {
   pass.end();
   return enc.finish();
 }
-if (process.env.PROBE_STOP === 'pipeline') { console.error('stop after pipeline'); process.exit(0); }
+if (process.env.PROBE_STOP === 'pipeline') {
+  console.error('stop after pipeline');
+  process.exit(0);
+}
 console.error(`${kind} N=${N}: first dispatch`);
 device.queue.submit([encode(1)]);
 await device.queue.onSubmittedWorkDone();
@@ -331,7 +357,14 @@ ms.sort((x, y) => x - y);
 const med = ms[2];
 const parts = kind === 'split' ? 3 : 1;
 out({
-  ok: true, warnings, ms: med, tflops: (2 * N * N * N) / med / 1e9, tensorTflops: (2 * N * N * N * parts) / med / 1e9,
-  maxErr, maxRef, relErr: maxErr / maxRef, maxErrVsHalfInputs: maxErrHalfInputs,
+  ok: true,
+  warnings,
+  ms: med,
+  tflops: (2 * N * N * N) / med / 1e9,
+  tensorTflops: (2 * N * N * N * parts) / med / 1e9,
+  maxErr,
+  maxRef,
+  relErr: maxErr / maxRef,
+  maxErrVsHalfInputs: maxErrHalfInputs,
 });
 process.exit(0);

@@ -17,8 +17,19 @@ export { requiredLimits, requiredFeatures, type AdapterSummary } from './runtime
 export { scoreMod, maskMod, and, or, not, compose, isModifier, type Modifier, type AuxInputs, type Tables } from './mods/modifier.js';
 export { Expr, where, AuxTable, type ExprLike } from './mods/trace.js';
 export {
-  causal, slidingWindow, alibi, alibiSlopes, softcap, documentMask, prefixLM, keyPadding, relativeBias,
-  streamingSinks, learnedSinks, isSinks, type Sinks,
+  causal,
+  slidingWindow,
+  alibi,
+  alibiSlopes,
+  softcap,
+  documentMask,
+  prefixLM,
+  keyPadding,
+  relativeBias,
+  streamingSinks,
+  learnedSinks,
+  isSinks,
+  type Sinks,
 } from './mods/builtins.js';
 export { maskPicture } from './mods/picture.js';
 export { BlockMask, blockMaskOnCpu, type BlockMaskShape } from './mods/blockmask.js';

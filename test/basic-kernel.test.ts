@@ -29,7 +29,15 @@ interface Case extends Problem {
 }
 
 const CONTROL: Case = {
-  batch: 1, headsQ: 2, headsKv: 2, seqQ: 64, seqK: 64, headDim: 64, causal: false, layout: 'bhnd', amplitude: 1,
+  batch: 1,
+  headsQ: 2,
+  headsKv: 2,
+  seqQ: 64,
+  seqK: 64,
+  headDim: 64,
+  causal: false,
+  layout: 'bhnd',
+  amplitude: 1,
 };
 
 /** The grid: the control case, then one axis varied at a time. */
@@ -60,7 +68,15 @@ const scaleOf = (c: Case) => c.scale ?? 1 / Math.sqrt(c.headDim);
 function inputs(c: Case, seed: number): [HostTensor, HostTensor, HostTensor] {
   const rand = rng(seed);
   const [sq, skv] = shapes(c);
-  const t = (s: Shape4): HostTensor => ({ data: randomData(dimsOf(s).reduce((a, b) => a * b), rand, c.amplitude), shape: s, layout: c.layout });
+  const t = (s: Shape4): HostTensor => ({
+    data: randomData(
+      dimsOf(s).reduce((a, b) => a * b),
+      rand,
+      c.amplitude,
+    ),
+    shape: s,
+    layout: c.layout,
+  });
   return [t(sq), t(skv), t(skv)];
 }
 
@@ -100,10 +116,12 @@ async function runBasic(c: Case, q: HostTensor, k: HostTensor, v: HostTensor): P
     return r;
   });
   device.queue.submit([encoder.finish()]);
-  const [o, l] = await Promise.all(reads.map(async (r) => {
-    await r.mapAsync(GPUMapMode.READ);
-    return new Float32Array(r.getMappedRange().slice(0));
-  }));
+  const [o, l] = await Promise.all(
+    reads.map(async (r) => {
+      await r.mapAsync(GPUMapMode.READ);
+      return new Float32Array(r.getMappedRange().slice(0));
+    }),
+  );
   [...Object.values(buffers), ...reads].forEach((b) => b.destroy());
   return { o: o!, lse: l! };
 }
@@ -172,7 +190,10 @@ describe('basic kernel against the float64 reference', () => {
 
 describe("basic kernel against the fused 'flash' kernel (public API, same inputs)", () => {
   const shapesToCompare: [string, Case][] = [
-    ['B=2,Hq=4,Hkv=2,Nq=100,Nk=70,D=64,causal,bnhd', { batch: 2, headsQ: 4, headsKv: 2, seqQ: 100, seqK: 70, headDim: 64, causal: true, layout: 'bnhd', amplitude: 1 }],
+    [
+      'B=2,Hq=4,Hkv=2,Nq=100,Nk=70,D=64,causal,bnhd',
+      { batch: 2, headsQ: 4, headsKv: 2, seqQ: 100, seqK: 70, headDim: 64, causal: true, layout: 'bnhd', amplitude: 1 },
+    ],
     // Both causal at D = 64: one fused pipeline to compile (seconds each on SwiftShader).
     ['B=1,Hq=4,Hkv=2,N=129,D=64,causal', { ...CONTROL, headsQ: 4, seqQ: 129, seqK: 129, causal: true }],
   ];
@@ -192,7 +213,10 @@ describe("basic kernel against the fused 'flash' kernel (public API, same inputs
       expect(check(c, q, k, v, bhnd(flash.o), flash.lse), `flash [seed ${seed}]`).toBeUndefined();
       // … so they agree with each other within twice it (masked rows: both exactly 0 and −∞).
       const { tolO, tolLse } = expected(c, q, k, v);
-      for (const [name, a, b, tol] of [['O', basic.o, flash.o, tolO], ['LSE', basic.lse, flash.lse, tolLse]] as const) {
+      for (const [name, a, b, tol] of [
+        ['O', basic.o, flash.o, tolO],
+        ['LSE', basic.lse, flash.lse, tolLse],
+      ] as const) {
         const { err, at } = maxErr(a, b);
         expect(err, `${name}[${at}]: basic ${a[at]}, flash ${b[at]} [seed ${seed}]`).toBeLessThanOrEqual(2 * tol);
       }

@@ -17,7 +17,11 @@ describe('cpu backend: verify grid', () => {
   verifyGrid(() => attn);
 
   it('table gradients are keyed by table name; a name two composed modifiers share gets _2', async () => {
-    const t = () => attn.tensor(Float32Array.from({ length: 2 * 6 * 32 }, (_, i) => Math.sin(i)), [1, 2, 6, 32]);
+    const t = () =>
+      attn.tensor(
+        Float32Array.from({ length: 2 * 6 * 32 }, (_, i) => Math.sin(i)),
+        [1, 2, 6, 32],
+      );
     const [q, k, v, dOut] = [t(), t(), t(), t()];
     const score = compose(relativeBias([0.1, 0.2, 0.3]), relativeBias([0.3, -0.1, 0.0, 0.2, 0.1], 1));
     const { out, lse } = await attn.forward(q!, k!, v!, { score, returnLse: true });

@@ -83,12 +83,17 @@ async function countHostTraffic(fn: () => Promise<void>, minBytes: number): Prom
   return { uploads, mapAsyncs };
 }
 
-describe('GPU tensors on the caller\'s device', () => {
-  it('forward and backward on wrapped buffers: no host round trip, results in the caller\'s buffers, equal to the reference and to uploaded tensors', async () => {
+describe("GPU tensors on the caller's device", () => {
+  it("forward and backward on wrapped buffers: no host round trip, results in the caller's buffers, equal to the reference and to uploaded tensors", async () => {
     const seed = testSeed();
     const rand = rng(seed);
     const [B, H, Hkv, N, D] = [1, 4, 2, 40, 32];
-    const [hq, hk, hv, hdo] = [randomHost([B, H, N, D], rand), randomHost([B, Hkv, N, D], rand), randomHost([B, Hkv, N, D], rand), randomHost([B, H, N, D], rand)];
+    const [hq, hk, hv, hdo] = [
+      randomHost([B, H, N, D], rand),
+      randomHost([B, Hkv, N, D], rand),
+      randomHost([B, Hkv, N, D], rand),
+      randomHost([B, H, N, D], rand),
+    ];
     const qBytes = B * H * N * D * 4;
     const kvBytes = B * Hkv * N * D * 4;
     // K and V share one buffer, V at an aligned offset; the outputs go into one more.
@@ -106,7 +111,11 @@ describe('GPU tensors on the caller\'s device', () => {
     const v = attn.tensor(kvBuf, dims(Hkv), { byteOffset: vOffset });
     const dOut = attn.tensor(doBuf, dims(H));
     const into = { out: attn.tensor(outBuf, dims(H)) };
-    const grads = { dq: attn.tensor(gradBuf, dims(H)), dk: attn.tensor(gradBuf, dims(Hkv), { byteOffset: 2 * vOffset }), dv: attn.tensor(gradBuf, dims(Hkv), { byteOffset: 3 * vOffset }) };
+    const grads = {
+      dq: attn.tensor(gradBuf, dims(H)),
+      dk: attn.tensor(gradBuf, dims(Hkv), { byteOffset: 2 * vOffset }),
+      dv: attn.tensor(gradBuf, dims(Hkv), { byteOffset: 3 * vOffset }),
+    };
     expect(q.wrapsCallerBuffer && v.gpuBuffer).toEqual({ buffer: kvBuf, byteOffset: vOffset, byteLength: kvBytes });
     const opts = { causal: true, score: alibi(alibiSlopes(H)) };
 
@@ -198,6 +207,13 @@ function alibiFn(heads: number) {
   return (s: number, _b: number, h: number, q: number, kv: number) => s + Math.fround(slopes[h]!) * (kv - q);
 }
 
-function checkAgainstReferenceWithAlibi(o: Float32Array, lse: Float32Array, hq: ReturnType<typeof randomHost>, hk: ReturnType<typeof randomHost>, hv: ReturnType<typeof randomHost>, heads: number) {
+function checkAgainstReferenceWithAlibi(
+  o: Float32Array,
+  lse: Float32Array,
+  hq: ReturnType<typeof randomHost>,
+  hk: ReturnType<typeof randomHost>,
+  hv: ReturnType<typeof randomHost>,
+  heads: number,
+) {
   return checkAgainstReference(o, lse, hq, hk, hv, true, { score: alibiFn(heads) });
 }

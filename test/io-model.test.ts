@@ -37,7 +37,7 @@ describe('IO model: flash', () => {
     expect(modelBytes(p, 'flash', false, { br: 4 })).toBe(1600);
   });
 
-  it('causal visits keys only up to each Q tile\'s diagonal (bottom-right aligned)', () => {
+  it("causal visits keys only up to each Q tile's diagonal (bottom-right aligned)", () => {
     expect(keysVisited(p, true, { br: 4 })).toBe(4 + 8);
     expect(modelBytes(p, 'flash', true, { br: 4 })).toBe(256 + 2 * 384 + 320);
     // Nq = 4 < Nk = 8: the one tile sees every key. Nq = 8 > Nk = 4: the first tile sees none.
@@ -45,7 +45,7 @@ describe('IO model: flash', () => {
     expect(keysVisited({ ...p, seqK: 4 }, true, { br: 4 })).toBe(0 + 4);
   });
 
-  it('GQA packing: a tile holding a group\'s query heads reads K/V once per K/V head', () => {
+  it("GQA packing: a tile holding a group's query heads reads K/V once per K/V head", () => {
     // Decoding: Nq = 1, the group's 2 query heads in one 2-row tile; K/V = 1 head · 8 keys · 16 B each.
     const d: Problem = { ...p, seqQ: 1 };
     expect(bytesOf(ioSteps(d, 'flash', false, { br: 2, pack: 2 }))).toEqual([[32 + 2 * 128, 32 + 8]]);
@@ -55,9 +55,15 @@ describe('IO model: flash', () => {
   });
 
   it('key ranges: each range writes partial O and (max, denominator) rows; a combine reads them back', () => {
-    const ranges = [[0, 4], [4, 8]] as const;
+    const ranges = [
+      [0, 4],
+      [4, 8],
+    ] as const;
     const parts = 2 * (256 + 2 * 64);
-    expect(bytesOf(ioSteps(p, 'flash', false, { br: 4, ranges }))).toEqual([[256 + 2 * 512, parts], [parts, 256 + 64]]);
+    expect(bytesOf(ioSteps(p, 'flash', false, { br: 4, ranges }))).toEqual([
+      [256 + 2 * 512, parts],
+      [parts, 256 + 64],
+    ]);
     // Ranges partition the keys: a causal tile visits the same keys split or not.
     expect(keysVisited(p, true, { br: 4, ranges })).toBe(keysVisited(p, true, { br: 4 }));
   });

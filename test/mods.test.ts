@@ -5,8 +5,27 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  alibi, alibiSlopes, and, causal, compose, documentMask, emitWgsl, keyPadding, maskFn, maskMod, maskPicture, not, or,
-  packTables, prefixLM, scoreFn, scoreMod, slidingWindow, softcap, streamingSinks, where,
+  alibi,
+  alibiSlopes,
+  and,
+  causal,
+  compose,
+  documentMask,
+  emitWgsl,
+  keyPadding,
+  maskFn,
+  maskMod,
+  maskPicture,
+  not,
+  or,
+  packTables,
+  prefixLM,
+  scoreFn,
+  scoreMod,
+  slidingWindow,
+  softcap,
+  streamingSinks,
+  where,
 } from '../src/mods/index.js';
 import { blockMaskOnCpu } from '../src/mods/blockmask.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
@@ -93,7 +112,15 @@ describe('JS emitter and built-ins', () => {
     expect(scoreFn(alibi(slopes))(1, 0, 1, 5, 2)).toBeCloseTo(1 + slopes[1]! * -3);
     expect(scoreFn(softcap(2))(100, 0, 0, 0, 0)).toBeCloseTo(2);
     expect(scoreFn(compose(alibi([1]), softcap(1)))(0, 0, 0, 0, 1)).toBeCloseTo(Math.tanh(1));
-    const m = maskFn(or(not(causal()), and(causal(), maskMod((_b, _h, _q, kv) => kv.eq(0)))));
+    const m = maskFn(
+      or(
+        not(causal()),
+        and(
+          causal(),
+          maskMod((_b, _h, _q, kv) => kv.eq(0)),
+        ),
+      ),
+    );
     expect([m(0, 0, 0, 1), m(0, 0, 2, 0), m(0, 0, 2, 1)]).toEqual([true, true, false]);
     expect(() => and(alibi([1]))).toThrow(/mask modifiers/);
     expect(() => compose(causal())).toThrow(/score modifiers/);

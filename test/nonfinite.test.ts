@@ -21,10 +21,26 @@ const dims = [1, 1, N, D];
 const wave = (f: number, scale = 1) => Float32Array.from({ length: N * D }, (_, i) => Math.sin(i * f) * scale);
 
 const CASES: Record<string, () => [Float32Array, Float32Array, Float32Array]> = {
-  'NaN in q row 7': () => { const q = wave(1.1); q[7 * D + 5] = NaN; return [q, wave(1.7), wave(2.3)]; },
-  'NaN in k row 20': () => { const k = wave(1.7); k[20 * D + 1] = NaN; return [wave(1.1), k, wave(2.3)]; },
-  'NaN in v row 25': () => { const v = wave(2.3); v[25 * D] = NaN; return [wave(1.1), wave(1.7), v]; },
-  '+inf in v row 25': () => { const v = wave(2.3); v[25 * D + 3] = Infinity; return [wave(1.1), wave(1.7), v]; },
+  'NaN in q row 7': () => {
+    const q = wave(1.1);
+    q[7 * D + 5] = NaN;
+    return [q, wave(1.7), wave(2.3)];
+  },
+  'NaN in k row 20': () => {
+    const k = wave(1.7);
+    k[20 * D + 1] = NaN;
+    return [wave(1.1), k, wave(2.3)];
+  },
+  'NaN in v row 25': () => {
+    const v = wave(2.3);
+    v[25 * D] = NaN;
+    return [wave(1.1), wave(1.7), v];
+  },
+  '+inf in v row 25': () => {
+    const v = wave(2.3);
+    v[25 * D + 3] = Infinity;
+    return [wave(1.1), wave(1.7), v];
+  },
   'v of ±1e30': () => [wave(1.1), wave(1.7), wave(2.3, 1e30)],
   'q of ±1e30 against k of ±1e-30': () => [wave(1.1, 1e30), wave(1.7, 1e-30), wave(2.3)],
 };

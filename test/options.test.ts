@@ -11,7 +11,19 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { AttentionTensor } from '../src/api/tensor.js';
 import { nearestKey } from '../src/api/check-options.js';
-import { alibi, causal, isSinks, keyPadding, learnedSinks, prefixLM, relativeBias, slidingWindow, softcap, streamingSinks, documentMask } from '../src/mods/builtins.js';
+import {
+  alibi,
+  causal,
+  isSinks,
+  keyPadding,
+  learnedSinks,
+  prefixLM,
+  relativeBias,
+  slidingWindow,
+  softcap,
+  streamingSinks,
+  documentMask,
+} from '../src/mods/builtins.js';
 import { and, compose, isModifier, maskMod, not, or, scoreMod } from '../src/mods/modifier.js';
 import { where } from '../src/mods/trace.js';
 import { blockMaskOnCpu } from '../src/mods/blockmask.js';
@@ -52,10 +64,19 @@ const forgedSinks = () => ({ kind: 'sinks', logits: new Float32Array([0, 0]) });
 describe('control: good options pass everywhere', () => {
   it('forward, backward, tensor and createAttention accept every option, well typed', async () => {
     const opts = {
-      dtype: 'f32', causal: true, scale: 0.2, algorithm: 'flash', returnLse: true, keySplits: 1,
+      dtype: 'f32',
+      causal: true,
+      scale: 0.2,
+      algorithm: 'flash',
+      returnLse: true,
+      keySplits: 1,
       tile: { tx: 8, ty: 8, rm: 4, cn: 4, shareKv: false, pInK: true, swizzle: true },
-      score: alibi([0.5, 0.25]), mask: slidingWindow(4), sinks: learnedSinks([0, 1]),
-      tableGrads: true, backwardTile: { tx: 8, ty: 8, rm: 2, cn: 2 }, dqTile: { tx: 8, ty: 8, rm: 4, cn: 4, dsInY: true },
+      score: alibi([0.5, 0.25]),
+      mask: slidingWindow(4),
+      sinks: learnedSinks([0, 1]),
+      tableGrads: true,
+      backwardTile: { tx: 8, ty: 8, rm: 2, cn: 2 },
+      dqTile: { tx: 8, ty: 8, rm: 4, cn: 4, dsInY: true },
     } as const;
     const r = await forward(opts);
     expect(r.lse).toBeDefined();
@@ -166,7 +187,15 @@ describe('unknown option keys name the nearest valid key', () => {
 
 describe('only modifiers made by this library', () => {
   it('real modifiers and sinks are branded; copies are not', () => {
-    for (const m of [slidingWindow(4), softcap(5), and(causal(), prefixLM(2)), or(causal()), not(causal()), compose(softcap(2)), maskMod((_b, _h, q, kv) => kv.le(q))]) {
+    for (const m of [
+      slidingWindow(4),
+      softcap(5),
+      and(causal(), prefixLM(2)),
+      or(causal()),
+      not(causal()),
+      compose(softcap(2)),
+      maskMod((_b, _h, q, kv) => kv.le(q)),
+    ]) {
       expect(isModifier(m), m.label).toBe(true);
       expect(isModifier(forged(m)), m.label).toBe(false);
     }
@@ -176,9 +205,13 @@ describe('only modifiers made by this library', () => {
   });
 
   it.each<Row<() => object>>([
-    ['score', () => ({ score: forgedScore() }), 'score must be a score modifier made by this library', "kind \"score\""],
-    ['mask', () => ({ mask: forgedMask() }), 'mask must be a mask modifier made by this library', "kind \"mask\""],
-    ['mask with WGSL in its label', () => ({ mask: { kind: 'mask', label: '*/ fn evil', ir: { k: 'arg', t: 'bool', name: 'kv); }' }, tables: new Map() } }), 'made by this library'],
+    ['score', () => ({ score: forgedScore() }), 'score must be a score modifier made by this library', 'kind "score"'],
+    ['mask', () => ({ mask: forgedMask() }), 'mask must be a mask modifier made by this library', 'kind "mask"'],
+    [
+      'mask with WGSL in its label',
+      () => ({ mask: { kind: 'mask', label: '*/ fn evil', ir: { k: 'arg', t: 'bool', name: 'kv); }' }, tables: new Map() } }),
+      'made by this library',
+    ],
     ['mask without an IR', () => ({ mask: { kind: 'mask' } }), 'mask must be a mask modifier made by this library'],
     ['sinks', () => ({ sinks: forgedSinks() }), 'sinks must come from learnedSinks(logits); a hand-built object is not accepted'],
   ])('a forged %s is refused by forward and backward', async (_name, opts, ...fragments) => {
@@ -217,30 +250,73 @@ describe('only modifiers made by this library', () => {
 
 describe('constant modifiers: JS control flow on traced values', () => {
   it.each([
-    ['if (q.lt(kv)) return false', () => maskMod((_b, _h, q, kv) => { if (q.lt(kv)) return false; return true; }), 'always false'],
+    [
+      'if (q.lt(kv)) return false',
+      () =>
+        maskMod((_b, _h, q, kv) => {
+          if (q.lt(kv)) return false;
+          return true;
+        }),
+      'always false',
+    ],
     ['q.lt(kv) ? false : true', () => maskMod((_b, _h, q, kv) => (q.lt(kv) ? false : true)), 'always false'],
     ['!kv.le(q)', () => maskMod((_b, _h, q, kv) => !kv.le(q)), 'always false'],
     ['a constant mask', () => maskMod(() => true), 'always true'],
     ['a mask reading only a table', () => maskMod((_b, _h, _q, _kv, t) => t.on!.at(0).gt(0), { on: [1] }), 'reads only constants and tables'],
-    ['if (kv.gt(q)) return -1e4 (score)', () => scoreMod((s, _b, _h, q, kv) => { if (kv.gt(q)) return -1e4; return s; }), 'always -10000'],
+    [
+      'if (kv.gt(q)) return -1e4 (score)',
+      () =>
+        scoreMod((s, _b, _h, q, kv) => {
+          if (kv.gt(q)) return -1e4;
+          return s;
+        }),
+      'always -10000',
+    ],
     ['a constant score', () => scoreMod(() => 0), 'always 0'],
   ])('%s is refused when the modifier is made, explaining why', (_name, make, always) => {
-    const e = (() => { try { make(); } catch (x) { return x as Error; } throw new Error('expected an error'); })();
+    const e = (() => {
+      try {
+        make();
+      } catch (x) {
+        return x as Error;
+      }
+      throw new Error('expected an error');
+    })();
     expect(e).toBeInstanceOf(AttentionInputError);
     for (const f of ['does not depend on', always, 'JavaScript control flow', 'where(cond, a, b)', '.and(), .or(), .not()']) expect(e.message).toContain(f);
   });
   /* eslint-enable @typescript-eslint/no-unnecessary-condition, @typescript-eslint/strict-boolean-expressions */
 
   it('the traced alternatives are accepted, and mean what the JS meant', () => {
-    expect(maskPicture(maskMod((_b, _h, q, kv) => q.lt(kv).not()), 3)).toBe(maskPicture(causal(), 3));
-    expect(maskPicture(maskMod((_b, _h, q, kv) => where(q.lt(kv), false, true)), 3)).toBe(maskPicture(causal(), 3));
+    expect(
+      maskPicture(
+        maskMod((_b, _h, q, kv) => q.lt(kv).not()),
+        3,
+      ),
+    ).toBe(maskPicture(causal(), 3));
+    expect(
+      maskPicture(
+        maskMod((_b, _h, q, kv) => where(q.lt(kv), false, true)),
+        3,
+      ),
+    ).toBe(maskPicture(causal(), 3));
     expect(isModifier(scoreMod((s, _b, _h, q, kv) => where(kv.gt(q), -1e4, s)))).toBe(true);
   });
 
   it('no built-in is constant', () => {
     const all = [
-      causal(), slidingWindow(3), slidingWindow(3, { causal: false }), alibi([1]), softcap(2), documentMask([0, 1]), documentMask([0, 1], 2),
-      prefixLM(2), keyPadding([2]), relativeBias([0, 1, 2]), relativeBias([0, 1, 2, 3, 4, 5], 2), streamingSinks(1, 2),
+      causal(),
+      slidingWindow(3),
+      slidingWindow(3, { causal: false }),
+      alibi([1]),
+      softcap(2),
+      documentMask([0, 1]),
+      documentMask([0, 1], 2),
+      prefixLM(2),
+      keyPadding([2]),
+      relativeBias([0, 1, 2]),
+      relativeBias([0, 1, 2, 3, 4, 5], 2),
+      streamingSinks(1, 2),
     ];
     for (const m of all) expect(isModifier(m), m.label).toBe(true);
   });

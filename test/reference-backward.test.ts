@@ -22,8 +22,17 @@ function rand(seed: number) {
 
 interface Case {
   name: string;
-  B: number; Hq: number; Hkv: number; Nq: number; Nk: number; D: number;
-  causal?: boolean; layout?: Layout; score?: Modifier; mask?: Modifier; sinks?: number[];
+  B: number;
+  Hq: number;
+  Hkv: number;
+  Nq: number;
+  Nk: number;
+  D: number;
+  causal?: boolean;
+  layout?: Layout;
+  score?: Modifier;
+  mask?: Modifier;
+  sinks?: number[];
 }
 
 const cases: Case[] = [
@@ -31,8 +40,16 @@ const cases: Case[] = [
   { name: 'causal, Nq > Nk (first rows fully masked)', B: 1, Hq: 1, Hkv: 1, Nq: 6, Nk: 4, D: 4, causal: true },
   { name: 'GQA 4:1, bnhd', B: 2, Hq: 4, Hkv: 1, Nq: 4, Nk: 5, D: 4, layout: 'bnhd' },
   { name: 'alibi ∘ softcap', B: 1, Hq: 2, Hkv: 1, Nq: 4, Nk: 4, D: 4, score: compose(alibi(alibiSlopes(2)), softcap(1.5)) },
-  { name: 'piecewise score (where, abs, max)', B: 1, Hq: 1, Hkv: 1, Nq: 4, Nk: 5, D: 4,
-    score: scoreMod((s, _b, _h, q, kv) => where(kv.gt(q), s.abs().mul(0.7), s.max(-0.2).exp().log())) },
+  {
+    name: 'piecewise score (where, abs, max)',
+    B: 1,
+    Hq: 1,
+    Hkv: 1,
+    Nq: 4,
+    Nk: 5,
+    D: 4,
+    score: scoreMod((s, _b, _h, q, kv) => where(kv.gt(q), s.abs().mul(0.7), s.max(-0.2).exp().log())),
+  },
   { name: 'key padding (batch 0 fully masked)', B: 2, Hq: 1, Hkv: 1, Nq: 5, Nk: 5, D: 4, mask: keyPadding([0, 3]) },
   { name: 'learned sinks + window', B: 1, Hq: 2, Hkv: 2, Nq: 4, Nk: 4, D: 4, sinks: [0.3, -0.5], mask: slidingWindow(2) },
 ];
@@ -59,9 +76,12 @@ describe('referenceBackward vs finite differences', () => {
         // out is bhnd; dout in `layout`
         const st = stridesOf(dout.shape, layout);
         let l = 0;
-        for (let b = 0; b < c.B; b++) for (let h = 0; h < c.Hq; h++) for (let i = 0; i < c.Nq; i++) for (let d = 0; d < c.D; d++) {
-          l += out[((b * c.Hq + h) * c.Nq + i) * c.D + d]! * dout.data[rowOffset(st, b, h, i) + d]!;
-        }
+        for (let b = 0; b < c.B; b++)
+          for (let h = 0; h < c.Hq; h++)
+            for (let i = 0; i < c.Nq; i++)
+              for (let d = 0; d < c.D; d++) {
+                l += out[((b * c.Hq + h) * c.Nq + i) * c.D + d]! * dout.data[rowOffset(st, b, h, i) + d]!;
+              }
         return l;
       };
       const g = referenceBackward(q, k, v, dout, { ...opts, sinks });
@@ -69,18 +89,21 @@ describe('referenceBackward vs finite differences', () => {
       const check = (t: HostTensor, grad: Float64Array) => {
         const st = stridesOf(t.shape, layout);
         const s = t.shape;
-        for (let b = 0; b < s.batch; b++) for (let h = 0; h < s.heads; h++) for (let n = 0; n < s.seq; n++) for (let d = 0; d < s.headDim; d++) {
-          const at = rowOffset(st, b, h, n) + d;
-          const x = t.data[at]!;
-          (t.data as Float64Array)[at] = x + eps;
-          const lp = loss();
-          (t.data as Float64Array)[at] = x - eps;
-          const lm = loss();
-          (t.data as Float64Array)[at] = x;
-          const fd = (lp - lm) / (2 * eps);
-          const an = grad[((b * s.heads + h) * s.seq + n) * s.headDim + d]!;
-          expect(Math.abs(an - fd), `(b=${b}, h=${h}, n=${n}, d=${d}) analytic ${an} vs fd ${fd}`).toBeLessThan(1e-6 + 1e-5 * Math.abs(fd));
-        }
+        for (let b = 0; b < s.batch; b++)
+          for (let h = 0; h < s.heads; h++)
+            for (let n = 0; n < s.seq; n++)
+              for (let d = 0; d < s.headDim; d++) {
+                const at = rowOffset(st, b, h, n) + d;
+                const x = t.data[at]!;
+                (t.data as Float64Array)[at] = x + eps;
+                const lp = loss();
+                (t.data as Float64Array)[at] = x - eps;
+                const lm = loss();
+                (t.data as Float64Array)[at] = x;
+                const fd = (lp - lm) / (2 * eps);
+                const an = grad[((b * s.heads + h) * s.seq + n) * s.headDim + d]!;
+                expect(Math.abs(an - fd), `(b=${b}, h=${h}, n=${n}, d=${d}) analytic ${an} vs fd ${fd}`).toBeLessThan(1e-6 + 1e-5 * Math.abs(fd));
+              }
       };
       check(q, g.dq);
       check(k, g.dk);
@@ -105,9 +128,21 @@ describe('referenceBackward vs finite differences', () => {
 describe('table gradients (reference) vs finite differences', () => {
   const tableCases: { name: string; Hq: number; Nq: number; Nk: number; causal?: boolean; score: () => Modifier }[] = [
     { name: 'alibi slopes', Hq: 2, Nq: 4, Nk: 5, score: () => alibi([0.5, 0.25]) },
-    { name: 'relativeBias table per head, causal', Hq: 2, Nq: 5, Nk: 5, causal: true, score: () => relativeBias([0.1, -0.2, 0.3, 0.05, -0.1, 0.2, 0.4, -0.3, 0.0, 0.15, -0.05, 0.25, 0.35, -0.15], 2) },
-    { name: 'user temperature per head (partial depends on the score)', Hq: 2, Nq: 4, Nk: 4,
-      score: () => scoreMod((s, _b, h, _q, _kv, t) => s.mul(t.temp!.at(h)), { temp: [0.8, 1.3] }) },
+    {
+      name: 'relativeBias table per head, causal',
+      Hq: 2,
+      Nq: 5,
+      Nk: 5,
+      causal: true,
+      score: () => relativeBias([0.1, -0.2, 0.3, 0.05, -0.1, 0.2, 0.4, -0.3, 0.0, 0.15, -0.05, 0.25, 0.35, -0.15], 2),
+    },
+    {
+      name: 'user temperature per head (partial depends on the score)',
+      Hq: 2,
+      Nq: 4,
+      Nk: 4,
+      score: () => scoreMod((s, _b, h, _q, _kv, t) => s.mul(t.temp!.at(h)), { temp: [0.8, 1.3] }),
+    },
     { name: 'alibi ∘ softcap (chain rule through tanh)', Hq: 2, Nq: 4, Nk: 4, score: () => compose(alibi([0.7, 0.3]), softcap(1.2)) },
   ];
   for (const c of tableCases) {

@@ -7,12 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { causalVisible, referenceForward } from '../src/reference/forward.js';
 import { host, maxErr, permute, randomHost, rng, testSeed } from './helpers.js';
 
-const V4 = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]];
+const V4 = [
+  [1, 2, 3, 4],
+  [5, 6, 7, 8],
+  [9, 10, 11, 12],
+  [13, 14, 15, 16],
+];
 const mean = (rows: number[][]) => rows[0]!.map((_, d) => rows.reduce((s, r) => s + r[d]!, 0) / rows.length);
 const row = (a: Float64Array, i: number, d = 4) => Array.from(a.subarray(i * d, (i + 1) * d));
 
 describe('reference forward', () => {
-  it('one key: O is that key\'s V row, LSE is its score', () => {
+  it("one key: O is that key's V row, LSE is its score", () => {
     const q = host([1, 2, 0, -1], [1, 1, 1, 4]);
     const k = host([0.5, 1, 3, 2], [1, 1, 1, 4]);
     const v = host([7, -8, 9, 0.25], [1, 1, 1, 4]);

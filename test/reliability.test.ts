@@ -72,7 +72,15 @@ describe('GPU errors and resources', () => {
     const dims = { batch: 1, heads: 1, seq: 16, headDim: 32 };
     const [q, k, v] = [0, 1, 2].map(() => runner.upload(new Float32Array(16 * 32), 'test input'));
     const o = { layout: 'bhnd' as const, strides: stridesOf(dims, 'bhnd') };
-    const call = { problem: { batch: 1, headsQ: 1, headsKv: 1, seqQ: 16, seqK: 16, headDim: 32 }, q: o, k: o, v: o, scale: 1, causal: false, algorithm: 'flash' as const };
+    const call = {
+      problem: { batch: 1, headsQ: 1, headsKv: 1, seqQ: 16, seqK: 16, headDim: 32 },
+      q: o,
+      k: o,
+      v: o,
+      scale: 1,
+      causal: false,
+      algorithm: 'flash' as const,
+    };
     const plan = await runner.prepare(flashProgram(call, runner.caps), { q: q!, k: k!, v: v! });
     k!.destroy(); // submitting work that binds a destroyed buffer is a validation error
     const e = await errorOf(() => runner.run(plan));
@@ -143,7 +151,10 @@ describe('limits: calls too large to bind at once are split', () => {
     const rand = rng(seed);
     // q is 2 × 4 × 70 × 32 floats = 71,680 bytes: 40 KiB forces one batch per dispatch; 20 KiB one K/V head
     // group (2 query heads) per dispatch, which only 'bhnd' can bind alone ('bnhd' interleaves the heads).
-    for (const [limit, layouts] of [[40 * 1024, ['bhnd', 'bnhd']], [20 * 1024, ['bhnd']]] as const) {
+    for (const [limit, layouts] of [
+      [40 * 1024, ['bhnd', 'bnhd']],
+      [20 * 1024, ['bhnd']],
+    ] as const) {
       const split = await createAttention({ backend: 'webgpu', maxBindingBytes: limit });
       for (const layout of layouts) {
         for (const opts of [{ causal: true }, { mask: slidingWindow(9) }] as ForwardOptions[]) {

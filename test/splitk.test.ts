@@ -47,7 +47,11 @@ describe('split-K plan', () => {
     expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 4096, 64]), 64, 32, 256).length).toBe(16);
     // Forced: as asked, capped at one range per tile, the last range ragged.
     expect(keyRanges(problem([1, 16, 4096, 64], [1, 16, 4096, 64]), 64, 64, 256, 3).length).toBe(3);
-    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 70, 64]), 64, 32, 256, 9)).toEqual([[0, 32], [32, 64], [64, 70]]);
+    expect(keyRanges(problem([1, 1, 1, 64], [1, 1, 70, 64]), 64, 32, 256, 9)).toEqual([
+      [0, 32],
+      [32, 64],
+      [64, 70],
+    ]);
   });
 });
 
@@ -85,7 +89,10 @@ describe('split-K on the GPU', () => {
     // rounding logits to float32, whichever is larger, plus 1e-6.
     const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, y) => (Number.isFinite(y) ? Math.max(m, Math.abs(y)) : m), 0);
     const logitErr = F32_ROUNDOFF * maxAbs(ref.lse);
-    for (const [name, a, want, want32, first] of [['O', got, ref.out, ref32.out, logitErr * maxAbs(v.data)], ['LSE', l, ref.lse, ref32.lse, logitErr]] as const) {
+    for (const [name, a, want, want32, first] of [
+      ['O', got, ref.out, ref32.out, logitErr * maxAbs(v.data)],
+      ['LSE', l, ref.lse, ref32.lse, logitErr],
+    ] as const) {
       let err32 = first;
       for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) err32 = Math.max(err32, Math.abs(want32[i]! - want[i]!));
       const tol = 2 * err32 + 1e-6;
@@ -97,7 +104,7 @@ describe('split-K on the GPU', () => {
     }
   }
 
-  it('the benchmark\'s IO model follows the runner\'s layout: a decoding call packed and split reads K/V once per K/V head', () => {
+  it("the benchmark's IO model follows the runner's layout: a decoding call packed and split reads K/V once per K/V head", () => {
     const d = problem([1, 8, 1, 64], [1, 2, 8192, 64]);
     const layout = flashLayoutOf(attn, d, false);
     expect(layout.pack).toBe(4);

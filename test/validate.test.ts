@@ -128,10 +128,18 @@ describe('variants and dtype', () => {
   });
 
   it('rejects tables too short for the call (they would be read clamped, silently wrong)', async () => {
-    await expectInputError(() => attn.forward(...qkv(4), { score: alibi([0.5, 0.25]) }), "alibi: table 'slopes' has 2 entries", '4 query heads', 'indices 0 … 3');
+    await expectInputError(
+      () => attn.forward(...qkv(4), { score: alibi([0.5, 0.25]) }),
+      "alibi: table 'slopes' has 2 entries",
+      '4 query heads',
+      'indices 0 … 3',
+    );
     await expectInputError(() => attn.forward(...qkv(2, 8), { mask: documentMask([0, 0, 1, 1]) }), "table 'doc' has 4 entries", 'indices 0 … 7');
     await expectInputError(() => attn.forward(...qkv(2, 8), { mask: documentMask([0, 0, 1, 1, 1, 1], 3) }), "table 'doc' has 6 entries", 'indices 0 … 7');
-    await expectInputError(() => attn.forward(t([2, 1, 8, 32]), t([2, 1, 8, 32]), t([2, 1, 8, 32]), { mask: keyPadding([3]) }), "table 'lengths' has 1 entries");
+    await expectInputError(
+      () => attn.forward(t([2, 1, 8, 32]), t([2, 1, 8, 32]), t([2, 1, 8, 32]), { mask: keyPadding([3]) }),
+      "table 'lengths' has 1 entries",
+    );
     await expectInputError(() => attn.forward(...qkv(4), { score: relativeBias([0, 1, 2, 3, 4, 5, 6, 7, 8], 3) }), "table 'bias' has 9 entries");
     const user = scoreMod((s, _b, _h, q, _kv, t2) => s.add(t2.pos!.at(q)), { pos: [1, 2, 3] }, 'user pos');
     await expectInputError(() => attn.forward(...qkv(2, 8), { score: user }), "user pos: table 'pos' has 3 entries", 'Nq 8');

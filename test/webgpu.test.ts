@@ -47,8 +47,7 @@ async function mismatch(on: Attention, qDims: Dims, kvDims: Dims, opts: ForwardO
   const seed = testSeed();
   const rand = rng(seed);
   const [q, k, v] = [randomHost(qDims, rand), randomHost(kvDims, rand), randomHost(kvDims, rand)];
-  const upload = (h: HostTensor) =>
-    on.tensor(layout === 'bhnd' ? Float32Array.from(h.data) : permute(h.data, h.shape), dimsOf(h.shape), { layout });
+  const upload = (h: HostTensor) => on.tensor(layout === 'bhnd' ? Float32Array.from(h.data) : permute(h.data, h.shape), dimsOf(h.shape), { layout });
   const [tq, tk, tv] = [upload(q), upload(k), upload(v)];
   const { out, lse } = await on.forward(tq, tk, tv, { ...opts, returnLse: true });
   expect(out.layout).toBe(layout);
@@ -94,7 +93,7 @@ describe('webgpu backend: fused kernel', () => {
     }
   });
 
-  it('changing a modifier\'s table values (slopes, document ids) compiles nothing new', async () => {
+  it("changing a modifier's table values (slopes, document ids) compiles nothing new", async () => {
     const device = attn.device!;
     const dims = [1, 4, 40, 64];
     const data = new Float32Array(4 * 40 * 64).map((_, i) => Math.sin(i));
@@ -159,7 +158,11 @@ describe('webgpu backend: fused kernel', () => {
       expect(await mismatch(attn, [1, 2, 77, 64], [1, 2, 77, 64], { causal: true, tile })).toBeUndefined();
       // With a block mask (skipped and full tiles) and sinks, against the workgroup-memory path.
       const opts = { tile, mask: documentMask([...Array(20).fill(0), ...Array(33).fill(1)]), sinks: learnedSinks([0.5]) };
-      const [q, k, v] = [[2, 1, 53, 32], [2, 1, 53, 32], [2, 1, 53, 32]].map(() => Float32Array.from({ length: 2 * 53 * 32 }, () => rand() * 2 - 1));
+      const [q, k, v] = [
+        [2, 1, 53, 32],
+        [2, 1, 53, 32],
+        [2, 1, 53, 32],
+      ].map(() => Float32Array.from({ length: 2 * 53 * 32 }, () => rand() * 2 - 1));
       const run = async (on: Attention) => {
         const t = [q, k, v].map((x) => on.tensor(x!, [2, 1, 53, 32]));
         const { out } = await on.forward(t[0]!, t[1]!, t[2]!, opts);
@@ -216,7 +219,9 @@ describe('webgpu backend: fused kernel', () => {
     const alibiScore = alibi([0.5, 0.25]);
     const { data: _d, layout } = packTables([alibiScore]);
     const tableGrads = {
-      fns: tableTerms(alibiScore).map((t, k) => `${emitWgsl(t.index, layout, `tgIndex${k}`)}\n${emitWgsl(t.partial, layout, `tgPartial${k}`)}`).join('\n'),
+      fns: tableTerms(alibiScore)
+        .map((t, k) => `${emitWgsl(t.index, layout, `tgIndex${k}`)}\n${emitWgsl(t.partial, layout, `tgPartial${k}`)}`)
+        .join('\n'),
       terms: tableTerms(alibiScore).map((t) => layout.get(t.table)!),
     };
     const variant = { scoreFn: emitWgsl(alibiScore, layout), readsTables: true };
@@ -224,13 +229,18 @@ describe('webgpu backend: fused kernel', () => {
       for (const headDim of SUPPORTED_HEAD_DIMS.filter((d) => tile.tx <= d / 4))
         for (const pass of ['dq', 'dkdv'] as const) {
           specs.push(backwardKernel({ headDim, causal: headDim === 64, tile }, pass));
-          if (headDim === 64) specs.push(backwardKernel({ headDim, causal: false, tile, variant, scoreGradFn: emitWgsl(scoreGrad(alibiScore), layout, 'scoreModGrad'), tableGrads }, pass));
+          if (headDim === 64)
+            specs.push(
+              backwardKernel({ headDim, causal: false, tile, variant, scoreGradFn: emitWgsl(scoreGrad(alibiScore), layout, 'scoreModGrad'), tableGrads }, pass),
+            );
         }
     // The dQ pass's own tiles (dS in the V tile) where they apply: D/4 a power of two, outer rows ≤ D.
     for (const tile of DQ_TILES)
       for (const headDim of [64, 128, 256].filter((d) => tile.tx <= d / 4 && tile.rm * tile.ty <= d)) {
         specs.push(backwardKernel({ headDim, causal: true, tile }, 'dq'));
-        specs.push(backwardKernel({ headDim, causal: false, tile, variant, scoreGradFn: emitWgsl(scoreGrad(alibiScore), layout, 'scoreModGrad'), tableGrads }, 'dq'));
+        specs.push(
+          backwardKernel({ headDim, causal: false, tile, variant, scoreGradFn: emitWgsl(scoreGrad(alibiScore), layout, 'scoreModGrad'), tableGrads }, 'dq'),
+        );
       }
     for (const spec of specs) {
       const info = await device.createShaderModule({ label: spec.label, code: spec.wgsl }).getCompilationInfo();
@@ -264,7 +274,11 @@ describe('webgpu backend: naive head chunking', () => {
   it('naive forward is correct when heads run in several chunks (device reporting a 64 KiB binding limit)', async () => {
     const adapter = await (await getGpu())!.requestAdapter();
     const real = await adapter!.requestDevice({ label: 'chunking test' });
-    const limits = { maxStorageBufferBindingSize: 65536, maxBufferSize: real.limits.maxBufferSize, maxComputeWorkgroupsPerDimension: real.limits.maxComputeWorkgroupsPerDimension };
+    const limits = {
+      maxStorageBufferBindingSize: 65536,
+      maxBufferSize: real.limits.maxBufferSize,
+      maxComputeWorkgroupsPerDimension: real.limits.maxComputeWorkgroupsPerDimension,
+    };
     // Dawn's methods need the real object as `this`; only `limits` is made smaller.
     const device = new Proxy(real, {
       get: (target, prop) => {
@@ -295,10 +309,7 @@ describe('webgpu backend: a caller-supplied device', () => {
     const device = await adapter!.requestDevice({ label: "caller's device" });
     const mine = await createAttention({ backend: { device } });
     mine.destroy();
-    const state = await Promise.race([
-      device.lost.then((info) => `lost (${info.reason})`),
-      new Promise((resolve) => setTimeout(() => resolve('alive'), 200)),
-    ]);
+    const state = await Promise.race([device.lost.then((info) => `lost (${info.reason})`), new Promise((resolve) => setTimeout(() => resolve('alive'), 200))]);
     device.destroy();
     expect(state).toBe('alive');
   });
@@ -308,7 +319,11 @@ describe('webgpu backend: backward specifics', () => {
   /** Forward + backward on fixed random inputs; returns every gradient read back. */
   async function grads(on: Attention, dims: Dims, opts: Parameters<Attention['backward']>[2], seed: number) {
     const rand = rng(seed);
-    const t = () => on.tensor(Float32Array.from({ length: dims[0] * dims[1] * dims[2] * dims[3] }, () => rand() * 2 - 1), dims);
+    const t = () =>
+      on.tensor(
+        Float32Array.from({ length: dims[0] * dims[1] * dims[2] * dims[3] }, () => rand() * 2 - 1),
+        dims,
+      );
     const [q, k, v, dOut] = [t(), t(), t(), t()];
     const { out, lse } = await on.forward(q!, k!, v!, { ...opts, returnLse: true });
     const g = await on.backward(dOut!, { q: q!, k: k!, v: v!, out, lse }, opts);
@@ -381,7 +396,10 @@ describe('webgpu backend: backward specifics', () => {
     try {
       const r = await tune(attn, shape, 'dq');
       expect(r.shapeClass).toBe(key);
-      expect(r.candidates.every((c) => c.ms !== undefined), JSON.stringify(r.candidates)).toBe(true);
+      expect(
+        r.candidates.every((c) => c.ms !== undefined),
+        JSON.stringify(r.candidates),
+      ).toBe(true);
       expect(r.candidates.some((c) => (c.tile as BackwardTile).dsInY)).toBe(true);
       expect(r.candidates.some((c) => !(c.tile as BackwardTile).dsInY)).toBe(true);
       const dkdv = backwardTile(runner.caps, 64, false, 64)!;

@@ -39,11 +39,19 @@ const len = (no, payload) => cat([fld(no, 2), varint(B(payload).length), B(paylo
 const str = (no, s) => len(no, Buffer.from(s));
 const FLOAT16 = 10;
 const UINT8 = 2;
-const tensor = (name, type, dims, raw) => cat([...dims.map((d) => int(1, d)), int(2, type), str(8, name), len(9, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength))]);
+const tensor = (name, type, dims, raw) =>
+  cat([...dims.map((d) => int(1, d)), int(2, type), str(8, name), len(9, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength))]);
 const valueInfo = (name, type, dims) => cat([str(1, name), len(2, len(1, cat([int(1, type), len(2, cat(dims.map((d) => len(1, int(1, d)))))])))]);
 const attrInt = (name, v) => cat([str(1, name), int(3, v), int(20, 2)]);
 const node = (inputs, outputs, opType, domain, attrs = []) =>
-  cat([...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, `${opType}_${outputs[0]}`), str(4, opType), ...attrs.map((a) => len(5, a)), ...(domain ? [str(7, domain)] : [])]);
+  cat([
+    ...inputs.map((i) => str(1, i)),
+    ...outputs.map((o) => str(2, o)),
+    str(3, `${opType}_${outputs[0]}`),
+    str(4, opType),
+    ...attrs.map((a) => len(5, a)),
+    ...(domain ? [str(7, domain)] : []),
+  ]);
 
 // ---- data
 const f32 = new Float32Array(1);
@@ -84,8 +92,16 @@ if (op === 'nbits') {
   inits.push(tensor('W', FLOAT16, [K, K], dense));
   for (let l = 0; l < L; l++) nodes.push(node([l ? `Y${l - 1}` : 'A', 'W'], [l === L - 1 ? 'Y' : `Y${l}`], 'MatMul'));
 }
-const graph = cat([...nodes.map((n) => len(1, n)), str(2, 'g'), ...inits.map((t) => len(5, t)), len(11, valueInfo('A', FLOAT16, [M, K])), len(12, valueInfo('Y', FLOAT16, [M, K]))]);
-const model = new Uint8Array(cat([int(1, 8), str(2, 'tc-probe'), len(7, graph), len(8, cat([str(1, ''), int(2, 17)])), len(8, cat([str(1, 'com.microsoft'), int(2, 1)]))]));
+const graph = cat([
+  ...nodes.map((n) => len(1, n)),
+  str(2, 'g'),
+  ...inits.map((t) => len(5, t)),
+  len(11, valueInfo('A', FLOAT16, [M, K])),
+  len(12, valueInfo('Y', FLOAT16, [M, K])),
+]);
+const model = new Uint8Array(
+  cat([int(1, 8), str(2, 'tc-probe'), len(7, graph), len(8, cat([str(1, ''), int(2, 17)])), len(8, cat([str(1, 'com.microsoft'), int(2, 1)]))]),
+);
 log(`model ${op}: ${L} layers of ${M}x${K}x${K}, ${(model.length / 1e6).toFixed(1)} MB`);
 
 const a = new Uint16Array(M * K);
@@ -132,8 +148,23 @@ if (profile) {
     const text = readFileSync(`${dir}/${f}`, 'utf8');
     for (const m of text.matchAll(/"name"\s*:\s*"([^"]*)"/g)) names[m[1]] = (names[m[1]] ?? 0) + 1;
   }
-  profiled = Object.entries(names).filter(([n]) => /subgroup|matmul|nbits|prepack|layout|dp4a|quantize/i.test(n)).slice(0, 20);
+  profiled = Object.entries(names)
+    .filter(([n]) => /subgroup|matmul|nbits|prepack|layout|dp4a|quantize/i.test(n))
+    .slice(0, 20);
 }
 const flop = 2 * M * K * K * L;
-console.log(JSON.stringify({ op, runs, m: M, k: K, layers: L, msPerRun: +ms.toFixed(3), tflopsIncludingIO: +(flop / ms / 1e9).toFixed(1), relErrLayer1: L === 1 ? maxErr / maxRef : null, firstVsLastDiffer: differ, profiled }));
+console.log(
+  JSON.stringify({
+    op,
+    runs,
+    m: M,
+    k: K,
+    layers: L,
+    msPerRun: +ms.toFixed(3),
+    tflopsIncludingIO: +(flop / ms / 1e9).toFixed(1),
+    relErrLayer1: L === 1 ? maxErr / maxRef : null,
+    firstVsLastDiffer: differ,
+    profiled,
+  }),
+);
 process.exit(0);

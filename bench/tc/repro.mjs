@@ -43,7 +43,14 @@ const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }
 const want = ['shader-f16', 'chromium-experimental-subgroup-matrix', ...(arg.features === 'probe' ? ['subgroups', 'timestamp-query'] : [])];
 const features = want.filter((f) => adapter.features.has(f));
 const lim = adapter.limits;
-const requiredLimits = arg.limits === 'max' ? { maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize, maxBufferSize: lim.maxBufferSize } : {};
+const requiredLimits =
+  arg.limits === 'max'
+    ? {
+        maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+        maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+        maxBufferSize: lim.maxBufferSize,
+      }
+    : {};
 const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
 device.lost.then((i) => log(`device lost: ${i.reason} ${i.message}`));
 device.addEventListener?.('uncapturederror', (e) => log(`uncaptured error: ${e.error?.message}`));
@@ -59,13 +66,25 @@ const half = (x) => {
   return s | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
 };
 let seed = 12345;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 7 - 3; // -3..3
+const rnd = () => (((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 7) - 3; // -3..3
 const A = new Int8Array(N * N).map(rnd);
 const B = new Int8Array(N * N).map(rnd);
 const rand = arg.data === 'rand';
-const frac = () => (((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296) * 2 - 1);
-const toHalfBits = (x) => { const f = new Float32Array([x]); const b = new Uint32Array(f.buffer)[0]; const e = ((b >>> 23) & 0xff) - 112; return e <= 0 ? (b >>> 16) & 0x8000 : ((b >>> 16) & 0x8000) | (e << 10) | ((b >>> 13) & 0x3ff); };
-const heap = arg.heap === '1' ? [Float32Array.from({ length: N * N }, frac), Float32Array.from({ length: N * N }, frac), ...[0, 1, 2, 3].map(() => new Uint16Array(N * N).map(() => toHalfBits(frac())))] : [];
+const frac = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+const toHalfBits = (x) => {
+  const f = new Float32Array([x]);
+  const b = new Uint32Array(f.buffer)[0];
+  const e = ((b >>> 23) & 0xff) - 112;
+  return e <= 0 ? (b >>> 16) & 0x8000 : ((b >>> 16) & 0x8000) | (e << 10) | ((b >>> 13) & 0x3ff);
+};
+const heap =
+  arg.heap === '1'
+    ? [
+        Float32Array.from({ length: N * N }, frac),
+        Float32Array.from({ length: N * N }, frac),
+        ...[0, 1, 2, 3].map(() => new Uint16Array(N * N).map(() => toHalfBits(frac()))),
+      ]
+    : [];
 function upload(data) {
   const buf = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(buf, 0, data);
@@ -95,8 +114,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>) {
   }
   subgroupMatrixStore<row_major>(&c, r0 * ${N}u + c0, acc, ${N}u);
 }`;
-const SGMAT_PROBE = SGMAT.replace('fn main(@builtin(workgroup_id) wg: vec3<u32>) {\n  let r0 = wg.y * 16u;\n  let c0 = wg.x * 16u;',
-  `fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {\n  let tile = wg.y * ${T}u + wg.x * 1u + 0u;\n  let r0 = (tile / ${T}u) * 16u;\n  let c0 = (tile % ${T}u) * 16u;`);
+const SGMAT_PROBE = SGMAT.replace(
+  'fn main(@builtin(workgroup_id) wg: vec3<u32>) {\n  let r0 = wg.y * 16u;\n  let c0 = wg.x * 16u;',
+  `fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {\n  let tile = wg.y * ${T}u + wg.x * 1u + 0u;\n  let r0 = (tile / ${T}u) * 16u;\n  let c0 = (tile % ${T}u) * 16u;`,
+);
 if (arg.shader === 'probe' && SGMAT_PROBE === SGMAT) throw new Error('probe shader substitution failed');
 // same grid and buffers, plain f32 SIMT: invocation i of a workgroup computes 8 elements of the tile
 const F32 = `
@@ -175,6 +196,26 @@ for (let s = 0; s < submits; s++) {
 await device.queue.onSubmittedWorkDone();
 bad += await check(`after submit ${submits - 1}`);
 const ms = performance.now() - t0;
-console.log(JSON.stringify({ kernel, n: N, submits, per, shader: arg.shader ?? 'repro', destroy: arg.destroy ?? '1', heap: arg.heap ?? '0', data: arg.data ?? 'int', features: arg.features ?? 'min', limits: arg.limits ?? 'default', wait, enable, disable: arg.disable ?? '', churn, ok: bad === 0, wrong: bad, ms: Math.round(ms) }));
+console.log(
+  JSON.stringify({
+    kernel,
+    n: N,
+    submits,
+    per,
+    shader: arg.shader ?? 'repro',
+    destroy: arg.destroy ?? '1',
+    heap: arg.heap ?? '0',
+    data: arg.data ?? 'int',
+    features: arg.features ?? 'min',
+    limits: arg.limits ?? 'default',
+    wait,
+    enable,
+    disable: arg.disable ?? '',
+    churn,
+    ok: bad === 0,
+    wrong: bad,
+    ms: Math.round(ms),
+  }),
+);
 device.destroy();
 process.exit(0);

@@ -90,7 +90,8 @@ export class Attention {
     const shape = shapeFromDims(dims, 'dims');
     const layout = checkLayout(opts.layout ?? 'bhnd', 'layout');
     if (isGpuBuffer(data)) {
-      if (!(this.impl instanceof WebGpuBackend)) throw new AttentionInputError('a GPUBuffer can only be wrapped by a WebGPU Attention (this one runs on the CPU)');
+      if (!(this.impl instanceof WebGpuBackend))
+        throw new AttentionInputError('a GPUBuffer can only be wrapped by a WebGPU Attention (this one runs on the CPU)');
       const storage = this.impl.wrap(data, opts.byteOffset ?? 0, numel(shape) * 4, 'tensor');
       return new AttentionTensor(this.impl, storage, shape, layout);
     }
@@ -113,12 +114,7 @@ export class Attention {
   }
 
   /** Attention forward: O = softmax(scale·QKᵀ + mask)·V, and optionally LSE. */
-  async forward(
-    q: AttentionTensor,
-    k: AttentionTensor,
-    v: AttentionTensor,
-    opts: ForwardOptions = {},
-  ): Promise<ForwardResult> {
+  async forward(q: AttentionTensor, k: AttentionTensor, v: AttentionTensor, opts: ForwardOptions = {}): Promise<ForwardResult> {
     opts = checkForwardOptions(opts);
     const t = this.operands({ q, k, v });
     const call = forwardCall(q, k, v, opts);
@@ -144,7 +140,13 @@ export class Attention {
    */
   async backward(
     dOut: AttentionTensor,
-    saved: { readonly q: AttentionTensor; readonly k: AttentionTensor; readonly v: AttentionTensor; readonly out: AttentionTensor; readonly lse?: AttentionTensor },
+    saved: {
+      readonly q: AttentionTensor;
+      readonly k: AttentionTensor;
+      readonly v: AttentionTensor;
+      readonly out: AttentionTensor;
+      readonly lse?: AttentionTensor;
+    },
     opts: BackwardOptions = {},
   ): Promise<BackwardResult> {
     opts = checkBackwardOptions(opts);
@@ -153,7 +155,11 @@ export class Attention {
     const t = this.operands({ dOut, q, k, v, out, lse });
     const call = backwardCall(dOut, { q, k, v, out, lse }, opts);
     const into: { dq?: AttentionTensor; dk?: AttentionTensor; dv?: AttentionTensor } = {};
-    for (const [name, like] of [['dq', q], ['dk', k], ['dv', v]] as const) {
+    for (const [name, like] of [
+      ['dq', q],
+      ['dk', k],
+      ['dv', v],
+    ] as const) {
       const x = opts.into?.[name];
       if (x) into[name] = this.intoTensor(x, `into.${name}`, like);
     }
@@ -171,7 +177,9 @@ export class Attention {
   private intoTensor(t: AttentionTensor, name: string, like: AttentionTensor): AttentionTensor {
     if (this.impl.kind !== 'webgpu') throw new AttentionInputError(`${name}: writing into a given tensor needs the WebGPU backend`);
     if (shapeToString(t.shape) !== shapeToString(like.shape) || t.layout !== like.layout) {
-      throw new AttentionInputError(`${name} must have shape ${shapeToString(like.shape)} and layout '${like.layout}', got ${shapeToString(t.shape)} '${t.layout}'`);
+      throw new AttentionInputError(
+        `${name} must have shape ${shapeToString(like.shape)} and layout '${like.layout}', got ${shapeToString(t.shape)} '${t.layout}'`,
+      );
     }
     if (t === like) throw new AttentionInputError(`${name} must not be an input of the same call`);
     return t;
@@ -203,7 +211,13 @@ export class Attention {
     if (!(this.impl instanceof WebGpuBackend)) return blockMaskOnCpu(mask, shape, CPU_TILE.rows, CPU_TILE.keys);
     const runner = this.impl.runner;
     const { br, bc } = tileRows(forwardTile(runner.caps, shape.headDim ?? 64, false, shape.seqQ));
-    const { program, dims } = blockMaskProgram(mask, lowerVariant({ mask }), { batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK }, br, bc);
+    const { program, dims } = blockMaskProgram(
+      mask,
+      lowerVariant({ mask }),
+      { batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK },
+      br,
+      bc,
+    );
     const { outputs } = await runner.execute(program, {});
     try {
       const states = new Uint32Array((await runner.read(outputs.states!, dims.bm * dims.hm * dims.nQ * dims.nK)).buffer);

@@ -91,8 +91,12 @@ export class CpuBackend implements Backend {
     const run = c.algorithm === 'naive' ? cpuNaiveForward : cpuForward;
     const r = run({
       problem: c.problem,
-      q: hostData(t.q), k: hostData(t.k), v: hostData(t.v),
-      qLayout: c.q.layout, kLayout: c.k.layout, vLayout: c.v.layout,
+      q: hostData(t.q),
+      k: hostData(t.k),
+      v: hostData(t.v),
+      qLayout: c.q.layout,
+      kLayout: c.k.layout,
+      vLayout: c.v.layout,
       scale: c.scale,
       causal: c.causal,
       poison: this.poison,
@@ -106,8 +110,15 @@ export class CpuBackend implements Backend {
   async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
     const g = cpuBackward({
       problem: c.problem,
-      q: hostData(t.q), k: hostData(t.k), v: hostData(t.v), out: hostData(t.out), dout: hostData(t.dout), lse: hostData(t.lse),
-      qLayout: c.q.layout, kLayout: c.k.layout, vLayout: c.v.layout,
+      q: hostData(t.q),
+      k: hostData(t.k),
+      v: hostData(t.v),
+      out: hostData(t.out),
+      dout: hostData(t.dout),
+      lse: hostData(t.lse),
+      qLayout: c.q.layout,
+      kLayout: c.k.layout,
+      vLayout: c.v.layout,
       scale: c.scale,
       causal: c.causal,
       score: c.score && scoreFn(c.score),
@@ -185,7 +196,10 @@ export class WebGpuBackend implements Backend {
     for (const [name, s] of Object.entries(tensors)) {
       if (s.kind !== 'gpu' || s.owned) continue;
       const why = await this.runner.foreignBuffer(s.buffer);
-      if (why) throw new AttentionInputError(`${name}: the GPUBuffer cannot be used on this Attention's device (${why}); make it on the device passed to createAttention({ backend: { device } })`);
+      if (why)
+        throw new AttentionInputError(
+          `${name}: the GPUBuffer cannot be used on this Attention's device (${why}); make it on the device passed to createAttention({ backend: { device } })`,
+        );
     }
   }
 

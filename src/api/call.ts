@@ -42,15 +42,26 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
 /** The backward call: the forward's, with dOut and out shaped like q and lse [B, Hq, Nq, 1]. */
 export function backwardCall(
   dOut: AttentionTensor,
-  saved: { readonly q: AttentionTensor; readonly k: AttentionTensor; readonly v: AttentionTensor; readonly out: AttentionTensor; readonly lse: AttentionTensor },
+  saved: {
+    readonly q: AttentionTensor;
+    readonly k: AttentionTensor;
+    readonly v: AttentionTensor;
+    readonly out: AttentionTensor;
+    readonly lse: AttentionTensor;
+  },
   opts: BackwardOptions,
 ): BackwardCall {
   const { q, k, v, out, lse } = saved;
   const call = forwardCall(q, k, v, { ...opts, algorithm: 'flash' });
   const p = call.problem;
-  for (const [name, t] of [['dOut', dOut], ['out', out]] as const) {
+  for (const [name, t] of [
+    ['dOut', dOut],
+    ['out', out],
+  ] as const) {
     if (shapeToString(t.shape) !== shapeToString(q.shape) || t.layout !== q.layout) {
-      throw new AttentionInputError(`${name} must have q's shape ${shapeToString(q.shape)} and layout '${q.layout}', got ${shapeToString(t.shape)} '${t.layout}'`);
+      throw new AttentionInputError(
+        `${name} must have q's shape ${shapeToString(q.shape)} and layout '${q.layout}', got ${shapeToString(t.shape)} '${t.layout}'`,
+      );
     }
   }
   if (lse.shape.batch !== p.batch || lse.shape.heads !== p.headsQ || lse.shape.seq !== p.seqQ || lse.shape.headDim !== 1) {

@@ -67,13 +67,15 @@ export function gpuSeam(attn: Attention): GpuSeam | undefined {
     forwardProgram: (call) => backend.forwardProgram(call),
     backwardProgram: (call) => buildBackward(call, runner().caps),
     prepare: (program, tensors) =>
-      runner().prepare(
-        program,
-        Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, 'storage' in t ? gpuStorage(t, name) : t])),
-      ),
+      runner().prepare(program, Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, 'storage' in t ? gpuStorage(t, name) : t]))),
     run: (prepared) => runner().run(prepared),
     read: (buffer, count) => runner().read(buffer, count),
-    time: (prepared, opts) => timeDispatches(runner().device, prepared.map((p) => p.dispatches), opts),
+    time: (prepared, opts) =>
+      timeDispatches(
+        runner().device,
+        prepared.map((p) => p.dispatches),
+        opts,
+      ),
     peaks: () => devicePeaks(runner().device),
     saveTuned: () => saveTuned(runner().acquired.summary, runner().tuned),
     reloadTuned: async () => {

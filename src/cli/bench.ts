@@ -136,9 +136,21 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
 
 export function resultRow(r: BenchResult): string[] {
   return [
-    `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`, String(r.batch), String(r.heads), String(r.kvHeads), String(r.seqQ), String(r.seqK),
-    String(r.headDim), r.causal ? 'yes' : 'no', num(r.msMedian), num(r.tflops), r.pctOfFloor === undefined ? '-' : `${r.pctOfFloor.toFixed(0)}%`, bytes(r.modelBytes),
-    num(r.modelGBps ?? null), r.maxAbsErr === null ? '-' : r.maxAbsErr.toExponential(1), r.error ?? '',
+    `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`,
+    String(r.batch),
+    String(r.heads),
+    String(r.kvHeads),
+    String(r.seqQ),
+    String(r.seqK),
+    String(r.headDim),
+    r.causal ? 'yes' : 'no',
+    num(r.msMedian),
+    num(r.tflops),
+    r.pctOfFloor === undefined ? '-' : `${r.pctOfFloor.toFixed(0)}%`,
+    bytes(r.modelBytes),
+    num(r.modelGBps ?? null),
+    r.maxAbsErr === null ? '-' : r.maxAbsErr.toExponential(1),
+    r.error ?? '',
   ];
 }
 
@@ -196,7 +208,9 @@ function printShapeSummary(shape: BenchShape, results: readonly BenchResult[]): 
   const n = of('naive');
   if (f?.msMedian && n?.msMedian) console.log(`N=${shape.seqQ} D=${shape.headDim}: flash speed-up over naive ${(n.msMedian / f.msMedian).toFixed(2)}×`);
   if (f?.peakBytes !== undefined) {
-    const kernels = Object.entries(f.kernelMs ?? {}).map(([label, ms]) => `${label.split(' ')[0]} ${ms.toFixed(2)} ms`).join(', ');
+    const kernels = Object.entries(f.kernelMs ?? {})
+      .map(([label, ms]) => `${label.split(' ')[0]} ${ms.toFixed(2)} ms`)
+      .join(', ');
     console.log(
       `N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''} backward: device buffers at peak ${bytes(f.peakBytes)} ` +
         `(extra scratch ${bytes(f.scratchBytes ?? 0)}; an N×N score matrix would be ${bytes(4 * shape.batch * shape.heads * shape.seqQ * shape.seqK)})` +
@@ -223,7 +237,9 @@ async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
       console.error(`tuning ${key} at N=${shape.seqQ} …`);
       const r = await tune(attn, shape, pass, (m) => console.error(m));
       const gain = r.defaultMs / r.ms;
-      console.log(`tuned ${r.shapeClass}: tile ${JSON.stringify(r.tile)} ${num(r.ms)} ms (default ${num(r.defaultMs)} ms, ${gain.toFixed(2)}×; ${r.candidates.length} candidates)`);
+      console.log(
+        `tuned ${r.shapeClass}: tile ${JSON.stringify(r.tile)} ${num(r.ms)} ms (default ${num(r.defaultMs)} ms, ${gain.toFixed(2)}×; ${r.candidates.length} candidates)`,
+      );
     }
   }
   const file = await saveTunedTiles(attn);

@@ -57,8 +57,17 @@ export function renderRows(given: readonly Row[]): string {
     const base = ours.get(shapeKey(r));
     const ratio = base?.msMedian && r.msMedian ? r.msMedian / base.msMedian : null;
     return [
-      r.algorithm + (r.variant ? `+${r.variant}` : ''), r.pass ?? 'forward', r.dtype ?? 'f32', String(r.heads), String(r.seqQ), String(r.headDim),
-      r.causal ? 'yes' : 'no', num(r.msMedian), num(r.tflops), ratio === null ? '-' : `${ratio.toFixed(2)}×`, r.error ? r.error.slice(0, 60) : '',
+      r.algorithm + (r.variant ? `+${r.variant}` : ''),
+      r.pass ?? 'forward',
+      r.dtype ?? 'f32',
+      String(r.heads),
+      String(r.seqQ),
+      String(r.headDim),
+      r.causal ? 'yes' : 'no',
+      num(r.msMedian),
+      num(r.tflops),
+      ratio === null ? '-' : `${ratio.toFixed(2)}×`,
+      r.error ? r.error.slice(0, 60) : '',
     ];
   });
   return table(['algorithm', 'pass', 'dtype', 'H', 'N', 'D', 'causal', 'ms', 'TFLOP/s', 'time / ours', 'note'], body);

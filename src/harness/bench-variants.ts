@@ -18,11 +18,14 @@ export function benchVariant(spec: string, heads: number, seqK: number): Variant
     return n;
   };
   switch (name) {
-    case 'alibi': return { score: alibi(alibiSlopes(heads)) };
+    case 'alibi':
+      return { score: alibi(alibiSlopes(heads)) };
     case 'user-alibi':
       return { score: scoreMod((s, _b, h, q, kv, t) => s.add(t.slope!.at(h).mul(kv.sub(q))), { slope: alibiSlopes(heads) }, 'user alibi') };
-    case 'softcap': return { score: softcap(needs()) };
-    case 'window': return { mask: slidingWindow(needs()) };
+    case 'softcap':
+      return { score: softcap(needs()) };
+    case 'window':
+      return { mask: slidingWindow(needs()) };
     case 'document': {
       const len = needs();
       return { mask: documentMask(Array.from({ length: seqK }, (_, i) => Math.floor(i / len))) };

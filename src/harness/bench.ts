@@ -140,12 +140,7 @@ export function benchProblem(shape: BenchShape): Problem {
   return checkQkv({ batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim }, kv, kv);
 }
 
-export async function benchOne(
-  attn: Attention,
-  shape: BenchShape,
-  algorithm: Algorithm,
-  opts: BenchOptions = {},
-): Promise<BenchResult> {
+export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Algorithm, opts: BenchOptions = {}): Promise<BenchResult> {
   const sq: Shape4 = { batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim };
   const skv: Shape4 = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
   const problem = checkQkv(sq, skv, skv);
@@ -153,7 +148,10 @@ export async function benchOne(
   // With --backward, --tile is the backward kernels' tile (tx,ty,rm,cn); the forward keeps its default.
   const fwdTile = opts.backward ? undefined : opts.tile;
   const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
-  const layout = algorithm === 'basic' ? { br: BASIC_ROWS } : flashLayoutOf(attn, problem, shape.causal, { tile: fwdTile, keySplits: opts.keySplits, score: variant.score, mask: variant.mask });
+  const layout =
+    algorithm === 'basic'
+      ? { br: BASIC_ROWS }
+      : flashLayoutOf(attn, problem, shape.causal, { tile: fwdTile, keySplits: opts.keySplits, score: variant.score, mask: variant.mask });
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),
@@ -173,7 +171,7 @@ export async function benchOne(
   const hv = host(skv);
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
   const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
-  const [q, k, v] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0]];
+  const [q, k, v] = tensors as [(typeof tensors)[0], (typeof tensors)[0], (typeof tensors)[0]];
   const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: fwdTile, keySplits: opts.keySplits, ...variant };
   const plans: PreparedProgram[] = [];
   try {
@@ -273,12 +271,19 @@ async function benchBackward(
     await gpu.run(plan);
     const dq = await gpu.read(grads.dq, hq.data.length);
     const rows = checkedRows(problem, opts.checkRows ?? 8);
-    const ref = referenceBackward(hq, hk, hv, { data: dout, shape: hq.shape, layout: 'bhnd' }, {
-      causal, rows,
-      score: variant.score && scoreFn(variant.score),
-      scoreGrad: variant.score && scoreFn(scoreGrad(variant.score)),
-      mask: variant.mask && maskFn(variant.mask),
-    });
+    const ref = referenceBackward(
+      hq,
+      hk,
+      hv,
+      { data: dout, shape: hq.shape, layout: 'bhnd' },
+      {
+        causal,
+        rows,
+        score: variant.score && scoreFn(variant.score),
+        scoreGrad: variant.score && scoreFn(scoreGrad(variant.score)),
+        mask: variant.mask && maskFn(variant.mask),
+      },
+    );
     // Rows not run by the reference are zero there: compare only the checked ones.
     const refRows = Float64Array.from(ref.dq, (x, i) => {
       const n = Math.floor(i / problem.headDim) % problem.seqQ;

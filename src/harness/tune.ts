@@ -32,21 +32,31 @@ export async function tune(attn: Attention, shape: BenchShape, pass: Pass, onPro
   const gpu = gpuSeam(attn);
   if (!gpu) throw new Error('tuning needs the WebGPU backend');
   const rand = rng(7);
-  const tensor = (heads: number, seq: number) => attn.tensor(randomData(shape.batch * heads * seq * shape.headDim, rand), [shape.batch, heads, seq, shape.headDim]);
-  const [q, k, v, dout] = [tensor(shape.heads, shape.seqQ), tensor(shape.kvHeads, shape.seqK), tensor(shape.kvHeads, shape.seqK), tensor(shape.heads, shape.seqQ)];
+  const tensor = (heads: number, seq: number) =>
+    attn.tensor(randomData(shape.batch * heads * seq * shape.headDim, rand), [shape.batch, heads, seq, shape.headDim]);
+  const [q, k, v, dout] = [
+    tensor(shape.heads, shape.seqQ),
+    tensor(shape.kvHeads, shape.seqK),
+    tensor(shape.kvHeads, shape.seqK),
+    tensor(shape.heads, shape.seqQ),
+  ];
   const call = forwardCall(q!, k!, v!, { causal: shape.causal });
   const caps = gpu.caps;
   const fits = (t: BackwardTile) => backwardTileFits(shape.headDim, t, caps.limits);
   const candidates: (ForwardTile | BackwardTile)[] =
     pass === 'forward'
       ? FORWARD_TILES.filter((t) => tileFits(shape.headDim, t, caps.limits, caps.subgroupWidth))
-      : pass === 'dq' ? [...DQ_TILES, ...BACKWARD_TILES].filter(fits) : BACKWARD_TILES.filter(fits);
+      : pass === 'dq'
+        ? [...DQ_TILES, ...BACKWARD_TILES].filter(fits)
+        : BACKWARD_TILES.filter(fits);
   const key = shapeClass(pass, shape.headDim, shape.causal, shape.seqQ);
   // The dK/dV tile the dQ search runs beside: the one a call of this shape gets now.
   const dkdv = pass === 'dq' ? backwardTile(caps, shape.headDim, shape.causal, shape.seqQ) : undefined;
   const defaultTile =
-    pass === 'forward' ? chooseForwardTile(shape.headDim, caps.limits, caps.subgroupWidth)
-      : pass === 'dq' && dkdv ? chooseDqTile(shape.headDim, caps.limits) ?? dkdv
+    pass === 'forward'
+      ? chooseForwardTile(shape.headDim, caps.limits, caps.subgroupWidth)
+      : pass === 'dq' && dkdv
+        ? (chooseDqTile(shape.headDim, caps.limits) ?? dkdv)
         : chooseBackwardTile(shape.headDim, caps.limits);
   const fwd = pass === 'forward' ? undefined : await gpu.prepare(gpu.forwardProgram(call), { q: q!, k: k!, v: v! });
   if (fwd) await gpu.run(fwd);
@@ -58,13 +68,19 @@ export async function tune(attn: Attention, shape: BenchShape, pass: Pass, onPro
           pass === 'forward'
             ? gpu.forwardProgram({ ...call, tile: tile as ForwardTile })
             : gpu.backwardProgram({
-                ...call, tableGrads: false,
+                ...call,
+                tableGrads: false,
                 ...(pass === 'dq'
                   ? { backwardTile: dkdv, dqTile: tile as BackwardTile }
-                  // each dK/dV candidate beside the dQ tile the call will run with it
-                  : { backwardTile: tile as BackwardTile, dqTile: dqTile(caps, shape.headDim, tile as BackwardTile, shape.causal, shape.seqQ) }),
+                  : // each dK/dV candidate beside the dQ tile the call will run with it
+                    { backwardTile: tile as BackwardTile, dqTile: dqTile(caps, shape.headDim, tile as BackwardTile, shape.causal, shape.seqQ) }),
               });
-        const tensors: Record<string, AttentionTensor | GPUBuffer> = { q: q!, k: k!, v: v!, ...(fwd ? { out: fwd.outputs.out!, lse: fwd.outputs.lse!, dout: dout! } : {}) };
+        const tensors: Record<string, AttentionTensor | GPUBuffer> = {
+          q: q!,
+          k: k!,
+          v: v!,
+          ...(fwd ? { out: fwd.outputs.out!, lse: fwd.outputs.lse!, dout: dout! } : {}),
+        };
         const prepared = await gpu.prepare(program, tensors);
         const t = await gpu.time([prepared], { samples: 3, minBatchMs: 50 });
         prepared.release();

@@ -33,7 +33,7 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
   const hdo = host(sq, 1);
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
   const tensors = [hq, hk, hv, hdo].map((t) => attn.tensor(t.data as Float32Array, dims(t.shape), { layout: c.layout }));
-  const [q, k, v, dOut] = tensors as [typeof tensors[0], typeof tensors[0], typeof tensors[0], typeof tensors[0]];
+  const [q, k, v, dOut] = tensors as [(typeof tensors)[0], (typeof tensors)[0], (typeof tensors)[0], (typeof tensors)[0]];
   const nan = { maxAbsErr: NaN, tolerance: NaN, lseErr: NaN, lseTolerance: NaN };
   try {
     const variant = c.variant ? VARIANTS[c.variant]!(c, rand) : {};
@@ -68,7 +68,11 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
       if (cmp.err > tol) {
         const i = cmp.worst;
         return {
-          name: c.name, seed, ok: false, ...nan, ms: performance.now() - t0,
+          name: c.name,
+          seed,
+          ok: false,
+          ...nan,
+          ms: performance.now() - t0,
           message: `${name}${bhnd(i, shape)}: expected ${want[i]}, got ${got[toLayout(i, shape, c.layout)]} (|err| ${cmp.err} > tol ${tol})`,
         };
       }
@@ -77,7 +81,14 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
       const tol = widen * maxAbsFinite(ref.dsinks) + 1e-6;
       const cmp = compare(g.dsinks ?? new Float32Array(0), ref.dsinks, (i) => i);
       if (cmp.err > tol) {
-        return { name: c.name, seed, ok: false, ...nan, ms: performance.now() - t0, message: `dsinks[${cmp.worst}]: expected ${ref.dsinks[cmp.worst]}, got ${g.dsinks?.[cmp.worst]} (tol ${tol})` };
+        return {
+          name: c.name,
+          seed,
+          ok: false,
+          ...nan,
+          ms: performance.now() - t0,
+          message: `dsinks[${cmp.worst}]: expected ${ref.dsinks[cmp.worst]}, got ${g.dsinks?.[cmp.worst]} (tol ${tol})`,
+        };
       }
     }
     for (const [id, want] of ref.dtables ?? []) {
@@ -85,12 +96,20 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
       // Each pair's dS carries float32 rounding of order u·(|dP − D|·|logit| + 2D·|dO|·|V|) — the
       // dP − D cancellation of dQ/dK above — which a near-zero table gradient cannot absorb relatively.
       const sc = ref.dtablesScale!;
-      const cancel = F32_ROUNDOFF * (maxLogit * maxAbsFinite(sc.pd.get(id)!) + 2 * c.headDim * maxAbsFinite(hdo.data) * maxAbsFinite(hv.data) * maxAbsFinite(sc.p.get(id)!));
+      const cancel =
+        F32_ROUNDOFF * (maxLogit * maxAbsFinite(sc.pd.get(id)!) + 2 * c.headDim * maxAbsFinite(hdo.data) * maxAbsFinite(hv.data) * maxAbsFinite(sc.p.get(id)!));
       const tol = widen * maxAbsFinite(want) + cancel + 1e-6;
       const cmp = compare(got, want, (i) => i);
       if (cmp.err / tol > worst.err / Math.max(worst.tol, 1e-30)) worst = { err: cmp.err, tol };
       if (cmp.err > tol) {
-        return { name: c.name, seed, ok: false, ...nan, ms: performance.now() - t0, message: `d${tableName(id)}[${cmp.worst}]: expected ${want[cmp.worst]}, got ${got[cmp.worst]} (tol ${tol})` };
+        return {
+          name: c.name,
+          seed,
+          ok: false,
+          ...nan,
+          ms: performance.now() - t0,
+          message: `d${tableName(id)}[${cmp.worst}]: expected ${want[cmp.worst]}, got ${got[cmp.worst]} (tol ${tol})`,
+        };
       }
     }
     return { name: c.name, seed, ok: true, maxAbsErr: worst.err, tolerance: worst.tol, lseErr: 0, lseTolerance: 0, ms: performance.now() - t0 };

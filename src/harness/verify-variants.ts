@@ -5,8 +5,18 @@
  * so tables (slopes, document ids, lengths) are fresh on every run too.
  */
 import {
-  alibi, alibiSlopes, causal, documentMask, keyPadding, learnedSinks, prefixLM, relativeBias, slidingWindow,
-  softcap, streamingSinks, type Sinks,
+  alibi,
+  alibiSlopes,
+  causal,
+  documentMask,
+  keyPadding,
+  learnedSinks,
+  prefixLM,
+  relativeBias,
+  slidingWindow,
+  softcap,
+  streamingSinks,
+  type Sinks,
 } from '../mods/builtins.js';
 import { and, compose, maskMod, not, or, scoreMod, type Modifier } from '../mods/modifier.js';
 import type { Problem } from '../tensor/validate.js';

@@ -35,8 +35,15 @@ export interface VerifyCase extends Problem {
 
 const CONTROL: VerifyCase = {
   name: 'control',
-  batch: 1, headsQ: 2, headsKv: 2, seqQ: 64, seqK: 64, headDim: 64,
-  causal: false, layout: 'bhnd', amplitude: 1,
+  batch: 1,
+  headsQ: 2,
+  headsKv: 2,
+  seqQ: 64,
+  seqK: 64,
+  headDim: 64,
+  causal: false,
+  layout: 'bhnd',
+  amplitude: 1,
 };
 
 function vary(name: string, change: Partial<VerifyCase>): VerifyCase {
@@ -66,17 +73,36 @@ export function verifyCases(): VerifyCase[] {
   for (const name of Object.keys(VARIANTS)) {
     cases.push(vary(`variant=${name}`, { variant: name, batch: 2, headsQ: 4, headsKv: 2, seqQ: 77, seqK: 77 }));
   }
-  cases.push(vary('variant=document∧causal∧window,gqa=4,causal,seqQ=50,seqK=90', {
-    variant: 'document∧causal∧window', headsQ: 8, headsKv: 2, causal: true, seqQ: 50, seqK: 90,
-  }));
+  cases.push(
+    vary('variant=document∧causal∧window,gqa=4,causal,seqQ=50,seqK=90', {
+      variant: 'document∧causal∧window',
+      headsQ: 8,
+      headsKv: 2,
+      causal: true,
+      seqQ: 50,
+      seqK: 90,
+    }),
+  );
   cases.push(vary('variant=alibi,headDim=128,bnhd', { variant: 'alibi', headDim: 128, layout: 'bnhd', seqQ: 70, seqK: 70 }));
   return cases;
 }
 
 /** The cases run by `verify --quick`: the control and one per axis. */
 export function quickCases(): VerifyCase[] {
-  const keep = new Set(['control', 'seq=17', 'seqQ=129,seqK=17', 'headDim=80', 'gqa=4', 'causal', 'layout=bnhd', 'logits=1e4',
-    'variant=alibi', 'variant=document∧causal∧window', 'variant=learnedSinks+keyPadding', 'variant=userAlibi']);
+  const keep = new Set([
+    'control',
+    'seq=17',
+    'seqQ=129,seqK=17',
+    'headDim=80',
+    'gqa=4',
+    'causal',
+    'layout=bnhd',
+    'logits=1e4',
+    'variant=alibi',
+    'variant=document∧causal∧window',
+    'variant=learnedSinks+keyPadding',
+    'variant=userAlibi',
+  ]);
   return verifyCases().filter((c) => keep.has(c.name));
 }
 
@@ -122,11 +148,7 @@ export function toLayout(flat: number, s: Shape4, layout: Layout): number {
 }
 
 /** Largest |a − b| over finite reference entries; Infinity if `got` has NaN where ref is finite. */
-export function compare(
-  got: Float32Array,
-  ref: Float64Array,
-  at: (i: number) => number,
-): { err: number; worst: number } {
+export function compare(got: Float32Array, ref: Float64Array, at: (i: number) => number): { err: number; worst: number } {
   let err = 0;
   let worst = -1;
   for (let i = 0; i < ref.length; i++) {
@@ -163,12 +185,7 @@ export function maxAbsFinite(xs: ArrayLike<number>): number {
 }
 
 /** Runs one case on `attn` with `algorithm`, against the float64 reference. */
-export async function runCase(
-  attn: Attention,
-  c: VerifyCase,
-  algorithm: Algorithm,
-  seed = freshSeed(),
-): Promise<VerifyOutcome> {
+export async function runCase(attn: Attention, c: VerifyCase, algorithm: Algorithm, seed = freshSeed()): Promise<VerifyOutcome> {
   const t0 = performance.now();
   const rand = rng(seed);
   const sq = shapeQ(c);
@@ -203,7 +220,11 @@ export async function runCase(
     const outcome = { name: c.name, seed, maxAbsErr: cmpO.err, tolerance: tolO, lseErr: cmpL.err, lseTolerance: tolL, ms };
     if (cmpO.err > tolO) {
       const i = cmpO.worst;
-      return { ...outcome, ok: false, message: `O${bhnd(i, sq)}: expected ${ref.out[i]}, got ${o[toLayout(i, sq, c.layout)]} (|err| ${cmpO.err} > tol ${tolO})` };
+      return {
+        ...outcome,
+        ok: false,
+        message: `O${bhnd(i, sq)}: expected ${ref.out[i]}, got ${o[toLayout(i, sq, c.layout)]} (|err| ${cmpO.err} > tol ${tolO})`,
+      };
     }
     if (cmpL.err > tolL) {
       const i = cmpL.worst;

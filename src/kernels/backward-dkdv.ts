@@ -19,8 +19,19 @@ import { each, tileMover } from './codegen.js';
 import type { KernelSpec } from './spec.js';
 import { backwardWorkgroupBytes } from './backward-tiles.js';
 import {
-  backwardBindings, backwardHeader, backwardShape, innerTileAt, NEXT_Q_STEP, NO_ROW, probsAndDs, scoresAndDp, stageOuterTile,
-  vec4Array, type BackwardConfig, type BackwardShape, type BlockRoles,
+  backwardBindings,
+  backwardHeader,
+  backwardShape,
+  innerTileAt,
+  NEXT_Q_STEP,
+  NO_ROW,
+  probsAndDs,
+  scoresAndDp,
+  stageOuterTile,
+  vec4Array,
+  type BackwardConfig,
+  type BackwardShape,
+  type BlockRoles,
 } from './backward-shared.js';
 
 /** The dK/dV pass: dK = scale · Σ_i dS_ij Q_i and dV = Σ_i P_ij dO_i for every key row, in a fixed order. */
@@ -86,8 +97,7 @@ ${writeDkDv(sh)}
 function walk(cfg: BackwardConfig, sh: BackwardShape): string {
   const mover = tileMover(sh.inner, sh.nt, sh.d4);
   const at = innerTileAt(sh);
-  const place = (st: string, indent: string) =>
-    `let h = hk * params.groupSize + ${st} / nQt;\n${indent}let i0 = (qFirst + ${st} % nQt) * BI;`;
+  const place = (st: string, indent: string) => `let h = hk * params.groupSize + ${st} / nQt;\n${indent}let i0 = (qFirst + ${st} % nQt) * BI;`;
   const fetchQ = (st: string) => `    {
       ${place(st, '      ')}
       let qBase = b * params.qsb + h * params.qsh;
@@ -160,19 +170,26 @@ function accumulateDkDv(sh: BackwardShape): string {
   return `    // dK += dS·Q and dV += P·dO for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
 ${each(t.rm, (r) => `      let ds${r} = dSs[(ty * RM + ${r}u) * (BI / 4u) + j4];\n      let p${r} = Ps[(ty * RM + ${r}u) * (BI / 4u) + j4];`)}
-${each(4, (jj) => each(oc, (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
+${each(4, (jj) =>
+  each(
+    oc,
+    (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
         let qRow = ${at('Qs', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
 ${fmas('dkAcc', 'ds', 'qRow', jj, c)}
         let dORow = ${at('dOs', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
 ${fmas('dvAcc', 'p', 'dORow', jj, c)}
-      }`))}
+      }`,
+  ),
+)}
     }`;
 }
 
 /** dK rows (times the softmax scale) and dV rows to device memory; rows past Nk are not written. */
 function writeDkDv(sh: BackwardShape): string {
   const { t, oc, d4 } = sh;
-  return each(t.rm, (r) => `  {
+  return each(
+    t.rm,
+    (r) => `  {
     let n = o0 + ty * RM + ${r}u;
     if (n < params.seqK) {
 ${each(oc, (c) => {
@@ -184,5 +201,6 @@ ${each(oc, (c) => {
       }`;
 })}
     }
-  }`);
+  }`,
+  );
 }

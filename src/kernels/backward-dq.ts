@@ -19,8 +19,22 @@ import { each, tileMover } from './codegen.js';
 import type { KernelSpec } from './spec.js';
 import { backwardWorkgroupBytes } from './backward-tiles.js';
 import {
-  backwardBindings, backwardHeader, backwardShape, flushTableGrads, innerTileAt, NEXT_KV_TILE, NO_ROW, probsAndDs, scoresAndDp,
-  stageOuterTile, tableGradFns, tableGradRegisters, vec4Array, type BackwardConfig, type BackwardShape, type BlockRoles,
+  backwardBindings,
+  backwardHeader,
+  backwardShape,
+  flushTableGrads,
+  innerTileAt,
+  NEXT_KV_TILE,
+  NO_ROW,
+  probsAndDs,
+  scoresAndDp,
+  stageOuterTile,
+  tableGradFns,
+  tableGradRegisters,
+  vec4Array,
+  type BackwardConfig,
+  type BackwardShape,
+  type BlockRoles,
 } from './backward-shared.js';
 
 /** The dQ pass: dQ = scale · Σ_j dS_ij K_j for every query row, in a fixed order (no atomics). */
@@ -86,7 +100,9 @@ function rowTerms(sh: BackwardShape): string {
   return `  // Row terms of this invocation's rows: LSE·log2 e (rows past Nq or fully masked contribute nothing) and D.
   var lseRow: array<f32, ${sh.t.rm}>;
   var deltaRow: array<f32, ${sh.t.rm}>;
-${each(sh.t.rm, (r) => `  {
+${each(
+  sh.t.rm,
+  (r) => `  {
     let n = o0 + ty * RM + ${r}u;
     lseRow[${r}] = ${NO_ROW};
     deltaRow[${r}] = 0.0;
@@ -95,7 +111,8 @@ ${each(sh.t.rm, (r) => `  {
       if (lse[row] > MASKED) { lseRow[${r}] = lse[row] * ${Math.LOG2E}; }
       deltaRow[${r}] = dd[row];
     }
-  }`)}`;
+  }`,
+)}`;
 }
 
 /** The walk over K/V tiles: stage K and V, prefetch the next, S and dP, P and dS, dQ += dS·K. */
@@ -160,17 +177,24 @@ function accumulateDq(sh: BackwardShape, dsTile: string): string {
   return `    // dQ += dS·K for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
 ${each(t.rm, (r) => `      let ds${r} = ${dsTile}[(ty * RM + ${r}u) * (BI / 4u) + j4];`)}
-${each(4, (jj) => each(oc, (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
+${each(4, (jj) =>
+  each(
+    oc,
+    (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
         let kRow = ${at('Ks', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
 ${each(t.rm, (r) => `        dqAcc[${r * oc + c}] = fma(vec4<f32>(ds${r}.${'xyzw'[jj]}), kRow, dqAcc[${r * oc + c}]);`)}
-      }`))}
+      }`,
+  ),
+)}
     }`;
 }
 
 /** dQ rows (times the softmax scale) to device memory; rows past Nq are not written. */
 function writeDq(sh: BackwardShape): string {
   const { t, oc, d4 } = sh;
-  return each(t.rm, (r) => `  {
+  return each(
+    t.rm,
+    (r) => `  {
     let n = o0 + ty * RM + ${r}u;
     if (n < params.seqQ) {
 ${each(oc, (c) => {
@@ -179,5 +203,6 @@ ${each(oc, (c) => {
   return `      ${guard}{ dq[b * params.qsb + h * params.qsh + n * params.qsn + ${col}] = dqAcc[${r * oc + c}] * params.scale; }`;
 })}
     }
-  }`);
+  }`,
+  );
 }

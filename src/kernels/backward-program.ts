@@ -25,11 +25,24 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
   const rows = p.batch * p.headsQ * p.seqQ;
   const v4 = (n: number) => n / 4;
   const shared = {
-    seqQ: p.seqQ, seqK: p.seqK, groupSize: p.headsQ / p.headsKv, headsQ: p.headsQ, headsKv: p.headsKv,
-    scale: c.scale, qkScale: c.scale * Math.LOG2E, causalOffset: p.seqK - p.seqQ, rows,
-    qsb: v4(c.q.strides.batch), qsh: v4(c.q.strides.head), qsn: v4(c.q.strides.seq),
-    ksb: v4(c.k.strides.batch), ksh: v4(c.k.strides.head), ksn: v4(c.k.strides.seq),
-    vsb: v4(c.v.strides.batch), vsh: v4(c.v.strides.head), vsn: v4(c.v.strides.seq),
+    seqQ: p.seqQ,
+    seqK: p.seqK,
+    groupSize: p.headsQ / p.headsKv,
+    headsQ: p.headsQ,
+    headsKv: p.headsKv,
+    scale: c.scale,
+    qkScale: c.scale * Math.LOG2E,
+    causalOffset: p.seqK - p.seqQ,
+    rows,
+    qsb: v4(c.q.strides.batch),
+    qsh: v4(c.q.strides.head),
+    qsn: v4(c.q.strides.seq),
+    ksb: v4(c.k.strides.batch),
+    ksh: v4(c.k.strides.head),
+    ksn: v4(c.k.strides.seq),
+    vsb: v4(c.v.strides.batch),
+    vsh: v4(c.v.strides.head),
+    vsn: v4(c.v.strides.seq),
   };
   const buffers: Record<string, BufferDecl> = {
     dq: { role: 'output', bytes: qBytes, label: 'attention dq' },
@@ -53,7 +66,10 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
     if (blocks) buffers[`blocks_${which}`] = blocks.decl;
     const spec = backwardKernel(
       {
-        headDim: p.headDim, causal: c.causal, tile, scoreGradFn,
+        headDim: p.headDim,
+        causal: c.causal,
+        tile,
+        scoreGradFn,
         variant: lowered.kernel && { ...lowered.kernel, blockMask: Boolean(blocks) },
         tableGrads: which === 'dq' ? tableGrads?.code : undefined,
       },
@@ -81,7 +97,10 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
  * Host work after the passes: dsink_h = −Σ_i exp(sink_h − LSE_i)·D_i (a per-head sum over
  * rows), and the table gradients' fixed-point words as floats.
  */
-function hostGrads(c: BackwardCall, tables: readonly { readonly id: string; readonly offset: number; readonly length: number }[] | undefined): HostStep | undefined {
+function hostGrads(
+  c: BackwardCall,
+  tables: readonly { readonly id: string; readonly offset: number; readonly length: number }[] | undefined,
+): HostStep | undefined {
   const sinks = c.sinks;
   if (!sinks && !tables) return undefined;
   const p = c.problem;
@@ -104,7 +123,10 @@ function hostGrads(c: BackwardCall, tables: readonly { readonly id: string; read
         const hi = new Int32Array(read.tgrad!);
         dtables = new Map();
         for (const t of tables) {
-          dtables.set(t.id, Float32Array.from({ length: t.length }, (_, i) => hi[2 * (t.offset + i) + 1]! + words[2 * (t.offset + i)]! / 2 ** 32));
+          dtables.set(
+            t.id,
+            Float32Array.from({ length: t.length }, (_, i) => hi[2 * (t.offset + i) + 1]! + words[2 * (t.offset + i)]! / 2 ** 32),
+          );
         }
       }
       return { dsinks, dtables };

@@ -21,15 +21,29 @@ import { backwardTileRows, dsInYProblem, type BackwardTile } from './backward-ti
 /** Uniforms of all three backward kernels (preprocess, dQ, dK/dV). */
 export const BACKWARD_PARAMS: ParamLayout = {
   fields: [
-    ['seqQ', 'u32'], ['seqK', 'u32'], ['groupSize', 'u32'], ['headsQ', 'u32'],
-    ['scale', 'f32'], ['causalOffset', 'i32'], ['headsKv', 'u32'], ['rows', 'u32'],
+    ['seqQ', 'u32'],
+    ['seqK', 'u32'],
+    ['groupSize', 'u32'],
+    ['headsQ', 'u32'],
+    ['scale', 'f32'],
+    ['causalOffset', 'i32'],
+    ['headsKv', 'u32'],
+    ['rows', 'u32'],
     // strides in vec4 units (q, out, dout and dq share q's; k, dk share k's; v, dv share v's)
-    ['qsb', 'u32'], ['qsh', 'u32'], ['qsn', 'u32'],
-    ['ksb', 'u32'], ['ksh', 'u32'], ['ksn', 'u32'],
-    ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'],
+    ['qsb', 'u32'],
+    ['qsh', 'u32'],
+    ['qsn', 'u32'],
+    ['ksb', 'u32'],
+    ['ksh', 'u32'],
+    ['ksn', 'u32'],
+    ['vsb', 'u32'],
+    ['vsh', 'u32'],
+    ['vsn', 'u32'],
     ['qkScale', 'f32'],
     // block mask strides (tiles): batch (0 if the mask ignores b), head (0 if it ignores h), row
-    ['bmB', 'u32'], ['bmH', 'u32'], ['bmRow', 'u32'],
+    ['bmB', 'u32'],
+    ['bmH', 'u32'],
+    ['bmRow', 'u32'],
   ],
 };
 
@@ -93,8 +107,12 @@ export function backwardShape(cfg: BackwardConfig, name: string): BackwardShape 
 export function backwardBindings(cfg: BackwardConfig, sh: BackwardShape, grads: readonly Binding[], tableGrads: boolean): Binding[] {
   return [
     PARAMS_BINDING,
-    vec4Array('q', 'read'), vec4Array('k', 'read'), vec4Array('v', 'read'), vec4Array('dout', 'read'),
-    f32Array('lse', 'read'), f32Array('dd', 'read'),
+    vec4Array('q', 'read'),
+    vec4Array('k', 'read'),
+    vec4Array('v', 'read'),
+    vec4Array('dout', 'read'),
+    f32Array('lse', 'read'),
+    f32Array('dd', 'read'),
     ...grads,
     ...(cfg.variant?.readsTables ? [AUX_BINDING] : []),
     ...(tableGrads ? [{ name: 'tgrad', kind: 'read_write', type: 'array<atomic<u32>>' } as const] : []),
@@ -128,8 +146,7 @@ ${fns.join('\n')}`;
  * dS in the V tile unpadded rows whose columns are XOR-swizzled by the row.
  */
 export function innerTileAt(sh: BackwardShape): (tile: string, row: string, col: string) => string {
-  return (tile, row, col) =>
-    sh.dsInY ? `${tile}[(${row}) * D4 + ((${col}) ^ ((${row}) & (D4 - 1u)))]` : `${tile}[(${row}) * YROW + ${col}]`;
+  return (tile, row, col) => (sh.dsInY ? `${tile}[(${row}) * D4 + ((${col}) ^ ((${row}) & (D4 - 1u)))]` : `${tile}[(${row}) * YROW + ${col}]`);
 }
 
 /** Where a tile row comes from: storage buffer, base offset and row stride (WGSL expressions). */
@@ -239,7 +256,9 @@ export function probsAndDs(cfg: BackwardConfig, sh: BackwardShape, roles: BlockR
  * register while consecutive elements read the same table element, flushed on change.
  */
 function tableGradTerms(tg: TableGradCode | undefined, args: string): string {
-  return (tg?.terms ?? []).map(({ offset, length }, k) => `
+  return (tg?.terms ?? [])
+    .map(
+      ({ offset, length }, k) => `
         {
           let ti = ${offset}u + u32(clamp(tgIndex${k}(z, ${args}), 0i, ${length - 1}i));
           let tv = select(0.0, g * tgPartial${k}(z, ${args}), g != 0.0);
@@ -247,7 +266,9 @@ function tableGradTerms(tg: TableGradCode | undefined, args: string): string {
             if (ti != tgI[${k}]) { flushGrad(tgI[${k}], tgA[${k}]); tgI[${k}] = ti; tgA[${k}] = 0.0; }
             tgA[${k}] += tv;
           }
-        }`).join('');
+        }`,
+    )
+    .join('');
 }
 
 /**

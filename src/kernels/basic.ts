@@ -31,10 +31,26 @@ export function basicKeyTile(headDim: number): number {
 export const BASIC_PARAMS: ParamLayout = {
   fields: [
     // groupSize = Hq / Hkv; causal 0 or 1; negInf = −∞ from the host (WGSL cannot write it as a constant)
-    ['seqQ', 'u32'], ['seqK', 'u32'], ['headsQ', 'u32'], ['groupSize', 'u32'], ['causal', 'u32'], ['scale', 'f32'], ['negInf', 'f32'],
+    ['seqQ', 'u32'],
+    ['seqK', 'u32'],
+    ['headsQ', 'u32'],
+    ['groupSize', 'u32'],
+    ['causal', 'u32'],
+    ['scale', 'f32'],
+    ['negInf', 'f32'],
     // strides in floats of batch, head and seq (the head-dim stride is 1) of q, k, v and out
-    ['qsb', 'u32'], ['qsh', 'u32'], ['qsn', 'u32'], ['ksb', 'u32'], ['ksh', 'u32'], ['ksn', 'u32'],
-    ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'], ['osb', 'u32'], ['osh', 'u32'], ['osn', 'u32'],
+    ['qsb', 'u32'],
+    ['qsh', 'u32'],
+    ['qsn', 'u32'],
+    ['ksb', 'u32'],
+    ['ksh', 'u32'],
+    ['ksn', 'u32'],
+    ['vsb', 'u32'],
+    ['vsh', 'u32'],
+    ['vsn', 'u32'],
+    ['osb', 'u32'],
+    ['osh', 'u32'],
+    ['osn', 'u32'],
   ],
 };
 
@@ -152,7 +168,16 @@ export function basicParams(problem: Problem, strides: BasicStrides, scale: numb
   const s = (p: string, st: Strides) => ({ [`${p}sb`]: st.batch, [`${p}sh`]: st.head, [`${p}sn`]: st.seq });
   const { seqQ, seqK, headsQ, headsKv } = problem;
   return {
-    seqQ, seqK, headsQ, groupSize: headsQ / headsKv, causal: causal ? 1 : 0, scale, negInf: -Infinity,
-    ...s('q', strides.q), ...s('k', strides.k), ...s('v', strides.v), ...s('o', strides.out),
+    seqQ,
+    seqK,
+    headsQ,
+    groupSize: headsQ / headsKv,
+    causal: causal ? 1 : 0,
+    scale,
+    negInf: -Infinity,
+    ...s('q', strides.q),
+    ...s('k', strides.k),
+    ...s('v', strides.v),
+    ...s('o', strides.out),
   };
 }

@@ -21,7 +21,13 @@ export const BLOCK_PARTIAL = 1;
 export const BLOCK_FULL = 2;
 
 export const BLOCKMASK_PARAMS: ParamLayout = {
-  fields: [['seqQ', 'u32'], ['seqK', 'u32'], ['heads', 'u32'], ['nQ', 'u32'], ['nK', 'u32']],
+  fields: [
+    ['seqQ', 'u32'],
+    ['seqK', 'u32'],
+    ['heads', 'u32'],
+    ['nQ', 'u32'],
+    ['nK', 'u32'],
+  ],
 };
 
 export interface BlockMaskConfig {
@@ -35,11 +41,7 @@ export interface BlockMaskConfig {
 const THREADS = 64;
 
 export function blockMaskKernel(cfg: BlockMaskConfig): KernelSpec {
-  const bindings = [
-    PARAMS_BINDING,
-    { name: 'states', kind: 'read_write', type: 'array<u32>' } as const,
-    ...(cfg.readsTables ? [AUX_BINDING] : []),
-  ];
+  const bindings = [PARAMS_BINDING, { name: 'states', kind: 'read_write', type: 'array<u32>' } as const, ...(cfg.readsTables ? [AUX_BINDING] : [])];
   const wgsl = /* wgsl */ `
 ${paramStruct('Params', BLOCKMASK_PARAMS)}
 ${declareBindings(bindings)}
@@ -108,7 +110,13 @@ export interface BlockMaskExtent {
  * its output 'states' ([bm, hm, nQ, nK] u32). `v` is the call's lowering of the mask:
  * its mask function, and the mask's tables at the start of `aux`.
  */
-export function blockMaskProgram(mask: Modifier, v: LoweredVariant, extent: BlockMaskExtent, br: number, bc: number): { program: Program; dims: BlockMaskDims } {
+export function blockMaskProgram(
+  mask: Modifier,
+  v: LoweredVariant,
+  extent: BlockMaskExtent,
+  br: number,
+  bc: number,
+): { program: Program; dims: BlockMaskDims } {
   const { bm, hm } = blockMaskDims(mask, extent);
   const dims = { bm, hm, nQ: Math.ceil(extent.seqQ / br), nK: Math.ceil(extent.seqK / bc) };
   const readsTables = mask.tables.size > 0;

@@ -60,12 +60,15 @@ export function tileMover(rows: number, threads: number, d4: number): TileMover 
     /** vec4 registers each invocation holds per tile. */
     per,
     fetch: (regs: string, src: string, base: string, seqStride: string, row0: string, limit: string) =>
-      each(per, (u) => `    {
+      each(
+        per,
+        (u) => `    {
       let e = tid + ${threads * u}u;
       let n = ${row0} + e / D4;
       ${regs}[${u}] = vec4<f32>(0.0);
       if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${src}[${base} + n * ${seqStride} + e % D4]; }
-    }`),
+    }`,
+      ),
     /** `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */
     stage: (regs: string, at: (row: string, col: string) => string) =>
       each(per, (u) => {

@@ -16,10 +16,18 @@ import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec 
 
 export const COMBINE_PARAMS: ParamLayout = {
   fields: [
-    ['rows', 'u32'], ['seqQ', 'u32'], ['headsQ', 'u32'], ['splits', 'u32'],
+    ['rows', 'u32'],
+    ['seqQ', 'u32'],
+    ['headsQ', 'u32'],
+    ['splits', 'u32'],
     // q's strides in vec4 units (O and its parts share them); one part's size in vec4 / floats
-    ['qsb', 'u32'], ['qsh', 'u32'], ['qsn', 'u32'], ['partVec4', 'u32'],
-    ['partStats', 'u32'], ['negInf', 'f32'], ['nan', 'f32'],
+    ['qsb', 'u32'],
+    ['qsh', 'u32'],
+    ['qsn', 'u32'],
+    ['partVec4', 'u32'],
+    ['partStats', 'u32'],
+    ['negInf', 'f32'],
+    ['nan', 'f32'],
   ],
 };
 
@@ -58,9 +66,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     nan = nan || isNan(stats[st + 1u]);
     mx = max(mx, stats[st]);
   }
-${sink ? `  let sinkLogit = aux[${sinkOffset}u + h];
+${
+  sink
+    ? `  let sinkLogit = aux[${sinkOffset}u + h];
   let sink = sinkLogit * ${Math.LOG2E};
-  mx = max(mx, sink);` : ''}
+  mx = max(mx, sink);`
+    : ''
+}
   var l = ${sink ? 'exp2(sink - mx)' : '0.0'};
   var acc = vec4<f32>(0.0);
   for (var s = 0u; s < params.splits; s++) {

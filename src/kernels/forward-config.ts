@@ -80,23 +80,45 @@ export interface KernelVariant {
 /** The forward kernel's uniform fields, in order (the runtime fills them by name). */
 export const FORWARD_PARAMS: ParamLayout = {
   fields: [
-    ['seqQ', 'u32'], ['seqK', 'u32'], ['groupSize', 'u32'], ['headsQ', 'u32'],
-    ['qkScale', 'f32'], ['causalOffset', 'i32'], ['negInf', 'f32'], ['headBase', 'u32'],
+    ['seqQ', 'u32'],
+    ['seqK', 'u32'],
+    ['groupSize', 'u32'],
+    ['headsQ', 'u32'],
+    ['qkScale', 'f32'],
+    ['causalOffset', 'i32'],
+    ['negInf', 'f32'],
+    ['headBase', 'u32'],
     // strides in vec4 units: batch, head, seq
-    ['qsb', 'u32'], ['qsh', 'u32'], ['qsn', 'u32'],
-    ['ksb', 'u32'], ['ksh', 'u32'], ['ksn', 'u32'],
-    ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'],
+    ['qsb', 'u32'],
+    ['qsh', 'u32'],
+    ['qsn', 'u32'],
+    ['ksb', 'u32'],
+    ['ksh', 'u32'],
+    ['ksn', 'u32'],
+    ['vsb', 'u32'],
+    ['vsh', 'u32'],
+    ['vsn', 'u32'],
     ['scale', 'f32'],
     // block mask strides (tiles): batch (0 if the mask ignores b), head (0 if it ignores h), row
-    ['bmB', 'u32'], ['bmH', 'u32'], ['bmRow', 'u32'],
+    ['bmB', 'u32'],
+    ['bmH', 'u32'],
+    ['bmRow', 'u32'],
     // a NaN from the host: WGSL cannot write one as a constant
     ['nan', 'f32'],
     // A dispatch over part of a problem too large to bind at once (runtime splits it):
     // its first batch and Q tile, and where its bound ranges start (vec4 units; floats for lse).
-    ['batchBase', 'u32'], ['tileBase', 'u32'], ['qOff', 'u32'], ['kOff', 'u32'], ['vOff', 'u32'], ['lseOff', 'u32'],
+    ['batchBase', 'u32'],
+    ['tileBase', 'u32'],
+    ['qOff', 'u32'],
+    ['kOff', 'u32'],
+    ['vOff', 'u32'],
+    ['lseOff', 'u32'],
     // Split-K (runtime/split.ts): workgroup x = part · qTiles + Q tile; part p walks keys
     // [p·rangeKeys, (p+1)·rangeKeys) and writes its O and row stats oPart vec4 / statPart floats further on.
-    ['qTiles', 'u32'], ['rangeKeys', 'u32'], ['oPart', 'u32'], ['statPart', 'u32'],
+    ['qTiles', 'u32'],
+    ['rangeKeys', 'u32'],
+    ['oPart', 'u32'],
+    ['statPart', 'u32'],
   ],
 };
 

@@ -8,15 +8,7 @@
  */
 import type { Binding } from './spec.js';
 import { tileMover, type TileMover } from './codegen.js';
-import {
-  FORWARD_BINDINGS,
-  outCols,
-  tileOptionsProblem,
-  tileRows,
-  type ForwardConfig,
-  type ForwardTile,
-  type KernelVariant,
-} from './forward-config.js';
+import { FORWARD_BINDINGS, outCols, tileOptionsProblem, tileRows, type ForwardConfig, type ForwardTile, type KernelVariant } from './forward-config.js';
 import { AUX_BINDING } from './wgsl-common.js';
 
 /** A checked forward config and the names its WGSL blocks share. */
@@ -77,8 +69,7 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
   const d4 = headDim / 4;
   const usesAux = v && (v.readsTables || v.sinkOffset !== undefined);
   const blocks = Boolean(v?.blockMask && v.maskFn);
-  const kAt = (key: string, col: string) =>
-    t.swizzle ? `Ks[(${key}) * D4 + ((${col}) ^ ((${key}) & (D4 - 1u)))]` : `Ks[(${key}) * KROW + ${col}]`;
+  const kAt = (key: string, col: string) => (t.swizzle ? `Ks[(${key}) * D4 + ((${col}) ^ ((${key}) & (D4 - 1u)))]` : `Ks[(${key}) * KROW + ${col}]`);
   // Packed rows: row = head in group · Nq + query.
   const packed = (r: number) => `(q0 + ty * RM + ${r}u)`;
   return {
@@ -93,11 +84,7 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
     variant: v,
     modded,
     blocks,
-    bindings: [
-      ...FORWARD_BINDINGS,
-      ...(usesAux ? [AUX_BINDING] : []),
-      ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
-    ],
+    bindings: [...FORWARD_BINDINGS, ...(usesAux ? [AUX_BINDING] : []), ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : [])],
     mover: tileMover(bc, t.tx * t.ty, d4),
     pBuf: t.pInK ? 'Ks' : 'Ps',
     kAt,

@@ -130,7 +130,10 @@ function kvLoop(plan: ForwardPlan): string {
   const { tile: t, blocks, pack, variant: v } = plan;
   const rows = (f: (r: number) => string) => each(t.rm, f);
   // Row maxima in `red` must be visible; V or P is about to overwrite Ks, which every invocation has just read.
-  const sDone = plan.subgroups && !t.shareKv && !t.pInK ? '' : '    workgroupBarrier(); // row maxima visible; V or P may go into Ks next, which every invocation has just read';
+  const sDone =
+    plan.subgroups && !t.shareKv && !t.pInK
+      ? ''
+      : '    workgroupBarrier(); // row maxima visible; V or P may go into Ks next, which every invocation has just read';
   return /* wgsl */ `  loop {
     if (k0 >= kvEnd) { break; }
     let kNext = ${blocks ? 'nextTile(blockRow, k0 / BC + 1u, tileEnd) * BC' : 'k0 + BC'};

@@ -52,13 +52,23 @@ export function naiveProgram(c: AttentionCall, caps: Caps): Program {
       scale: c.scale,
       chunkRows: n * p.seqQ,
       headDim: p.headDim,
-      qsb: c.q.strides.batch, qsh: c.q.strides.head, qsn: c.q.strides.seq,
-      ksb: c.k.strides.batch, ksh: c.k.strides.head, ksn: c.k.strides.seq,
-      vsb: c.v.strides.batch, vsh: c.v.strides.head, vsn: c.v.strides.seq,
+      qsb: c.q.strides.batch,
+      qsh: c.q.strides.head,
+      qsn: c.q.strides.seq,
+      ksb: c.k.strides.batch,
+      ksh: c.k.strides.head,
+      ksn: c.k.strides.seq,
+      vsb: c.v.strides.batch,
+      vsh: c.v.strides.head,
+      vsn: c.v.strides.seq,
     };
     const rows = n * p.seqQ;
     const step = (spec: Step['spec'], grid: Step['grid']): Step => ({
-      spec, params: NAIVE_PARAMS, values, grid, buffers: { q: 'q', k: 'k', v: 'v', s: 's', o: 'out', lse: 'lse', aux: 'aux' },
+      spec,
+      params: NAIVE_PARAMS,
+      values,
+      grid,
+      buffers: { q: 'q', k: 'k', v: 'v', s: 's', o: 'out', lse: 'lse', aux: 'aux' },
     });
     steps.push(step(specs.scores, [Math.ceil(p.seqK / T), Math.ceil(p.seqQ / T), n]));
     if (maskStep) steps.push(step(specs.mask, [Math.min(Math.ceil((rows * p.seqK) / 256), maxWg), 1, 1]));

@@ -18,13 +18,26 @@ import { paramStruct, type ParamLayout } from './params.js';
 
 export const NAIVE_PARAMS: ParamLayout = {
   fields: [
-    ['seqQ', 'u32'], ['seqK', 'u32'], ['groupSize', 'u32'], ['headsQ', 'u32'],
-    ['scale', 'f32'], ['causalOffset', 'i32'], ['negInf', 'f32'], ['headBase', 'u32'],
-    ['chunkRows', 'u32'], ['headDim', 'u32'],
+    ['seqQ', 'u32'],
+    ['seqK', 'u32'],
+    ['groupSize', 'u32'],
+    ['headsQ', 'u32'],
+    ['scale', 'f32'],
+    ['causalOffset', 'i32'],
+    ['negInf', 'f32'],
+    ['headBase', 'u32'],
+    ['chunkRows', 'u32'],
+    ['headDim', 'u32'],
     // strides in floats: batch, head, seq
-    ['qsb', 'u32'], ['qsh', 'u32'], ['qsn', 'u32'],
-    ['ksb', 'u32'], ['ksh', 'u32'], ['ksn', 'u32'],
-    ['vsb', 'u32'], ['vsh', 'u32'], ['vsn', 'u32'],
+    ['qsb', 'u32'],
+    ['qsh', 'u32'],
+    ['qsn', 'u32'],
+    ['ksb', 'u32'],
+    ['ksh', 'u32'],
+    ['ksn', 'u32'],
+    ['vsb', 'u32'],
+    ['vsh', 'u32'],
+    ['vsn', 'u32'],
     // a NaN from the host: WGSL cannot write one as a constant
     ['nan', 'f32'],
   ],
@@ -57,9 +70,7 @@ interface GemmOperands {
 }
 
 function gemm(label: string, bindings: readonly Binding[], ops: GemmOperands): string {
-  const bLoad = ops.bContiguousInK
-    ? 'let kk = e % 16u; let col = e / 16u;'
-    : 'let col = e % 64u; let kk = e / 64u;';
+  const bLoad = ops.bContiguousInK ? 'let kk = e % 16u; let col = e / 16u;' : 'let col = e % 64u; let kk = e / 64u;';
   return /* wgsl */ `${PRELUDE}
 ${declareBindings(bindings)}
 

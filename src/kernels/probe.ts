@@ -37,10 +37,7 @@ ${chains.map((c) => `    x${c} = fma(x${c}, m, a);`).join('\n')}
 export const PROBE_FLOPS_PER_INVOCATION = PROBE_ITERS * PROBE_CHAINS * 4 * 2;
 
 export function copyProbeKernel(): KernelSpec {
-  const bindings = [
-    { name: 'src', kind: 'read', type: 'array<vec4<f32>>' } as const,
-    { name: 'dst', kind: 'read_write', type: 'array<vec4<f32>>' } as const,
-  ];
+  const bindings = [{ name: 'src', kind: 'read', type: 'array<vec4<f32>>' } as const, { name: 'dst', kind: 'read_write', type: 'array<vec4<f32>>' } as const];
   const wgsl = /* wgsl */ `
 ${declareBindings(bindings)}
 

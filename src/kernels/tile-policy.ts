@@ -29,9 +29,7 @@ export function forwardTile(caps: Caps, headDim: number, causal: boolean, seq: n
   if (tuned && tileFits(headDim, tuned, caps.limits, caps.subgroupWidth)) return tuned;
   const tile = chooseForwardTile(headDim, caps.limits, caps.subgroupWidth, rows);
   if (!tile) {
-    throw new AttentionLimitError(
-      `no forward tile fits head dim ${headDim} in ${caps.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
-    );
+    throw new AttentionLimitError(`no forward tile fits head dim ${headDim} in ${caps.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`);
   }
   return tile;
 }
@@ -67,7 +65,10 @@ export function backwardTiles(caps: Caps, c: BackwardCall): { dkdv: BackwardTile
   const p = c.problem;
   const dkdv = c.backwardTile ?? backwardTile(caps, p.headDim, c.causal, p.seqQ);
   if (!dkdv) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
-  for (const [name, t] of [['backward tile', c.backwardTile], ['dQ tile', c.dqTile]] as const) {
+  for (const [name, t] of [
+    ['backward tile', c.backwardTile],
+    ['dQ tile', c.dqTile],
+  ] as const) {
     if (t && !backwardTileFits(p.headDim, t, caps.limits)) {
       throw new AttentionLimitError(`${name} ${JSON.stringify(t)} does not fit head dim ${p.headDim} on this device`);
     }

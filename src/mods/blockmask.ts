@@ -26,8 +26,12 @@ export class BlockMask {
     readonly states: Uint32Array,
   ) {}
 
-  get nQ(): number { return Math.ceil(this.shape.seqQ / this.rowsPerTile); }
-  get nK(): number { return Math.ceil(this.shape.seqK / this.keysPerTile); }
+  get nQ(): number {
+    return Math.ceil(this.shape.seqQ / this.rowsPerTile);
+  }
+  get nK(): number {
+    return Math.ceil(this.shape.seqK / this.keysPerTile);
+  }
 
   /** Counts of empty, partial and full tiles. */
   counts(): { empty: number; partial: number; full: number } {
@@ -39,7 +43,7 @@ export class BlockMask {
   /** ASCII map of batch b, head h: rows are Q tiles, columns K/V tiles; █ full, ░ partial, · empty. */
   toString(b = 0, h = 0): string {
     const { bm, hm } = blockMaskDims(this.mask, this.shape);
-    const base = ((Math.min(b, bm - 1) * hm + Math.min(h, hm - 1)) * this.nQ) * this.nK;
+    const base = (Math.min(b, bm - 1) * hm + Math.min(h, hm - 1)) * this.nQ * this.nK;
     const rows: string[] = [`BlockMask ${this.mask.label}: ${this.nQ}×${this.nK} tiles of ${this.rowsPerTile}×${this.keysPerTile}`];
     for (let i = 0; i < this.nQ; i++) {
       let row = '';
@@ -64,16 +68,19 @@ export function blockMaskOnCpu(mask: Modifier, shape: BlockMaskShape, rowsPerTil
   const nQ = Math.ceil(shape.seqQ / rowsPerTile);
   const nK = Math.ceil(shape.seqK / keysPerTile);
   const states = new Uint32Array(bm * hm * nQ * nK);
-  for (let b = 0; b < bm; b++) for (let h = 0; h < hm; h++) for (let i = 0; i < nQ; i++) for (let j = 0; j < nK; j++) {
-    let kept = false;
-    let masked = false;
-    for (let q = i * rowsPerTile; q < Math.min(shape.seqQ, (i + 1) * rowsPerTile); q++) {
-      for (let kv = j * keysPerTile; kv < Math.min(shape.seqK, (j + 1) * keysPerTile); kv++) {
-        if (keep(b, h, q, kv)) kept = true;
-        else masked = true;
-      }
-    }
-    states[((b * hm + h) * nQ + i) * nK + j] = kept ? (masked ? 1 : 2) : 0;
-  }
+  for (let b = 0; b < bm; b++)
+    for (let h = 0; h < hm; h++)
+      for (let i = 0; i < nQ; i++)
+        for (let j = 0; j < nK; j++) {
+          let kept = false;
+          let masked = false;
+          for (let q = i * rowsPerTile; q < Math.min(shape.seqQ, (i + 1) * rowsPerTile); q++) {
+            for (let kv = j * keysPerTile; kv < Math.min(shape.seqK, (j + 1) * keysPerTile); kv++) {
+              if (keep(b, h, q, kv)) kept = true;
+              else masked = true;
+            }
+          }
+          states[((b * hm + h) * nQ + i) * nK + j] = kept ? (masked ? 1 : 2) : 0;
+        }
   return new BlockMask(mask, shape, rowsPerTile, keysPerTile, states);
 }

@@ -54,11 +54,7 @@ export function documentMask(docIds: ArrayLike<number>, seqLen?: number): Modifi
     return maskMod((_b, _h, q, kv, t) => t.doc!.at(q).eq(t.doc!.at(kv)), { doc: docIds }, 'documentMask');
   }
   positiveInt(seqLen, 'documentMask: seqLen');
-  return maskMod(
-    (b, _h, q, kv, t) => t.doc!.at(b.mul(seqLen).add(q)).eq(t.doc!.at(b.mul(seqLen).add(kv))),
-    { doc: docIds },
-    'documentMask',
-  );
+  return maskMod((b, _h, q, kv, t) => t.doc!.at(b.mul(seqLen).add(q)).eq(t.doc!.at(b.mul(seqLen).add(kv))), { doc: docIds }, 'documentMask');
 }
 
 /** Prefix-LM: the first `prefixLen` keys are visible to every query, the rest causally. */
@@ -99,11 +95,7 @@ export function relativeBias(table: ArrayLike<number>, heads = 1): Modifier {
 export function streamingSinks(nSink: number, window: number): Modifier {
   positiveInt(nSink, 'streamingSinks: nSink');
   positiveInt(window, 'streamingSinks: window');
-  return maskMod(
-    (_b, _h, q, kv) => kv.le(q).and(kv.lt(nSink).or(q.sub(kv).lt(window))),
-    {},
-    `streamingSinks(${nSink}, ${window})`,
-  );
+  return maskMod((_b, _h, q, kv) => kv.le(q).and(kv.lt(nSink).or(q.sub(kv).lt(window))), {}, `streamingSinks(${nSink}, ${window})`);
 }
 
 /** Learned attention sinks (gpt-oss): one logit per query head added to the softmax denominator. */

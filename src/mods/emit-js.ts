@@ -12,13 +12,23 @@ type Fn = (e: Env) => number | boolean;
 function compileNode(root: Node, tables: ReadonlyMap<string, Float32Array>): Fn {
   return foldNodes<Fn>(root, (n, fnOf) => {
     switch (n.k) {
-      case 'const': { const v = n.v; return () => v; }
-      case 'arg': { const name = n.name; return (e) => e[name]; }
+      case 'const': {
+        const v = n.v;
+        return () => v;
+      }
+      case 'arg': {
+        const name = n.name;
+        return (e) => e[name];
+      }
       case 'unary': {
         const a = fnOf(n.a) as (e: Env) => number;
         const ops = {
-          neg: (e: Env) => -a(e), abs: (e: Env) => Math.abs(a(e)), exp: (e: Env) => Math.exp(a(e)),
-          log: (e: Env) => Math.log(a(e)), tanh: (e: Env) => Math.tanh(a(e)), f32: a,
+          neg: (e: Env) => -a(e),
+          abs: (e: Env) => Math.abs(a(e)),
+          exp: (e: Env) => Math.exp(a(e)),
+          log: (e: Env) => Math.log(a(e)),
+          tanh: (e: Env) => Math.tanh(a(e)),
+          f32: a,
           not: (e: Env) => !(a(e) as unknown as boolean),
         };
         return ops[n.op];
@@ -27,10 +37,18 @@ function compileNode(root: Node, tables: ReadonlyMap<string, Float32Array>): Fn 
         const a = fnOf(n.a) as (e: Env) => number;
         const b = fnOf(n.b) as (e: Env) => number;
         const ops = {
-          add: (e: Env) => a(e) + b(e), sub: (e: Env) => a(e) - b(e), mul: (e: Env) => a(e) * b(e),
-          div: (e: Env) => a(e) / b(e), min: (e: Env) => Math.min(a(e), b(e)), max: (e: Env) => Math.max(a(e), b(e)),
-          lt: (e: Env) => a(e) < b(e), le: (e: Env) => a(e) <= b(e), gt: (e: Env) => a(e) > b(e),
-          ge: (e: Env) => a(e) >= b(e), eq: (e: Env) => a(e) === b(e), ne: (e: Env) => a(e) !== b(e),
+          add: (e: Env) => a(e) + b(e),
+          sub: (e: Env) => a(e) - b(e),
+          mul: (e: Env) => a(e) * b(e),
+          div: (e: Env) => a(e) / b(e),
+          min: (e: Env) => Math.min(a(e), b(e)),
+          max: (e: Env) => Math.max(a(e), b(e)),
+          lt: (e: Env) => a(e) < b(e),
+          le: (e: Env) => a(e) <= b(e),
+          gt: (e: Env) => a(e) > b(e),
+          ge: (e: Env) => a(e) >= b(e),
+          eq: (e: Env) => a(e) === b(e),
+          ne: (e: Env) => a(e) !== b(e),
           and: (e: Env) => (a(e) as unknown as boolean) && (b(e) as unknown as boolean),
           or: (e: Env) => (a(e) as unknown as boolean) || (b(e) as unknown as boolean),
         };
@@ -62,7 +80,11 @@ export function scoreFn(mod: Modifier): ScoreFn {
   const f = compileNode(mod.ir, mod.tables);
   const env: Env = { score: 0, b: 0, h: 0, q: 0, kv: 0 };
   return (score, b, h, q, kv) => {
-    env.score = score; env.b = b; env.h = h; env.q = q; env.kv = kv;
+    env.score = score;
+    env.b = b;
+    env.h = h;
+    env.q = q;
+    env.kv = kv;
     return f(env) as number;
   };
 }
@@ -71,7 +93,10 @@ export function maskFn(mod: Modifier): MaskFn {
   const f = compileNode(mod.ir, mod.tables);
   const env: Env = { score: 0, b: 0, h: 0, q: 0, kv: 0 };
   return (b, h, q, kv) => {
-    env.b = b; env.h = h; env.q = q; env.kv = kv;
+    env.b = b;
+    env.h = h;
+    env.q = q;
+    env.kv = kv;
     return f(env) as boolean;
   };
 }

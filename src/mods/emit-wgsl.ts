@@ -36,7 +36,18 @@ function literal(n: Extract<Node, { k: 'const' }>): string {
 }
 
 const INFIX: Partial<Record<string, string>> = {
-  add: '+', sub: '-', mul: '*', div: '/', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=', and: '&&', or: '||',
+  add: '+',
+  sub: '-',
+  mul: '*',
+  div: '/',
+  lt: '<',
+  le: '<=',
+  gt: '>',
+  ge: '>=',
+  eq: '==',
+  ne: '!=',
+  and: '&&',
+  or: '||',
 };
 
 /** Body statements and the result name of an expression. */
@@ -45,19 +56,25 @@ function emitBody(root: Node, layout: TableLayout): { lines: string[]; result: s
   const result = foldNodes<string>(root, (n, x) => {
     let e: string;
     switch (n.k) {
-      case 'const': e = literal(n); break;
-      case 'arg': e = n.name; break;
+      case 'const':
+        e = literal(n);
+        break;
+      case 'arg':
+        e = n.name;
+        break;
       case 'unary':
         // tanh is clamped: some GPUs compute it as (e^2x − 1)/(e^2x + 1), NaN for large x; tanh(±15) is ±1 in f32.
-        e = n.op === 'neg' ? `-(${x(n.a)})` : n.op === 'not' ? `!(${x(n.a)})`
-          : n.op === 'tanh' ? `tanh(clamp(${x(n.a)}, -15.0f, 15.0f))` : `${n.op}(${x(n.a)})`;
+        e =
+          n.op === 'neg' ? `-(${x(n.a)})` : n.op === 'not' ? `!(${x(n.a)})` : n.op === 'tanh' ? `tanh(clamp(${x(n.a)}, -15.0f, 15.0f))` : `${n.op}(${x(n.a)})`;
         break;
       case 'binary': {
         const infix = INFIX[n.op];
         e = infix ? `(${x(n.a)} ${infix} ${x(n.b)})` : `${n.op}(${x(n.a)}, ${x(n.b)})`;
         break;
       }
-      case 'select': e = `select(${x(n.else)}, ${x(n.then)}, ${x(n.cond)})`; break;
+      case 'select':
+        e = `select(${x(n.else)}, ${x(n.then)}, ${x(n.cond)})`;
+        break;
       case 'aux': {
         const t = layout.get(n.table);
         if (!t) throw new Error(`emitWgsl: table ${n.table} has no place in the aux buffer`);

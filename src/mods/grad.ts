@@ -40,34 +40,51 @@ function sel(cond: Node, a: Node, b: Node): Node {
 export function derivative(root: Node, wrt?: Node): Node {
   return foldNodes<Node>(root, (n, d) => {
     switch (n.k) {
-      case 'arg': return n.name === 'score' && !wrt ? ONE : ZERO;
-      case 'const': return ZERO;
-      case 'aux': return n === wrt ? ONE : ZERO;
+      case 'arg':
+        return n.name === 'score' && !wrt ? ONE : ZERO;
+      case 'const':
+        return ZERO;
+      case 'aux':
+        return n === wrt ? ONE : ZERO;
       case 'unary': {
         const da = d(n.a);
         switch (n.op) {
-          case 'neg': return isZero(da) ? ZERO : { k: 'unary', t: 'f32', op: 'neg', a: da };
-          case 'abs': return sel({ k: 'binary', t: 'bool', op: 'lt', a: n.a, b: ZERO }, isZero(da) ? ZERO : { k: 'unary', t: 'f32', op: 'neg', a: da }, da);
-          case 'exp': return mul(n, da);
-          case 'log': return isZero(da) ? ZERO : bin('div', da, n.a);
-          case 'tanh': return mul(bin('sub', ONE, mul(n, n)), da);
-          default: return ZERO; // 'f32' of an index, 'not'
+          case 'neg':
+            return isZero(da) ? ZERO : { k: 'unary', t: 'f32', op: 'neg', a: da };
+          case 'abs':
+            return sel({ k: 'binary', t: 'bool', op: 'lt', a: n.a, b: ZERO }, isZero(da) ? ZERO : { k: 'unary', t: 'f32', op: 'neg', a: da }, da);
+          case 'exp':
+            return mul(n, da);
+          case 'log':
+            return isZero(da) ? ZERO : bin('div', da, n.a);
+          case 'tanh':
+            return mul(bin('sub', ONE, mul(n, n)), da);
+          default:
+            return ZERO; // 'f32' of an index, 'not'
         }
       }
       case 'binary': {
         const da = d(n.a);
         const db = d(n.b);
         switch (n.op) {
-          case 'add': return add(da, db);
-          case 'sub': return isZero(db) ? da : bin('sub', da, db);
-          case 'mul': return add(mul(da, n.b), mul(n.a, db));
-          case 'div': return isZero(da) && isZero(db) ? ZERO : bin('div', bin('sub', mul(da, n.b), mul(n.a, db)), mul(n.b, n.b));
-          case 'min': return sel({ k: 'binary', t: 'bool', op: 'le', a: n.a, b: n.b }, da, db);
-          case 'max': return sel({ k: 'binary', t: 'bool', op: 'ge', a: n.a, b: n.b }, da, db);
-          default: return ZERO; // comparisons and logic are booleans
+          case 'add':
+            return add(da, db);
+          case 'sub':
+            return isZero(db) ? da : bin('sub', da, db);
+          case 'mul':
+            return add(mul(da, n.b), mul(n.a, db));
+          case 'div':
+            return isZero(da) && isZero(db) ? ZERO : bin('div', bin('sub', mul(da, n.b), mul(n.a, db)), mul(n.b, n.b));
+          case 'min':
+            return sel({ k: 'binary', t: 'bool', op: 'le', a: n.a, b: n.b }, da, db);
+          case 'max':
+            return sel({ k: 'binary', t: 'bool', op: 'ge', a: n.a, b: n.b }, da, db);
+          default:
+            return ZERO; // comparisons and logic are booleans
         }
       }
-      case 'select': return sel(n.cond, d(n.then), d(n.else));
+      case 'select':
+        return sel(n.cond, d(n.then), d(n.else));
     }
   });
 }
@@ -125,7 +142,11 @@ export function scatterTableGrads(
   terms: readonly JsTableTerm[],
   grads: Map<string, Float64Array>,
   g: number,
-  z: number, b: number, h: number, q: number, kv: number,
+  z: number,
+  b: number,
+  h: number,
+  q: number,
+  kv: number,
   abs = false,
 ): void {
   for (const t of terms) {

@@ -59,11 +59,16 @@ export function foldNodes<R>(root: Node, f: (n: Node, of: (child: Node) => R) =>
 /** The direct operands of a node, in evaluation order. */
 export function children(n: Node): Node[] {
   switch (n.k) {
-    case 'unary': return [n.a];
-    case 'binary': return [n.a, n.b];
-    case 'select': return [n.cond, n.then, n.else];
-    case 'aux': return [n.index];
-    default: return [];
+    case 'unary':
+      return [n.a];
+    case 'binary':
+      return [n.a, n.b];
+    case 'select':
+      return [n.cond, n.then, n.else];
+    case 'aux':
+      return [n.index];
+    default:
+      return [];
   }
 }
 

@@ -49,7 +49,8 @@ export function isModifier(x: unknown): x is Modifier {
 function makeTables(aux: AuxInputs, label: string): { tables: Tables; data: Map<string, Float32Array> } {
   const tables: Record<string, AuxTable> = {};
   const data = new Map<string, Float32Array>();
-  if (typeof aux !== 'object' || aux === null) throw new AttentionInputError(`${label}: tables must be an object of name → values, got ${aux === null ? 'null' : typeof aux}`);
+  if (typeof aux !== 'object' || aux === null)
+    throw new AttentionInputError(`${label}: tables must be an object of name → values, got ${aux === null ? 'null' : typeof aux}`);
   for (const [name, values] of Object.entries(aux)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new AttentionInputError(`${label}: table name '${name}' must be an identifier`);
     const arr = Float32Array.from(values as ArrayLike<number>);
@@ -123,11 +124,7 @@ export function scoreMod(
  * Defines a mask modifier: true keeps the key for that query, false masks it out.
  * @example maskMod((b, h, q, kv) => q.sub(kv).lt(256))
  */
-export function maskMod(
-  fn: (b: Expr, h: Expr, q: Expr, kv: Expr, tables: Tables) => ExprLike,
-  aux: AuxInputs = {},
-  label = 'maskMod',
-): Modifier {
+export function maskMod(fn: (b: Expr, h: Expr, q: Expr, kv: Expr, tables: Tables) => ExprLike, aux: AuxInputs = {}, label = 'maskMod'): Modifier {
   const { tables, data } = makeTables(aux, label);
   const ir = trace(label, () => resultNode(fn(arg('b'), arg('h'), arg('q'), arg('kv'), tables), 'bool', label));
   requireDependence(ir, 'mask', label);
@@ -188,12 +185,18 @@ export function compose(...mods: Modifier[]): Modifier {
 function substituteScore(root: Node, by: Node): Node {
   return foldNodes<Node>(root, (n, sub) => {
     switch (n.k) {
-      case 'arg': return n.name === 'score' ? by : n;
-      case 'unary': return { ...n, a: sub(n.a) };
-      case 'binary': return { ...n, a: sub(n.a), b: sub(n.b) };
-      case 'select': return { ...n, cond: sub(n.cond), then: sub(n.then), else: sub(n.else) };
-      case 'aux': return { ...n, index: sub(n.index) };
-      default: return n;
+      case 'arg':
+        return n.name === 'score' ? by : n;
+      case 'unary':
+        return { ...n, a: sub(n.a) };
+      case 'binary':
+        return { ...n, a: sub(n.a), b: sub(n.b) };
+      case 'select':
+        return { ...n, cond: sub(n.cond), then: sub(n.then), else: sub(n.else) };
+      case 'aux':
+        return { ...n, index: sub(n.index) };
+      default:
+        return n;
     }
   });
 }

@@ -26,7 +26,9 @@ export function outOfRangeRead(mod: Modifier, sizes: CallSizes): string | undefi
   foldNodes<Range>(mod.ir, (n, r) => {
     let out: Range = ANY;
     switch (n.k) {
-      case 'const': out = [Number(n.v), Number(n.v)]; break;
+      case 'const':
+        out = [Number(n.v), Number(n.v)];
+        break;
       case 'arg': {
         const top = { b: sizes.batch, h: sizes.headsQ, q: sizes.seqQ, kv: sizes.seqK, score: Infinity }[n.name];
         out = n.name === 'score' ? ANY : [0, top - 1];
@@ -61,7 +63,8 @@ export function outOfRangeRead(mod: Modifier, sizes: CallSizes): string | undefi
         const data = mod.tables.get(n.table)!;
         const [lo, hi] = r(n.index);
         if (problem === undefined && (lo < 0 || hi > data.length - 1)) {
-          problem = `${mod.label}: table '${tableName(n.table)}' has ${data.length} entries, but this call (batch ${sizes.batch}, ` +
+          problem =
+            `${mod.label}: table '${tableName(n.table)}' has ${data.length} entries, but this call (batch ${sizes.batch}, ` +
             `${sizes.headsQ} query heads, Nq ${sizes.seqQ}, Nk ${sizes.seqK}) reads indices ${lo} … ${hi}`;
         }
         out = [Math.min(...data), Math.max(...data)];

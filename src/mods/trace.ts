@@ -75,13 +75,25 @@ export class Expr {
     return new Expr({ k: 'unary', t: 'f32', op, a: toF32(this.node) });
   }
 
-  add(x: ExprLike): Expr { return this.arith('add', x); }
-  sub(x: ExprLike): Expr { return this.arith('sub', x); }
-  mul(x: ExprLike): Expr { return this.arith('mul', x); }
+  add(x: ExprLike): Expr {
+    return this.arith('add', x);
+  }
+  sub(x: ExprLike): Expr {
+    return this.arith('sub', x);
+  }
+  mul(x: ExprLike): Expr {
+    return this.arith('mul', x);
+  }
   /** Always f32 division. */
-  div(x: ExprLike): Expr { return this.arith('div', x); }
-  min(x: ExprLike): Expr { return this.arith('min', x); }
-  max(x: ExprLike): Expr { return this.arith('max', x); }
+  div(x: ExprLike): Expr {
+    return this.arith('div', x);
+  }
+  min(x: ExprLike): Expr {
+    return this.arith('min', x);
+  }
+  max(x: ExprLike): Expr {
+    return this.arith('max', x);
+  }
   neg(): Expr {
     if (this.node.t === 'bool') fail("'neg' needs a number");
     return new Expr({ k: 'unary', t: this.node.t, op: 'neg', a: this.node });
@@ -90,17 +102,39 @@ export class Expr {
     if (this.node.t === 'bool') fail("'abs' needs a number");
     return new Expr({ k: 'unary', t: this.node.t, op: 'abs', a: this.node });
   }
-  exp(): Expr { return this.unaryF('exp'); }
-  log(): Expr { return this.unaryF('log'); }
-  tanh(): Expr { return this.unaryF('tanh'); }
-  lt(x: ExprLike): Expr { return this.compare('lt', x); }
-  le(x: ExprLike): Expr { return this.compare('le', x); }
-  gt(x: ExprLike): Expr { return this.compare('gt', x); }
-  ge(x: ExprLike): Expr { return this.compare('ge', x); }
-  eq(x: ExprLike): Expr { return this.compare('eq', x); }
-  ne(x: ExprLike): Expr { return this.compare('ne', x); }
-  and(x: ExprLike): Expr { return this.logic('and', x); }
-  or(x: ExprLike): Expr { return this.logic('or', x); }
+  exp(): Expr {
+    return this.unaryF('exp');
+  }
+  log(): Expr {
+    return this.unaryF('log');
+  }
+  tanh(): Expr {
+    return this.unaryF('tanh');
+  }
+  lt(x: ExprLike): Expr {
+    return this.compare('lt', x);
+  }
+  le(x: ExprLike): Expr {
+    return this.compare('le', x);
+  }
+  gt(x: ExprLike): Expr {
+    return this.compare('gt', x);
+  }
+  ge(x: ExprLike): Expr {
+    return this.compare('ge', x);
+  }
+  eq(x: ExprLike): Expr {
+    return this.compare('eq', x);
+  }
+  ne(x: ExprLike): Expr {
+    return this.compare('ne', x);
+  }
+  and(x: ExprLike): Expr {
+    return this.logic('and', x);
+  }
+  or(x: ExprLike): Expr {
+    return this.logic('or', x);
+  }
   not(): Expr {
     if (this.node.t !== 'bool') fail("'not' needs a boolean");
     return new Expr({ k: 'unary', t: 'bool', op: 'not', a: this.node });

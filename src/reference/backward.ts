@@ -41,13 +41,7 @@ export interface ReferenceGrads {
   readonly dtablesScale?: { readonly p: Map<string, Float64Array>; readonly pd: Map<string, Float64Array> };
 }
 
-export function referenceBackward(
-  q: HostTensor,
-  k: HostTensor,
-  v: HostTensor,
-  dout: HostTensor,
-  opts: ReferenceBackwardOptions = {},
-): ReferenceGrads {
+export function referenceBackward(q: HostTensor, k: HostTensor, v: HostTensor, dout: HostTensor, opts: ReferenceBackwardOptions = {}): ReferenceGrads {
   const { batch: B, heads: Hq, seq: Nq, headDim: D } = q.shape;
   const { heads: Hkv, seq: Nk } = k.shape;
   if (opts.score && !opts.scoreGrad) throw new Error('referenceBackward: a score modifier needs its derivative (scoreGrad)');

@@ -61,12 +61,7 @@ export function causalVisible(i: number, j: number, seqQ: number, seqK: number):
   return j <= i + (seqK - seqQ);
 }
 
-export function referenceForward(
-  q: HostTensor,
-  k: HostTensor,
-  v: HostTensor,
-  opts: ReferenceOptions = {},
-): ReferenceResult {
+export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, opts: ReferenceOptions = {}): ReferenceResult {
   const { batch: B, heads: Hq, seq: Nq, headDim: D } = q.shape;
   const { heads: Hkv, seq: Nk } = k.shape;
   const scale = opts.scale ?? 1 / Math.sqrt(D);

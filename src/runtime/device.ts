@@ -75,15 +75,11 @@ export function requiredFeatures(adapter: GPUAdapter): GPUFeatureName[] {
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
   const gpu = await getGpu(opts.dawnFlags);
   if (!gpu) {
-    throw new AttentionBackendError(
-      'no WebGPU implementation: not a browser with navigator.gpu, and the optional Node package "webgpu" could not be loaded',
-    );
+    throw new AttentionBackendError('no WebGPU implementation: not a browser with navigator.gpu, and the optional Node package "webgpu" could not be loaded');
   }
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) {
-    throw new AttentionBackendError(
-      'no WebGPU adapter found (on Linux without a GPU, install a Vulkan driver such as SwiftShader and set VK_ICD_FILENAMES)',
-    );
+    throw new AttentionBackendError('no WebGPU adapter found (on Linux without a GPU, install a Vulkan driver such as SwiftShader and set VK_ICD_FILENAMES)');
   }
   const features = requiredFeatures(adapter);
   const device = await adapter.requestDevice({ label: 'webgpu-attention', requiredLimits: requiredLimits(adapter), requiredFeatures: features });

@@ -25,7 +25,7 @@ export function checkBindingCount(device: GPUDevice, spec: KernelSpec): void {
   if (storage > max) {
     throw new AttentionLimitError(
       `${spec.label} binds ${storage} storage buffers, but this device allows ${max} (maxStorageBuffersPerShaderStage); ` +
-        'request the adapter\'s limit when creating the device (requiredLimits(adapter) gives every limit the kernels use)',
+        "request the adapter's limit when creating the device (requiredLimits(adapter) gives every limit the kernels use)",
     );
   }
 }

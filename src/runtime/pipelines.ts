@@ -21,15 +21,17 @@ export async function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<
   if (debugWgsl()) console.error(`// ---- ${spec.label}\n${spec.wgsl}`);
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
-  const pipeline = await device.createComputePipelineAsync({
-    label: spec.label,
-    layout: 'auto',
-    compute: { module, entryPoint: 'main' },
-  }).catch(async (e: unknown) => {
-    const info = await module.getCompilationInfo();
-    const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
-    throw new Error(`failed to compile ${spec.label}: ${String(e)}\n${msgs}`);
-  });
+  const pipeline = await device
+    .createComputePipelineAsync({
+      label: spec.label,
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+    })
+    .catch(async (e: unknown) => {
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+      throw new Error(`failed to compile ${spec.label}: ${String(e)}\n${msgs}`);
+    });
   const err = await device.popErrorScope();
   if (err) throw new Error(`failed to compile ${spec.label}: ${err.message}`);
   cache.set(spec.wgsl, pipeline);

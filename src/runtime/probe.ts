@@ -42,7 +42,11 @@ async function measure(device: GPUDevice): Promise<DevicePeaks> {
   const maxWg = device.limits.maxComputeWorkgroupsPerDimension;
   const [src, dst] = ['src', 'dst'].map((n) => device.createBuffer({ label: `probe ${n}`, size: vec4s * 16, usage: STORAGE }));
   const copy = copyProbeKernel();
-  const copyRun = prepareDispatch(device, copy, await getPipeline(device, copy), { src: src!, dst: dst! }, [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1]);
+  const copyRun = prepareDispatch(device, copy, await getPipeline(device, copy), { src: src!, dst: dst! }, [
+    Math.min(groups, maxWg),
+    Math.ceil(groups / maxWg),
+    1,
+  ]);
   const tc = await timeDispatches(device, [[copyRun]], { samples: 3, warmup: 1, minBatchMs: 50 });
   [sink, src!, dst!].forEach((b) => b.destroy());
   return {

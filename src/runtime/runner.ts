@@ -217,7 +217,8 @@ export class WebGpuRunner {
     const validation = await this.device.popErrorScope();
     const oom = await this.device.popErrorScope();
     const err = validation ?? oom;
-    if (err) throw new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${prepared.labels.join(', ')}: ${err.message}`);
+    if (err)
+      throw new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${prepared.labels.join(', ')}: ${err.message}`);
   }
 
   /** Prepares, runs and releases `program`; returns its outputs and what its host step computed. */

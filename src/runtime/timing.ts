@@ -27,11 +27,7 @@ export interface TimingResult {
 }
 
 /** Times `work` (one repetition = every entry of one element of `rotation`, rotating). */
-export async function timeDispatches(
-  device: GPUDevice,
-  rotation: readonly (readonly PreparedDispatch[])[],
-  opts: TimingOptions = {},
-): Promise<TimingResult> {
+export async function timeDispatches(device: GPUDevice, rotation: readonly (readonly PreparedDispatch[])[], opts: TimingOptions = {}): Promise<TimingResult> {
   const warmup = opts.warmup ?? 2;
   const samples = opts.samples ?? 5;
   const minBatchMs = opts.minBatchMs ?? 100;

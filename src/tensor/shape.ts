@@ -36,9 +36,7 @@ export function numel(s: Shape4): number {
 /** Strides of a dense tensor of shape `s` stored in `layout`. */
 export function stridesOf(s: Shape4, layout: Layout): Strides {
   const d = s.headDim;
-  return layout === 'bhnd'
-    ? { batch: s.heads * s.seq * d, head: s.seq * d, seq: d }
-    : { batch: s.seq * s.heads * d, head: d, seq: s.heads * d };
+  return layout === 'bhnd' ? { batch: s.heads * s.seq * d, head: s.seq * d, seq: d } : { batch: s.seq * s.heads * d, head: d, seq: s.heads * d };
 }
 
 /** Flat offset of element (b, h, n, 0). */

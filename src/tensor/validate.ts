@@ -49,9 +49,7 @@ export function checkQkv(q: Shape4, k: Shape4, v: Shape4): Problem {
     fail(`query heads (${q.heads}) must be a multiple of key/value heads (${k.heads}) for grouped-query attention`);
   }
   if (!SUPPORTED_HEAD_DIMS.includes(q.headDim)) {
-    throw new AttentionInputError(
-      `head dim ${q.headDim} is not supported; supported head dims: ${SUPPORTED_HEAD_DIMS.join(', ')}`,
-    );
+    throw new AttentionInputError(`head dim ${q.headDim} is not supported; supported head dims: ${SUPPORTED_HEAD_DIMS.join(', ')}`);
   }
   return { batch: q.batch, headsQ: q.heads, headsKv: k.heads, seqQ: q.seq, seqK: k.seq, headDim: q.headDim };
 }
