@@ -285,7 +285,6 @@ describe('constant modifiers: JS control flow on traced values', () => {
     expect(e).toBeInstanceOf(AttentionInputError);
     for (const f of ['does not depend on', always, 'JavaScript control flow', 'where(cond, a, b)', '.and(), .or(), .not()']) expect(e.message).toContain(f);
   });
-  /* eslint-enable @typescript-eslint/no-unnecessary-condition, @typescript-eslint/strict-boolean-expressions */
 
   it('the traced alternatives are accepted, and mean what the JS meant', () => {
     expect(
