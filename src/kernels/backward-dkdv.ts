@@ -85,7 +85,7 @@ ${writeDkDv(sh)}
 }
 `;
   return {
-    label: `attention.backward.dkdv.v2 d${cfg.headDim}${cfg.causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${sh.blocks ? ' blocks' : ''} ${BO}x${BI} ${t.tx}x${t.ty}`,
+    label: `attention.backward.dkdv d${cfg.headDim}${cfg.causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${sh.blocks ? ' blocks' : ''} ${BO}x${BI} ${t.tx}x${t.ty}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,
