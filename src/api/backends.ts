@@ -195,7 +195,7 @@ export class WebGpuBackend implements Backend {
   private async checkDevices(tensors: Readonly<Record<string, TensorStorage>>): Promise<void> {
     for (const [name, s] of Object.entries(tensors)) {
       if (s.kind !== 'gpu' || s.owned) continue;
-      const why = await this.runner.foreignBuffer(s.buffer);
+      const why = await this.runner.buffers.foreign(s.buffer);
       if (why)
         throw new AttentionInputError(
           `${name}: the GPUBuffer cannot be used on this Attention's device (${why}); make it on the device passed to createAttention({ backend: { device } })`,

@@ -17,6 +17,9 @@ export class Buffers {
   /** Pooled and cached buffers this runner keeps; destroyed with it. */
   private readonly owned = new Set<GPUBuffer>();
   private readonly live = new Map<GPUBuffer, number>();
+  /** Callers' buffers seen to bind on this device. */
+  private readonly usable = new WeakSet<GPUBuffer>();
+  private probeLayout?: GPUBindGroupLayout;
 
   constructor(
     private readonly device: GPUDevice,
@@ -26,6 +29,24 @@ export class Buffers {
   /** Whether `buf` was made here and is not destroyed (a tensor from a lost device is not). */
   holds(buf: GPUBuffer): boolean {
     return this.live.has(buf);
+  }
+
+  /**
+   * Why a caller's buffer cannot be bound on this device (it belongs to another one),
+   * or undefined: one bind group made inside an error scope, once per buffer.
+   */
+  async foreign(buffer: GPUBuffer): Promise<string | undefined> {
+    if (this.usable.has(buffer)) return undefined;
+    this.probeLayout ??= this.device.createBindGroupLayout({
+      label: 'webgpu-attention buffer check',
+      entries: [{ binding: 0, visibility: 0x4, buffer: { type: 'read-only-storage' } }], // COMPUTE
+    });
+    this.device.pushErrorScope('validation');
+    this.device.createBindGroup({ label: 'webgpu-attention buffer check', layout: this.probeLayout, entries: [{ binding: 0, resource: { buffer } }] });
+    const err = await this.device.popErrorScope();
+    if (err) return err.message;
+    this.usable.add(buffer);
+    return undefined;
   }
 
   /** Bytes of the buffers made here and not destroyed (pooled ones included). */

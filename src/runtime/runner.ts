@@ -54,9 +54,6 @@ export class WebGpuRunner {
   subgroupWidth = 0;
   private readonly bindingLimit: number;
   private readonly cache: ResultCache;
-  /** Callers' buffers seen to bind on this device. */
-  private readonly usable = new WeakSet<GPUBuffer>();
-  private probeLayout?: GPUBindGroupLayout;
   /** Error scopes are a device-wide stack: submissions take turns so each pops its own. */
   private submitting: Promise<unknown> = Promise.resolve();
 
@@ -80,24 +77,6 @@ export class WebGpuRunner {
       subgroupWidth: this.subgroupWidth,
       tuned: this.tuned,
     };
-  }
-
-  /**
-   * Why a caller's buffer cannot be bound on this device (it belongs to another one),
-   * or undefined: one bind group made inside an error scope, once per buffer.
-   */
-  async foreignBuffer(buffer: GPUBuffer): Promise<string | undefined> {
-    if (this.usable.has(buffer)) return undefined;
-    this.probeLayout ??= this.device.createBindGroupLayout({
-      label: 'webgpu-attention buffer check',
-      entries: [{ binding: 0, visibility: 0x4, buffer: { type: 'read-only-storage' } }], // COMPUTE
-    });
-    this.device.pushErrorScope('validation');
-    this.device.createBindGroup({ label: 'webgpu-attention buffer check', layout: this.probeLayout, entries: [{ binding: 0, resource: { buffer } }] });
-    const err = await this.device.popErrorScope();
-    if (err) return err.message;
-    this.usable.add(buffer);
-    return undefined;
   }
 
   /** Finds subgroupWidth: the feature, the adapter's minimum size, and lanes in index order. */
