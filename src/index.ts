@@ -9,6 +9,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export { createAttention, Attention, type ForwardResult, type BackwardResult } from './api/attention.js';
 export { AttentionTensor, type GpuBufferView } from './api/tensor.js';
+export { combineHost, type HostPart } from './cpu/combine.js';
 export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, IntoTensors, Algorithm, BackendChoice } from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';
 export { SUPPORTED_HEAD_DIMS, type Layout, type Shape4 } from './tensor/shape.js';

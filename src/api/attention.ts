@@ -173,6 +173,42 @@ export class Attention {
     };
   }
 
+  /**
+   * Merges partial results computed over disjoint key sets into the exact result, as
+   * one forward over all their keys would give (the online softmax's rescaling):
+   * LSE = log Σ_i exp(LSE_i), O = Σ_i exp(LSE_i − LSE)·O_i. A part whose LSE is −∞ (it saw
+   * no key of the row) weighs nothing; a row no part saw gives O = 0, LSE = −∞; NaN
+   * propagates. For context-parallel and ring attention: each device computes
+   * `forward(q, kᵢ, vᵢ, { returnLse: true })` over its keys, and this merges them.
+   * @param parts `{ out, lse }` of this Attention: every `out` of one shape and layout,
+   *   every `lse` [B, H, N, 1] ('bhnd', as forward returns it)
+   * @returns new tensors: `out` (the parts' shape and layout) and `lse` ([B, H, N, 1])
+   */
+  async combine(parts: readonly { readonly out: AttentionTensor; readonly lse: AttentionTensor }[]): Promise<{ out: AttentionTensor; lse: AttentionTensor }> {
+    if (!Array.isArray(parts) || parts.length < 1) throw new AttentionInputError('combine needs a non-empty array of { out, lse } parts');
+    const storages = parts.map((p, i) => {
+      const t = this.operands({ [`parts[${i}].out`]: p?.out, [`parts[${i}].lse`]: p?.lse });
+      return { out: t[`parts[${i}].out`]!, lse: t[`parts[${i}].lse`]! };
+    });
+    const { shape, layout } = parts[0]!.out;
+    const lseShape = { ...shape, headDim: 1 };
+    parts.forEach(({ out, lse }, i) => {
+      if (shapeToString(out.shape) !== shapeToString(shape) || out.layout !== layout) {
+        throw new AttentionInputError(
+          `parts[${i}].out has shape ${shapeToString(out.shape)} '${out.layout}', but parts[0].out has ${shapeToString(shape)} '${layout}'`,
+        );
+      }
+      if (shapeToString(lse.shape) !== shapeToString(lseShape) || (lse.layout !== 'bhnd' && shape.heads > 1 && shape.seq > 1)) {
+        throw new AttentionInputError(`parts[${i}].lse must have shape ${shapeToString(lseShape)} 'bhnd', got ${shapeToString(lse.shape)} '${lse.layout}'`);
+      }
+    });
+    if (this.impl.kind === 'webgpu' && shape.headDim % 4 !== 0) {
+      throw new AttentionInputError(`combine on WebGPU needs a head dim that is a multiple of 4, got ${shape.headDim}`);
+    }
+    const r = await this.impl.combine(storages, shape, layout);
+    return { out: new AttentionTensor(this.impl, r.out, shape, layout), lse: new AttentionTensor(this.impl, r.lse, lseShape, 'bhnd') };
+  }
+
   /** A tensor results go into: this instance's, shaped and laid out like `like`, and not one of the inputs. */
   private intoTensor(t: AttentionTensor, name: string, like: AttentionTensor): AttentionTensor {
     if (this.impl.kind !== 'webgpu') throw new AttentionInputError(`${name}: writing into a given tensor needs the WebGPU backend`);

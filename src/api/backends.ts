@@ -4,12 +4,14 @@
  * tensor storage.
  */
 import { cpuBackward } from '../cpu/backward.js';
+import { combineStrided } from '../cpu/combine.js';
 import { cpuForward } from '../cpu/forward.js';
 import { cpuNaiveForward } from '../cpu/naive.js';
 import { backwardProgram } from '../kernels/backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
 import { flashProgram } from '../kernels/forward-program.js';
+import { mergeProgram } from '../kernels/merge.js';
 import { naiveProgram } from '../kernels/naive-program.js';
 import { padBytes, type Program } from '../kernels/program.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
@@ -18,6 +20,7 @@ import type { AdapterSummary } from '../runtime/device.js';
 import type { BindingResource } from '../runtime/buffers.js';
 import { WebGpuRunner } from '../runtime/runner.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
+import { stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
 import type { TensorOwner, TensorStorage } from './tensor.js';
 
 /** The forward's tensors by name. */
@@ -50,6 +53,12 @@ export interface BackendGrads {
   readonly dtables?: Map<string, Float32Array>;
 }
 
+/** One partial result of attn.combine: O (the common shape and layout) and LSE ([B, H, N]). */
+export interface PartTensors {
+  readonly out: TensorStorage;
+  readonly lse: TensorStorage;
+}
+
 export interface Backend extends TensorOwner {
   readonly kind: 'webgpu' | 'cpu';
   readonly adapter: AdapterSummary;
@@ -58,6 +67,8 @@ export interface Backend extends TensorOwner {
   forward(call: AttentionCall, t: ForwardTensors, into?: { readonly out?: TensorStorage }): Promise<{ out: TensorStorage; lse: TensorStorage }>;
   /** Returns dQ (q's layout), dK, dV (k's and v's layouts; written into `into`'s where given) and sink-logit and table gradients. */
   backward(call: BackwardCall, t: BackwardTensors, into?: GradTensors): Promise<BackendGrads>;
+  /** Merges partial results over disjoint key sets (checked: ≥ 1 part, O of `shape` in `layout`): new O and LSE. */
+  combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout): Promise<{ out: TensorStorage; lse: TensorStorage }>;
   /** Throws if a tensor's storage cannot be used here (e.g. it lives on a lost device). */
   checkStorage(storage: TensorStorage, name: string): void;
   /** After a lost device: a new one (what can be recreated), or an error saying why not. */
@@ -129,6 +140,15 @@ export class CpuBackend implements Backend {
     });
     const cpu = (d: Float32Array) => ({ kind: 'cpu', data: d }) as const;
     return { dq: cpu(g.dq), dk: cpu(g.dk), dv: cpu(g.dv), dsinks: g.dsinks, dtables: g.dtables };
+  }
+
+  async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout) {
+    const r = combineStrided(
+      parts.map((p) => ({ out: hostData(p.out), lse: hostData(p.lse) })),
+      shape,
+      layout,
+    );
+    return { out: { kind: 'cpu', data: r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
   }
 
   checkStorage(): void {}
@@ -253,6 +273,18 @@ export class WebGpuBackend implements Backend {
     const { outputs, host } = await this.runner.execute(backwardProgram(c, this.runner.caps), await this.resources(c, { ...t, ...into }));
     const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
     return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), dsinks: host.dsinks, dtables: host.dtables };
+  }
+
+  async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout) {
+    const rows = shape.batch * shape.heads * shape.seq;
+    const tensors: Record<string, TensorStorage> = {};
+    parts.forEach((p, i) => Object.assign(tensors, { [`o${i}`]: p.out, [`lse${i}`]: p.lse }));
+    await this.checkDevices(tensors);
+    const bytes = (name: string) => (name.startsWith('o') ? rows * shape.headDim * 4 : rows * 4);
+    const resources = Object.fromEntries(Object.entries(tensors).map(([name, s]) => [name, gpuResource(s, bytes(name))]));
+    const program = mergeProgram({ parts: parts.length, ...shape, strides: stridesOf(shape, layout) }, this.runner.caps);
+    const { outputs } = await this.runner.execute(program, resources);
+    return { out: owned(outputs.out!), lse: owned(outputs.lse!) };
   }
 
   destroy(): void {

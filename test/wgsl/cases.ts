@@ -9,6 +9,7 @@ import { basicKernel } from '../../src/kernels/basic.js';
 import { blockMaskKernel } from '../../src/kernels/blockmask.js';
 import { combineKernel } from '../../src/kernels/combine.js';
 import { forwardKernel, type KernelVariant } from '../../src/kernels/forward.js';
+import { mergeKernel } from '../../src/kernels/merge.js';
 import { naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../../src/kernels/naive.js';
 import { chooseForwardTile, tileUsesSubgroups } from '../../src/kernels/tiles.js';
 import { alibi, alibiSlopes, slidingWindow } from '../../src/mods/builtins.js';
@@ -84,6 +85,8 @@ export function wgslCases(): Map<string, string> {
   cases.set('naive/mask-variant', naiveMaskKernel(true, v.kernel).wgsl);
   cases.set('naive/softmax', naiveSoftmaxKernel().wgsl);
   cases.set('naive/softmax-variant', naiveSoftmaxKernel(v.kernel).wgsl);
+  cases.set('merge/d64', mergeKernel(64).wgsl);
+  cases.set('merge/d128', mergeKernel(128).wgsl);
   cases.set('blockmask/window-64x64', blockMaskKernel({ rowsPerTile: 64, keysPerTile: 64, maskFn: v.maskWgsl, readsTables: false }).wgsl);
   cases.set('blockmask/window-32x32', blockMaskKernel({ rowsPerTile: 32, keysPerTile: 32, maskFn: v.maskWgsl, readsTables: false }).wgsl);
   return cases;
