@@ -8,7 +8,7 @@
 import { BACKWARD_PARAMS, backwardKernel, backwardPreprocessKernel, backwardTileRows, type BackwardPass } from './backward.js';
 import { blockParams, cachedBlockMask } from './blockmask.js';
 import type { BackwardCall, Caps } from './call.js';
-import { checkWholeBindings, padBytes, type BufferDecl, type HostStep, type Program, type Step } from './program.js';
+import { checkWholeBindings, padBytes, strideValues, type BufferDecl, type HostStep, type Program, type Step } from './program.js';
 import { backwardTiles } from './tile-policy.js';
 import { lowerScoreGrad, lowerTableGrads, lowerVariant } from './variant.js';
 
@@ -23,7 +23,6 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
   const scoreGradFn = lowerScoreGrad(c, lowered);
   const tableGrads = c.tableGrads ? lowerTableGrads(c, lowered) : undefined;
   const rows = p.batch * p.headsQ * p.seqQ;
-  const v4 = (n: number) => n / 4;
   const shared = {
     seqQ: p.seqQ,
     seqK: p.seqK,
@@ -34,15 +33,7 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
     qkScale: c.scale * Math.LOG2E,
     causalOffset: p.seqK - p.seqQ,
     rows,
-    qsb: v4(c.q.strides.batch),
-    qsh: v4(c.q.strides.head),
-    qsn: v4(c.q.strides.seq),
-    ksb: v4(c.k.strides.batch),
-    ksh: v4(c.k.strides.head),
-    ksn: v4(c.k.strides.seq),
-    vsb: v4(c.v.strides.batch),
-    vsh: v4(c.v.strides.head),
-    vsn: v4(c.v.strides.seq),
+    ...strideValues(c, 4),
   };
   const buffers: Record<string, BufferDecl> = {
     dq: { role: 'output', bytes: qBytes, label: 'attention dq' },

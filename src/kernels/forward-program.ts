@@ -9,7 +9,7 @@ import { blockParams, cachedBlockMask } from './blockmask.js';
 import type { AttentionCall, Caps } from './call.js';
 import { COMBINE_PARAMS, combineKernel } from './combine.js';
 import { FORWARD_PARAMS, forwardKernel, tileRows, type ForwardTile } from './forward.js';
-import { padBytes, type BufferDecl, type Program, type Step } from './program.js';
+import { padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
 import { chunkRanges, keyRanges, packGroup, splitCall, type Chunk, type SplitInput } from './split.js';
 import { checkForcedTile, forwardTile } from './tile-policy.js';
 import { tileUsesSubgroups } from './tiles.js';
@@ -75,7 +75,6 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
     variant: variant && (parts ? { ...variant, sinkOffset: undefined } : variant),
   });
   const align = caps.limits.minStorageBufferOffsetAlignment;
-  const v4 = (n: number) => n / 4;
   const rangeKeys = ranges[0]![1] - ranges[0]![0];
   const steps: Step[] = chunks.map((ch) => {
     // One dispatch per chunk; with key ranges, its x dimension runs over (range, Q tile).
@@ -87,15 +86,7 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
       values: {
         ...commonValues(p),
         qkScale: c.scale * Math.LOG2E,
-        qsb: v4(c.q.strides.batch),
-        qsh: v4(c.q.strides.head),
-        qsn: v4(c.q.strides.seq),
-        ksb: v4(c.k.strides.batch),
-        ksh: v4(c.k.strides.head),
-        ksn: v4(c.k.strides.seq),
-        vsb: v4(c.v.strides.batch),
-        vsh: v4(c.v.strides.head),
-        vsn: v4(c.v.strides.seq),
+        ...strideValues(c, 4),
         scale: c.scale,
         ...blockParams(blocks?.dims),
         headBase: ch.h0,

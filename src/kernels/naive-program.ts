@@ -8,7 +8,7 @@ import { AttentionLimitError } from '../tensor/errors.js';
 import type { AttentionCall, Caps } from './call.js';
 import { commonValues } from './forward-program.js';
 import { NAIVE_GEMM_TILE, NAIVE_PARAMS, naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from './naive.js';
-import { checkWholeBindings, padBytes, type BufferDecl, type Program, type Step } from './program.js';
+import { checkWholeBindings, padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
 import { lowerVariant } from './variant.js';
 
 /** Query heads per naive chunk: as many N×N score matrices as fit one binding. */
@@ -52,15 +52,7 @@ export function naiveProgram(c: AttentionCall, caps: Caps): Program {
       scale: c.scale,
       chunkRows: n * p.seqQ,
       headDim: p.headDim,
-      qsb: c.q.strides.batch,
-      qsh: c.q.strides.head,
-      qsn: c.q.strides.seq,
-      ksb: c.k.strides.batch,
-      ksh: c.k.strides.head,
-      ksn: c.k.strides.seq,
-      vsb: c.v.strides.batch,
-      vsh: c.v.strides.head,
-      vsn: c.v.strides.seq,
+      ...strideValues(c, 1),
     };
     const rows = n * p.seqQ;
     const step = (spec: Step['spec'], grid: Step['grid']): Step => ({

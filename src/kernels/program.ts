@@ -6,6 +6,7 @@
  * by field name, dispatches the grid, and knows nothing of what they mean.
  */
 import { AttentionLimitError } from '../tensor/errors.js';
+import type { AttentionCall } from './call.js';
 import type { ParamLayout } from './params.js';
 import type { KernelSpec } from './spec.js';
 
@@ -73,4 +74,17 @@ export function checkWholeBindings(maxBindingBytes: number, what: string, bytes:
       );
     }
   }
+}
+
+/**
+ * The uniform fields of Q's, K's and V's strides (batch, head, seq) in units of `unit`
+ * elements: 4 for kernels reading vec4 rows, 1 for scalar ones.
+ */
+export function strideValues(c: Pick<AttentionCall, 'q' | 'k' | 'v'>, unit: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of ['q', 'k', 'v'] as const) {
+    const s = c[name].strides;
+    Object.assign(out, { [`${name}sb`]: s.batch / unit, [`${name}sh`]: s.head / unit, [`${name}sn`]: s.seq / unit });
+  }
+  return out;
 }
