@@ -10,6 +10,15 @@
 // PB_FEATURES=min asks only for shader-f16 + subgroup-matrix (not subgroups, timestamp-query);
 // PB_LIMITS=none asks for default limits (not the adapter's maxima); PB_TOGGLES adds Dawn toggles;
 // PB_DESTROY=1 destroys the read-back buffer after unmap; PB_SHADER=repro uses bench/tc/repro.mjs's kernel text.
+// Host-side switches (each turns one probe behaviour into repro.mjs's):
+// PB_WRITE=repro: createBuffer of exactly byteLength and writeBuffer(buf, 0, typedArray), not the
+//   padded size and the (arrayBuffer, byteOffset, byteLength) form;
+// PB_SCOPE=repro: the validation error scope around createComputePipeline only, createBindGroup outside it;
+// PB_ORDER=repro: create the output buffer C after the input buffers (the probe creates it first);
+// PB_REF=skip: skip the CPU reference loop between the read-back and the warm-up submit.
+// Follow-ups (PB_REF=skip stopped the crash; is it the loop's time or its garbage?), not yet run on the GPU:
+// PB_REF=busy: skip the loop and block the main thread PB_REF_MS ms (default 300) with Atomics.wait (no allocation);
+// PB_REF=gc: skip the loop and force PB_GCS (default 30) minor GCs (needs node --expose-gc).
 import { create, globals } from 'webgpu';
 
 Object.assign(globalThis, globals);
@@ -114,12 +123,18 @@ const sa = split(A);
 const sb = split(B);
 
 function buffer(data, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST) {
+  if (process.env.PB_WRITE === 'repro') {
+    const buf = device.createBuffer({ size: data.byteLength, usage });
+    device.queue.writeBuffer(buf, 0, data);
+    return buf;
+  }
   const size = Math.ceil(data.byteLength / 16) * 16;
   const buf = device.createBuffer({ size, usage });
   device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
   return buf;
 }
-const C = device.createBuffer({ size: N * N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+const makeC = () => device.createBuffer({ size: N * N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+let C = process.env.PB_ORDER === 'repro' ? null : makeC();
 
 // The row_major template form; the older (ptr, offset, false, stride) form compiles with a deprecation warning.
 const load = (type, ptr, off, stride) => `subgroupMatrixLoad<${type}, row_major>(${ptr}, ${off}, ${stride})`;
@@ -295,6 +310,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) { let i = g.y * ${N * 16}u 
 } else {
   throw new Error(`unknown case ${kind}`);
 }
+C ??= makeC(); // PB_ORDER=repro: after the input buffers
 const { module, errors, warnings } = await compile(code);
 if (errors.length) {
   out({ ok: false, stage: 'compile', errors: errors.slice(0, 3) });
@@ -302,11 +318,15 @@ if (errors.length) {
 }
 device.pushErrorScope('validation');
 const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-const bind = device.createBindGroup({
-  layout: pipeline.getBindGroupLayout(0),
-  entries: [...buffers, C].map((buf, i) => ({ binding: i, resource: { buffer: buf } })),
-});
+const scopeBind = process.env.PB_SCOPE !== 'repro';
+const makeBind = () =>
+  device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [...buffers, C].map((buf, i) => ({ binding: i, resource: { buffer: buf } })),
+  });
+const bindInScope = scopeBind ? makeBind() : null;
 const verr = await device.popErrorScope();
+const bind = bindInScope ?? makeBind(); // PB_SCOPE=repro: outside the error scope
 if (verr) {
   out({ ok: false, stage: 'pipeline', errors: [verr.message.slice(0, 300)] });
   process.exit(0);
@@ -324,7 +344,7 @@ if (process.env.PROBE_STOP === 'pipeline') {
   console.error('stop after pipeline');
   process.exit(0);
 }
-console.error(`${kind} N=${N}: first dispatch; features ${features.join(' ')}; limits ${process.env.PB_LIMITS ?? 'max'}`);
+console.error(`${kind} N=${N}: first dispatch; features ${features.join(' ')}; limits ${process.env.PB_LIMITS ?? 'max'}; host ${['PB_WRITE', 'PB_SCOPE', 'PB_ORDER', 'PB_REF'].map((k) => `${k}=${process.env[k] ?? '-'}`).join(' ')}`);
 device.queue.submit([encode(1)]);
 await device.queue.onSubmittedWorkDone();
 console.error(`${kind} N=${N}: first dispatch done`);
@@ -344,7 +364,11 @@ if (process.env.PROBE_STOP === 'read') process.exit(0);
 let maxErr = 0;
 let maxRef = 0;
 let maxErrHalfInputs = 0;
-const rows = [0, 1, 17, N / 2 - 1, N - 1];
+const ref = process.env.PB_REF ?? 'loop';
+const rows = ref === 'loop' ? [0, 1, 17, N / 2 - 1, N - 1] : [];
+if (ref === 'busy') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(process.env.PB_REF_MS ?? 300));
+if (ref === 'gc') for (let i = 0; i < Number(process.env.PB_GCS ?? 30); i++) globalThis.gc({ type: 'minor' });
+const refStart = performance.now();
 for (const i of rows) {
   for (let j = 0; j < N; j += Math.max(1, N / 256)) {
     let exact = 0;
@@ -359,7 +383,7 @@ for (const i of rows) {
   }
 }
 
-console.error(`${kind} N=${N}: reference done`, JSON.stringify({ maxErr, maxRef, relErr: maxErr / maxRef, maxErrVsHalfInputs: maxErrHalfInputs }));
+console.error(`${kind} N=${N}: reference done`, JSON.stringify({ refMs: Math.round(performance.now() - refStart), maxErr, maxRef, relErr: maxErr / maxRef, maxErrVsHalfInputs: maxErrHalfInputs }));
 // throughput: warm up, then the median of 5 submits of `reps` dispatches
 const reps = Number(process.env.PROBE_REPS ?? Math.max(1, Math.round(2e11 / (2 * N * N * N))));
 const perSubmit = process.env.PROBE_ONE === '1';

@@ -22,6 +22,8 @@
 //     data=int|rand        rand: random f16 fractions as in bench/tc-probe.mjs (no exact check then)
 //     shader=repro|probe   probe: the kernel text of bench/tc-probe.mjs (unused local_invocation_index, tile index math)
 //     limits=default|max   max: ask for the adapter's maxComputeWorkgroupStorageSize, maxStorageBufferBindingSize, maxBufferSize
+//     gcs=0                minor GCs forced after each read-back check (needs node --expose-gc): the crashing probe's
+//                          float reference loop causes ~27 scavenges there, this script's integer check none
 // Prints progress to stderr and one JSON line to stdout at the end.
 import { create, globals } from 'webgpu';
 
@@ -163,6 +165,7 @@ async function check(tag) {
   read.unmap();
   if (arg.destroy !== '0') read.destroy();
   heap.push(got);
+  for (let i = 0; i < Number(arg.gcs ?? 0); i++) globalThis.gc({ type: 'minor' });
   if (rand) return 0;
   let bad = 0;
   for (const i of [0, 1, N / 2, N - 1]) {
@@ -212,6 +215,7 @@ console.log(
     enable,
     disable: arg.disable ?? '',
     churn,
+    gcs: Number(arg.gcs ?? 0),
     ok: bad === 0,
     wrong: bad,
     ms: Math.round(ms),

@@ -3,7 +3,7 @@
 # One process per experiment (a crash must not take the others with it); logs in $OUT/tc-logs.tar.xz,
 # one line per experiment in $OUT/summary.txt (printed last).
 #   run with carry [".gpu", ".tc"]:  source .gpu/prelude.sh; bash bench/tc/run-device.sh [GROUP ...]
-# GROUPs: env base vmm ort malloc val dump gdb bisect gc shader probeval (default: all, in that order); DEADLINE=seconds skips
+# GROUPs: env base vmm ort malloc val dump gdb bisect gc shader probeval host host2 (default: all, in that order); DEADLINE=seconds skips
 # (or shortens) experiments that would end after it.
 set -u
 L=/tmp/tc-logs; mkdir -p "$L"; S=$L/summary.txt; : >"$S"
@@ -88,6 +88,19 @@ shader) # same kernel, two texts: does the WGSL text decide?
   for i in 1 2 3; do one probe-shader-repro$i 40 env PROBE_REPS=50 PB_SHADER=repro $P; done
   for i in 1 2 3; do one repro-shader-probe$i 40 $R kernel=sgmat submits=10 per=50 shader=probe; done
   one probe-again 40 env PROBE_REPS=50 $P ;;
+host) # the four host-side differences left by the bisection above, one per process, 3 runs each
+  P="node bench/tc/probe-bisect.mjs direct 1024 16 sg1"; T=${HOST_T:-20}
+  for i in 1 2 3; do one host-base$i $T env PROBE_REPS=50 $P; done
+  for sw in PB_WRITE=repro PB_SCOPE=repro PB_ORDER=repro PB_REF=skip; do
+    n=$(echo "${sw%%=*}" | tr 'A-Z_' 'a-z-'); for i in 1 2 3; do one host-$n$i $T env PROBE_REPS=50 $sw $P; done
+  done
+  for i in 1 2 3; do one host-all4-$i $T env PROBE_REPS=50 PB_WRITE=repro PB_SCOPE=repro PB_ORDER=repro PB_REF=skip $P; done ;;
+host2) # follow-up to host (not yet run): the reference loop's time or its garbage? and can the repro be made to crash?
+  P="node --expose-gc bench/tc/probe-bisect.mjs direct 1024 16 sg1"; T=${HOST_T:-20}
+  for i in 1 2 3; do one host2-base$i $T env PROBE_REPS=50 $P; done
+  for i in 1 2 3; do one host2-busy$i $T env PROBE_REPS=50 PB_REF=busy $P; done
+  for i in 1 2 3; do one host2-gc$i $T env PROBE_REPS=50 PB_REF=gc $P; done
+  for i in 1 2 3; do one host2-repro-gc$i $T node --expose-gc $R kernel=sgmat submits=10 per=50 gcs=30; done ;;
 probeval)
   mkdir -p /tmp/vvl; [ -f /tmp/vvl/libVkLayer_khronos_validation.so ] || xz -dc .tc/vvl/libVkLayer_khronos_validation.so.xz >/tmp/vvl/libVkLayer_khronos_validation.so
   cp .tc/vvl/VkLayer_khronos_validation.json /tmp/vvl/
