@@ -100,7 +100,7 @@ host2) # follow-up to host (not yet run): the reference loop's time or its garba
   for i in 1 2 3; do one host2-base$i $T env PROBE_REPS=50 $P; done
   for i in 1 2 3; do one host2-busy$i $T env PROBE_REPS=50 PB_REF=busy $P; done
   for i in 1 2 3; do one host2-gc$i $T env PROBE_REPS=50 PB_REF=gc $P; done
-  for i in 1 2 3; do one host2-repro-gc$i $T node --expose-gc $R kernel=sgmat submits=10 per=50 gcs=30; done ;;
+  for i in 1 2 3; do one host2-repro-gc$i $T node --expose-gc bench/tc/repro.mjs kernel=sgmat submits=10 per=50 gcs=30; done ;;
 probeval)
   mkdir -p /tmp/vvl; [ -f /tmp/vvl/libVkLayer_khronos_validation.so ] || xz -dc .tc/vvl/libVkLayer_khronos_validation.so.xz >/tmp/vvl/libVkLayer_khronos_validation.so
   cp .tc/vvl/VkLayer_khronos_validation.json /tmp/vvl/
