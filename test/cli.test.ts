@@ -281,7 +281,7 @@ describe('cli usage and other commands', () => {
       '8,8,4,4,ds-in-v',
     );
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/attention\.backward\.dq\.v3 [\d.]+ ms/);
+    expect(r.stdout).toMatch(/attention\.backward\.dq\.ds-in-v [\d.]+ ms/);
   });
 
   it('an unknown command, or none, exits 2 with the usage', () => {

@@ -87,7 +87,7 @@ ${writeDq(sh)}
 }
 `;
   return {
-    label: `attention.backward.dq d${cfg.headDim}${cfg.causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${sh.blocks ? ' blocks' : ''}${tg ? ' tablegrads' : ''} ${BO}x${BI} ${t.tx}x${t.ty}${sh.dsInY ? ' dS-in-V' : ''}`,
+    label: `attention.backward.dq${sh.dsInY ? '.ds-in-v' : ''} d${cfg.headDim}${cfg.causal ? ' causal' : ''}${cfg.variant ? ' variant' : ''}${sh.blocks ? ' blocks' : ''}${tg ? ' tablegrads' : ''} ${BO}x${BI} ${t.tx}x${t.ty}`,
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings,
