@@ -344,7 +344,9 @@ if (process.env.PROBE_STOP === 'pipeline') {
   console.error('stop after pipeline');
   process.exit(0);
 }
-console.error(`${kind} N=${N}: first dispatch; features ${features.join(' ')}; limits ${process.env.PB_LIMITS ?? 'max'}; host ${['PB_WRITE', 'PB_SCOPE', 'PB_ORDER', 'PB_REF'].map((k) => `${k}=${process.env[k] ?? '-'}`).join(' ')}`);
+console.error(
+  `${kind} N=${N}: first dispatch; features ${features.join(' ')}; limits ${process.env.PB_LIMITS ?? 'max'}; host ${['PB_WRITE', 'PB_SCOPE', 'PB_ORDER', 'PB_REF'].map((k) => `${k}=${process.env[k] ?? '-'}`).join(' ')}`,
+);
 device.queue.submit([encode(1)]);
 await device.queue.onSubmittedWorkDone();
 console.error(`${kind} N=${N}: first dispatch done`);
@@ -383,7 +385,10 @@ for (const i of rows) {
   }
 }
 
-console.error(`${kind} N=${N}: reference done`, JSON.stringify({ refMs: Math.round(performance.now() - refStart), maxErr, maxRef, relErr: maxErr / maxRef, maxErrVsHalfInputs: maxErrHalfInputs }));
+console.error(
+  `${kind} N=${N}: reference done`,
+  JSON.stringify({ refMs: Math.round(performance.now() - refStart), maxErr, maxRef, relErr: maxErr / maxRef, maxErrVsHalfInputs: maxErrHalfInputs }),
+);
 // throughput: warm up, then the median of 5 submits of `reps` dispatches
 const reps = Number(process.env.PROBE_REPS ?? Math.max(1, Math.round(2e11 / (2 * N * N * N))));
 const perSubmit = process.env.PROBE_ONE === '1';
