@@ -77,6 +77,7 @@ describe('GPU errors and resources', () => {
       q: o,
       k: o,
       v: o,
+      dtype: 'f32' as const,
       scale: 1,
       causal: false,
       algorithm: 'flash' as const,

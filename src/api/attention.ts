@@ -20,11 +20,13 @@ import { blockMaskProgram } from '../kernels/blockmask.js';
 import { forwardTile } from '../kernels/tile-policy.js';
 import { lowerVariant } from '../kernels/variant.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
+import { bytesOf } from '../tensor/half.js';
 import { numel, shapeToString } from '../tensor/shape.js';
 import { checkLayout, shapeFromDims } from '../tensor/validate.js';
 import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
-import { backwardCall, describe, forwardCall } from './call.js';
+import { backwardCall, checkStatsTensor, describe, forwardCall } from './call.js';
 import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkTensorOptions } from './check-options.js';
+import { hostData, type TensorData } from './host-data.js';
 import { type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
 import { AttentionTensor, type TensorStorage } from './tensor.js';
 
@@ -77,30 +79,35 @@ export class Attention {
   }
 
   /**
-   * A [B, H, N, D] tensor on this backend, in `layout` order (default 'bhnd'):
-   * - from host data (Float32Array or numbers): uploaded once;
+   * A [B, H, N, D] tensor on this backend, in `layout` order (default 'bhnd'), of
+   * `dtype` 'f32' or 'f16' (default: 'f16' for f16 data, else 'f32'):
+   * - from host data, uploaded once: a Float32Array or numbers (converted to f16, to
+   *   nearest, when dtype is 'f16'), a Uint16Array of f16 bit patterns, or a
+   *   Float16Array where the runtime has one;
    * - from a caller's GPUBuffer on this Attention's device (WebGPU only): wrapped with no
-   *   copy, starting at `byteOffset`. The buffer stays the caller's: it needs STORAGE
-   *   usage and room for the tensor; `destroy()` on the tensor leaves it alone, and the
-   *   caller must not destroy it while a call that reads or writes it is pending.
+   *   copy, starting at `byteOffset`, holding `dtype` elements. The buffer stays the
+   *   caller's: it needs STORAGE usage and room for the tensor; `destroy()` on the tensor
+   *   leaves it alone, and the caller must not destroy it while a call that reads or
+   *   writes it is pending.
    * @param dims [batch, heads, seq, headDim]
    */
-  tensor(data: Float32Array | readonly number[] | GPUBuffer, dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
+  tensor(data: TensorData | GPUBuffer, dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
     opts = checkTensorOptions(opts);
     const shape = shapeFromDims(dims, 'dims');
     const layout = checkLayout(opts.layout ?? 'bhnd', 'layout');
     if (isGpuBuffer(data)) {
       if (!(this.impl instanceof WebGpuBackend))
         throw new AttentionInputError('a GPUBuffer can only be wrapped by a WebGPU Attention (this one runs on the CPU)');
-      const storage = this.impl.wrap(data, opts.byteOffset ?? 0, numel(shape) * 4, 'tensor');
-      return new AttentionTensor(this.impl, storage, shape, layout);
+      const dtype = opts.dtype ?? 'f32';
+      const storage = this.impl.wrap(data, opts.byteOffset ?? 0, numel(shape) * bytesOf(dtype), 'tensor');
+      return new AttentionTensor(this.impl, storage, shape, layout, dtype);
     }
     if (opts.byteOffset !== undefined) throw new AttentionInputError('byteOffset applies to a GPUBuffer, not to host data');
-    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-    if (f32.length !== numel(shape)) {
-      throw new AttentionInputError(`data has ${f32.length} elements, but dims ${shapeToString(shape)} need ${numel(shape)}`);
+    const host = hostData(data, opts.dtype);
+    if (host.length !== numel(shape)) {
+      throw new AttentionInputError(`data has ${host.length} elements, but dims ${shapeToString(shape)} need ${numel(shape)}`);
     }
-    return new AttentionTensor(this.impl, this.impl.store(f32, `tensor ${shapeToString(shape)}`), shape, layout);
+    return new AttentionTensor(this.impl, this.impl.store(host, `tensor ${shapeToString(shape)}`), shape, layout, host.dtype);
   }
 
   /**
@@ -120,7 +127,7 @@ export class Attention {
     const call = forwardCall(q, k, v, opts);
     const into = opts.into?.out && this.intoTensor(opts.into.out, 'into.out', q);
     const { out, lse } = await this.impl.forward(call, t, into && { out: this.operands({ 'into.out': into })['into.out'] });
-    const outT = into ?? new AttentionTensor(this.impl, out, q.shape, q.layout);
+    const outT = into ?? new AttentionTensor(this.impl, out, q.shape, q.layout, call.dtype);
     const p = call.problem;
     const lseT = new AttentionTensor(this.impl, lse, { batch: p.batch, heads: p.headsQ, seq: p.seqQ, headDim: 1 }, 'bhnd');
     if (opts.returnLse) return { out: outT, lse: lseT };
@@ -165,9 +172,9 @@ export class Attention {
     }
     const g = await this.impl.backward(call, { ...t, dout: t.dOut }, this.operands(into));
     return {
-      dq: into.dq ?? new AttentionTensor(this.impl, g.dq, q.shape, q.layout),
-      dk: into.dk ?? new AttentionTensor(this.impl, g.dk, k.shape, k.layout),
-      dv: into.dv ?? new AttentionTensor(this.impl, g.dv, v.shape, v.layout),
+      dq: into.dq ?? new AttentionTensor(this.impl, g.dq, q.shape, q.layout, call.dtype),
+      dk: into.dk ?? new AttentionTensor(this.impl, g.dk, k.shape, k.layout, call.dtype),
+      dv: into.dv ?? new AttentionTensor(this.impl, g.dv, v.shape, v.layout, call.dtype),
       ...(g.dsinks ? { dsinks: g.dsinks } : {}),
       ...(g.dtables ? { dtables: byName(g.dtables) } : {}),
     };
@@ -190,14 +197,15 @@ export class Attention {
       const t = this.operands({ [`parts[${i}].out`]: p?.out, [`parts[${i}].lse`]: p?.lse });
       return { out: t[`parts[${i}].out`]!, lse: t[`parts[${i}].lse`]! };
     });
-    const { shape, layout } = parts[0]!.out;
+    const { shape, layout, dtype } = parts[0]!.out;
     const lseShape = { ...shape, headDim: 1 };
     parts.forEach(({ out, lse }, i) => {
-      if (shapeToString(out.shape) !== shapeToString(shape) || out.layout !== layout) {
+      if (shapeToString(out.shape) !== shapeToString(shape) || out.layout !== layout || out.dtype !== dtype) {
         throw new AttentionInputError(
-          `parts[${i}].out has shape ${shapeToString(out.shape)} '${out.layout}', but parts[0].out has ${shapeToString(shape)} '${layout}'`,
+          `parts[${i}].out is ${shapeToString(out.shape)} '${out.layout}' ${out.dtype}, but parts[0].out is ${shapeToString(shape)} '${layout}' ${dtype}`,
         );
       }
+      checkStatsTensor(lse, `parts[${i}].lse`);
       if (shapeToString(lse.shape) !== shapeToString(lseShape) || (lse.layout !== 'bhnd' && shape.heads > 1 && shape.seq > 1)) {
         throw new AttentionInputError(`parts[${i}].lse must have shape ${shapeToString(lseShape)} 'bhnd', got ${shapeToString(lse.shape)} '${lse.layout}'`);
       }
@@ -205,16 +213,16 @@ export class Attention {
     if (this.impl.kind === 'webgpu' && shape.headDim % 4 !== 0) {
       throw new AttentionInputError(`combine on WebGPU needs a head dim that is a multiple of 4, got ${shape.headDim}`);
     }
-    const r = await this.impl.combine(storages, shape, layout);
-    return { out: new AttentionTensor(this.impl, r.out, shape, layout), lse: new AttentionTensor(this.impl, r.lse, lseShape, 'bhnd') };
+    const r = await this.impl.combine(storages, shape, layout, dtype);
+    return { out: new AttentionTensor(this.impl, r.out, shape, layout, dtype), lse: new AttentionTensor(this.impl, r.lse, lseShape, 'bhnd') };
   }
 
   /** A tensor results go into: this instance's, shaped and laid out like `like`, and not one of the inputs. */
   private intoTensor(t: AttentionTensor, name: string, like: AttentionTensor): AttentionTensor {
     if (this.impl.kind !== 'webgpu') throw new AttentionInputError(`${name}: writing into a given tensor needs the WebGPU backend`);
-    if (shapeToString(t.shape) !== shapeToString(like.shape) || t.layout !== like.layout) {
+    if (shapeToString(t.shape) !== shapeToString(like.shape) || t.layout !== like.layout || t.dtype !== like.dtype) {
       throw new AttentionInputError(
-        `${name} must have shape ${shapeToString(like.shape)} and layout '${like.layout}', got ${shapeToString(t.shape)} '${t.layout}'`,
+        `${name} must have shape ${shapeToString(like.shape)}, layout '${like.layout}' and dtype ${like.dtype}, got ${shapeToString(t.shape)} '${t.layout}' ${t.dtype}`,
       );
     }
     if (t === like) throw new AttentionInputError(`${name} must not be an input of the same call`);

@@ -14,6 +14,7 @@ import { flashProgram } from '../kernels/forward-program.js';
 import { mergeProgram } from '../kernels/merge.js';
 import { naiveProgram } from '../kernels/naive-program.js';
 import { padBytes, type Program } from '../kernels/program.js';
+import { viaF32 } from '../kernels/half-io.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { jsTableTerms, scoreGrad } from '../mods/grad.js';
 import type { AdapterSummary } from '../runtime/device.js';
@@ -21,6 +22,8 @@ import type { BindingResource } from '../runtime/buffers.js';
 import { WebGpuRunner } from '../runtime/runner.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
+import { bytesOf, fromHalf, roundToHalf, type DType } from '../tensor/half.js';
+import type { HostData } from './host-data.js';
 import type { TensorOwner, TensorStorage } from './tensor.js';
 
 /** The forward's tensors by name. */
@@ -62,13 +65,14 @@ export interface PartTensors {
 export interface Backend extends TensorOwner {
   readonly kind: 'webgpu' | 'cpu';
   readonly adapter: AdapterSummary;
-  store(data: Float32Array, label: string): TensorStorage;
+  /** A new tensor's storage holding `data` (f32 values or f16 bits). */
+  store(data: HostData, label: string): TensorStorage;
   /** Returns O (q's layout; written into `into.out` when given) and LSE ([B, Hq, Nq]). */
   forward(call: AttentionCall, t: ForwardTensors, into?: { readonly out?: TensorStorage }): Promise<{ out: TensorStorage; lse: TensorStorage }>;
   /** Returns dQ (q's layout), dK, dV (k's and v's layouts; written into `into`'s where given) and sink-logit and table gradients. */
   backward(call: BackwardCall, t: BackwardTensors, into?: GradTensors): Promise<BackendGrads>;
   /** Merges partial results over disjoint key sets (checked: ≥ 1 part, O of `shape` in `layout`): new O and LSE. */
-  combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout): Promise<{ out: TensorStorage; lse: TensorStorage }>;
+  combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType): Promise<{ out: TensorStorage; lse: TensorStorage }>;
   /** Throws if a tensor's storage cannot be used here (e.g. it lives on a lost device). */
   checkStorage(storage: TensorStorage, name: string): void;
   /** After a lost device: a new one (what can be recreated), or an error saying why not. */
@@ -89,12 +93,17 @@ export class CpuBackend implements Backend {
 
   constructor(private readonly poison = false) {}
 
-  store(data: Float32Array): TensorStorage {
-    return { kind: 'cpu', data: new Float32Array(data) };
+  store(data: HostData): TensorStorage {
+    return { kind: 'cpu', data: data.dtype === 'f16' ? fromHalf(data.bits) : new Float32Array(data.values) };
   }
 
   async readBack(storage: TensorStorage): Promise<Float32Array> {
     return new Float32Array(hostData(storage));
+  }
+
+  /** An f16 call's results are f16 values, as the GPU's f16 stores leave them (LSE stays f32). */
+  private rounded(c: Pick<AttentionCall, 'dtype'>, data: Float32Array): TensorStorage {
+    return { kind: 'cpu', data: c.dtype === 'f16' ? roundToHalf(data) : data };
   }
 
   async forward(c: AttentionCall, t: ForwardTensors) {
@@ -115,7 +124,7 @@ export class CpuBackend implements Backend {
       mask: c.mask && maskFn(c.mask),
       sinks: c.sinks,
     });
-    return { out: { kind: 'cpu', data: r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
+    return { out: this.rounded(c, r.out), lse: { kind: 'cpu', data: r.lse } as const };
   }
 
   async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
@@ -138,17 +147,16 @@ export class CpuBackend implements Backend {
       sinks: c.sinks,
       tableTerms: c.tableGrads && c.score ? jsTableTerms(c.score) : undefined,
     });
-    const cpu = (d: Float32Array) => ({ kind: 'cpu', data: d }) as const;
-    return { dq: cpu(g.dq), dk: cpu(g.dk), dv: cpu(g.dv), dsinks: g.dsinks, dtables: g.dtables };
+    return { dq: this.rounded(c, g.dq), dk: this.rounded(c, g.dk), dv: this.rounded(c, g.dv), dsinks: g.dsinks, dtables: g.dtables };
   }
 
-  async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout) {
+  async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
     const r = combineStrided(
       parts.map((p) => ({ out: hostData(p.out), lse: hostData(p.lse) })),
       shape,
       layout,
     );
-    return { out: { kind: 'cpu', data: r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
+    return { out: { kind: 'cpu', data: dtype === 'f16' ? roundToHalf(r.out) : r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
   }
 
   checkStorage(): void {}
@@ -161,7 +169,9 @@ export class CpuBackend implements Backend {
 /** A GPU tensor as the runner binds it: the library's own buffer whole, a caller's as its range. */
 function gpuResource(s: TensorStorage, bytes: number): BindingResource {
   if (s.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
-  return s.owned && s.offset === 0 ? s.buffer : { buffer: s.buffer, offset: s.offset, size: padBytes(bytes) };
+  if (s.owned && s.offset === 0) return s.buffer;
+  // A caller's buffer may end right after the tensor (an f16 one 8 bytes short of the 16 padBytes rounds to).
+  return { buffer: s.buffer, offset: s.offset, size: Math.min(padBytes(bytes), Math.floor((s.buffer.size - s.offset) / 4) * 4) };
 }
 
 const owned = (buffer: GPUBuffer): TensorStorage => ({ kind: 'gpu', buffer, offset: 0, owned: true });
@@ -236,28 +246,48 @@ export class WebGpuBackend implements Backend {
     return this.runner.acquired.summary;
   }
 
-  store(data: Float32Array, label: string): TensorStorage {
-    return owned(this.runner.upload(data, label));
+  store(data: HostData, label: string): TensorStorage {
+    if (data.dtype === 'f32') return owned(this.runner.upload(data.values, label));
+    // writeBuffer moves whole 4-byte words: an odd count of f16s gets a zero after it.
+    const bits = data.bits.length % 2 ? Uint16Array.from({ length: data.bits.length + 1 }, (_, i) => data.bits[i] ?? 0) : data.bits;
+    return owned(this.runner.upload(bits, label));
   }
 
-  async readBack(storage: TensorStorage, count: number): Promise<Float32Array> {
+  async readBack(storage: TensorStorage, count: number, dtype: DType): Promise<Float32Array> {
     if (storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
-    return new Float32Array(await this.runner.buffers.read(storage.buffer, count * 4, storage.offset));
+    // Mapped ranges come in whole 4-byte words.
+    const bytes = await this.runner.buffers.read(storage.buffer, Math.ceil((count * bytesOf(dtype)) / 4) * 4, storage.offset);
+    return dtype === 'f16' ? fromHalf(new Uint16Array(bytes, 0, count)) : new Float32Array(bytes);
   }
 
   /** The forward's kernel program for a call on this adapter. */
   forwardProgram(c: AttentionCall): Program {
-    const build = { flash: flashProgram, naive: naiveProgram, basic: basicProgram }[c.algorithm];
-    return build(c, this.runner.caps);
+    const caps = this.runner.caps;
+    if (c.algorithm === 'flash') return flashProgram(c, caps);
+    // The baselines compute in f32: an f16 call widens its inputs and narrows O around them.
+    const build = c.algorithm === 'naive' ? naiveProgram : basicProgram;
+    const p = c.problem;
+    const [nq, nkv] = [p.batch * p.headsQ * p.seqQ * p.headDim, p.batch * p.headsKv * p.seqK * p.headDim];
+    return viaF32(c, (f32) => build(f32, caps), { q: nq, k: nkv, v: nkv }, { out: nq }, caps.limits.maxComputeWorkgroupsPerDimension);
+  }
+
+  /** The backward's kernel program (an f16 call runs the f32 passes between a widen and a narrow). */
+  backwardProgram(c: BackwardCall): Program {
+    const caps = this.runner.caps;
+    const p = c.problem;
+    const [nq, nkv] = [p.batch * p.headsQ * p.seqQ * p.headDim, p.batch * p.headsKv * p.seqK * p.headDim];
+    const inputs = { q: nq, k: nkv, v: nkv, out: nq, dout: nq };
+    return viaF32(c, (f32) => backwardProgram(f32, caps), inputs, { dq: nq, dk: nkv, dv: nkv }, caps.limits.maxComputeWorkgroupsPerDimension);
   }
 
   /** The call's tensors as the runner binds them, by name. */
   private async resources(c: AttentionCall, t: Readonly<Record<string, TensorStorage>>): Promise<Record<string, BindingResource>> {
     await this.checkDevices(t);
     const p = c.problem;
+    const eb = bytesOf(c.dtype);
     const bytes: Record<string, number> = {
-      q: p.batch * p.headsQ * p.seqQ * p.headDim * 4,
-      k: p.batch * p.headsKv * p.seqK * p.headDim * 4,
+      q: p.batch * p.headsQ * p.seqQ * p.headDim * eb,
+      k: p.batch * p.headsKv * p.seqK * p.headDim * eb,
       lse: p.batch * p.headsQ * p.seqQ * 4,
     };
     const sizeOf = (name: string) => bytes[{ v: 'k', out: 'q', dout: 'q', dq: 'q', dk: 'k', dv: 'k' }[name] ?? name]!;
@@ -270,19 +300,19 @@ export class WebGpuBackend implements Backend {
   }
 
   async backward(c: BackwardCall, t: BackwardTensors, into: GradTensors = {}): Promise<BackendGrads> {
-    const { outputs, host } = await this.runner.execute(backwardProgram(c, this.runner.caps), await this.resources(c, { ...t, ...into }));
+    const { outputs, host } = await this.runner.execute(this.backwardProgram(c), await this.resources(c, { ...t, ...into }));
     const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
     return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), dsinks: host.dsinks, dtables: host.dtables };
   }
 
-  async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout) {
+  async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
     const rows = shape.batch * shape.heads * shape.seq;
     const tensors: Record<string, TensorStorage> = {};
     parts.forEach((p, i) => Object.assign(tensors, { [`o${i}`]: p.out, [`lse${i}`]: p.lse }));
     await this.checkDevices(tensors);
-    const bytes = (name: string) => (name.startsWith('o') ? rows * shape.headDim * 4 : rows * 4);
+    const bytes = (name: string) => (name.startsWith('o') ? rows * shape.headDim * bytesOf(dtype) : rows * 4);
     const resources = Object.fromEntries(Object.entries(tensors).map(([name, s]) => [name, gpuResource(s, bytes(name))]));
-    const program = mergeProgram({ parts: parts.length, ...shape, strides: stridesOf(shape, layout) }, this.runner.caps);
+    const program = mergeProgram({ parts: parts.length, ...shape, strides: stridesOf(shape, layout), dtype }, this.runner.caps);
     const { outputs } = await this.runner.execute(program, resources);
     return { out: owned(outputs.out!), lse: owned(outputs.lse!) };
   }

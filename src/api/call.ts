@@ -6,6 +6,7 @@
 import { type AttentionCall, type BackwardCall, type Operand } from '../kernels/call.js';
 import { outOfRangeRead } from '../mods/ranges.js';
 import { AttentionInputError } from '../tensor/errors.js';
+import type { DType } from '../tensor/half.js';
 import { shapeToString, stridesOf } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
 import type { BackwardOptions, ForwardOptions } from './options.js';
@@ -18,6 +19,7 @@ function operand(t: AttentionTensor): Operand {
 /** The forward call for q, k, v and `opts`. */
 export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: AttentionTensor, opts: ForwardOptions): AttentionCall {
   const problem = checkQkv(q.shape, k.shape, v.shape);
+  const dtype = checkDtypes({ q, k, v }, opts.dtype);
   const algorithm = opts.algorithm ?? 'flash';
   const { score, mask, sinks } = checkVariant(opts, problem);
   if (algorithm === 'basic' && (score || mask || sinks)) {
@@ -28,6 +30,7 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
     q: operand(q),
     k: operand(k),
     v: operand(v),
+    dtype,
     scale: resolveScale(opts.scale, problem.headDim),
     causal: opts.causal ?? false,
     algorithm,
@@ -64,6 +67,8 @@ export function backwardCall(
       );
     }
   }
+  checkDtypes({ q, dOut, out }, undefined);
+  checkStatsTensor(lse, 'lse');
   if (lse.shape.batch !== p.batch || lse.shape.heads !== p.headsQ || lse.shape.seq !== p.seqQ || lse.shape.headDim !== 1) {
     throw new AttentionInputError(`lse must be [${p.batch}, ${p.headsQ}, ${p.seqQ}, 1] (from forward), got ${shapeToString(lse.shape)}`);
   }
@@ -73,6 +78,25 @@ export function backwardCall(
     backwardTile: opts.backwardTile,
     dqTile: opts.dqTile,
   };
+}
+
+/** The one element type of `tensors` (the first's), checked against the others and against `want` (the dtype option). */
+function checkDtypes(tensors: Readonly<Record<string, AttentionTensor>>, want: DType | undefined): DType {
+  const [[first, t0], ...rest] = Object.entries(tensors) as [string, AttentionTensor][];
+  for (const [name, t] of rest) {
+    if (t.dtype !== t0!.dtype) throw new AttentionInputError(`${name} is ${t.dtype} but ${first} is ${t0!.dtype}: every tensor of a call has one dtype`);
+  }
+  if (want !== undefined && want !== t0!.dtype) {
+    throw new AttentionInputError(
+      `dtype '${want}' was asked for, but the tensors are ${t0!.dtype}: make them with attn.tensor(data, dims, { dtype: '${want}' })`,
+    );
+  }
+  return t0!.dtype;
+}
+
+/** LSE and the other statistics are f32 whatever the call's dtype. */
+export function checkStatsTensor(t: AttentionTensor, name: string): void {
+  if (t.dtype !== 'f32') throw new AttentionInputError(`${name} must be f32 (as forward returns it), got ${t.dtype}`);
 }
 
 /** Checks the variant options: modifiers of the right kind, one sink per query head, table reads in range. */

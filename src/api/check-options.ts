@@ -161,9 +161,8 @@ const sinks: Rule = (v, name) => {
   return fail(`${name} must come from learnedSinks(logits)${hand}, got ${show(v)}`);
 };
 
-/** dtype: only 'f32' computes so far; anything else names the fallback. */
-const dtype: Rule = (v, name) =>
-  v === 'f32' ? v : fail(`${name} ${show(v)} is not available: this version computes in f32 only (on every adapter); use dtype: 'f32' (the default)`);
+/** dtype: the element type of a tensor ('f32' or 'f16'). */
+const dtype: Rule = (v, name) => (v === 'f32' || v === 'f16' ? v : fail(`${name} must be 'f32' or 'f16', got ${show(v)}`));
 
 const backend: Rule = (v, name) => {
   if (v === 'auto' || v === 'webgpu' || v === 'cpu') return v;
@@ -214,6 +213,7 @@ const PASS_RULES: Readonly<Record<keyof BackwardOptions, Rule>> = {
 
 const TENSOR_RULES: Readonly<Record<keyof TensorOptions, Rule>> = {
   layout: oneOf(LAYOUTS),
+  dtype,
   byteOffset: (v, name) => (Number.isInteger(v) && (v as number) >= 0 ? v : fail(`${name} must be a whole number of bytes ≥ 0, got ${show(v)}`)),
 };
 

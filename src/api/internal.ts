@@ -5,7 +5,6 @@
  * kernel programs, prepared once and encoded many times, timing and the device's
  * measured peaks. Not exported from the package; nothing else reaches inside.
  */
-import { backwardProgram as buildBackward } from '../kernels/backward-program.js';
 import type { AttentionCall, BackwardCall, Caps, TunedTiles } from '../kernels/call.js';
 import type { Program } from '../kernels/program.js';
 import type { AdapterSummary } from '../runtime/device.js';
@@ -65,7 +64,7 @@ export function gpuSeam(attn: Attention): GpuSeam | undefined {
       return runner().tuned;
     },
     forwardProgram: (call) => backend.forwardProgram(call),
-    backwardProgram: (call) => buildBackward(call, runner().caps),
+    backwardProgram: (call) => backend.backwardProgram(call),
     prepare: (program, tensors) =>
       runner().prepare(program, Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, 'storage' in t ? gpuStorage(t, name) : t]))),
     run: (prepared) => runner().run(prepared),

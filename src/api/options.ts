@@ -5,6 +5,7 @@ import type { BackwardTile } from '../kernels/backward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { Sinks } from '../mods/builtins.js';
 import type { Modifier } from '../mods/modifier.js';
+import type { DType } from '../tensor/half.js';
 import type { Layout } from '../tensor/shape.js';
 import type { AttentionTensor } from './tensor.js';
 
@@ -45,8 +46,11 @@ export type { BackwardTile } from '../kernels/backward.js';
 import type { Algorithm } from '../kernels/call.js';
 
 export interface ForwardOptions {
-  /** Arithmetic type. Only 'f32' exists so far; anything else is an AttentionInputError naming the fallback. */
-  readonly dtype?: 'f32' | 'f16';
+  /**
+   * The tensors' element type, if the caller wants it checked: the call runs in the
+   * dtype its tensors have (attn.tensor(…, { dtype })), and a mismatch is an error.
+   */
+  readonly dtype?: DType;
   /** Causal mask, aligned to the bottom-right corner when Nq ≠ Nk. Default false. */
   readonly causal?: boolean;
   /** Softmax scale. Default 1/√D. */
@@ -105,6 +109,11 @@ export interface BackwardOptions extends ForwardOptions {
 export interface TensorOptions {
   /** Memory order of `data`. Default 'bhnd'. */
   readonly layout?: Layout;
+  /**
+   * Element type: 'f32', or 'f16' (2 bytes per element on the GPU, computed in f32).
+   * Default: 'f16' for a Uint16Array (f16 bits) or Float16Array, else 'f32'.
+   */
+  readonly dtype?: DType;
   /**
    * With a GPUBuffer: where the tensor starts in it, in bytes (a multiple of the device's
    * minStorageBufferOffsetAlignment, usually 256). Default 0.

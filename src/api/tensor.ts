@@ -1,15 +1,17 @@
 /*
- * AttentionTensor: a [B, H, N, D] tensor living on one Attention instance's
- * backend (a range of a GPU buffer — the library's, or a caller's wrapped without
- * a copy — or a Float32Array for the CPU backend). It stays there between calls;
- * read() copies it back explicitly.
+ * AttentionTensor: a [B, H, N, D] tensor of f32 or f16 elements living on one
+ * Attention instance's backend (a range of a GPU buffer — the library's, or a
+ * caller's wrapped without a copy — or a Float32Array for the CPU backend). It
+ * stays there between calls; read() copies it back explicitly.
  */
 import { AttentionInputError } from '../tensor/errors.js';
+import { bytesOf, type DType } from '../tensor/half.js';
 import { dimsOf, numel, type Layout, type Shape4 } from '../tensor/shape.js';
 
 /**
  * Where a tensor's data lives: a range of a GPU buffer (`owned`: made by this library,
- * destroyed with the tensor; else the caller's, never destroyed here), or host memory.
+ * destroyed with the tensor; else the caller's, never destroyed here), or host memory
+ * (f32 values; an f16 tensor's are f16 values held as f32).
  */
 export type TensorStorage =
   | { readonly kind: 'gpu'; readonly buffer: GPUBuffer; readonly offset: number; readonly owned: boolean }
@@ -20,13 +22,13 @@ export interface GpuBufferView {
   readonly buffer: GPUBuffer;
   /** Where the tensor starts in `buffer`. */
   readonly byteOffset: number;
-  /** Bytes of the tensor's elements (f32). */
+  /** Bytes of the tensor's elements (4 per f32, 2 per f16). */
   readonly byteLength: number;
 }
 
 /** The part of a backend a tensor needs to read itself back. */
 export interface TensorOwner {
-  readBack(storage: TensorStorage, count: number): Promise<Float32Array>;
+  readBack(storage: TensorStorage, count: number, dtype: DType): Promise<Float32Array>;
 }
 
 export class AttentionTensor {
@@ -34,16 +36,19 @@ export class AttentionTensor {
   readonly shape: Shape4;
   /** Memory order of the data. */
   readonly layout: Layout;
+  /** Element type: 'f32', or 'f16' (IEEE binary16; a GPU buffer holds 2 bytes per element). */
+  readonly dtype: DType;
   /** @internal */
   readonly owner: TensorOwner;
   #storage: TensorStorage | undefined;
 
   /** @internal Created by Attention.tensor() and forward(). */
-  constructor(owner: TensorOwner, storage: TensorStorage, shape: Shape4, layout: Layout) {
+  constructor(owner: TensorOwner, storage: TensorStorage, shape: Shape4, layout: Layout, dtype: DType = 'f32') {
     this.owner = owner;
     this.#storage = storage;
     this.shape = shape;
     this.layout = layout;
+    this.dtype = dtype;
   }
 
   /** [B, H, N, D]. */
@@ -61,9 +66,9 @@ export class AttentionTensor {
     return this.#storage === undefined;
   }
 
-  /** Copies the data back to the host, in this tensor's layout. */
+  /** Copies the data back to the host, in this tensor's layout, as f32 values (an f16 tensor's are exact in f32). */
   async read(): Promise<Float32Array> {
-    return this.owner.readBack(this.storage(), numel(this.shape));
+    return this.owner.readBack(this.storage(), numel(this.shape), this.dtype);
   }
 
   /**
@@ -72,7 +77,7 @@ export class AttentionTensor {
    */
   get gpuBuffer(): GpuBufferView | undefined {
     const s = this.storage();
-    return s.kind === 'gpu' ? { buffer: s.buffer, byteOffset: s.offset, byteLength: numel(this.shape) * 4 } : undefined;
+    return s.kind === 'gpu' ? { buffer: s.buffer, byteOffset: s.offset, byteLength: numel(this.shape) * bytesOf(this.dtype) } : undefined;
   }
 
   /** Whether the GPU buffer is the caller's (wrapped with attn.tensor(buffer, …)) rather than the library's. */

@@ -128,7 +128,7 @@ export function flashLayoutOf(
   });
   const kv = operand(problem.headsKv, problem.seqK);
   const { br, pack, ranges } = forwardLayout(
-    { problem, q: operand(problem.headsQ, problem.seqQ), k: kv, v: kv, scale: 1, causal, algorithm: 'flash', ...opts },
+    { problem, q: operand(problem.headsQ, problem.seqQ), k: kv, v: kv, dtype: 'f32', scale: 1, causal, algorithm: 'flash', ...opts },
     gpu.caps,
   );
   return { br, pack, ranges };

@@ -5,6 +5,7 @@
  * usable subgroup width and tiles a timed search found. Both are plain data.
  */
 import type { Modifier } from '../mods/modifier.js';
+import type { DType } from '../tensor/half.js';
 import type { Layout, Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { BackwardTile } from './backward.js';
@@ -30,6 +31,11 @@ export interface AttentionCall {
   readonly q: Operand;
   readonly k: Operand;
   readonly v: Operand;
+  /**
+   * Element type of Q, K, V and O (and of dO, dQ, dK, dV in backward): 'f16' is stored
+   * as packed pairs and computed in f32. LSE and every statistic stay f32.
+   */
+  readonly dtype: DType;
   /** Softmax scale (default 1/√D already applied). */
   readonly scale: number;
   /** Causal mask, bottom-right aligned when Nq ≠ Nk. */

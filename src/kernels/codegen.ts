@@ -51,9 +51,10 @@ export interface TileMover {
  * Generated WGSL moving one tile of `rows` rows × D4 vec4 columns in two halves,
  * so the global loads of the next tile are in flight while the current one is
  * computed. fetch: storage buffer → registers (zero past `limit`); stage:
- * registers → workgroup tile. Expects `tid` and `D4` in scope.
+ * registers → workgroup tile. `load` turns an element of the buffer into its vec4<f32>
+ * (f16 rows are unpacked on the way in). Expects `tid` and `D4` in scope.
  */
-export function tileMover(rows: number, threads: number, d4: number): TileMover {
+export function tileMover(rows: number, threads: number, d4: number, load: (x: string) => string = (x) => x): TileMover {
   const per = Math.ceil((rows * d4) / threads);
   const ragged = (rows * d4) % threads !== 0;
   return {
@@ -66,7 +67,7 @@ export function tileMover(rows: number, threads: number, d4: number): TileMover 
       let e = tid + ${threads * u}u;
       let n = ${row0} + e / D4;
       ${regs}[${u}] = vec4<f32>(0.0);
-      if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${src}[${base} + n * ${seqStride} + e % D4]; }
+      if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${load(`${src}[${base} + n * ${seqStride} + e % D4]`)}; }
     }`,
       ),
     /** `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */

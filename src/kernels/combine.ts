@@ -13,6 +13,7 @@
 import { paramStruct, type ParamLayout } from './params.js';
 import { AUX_BINDING, IS_NAN, LSE_OF } from './forward.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
+import { rowType } from './wgsl-common.js';
 
 export const COMBINE_PARAMS: ParamLayout = {
   fields: [
@@ -31,21 +32,26 @@ export const COMBINE_PARAMS: ParamLayout = {
   ],
 };
 
-/** One invocation per (row, vec4 column); `sinkOffset`: where the sink logits sit in `aux`. */
-export function combineKernel(headDim: number, sinkOffset?: number): KernelSpec {
+/** One invocation per (row, vec4 column); `sinkOffset`: where the sink logits sit in `aux`; `half`: O is f16. */
+export function combineKernel(headDim: number, sinkOffset?: number, half = false): KernelSpec {
   const d4 = headDim / 4;
+  const out = rowType(half);
   const bindings: Binding[] = [
     PARAMS_BINDING,
     { name: 'oParts', kind: 'read', type: 'array<vec4<f32>>' },
     { name: 'stats', kind: 'read', type: 'array<f32>' },
-    { name: 'o', kind: 'read_write', type: 'array<vec4<f32>>' },
+    { name: 'o', kind: 'read_write', type: out.type },
     { name: 'lse', kind: 'read_write', type: 'array<f32>' },
     ...(sinkOffset === undefined ? [] : [AUX_BINDING]),
   ];
   const sink = sinkOffset !== undefined;
   const wgsl = /* wgsl */ `
 ${paramStruct('Params', COMBINE_PARAMS)}
-${declareBindings(bindings)}
+${declareBindings(bindings)}${
+    out.helpers &&
+    `
+${out.helpers}`
+  }
 ${IS_NAN}
 ${LSE_OF}
 
@@ -82,14 +88,20 @@ ${
     if (w != 0.0) { acc += w * oParts[s * params.partVec4 + at]; }
   }
   if (nan) {
-    o[at] = vec4<f32>(params.nan);
+    o[at] = ${out.store('vec4<f32>(params.nan)')};
     if (c == 0u) { lse[row] = params.nan; }
     return;
   }
-  o[at] = select(vec4<f32>(0.0), acc / l, l > 0.0);
+  o[at] = ${out.store('select(vec4<f32>(0.0), acc / l, l > 0.0)')};
   // As in the fused kernel: a sink that is the row's frame gives LSE from its logit directly.
   if (c == 0u) { lse[row] = select(params.negInf, ${sink ? 'select(lseOf(mx, l), sinkLogit + log(l), mx == sink)' : 'lseOf(mx, l)'}, l > 0.0); }
 }
 `;
-  return { label: `attention.forward.combine d${headDim}${sink ? ' sinks' : ''}`, wgsl, workgroupSize: [64, 1, 1], bindings, workgroupBytes: 0 };
+  return {
+    label: `attention.forward.combine d${headDim}${half ? ' f16' : ''}${sink ? ' sinks' : ''}`,
+    wgsl,
+    workgroupSize: [64, 1, 1],
+    bindings,
+    workgroupBytes: 0,
+  };
 }

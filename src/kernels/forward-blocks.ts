@@ -38,7 +38,11 @@ const KROW = D4 + 1u;
 const CAUSAL = ${plan.cfg.causal};
 const MASKED = ${MASKED};
 
-${declareBindings(plan.bindings)}
+${declareBindings(plan.bindings)}${
+    plan.inRows.helpers &&
+    `
+${plan.inRows.helpers}`
+  }
 ${v?.scoreFn ?? ''}
 ${v?.maskFn ?? ''}
 ${plan.blocks ? NEXT_TILE : ''}
@@ -85,7 +89,7 @@ export function stageQ(plan: ForwardPlan): string {
     var x = vec4<f32>(0.0);
     if (pr < ${pack}u * params.seqQ) {
       let hr = ${pack > 1 ? `hk * ${pack}u + pr / params.seqQ` : 'h'};
-      x = q[b * params.qsb + hr * params.qsh - params.qOff + ${pack > 1 ? '(pr % params.seqQ)' : 'pr'} * params.qsn + i % D4];
+      x = ${plan.inRows.load(`q[b * params.qsb + hr * params.qsh - params.qOff + ${pack > 1 ? '(pr % params.seqQ)' : 'pr'} * params.qsn + i % D4]`)};
     }
     Qs[i] = x;
   }`;
@@ -257,7 +261,7 @@ ${finalStats(plan, r)}
       let rowBase = b * params.qsb + hr * params.qsh - params.qOff + i * params.qsn;
       // A row with a NaN score keeps its NaN (lF is NaN), like the reference.
       let inv = select(0.0, keep / lF, lF > 0.0 || isNan(lF));
-${each(oc, (c) => `      ${plan.columnGuard(c)}{ o[part * params.oPart + rowBase + ${plan.lane(c)}] = acc[${r * oc + c}] * inv; }`)}
+${each(oc, (c) => `      ${plan.columnGuard(c)}{ o[part * params.oPart + rowBase + ${plan.lane(c)}] = ${plan.outRows.store(`acc[${r * oc + c}] * inv`)}; }`)}
       if (tx == 0u) {
 ${plan.cfg.partial ? PART_STATS : LSE}
       }

@@ -6,6 +6,7 @@
  */
 import { PARAMS_BINDING, type Binding } from './spec.js';
 import type { ParamLayout } from './params.js';
+import type { RowType } from './wgsl-common.js';
 
 /** Tile shape of the forward kernel. */
 export interface ForwardTile {
@@ -58,6 +59,11 @@ export interface ForwardConfig {
    * per workgroup); learned sinks are per row.
    */
   readonly pack?: number;
+  /**
+   * Q, K, V and O hold f16 (packed pairs, wgsl-common.ts F16_ROWS); the arithmetic and
+   * the workgroup tiles stay f32. A partial kernel's O parts stay f32 (the combine writes f16).
+   */
+  readonly half?: boolean;
 }
 
 /**
@@ -122,15 +128,17 @@ export const FORWARD_PARAMS: ParamLayout = {
   ],
 };
 
-/** Bindings every forward kernel declares; `aux` and `blocks` follow when the variant needs them. */
-export const FORWARD_BINDINGS: readonly Binding[] = [
-  PARAMS_BINDING,
-  { name: 'q', kind: 'read', type: 'array<vec4<f32>>' },
-  { name: 'k', kind: 'read', type: 'array<vec4<f32>>' },
-  { name: 'v', kind: 'read', type: 'array<vec4<f32>>' },
-  { name: 'o', kind: 'read_write', type: 'array<vec4<f32>>' },
-  { name: 'lse', kind: 'read_write', type: 'array<f32>' },
-];
+/** Bindings every forward kernel declares, with Q/K/V of type `inRows` and O of `outRows`; `aux` and `blocks` follow when the variant needs them. */
+export function forwardBindings(inRows: RowType, outRows: RowType): readonly Binding[] {
+  return [
+    PARAMS_BINDING,
+    { name: 'q', kind: 'read', type: inRows.type },
+    { name: 'k', kind: 'read', type: inRows.type },
+    { name: 'v', kind: 'read', type: inRows.type },
+    { name: 'o', kind: 'read_write', type: outRows.type },
+    { name: 'lse', kind: 'read_write', type: 'array<f32>' },
+  ];
+}
 
 /** Rows of Q and keys of K/V per workgroup tile. */
 export function tileRows(t: ForwardTile): { br: number; bc: number } {

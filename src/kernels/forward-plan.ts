@@ -8,8 +8,8 @@
  */
 import type { Binding } from './spec.js';
 import { tileMover, type TileMover } from './codegen.js';
-import { FORWARD_BINDINGS, outCols, tileOptionsProblem, tileRows, type ForwardConfig, type ForwardTile, type KernelVariant } from './forward-config.js';
-import { AUX_BINDING } from './wgsl-common.js';
+import { forwardBindings, outCols, tileOptionsProblem, tileRows, type ForwardConfig, type ForwardTile, type KernelVariant } from './forward-config.js';
+import { AUX_BINDING, rowType, F32_ROWS, type RowType } from './wgsl-common.js';
 
 /** A checked forward config and the names its WGSL blocks share. */
 export interface ForwardPlan {
@@ -33,6 +33,9 @@ export interface ForwardPlan {
   readonly blocks: boolean;
   /** Group 0 in binding order: the forward bindings, then `aux` and `blocks` when used. */
   readonly bindings: readonly Binding[];
+  /** How Q, K and V are read (f32 or packed f16), and how O is written. */
+  readonly inRows: RowType;
+  readonly outRows: RowType;
   /** Moves one K or V tile: device memory → registers → workgroup memory. */
   readonly mover: TileMover;
   /** The workgroup buffer P goes to: Ks once S is done (pInK), else its own Ps. */
@@ -72,6 +75,8 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
   const kAt = (key: string, col: string) => (t.swizzle ? `Ks[(${key}) * D4 + ((${col}) ^ ((${key}) & (D4 - 1u)))]` : `Ks[(${key}) * KROW + ${col}]`);
   // Packed rows: row = head in group · Nq + query.
   const packed = (r: number) => `(q0 + ty * RM + ${r}u)`;
+  const inRows = rowType(cfg.half);
+  const outRows = cfg.partial ? F32_ROWS : inRows;
   return {
     cfg,
     tile: t,
@@ -84,8 +89,14 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
     variant: v,
     modded,
     blocks,
-    bindings: [...FORWARD_BINDINGS, ...(usesAux ? [AUX_BINDING] : []), ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : [])],
-    mover: tileMover(bc, t.tx * t.ty, d4),
+    inRows,
+    outRows,
+    bindings: [
+      ...forwardBindings(inRows, outRows),
+      ...(usesAux ? [AUX_BINDING] : []),
+      ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
+    ],
+    mover: tileMover(bc, t.tx * t.ty, d4, inRows.load),
     pBuf: t.pInK ? 'Ks' : 'Ps',
     kAt,
     vAt: (key, col) => (t.shareKv ? kAt(key, col) : `Vs[(${key}) * D4 + ${col}]`),

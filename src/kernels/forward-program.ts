@@ -14,6 +14,7 @@ import { chunkRanges, keyRanges, packGroup, splitCall, type Chunk, type SplitInp
 import { checkForcedTile, forwardTile } from './tile-policy.js';
 import { tileUsesSubgroups } from './tiles.js';
 import { lowerVariant } from './variant.js';
+import { bytesOf } from '../tensor/half.js';
 
 /** How the fused kernel lays a call out; the IO model reads it too. */
 export interface ForwardLayout {
@@ -36,7 +37,7 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
   const packable = packGroup(p, Boolean(c.score || c.mask));
   const tile = c.tile ? checkForcedTile(caps, p.headDim, c.tile) : forwardTile(caps, p.headDim, c.causal, p.seqQ, p.seqQ * packable);
   const { br, bc } = tileRows(tile);
-  const split = { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides };
+  const split = { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides, elemBytes: bytesOf(c.dtype) };
   const chunks = splitCall(split, caps.maxBindingBytes, caps.limits.minStorageBufferOffsetAlignment, br);
   // Too few rows to fill the GPU: the keys run in ranges whose partial results a combine
   // pass merges (only for calls that bind whole; those are small by definition).
@@ -54,7 +55,9 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   const lowered = lowerVariant(c);
   const blocks = c.mask ? cachedBlockMask(c.mask, lowered, { batch: p.batch, heads: p.headsQ, seqQ: p.seqQ, seqK: p.seqK }, br, bc) : undefined;
   const variant = lowered.kernel && { ...lowered.kernel, blockMask: Boolean(blocks) };
-  const outBytes = p.batch * p.headsQ * p.seqQ * p.headDim * 4;
+  const half = c.dtype === 'f16';
+  const vecBytes = 4 * bytesOf(c.dtype); // Q, K, V and O offsets are in vec4 rows of the dtype
+  const outBytes = p.batch * p.headsQ * p.seqQ * p.headDim * bytesOf(c.dtype);
   const lseBytes = p.batch * p.headsQ * p.seqQ * 4;
   const buffers: Record<string, BufferDecl> = {
     out: { role: 'output', bytes: outBytes, label: 'attention out' },
@@ -62,7 +65,9 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   };
   if (lowered.aux) buffers.aux = { role: 'upload', data: lowered.aux, label: 'attention aux tables' };
   if (blocks) buffers.blocks = blocks.decl;
-  const parts = ranges.length > 1 ? keyParts(caps, ranges.length, padBytes(outBytes), padBytes(lseBytes) * 2) : undefined;
+  // O parts are f32 whatever the dtype: the combine rounds once, at the end.
+  const partBytes = p.batch * p.headsQ * p.seqQ * p.headDim * 4;
+  const parts = ranges.length > 1 ? keyParts(caps, ranges.length, padBytes(partBytes), padBytes(lseBytes) * 2) : undefined;
   if (parts) Object.assign(buffers, parts.buffers);
   // With parts, the sinks join in the combine (each range would otherwise count them once).
   const spec = forwardKernel({
@@ -72,6 +77,7 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
     subgroups: tileUsesSubgroups(tile, caps.subgroupWidth),
     partial: Boolean(parts),
     pack,
+    half,
     variant: variant && (parts ? { ...variant, sinkOffset: undefined } : variant),
   });
   const align = caps.limits.minStorageBufferOffsetAlignment;
@@ -92,9 +98,9 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
         headBase: ch.h0,
         batchBase: ch.b0,
         tileBase: ch.n0 / br,
-        qOff: r.q.offset / 16,
-        kOff: r.k.offset / 16,
-        vOff: r.v.offset / 16,
+        qOff: r.q.offset / vecBytes,
+        kOff: r.k.offset / vecBytes,
+        vOff: r.v.offset / vecBytes,
         lseOff: r.lse.offset / 4,
         qTiles,
         rangeKeys,
@@ -142,7 +148,7 @@ function combineStep(c: AttentionCall, parts: { oStride: number; statsStride: nu
   const groups = Math.ceil((rows * p.headDim) / 4 / 64);
   const wgx = Math.min(groups, 65535);
   return {
-    spec: combineKernel(p.headDim, sinkOffset),
+    spec: combineKernel(p.headDim, sinkOffset, c.dtype === 'f16'),
     params: COMBINE_PARAMS,
     values: {
       rows,

@@ -186,6 +186,7 @@ function forwardLabel(plan: ForwardPlan): string {
     'attention.forward',
     plan.subgroups && 'subgroups',
     `d${cfg.headDim}`,
+    cfg.half && 'f16',
     cfg.causal && 'causal',
     cfg.variant && 'variant',
     plan.blocks && 'blocks',

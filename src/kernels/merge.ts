@@ -17,7 +17,8 @@ import type { Caps } from './call.js';
 import { paramStruct, type ParamLayout } from './params.js';
 import { checkWholeBindings, padBytes, type BufferDecl, type Program, type Step } from './program.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
-import { IS_NAN } from './wgsl-common.js';
+import { F32_ROWS, IS_NAN, rowType, type RowType } from './wgsl-common.js';
+import { bytesOf, type DType } from '../tensor/half.js';
 
 export const MERGE_PARAMS: ParamLayout = {
   fields: [
@@ -35,21 +36,34 @@ export const MERGE_PARAMS: ParamLayout = {
   ],
 };
 
+/** How the merge's three O operands are stored: the running pair in f32 scratch, the caller's parts and result in their dtype. */
+export interface MergeRows {
+  readonly a: RowType;
+  readonly b: RowType;
+  readonly o: RowType;
+}
+
 /** The pairwise merge: one invocation per (row, vec4 column) of O. */
-export function mergeKernel(headDim: number): KernelSpec {
+export function mergeKernel(headDim: number, rows: MergeRows = { a: F32_ROWS, b: F32_ROWS, o: F32_ROWS }): KernelSpec {
   const d4 = headDim / 4;
   const bindings: Binding[] = [
     PARAMS_BINDING,
-    { name: 'oA', kind: 'read', type: 'array<vec4<f32>>' },
+    { name: 'oA', kind: 'read', type: rows.a.type },
     { name: 'lseA', kind: 'read', type: 'array<f32>' },
-    { name: 'oB', kind: 'read', type: 'array<vec4<f32>>' },
+    { name: 'oB', kind: 'read', type: rows.b.type },
     { name: 'lseB', kind: 'read', type: 'array<f32>' },
-    { name: 'o', kind: 'read_write', type: 'array<vec4<f32>>' },
+    { name: 'o', kind: 'read_write', type: rows.o.type },
     { name: 'lse', kind: 'read_write', type: 'array<f32>' },
   ];
+  const half = [rows.a, rows.b, rows.o].find((r) => r.helpers);
   const wgsl = /* wgsl */ `
 ${paramStruct('Params', MERGE_PARAMS)}
-${declareBindings(bindings)}
+${declareBindings(bindings)}${
+    half
+      ? `
+${half.helpers}`
+      : ''
+  }
 ${IS_NAN}
 // −∞ tested on the bits, like NaN: a compiler may assume no infinities in float compares.
 fn isNegInf(x: f32) -> bool { return bitcast<u32>(x) == 0xff800000u; }
@@ -67,14 +81,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let la = lseA[row];
   let lb = select(params.negInf, lseB[row], params.hasB != 0u);
   if (isNan(la) || isNan(lb)) {
-    o[at] = vec4<f32>(params.nan);
+    o[at] = ${rows.o.store('vec4<f32>(params.nan)')};
     if (c == 0u) { lse[row] = params.nan; }
     return;
   }
   let seenA = !isNegInf(la);
   let seenB = !isNegInf(lb);
   if (!seenA && !seenB) {
-    o[at] = vec4<f32>(0.0);
+    o[at] = ${rows.o.store('vec4<f32>(0.0)')};
     if (c == 0u) { lse[row] = params.negInf; }
     return;
   }
@@ -84,13 +98,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let wb = select(0.0, exp(lb - mx), seenB);
   let l = wa + wb;
   var acc = vec4<f32>(0.0);
-  if (wa != 0.0) { acc += wa * oA[at]; }
-  if (wb != 0.0) { acc += wb * oB[at]; }
-  o[at] = acc / l;
+  if (wa != 0.0) { acc += wa * ${rows.a.load('oA[at]')}; }
+  if (wb != 0.0) { acc += wb * ${rows.b.load('oB[at]')}; }
+  o[at] = ${rows.o.store('acc / l')};
   if (c == 0u) { lse[row] = mx + log(l); }
 }
 `;
-  return { label: `attention.combine d${headDim}`, wgsl, workgroupSize: [64, 1, 1], bindings, workgroupBytes: 0 };
+  const f16 = half ? ` f16 ${[rows.a, rows.b, rows.o].map((r) => (r.helpers ? 'h' : 'f')).join('')}` : '';
+  return { label: `attention.combine d${headDim}${f16}`, wgsl, workgroupSize: [64, 1, 1], bindings, workgroupBytes: 0 };
 }
 
 /** What a combine merges: `parts` partial results of one [B, H, N, D] shape, O with these element strides. */
@@ -101,6 +116,8 @@ export interface MergeProblem {
   readonly seq: number;
   readonly headDim: number;
   readonly strides: { readonly batch: number; readonly head: number; readonly seq: number };
+  /** The parts' and the result's element type (the running merge stays f32). */
+  readonly dtype: DType;
 }
 
 /**
@@ -109,8 +126,10 @@ export interface MergeProblem {
  */
 export function mergeProgram(m: MergeProblem, caps: Caps): Program {
   const rows = m.batch * m.heads * m.seq;
-  const outBytes = rows * m.headDim * 4;
+  const outBytes = rows * m.headDim * bytesOf(m.dtype);
+  const accBytes = rows * m.headDim * 4;
   const lseBytes = rows * 4;
+  const given = rowType(m.dtype === 'f16');
   checkWholeBindings(caps.maxBindingBytes, 'attn.combine', { out: outBytes });
   const buffers: Record<string, BufferDecl> = {
     out: { role: 'output', bytes: outBytes, label: 'attention.combine out' },
@@ -119,10 +138,9 @@ export function mergeProgram(m: MergeProblem, caps: Caps): Program {
   // The running merge of parts 0..i ping-pongs between two scratch pairs (a buffer is
   // never read and written by one dispatch); three parts need one pair, four or more two.
   for (let s = 0; s < Math.min(2, m.parts - 2); s++) {
-    buffers[`accO${s}`] = { role: 'scratch', bytes: padBytes(outBytes), label: 'attention.combine running O' };
+    buffers[`accO${s}`] = { role: 'scratch', bytes: padBytes(accBytes), label: 'attention.combine running O' };
     buffers[`accLse${s}`] = { role: 'scratch', bytes: padBytes(lseBytes), label: 'attention.combine running LSE' };
   }
-  const spec = mergeKernel(m.headDim);
   const groups = Math.ceil((rows * m.headDim) / 4 / 64);
   const wgx = Math.min(groups, 65535);
   const grid = [wgx, Math.ceil(groups / wgx), 1] as const;
@@ -143,7 +161,9 @@ export function mergeProgram(m: MergeProblem, caps: Caps): Program {
     const [oA, lseA] = i === 1 ? ['o0', 'lse0'] : [`accO${(i - 2) % 2}`, `accLse${(i - 2) % 2}`];
     const [oB, lseB] = m.parts > 1 ? [`o${i}`, `lse${i}`] : [oA, lseA];
     const [o, lse] = i === merges ? ['out', 'lse'] : [`accO${(i - 1) % 2}`, `accLse${(i - 1) % 2}`];
+    const spec = mergeKernel(m.headDim, { a: i === 1 ? given : F32_ROWS, b: given, o: i === merges ? given : F32_ROWS });
     steps.push({ spec, params: MERGE_PARAMS, values, buffers: { oA, lseA, oB, lseB, o, lse }, grid });
   }
-  return { buffers, steps, labels: [merges > 1 ? `${spec.label} ×${merges} merges` : spec.label] };
+  const label = steps[0]!.spec.label;
+  return { buffers, steps, labels: [merges > 1 ? `${label} ×${merges} merges` : label] };
 }

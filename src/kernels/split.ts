@@ -34,10 +34,14 @@ function span(s: Strides, b0: number, b1: number, h0: number, h1: number, n0: nu
   return [lo, hi];
 }
 
-/** The byte range to bind for [lo, hi) floats: offset aligned down, size a multiple of 16. */
-export function boundRange(lo: number, hi: number, align: number): BoundRange {
-  const offset = Math.floor((lo * 4) / align) * align;
-  return { offset, size: Math.ceil((hi * 4 - offset) / 16) * 16 };
+/**
+ * The byte range to bind for elements [lo, hi) of `bytes` bytes each: offset aligned
+ * down, size a whole number of vec4 rows (16 bytes for f32, 8 for f16).
+ */
+export function boundRange(lo: number, hi: number, align: number, bytes = 4): BoundRange {
+  const offset = Math.floor((lo * bytes) / align) * align;
+  const vec = 4 * bytes;
+  return { offset, size: Math.ceil((hi * bytes - offset) / vec) * vec };
 }
 
 export interface SplitInput {
@@ -45,6 +49,8 @@ export interface SplitInput {
   readonly q: Strides;
   readonly k: Strides;
   readonly v: Strides;
+  /** Bytes per element of Q, K, V and O (4 for f32, 2 for f16); LSE is always f32. */
+  readonly elemBytes: number;
 }
 
 /** The ranges a chunk binds: q (also O), k, v, and lse ([B, Hq, Nq] floats). */
@@ -53,9 +59,9 @@ export function chunkRanges(a: SplitInput, c: Chunk, align: number) {
   const g = p.headsQ / p.headsKv;
   const [hk0, hk1] = [Math.floor(c.h0 / g), Math.floor((c.h1 - 1) / g) + 1];
   return {
-    q: boundRange(...span(a.q, c.b0, c.b1, c.h0, c.h1, c.n0, c.n1, p.headDim), align),
-    k: boundRange(...span(a.k, c.b0, c.b1, hk0, hk1, 0, p.seqK, p.headDim), align),
-    v: boundRange(...span(a.v, c.b0, c.b1, hk0, hk1, 0, p.seqK, p.headDim), align),
+    q: boundRange(...span(a.q, c.b0, c.b1, c.h0, c.h1, c.n0, c.n1, p.headDim), align, a.elemBytes),
+    k: boundRange(...span(a.k, c.b0, c.b1, hk0, hk1, 0, p.seqK, p.headDim), align, a.elemBytes),
+    v: boundRange(...span(a.v, c.b0, c.b1, hk0, hk1, 0, p.seqK, p.headDim), align, a.elemBytes),
     lse: boundRange((c.b0 * p.headsQ + c.h0) * p.seqQ + c.n0, ((c.b1 - 1) * p.headsQ + c.h1 - 1) * p.seqQ + c.n1, align),
   };
 }

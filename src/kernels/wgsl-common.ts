@@ -32,3 +32,43 @@ export const LSE_OF = /* wgsl */ `fn lseOf(m: f32, l: f32) -> f32 {
 
 /** The packed auxiliary tables of a variant (slopes, document ids, sinks, …). */
 export const AUX_BINDING: Binding = { name: 'aux', kind: 'read', type: 'array<f32>' };
+
+/**
+ * How a kernel holds a tensor's vec4 rows (4 consecutive elements of a head) in
+ * device memory. f32: `vec4<f32>`. f16: the four values packed in two u32 words,
+ * read and written with WGSL's core pack2x16float / unpack2x16float, so every
+ * adapter has it (no `shader-f16`) and the arithmetic stays f32.
+ */
+export interface RowType {
+  /** The binding's WGSL type. */
+  readonly type: string;
+  /** Bytes per vec4 row element (16 or 8): offsets and strides in these units. */
+  readonly vecBytes: number;
+  /** The vec4<f32> value of one element read from the buffer (`x` is `buf[i]`). */
+  load(x: string): string;
+  /** What to store for the vec4<f32> value `v`. */
+  store(v: string): string;
+  /** Module-scope helper functions the type needs ('' for f32). */
+  readonly helpers: string;
+}
+
+export const F32_ROWS: RowType = { type: 'array<vec4<f32>>', vecBytes: 16, load: (x) => x, store: (v) => v, helpers: '' };
+
+/*
+ * pack2x16float rounds to a neighbouring f16 (WGSL leaves the direction to the
+ * implementation) and leaves values past the f16 range indeterminate: f16 results hold
+ * what f16 can, like a GPU library's f16 outputs.
+ */
+export const F16_ROWS: RowType = {
+  type: 'array<vec2<u32>>',
+  vecBytes: 8,
+  load: (x) => `unpackHalf4(${x})`,
+  store: (v) => `packHalf4(${v})`,
+  helpers: /* wgsl */ `fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }
+fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`,
+};
+
+/** The row type of a tensor of `half` (f16) or f32 elements. */
+export function rowType(half: boolean | undefined): RowType {
+  return half ? F16_ROWS : F32_ROWS;
+}

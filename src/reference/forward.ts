@@ -21,7 +21,10 @@
  *
  * With precision 'f32' every arithmetic result is rounded to float32: that is the
  * "plain float32 naive computation" whose error against float64 sets test tolerances.
+ * With 'f16' it is naive attention as an f16 pipeline runs it (FlashAttention's
+ * accuracy baseline): f32 arithmetic, but S, the normalised P and O stored in f16.
  */
+import { roundHalf } from '../tensor/half.js';
 import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
 import { rowOffset, stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
 
@@ -37,8 +40,11 @@ export interface ReferenceOptions {
   readonly scale?: number;
   /** Causal mask, bottom-right aligned. Default false. */
   readonly causal?: boolean;
-  /** 'f64' (the spec, default) or 'f32' (round every operation to float32). */
-  readonly precision?: 'f64' | 'f32';
+  /**
+   * 'f64' (the spec, default), 'f32' (round every operation to float32), or 'f16'
+   * (float32 operations, with S, P = softmax(S) and O rounded to f16 where naive f16 stores them).
+   */
+  readonly precision?: 'f64' | 'f32' | 'f16';
   /** Score modifier, applied to the scaled score before masking. */
   readonly score?: ScoreFn;
   /** Mask modifier: false masks key kv out for query q (in addition to causal). */
@@ -65,7 +71,9 @@ export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, op
   const { batch: B, heads: Hq, seq: Nq, headDim: D } = q.shape;
   const { heads: Hkv, seq: Nk } = k.shape;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
-  const r = opts.precision === 'f32' ? Math.fround : (x: number) => x;
+  const r = opts.precision === 'f32' || opts.precision === 'f16' ? Math.fround : (x: number) => x;
+  const half = opts.precision === 'f16';
+  const stored = half ? roundHalf : (x: number) => x; // what naive f16 writes to memory
   const group = Hq / Hkv;
   const qs = stridesOf(q.shape, q.layout);
   const ks = stridesOf(k.shape, k.layout);
@@ -92,6 +100,7 @@ export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, op
           for (let d = 0; d < D; d++) dot = r(dot + r(q.data[qo + d]! * k.data[ko + d]!));
           s[j] = r(dot * scale);
           if (opts.score) s[j] = r(opts.score(s[j]!, b, h, i, j));
+          s[j] = stored(s[j]!);
           // A NaN score (NaN in q, or in a visible key) makes the whole row NaN.
           if (s[j]! > max || Number.isNaN(s[j])) max = Number.isNaN(max) ? max : s[j]!;
         }
@@ -109,6 +118,8 @@ export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, op
           s[j] = s[j] === -Infinity ? 0 : r(Math.exp(r(s[j]! - max)));
           sum = r(sum + s[j]!);
         }
+        // Naive f16 stores P normalised, in f16; O is then P V.
+        if (half) for (let j = 0; j < Nk; j++) s[j] = stored(r(s[j]! / sum));
         // O row = P V / sum
         for (let d = 0; d < D; d++) {
           let acc = 0;
@@ -116,7 +127,7 @@ export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, op
             if (s[j] === 0) continue;
             acc = r(acc + r(s[j]! * v.data[rowOffset(vs, b, hk, j) + d]!));
           }
-          out[o + d] = r(acc / sum);
+          out[o + d] = half ? stored(acc) : r(acc / sum);
         }
         lse[(b * Hq + h) * Nq + i] = r(max + r(Math.log(sum)));
       }

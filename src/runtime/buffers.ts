@@ -105,9 +105,12 @@ export class Buffers {
     }
   }
 
-  /** Fills a buffer with NaN (poison) so that unwritten outputs are detectable. */
+  /**
+   * Fills a buffer with NaN (poison) so that unwritten outputs are detectable: the word
+   * 0x7fc07fc0 is a NaN read as one f32 and as two f16s alike.
+   */
   poison(buffer: GPUBuffer): void {
-    this.device.queue.writeBuffer(buffer, 0, new Float32Array(buffer.size / 4).fill(NaN));
+    this.device.queue.writeBuffer(buffer, 0, new Uint32Array(buffer.size / 4).fill(0x7fc07fc0));
   }
 
   /** A pooled buffer of exactly `bytes` (a multiple of 16) and `usage`; give it back after the run. */

@@ -221,8 +221,8 @@ export class WebGpuRunner {
     return 'offset' in r ? this.buffers.read(r.buffer, r.size, r.offset) : this.buffers.read(r, r.size);
   }
 
-  /** Uploads f32 data to a new storage buffer (owned by the caller). */
-  upload(data: Float32Array, label: string): GPUBuffer {
+  /** Uploads data (f32 values, f16 bits) to a new storage buffer (owned by the caller). */
+  upload(data: Float32Array | Uint16Array, label: string): GPUBuffer {
     return this.buffers.upload(data, label);
   }
 

@@ -1,0 +1,86 @@
+/*
+ * IEEE binary16 (f16) on the host: the element type a tensor's data may have.
+ * Node 20 has no Float16Array, so f16 data travels as Uint16Array bit patterns;
+ * these convert it to and from f32 (round to nearest, ties to even, as the GPU's
+ * f16 stores should and as PyTorch's `.half()` does).
+ */
+
+/** Element types of tensor data. LSE and other statistics stay f32 whatever this is. */
+export type DType = 'f32' | 'f16';
+
+export const DTYPES: readonly DType[] = ['f32', 'f16'];
+
+/** Bytes of one element. */
+export function bytesOf(dtype: DType): number {
+  return dtype === 'f16' ? 2 : 4;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The f16 bit pattern nearest to x (ties to even); beyond the f16 range, ±inf; NaN stays NaN. */
+export function halfBits(x: number): number {
+  f32[0] = x; // first to f32: f32 → f16 rounding is what a GPU's f16 store does
+  const bits = u32[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15; // the f16 exponent
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // Subnormal (or zero): the 24-bit significand shifted right by 14 − e, rounded to even.
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = m & ((1 << shift) - 1);
+    let h = m >>> shift;
+    if (rest > half || (rest === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // a carry into the exponent is right, up to inf
+  return sign | h;
+}
+
+/** The value of an f16 bit pattern. */
+export function halfValue(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** x rounded to the nearest f16 value, as a number. */
+export function roundHalf(x: number): number {
+  return halfValue(halfBits(x));
+}
+
+/** f32 (or f64) values → f16 bit patterns. */
+export function toHalf(data: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = halfBits(data[i]!);
+  return out;
+}
+
+/** f16 bit patterns → their values as f32 (exact: every f16 is an f32). */
+export function fromHalf(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = halfValue(bits[i]!);
+  return out;
+}
+
+/** Every value rounded to f16 (in place). */
+export function roundToHalf(data: Float32Array): Float32Array {
+  for (let i = 0; i < data.length; i++) data[i] = halfValue(halfBits(data[i]!));
+  return data;
+}
+
+/** Whether `data` is a Float16Array (ES2025; Node ≥ 24 and recent browsers), without naming the type. */
+export function isFloat16Array(data: unknown): data is ArrayLike<number> & ArrayBufferView {
+  return ArrayBuffer.isView(data) && data.constructor?.name === 'Float16Array';
+}
