@@ -45,7 +45,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       const detail = r.ok
         ? alg === 'backward'
           ? `grad err ${r.maxAbsErr.toExponential(1)} ≤ ${r.tolerance.toExponential(1)}`
-          : `O err ${r.maxAbsErr.toExponential(1)} ≤ ${r.tolerance.toExponential(1)}, LSE err ${r.lseErr.toExponential(1)} ≤ ${r.lseTolerance.toExponential(1)}`
+          : `O err ${r.maxAbsErr.toExponential(1)} ≤ ${r.tolerance.toExponential(1)}${r.naiveF16Err === undefined ? '' : ` (naive f16 ${r.naiveF16Err.toExponential(1)})`}, LSE err ${r.lseErr.toExponential(1)} ≤ ${r.lseTolerance.toExponential(1)}`
         : `${r.message} [seed ${r.seed}]`;
       bar.line(`${r.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(40)} ${detail} (${r.ms.toFixed(0)} ms)`);
     }

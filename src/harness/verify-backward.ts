@@ -7,7 +7,7 @@
  * carry it) for extreme logits, plus, for dQ and dK, the cancellation in
  * dP − D (two sums of up to D·|dO|·|V| whose difference is tiny when a row's
  * softmax is nearly one-hot): 4 · unit roundoff · D·|dO|·|V| · scale·|K or Q|;
- * plus 1e-6 absolute.
+ * plus 1e-6 absolute. f16 cases allow 4 f16 ulps (2⁻⁹) of each gradient's magnitude instead of 1e-4.
  */
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { jsTableTerms, scoreGrad, tableName } from '../mods/grad.js';
@@ -15,8 +15,8 @@ import { referenceBackward } from '../reference/backward.js';
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import type { Shape4 } from '../tensor/shape.js';
 import type { Attention } from '../api/attention.js';
-import { freshSeed, randomData, rng } from './random.js';
-import { bhnd, compare, F32_ROUNDOFF, maxAbsFinite, runCase, shapeKv, shapeQ, toLayout, type VerifyCase, type VerifyOutcome } from './verify.js';
+import { freshSeed, rng } from './random.js';
+import { bhnd, caseData, compare, F32_ROUNDOFF, maxAbsFinite, runCase, shapeKv, shapeQ, toLayout, type VerifyCase, type VerifyOutcome } from './verify.js';
 import { VARIANTS } from './verify-variants.js';
 
 export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = freshSeed()): Promise<VerifyOutcome> {
@@ -24,15 +24,11 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
   const rand = rng(seed);
   const sq = shapeQ(c);
   const skv = shapeKv(c);
-  const host = (s: Shape4, amplitude = c.amplitude): HostTensor => ({
-    data: randomData(s.batch * s.heads * s.seq * s.headDim, rand, amplitude),
-    shape: s,
-    layout: c.layout,
-  });
+  const host = (s: Shape4, amplitude = c.amplitude): HostTensor => caseData(c, s, rand, amplitude);
   const [hq, hk, hv] = [host(sq), host(skv), host(skv)];
   const hdo = host(sq, 1);
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
-  const tensors = [hq, hk, hv, hdo].map((t) => attn.tensor(t.data as Float32Array, dims(t.shape), { layout: c.layout }));
+  const tensors = [hq, hk, hv, hdo].map((t) => attn.tensor(t.data as Float32Array, dims(t.shape), { layout: c.layout, dtype: c.dtype ?? 'f32' }));
   const [q, k, v, dOut] = tensors as [(typeof tensors)[0], (typeof tensors)[0], (typeof tensors)[0], (typeof tensors)[0]];
   const nan = { maxAbsErr: NaN, tolerance: NaN, lseErr: NaN, lseTolerance: NaN };
   try {
@@ -52,7 +48,8 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
     };
     const ref = referenceBackward(hq, hk, hv, hdo, { ...refOpts, tableTerms: variant.score && jsTableTerms(variant.score) });
     const maxLogit = maxAbsFinite(referenceForward(hq, hk, hv, refOpts).lse);
-    const widen = 1e-4 + 16 * F32_ROUNDOFF * maxLogit;
+    // f16 gradients are stored in f16, from an O saved in f16: a few f16 ulps of each gradient.
+    const widen = (c.dtype === 'f16' ? 4 * 2 ** -11 : 1e-4) + 16 * F32_ROUNDOFF * maxLogit;
     let worst = { err: 0, tol: 0 };
     const scale = 1 / Math.sqrt(c.headDim);
     const dp = 4 * F32_ROUNDOFF * c.headDim * maxAbsFinite(hdo.data) * maxAbsFinite(hv.data) * scale;

@@ -13,7 +13,13 @@
  * bar that correct arithmetic fails on the next. Rows with every key masked
  * must be exactly O = 0, LSE = −∞. Outputs are poisoned (NaN) before the run
  * on the GPU, and any NaN fails.
+ *
+ * f16 cases (inputs rounded to f16, O stored in f16) follow FlashAttention's rule:
+ * O's error at most 3× that of naive attention run in f16 (S, P and O stored in
+ * f16, f32 arithmetic: reference precision 'f16'), which each line reports beside
+ * it; LSE is f32 and keeps the rule above.
  */
+import { roundToHalf, type DType } from '../tensor/half.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import { VARIANTS } from './verify-variants.js';
@@ -31,6 +37,8 @@ export interface VerifyCase extends Problem {
   readonly amplitude: number;
   /** A variant from VARIANTS (verify-variants.ts). */
   readonly variant?: string;
+  /** Element type of Q, K, V, O (default 'f32'). */
+  readonly dtype?: DType;
 }
 
 const CONTROL: VerifyCase = {
@@ -84,6 +92,15 @@ export function verifyCases(): VerifyCase[] {
     }),
   );
   cases.push(vary('variant=alibi,headDim=128,bnhd', { variant: 'alibi', headDim: 128, layout: 'bnhd', seqQ: 70, seqK: 70 }));
+  // f16 tensors: the control and the axes where storage could go wrong (offsets, strides, splits, packing).
+  const f16 = (name: string, change: Partial<VerifyCase>) => cases.push(vary(name ? `f16,${name}` : 'f16', { ...change, dtype: 'f16' }));
+  f16('', {});
+  f16('causal,gqa=4', { causal: true, headsQ: 8, headsKv: 2 });
+  f16('seqQ=129,seqK=17', { seqQ: 129, seqK: 17 });
+  f16('headDim=128,bnhd,batch=2', { headDim: 128, layout: 'bnhd', batch: 2, seqQ: 70, seqK: 70 });
+  f16('decode,gqa=4,seqK=700', { headsQ: 8, headsKv: 2, seqQ: 1, seqK: 700 });
+  f16('variant=alibi', { variant: 'alibi', batch: 2, headsQ: 4, headsKv: 2, seqQ: 77, seqK: 77 });
+  f16('variant=document∧causal∧window', { variant: 'document∧causal∧window', headsQ: 4, headsKv: 2, causal: true, seqQ: 77, seqK: 77 });
   return cases;
 }
 
@@ -102,6 +119,9 @@ export function quickCases(): VerifyCase[] {
     'variant=document∧causal∧window',
     'variant=learnedSinks+keyPadding',
     'variant=userAlibi',
+    'f16',
+    'f16,causal,gqa=4',
+    'f16,variant=alibi',
   ]);
   return verifyCases().filter((c) => keep.has(c.name));
 }
@@ -116,6 +136,8 @@ export interface VerifyOutcome {
   /** Max |LSE − reference| and its tolerance. */
   readonly lseErr: number;
   readonly lseTolerance: number;
+  /** f16 cases: max |O − reference| of naive attention run in f16 (the tolerance is 3× it). */
+  readonly naiveF16Err?: number;
   readonly ms: number;
   /** What went wrong, naming the (b, h, q, d) index, expected and got. */
   readonly message?: string;
@@ -166,15 +188,35 @@ export function compare(got: Float32Array, ref: Float64Array, at: (i: number) =>
 /** Unit roundoff of float32. */
 export const F32_ROUNDOFF = 2 ** -24;
 
-/** The float64 reference of a forward call, and the plain float32 computation whose error sets tolerances. */
-export function referencesOf(q: HostTensor, k: HostTensor, v: HostTensor, causal: boolean, variant: Pick<ForwardOptions, 'score' | 'mask' | 'sinks'>) {
+/**
+ * The float64 reference of a forward call, the plain float32 computation whose error
+ * sets tolerances, and with `f16` naive attention run in f16 (the f16 cases' baseline).
+ */
+export function referencesOf(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  causal: boolean,
+  variant: Pick<ForwardOptions, 'score' | 'mask' | 'sinks'>,
+  f16 = false,
+) {
   const opts = {
     causal,
     score: variant.score && scoreFn(variant.score),
     mask: variant.mask && maskFn(variant.mask),
     sinks: variant.sinks?.logits,
   };
-  return { ref: referenceForward(q, k, v, opts), ref32: referenceForward(q, k, v, { ...opts, precision: 'f32' }) };
+  return {
+    ref: referenceForward(q, k, v, opts),
+    ref32: referenceForward(q, k, v, { ...opts, precision: 'f32' }),
+    naive16: f16 ? referenceForward(q, k, v, { ...opts, precision: 'f16' }) : undefined,
+  };
+}
+
+/** Random inputs of a case (uniform in ±amplitude, or ±1), as f16 values for an f16 case. */
+export function caseData(c: VerifyCase, s: Shape4, rand: () => number, amplitude = c.amplitude): HostTensor {
+  const data = randomData(s.batch * s.heads * s.seq * s.headDim, rand, amplitude);
+  return { data: c.dtype === 'f16' ? roundToHalf(data) : data, shape: s, layout: c.layout };
 }
 
 /** Largest finite |x| (an LSE bounds its row's largest logit from above). */
@@ -190,16 +232,13 @@ export async function runCase(attn: Attention, c: VerifyCase, algorithm: Algorit
   const rand = rng(seed);
   const sq = shapeQ(c);
   const skv = shapeKv(c);
-  const host = (s: Shape4): HostTensor => ({
-    data: randomData(s.batch * s.heads * s.seq * s.headDim, rand, c.amplitude),
-    shape: s,
-    layout: c.layout,
-  });
+  const host = (s: Shape4): HostTensor => caseData(c, s, rand);
   const [hq, hk, hv] = [host(sq), host(skv), host(skv)];
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
-  const q = attn.tensor(hq.data as Float32Array, dims(sq), { layout: c.layout });
-  const k = attn.tensor(hk.data as Float32Array, dims(skv), { layout: c.layout });
-  const v = attn.tensor(hv.data as Float32Array, dims(skv), { layout: c.layout });
+  const opts = { layout: c.layout, dtype: c.dtype ?? 'f32' };
+  const q = attn.tensor(hq.data as Float32Array, dims(sq), opts);
+  const k = attn.tensor(hk.data as Float32Array, dims(skv), opts);
+  const v = attn.tensor(hv.data as Float32Array, dims(skv), opts);
   try {
     const variant = c.variant ? VARIANTS[c.variant]!(c, rand) : {};
     const { out, lse } = await attn.forward(q, k, v, { causal: c.causal, algorithm, returnLse: true, ...variant });
@@ -207,17 +246,19 @@ export async function runCase(attn: Attention, c: VerifyCase, algorithm: Algorit
     out.destroy();
     lse!.destroy();
 
-    const { ref, ref32 } = referencesOf(hq, hk, hv, c.causal, variant);
+    const { ref, ref32, naive16 } = referencesOf(hq, hk, hv, c.causal, variant, c.dtype === 'f16');
     const lseShape: Shape4 = { ...sq, headDim: 1 };
     const base = (a: Float64Array, b: Float64Array) => compare(Float32Array.from(a), b, (i) => i).err;
     const maxLogit = maxAbsFinite(ref.lse);
     const maxV = maxAbsFinite(hv.data);
-    const tolO = 2 * Math.max(base(ref32.out, ref.out), F32_ROUNDOFF * maxLogit * maxV) + 1e-6;
+    const naiveF16Err = naive16 && compare(Float32Array.from(naive16.out), ref.out, (i) => i).err;
+    const tol32 = 2 * Math.max(base(ref32.out, ref.out), F32_ROUNDOFF * maxLogit * maxV) + 1e-6;
+    const tolO = naiveF16Err === undefined ? tol32 : Math.max(3 * naiveF16Err, tol32);
     const tolL = 2 * Math.max(base(ref32.lse, ref.lse), F32_ROUNDOFF * maxLogit) + 1e-6;
     const cmpO = compare(o, ref.out, (i) => toLayout(i, sq, c.layout));
     const cmpL = compare(l, ref.lse, (i) => i);
     const ms = performance.now() - t0;
-    const outcome = { name: c.name, seed, maxAbsErr: cmpO.err, tolerance: tolO, lseErr: cmpL.err, lseTolerance: tolL, ms };
+    const outcome = { name: c.name, seed, maxAbsErr: cmpO.err, tolerance: tolO, lseErr: cmpL.err, lseTolerance: tolL, naiveF16Err, ms };
     if (cmpO.err > tolO) {
       const i = cmpO.worst;
       return {
