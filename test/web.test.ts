@@ -38,9 +38,7 @@ describe('playground: modifier text', () => {
     expect(sameMask(maskFn(maskFromText('q - kv < 8 && kv <= q')), window)).toBe(true);
     expect(sameMask(maskFn(maskFromText('q.sub(kv).lt(8).and(kv.le(q))')), window)).toBe(true);
     expect(sameMask(maskFn(maskFromText('8 > q - kv && !(kv > q)')), window)).toBe(true);
-    expect(sameMask(maskFn(maskFromText('h == 0 ? kv <= q : abs(q - kv) < 3')), (_b, h, q, kv) => (h === 0 ? kv <= q : Math.abs(q - kv) < 3))).toBe(
-      true,
-    );
+    expect(sameMask(maskFn(maskFromText('h == 0 ? kv <= q : abs(q - kv) < 3')), (_b, h, q, kv) => (h === 0 ? kv <= q : Math.abs(q - kv) < 3))).toBe(true);
     expect(sameMask(maskFn(maskFromText('kv < 2 || min(q, 20) - kv < 4 - 2')), (_b, _h, q, kv) => kv < 2 || Math.min(q, 20) - kv < 2)).toBe(true);
   });
   it('score modifiers read score and fold plain numbers', () => {

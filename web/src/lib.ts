@@ -16,6 +16,7 @@ export {
   causal,
   slidingWindow,
   documentMask,
+  SUPPORTED_HEAD_DIMS,
   type Attention,
   type BlockMask,
   type Expr,
