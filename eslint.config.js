@@ -49,6 +49,8 @@ export default defineConfig(
   { files: ['bench/**/*.mjs'], languageOptions: { globals: { GPUBufferUsage: 'readonly', GPUMapMode: 'readonly', GPUShaderStage: 'readonly' } } },
   // The end-to-end tests hand functions to the page (page.waitForFunction), which run there, with the browser's globals.
   { files: ['web/e2e/**/*.mjs'], languageOptions: { globals: { document: 'readonly' } } },
+  // The browser examples run in a page.
+  { files: ['examples/vite-app/**/*.js', 'examples/esbuild/**/*.js'], languageOptions: { globals: { document: 'readonly' } } },
   {
     languageOptions: {
       // The Node globals the plain .mjs scripts use (TypeScript files are checked by tsc, so no-undef is off there).

@@ -5,7 +5,8 @@
  * download), headless, WebGPU on SwiftShader, the built site served from
  * web/dist on 127.0.0.1. Checks the walkthrough's numbers, a finished benchmark
  * with its charts, the playground's result and its error message, and the CPU
- * fallback in a browser without WebGPU. Saves each view's screenshot to
+ * fallback in a browser without WebGPU, and examples/browser.html (the unbundled
+ * dist/, so `npm run build` first). Saves each view's screenshot to
  * docs/screenshots/. Prints one line per check and `N passed, M failed`.
  *
  * The flags that give headless Chromium a WebGPU adapter on SwiftShader (no GPU,
@@ -136,7 +137,7 @@ async function webgpuPage(url) {
   }
 }
 
-async function cpuPage(url) {
+async function cpuPage(url, repoUrl) {
   const errors = [];
   const { browser, page } = await openPage(NO_WEBGPU_FLAGS, errors);
   try {
@@ -147,6 +148,12 @@ async function cpuPage(url) {
       expect((await page.getAttribute('#backend-line', 'data-backend')) === 'cpu', 'backend line says cpu');
       await page.screenshot({ path: `${SHOTS}benchmark-cpu.png`, fullPage: true });
     });
+    await check('examples/browser.html: the unbundled dist/ runs a forward and matches the reference', async () => {
+      await page.goto(`${repoUrl}examples/browser.html`);
+      await page.waitForSelector('#out[data-max-abs-err]', { timeout: 60_000 });
+      const err = Number(await page.getAttribute('#out', 'data-max-abs-err'));
+      expect(err < 1e-4, `max |Δ| ${err}: ${await page.textContent('#out')}`);
+    });
     await check('no page errors without WebGPU', async () => expect(errors.length === 0, errors.join('\n')));
   } finally {
     await browser.close();
@@ -156,11 +163,14 @@ async function cpuPage(url) {
 const t0 = Date.now();
 mkdirSync(SHOTS, { recursive: true });
 const server = await serve(DIST);
+// The repository root, for examples/browser.html (it loads ../dist/, the library as built by `npm run build`).
+const repo = await serve(fileURLToPath(new URL('../../', import.meta.url)));
 try {
   await webgpuPage(server.url);
-  await cpuPage(server.url);
+  await cpuPage(server.url, repo.url);
 } finally {
   await server.close();
+  await repo.close();
 }
 console.log(`e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
