@@ -39,7 +39,7 @@ const layerRules = LAYERS.map((layer, i) => ({
 }));
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'bench/results/', '.gpu/', '.ab/', '.tc/'] },
+  { ignores: ['dist/', 'web/dist/', 'node_modules/', 'bench/results/', '.gpu/', '.ab/', '.tc/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   ...layerRules,
@@ -47,6 +47,10 @@ export default defineConfig(
   { files: ['src/index.ts'], rules: forbid('index.ts', ['harness', 'cli']) },
   // The bench probes run WebGPU in Node through the `webgpu` package, which installs these globals.
   { files: ['bench/**/*.mjs'], languageOptions: { globals: { GPUBufferUsage: 'readonly', GPUMapMode: 'readonly', GPUShaderStage: 'readonly' } } },
+  // The end-to-end tests hand functions to the page (page.waitForFunction), which run there, with the browser's globals.
+  { files: ['web/e2e/**/*.mjs'], languageOptions: { globals: { document: 'readonly' } } },
+  // The browser examples run in a page.
+  { files: ['examples/vite-app/**/*.js', 'examples/esbuild/**/*.js'], languageOptions: { globals: { document: 'readonly' } } },
   {
     languageOptions: {
       // The Node globals the plain .mjs scripts use (TypeScript files are checked by tsc, so no-undef is off there).

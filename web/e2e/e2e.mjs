@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+/*
+ * End-to-end tests of the demo page in a real browser (`npm run test:e2e`, after
+ * `vite build`): Debian's /usr/bin/chromium driven by playwright-core (no browser
+ * download), headless, WebGPU on SwiftShader, the built site served from
+ * web/dist on 127.0.0.1. Checks the walkthrough's numbers, a finished benchmark
+ * with its charts, the playground's result and its error message, and the CPU
+ * fallback in a browser without WebGPU, and examples/browser.html (the unbundled
+ * dist/, so `npm run build` first). Saves each view's screenshot to
+ * docs/screenshots/. Prints one line per check and `N passed, M failed`.
+ *
+ * The flags that give headless Chromium a WebGPU adapter on SwiftShader (no GPU,
+ * no display) are WEBGPU_FLAGS below; docs/web.md explains them.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** Quiet, offline, reproducible headless Chromium. */
+const BASE_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+/** WebGPU in headless Chromium without a GPU: the unsafe-WebGPU switch (Linux), on Dawn's SwiftShader adapter. */
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+/** A browser without WebGPU: the page must say so and fall back to the CPU backend. */
+const NO_WEBGPU_FLAGS = ['--disable-webgpu'];
+const SHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const E = Math.E;
+const EXACT = (2 * E + 4 * E ** 2 + 8 * E ** 3) / (E + E ** 2 + E ** 3);
+
+let passed = 0;
+let failed = 0;
+/** Runs one named check; a throw is a failure with its message. */
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok    ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL  ${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+function near(got, want, tol, what) {
+  expect(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} ± ${tol}`);
+}
+
+/** A page of a fresh headless Chromium with `flags`, console errors collected into `errors`. */
+async function openPage(flags, errors) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, ...flags] });
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  return { browser, page };
+}
+
+/** Runs the benchmark view at small N and waits for it to finish. */
+async function runBenchmark(page, url, seqs) {
+  await page.goto(`${url}#benchmark`);
+  await page.fill('#bench-seqs', seqs);
+  await page.fill('#bench-heads', '1');
+  await page.fill('#bench-samples', '1');
+  await page.click('#bench-run');
+  await page.waitForSelector('#benchmark[data-state="done"], #benchmark[data-state="failed"]', { timeout: 120_000 });
+  expect((await page.getAttribute('#benchmark', 'data-state')) === 'done', `benchmark: ${await page.textContent('#bench-status')}`);
+  const rows = await page.$$eval('#bench-table tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+  expect(rows.length === 2 * seqs.split(',').length, `expected ${2 * seqs.split(',').length} result rows, got ${rows.length}`);
+  expect(!rows.some((r) => r.includes('failed')), `a case failed: ${rows.find((r) => r.includes('failed'))}`);
+  expect((await page.$$('#bench-charts canvas')).length >= 2, 'two charts drawn');
+  expect((await page.getAttribute('#bench-json', 'download')) === 'bench.json', 'JSON download link');
+}
+
+async function webgpuPage(url) {
+  const errors = [];
+  const { browser, page } = await openPage(WEBGPU_FLAGS, errors);
+  try {
+    await check('walkthrough: online softmax = (2e¹+4e²+8e³)/(e¹+e²+e³), and the library agrees', async () => {
+      await page.goto(`${url}#walkthrough`);
+      await page.waitForFunction(() => !document.querySelector('#wt-library')?.textContent?.includes('computing'));
+      near(Number(await page.textContent('#wt-online')), EXACT, 1e-12, 'online');
+      near(Number(await page.textContent('#wt-exact')), EXACT, 1e-12, 'closed form');
+      near(Number(await page.textContent('#wt-library')), EXACT, 1e-5, 'library forward');
+      const stepRows = await page.$$('#wt-steps tbody tr');
+      expect(stepRows.length === 3, `3 steps, got ${stepRows.length}`);
+    });
+    await check('walkthrough: IO model and causal tile maps (N=1024, tile 64)', async () => {
+      await page.check('#wt-causal');
+      await page.waitForFunction(
+        () => document.querySelectorAll('#wt-maps figure').length === 3 && document.querySelector('#wt-io')?.textContent?.includes('up to the diagonal'),
+      );
+      const causalMap = await page.$eval('#wt-maps figure', (f) => ({ ...f.dataset }));
+      expect(causalMap.empty === '120' && causalMap.partial === '16' && causalMap.full === '120', `causal 16×16 map: ${JSON.stringify(causalMap)}`);
+      const ratio = parseFloat(await page.textContent('#wt-ratio'));
+      expect(ratio > 3, `naive/flash bytes ratio ${ratio}`);
+      await page.screenshot({ path: `${SHOTS}walkthrough.png`, fullPage: true });
+    });
+    await check('benchmark on WebGPU (SwiftShader): naive and flash at N = 64, 128, with charts', async () => {
+      await runBenchmark(page, url, '64,128');
+      expect((await page.textContent('#backend-line')).includes('WebGPU'), `backend line: ${await page.textContent('#backend-line')}`);
+      await page.screenshot({ path: `${SHOTS}benchmark.png`, fullPage: true });
+    });
+    await check('playground: the default variant runs and matches the float64 reference', async () => {
+      await page.goto(`${url}#playground`);
+      await page.fill('#pg-n', '128');
+      await page.click('#pg-run');
+      await page.waitForSelector('#pg-result, #pg-error', { timeout: 120_000 });
+      expect((await page.$('#pg-error')) === null, `error: ${await page.textContent('#pg-error').catch(() => '')}`);
+      expect((await page.getAttribute('#pg-result', 'data-ok')) === 'true', await page.textContent('#pg-result'));
+      expect((await page.$$('#pg-out .tilemap canvas')).length === 1, 'block mask drawn');
+      await page.screenshot({ path: `${SHOTS}playground.png`, fullPage: true });
+    });
+    await check('playground: bad text gets a message at the character position', async () => {
+      await page.fill('#pg-mask', 'q - kv < 8 && kv <= foo');
+      await page.click('#pg-run');
+      await page.waitForSelector('#pg-error');
+      const text = await page.textContent('#pg-error');
+      expect(text.includes("mask at character 21: unknown name 'foo'"), `message: ${text}`);
+      expect(text.includes('\n' + ' '.repeat(20) + '^'), `caret under 'foo': ${JSON.stringify(text)}`);
+      await page.screenshot({ path: `${SHOTS}playground-error.png` });
+    });
+    await check('no page errors with WebGPU', async () => expect(errors.length === 0, errors.join('\n')));
+  } finally {
+    await browser.close();
+  }
+}
+
+async function cpuPage(url, repoUrl) {
+  const errors = [];
+  const { browser, page } = await openPage(NO_WEBGPU_FLAGS, errors);
+  try {
+    await check('without WebGPU: a clear message, and the benchmark runs on the CPU backend', async () => {
+      await runBenchmark(page, url, '64,128');
+      const notice = await page.textContent('#bench-notice');
+      expect((await page.isVisible('#bench-notice')) && notice.includes('CPU backend'), `notice: ${notice}`);
+      expect((await page.getAttribute('#backend-line', 'data-backend')) === 'cpu', 'backend line says cpu');
+      await page.screenshot({ path: `${SHOTS}benchmark-cpu.png`, fullPage: true });
+    });
+    await check('examples/browser.html: the unbundled dist/ runs a forward and matches the reference', async () => {
+      await page.goto(`${repoUrl}examples/browser.html`);
+      await page.waitForSelector('#out[data-max-abs-err]', { timeout: 60_000 });
+      const err = Number(await page.getAttribute('#out', 'data-max-abs-err'));
+      expect(err < 1e-4, `max |Δ| ${err}: ${await page.textContent('#out')}`);
+    });
+    await check('no page errors without WebGPU', async () => expect(errors.length === 0, errors.join('\n')));
+  } finally {
+    await browser.close();
+  }
+}
+
+const t0 = Date.now();
+mkdirSync(SHOTS, { recursive: true });
+const server = await serve(DIST);
+// The repository root, for examples/browser.html (it loads ../dist/, the library as built by `npm run build`).
+const repo = await serve(fileURLToPath(new URL('../../', import.meta.url)));
+try {
+  await webgpuPage(server.url);
+  await cpuPage(server.url, repo.url);
+} finally {
+  await server.close();
+  await repo.close();
+}
+console.log(`e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
