@@ -13,6 +13,8 @@ export { combineHost, type HostPart } from './cpu/combine.js';
 export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, IntoTensors, Algorithm, BackendChoice } from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';
 export { SUPPORTED_HEAD_DIMS, type Layout, type Shape4 } from './tensor/shape.js';
+export { DTYPES, toHalf, fromHalf, type DType } from './tensor/half.js';
+export type { TensorData } from './api/host-data.js';
 export { referenceForward, type HostTensor, type ReferenceOptions } from './reference/forward.js';
 export { requiredLimits, requiredFeatures, type AdapterSummary } from './runtime/device.js';
 export { scoreMod, maskMod, and, or, not, compose, isModifier, type Modifier, type AuxInputs, type Tables } from './mods/modifier.js';

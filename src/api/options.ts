@@ -41,6 +41,7 @@ export interface CreateOptions {
 }
 
 export { ALGORITHMS, type Algorithm } from '../kernels/call.js';
+export { DTYPES, type DType } from '../tensor/half.js';
 export type { ForwardTile } from '../kernels/forward.js';
 export type { BackwardTile } from '../kernels/backward.js';
 import type { Algorithm } from '../kernels/call.js';

@@ -13,6 +13,7 @@ import { bytes, num, table } from './table.js';
 import { readRows, renderRows } from './render.js';
 import { saveTunedTiles, tune, tuneKey } from '../harness/tune.js';
 import type { Attention } from '../api/attention.js';
+import { DTYPES, type DType } from '../api/options.js';
 
 export const BENCH_FLAGS = {
   backend: { type: 'string' },
@@ -46,6 +47,8 @@ export interface BenchPlan {
   readonly keySplits?: number;
   readonly variant?: string;
   readonly backward?: boolean;
+  /** Element types to time each shape in (--dtype f32,f16). */
+  readonly dtypes: DType[];
 }
 
 /**
@@ -116,7 +119,8 @@ function shapesOf(a: Parsed<typeof BENCH_FLAGS>): BenchShape[] {
 /** Turns bench flags into algorithms × shapes (head dims × sequence lengths), every flag checked. */
 export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   const algorithms = algorithmsOf(a);
-  if ((a.dtype ?? 'f32') !== 'f32') throw new UsageError(`--dtype ${a.dtype}: only f32 is implemented so far`);
+  const dtypes = (a.dtype ?? 'f32').split(',').map((s) => s.trim()) as DType[];
+  for (const d of dtypes) if (!DTYPES.includes(d)) throw new UsageError(`--dtype takes ${DTYPES.join(',')} (a comma list), got '${d}'`);
   const shapes = shapesOf(a);
   for (const shape of a.variant === undefined ? [] : shapes) {
     const why = benchVariantError(a.variant!, shape.heads, shape.seqK);
@@ -131,12 +135,13 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   if (a.tune && a.tile !== undefined) throw new UsageError('--tune and --tile exclude each other');
   // Tiles and the backward kernels are GPU matters; 'auto' is checked again once the backend is known.
   if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
-  return { algorithms, shapes, samples, tile, dqTile, keySplits, variant: a.variant, backward: a.backward };
+  return { algorithms, shapes, samples, tile, dqTile, keySplits, variant: a.variant, backward: a.backward, dtypes };
 }
 
 export function resultRow(r: BenchResult): string[] {
   return [
     `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`,
+    r.dtype,
     String(r.batch),
     String(r.heads),
     String(r.kvHeads),
@@ -154,7 +159,24 @@ export function resultRow(r: BenchResult): string[] {
   ];
 }
 
-export const RESULT_HEADER = ['algorithm', 'B', 'Hq', 'Hkv', 'Nq', 'Nk', 'D', 'causal', 'ms', 'TFLOP/s', 'of floor', 'model bytes', 'GB/s', 'max err', 'note'];
+export const RESULT_HEADER = [
+  'algorithm',
+  'dtype',
+  'B',
+  'Hq',
+  'Hkv',
+  'Nq',
+  'Nk',
+  'D',
+  'causal',
+  'ms',
+  'TFLOP/s',
+  'of floor',
+  'model bytes',
+  'GB/s',
+  'max err',
+  'note',
+];
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const a = parse(argv, BENCH_FLAGS);
@@ -179,20 +201,23 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.error(`wrote ${json}`);
   }
   attn.destroy();
-  return results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < 1e-3)) ? 1 : 0;
+  // f16 outputs carry f16 rounding (2⁻¹¹ relative): their bar is 10× the f32 one.
+  return results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < (r.dtype === 'f16' ? 1e-2 : 1e-3))) ? 1 : 0;
 }
 
 /** Every algorithm on every shape, with a progress bar on a terminal (the old "[i/n] …" lines elsewhere). */
 async function runPlan(attn: Attention, plan: BenchPlan): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  const total = plan.shapes.length * plan.algorithms.length;
+  const total = plan.shapes.length * plan.algorithms.length * plan.dtypes.length;
   const bar = progress(total, (label, i) => console.error(`[${i + 1}/${total}] ${label} …`));
   try {
     for (const shape of plan.shapes) {
-      for (const alg of plan.algorithms) {
-        bar.next(`${alg} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`);
-        const opts = { samples: plan.samples, tile: plan.tile, dqTile: plan.dqTile, keySplits: plan.keySplits, variant: plan.variant, backward: plan.backward };
-        results.push(await benchOne(attn, shape, alg, opts));
+      for (const dtype of plan.dtypes) {
+        for (const alg of plan.algorithms) {
+          bar.next(`${alg} ${dtype} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`);
+          const { samples, tile, dqTile, keySplits, variant, backward } = plan;
+          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, variant, backward, dtype }));
+        }
       }
     }
   } finally {
@@ -203,10 +228,13 @@ async function runPlan(attn: Attention, plan: BenchPlan): Promise<BenchResult[]>
 
 /** Flash's speed-up over naive for one shape, and the backward's memory and per-kernel times. */
 function printShapeSummary(shape: BenchShape, results: readonly BenchResult[]): void {
-  const of = (alg: Algorithm) => results.find((r) => r.algorithm === alg && sameShape(r, shape));
-  const f = of('flash');
-  const n = of('naive');
-  if (f?.msMedian && n?.msMedian) console.log(`N=${shape.seqQ} D=${shape.headDim}: flash speed-up over naive ${(n.msMedian / f.msMedian).toFixed(2)}×`);
+  const of = (alg: Algorithm, dtype: DType) => results.find((r) => r.algorithm === alg && r.dtype === dtype && sameShape(r, shape));
+  for (const dtype of DTYPES) {
+    const [f, n] = [of('flash', dtype), of('naive', dtype)];
+    if (f?.msMedian && n?.msMedian)
+      console.log(`N=${shape.seqQ} D=${shape.headDim} ${dtype}: flash speed-up over naive ${(n.msMedian / f.msMedian).toFixed(2)}×`);
+  }
+  const f = of('flash', 'f32') ?? of('flash', 'f16');
   if (f?.peakBytes !== undefined) {
     const kernels = Object.entries(f.kernelMs ?? {})
       .map(([label, ms]) => `${label.split(' ')[0]} ${ms.toFixed(2)} ms`)

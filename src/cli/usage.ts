@@ -14,7 +14,7 @@ const SHAPE = `  --batch N                   batch size (default 1)
   --head-dim 64[,128,…]       head dims, each one of 32, 64, 80, 96, 128, 256 (default 64)
   --seq-k N                   key length (default: each --seq)
   --causal                    causal mask
-  --dtype f32                 element type (only f32 so far)
+  --dtype f32,f16             element types of Q, K, V, O (a comma list; default f32)
   --samples N                 timing samples, median reported (default 5 on WebGPU, 3 on the CPU)`;
 
 /** Per command: the one-line summary and the flags block. */

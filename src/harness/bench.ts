@@ -26,6 +26,13 @@ import type { Algorithm } from '../api/options.js';
 import { randomData, rng } from './random.js';
 import { benchVariant } from './bench-variants.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
+import { bytesOf, fromHalf, roundToHalf, type DType } from '../tensor/half.js';
+
+/** `count` f16 values of a GPU buffer, as f32 (read as whole f32 words, then split). */
+async function readHalf(gpu: GpuSeam, buffer: GPUBuffer, count: number): Promise<Float32Array> {
+  const words = await gpu.read(buffer, Math.ceil(count / 2));
+  return fromHalf(new Uint16Array(words.buffer, 0, count));
+}
 
 /** Inputs smaller than this (about twice a large GPU's L2) are rotated among copies while timing. */
 const ROTATE_BELOW_BYTES = 128 * 2 ** 20;
@@ -43,7 +50,7 @@ export interface BenchShape {
 /** One row of the bench JSON (contract fields first). */
 export interface BenchResult extends BenchShape {
   readonly algorithm: Algorithm;
-  readonly dtype: 'f32';
+  readonly dtype: DType;
   readonly msMedian: number | null;
   readonly tflops: number | null;
   readonly modelBytes: number;
@@ -88,6 +95,8 @@ export interface BenchOptions {
   readonly backward?: boolean;
   /** With backward: force the dQ pass's tile (sweeps). */
   readonly dqTile?: BackwardTile;
+  /** Element type of Q, K, V, O (default 'f32'); f16 inputs are f16 values of the random draw. */
+  readonly dtype?: DType;
 }
 
 /** Query rows checked against the reference: first and last few of the first and last head. */
@@ -147,6 +156,8 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
   const gpu = gpuSeam(attn);
   // With --backward, --tile is the backward kernels' tile (tx,ty,rm,cn); the forward keeps its default.
   const fwdTile = opts.backward ? undefined : opts.tile;
+  const dtype = opts.dtype ?? 'f32';
+  const eb = bytesOf(dtype);
   const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
   const layout =
     algorithm === 'basic'
@@ -157,20 +168,19 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
     ...(opts.variant ? { variant: opts.variant } : {}),
     pass: opts.backward ? ('backward' as const) : ('forward' as const),
     algorithm,
-    dtype: 'f32' as const,
-    modelBytes: modelBytes(problem, algorithm, shape.causal, layout),
+    dtype,
+    modelBytes: modelBytes(problem, algorithm, shape.causal, layout, eb),
   };
   const rand = rng(opts.seed ?? 1234);
-  const host = (s: Shape4): HostTensor => ({
-    data: randomData(s.batch * s.heads * s.seq * s.headDim, rand),
-    shape: s,
-    layout: 'bhnd',
-  });
+  const host = (s: Shape4): HostTensor => {
+    const data = randomData(s.batch * s.heads * s.seq * s.headDim, rand);
+    return { data: dtype === 'f16' ? roundToHalf(data) : data, shape: s, layout: 'bhnd' };
+  };
   const hq = host(sq);
   const hk = host(skv);
   const hv = host(skv);
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
-  const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
+  const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape), { dtype }));
   const [q, k, v] = tensors as [(typeof tensors)[0], (typeof tensors)[0], (typeof tensors)[0]];
   const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: fwdTile, keySplits: opts.keySplits, ...variant };
   const plans: PreparedProgram[] = [];
@@ -192,7 +202,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
     if (gpu) {
       const call = forwardCall(q, k, v, fopts);
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
-      const inputBytes = 4 * (hq.data.length + hk.data.length + hv.data.length);
+      const inputBytes = eb * (hq.data.length + hk.data.length + hv.data.length);
       const copies = inputBytes < ROTATE_BELOW_BYTES ? Math.min(4, Math.ceil(ROTATE_BELOW_BYTES / inputBytes)) : 1;
       if (opts.backward) {
         return await benchBackward(gpu, attn, call, { q, k, v }, hq, hk, hv, base, opts, variant);
@@ -200,7 +210,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
       const program = gpu.forwardProgram(call);
       plans.push(await gpu.prepare(program, { q, k, v }));
       for (let c = 1; c < copies; c++) {
-        const extra = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape)));
+        const extra = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape), { dtype }));
         tensors.push(...extra);
         plans.push(await gpu.prepare(program, { q: extra[0]!, k: extra[1]!, v: extra[2]! }));
       }
@@ -219,7 +229,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
       ms = times[Math.floor(times.length / 2)]!;
       timing = `host clock, median of ${times.length} runs`;
     }
-    const floor = gpu ? floorMs(forwardFlops(problem, shape.causal), compulsoryBytes(problem), await gpu.peaks()) : undefined;
+    const floor = gpu ? floorMs(forwardFlops(problem, shape.causal), compulsoryBytes(problem, 'forward', eb), await gpu.peaks()) : undefined;
     return {
       ...base,
       ...(floor !== undefined ? { floorMs: floor, pctOfFloor: (100 * floor) / ms } : {}),
@@ -256,8 +266,10 @@ async function benchBackward(
   const { problem, causal } = call;
   const fwd = await gpu.prepare(gpu.forwardProgram(call), t);
   await gpu.run(fwd);
+  const dtype = call.dtype;
   const dout = randomData(hq.data.length, rng((opts.seed ?? 1234) + 1));
-  const dOut = attn.tensor(dout, [problem.batch, problem.headsQ, problem.seqQ, problem.headDim]);
+  if (dtype === 'f16') roundToHalf(dout);
+  const dOut = attn.tensor(dout, [problem.batch, problem.headsQ, problem.seqQ, problem.headDim], { dtype });
   const program = gpu.backwardProgram({
     ...call,
     backwardTile: opts.tile && { tx: opts.tile.tx, ty: opts.tile.ty, rm: opts.tile.rm, cn: opts.tile.cn },
@@ -269,7 +281,7 @@ async function benchBackward(
   const grads = plan.outputs as Readonly<Record<'dq' | 'dk' | 'dv', GPUBuffer>>;
   try {
     await gpu.run(plan);
-    const dq = await gpu.read(grads.dq, hq.data.length);
+    const dq = await (dtype === 'f16' ? readHalf(gpu, grads.dq, hq.data.length) : gpu.read(grads.dq, hq.data.length));
     const rows = checkedRows(problem, opts.checkRows ?? 8);
     const ref = referenceBackward(
       hq,
@@ -295,9 +307,9 @@ async function benchBackward(
     const ms = timed.msMedian;
     const kernelMs: Record<string, number> = {};
     for (const d of plan.dispatches) kernelMs[d.spec.label] = (await gpu.time([{ ...plan, dispatches: [d] }], { samples: 3 })).msMedian;
-    const floor = floorMs(2.5 * forwardFlops(problem, causal), compulsoryBytes(problem, 'backward'), await gpu.peaks());
+    const floor = floorMs(2.5 * forwardFlops(problem, causal), compulsoryBytes(problem, 'backward', bytesOf(dtype)), await gpu.peaks());
     const scratchBytes = Object.values(program.buffers).reduce((n, d) => n + (d.role === 'scratch' ? padBytes(d.bytes) : 0), 0);
-    const tensorBytes = [t.q, t.k, t.v, dOut].reduce((n, x) => n + padBytes(4 * x.shape.batch * x.shape.heads * x.shape.seq * x.shape.headDim), 0);
+    const tensorBytes = [t.q, t.k, t.v, dOut].reduce((n, x) => n + padBytes(bytesOf(dtype) * x.shape.batch * x.shape.heads * x.shape.seq * x.shape.headDim), 0);
     return {
       ...base,
       floorMs: floor,

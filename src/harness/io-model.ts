@@ -1,7 +1,8 @@
 /*
  * The IO model: device-memory bytes each algorithm must move, step by step, as
  * the lectures count them (each step reads its inputs from HBM and writes its
- * result back). f32: 4 bytes per element.
+ * result back). Q, K, V, O and dO take `elemBytes` per element (4 for f32, 2 for
+ * f16); S, P and the statistics (LSE, row max and denominator) are f32 always.
  *
  * naive:  scores  read Q, K          write S (N×N per head)
  *         mask    read S             write S        (causal only)
@@ -51,11 +52,15 @@ export function keysVisited(p: Problem, causal: boolean, layout: FlashLayout): n
   return keys;
 }
 
-/** Steps of the IO model for `algorithm`; `layout` is the fused kernel's (default: 64-row Q tiles, one range). */
-export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout = { br: 64 }): IoStep[] {
+/**
+ * Steps of the IO model for `algorithm`; `layout` is the fused kernel's (default: 64-row Q
+ * tiles, one range). The naive pipeline of an f16 call is modelled as an f16 pipeline
+ * would run (Q/K/V/O in f16, S and P in f32), not as this library's widen-narrow wrapper.
+ */
+export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout = { br: 64 }, elemBytes = F32): IoStep[] {
   const heads = p.batch * p.headsQ;
-  const q = heads * p.seqQ * p.headDim * F32;
-  const kv = heads * p.seqK * p.headDim * F32; // K (or V) as each query head reads it
+  const q = heads * p.seqQ * p.headDim * elemBytes;
+  const kv = heads * p.seqK * p.headDim * elemBytes; // K (or V) as each query head reads it
   const s = heads * p.seqQ * p.seqK * F32;
   const lse = heads * p.seqQ * F32;
   if (algorithm === 'naive') {
@@ -68,9 +73,9 @@ export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layou
   }
   const pack = layout.pack ?? 1;
   const splits = layout.ranges?.length ?? 1;
-  const kvTiles = (heads / pack) * keysVisited(p, causal, layout) * p.headDim * F32;
+  const kvTiles = (heads / pack) * keysVisited(p, causal, layout) * p.headDim * elemBytes;
   if (splits === 1) return [{ step: 'fused (Q once, K/V per Q tile)', readBytes: q + 2 * kvTiles, writeBytes: q + lse }];
-  const parts = splits * (q + 2 * lse); // partial O and (max, denominator) per row and range
+  const parts = splits * ((q / elemBytes) * F32 + 2 * lse); // partial O (f32) and (max, denominator) per row and range
   return [
     { step: `fused over ${splits} key ranges (partial O, max, denominator)`, readBytes: q + 2 * kvTiles, writeBytes: parts },
     { step: 'combine the ranges', readBytes: parts, writeBytes: q + lse },
@@ -78,8 +83,8 @@ export function ioSteps(p: Problem, algorithm: Algorithm, causal: boolean, layou
 }
 
 /** Total bytes of the IO model. */
-export function modelBytes(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout = { br: 64 }): number {
-  return ioSteps(p, algorithm, causal, layout).reduce((a, s) => a + s.readBytes + s.writeBytes, 0);
+export function modelBytes(p: Problem, algorithm: Algorithm, causal: boolean, layout: FlashLayout = { br: 64 }, elemBytes = F32): number {
+  return ioSteps(p, algorithm, causal, layout, elemBytes).reduce((a, s) => a + s.readBytes + s.writeBytes, 0);
 }
 
 /** Forward FLOPs by the convention of DESIGN.md: 4·B·Hq·Nq·Nk·D, halved when causal. */
@@ -92,11 +97,11 @@ export function forwardFlops(p: Problem, causal: boolean): number {
  * Bytes any algorithm must move: read Q, K, V once and write O and LSE once
  * (forward); backward also reads O, dO and LSE and writes dQ, dK, dV.
  */
-export function compulsoryBytes(p: Problem, pass: 'forward' | 'backward' = 'forward'): number {
+export function compulsoryBytes(p: Problem, pass: 'forward' | 'backward' = 'forward', elemBytes = F32): number {
   const q = p.batch * p.headsQ * p.seqQ * p.headDim;
   const kv = p.batch * p.headsKv * p.seqK * p.headDim;
   const rows = p.batch * p.headsQ * p.seqQ;
-  return F32 * (pass === 'forward' ? 2 * q + 2 * kv + rows : 4 * q + 4 * kv + rows);
+  return elemBytes * (pass === 'forward' ? 2 * q + 2 * kv : 4 * q + 4 * kv) + F32 * rows;
 }
 
 /** The floor of a problem on a device: its FLOPs at the FMA peak or its compulsory bytes at the copy bandwidth, whichever takes longer (ms). */
