@@ -3,6 +3,7 @@
  * are unrolled when the WGSL is generated, so every register-array index is a
  * constant and nothing falls back to local memory.
  */
+import { F32_ROWS, type RowType } from './wgsl-common.js';
 
 /** `n` generated snippets, one per index, on separate lines. */
 export function each(n: number, f: (i: number) => string): string {
@@ -41,6 +42,8 @@ export function shuffleReduce(x: string, lanes: number, op: 'max' | 'add'): stri
 export interface TileMover {
   /** vec4 registers each invocation holds per tile. */
   readonly per: number;
+  /** Declares the register array `regs` a tile passes through. */
+  declare(regs: string): string;
   /** Registers `regs` ← rows [row0, row0 + rows) of `src` (row stride `seqStride` from `base`); zero past `limit`. */
   fetch(regs: string, src: string, base: string, seqStride: string, row0: string, limit: string): string;
   /** Workgroup tile ← registers `regs`; `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */
@@ -51,29 +54,31 @@ export interface TileMover {
  * Generated WGSL moving one tile of `rows` rows × D4 vec4 columns in two halves,
  * so the global loads of the next tile are in flight while the current one is
  * computed. fetch: storage buffer → registers (zero past `limit`); stage:
- * registers → workgroup tile. `load` turns an element of the buffer into its vec4<f32>
- * (f16 rows are unpacked on the way in). Expects `tid` and `D4` in scope.
+ * registers → workgroup tile. Registers hold elements as the buffer has them (`type`):
+ * f16 rows are unpacked only when staged, so the loads stay in flight meanwhile.
+ * Expects `tid` and `D4` in scope.
  */
-export function tileMover(rows: number, threads: number, d4: number, load: (x: string) => string = (x) => x): TileMover {
+export function tileMover(rows: number, threads: number, d4: number, type: RowType = F32_ROWS): TileMover {
   const per = Math.ceil((rows * d4) / threads);
   const ragged = (rows * d4) % threads !== 0;
   return {
     /** vec4 registers each invocation holds per tile. */
     per,
+    declare: (regs: string) => `  var ${regs}: array<${type.reg}, ${per}>;`,
     fetch: (regs: string, src: string, base: string, seqStride: string, row0: string, limit: string) =>
       each(
         per,
         (u) => `    {
       let e = tid + ${threads * u}u;
       let n = ${row0} + e / D4;
-      ${regs}[${u}] = vec4<f32>(0.0);
-      if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${load(`${src}[${base} + n * ${seqStride} + e % D4]`)}; }
+      ${regs}[${u}] = ${type.zero};
+      if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${src}[${base} + n * ${seqStride} + e % D4]; }
     }`,
       ),
     /** `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */
     stage: (regs: string, at: (row: string, col: string) => string) =>
       each(per, (u) => {
-        const store = `${at('e / D4', 'e % D4')} = ${regs}[${u}];`;
+        const store = `${at('e / D4', 'e % D4')} = ${type.load(`${regs}[${u}]`)};`;
         return `    { let e = tid + ${threads * u}u; ${ragged ? `if (e < ${rows * d4}u) { ${store} }` : store} }`;
       }),
   };

@@ -107,8 +107,8 @@ export function keyRange(plan: ForwardPlan): string {
   kvEnd = min(kvEnd, kvLo + params.rangeKeys);
 
   // K/V tiles pass through registers: tile t+1 is fetched while tile t is computed.
-  var kr: array<vec4<f32>, ${plan.mover.per}>;
-  var vr: array<vec4<f32>, ${plan.mover.per}>;
+${plan.mover.declare('kr')}
+${plan.mover.declare('vr')}
   // With a block mask, empty tiles are never visited: the loop hops to the next non-empty one.
   let blockRow = b * params.bmB + h * params.bmH + qt * params.bmRow;
   let tileEnd = (kvEnd + BC - 1u) / BC;

@@ -96,7 +96,7 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
       ...(usesAux ? [AUX_BINDING] : []),
       ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
     ],
-    mover: tileMover(bc, t.tx * t.ty, d4, inRows.load),
+    mover: tileMover(bc, t.tx * t.ty, d4, inRows),
     pBuf: t.pInK ? 'Ks' : 'Ps',
     kAt,
     vAt: (key, col) => (t.shareKv ? kAt(key, col) : `Vs[(${key}) * D4 + ${col}]`),

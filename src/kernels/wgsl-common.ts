@@ -50,9 +50,20 @@ export interface RowType {
   store(v: string): string;
   /** Module-scope helper functions the type needs ('' for f32). */
   readonly helpers: string;
+  /** One element as it sits in a register between fetch and use, and its zero. */
+  readonly reg: string;
+  readonly zero: string;
 }
 
-export const F32_ROWS: RowType = { type: 'array<vec4<f32>>', vecBytes: 16, load: (x) => x, store: (v) => v, helpers: '' };
+export const F32_ROWS: RowType = {
+  type: 'array<vec4<f32>>',
+  vecBytes: 16,
+  load: (x) => x,
+  store: (v) => v,
+  helpers: '',
+  reg: 'vec4<f32>',
+  zero: 'vec4<f32>(0.0)',
+};
 
 /*
  * pack2x16float rounds to a neighbouring f16 (WGSL leaves the direction to the
@@ -64,6 +75,8 @@ export const F16_ROWS: RowType = {
   vecBytes: 8,
   load: (x) => `unpackHalf4(${x})`,
   store: (v) => `packHalf4(${v})`,
+  reg: 'vec2<u32>',
+  zero: 'vec2<u32>()',
   helpers: /* wgsl */ `fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }
 fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`,
 };
