@@ -20,7 +20,7 @@ export ORT=$tmp/node_modules/onnxruntime-node
   node -e "console.log('onnxruntime-node', require(process.env.ORT + '/package.json').version)"; } >"$out/ort-env.txt"
 cat "$out/ort-env.txt"
 common=(--layers "${LAYERS:-8}" --runs "${RUNS:-15}" --warmup "${WARMUP:-3}" --ep webgpu)
-timeout 420 node bench/peers/ort-mha.mjs --batch 1 --heads "${HEADS:-16}" --seq "${SEQ:-4096}" --head-dim 64,128 --dtype f32,f16 --causal 0,1 \
+timeout 360 node bench/peers/ort-mha.mjs --batch 1 --heads "${HEADS:-16}" --seq "${SEQ:-4096}" --head-dim 64,128 --dtype f32,f16 --causal 0,1 \
   "${common[@]}" --json "$out/ort-mha.json" 2>&1 | tee "$out/ort-mha.log"
 echo "prefill exit: ${PIPESTATUS[0]}"
 if [ -n "${DECODE-8192,32768,131072}" ]; then

@@ -115,19 +115,18 @@ const uploadModel = (type, shapes) =>
 // ---- data: uniform in [-1, 1) like sdpa.py; f16 data rounded once, the reference sees the rounded values
 let seed = 12345;
 const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
-function randomTensor(dtype, count) {
-  const values = new Float64Array(count);
+const FRESH = 1 << 24; // beyond this many elements (decode K/V), the random block repeats
+/** Random data of one dtype; `values` (float64 of exactly what the GPU sees) only when asked. */
+function randomTensor(dtype, count, withValues) {
+  const values = withValues ? new Float64Array(count) : null;
   const data = dtype === 'f16' ? new Uint16Array(count) : new Float32Array(count);
-  for (let i = 0; i < count; i++) {
+  const fresh = Math.min(count, withValues ? count : FRESH);
+  for (let i = 0; i < fresh; i++) {
     const x = rnd() * 2 - 1;
-    if (dtype === 'f16') {
-      data[i] = toHalf(x);
-      values[i] = fromHalf(data[i]);
-    } else {
-      data[i] = x;
-      values[i] = data[i];
-    }
+    data[i] = dtype === 'f16' ? toHalf(x) : x;
+    if (values) values[i] = dtype === 'f16' ? fromHalf(data[i]) : data[i];
   }
+  for (let i = fresh; i < count; i += fresh) data.copyWithin(i, 0, Math.min(fresh, count - i));
   return { data, values };
 }
 const ortType = (dtype) => (dtype === 'f16' ? 'float16' : 'float32');
@@ -181,22 +180,14 @@ const shapesOf = ({ B, H, Nq, Nk, D, kvLayout }) => {
   const kv = kvLayout === 'bnsh' ? [B, H, Nk, D] : [B, Nk, H * D];
   return { Q: [B, Nq, H * D], K: kv, V: kv };
 };
-const hostData = (cfg) => {
-  const sh = shapesOf(cfg);
-  return Object.fromEntries(
-    Object.entries(sh).map(([n, d]) => [
-      n,
-      randomTensor(
-        cfg.dtype,
-        d.reduce((a, x) => a * x, 1),
-      ),
-    ]),
-  );
+const hostData = (cfg, withValues) => {
+  const count = (d) => d.reduce((a, x) => a * x, 1);
+  return Object.fromEntries(Object.entries(shapesOf(cfg)).map(([n, d]) => [n, randomTensor(cfg.dtype, count(d), withValues)]));
 };
 
 /** One node on a small shape against the float64 reference: max |error| and max |reference|. */
 async function check(cfg) {
-  const host = hostData(cfg);
+  const host = hostData(cfg, true);
   const { feeds, release } = await makeFeeds(cfg.dtype, shapesOf(cfg), host);
   const s = await ort.InferenceSession.create(attentionModel({ ...cfg, layers: 1, out: 'full' }), sessionOptions(false));
   const y = (await s.run(feeds)).Y0.data;
@@ -246,7 +237,7 @@ async function bench(cfg) {
     layers: L,
   };
   try {
-    const { feeds, release } = await makeFeeds(dtype, shapesOf(cfg), hostData(cfg));
+    const { feeds, release } = await makeFeeds(dtype, shapesOf(cfg), hostData(cfg, false));
     const msOf = async (layers) => {
       const s = await ort.InferenceSession.create(attentionModel({ ...cfg, layers, out: 'probe' }), sessionOptions(false));
       const ms = await timeRuns(s, feeds);
