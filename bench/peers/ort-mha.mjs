@@ -80,8 +80,8 @@ const sessionOptions = (gpuOut) => ({
 /**
  * L chained MultiHeadAttention nodes. Q and every node output are [B, Nq, H*D] (BSD); K, V are
  * [B, Nk, H*D] (BSD) or, with kvLayout 'bnsh', [B, H, Nk, D] (the op's other accepted K/V form,
- * which skips its per-node transpose of K and V: used for decoding, where K/V dominate).
- * out 'probe': the graph output is Y[0, 0, 0:1] only (see the top comment); 'full': Y itself.
+ * the layout of a KV cache: used for decoding).
+ * out 'probe': the graph output is the one element Y[0, 0, 0] (see the top comment); 'full': Y.
  */
 function attentionModel({ dtype, B, H, Nq, Nk, D, causal, layers, kvLayout, out }) {
   const type = dtype === 'f16' ? DT.FLOAT16 : DT.FLOAT;
