@@ -1,12 +1,15 @@
 // The same kind of work through another embedding of Dawn: onnxruntime-node's WebGPU execution
 // provider (Dawn linked into libonnxruntime.so, its own toggles), on ONNX models built here in
-// code (a tiny protobuf writer, no Python). onnxruntime 1.30 runs MatMulNBits (4-bit weights,
+// code (the tiny protobuf writer in ../peers/onnx-writer.mjs, no Python). onnxruntime 1.30 runs MatMulNBits (4-bit weights,
 // block 32, f16 activations, M >= 128) as a subgroup-matrix kernel when the adapter offers the
 // f16×f16→f16 16×16×16 config (NVIDIA's Vulkan driver does); plain f16 MatMul takes the
 // subgroup-matrix path only for 8×16×16 (Intel). Profiling names the programs that ran.
 //   ORT=/path/to/node_modules/onnxruntime-node node ort-nbits.mjs [runs=1000] [m=4096] [k=4096] [layers=4] [op=nbits|matmul] [acc=0] [profile=0] [ep=webgpu|cpu]
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
+import { attrInt, cat, DT, fromHalf, int, len, node, str, tensor, toHalf, valueInfo } from '../peers/onnx-writer.mjs';
+
+const { FLOAT16, UINT8 } = DT;
 
 const arg = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const runs = Number(arg.runs ?? 1000);
@@ -19,56 +22,7 @@ const require = createRequire(import.meta.url);
 const ort = require(process.env.ORT);
 const log = (s) => process.stderr.write(`${s}\n`);
 
-// ---- minimal protobuf writer
-const varint = (n) => {
-  const out = [];
-  let v = BigInt(n);
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return out;
-};
-const B = (x) => (Buffer.isBuffer(x) ? x : Buffer.from(x));
-const cat = (parts) => Buffer.concat(parts.map(B));
-const fld = (no, wire) => varint((no << 3) | wire);
-const int = (no, v) => cat([fld(no, 0), varint(v)]);
-const len = (no, payload) => cat([fld(no, 2), varint(B(payload).length), B(payload)]);
-const str = (no, s) => len(no, Buffer.from(s));
-const FLOAT16 = 10;
-const UINT8 = 2;
-const tensor = (name, type, dims, raw) =>
-  cat([...dims.map((d) => int(1, d)), int(2, type), str(8, name), len(9, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength))]);
-const valueInfo = (name, type, dims) => cat([str(1, name), len(2, len(1, cat([int(1, type), len(2, cat(dims.map((d) => len(1, int(1, d)))))])))]);
-const attrInt = (name, v) => cat([str(1, name), int(3, v), int(20, 2)]);
-const node = (inputs, outputs, opType, domain, attrs = []) =>
-  cat([
-    ...inputs.map((i) => str(1, i)),
-    ...outputs.map((o) => str(2, o)),
-    str(3, `${opType}_${outputs[0]}`),
-    str(4, opType),
-    ...attrs.map((a) => len(5, a)),
-    ...(domain ? [str(7, domain)] : []),
-  ]);
-
 // ---- data
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-const toHalf = (x) => {
-  f32[0] = x;
-  const b = u32[0];
-  const e = ((b >>> 23) & 0xff) - 112;
-  if (e <= 0) return (b >>> 16) & 0x8000;
-  return ((b >>> 16) & 0x8000) | (e << 10) | ((b >>> 13) & 0x3ff); // truncation is fine for test data
-};
-const fromHalf = (h) => {
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  const v = e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15);
-  return h & 0x8000 ? -v : v;
-};
 let seed = 7;
 const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
 const blocks = K / 32;
