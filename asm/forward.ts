@@ -19,8 +19,16 @@
 /** Query rows per block and keys per tile. */
 const R: i32 = 4;
 const BC: i32 = 64;
-/** Below this (log2 frame) an exponential is flushed to exactly 0, so −∞ gives 0. */
-const EXP2_FLOOR: f32 = -125.0;
+/** Query rows per block (sharing each K/V tile while it is in cache). */
+const BR: i32 = 64;
+/** Byte pitch of a query row in the block copy: D ≤ 256, fixed so row offsets are immediates. */
+const QB_PITCH: i32 = 1024;
+/**
+ * Below this (log2 frame) an exponential is flushed to exactly 0, so −∞ gives 0 and no
+ * P·V product reaches the slow subnormal range; 2^-64 of the row max is far below f32's
+ * resolution of the sum (which holds a 1 for the max itself).
+ */
+const EXP2_FLOOR: f32 = -64.0;
 
 /** 2^x per lane: 2^round(x) built in the exponent bits times a degree-7 series for 2^f, |f| ≤ ½. NaN stays NaN. */
 @inline
@@ -58,7 +66,6 @@ export function packK(k: usize, kp: usize, Nk: i32, NkPad: i32, Dp: i32): void {
 /** S[4][BC] (first `groups`·8 columns) = (Q block · Kp tile) · scale2. */
 function qkTile(qb: usize, kp: usize, s: usize, groups: i32, Dp: i32, scale2: f32): void {
   const sc = f32x4.splat(scale2);
-  const rb: usize = Dp * 4;
   for (let g = 0; g < groups; g++) {
     let kg = kp + g * Dp * 32;
     let qp = qb;
@@ -68,9 +75,9 @@ function qkTile(qb: usize, kp: usize, s: usize, groups: i32, Dp: i32, scale2: f3
       const k0 = v128.load(kg);
       const k1 = v128.load(kg, 16);
       const q0 = v128.load32_splat(qp);
-      const q1 = v128.load32_splat(qp + rb);
-      const q2 = v128.load32_splat(qp + 2 * rb);
-      const q3 = v128.load32_splat(qp + 3 * rb);
+      const q1 = v128.load32_splat(qp, QB_PITCH);
+      const q2 = v128.load32_splat(qp, 2 * QB_PITCH);
+      const q3 = v128.load32_splat(qp, 3 * QB_PITCH);
       a00 = f32x4.add(a00, f32x4.mul(q0, k0));
       a01 = f32x4.add(a01, f32x4.mul(q0, k1));
       a10 = f32x4.add(a10, f32x4.mul(q1, k0));
@@ -166,19 +173,15 @@ function hmax(v: v128): f32 {
 }
 
 /**
- * The online-softmax step for row r of a block: masks (when `masked`) keys ≥ kvEnd and,
- * if causal, keys past `lastKey`; then m' = max(m, rowmax S), P = 2^(S − m') in place,
- * l = l·2^(m − m') + ΣP, acc·= 2^(m − m'). `ml` holds m (f32 × 4) then l (f64 × 4).
+ * The online-softmax step for one row of S (`ncol` scores, the first `visible` of them
+ * unmasked): m' = max(m, rowmax S), P = 2^(S − m') in place, l = l·2^(m − m') + ΣP,
+ * acc·= 2^(m − m'). m (f32) at mp, l (f64) at lp.
  */
-function softmaxRow(s: usize, acc: usize, ml: usize, r: i32, ncol: i32, Dp: i32, masked: bool, k0: i32, kvEnd: i32, lastKey: i32): void {
-  const row = s + r * BC * 4;
-  if (masked) {
-    const end = min<i32>(kvEnd, lastKey + 1);
-    for (let c = max<i32>(0, end - k0); c < ncol; c++) store<f32>(row + c * 4, -Infinity);
-  }
+function softmaxRow(row: usize, accRow: usize, mp: usize, lp: usize, ncol: i32, visible: i32, Dp: i32): void {
+  for (let c = max<i32>(0, visible); c < ncol; c++) store<f32>(row + c * 4, -Infinity);
   let mx = f32x4.splat(-Infinity);
   for (let c = 0; c < ncol; c += 4) mx = f32x4.max(mx, v128.load(row + c * 4));
-  const mOld = load<f32>(ml + r * 4);
+  const mOld = load<f32>(mp);
   const mNew = max<f32>(mOld, hmax(mx));
   if (mNew == -Infinity) {
     // Every key so far masked for this row: nothing to add (P = 0 for the P·V step).
@@ -194,31 +197,28 @@ function softmaxRow(s: usize, acc: usize, ml: usize, r: i32, ncol: i32, Dp: i32,
   }
   const alpha = f32x4.extract_lane(exp2v(f32x4.splat(mOld - mNew)), 0);
   const tileSum = <f64>f32x4.extract_lane(sum, 0) + <f64>f32x4.extract_lane(sum, 1) + (<f64>f32x4.extract_lane(sum, 2) + <f64>f32x4.extract_lane(sum, 3));
-  const lp = ml + 16 + r * 8;
   store<f64>(lp, load<f64>(lp) * <f64>alpha + tileSum);
-  store<f32>(ml + r * 4, mNew);
+  store<f32>(mp, mNew);
   if (alpha != 1) {
     const av = f32x4.splat(alpha);
-    const ar = acc + r * Dp * 4;
-    for (let d = 0; d < Dp; d += 4) v128.store(ar + d * 4, f32x4.mul(v128.load(ar + d * 4), av));
+    for (let d = 0; d < Dp; d += 4) v128.store(accRow + d * 4, f32x4.mul(v128.load(accRow + d * 4), av));
   }
 }
 
 /**
- * Writes O = acc / l and LSE (natural log) for `rows` rows of a block, in float64; a learned
- * sink (log2 frame, −∞ for none) joins the denominator; a NaN m or l makes the row NaN;
- * a row that saw no key (and no sink) gets O = 0, LSE = −∞.
+ * Writes O = acc / l and LSE (natural log) for `rows` rows, in float64; a learned sink
+ * (log2 frame, −∞ for none) joins the denominator; a NaN m or l makes the row NaN; a row
+ * that saw no key (and no sink) gets O = 0, LSE = −∞.
  */
-function finishRows(acc: usize, ml: usize, o: usize, lse: usize, rows: i32, Dp: i32, sink2: f64): void {
+function finishRows(acc: usize, m: usize, l: usize, o: usize, lse: usize, rows: i32, Dp: i32, sink2: f64): void {
   for (let r = 0; r < rows; r++) {
-    const m2 = <f64>load<f32>(ml + r * 4);
-    const l = load<f64>(ml + 16 + r * 8);
+    const m2 = <f64>load<f32>(m + r * 4);
+    const lr = load<f64>(l + r * 8);
     const mFinal = max<f64>(m2, sink2);
-    const scaleOld = l > 0 ? Math.exp2(m2 - mFinal) : 0;
-    const lFinal = l * scaleOld + (sink2 == -Infinity ? 0 : Math.exp2(sink2 - mFinal));
-    const nan = isNaN(m2) || isNaN(l);
-    const inv = <f32>(nan ? NaN : lFinal > 0 ? scaleOld / lFinal : 0);
-    const iv = f32x4.splat(inv);
+    const scaleOld = lr > 0 ? Math.exp2(m2 - mFinal) : 0;
+    const lFinal = lr * scaleOld + (sink2 == -Infinity ? 0 : Math.exp2(sink2 - mFinal));
+    const nan = isNaN(m2) || isNaN(lr);
+    const iv = f32x4.splat(<f32>(nan ? NaN : lFinal > 0 ? scaleOld / lFinal : 0));
     const ar = acc + r * Dp * 4;
     const orow = o + r * Dp * 4;
     for (let d = 0; d < Dp; d += 4) v128.store(orow + d * 4, f32x4.mul(v128.load(ar + d * 4), iv));
@@ -227,41 +227,63 @@ function finishRows(acc: usize, ml: usize, o: usize, lse: usize, rows: i32, Dp: 
 }
 
 /**
+ * One key tile against the query block's micro-blocks: for each 4-row micro-block that
+ * sees a key of the tile, S = Q·Kᵀ, the softmax step per row, acc += P·V. Causal keys
+ * j ≤ i + offset are visible from row i (offset = i32.MAX_VALUE/2 when not causal).
+ */
+function keyTile(qb: usize, kp: usize, v: usize, s: usize, acc: usize, m: usize, l: usize, q0: i32, rows: i32, k0: i32, Nk: i32, Dp: i32, scale2: f32, offset: i32, guard: bool): void {
+  for (let r0 = 0; r0 < rows; r0 += R) {
+    // Keys this micro-block can see: [0, kvEnd).
+    const kvEnd = min<i32>(Nk, q0 + min<i32>(r0 + R, rows) + offset);
+    if (k0 >= kvEnd) continue;
+    const groups = (min<i32>(BC, kvEnd - k0) + 7) >> 3;
+    const ncol = groups * 8;
+    qkTile(qb + r0 * QB_PITCH, kp + k0 * Dp * 4, s, groups, Dp, scale2);
+    let masked = false;
+    for (let r = 0; r < R; r++) {
+      const visible = min<i32>(kvEnd, q0 + r0 + r + offset + 1) - k0;
+      masked = masked || visible < ncol;
+      const i = r0 + r;
+      softmaxRow(s + r * BC * 4, acc + i * Dp * 4, m + i * 4, l + i * 8, ncol, visible, Dp);
+    }
+    if (guard && masked) pvTileGuarded(s, v + k0 * Dp * 4, acc + r0 * Dp * 4, ncol, Dp);
+    else pvTile(s, v + k0 * Dp * 4, acc + r0 * Dp * 4, ncol, Dp);
+  }
+}
+
+/**
  * Attention for query rows [rowStart, rowEnd) of one head: q and o are [Nq][Dp], lse [Nq],
- * kp the packed K of the head's KV head, v [NkPad][Dp] (zero padded). Scratch: s [4][BC]
- * scores, acc [4][Dp], qb [4][Dp] (tail block), ml 48 bytes. scale2 = scale·log2 e; causal keys
- * j ≤ i + offset are visible from row i; sink2 the sink logit·log2 e or −∞; guard when V
- * holds a non-finite value (masked keys must then add exactly 0).
+ * kp the packed K of the head's KV head, v [NkPad][Dp] (zero padded). The rows go in blocks
+ * of BR, each walking the key tiles once, so a K/V tile is reused by BR rows while it is in
+ * cache. Scratch at `scratch`: scratchBytes(Dp). scale2 = scale·log2 e; causal keys j ≤ i +
+ * offset are visible from row i; sink2 the sink logit·log2 e or −∞; guard when V holds a
+ * non-finite value (masked keys must then add exactly 0).
  */
 export function forwardRows(
-  q: usize, o: usize, lse: usize, kp: usize, v: usize, s: usize, acc: usize, qb: usize, ml: usize,
+  q: usize, o: usize, lse: usize, kp: usize, v: usize, scratch: usize,
   Nq: i32, Nk: i32, Dp: i32, scale2: f32, causal: bool, offset: i32, sink2: f64, guard: bool, rowStart: i32, rowEnd: i32,
 ): void {
-  for (let q0 = rowStart; q0 < rowEnd; q0 += R) {
-    const rows = min<i32>(R, rowEnd - q0);
-    let qp = q + q0 * Dp * 4;
-    if (rows < R) {
-      // Tail block: the missing rows are zeros (computed, never written).
-      memory.fill(qb, 0, R * Dp * 4);
-      memory.copy(qb, qp, rows * Dp * 4);
-      qp = qb;
-    }
-    memory.fill(acc, 0, R * Dp * 4);
-    for (let r = 0; r < R; r++) {
-      store<f32>(ml + r * 4, -Infinity);
-      store<f64>(ml + 16 + r * 8, 0);
-    }
-    const kvEnd = causal ? max<i32>(0, min<i32>(Nk, q0 + rows + offset)) : Nk;
-    for (let k0 = 0; k0 < kvEnd; k0 += BC) {
-      const groups = (min<i32>(BC, kvEnd - k0) + 7) >> 3;
-      const ncol = groups * 8;
-      // Some key of this tile is invisible to some row: past kvEnd, or past the first row's diagonal.
-      const masked = k0 + ncol > kvEnd || (causal && k0 + ncol - 1 > q0 + offset);
-      qkTile(qp, kp + k0 * Dp * 4, s, groups, Dp, scale2);
-      for (let r = 0; r < R; r++) softmaxRow(s, acc, ml, r, ncol, Dp, masked, k0, kvEnd, causal ? q0 + r + offset : i32.MAX_VALUE - 1);
-      if (guard && masked) pvTileGuarded(s, v + k0 * Dp * 4, acc, ncol, Dp);
-      else pvTile(s, v + k0 * Dp * 4, acc, ncol, Dp);
-    }
-    finishRows(acc, ml, o + q0 * Dp * 4, lse + q0 * 4, rows, Dp, sink2);
+  const qb = scratch;
+  const acc = qb + BR * QB_PITCH;
+  const s = acc + BR * Dp * 4;
+  const m = s + R * BC * 4;
+  const l = m + BR * 4;
+  const off = causal ? offset : i32.MAX_VALUE / 2;
+  for (let q0 = rowStart; q0 < rowEnd; q0 += BR) {
+    const rows = min<i32>(BR, rowEnd - q0);
+    // The block's rows at a fixed pitch (immediate offsets in qkTile), missing rows zero.
+    memory.fill(qb, 0, BR * QB_PITCH);
+    for (let r = 0; r < rows; r++) memory.copy(qb + r * QB_PITCH, q + (q0 + r) * Dp * 4, Dp * 4);
+    memory.fill(acc, 0, BR * Dp * 4);
+    memory.fill(l, 0, BR * 8);
+    for (let r = 0; r < BR; r++) store<f32>(m + r * 4, -Infinity);
+    const kvEnd = max<i32>(0, min<i32>(Nk, q0 + rows + off));
+    for (let k0 = 0; k0 < kvEnd; k0 += BC) keyTile(qb, kp, v, s, acc, m, l, q0, rows, k0, Nk, Dp, scale2, off, guard);
+    finishRows(acc, m, l, o + q0 * Dp * 4, lse + q0 * 4, rows, Dp, sink2);
   }
+}
+
+/** Bytes of scratch forwardRows needs for rows of Dp floats. */
+export function scratchBytes(Dp: i32): i32 {
+  return BR * QB_PITCH + BR * Dp * 4 + R * BC * 4 + BR * 4 + BR * 8;
 }

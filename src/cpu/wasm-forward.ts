@@ -15,8 +15,6 @@ import { FORWARD_WASM_BASE64 } from './wasm-binary.gen.js';
 
 /** Keys per tile of the wasm kernel (K and V are padded to a multiple of it). */
 const BC = 64;
-/** Query rows per block of the wasm kernel. */
-const R = 4;
 /** Below this byte address the module keeps its own constant tables. */
 const HEAP_BASE = 65536;
 const PAGE = 65536;
@@ -25,6 +23,7 @@ interface KernelExports {
   readonly memory: WebAssembly.Memory;
   packK(k: number, kp: number, Nk: number, NkPad: number, Dp: number): void;
   forwardRows(...args: number[]): void;
+  scratchBytes(Dp: number): number;
 }
 
 let loading: Promise<KernelExports | undefined> | undefined;
@@ -58,9 +57,9 @@ function hasNonFinite(a: Float32Array): boolean {
 }
 
 /** Byte regions of the kernel's memory for one call: per-head buffers and scratch. */
-function plan(Nq: number, Nk: number, Dp: number) {
+function plan(Nq: number, Nk: number, Dp: number, scratchBytes: number) {
   const NkPad = Math.ceil(Math.max(Nk, 1) / BC) * BC;
-  const sizes = { q: Nq * Dp, o: Nq * Dp, lse: Math.ceil(Nq / 8) * 8, k: Nk * Dp, v: NkPad * Dp, kp: NkPad * Dp, s: R * BC, acc: R * Dp, qb: R * Dp, ml: 16 };
+  const sizes = { q: Nq * Dp, o: Nq * Dp, lse: Math.ceil(Nq / 8) * 8, k: Nk * Dp, v: NkPad * Dp, kp: NkPad * Dp, scratch: scratchBytes / 4 };
   let at = HEAP_BASE;
   const p = {} as Record<keyof typeof sizes, number>;
   for (const [name, floats] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
@@ -87,7 +86,7 @@ export function wasmForward(kernel: KernelExports, a: CpuForwardArgs): CpuForwar
   const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
   const { qs, ks, vs, out, lse } = cpuSetup(a);
   const Dp = Math.ceil(D / 8) * 8;
-  const { p, NkPad, end } = plan(Nq, Nk, Dp);
+  const { p, NkPad, end } = plan(Nq, Nk, Dp, kernel.scratchBytes(Dp));
   const mem = kernel.memory;
   if (mem.buffer.byteLength < end) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
   const f32 = new Float32Array(mem.buffer);
@@ -108,7 +107,7 @@ export function wasmForward(kernel: KernelExports, a: CpuForwardArgs): CpuForwar
         if (a.poison) f32.fill(NaN, at(p.o), at(p.lse) + Nq);
         const sink2 = a.sinks ? a.sinks[h]! * Math.LOG2E : -Infinity;
         const causal = a.causal ? 1 : 0;
-        kernel.forwardRows(p.q, p.o, p.lse, p.kp, p.v, p.s, p.acc, p.qb, p.ml, Nq, Nk, Dp, scale2, causal, Nk - Nq, sink2, guard, 0, Nq);
+        kernel.forwardRows(p.q, p.o, p.lse, p.kp, p.v, p.scratch, Nq, Nk, Dp, scale2, causal, Nk - Nq, sink2, guard, 0, Nq);
         for (let n = 0; n < Nq; n++) {
           const o = rowOffset(qs, b, h, n);
           out.set(f32.subarray(at(p.o) + n * Dp, at(p.o) + n * Dp + D), o);
