@@ -30,24 +30,31 @@ const QB_PITCH: i32 = 1024;
  */
 const EXP2_FLOOR: f32 = -64.0;
 
-/** 2^x per lane: 2^round(x) built in the exponent bits times a degree-7 series for 2^f, |f| ≤ ½. NaN stays NaN. */
+/**
+ * 2^x per lane: 2^round(x) built in the exponent bits times a degree-6 series for 2^f,
+ * |f| ≤ ½ (relative error ≈ 1e-7). round(x) comes from adding 1.5·2^23, whose low
+ * mantissa bits then hold it, so no float→int conversion is needed. Lanes below
+ * EXP2_FLOOR (and −∞) give 0; NaN stays NaN (all bits set).
+ */
 @inline
 function exp2v(x: v128): v128 {
   const tiny = f32x4.lt(x, f32x4.splat(EXP2_FLOOR));
-  const xc = f32x4.max(x, f32x4.splat(EXP2_FLOOR));
-  const n = f32x4.nearest(xc);
-  const f = f32x4.sub(xc, n);
+  const nan = f32x4.ne(x, x);
+  // pmax (one instruction; wasm's NaN-propagating max is eight): a NaN lane is restored below.
+  const xc = f32x4.pmax(x, f32x4.splat(EXP2_FLOOR));
+  const t = f32x4.add(xc, f32x4.splat(12582912.0));
+  const f = f32x4.sub(xc, f32x4.sub(t, f32x4.splat(12582912.0)));
   // Taylor series of e^(f ln 2): coefficients (ln 2)^k / k!
-  let p = f32x4.splat(1.5252734e-5);
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.540353e-4));
+  let p = f32x4.splat(1.540353e-4);
   p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.3333558e-3));
   p = f32x4.add(f32x4.mul(p, f), f32x4.splat(9.6181291e-3));
   p = f32x4.add(f32x4.mul(p, f), f32x4.splat(5.5504109e-2));
   p = f32x4.add(f32x4.mul(p, f), f32x4.splat(0.24022651));
   p = f32x4.add(f32x4.mul(p, f), f32x4.splat(0.69314718));
   p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0));
-  const e = i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23);
-  return v128.andnot(i32x4.add(p, e), tiny);
+  // t's low bits hold round(x); shifted by 23 they add it to p's exponent (the rest shifts out).
+  const r = i32x4.add(p, i32x4.shl(t, 23));
+  return v128.or(v128.andnot(r, tiny), nan);
 }
 
 /** Packs K rows [Nk][Dp] into groups of 8 keys, [NkPad/8][Dp][8], zero beyond Nk. */
@@ -166,25 +173,36 @@ function pvTileGuarded(p: usize, v: usize, acc: usize, ncol: i32, Dp: i32): void
   pvBody(p, v, acc, ncol, Dp, true);
 }
 
-/** Largest lane of v. */
+/** Largest lane of v (NaN lanes ignored unless every lane is NaN). */
 @inline
 function hmax(v: v128): f32 {
-  return max<f32>(max<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max<f32>(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+  const a = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmax(a, v128.shuffle<f32>(a, a, 1, 0, 3, 2)), 0);
 }
 
 /**
  * The online-softmax step for one row of S (`ncol` scores, the first `visible` of them
  * unmasked): m' = max(m, rowmax S), P = 2^(S − m') in place, l = l·2^(m − m') + ΣP,
- * acc·= 2^(m − m'). m (f32) at mp, l (f64) at lp.
+ * acc·= 2^(m − m'). m (f32) at mp, l (f64) at lp. The max skips NaN scores (pmax, one
+ * instruction, not a chain of eight on the critical path); a NaN score still makes its P,
+ * hence l and the row, NaN — and a row whose only visible scores are NaN gets l = NaN here.
  */
 function softmaxRow(row: usize, accRow: usize, mp: usize, lp: usize, ncol: i32, visible: i32, Dp: i32): void {
   for (let c = max<i32>(0, visible); c < ncol; c++) store<f32>(row + c * 4, -Infinity);
-  let mx = f32x4.splat(-Infinity);
-  for (let c = 0; c < ncol; c += 4) mx = f32x4.max(mx, v128.load(row + c * 4));
+  let mx0 = f32x4.splat(-Infinity);
+  let mx1 = mx0;
+  for (let c = 0; c < ncol; c += 8) {
+    mx0 = f32x4.pmax(mx0, v128.load(row + c * 4));
+    mx1 = f32x4.pmax(mx1, v128.load(row + c * 4, 16));
+  }
   const mOld = load<f32>(mp);
-  const mNew = max<f32>(mOld, hmax(mx));
+  const tileMax = hmax(f32x4.pmax(mx0, mx1));
+  const mNew = tileMax > mOld ? tileMax : mOld;
   if (mNew == -Infinity) {
-    // Every key so far masked for this row: nothing to add (P = 0 for the P·V step).
+    // Every key so far masked for this row (P = 0 for the P·V step), unless a score is NaN.
+    let nan = false;
+    for (let c = 0; c < ncol; c++) nan = nan || isNaN(load<f32>(row + c * 4));
+    if (nan) store<f64>(lp, NaN);
     for (let c = 0; c < ncol; c += 4) v128.store(row + c * 4, f32x4.splat(0));
     return;
   }
