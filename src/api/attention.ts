@@ -288,7 +288,8 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
   opts = checkCreateOptions(opts);
   const choice = opts.backend ?? 'auto';
   const poison = opts.poisonOutputs ?? false;
-  if (choice === 'cpu') return new Attention(new CpuBackend(poison));
+  const cpuBackend = () => new CpuBackend(poison, opts.cpu?.wasm ?? undefined);
+  if (choice === 'cpu') return new Attention(cpuBackend());
   if (typeof choice === 'object') {
     if (!choice.device) throw new AttentionInputError('backend: { device } needs a GPUDevice');
     return new Attention(new WebGpuBackend(await runnerOn(wrapDevice(choice.device), opts), false));
@@ -301,7 +302,7 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
     return new Attention(new WebGpuBackend(await make(), true, make));
   } catch (e) {
     if (choice === 'webgpu') throw e instanceof AttentionBackendError ? e : new AttentionBackendError(String(e));
-    return new Attention(new CpuBackend(poison), e instanceof Error ? e.message : String(e));
+    return new Attention(cpuBackend(), e instanceof Error ? e.message : String(e));
   }
 }
 

@@ -7,6 +7,7 @@ import { cpuBackward } from '../cpu/backward.js';
 import { combineStrided } from '../cpu/combine.js';
 import { cpuForward } from '../cpu/forward.js';
 import { cpuNaiveForward } from '../cpu/naive.js';
+import { loadWasmKernel, wasmForward } from '../cpu/wasm-forward.js';
 import { backwardProgram } from '../kernels/backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
@@ -82,6 +83,11 @@ export interface Backend extends TensorOwner {
 
 export const CPU_ADAPTER: AdapterSummary = { backend: 'cpu', vendor: 'cpu', device: 'TypeScript (tiled online softmax)' };
 
+/** Whether the CPU backend uses the wasm kernel by default: yes, unless env WEBGPU_ATTENTION_CPU=js. */
+function cpuWasmDefault(): boolean {
+  return typeof process === 'undefined' || process.env?.WEBGPU_ATTENTION_CPU !== 'js';
+}
+
 function hostData(s: TensorStorage): Float32Array {
   if (s.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
   return s.data;
@@ -91,7 +97,16 @@ export class CpuBackend implements Backend {
   readonly kind = 'cpu';
   readonly adapter = CPU_ADAPTER;
 
-  constructor(private readonly poison = false) {}
+  /**
+   * @param poison fill outputs with NaN before each run (testing)
+   * @param wasm run the fused forward on the WebAssembly SIMD kernel where the engine has it
+   *   (calls with score or mask modifiers stay on the JS kernel); false, or env
+   *   WEBGPU_ATTENTION_CPU=js, forces the JS kernel everywhere
+   */
+  constructor(
+    private readonly poison = false,
+    private readonly wasm = cpuWasmDefault(),
+  ) {}
 
   store(data: HostData): TensorStorage {
     return { kind: 'cpu', data: data.dtype === 'f16' ? fromHalf(data.bits) : new Float32Array(data.values) };
@@ -108,7 +123,8 @@ export class CpuBackend implements Backend {
 
   async forward(c: AttentionCall, t: ForwardTensors) {
     // The CPU's fused kernel is already the plain online softmax: 'basic' runs it too.
-    const run = c.algorithm === 'naive' ? cpuNaiveForward : cpuForward;
+    const kernel = this.wasm && c.algorithm !== 'naive' && !c.score && !c.mask ? await loadWasmKernel() : undefined;
+    const run = c.algorithm === 'naive' ? cpuNaiveForward : kernel ? wasmForward.bind(undefined, kernel) : cpuForward;
     const r = run({
       problem: c.problem,
       q: hostData(t.q),

@@ -181,6 +181,7 @@ const CREATE_RULES: Readonly<Record<keyof CreateOptions, Rule>> = {
   tuning: oneOf(['cached', 'off']),
   subgroups: bool,
   maxBindingBytes: positiveInt,
+  cpu: (v, name) => checkObject(v, { wasm: bool }, name, `${name}.`),
 };
 
 const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {

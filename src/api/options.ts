@@ -38,6 +38,17 @@ export interface CreateOptions {
    * binding (large calls are split by batch, then by head group, automatically).
    */
   readonly maxBindingBytes?: number;
+  /**
+   * CPU backend: `wasm: false` runs the plain JS kernel instead of the WebAssembly SIMD
+   * one (default true where the engine has wasm SIMD; env WEBGPU_ATTENTION_CPU=js also
+   * turns it off). Modifiers (score, mask) always run on the JS kernel.
+   */
+  readonly cpu?: CpuOptions;
+}
+
+/** Options of the CPU backend (see CreateOptions.cpu). */
+export interface CpuOptions {
+  readonly wasm?: boolean;
 }
 
 export { ALGORITHMS, type Algorithm } from '../kernels/call.js';
