@@ -12,6 +12,7 @@ import { BENCH_HEAD_DIMS, benchShapeError, benchVariantError, timingCaveat } fro
 import { bytes, num, table } from './table.js';
 import { readRows, renderRows } from './render.js';
 import { saveTunedTiles, tune, tuneKey } from '../harness/tune.js';
+import { dtypeTiers } from '../harness/info.js';
 import type { Attention } from '../api/attention.js';
 import { DTYPES, type DType } from '../api/options.js';
 
@@ -197,7 +198,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   console.log(table(RESULT_HEADER, results.map(resultRow)));
   for (const shape of plan.shapes) printShapeSummary(shape, results);
   if (json) {
-    writeFileSync(json, JSON.stringify({ adapter: attn.adapter, results }, null, 2) + '\n');
+    writeFileSync(json, JSON.stringify({ adapter: attn.adapter, dtypes: dtypeTiers(attn), results }, null, 2) + '\n');
     console.error(`wrote ${json}`);
   }
   attn.destroy();

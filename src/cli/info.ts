@@ -3,7 +3,7 @@
  * features and the limits the kernels care about, the backend 'auto' picks,
  * and the fused kernel's tile for each head dim on it.
  */
-import { describeAdapters, describeTiles } from '../harness/info.js';
+import { describeAdapters, describeTiles, dtypeTiers } from '../harness/info.js';
 import { backend, openBackend, parse } from './args.js';
 
 export async function infoCommand(argv: string[]): Promise<number> {
@@ -14,7 +14,13 @@ export async function infoCommand(argv: string[]): Promise<number> {
   console.log(`chosen backend: ${attn.backend} (${attn.adapter.vendor} ${attn.adapter.device})`);
   if (attn.device) console.log(`  device features: ${[...attn.device.features].sort().join(', ') || 'none'}`);
   // Said outright so nobody reads an offered shader-f16 or subgroup-matrix feature as in use.
-  console.log('  arithmetic: f32 in every kernel (shader-f16 and subgroup matrices are not used yet: docs/PERF.md, "Tensor cores")');
+  const tiers = dtypeTiers(attn);
+  const f16 =
+    tiers.f16 === 'f16-values'
+      ? 'f16 values held in f32, results rounded to f16'
+      : `f16 stored as packed pairs, computed in f32; f16 arithmetic not used (shader-f16 ${tiers.shaderF16 ? 'offered' : 'not offered'} here)`;
+  console.log(`  dtypes: f32; ${f16}`);
+  console.log('  arithmetic: f32 in every kernel (shader-f16 and subgroup matrices are not used yet: docs/PERF.md, "Tensor cores", "f16 storage")');
   const tiles = describeTiles(attn);
   if (tiles) console.log(`  ${tiles}`);
   if (attn.fallbackReason) console.log(`  why not WebGPU: ${attn.fallbackReason}`);

@@ -36,6 +36,17 @@ export async function describeAdapters(): Promise<string[]> {
   return lines;
 }
 
+/**
+ * How each dtype computes on `attn`'s backend (info and bench JSON): f16 is stored as
+ * packed pairs and computed in f32 on every adapter ('f16-storage'); the f16-arithmetic
+ * tier (shader-f16) is not used — on the H200 f16 FMAs ran at the f32 rate, so it would
+ * buy room in workgroup memory only (docs/PERF.md). `shaderF16` says whether the device has the feature.
+ */
+export function dtypeTiers(attn: Attention): { f32: 'f32'; f16: 'f16-storage' | 'f16-values'; shaderF16: boolean } {
+  // The CPU holds f16 tensors' values in f32 arrays and rounds its f16 results.
+  return { f32: 'f32', f16: attn.backend === 'cpu' ? 'f16-values' : 'f16-storage', shaderF16: Boolean(attn.device?.features.has('shader-f16')) };
+}
+
 /** The fused forward's default tile per head dim on `attn`'s device, or undefined on the CPU. */
 export function describeTiles(attn: Attention): string | undefined {
   const gpu = gpuSeam(attn);
