@@ -282,18 +282,14 @@ export class WebGpuBackend implements Backend {
     if (c.algorithm === 'flash') return flashProgram(c, caps);
     // The baselines compute in f32: an f16 call widens its inputs and narrows O around them.
     const build = c.algorithm === 'naive' ? naiveProgram : basicProgram;
-    const p = c.problem;
-    const [nq, nkv] = [p.batch * p.headsQ * p.seqQ * p.headDim, p.batch * p.headsKv * p.seqK * p.headDim];
-    return viaF32(c, (f32) => build(f32, caps), { q: nq, k: nkv, v: nkv }, { out: nq }, caps.limits.maxComputeWorkgroupsPerDimension);
+    return viaF32(c, (f32) => build(f32, caps), { inputs: ['q', 'k', 'v'], outputs: ['out'] }, caps.limits.maxComputeWorkgroupsPerDimension);
   }
 
   /** The backward's kernel program (an f16 call runs the f32 passes between a widen and a narrow). */
   backwardProgram(c: BackwardCall): Program {
     const caps = this.runner.caps;
-    const p = c.problem;
-    const [nq, nkv] = [p.batch * p.headsQ * p.seqQ * p.headDim, p.batch * p.headsKv * p.seqK * p.headDim];
-    const inputs = { q: nq, k: nkv, v: nkv, out: nq, dout: nq };
-    return viaF32(c, (f32) => backwardProgram(f32, caps), inputs, { dq: nq, dk: nkv, dv: nkv }, caps.limits.maxComputeWorkgroupsPerDimension);
+    const names = { inputs: ['q', 'k', 'v', 'out', 'dout'], outputs: ['dq', 'dk', 'dv'] };
+    return viaF32(c, (f32) => backwardProgram(f32, caps), names, caps.limits.maxComputeWorkgroupsPerDimension);
   }
 
   /** The call's tensors as the runner binds them, by name. */

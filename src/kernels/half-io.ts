@@ -37,20 +37,22 @@ function convertStep(widen: boolean, src: string, dst: string, elements: number,
   return { spec: convertKernel(widen), params: CONVERT_PARAMS, values: { count: elements / 4 }, buffers: { src, dst }, grid: [x, Math.ceil(groups / x), 1] };
 }
 
+/** Tensors of a call's dtype, shaped like Q (the rest are shaped like K). */
+const Q_SHAPED = new Set(['q', 'out', 'dout', 'dq']);
+
 /**
- * `build` (an f32 program family) run on an f16 call: `inputs` (the caller's f16 tensors,
- * by name, with their element counts) widened into f32 scratch first, and the program's
- * `outputs` of the dtype (by name, with element counts) narrowed into f16 outputs after.
- * Other buffers (LSE, statistics) are f32 either way and pass through.
+ * `build` (an f32 program family) run on an f16 call: the caller's f16 tensors named in
+ * `inputs` widened into f32 scratch first, and the program's `outputs` of the dtype
+ * narrowed into f16 outputs after. Other buffers (LSE, statistics) are f32 either way and pass through.
  */
-export function viaF32<C extends AttentionCall>(
-  c: C,
-  build: (c: C) => Program,
-  inputs: Readonly<Record<string, number>>,
-  outputs: Readonly<Record<string, number>>,
-  maxWg: number,
-): Program {
+export function viaF32<C extends AttentionCall>(c: C, build: (c: C) => Program, names: { inputs: string[]; outputs: string[] }, maxWg: number): Program {
   if (c.dtype === 'f32') return build(c);
+  const p = c.problem;
+  const count = (name: string) => p.batch * p.headDim * (Q_SHAPED.has(name) ? p.headsQ * p.seqQ : p.headsKv * p.seqK);
+  const [inputs, outputs] = [names.inputs, names.outputs].map((list) => Object.fromEntries(list.map((n) => [n, count(n)]))) as [
+    Record<string, number>,
+    Record<string, number>,
+  ];
   const inner = build({ ...c, dtype: 'f32' });
   const wide = (name: string) => `${name}_f32`;
   const renamed = new Set([...Object.keys(inputs), ...Object.keys(outputs)]);

@@ -118,9 +118,8 @@ export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, op
           s[j] = s[j] === -Infinity ? 0 : r(Math.exp(r(s[j]! - max)));
           sum = r(sum + s[j]!);
         }
-        // Naive f16 stores P normalised, in f16; O is then P V.
+        // Naive f16 stores P normalised, in f16; O is then P V (else the unnormalised P V / sum).
         if (half) for (let j = 0; j < Nk; j++) s[j] = stored(r(s[j]! / sum));
-        // O row = P V / sum
         for (let d = 0; d < D; d++) {
           let acc = 0;
           for (let j = 0; j < Nk; j++) {
