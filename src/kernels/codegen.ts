@@ -59,11 +59,8 @@ export interface TileMover {
  * Expects `tid` and `D4` in scope.
  */
 export function tileMover(rows: number, threads: number, d4: number, type: RowType = F32_ROWS): TileMover {
-  const w = type.perElement ?? 1;
-  const units = d4 / w; // buffer elements per row
-  const per = Math.ceil((rows * units) / threads);
-  const ragged = (rows * units) % threads !== 0;
-  const U = w === 1 ? 'D4' : `${units}u`;
+  const per = Math.ceil((rows * d4) / threads);
+  const ragged = (rows * d4) % threads !== 0;
   return {
     /** vec4 registers each invocation holds per tile. */
     per,
@@ -73,19 +70,16 @@ export function tileMover(rows: number, threads: number, d4: number, type: RowTy
         per,
         (u) => `    {
       let e = tid + ${threads * u}u;
-      let n = ${row0} + e / ${U};
+      let n = ${row0} + e / D4;
       ${regs}[${u}] = ${type.zero};
-      if (n < ${limit}${ragged ? ` && e < ${rows * units}u` : ''}) { ${regs}[${u}] = ${src}[${base} + n * ${seqStride} + e % ${U}]; }
+      if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${src}[${base} + n * ${seqStride} + e % D4]; }
     }`,
       ),
     /** `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */
     stage: (regs: string, at: (row: string, col: string) => string) =>
       each(per, (u) => {
-        const store =
-          w === 1
-            ? `${at('e / D4', 'e % D4')} = ${type.load(`${regs}[${u}]`)};`
-            : `${at(`e / ${U}`, `2u * (e % ${U})`)} = ${type.load(`${regs}[${u}]`, 0)}; ${at(`e / ${U}`, `2u * (e % ${U}) + 1u`)} = ${type.load(`${regs}[${u}]`, 1)};`;
-        return `    { let e = tid + ${threads * u}u; ${ragged ? `if (e < ${rows * units}u) { ${store} }` : store} }`;
+        const store = `${at('e / D4', 'e % D4')} = ${type.load(`${regs}[${u}]`)};`;
+        return `    { let e = tid + ${threads * u}u; ${ragged ? `if (e < ${rows * d4}u) { ${store} }` : store} }`;
       }),
   };
 }

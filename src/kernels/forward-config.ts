@@ -60,8 +60,7 @@ export interface ForwardConfig {
    */
   readonly pack?: number;
   /**
-   * Q, K, V and O hold f16 (packed pairs, wgsl-common.ts F16_ROWS; K and V read 8 halves
-   * at a time, F16_WIDE, so their strides and offsets are in units of 8); the arithmetic and
+   * Q, K, V and O hold f16 (packed pairs, wgsl-common.ts F16_ROWS); the arithmetic and
    * the workgroup tiles stay f32. A partial kernel's O parts stay f32 (the combine writes f16).
    */
   readonly half?: boolean;
@@ -130,12 +129,12 @@ export const FORWARD_PARAMS: ParamLayout = {
 };
 
 /** Bindings every forward kernel declares, with Q/K/V of type `inRows` and O of `outRows`; `aux` and `blocks` follow when the variant needs them. */
-export function forwardBindings(inRows: RowType, outRows: RowType, kvRows: RowType = inRows): readonly Binding[] {
+export function forwardBindings(inRows: RowType, outRows: RowType): readonly Binding[] {
   return [
     PARAMS_BINDING,
     { name: 'q', kind: 'read', type: inRows.type },
-    { name: 'k', kind: 'read', type: kvRows.type },
-    { name: 'v', kind: 'read', type: kvRows.type },
+    { name: 'k', kind: 'read', type: inRows.type },
+    { name: 'v', kind: 'read', type: inRows.type },
     { name: 'o', kind: 'read_write', type: outRows.type },
     { name: 'lse', kind: 'read_write', type: 'array<f32>' },
   ];

@@ -9,7 +9,7 @@
 import type { Binding } from './spec.js';
 import { tileMover, type TileMover } from './codegen.js';
 import { forwardBindings, outCols, tileOptionsProblem, tileRows, type ForwardConfig, type ForwardTile, type KernelVariant } from './forward-config.js';
-import { AUX_BINDING, rowType, F16_WIDE, F32_ROWS, type RowType } from './wgsl-common.js';
+import { AUX_BINDING, rowType, F32_ROWS, type RowType } from './wgsl-common.js';
 
 /** A checked forward config and the names its WGSL blocks share. */
 export interface ForwardPlan {
@@ -77,7 +77,6 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
   const packed = (r: number) => `(q0 + ty * RM + ${r}u)`;
   const inRows = rowType(cfg.half);
   const outRows = cfg.partial ? F32_ROWS : inRows;
-  const kvRows = cfg.half ? F16_WIDE : F32_ROWS;
   return {
     cfg,
     tile: t,
@@ -93,11 +92,11 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
     inRows,
     outRows,
     bindings: [
-      ...forwardBindings(inRows, outRows, kvRows),
+      ...forwardBindings(inRows, outRows),
       ...(usesAux ? [AUX_BINDING] : []),
       ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
     ],
-    mover: tileMover(bc, t.tx * t.ty, d4, kvRows),
+    mover: tileMover(bc, t.tx * t.ty, d4, inRows),
     pBuf: t.pInK ? 'Ks' : 'Ps',
     kAt,
     vAt: (key, col) => (t.shareKv ? kAt(key, col) : `Vs[(${key}) * D4 + ${col}]`),

@@ -93,16 +93,14 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
         ...commonValues(p),
         qkScale: c.scale * Math.LOG2E,
         ...strideValues(c, 4),
-        // f16 K and V are read 8 halves at a time (F16_WIDE): their strides count 8-half units.
-        ...(half ? kvStrides8(c) : {}),
         scale: c.scale,
         ...blockParams(blocks?.dims),
         headBase: ch.h0,
         batchBase: ch.b0,
         tileBase: ch.n0 / br,
         qOff: r.q.offset / vecBytes,
-        kOff: r.k.offset / (half ? 16 : vecBytes),
-        vOff: r.v.offset / (half ? 16 : vecBytes),
+        kOff: r.k.offset / vecBytes,
+        vOff: r.v.offset / vecBytes,
         lseOff: r.lse.offset / 4,
         qTiles,
         rangeKeys,
@@ -168,12 +166,6 @@ function combineStep(c: AttentionCall, parts: { oStride: number; statsStride: nu
     buffers: { oParts: 'oParts', stats: 'stats', o: 'out', lse: 'lse', aux: 'aux' },
     grid: [wgx, Math.ceil(groups / wgx), 1],
   };
-}
-
-/** K's and V's stride fields in units of 8 elements (the f16 forward's 16-byte loads). */
-function kvStrides8(c: AttentionCall): Record<string, number> {
-  const { ksb, ksh, ksn, vsb, vsh, vsn } = strideValues(c, 8);
-  return { ksb, ksh, ksn, vsb, vsh, vsn };
 }
 
 /** Parameter fields the forward families share. */

@@ -45,7 +45,7 @@ export interface RowType {
   /** Bytes per vec4 row element (16 or 8): offsets and strides in these units. */
   readonly vecBytes: number;
   /** The vec4<f32> value of one element read from the buffer (`x` is `buf[i]`). */
-  load(x: string, part?: number): string;
+  load(x: string): string;
   /** What to store for the vec4<f32> value `v`. */
   store(v: string): string;
   /** Module-scope helper functions the type needs ('' for f32). */
@@ -53,8 +53,6 @@ export interface RowType {
   /** One element as it sits in a register between fetch and use, and its zero. */
   readonly reg: string;
   readonly zero: string;
-  /** vec4 rows one buffer element holds (F16_WIDE: 2); `load(x, part)` unpacks row `part` of it. */
-  readonly perElement?: 2;
 }
 
 export const F32_ROWS: RowType = {
@@ -81,25 +79,6 @@ export const F16_ROWS: RowType = {
   zero: 'vec2<u32>()',
   helpers: /* wgsl */ `fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }
 fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`,
-};
-
-/**
- * f16 read 8 halves (16 bytes) per load, two vec4 rows per element: the K/V tiles of
- * the fused forward, so each load moves as many bytes as an f32 one (with 8-byte loads
- * f16 decoding kept half the bytes in flight and gained little). Needs D a multiple of 8;
- * offsets and strides in units of 8 halves.
- */
-export const F16_WIDE: RowType = {
-  type: 'array<vec4<u32>>',
-  vecBytes: 16,
-  load: (x, part = 0) => `unpackHalf4(${x}.${part ? 'zw' : 'xy'})`,
-  store: () => {
-    throw new Error('F16_WIDE is read-only');
-  },
-  helpers: F16_ROWS.helpers,
-  reg: 'vec4<u32>',
-  zero: 'vec4<u32>()',
-  perElement: 2,
 };
 
 /** The row type of a tensor of `half` (f16) or f32 elements. */
