@@ -9,7 +9,7 @@
 import type { Binding } from './spec.js';
 import { tileMover, type TileMover } from './codegen.js';
 import { FORWARD_BINDINGS, outCols, tileOptionsProblem, tileRows, type ForwardConfig, type ForwardTile, type KernelVariant } from './forward-config.js';
-import { AUX_BINDING } from './wgsl-common.js';
+import { AUX_BINDING, positionNames, type PositionNames } from './wgsl-common.js';
 
 /** A checked forward config and the names its WGSL blocks share. */
 export interface ForwardPlan {
@@ -31,6 +31,8 @@ export interface ForwardPlan {
   readonly modded: boolean;
   /** The mask comes with a block mask: empty tiles are skipped, full ones go unmasked. */
   readonly blocks: boolean;
+  /** The causal shift and the positions modifiers see (uniform, or from a per-batch table). */
+  readonly pos: PositionNames;
   /** Group 0 in binding order: the forward bindings, then `aux` and `blocks` when used. */
   readonly bindings: readonly Binding[];
   /** Moves one K or V tile: device memory → registers → workgroup memory. */
@@ -67,7 +69,7 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
   if (optionProblem) throw new Error(`forwardKernel: ${optionProblem}`);
 
   const d4 = headDim / 4;
-  const usesAux = v && (v.readsTables || v.sinkOffset !== undefined);
+  const usesAux = v && (v.readsTables || v.sinkOffset !== undefined || v.positionsAt !== undefined);
   const blocks = Boolean(v?.blockMask && v.maskFn);
   const kAt = (key: string, col: string) => (t.swizzle ? `Ks[(${key}) * D4 + ((${col}) ^ ((${key}) & (D4 - 1u)))]` : `Ks[(${key}) * KROW + ${col}]`);
   // Packed rows: row = head in group · Nq + query.
@@ -84,6 +86,7 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
     variant: v,
     modded,
     blocks,
+    pos: positionNames(v?.positionsAt),
     bindings: [...FORWARD_BINDINGS, ...(usesAux ? [AUX_BINDING] : []), ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : [])],
     mover: tileMover(bc, t.tx * t.ty, d4),
     pBuf: t.pInK ? 'Ks' : 'Ps',

@@ -32,3 +32,31 @@ export const LSE_OF = /* wgsl */ `fn lseOf(m: f32, l: f32) -> f32 {
 
 /** The packed auxiliary tables of a variant (slopes, document ids, sinks, …). */
 export const AUX_BINDING: Binding = { name: 'aux', kind: 'read', type: 'array<f32>' };
+
+/**
+ * How a kernel names positions (mods/positions.ts): the causal shift, and a query
+ * row's and a key's position from their i32 indices. Without a position table these
+ * are the uniform `params.causalOffset` and the indices themselves (the text of calls
+ * at default positions stays as it was); with one, the lets of positionLets().
+ */
+export interface PositionNames {
+  readonly causal: string;
+  readonly q: (index: string) => string;
+  readonly kv: (index: string) => string;
+}
+
+/** The position names of a kernel whose variant has (or lacks) a position table. */
+export function positionNames(positionsAt: number | undefined): PositionNames {
+  if (positionsAt === undefined) return { causal: 'params.causalOffset', q: (i) => i, kv: (i) => i };
+  return { causal: 'causalOffset', q: (i) => `(${i} + qPos)`, kv: (i) => `(${i} + kPos)` };
+}
+
+/** Batch entry `b`'s (u32 expression) query and key positions and causal shift, from the pairs at `aux[at]`; '' without a table. */
+export function positionLets(positionsAt: number | undefined, b: string, indent = '  '): string {
+  if (positionsAt === undefined) return '';
+  return `${indent}// This batch entry's positions: query row i sits at qPos + i, key j at kPos + j.
+${indent}let qPos = i32(aux[${positionsAt}u + 2u * ${b}]);
+${indent}let kPos = i32(aux[${positionsAt}u + 2u * ${b} + 1u]);
+${indent}let causalOffset = qPos - kPos;
+`;
+}
