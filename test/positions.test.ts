@@ -177,10 +177,32 @@ function suite(name: string, open: () => Promise<Attention>, cases: readonly str
             expect(same.err, `${what} ${f}[${same.at}] vs one call (seed ${seed})`).toBeLessThanOrEqual(2 * tol[f]);
           }
         }
-        // A spot check that rowSlice and the reference agree on layout (a chunk's rows are the reference's rows).
-        expect(rowSlice(ref.lse, bh, N, 1, 5, 22).length).toBe(bh * 17);
       });
     }
+
+    it('few-row queries (Nq 1 … 16, speculative decoding, chunked prefill): the last rows against every key so far, causal inside the chunk', async () => {
+      const seed = testSeed();
+      const rand = rng(seed);
+      const c = CASES['all built-ins, gqa 2:1']!; // every built-in at once
+      const [hq, hkv] = c.heads;
+      const q = randomHost([B, hq, N, D], rand);
+      const [k, v] = [randomHost([B, hkv, N, D], rand), randomHost([B, hkv, N, D], rand)];
+      const ref = referenceForward(q, k, v, refOpts(c.opts));
+      const ref32 = referenceForward(q, k, v, { ...refOpts(c.opts), precision: 'f32' });
+      const bh = B * hq;
+      for (const nq of [1, 2, 3, 4, 7, 8, 12, 16]) {
+        const [lo, end] = [N - 5 - nq, N - 5]; // keys 0 … end: the default queryOffset is end − nq
+        const got = await forward(rows(q, lo, end), rows(k, 0, end), rows(v, 0, end), c.opts);
+        for (const [f, w] of [
+          ['out', D],
+          ['lse', 1],
+        ] as const) {
+          const [want, want32] = [rowSlice(ref[f], bh, N, w, lo, end), rowSlice(ref32[f], bh, N, w, lo, end)];
+          const { err, at } = maxErr(got[f], want);
+          expect(err, `Nq ${nq} ${f}[${at}]: ${got[f][at]} vs ${want[at]} (seed ${seed})`).toBeLessThanOrEqual(2 * maxErr(want32, want).err + 1e-6);
+        }
+      }
+    });
 
     it('ragged batch: per-entry queryOffset and keyOffset (a window of the cache per entry) match the reference', async () => {
       const seed = testSeed();
@@ -204,7 +226,7 @@ function suite(name: string, open: () => Promise<Attention>, cases: readonly str
       }
     });
 
-    it('backward over chunks: dQ rows equal one call, dK and dV summed over the chunks equal one call', async () => {
+    it('backward over chunks: dQ rows equal one call (CPU), dK and dV summed over the chunks equal one call', async () => {
       const seed = testSeed();
       const rand = rng(seed);
       for (const label of cases.length > 2 ? ['causal', 'alibi', 'streamingSinks', 'gqa 2:1 + alibi + window'] : cases.slice(0, 1)) {
@@ -213,16 +235,20 @@ function suite(name: string, open: () => Promise<Attention>, cases: readonly str
         const n = 24;
         const q = randomHost([B, hq, n, D], rand);
         const [k, v, dout] = [randomHost([B, hkv, n, D], rand), randomHost([B, hkv, n, D], rand), randomHost([B, hq, n, D], rand)];
-        const grads = async (lo: number, hi: number) => {
+        const grads = async (lo: number, hi: number, on = attn) => {
           const opts = { ...c.opts, queryOffset: lo, tableGrads: false };
-          const t = [up(rows(q, lo, hi)), up(rows(k, 0, hi)), up(rows(v, 0, hi)), up(rows(dout, lo, hi))] as const;
-          const f = await attn.forward(t[0], t[1], t[2], { ...opts, tile, returnLse: true });
-          const g = await attn.backward(t[3], { q: t[0], k: t[1], v: t[2], out: f.out, lse: f.lse! }, opts);
+          const put = (h: HostTensor) => on.tensor(Float32Array.from(h.data), [h.shape.batch, h.shape.heads, h.shape.seq, h.shape.headDim]);
+          const t = [put(rows(q, lo, hi)), put(rows(k, 0, hi)), put(rows(v, 0, hi)), put(rows(dout, lo, hi))] as const;
+          const f = await on.forward(t[0], t[1], t[2], { ...opts, tile: on === attn ? tile : undefined, returnLse: true });
+          const g = await on.backward(t[3], { q: t[0], k: t[1], v: t[2], out: f.out, lse: f.lse! }, opts);
           const r = { dq: await g.dq.read(), dk: await g.dk.read(), dv: await g.dv.read() };
           [...t, f.out, f.lse!, g.dq, g.dk, g.dv].forEach((x) => x.destroy());
           return r;
         };
-        const one = await grads(0, n);
+        // The one call on the CPU backend (on WebGPU it would compile kernels of its own for seconds each).
+        const cpu = await createAttention({ backend: 'cpu' });
+        const one = await grads(0, n, cpu);
+        cpu.destroy();
         const dq = new Float64Array(one.dq.length);
         const [dk, dv] = [new Float64Array(one.dk.length), new Float64Array(one.dv.length)];
         for (const [lo, hi] of [
