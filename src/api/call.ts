@@ -119,7 +119,7 @@ function checkVariant(opts: ForwardOptions, problem: Problem, positions: Positio
     }
   }
   for (const m of [score, mask]) {
-    const bad = m && outOfRangeRead(m, problem, positions ?? resolvePositions(problem.batch, problem.seqQ, problem.seqK));
+    const bad = m && outOfRangeRead(m, problem, positions ?? resolvePositions(problem.batch, problem.seqQ, problem.seqK), opts.causal ?? false);
     if (bad) throw new AttentionInputError(bad);
   }
   return { score, mask, sinks: sinks?.logits };

@@ -200,8 +200,6 @@ const CREATE_RULES: Readonly<Record<keyof CreateOptions, Rule>> = {
 const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
   dtype,
   causal: bool,
-  queryOffset: offset,
-  keyOffset: offset,
   scale: finite,
   algorithm: oneOf(ALGORITHMS),
   returnLse: bool,
@@ -210,6 +208,8 @@ const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
   score: (v, name) => checkModifier(v, 'score', name),
   mask: (v, name) => checkModifier(v, 'mask', name),
   sinks,
+  queryOffset: offset,
+  keyOffset: offset,
   into: (v, name) => {
     const tensor: Rule = (t, n) => (t instanceof AttentionTensor ? t : fail(`${n} must be a tensor made by attn.tensor(), got ${show(t)}`));
     return checkObject(v, { out: tensor, dq: tensor, dk: tensor, dv: tensor }, name, `${name}.`);

@@ -24,18 +24,17 @@ export interface CallSizes {
 /**
  * The first table read of `mod` that can fall outside its table in this call, described;
  * undefined if none. q and kv range over the call's positions (default: keys 0 … Nk−1,
- * queries Nk−Nq … Nk−1).
+ * queries Nk−Nq … Nk−1). Under `causal`, only pairs with kv ≤ q matter (a row before
+ * every key sees none; a key after every row is seen by none), so the ranges narrow.
  */
-export function outOfRangeRead(mod: Modifier, sizes: CallSizes, positions?: Positions): string | undefined {
+export function outOfRangeRead(mod: Modifier, sizes: CallSizes, positions?: Positions, causal = false): string | undefined {
   let problem: string | undefined;
   const span = (starts: readonly number[] | undefined, dflt: number, n: number): Range =>
     starts ? [Math.min(...starts), Math.max(...starts) + n - 1] : [dflt, dflt + n - 1];
-  const at = {
-    b: [0, sizes.batch - 1] as Range,
-    h: [0, sizes.headsQ - 1] as Range,
-    q: span(positions?.query, sizes.seqK - sizes.seqQ, sizes.seqQ),
-    kv: span(positions?.key, 0, sizes.seqK),
-  };
+  let q = span(positions?.query, sizes.seqK - sizes.seqQ, sizes.seqQ);
+  let kv = span(positions?.key, 0, sizes.seqK);
+  if (causal) [q, kv] = [[Math.max(q[0], kv[0]), q[1]], [kv[0], Math.min(kv[1], q[1])]];
+  const at = { b: [0, sizes.batch - 1] as Range, h: [0, sizes.headsQ - 1] as Range, q, kv };
   foldNodes<Range>(mod.ir, (n, r) => {
     let out: Range = ANY;
     switch (n.k) {
