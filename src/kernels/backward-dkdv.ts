@@ -64,11 +64,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let kBase = b * params.ksb + hk * params.ksh;
   let vBase = b * params.vsb + hk * params.vsh;
 ${positionLets(cfg.variant?.positionsAt, 'b')}${stageOuterTile(
-  '',
-  { tile: 'Ks', src: 'k', base: 'kBase', stride: 'params.ksn' },
-  { tile: 'Vs', src: 'v', base: 'vBase', stride: 'params.vsn' },
-  'params.seqK',
-)}
+    '',
+    { tile: 'Ks', src: 'k', base: 'kBase', stride: 'params.ksn' },
+    { tile: 'Vs', src: 'v', base: 'vBase', stride: 'params.vsn' },
+    'params.seqK',
+  )}
 
   var dkAcc: array<vec4<f32>, ${t.rm * sh.oc}>;
   var dvAcc: array<vec4<f32>, ${t.rm * sh.oc}>;

@@ -67,11 +67,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let kBase = b * params.ksb + hk * params.ksh;
   let vBase = b * params.vsb + hk * params.vsh;
 ${positionLets(cfg.variant?.positionsAt, 'b')}${stageOuterTile(
-  'let qBase = b * params.qsb + h * params.qsh;',
-  { tile: 'Qs', src: 'q', base: 'qBase', stride: 'params.qsn' },
-  { tile: 'dOs', src: 'dout', base: 'qBase', stride: 'params.qsn' },
-  'params.seqQ',
-)}
+    'let qBase = b * params.qsb + h * params.qsh;',
+    { tile: 'Qs', src: 'q', base: 'qBase', stride: 'params.qsn' },
+    { tile: 'dOs', src: 'dout', base: 'qBase', stride: 'params.qsn' },
+    'params.seqQ',
+  )}
 ${rowTerms(sh)}
   var dqAcc: array<vec4<f32>, ${t.rm * sh.oc}>;
 

@@ -30,7 +30,9 @@ export interface LoweredVariant {
  * Lowers the call's modifiers, sinks and (where kernels need them per batch entry)
  * positions. Without `problem` (a block mask on its own) positions are the call's indices.
  */
-export function lowerVariant(c: Pick<AttentionCall, 'score' | 'mask' | 'sinks' | 'positions'> & { readonly problem?: AttentionCall['problem'] }): LoweredVariant {
+export function lowerVariant(
+  c: Pick<AttentionCall, 'score' | 'mask' | 'sinks' | 'positions'> & { readonly problem?: AttentionCall['problem'] },
+): LoweredVariant {
   const modded = Boolean(c.score || c.mask);
   const pos = c.problem && callPositions({ problem: c.problem, positions: c.positions });
   const pairs = pos && needsPositionTable(pos, modded) ? positionPairs(pos) : undefined;

@@ -33,7 +33,11 @@ export function outOfRangeRead(mod: Modifier, sizes: CallSizes, positions?: Posi
     starts ? [Math.min(...starts), Math.max(...starts) + n - 1] : [dflt, dflt + n - 1];
   let q = span(positions?.query, sizes.seqK - sizes.seqQ, sizes.seqQ);
   let kv = span(positions?.key, 0, sizes.seqK);
-  if (causal) [q, kv] = [[Math.max(q[0], kv[0]), q[1]], [kv[0], Math.min(kv[1], q[1])]];
+  if (causal)
+    [q, kv] = [
+      [Math.max(q[0], kv[0]), q[1]],
+      [kv[0], Math.min(kv[1], q[1])],
+    ];
   const at = { b: [0, sizes.batch - 1] as Range, h: [0, sizes.headsQ - 1] as Range, q, kv };
   foldNodes<Range>(mod.ir, (n, r) => {
     let out: Range = ANY;
