@@ -46,7 +46,8 @@ function cases(name: string, open: () => Promise<Attention>) {
     /** Forward of q over keys [lo, hi) with LSE; O back in bhnd. */
     async function partial(q: HostTensor, k: HostTensor, v: HostTensor, lo: number, hi: number, layout: Layout, mask?: Modifier) {
       const t = [up(q, layout), up(sliceKeys(k, lo, hi), layout), up(sliceKeys(v, lo, hi), layout)] as const;
-      const r = await attn.forward(t[0], t[1], t[2], { returnLse: true, mask });
+      // Positions: the rows are the sequence's first (a mask reading q means row i), the keys start at lo.
+      const r = await attn.forward(t[0], t[1], t[2], { returnLse: true, mask, queryOffset: 0, keyOffset: lo });
       t.forEach((x) => x.destroy());
       return { out: r.out, lse: r.lse! };
     }
@@ -104,7 +105,7 @@ function cases(name: string, open: () => Promise<Attention>) {
       expect(o.subarray(0, 32)).toEqual(ob.subarray(0, 32));
       expect(l[0]).toBe(lb[0]);
       // The whole: one call whose row 0 does not see keys 0..3.
-      const ref = referenceForward(q, k, v, { mask: maskFn(maskMod((_b, _h, qi, kv) => qi.ne(0).or(kv.ge(4)))) });
+      const ref = referenceForward(q, k, v, { mask: maskFn(maskMod((_b, _h, qi, kv) => qi.ne(0).or(kv.ge(4)))), queryOffset: 0 });
       expect(maxErr(o, ref.out).err).toBeLessThan(TOL);
       expect(maxErr(l, ref.lse).err).toBeLessThan(TOL);
       // Neither part sees row 0 (of either head).

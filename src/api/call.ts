@@ -4,6 +4,7 @@
  * (one sink per query head, table reads in range), the scale is resolved. Every backend and kernel program reads only what this returns.
  */
 import { type AttentionCall, type BackwardCall, type Operand } from '../kernels/call.js';
+import { MAX_POSITION, resolvePositions, type OffsetOption, type Positions } from '../mods/positions.js';
 import { outOfRangeRead } from '../mods/ranges.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
@@ -21,9 +22,13 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
   const problem = checkQkv(q.shape, k.shape, v.shape);
   const dtype = checkDtypes({ q, k, v }, opts.dtype);
   const algorithm = opts.algorithm ?? 'flash';
-  const { score, mask, sinks } = checkVariant(opts, problem);
+  const positions = checkPositions(opts, problem);
+  const { score, mask, sinks } = checkVariant(opts, problem, positions);
   if (algorithm === 'basic' && (score || mask || sinks)) {
     throw new AttentionInputError("algorithm 'basic' (the teaching kernel) has no score/mask modifiers or sinks; use 'flash'");
+  }
+  if (algorithm === 'basic' && positions) {
+    throw new AttentionInputError("algorithm 'basic' (the teaching kernel) has no queryOffset/keyOffset; use 'flash'");
   }
   return {
     problem,
@@ -33,6 +38,7 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
     dtype,
     scale: resolveScale(opts.scale, problem.headDim),
     causal: opts.causal ?? false,
+    positions,
     algorithm,
     score,
     mask,
@@ -99,8 +105,30 @@ export function checkStatsTensor(t: AttentionTensor, name: string): void {
   if (t.dtype !== 'f32') throw new AttentionInputError(`${name} must be f32 (as forward returns it), got ${t.dtype}`);
 }
 
+/**
+ * The call's positions when queryOffset or keyOffset is set (undefined: the default): an
+ * array must have one entry per batch entry, and the last position must stay below 2^24
+ * (kernels read per-batch positions as exact f32 integers).
+ */
+function checkPositions(opts: ForwardOptions, p: Problem): Positions | undefined {
+  if (opts.queryOffset === undefined && opts.keyOffset === undefined) return undefined;
+  const count = (name: string, o: OffsetOption | undefined) => {
+    if (typeof o === 'object' && o.length !== p.batch) {
+      throw new AttentionInputError(`${name} has ${o.length} entries, but the batch has ${p.batch} (one offset each, or one number for all)`);
+    }
+  };
+  count('queryOffset', opts.queryOffset);
+  count('keyOffset', opts.keyOffset);
+  const pos = resolvePositions(p.batch, p.seqQ, p.seqK, opts.queryOffset, opts.keyOffset);
+  pos.query.forEach((q, b) => {
+    const last = Math.max(q + p.seqQ, pos.key[b]! + p.seqK);
+    if (last > MAX_POSITION) throw new AttentionInputError(`positions reach ${last} in batch entry ${b}; they must stay below ${MAX_POSITION}`);
+  });
+  return pos;
+}
+
 /** Checks the variant options: modifiers of the right kind, one sink per query head, table reads in range. */
-function checkVariant(opts: ForwardOptions, problem: Problem): Pick<AttentionCall, 'score' | 'mask' | 'sinks'> {
+function checkVariant(opts: ForwardOptions, problem: Problem, positions: Positions | undefined): Pick<AttentionCall, 'score' | 'mask' | 'sinks'> {
   const { score, mask, sinks } = opts;
   if (score !== undefined && score?.kind !== 'score') {
     throw new AttentionInputError(`score must be a score modifier (alibi, softcap, scoreMod(…)), got ${describe(score)}`);
@@ -115,7 +143,7 @@ function checkVariant(opts: ForwardOptions, problem: Problem): Pick<AttentionCal
     }
   }
   for (const m of [score, mask]) {
-    const bad = m && outOfRangeRead(m, problem);
+    const bad = m && outOfRangeRead(m, problem, positions ?? resolvePositions(problem.batch, problem.seqQ, problem.seqK), opts.causal ?? false);
     if (bad) throw new AttentionInputError(bad);
   }
   return { score, mask, sinks: sinks?.logits };

@@ -14,6 +14,7 @@ import type { BackwardTile } from '../kernels/backward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import { isSinks } from '../mods/builtins.js';
 import { isModifier, type Modifier } from '../mods/modifier.js';
+import { MAX_POSITION } from '../mods/positions.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import { LAYOUTS } from '../tensor/shape.js';
 import { AttentionTensor } from './tensor.js';
@@ -106,6 +107,18 @@ const finite: Rule = (v, name) => (typeof v === 'number' && Number.isFinite(v) ?
 const positiveInt: Rule = (v, name) =>
   typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : fail(`${name} must be a positive integer, got ${show(v)}`);
 
+/** A position offset: an integer in [0, 2^24), or a non-empty array of them (one per batch entry; api/call.ts checks the count). */
+const offset: Rule = (v, name) => {
+  const ok = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < MAX_POSITION;
+  const what = `an integer in [0, ${MAX_POSITION}) or an array of them, one per batch entry`;
+  if (Array.isArray(v)) {
+    if (v.length === 0) fail(`${name} must be ${what}, got an empty array`);
+    v.forEach((x, i) => ok(x) || fail(`${name}[${i}] must be an integer in [0, ${MAX_POSITION}), got ${show(x)}`));
+    return Object.freeze([...v]);
+  }
+  return ok(v) ? v : fail(`${name} must be ${what}, got ${show(v)}`);
+};
+
 function oneOf(values: readonly string[]): Rule {
   return (v, name) => (values.includes(v as string) ? v : fail(`${name} must be one of ${values.join(', ')}, got ${show(v)}`));
 }
@@ -195,6 +208,8 @@ const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
   score: (v, name) => checkModifier(v, 'score', name),
   mask: (v, name) => checkModifier(v, 'mask', name),
   sinks,
+  queryOffset: offset,
+  keyOffset: offset,
   into: (v, name) => {
     const tensor: Rule = (t, n) => (t instanceof AttentionTensor ? t : fail(`${n} must be a tensor made by attn.tensor(), got ${show(t)}`));
     return checkObject(v, { out: tensor, dq: tensor, dk: tensor, dv: tensor }, name, `${name}.`);

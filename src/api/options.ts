@@ -63,8 +63,21 @@ export interface ForwardOptions {
    * dtype its tensors have (attn.tensor(…, { dtype })), and a mismatch is an error.
    */
   readonly dtype?: DType;
-  /** Causal mask, aligned to the bottom-right corner when Nq ≠ Nk. Default false. */
+  /**
+   * Causal mask: a key is visible when its position is ≤ the query's (see queryOffset).
+   * With the default positions that is the bottom-right alignment when Nq ≠ Nk. Default false.
+   */
   readonly causal?: boolean;
+  /**
+   * Position of query row 0 in its sequence: row i sits at queryOffset + i. One integer ≥ 0,
+   * or one per batch entry (ragged batches). `causal` compares positions, and score/mask
+   * modifiers see positions as q and kv, so a sequence gives the same result in one call,
+   * in chunks of rows or token by token. Default Nk − Nq (the queries are the last rows of
+   * the keys' sequence, as in decoding).
+   */
+  readonly queryOffset?: number | readonly number[];
+  /** Position of key 0: key j sits at keyOffset + j. One integer ≥ 0, or one per batch entry. Default 0. */
+  readonly keyOffset?: number | readonly number[];
   /** Softmax scale. Default 1/√D. */
   readonly scale?: number;
   /** Default 'flash'. */

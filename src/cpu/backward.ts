@@ -9,6 +9,7 @@
  */
 import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
 import { scatterTableGrads, type JsTableTerm } from '../mods/grad.js';
+import { resolvePositions, type Positions } from '../mods/positions.js';
 import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 
@@ -31,6 +32,8 @@ export interface CpuBackwardArgs {
   readonly mask?: MaskFn;
   readonly sinks?: ArrayLike<number>;
   readonly tableTerms?: readonly JsTableTerm[];
+  /** The forward call's positions (causal and the modifiers see them). Default: bottom-right. */
+  readonly positions?: Positions;
 }
 
 export interface CpuGrads {
@@ -55,7 +58,9 @@ export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
   const dv = new Float64Array(a.v.length);
   const dsinks = a.sinks ? new Float64Array(Hq) : undefined;
   const dtables = a.tableTerms && new Map(a.tableTerms.map((t) => [t.table, new Float64Array(t.length)]));
+  const pos = a.positions ?? resolvePositions(B, Nq, Nk);
   for (let b = 0; b < B; b++) {
+    const [qPos, kPos] = [pos.query[b]!, pos.key[b]!];
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
       for (let i = 0; i < Nq; i++) {
@@ -65,9 +70,10 @@ export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
         let Di = 0;
         for (let d = 0; d < D; d++) Di += a.dout[qo + d]! * a.out[qo + d]!;
         if (dsinks) dsinks[h] -= Math.exp(a.sinks![h]! - lse) * Di;
-        const last = a.causal ? Math.min(Nk, i + Nk - Nq + 1) : Nk;
+        const last = a.causal ? Math.max(0, Math.min(Nk, qPos + i - kPos + 1)) : Nk;
+        const [qp, kp] = [qPos + i, (j: number) => kPos + j]; // what the modifiers see
         for (let j = 0; j < last; j++) {
-          if (a.mask && !a.mask(b, h, i, j)) continue;
+          if (a.mask && !a.mask(b, h, qp, kp(j))) continue;
           const ko = rowOffset(ks, b, hk, j);
           const vo = rowOffset(vs, b, hk, j);
           let dot = 0;
@@ -77,10 +83,10 @@ export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
             dp += a.dout[qo + d]! * a.v[vo + d]!;
           }
           const z = dot * a.scale;
-          const p = Math.exp((a.score ? a.score(z, b, h, i, j) : z) - lse);
+          const p = Math.exp((a.score ? a.score(z, b, h, qp, kp(j)) : z) - lse);
           const g = p * (dp - Di);
-          const dz = g * (a.scoreGrad ? a.scoreGrad(z, b, h, i, j) : 1) * a.scale;
-          if (dtables) scatterTableGrads(a.tableTerms!, dtables, g, z, b, h, i, j);
+          const dz = g * (a.scoreGrad ? a.scoreGrad(z, b, h, qp, kp(j)) : 1) * a.scale;
+          if (dtables) scatterTableGrads(a.tableTerms!, dtables, g, z, b, h, qp, kp(j));
           for (let d = 0; d < D; d++) {
             dq[qo + d] += dz * a.k[ko + d]!;
             dk[ko + d] += dz * a.q[qo + d]!;

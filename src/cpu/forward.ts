@@ -6,6 +6,7 @@
  * Causal tiles wholly above the diagonal are skipped, as on the GPU.
  */
 import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
+import { resolvePositions, type Positions } from '../mods/positions.js';
 import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 
@@ -28,6 +29,8 @@ export interface CpuForwardArgs {
   readonly score?: ScoreFn;
   readonly mask?: MaskFn;
   readonly sinks?: ArrayLike<number>;
+  /** Where each batch entry's query rows and keys sit (causal and the modifiers see these). Default: bottom-right. */
+  readonly positions?: Positions;
 }
 
 export interface CpuForwardResult {
@@ -44,6 +47,7 @@ export function cpuSetup(a: CpuForwardArgs) {
     qs: stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout),
     ks: stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout),
     vs: stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout),
+    pos: a.positions ?? resolvePositions(B, Nq, Nk),
     out: new Float32Array(B * Hq * Nq * D).fill(a.poison ? NaN : 0),
     lse: new Float32Array(B * Hq * Nq).fill(a.poison ? NaN : 0),
   };
@@ -51,11 +55,10 @@ export function cpuSetup(a: CpuForwardArgs) {
 
 export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
   const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
-  const { qs, ks, vs, out, lse } = cpuSetup(a);
+  const { qs, ks, vs, pos, out, lse } = cpuSetup(a);
   const BR = CPU_TILE.rows;
   const BC = CPU_TILE.keys;
   const group = Hq / Hkv;
-  const offset = Nk - Nq; // causal: key j visible from query i iff j <= i + offset
 
   const m = new Float64Array(BR);
   const l = new Float64Array(BR);
@@ -63,6 +66,8 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
   const s = new Float64Array(BC);
 
   for (let b = 0; b < B; b++) {
+    const [qPos, kPos] = [pos.query[b]!, pos.key[b]!];
+    const offset = qPos - kPos; // causal: key j visible from query i iff j <= i + offset
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
       for (let q0 = 0; q0 < Nq; q0 += BR) {
@@ -81,14 +86,14 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
             if (last <= 0) continue;
             let tileMax = -Infinity;
             for (let c = 0; c < last; c++) {
-              if (a.mask && !a.mask(b, h, i, k0 + c)) {
+              if (a.mask && !a.mask(b, h, qPos + i, kPos + k0 + c)) {
                 s[c] = -Infinity;
                 continue;
               }
               const ko = rowOffset(ks, b, hk, k0 + c);
               let dot = 0;
               for (let d = 0; d < D; d++) dot += a.q[qo + d]! * a.k[ko + d]!;
-              s[c] = a.score ? a.score(dot * a.scale, b, h, i, k0 + c) : dot * a.scale;
+              s[c] = a.score ? a.score(dot * a.scale, b, h, qPos + i, kPos + k0 + c) : dot * a.scale;
               if (s[c]! > tileMax || Number.isNaN(s[c])) tileMax = Number.isNaN(tileMax) ? tileMax : s[c]!; // NaN sticks
             }
             if (tileMax === -Infinity) continue; // every key of this tile masked for this row

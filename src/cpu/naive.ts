@@ -8,10 +8,11 @@ import { cpuSetup, type CpuForwardArgs, type CpuForwardResult } from './forward.
 
 export function cpuNaiveForward(a: CpuForwardArgs): CpuForwardResult {
   const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
-  const { qs, ks, vs, out, lse } = cpuSetup(a);
+  const { qs, ks, vs, pos, out, lse } = cpuSetup(a);
   const s = new Float32Array(Nq * Nk);
   const group = Hq / Hkv;
   for (let b = 0; b < B; b++) {
+    const [qPos, kPos] = [pos.query[b]!, pos.key[b]!];
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
       // scores
@@ -28,9 +29,9 @@ export function cpuNaiveForward(a: CpuForwardArgs): CpuForwardResult {
       if (a.causal || a.score || a.mask) {
         for (let i = 0; i < Nq; i++) {
           for (let j = 0; j < Nk; j++) {
-            const visible = (!a.causal || j <= i + Nk - Nq) && (!a.mask || a.mask(b, h, i, j));
+            const visible = (!a.causal || kPos + j <= qPos + i) && (!a.mask || a.mask(b, h, qPos + i, kPos + j));
             const x = s[i * Nk + j]!;
-            s[i * Nk + j] = !visible ? -Infinity : a.score ? a.score(x, b, h, i, j) : x;
+            s[i * Nk + j] = !visible ? -Infinity : a.score ? a.score(x, b, h, qPos + i, kPos + j) : x;
           }
         }
       }

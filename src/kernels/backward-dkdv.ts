@@ -18,6 +18,7 @@
 import { each, tileMover } from './codegen.js';
 import type { KernelSpec } from './spec.js';
 import { backwardWorkgroupBytes } from './backward-tiles.js';
+import { positionLets } from './wgsl-common.js';
 import {
   backwardBindings,
   backwardHeader,
@@ -62,18 +63,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let hk = wg.y;
   let kBase = b * params.ksb + hk * params.ksh;
   let vBase = b * params.vsb + hk * params.vsh;
-${stageOuterTile(
-  '',
-  { tile: 'Ks', src: 'k', base: 'kBase', stride: 'params.ksn' },
-  { tile: 'Vs', src: 'v', base: 'vBase', stride: 'params.vsn' },
-  'params.seqK',
-)}
+${positionLets(cfg.variant?.positionsAt, 'b')}${stageOuterTile(
+    '',
+    { tile: 'Ks', src: 'k', base: 'kBase', stride: 'params.ksn' },
+    { tile: 'Vs', src: 'v', base: 'vBase', stride: 'params.vsn' },
+    'params.seqK',
+  )}
 
   var dkAcc: array<vec4<f32>, ${t.rm * sh.oc}>;
   var dvAcc: array<vec4<f32>, ${t.rm * sh.oc}>;
 
   var qFirst = 0u;
-  if (CAUSAL) { qFirst = u32(max(i32(o0) - params.causalOffset, 0)) / BI; }
+  if (CAUSAL) { qFirst = u32(max(i32(o0) - ${sh.pos.causal}, 0)) / BI; }
   let nQt = max((params.seqQ + BI - 1u) / BI, qFirst) - qFirst;
   let steps = nQt * params.groupSize;
   let blockCol = b * params.bmB + wg.x;
@@ -148,7 +149,7 @@ ${fetchQ('stNext')}
 ${scoresAndDp(sh, { sOuter: ['Ks', 'k'], sInner: ['Qs', 'q'], dpOuter: ['Vs', 'v'], dpInner: ['dOs', 'dO'] })}
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
-    if (o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + params.causalOffset)) {
+    if (o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + ${sh.pos.causal})) {
 ${probsAndDs(cfg, sh, roles, false)}
     } else {
 ${probsAndDs(cfg, sh, roles, true)}

@@ -18,6 +18,7 @@
 import { each, tileMover } from './codegen.js';
 import type { KernelSpec } from './spec.js';
 import { backwardWorkgroupBytes } from './backward-tiles.js';
+import { positionLets } from './wgsl-common.js';
 import {
   backwardBindings,
   backwardHeader,
@@ -65,18 +66,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let hk = h / params.groupSize;
   let kBase = b * params.ksb + hk * params.ksh;
   let vBase = b * params.vsb + hk * params.vsh;
-${stageOuterTile(
-  'let qBase = b * params.qsb + h * params.qsh;',
-  { tile: 'Qs', src: 'q', base: 'qBase', stride: 'params.qsn' },
-  { tile: 'dOs', src: 'dout', base: 'qBase', stride: 'params.qsn' },
-  'params.seqQ',
-)}
+${positionLets(cfg.variant?.positionsAt, 'b')}${stageOuterTile(
+    'let qBase = b * params.qsb + h * params.qsh;',
+    { tile: 'Qs', src: 'q', base: 'qBase', stride: 'params.qsn' },
+    { tile: 'dOs', src: 'dout', base: 'qBase', stride: 'params.qsn' },
+    'params.seqQ',
+  )}
 ${rowTerms(sh)}
   var dqAcc: array<vec4<f32>, ${t.rm * sh.oc}>;
 
 
   var kvEnd = params.seqK;
-  if (CAUSAL) { kvEnd = u32(clamp(i32(o0 + BO) + params.causalOffset, 0, i32(params.seqK))); }
+  if (CAUSAL) { kvEnd = u32(clamp(i32(o0 + BO) + ${sh.pos.causal}, 0, i32(params.seqK))); }
   let steps = (kvEnd + BI - 1u) / BI;
   let blockRow = b * params.bmB + h * params.bmH + wg.x * params.bmRow;
 ${tableGradRegisters(tg)}
@@ -158,7 +159,7 @@ ${fetchKv('stNext')}
 ${scoresAndDp(sh, { sOuter: ['Qs', 'q'], sInner: ['Ks', 'k'], dpOuter: ['dOs', 'dO'], dpInner: ['Vs', 'v'] })}
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
-${sh.dsInY ? '    workgroupBarrier(); // every invocation is done reading V: dS goes into its tile\n' : ''}    if (i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset)) {
+${sh.dsInY ? '    workgroupBarrier(); // every invocation is done reading V: dS goes into its tile\n' : ''}    if (i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + ${sh.pos.causal})) {
 ${probsAndDs(cfg, sh, roles, false)}
     } else {
 ${probsAndDs(cfg, sh, roles, true)}

@@ -5,6 +5,7 @@
  * table gradients accumulate in 64-bit fixed point. Sink-logit gradients and the
  * fixed-point words become floats on the host afterwards (`host`).
  */
+import { sharedCausalShift } from '../mods/positions.js';
 import { BACKWARD_PARAMS, backwardKernel, backwardPreprocessKernel, backwardTileRows, type BackwardPass } from './backward.js';
 import { blockParams, cachedBlockMask } from './blockmask.js';
 import type { BackwardCall, Caps } from './call.js';
@@ -31,7 +32,7 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
     headsKv: p.headsKv,
     scale: c.scale,
     qkScale: c.scale * Math.LOG2E,
-    causalOffset: p.seqK - p.seqQ,
+    causalOffset: c.positions ? (sharedCausalShift(c.positions) ?? 0) : p.seqK - p.seqQ, // with a position table, unused
     rows,
     ...strideValues(c, 4),
   };

@@ -13,6 +13,7 @@
  * block is outer row ty·RM + r and inner row tx + TX·c.
  */
 import { AUX_BINDING, NEXT_TILE, type KernelVariant } from './forward.js';
+import { positionNames, type PositionNames } from './wgsl-common.js';
 import { dot4, each } from './codegen.js';
 import { paramStruct, type ParamLayout } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding } from './spec.js';
@@ -90,6 +91,8 @@ export interface BackwardShape {
   /** Whether a block mask lets the kernel skip empty tiles and unmask full ones. */
   readonly blocks: boolean;
   readonly dsInY: boolean;
+  /** The causal shift and the positions modifiers see (uniform, or from a per-batch table). */
+  readonly pos: PositionNames;
 }
 
 /** The shape of `cfg`'s kernel; throws (prefixed with `name`) where its tile's dS-in-V option cannot apply. */
@@ -100,7 +103,17 @@ export function backwardShape(cfg: BackwardConfig, name: string): BackwardShape 
   const d4 = cfg.headDim / 4;
   const { outer, inner } = backwardTileRows(t);
   const v = cfg.variant;
-  return { t, d4, outer, inner, nt: t.tx * t.ty, oc: Math.ceil(d4 / t.tx), blocks: Boolean(v?.blockMask && v.maskFn), dsInY: Boolean(t.dsInY) };
+  return {
+    t,
+    d4,
+    outer,
+    inner,
+    nt: t.tx * t.ty,
+    oc: Math.ceil(d4 / t.tx),
+    blocks: Boolean(v?.blockMask && v.maskFn),
+    dsInY: Boolean(t.dsInY),
+    pos: positionNames(v?.positionsAt),
+  };
 }
 
 /** Inputs every main pass reads, then its gradients, then the optional aux, table-gradient and block-mask buffers. */
@@ -114,7 +127,7 @@ export function backwardBindings(cfg: BackwardConfig, sh: BackwardShape, grads: 
     f32Array('lse', 'read'),
     f32Array('dd', 'read'),
     ...grads,
-    ...(cfg.variant?.readsTables ? [AUX_BINDING] : []),
+    ...(cfg.variant?.readsTables || cfg.variant?.positionsAt !== undefined ? [AUX_BINDING] : []),
     ...(tableGrads ? [{ name: 'tgrad', kind: 'read_write', type: 'array<atomic<u32>>' } as const] : []),
     ...(sh.blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
   ];
@@ -230,11 +243,11 @@ export function probsAndDs(cfg: BackwardConfig, sh: BackwardShape, roles: BlockR
   return each(t.rm, (r) =>
     each(t.cn, (c) => {
       const e = r * t.cn + c;
-      const args = `i32(b), i32(h), i32(${roles.query(r, c)}), i32(${roles.key(r, c)})`;
       const qi = `i32(${roles.query(r, c)})`;
       const kj = `i32(${roles.key(r, c)})`;
+      const args = `i32(b), i32(h), ${sh.pos.q(qi)}, ${sh.pos.kv(kj)}`;
       const conds = [
-        ...(masked ? [`${roles.key(r, c)} < params.seqK`, `(!CAUSAL || ${kj} <= ${qi} + params.causalOffset)`] : []),
+        ...(masked ? [`${roles.key(r, c)} < params.seqK`, `(!CAUSAL || ${kj} <= ${qi} + ${sh.pos.causal})`] : []),
         ...(v?.maskFn ? [sh.blocks ? `(full || maskMod(${args}))` : `maskMod(${args})`] : []),
       ];
       const s2 = v?.scoreFn ? `scoreMod(z, ${args}) * ${Math.LOG2E}` : `s[${e}] * params.qkScale`;

@@ -6,11 +6,12 @@
  * evaluate the mask on full ones.
  *
  * States: 0 empty, 1 partial, 2 full. Layout [Bm, Hm, nQ, nK] where Bm and Hm
- * are 1 when the mask ignores b or h.
+ * are 1 when the mask ignores b or h. The mask sees positions (mods/positions.ts):
+ * with a per-batch position table, tiles are classified per batch entry (Bm = B).
  */
 import { declareBindings, PARAMS_BINDING, type KernelSpec } from './spec.js';
 import { paramStruct, type ParamLayout } from './params.js';
-import { AUX_BINDING } from './wgsl-common.js';
+import { AUX_BINDING, positionLets, positionNames } from './wgsl-common.js';
 import { blockMaskDims } from '../mods/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
 import type { BufferDecl, Program } from './program.js';
@@ -36,12 +37,16 @@ export interface BlockMaskConfig {
   /** `fn maskMod(b: i32, h: i32, q: i32, kv: i32) -> bool`, emitted from IR. */
   readonly maskFn: string;
   readonly readsTables: boolean;
+  /** Offset in `aux` of per-batch (query, key) position pairs, when the mask sees a call's positions. */
+  readonly positionsAt?: number;
 }
 
 const THREADS = 64;
 
 export function blockMaskKernel(cfg: BlockMaskConfig): KernelSpec {
-  const bindings = [PARAMS_BINDING, { name: 'states', kind: 'read_write', type: 'array<u32>' } as const, ...(cfg.readsTables ? [AUX_BINDING] : [])];
+  const usesAux = cfg.readsTables || cfg.positionsAt !== undefined;
+  const bindings = [PARAMS_BINDING, { name: 'states', kind: 'read_write', type: 'array<u32>' } as const, ...(usesAux ? [AUX_BINDING] : [])];
+  const pos = positionNames(cfg.positionsAt);
   const wgsl = /* wgsl */ `
 ${paramStruct('Params', BLOCKMASK_PARAMS)}
 ${declareBindings(bindings)}
@@ -57,7 +62,7 @@ var<workgroup> anyMasked: atomic<u32>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let b = i32(wg.z / params.heads);
   let h = i32(wg.z % params.heads);
-  let q0 = wg.y * BR;
+${positionLets(cfg.positionsAt, 'u32(b)')}  let q0 = wg.y * BR;
   let k0 = wg.x * BC;
   var kept = false;
   var masked = false;
@@ -65,7 +70,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     let q = q0 + e / BC;
     let kv = k0 + e % BC;
     if (q < params.seqQ && kv < params.seqK) {
-      let keep = maskMod(b, h, i32(q), i32(kv));
+      let keep = maskMod(b, h, ${pos.q('i32(q)')}, ${pos.kv('i32(kv)')});
       kept = kept || keep;
       masked = masked || !keep;
     }
@@ -117,14 +122,18 @@ export function blockMaskProgram(
   br: number,
   bc: number,
 ): { program: Program; dims: BlockMaskDims } {
-  const { bm, hm } = blockMaskDims(mask, extent);
+  const { bm: maskBm, hm } = blockMaskDims(mask, extent);
+  // Per-batch positions make every batch entry's tiles its own, whether or not the mask reads b.
+  const bm = v.positions ? extent.batch : maskBm;
   const dims = { bm, hm, nQ: Math.ceil(extent.seqQ / br), nK: Math.ceil(extent.seqK / bc) };
   const readsTables = mask.tables.size > 0;
-  const spec = blockMaskKernel({ rowsPerTile: br, keysPerTile: bc, maskFn: v.kernel!.maskFn!, readsTables });
+  const positionsAt = v.positions ? v.maskFloats : undefined;
+  const spec = blockMaskKernel({ rowsPerTile: br, keysPerTile: bc, maskFn: v.kernel!.maskFn!, readsTables, positionsAt });
   const buffers: Record<string, BufferDecl> = {
     states: { role: 'output', bytes: bm * hm * dims.nQ * dims.nK * 4, label: `attention block mask ${mask.label}` },
   };
-  if (readsTables) buffers.aux = { role: 'upload', data: v.aux!.subarray(0, v.maskFloats), label: 'attention.blockmask tables' };
+  const aux = maskAux(v);
+  if (aux.length) buffers.aux = { role: 'upload', data: aux, label: 'attention.blockmask tables' };
   const program: Program = {
     buffers,
     steps: [
@@ -132,7 +141,7 @@ export function blockMaskProgram(
         spec,
         params: BLOCKMASK_PARAMS,
         values: { seqQ: extent.seqQ, seqK: extent.seqK, heads: hm, nQ: dims.nQ, nK: dims.nK },
-        buffers: readsTables ? { states: 'states', aux: 'aux' } : { states: 'states' },
+        buffers: aux.length ? { states: 'states', aux: 'aux' } : { states: 'states' },
         grid: [dims.nK, dims.nQ, bm * hm],
       },
     ],
@@ -148,9 +157,19 @@ export function blockMaskProgram(
  */
 export function cachedBlockMask(mask: Modifier, v: LoweredVariant, extent: BlockMaskExtent, br: number, bc: number): { decl: BufferDecl; dims: BlockMaskDims } {
   const { program, dims } = blockMaskProgram(mask, v, extent, br, bc);
-  const tables = v.aux ? v.aux.subarray(0, v.maskFloats) : new Float32Array(0);
+  const tables = maskAux(v); // the mask's tables, then any per-batch positions: both decide the states
   const key = `${extent.batch}x${extent.heads}x${extent.seqQ}x${extent.seqK}@${br}x${bc}|${hashFloats(tables)}|${v.kernel!.maskFn}`;
   return { decl: { role: 'cached', key, build: program, output: 'states', label: `attention block mask ${mask.label}` }, dims };
+}
+
+/** What the classifier reads from `aux`: the mask's tables, then the per-batch positions when the call has them. */
+function maskAux(v: LoweredVariant): Float32Array {
+  const tables = v.aux ? v.aux.subarray(0, v.maskFloats) : new Float32Array(0);
+  if (!v.positions) return tables;
+  const out = new Float32Array(tables.length + v.positions.length);
+  out.set(tables);
+  out.set(v.positions, tables.length);
+  return out;
 }
 
 /** Block-mask strides (in tiles) for the kernels' params: row; head and batch are 0 where the mask ignores them. */

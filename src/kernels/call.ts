@@ -6,6 +6,7 @@
  */
 import type { Modifier } from '../mods/modifier.js';
 import type { DType } from '../tensor/half.js';
+import { resolvePositions, type Positions } from '../mods/positions.js';
 import type { Layout, Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { BackwardTile } from './backward.js';
@@ -38,8 +39,13 @@ export interface AttentionCall {
   readonly dtype: DType;
   /** Softmax scale (default 1/√D already applied). */
   readonly scale: number;
-  /** Causal mask, bottom-right aligned when Nq ≠ Nk. */
+  /** Causal mask: a key is visible when its position is ≤ the query's. */
   readonly causal: boolean;
+  /**
+   * Where each batch entry's query rows and keys sit (mods/positions.ts); causal and the
+   * modifiers see positions. Undefined: the default (keys at 0 … Nk−1, queries at their end).
+   */
+  readonly positions?: Positions;
   readonly algorithm: Algorithm;
   /** Score modifier applied to the scaled score. */
   readonly score?: Modifier;
@@ -51,6 +57,12 @@ export interface AttentionCall {
   readonly tile?: ForwardTile;
   /** Forced number of key ranges (split-K); 1 never splits. */
   readonly keySplits?: number;
+}
+
+/** The call's positions, the default filled in. */
+export function callPositions(c: Pick<AttentionCall, 'problem' | 'positions'>): Positions {
+  const p = c.problem;
+  return c.positions ?? resolvePositions(p.batch, p.seqQ, p.seqK);
 }
 
 /** A backward call: the forward's call (O and dO share q's layout), plus what to differentiate. */

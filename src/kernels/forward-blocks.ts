@@ -13,7 +13,7 @@ import { paramStruct } from './params.js';
 import { dot4, each, maxOf, shuffleReduce, sumOf } from './codegen.js';
 import { FORWARD_PARAMS, kSlots } from './forward-config.js';
 import type { ForwardPlan } from './forward-plan.js';
-import { IS_NAN, LSE_OF, NEXT_TILE } from './wgsl-common.js';
+import { IS_NAN, LSE_OF, NEXT_TILE, positionLets } from './wgsl-common.js';
 
 const SUBGROUPS = /* wgsl */ `enable subgroups;
 // Every lane of a workgroup runs the same tiles (all branches are workgroup-uniform); the
@@ -71,7 +71,7 @@ export function workgroupIds(plan: ForwardPlan): string {
   return /* wgsl */ `  let tx = tid % TX;
   let ty = tid / TX;
   let b = wg.z + params.batchBase;
-${heads}
+${positionLets(plan.variant?.positionsAt, 'b')}${heads}
   let part = wg.x / params.qTiles; // key range of a split-K call (0 otherwise)
   let qt = wg.x % params.qTiles + params.tileBase; // Q tile index (a split call starts some dispatches further down)
   let kvLo = part * params.rangeKeys;
@@ -103,7 +103,7 @@ export function keyRange(plan: ForwardPlan): string {
   const { blocks } = plan;
   return /* wgsl */ `  // Causal: no key past the one the tile's last row sees is ever loaded.
   var kvEnd = params.seqK;
-  if (CAUSAL) { kvEnd = u32(clamp(i32(${plan.pack > 1 ? 'params.seqQ' : 'q0 + BR'}) + params.causalOffset, 0, i32(params.seqK))); }
+  if (CAUSAL) { kvEnd = u32(clamp(i32(${plan.pack > 1 ? 'params.seqQ' : 'q0 + BR'}) + ${plan.pos.causal}, 0, i32(params.seqK))); }
   kvEnd = min(kvEnd, kvLo + params.rangeKeys);
 
   // K/V tiles pass through registers: tile t+1 is fetched while tile t is computed.
@@ -164,18 +164,19 @@ export function scaleMaskRow(plan: ForwardPlan, r: number, masked: boolean): str
   const scoreAt = (c: number) => {
     const e = `s[${r * t.cn + c}]`;
     const key = `k0 + ${plan.lane(c)}`;
-    const maskMod = `maskMod(i32(b), i32(h), qi, i32(${key}))`;
+    const kv = plan.pos.kv(`i32(${key})`);
+    const maskMod = `maskMod(i32(b), i32(h), qi, ${kv})`;
     const conds = [
       ...(masked ? [`${key} < params.seqK`, `(!CAUSAL || i32(${key}) <= i)`] : []),
       ...(v?.maskFn ? [plan.blocks ? `(full || ${maskMod})` : maskMod] : []),
     ];
     // Modifiers see the natural-units score (scale·q·k); exp2 wants it times log2 e.
-    const scaled = v?.scoreFn ? `scoreMod(${e} * params.scale, i32(b), i32(h), qi, i32(${key})) * ${Math.LOG2E}` : `${e} * params.qkScale`;
+    const scaled = v?.scoreFn ? `scoreMod(${e} * params.scale, i32(b), i32(h), qi, ${kv}) * ${Math.LOG2E}` : `${e} * params.qkScale`;
     const value = conds.length ? `select(MASKED, ${scaled}, ${conds.join(' && ')})` : scaled;
     return `        ${e} = ${value};\n        mx = max(mx, ${e});`;
   };
-  const causalRow = masked ? `\n        let i = i32(${plan.rowQ(r)}) + params.causalOffset;` : '';
-  const queryIndex = plan.modded ? `\n        let qi = i32(${plan.rowQ(r)});` : '';
+  const causalRow = masked ? `\n        let i = i32(${plan.rowQ(r)}) + ${plan.pos.causal};` : '';
+  const queryIndex = plan.modded ? `\n        let qi = ${plan.pos.q(`i32(${plan.rowQ(r)})`)};` : '';
   return /* wgsl */ `      {${causalRow}${queryIndex}
         var mx = MASKED;
 ${each(t.cn, scoreAt)}

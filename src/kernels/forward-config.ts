@@ -81,6 +81,11 @@ export interface KernelVariant {
   readonly readsTables: boolean;
   /** The mask comes with a block mask (binding `blocks`): empty tiles skipped, full ones unmasked. */
   readonly blockMask?: boolean;
+  /**
+   * Offset in `aux` of per-batch (query position, key position) pairs, when the call's
+   * positions are more than the uniform `causalOffset` says (mods/positions.ts).
+   */
+  readonly positionsAt?: number;
 }
 
 /** The forward kernel's uniform fields, in order (the runtime fills them by name). */

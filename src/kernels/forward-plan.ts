@@ -9,7 +9,7 @@
 import type { Binding } from './spec.js';
 import { tileMover, type TileMover } from './codegen.js';
 import { forwardBindings, outCols, tileOptionsProblem, tileRows, type ForwardConfig, type ForwardTile, type KernelVariant } from './forward-config.js';
-import { AUX_BINDING, rowType, F32_ROWS, type RowType } from './wgsl-common.js';
+import { AUX_BINDING, positionNames, rowType, F32_ROWS, type PositionNames, type RowType } from './wgsl-common.js';
 
 /** A checked forward config and the names its WGSL blocks share. */
 export interface ForwardPlan {
@@ -31,6 +31,8 @@ export interface ForwardPlan {
   readonly modded: boolean;
   /** The mask comes with a block mask: empty tiles are skipped, full ones go unmasked. */
   readonly blocks: boolean;
+  /** The causal shift and the positions modifiers see (uniform, or from a per-batch table). */
+  readonly pos: PositionNames;
   /** Group 0 in binding order: the forward bindings, then `aux` and `blocks` when used. */
   readonly bindings: readonly Binding[];
   /** How Q, K and V are read (f32 or packed f16), and how O is written. */
@@ -70,7 +72,7 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
   if (optionProblem) throw new Error(`forwardKernel: ${optionProblem}`);
 
   const d4 = headDim / 4;
-  const usesAux = v && (v.readsTables || v.sinkOffset !== undefined);
+  const usesAux = v && (v.readsTables || v.sinkOffset !== undefined || v.positionsAt !== undefined);
   const blocks = Boolean(v?.blockMask && v.maskFn);
   const kAt = (key: string, col: string) => (t.swizzle ? `Ks[(${key}) * D4 + ((${col}) ^ ((${key}) & (D4 - 1u)))]` : `Ks[(${key}) * KROW + ${col}]`);
   // Packed rows: row = head in group · Nq + query.
@@ -91,6 +93,7 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
     blocks,
     inRows,
     outRows,
+    pos: positionNames(v?.positionsAt),
     bindings: [
       ...forwardBindings(inRows, outRows),
       ...(usesAux ? [AUX_BINDING] : []),

@@ -4,6 +4,7 @@
  * kernel per chunk, and with key ranges the combine that merges their partial
  * results. A mask brings its block mask (empty tiles skipped, full tiles unmasked).
  */
+import { sharedCausalShift, type Positions } from '../mods/positions.js';
 import type { Problem } from '../tensor/validate.js';
 import { blockParams, cachedBlockMask } from './blockmask.js';
 import type { AttentionCall, Caps } from './call.js';
@@ -90,7 +91,7 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
       spec,
       params: FORWARD_PARAMS,
       values: {
-        ...commonValues(p),
+        ...commonValues(p, c.positions),
         qkScale: c.scale * Math.LOG2E,
         ...strideValues(c, 4),
         scale: c.scale,
@@ -168,14 +169,14 @@ function combineStep(c: AttentionCall, parts: { oStride: number; statsStride: nu
   };
 }
 
-/** Parameter fields the forward families share. */
-export function commonValues(p: Problem) {
+/** Parameter fields the forward families share (the causal shift: the batch's shared one; with a position table it is unused). */
+export function commonValues(p: Problem, positions?: Positions) {
   return {
     seqQ: p.seqQ,
     seqK: p.seqK,
     groupSize: p.headsQ / p.headsKv,
     headsQ: p.headsQ,
-    causalOffset: p.seqK - p.seqQ,
+    causalOffset: positions ? (sharedCausalShift(positions) ?? 0) : p.seqK - p.seqQ,
     negInf: -Infinity,
     nan: NaN,
     headBase: 0,

@@ -47,7 +47,7 @@ export function naiveProgram(c: AttentionCall, caps: Caps): Program {
   for (let headBase = 0; headBase < totalHeads; headBase += chunk) {
     const n = Math.min(chunk, totalHeads - headBase);
     const values = {
-      ...commonValues(p),
+      ...commonValues(p, c.positions),
       headBase,
       scale: c.scale,
       chunkRows: n * p.seqQ,

@@ -14,6 +14,7 @@
  */
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { AUX_BINDING, IS_NAN, type KernelVariant } from './forward.js';
+import { positionLets, positionNames } from './wgsl-common.js';
 import { paramStruct, type ParamLayout } from './params.js';
 
 export const NAIVE_PARAMS: ParamLayout = {
@@ -186,10 +187,13 @@ export function naivePvKernel(): KernelSpec {
  * Grid-stride over the chunk.
  */
 export function naiveMaskKernel(causal: boolean, variant?: KernelVariant): KernelSpec {
-  const bindings = [PARAMS_BINDING, f32Array('s', 'read_write'), ...(variant?.readsTables ? [AUX_BINDING] : [])];
-  const visible = causal ? ['i32(j) <= i32(i) + params.causalOffset'] : ['true'];
-  if (variant?.maskFn) visible.push('maskMod(b, h, i32(i), i32(j))');
-  const score = variant?.scoreFn ? 'scoreMod(x, b, h, i32(i), i32(j))' : 'x';
+  const at = variant?.positionsAt;
+  const bindings = [PARAMS_BINDING, f32Array('s', 'read_write'), ...(variant?.readsTables || at !== undefined ? [AUX_BINDING] : [])];
+  const pos = positionNames(at);
+  const visible = causal ? [`i32(j) <= i32(i) + ${pos.causal}`] : ['true'];
+  const [qi, kj] = [pos.q('i32(i)'), pos.kv('i32(j)')];
+  if (variant?.maskFn) visible.push(`maskMod(b, h, ${qi}, ${kj})`);
+  const score = variant?.scoreFn ? `scoreMod(x, b, h, ${qi}, ${kj})` : 'x';
   const wgsl = /* wgsl */ `${PRELUDE}
 ${declareBindings(bindings)}
 ${variant?.scoreFn ?? ''}
@@ -205,7 +209,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let zg = params.headBase + idx / (params.seqK * params.seqQ);
     let b = i32(zg / params.headsQ);
     let h = i32(zg % params.headsQ);
-    let x = s[idx];
+${positionLets(at, 'u32(b)', '    ')}    let x = s[idx];
     s[idx] = select(MASKED, ${score}, ${visible.join(' && ')});
   }
 }

@@ -4,11 +4,13 @@
  * modifiers' IR (never user text) and one packed table array `aux`. The mask's
  * tables are packed first, so the block-mask classifier binds just that prefix
  * with the very same mask function: a training step that changes only score
- * tables (ALiBi slopes) finds its block mask in the cache.
+ * tables (ALiBi slopes) finds its block mask in the cache. Per-batch positions,
+ * when a call needs them (mods/positions.ts needsPositionTable), go last.
  */
 import { emitWgsl, packTables, type TableLayout } from '../mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../mods/grad.js';
-import type { AttentionCall } from './call.js';
+import { needsPositionTable, positionPairs } from '../mods/positions.js';
+import { callPositions, type AttentionCall } from './call.js';
 import type { TableGradCode } from './backward.js';
 import type { KernelVariant } from './forward.js';
 
@@ -20,24 +22,37 @@ export interface LoweredVariant {
   /** Floats at the start of `aux` that the mask reads (the block mask's tables). */
   readonly maskFloats: number;
   readonly layout?: TableLayout;
+  /** The per-batch (query, key) position pairs at `kernel.positionsAt`, when the kernels read them. */
+  readonly positions?: Float32Array;
 }
 
-/** Lowers the call's modifiers and sinks. */
-export function lowerVariant(c: Pick<AttentionCall, 'score' | 'mask' | 'sinks'>): LoweredVariant {
-  if (!c.score && !c.mask && !c.sinks) return { maskFloats: 0 };
+/**
+ * Lowers the call's modifiers, sinks and (where kernels need them per batch entry)
+ * positions. Without `problem` (a block mask on its own) positions are the call's indices.
+ */
+export function lowerVariant(
+  c: Pick<AttentionCall, 'score' | 'mask' | 'sinks' | 'positions'> & { readonly problem?: AttentionCall['problem'] },
+): LoweredVariant {
+  const modded = Boolean(c.score || c.mask);
+  const pos = c.problem && callPositions({ problem: c.problem, positions: c.positions });
+  const pairs = pos && needsPositionTable(pos, modded) ? positionPairs(pos) : undefined;
+  if (!modded && !c.sinks && !pairs) return { maskFloats: 0 };
   const { data, layout } = packTables([c.mask, c.score]);
   const tableFloats = [...layout.values()].reduce((n, t) => n + t.length, 0);
   const maskFloats = c.mask ? [...c.mask.tables.keys()].reduce((n, id) => n + layout.get(id)!.length, 0) : 0;
-  const all = new Float32Array(tableFloats + (c.sinks?.length ?? 0));
+  const sinkFloats = c.sinks?.length ?? 0;
+  const all = new Float32Array(tableFloats + sinkFloats + (pairs?.length ?? 0));
   all.set(data.subarray(0, tableFloats));
   if (c.sinks) all.set(c.sinks, tableFloats);
+  if (pairs) all.set(pairs, tableFloats + sinkFloats);
   const kernel: KernelVariant = {
     scoreFn: c.score && emitWgsl(c.score, layout),
     maskFn: c.mask && emitWgsl(c.mask, layout),
     sinkOffset: c.sinks ? tableFloats : undefined,
     readsTables: tableFloats > 0,
+    positionsAt: pairs ? tableFloats + sinkFloats : undefined,
   };
-  return { kernel, aux: all.length ? all : undefined, maskFloats, layout };
+  return { kernel, aux: all.length ? all : undefined, maskFloats, layout, positions: pairs };
 }
 
 /** `fn scoreModGrad(score, b, h, q, kv) -> f32` (d score / d z) for the backward, with a score modifier. */

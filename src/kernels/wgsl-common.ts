@@ -85,3 +85,31 @@ fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), 
 export function rowType(half: boolean | undefined): RowType {
   return half ? F16_ROWS : F32_ROWS;
 }
+
+/**
+ * How a kernel names positions (mods/positions.ts): the causal shift, and a query
+ * row's and a key's position from their i32 indices. Without a position table these
+ * are the uniform `params.causalOffset` and the indices themselves (the text of calls
+ * at default positions stays as it was); with one, the lets of positionLets().
+ */
+export interface PositionNames {
+  readonly causal: string;
+  readonly q: (index: string) => string;
+  readonly kv: (index: string) => string;
+}
+
+/** The position names of a kernel whose variant has (or lacks) a position table. */
+export function positionNames(positionsAt: number | undefined): PositionNames {
+  if (positionsAt === undefined) return { causal: 'params.causalOffset', q: (i) => i, kv: (i) => i };
+  return { causal: 'causalOffset', q: (i) => `(${i} + qPos)`, kv: (i) => `(${i} + kPos)` };
+}
+
+/** Batch entry `b`'s (u32 expression) query and key positions and causal shift, from the pairs at `aux[at]`; '' without a table. */
+export function positionLets(positionsAt: number | undefined, b: string, indent = '  '): string {
+  if (positionsAt === undefined) return '';
+  return `${indent}// This batch entry's positions: query row i sits at qPos + i, key j at kPos + j.
+${indent}let qPos = i32(aux[${positionsAt}u + 2u * ${b}]);
+${indent}let kPos = i32(aux[${positionsAt}u + 2u * ${b} + 1u]);
+${indent}let causalOffset = qPos - kPos;
+`;
+}

@@ -1,6 +1,7 @@
 /*
- * Built-in variants, each a few lines on top of scoreMod/maskMod. Indices are
- * those of the call: q in [0, Nq), kv in [0, Nk). Pictures of each mask are in
+ * Built-in variants, each a few lines on top of scoreMod/maskMod. q and kv are
+ * positions in the sequence (mods/positions.ts: by default keys at 0 … Nk−1 and
+ * queries at Nk−Nq … Nk−1; queryOffset and keyOffset move them). Pictures of each mask are in
  * docs/variants.md (drawn by maskPicture).
  */
 import { AttentionInputError } from '../tensor/errors.js';
@@ -11,7 +12,7 @@ function positiveInt(v: number, what: string): number {
   return v;
 }
 
-/** Causal, top-left aligned: query q sees keys kv ≤ q. (The `causal: true` option is faster: it skips tiles.) */
+/** Causal: query q sees keys kv ≤ q, on positions. (The `causal: true` option is the same and faster: it skips tiles.) */
 export function causal(): Modifier {
   return maskMod((_b, _h, q, kv) => kv.le(q), {}, 'causal');
 }

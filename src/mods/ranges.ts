@@ -9,6 +9,7 @@
 import { foldNodes } from './ir.js';
 import type { Modifier } from './modifier.js';
 import { tableName } from './grad.js';
+import type { Positions } from './positions.js';
 
 type Range = readonly [number, number];
 const ANY: Range = [-Infinity, Infinity];
@@ -20,20 +21,33 @@ export interface CallSizes {
   readonly seqK: number;
 }
 
-/** The first table read of `mod` that can fall outside its table in this call, described; undefined if none. */
-export function outOfRangeRead(mod: Modifier, sizes: CallSizes): string | undefined {
+/**
+ * The first table read of `mod` that can fall outside its table in this call, described;
+ * undefined if none. q and kv range over the call's positions (default: keys 0 … Nk−1,
+ * queries Nk−Nq … Nk−1). Under `causal`, only pairs with kv ≤ q matter (a row before
+ * every key sees none; a key after every row is seen by none), so the ranges narrow.
+ */
+export function outOfRangeRead(mod: Modifier, sizes: CallSizes, positions?: Positions, causal = false): string | undefined {
   let problem: string | undefined;
+  const span = (starts: readonly number[] | undefined, dflt: number, n: number): Range =>
+    starts ? [Math.min(...starts), Math.max(...starts) + n - 1] : [dflt, dflt + n - 1];
+  let q = span(positions?.query, sizes.seqK - sizes.seqQ, sizes.seqQ);
+  let kv = span(positions?.key, 0, sizes.seqK);
+  if (causal)
+    [q, kv] = [
+      [Math.max(q[0], kv[0]), q[1]],
+      [kv[0], Math.min(kv[1], q[1])],
+    ];
+  const at = { b: [0, sizes.batch - 1] as Range, h: [0, sizes.headsQ - 1] as Range, q, kv };
   foldNodes<Range>(mod.ir, (n, r) => {
     let out: Range = ANY;
     switch (n.k) {
       case 'const':
         out = [Number(n.v), Number(n.v)];
         break;
-      case 'arg': {
-        const top = { b: sizes.batch, h: sizes.headsQ, q: sizes.seqQ, kv: sizes.seqK, score: Infinity }[n.name];
-        out = n.name === 'score' ? ANY : [0, top - 1];
+      case 'arg':
+        out = n.name === 'score' ? ANY : at[n.name];
         break;
-      }
       case 'unary': {
         const [lo, hi] = r(n.a);
         if (n.op === 'neg') out = [-hi, -lo];
@@ -65,7 +79,8 @@ export function outOfRangeRead(mod: Modifier, sizes: CallSizes): string | undefi
         if (problem === undefined && (lo < 0 || hi > data.length - 1)) {
           problem =
             `${mod.label}: table '${tableName(n.table)}' has ${data.length} entries, but this call (batch ${sizes.batch}, ` +
-            `${sizes.headsQ} query heads, Nq ${sizes.seqQ}, Nk ${sizes.seqK}) reads indices ${lo} … ${hi}`;
+            `${sizes.headsQ} query heads, Nq ${sizes.seqQ}, Nk ${sizes.seqK}, query positions ${at.q[0]} … ${at.q[1]}, ` +
+            `key positions ${at.kv[0]} … ${at.kv[1]}) reads indices ${lo} … ${hi}`;
         }
         out = [Math.min(...data), Math.max(...data)];
         break;

@@ -15,7 +15,8 @@
 import type { ScoreFn } from '../mods/emit-js.js';
 import { scatterTableGrads, type JsTableTerm } from '../mods/grad.js';
 import { rowOffset, stridesOf, type Strides } from '../tensor/shape.js';
-import { causalVisible, type HostTensor, type ReferenceOptions } from './forward.js';
+import { resolvePositions } from '../mods/positions.js';
+import type { HostTensor, ReferenceOptions } from './forward.js';
 
 export interface ReferenceBackwardOptions extends ReferenceOptions {
   /** d score / d z of the score modifier (required with `score`). */
@@ -59,6 +60,7 @@ export function referenceBackward(q: HostTensor, k: HostTensor, v: HostTensor, d
   const z = new Float64Array(Nk);
   const s = new Float64Array(Nk);
   const o = new Float64Array(D);
+  const pos = resolvePositions(B, Nq, Nk, opts.queryOffset, opts.keyOffset);
 
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < Hq; h++) {
@@ -69,8 +71,10 @@ export function referenceBackward(q: HostTensor, k: HostTensor, v: HostTensor, d
         const qo = rowOffset(qs, b, h, i);
         const go = rowOffset(os, b, h, i);
         let max = opts.sinks ? opts.sinks[h]! : -Infinity;
+        const qp = pos.query[b]! + i; // positions: what causal and the modifiers see
+        const kp = (j: number) => pos.key[b]! + j;
         for (let j = 0; j < Nk; j++) {
-          if ((opts.causal && !causalVisible(i, j, Nq, Nk)) || (opts.mask && !opts.mask(b, h, i, j))) {
+          if ((opts.causal && kp(j) > qp) || (opts.mask && !opts.mask(b, h, qp, kp(j)))) {
             s[j] = -Infinity;
             continue;
           }
@@ -78,7 +82,7 @@ export function referenceBackward(q: HostTensor, k: HostTensor, v: HostTensor, d
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q.data[qo + d]! * k.data[ko + d]!;
           z[j] = dot * scale;
-          s[j] = opts.score ? opts.score(z[j]!, b, h, i, j) : z[j]!;
+          s[j] = opts.score ? opts.score(z[j]!, b, h, qp, kp(j)) : z[j]!;
           max = Math.max(max, s[j]!);
         }
         if (max === -Infinity) continue;
@@ -104,11 +108,11 @@ export function referenceBackward(q: HostTensor, k: HostTensor, v: HostTensor, d
           let dp = 0;
           for (let d = 0; d < D; d++) dp += dout.data[go + d]! * v.data[vo + d]!;
           const g = p * (dp - Di);
-          const dz = g * (opts.scoreGrad ? opts.scoreGrad(z[j]!, b, h, i, j) : 1);
+          const dz = g * (opts.scoreGrad ? opts.scoreGrad(z[j]!, b, h, qp, kp(j)) : 1);
           if (dtables) {
-            scatterTableGrads(opts.tableTerms!, dtables, g, z[j]!, b, h, i, j);
-            scatterTableGrads(opts.tableTerms!, scaleP!, p, z[j]!, b, h, i, j, true);
-            scatterTableGrads(opts.tableTerms!, scalePD!, p * Math.abs(dp - Di), z[j]!, b, h, i, j, true);
+            scatterTableGrads(opts.tableTerms!, dtables, g, z[j]!, b, h, qp, kp(j));
+            scatterTableGrads(opts.tableTerms!, scaleP!, p, z[j]!, b, h, qp, kp(j), true);
+            scatterTableGrads(opts.tableTerms!, scalePD!, p * Math.abs(dp - Di), z[j]!, b, h, qp, kp(j), true);
           }
           const dqo = ((b * Hq + h) * Nq + i) * D;
           const dko = ((b * Hkv + hk) * Nk + j) * D;

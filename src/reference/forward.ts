@@ -2,8 +2,10 @@
  * The specification: naive attention forward in float64, never optimised.
  *
  *   S = scale · Q Kᵀ              [B, Hq, Nq, Nk]
- *   S[i, j] = −∞ where masked     (causal: key j visible from query i iff j ≤ i + Nk − Nq,
- *                                  the bottom-right alignment of FlashAttention 2.1+)
+ *   S[i, j] = −∞ where masked     (causal: key j visible from query i iff its position
+ *                                  kOff + j ≤ the query's qOff + i; by default keys sit at
+ *                                  0 … Nk−1 and queries at Nk−Nq … Nk−1, the bottom-right
+ *                                  alignment of FlashAttention 2.1+)
  *   P = softmax(S) along j
  *   O = P V                       [B, Hq, Nq, D]
  *   LSE[i] = log Σ_j exp(S[i, j]) [B, Hq, Nq]
@@ -14,8 +16,9 @@
  * sees) makes the row's O and LSE NaN; an inf or NaN in V reaches exactly the
  * rows that give its key a nonzero weight; masked keys reach nothing.
  *
- * Variants: a score modifier rewrites S[i, j] = score(S[i, j], b, h, i, j); a mask
- * modifier masks where mask(b, h, i, j) is false; learned sinks add exp(sink[h])
+ * Variants: a score modifier rewrites S[i, j] = score(S[i, j], b, h, qOff + i, kOff + j);
+ * a mask modifier masks where mask(b, h, qOff + i, kOff + j) is false (modifiers see
+ * positions, mods/positions.ts); learned sinks add exp(sink[h])
  * to each row's denominator (so LSE = log(Σ_j exp S[i, j] + exp sink[h]), and a
  * fully masked row gives O = 0, LSE = sink[h]).
  *
@@ -26,6 +29,7 @@
  */
 import { roundHalf } from '../tensor/half.js';
 import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
+import { resolvePositions, type OffsetOption } from '../mods/positions.js';
 import { rowOffset, stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
 
 /** A host tensor: data in `layout` order of a logical [B, H, N, D] shape. */
@@ -38,8 +42,12 @@ export interface HostTensor {
 export interface ReferenceOptions {
   /** Softmax scale; default 1/√D. */
   readonly scale?: number;
-  /** Causal mask, bottom-right aligned. Default false. */
+  /** Causal mask: a key is visible when its position is ≤ the query's. Default false. */
   readonly causal?: boolean;
+  /** Position of query row 0 (one value, or one per batch entry). Default Nk − Nq. */
+  readonly queryOffset?: OffsetOption;
+  /** Position of key 0 (one value, or one per batch entry). Default 0. */
+  readonly keyOffset?: OffsetOption;
   /**
    * 'f64' (the spec, default), 'f32' (round every operation to float32), or 'f16'
    * (float32 operations, with S, P = softmax(S) and O rounded to f16 where naive f16 stores them).
@@ -62,7 +70,7 @@ export interface ReferenceResult {
   readonly lse: Float64Array;
 }
 
-/** True when key j is visible from query i under the causal mask. */
+/** True when key j is visible from query i under the causal mask, at the default positions. */
 export function causalVisible(i: number, j: number, seqQ: number, seqK: number): boolean {
   return j <= i + (seqK - seqQ);
 }
@@ -81,6 +89,7 @@ export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, op
   const out = new Float64Array(B * Hq * Nq * D).fill(NaN);
   const lse = new Float64Array(B * Hq * Nq).fill(NaN);
   const s = new Float64Array(Nk); // one row of S, then of P
+  const pos = resolvePositions(B, Nq, Nk, opts.queryOffset, opts.keyOffset);
 
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < Hq; h++) {
@@ -88,10 +97,12 @@ export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, op
       for (let i = 0; i < Nq; i++) {
         if (opts.rows && !opts.rows(b, h, i)) continue;
         const qo = rowOffset(qs, b, h, i);
+        const qp = pos.query[b]! + i; // the row's position
         // S row and its max
         let max = -Infinity;
         for (let j = 0; j < Nk; j++) {
-          if ((opts.causal && !causalVisible(i, j, Nq, Nk)) || (opts.mask && !opts.mask(b, h, i, j))) {
+          const kp = pos.key[b]! + j;
+          if ((opts.causal && kp > qp) || (opts.mask && !opts.mask(b, h, qp, kp))) {
             s[j] = -Infinity;
             continue;
           }
@@ -99,7 +110,7 @@ export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, op
           let dot = 0;
           for (let d = 0; d < D; d++) dot = r(dot + r(q.data[qo + d]! * k.data[ko + d]!));
           s[j] = r(dot * scale);
-          if (opts.score) s[j] = r(opts.score(s[j]!, b, h, i, j));
+          if (opts.score) s[j] = r(opts.score(s[j]!, b, h, qp, kp));
           s[j] = stored(s[j]!);
           // A NaN score (NaN in q, or in a visible key) makes the whole row NaN.
           if (s[j]! > max || Number.isNaN(s[j])) max = Number.isNaN(max) ? max : s[j]!;
