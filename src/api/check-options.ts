@@ -106,6 +106,9 @@ const finite: Rule = (v, name) => (typeof v === 'number' && Number.isFinite(v) ?
 const positiveInt: Rule = (v, name) =>
   typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : fail(`${name} must be a positive integer, got ${show(v)}`);
 
+const nonNegativeInt: Rule = (v, name) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(`${name} must be a non-negative integer, got ${show(v)}`);
+
 function oneOf(values: readonly string[]): Rule {
   return (v, name) => (values.includes(v as string) ? v : fail(`${name} must be one of ${values.join(', ')}, got ${show(v)}`));
 }
@@ -181,7 +184,7 @@ const CREATE_RULES: Readonly<Record<keyof CreateOptions, Rule>> = {
   tuning: oneOf(['cached', 'off']),
   subgroups: bool,
   maxBindingBytes: positiveInt,
-  cpu: (v, name) => checkObject(v, { wasm: bool }, name, `${name}.`),
+  cpu: (v, name) => checkObject(v, { wasm: bool, threads: nonNegativeInt }, name, `${name}.`),
 };
 
 const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
