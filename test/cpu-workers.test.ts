@@ -151,7 +151,15 @@ describe('CPU workers: the process exits', () => {
     it(destroy ? 'after destroy()' : 'without destroy() (idle workers do not hold it)', async () => {
       const entry = join(scratch, `exit-${destroy}.mjs`);
       writeFileSync(join(scratch, `exit-${destroy}.ts`), script(destroy));
-      await build({ entryPoints: [join(scratch, `exit-${destroy}.ts`)], bundle: true, platform: 'node', format: 'esm', outfile: entry, logLevel: 'error', external: ['webgpu'] });
+      await build({
+        entryPoints: [join(scratch, `exit-${destroy}.ts`)],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: entry,
+        logLevel: 'error',
+        external: ['webgpu'],
+      });
       const r = spawnSync(process.execPath, [entry], { encoding: 'utf8', timeout: 30_000, env: { ...process.env } });
       expect(r.signal, `killed: the process did not exit\n${r.stderr}`).toBeNull();
       expect(r.status, r.stderr).toBe(0);

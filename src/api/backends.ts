@@ -150,7 +150,8 @@ export class CpuBackend implements Backend {
     };
     // Workers rebuild the modifiers from their IR; the kernel choice is the inline one, so results are bit-identical.
     const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
-    const shared = this.pool && c.algorithm !== 'naive' ? await parallelForward(this.pool, { ...args, score: wire(c.score), mask: wire(c.mask) }, !!kernel) : undefined;
+    const shared =
+      this.pool && c.algorithm !== 'naive' ? await parallelForward(this.pool, { ...args, score: wire(c.score), mask: wire(c.mask) }, !!kernel) : undefined;
     const run = c.algorithm === 'naive' ? cpuNaiveForward : kernel ? wasmForward.bind(undefined, kernel) : cpuForward;
     const r = shared ?? run({ ...args, score: c.score && scoreFn(c.score), mask: c.mask && maskFn(c.mask) });
     return { out: this.rounded(c, r.out), lse: { kind: 'cpu', data: r.lse } as const };

@@ -30,8 +30,7 @@ export interface ForwardTask {
 
 /** A worker's answer: done (with O and LSE when they were not shared) or failed. */
 export type TaskReply =
-  | { readonly id: number; readonly ok: true; readonly result?: CpuForwardResult }
-  | { readonly id: number; readonly ok: false; readonly error: string };
+  { readonly id: number; readonly ok: true; readonly result?: CpuForwardResult } | { readonly id: number; readonly ok: false; readonly error: string };
 
 /** The first message of a started worker. */
 export const READY = 'webgpu-attention:cpu-worker-ready';
