@@ -138,13 +138,22 @@ describe('CPU workers: the calling thread stays free', () => {
 });
 
 describe('CPU workers: the process exits', () => {
+  // With destroy(): a second, long call is in flight when destroy() comes; it must fail
+  // (its workers were terminated, not left to finish) and the process must still exit.
   const script = (destroy: boolean) => `
     import { createAttention } from ${JSON.stringify(join(root, 'src/index.ts'))};
     const attn = await createAttention({ backend: 'cpu', cpu: { threads: 2 } });
     const x = attn.tensor(new Float32Array(4 * 256 * 32).fill(0.25), [1, 4, 256, 32]);
     const { out } = await attn.forward(x, x, x);
     console.log('done', (await out.read())[0]);
-    ${destroy ? 'attn.destroy();' : ''}
+    ${
+      destroy
+        ? `const big = attn.tensor(new Float32Array(8 * 2048 * 64).fill(0.5), [1, 8, 2048, 64]);
+           const pending = attn.forward(big, big, big).then(() => 'finished', (e) => 'aborted: ' + e.message);
+           setTimeout(() => attn.destroy(), 20);
+           console.log(await pending);`
+        : ''
+    }
   `;
 
   for (const destroy of [true, false]) {
@@ -163,7 +172,9 @@ describe('CPU workers: the process exits', () => {
       const r = spawnSync(process.execPath, [entry], { encoding: 'utf8', timeout: 30_000, env: { ...process.env } });
       expect(r.signal, `killed: the process did not exit\n${r.stderr}`).toBeNull();
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout.trim()).toBe('done 0.25');
+      const lines = r.stdout.trim().split('\n');
+      expect(lines[0]).toBe('done 0.25');
+      if (destroy) expect(lines[1]).toMatch(/^aborted: .*CPU worker exited/);
     });
   }
 });

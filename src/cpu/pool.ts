@@ -25,6 +25,7 @@ export class CpuPool {
 
   /** The started workers (started now on first call); empty: run inline. */
   workers(): Promise<Slot[]> {
+    if (this.destroyed) return Promise.resolve([]);
     this.slots ??= this.start();
     return this.slots;
   }
