@@ -2,7 +2,7 @@
  * The CPU forward on worker threads (src/cpu/parallel-forward.ts, pool.ts): results
  * bit-identical to the inline call (a control case, then causal, GQA, a score and a
  * mask modifier, sinks, the bnhd layout, few heads split into query tiles, and the
- * copying path without SharedArrayBuffer); the event loop keeps ticking during a long
+ * copying path without SharedArrayBuffer), and the backward's gradients the same way; the event loop keeps ticking during a long
  * call; destroy() — or no destroy at all — lets the Node process exit.
  *
  * Tests run from the TypeScript sources, so the worker entry is bundled here with
@@ -44,6 +44,8 @@ interface Case {
   readonly layout?: 'bhnd' | 'bnhd';
   readonly opts?: ForwardOptions;
   readonly wasm?: boolean;
+  /** Backward only. */
+  readonly tableGrads?: boolean;
 }
 
 /** O and LSE of one call, run with `threads` workers (1: inline). */
@@ -104,6 +106,40 @@ describe('CPU workers: bit-identical to the inline forward', () => {
       vi.unstubAllGlobals();
     }
   });
+});
+
+/** dQ, dK, dV (and dsinks) of one backward, run with `threads` workers (1: inline). */
+async function runBackward(c: Case, threads: number) {
+  const { b = 1, hq = 4, hkv = hq, n = 192, d = 32, layout = 'bhnd' } = c;
+  const attn = await createAttention({ backend: 'cpu', poisonOutputs: true, cpu: { threads } });
+  try {
+    const rand = rng(29);
+    const t = (h: number) => attn.tensor(randomData(b * h * n * d, rand), [b, h, n, d], { layout });
+    const [q, k, v, dOut] = [t(hq), t(hkv), t(hkv), t(hq)];
+    const opts = { ...c.opts, returnLse: true } as const;
+    const f = await attn.forward(q, k, v, opts);
+    const g = await attn.backward(dOut, { q, k, v, out: f.out, lse: f.lse! }, { ...opts, tableGrads: c.tableGrads });
+    return { dq: await g.dq.read(), dk: await g.dk.read(), dv: await g.dv.read(), dsinks: g.dsinks };
+  } finally {
+    attn.destroy();
+  }
+}
+
+const BACKWARD_CASES: Record<string, Case> = {
+  control: {},
+  'causal GQA': { hq: 8, hkv: 2, opts: { causal: true } },
+  'score modifier (ALiBi, frozen slopes)': { opts: { score: alibi(alibiSlopes(4)) }, tableGrads: false },
+  'mask modifier and sinks, bnhd, batch 2': { b: 2, layout: 'bnhd', opts: { mask: slidingWindow(40, { causal: true }), sinks: learnedSinks([0.5, -1, 2, 0]) } },
+};
+
+describe('CPU workers: bit-identical to the inline backward', () => {
+  for (const [name, c] of Object.entries(BACKWARD_CASES)) {
+    it(name, async () => {
+      const [inline, workers] = [await runBackward(c, 1), await runBackward(c, 2)];
+      for (const key of ['dq', 'dk', 'dv'] as const) expectBitwise(workers[key], inline[key], key);
+      if (inline.dsinks) expectBitwise(new Float32Array(workers.dsinks!), new Float32Array(inline.dsinks), 'dsinks');
+    });
+  }
 });
 
 describe('CPU workers: the calling thread stays free', () => {

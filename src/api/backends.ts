@@ -7,6 +7,7 @@ import { cpuBackward } from '../cpu/backward.js';
 import { combineStrided } from '../cpu/combine.js';
 import { cpuForward } from '../cpu/forward.js';
 import { cpuNaiveForward } from '../cpu/naive.js';
+import { parallelBackward } from '../cpu/parallel-backward.js';
 import { parallelForward } from '../cpu/parallel-forward.js';
 import { CpuPool } from '../cpu/pool.js';
 import { loadWasmKernel, wasmForward } from '../cpu/wasm-forward.js';
@@ -158,7 +159,7 @@ export class CpuBackend implements Backend {
   }
 
   async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
-    const g = cpuBackward({
+    const args = {
       problem: c.problem,
       q: hostData(t.q),
       k: hostData(t.k),
@@ -171,12 +172,25 @@ export class CpuBackend implements Backend {
       vLayout: c.v.layout,
       scale: c.scale,
       causal: c.causal,
-      score: c.score && scoreFn(c.score),
-      scoreGrad: c.score && scoreFn(scoreGrad(c.score)),
-      mask: c.mask && maskFn(c.mask),
       sinks: c.sinks,
-      tableTerms: c.tableGrads && c.score ? jsTableTerms(c.score) : undefined,
-    });
+    };
+    const tableTerms = c.tableGrads && c.score ? jsTableTerms(c.score) : undefined;
+    // Table gradients sum over every head: those calls stay inline (see parallel-backward.ts).
+    const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
+    const gradScore = c.score && scoreGrad(c.score);
+    const shared =
+      this.pool && !tableTerms
+        ? await parallelBackward(this.pool, { ...args, score: wire(c.score), scoreGrad: wire(gradScore), mask: wire(c.mask) })
+        : undefined;
+    const g =
+      shared ??
+      cpuBackward({
+        ...args,
+        score: c.score && scoreFn(c.score),
+        scoreGrad: gradScore && scoreFn(gradScore),
+        mask: c.mask && maskFn(c.mask),
+        tableTerms,
+      });
     return { dq: this.rounded(c, g.dq), dk: this.rounded(c, g.dk), dv: this.rounded(c, g.dv), dsinks: g.dsinks, dtables: g.dtables };
   }
 

@@ -31,6 +31,11 @@ export interface CpuBackwardArgs {
   readonly mask?: MaskFn;
   readonly sinks?: ArrayLike<number>;
   readonly tableTerms?: readonly JsTableTerm[];
+  /**
+   * Only KV heads [from, to) (a worker's share; every batch of them): dK, dV of those heads,
+   * dQ and dsinks of their query heads; the rest stays zero. Default every head.
+   */
+  readonly kvHeads?: readonly [number, number];
 }
 
 export interface CpuGrads {
@@ -56,7 +61,8 @@ export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
   const dsinks = a.sinks ? new Float64Array(Hq) : undefined;
   const dtables = a.tableTerms && new Map(a.tableTerms.map((t) => [t.table, new Float64Array(t.length)]));
   for (let b = 0; b < B; b++) {
-    for (let h = 0; h < Hq; h++) {
+    const [h0, h1] = a.kvHeads ? [a.kvHeads[0] * group, a.kvHeads[1] * group] : [0, Hq];
+    for (let h = h0; h < h1; h++) {
       const hk = Math.floor(h / group);
       for (let i = 0; i < Nq; i++) {
         const lse = a.lse[(b * Hq + h) * Nq + i]!;

@@ -6,18 +6,33 @@
  * writes O and LSE into the shared arrays, or sends its own back.
  */
 import { maskFn, scoreFn } from '../mods/emit-js.js';
+import { cpuBackward } from './backward.js';
 import { cpuForward } from './forward.js';
 import { loadWasmKernel, wasmForward } from './wasm-forward.js';
-import { READY, type ForwardTask, type TaskReply } from './worker-protocol.js';
+import { READY, type BackwardTask, type ForwardTask, type TaskReply } from './worker-protocol.js';
 
 interface WorkerScope {
-  onmessage: ((e: { data: ForwardTask }) => void) | null;
+  onmessage: ((e: { data: ForwardTask | BackwardTask }) => void) | null;
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
 
-async function run(t: ForwardTask): Promise<TaskReply> {
+/** A share of a backward: the inline loop on KV heads [from, to), gradients sent back whole. */
+function runBackward(t: BackwardTask): TaskReply {
+  const w = t.backward;
+  const grads = cpuBackward({
+    ...w,
+    score: w.score && scoreFn(w.score),
+    scoreGrad: w.scoreGrad && scoreFn(w.scoreGrad),
+    mask: w.mask && maskFn(w.mask),
+    kvHeads: t.kvHeads,
+  });
+  return { id: t.id, ok: true, grads };
+}
+
+async function run(t: ForwardTask | BackwardTask): Promise<TaskReply> {
+  if ('backward' in t) return runBackward(t);
   const kernel = t.wasm ? await loadWasmKernel() : undefined;
   if (t.wasm && !kernel) throw new Error('the WebAssembly kernel did not load in the worker');
   const a = {
@@ -31,10 +46,17 @@ async function run(t: ForwardTask): Promise<TaskReply> {
   return { id: t.id, ok: true, result: t.into ? undefined : r };
 }
 
+/** The reply's own arrays, moved rather than copied. */
+function transfers(reply: TaskReply): ArrayBuffer[] {
+  if (!reply.ok) return [];
+  const arrays = reply.result ? [reply.result.out, reply.result.lse] : reply.grads ? [reply.grads.dq, reply.grads.dk, reply.grads.dv, reply.grads.dsinks] : [];
+  return arrays.filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer);
+}
+
 scope.onmessage = (e) => {
   const t = e.data;
   run(t).then(
-    (reply) => scope.postMessage(reply, reply.ok && reply.result ? [reply.result.out.buffer as ArrayBuffer, reply.result.lse.buffer as ArrayBuffer] : []),
+    (reply) => scope.postMessage(reply, transfers(reply)),
     (err: unknown) => scope.postMessage({ id: t.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies TaskReply),
   );
 };

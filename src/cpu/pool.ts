@@ -7,7 +7,7 @@
  * workers) is dropped; with none left, callers run inline.
  */
 import { defaultThreads, spawnCpuWorker, type CpuWorker } from './threads-node.js';
-import { READY, type ForwardTask, type TaskReply } from './worker-protocol.js';
+import { READY, type TaskBody, type TaskReply } from './worker-protocol.js';
 
 interface Slot {
   readonly worker: CpuWorker;
@@ -73,7 +73,7 @@ export class CpuPool {
   }
 
   /** Runs one task on `slot`; resolves with the worker's reply (ok or failed). */
-  run(slot: Slot, task: Omit<ForwardTask, 'id'>, transfer: readonly ArrayBuffer[] = []): Promise<TaskReply> {
+  run(slot: Slot, task: TaskBody, transfer: readonly ArrayBuffer[] = []): Promise<TaskReply> {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });

@@ -5,6 +5,7 @@
  * compiles its own score and mask functions — closures never cross.
  */
 import type { Modifier } from '../mods/modifier.js';
+import type { CpuBackwardArgs, CpuGrads } from './backward.js';
 import type { CpuForwardArgs, CpuForwardResult } from './forward.js';
 import type { UnitRange } from './units.js';
 
@@ -28,9 +29,27 @@ export interface ForwardTask {
   readonly into?: CpuForwardResult;
 }
 
-/** A worker's answer: done (with O and LSE when they were not shared) or failed. */
+/** A backward's arguments without functions (and without table gradients, which stay inline). */
+export interface WireBackwardArgs extends Omit<CpuBackwardArgs, 'score' | 'scoreGrad' | 'mask' | 'kvHeads' | 'tableTerms'> {
+  readonly score?: WireModifier;
+  readonly scoreGrad?: WireModifier;
+  readonly mask?: WireModifier;
+}
+
+/** One worker's share of a backward: KV heads [from, to). */
+export interface BackwardTask {
+  readonly id: number;
+  readonly backward: WireBackwardArgs;
+  readonly kvHeads: readonly [number, number];
+}
+
+/** Any task, before the pool numbers it. */
+export type TaskBody = Omit<ForwardTask, 'id'> | Omit<BackwardTask, 'id'>;
+
+/** A worker's answer: done (with O and LSE when they were not shared, or the gradients) or failed. */
 export type TaskReply =
-  { readonly id: number; readonly ok: true; readonly result?: CpuForwardResult } | { readonly id: number; readonly ok: false; readonly error: string };
+  | { readonly id: number; readonly ok: true; readonly result?: CpuForwardResult; readonly grads?: CpuGrads }
+  | { readonly id: number; readonly ok: false; readonly error: string };
 
 /** The first message of a started worker. */
 export const READY = 'webgpu-attention:cpu-worker-ready';
