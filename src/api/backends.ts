@@ -106,7 +106,7 @@ export class CpuBackend implements Backend {
    * @param wasm run the fused forward on the WebAssembly SIMD kernel where the engine has it
    *   (calls with score or mask modifiers stay on the JS kernel); false, or env
    *   WEBGPU_ATTENTION_CPU=js, forces the JS kernel everywhere
-   * @param threads worker threads for the fused forward (undefined: the available cores;
+   * @param threads worker threads for the fused forward and the backward (undefined: the available cores;
    *   0 or 1: run on the calling thread)
    */
   constructor(
@@ -117,7 +117,7 @@ export class CpuBackend implements Backend {
     this.pool = threads === 0 || threads === 1 ? undefined : new CpuPool(threads);
   }
 
-  /** Workers for the fused forward, started on its first call; undefined: inline only. */
+  /** Workers for the fused forward and the backward, started on first use; undefined: inline only. */
   private readonly pool?: CpuPool;
 
   store(data: HostData): TensorStorage {
