@@ -288,7 +288,7 @@ export async function createAttention(opts: CreateOptions = {}): Promise<Attenti
   opts = checkCreateOptions(opts);
   const choice = opts.backend ?? 'auto';
   const poison = opts.poisonOutputs ?? false;
-  const cpuBackend = () => new CpuBackend(poison, opts.cpu?.wasm ?? undefined);
+  const cpuBackend = () => new CpuBackend(poison, opts.cpu?.wasm ?? undefined, opts.cpu?.threads);
   if (choice === 'cpu') return new Attention(cpuBackend());
   if (typeof choice === 'object') {
     if (!choice.device) throw new AttentionInputError('backend: { device } needs a GPUDevice');

@@ -7,6 +7,9 @@ import { cpuBackward } from '../cpu/backward.js';
 import { combineStrided } from '../cpu/combine.js';
 import { cpuForward } from '../cpu/forward.js';
 import { cpuNaiveForward } from '../cpu/naive.js';
+import { parallelBackward } from '../cpu/parallel-backward.js';
+import { parallelForward } from '../cpu/parallel-forward.js';
+import { CpuPool } from '../cpu/pool.js';
 import { loadWasmKernel, wasmForward } from '../cpu/wasm-forward.js';
 import { backwardProgram } from '../kernels/backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
@@ -18,6 +21,7 @@ import { padBytes, type Program } from '../kernels/program.js';
 import { viaF32 } from '../kernels/half-io.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { jsTableTerms, scoreGrad } from '../mods/grad.js';
+import type { Modifier } from '../mods/modifier.js';
 import type { AdapterSummary } from '../runtime/device.js';
 import type { BindingResource } from '../runtime/buffers.js';
 import { WebGpuRunner } from '../runtime/runner.js';
@@ -102,11 +106,19 @@ export class CpuBackend implements Backend {
    * @param wasm run the fused forward on the WebAssembly SIMD kernel where the engine has it
    *   (calls with score or mask modifiers stay on the JS kernel); false, or env
    *   WEBGPU_ATTENTION_CPU=js, forces the JS kernel everywhere
+   * @param threads worker threads for the fused forward and the backward (undefined: the available cores;
+   *   0 or 1: run on the calling thread)
    */
   constructor(
     private readonly poison = false,
     private readonly wasm = cpuWasmDefault(),
-  ) {}
+    threads?: number,
+  ) {
+    this.pool = threads === 0 || threads === 1 ? undefined : new CpuPool(threads);
+  }
+
+  /** Workers for the fused forward and the backward, started on first use; undefined: inline only. */
+  private readonly pool?: CpuPool;
 
   store(data: HostData): TensorStorage {
     return { kind: 'cpu', data: data.dtype === 'f16' ? fromHalf(data.bits) : new Float32Array(data.values) };
@@ -124,8 +136,7 @@ export class CpuBackend implements Backend {
   async forward(c: AttentionCall, t: ForwardTensors) {
     // The CPU's fused kernel is already the plain online softmax: 'basic' runs it too.
     const kernel = this.wasm && c.algorithm !== 'naive' && !c.score && !c.mask ? await loadWasmKernel() : undefined;
-    const run = c.algorithm === 'naive' ? cpuNaiveForward : kernel ? wasmForward.bind(undefined, kernel) : cpuForward;
-    const r = run({
+    const args = {
       problem: c.problem,
       q: hostData(t.q),
       k: hostData(t.k),
@@ -137,15 +148,19 @@ export class CpuBackend implements Backend {
       causal: c.causal,
       positions: c.positions,
       poison: this.poison,
-      score: c.score && scoreFn(c.score),
-      mask: c.mask && maskFn(c.mask),
       sinks: c.sinks,
-    });
+    };
+    // Workers rebuild the modifiers from their IR; the kernel choice is the inline one, so results are bit-identical.
+    const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
+    const shared =
+      this.pool && c.algorithm !== 'naive' ? await parallelForward(this.pool, { ...args, score: wire(c.score), mask: wire(c.mask) }, !!kernel) : undefined;
+    const run = c.algorithm === 'naive' ? cpuNaiveForward : kernel ? wasmForward.bind(undefined, kernel) : cpuForward;
+    const r = shared ?? run({ ...args, score: c.score && scoreFn(c.score), mask: c.mask && maskFn(c.mask) });
     return { out: this.rounded(c, r.out), lse: { kind: 'cpu', data: r.lse } as const };
   }
 
   async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
-    const g = cpuBackward({
+    const args = {
       problem: c.problem,
       q: hostData(t.q),
       k: hostData(t.k),
@@ -159,12 +174,25 @@ export class CpuBackend implements Backend {
       scale: c.scale,
       causal: c.causal,
       positions: c.positions,
-      score: c.score && scoreFn(c.score),
-      scoreGrad: c.score && scoreFn(scoreGrad(c.score)),
-      mask: c.mask && maskFn(c.mask),
       sinks: c.sinks,
-      tableTerms: c.tableGrads && c.score ? jsTableTerms(c.score) : undefined,
-    });
+    };
+    const tableTerms = c.tableGrads && c.score ? jsTableTerms(c.score) : undefined;
+    // Table gradients sum over every head: those calls stay inline (see parallel-backward.ts).
+    const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
+    const gradScore = c.score && scoreGrad(c.score);
+    const shared =
+      this.pool && !tableTerms
+        ? await parallelBackward(this.pool, { ...args, score: wire(c.score), scoreGrad: wire(gradScore), mask: wire(c.mask) })
+        : undefined;
+    const g =
+      shared ??
+      cpuBackward({
+        ...args,
+        score: c.score && scoreFn(c.score),
+        scoreGrad: gradScore && scoreFn(gradScore),
+        mask: c.mask && maskFn(c.mask),
+        tableTerms,
+      });
     return { dq: this.rounded(c, g.dq), dk: this.rounded(c, g.dk), dv: this.rounded(c, g.dv), dsinks: g.dsinks, dtables: g.dtables };
   }
 
@@ -181,7 +209,9 @@ export class CpuBackend implements Backend {
 
   async recover(): Promise<void> {}
 
-  destroy(): void {}
+  destroy(): void {
+    this.pool?.destroy();
+  }
 }
 
 /** A GPU tensor as the runner binds it: the library's own buffer whole, a caller's as its range. */

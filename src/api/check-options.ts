@@ -118,6 +118,8 @@ const offset: Rule = (v, name) => {
   }
   return ok(v) ? v : fail(`${name} must be ${what}, got ${show(v)}`);
 };
+const nonNegativeInt: Rule = (v, name) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(`${name} must be a non-negative integer, got ${show(v)}`);
 
 function oneOf(values: readonly string[]): Rule {
   return (v, name) => (values.includes(v as string) ? v : fail(`${name} must be one of ${values.join(', ')}, got ${show(v)}`));
@@ -194,7 +196,7 @@ const CREATE_RULES: Readonly<Record<keyof CreateOptions, Rule>> = {
   tuning: oneOf(['cached', 'off']),
   subgroups: bool,
   maxBindingBytes: positiveInt,
-  cpu: (v, name) => checkObject(v, { wasm: bool }, name, `${name}.`),
+  cpu: (v, name) => checkObject(v, { wasm: bool, threads: nonNegativeInt }, name, `${name}.`),
 };
 
 const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {

@@ -41,14 +41,24 @@ export interface CreateOptions {
   /**
    * CPU backend: `wasm: false` runs the plain JS kernel instead of the WebAssembly SIMD
    * one (default true where the engine has wasm SIMD; env WEBGPU_ATTENTION_CPU=js also
-   * turns it off). Modifiers (score, mask) always run on the JS kernel.
+   * turns it off). Modifiers (score, mask) always run on the JS kernel. `threads`: worker
+   * threads for the forward and backward (default: the available cores); 0 or 1 runs it on the calling thread.
    */
   readonly cpu?: CpuOptions;
 }
 
 /** Options of the CPU backend (see CreateOptions.cpu). */
 export interface CpuOptions {
+  /** Use the WebAssembly SIMD kernel where the engine has it. Default true. */
   readonly wasm?: boolean;
+  /**
+   * Worker threads (node:worker_threads, Web Workers) the fused forward is split over,
+   * by batch × head (× 64-row query tiles when heads are few), and the backward by KV
+   * head (inline when it wants table gradients), with bit-identical results; the
+   * calling thread stays free. Default: the available cores. 0 or 1: run
+   * inline, blocking the calling thread, as before. Small calls always run inline.
+   */
+  readonly threads?: number;
 }
 
 export { ALGORITHMS, type Algorithm } from '../kernels/call.js';

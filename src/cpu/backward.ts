@@ -34,6 +34,11 @@ export interface CpuBackwardArgs {
   readonly tableTerms?: readonly JsTableTerm[];
   /** The forward call's positions (causal and the modifiers see them). Default: bottom-right. */
   readonly positions?: Positions;
+  /**
+   * Only KV heads [from, to) (a worker's share; every batch of them): dK, dV of those heads,
+   * dQ and dsinks of their query heads; the rest stays zero. Default every head.
+   */
+  readonly kvHeads?: readonly [number, number];
 }
 
 export interface CpuGrads {
@@ -61,7 +66,8 @@ export function cpuBackward(a: CpuBackwardArgs): CpuGrads {
   const pos = a.positions ?? resolvePositions(B, Nq, Nk);
   for (let b = 0; b < B; b++) {
     const [qPos, kPos] = [pos.query[b]!, pos.key[b]!];
-    for (let h = 0; h < Hq; h++) {
+    const [h0, h1] = a.kvHeads ? [a.kvHeads[0] * group, a.kvHeads[1] * group] : [0, Hq];
+    for (let h = h0; h < h1; h++) {
       const hk = Math.floor(h / group);
       for (let i = 0; i < Nq; i++) {
         const lse = a.lse[(b * Hq + h) * Nq + i]!;

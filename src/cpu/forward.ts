@@ -9,6 +9,7 @@ import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
 import { resolvePositions, type Positions } from '../mods/positions.js';
 import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
+import { headRows, type UnitRange } from './units.js';
 
 /** Tile sizes of the CPU loop (rows of Q, keys of K/V). */
 export const CPU_TILE = { rows: 16, keys: 64 } as const;
@@ -31,6 +32,10 @@ export interface CpuForwardArgs {
   readonly sinks?: ArrayLike<number>;
   /** Where each batch entry's query rows and keys sit (causal and the modifiers see these). Default: bottom-right. */
   readonly positions?: Positions;
+  /** Only these query rows (a worker's share, src/cpu/units.ts); default every row of every head. */
+  readonly units?: UnitRange;
+  /** Write O and LSE here (shared with other workers) instead of fresh arrays; not poisoned. */
+  readonly into?: CpuForwardResult;
 }
 
 export interface CpuForwardResult {
@@ -40,14 +45,22 @@ export interface CpuForwardResult {
   readonly lse: Float32Array;
 }
 
-/** Strides of q, k, v and fresh O and LSE arrays (NaN-filled when poisoning) for a CPU forward. */
+/** Strides of q, k, v and O and LSE arrays (`into`, or fresh ones NaN-filled when poisoning) for a CPU forward. */
 export function cpuSetup(a: CpuForwardArgs) {
   const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
   return {
+    ...(a.into ?? fresh(a)),
     qs: stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout),
     ks: stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout),
     vs: stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout),
     pos: a.positions ?? resolvePositions(B, Nq, Nk),
+  };
+}
+
+/** New O and LSE for a whole call, NaN-filled when poisoning. */
+function fresh(a: CpuForwardArgs): CpuForwardResult {
+  const { batch: B, headsQ: Hq, seqQ: Nq, headDim: D } = a.problem;
+  return {
     out: new Float32Array(B * Hq * Nq * D).fill(a.poison ? NaN : 0),
     lse: new Float32Array(B * Hq * Nq).fill(a.poison ? NaN : 0),
   };
@@ -70,8 +83,9 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
     const offset = qPos - kPos; // causal: key j visible from query i iff j <= i + offset
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
-      for (let q0 = 0; q0 < Nq; q0 += BR) {
-        const rows = Math.min(BR, Nq - q0);
+      const [rowStart, rowEnd] = headRows(a.units, b * Hq + h, Nq);
+      for (let q0 = rowStart; q0 < rowEnd; q0 += BR) {
+        const rows = Math.min(BR, rowEnd - q0);
         m.fill(-Infinity);
         l.fill(0);
         acc.fill(0);

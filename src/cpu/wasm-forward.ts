@@ -10,6 +10,7 @@
  * causal, GQA, learned sinks and both layouts run here.
  */
 import { rowOffset } from '../tensor/shape.js';
+import { headRows } from './units.js';
 import { cpuSetup, type CpuForwardArgs, type CpuForwardResult } from './forward.js';
 import { FORWARD_WASM_BASE64 } from './wasm-binary.gen.js';
 
@@ -84,7 +85,7 @@ function copyRows(dst: Float32Array, to: number, src: Float32Array, rows: number
 export function wasmForward(kernel: KernelExports, a: CpuForwardArgs): CpuForwardResult {
   if (a.score || a.mask) throw new Error('wasmForward: modifiers run on the JS kernel');
   const { batch: B, headsQ: Hq, headsKv: Hkv, seqQ: Nq, seqK: Nk, headDim: D } = a.problem;
-  const { qs, ks, vs, out, lse } = cpuSetup(a);
+  const { qs, ks, vs, pos, out, lse } = cpuSetup(a);
   const Dp = Math.ceil(D / 8) * 8;
   const { p, NkPad, end } = plan(Nq, Nk, Dp, kernel.scratchBytes(Dp));
   const mem = kernel.memory;
@@ -98,21 +99,30 @@ export function wasmForward(kernel: KernelExports, a: CpuForwardArgs): CpuForwar
   const group = Hq / Hkv;
   for (let b = 0; b < B; b++) {
     for (let hk = 0; hk < Hkv; hk++) {
+      // A worker given a row range skips KV heads none of its query heads use.
+      const rowsOf = (h: number) => headRows(a.units, b * Hq + h, Nq);
+      let used = false;
+      for (let h = hk * group; h < (hk + 1) * group; h++) used ||= rowsOf(h)[1] > rowsOf(h)[0];
+      if (!used) continue;
       copyRows(f32, at(p.k), a.k, Nk, D, Dp, (n) => rowOffset(ks, b, hk, n));
       copyRows(f32, at(p.v), a.v, Nk, D, Dp, (n) => rowOffset(vs, b, hk, n));
       kernel.packK(p.k, p.kp, Nk, NkPad, Dp);
       for (let h = hk * group; h < (hk + 1) * group; h++) {
-        copyRows(f32, at(p.q), a.q, Nq, D, Dp, (n) => rowOffset(qs, b, h, n));
+        const [r0, r1] = rowsOf(h);
+        if (r1 <= r0) continue;
+        copyRows(f32, at(p.q) + r0 * Dp, a.q, r1 - r0, D, Dp, (n) => rowOffset(qs, b, h, r0 + n));
         // Poison O and LSE per head so a row the kernel fails to write shows as NaN.
         if (a.poison) f32.fill(NaN, at(p.o), at(p.lse) + Nq);
         const sink2 = a.sinks ? a.sinks[h]! * Math.LOG2E : -Infinity;
         const causal = a.causal ? 1 : 0;
-        kernel.forwardRows(p.q, p.o, p.lse, p.kp, p.v, p.scratch, Nq, Nk, Dp, scale2, causal, Nk - Nq, sink2, guard, 0, Nq);
-        for (let n = 0; n < Nq; n++) {
+        // Causal: key j is visible from row i when j ≤ i + (query position − key position) of this batch entry.
+        const offset = pos.query[b]! - pos.key[b]!;
+        kernel.forwardRows(p.q, p.o, p.lse, p.kp, p.v, p.scratch, Nq, Nk, Dp, scale2, causal, offset, sink2, guard, r0, r1);
+        for (let n = r0; n < r1; n++) {
           const o = rowOffset(qs, b, h, n);
           out.set(f32.subarray(at(p.o) + n * Dp, at(p.o) + n * Dp + D), o);
         }
-        lse.set(f32.subarray(at(p.lse), at(p.lse) + Nq), (b * Hq + h) * Nq);
+        lse.set(f32.subarray(at(p.lse) + r0, at(p.lse) + r1), (b * Hq + h) * Nq + r0);
       }
     }
   }

@@ -76,7 +76,7 @@ export type ScoreFn = (score: number, b: number, h: number, q: number, kv: numbe
 /** A mask modifier as a plain function (b, h, q, kv) → keep. */
 export type MaskFn = (b: number, h: number, q: number, kv: number) => boolean;
 
-export function scoreFn(mod: Modifier): ScoreFn {
+export function scoreFn(mod: Pick<Modifier, 'ir' | 'tables'>): ScoreFn {
   const f = compileNode(mod.ir, mod.tables);
   const env: Env = { score: 0, b: 0, h: 0, q: 0, kv: 0 };
   return (score, b, h, q, kv) => {
@@ -89,7 +89,7 @@ export function scoreFn(mod: Modifier): ScoreFn {
   };
 }
 
-export function maskFn(mod: Modifier): MaskFn {
+export function maskFn(mod: Pick<Modifier, 'ir' | 'tables'>): MaskFn {
   const f = compileNode(mod.ir, mod.tables);
   const env: Env = { score: 0, b: 0, h: 0, q: 0, kv: 0 };
   return (b, h, q, kv) => {
