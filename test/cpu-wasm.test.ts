@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createAttention } from '../src/api/attention.js';
 import { loadWasmKernel, wasmForward } from '../src/cpu/wasm-forward.js';
 import { randomData } from '../src/harness/random.js';
+import { resolvePositions } from '../src/mods/positions.js';
 import type { Layout } from '../src/tensor/shape.js';
 import { checkAgainstReference, host, permute, rng, shape4, testSeed } from './helpers.js';
 
@@ -26,6 +27,8 @@ interface Case {
   readonly sinks?: boolean;
   /** Multiplies q, so logits reach ±1e4 at 100. */
   readonly qScale?: number;
+  /** Per-batch query positions (keys at 0): the causal shift the kernel is given. */
+  readonly queryOffset?: number[];
 }
 
 const CASES: Record<string, Case> = {
@@ -48,6 +51,8 @@ const CASES: Record<string, Case> = {
   'bnhd causal': { hq: 4, hkv: 2, nq: 45, d: 64, causal: true, layout: 'bnhd' },
   'sinks causal': { hq: 4, nq: 30, d: 64, causal: true, sinks: true },
   'logits ±1e4': { nq: 50, d: 64, qScale: 100 },
+  // A bug this caught: the kernel was given Nk − Nq as the causal shift whatever the positions.
+  'per-batch query positions, causal': { b: 2, nq: 6, nk: 50, d: 64, causal: true, queryOffset: [3, 40] },
 };
 
 function runCase(kernel: Kernel, c: Case, seed: number): string | undefined {
@@ -71,12 +76,13 @@ function runCase(kernel: Kernel, c: Case, seed: number): string | undefined {
     causal: c.causal ?? false,
     poison: true,
     sinks,
+    positions: c.queryOffset && resolvePositions(B, Nq, Nk, c.queryOffset, 0),
   });
   const out = layout === 'bhnd' ? r.out : permute(r.out, shape4([B, Hq, Nq, D]), true);
   const q = host(qd, [B, Hq, Nq, D]);
   const k = host(kd, [B, Hkv, Nk, D]);
   const v = host(vd, [B, Hkv, Nk, D]);
-  return checkAgainstReference(out, r.lse, q, k, v, c.causal ?? false, { sinks });
+  return checkAgainstReference(out, r.lse, q, k, v, c.causal ?? false, { sinks, queryOffset: c.queryOffset, keyOffset: c.queryOffset && 0 });
 }
 
 describe('cpu wasm kernel against the float64 reference', () => {
