@@ -3,7 +3,7 @@
  * verify's output lines and exit code, bench's JSON fields, usage errors, info
  * and explain. CI builds dist/ first; a missing build is made here.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -305,5 +305,55 @@ describe('cli usage and other commands', () => {
       expect(r.stdout).toContain(step);
     }
     expect(r.lines.filter((l) => /^(naive|flash) +total/.test(l))).toHaveLength(2);
+  });
+});
+
+describe('cli demo', () => {
+  const SITE = join(ROOT, 'web/dist/index.html');
+  beforeAll(() => {
+    // `npm run build` builds the site; a checkout that only ran tsc gets it built here (a couple of seconds).
+    if (existsSync(SITE)) return;
+    const vite = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (vite.status !== 0) throw new Error(`vite build failed:\n${vite.stdout}${vite.stderr}`);
+  });
+
+  it('serves the built site on a free port: index.html, a JS asset as text/javascript, no path traversal', async () => {
+    const child = spawn(process.execPath, [MAIN, 'demo', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let stdout = '';
+      child.stdout.setEncoding('utf8');
+      const url = await new Promise<string>((ok, fail) => {
+        child.stdout.on('data', (chunk: string) => {
+          stdout += chunk;
+          const m = /webgpu-attention demo: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+          if (m) ok(m[1]!);
+        });
+        child.once('exit', (code) => fail(new Error(`demo exited ${code}: ${stdout}`)));
+      });
+      const index = await fetch(url);
+      expect(index.status).toBe(200);
+      expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await index.text();
+      const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, html).toBeDefined();
+      const js = await fetch(url + script);
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect((await js.text()).length).toBeGreaterThan(1000);
+      // An encoded '..' segment would leave web/dist: refused.
+      expect((await fetch(`${url}assets%2f..%2f..%2f..%2fpackage.json`)).status).toBe(403);
+      expect((await fetch(`${url}missing.js`)).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('--port out of range is a usage error (exit 2)', () => {
+    const r = cli('demo', '--port', '70000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--port takes 0 (a free port) to 65535, got '70000'");
   });
 });

@@ -54,6 +54,11 @@ ${SHAPE}
   --seq 1024[,4096]           query lengths, keys the same unless --seq-k (default 1024)
 ${SHAPE}`,
   },
+  demo: {
+    summary: 'serve the demo site (walkthrough, benchmark, playground) on localhost and print its URL; Ctrl-C stops it',
+    flags: `  --port N                    port, 0 for any free one (default 4173)
+  --host H                    address to listen on (default 127.0.0.1; WebGPU needs localhost or HTTPS)`,
+  },
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
