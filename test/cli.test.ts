@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -159,6 +160,38 @@ describe('cli bench', () => {
     expect(line('flash')).toContain('1.00×');
     expect(JSON.parse(readFileSync(merged, 'utf8')).results).toHaveLength(3);
     expect(cli('bench', '--render', join(tmp, 'missing.json')).code).toBe(2);
+  });
+});
+
+describe('cli bench --plot', () => {
+  /** The <path class="series"> elements of an SVG file, after checking it parses as XML. */
+  function seriesPaths(file: string) {
+    const text = readFileSync(file, 'utf8');
+    expect(XMLValidator.validate(text)).toBe(true);
+    const svg = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(text).svg;
+    const groups = [svg.g].flat().filter((g: { class?: string }) => g.class === 'series-group');
+    return groups.map((g: { 'data-label': string; path: { class: string; d: string } }) => ({ label: g['data-label'], ...g.path }));
+  }
+
+  it('writes an SVG with one path per algorithm × dtype, axes labelled; --render plots the JSON the same way', () => {
+    const [svg, json, again] = ['plot.svg', 'plot.json', 'again.svg'].map((f) => join(tmp, f));
+    const r = cli('bench', '--backend', 'cpu', '--seq', '16,32', '--heads', '1', '--dtype', 'f32,f16', '--json', json, '--plot', svg);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const paths = seriesPaths(svg!);
+    expect(paths.map((p) => p.label)).toEqual(['naive f32', 'flash f32', 'naive f16', 'flash f16']);
+    for (const p of paths) expect(p.d).toMatch(/^M[\d.]+,[\d.]+L[\d.]+,[\d.]+$/); // two points each
+    const text = readFileSync(svg!, 'utf8');
+    expect(text).toContain('sequence length N');
+    expect(text).toContain('TFLOP/s');
+    const rendered = cli('bench', '--render', json!, '--plot', again!);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(seriesPaths(again!).map((p) => p.label)).toEqual(paths.map((p) => p.label));
+  });
+
+  it('an unwritable --plot path fails at once (exit 2)', () => {
+    const r = cli('bench', '--backend', 'cpu', '--plot', '/nonexistent-dir/x.svg');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--plot');
   });
 });
 

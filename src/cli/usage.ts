@@ -44,7 +44,8 @@ ${SHAPE}
   --dq-tile tx,ty,rm,cn[,ds-in-v]   with --backward: force the dQ pass's tile
   --tune                      search tiles per shape class first and save them for later runs (WebGPU)
   --render a.json,b.json      no run: ours and peers' JSON as one table with time ratios
-  --json FILE                 write the results (folder checked up front)`,
+  --json FILE                 write the results (folder checked up front)
+  --plot FILE.svg             an SVG chart of TFLOP/s (ms if none) by N, one line per algorithm × dtype; with --render, of those files`,
   },
   explain: {
     summary: 'device-memory bytes per step by the IO model, next to the measured time',
