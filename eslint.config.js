@@ -54,7 +54,15 @@ export default defineConfig(
   {
     languageOptions: {
       // The Node globals the plain .mjs scripts use (TypeScript files are checked by tsc, so no-undef is off there).
-      globals: { console: 'readonly', process: 'readonly', performance: 'readonly', URL: 'readonly', Buffer: 'readonly' },
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        performance: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+      },
     },
     rules: {
       // `_` marks a deliberately unused name: the modifier signatures' unused positions (score(s, b, h, q, kv)), a skipped destructured value.

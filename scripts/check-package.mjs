@@ -11,6 +11,7 @@
  *  2. No dangling source maps: every `sourceMappingURL` and every map's `sources`
  *     resolve to a packed file (a stale dist/ file whose source was deleted fails).
  *  3. Every relative link and image in the packed Markdown resolves to a packed file.
+ *     The built demo site, web/dist/ (index.html and its assets), is in it.
  *  4. In a scratch directory, installs the tarball (dependencies from the registry;
  *     the optional `webgpu` package left out: the CPU backend needs no Dawn) and
  *     (a) bundles a browser entry with esbuild, `--platform=browser`, no externals,
@@ -19,12 +20,14 @@
  *     (b) type-checks a consumer with this repository's TypeScript and the tsconfig
  *         `tsc --init` writes, the package's .d.ts included (skipLibCheck off);
  *     (c) imports the installed package in Node and runs a forward on the CPU
- *         backend against the float64 reference.
+ *         backend against the float64 reference;
+ *     (d) starts the installed `webgpu-attention demo` on a free port and fetches
+ *         index.html and every script and stylesheet it names.
  *
  * Prints one line per check and exits 1 if any failed. KEEP_SCRATCH=1 keeps the
  * scratch directory (its path is printed).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -41,6 +44,8 @@ const SHIPPED = [
   { dir: 'dist/', allowed: /\.(js|d\.ts|js\.map)$/ },
   { dir: 'src/', allowed: /\.ts$/ },
   { dir: 'docs/', allowed: /\.(md|png|svg|jpg)$/ },
+  // The built demo site that `webgpu-attention demo` serves (`npm run build` or prepack builds it).
+  { dir: 'web/dist/', allowed: /\.(html|js|css|wasm|svg|png|ico)$/ },
 ];
 /** The Node-only modules and the browser stand-ins that package.json's "browser" field swaps in. */
 const BROWSER_SWAPS = Object.entries(pkg.browser ?? {});
@@ -98,6 +103,7 @@ function checkFileList(files) {
     if (/(^|\/)(test|__tests__)\/|\.test\.[jt]s$/.test(f)) problems.push(`${f}: a test file`);
   }
   for (const f of ROOT_FILES) if (!files.has(f)) problems.push(`${f}: missing`);
+  if (!files.has('web/dist/index.html')) problems.push('web/dist/index.html: missing (the demo site; `npm run build:web` first)');
   for (const p of namedPaths()) if (!files.has(p)) problems.push(`${p}: named in package.json but not packed`);
   for (const f of files) {
     if (!f.startsWith('dist/') || !f.endsWith('.js')) continue;
@@ -250,6 +256,42 @@ function checkNode(consumer) {
   }
 }
 
+/** Check 4d: the installed CLI's `demo` serves the packed site: index.html and the assets it names. */
+async function checkDemo(consumer) {
+  const name = 'webgpu-attention demo: serves index.html and its assets from the installed package';
+  const bin = join(consumer, 'node_modules', pkg.name, pkg.bin['webgpu-attention']);
+  const child = spawn(process.execPath, [bin, 'demo', '--port', '0'], { cwd: consumer, stdio: ['ignore', 'pipe', 'pipe'] });
+  const problems = [];
+  try {
+    const url = await new Promise((ok, fail) => {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        const m = /(http:\/\/\S+\/)/.exec(out);
+        if (m) ok(m[1]);
+      });
+      child.once('exit', (code) => fail(new Error(`demo exited ${code} before printing its URL: ${out}`)));
+      setTimeout(() => fail(new Error('demo printed no URL within 20 s')), 20_000);
+    });
+    const index = await fetch(url);
+    const html = await index.text();
+    if (index.status !== 200 || !html.includes('<html')) problems.push(`GET / → ${index.status}, not the page`);
+    const assets = [...html.matchAll(/(?:src|href)="\.\/([^"]+\.(?:js|css))"/g)].map((m) => m[1]);
+    if (assets.length === 0) problems.push('index.html names no script or stylesheet');
+    for (const a of assets) {
+      const r = await fetch(url + a);
+      if (r.status !== 200) problems.push(`GET /${a} → ${r.status}`);
+    }
+    console.log(`      ${url}: index.html and ${assets.length} assets`);
+  } catch (e) {
+    problems.push(e.message);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  report(name, problems);
+}
+
 async function main() {
   const scratch = mkdtempSync(join(tmpdir(), 'check-package-'));
   try {
@@ -262,6 +304,7 @@ async function main() {
     await checkBundle(consumer);
     checkTypes(consumer);
     checkNode(consumer);
+    await checkDemo(consumer);
   } finally {
     if (process.env.KEEP_SCRATCH) console.log(`scratch directory kept: ${scratch}`);
     else rmSync(scratch, { recursive: true, force: true });

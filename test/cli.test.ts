@@ -3,11 +3,12 @@
  * verify's output lines and exit code, bench's JSON fields, usage errors, info
  * and explain. CI builds dist/ first; a missing build is made here.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -162,6 +163,38 @@ describe('cli bench', () => {
   });
 });
 
+describe('cli bench --plot', () => {
+  /** The <path class="series"> elements of an SVG file, after checking it parses as XML. */
+  function seriesPaths(file: string) {
+    const text = readFileSync(file, 'utf8');
+    expect(XMLValidator.validate(text)).toBe(true);
+    const svg = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(text).svg;
+    const groups = [svg.g].flat().filter((g: { class?: string }) => g.class === 'series-group');
+    return groups.map((g: { 'data-label': string; path: { class: string; d: string } }) => ({ label: g['data-label'], ...g.path }));
+  }
+
+  it('writes an SVG with one path per algorithm × dtype, axes labelled; --render plots the JSON the same way', () => {
+    const [svg, json, again] = ['plot.svg', 'plot.json', 'again.svg'].map((f) => join(tmp, f));
+    const r = cli('bench', '--backend', 'cpu', '--seq', '16,32', '--heads', '1', '--dtype', 'f32,f16', '--json', json, '--plot', svg);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const paths = seriesPaths(svg!);
+    expect(paths.map((p) => p.label)).toEqual(['naive f32', 'flash f32', 'naive f16', 'flash f16']);
+    for (const p of paths) expect(p.d).toMatch(/^M[\d.]+,[\d.]+L[\d.]+,[\d.]+$/); // two points each
+    const text = readFileSync(svg!, 'utf8');
+    expect(text).toContain('sequence length N');
+    expect(text).toContain('TFLOP/s');
+    const rendered = cli('bench', '--render', json!, '--plot', again!);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(seriesPaths(again!).map((p) => p.label)).toEqual(paths.map((p) => p.label));
+  });
+
+  it('an unwritable --plot path fails at once (exit 2)', () => {
+    const r = cli('bench', '--backend', 'cpu', '--plot', '/nonexistent-dir/x.svg');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--plot');
+  });
+});
+
 describe('cli usage and other commands', () => {
   it("--version prints package.json's version, read beside the built files (any cwd, an installed copy)", () => {
     const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
@@ -305,5 +338,55 @@ describe('cli usage and other commands', () => {
       expect(r.stdout).toContain(step);
     }
     expect(r.lines.filter((l) => /^(naive|flash) +total/.test(l))).toHaveLength(2);
+  });
+});
+
+describe('cli demo', () => {
+  const SITE = join(ROOT, 'web/dist/index.html');
+  beforeAll(() => {
+    // `npm run build` builds the site; a checkout that only ran tsc gets it built here (a couple of seconds).
+    if (existsSync(SITE)) return;
+    const vite = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (vite.status !== 0) throw new Error(`vite build failed:\n${vite.stdout}${vite.stderr}`);
+  });
+
+  it('serves the built site on a free port: index.html, a JS asset as text/javascript, no path traversal', async () => {
+    const child = spawn(process.execPath, [MAIN, 'demo', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let stdout = '';
+      child.stdout.setEncoding('utf8');
+      const url = await new Promise<string>((ok, fail) => {
+        child.stdout.on('data', (chunk: string) => {
+          stdout += chunk;
+          const m = /webgpu-attention demo: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+          if (m) ok(m[1]!);
+        });
+        child.once('exit', (code) => fail(new Error(`demo exited ${code}: ${stdout}`)));
+      });
+      const index = await fetch(url);
+      expect(index.status).toBe(200);
+      expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await index.text();
+      const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, html).toBeDefined();
+      const js = await fetch(url + script);
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect((await js.text()).length).toBeGreaterThan(1000);
+      // An encoded '..' segment would leave web/dist: refused.
+      expect((await fetch(`${url}assets%2f..%2f..%2f..%2fpackage.json`)).status).toBe(403);
+      expect((await fetch(`${url}missing.js`)).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('--port out of range is a usage error (exit 2)', () => {
+    const r = cli('demo', '--port', '70000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--port takes 0 (a free port) to 65535, got '70000'");
   });
 });

@@ -1,7 +1,8 @@
 /*
  * `webgpu-attention bench`: times the algorithms over a grid of sequence
  * lengths and head dims, prints a table (and flash's speed-up over naive per
- * shape), and with --json writes the contract's JSON file.
+ * shape), with --json writes the contract's JSON file, and with --plot an SVG
+ * chart of TFLOP/s by N (also of --render's files).
  */
 import { writeFileSync } from 'node:fs';
 import { benchOne, type BenchResult, type BenchShape } from '../harness/bench.js';
@@ -11,6 +12,7 @@ import { progress } from './progress.js';
 import { BENCH_HEAD_DIMS, benchShapeError, benchVariantError, timingCaveat } from '../harness/bench-check.js';
 import { bytes, num, table } from './table.js';
 import { readRows, renderRows } from './render.js';
+import { plotSvg } from './plot.js';
 import { saveTunedTiles, tune, tuneKey } from '../harness/tune.js';
 import { dtypeTiers } from '../harness/info.js';
 import type { Attention } from '../api/attention.js';
@@ -37,6 +39,7 @@ export const BENCH_FLAGS = {
   tune: { type: 'boolean' },
   render: { type: 'string' },
   json: { type: 'string' },
+  plot: { type: 'string' },
 } as const;
 
 export interface BenchPlan {
@@ -182,10 +185,12 @@ export const RESULT_HEADER = [
 export async function benchCommand(argv: string[]): Promise<number> {
   const a = parse(argv, BENCH_FLAGS);
   const json = outputPath(a.json, '--json');
+  const plot = outputPath(a.plot, '--plot');
   if (a.render !== undefined) {
     const rows = readRows(a.render.split(','));
     console.log(renderRows(rows));
     if (json) writeFileSync(json, JSON.stringify({ sources: a.render.split(','), results: rows }, null, 2) + '\n');
+    if (plot) writePlot(plot, rows, `bench --render ${a.render}`);
     return 0;
   }
   const plan = benchPlan(a);
@@ -201,9 +206,16 @@ export async function benchCommand(argv: string[]): Promise<number> {
     writeFileSync(json, JSON.stringify({ adapter: attn.adapter, dtypes: dtypeTiers(attn), results }, null, 2) + '\n');
     console.error(`wrote ${json}`);
   }
+  if (plot) writePlot(plot, results, `bench on ${attn.adapter.backend}: ${attn.adapter.device || attn.adapter.vendor}`);
   attn.destroy();
   // f16 outputs carry f16 rounding (2⁻¹¹ relative): their bar is 10× the f32 one.
   return results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < (r.dtype === 'f16' ? 1e-2 : 1e-3))) ? 1 : 0;
+}
+
+/** `--plot FILE`: the rows as an SVG chart (src/cli/plot.ts). */
+function writePlot(file: string, rows: Parameters<typeof plotSvg>[0], title: string): void {
+  writeFileSync(file, plotSvg(rows, title));
+  console.error(`wrote ${file}`);
 }
 
 /** Every algorithm on every shape, with a progress bar on a terminal (the old "[i/n] …" lines elsewhere). */

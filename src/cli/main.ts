@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /*
- * webgpu-attention CLI: info | verify | bench | explain, plus --version and
+ * webgpu-attention CLI: info | verify | bench | explain | demo, plus --version and
  * --help (overall or per command). Exit codes: 0 done, 1 a failure (a case
  * failed, an error while running), 2 a usage error (caught before any device
  * opens; the message names the flag and the value).
  */
 import { benchCommand } from './bench.js';
+import { demoCommand } from './demo.js';
 import { explainCommand } from './explain.js';
 import { infoCommand } from './info.js';
 import { UsageError } from './args.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<CommandName, (argv: string[]) => Promise<number>> = {
   verify: verifyCommand,
   bench: benchCommand,
   explain: explainCommand,
+  demo: demoCommand,
 };
 
 const HELP = ['--help', '-h'];

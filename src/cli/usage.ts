@@ -44,7 +44,8 @@ ${SHAPE}
   --dq-tile tx,ty,rm,cn[,ds-in-v]   with --backward: force the dQ pass's tile
   --tune                      search tiles per shape class first and save them for later runs (WebGPU)
   --render a.json,b.json      no run: ours and peers' JSON as one table with time ratios
-  --json FILE                 write the results (folder checked up front)`,
+  --json FILE                 write the results (folder checked up front)
+  --plot FILE.svg             an SVG chart of TFLOP/s (ms if none) by N, one line per algorithm × dtype; with --render, of those files`,
   },
   explain: {
     summary: 'device-memory bytes per step by the IO model, next to the measured time',
@@ -53,6 +54,11 @@ ${SHAPE}
   --kernel basic              one algorithm (excludes --algorithms)
   --seq 1024[,4096]           query lengths, keys the same unless --seq-k (default 1024)
 ${SHAPE}`,
+  },
+  demo: {
+    summary: 'serve the demo site (walkthrough, benchmark, playground) on localhost and print its URL; Ctrl-C stops it',
+    flags: `  --port N                    port, 0 for any free one (default 4173)
+  --host H                    address to listen on (default 127.0.0.1; WebGPU needs localhost or HTTPS)`,
   },
 } as const;
 

@@ -67,20 +67,23 @@ async function openPage(flags, errors) {
   return { browser, page };
 }
 
-/** Runs the benchmark view at small N and waits for it to finish. */
-async function runBenchmark(page, url, seqs) {
+/** Runs the benchmark view at small N in `dtype` (f32, f16 or both) and waits for it to finish. */
+async function runBenchmark(page, url, seqs, dtype = 'f32') {
   await page.goto(`${url}#benchmark`);
   await page.fill('#bench-seqs', seqs);
   await page.fill('#bench-heads', '1');
   await page.fill('#bench-samples', '1');
+  await page.selectOption('#bench-dtype', dtype);
   await page.click('#bench-run');
   await page.waitForSelector('#benchmark[data-state="done"], #benchmark[data-state="failed"]', { timeout: 120_000 });
   expect((await page.getAttribute('#benchmark', 'data-state')) === 'done', `benchmark: ${await page.textContent('#bench-status')}`);
   const rows = await page.$$eval('#bench-table tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
-  expect(rows.length === 2 * seqs.split(',').length, `expected ${2 * seqs.split(',').length} result rows, got ${rows.length}`);
+  const want = 2 * seqs.split(',').length * (dtype === 'both' ? 2 : 1);
+  expect(rows.length === want, `expected ${want} result rows, got ${rows.length}`);
   expect(!rows.some((r) => r.includes('failed')), `a case failed: ${rows.find((r) => r.includes('failed'))}`);
   expect((await page.$$('#bench-charts canvas')).length >= 2, 'two charts drawn');
   expect((await page.getAttribute('#bench-json', 'download')) === 'bench.json', 'JSON download link');
+  return rows;
 }
 
 async function webgpuPage(url) {
@@ -107,8 +110,18 @@ async function webgpuPage(url) {
       expect(ratio > 3, `naive/flash bytes ratio ${ratio}`);
       await page.screenshot({ path: `${SHOTS}walkthrough.png`, fullPage: true });
     });
-    await check('benchmark on WebGPU (SwiftShader): naive and flash at N = 64, 128, with charts', async () => {
-      await runBenchmark(page, url, '64,128');
+    await check('benchmark on WebGPU (SwiftShader): naive and flash, f32 and f16, at N = 64, 128, with charts', async () => {
+      const rows = await runBenchmark(page, url, '64,128', 'both');
+      // A finished f16 row (cells: algorithm, dtype, N, ms, …), and every chart has a series per algorithm × dtype.
+      const f16 = await page.$$eval('#bench-table tbody tr', (trs) =>
+        trs.map((tr) => [...tr.cells].map((c) => c.textContent ?? '')).filter((c) => c[1] === 'f16'),
+      );
+      expect(f16.length === 4 && f16.every((c) => Number(c[3]) > 0), `f16 rows: ${JSON.stringify(f16)} of ${rows.length}`);
+      const series = await page.$$eval('#bench-charts figure', (fs) => fs.map((f) => f.dataset.series));
+      expect(series.length === 2 && series.every((s) => s === 'naive f32,flash f32,naive f16,flash f16'), `chart series: ${series}`);
+      const json = await page.$eval('#bench-json', async (a) => (await fetch(a.href)).json());
+      const dtypes = json.results.map((r) => r.dtype).join(',');
+      expect(dtypes === 'f32,f32,f16,f16,f32,f32,f16,f16', `JSON dtypes: ${dtypes}`);
       expect((await page.textContent('#backend-line')).includes('WebGPU'), `backend line: ${await page.textContent('#backend-line')}`);
       await page.screenshot({ path: `${SHOTS}benchmark.png`, fullPage: true });
     });

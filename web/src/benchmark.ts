@@ -3,14 +3,20 @@
  * `bench` runs) on the visitor's adapter — naive vs flash over several N, each
  * case checked against the float64 reference before it is timed — as a table,
  * two charts (time and TFLOP/s by N) and a JSON download in the CLI's
- * `--json` shape. Without WebGPU it says so and runs on the CPU backend.
+ * `--json` shape. Element types f32, f16 or both: every row, table line and
+ * chart series is labelled with its dtype. Without WebGPU it says so and runs
+ * on the CPU backend.
  */
 import { attention, describeBackend, webgpuMissing } from './backend.js';
 import { lineChart } from './chart.js';
 import { bytes, el, field, fmt, headDimSelect, table } from './dom.js';
 import { benchOne, timingCaveat, type Attention, type BenchResult, type BenchShape } from './lib.js';
 
+type DType = BenchResult['dtype'];
+
 const ALGORITHMS = ['naive', 'flash'] as const;
+/** The dtype choices: the value of the <select> → the element types run, in order. */
+const DTYPE_CHOICES: Readonly<Record<string, readonly DType[]>> = { f32: ['f32'], f16: ['f16'], both: ['f32', 'f16'] };
 
 interface Settings {
   readonly seqs: number[];
@@ -18,6 +24,7 @@ interface Settings {
   readonly headDim: number;
   readonly causal: boolean;
   readonly samples: number;
+  readonly dtypes: readonly DType[];
 }
 
 /** The sequence lengths of "128, 256,512": positive integers, or an error message. */
@@ -31,9 +38,10 @@ function parseSeqs(text: string): number[] | string {
 /** The results table: one row per case. */
 function resultsTable(results: readonly BenchResult[]): HTMLElement {
   return table(
-    ['algorithm', 'N', 'ms (median)', 'TFLOP/s', 'bytes moved (IO model)', 'max |Δ| vs f64', 'timing'],
+    ['algorithm', 'dtype', 'N', 'ms (median)', 'TFLOP/s', 'bytes moved (IO model)', 'max |Δ| vs f64', 'timing'],
     results.map((r) => [
       r.algorithm,
+      r.dtype,
       String(r.seqQ),
       r.msMedian === null ? `failed: ${r.error ?? ''}` : fmt(r.msMedian, 4),
       r.tflops === null ? '—' : fmt(r.tflops, 3),
@@ -45,10 +53,15 @@ function resultsTable(results: readonly BenchResult[]): HTMLElement {
   );
 }
 
-/** The charts of time and TFLOP/s by N, one series per algorithm. */
-function charts(results: readonly BenchResult[], seqs: readonly number[]): HTMLElement {
-  const pick = (alg: string, f: (r: BenchResult) => number | null) => seqs.map((n) => f(results.find((r) => r.algorithm === alg && r.seqQ === n)!) ?? null);
-  const series = (f: (r: BenchResult) => number | null) => ALGORITHMS.map((alg) => ({ label: alg, values: pick(alg, f) }));
+/** The charts of time and TFLOP/s by N, one series per algorithm × dtype ("flash f16"). */
+function charts(results: readonly BenchResult[], seqs: readonly number[], dtypes: readonly DType[]): HTMLElement {
+  const pick = (alg: string, dtype: DType, f: (r: BenchResult) => number | null) =>
+    seqs.map((n) => {
+      const r = results.find((x) => x.algorithm === alg && x.dtype === dtype && x.seqQ === n);
+      return r ? f(r) : null;
+    });
+  const series = (f: (r: BenchResult) => number | null) =>
+    dtypes.flatMap((dtype) => ALGORITHMS.map((alg) => ({ label: `${alg} ${dtype}`, values: pick(alg, dtype, f) })));
   return el(
     'div',
     { class: 'charts', id: 'bench-charts' },
@@ -78,12 +91,14 @@ function jsonLink(attn: Attention, results: readonly BenchResult[]): HTMLAnchorE
 /** Runs every case in order, reporting progress to `status`. */
 async function runAll(attn: Attention, s: Settings, status: HTMLElement): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  const total = s.seqs.length * ALGORITHMS.length;
+  const total = s.seqs.length * ALGORITHMS.length * s.dtypes.length;
   for (const n of s.seqs) {
     const shape: BenchShape = { batch: 1, heads: s.heads, kvHeads: s.heads, seqQ: n, seqK: n, headDim: s.headDim, causal: s.causal };
-    for (const alg of ALGORITHMS) {
-      status.textContent = `running ${alg} at N = ${n} (${results.length + 1} of ${total})…`;
-      results.push(await benchOne(attn, shape, alg, { samples: s.samples }));
+    for (const dtype of s.dtypes) {
+      for (const alg of ALGORITHMS) {
+        status.textContent = `running ${alg} ${dtype} at N = ${n} (${results.length + 1} of ${total})…`;
+        results.push(await benchOne(attn, shape, alg, { samples: s.samples, dtype }));
+      }
     }
   }
   return results;
@@ -95,6 +110,11 @@ export function mountBenchmark(root: HTMLElement): void {
   const heads = field('heads', { type: 'number', id: 'bench-heads', min: '1', max: '64', value: '4' });
   const d = headDimSelect('bench-d');
   const causal = field('causal', { type: 'checkbox', id: 'bench-causal' });
+  const dtype = el(
+    'select',
+    { id: 'bench-dtype' },
+    ...Object.keys(DTYPE_CHOICES).map((k) => el('option', k === 'f32' ? { value: k, selected: '' } : { value: k }, k === 'both' ? 'f32 and f16' : k)),
+  );
   const samples = field('samples', { type: 'number', id: 'bench-samples', min: '1', max: '50', value: '3' });
   const button = el('button', { id: 'bench-run', type: 'button' }, 'Run benchmark');
   const notice = el('p', { id: 'bench-notice', class: 'notice', hidden: '' });
@@ -108,7 +128,7 @@ export function mountBenchmark(root: HTMLElement): void {
       'Each case is checked against the float64 reference first, then timed (median of samples). Naive attention writes the N×N score matrix to device memory; flash never does.',
     ),
     notice,
-    el('div', { class: 'controls' }, seqs.wrap, heads.wrap, d.wrap, causal.wrap, samples.wrap, button),
+    el('div', { class: 'controls' }, seqs.wrap, heads.wrap, d.wrap, el('label', {}, 'dtype ', dtype), causal.wrap, samples.wrap, button),
     status,
     out,
   );
@@ -133,6 +153,7 @@ export function mountBenchmark(root: HTMLElement): void {
       headDim: Number(d.input.value),
       causal: causal.input.checked,
       samples: Number(samples.input.value) || 3,
+      dtypes: DTYPE_CHOICES[dtype.value] ?? ['f32'],
     };
     button.disabled = true;
     root.dataset.state = 'running';
@@ -142,7 +163,7 @@ export function mountBenchmark(root: HTMLElement): void {
       const t0 = performance.now();
       const results = await runAll(attn, settings, status);
       status.textContent = `Done: ${results.length} cases in ${fmt((performance.now() - t0) / 1000, 3)} s on ${describeBackend(attn).replace('backend: ', '')}.`;
-      out.replaceChildren(charts(results, settings.seqs), resultsTable(results), el('p', {}, jsonLink(attn, results)));
+      out.replaceChildren(charts(results, settings.seqs, settings.dtypes), resultsTable(results), el('p', {}, jsonLink(attn, results)));
       root.dataset.state = 'done';
     } catch (err) {
       status.textContent = `The benchmark failed: ${err instanceof Error ? err.message : String(err)}`;

@@ -26,7 +26,7 @@ export function lineChart(title: string, xs: readonly number[], series: readonly
     height: 280,
     scales: { x: { time: false, distr: 3, log: 2 }, y: logY ? { distr: 3, log: 10 } : {} },
     // Three significant digits on y: SwiftShader's TFLOP/s are tiny, and uPlot's default would print them all as 0.
-    axes: [{ label: 'sequence length N' }, { label: yLabel, size: 80, values: (_u, splits) => splits.map((v) => fmt(v, 3)) }],
+    axes: [{ label: 'sequence length N' }, { label: yLabel, size: 80, values: (_u, splits) => splits.map((v) => (v == null ? '' : fmt(v, 3))) }],
     series: [{ label: 'N' }, ...series.map((s, i) => ({ label: s.label, stroke: COLOURS[i % COLOURS.length], width: 2, points: { size: 7 } }))],
     legend: { show: true },
   };
