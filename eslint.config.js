@@ -39,7 +39,7 @@ const layerRules = LAYERS.map((layer, i) => ({
 }));
 
 export default defineConfig(
-  { ignores: ['dist/', 'web/dist/', 'asm/', 'src/cpu/wasm-binary.gen.ts', 'node_modules/', 'bench/results/', '.gpu/', '.ab/', '.tc/'] },
+  { ignores: ['dist/', 'web/dist/', 'docs/api/', 'asm/', 'src/cpu/wasm-binary.gen.ts', 'node_modules/', 'bench/results/', '.gpu/', '.ab/', '.tc/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   ...layerRules,

@@ -8,7 +8,9 @@
  *     by name, bundled with `bundle: true, platform: 'browser'` and nothing else
  *     (no externals, no aliases), then run;
  *  3. a consumer's Vite app: examples/vite-app built by Vite with no configuration
- *     file.
+ *     file;
+ *  4. examples/deno.ts under Deno (npm `deno`, a dev dependency): an f16 forward on
+ *     Deno's own WebGPU (wgpu) where it finds an adapter, else the CPU, and on the CPU.
  * The consumers sit in a scratch directory whose node_modules/webgpu-attention links
  * to this repository, so they resolve the package by name as an installed one would
  * (the packed tarball itself is checked by check:package). Both bundles must contain
@@ -92,6 +94,24 @@ try {
     writeFileSync(join(dir, 'ok'), '');
     return `${(code.length / 1024).toFixed(0)} KiB of JavaScript`;
   });
+
+  for (const mode of ['auto', 'cpu']) {
+    await check(`examples/deno.ts (${mode} backend) under Deno`, () => {
+      const deno = join(root, 'node_modules', '.bin', 'deno');
+      const r = spawnSync(
+        deno,
+        ['run', '--allow-read', '--allow-env', '--allow-ffi', '--allow-sys', join(examples, 'deno.ts'), ...(mode === 'cpu' ? ['cpu'] : [])],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+      const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+      if (r.status !== 0) throw new Error(`deno exited ${r.status}:\n${output}`);
+      return r.stdout.trim().split('\n').join(' | ');
+    });
+  }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

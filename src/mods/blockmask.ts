@@ -22,7 +22,7 @@ export class BlockMask {
     readonly shape: BlockMaskShape,
     readonly rowsPerTile: number,
     readonly keysPerTile: number,
-    /** [Bm, Hm, nQ, nK]: 0 empty, 1 partial, 2 full. */
+    /** Shape (Bm, Hm, nQ, nK); each state is 0 empty, 1 partial, 2 full. */
     readonly states: Uint32Array,
   ) {}
 
