@@ -12,7 +12,7 @@ import { progress } from './progress.js';
 import { BENCH_HEAD_DIMS, benchShapeError, benchVariantError, timingCaveat } from '../harness/bench-check.js';
 import { bytes, num, table } from './table.js';
 import { readRows, renderRows } from './render.js';
-import { plotSvg } from './plot.js';
+import { plotSvg } from '../harness/plot.js';
 import { saveTunedTiles, tune, tuneKey } from '../harness/tune.js';
 import { dtypeTiers } from '../harness/info.js';
 import type { Attention } from '../api/attention.js';
@@ -212,7 +212,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   return results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < (r.dtype === 'f16' ? 1e-2 : 1e-3))) ? 1 : 0;
 }
 
-/** `--plot FILE`: the rows as an SVG chart (src/cli/plot.ts). */
+/** `--plot FILE`: the rows as an SVG chart (src/harness/plot.ts, the demo page's chart too). */
 function writePlot(file: string, rows: Parameters<typeof plotSvg>[0], title: string): void {
   writeFileSync(file, plotSvg(rows, title));
   console.error(`wrote ${file}`);

@@ -81,7 +81,8 @@ async function runBenchmark(page, url, seqs, dtype = 'f32') {
   const want = 2 * seqs.split(',').length * (dtype === 'both' ? 2 : 1);
   expect(rows.length === want, `expected ${want} result rows, got ${rows.length}`);
   expect(!rows.some((r) => r.includes('failed')), `a case failed: ${rows.find((r) => r.includes('failed'))}`);
-  expect((await page.$$('#bench-charts canvas')).length >= 2, 'two charts drawn');
+  expect((await page.$$('#bench-charts figure svg')).length === 2, 'two charts drawn');
+  expect((await page.$$('#bench-charts path.series')).length >= 2, 'chart lines drawn');
   expect((await page.getAttribute('#bench-json', 'download')) === 'bench.json', 'JSON download link');
   return rows;
 }

@@ -54,30 +54,12 @@ function resultsTable(results: readonly BenchResult[]): HTMLElement {
 }
 
 /** The charts of time and TFLOP/s by N, one series per algorithm × dtype ("flash f16"). */
-function charts(results: readonly BenchResult[], seqs: readonly number[], dtypes: readonly DType[]): HTMLElement {
-  const pick = (alg: string, dtype: DType, f: (r: BenchResult) => number | null) =>
-    seqs.map((n) => {
-      const r = results.find((x) => x.algorithm === alg && x.dtype === dtype && x.seqQ === n);
-      return r ? f(r) : null;
-    });
-  const series = (f: (r: BenchResult) => number | null) =>
-    dtypes.flatMap((dtype) => ALGORITHMS.map((alg) => ({ label: `${alg} ${dtype}`, values: pick(alg, dtype, f) })));
+function charts(results: readonly BenchResult[]): HTMLElement {
   return el(
     'div',
     { class: 'charts', id: 'bench-charts' },
-    lineChart(
-      'time per forward (ms, lower is better)',
-      seqs,
-      series((r) => r.msMedian),
-      'ms',
-      true,
-    ),
-    lineChart(
-      'throughput (TFLOP/s, higher is better)',
-      seqs,
-      series((r) => r.tflops),
-      'TFLOP/s',
-    ),
+    lineChart('time per forward (ms, lower is better)', results, { metric: 'msMedian', logY: true }),
+    lineChart('throughput (TFLOP/s, higher is better)', results, { metric: 'tflops' }),
   );
 }
 
@@ -163,7 +145,7 @@ export function mountBenchmark(root: HTMLElement): void {
       const t0 = performance.now();
       const results = await runAll(attn, settings, status);
       status.textContent = `Done: ${results.length} cases in ${fmt((performance.now() - t0) / 1000, 3)} s on ${describeBackend(attn).replace('backend: ', '')}.`;
-      out.replaceChildren(charts(results, settings.seqs, settings.dtypes), resultsTable(results), el('p', {}, jsonLink(attn, results)));
+      out.replaceChildren(charts(results), resultsTable(results), el('p', {}, jsonLink(attn, results)));
       root.dataset.state = 'done';
     } catch (err) {
       status.textContent = `The benchmark failed: ${err instanceof Error ? err.message : String(err)}`;

@@ -1,15 +1,31 @@
 /*
- * `bench --plot out.svg`: the bench results as an SVG line chart — TFLOP/s by
- * sequence length N (log₂ axis), one line per algorithm × dtype (× head dim,
- * when several were run) — for a README or a report. Written headless in Node:
- * d3-scale picks the axes' ticks and d3-shape draws each series' path, both
- * pure functions with no DOM. (The web page draws with uPlot, which needs a
- * canvas; docs/web.md says why the two differ.) Rows without a time (a failed
- * case) are gaps, as on the page.
+ * Bench results as an SVG line chart — TFLOP/s (or ms) by sequence length N (log₂
+ * axis), one line per algorithm × dtype (× head dim, when several were run) — the one
+ * chart of `bench --plot out.svg` and of the demo page's benchmark. d3-scale picks
+ * the axes' ticks and d3-shape draws each series' path: pure functions with no DOM,
+ * so Node writes the same SVG a page puts in its document. Rows without a value (a
+ * failed case) are gaps.
  */
 import { scaleLinear, scaleLog } from 'd3-scale';
 import { line } from 'd3-shape';
-import type { Row } from './render.js';
+
+/** What a chart reads of a bench row (the CLI's JSON rows and BenchResult both have it). */
+export interface PlotRow {
+  readonly algorithm: string;
+  readonly seqQ: number;
+  readonly headDim: number;
+  readonly dtype?: string;
+  readonly variant?: string;
+  readonly pass?: string;
+  readonly msMedian: number | null;
+  readonly tflops: number | null;
+}
+
+/** The y axis: a metric, linear or log₁₀. */
+export interface PlotOptions {
+  readonly metric?: 'tflops' | 'msMedian';
+  readonly logY?: boolean;
+}
 
 const COLOURS = ['#c0392b', '#2f6db5', '#27ae60', '#8e44ad', '#d35400', '#16a085', '#7f8c8d', '#2c3e50'];
 const [WIDTH, HEIGHT] = [640, 380];
@@ -27,7 +43,7 @@ function esc(s: string): string {
 }
 
 /** The rows grouped into series by algorithm (and variant, pass) × dtype, plus head dim when more than one. */
-export function plotSeries(rows: readonly Row[], metric: 'tflops' | 'msMedian'): PlotSeries[] {
+export function plotSeries(rows: readonly PlotRow[], metric: 'tflops' | 'msMedian'): PlotSeries[] {
   const several = new Set(rows.map((r) => r.headDim)).size > 1;
   const groups = new Map<string, Map<number, number | null>>();
   for (const r of rows) {
@@ -41,16 +57,17 @@ export function plotSeries(rows: readonly Row[], metric: 'tflops' | 'msMedian'):
 }
 
 /** The y axis: TFLOP/s when any row has it, else milliseconds. */
-export function plotMetric(rows: readonly Row[]): 'tflops' | 'msMedian' {
+export function plotMetric(rows: readonly PlotRow[]): 'tflops' | 'msMedian' {
   return rows.some((r) => r.tflops) ? 'tflops' : 'msMedian';
 }
 
 /**
  * An SVG document (a string) of `rows`: one <path class="series"> per series,
  * axes labelled "sequence length N" and "TFLOP/s" (or "ms"), a legend, `title` on top.
+ * The metric is TFLOP/s when any row has it, unless `opts.metric` says otherwise.
  */
-export function plotSvg(rows: readonly Row[], title: string): string {
-  const metric = plotMetric(rows);
+export function plotSvg(rows: readonly PlotRow[], title: string, opts: PlotOptions = {}): string {
+  const metric = opts.metric ?? plotMetric(rows);
   const series = plotSeries(rows, metric);
   const ns = rows.map((r) => r.seqQ);
   const ys = series.flatMap((s) => s.points.map((p) => p[1]).filter((y): y is number => y !== null && Number.isFinite(y)));
@@ -59,12 +76,14 @@ export function plotSvg(rows: readonly Row[], title: string): string {
     .base(2)
     .domain(x0 === x1 ? [x0 / 2, x1 * 2] : [x0, x1])
     .range([MARGIN.left, WIDTH - MARGIN.right]);
-  const y = scaleLinear()
-    .domain([0, Math.max(...ys, 0) || 1])
+  const positive = ys.filter((v) => v > 0);
+  const y = (
+    opts.logY && positive.length ? scaleLog().domain([Math.min(...positive), Math.max(...positive)]) : scaleLinear().domain([0, Math.max(...ys, 0) || 1])
+  )
     .nice()
     .range([HEIGHT - MARGIN.bottom, MARGIN.top]);
   const draw = line<readonly [number, number | null]>()
-    .defined((p) => p[1] !== null && Number.isFinite(p[1]))
+    .defined((p) => p[1] !== null && Number.isFinite(p[1]) && (!opts.logY || p[1] > 0))
     .x((p) => x(p[0]))
     .y((p) => y(p[1] ?? 0));
   const fmt = y.tickFormat(6);
@@ -95,7 +114,9 @@ export function plotSvg(rows: readonly Row[], title: string): string {
     `<text transform="translate(16 ${(MARGIN.top + bottom) / 2}) rotate(-90)" text-anchor="middle">${metric === 'tflops' ? 'TFLOP/s (higher is better)' : 'ms (lower is better)'}</text>`,
     ...series.map((s, i) => {
       const colour = COLOURS[i % COLOURS.length]!;
-      const dots = s.points.filter((p) => p[1] !== null).map((p) => `<circle cx="${x(p[0])}" cy="${y(p[1]!)}" r="3" fill="${colour}"/>`);
+      const dots = s.points
+        .filter((p) => p[1] !== null && (!opts.logY || p[1] > 0))
+        .map((p) => `<circle cx="${x(p[0])}" cy="${y(p[1]!)}" r="3" fill="${colour}"/>`);
       const ly = MARGIN.top + 18 * i;
       return [
         `<g class="series-group" data-label="${esc(s.label)}">`,
