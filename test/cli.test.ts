@@ -92,7 +92,7 @@ describe('cli bench', () => {
     expect(json.adapter).toMatchObject({ backend: 'cpu', vendor: expect.any(String), device: expect.any(String) });
     expect(json.results.map((x: { algorithm: string }) => x.algorithm).sort()).toEqual(['flash', 'naive']);
     expect(r.stderr).toContain('note: these timings come from the CPU backend; they say nothing about GPU speed');
-    expect(r.stderr).toMatch(/\[1\/2\] naive B=1 Hq=2 N=32 D=64 …/);
+    expect(r.stderr).toMatch(/\[1\/2\] naive f32 B=1 Hq=2 N=32 D=64 …/);
     for (const row of json.results) {
       expect(row).toMatchObject({
         batch: 1,

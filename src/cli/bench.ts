@@ -12,7 +12,7 @@ import { progress } from './progress.js';
 import { BENCH_HEAD_DIMS, benchShapeError, benchVariantError, timingCaveat } from '../harness/bench-check.js';
 import { bytes, num, table } from './table.js';
 import { readRows, renderRows } from './render.js';
-import { plotSvg } from '../harness/plot.js';
+import type { PlotRow } from '../harness/plot.js';
 import { saveTunedTiles, tune, tuneKey } from '../harness/tune.js';
 import { dtypeTiers } from '../harness/info.js';
 import type { Attention } from '../api/attention.js';
@@ -190,7 +190,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const rows = readRows(a.render.split(','));
     console.log(renderRows(rows));
     if (json) writeFileSync(json, JSON.stringify({ sources: a.render.split(','), results: rows }, null, 2) + '\n');
-    if (plot) writePlot(plot, rows, `bench --render ${a.render}`);
+    if (plot) await writePlot(plot, rows, `bench --render ${a.render}`);
     return 0;
   }
   const plan = benchPlan(a);
@@ -206,14 +206,16 @@ export async function benchCommand(argv: string[]): Promise<number> {
     writeFileSync(json, JSON.stringify({ adapter: attn.adapter, dtypes: dtypeTiers(attn), results }, null, 2) + '\n');
     console.error(`wrote ${json}`);
   }
-  if (plot) writePlot(plot, results, `bench on ${attn.adapter.backend}: ${attn.adapter.device || attn.adapter.vendor}`);
+  if (plot) await writePlot(plot, results, `bench on ${attn.adapter.backend}: ${attn.adapter.device || attn.adapter.vendor}`);
   attn.destroy();
   // f16 outputs carry f16 rounding (2⁻¹¹ relative): their bar is 10× the f32 one.
   return results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < (r.dtype === 'f16' ? 1e-2 : 1e-3))) ? 1 : 0;
 }
 
 /** `--plot FILE`: the rows as an SVG chart (src/harness/plot.ts, the demo page's chart too). */
-function writePlot(file: string, rows: Parameters<typeof plotSvg>[0], title: string): void {
+async function writePlot(file: string, rows: readonly PlotRow[], title: string): Promise<void> {
+  // Loaded on use: d3 stays out of every other command's start-up.
+  const { plotSvg } = await import('../harness/plot.js');
   writeFileSync(file, plotSvg(rows, title));
   console.error(`wrote ${file}`);
 }
