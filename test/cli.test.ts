@@ -264,7 +264,7 @@ describe('cli usage and other commands', () => {
       [['bench', '--batch', '1.5'], "--batch takes a positive integer, got '1.5'"],
       [['bench', '--seq-k', ''], "--seq-k takes a positive integer, got ''"],
       [['bench', '--key-splits', 'two'], "--key-splits takes a positive integer, got 'two'"],
-      [['bench', '--dtype', 'f16'], '--dtype f16: only f32 is implemented so far'],
+      [['bench', '--dtype', 'bf16'], "--dtype takes f32,f16 (a comma list), got 'bf16'"],
       [['bench', '--tile', '8,8'], '--tile takes tx,ty,rm,cn'],
       [['bench', '--tune', '--tile', '8,8,4,4'], '--tune and --tile exclude each other'],
       [['bench', '--tune', '--backend', 'cpu'], '--tune needs the webgpu backend'],
