@@ -143,8 +143,8 @@ function cases(name: string, open: () => Promise<Attention>) {
       for (const [args, why] of [
         [[], /non-empty/],
         [undefined, /non-empty/],
-        [[p, part([1, 2, 4, 32])], /parts\[1\]\.out has shape/],
-        [[p, part([1, 2, 3, 64])], /parts\[1\]\.out has shape/],
+        [[p, part([1, 2, 4, 32])], /parts\[1\]\.out is \[1, 2, 4, 32\]/],
+        [[p, part([1, 2, 3, 64])], /parts\[1\]\.out is \[1, 2, 3, 64\]/],
         [[p, bnhd], /'bnhd'/],
         [[p, part([1, 2, 3, 32], [1, 2, 3, 2])], /parts\[1\]\.lse must have shape \[1, 2, 3, 1\]/],
         [[p, part([1, 2, 3, 32], [1, 2, 4, 1])], /parts\[1\]\.lse must have shape/],
