@@ -111,9 +111,9 @@ describe('createAttention()', () => {
 describe('variants and dtype', () => {
   const qkv = (h = 2, n = 8) => [t([1, h, n, 32]), t([1, h, n, 32]), t([1, h, n, 32])] as const;
 
-  it('rejects a dtype that is not available, naming the fallback', async () => {
-    await expectInputError(() => attn.forward(...qkv(), { dtype: 'f16' }), 'dtype "f16"', "dtype: 'f32'");
-    await expectInputError(() => attn.forward(...qkv(), { dtype: 'bf16' as never }), 'dtype "bf16"');
+  it('rejects a dtype the tensors do not have (naming how to make them), and an unknown dtype', async () => {
+    await expectInputError(() => attn.forward(...qkv(), { dtype: 'f16' }), "dtype 'f16' was asked for, but the tensors are f32", "{ dtype: 'f16' }");
+    await expectInputError(() => attn.forward(...qkv(), { dtype: 'bf16' as never }), 'dtype must be', '"bf16"');
   });
 
   it('rejects a modifier of the wrong kind, or something that is not one', async () => {
