@@ -202,7 +202,7 @@ export class CpuBackend implements Backend {
       shape,
       layout,
     );
-    return { out: { kind: 'cpu', data: dtype === 'f16' ? roundToHalf(r.out) : r.out } as const, lse: { kind: 'cpu', data: r.lse } as const };
+    return { out: this.rounded({ dtype }, r.out), lse: { kind: 'cpu', data: r.lse } as const };
   }
 
   checkStorage(): void {}
