@@ -15,6 +15,7 @@ import { loadTuned, saveTuned } from '../runtime/tuning.js';
 import type { Attention } from './attention.js';
 import { WebGpuBackend } from './backends.js';
 import type { AttentionTensor } from './tensor.js';
+import type { DType } from '../tensor/half.js';
 
 export { backwardCall, forwardCall } from './call.js';
 export type { PreparedProgram } from '../runtime/runner.js';
@@ -34,7 +35,8 @@ export interface GpuSeam {
   /** Prepares `program` on tensors of this Attention, by the names the program binds ('q', 'k', 'v', 'out', 'dout', 'lse'). */
   prepare(program: Program, tensors: Readonly<Record<string, AttentionTensor | GPUBuffer>>): Promise<PreparedProgram>;
   run(prepared: PreparedProgram): Promise<void>;
-  read(buffer: GPUBuffer, count: number): Promise<Float32Array>;
+  /** `count` elements of `dtype` (default f32) from the start of `buffer`, as f32 values. */
+  read(buffer: GPUBuffer, count: number, dtype?: DType): Promise<Float32Array>;
   /** Times prepared dispatch lists, rotating among them (timestamp queries where present). */
   time(prepared: readonly PreparedProgram[], opts?: TimingOptions): Promise<TimingResult>;
   /** Measured f32 FMA rate and copy bandwidth of this device. */
@@ -68,7 +70,7 @@ export function gpuSeam(attn: Attention): GpuSeam | undefined {
     prepare: (program, tensors) =>
       runner().prepare(program, Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, 'storage' in t ? gpuStorage(t, name) : t]))),
     run: (prepared) => runner().run(prepared),
-    read: (buffer, count) => runner().read(buffer, count),
+    read: (buffer, count, dtype = 'f32') => backend.readBack({ kind: 'gpu', buffer, offset: 0, owned: true }, count, dtype),
     time: (prepared, opts) =>
       timeDispatches(
         runner().device,

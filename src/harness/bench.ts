@@ -26,13 +26,7 @@ import type { Algorithm } from '../api/options.js';
 import { randomData, rng } from './random.js';
 import { benchVariant } from './bench-variants.js';
 import { maskFn, scoreFn } from '../mods/emit-js.js';
-import { bytesOf, fromHalf, roundToHalf, type DType } from '../tensor/half.js';
-
-/** `count` f16 values of a GPU buffer, as f32 (read as whole f32 words, then split). */
-async function readHalf(gpu: GpuSeam, buffer: GPUBuffer, count: number): Promise<Float32Array> {
-  const words = await gpu.read(buffer, Math.ceil(count / 2));
-  return fromHalf(new Uint16Array(words.buffer, 0, count));
-}
+import { bytesOf, roundToHalf, type DType } from '../tensor/half.js';
 
 /** Inputs smaller than this (about twice a large GPU's L2) are rotated among copies while timing. */
 const ROTATE_BELOW_BYTES = 128 * 2 ** 20;
@@ -281,7 +275,7 @@ async function benchBackward(
   const grads = plan.outputs as Readonly<Record<'dq' | 'dk' | 'dv', GPUBuffer>>;
   try {
     await gpu.run(plan);
-    const dq = await (dtype === 'f16' ? readHalf(gpu, grads.dq, hq.data.length) : gpu.read(grads.dq, hq.data.length));
+    const dq = await gpu.read(grads.dq, hq.data.length, dtype);
     const rows = checkedRows(problem, opts.checkRows ?? 8);
     const ref = referenceBackward(
       hq,
