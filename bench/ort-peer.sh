@@ -4,7 +4,7 @@
 # sit beside ours and PyTorch's from the same call. ORT comes from .tc/ort/ort-node.tar.xz (a
 # trimmed linux-x64 onnxruntime-node with the WebGPU EP, git-ignored), unpacked into a temp dir;
 # node comes from .gpu/prelude.sh. Nothing is built here.
-#   run with carry [".gpu", ".tc/ort/ort-node.tar.xz"]:
+#   run with carry [".gpu", "dist", ".tc/ort/ort-node.tar.xz"] (dist: the f16 conversion):
 #     source .gpu/prelude.sh; bash bench/ort-peer.sh
 #   env: LAYERS (8) RUNS (15) WARMUP (3) DECODE (8192,32768,131072; empty skips decoding);
 #   HEADS (16) SEQ (4096) DECODE_HEADS (32) only to shrink it for a smoke test on SwiftShader

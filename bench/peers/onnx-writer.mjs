@@ -1,7 +1,7 @@
 // A tiny ONNX (protobuf) writer for the benchmark peers that run onnxruntime-node on models built
 // in code: no Python, no `onnx` package, nothing to download. It writes only the message fields
 // those scripts use (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto,
-// ValueInfoProto); field numbers are onnx.proto's. Also f16 <-> number conversion for test data.
+// ValueInfoProto); field numbers are onnx.proto's. Also f16 <-> number conversion for test data (the library's, so run after `npm run build` / carry dist).
 // Used by bench/peers/ort-mha.mjs and bench/tc/ort-nbits.mjs.
 
 /** TensorProto.DataType codes used here. */
@@ -75,35 +75,5 @@ export function model({ nodes, inits = [], inputs, outputs, name = 'g', opset = 
   return new Uint8Array(cat([int(1, 8), str(2, 'webgpu-attention-bench'), len(7, graph), ...opsets]));
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** Nearest f16 bit pattern (ties to even) of a finite number in f16's normal or subnormal range. */
-export function toHalf(x) {
-  f32[0] = x;
-  const b = u32[0];
-  const sign = (b >>> 16) & 0x8000;
-  const e = ((b >>> 23) & 0xff) - 127 + 15;
-  const m = b & 0x7fffff;
-  if (e >= 31) return sign | 0x7c00; // overflow to infinity (test data never gets here)
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const full = m | 0x800000; // subnormal: shift the implicit bit in, round to nearest even
-    const shift = 14 - e;
-    let h = full >>> shift;
-    const rest = full & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rest > half || (rest === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (m >>> 13);
-  const rest = m & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // a carry into the exponent is still right
-  return sign | h;
-}
-/** The number an f16 bit pattern stands for (finite patterns only). */
-export function fromHalf(h) {
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  const v = e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15);
-  return h & 0x8000 ? -v : v;
-}
+/** f16 <-> number: the library's own conversion (nearest, ties to even), from the built dist/. */
+export { halfBits as toHalf, halfValue as fromHalf } from '../../dist/tensor/half.js';
