@@ -14,6 +14,9 @@ import { referenceForward, type HostTensor, type ReferenceOptions } from '../src
 import { maskFn, scoreFn } from '../src/mods/emit-js.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
 import { fromHalf, halfBits, halfValue, toHalf } from '../src/tensor/half.js';
+import { forwardKernel, forwardWorkgroupBytes, tileRows } from '../src/kernels/forward.js';
+import { chooseForwardTile, tileFits } from '../src/kernels/tiles.js';
+import { dtypeTiers } from '../src/harness/info.js';
 import { errorOf, maxErr, randomHost, rng, shape4, testSeed } from './helpers.js';
 
 describe('f16 conversion', () => {
@@ -235,3 +238,36 @@ function slice(h: HostTensor, lo: number): Float32Array {
   for (let hd = 0; hd < 2; hd++) out.set(h.data.subarray((hd * 40 + lo) * 32, (hd * 40 + lo + 20) * 32), hd * 20 * 32);
   return out;
 }
+
+describe('the f16-shader tier (f16 workgroup tiles)', () => {
+  // Running it needs shader-f16, which SwiftShader lacks: CI runs verify's f16 cases on it
+  // under Deno on Mesa's lavapipe (.ci/run). Here: what decides the kernel, without a device.
+  const gpu48k = { maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024 };
+
+  it('halves the tiles’ workgroup bytes, so D = 128 gets the 64 × 64 tile that only D = 64 fits in f32', () => {
+    const f32 = chooseForwardTile(128, gpu48k, 32)!;
+    const f16 = chooseForwardTile(128, gpu48k, 32, Infinity, true)!;
+    expect(tileRows(f32)).toEqual({ br: 32, bc: 32 });
+    expect(tileRows(f16)).toEqual({ br: 64, bc: 64 });
+    expect(forwardWorkgroupBytes(128, f16, true, true)).toBe(forwardWorkgroupBytes(128, f16, true) / 2);
+    expect(tileFits(128, f16, gpu48k, 32)).toBe(false);
+  });
+
+  it('keeps products and softmax in f32: tiles widen on read, only P is rounded to f16', () => {
+    const tile = chooseForwardTile(64, gpu48k, 32, Infinity, true)!;
+    const wgsl = forwardKernel({ headDim: 64, causal: false, tile, subgroups: true, half: true, halfTiles: true }).wgsl;
+    expect(wgsl.startsWith('enable f16;')).toBe(true);
+    expect(wgsl).toMatch(/var<workgroup> Ks: array<vec4<f16>/);
+    expect(wgsl).toMatch(/let kv0 = vec4<f32>\(Ks\[/);
+    expect(wgsl).toMatch(/= f16\(p\);/);
+    expect(wgsl).not.toMatch(/var s = array<f16/);
+    expect(() => forwardKernel({ headDim: 64, causal: false, tile, halfTiles: true })).toThrow(/f16 tensors/);
+  });
+
+  it('is an option of createAttention: shaderF16 must be a boolean; off (or no shader-f16) keeps the storage tier', async () => {
+    await expect(createAttention({ backend: 'cpu', shaderF16: 'yes' as unknown as boolean })).rejects.toThrow(/shaderF16/);
+    const attn = await createAttention({ backend: 'cpu', shaderF16: false });
+    expect(dtypeTiers(attn).f16).toBe('f16-values');
+    attn.destroy();
+  });
+});

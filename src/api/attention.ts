@@ -323,7 +323,12 @@ function byName(grads: ReadonlyMap<string, Float32Array>): Record<string, Float3
  * results, then loads the tiles an earlier search saved, unless tuning is off.
  */
 async function runnerOn(acquired: AcquiredDevice, opts: CreateOptions): Promise<WebGpuRunner> {
-  const runner = new WebGpuRunner(acquired, { poisonOutputs: opts.poisonOutputs, allowSubgroups: opts.subgroups, bindingLimit: opts.maxBindingBytes });
+  const runner = new WebGpuRunner(acquired, {
+    poisonOutputs: opts.poisonOutputs,
+    allowSubgroups: opts.subgroups,
+    bindingLimit: opts.maxBindingBytes,
+    halfTiles: opts.shaderF16,
+  });
   const wrong = await selfTest(runner.device);
   if (wrong) {
     const a = runner.acquired.summary;

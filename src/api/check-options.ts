@@ -192,6 +192,7 @@ const backend: Rule = (v, name) => {
 const CREATE_RULES: Readonly<Record<keyof CreateOptions, Rule>> = {
   backend,
   dawnFlags: stringArray,
+  shaderF16: bool,
   poisonOutputs: bool,
   tuning: oneOf(['cached', 'off']),
   subgroups: bool,

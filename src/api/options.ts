@@ -34,6 +34,12 @@ export interface CreateOptions {
    */
   readonly subgroups?: boolean;
   /**
+   * f16 calls on a device with 'shader-f16': stage the fused forward's workgroup tiles
+   * as f16 (half the workgroup memory; products and softmax stay f32). Default true;
+   * false keeps f16 to storage (packed pairs widened at load). `info` names the tier.
+   */
+  readonly shaderF16?: boolean;
+  /**
    * Testing aid: split calls as if the device bound at most this many bytes per
    * binding (large calls are split by batch, then by head group, automatically).
    */

@@ -15,12 +15,13 @@ export async function infoCommand(argv: string[]): Promise<number> {
   if (attn.device) console.log(`  device features: ${[...attn.device.features].sort().join(', ') || 'none'}`);
   // Said outright so nobody reads an offered shader-f16 or subgroup-matrix feature as in use.
   const tiers = dtypeTiers(attn);
-  const f16 =
-    tiers.f16 === 'f16-values'
-      ? 'f16 values held in f32, results rounded to f16'
-      : `f16 stored as packed pairs, computed in f32; f16 arithmetic not used (shader-f16 ${tiers.shaderF16 ? 'offered' : 'not offered'} here)`;
+  const f16 = {
+    'f16-values': 'f16 values held in f32, results rounded to f16',
+    'f16-shader': 'f16 tier f16-shader: packed pairs in memory, the fused forward keeps f16 workgroup tiles (shader-f16), products and softmax in f32',
+    'f16-storage': `f16 tier f16-storage: packed pairs in memory, computed in f32 (shader-f16 ${tiers.shaderF16 ? 'offered but off' : 'not offered'} here)`,
+  }[tiers.f16];
   console.log(`  dtypes: f32; ${f16}`);
-  console.log('  arithmetic: f32 in every kernel (shader-f16 and subgroup matrices are not used yet: docs/PERF.md, "Tensor cores", "f16 storage")');
+  console.log('  arithmetic: f32 products and sums in every kernel (subgroup matrices are not used: docs/tensor-cores.md; f16 tiers: docs/PERF.md)');
   const tiles = describeTiles(attn);
   if (tiles) console.log(`  ${tiles}`);
   if (attn.fallbackReason) console.log(`  why not WebGPU: ${attn.fallbackReason}`);

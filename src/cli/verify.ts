@@ -6,6 +6,7 @@
  */
 import { quickCases, verifyCases } from '../harness/verify.js';
 import { runMode, VERIFY_MODES } from '../harness/verify-backward.js';
+import { dtypeTiers } from '../harness/info.js';
 import { backend, openBackend, parse, seed as seedOf, UsageError } from './args.js';
 import { progress } from './progress.js';
 
@@ -33,6 +34,8 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     );
   }
   const attn = await openBackend(b);
+  // Which f16 tier the f16 cases test here (CI checks that Deno on lavapipe runs 'f16-shader').
+  console.log(`f16 tier: ${dtypeTiers(attn).f16}`);
   let passed = 0;
   let failed = 0;
   const bar = progress(chosen.length);

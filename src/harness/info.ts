@@ -36,15 +36,21 @@ export async function describeAdapters(): Promise<string[]> {
   return lines;
 }
 
+/** How f16 calls compute: see dtypeTiers. */
+export type F16Tier = 'f16-storage' | 'f16-shader' | 'f16-values';
+
 /**
- * How each dtype computes on `attn`'s backend (info and bench JSON): f16 is stored as
- * packed pairs and computed in f32 on every adapter ('f16-storage'); the f16-arithmetic
- * tier (shader-f16) is not used — on the H200 f16 FMAs ran at the f32 rate, so it would
- * buy room in workgroup memory only (docs/PERF.md). `shaderF16` says whether the device has the feature.
+ * How each dtype computes on `attn`'s backend (info and bench JSON). f16 on WebGPU:
+ * 'f16-storage' on every adapter (packed pairs in device memory, widened to f32 at load),
+ * 'f16-shader' where the device has shader-f16 and `shaderF16` is not off (the fused
+ * forward also keeps its workgroup tiles in f16; products and softmax stay f32 — on the
+ * H200 f16 FMAs run at the f32 rate, so f16's gain is bytes and workgroup memory, docs/PERF.md).
+ * The CPU holds f16 tensors' values in f32 arrays and rounds its f16 results ('f16-values').
  */
-export function dtypeTiers(attn: Attention): { f32: 'f32'; f16: 'f16-storage' | 'f16-values'; shaderF16: boolean } {
-  // The CPU holds f16 tensors' values in f32 arrays and rounds its f16 results.
-  return { f32: 'f32', f16: attn.backend === 'cpu' ? 'f16-values' : 'f16-storage', shaderF16: Boolean(attn.device?.features.has('shader-f16')) };
+export function dtypeTiers(attn: Attention): { f32: 'f32'; f16: F16Tier; shaderF16: boolean } {
+  const shaderF16 = Boolean(attn.device?.features.has('shader-f16'));
+  if (attn.backend === 'cpu') return { f32: 'f32', f16: 'f16-values', shaderF16 };
+  return { f32: 'f32', f16: gpuSeam(attn)?.caps.halfTiles ? 'f16-shader' : 'f16-storage', shaderF16 };
 }
 
 /** The fused forward's default tile per head dim on `attn`'s device, or undefined on the CPU. */

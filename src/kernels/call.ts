@@ -93,4 +93,6 @@ export interface Caps {
   readonly subgroupWidth: number;
   /** Tiles found by `bench --tune`; they win over the defaults where they fit. */
   readonly tuned: TunedTiles;
+  /** f16 calls stage their tiles as f16 in workgroup memory (the device has 'shader-f16' and the tier is on). */
+  readonly halfTiles?: boolean;
 }

@@ -46,8 +46,11 @@ export interface TileMover {
   declare(regs: string): string;
   /** Registers `regs` ← rows [row0, row0 + rows) of `src` (row stride `seqStride` from `base`); zero past `limit`. */
   fetch(regs: string, src: string, base: string, seqStride: string, row0: string, limit: string): string;
-  /** Workgroup tile ← registers `regs`; `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */
-  stage(regs: string, at: (row: string, col: string) => string): string;
+  /**
+   * Workgroup tile ← registers `regs`; `at(row, column)` names the workgroup element a vec4
+   * goes to (the tile's layout), `toTile` converts the vec4<f32> to the tile's element.
+   */
+  stage(regs: string, at: (row: string, col: string) => string, toTile?: (v: string) => string): string;
 }
 
 /**
@@ -76,9 +79,9 @@ export function tileMover(rows: number, threads: number, d4: number, type: RowTy
     }`,
       ),
     /** `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */
-    stage: (regs: string, at: (row: string, col: string) => string) =>
+    stage: (regs: string, at: (row: string, col: string) => string, toTile = (v: string) => v) =>
       each(per, (u) => {
-        const store = `${at('e / D4', 'e % D4')} = ${type.load(`${regs}[${u}]`)};`;
+        const store = `${at('e / D4', 'e % D4')} = ${toTile(type.load(`${regs}[${u}]`))};`;
         return `    { let e = tid + ${threads * u}u; ${ragged ? `if (e < ${rows * d4}u) { ${store} }` : store} }`;
       }),
   };

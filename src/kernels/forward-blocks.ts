@@ -24,7 +24,7 @@ diagnostic(off, subgroup_uniformity);
 /** Module scope: features, the Params struct, tile constants, bindings, helper and modifier functions. */
 export function moduleScope(plan: ForwardPlan): string {
   const { tile: t, variant: v } = plan;
-  return /* wgsl */ `${plan.subgroups ? SUBGROUPS : ''}
+  return /* wgsl */ `${plan.cfg.halfTiles ? 'enable f16;\n' : ''}${plan.subgroups ? SUBGROUPS : ''}
 ${paramStruct('Params', FORWARD_PARAMS)}
 
 const TX = ${t.tx}u;
@@ -52,11 +52,11 @@ ${LSE_OF}`;
 
 /** The tiles in workgroup memory: Q, K (also V when shared, P when pInK), V, P, and the row-reduction buffer. */
 export function workgroupTiles(plan: ForwardPlan): string {
-  const { tile: t, br, bc, d4 } = plan;
-  return /* wgsl */ `var<workgroup> Qs: array<vec4<f32>, ${br * d4}>;
-var<workgroup> Ks: array<vec4<f32>, ${kSlots(plan.cfg.headDim, t)}>;
-${t.shareKv ? '' : `var<workgroup> Vs: array<vec4<f32>, ${bc * d4}>;`}
-${t.pInK ? '' : `var<workgroup> Ps: array<vec4<f32>, ${(br * bc) / 4}>;`}
+  const { tile: t, br, bc, d4, tileElem: e } = plan;
+  return /* wgsl */ `var<workgroup> Qs: array<${e}, ${br * d4}>;
+var<workgroup> Ks: array<${e}, ${kSlots(plan.cfg.headDim, t)}>;
+${t.shareKv ? '' : `var<workgroup> Vs: array<${e}, ${bc * d4}>;`}
+${t.pInK ? '' : `var<workgroup> Ps: array<${e}, ${(br * bc) / 4}>;`}
 ${plan.subgroups ? '' : `var<workgroup> red: array<f32, ${br * t.tx}>;`}`;
 }
 
@@ -91,7 +91,7 @@ export function stageQ(plan: ForwardPlan): string {
       let hr = ${pack > 1 ? `hk * ${pack}u + pr / params.seqQ` : 'h'};
       x = ${plan.inRows.load(`q[b * params.qsb + hr * params.qsh - params.qOff + ${pack > 1 ? '(pr % params.seqQ)' : 'pr'} * params.qsn + i % D4]`)};
     }
-    Qs[i] = x;
+    Qs[i] = ${plan.toTile('x')};
   }`;
 }
 
@@ -124,7 +124,7 @@ export function fetchTile(plan: ForwardPlan, which: 'k' | 'v', k0: string): stri
 
 /** The workgroup K (or V) tile ← registers kr (or vr). */
 export function stageTile(plan: ForwardPlan, which: 'k' | 'v'): string {
-  return plan.mover.stage(`${which}r`, which === 'k' ? plan.kAt : plan.vAt);
+  return plan.mover.stage(`${which}r`, which === 'k' ? plan.kAt : plan.vAt, plan.toTile);
 }
 
 /** S = Q Kᵀ into registers: s[r·CN + c] for this invocation's RM rows × CN keys, by fma chains. */
@@ -132,8 +132,8 @@ export function scoresQK(plan: ForwardPlan): string {
   const { tile: t } = plan;
   return /* wgsl */ `    var s = array<f32, ${t.rm * t.cn}>();
     for (var d = 0u; d < D4; d++) {
-${each(t.cn, (c) => `      let kv${c} = ${plan.kAt(plan.lane(c), 'd')};`)}
-${each(t.rm, (r) => `      let qv${r} = Qs[(ty * RM + ${r}u) * D4 + d];`)}
+${each(t.cn, (c) => `      let kv${c} = ${plan.widen(plan.kAt(plan.lane(c), 'd'))};`)}
+${each(t.rm, (r) => `      let qv${r} = ${plan.widen(`Qs[(ty * RM + ${r}u) * D4 + d]`)};`)}
 ${each(t.rm * t.cn, (i) => `      s[${i}] = ${dot4(`qv${Math.floor(i / t.cn)}`, `kv${i % t.cn}`, `s[${i}]`)};`)}
     }`;
 }
@@ -212,7 +212,7 @@ function probability(plan: ForwardPlan, r: number, c: number): string {
         let p = select(select(0.0, exp2(sc - mNew), sc > MASKED), params.nan, isNan(sc));
         rowSum += p;
         let key = ${plan.lane(c)};
-        ${plan.pBuf}[(ty * RM + ${r}u) * (BC / 4u) + key / 4u][key % 4u] = p;
+        ${plan.pBuf}[(ty * RM + ${r}u) * (BC / 4u) + key / 4u][key % 4u] = ${plan.toTile('p', true)};
       }`;
 }
 
@@ -223,7 +223,7 @@ function probability(plan: ForwardPlan, r: number, c: number): string {
 export function accumulatePV(plan: ForwardPlan, guarded: boolean): string {
   const { tile: t, oc } = plan;
   const column = (jj: number, c: number) => /* wgsl */ `      ${plan.columnGuard(c)}{
-        let vv = ${plan.vAt(`j4 * 4u + ${jj}u`, plan.lane(c))};
+        let vv = ${plan.widen(plan.vAt(`j4 * 4u + ${jj}u`, plan.lane(c)))};
 ${each(t.rm, (r) => {
   const p = `pv${r}.${'xyzw'[jj]}`;
   const term = guarded ? `select(vec4<f32>(0.0), vv, ${p} != 0.0)` : 'vv';
@@ -231,7 +231,7 @@ ${each(t.rm, (r) => {
 })}
       }`;
   return /* wgsl */ `    for (var j4 = 0u; j4 < BC / 4u; j4++) {
-${each(t.rm, (r) => `      let pv${r} = ${plan.pBuf}[(ty * RM + ${r}u) * (BC / 4u) + j4];`)}
+${each(t.rm, (r) => `      let pv${r} = ${plan.widen(`${plan.pBuf}[(ty * RM + ${r}u) * (BC / 4u) + j4]`)};`)}
 ${each(4, (jj) => each(oc, (c) => column(jj, c)))}
     }`;
 }

@@ -64,6 +64,13 @@ export interface ForwardConfig {
    * the workgroup tiles stay f32. A partial kernel's O parts stay f32 (the combine writes f16).
    */
   readonly half?: boolean;
+  /**
+   * With `half`, on a device with 'shader-f16': the workgroup tiles (Q, K, V, P) hold
+   * vec4<f16>, half the bytes; values widen to f32 as they leave the tile, so products,
+   * sums and the softmax statistics stay f32 (only P is rounded to f16, as FlashAttention's
+   * f16 kernels do before P·V).
+   */
+  readonly halfTiles?: boolean;
 }
 
 /**
@@ -161,13 +168,13 @@ export function kSlots(headDim: number, t: ForwardTile): number {
  * Workgroup memory in bytes that a tile shape needs at head dim `headDim`; the row
  * reductions need a buffer only without subgroups.
  */
-export function forwardWorkgroupBytes(headDim: number, t: ForwardTile, subgroups = false): number {
+export function forwardWorkgroupBytes(headDim: number, t: ForwardTile, subgroups = false, halfTiles = false): number {
   const { br, bc } = tileRows(t);
   const d4 = headDim / 4;
   const q = br * d4;
   const v = t.shareKv ? 0 : bc * d4;
   const p = t.pInK ? 0 : (br * bc) / 4;
-  return (q + kSlots(headDim, t) + v + p) * 16 + (subgroups ? 0 : br * t.tx * 4);
+  return (q + kSlots(headDim, t) + v + p) * (halfTiles ? 8 : 16) + (subgroups ? 0 : br * t.tx * 4);
 }
 
 /** Why a tile's options cannot build at `headDim`, or undefined. */

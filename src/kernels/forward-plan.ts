@@ -38,6 +38,11 @@ export interface ForwardPlan {
   /** How Q, K and V are read (f32 or packed f16), and how O is written. */
   readonly inRows: RowType;
   readonly outRows: RowType;
+  /** The workgroup tiles' element (vec4<f32>, or vec4<f16> with halfTiles). */
+  readonly tileElem: string;
+  /** A tile element read as vec4<f32>, and a vec4<f32> (or f32 with `scalar`) as the tile holds it. */
+  widen(x: string): string;
+  toTile(x: string, scalar?: boolean): string;
   /** Moves one K or V tile: device memory → registers → workgroup memory. */
   readonly mover: TileMover;
   /** The workgroup buffer P goes to: Ks once S is done (pInK), else its own Ps. */
@@ -68,6 +73,7 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
   const v = cfg.variant;
   const modded = Boolean(v?.scoreFn || v?.maskFn);
   if (pack > 1 && modded) throw new Error('forwardKernel: GQA packing excludes score and mask modifiers');
+  if (cfg.halfTiles && !cfg.half) throw new Error('forwardKernel: f16 workgroup tiles are for f16 tensors');
   const optionProblem = tileOptionsProblem(headDim, t);
   if (optionProblem) throw new Error(`forwardKernel: ${optionProblem}`);
 
@@ -99,6 +105,9 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
       ...(usesAux ? [AUX_BINDING] : []),
       ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
     ],
+    tileElem: cfg.halfTiles ? 'vec4<f16>' : 'vec4<f32>',
+    widen: (x) => (cfg.halfTiles ? `vec4<f32>(${x})` : x),
+    toTile: (x, scalar) => (cfg.halfTiles ? `${scalar ? 'f16' : 'vec4<f16>'}(${x})` : x),
     mover: tileMover(bc, t.tx * t.ty, d4, inRows),
     pBuf: t.pInK ? 'Ks' : 'Ps',
     kAt,

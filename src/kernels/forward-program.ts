@@ -27,6 +27,8 @@ export interface ForwardLayout {
   readonly chunks: readonly Chunk[];
   /** Query heads stacked per workgroup (GQA packing), or 1. */
   readonly pack: number;
+  /** The kernel keeps f16 workgroup tiles (an f16 call on a device with the f16-shader tier). */
+  readonly halfTiles: boolean;
   /** Key ranges [lo, hi) merged by a combine pass; one range when unsplit. */
   readonly ranges: readonly (readonly [number, number])[];
 }
@@ -36,7 +38,8 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
   const p = c.problem;
   // Few query rows and shared K/V heads: stack a group's query heads in one workgroup.
   const packable = packGroup(p, Boolean(c.score || c.mask));
-  const tile = c.tile ? checkForcedTile(caps, p.headDim, c.tile) : forwardTile(caps, p.headDim, c.causal, p.seqQ, p.seqQ * packable);
+  const halfTiles = c.dtype === 'f16' && Boolean(caps.halfTiles);
+  const tile = c.tile ? checkForcedTile(caps, p.headDim, c.tile, halfTiles) : forwardTile(caps, p.headDim, c.causal, p.seqQ, p.seqQ * packable, halfTiles);
   const { br, bc } = tileRows(tile);
   const split = { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides, elemBytes: bytesOf(c.dtype) };
   const chunks = splitCall(split, caps.maxBindingBytes, caps.limits.minStorageBufferOffsetAlignment, br);
@@ -45,7 +48,7 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
   const pack = chunks.length === 1 ? packable : 1;
   const rowsOf = pack > 1 ? { ...p, headsQ: p.headsKv, seqQ: p.seqQ * pack } : p; // workgroups' view of the rows
   const ranges = chunks.length === 1 ? keyRanges(rowsOf, br, bc, tile.tx * tile.ty, c.keySplits) : [[0, p.seqK] as [number, number]];
-  return { tile, br, bc, split, chunks, pack, ranges };
+  return { tile, br, bc, split, chunks, pack, ranges, halfTiles };
 }
 
 /** The fused forward: outputs 'out' (q's layout) and 'lse' ([B, Hq, Nq]); binds the caller's 'q', 'k', 'v'. */
@@ -79,6 +82,7 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
     partial: Boolean(parts),
     pack,
     half,
+    halfTiles: layout.halfTiles,
     variant: variant && (parts ? { ...variant, sinkOffset: undefined } : variant),
   });
   const align = caps.limits.minStorageBufferOffsetAlignment;

@@ -118,7 +118,7 @@ ${each(t.rm, (r) => writeRow(plan, r))}
     wgsl,
     workgroupSize: [t.tx, t.ty, 1],
     bindings: plan.bindings,
-    workgroupBytes: forwardWorkgroupBytes(cfg.headDim, t, plan.subgroups),
+    workgroupBytes: forwardWorkgroupBytes(cfg.headDim, t, plan.subgroups, cfg.halfTiles),
   };
 }
 
@@ -187,6 +187,7 @@ function forwardLabel(plan: ForwardPlan): string {
     plan.subgroups && 'subgroups',
     `d${cfg.headDim}`,
     cfg.half && 'f16',
+    cfg.halfTiles && 'f16tiles',
     cfg.causal && 'causal',
     cfg.variant && 'variant',
     cfg.variant?.positionsAt !== undefined && 'positions',

@@ -22,12 +22,12 @@ export function shapeClass(pass: Pass, headDim: number, causal: boolean, seq: nu
 /**
  * The forward tile for a head dim and `seq` query rows: a tuned one for the shape
  * class, else the default for `rows` rows per head (more than `seq` where GQA
- * packing stacks a group's heads).
+ * packing stacks a group's heads); `halfTiles`: the kernel keeps f16 workgroup tiles.
  */
-export function forwardTile(caps: Caps, headDim: number, causal: boolean, seq: number, rows = seq): ForwardTile {
+export function forwardTile(caps: Caps, headDim: number, causal: boolean, seq: number, rows = seq, halfTiles = false): ForwardTile {
   const tuned = caps.tuned.get(shapeClass('forward', headDim, causal, seq)) as ForwardTile | undefined;
-  if (tuned && tileFits(headDim, tuned, caps.limits, caps.subgroupWidth)) return tuned;
-  const tile = chooseForwardTile(headDim, caps.limits, caps.subgroupWidth, rows);
+  if (tuned && tileFits(headDim, tuned, caps.limits, caps.subgroupWidth, halfTiles)) return tuned;
+  const tile = chooseForwardTile(headDim, caps.limits, caps.subgroupWidth, rows, halfTiles);
   if (!tile) {
     throw new AttentionLimitError(`no forward tile fits head dim ${headDim} in ${caps.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`);
   }
@@ -35,8 +35,8 @@ export function forwardTile(caps: Caps, headDim: number, causal: boolean, seq: n
 }
 
 /** A forced forward tile, checked against the adapter. */
-export function checkForcedTile(caps: Caps, headDim: number, tile: ForwardTile): ForwardTile {
-  if (!tileFits(headDim, tile, caps.limits, caps.subgroupWidth)) {
+export function checkForcedTile(caps: Caps, headDim: number, tile: ForwardTile, halfTiles = false): ForwardTile {
+  if (!tileFits(headDim, tile, caps.limits, caps.subgroupWidth, halfTiles)) {
     throw new AttentionLimitError(
       `tile ${JSON.stringify(tile)} does not fit head dim ${headDim} on this device ` +
         `(${caps.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory, ` +

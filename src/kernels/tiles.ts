@@ -40,14 +40,14 @@ export function tileUsesSubgroups(t: ForwardTile, subgroupWidth: number): boolea
   return (t.tx & (t.tx - 1)) === 0 && t.tx <= subgroupWidth;
 }
 
-/** Whether `t` can run at head dim `headDim` within `limits` (with subgroups `subgroupWidth` wide). */
-export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits, subgroupWidth = 0): boolean {
+/** Whether `t` can run at head dim `headDim` within `limits` (with subgroups `subgroupWidth` wide; f16 workgroup tiles with `halfTiles`). */
+export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits, subgroupWidth = 0, halfTiles = false): boolean {
   return (
     // Every invocation must own an output column: at D = 32 a 16-wide tile idles half of them in P·V.
     t.tx <= headDim / 4 &&
     tileOptionsProblem(headDim, t) === undefined &&
     t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
-    forwardWorkgroupBytes(headDim, t, tileUsesSubgroups(t, subgroupWidth)) <= limits.maxComputeWorkgroupStorageSize &&
+    forwardWorkgroupBytes(headDim, t, tileUsesSubgroups(t, subgroupWidth), halfTiles) <= limits.maxComputeWorkgroupStorageSize &&
     forwardAccFloats(headDim, t) <= MAX_ACC_FLOATS
   );
 }
@@ -56,10 +56,11 @@ export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits, su
  * The default forward tile for a head dim on a device, or undefined if none fits. With
  * fewer query rows than its Q tile (`seqQ`: decoding, short prompts) the tile with the
  * fewest rows that still covers them: padded rows are pure waste (H100, one query row
- * against 8192 keys, D = 128: 4-row tiles 1.8× faster than 32-row ones).
+ * against 8192 keys, D = 128: 4-row tiles 1.8× faster than 32-row ones). f16 workgroup
+ * tiles (`halfTiles`) take half the bytes, so larger tiles fit.
  */
-export function chooseForwardTile(headDim: number, limits: TileLimits, subgroupWidth = 0, seqQ = Infinity): ForwardTile | undefined {
-  const fitting = FORWARD_TILES.filter((t) => tileFits(headDim, t, limits, subgroupWidth));
+export function chooseForwardTile(headDim: number, limits: TileLimits, subgroupWidth = 0, seqQ = Infinity, halfTiles = false): ForwardTile | undefined {
+  const fitting = FORWARD_TILES.filter((t) => tileFits(headDim, t, limits, subgroupWidth, halfTiles));
   const rows = (t: ForwardTile) => tileRows(t).br;
   if (!fitting.length || seqQ >= rows(fitting[0]!)) return fitting[0];
   const covering = fitting.filter((t) => rows(t) >= seqQ);

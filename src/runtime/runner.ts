@@ -24,6 +24,8 @@ export interface RunnerOptions {
   readonly allowSubgroups?: boolean;
   /** Testing aid: bind at most this many bytes at once, to exercise the splitting of large calls. */
   readonly bindingLimit?: number;
+  /** Whether f16 calls may stage f16 workgroup tiles where the device has 'shader-f16'. Default true. */
+  readonly halfTiles?: boolean;
 }
 
 /** A program ready to encode (once, or many times in benchmarks). */
@@ -48,6 +50,8 @@ export class WebGpuRunner {
   readonly buffers: Buffers;
   readonly poisonOutputs: boolean;
   readonly allowSubgroups: boolean;
+  /** f16 calls stage f16 workgroup tiles (the 'f16-shader' tier): the option and the device's 'shader-f16'. */
+  readonly halfTiles: boolean;
   /** Tiles found by a timed search (harness/tune.ts), by shape class; they win over the defaults. */
   readonly tuned: TunedTiles = new Map();
   /** Lanes of the smallest subgroup kernels may rely on (0: none); set by probeSubgroups(). */
@@ -63,6 +67,7 @@ export class WebGpuRunner {
     this.poisonOutputs = opts.poisonOutputs ?? false;
     this.allowSubgroups = opts.allowSubgroups ?? true;
     this.bindingLimit = opts.bindingLimit ?? Infinity;
+    this.halfTiles = (opts.halfTiles ?? true) && acquired.device.features.has('shader-f16');
     this.life = new DeviceLife(acquired.device);
     this.buffers = new Buffers(acquired.device, this.life);
     this.cache = new ResultCache(this.buffers, CACHE_SIZE);
@@ -76,6 +81,7 @@ export class WebGpuRunner {
       maxBindingBytes: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, this.bindingLimit),
       subgroupWidth: this.subgroupWidth,
       tuned: this.tuned,
+      halfTiles: this.halfTiles,
     };
   }
 

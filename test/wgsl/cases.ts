@@ -88,6 +88,12 @@ export function wgslCases(): Map<string, string> {
   cases.set('merge/d64', mergeKernel(64).wgsl);
   cases.set('merge/d128', mergeKernel(128).wgsl);
   cases.set('blockmask/window-64x64', blockMaskKernel({ rowsPerTile: 64, keysPerTile: 64, maskFn: v.maskWgsl, readsTables: false }).wgsl);
+  // f16 tensors: packed pairs widened at load (every adapter), and with f16 workgroup tiles (shader-f16).
+  const g = PROFILES.gpu48k;
+  const t64 = chooseForwardTile(64, g.limits, g.subgroupWidth)!;
+  const f16 = { headDim: 64, causal: true, tile: t64, subgroups: tileUsesSubgroups(t64, g.subgroupWidth), half: true };
+  cases.set('f16/forward-d64-causal', forwardKernel(f16).wgsl);
+  cases.set('f16/forward-d64-causal-tiles', forwardKernel({ ...f16, halfTiles: true }).wgsl);
   cases.set('blockmask/window-32x32', blockMaskKernel({ rowsPerTile: 32, keysPerTile: 32, maskFn: v.maskWgsl, readsTables: false }).wgsl);
   return cases;
 }
