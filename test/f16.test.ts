@@ -16,6 +16,7 @@ import { AttentionInputError } from '../src/tensor/errors.js';
 import { fromHalf, halfBits, halfValue, toHalf } from '../src/tensor/half.js';
 import { forwardKernel, forwardWorkgroupBytes, tileRows } from '../src/kernels/forward.js';
 import { chooseForwardTile, tileFits } from '../src/kernels/tiles.js';
+import { halfTileChoice } from '../src/kernels/tile-policy.js';
 import { dtypeTiers } from '../src/harness/info.js';
 import { errorOf, maxErr, randomHost, rng, shape4, testSeed } from './helpers.js';
 
@@ -251,6 +252,18 @@ describe('the f16-shader tier (f16 workgroup tiles)', () => {
     expect(tileRows(f16)).toEqual({ br: 64, bc: 64 });
     expect(forwardWorkgroupBytes(128, f16, true, true)).toBe(forwardWorkgroupBytes(128, f16, true) / 2);
     expect(tileFits(128, f16, gpu48k, 32)).toBe(false);
+  });
+
+  it('is chosen only where it buys a larger tile (D = 128 on a 48 KiB GPU, not D = 64, whose f32 tile is the largest)', () => {
+    const caps = {
+      limits: { ...gpu48k, maxComputeWorkgroupsPerDimension: 65535, minStorageBufferOffsetAlignment: 256, maxBufferSize: 2 ** 31 },
+      maxBindingBytes: 2 ** 31,
+      subgroupWidth: 32,
+      tuned: new Map(),
+    };
+    expect(halfTileChoice({ ...caps, halfTiles: true }, 128, false, 4096).halfTiles).toBe(true);
+    expect(halfTileChoice({ ...caps, halfTiles: true }, 64, false, 4096).halfTiles).toBe(false);
+    expect(halfTileChoice({ ...caps, halfTiles: false }, 128, false, 4096)).toEqual({ tile: chooseForwardTile(128, gpu48k, 32), halfTiles: false });
   });
 
   it('keeps products and softmax in f32: tiles widen on read, only P is rounded to f16', () => {

@@ -12,8 +12,8 @@ import { COMBINE_PARAMS, combineKernel } from './combine.js';
 import { FORWARD_PARAMS, forwardKernel, tileRows, type ForwardTile } from './forward.js';
 import { padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
 import { chunkRanges, keyRanges, packGroup, splitCall, type Chunk, type SplitInput } from './split.js';
-import { checkForcedTile, forwardTile } from './tile-policy.js';
-import { tileUsesSubgroups } from './tiles.js';
+import { checkForcedTile, halfTileChoice } from './tile-policy.js';
+import { tileFits, tileUsesSubgroups } from './tiles.js';
 import { lowerVariant } from './variant.js';
 import { bytesOf } from '../tensor/half.js';
 
@@ -38,8 +38,11 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
   const p = c.problem;
   // Few query rows and shared K/V heads: stack a group's query heads in one workgroup.
   const packable = packGroup(p, Boolean(c.score || c.mask));
-  const halfTiles = c.dtype === 'f16' && Boolean(caps.halfTiles);
-  const tile = c.tile ? checkForcedTile(caps, p.headDim, c.tile, halfTiles) : forwardTile(caps, p.headDim, c.causal, p.seqQ, p.seqQ * packable, halfTiles);
+  // f16 workgroup tiles (the f16-shader tier) only where they buy a larger tile, or fit a forced one.
+  const f16Tiles = c.dtype === 'f16' && Boolean(caps.halfTiles);
+  const { tile, halfTiles } = c.tile
+    ? { tile: checkForcedTile(caps, p.headDim, c.tile, f16Tiles), halfTiles: f16Tiles && !tileFits(p.headDim, c.tile, caps.limits, caps.subgroupWidth) }
+    : halfTileChoice({ ...caps, halfTiles: f16Tiles }, p.headDim, c.causal, p.seqQ, p.seqQ * packable);
   const { br, bc } = tileRows(tile);
   const split = { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides, elemBytes: bytesOf(c.dtype) };
   const chunks = splitCall(split, caps.maxBindingBytes, caps.limits.minStorageBufferOffsetAlignment, br);

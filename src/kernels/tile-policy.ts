@@ -34,6 +34,20 @@ export function forwardTile(caps: Caps, headDim: number, causal: boolean, seq: n
   return tile;
 }
 
+/**
+ * The forward tile of an f16 call and whether its kernel keeps f16 workgroup tiles: only
+ * where halving the tiles' bytes buys a different (larger) tile. On the H200 that tile
+ * won (D = 128: 64×64 instead of 32×32, +21%), while the same tile with f16 workgroup
+ * tiles measured −4% to +3% (D = 64; docs/PERF.md, "f16-shader").
+ */
+export function halfTileChoice(caps: Caps, headDim: number, causal: boolean, seq: number, rows = seq): { tile: ForwardTile; halfTiles: boolean } {
+  if (!caps.halfTiles) return { tile: forwardTile(caps, headDim, causal, seq, rows), halfTiles: false };
+  const wide = forwardTile(caps, headDim, causal, seq, rows, true);
+  return tileFits(headDim, wide, caps.limits, caps.subgroupWidth)
+    ? { tile: forwardTile(caps, headDim, causal, seq, rows), halfTiles: false }
+    : { tile: wide, halfTiles: true };
+}
+
 /** A forced forward tile, checked against the adapter. */
 export function checkForcedTile(caps: Caps, headDim: number, tile: ForwardTile, halfTiles = false): ForwardTile {
   if (!tileFits(headDim, tile, caps.limits, caps.subgroupWidth, halfTiles)) {
