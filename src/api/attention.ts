@@ -228,7 +228,8 @@ export class Attention {
    * `streaming: { sinks, window }` a fixed-size StreamingLLM cache.
    */
   kvCache(opts: KVCacheOptions & { readonly streaming: StreamingOptions }): StreamingKVCache;
-  kvCache(opts: KVCacheOptions): KVCache;
+  kvCache(opts: KVCacheOptions & { readonly streaming?: undefined }): KVCache;
+  kvCache(opts: KVCacheOptions): KVCache | StreamingKVCache;
   kvCache(opts: KVCacheOptions): KVCache | StreamingKVCache {
     const o = checkKVCacheOptions(opts);
     if (this.impl.kind === 'webgpu' && o.headDim % 4 !== 0) {
