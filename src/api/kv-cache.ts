@@ -18,7 +18,8 @@ export const DEFAULT_CAPACITY = 256;
 
 /** One count per sequence from a number or an array (checked: integers in [0, max]). */
 export function perSequence(v: number | readonly number[], batch: number, name: string, max = Infinity): number[] {
-  const list = typeof v === 'number' ? Array<number>(batch).fill(v) : Array.isArray(v) ? [...(v as number[])] : undefined;
+  const arrayLike = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+  const list = typeof v === 'number' ? Array<number>(batch).fill(v) : arrayLike ? Array.from(v as ArrayLike<number>) : undefined;
   if (!list) throw new AttentionInputError(`${name} must be a number or an array of ${batch} numbers, got ${typeof v}`);
   if (list.length !== batch) throw new AttentionInputError(`${name} has ${list.length} entries, but the cache holds ${batch} sequences`);
   list.forEach((x, b) => {
