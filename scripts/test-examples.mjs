@@ -4,6 +4,9 @@
  *
  *  1. runs examples/node.mjs (a forward on WebGPU where Dawn finds an adapter, else
  *     the CPU, checked against the float64 reference) and again with the CPU forced;
+ *     examples/generate.mjs, token-by-token generation through a KV cache (contiguous on
+ *     the auto backend, streaming on the CPU), each step checked against recomputing
+ *     attention without a cache;
  *  2. a consumer's esbuild bundle: examples/esbuild/entry.js, importing the package
  *     by name, bundled with `bundle: true, platform: 'browser'` and nothing else
  *     (no externals, no aliases), then run;
@@ -70,6 +73,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'webgpu-attention-examples-'));
 try {
   await check('examples/node.mjs (auto backend)', () => node([join(examples, 'node.mjs')], root));
   await check('examples/node.mjs cpu', () => node([join(examples, 'node.mjs'), 'cpu'], root));
+  await check('examples/generate.mjs (auto backend, contiguous cache)', () => node([join(examples, 'generate.mjs')], root));
+  await check('examples/generate.mjs cpu streaming', () => node([join(examples, 'generate.mjs'), 'cpu', 'streaming'], root));
 
   await check('esbuild bundle (--bundle --platform=browser, no configuration) builds and runs', async () => {
     const dir = consumer(scratch, 'esbuild');

@@ -9,6 +9,10 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export { createAttention, Attention, type ForwardResult, type BackwardResult } from './api/attention.js';
 export { AttentionTensor, type GpuBufferView } from './api/tensor.js';
+export { KVCache } from './api/kv-cache.js';
+export { StreamingKVCache } from './api/streaming-cache.js';
+export type { DecodeOptions } from './api/decode.js';
+export type { KVCacheLike, KVCacheOptions, StreamingOptions, AppendOptions, AppendData, CachePart, CacheReadPlan } from './api/kv-cache-types.js';
 export { combineHost, type HostPart } from './cpu/combine.js';
 export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, IntoTensors, Algorithm, BackendChoice } from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';

@@ -25,7 +25,11 @@ import { numel, shapeToString } from '../tensor/shape.js';
 import { checkLayout, shapeFromDims } from '../tensor/validate.js';
 import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
 import { backwardCall, checkStatsTensor, describe, forwardCall } from './call.js';
-import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkTensorOptions } from './check-options.js';
+import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkKVCacheOptions, checkTensorOptions } from './check-options.js';
+import { decodeOver, type DecodeOptions } from './decode.js';
+import { DEFAULT_CAPACITY, KVCache } from './kv-cache.js';
+import type { KVCacheLike, KVCacheOptions, StreamingOptions } from './kv-cache-types.js';
+import { StreamingKVCache } from './streaming-cache.js';
 import { hostData, type TensorData } from './host-data.js';
 import { type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
 import { AttentionTensor, type TensorStorage } from './tensor.js';
@@ -215,6 +219,36 @@ export class Attention {
     }
     const r = await this.impl.combine(storages, shape, layout, dtype);
     return { out: new AttentionTensor(this.impl, r.out, shape, layout, dtype), lse: new AttentionTensor(this.impl, r.lse, lseShape, 'bhnd') };
+  }
+
+  /**
+   * A KV cache on this backend for B sequences of Hkv heads: K and V live on the device
+   * (GPU buffers on WebGPU) and decode() reads them in place. Contiguous by default
+   * (`capacity` slots per sequence, doubling when an append needs more); with
+   * `streaming: { sinks, window }` a fixed-size StreamingLLM cache.
+   */
+  kvCache(opts: KVCacheOptions & { readonly streaming: StreamingOptions }): StreamingKVCache;
+  kvCache(opts: KVCacheOptions & { readonly streaming?: undefined }): KVCache;
+  kvCache(opts: KVCacheOptions): KVCache | StreamingKVCache;
+  kvCache(opts: KVCacheOptions): KVCache | StreamingKVCache {
+    const o = checkKVCacheOptions(opts);
+    if (this.impl.kind === 'webgpu' && o.headDim % 4 !== 0) {
+      throw new AttentionInputError(`kvCache: the WebGPU kernels need a head dim that is a multiple of 4, got ${o.headDim}`);
+    }
+    const sizes = { batch: o.batch, heads: o.heads, headDim: o.headDim, dtype: o.dtype ?? 'f32' } as const;
+    return o.streaming ? new StreamingKVCache(this.impl, sizes, o.streaming) : new KVCache(this.impl, sizes, o.capacity ?? DEFAULT_CAPACITY);
+  }
+
+  /**
+   * Attention of the newest tokens' queries over a KV cache, read in place: q is
+   * [B, Hq, Nq, D] (Nq 1 … 16: a decoding step, speculative tokens, a prefill chunk; Hq a
+   * multiple of the cache's heads), row i of sequence b at position
+   * lengths[b] − counts[b] + i. Causal (inside the chunk too); modifiers see those
+   * positions; learned sinks work with every cache kind. Append the tokens' K and V first.
+   * @returns O like q (and LSE [B, Hq, Nq, 1] with returnLse); rows past counts[b] are padding
+   */
+  decode(q: AttentionTensor, cache: KVCacheLike, opts: DecodeOptions = {}): Promise<ForwardResult> {
+    return decodeOver(this, q, cache, opts);
   }
 
   /** A tensor results go into: this instance's, shaped and laid out like `like`, and not one of the inputs. */

@@ -18,6 +18,7 @@ import { MAX_POSITION } from '../mods/positions.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import { LAYOUTS } from '../tensor/shape.js';
 import { AttentionTensor } from './tensor.js';
+import type { KVCacheOptions } from './kv-cache-types.js';
 import type { BackwardOptions, CreateOptions, ForwardOptions, TensorOptions } from './options.js';
 import { ALGORITHMS } from './options.js';
 
@@ -235,6 +236,28 @@ const TENSOR_RULES: Readonly<Record<keyof TensorOptions, Rule>> = {
   dtype,
   byteOffset: (v, name) => (Number.isInteger(v) && (v as number) >= 0 ? v : fail(`${name} must be a whole number of bytes ≥ 0, got ${show(v)}`)),
 };
+
+const KV_CACHE_RULES: Readonly<Record<keyof KVCacheOptions, Rule>> = {
+  batch: positiveInt,
+  heads: positiveInt,
+  headDim: positiveInt,
+  capacity: positiveInt,
+  dtype,
+  streaming: (v, name) => {
+    const s = checkObject(v, { sinks: positiveInt, window: positiveInt, maxChunk: positiveInt }, name, `${name}.`);
+    for (const k of ['sinks', 'window']) if (s[k] === undefined) fail(`${name}.${k} is missing: a streaming cache needs { sinks, window }`);
+    return s;
+  },
+};
+
+/** Checks attn.kvCache()'s options (batch, heads, headDim required; capacity only without streaming); validated and frozen. */
+export function checkKVCacheOptions(opts: unknown): KVCacheOptions {
+  const o = checkObject(opts, KV_CACHE_RULES, 'kvCache() options');
+  for (const k of ['batch', 'heads', 'headDim']) if (o[k] === undefined) fail(`kvCache() options: ${k} is missing (it needs batch, heads, headDim)`);
+  if (o.streaming && o.capacity !== undefined)
+    fail('kvCache() options: a streaming cache has a fixed size (sinks + window + maxChunk − 1); leave out capacity');
+  return o as unknown as KVCacheOptions;
+}
 
 /** Checks createAttention()'s options; returns them validated and frozen. */
 export function checkCreateOptions(opts: unknown): CreateOptions {

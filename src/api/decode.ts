@@ -1,0 +1,85 @@
+/*
+ * attn.decode(q, cache): attention of a few new query rows per sequence (1 … 16:
+ * one decoding step, speculative tokens, a prefill chunk) over everything a KV cache
+ * holds, read in place. The rows are the newest tokens of each sequence, so their
+ * positions come from the cache's lengths: sequence b's row i sits at
+ * lengths[b] − counts[b] + i. Causal masking is always on (it is what hides the
+ * slots past each sequence's end and keeps a chunk causal inside), and every
+ * modifier sees true positions. A cache that reads as several parts (the streaming
+ * cache: sinks, ring) runs one forward per part and merges them exactly (combine).
+ */
+import { and } from '../mods/modifier.js';
+import { AttentionInputError } from '../tensor/errors.js';
+import type { Attention, ForwardResult } from './attention.js';
+import { perSequence } from './kv-cache.js';
+import type { KVCacheLike } from './kv-cache-types.js';
+import type { ForwardOptions } from './options.js';
+import { AttentionTensor } from './tensor.js';
+
+/** Options of attn.decode(): forward()'s, less the positions and causal (the cache sets them), plus counts. */
+export interface DecodeOptions extends Omit<ForwardOptions, 'causal' | 'queryOffset' | 'keyOffset' | 'into'> {
+  /**
+   * Rows of q that are real per sequence: one number for all, or one each (ragged). Sequence b's
+   * rows 0 … counts[b] − 1 are its newest counts[b] tokens (the last append's); later rows are
+   * padding, their output unspecified. Default: q's row count Nq.
+   */
+  readonly counts?: number | readonly number[];
+}
+
+/** Options decode() sets itself. */
+const SET_BY_DECODE = ['causal', 'queryOffset', 'keyOffset', 'into'] as const;
+
+/** Whether `x` is a KV cache (attn.kvCache(), or any implementation of KVCacheLike). */
+function isCache(x: unknown): x is KVCacheLike {
+  return typeof x === 'object' && x !== null && typeof (x as KVCacheLike).readPlan === 'function';
+}
+
+/** See Attention.decode. */
+export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVCacheLike, opts: DecodeOptions = {}): Promise<ForwardResult> {
+  if (!(q instanceof AttentionTensor)) throw new AttentionInputError('decode: q must be a tensor made by attn.tensor()');
+  if (!isCache(cache)) throw new AttentionInputError('decode: cache must come from attn.kvCache()');
+  if (typeof opts !== 'object' || opts === null) throw new AttentionInputError('decode() options must be a plain object or undefined');
+  for (const key of SET_BY_DECODE) {
+    if (key in opts) throw new AttentionInputError(`decode() sets ${key} itself (from the cache's lengths); leave it out`);
+  }
+  const { counts: countsOpt, ...rest } = opts;
+  const { batch, heads, seq: nq, headDim } = q.shape;
+  if (batch !== cache.batch || headDim !== cache.headDim || heads % cache.heads !== 0) {
+    throw new AttentionInputError(
+      `decode: q is [${q.dims.join(', ')}], but the cache holds ${cache.batch} sequences of ${cache.heads} K/V heads of dim ${cache.headDim} ` +
+        '(q needs the same batch and head dim, and a multiple of its heads)',
+    );
+  }
+  const lengths = cache.lengths;
+  const counts = perSequence(countsOpt ?? nq, batch, 'decode: counts', nq);
+  counts.forEach((n, b) => {
+    if (n > lengths[b]!) throw new AttentionInputError(`decode: counts[${b}] is ${n}, but sequence ${b} holds ${lengths[b]} tokens: append them first`);
+  });
+  const queryOffset = counts.map((n, b) => lengths[b]! - n);
+  const { parts } = cache.readPlan(queryOffset, nq);
+  const many = parts.length > 1;
+  const results: ForwardResult[] = [];
+  try {
+    for (const part of parts) {
+      const masks = [rest.mask, part.mask].filter((m) => m !== undefined);
+      results.push(
+        await attn.forward(q, part.k, part.v, {
+          ...rest,
+          causal: true,
+          queryOffset,
+          keyOffset: part.keyOffset,
+          mask: masks.length > 1 ? and(...masks) : masks[0],
+          sinks: part.sinks ? rest.sinks : undefined,
+          returnLse: many || rest.returnLse,
+        }),
+      );
+    }
+    if (!many) return results[0]!;
+    const merged = await attn.combine(results.map((r) => ({ out: r.out, lse: r.lse! })));
+    if (rest.returnLse) return merged;
+    merged.lse.destroy();
+    return { out: merged.out };
+  } finally {
+    if (many) for (const r of results) [r.out, r.lse].forEach((t) => t?.destroy());
+  }
+}
