@@ -5,6 +5,9 @@
 // f16×f16→f16 16×16×16 config (NVIDIA's Vulkan driver does); plain f16 MatMul takes the
 // subgroup-matrix path only for 8×16×16 (Intel). Profiling names the programs that ran.
 //   ORT=/path/to/node_modules/onnxruntime-node node ort-nbits.mjs [runs=1000] [m=4096] [k=4096] [layers=4] [op=nbits|matmul] [acc=0] [profile=0] [ep=webgpu|cpu]
+//     [log=2] (session log severity, 0 = verbose) [envlog=warning|verbose] (ORT's default logger, set before the first session)
+// With profile=1 the JSON line also gives each GPU program's median time per dispatch (ORT's timestamp-query
+// events, category "Api", named node&op&program) and its TFLOP/s when it is the GEMM.
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { attrInt, cat, DT, fromHalf, int, len, node, str, tensor, toHalf, valueInfo } from '../peers/onnx-writer.mjs';
@@ -20,6 +23,7 @@ const op = arg.op ?? 'nbits';
 const profile = arg.profile === '1';
 const require = createRequire(import.meta.url);
 const ort = require(process.env.ORT);
+if (arg.envlog) ort.env.logLevel = arg.envlog; // read when the first session initialises ORT
 const log = (s) => process.stderr.write(`${s}\n`);
 
 // ---- data
@@ -93,18 +97,33 @@ for (let r = 1; r < runs; r++) {
 const ms = (performance.now() - t0) / Math.max(1, runs - 1);
 for (let i = 0; i < first.length; i++) if (first[i] !== last[i]) differ++;
 let profiled = null;
+let gpuKernels = null;
 if (profile) {
   session.endProfiling?.();
   await session.release();
   const dir = process.env.PROF_DIR ?? '/tmp';
   const names = {};
+  const durs = {}; // GPU program -> durations in microseconds
   for (const f of readdirSync(dir).filter((f) => f.startsWith(`ort-${op}`))) {
     const text = readFileSync(`${dir}/${f}`, 'utf8');
     for (const m of text.matchAll(/"name"\s*:\s*"([^"]*)"/g)) names[m[1]] = (names[m[1]] ?? 0) + 1;
+    let events = [];
+    try {
+      events = JSON.parse(text);
+    } catch {
+      log(`profile ${f}: not JSON`);
+    }
+    for (const e of events) if (e.cat === 'Api' && typeof e.dur === 'number') (durs[e.name] ??= []).push(e.dur);
   }
   profiled = Object.entries(names)
     .filter(([n]) => /subgroup|matmul|nbits|prepack|layout|dp4a|quantize/i.test(n))
     .slice(0, 20);
+  const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  gpuKernels = Object.entries(durs).map(([name, d]) => {
+    const us = median(d);
+    const gemm = /matmul|gemm|nbits/i.test(name) && !/prepack|layout|pad|quantize/i.test(name);
+    return { name, dispatches: d.length, medianUs: us, tflops: gemm && us > 0 ? +((2 * M * K * K) / us / 1e6).toFixed(1) : undefined };
+  });
 }
 const flop = 2 * M * K * K * L;
 console.log(
@@ -119,6 +138,7 @@ console.log(
     relErrLayer1: L === 1 ? maxErr / maxRef : null,
     firstVsLastDiffer: differ,
     profiled,
+    gpuKernels,
   }),
 );
 process.exit(0);
