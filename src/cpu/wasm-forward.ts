@@ -1,8 +1,7 @@
 /*
  * The CPU forward through the WebAssembly SIMD kernel (asm/forward.ts, embedded
- * as base64 by scripts/build-wasm.mjs). This file is the host side: it loads the
- * module once (asynchronously, so browsers accept it on the main thread), lays
- * out the kernel's memory, copies each head's Q, K, V in (any layout, D padded
+ * as base64 by scripts/build-wasm.mjs, loaded by wasm-kernel.ts). This file is the
+ * host side: it lays out the kernel's memory, copies each head's Q, K, V in (any layout, D padded
  * to a multiple of 8 with zeros), packs K once per KV head (so a GQA group shares
  * it), runs the rows, and copies O and LSE out in q's layout.
  *
