@@ -129,6 +129,8 @@ const BACKWARD_CASES: Record<string, Case> = {
   control: {},
   'causal GQA': { hq: 8, hkv: 2, opts: { causal: true } },
   'score modifier (ALiBi, frozen slopes)': { opts: { score: alibi(alibiSlopes(4)) }, tableGrads: false },
+  // No modifier: the wasm backward on the workers and inline.
+  'sinks, causal, bnhd, batch 2, gqa 2:1': { b: 2, hkv: 2, layout: 'bnhd', opts: { causal: true, sinks: learnedSinks([0.5, -1, 2, 0]) } },
   'mask modifier and sinks, bnhd, batch 2': { b: 2, layout: 'bnhd', opts: { mask: slidingWindow(40, { causal: true }), sinks: learnedSinks([0.5, -1, 2, 0]) } },
 };
 

@@ -10,6 +10,7 @@ import { cpuNaiveForward } from '../cpu/naive.js';
 import { parallelBackward } from '../cpu/parallel-backward.js';
 import { parallelForward } from '../cpu/parallel-forward.js';
 import { CpuPool } from '../cpu/pool.js';
+import { wasmBackward, wasmBackwardFits } from '../cpu/wasm-backward.js';
 import { loadWasmKernel, wasmForward } from '../cpu/wasm-forward.js';
 import { backwardProgram } from '../kernels/backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
@@ -103,9 +104,9 @@ export class CpuBackend implements Backend {
 
   /**
    * @param poison fill outputs with NaN before each run (testing)
-   * @param wasm run the fused forward on the WebAssembly SIMD kernel where the engine has it
-   *   (calls with score or mask modifiers stay on the JS kernel); false, or env
-   *   WEBGPU_ATTENTION_CPU=js, forces the JS kernel everywhere
+   * @param wasm run the fused forward and the backward on the WebAssembly SIMD kernels where the
+   *   engine has them (calls with score or mask modifiers stay on the JS kernels, as do backwards
+   *   with non-finite inputs); false, or env WEBGPU_ATTENTION_CPU=js, forces the JS kernels everywhere
    * @param threads worker threads for the fused forward and the backward (undefined: the available cores;
    *   0 or 1: run on the calling thread)
    */
@@ -177,22 +178,27 @@ export class CpuBackend implements Backend {
       sinks: c.sinks,
     };
     const tableTerms = c.tableGrads && c.score ? jsTableTerms(c.score) : undefined;
+    // The forward's rule: modifiers stay on JS; so do inputs the kernel would treat differently (wasmBackwardFits).
+    const kernel = this.wasm && !c.score && !c.mask ? await loadWasmKernel() : undefined;
+    const wasm = kernel && wasmBackwardFits(args) ? kernel : undefined;
     // Table gradients sum over every head: those calls stay inline (see parallel-backward.ts).
     const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
     const gradScore = c.score && scoreGrad(c.score);
     const shared =
       this.pool && !tableTerms
-        ? await parallelBackward(this.pool, { ...args, score: wire(c.score), scoreGrad: wire(gradScore), mask: wire(c.mask) })
+        ? await parallelBackward(this.pool, { ...args, score: wire(c.score), scoreGrad: wire(gradScore), mask: wire(c.mask) }, !!wasm)
         : undefined;
     const g =
       shared ??
-      cpuBackward({
-        ...args,
-        score: c.score && scoreFn(c.score),
-        scoreGrad: gradScore && scoreFn(gradScore),
-        mask: c.mask && maskFn(c.mask),
-        tableTerms,
-      });
+      (wasm
+        ? wasmBackward(wasm, { ...args, poison: this.poison })
+        : cpuBackward({
+            ...args,
+            score: c.score && scoreFn(c.score),
+            scoreGrad: gradScore && scoreFn(gradScore),
+            mask: c.mask && maskFn(c.mask),
+            tableTerms,
+          }));
     return { dq: this.rounded(c, g.dq), dk: this.rounded(c, g.dk), dv: this.rounded(c, g.dv), dsinks: g.dsinks, dtables: g.dtables };
   }
 

@@ -1,13 +1,14 @@
 /*
  * The CPU worker's entry (a Web Worker in browsers; in Node a worker thread whose
  * shim, threads-node.ts, provides the same onmessage/postMessage globals). Each task
- * is one share of a forward: it rebuilds the score and mask functions from their IR,
+ * is one share of a forward (or a backward): it rebuilds the score and mask functions from their IR,
  * runs the same kernel the inline path would (wasm or JS) on its unit range, and
  * writes O and LSE into the shared arrays, or sends its own back.
  */
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { cpuBackward } from './backward.js';
 import { cpuForward } from './forward.js';
+import { wasmBackward } from './wasm-backward.js';
 import { loadWasmKernel, wasmForward } from './wasm-forward.js';
 import { READY, type BackwardTask, type ForwardTask, type TaskReply } from './worker-protocol.js';
 
@@ -18,9 +19,13 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 
-/** A share of a backward: the inline loop on KV heads [from, to), gradients sent back whole. */
-function runBackward(t: BackwardTask): TaskReply {
+/** A share of a backward: the inline kernel on KV heads [from, to), gradients sent back whole. */
+async function runBackward(t: BackwardTask): Promise<TaskReply> {
   const w = t.backward;
+  const kernel = t.wasm ? await loadWasmKernel() : undefined;
+  if (t.wasm && !kernel) throw new Error('the WebAssembly kernel did not load in the worker');
+  // The main thread chose wasm only for calls without modifiers.
+  if (kernel) return { id: t.id, ok: true, grads: wasmBackward(kernel, { ...w, score: undefined, scoreGrad: undefined, mask: undefined, kvHeads: t.kvHeads }) };
   const grads = cpuBackward({
     ...w,
     score: w.score && scoreFn(w.score),

@@ -1,6 +1,7 @@
 /*
  * The CPU backward spread over the worker pool, split by KV head: a worker takes a
- * range of KV heads (every batch of them), so the dK and dV rows it accumulates, the
+ * range of KV heads (every batch of them) and runs the kernel the inline path would (wasm
+ * or JS) on it, so the dK and dV rows it accumulates, the
  * dQ rows and the dsinks entries of its query heads are its own, summed in the same
  * order as the inline loop — bit-identical results. Each worker sends back its whole-
  * size gradients (zero outside its heads), whose heads are copied into place. Table
@@ -40,8 +41,11 @@ function shareable(a: Float32Array): Float32Array {
   return s;
 }
 
-/** The backward on the pool's workers, or undefined when it should run inline. */
-export async function parallelBackward(pool: CpuPool, args: WireBackwardArgs): Promise<CpuGrads | undefined> {
+/**
+ * The backward on the pool's workers, or undefined when it should run inline; `wasm`: each
+ * worker runs the wasm backward (the inline path's choice), else the JS one.
+ */
+export async function parallelBackward(pool: CpuPool, args: WireBackwardArgs, wasm: boolean): Promise<CpuGrads | undefined> {
   const p = args.problem;
   if (p.headsKv < 2 || p.batch * p.headsQ * p.seqQ * p.seqK * p.headDim < MIN_PARALLEL_WORK) return undefined;
   const slots = await pool.workers();
@@ -50,7 +54,7 @@ export async function parallelBackward(pool: CpuPool, args: WireBackwardArgs): P
   const cuts = Array.from({ length: n + 1 }, (_, i) => Math.round((i * p.headsKv) / n));
   const { q, k, v, out, dout, lse } = args;
   const sent = { ...args, q: shareable(q), k: shareable(k), v: shareable(v), out: shareable(out), dout: shareable(dout), lse: shareable(lse) };
-  const replies = await Promise.all(cuts.slice(0, n).map((from, i) => pool.run(slots[i]!, { backward: sent, kvHeads: [from, cuts[i + 1]!] })));
+  const replies = await Promise.all(cuts.slice(0, n).map((from, i) => pool.run(slots[i]!, { wasm, backward: sent, kvHeads: [from, cuts[i + 1]!] })));
   const grads = {
     dq: new Float32Array(q.length),
     dk: new Float32Array(k.length),

@@ -1,8 +1,7 @@
 /*
  * The CPU forward through the WebAssembly SIMD kernel (asm/forward.ts, embedded
- * as base64 by scripts/build-wasm.mjs). This file is the host side: it loads the
- * module once (asynchronously, so browsers accept it on the main thread), lays
- * out the kernel's memory, copies each head's Q, K, V in (any layout, D padded
+ * as base64 by scripts/build-wasm.mjs, loaded by wasm-kernel.ts). This file is the
+ * host side: it lays out the kernel's memory, copies each head's Q, K, V in (any layout, D padded
  * to a multiple of 8 with zeros), packs K once per KV head (so a GQA group shares
  * it), runs the rows, and copies O and LSE out in q's layout.
  *
@@ -12,70 +11,18 @@
 import { rowOffset } from '../tensor/shape.js';
 import { headRows } from './units.js';
 import { cpuSetup, type CpuForwardArgs, type CpuForwardResult } from './forward.js';
-import { FORWARD_WASM_BASE64 } from './wasm-binary.gen.js';
+import { copyRows, hasNonFinite, HEAP_BASE, kernelFloats, layout, type KernelExports } from './wasm-kernel.js';
+
+export { loadWasmKernel } from './wasm-kernel.js';
 
 /** Keys per tile of the wasm kernel (K and V are padded to a multiple of it). */
 const BC = 64;
-/** Below this byte address the module keeps its own constant tables. */
-const HEAP_BASE = 65536;
-const PAGE = 65536;
-
-interface KernelExports {
-  readonly memory: WebAssembly.Memory;
-  packK(k: number, kp: number, Nk: number, NkPad: number, Dp: number): void;
-  forwardRows(...args: number[]): void;
-  scratchBytes(Dp: number): number;
-}
-
-let loading: Promise<KernelExports | undefined> | undefined;
-
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const text = atob(FORWARD_WASM_BASE64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
-/**
- * The kernel's exports, or undefined where this engine lacks WebAssembly or its SIMD
- * proposal (validating the module itself is the feature test). Loaded once.
- */
-export function loadWasmKernel(): Promise<KernelExports | undefined> {
-  loading ??= (async () => {
-    if (typeof WebAssembly !== 'object') return undefined;
-    const bytes = moduleBytes();
-    if (!WebAssembly.validate(bytes)) return undefined;
-    const { instance } = await WebAssembly.instantiate(bytes);
-    return instance.exports as unknown as KernelExports;
-  })().catch(() => undefined);
-  return loading;
-}
-
-/** Whether a Float32Array holds a non-finite value (then masked keys need the guarded P·V). */
-function hasNonFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return true;
-  return false;
-}
 
 /** Byte regions of the kernel's memory for one call: per-head buffers and scratch. */
 function plan(Nq: number, Nk: number, Dp: number, scratchBytes: number) {
   const NkPad = Math.ceil(Math.max(Nk, 1) / BC) * BC;
   const sizes = { q: Nq * Dp, o: Nq * Dp, lse: Math.ceil(Nq / 8) * 8, k: Nk * Dp, v: NkPad * Dp, kp: NkPad * Dp, scratch: scratchBytes / 4 };
-  let at = HEAP_BASE;
-  const p = {} as Record<keyof typeof sizes, number>;
-  for (const [name, floats] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
-    p[name] = at;
-    at += floats * 4;
-  }
-  return { p, NkPad, end: at };
-}
-
-/** Copies `rows` rows of D floats from `src` (row r at rowAt(r)) into `dst` at float index `to`, row pitch Dp. */
-function copyRows(dst: Float32Array, to: number, src: Float32Array, rows: number, D: number, Dp: number, rowAt: (r: number) => number) {
-  for (let r = 0; r < rows; r++) {
-    const at = rowAt(r);
-    dst.set(src.subarray(at, at + D), to + r * Dp);
-  }
+  return { ...layout(sizes), NkPad };
 }
 
 /**
@@ -88,9 +35,7 @@ export function wasmForward(kernel: KernelExports, a: CpuForwardArgs): CpuForwar
   const { qs, ks, vs, pos, out, lse } = cpuSetup(a);
   const Dp = Math.ceil(D / 8) * 8;
   const { p, NkPad, end } = plan(Nq, Nk, Dp, kernel.scratchBytes(Dp));
-  const mem = kernel.memory;
-  if (mem.buffer.byteLength < end) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
-  const f32 = new Float32Array(mem.buffer);
+  const f32 = kernelFloats(kernel, end);
   const at = (byte: number) => byte / 4;
   // Zero padding columns and the padding rows of V.
   f32.fill(0, at(HEAP_BASE), at(end));

@@ -39,6 +39,8 @@ export interface WireBackwardArgs extends Omit<CpuBackwardArgs, 'score' | 'score
 /** One worker's share of a backward: KV heads [from, to). */
 export interface BackwardTask {
   readonly id: number;
+  /** Run the wasm backward (true) or the JS one: the same choice the inline path makes. */
+  readonly wasm: boolean;
   readonly backward: WireBackwardArgs;
   readonly kvHeads: readonly [number, number];
 }
