@@ -21,7 +21,13 @@ export interface PeerRow extends PeerResult {
 const F32_ERROR_BAR = 1e-3;
 
 const sameShape = (a: BenchShape, b: BenchShape) =>
-  a.batch === b.batch && a.heads === b.heads && a.kvHeads === b.kvHeads && a.seqQ === b.seqQ && a.seqK === b.seqK && a.headDim === b.headDim && a.causal === b.causal;
+  a.batch === b.batch &&
+  a.heads === b.heads &&
+  a.kvHeads === b.kvHeads &&
+  a.seqQ === b.seqQ &&
+  a.seqK === b.seqK &&
+  a.headDim === b.headDim &&
+  a.causal === b.causal;
 
 /** Our row a peer is compared with: flash in f32 on the same shape (else any f32 row). */
 function oursFor(shape: BenchShape, ours: readonly BenchResult[]): BenchResult | undefined {
@@ -61,12 +67,31 @@ const GFLOPS = (tflops: number | null) => num(tflops === null ? null : tflops * 
 
 /** Per shape: our row, then each peer's. */
 function peerTable(shapes: readonly BenchShape[], ours: readonly BenchResult[], rows: readonly PeerRow[], threads: number): string {
-  const shapeCells = (s: BenchShape) => [String(s.batch), String(s.heads), String(s.kvHeads), String(s.seqQ), String(s.seqK), String(s.headDim), s.causal ? 'yes' : 'no'];
+  const shapeCells = (s: BenchShape) => [
+    String(s.batch),
+    String(s.heads),
+    String(s.kvHeads),
+    String(s.seqQ),
+    String(s.seqK),
+    String(s.headDim),
+    s.causal ? 'yes' : 'no',
+  ];
   const err = (e: number | null) => (e === null ? '-' : e.toExponential(1));
   const body = shapes.flatMap((shape) => {
     const base = oursFor(shape, ours);
     const mine = base
-      ? [[`ours (${base.algorithm})`, String(threads), ...shapeCells(shape), num(base.msMedian), GFLOPS(base.tflops), err(base.maxAbsErr), '1.00×', base.error ?? '']]
+      ? [
+          [
+            `ours (${base.algorithm})`,
+            String(threads),
+            ...shapeCells(shape),
+            num(base.msMedian),
+            GFLOPS(base.tflops),
+            err(base.maxAbsErr),
+            '1.00×',
+            base.error ?? '',
+          ],
+        ]
       : [];
     const theirs = rows
       .filter((r) => sameShape(r, shape))

@@ -155,7 +155,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
 
 /** --threads and --peers are CPU-backend matters, and the peers run plain f32 attention. */
 function checkCpuFlags(a: Parsed<typeof BENCH_FLAGS>, dtypes: readonly DType[]): void {
-  if (a.threads !== undefined && a.backend !== 'cpu') throw new UsageError('--threads sets the CPU backend\'s worker threads: add --backend cpu');
+  if (a.threads !== undefined && a.backend !== 'cpu') throw new UsageError("--threads sets the CPU backend's worker threads: add --backend cpu");
   if (!a.peers) return;
   if (a.backend !== 'cpu') {
     throw new UsageError(

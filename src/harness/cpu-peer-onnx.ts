@@ -65,8 +65,7 @@ function ortPeer(ort: Ort, name: string, version: string, threads: number, how: 
     how,
     async prepare(shape: BenchShape, inputs: PeerInputs): Promise<PeerCall> {
       const session = await ort.InferenceSession.create(attentionModel(shape), sessionOptions);
-      const t = (h: PeerInputs['q']) =>
-        new ort.Tensor('float32', h.data as Float32Array, [h.shape.batch, h.shape.heads, h.shape.seq, h.shape.headDim]);
+      const t = (h: PeerInputs['q']) => new ort.Tensor('float32', h.data as Float32Array, [h.shape.batch, h.shape.heads, h.shape.seq, h.shape.headDim]);
       const feeds = { Q: t(inputs.q), K: t(inputs.k), V: t(inputs.v) };
       return {
         run: async () => (await session.run(feeds)).Y!.data as Float32Array,
