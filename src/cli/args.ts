@@ -7,6 +7,7 @@ import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAttention, type Attention } from '../api/attention.js';
+import type { CpuOptions } from '../api/options.js';
 
 /** A bad flag or value: the CLI prints the message and the command's usage, and exits 2. */
 export class UsageError extends Error {
@@ -96,13 +97,13 @@ export function outputPath(value: string | undefined, flag: string): string | un
   return value;
 }
 
-/** createAttention for a checked --backend; prints the choice to stderr. */
-export async function openBackend(b: BackendName): Promise<Attention> {
+/** createAttention for a checked --backend (and the CPU backend's options, e.g. bench --threads); prints the choice to stderr. */
+export async function openBackend(b: BackendName, cpu?: CpuOptions): Promise<Attention> {
   // Experiments: WEBGPU_ATTENTION_DAWN_FLAGS="enable-dawn-features=…" reaches Dawn's create().
   const dawnFlags = (process.env.WEBGPU_ATTENTION_DAWN_FLAGS ?? '').split(' ').filter(Boolean);
   // WEBGPU_ATTENTION_SUBGROUPS=off forces the workgroup-memory row reductions (A/B runs).
   const subgroups = process.env.WEBGPU_ATTENTION_SUBGROUPS !== 'off';
-  const attn = await createAttention({ backend: b, poisonOutputs: true, dawnFlags, subgroups });
+  const attn = await createAttention({ backend: b, poisonOutputs: true, dawnFlags, subgroups, ...(cpu ? { cpu } : {}) });
   const a = attn.adapter;
   console.error(`backend: ${attn.backend} (${a.vendor} ${a.device})`);
   if (attn.fallbackReason) console.error(`falling back to the CPU: ${attn.fallbackReason}`);

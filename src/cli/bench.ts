@@ -2,9 +2,11 @@
  * `webgpu-attention bench`: times the algorithms over a grid of sequence
  * lengths and head dims, prints a table (and flash's speed-up over naive per
  * shape), with --json writes the contract's JSON file, and with --plot an SVG
- * chart of TFLOP/s by N (also of --render's files).
+ * chart of TFLOP/s by N (also of --render's files). On the CPU backend, --threads
+ * sets its worker threads and --peers times the CPU peers beside it (bench-peers.ts).
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { benchOne, type BenchResult, type BenchShape } from '../harness/bench.js';
 import { ALGORITHMS, type Algorithm, type BackwardTile, type ForwardTile } from '../api/options.js';
 import { backend, int, intList, openBackend, outputPath, parse, UsageError, type Parsed } from './args.js';
@@ -17,6 +19,7 @@ import { saveTunedTiles, tune, tuneKey } from '../harness/tune.js';
 import { dtypeTiers } from '../harness/info.js';
 import type { Attention } from '../api/attention.js';
 import { DTYPES, type DType } from '../api/options.js';
+import { runPeers } from './bench-peers.js';
 
 export const BENCH_FLAGS = {
   backend: { type: 'string' },
@@ -40,6 +43,8 @@ export const BENCH_FLAGS = {
   render: { type: 'string' },
   json: { type: 'string' },
   plot: { type: 'string' },
+  threads: { type: 'string' },
+  peers: { type: 'boolean' },
 } as const;
 
 export interface BenchPlan {
@@ -53,6 +58,10 @@ export interface BenchPlan {
   readonly backward?: boolean;
   /** Element types to time each shape in (--dtype f32,f16). */
   readonly dtypes: DType[];
+  /** CPU backend: worker threads (--threads; default the available cores). */
+  readonly threads?: number;
+  /** CPU backend: also time the CPU peers (--peers). */
+  readonly peers?: boolean;
 }
 
 /**
@@ -139,7 +148,23 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   if (a.tune && a.tile !== undefined) throw new UsageError('--tune and --tile exclude each other');
   // Tiles and the backward kernels are GPU matters; 'auto' is checked again once the backend is known.
   if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
-  return { algorithms, shapes, samples, tile, dqTile, keySplits, variant: a.variant, backward: a.backward, dtypes };
+  const threads = a.threads === undefined ? undefined : int(a.threads, '--threads', 1);
+  checkCpuFlags(a, dtypes);
+  return { algorithms, shapes, samples, tile, dqTile, keySplits, variant: a.variant, backward: a.backward, dtypes, threads, peers: a.peers };
+}
+
+/** --threads and --peers are CPU-backend matters, and the peers run plain f32 attention. */
+function checkCpuFlags(a: Parsed<typeof BENCH_FLAGS>, dtypes: readonly DType[]): void {
+  if (a.threads !== undefined && a.backend !== 'cpu') throw new UsageError("--threads sets the CPU backend's worker threads: add --backend cpu");
+  if (!a.peers) return;
+  if (a.backend !== 'cpu') {
+    throw new UsageError(
+      '--peers times the CPU peers (onnxruntime-web wasm, onnxruntime-node CPU, tfjs-wasm) beside the CPU backend: add --backend cpu ' +
+        '(GPU peers run from bench/peers/ and are compared with bench --render)',
+    );
+  }
+  if (a.variant !== undefined) throw new UsageError('--peers times plain attention (causal or not), not --variant');
+  if (!dtypes.includes('f32')) throw new UsageError('--peers compares f32: add f32 to --dtype');
 }
 
 export function resultRow(r: BenchResult): string[] {
@@ -194,7 +219,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const plan = benchPlan(a);
-  const attn = await openBackend(backend(a.backend));
+  const attn = await openBackend(backend(a.backend), plan.threads === undefined ? undefined : { threads: plan.threads });
   if (plan.backward && attn.backend !== 'webgpu') throw new UsageError('--backward needs the webgpu backend (the CPU backend has no timed backward)');
   if (a.tune) await tuneShapes(attn, plan);
   const results = await runPlan(attn, plan);
@@ -202,8 +227,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (caveat) console.error(caveat);
   console.log(table(RESULT_HEADER, results.map(resultRow)));
   for (const shape of plan.shapes) printShapeSummary(shape, results);
+  // Peers use as many threads as ours: --threads, else the CPU backend's default (the available cores).
+  const threads = plan.threads ?? availableParallelism();
+  const peers = plan.peers ? await runPeers(plan.shapes, results, threads, plan.samples) : undefined;
   if (json) {
-    writeFileSync(json, JSON.stringify({ adapter: attn.adapter, dtypes: dtypeTiers(attn), results }, null, 2) + '\n');
+    const cpu = peers ? { cpu: { threads }, peers } : {};
+    writeFileSync(json, JSON.stringify({ adapter: attn.adapter, dtypes: dtypeTiers(attn), results, ...cpu }, null, 2) + '\n');
     console.error(`wrote ${json}`);
   }
   if (plot) await writePlot(plot, results, `bench on ${attn.adapter.backend}: ${attn.adapter.device || attn.adapter.vendor}`);

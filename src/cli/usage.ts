@@ -43,6 +43,11 @@ ${SHAPE}
   --backward                  time the backward pass (flash)
   --dq-tile tx,ty,rm,cn[,ds-in-v]   with --backward: force the dQ pass's tile
   --tune                      search tiles per shape class first and save them for later runs (WebGPU)
+  --threads N                 with --backend cpu: worker threads (default: the available cores; 1 runs inline)
+  --peers                     with --backend cpu: also time onnxruntime-web (wasm), onnxruntime-node (CPU) and tfjs-wasm
+                              on the same f32 inputs and thread count, each checked against the float64 reference
+                              (optional dev dependencies; a missing one is named with its install command;
+                              WEBGPU_ATTENTION_HIDE_PEERS=pkg[,pkg] leaves packages out); the JSON gets "peers"
   --render a.json,b.json      no run: ours and peers' JSON as one table with time ratios
   --json FILE                 write the results (folder checked up front)
   --plot FILE.svg             an SVG chart of TFLOP/s (ms if none) by N, one line per algorithm × dtype; with --render, of those files`,

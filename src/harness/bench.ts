@@ -103,7 +103,7 @@ function checkedRows(p: Problem, n: number) {
 }
 
 /** Max |ours − reference| over the checked rows; NaN anywhere checked gives Infinity. */
-function checkedError(out: Float32Array, ref: Float64Array): number {
+export function checkedError(out: Float32Array, ref: Float64Array): number {
   let err = 0;
   for (let i = 0; i < ref.length; i++) {
     if (Number.isNaN(ref[i]!)) continue; // row not checked
@@ -143,6 +143,29 @@ export function benchProblem(shape: BenchShape): Problem {
   return checkQkv({ batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim }, kv, kv);
 }
 
+/**
+ * The random Q, K, V a benchmark of `shape` runs on (bhnd, uniform draws from `seed`,
+ * default 1234; f16 ones rounded to f16): the same for ours and the peers.
+ */
+export function benchInputs(shape: BenchShape, dtype: DType = 'f32', seed = 1234): { q: HostTensor; k: HostTensor; v: HostTensor } {
+  const rand = rng(seed);
+  const host = (s: Shape4): HostTensor => {
+    const data = randomData(s.batch * s.heads * s.seq * s.headDim, rand);
+    return { data: dtype === 'f16' ? roundToHalf(data) : data, shape: s, layout: 'bhnd' };
+  };
+  const kv: Shape4 = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
+  return { q: host({ batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim }), k: host(kv), v: host(kv) };
+}
+
+/**
+ * The float64 reference output of a plain (no variant) benchmark on `inputs`, on the
+ * checked rows only (first and last `checkRows` rows of the first and last head; NaN elsewhere).
+ */
+export function benchReference(shape: BenchShape, inputs: ReturnType<typeof benchInputs>, checkRows = 8): Float64Array {
+  const rows = checkedRows(benchProblem(shape), checkRows);
+  return referenceForward(inputs.q, inputs.k, inputs.v, { causal: shape.causal, rows }).out;
+}
+
 export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Algorithm, opts: BenchOptions = {}): Promise<BenchResult> {
   const sq: Shape4 = { batch: shape.batch, heads: shape.heads, seq: shape.seqQ, headDim: shape.headDim };
   const skv: Shape4 = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
@@ -165,14 +188,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
     dtype,
     modelBytes: modelBytes(problem, algorithm, shape.causal, layout, eb),
   };
-  const rand = rng(opts.seed ?? 1234);
-  const host = (s: Shape4): HostTensor => {
-    const data = randomData(s.batch * s.heads * s.seq * s.headDim, rand);
-    return { data: dtype === 'f16' ? roundToHalf(data) : data, shape: s, layout: 'bhnd' };
-  };
-  const hq = host(sq);
-  const hk = host(skv);
-  const hv = host(skv);
+  const { q: hq, k: hk, v: hv } = benchInputs(shape, dtype, opts.seed);
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
   const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape), { dtype }));
   const [q, k, v] = tensors as [(typeof tensors)[0], (typeof tensors)[0], (typeof tensors)[0]];
