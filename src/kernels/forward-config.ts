@@ -64,6 +64,11 @@ export interface ForwardConfig {
    * the workgroup tiles stay f32. A partial kernel's O parts stay f32 (the combine writes f16).
    */
   readonly half?: boolean;
+  /**
+   * Paged K/V (kernels/paged.ts): K and V are page pools of this many rows per page, read
+   * through the `pages` table, with a key length per batch entry. Undefined: contiguous K/V.
+   */
+  readonly pageSize?: number;
 }
 
 /**
