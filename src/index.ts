@@ -9,6 +9,8 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export { createAttention, Attention, type ForwardResult, type BackwardResult } from './api/attention.js';
 export { AttentionTensor, type GpuBufferView } from './api/tensor.js';
+export { PagedKVCache, type PagedKVCacheOptions, type AttendOptions } from './api/paged-cache.js';
+export type { PagedKeys } from './api/paged-call.js';
 export { combineHost, type HostPart } from './cpu/combine.js';
 export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, IntoTensors, Algorithm, BackendChoice } from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';

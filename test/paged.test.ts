@@ -8,10 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
+import type { PagedKVCache } from '../src/api/paged-cache.js';
 import { F32_ROUNDOFF } from '../src/harness/verify.js';
 import { referenceForward, type HostTensor } from '../src/reference/forward.js';
 import { roundHalf } from '../src/tensor/half.js';
-import { errorOf, rng, testSeed } from './helpers.js';
+import { errorOf, maxErr, rng, testSeed } from './helpers.js';
 
 type Dims = [number, number, number, number];
 
@@ -135,3 +136,158 @@ for (const backend of ['cpu', 'webgpu'] as const) {
     });
   });
 }
+
+/** A sequence's logical K/V as the test keeps them on the host: per token, [H, D] rows. */
+class Logical {
+  readonly k: Float32Array[] = [];
+  readonly v: Float32Array[] = [];
+  constructor(
+    private readonly h: number,
+    private readonly d: number,
+  ) {}
+  /** n new tokens as [H, n, D] host data (appended here too). */
+  add(n: number, rand: () => number, half: boolean): [Float32Array, Float32Array] {
+    const [k, v] = [randomArray(this.h * n * this.d, rand, half), randomArray(this.h * n * this.d, rand, half)];
+    for (let t = 0; t < n; t++) {
+      const row = (x: Float32Array) => Float32Array.from({ length: this.h * this.d }, (_, i) => x[(Math.floor(i / this.d) * n + t) * this.d + (i % this.d)]!);
+      this.k.push(row(k));
+      this.v.push(row(v));
+    }
+    return [k, v];
+  }
+  fork(): Logical {
+    const c = new Logical(this.h, this.d);
+    c.k.push(...this.k);
+    c.v.push(...this.v);
+    return c;
+  }
+  truncate(n: number): void {
+    this.k.length = n;
+    this.v.length = n;
+  }
+  /** As a Seq ([1, H, len, D]). */
+  seq(): Seq {
+    const len = this.k.length;
+    const bhnd = (rows: Float32Array[]) => {
+      const out = new Float32Array(this.h * len * this.d);
+      rows.forEach((r, t) => {
+        for (let h = 0; h < this.h; h++) out.set(r.subarray(h * this.d, (h + 1) * this.d), (h * len + t) * this.d);
+      });
+      return out;
+    };
+    return { k: bhnd(this.k), v: bhnd(this.v), len };
+  }
+}
+
+/** cache.attend over `seqs` against the reference over each one's logical keys (Nq rows at its end, causal). */
+async function checkAttend(attn: Attention, cache: PagedKVCache, ids: number[], logical: Logical[], hq: number, nq: number, rand: () => number) {
+  const half = cache.dtype === 'f16';
+  const qDims: Dims = [ids.length, hq, nq, cache.headDim];
+  const q = randomArray(ids.length * hq * nq * cache.headDim, rand, half);
+  const qt = attn.tensor(q, qDims, { dtype: cache.dtype });
+  const { out, lse } = await cache.attend(qt, { seqs: ids, causal: true, returnLse: true });
+  const [o, l] = [await out.read(), await lse!.read()];
+  [qt, out, lse!].forEach((t) => t.destroy());
+  const per = hq * nq;
+  logical.forEach((lg, b) => {
+    const s = lg.seq();
+    const { ref } = referenceOf(q, qDims, b, s, cache.heads, { causal: true }, s.len - nq);
+    const tol = half ? 4e-3 : 2e-6;
+    const { err: eo } = maxErr(o.subarray(b * per * cache.headDim, (b + 1) * per * cache.headDim), ref.out);
+    const { err: el } = maxErr(l.subarray(b * per, (b + 1) * per), ref.lse);
+    expect(eo, `O of sequence ${ids[b]}`).toBeLessThanOrEqual(tol);
+    expect(el, `LSE of sequence ${ids[b]}`).toBeLessThanOrEqual(tol);
+  });
+}
+
+for (const backend of ['cpu', 'webgpu'] as const) {
+  describe(`paged cache on ${backend}`, () => {
+    let attn: Attention;
+    beforeAll(async () => {
+      attn = await createAttention({ backend, poisonOutputs: true, cpu: { threads: 0 } });
+    });
+    afterAll(() => attn?.destroy());
+
+    for (const dtype of ['f32', 'f16'] as const) {
+      it(`fork shares the prefix's pages; appends copy a shared partial page first; truncate and free return pages (${dtype})`, async () => {
+        const rand = rng(testSeed());
+        const half = dtype === 'f16';
+        const cache = attn.pagedKVCache({ heads: 2, headDim: 32, pageSize: 4, numPages: 12, dtype });
+        const a = cache.create();
+        const la = new Logical(2, 32);
+        cache.append(a, ...la.add(6, rand, half)); // a whole page and a partial one
+        expect(cache.pages(a).length).toBe(2);
+        const b = cache.fork(a);
+        const lb = la.fork();
+        expect(cache.pages(b)).toEqual(cache.pages(a));
+        const shared = cache.pages(a)[1]!;
+        expect(cache.refCount(shared)).toBe(2);
+        cache.append(a, ...la.add(1, rand, half)); // copy-on-write of the shared partial page
+        expect(cache.pages(a)[0]).toBe(cache.pages(b)[0]); // the full page stays shared
+        expect(cache.pages(a)[1]).not.toBe(shared);
+        expect(cache.refCount(shared)).toBe(1);
+        cache.append(b, ...lb.add(3, rand, half)); // b alone now: written in place, then a new page
+        expect(cache.pages(b)[1]).toBe(shared);
+        cache.append(a, ...la.add(5, rand, half));
+        await checkAttend(attn, cache, [a, b], [la, lb], 4, 2, rand);
+        const before = cache.freePages;
+        cache.truncate(a, 3); // inside the page a still shares with b: its other two pages go back
+        la.truncate(3);
+        expect(cache.freePages).toBe(before + 2);
+        cache.append(a, ...la.add(2, rand, half)); // copy-on-write again: b's first page stays intact
+        expect(cache.pages(a)[0]).not.toBe(cache.pages(b)[0]);
+        await checkAttend(attn, cache, [b, a], [lb, la], 4, 2, rand);
+        cache.free(b);
+        expect(cache.freePages).toBe(12 - 2);
+        const c = cache.fork(a); // a fork of a copy, grown past its pages
+        const lc = la.fork();
+        cache.append(c, ...lc.add(4, rand, half));
+        // (every attend of this test has the same heads, rows and ragged lengths: one pipeline)
+        await checkAttend(attn, cache, [a, c], [la, lc], 4, 2, rand);
+        cache.reset();
+        expect(cache.freePages).toBe(12);
+        cache.destroy();
+      });
+    }
+
+    it('appends from tensors of this Attention, and refuses to run out of pages without changing anything', async () => {
+      const rand = rng(testSeed());
+      const cache = attn.pagedKVCache({ batch: 2, heads: 2, headDim: 32, pageSize: 8, numPages: 3 });
+      const lg = [new Logical(2, 32), new Logical(2, 32)];
+      const [k, v] = lg[0]!.add(10, rand, false);
+      cache.append(0, attn.tensor(k, [1, 2, 10, 32]), attn.tensor(v, [1, 2, 10, 32]));
+      cache.append(1, ...lg[1]!.add(3, rand, false));
+      const err = await errorOf(() => cache.append(1, new Float32Array(2 * 32 * 6), new Float32Array(2 * 32 * 6)));
+      expect(err.message).toMatch(/needs 1 more pages.*only 0 are free/);
+      expect(cache.length(1)).toBe(3);
+      await checkAttend(attn, cache, [0, 1], lg, 4, 2, rand);
+      cache.destroy();
+    });
+  });
+}
+
+describe('paged option checks (before any GPU work)', () => {
+  let attn: Attention;
+  beforeAll(async () => {
+    attn = await createAttention({ backend: 'cpu' });
+  });
+  afterAll(() => attn?.destroy());
+
+  it('names a page outside the pools, a short table row, missing positions, and the unsupported paths', async () => {
+    const q = attn.tensor(new Float32Array(2 * 32), [2, 1, 1, 32]);
+    const pool = attn.tensor(new Float32Array(4 * 8 * 32), [4, 1, 8, 32]);
+    const run = (pages: unknown, extra: object = {}) => attn.forward(q, pool, pool, { pages, ...extra } as ForwardOptions);
+    expect((await errorOf(() => run({ table: [[0], [4]], lengths: [3, 3] }))).message).toMatch(/table\[1\]\[0\] = 4 is not a page of the pools \(0 … 3\)/);
+    expect((await errorOf(() => run({ table: [[0], [1]], lengths: [3, 9] }))).message).toMatch(/table\[1\] has 1 pages, but lengths\[1\] = 9 needs 2/);
+    expect((await errorOf(() => run({ table: new Int32Array([0, 1, 2]), lengths: 3 }))).message).toMatch(/B = 2 equal rows/);
+    expect((await errorOf(() => run({ table: [[0], [1]], lengths: [3, 0] }))).message).toMatch(/lengths\[1\] = 0 is less than the 1 query rows/);
+    expect((await errorOf(() => run({ table: [[0], [1]], lengths: [3, 3] }, { algorithm: 'naive' }))).message).toMatch(/fused kernel only/);
+    expect((await errorOf(() => run({ table: [[0], [1]], lenghts: [3, 3] }))).message).toMatch(/unknown key 'lenghts'/);
+    const other = attn.tensor(new Float32Array(4 * 4 * 32), [4, 1, 4, 32]);
+    expect((await errorOf(() => attn.forward(q, pool, other, { pages: { table: [[0], [1]], lengths: 3 } }))).message).toMatch(/one shape and layout/);
+    // A zero-length entry with explicit positions: its row sees no key (O = 0, LSE = −∞).
+    const { out, lse } = await run({ table: [[0], []], lengths: [3, 0] }, { queryOffset: 3, returnLse: true });
+    expect(Array.from((await lse!.read()).subarray(1))).toEqual([-Infinity]);
+    expect(Array.from((await out.read()).subarray(32)).every((x) => x === 0)).toBe(true);
+  });
+});
