@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
 import type { PagedKVCache } from '../src/api/paged-cache.js';
+import { benchOne } from '../src/harness/bench.js';
 import { F32_ROUNDOFF } from '../src/harness/verify.js';
 import { referenceForward, type HostTensor } from '../src/reference/forward.js';
 import { roundHalf } from '../src/tensor/half.js';
@@ -133,6 +134,13 @@ for (const backend of ['cpu', 'webgpu'] as const) {
     it('a page size that is not a multiple of the key tile (7), and f16', async () => {
       await checkPaged(attn, { hq: 2, hkv: 2, d: 32, nq: 2, lens: [30, 9], pageSize: 7, opts: { causal: true } });
       await checkPaged(attn, { hq: 4, hkv: 1, d: 64, nq: 1, lens: [33, 64], pageSize: 16, half: true });
+    });
+    it('bench --paged: the same keys on shuffled pages, timed and checked against the reference', async () => {
+      const shape = { batch: 2, heads: 2, kvHeads: 2, seqQ: 1, seqK: 70, headDim: 32, causal: false };
+      const r = await benchOne(attn, shape, 'flash', { pageSize: 16, samples: 1 });
+      expect(r.error).toBeUndefined();
+      expect(r.pageSize).toBe(16);
+      expect(r.maxAbsErr!).toBeLessThan(1e-5);
     });
   });
 }

@@ -34,6 +34,7 @@ export const BENCH_FLAGS = {
   tile: { type: 'string' },
   'dq-tile': { type: 'string' },
   'key-splits': { type: 'string' },
+  paged: { type: 'string' },
   variant: { type: 'string' },
   backward: { type: 'boolean' },
   tune: { type: 'boolean' },
@@ -49,6 +50,8 @@ export interface BenchPlan {
   readonly tile?: ForwardTile;
   readonly dqTile?: BackwardTile;
   readonly keySplits?: number;
+  /** --paged PAGE_SIZE: K/V read through a page table of pages of this many rows. */
+  readonly pageSize?: number;
   readonly variant?: string;
   readonly backward?: boolean;
   /** Element types to time each shape in (--dtype f32,f16). */
@@ -132,6 +135,8 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
   const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
+  const pageSize = a.paged === undefined ? undefined : int(a.paged, '--paged', 1);
+  if (pageSize !== undefined && a.backward) throw new UsageError('--paged times the forward only (paged K/V have no backward)');
   if (a['dq-tile'] !== undefined && !a.backward) throw new UsageError('--dq-tile is a backward tile: add --backward');
   const tile = parseTile(a.tile);
   const dqTile = parseDqTile(a['dq-tile']);
@@ -139,12 +144,12 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   if (a.tune && a.tile !== undefined) throw new UsageError('--tune and --tile exclude each other');
   // Tiles and the backward kernels are GPU matters; 'auto' is checked again once the backend is known.
   if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
-  return { algorithms, shapes, samples, tile, dqTile, keySplits, variant: a.variant, backward: a.backward, dtypes };
+  return { algorithms, shapes, samples, tile, dqTile, keySplits, pageSize, variant: a.variant, backward: a.backward, dtypes };
 }
 
 export function resultRow(r: BenchResult): string[] {
   return [
-    `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`,
+    `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pageSize ? ` paged${r.pageSize}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`,
     r.dtype,
     String(r.batch),
     String(r.heads),
@@ -223,15 +228,27 @@ async function writePlot(file: string, rows: readonly PlotRow[], title: string):
 /** Every algorithm on every shape, with a progress bar on a terminal (the old "[i/n] …" lines elsewhere). */
 async function runPlan(attn: Attention, plan: BenchPlan): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  const total = plan.shapes.length * plan.algorithms.length * plan.dtypes.length;
+  // --paged: each flash case also runs on its K/V scattered over pages, right after the contiguous one.
+  const runs = plan.algorithms.flatMap(
+    (alg) =>
+      (alg === 'flash' && plan.pageSize
+        ? [
+            [alg, undefined],
+            [alg, plan.pageSize],
+          ]
+        : [[alg, undefined]]) as [Algorithm, number | undefined][],
+  );
+  const total = plan.shapes.length * runs.length * plan.dtypes.length;
   const bar = progress(total, (label, i) => console.error(`[${i + 1}/${total}] ${label} …`));
   try {
     for (const shape of plan.shapes) {
       for (const dtype of plan.dtypes) {
-        for (const alg of plan.algorithms) {
-          bar.next(`${alg} ${dtype} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`);
+        for (const [alg, pageSize] of runs) {
+          bar.next(
+            `${alg}${pageSize ? ` paged${pageSize}` : ''} ${dtype} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`,
+          );
           const { samples, tile, dqTile, keySplits, variant, backward } = plan;
-          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, variant, backward, dtype }));
+          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, variant, backward, dtype, pageSize }));
         }
       }
     }
