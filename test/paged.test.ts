@@ -13,6 +13,8 @@ import { benchOne } from '../src/harness/bench.js';
 import { F32_ROUNDOFF } from '../src/harness/verify.js';
 import { referenceForward, type HostTensor } from '../src/reference/forward.js';
 import { roundHalf } from '../src/tensor/half.js';
+import { maskFn } from '../src/mods/emit-js.js';
+import { slidingWindow } from '../src/mods/builtins.js';
 import { errorOf, maxErr, rng, testSeed } from './helpers.js';
 
 type Dims = [number, number, number, number];
@@ -65,7 +67,7 @@ function referenceOf(q: Float32Array, qDims: Dims, b: number, s: Seq, hkv: numbe
   const [, hq, nq, d] = qDims;
   const qb: HostTensor = { data: q.subarray(b * hq * nq * d, (b + 1) * hq * nq * d), shape: { batch: 1, heads: hq, seq: nq, headDim: d }, layout: 'bhnd' };
   const t = (x: Float32Array): HostTensor => ({ data: x, shape: { batch: 1, heads: hkv, seq: s.len, headDim: d }, layout: 'bhnd' });
-  const o = { causal: opts.causal, queryOffset: qOff, keyOffset: 0 };
+  const o = { causal: opts.causal, queryOffset: qOff, keyOffset: 0, mask: opts.mask && maskFn(opts.mask) };
   return { ref: referenceForward(qb, t(s.k), t(s.v), o), ref32: referenceForward(qb, t(s.k), t(s.v), { ...o, precision: 'f32' }) };
 }
 
@@ -134,6 +136,9 @@ for (const backend of ['cpu', 'webgpu'] as const) {
     it('a page size that is not a multiple of the key tile (7), and f16', async () => {
       await checkPaged(attn, { hq: 2, hkv: 2, d: 32, nq: 2, lens: [30, 9], pageSize: 7, opts: { causal: true } });
       await checkPaged(attn, { hq: 4, hkv: 1, d: 64, nq: 1, lens: [33, 64], pageSize: 16, half: true });
+    });
+    it('a mask modifier sees logical positions (sliding window of 20 over ragged paged sequences)', async () => {
+      await checkPaged(attn, { hq: 2, hkv: 2, d: 32, nq: 2, lens: [60, 23], pageSize: 16, opts: { causal: true, mask: slidingWindow(20) } });
     });
     it('bench --paged: the same keys on shuffled pages, timed and checked against the reference', async () => {
       const shape = { batch: 2, heads: 2, kvHeads: 2, seqQ: 1, seqK: 70, headDim: 32, causal: false };
