@@ -13,6 +13,8 @@ export { KVCache } from './api/kv-cache.js';
 export { StreamingKVCache } from './api/streaming-cache.js';
 export type { DecodeOptions } from './api/decode.js';
 export type { KVCacheLike, KVCacheOptions, StreamingOptions, AppendOptions, AppendData, CachePart, CacheReadPlan } from './api/kv-cache-types.js';
+export { PagedKVCache, type PagedKVCacheOptions, type AttendOptions } from './api/paged-cache.js';
+export type { PagedKeys } from './api/paged-call.js';
 export { combineHost, type HostPart } from './cpu/combine.js';
 export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, IntoTensors, Algorithm, BackendChoice } from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';

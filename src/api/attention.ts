@@ -33,6 +33,7 @@ import { StreamingKVCache } from './streaming-cache.js';
 import { hostData, type TensorData } from './host-data.js';
 import { type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
 import { AttentionTensor, type TensorStorage } from './tensor.js';
+import { PagedKVCache, type PagedKVCacheOptions } from './paged-cache.js';
 
 export interface ForwardResult {
   /** O, same shape and layout as q. */
@@ -303,6 +304,15 @@ export class Attention {
     } finally {
       outputs.states!.destroy();
     }
+  }
+
+  /**
+   * A paged K/V cache on this backend (as vLLM's PagedAttention): pages from a free list, a
+   * page table per sequence, fork() for shared prefixes with copy-on-write, and attend() reading
+   * the pages in place. See docs/decoding.md, "Paged cache".
+   */
+  pagedKVCache(opts: PagedKVCacheOptions): PagedKVCache {
+    return new PagedKVCache(this, opts);
   }
 
   /** Releases the device (when the library created it) and pooled buffers. */

@@ -16,6 +16,7 @@ import { backwardProgram } from '../kernels/backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
 import { flashProgram } from '../kernels/forward-program.js';
+import { poolBytes } from '../kernels/paged-program.js';
 import { mergeProgram } from '../kernels/merge.js';
 import { naiveProgram } from '../kernels/naive-program.js';
 import { padBytes, type Program } from '../kernels/program.js';
@@ -136,7 +137,8 @@ export class CpuBackend implements Backend {
 
   async forward(c: AttentionCall, t: ForwardTensors) {
     // The CPU's fused kernel is already the plain online softmax: 'basic' runs it too.
-    const kernel = this.wasm && c.algorithm !== 'naive' && !c.score && !c.mask ? await loadWasmKernel() : undefined;
+    // Paged K/V run on the JS kernel, inline (it reads rows through the page table).
+    const kernel = this.wasm && c.algorithm !== 'naive' && !c.score && !c.mask && !c.pages ? await loadWasmKernel() : undefined;
     const args = {
       problem: c.problem,
       q: hostData(t.q),
@@ -150,11 +152,14 @@ export class CpuBackend implements Backend {
       positions: c.positions,
       poison: this.poison,
       sinks: c.sinks,
+      pages: c.pages,
     };
     // Workers rebuild the modifiers from their IR; the kernel choice is the inline one, so results are bit-identical.
     const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
     const shared =
-      this.pool && c.algorithm !== 'naive' ? await parallelForward(this.pool, { ...args, score: wire(c.score), mask: wire(c.mask) }, !!kernel) : undefined;
+      this.pool && c.algorithm !== 'naive' && !c.pages
+        ? await parallelForward(this.pool, { ...args, score: wire(c.score), mask: wire(c.mask) }, !!kernel)
+        : undefined;
     const run = c.algorithm === 'naive' ? cpuNaiveForward : kernel ? wasmForward.bind(undefined, kernel) : cpuForward;
     const r = shared ?? run({ ...args, score: c.score && scoreFn(c.score), mask: c.mask && maskFn(c.mask) });
     return { out: this.rounded(c, r.out), lse: { kind: 'cpu', data: r.lse } as const };
@@ -337,7 +342,7 @@ export class WebGpuBackend implements Backend {
     const eb = bytesOf(c.dtype);
     const bytes: Record<string, number> = {
       q: p.batch * p.headsQ * p.seqQ * p.headDim * eb,
-      k: p.batch * p.headsKv * p.seqK * p.headDim * eb,
+      k: c.pages ? poolBytes(c) : p.batch * p.headsKv * p.seqK * p.headDim * eb,
       lse: p.batch * p.headsQ * p.seqQ * 4,
     };
     const sizeOf = (name: string) => bytes[{ v: 'k', out: 'q', dout: 'q', dq: 'q', dk: 'k', dv: 'k' }[name] ?? name]!;

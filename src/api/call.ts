@@ -12,6 +12,7 @@ import { shapeToString, stridesOf } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
 import type { BackwardOptions, ForwardOptions } from './options.js';
 import type { AttentionTensor } from './tensor.js';
+import { checkPaged, pagedQueryOffset } from './paged-call.js';
 
 function operand(t: AttentionTensor): Operand {
   return { layout: t.layout, strides: stridesOf(t.shape, t.layout) };
@@ -19,10 +20,14 @@ function operand(t: AttentionTensor): Operand {
 
 /** The forward call for q, k, v and `opts`. */
 export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: AttentionTensor, opts: ForwardOptions): AttentionCall {
-  const problem = checkQkv(q.shape, k.shape, v.shape);
+  // Paged K/V: k and v are page pools; the problem sees the logical [B, Hkv, longest, D].
+  const paged = opts.pages && checkPaged(q, k, v, opts.pages);
+  const problem = checkQkv(q.shape, paged?.kShape ?? k.shape, paged?.kShape ?? v.shape);
   const dtype = checkDtypes({ q, k, v }, opts.dtype);
   const algorithm = opts.algorithm ?? 'flash';
-  const positions = checkPositions(opts, problem);
+  if (paged && algorithm !== 'flash') throw new AttentionInputError(`pages (paged K/V) run on the fused kernel only; algorithm '${algorithm}' has none`);
+  const pagedDefault = paged && opts.queryOffset === undefined ? { queryOffset: pagedQueryOffset(paged.pages, problem.seqQ) } : {};
+  const positions = checkPositions({ ...opts, ...pagedDefault }, problem);
   const { score, mask, sinks } = checkVariant(opts, problem, positions);
   if (algorithm === 'basic' && (score || mask || sinks)) {
     throw new AttentionInputError("algorithm 'basic' (the teaching kernel) has no score/mask modifiers or sinks; use 'flash'");
@@ -45,6 +50,7 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
     sinks,
     tile: opts.tile,
     keySplits: opts.keySplits,
+    ...(paged ? { pages: paged.pages } : {}),
   };
 }
 
@@ -61,6 +67,7 @@ export function backwardCall(
   opts: BackwardOptions,
 ): BackwardCall {
   const { q, k, v, out, lse } = saved;
+  if (opts.pages) throw new AttentionInputError('backward has no paged K/V (pages): it is a decoding feature; run training calls on contiguous K/V');
   const call = forwardCall(q, k, v, { ...opts, algorithm: 'flash' });
   const p = call.problem;
   for (const [name, t] of [

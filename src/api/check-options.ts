@@ -19,6 +19,7 @@ import { AttentionInputError } from '../tensor/errors.js';
 import { LAYOUTS } from '../tensor/shape.js';
 import { AttentionTensor } from './tensor.js';
 import type { KVCacheOptions } from './kv-cache-types.js';
+import { checkPagesOption } from './paged-call.js';
 import type { BackwardOptions, CreateOptions, ForwardOptions, TensorOptions } from './options.js';
 import { ALGORITHMS } from './options.js';
 
@@ -214,6 +215,7 @@ const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
   sinks,
   queryOffset: offset,
   keyOffset: offset,
+  pages: (v) => checkPagesOption(v),
   into: (v, name) => {
     const tensor: Rule = (t, n) => (t instanceof AttentionTensor ? t : fail(`${n} must be a tensor made by attn.tensor(), got ${show(t)}`));
     return checkObject(v, { out: tensor, dq: tensor, dk: tensor, dv: tensor }, name, `${name}.`);

@@ -8,6 +8,7 @@ import type { Modifier } from '../mods/modifier.js';
 import type { DType } from '../tensor/half.js';
 import type { Layout } from '../tensor/shape.js';
 import type { AttentionTensor } from './tensor.js';
+import type { PagedKeys } from './paged-call.js';
 
 /** Which backend createAttention() uses. */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu' | { readonly device: GPUDevice };
@@ -120,6 +121,12 @@ export interface ForwardOptions {
    * layout); backward() writes `dq`, `dk`, `dv` (q's, k's, v's). Each is returned as the result.
    */
   readonly into?: IntoTensors;
+  /**
+   * Paged K/V (as vLLM's PagedAttention): k and v are page pools [numPages, Hkv, pageSize, D],
+   * and `pages` says which pages each batch entry reads and how many keys it has (see
+   * PagedKeys, docs/decoding.md "Paged cache"). Forward only, on the fused kernel.
+   */
+  readonly pages?: PagedKeys;
 }
 
 /** Tensors results are written into (see `into`). */

@@ -37,6 +37,7 @@ export const BENCH_FLAGS = {
   tile: { type: 'string' },
   'dq-tile': { type: 'string' },
   'key-splits': { type: 'string' },
+  paged: { type: 'string' },
   variant: { type: 'string' },
   backward: { type: 'boolean' },
   tune: { type: 'boolean' },
@@ -54,6 +55,8 @@ export interface BenchPlan {
   readonly tile?: ForwardTile;
   readonly dqTile?: BackwardTile;
   readonly keySplits?: number;
+  /** --paged PAGE_SIZE: K/V read through a page table of pages of this many rows. */
+  readonly pageSize?: number;
   readonly variant?: string;
   readonly backward?: boolean;
   /** Element types to time each shape in (--dtype f32,f16). */
@@ -141,6 +144,8 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
   const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
+  const pageSize = a.paged === undefined ? undefined : int(a.paged, '--paged', 1);
+  if (pageSize !== undefined && a.backward) throw new UsageError('--paged times the forward only (paged K/V have no backward)');
   if (a['dq-tile'] !== undefined && !a.backward) throw new UsageError('--dq-tile is a backward tile: add --backward');
   const tile = parseTile(a.tile);
   const dqTile = parseDqTile(a['dq-tile']);
@@ -150,7 +155,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
   const threads = a.threads === undefined ? undefined : int(a.threads, '--threads', 1);
   checkCpuFlags(a, dtypes);
-  return { algorithms, shapes, samples, tile, dqTile, keySplits, variant: a.variant, backward: a.backward, dtypes, threads, peers: a.peers };
+  return { algorithms, shapes, samples, tile, dqTile, keySplits, pageSize, variant: a.variant, backward: a.backward, dtypes, threads, peers: a.peers };
 }
 
 /** --threads and --peers are CPU-backend matters, and the peers run plain f32 attention. */
@@ -169,7 +174,7 @@ function checkCpuFlags(a: Parsed<typeof BENCH_FLAGS>, dtypes: readonly DType[]):
 
 export function resultRow(r: BenchResult): string[] {
   return [
-    `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`,
+    `${r.algorithm}${r.variant ? `+${r.variant}` : ''}${r.pageSize ? ` paged${r.pageSize}` : ''}${r.pass === 'backward' ? ' (bwd)' : ''}`,
     r.dtype,
     String(r.batch),
     String(r.heads),
@@ -252,15 +257,27 @@ async function writePlot(file: string, rows: readonly PlotRow[], title: string):
 /** Every algorithm on every shape, with a progress bar on a terminal (the old "[i/n] …" lines elsewhere). */
 async function runPlan(attn: Attention, plan: BenchPlan): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  const total = plan.shapes.length * plan.algorithms.length * plan.dtypes.length;
+  // --paged: each flash case also runs on its K/V scattered over pages, right after the contiguous one.
+  const runs = plan.algorithms.flatMap(
+    (alg) =>
+      (alg === 'flash' && plan.pageSize
+        ? [
+            [alg, undefined],
+            [alg, plan.pageSize],
+          ]
+        : [[alg, undefined]]) as [Algorithm, number | undefined][],
+  );
+  const total = plan.shapes.length * runs.length * plan.dtypes.length;
   const bar = progress(total, (label, i) => console.error(`[${i + 1}/${total}] ${label} …`));
   try {
     for (const shape of plan.shapes) {
       for (const dtype of plan.dtypes) {
-        for (const alg of plan.algorithms) {
-          bar.next(`${alg} ${dtype} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`);
+        for (const [alg, pageSize] of runs) {
+          bar.next(
+            `${alg}${pageSize ? ` paged${pageSize}` : ''} ${dtype} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`,
+          );
           const { samples, tile, dqTile, keySplits, variant, backward } = plan;
-          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, variant, backward, dtype }));
+          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, variant, backward, dtype, pageSize }));
         }
       }
     }

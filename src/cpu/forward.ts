@@ -5,9 +5,10 @@
  * l and the unnormalised output acc; nothing of size N×N is ever allocated.
  * Causal tiles wholly above the diagonal are skipped, as on the GPU.
  */
+import type { PagedKv } from '../kernels/paged.js';
 import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
 import { resolvePositions, type Positions } from '../mods/positions.js';
-import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
+import { rowOffset, stridesOf, type Layout, type Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import { headRows, type UnitRange } from './units.js';
 
@@ -36,6 +37,8 @@ export interface CpuForwardArgs {
   readonly units?: UnitRange;
   /** Write O and LSE here (shared with other workers) instead of fresh arrays; not poisoned. */
   readonly into?: CpuForwardResult;
+  /** Paged K/V (kernels/paged.ts): k and v are page pools, rows read through the table, keys up to each entry's length. */
+  readonly pages?: PagedKv;
 }
 
 export interface CpuForwardResult {
@@ -51,8 +54,15 @@ export function cpuSetup(a: CpuForwardArgs) {
   return {
     ...(a.into ?? fresh(a)),
     qs: stridesOf({ batch: B, heads: Hq, seq: Nq, headDim: D }, a.qLayout),
-    ks: stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.kLayout),
-    vs: stridesOf({ batch: B, heads: Hkv, seq: Nk, headDim: D }, a.vLayout),
+    // Paged: the pools' strides ([numPages, Hkv, pageSize, D] in their layout).
+    ks: stridesOf(
+      a.pages ? { batch: a.pages.numPages, heads: Hkv, seq: a.pages.pageSize, headDim: D } : { batch: B, heads: Hkv, seq: Nk, headDim: D },
+      a.kLayout,
+    ),
+    vs: stridesOf(
+      a.pages ? { batch: a.pages.numPages, heads: Hkv, seq: a.pages.pageSize, headDim: D } : { batch: B, heads: Hkv, seq: Nk, headDim: D },
+      a.vLayout,
+    ),
     pos: a.positions ?? resolvePositions(B, Nq, Nk),
   };
 }
@@ -72,6 +82,7 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
   const BR = CPU_TILE.rows;
   const BC = CPU_TILE.keys;
   const group = Hq / Hkv;
+  const keyRow = a.pages ? pagedRowOffset(a.pages) : rowOffset;
 
   const m = new Float64Array(BR);
   const l = new Float64Array(BR);
@@ -81,6 +92,7 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
   for (let b = 0; b < B; b++) {
     const [qPos, kPos] = [pos.query[b]!, pos.key[b]!];
     const offset = qPos - kPos; // causal: key j visible from query i iff j <= i + offset
+    const keys = a.pages ? a.pages.lengths[b]! : Nk; // a paged entry's own length
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
       const [rowStart, rowEnd] = headRows(a.units, b * Hq + h, Nq);
@@ -90,13 +102,13 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
         l.fill(0);
         acc.fill(0);
         // Last key any row of this tile can see: tiles past it are skipped, not masked.
-        const kvEnd = a.causal ? Math.max(0, Math.min(Nk, q0 + rows - 1 + offset + 1)) : Nk;
+        const kvEnd = a.causal ? Math.max(0, Math.min(keys, q0 + rows - 1 + offset + 1)) : keys;
         for (let k0 = 0; k0 < kvEnd; k0 += BC) {
-          const keys = Math.min(BC, kvEnd - k0);
+          const tileKeys = Math.min(BC, kvEnd - k0);
           for (let r = 0; r < rows; r++) {
             const i = q0 + r;
             const qo = rowOffset(qs, b, h, i);
-            const last = a.causal ? Math.min(keys, i + offset - k0 + 1) : keys;
+            const last = a.causal ? Math.min(tileKeys, i + offset - k0 + 1) : tileKeys;
             if (last <= 0) continue;
             let tileMax = -Infinity;
             for (let c = 0; c < last; c++) {
@@ -104,7 +116,7 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
                 s[c] = -Infinity;
                 continue;
               }
-              const ko = rowOffset(ks, b, hk, k0 + c);
+              const ko = keyRow(ks, b, hk, k0 + c);
               let dot = 0;
               for (let d = 0; d < D; d++) dot += a.q[qo + d]! * a.k[ko + d]!;
               s[c] = a.score ? a.score(dot * a.scale, b, h, qPos + i, kPos + k0 + c) : dot * a.scale;
@@ -120,7 +132,7 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
               if (s[c] === -Infinity) continue;
               const p = Math.exp(s[c]! - mNew);
               sum += p;
-              const vo = rowOffset(vs, b, hk, k0 + c);
+              const vo = keyRow(vs, b, hk, k0 + c);
               for (let d = 0; d < D; d++) acc[ar + d]! += p * a.v[vo + d]!;
             }
             l[r] = l[r]! * alpha + sum;
@@ -145,4 +157,10 @@ export function cpuForward(a: CpuForwardArgs): CpuForwardResult {
     }
   }
   return { out, lse };
+}
+
+/** Where key row n of batch entry b, head h starts in a page pool of strides `st`: in page table[b][⌊n / pageSize⌋]. */
+function pagedRowOffset(pages: PagedKv): (st: Strides, b: number, h: number, n: number) => number {
+  const size = pages.pageSize;
+  return (st, b, h, n) => rowOffset(st, pages.table[b]![Math.floor(n / size)]!, h, n % size);
 }

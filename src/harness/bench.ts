@@ -12,6 +12,7 @@ import { BASIC_ROWS } from '../kernels/basic.js';
 import { forwardLayout } from '../kernels/forward-program.js';
 import { padBytes } from '../kernels/program.js';
 import type { Modifier } from '../mods/modifier.js';
+import { pagedBenchInputs } from './bench-paged.js';
 import { forwardCall, gpuSeam, type GpuSeam, type PreparedProgram } from '../api/internal.js';
 import type { AttentionTensor } from '../api/tensor.js';
 import type { Shape4 } from '../tensor/shape.js';
@@ -72,6 +73,8 @@ export interface BenchResult extends BenchShape {
   readonly kernelMs?: Readonly<Record<string, number>>;
   /** Why the case could not run (e.g. the naive N×N matrix does not fit). */
   readonly error?: string;
+  /** Rows per page when K/V were read through a page table (bench --paged). */
+  readonly pageSize?: number;
 }
 
 export interface BenchOptions {
@@ -91,6 +94,8 @@ export interface BenchOptions {
   readonly dqTile?: BackwardTile;
   /** Element type of Q, K, V, O (default 'f32'); f16 inputs are f16 values of the random draw. */
   readonly dtype?: DType;
+  /** Read K and V through a page table of pages of this many rows (shuffled; bench-paged.ts), forward only. */
+  readonly pageSize?: number;
 }
 
 /** Query rows checked against the reference: first and last few of the first and last head. */
@@ -183,6 +188,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),
+    ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
     pass: opts.backward ? ('backward' as const) : ('forward' as const),
     algorithm,
     dtype,
@@ -190,9 +196,20 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
   };
   const { q: hq, k: hk, v: hv } = benchInputs(shape, dtype, opts.seed);
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
-  const tensors = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape), { dtype }));
+  // --paged: the same K and V on shuffled pages of a pool, read through a page table.
+  const paged = opts.pageSize ? pagedBenchInputs(hk, hv, opts.pageSize, rng((opts.seed ?? 1234) + 1)) : undefined;
+  const inputs = [hq, paged?.k ?? hk, paged?.v ?? hv];
+  const tensors = inputs.map((h) => attn.tensor(h.data as Float32Array, dims(h.shape), { dtype }));
   const [q, k, v] = tensors as [(typeof tensors)[0], (typeof tensors)[0], (typeof tensors)[0]];
-  const fopts = { causal: shape.causal, algorithm, scale: resolveScale(undefined, shape.headDim), tile: fwdTile, keySplits: opts.keySplits, ...variant };
+  const fopts = {
+    causal: shape.causal,
+    algorithm,
+    scale: resolveScale(undefined, shape.headDim),
+    tile: fwdTile,
+    keySplits: opts.keySplits,
+    ...variant,
+    ...(paged ? { pages: paged.pages } : {}),
+  };
   const plans: PreparedProgram[] = [];
   try {
     // Validate first.
@@ -220,7 +237,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
       const program = gpu.forwardProgram(call);
       plans.push(await gpu.prepare(program, { q, k, v }));
       for (let c = 1; c < copies; c++) {
-        const extra = [hq, hk, hv].map((h) => attn.tensor(h.data as Float32Array, dims(h.shape), { dtype }));
+        const extra = inputs.map((h) => attn.tensor(h.data as Float32Array, dims(h.shape), { dtype }));
         tensors.push(...extra);
         plans.push(await gpu.prepare(program, { q: extra[0]!, k: extra[1]!, v: extra[2]! }));
       }

@@ -11,6 +11,7 @@ import type { Layout, Strides } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { BackwardTile } from './backward.js';
 import type { ForwardTile } from './forward.js';
+import type { PagedKv } from './paged.js';
 
 /**
  * 'flash': the fused kernel (default). 'naive': the four-kernel baseline that writes N×N
@@ -57,6 +58,11 @@ export interface AttentionCall {
   readonly tile?: ForwardTile;
   /** Forced number of key ranges (split-K); 1 never splits. */
   readonly keySplits?: number;
+  /**
+   * Paged K/V (kernels/paged.ts): k and v are page pools, the problem's seqK is the longest
+   * sequence, and each batch entry's keys are read through its page table up to its length.
+   */
+  readonly pages?: PagedKv;
 }
 
 /** The call's positions, the default filled in. */

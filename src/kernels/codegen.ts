@@ -44,8 +44,11 @@ export interface TileMover {
   readonly per: number;
   /** Declares the register array `regs` a tile passes through. */
   declare(regs: string): string;
-  /** Registers `regs` ← rows [row0, row0 + rows) of `src` (row stride `seqStride` from `base`); zero past `limit`. */
-  fetch(regs: string, src: string, base: string, seqStride: string, row0: string, limit: string): string;
+  /**
+   * Registers `regs` ← rows [row0, row0 + rows) of `src` (row stride `seqStride` from `base`); zero past `limit`.
+   * `row(n)`, when given, is row n's offset from `base` instead of n·seqStride (paged K/V: kernels/paged.ts).
+   */
+  fetch(regs: string, src: string, base: string, seqStride: string, row0: string, limit: string, row?: (n: string) => string): string;
   /**
    * Workgroup tile ← registers `regs`; `at(row, column)` names the workgroup element a vec4
    * goes to (the tile's layout), `toTile` converts the vec4<f32> to the tile's element.
@@ -68,14 +71,14 @@ export function tileMover(rows: number, threads: number, d4: number, type: RowTy
     /** vec4 registers each invocation holds per tile. */
     per,
     declare: (regs: string) => `  var ${regs}: array<${type.reg}, ${per}>;`,
-    fetch: (regs: string, src: string, base: string, seqStride: string, row0: string, limit: string) =>
+    fetch: (regs: string, src: string, base: string, seqStride: string, row0: string, limit: string, row?: (n: string) => string) =>
       each(
         per,
         (u) => `    {
       let e = tid + ${threads * u}u;
       let n = ${row0} + e / D4;
       ${regs}[${u}] = ${type.zero};
-      if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${src}[${base} + n * ${seqStride} + e % D4]; }
+      if (n < ${limit}${ragged ? ` && e < ${rows * d4}u` : ''}) { ${regs}[${u}] = ${src}[${base} + ${row ? row('n') : `n * ${seqStride}`} + e % D4]; }
     }`,
       ),
     /** `at(row, column)` names the workgroup element a vec4 goes to (the tile's layout). */

@@ -14,6 +14,7 @@ import { dot4, each, maxOf, shuffleReduce, sumOf } from './codegen.js';
 import { FORWARD_PARAMS, kSlots } from './forward-config.js';
 import type { ForwardPlan } from './forward-plan.js';
 import { IS_NAN, LSE_OF, NEXT_TILE, positionLets } from './wgsl-common.js';
+import { pagedLets, pagedScope } from './paged.js';
 
 const SUBGROUPS = /* wgsl */ `enable subgroups;
 // Every lane of a workgroup runs the same tiles (all branches are workgroup-uniform); the
@@ -47,7 +48,7 @@ ${v?.scoreFn ?? ''}
 ${v?.maskFn ?? ''}
 ${plan.blocks ? NEXT_TILE : ''}
 ${IS_NAN}
-${LSE_OF}`;
+${LSE_OF}${plan.paged ? `\n${pagedScope(plan.cfg.pageSize!)}` : ''}`;
 }
 
 /** The tiles in workgroup memory: Q, K (also V when shared, P when pInK), V, P, and the row-reduction buffer. */
@@ -71,14 +72,20 @@ export function workgroupIds(plan: ForwardPlan): string {
   return /* wgsl */ `  let tx = tid % TX;
   let ty = tid / TX;
   let b = wg.z + params.batchBase;
-${positionLets(plan.variant?.positionsAt, 'b')}${heads}
+${positionLets(plan.variant?.positionsAt, 'b')}${plan.paged ? pagedLets('b') : ''}${heads}
   let part = wg.x / params.qTiles; // key range of a split-K call (0 otherwise)
   let qt = wg.x % params.qTiles + params.tileBase; // Q tile index (a split call starts some dispatches further down)
   let kvLo = part * params.rangeKeys;
   let q0 = qt * BR;
 ${pack > 1 ? '' : '  let hk = h / params.groupSize;'}
-  let kBase = b * params.ksb + hk * params.ksh - params.kOff;
-  let vBase = b * params.vsb + hk * params.vsh - params.vOff;`;
+${
+  plan.paged
+    ? `  // Paged: the pools are bound whole; each row adds its page's start (pagedRow).
+  let kBase = hk * params.ksh;
+  let vBase = hk * params.vsh;`
+    : `  let kBase = b * params.ksb + hk * params.ksh - params.kOff;
+  let vBase = b * params.vsb + hk * params.vsh - params.vOff;`
+}`;
 }
 
 /** Qs ← this workgroup's BR query rows (zero past the last). */
@@ -102,8 +109,8 @@ export function stageQ(plan: ForwardPlan): string {
 export function keyRange(plan: ForwardPlan): string {
   const { blocks } = plan;
   return /* wgsl */ `  // Causal: no key past the one the tile's last row sees is ever loaded.
-  var kvEnd = params.seqK;
-  if (CAUSAL) { kvEnd = u32(clamp(i32(${plan.pack > 1 ? 'params.seqQ' : 'q0 + BR'}) + ${plan.pos.causal}, 0, i32(params.seqK))); }
+  var kvEnd = ${plan.seqK};
+  if (CAUSAL) { kvEnd = u32(clamp(i32(${plan.pack > 1 ? 'params.seqQ' : 'q0 + BR'}) + ${plan.pos.causal}, 0, i32(${plan.seqK}))); }
   kvEnd = min(kvEnd, kvLo + params.rangeKeys);
 
   // K/V tiles pass through registers: tile t+1 is fetched while tile t is computed.
@@ -119,7 +126,8 @@ ${fetchTile(plan, 'v', 'k0')}`;
 
 /** Registers kr (or vr) ← the K (or V) rows [k0, k0 + BC), zero past the last key. */
 export function fetchTile(plan: ForwardPlan, which: 'k' | 'v', k0: string): string {
-  return plan.mover.fetch(`${which}r`, which, `${which}Base`, `params.${which}sn`, k0, 'params.seqK');
+  const paged = plan.paged ? (n: string) => `pagedRow(pageRow, ${n}, params.${which}sb, params.${which}sn)` : undefined;
+  return plan.mover.fetch(`${which}r`, which, `${which}Base`, `params.${which}sn`, k0, plan.seqK, paged);
 }
 
 /** The workgroup K (or V) tile ← registers kr (or vr). */
@@ -167,7 +175,7 @@ export function scaleMaskRow(plan: ForwardPlan, r: number, masked: boolean): str
     const kv = plan.pos.kv(`i32(${key})`);
     const maskMod = `maskMod(i32(b), i32(h), qi, ${kv})`;
     const conds = [
-      ...(masked ? [`${key} < params.seqK`, `(!CAUSAL || i32(${key}) <= i)`] : []),
+      ...(masked ? [`${key} < ${plan.seqK}`, `(!CAUSAL || i32(${key}) <= i)`] : []),
       ...(v?.maskFn ? [plan.blocks ? `(full || ${maskMod})` : maskMod] : []),
     ];
     // Modifiers see the natural-units score (scale·q·k); exp2 wants it times log2 e.

@@ -71,6 +71,11 @@ export interface ForwardConfig {
    * f16 kernels do before P·V).
    */
   readonly halfTiles?: boolean;
+  /**
+   * Paged K/V (kernels/paged.ts): K and V are page pools of this many rows per page, read
+   * through the `pages` table, with a key length per batch entry. Undefined: contiguous K/V.
+   */
+  readonly pageSize?: number;
 }
 
 /**

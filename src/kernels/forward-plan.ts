@@ -9,6 +9,7 @@
 import type { Binding } from './spec.js';
 import { tileMover, type TileMover } from './codegen.js';
 import { forwardBindings, outCols, tileOptionsProblem, tileRows, type ForwardConfig, type ForwardTile, type KernelVariant } from './forward-config.js';
+import { PAGES_BINDING } from './paged.js';
 import { AUX_BINDING, positionNames, rowType, F32_ROWS, type PositionNames, type RowType } from './wgsl-common.js';
 
 /** A checked forward config and the names its WGSL blocks share. */
@@ -43,6 +44,10 @@ export interface ForwardPlan {
   /** A tile element read as vec4<f32>, and a vec4<f32> (or f32 with `scalar`) as the tile holds it. */
   widen(x: string): string;
   toTile(x: string, scalar?: boolean): string;
+  /** K/V are page pools read through the `pages` table (kernels/paged.ts). */
+  readonly paged: boolean;
+  /** The keys of this batch entry: the uniform `params.seqK`, or a paged call's per-entry `kLen`. */
+  readonly seqK: string;
   /** Moves one K or V tile: device memory → registers → workgroup memory. */
   readonly mover: TileMover;
   /** The workgroup buffer P goes to: Ks once S is done (pInK), else its own Ps. */
@@ -85,6 +90,9 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
   const packed = (r: number) => `(q0 + ty * RM + ${r}u)`;
   const inRows = rowType(cfg.half);
   const outRows = cfg.partial ? F32_ROWS : inRows;
+  const paged = cfg.pageSize !== undefined;
+  if (paged && !(Number.isInteger(cfg.pageSize) && cfg.pageSize! >= 1))
+    throw new Error(`forwardKernel: page size must be a positive integer, got ${cfg.pageSize}`);
   return {
     cfg,
     tile: t,
@@ -104,10 +112,13 @@ export function forwardPlan(cfg: ForwardConfig): ForwardPlan {
       ...forwardBindings(inRows, outRows),
       ...(usesAux ? [AUX_BINDING] : []),
       ...(blocks ? [{ name: 'blocks', kind: 'read', type: 'array<u32>' } as const] : []),
+      ...(paged ? [PAGES_BINDING] : []),
     ],
     tileElem: cfg.halfTiles ? 'vec4<f16>' : 'vec4<f32>',
     widen: (x) => (cfg.halfTiles ? `vec4<f32>(${x})` : x),
     toTile: (x, scalar) => (cfg.halfTiles ? `${scalar ? 'f16' : 'vec4<f16>'}(${x})` : x),
+    paged,
+    seqK: paged ? 'kLen' : 'params.seqK',
     mover: tileMover(bc, t.tx * t.ty, d4, inRows),
     pBuf: t.pInK ? 'Ks' : 'Ps',
     kAt,

@@ -16,6 +16,7 @@ import { checkForcedTile, halfTileChoice } from './tile-policy.js';
 import { tileFits, tileUsesSubgroups } from './tiles.js';
 import { lowerVariant } from './variant.js';
 import { bytesOf } from '../tensor/half.js';
+import { pagedBuffers, pagedSplit, poolRange } from './paged-program.js';
 
 /** How the fused kernel lays a call out; the IO model reads it too. */
 export interface ForwardLayout {
@@ -44,7 +45,7 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
     ? { tile: checkForcedTile(caps, p.headDim, c.tile, f16Tiles), halfTiles: f16Tiles && !tileFits(p.headDim, c.tile, caps.limits, caps.subgroupWidth) }
     : halfTileChoice({ ...caps, halfTiles: f16Tiles }, p.headDim, c.causal, p.seqQ, p.seqQ * packable);
   const { br, bc } = tileRows(tile);
-  const split = { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides, elemBytes: bytesOf(c.dtype) };
+  const split = pagedSplit(c, { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides, elemBytes: bytesOf(c.dtype) }, caps);
   const chunks = splitCall(split, caps.maxBindingBytes, caps.limits.minStorageBufferOffsetAlignment, br);
   // Too few rows to fill the GPU: the keys run in ranges whose partial results a combine
   // pass merges (only for calls that bind whole; those are small by definition).
@@ -72,6 +73,7 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   };
   if (lowered.aux) buffers.aux = { role: 'upload', data: lowered.aux, label: 'attention aux tables' };
   if (blocks) buffers.blocks = blocks.decl;
+  if (c.pages) Object.assign(buffers, pagedBuffers(c.pages));
   // O parts are f32 whatever the dtype: the combine rounds once, at the end.
   const partBytes = p.batch * p.headsQ * p.seqQ * p.headDim * 4;
   const parts = ranges.length > 1 ? keyParts(caps, ranges.length, padBytes(partBytes), padBytes(lseBytes) * 2) : undefined;
@@ -87,12 +89,13 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
     half,
     halfTiles: layout.halfTiles,
     variant: variant && (parts ? { ...variant, sinkOffset: undefined } : variant),
+    pageSize: c.pages?.pageSize,
   });
   const align = caps.limits.minStorageBufferOffsetAlignment;
   const rangeKeys = ranges[0]![1] - ranges[0]![0];
   const steps: Step[] = chunks.map((ch) => {
     // One dispatch per chunk; with key ranges, its x dimension runs over (range, Q tile).
-    const r = chunkRanges(layout.split, ch, align);
+    const r = poolRange(c, chunkRanges(layout.split, ch, align));
     const qTiles = Math.ceil(((ch.n1 - ch.n0) * pack) / br);
     return {
       spec,
@@ -123,6 +126,7 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
         lse: parts ? 'stats' : { name: 'lse', ...r.lse },
         aux: 'aux',
         blocks: 'blocks',
+        pages: 'pages',
       },
       grid: [qTiles * ranges.length, pack > 1 ? p.headsKv : ch.h1 - ch.h0, ch.b1 - ch.b0],
     };

@@ -152,7 +152,7 @@ ${scoresQK(plan)}
 
     // Scale, mask (only ragged-end and causal-diagonal tiles need it), and this
     // invocation's share of each row max.
-    let interior = k0 + BC <= params.seqK && (!CAUSAL || i32(k0 + BC - 1u) <= i32(${pack > 1 ? '0u' : 'q0'}) + ${plan.pos.causal});
+    let interior = k0 + BC <= ${plan.seqK} && (!CAUSAL || i32(k0 + BC - 1u) <= i32(${pack > 1 ? '0u' : 'q0'}) + ${plan.pos.causal});
 ${plan.subgroups ? `    var mxr: array<f32, ${t.rm}>;` : ''}
     if (interior) {
 ${rows((r) => scaleMaskRow(plan, r, false))}
@@ -194,6 +194,7 @@ function forwardLabel(plan: ForwardPlan): string {
     plan.blocks && 'blocks',
     cfg.partial && 'partial',
     pack > 1 && `gqa-packed${pack}`,
+    cfg.pageSize !== undefined && `paged${cfg.pageSize}`,
     `br${plan.br}`,
     `bc${plan.bc}`,
     `${t.tx}x${t.ty}`,

@@ -61,6 +61,13 @@ export function wgslCases(): Map<string, string> {
         `${profile}/forward-d${d}-decode-packed-split`,
         forwardKernel({ headDim: d, causal: false, tile: small, subgroups: tileUsesSubgroups(small, subgroupWidth), partial: true, pack: 4 }).wgsl,
       );
+      // Paged K/V: decoding (packed, split) at 16-row pages, and causal few-row chunks with per-batch positions at 7-row pages.
+      const paged = { headDim: d, tile: small, subgroups: tileUsesSubgroups(small, subgroupWidth) };
+      cases.set(`${profile}/forward-d${d}-decode-paged16`, forwardKernel({ ...paged, causal: false, partial: true, pack: 4, pageSize: 16 }).wgsl);
+      cases.set(
+        `${profile}/forward-d${d}-causal-paged7-f16`,
+        forwardKernel({ ...paged, causal: true, half: true, pageSize: 7, variant: { readsTables: false, positionsAt: 0 } }).wgsl,
+      );
       cases.set(`${profile}/combine-d${d}`, combineKernel(d).wgsl);
       cases.set(`${profile}/combine-d${d}-sinks`, combineKernel(d, 12).wgsl);
       const bt = chooseBackwardTile(d, limits)!;
