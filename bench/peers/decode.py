@@ -19,15 +19,18 @@ def main():
     ap.add_argument("--heads", type=int, default=32)
     ap.add_argument("--kv-heads", type=int, default=8)
     ap.add_argument("--head-dim", default="64,128")
+    ap.add_argument("--batch", default="1")
     ap.add_argument("--json", required=True)
     a = ap.parse_args()
     rows = []
-    for d in [int(x) for x in a.head_dim.split(",")]:
-        for nk in [int(x) for x in a.nk.split(",")]:
+    shapes = [(b, d, nk) for b in map(int, a.batch.split(",")) for d in map(int, a.head_dim.split(",")) for nk in map(int, a.nk.split(","))]
+    for b, d, nk in shapes:
+            if b * nk > (1 << 20):  # the grid's cap (ours: one page pool per binding)
+                continue
             for dtype in (torch.float32, torch.float16):
-                q = torch.randn(1, a.heads, a.nq, d, device="cuda", dtype=dtype)
-                k = torch.randn(1, a.kv_heads, nk, d, device="cuda", dtype=dtype)
-                v = torch.randn(1, a.kv_heads, nk, d, device="cuda", dtype=dtype)
+                q = torch.randn(b, a.heads, a.nq, d, device="cuda", dtype=dtype)
+                k = torch.randn(b, a.kv_heads, nk, d, device="cuda", dtype=dtype)
+                v = torch.randn(b, a.kv_heads, nk, d, device="cuda", dtype=dtype)
                 g = a.heads // a.kv_heads
                 ke, ve = k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1)
                 for name, be in BACKENDS.items():
@@ -39,11 +42,11 @@ def main():
                     except Exception as e:  # a backend that refuses the shape
                         print(f"{name} {dtype} d{d} nk{nk}: {e}".splitlines()[0])
                         continue
-                    flops = 4 * a.heads * a.nq * nk * d
-                    rows.append(dict(algorithm=f"torch-sdpa-{name}", dtype=str(dtype).split(".")[-1], batch=1, heads=a.heads,
+                    flops = 4 * b * a.heads * a.nq * nk * d
+                    rows.append(dict(algorithm=f"torch-sdpa-{name}", dtype=str(dtype).split(".")[-1], batch=b, heads=a.heads,
                                      kvHeads=a.kv_heads, seqQ=a.nq, seqK=nk, headDim=d, causal=False,
                                      msMedian=ms, tflops=flops / ms / 1e9))
-                    print(f"sdpa {name:9s} {str(dtype):14s} D={d} Nk={nk}: {ms:.4f} ms")
+                    print(f"sdpa {name:9s} {str(dtype):14s} B={b} D={d} Nk={nk}: {ms:.4f} ms")
     with open(a.json, "w") as f:
         json.dump({"results": rows}, f, indent=1)
 
