@@ -32,8 +32,7 @@ const D = 32;
  * or truncate; or fork: the last sequence (empty so far) becomes a copy of sequence `fork` (a paged
  * cache frees its last sequence and forks, sharing the pages; a contiguous one appends the copy).
  */
-type Step =
-  { readonly append: readonly number[]; readonly rows?: readonly number[] } | { readonly truncate: readonly number[] } | { readonly fork: number };
+type Step = { readonly append: readonly number[]; readonly rows?: readonly number[] } | { readonly truncate: readonly number[] } | { readonly fork: number };
 
 interface Scenario {
   readonly heads: [number, number];
