@@ -6,12 +6,16 @@
  * one axis at a time: token by token vs one call, ragged batches, truncate then
  * append, growth past the capacity, streaming eviction past the window, GQA 1/2/4,
  * f32/f16, learned sinks, host data vs tensors; on the CPU backend (all of them) and
- * on WebGPU (a few: each kernel variant compiles for seconds on SwiftShader).
+ * on WebGPU (a few: each kernel variant compiles for seconds on SwiftShader). The same
+ * loop runs over a paged cache (attn.pagedKVCache, its pages handed out in shuffled
+ * order, a fork sharing a prefix and copying on write) and must give what the
+ * contiguous cache gives.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { DecodeOptions } from '../src/api/decode.js';
 import type { KVCacheLike, KVCacheOptions } from '../src/api/kv-cache-types.js';
+import { PagedKVCache } from '../src/api/paged-cache.js';
 import { randomData } from '../src/harness/random.js';
 import { alibi, alibiSlopes, learnedSinks, streamingSinks } from '../src/mods/builtins.js';
 import { maskFn, scoreFn } from '../src/mods/emit-js.js';
@@ -23,8 +27,12 @@ import { errorOf, maxErr, permute, rng, testSeed } from './helpers.js';
 
 const D = 32;
 
-/** One step: append counts[b] tokens to sequence b and decode their rows (or the last `rows[b]` of them); or truncate. */
-type Step = { readonly append: readonly number[]; readonly rows?: readonly number[] } | { readonly truncate: readonly number[] };
+/**
+ * One step: append counts[b] tokens to sequence b and decode their rows (or the last `rows[b]` of them);
+ * or truncate; or fork: the last sequence (empty so far) becomes a copy of sequence `fork` (a paged
+ * cache frees its last sequence and forks, sharing the pages; a contiguous one appends the copy).
+ */
+type Step = { readonly append: readonly number[]; readonly rows?: readonly number[] } | { readonly truncate: readonly number[] } | { readonly fork: number };
 
 interface Scenario {
   readonly heads: [number, number];
@@ -35,6 +43,8 @@ interface Scenario {
   readonly opts?: DecodeOptions;
   /** How K/V are appended: host arrays ('bhnd' or 'bnhd'), or tensors of the same Attention. */
   readonly via?: 'host' | 'bnhd' | 'tensor';
+  /** A paged cache of pages of this many tokens instead (its free list shuffled first). */
+  readonly pageSize?: number;
 }
 
 /** Per sequence, the logical K and V so far: [Hkv, position, D] as growing arrays of rows. */
@@ -55,7 +65,7 @@ async function play(attn: Attention, s: Scenario, seed: number): Promise<Float32
   const B = s.steps.find((x) => 'append' in x)!.append.length;
   const round = (x: Float32Array) => (s.dtype === 'f16' ? x.map(roundHalf) : x);
   const opts: KVCacheOptions = { batch: B, heads: hkv, headDim: D, dtype: s.dtype, capacity: s.capacity, streaming: s.streaming };
-  const cache: KVCacheLike = attn.kvCache(opts);
+  const cache: KVCacheLike = s.pageSize ? shuffledPaged(attn, B, hkv, s, rng(seed + 1)) : attn.kvCache(opts);
   const logical: Logical[] = Array.from({ length: B }, () => ({ k: [], v: [] }));
   const outputs: Float32Array[][] = [];
   const tol = s.dtype === 'f16' ? 'f16' : 'f32';
@@ -65,6 +75,10 @@ async function play(attn: Attention, s: Scenario, seed: number): Promise<Float32
         cache.truncate(step.truncate);
         step.truncate.forEach((n, b) => ['k', 'v'].forEach((w) => logical[b]![w as 'k'].forEach((rows) => (rows.length = n))));
         expect(cache.lengths).toEqual(step.truncate);
+        continue;
+      }
+      if ('fork' in step) {
+        fork(cache, step.fork, logical, s);
         continue;
       }
       const n = Math.max(...step.append);
@@ -94,6 +108,49 @@ async function play(attn: Attention, s: Scenario, seed: number): Promise<Float32
     cache.destroy();
   }
   return outputs;
+}
+
+/**
+ * A paged cache of `batch` empty sequences whose free list is shuffled: one page taken by each
+ * of numPages throwaway sequences, freed in random order (pages come back off the free list's end).
+ */
+function shuffledPaged(attn: Attention, batch: number, heads: number, s: Scenario, rand: () => number): PagedKVCache {
+  const numPages = 48;
+  const cache = attn.pagedKVCache({ heads, headDim: D, pageSize: s.pageSize!, numPages, dtype: s.dtype });
+  const junk = Array.from({ length: numPages }, () => cache.create());
+  cache.append(new Float32Array(numPages * heads * D), new Float32Array(numPages * heads * D)); // one token each
+  for (let i = junk.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [junk[i], junk[j]] = [junk[j]!, junk[i]!];
+  }
+  junk.forEach((id) => cache.free(id));
+  for (let b = 0; b < batch; b++) cache.create();
+  return cache;
+}
+
+/** The fork step: the last sequence (empty) becomes a copy of sequence `from`, in the cache and in `logical`. */
+function fork(cache: KVCacheLike, from: number, logical: Logical[], s: Scenario) {
+  const last = cache.batch - 1;
+  expect(cache.lengths[last]).toBe(0);
+  const n = cache.lengths[from]!;
+  logical[last] = { k: logical[from]!.k.map((h) => [...h]), v: logical[from]!.v.map((h) => [...h]) };
+  if (cache instanceof PagedKVCache) {
+    const ids = cache.sequences();
+    cache.free(ids[last]!);
+    const id = cache.fork(ids[from]!);
+    expect(cache.sequences().indexOf(id)).toBe(last); // the newest id is the last batch entry
+    expect(cache.pages(id)).toEqual(cache.pages(ids[from]!)); // shared, not copied
+  } else {
+    const hkv = s.heads[1];
+    const [k, v] = [new Float32Array(cache.batch * hkv * n * D), new Float32Array(cache.batch * hkv * n * D)];
+    for (let h = 0; h < hkv; h++)
+      for (let t = 0; t < n; t++) {
+        k.set(logical[from]!.k[h]![t]!, ((last * hkv + h) * n + t) * D);
+        v.set(logical[from]!.v[h]![t]!, ((last * hkv + h) * n + t) * D);
+      }
+    cache.append(k, v, { counts: Array.from({ length: cache.batch }, (_, b) => (b === last ? n : 0)) });
+  }
+  expect(cache.lengths[last]).toBe(n);
 }
 
 /** Appends K and V the scenario's way. */
@@ -197,7 +254,28 @@ const CPU_SCENARIOS: Readonly<Record<string, Scenario>> = {
   },
 };
 
-function suite(name: string, open: () => Promise<Attention>, scenarios: Readonly<Record<string, Scenario>>, tile?: DecodeOptions['tile']) {
+/**
+ * Prompts for sequences 0 and 1 (a page and a half, and less than a page, of 4), sequence 2 a
+ * fork of 0 (sharing its pages), then token-by-token steps (the first copies the shared partial
+ * page), a chunk of few causal rows, a truncation into the page 0 and 2 still share (the next
+ * append copies it), and more tokens.
+ */
+const FORK: Step[] = [{ append: [6, 3, 0] }, { fork: 0 }, ...tokens(2, 3), { append: [3, 1, 2] }, { truncate: [3, 4, 7] }, ...tokens(3, 3)];
+
+/** Scenarios played over a contiguous cache and over a paged one (pages of 4), which must agree. */
+const CPU_PAIRED: Readonly<Record<string, Scenario>> = {
+  'f32, GQA 2, learned sinks + ALiBi': { heads: [4, 2], dtype: 'f32', steps: FORK, opts: { sinks: sinks4, score: alibi(alibiSlopes(4)) } },
+  'f16, GQA 4, tensors': { heads: [4, 1], dtype: 'f16', steps: FORK, via: 'tensor' },
+  'f32, GQA 1, bnhd host data': { heads: [2, 2], dtype: 'f32', steps: FORK, via: 'bnhd' },
+};
+
+function suite(
+  name: string,
+  open: () => Promise<Attention>,
+  scenarios: Readonly<Record<string, Scenario>>,
+  paired: Readonly<Record<string, Scenario>>,
+  tile?: DecodeOptions['tile'],
+) {
   describe(`KV caches on ${name}`, () => {
     let attn: Attention;
     beforeAll(async () => {
@@ -208,6 +286,18 @@ function suite(name: string, open: () => Promise<Attention>, scenarios: Readonly
     for (const [label, s] of Object.entries(scenarios)) {
       it(`${label}: every decode step = the reference over the logical sequence`, async () => {
         await play(attn, { ...s, opts: { ...s.opts, tile } }, testSeed());
+      });
+    }
+
+    for (const [label, s] of Object.entries(paired)) {
+      it(`the same loop over a contiguous and a paged cache (shuffled pages, fork, copy-on-write), ${label}: both = the reference`, async () => {
+        const seed = testSeed();
+        const contiguous = await play(attn, { ...s, opts: { ...s.opts, tile } }, seed);
+        const paged = await play(attn, { ...s, pageSize: 4, opts: { ...s.opts, tile } }, seed);
+        const tol = s.dtype === 'f16' ? 2 ** -10 : 2e-6;
+        contiguous.forEach((step, t) =>
+          step.forEach((rows, b) => expect(maxErr(paged[t]![b]!, rows).err, `step ${t}, sequence ${b} (seed ${seed})`).toBeLessThanOrEqual(tol)),
+        );
       });
     }
 
@@ -247,9 +337,10 @@ function suite(name: string, open: () => Promise<Attention>, scenarios: Readonly
   });
 }
 
-suite('the CPU', () => createAttention({ backend: 'cpu', poisonOutputs: true, cpu: { threads: 0 } }), CPU_SCENARIOS);
+suite('the CPU', () => createAttention({ backend: 'cpu', poisonOutputs: true, cpu: { threads: 0 } }), CPU_SCENARIOS, CPU_PAIRED);
 // WebGPU: one tile for every call (few kernels to compile), a contiguous f32 scenario with
-// tensors and sinks, and a streaming f16 one (two parts merged by the device's combine).
+// tensors and sinks, a streaming f16 one (two parts merged by the device's combine), and
+// the fork scenario over a contiguous and a paged cache.
 suite(
   'WebGPU',
   () => createAttention({ backend: 'webgpu', poisonOutputs: true }),
@@ -257,6 +348,7 @@ suite(
     'contiguous f32, GQA 2, ragged, truncate, tensors, sinks': { heads: [4, 2], dtype: 'f32', steps: RAGGED, via: 'tensor', opts: { sinks: sinks4 } },
     'streaming f16, GQA 4, eviction': CPU_SCENARIOS['streaming, GQA 4, f16, learned sinks, tensors']!,
   },
+  { 'f32, GQA 2, tensors, learned sinks': { heads: [4, 2], dtype: 'f32', steps: FORK, via: 'tensor', opts: { sinks: sinks4 } } },
   { tx: 8, ty: 8, rm: 2, cn: 4, shareKv: false },
 );
 

@@ -3,7 +3,9 @@
  * each sequence's logical keys: shuffled pages equal contiguous K/V, ragged lengths in
  * one call, GQA, few-row causal queries at explicit positions, f32 and f16, on the CPU
  * and on WebGPU (SwiftShader: tiny sizes, few pipelines); then the cache: page
- * allocation, fork with shared prefixes and copy-on-write, truncate and free.
+ * allocation, fork with shared prefixes and copy-on-write, truncate and free, through
+ * selections of its sequences (cache.select) and attn.decode. The same generation loop
+ * over a paged and a contiguous cache is in kv-cache.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
@@ -192,13 +194,13 @@ class Logical {
   }
 }
 
-/** cache.attend over `seqs` against the reference over each one's logical keys (Nq rows at its end, causal). */
+/** attn.decode over the selection `ids` against the reference over each one's logical keys (Nq rows at its end, causal). */
 async function checkAttend(attn: Attention, cache: PagedKVCache, ids: number[], logical: Logical[], hq: number, nq: number, rand: () => number) {
   const half = cache.dtype === 'f16';
   const qDims: Dims = [ids.length, hq, nq, cache.headDim];
   const q = randomArray(ids.length * hq * nq * cache.headDim, rand, half);
   const qt = attn.tensor(q, qDims, { dtype: cache.dtype });
-  const { out, lse } = await cache.attend(qt, { seqs: ids, causal: true, returnLse: true });
+  const { out, lse } = await attn.decode(qt, cache.select(ids), { returnLse: true });
   const [o, l] = [await out.read(), await lse!.read()];
   [qt, out, lse!].forEach((t) => t.destroy());
   const per = hq * nq;
@@ -228,37 +230,38 @@ for (const backend of ['cpu', 'webgpu'] as const) {
         const cache = attn.pagedKVCache({ heads: 2, headDim: 32, pageSize: 4, numPages: 12, dtype });
         const a = cache.create();
         const la = new Logical(2, 32);
-        cache.append(a, ...la.add(6, rand, half)); // a whole page and a partial one
+        cache.select([a]).append(...la.add(6, rand, half)); // a whole page and a partial one
         expect(cache.pages(a).length).toBe(2);
         const b = cache.fork(a);
         const lb = la.fork();
         expect(cache.pages(b)).toEqual(cache.pages(a));
         const shared = cache.pages(a)[1]!;
         expect(cache.refCount(shared)).toBe(2);
-        cache.append(a, ...la.add(1, rand, half)); // copy-on-write of the shared partial page
+        cache.select([a]).append(...la.add(1, rand, half)); // copy-on-write of the shared partial page
         expect(cache.pages(a)[0]).toBe(cache.pages(b)[0]); // the full page stays shared
         expect(cache.pages(a)[1]).not.toBe(shared);
         expect(cache.refCount(shared)).toBe(1);
-        cache.append(b, ...lb.add(3, rand, half)); // b alone now: written in place, then a new page
+        cache.select([b]).append(...lb.add(3, rand, half)); // b alone now: written in place, then a new page
         expect(cache.pages(b)[1]).toBe(shared);
-        cache.append(a, ...la.add(5, rand, half));
+        cache.select([a]).append(...la.add(5, rand, half));
         await checkAttend(attn, cache, [a, b], [la, lb], 4, 2, rand);
         const before = cache.freePages;
-        cache.truncate(a, 3); // inside the page a still shares with b: its other two pages go back
+        cache.select([a]).truncate(3); // inside the page a still shares with b: its other two pages go back
         la.truncate(3);
         expect(cache.freePages).toBe(before + 2);
-        cache.append(a, ...la.add(2, rand, half)); // copy-on-write again: b's first page stays intact
+        cache.select([a]).append(...la.add(2, rand, half)); // copy-on-write again: b's first page stays intact
         expect(cache.pages(a)[0]).not.toBe(cache.pages(b)[0]);
         await checkAttend(attn, cache, [b, a], [lb, la], 4, 2, rand);
         cache.free(b);
         expect(cache.freePages).toBe(12 - 2);
         const c = cache.fork(a); // a fork of a copy, grown past its pages
         const lc = la.fork();
-        cache.append(c, ...lc.add(4, rand, half));
+        cache.select([c]).append(...lc.add(4, rand, half));
         // (every attend of this test has the same heads, rows and ragged lengths: one pipeline)
         await checkAttend(attn, cache, [a, c], [la, lc], 4, 2, rand);
-        cache.reset();
+        cache.reset(); // the sequences stay, empty
         expect(cache.freePages).toBe(12);
+        expect(cache.lengths).toEqual([0, 0]);
         cache.destroy();
       });
     }
@@ -268,9 +271,9 @@ for (const backend of ['cpu', 'webgpu'] as const) {
       const cache = attn.pagedKVCache({ batch: 2, heads: 2, headDim: 32, pageSize: 8, numPages: 3 });
       const lg = [new Logical(2, 32), new Logical(2, 32)];
       const [k, v] = lg[0]!.add(10, rand, false);
-      cache.append(0, attn.tensor(k, [1, 2, 10, 32]), attn.tensor(v, [1, 2, 10, 32]));
-      cache.append(1, ...lg[1]!.add(3, rand, false));
-      const err = await errorOf(() => cache.append(1, new Float32Array(2 * 32 * 6), new Float32Array(2 * 32 * 6)));
+      cache.select([0]).append(attn.tensor(k, [1, 2, 10, 32]), attn.tensor(v, [1, 2, 10, 32]));
+      cache.select([1]).append(...lg[1]!.add(3, rand, false));
+      const err = await errorOf(() => cache.select([1]).append(new Float32Array(2 * 32 * 6), new Float32Array(2 * 32 * 6)));
       expect(err.message).toMatch(/needs 1 more pages.*only 0 are free/);
       expect(cache.length(1)).toBe(3);
       await checkAttend(attn, cache, [0, 1], lg, 4, 2, rand);

@@ -308,8 +308,9 @@ export class Attention {
 
   /**
    * A paged K/V cache on this backend (as vLLM's PagedAttention): pages from a free list, a
-   * page table per sequence, fork() for shared prefixes with copy-on-write, and attend() reading
-   * the pages in place. See docs/decoding.md, "Paged cache".
+   * page table per sequence, fork() for shared prefixes with copy-on-write. A KVCacheLike:
+   * append/truncate/reset/lengths as attn.kvCache()'s, and decode() reads the pages in place.
+   * See docs/decoding.md, "Paged cache".
    */
   pagedKVCache(opts: PagedKVCacheOptions): PagedKVCache {
     return new PagedKVCache(this, opts);

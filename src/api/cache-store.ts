@@ -4,6 +4,7 @@
  * by row in place. Cache kinds decide which slot a token goes to; this file moves the
  * rows: appended data (host arrays, or tensors of the same Attention) into slots,
  * coalescing adjacent rows into one copy, and a whole store into a larger one (growth).
+ * The paged cache's pools (paged-pool.ts) are written through the same runs.
  */
 import { copyRuns, whenDone, writeRuns, type ByteRun } from '../runtime/copies.js';
 import { AttentionInputError } from '../tensor/errors.js';
@@ -74,6 +75,53 @@ export function appendSource(impl: Backend, data: AppendData, name: string, like
   return { seq, strides, host };
 }
 
+/**
+ * The element runs that write tokens i < counts[b] of each sequence b of `src` (every head) to
+ * the rows `place(b, i)` returns: element offsets of head 0 in the destination, head h
+ * `headStride` elements further. Adjacent rows merge into one run; the runs of the j-th
+ * placement of every token come after those of the (j − 1)-th (a token may go to several rows).
+ */
+export function rowRuns(
+  src: AppendSource,
+  counts: readonly number[],
+  heads: number,
+  headDim: number,
+  headStride: number,
+  place: (b: number, i: number) => readonly number[],
+): Run[] {
+  const lists: Run[][] = [];
+  counts.forEach((n, b) => {
+    const rows = Array.from({ length: n }, (_, i) => place(b, i));
+    for (let h = 0; h < heads; h++)
+      rows.forEach((r, i) => r.forEach((dst, j) => addRun((lists[j] ??= []), rowOffset(src.strides, b, h, i), dst + h * headStride, headDim)));
+  });
+  return lists.flat();
+}
+
+/**
+ * Copies `runs` (in elements) of `src` into the tensor `into` of a cache (its dtype), in place:
+ * on the CPU directly (rounding f32 tensor data into an f16 cache), on WebGPU as queue writes
+ * of host data or one device copy of a tensor's buffer.
+ */
+export function writeRunsInto(impl: Backend, into: AttentionTensor, src: AppendSource, runs: readonly Run[]): void {
+  const dst = into.storage();
+  if (dst.kind === 'cpu') {
+    const from = src.host ?? (src.tensor!.storage as { data: Float32Array }).data;
+    for (const r of runs) {
+      dst.data.set(from.subarray(r.src, r.src + r.len), r.dst);
+      if (into.dtype === 'f16' && src.tensor?.dtype === 'f32') roundToHalf(dst.data.subarray(r.dst, r.dst + r.len));
+    }
+    return;
+  }
+  const runner = (impl as WebGpuBackend).runner;
+  const eb = bytesOf(into.dtype);
+  const bytes = (base: number): ByteRun[] => runs.map((r) => ({ src: base + r.src * eb, dst: dst.offset + r.dst * eb, bytes: r.len * eb }));
+  if (src.host) return writeRuns(runner, dst.buffer, src.host, bytes(0));
+  const s = src.tensor!.storage;
+  if (s.kind !== 'gpu') throw new Error('a CPU tensor given to a WebGPU cache');
+  copyRuns(runner, s.buffer, dst.buffer, bytes(s.offset), 'webgpu-attention kv-cache append');
+}
+
 /** K and V of one cache: [B, H, slots, D] 'bhnd' on the backend. */
 export class CacheStore {
   readonly k: AttentionTensor;
@@ -108,14 +156,9 @@ export class CacheStore {
    * `place(b, i)` returns (none: the token is skipped; two: it is written twice), every head.
    */
   write(which: 'k' | 'v', src: AppendSource, counts: readonly number[], place: (b: number, i: number) => readonly number[]): void {
-    const { heads: H, headDim: D } = this.shape;
-    const lists: Run[][] = [];
-    counts.forEach((n, b) => {
-      const slots = Array.from({ length: n }, (_, i) => place(b, i));
-      for (let h = 0; h < H; h++)
-        slots.forEach((s, i) => s.forEach((slot, j) => addRun((lists[j] ??= []), rowOffset(src.strides, b, h, i), rowOffset(this.strides, b, h, slot), D)));
-    });
-    this.copy(this[which], src, lists.flat());
+    const st = this.strides;
+    const runs = rowRuns(src, counts, this.shape.heads, this.shape.headDim, st.head, (b, i) => place(b, i).map((slot) => rowOffset(st, b, 0, slot)));
+    writeRunsInto(this.impl, this[which], src, runs);
   }
 
   /** Copies every slot of `from` (a smaller store of the same batch and heads) into the first slots here. */
@@ -125,27 +168,8 @@ export class CacheStore {
     for (let bh = 0; bh < B * H; bh++) runs.push({ src: bh * S * D, dst: bh * this.shape.seq * D, len: S * D });
     for (const which of ['k', 'v'] as const) {
       const t = from[which];
-      this.copy(this[which], { seq: S, strides: from.strides, tensor: { storage: t.storage(), dtype: t.dtype } }, runs);
+      writeRunsInto(this.impl, this[which], { seq: S, strides: from.strides, tensor: { storage: t.storage(), dtype: t.dtype } }, runs);
     }
-  }
-
-  private copy(into: AttentionTensor, src: AppendSource, runs: readonly Run[]): void {
-    const dst = into.storage();
-    if (dst.kind === 'cpu') {
-      const from = src.host ?? (src.tensor!.storage as { data: Float32Array }).data;
-      for (const r of runs) {
-        dst.data.set(from.subarray(r.src, r.src + r.len), r.dst);
-        if (this.dtype === 'f16' && src.tensor?.dtype === 'f32') roundToHalf(dst.data.subarray(r.dst, r.dst + r.len));
-      }
-      return;
-    }
-    const runner = (this.impl as WebGpuBackend).runner;
-    const eb = bytesOf(this.dtype);
-    const bytes = (base: number): ByteRun[] => runs.map((r) => ({ src: base + r.src * eb, dst: dst.offset + r.dst * eb, bytes: r.len * eb }));
-    if (src.host) return writeRuns(runner, dst.buffer, src.host, bytes(0));
-    const s = src.tensor!.storage;
-    if (s.kind !== 'gpu') throw new Error('a CPU tensor given to a WebGPU cache');
-    copyRuns(runner, s.buffer, dst.buffer, bytes(s.offset), 'webgpu-attention kv-cache append');
   }
 
   /** Frees the memory once the work already submitted (which may read it) is done. */

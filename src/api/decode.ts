@@ -6,7 +6,8 @@
  * lengths[b] − counts[b] + i. Causal masking is always on (it is what hides the
  * slots past each sequence's end and keeps a chunk causal inside), and every
  * modifier sees true positions. A cache that reads as several parts (the streaming
- * cache: sinks, ring) runs one forward per part and merges them exactly (combine).
+ * cache: sinks, ring) runs one forward per part and merges them exactly (combine); a
+ * paged part is one forward over the page pools through the `pages` option.
  */
 import { and } from '../mods/modifier.js';
 import { AttentionInputError } from '../tensor/errors.js';
@@ -16,8 +17,8 @@ import type { KVCacheLike } from './kv-cache-types.js';
 import type { ForwardOptions } from './options.js';
 import { AttentionTensor } from './tensor.js';
 
-/** Options of attn.decode(): forward()'s, less the positions and causal (the cache sets them), plus counts. */
-export interface DecodeOptions extends Omit<ForwardOptions, 'causal' | 'queryOffset' | 'keyOffset' | 'into'> {
+/** Options of attn.decode(): forward()'s, less the positions, causal and pages (the cache sets them), plus counts. */
+export interface DecodeOptions extends Omit<ForwardOptions, 'causal' | 'queryOffset' | 'keyOffset' | 'into' | 'pages'> {
   /**
    * Rows of q that are real per sequence: one number for all, or one each (ragged). Sequence b's
    * rows 0 … counts[b] − 1 are its newest counts[b] tokens (the last append's); later rows are
@@ -27,7 +28,7 @@ export interface DecodeOptions extends Omit<ForwardOptions, 'causal' | 'queryOff
 }
 
 /** Options decode() sets itself. */
-const SET_BY_DECODE = ['causal', 'queryOffset', 'keyOffset', 'into'] as const;
+const SET_BY_DECODE = ['causal', 'queryOffset', 'keyOffset', 'into', 'pages'] as const;
 
 /** Whether `x` is a KV cache (attn.kvCache(), or any implementation of KVCacheLike). */
 function isCache(x: unknown): x is KVCacheLike {
@@ -37,10 +38,10 @@ function isCache(x: unknown): x is KVCacheLike {
 /** See Attention.decode. */
 export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVCacheLike, opts: DecodeOptions = {}): Promise<ForwardResult> {
   if (!(q instanceof AttentionTensor)) throw new AttentionInputError('decode: q must be a tensor made by attn.tensor()');
-  if (!isCache(cache)) throw new AttentionInputError('decode: cache must come from attn.kvCache()');
+  if (!isCache(cache)) throw new AttentionInputError('decode: cache must come from attn.kvCache() or attn.pagedKVCache()');
   if (typeof opts !== 'object' || opts === null) throw new AttentionInputError('decode() options must be a plain object or undefined');
   for (const key of SET_BY_DECODE) {
-    if (key in opts) throw new AttentionInputError(`decode() sets ${key} itself (from the cache's lengths); leave it out`);
+    if (key in opts) throw new AttentionInputError(`decode() sets ${key} itself (from the cache); leave it out`);
   }
   const { counts: countsOpt, ...rest } = opts;
   const { batch, heads, seq: nq, headDim } = q.shape;
@@ -68,6 +69,7 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
           causal: true,
           queryOffset,
           keyOffset: part.keyOffset,
+          ...(part.pages ? { pages: part.pages } : {}),
           mask: masks.length > 1 ? and(...masks) : masks[0],
           sinks: part.sinks ? rest.sinks : undefined,
           returnLse: many || rest.returnLse,

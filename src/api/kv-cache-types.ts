@@ -2,13 +2,15 @@
  * What every KV cache kind shares (contiguous, streaming, paged): the public methods a
  * generation loop calls — append, truncate, reset, lengths — and the one internal
  * method through which attn.decode() reads a cache in place. A cache kind implements
- * KVCacheLike; decode() knows nothing else of it, so a new kind (the paged cache) only
- * has to say how its keys are laid out for attention (`readPlan`).
+ * KVCacheLike; decode() knows nothing else of it, so a new kind only has to say how its
+ * keys are laid out for attention (`readPlan`): contiguous slots, a sinks part and a ring
+ * part, or page pools with a page table (the paged cache's one extra field, `pages`).
  */
 import type { Modifier } from '../mods/modifier.js';
 import type { DType } from '../tensor/half.js';
 import type { Layout } from '../tensor/shape.js';
 import type { TensorData } from './host-data.js';
+import type { PagedKeys } from './paged-call.js';
 import type { AttentionTensor } from './tensor.js';
 
 /** Options of attn.kvCache(). */
@@ -67,6 +69,7 @@ export type AppendData = AttentionTensor | TensorData;
 /** The public surface every cache kind offers. */
 export interface KVCacheLike {
   readonly kind: 'contiguous' | 'streaming' | 'paged';
+  /** Sequences: the batch of every append, truncate and decode (a paged cache's: its live sequences, ascending ids). */
   readonly batch: number;
   /** K/V heads. */
   readonly heads: number;
@@ -78,7 +81,7 @@ export interface KVCacheLike {
   append(k: AppendData, v: AppendData, opts?: AppendOptions): void;
   /** Shortens sequences to these lengths (one number for all, or one each; none may grow), e.g. after rejected speculative tokens. */
   truncate(lengths: number | readonly number[]): void;
-  /** Empties every sequence, keeping the memory. */
+  /** Empties every sequence, keeping the memory (a paged cache's pages go back to its free list; its sequences stay). */
   reset(): void;
   /** Frees the device memory; the cache cannot be used afterwards. */
   destroy(): void;
@@ -99,6 +102,12 @@ export interface CachePart {
   readonly mask?: Modifier;
   /** Whether learned sinks apply in this part: in exactly one part, or the sink would count twice. */
   readonly sinks: boolean;
+  /**
+   * Paged K/V (the paged cache): k and v are page pools [numPages, Hkv, pageSize, D] and this
+   * says which pages batch entry b reads and how many keys it has (forward()'s `pages`); key
+   * r of entry b is then at position keyOffset[b] + r, and keys past lengths[b] are masked.
+   */
+  readonly pages?: PagedKeys;
 }
 
 /** The parts attention runs over; more than one are merged exactly with combine. */

@@ -31,7 +31,7 @@ export function perSequence(v: number | readonly number[], batch: number, name: 
 }
 
 /** What append() works from: K and V checked and converted, and the count per sequence. */
-export function appendArgs(impl: Backend, cache: KVCacheLike, k: AppendData, v: AppendData, opts: AppendOptions = {}) {
+export function appendArgs(impl: Backend, cache: CacheSizes, k: AppendData, v: AppendData, opts: AppendOptions = {}) {
   const like = { batch: cache.batch, heads: cache.heads, seq: 1, headDim: cache.headDim };
   const ks = appendSource(impl, k, 'k', like, cache.dtype, opts.layout);
   const vs = appendSource(impl, v, 'v', like, cache.dtype, opts.layout);

@@ -5,26 +5,33 @@
  * pages: fork(seq) makes a new sequence pointing at the same pages (reference counts
  * go up), and the first append to a shared page that is only partly filled copies it
  * first (copy-on-write), so a shared prompt is stored once however many continuations
- * grow from it. Attention reads the pages in place through forward()'s `pages` option
- * (kernels/paged.ts): no per-step copies, ragged lengths in one call.
+ * grow from it.
  *
- *   const cache = attn.pagedKVCache({ heads: 8, headDim: 64, pageSize: 16, numPages: 1024 });
- *   const s = cache.create();
- *   cache.append(s, kNew, vNew);                        // [Hkv, n, D] host data, or [1, Hkv, n, D] tensors
- *   const { out } = await cache.attend(q, { seqs: [s] });
+ * It is a KVCacheLike like the contiguous and streaming caches: its batch is its live
+ * sequences by ascending id, append/truncate/reset/lengths work on that batch, and
+ * attn.decode(q, cache) reads the pages in place through one forward with the `pages`
+ * option (kernels/paged.ts): no per-step copies, ragged lengths in one call. What only
+ * a paged cache has — sequences that come and go — is create(), fork(), free(), and
+ * select(ids), the same interface over some of the sequences in a chosen order.
+ *
+ *   const cache = attn.pagedKVCache({ batch: 2, heads: 8, headDim: 64, pageSize: 16, numPages: 1024 });
+ *   cache.append(kNew, vNew);                      // [2, Hkv, n, D], as for attn.kvCache()
+ *   const { out } = await attn.decode(q, cache);   // q [2, Hq, n, D]
+ *   const s = cache.fork(0);                       // sequence 2 shares sequence 0's pages
+ *   await attn.decode(q1, cache.select([s]));      // q1 [1, Hq, n, D]: sequence 2 alone
  */
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
-import { shapeToString } from '../tensor/shape.js';
-import type { Attention, ForwardResult } from './attention.js';
-import { hostData, type TensorData } from './host-data.js';
-import type { ForwardOptions } from './options.js';
-import { PagePools, type PageRun, type RowSource } from './paged-pool.js';
-import { AttentionTensor } from './tensor.js';
+import type { Attention } from './attention.js';
+import { appendArgs, perSequence } from './kv-cache.js';
+import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
+import { PagePools } from './paged-pool.js';
+import { PagedSelection } from './paged-selection.js';
+import type { AttentionTensor } from './tensor.js';
 
 /** Options of attn.pagedKVCache(). */
 export interface PagedKVCacheOptions {
-  /** Sequences created at once, with ids 0 … batch−1 (more with create()). Default 0. */
+  /** Sequences created at once, with ids 0 … batch−1 (more with create() and fork()). Default 0. */
   readonly batch?: number;
   /** K/V heads (Hkv). */
   readonly heads: number;
@@ -38,18 +45,14 @@ export interface PagedKVCacheOptions {
   readonly dtype?: DType;
 }
 
-/** Options of cache.attend(): forward()'s (but pages), and which sequences the query batch entries are. */
-export interface AttendOptions extends Omit<ForwardOptions, 'pages'> {
-  /** Query batch entry b attends over sequence seqs[b]. Default: every live sequence, by ascending id. */
-  readonly seqs?: readonly number[];
-}
-
 interface Sequence {
   pages: number[];
   length: number;
 }
 
-export class PagedKVCache {
+/** A paged KV cache (attn.pagedKVCache()); see the top of this file. */
+export class PagedKVCache implements KVCacheLike {
+  readonly kind = 'paged';
   readonly heads: number;
   readonly headDim: number;
   readonly pageSize: number;
@@ -129,55 +132,115 @@ export class PagedKVCache {
     return id;
   }
 
-  /**
-   * Appends n tokens' keys and values to sequence `seq`, written into its pages in place:
-   * host data [Hkv, n, D] (f32 values, or f16 bits for an f16 cache), or tensors [1, Hkv, n, D]
-   * of this Attention and the cache's dtype. A shared, partly filled last page is copied
-   * first (copy-on-write); new pages come from the free list. Throws, changing nothing,
-   * when the pages run out.
-   */
-  append(seq: number, k: TensorData | AttentionTensor, v: TensorData | AttentionTensor): void {
-    const s = this.seq(seq);
-    const [ks, n] = this.source(k, 'k');
-    const [vs, nv] = this.source(v, 'v');
-    if (n !== nv) throw new AttentionInputError(`append: k has ${n} tokens but v has ${nv}`);
-    if (n === 0) return;
-    const ps = this.pageSize;
-    const partial = s.length % ps !== 0;
-    const cow = partial && this.refs[s.pages[Math.floor(s.length / ps)]!]! > 1;
-    const fresh = Math.ceil((s.length + n) / ps) - s.pages.length + (cow ? 1 : 0);
-    if (fresh > this.freeList.length) {
-      throw new AttentionInputError(`append: sequence ${seq} needs ${fresh} more pages of ${ps} tokens, but only ${this.freeList.length} are free`);
-    }
-    if (cow) {
-      const last = s.pages.length - 1;
-      const copy = this.take();
-      this.pools.copyPage(s.pages[last]!, copy);
-      this.release(s.pages[last]!);
-      s.pages[last] = copy;
-    }
-    while (s.pages.length * ps < s.length + n) s.pages.push(this.take());
-    const runs: PageRun[] = [];
-    for (let row = 0; row < n;) {
-      const pos = s.length + row;
-      const count = Math.min(n - row, ps - (pos % ps));
-      runs.push({ page: s.pages[Math.floor(pos / ps)]!, at: pos % ps, row, count });
-      row += count;
-    }
-    this.pools.write('k', ks, n, runs);
-    this.pools.write('v', vs, n, runs);
-    s.length += n;
+  /** Live sequences: the batch of append, truncate, decode (entry b is sequences()[b]). */
+  get batch(): number {
+    return this.seqs.size;
   }
 
-  /** Shortens sequence `seq` to `length` tokens (rejected speculative tokens); pages past it are released. */
-  truncate(seq: number, length: number): void {
-    const s = this.seq(seq);
-    if (!Number.isInteger(length) || length < 0 || length > s.length) {
-      throw new AttentionInputError(`truncate: length must be an integer in [0, ${s.length}] for sequence ${seq}, got ${String(length)}`);
+  /** Tokens in each live sequence, by ascending id. */
+  get lengths(): readonly number[] {
+    return this.lengthsOf(this.sequences());
+  }
+
+  /**
+   * Appends counts[b] tokens to the b-th live sequence (as KVCache.append: k and v
+   * [B, Hkv, N, D] host data or tensors of this Attention, opts.counts, opts.layout). To append
+   * to some sequences only, use select(ids).append or counts of 0.
+   */
+  append(k: AppendData, v: AppendData, opts?: AppendOptions): void {
+    this.appendTo(this.sequences(), k, v, opts);
+  }
+
+  /** Shortens the live sequences to `lengths` (one for all, or one each); whole pages past them are released. */
+  truncate(lengths: number | readonly number[]): void {
+    this.truncateTo(this.sequences(), lengths);
+  }
+
+  /** Empties every sequence: they stay (same ids, length 0) and every page goes back to the free list. */
+  reset(): void {
+    this.truncate(0);
+  }
+
+  /** A view of sequences `ids` in this order (each at most once) with the same interface: for decode, append, truncate of some. */
+  select(ids: readonly number[]): PagedSelection {
+    if (!Array.isArray(ids)) throw new AttentionInputError('select: ids must be an array of sequence ids');
+    ids.forEach((id) => this.seq(id));
+    if (new Set(ids).size !== ids.length) throw new AttentionInputError(`select: ids [${ids.join(', ')}] name a sequence twice`);
+    return new PagedSelection(this, [...ids]);
+  }
+
+  /** @internal One part: the page pools, read through the live sequences' page tables. */
+  readPlan(): CacheReadPlan {
+    return this.planFor(this.sequences());
+  }
+
+  /** @internal Lengths of sequences `ids`. */
+  lengthsOf(ids: readonly number[]): readonly number[] {
+    return Object.freeze(ids.map((id) => this.seq(id).length));
+  }
+
+  /** @internal The read plan of sequences `ids` (batch entry b: sequence ids[b]). */
+  planFor(ids: readonly number[]): CacheReadPlan {
+    const table = ids.map((id) => [...this.seq(id).pages]);
+    const lengths = ids.map((id) => this.seq(id).length);
+    const keyOffset = Array<number>(ids.length).fill(0);
+    return { parts: [{ k: this.pools.k, v: this.pools.v, keyOffset, sinks: true, pages: { table, lengths } }] };
+  }
+
+  /**
+   * @internal Appends counts[b] tokens to sequence ids[b], into its pages in place. A shared,
+   * partly filled last page is copied first (copy-on-write); new pages come from the free list.
+   * Throws, changing nothing, when the pages run out.
+   */
+  appendTo(ids: readonly number[], k: AppendData, v: AppendData, opts: AppendOptions = {}): void {
+    const seqs = ids.map((id) => this.seq(id));
+    const sizes = { batch: ids.length, heads: this.heads, headDim: this.headDim, dtype: this.dtype };
+    const { ks, vs, counts } = appendArgs(this.attn.impl, sizes, k, v, opts);
+    const ps = this.pageSize;
+    // Plan first, in order, so that two sequences sharing a partial page copy it once.
+    const shared = new Map<number, number>();
+    let fresh = 0;
+    const cow = seqs.map((s, b) => {
+      if (counts[b] === 0) return false;
+      const last = s.length % ps !== 0 ? s.pages[s.pages.length - 1]! : -1;
+      const copies = last >= 0 && this.refs[last]! - (shared.get(last) ?? 0) > 1;
+      if (copies) shared.set(last, (shared.get(last) ?? 0) + 1);
+      fresh += Math.ceil((s.length + counts[b]!) / ps) - s.pages.length + (copies ? 1 : 0);
+      return copies;
+    });
+    if (fresh > this.freeList.length) {
+      throw new AttentionInputError(`append needs ${fresh} more pages of ${ps} tokens, but only ${this.freeList.length} are free`);
     }
-    const keep = Math.ceil(length / this.pageSize);
-    for (const p of s.pages.splice(keep)) this.release(p);
-    s.length = length;
+    seqs.forEach((s, b) => {
+      if (cow[b]) {
+        const last = s.pages.length - 1;
+        const copy = this.take();
+        this.pools.copyPage(s.pages[last]!, copy);
+        this.release(s.pages[last]!);
+        s.pages[last] = copy;
+      }
+      while (s.pages.length * ps < s.length + counts[b]!) s.pages.push(this.take());
+    });
+    const place = (b: number, i: number) => {
+      const pos = seqs[b]!.length + i;
+      return { page: seqs[b]!.pages[Math.floor(pos / ps)]!, at: pos % ps };
+    };
+    this.pools.write('k', ks, counts, place);
+    this.pools.write('v', vs, counts, place);
+    seqs.forEach((s, b) => (s.length += counts[b]!));
+  }
+
+  /** @internal Shortens sequences `ids` to `lengths` (checked first: none may grow); pages past them are released. */
+  truncateTo(ids: readonly number[], lengths: number | readonly number[]): void {
+    const seqs = ids.map((id) => this.seq(id));
+    const want = perSequence(lengths, ids.length, 'truncate: lengths');
+    want.forEach((n, b) => {
+      if (n > seqs[b]!.length) throw new AttentionInputError(`truncate: sequence ${ids[b]} holds ${seqs[b]!.length} tokens, cannot grow to ${n}`);
+    });
+    seqs.forEach((s, b) => {
+      for (const p of s.pages.splice(Math.ceil(want[b]! / this.pageSize))) this.release(p);
+      s.length = want[b]!;
+    });
   }
 
   /** Frees sequence `seq`: its pages go back to the free list once no other sequence points at them. */
@@ -187,14 +250,10 @@ export class PagedKVCache {
     this.seqs.delete(seq);
   }
 
-  /** Frees every sequence. */
-  reset(): void {
-    for (const id of this.sequences()) this.free(id);
-  }
-
   /**
    * A new sequence sharing `seq`'s tokens (a common prefix): it points at the same pages, and
-   * either one's next append copies a shared partial page before writing. Returns its id.
+   * either one's next append copies a shared partial page before writing. Returns its id
+   * (the highest so far: the last batch entry).
    */
   fork(seq: number): number {
     const s = this.seq(seq);
@@ -202,23 +261,6 @@ export class PagedKVCache {
     this.seqs.set(id, { pages: [...s.pages], length: s.length });
     for (const p of s.pages) this.refs[p]!++;
     return id;
-  }
-
-  /**
-   * Attention of q [B, Hq, Nq, D] over the sequences `opts.seqs` (query entry b over
-   * sequence seqs[b], default every live one by id), read in place through the page tables.
-   * Each entry's Nq rows sit at its last positions (queryOffset = length − Nq) unless
-   * queryOffset says otherwise; forward()'s other options apply as usual.
-   */
-  async attend(q: AttentionTensor, opts: AttendOptions = {}): Promise<ForwardResult> {
-    const { seqs = this.sequences(), ...rest } = opts ?? {};
-    if (!Array.isArray(seqs)) throw new AttentionInputError('attend: seqs must be an array of sequence ids');
-    const table = seqs.map((id) => this.seq(id).pages);
-    const lengths = seqs.map((id) => this.seq(id).length);
-    if (q instanceof AttentionTensor && q.shape.batch !== seqs.length) {
-      throw new AttentionInputError(`attend: q ${shapeToString(q.shape)} has batch ${q.shape.batch}, but ${seqs.length} sequences were named (one each)`);
-    }
-    return this.attn.forward(q, this.pools.k, this.pools.v, { ...rest, pages: { table, lengths } } as ForwardOptions);
   }
 
   /** Releases the pools. */
@@ -241,23 +283,5 @@ export class PagedKVCache {
 
   private release(page: number): void {
     if (--this.refs[page]! === 0) this.freeList.push(page);
-  }
-
-  /** New rows as a pool write reads them, and their token count. */
-  private source(x: TensorData | AttentionTensor, name: string): [RowSource, number] {
-    const HD = this.heads * this.headDim;
-    if (x instanceof AttentionTensor) {
-      const sh = x.shape;
-      if (sh.batch !== 1 || sh.heads !== this.heads || sh.headDim !== this.headDim || x.dtype !== this.dtype) {
-        throw new AttentionInputError(`append: ${name} must be [1, ${this.heads}, n, ${this.headDim}] ${this.dtype}, got ${shapeToString(sh)} ${x.dtype}`);
-      }
-      if (x.owner !== this.attn.impl) throw new AttentionInputError(`append: ${name} belongs to another Attention instance`);
-      return [{ kind: 'tensor', storage: x.storage(name), layout: x.layout }, sh.seq];
-    }
-    const data = hostData(x, this.dtype);
-    if (data.dtype !== this.dtype) throw new AttentionInputError(`append: ${name} is ${data.dtype} data, but the cache is ${this.dtype}`);
-    if (data.length % HD !== 0)
-      throw new AttentionInputError(`append: ${name} has ${data.length} values, not a whole number of [${this.heads}, n, ${this.headDim}] tokens`);
-    return [{ kind: 'host', data }, data.length / HD];
   }
 }
