@@ -13,7 +13,7 @@ import type { Attention } from './attention.js';
 import { WebGpuBackend } from './backends.js';
 import { backwardCall, forwardCall } from './call.js';
 import { checkBackwardOptions, checkForwardOptions } from './check-options.js';
-import type { BackwardOptions, ForwardOptions } from './options.js';
+import type { BackwardOptions } from './options.js';
 import { AttentionTensor, type TensorStorage } from './tensor.js';
 
 /** Options of the immediate calls: the ordinary ones without `into` (results go to the `into` argument). */

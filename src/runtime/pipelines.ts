@@ -55,9 +55,12 @@ export function pipelineNow(device: GPUDevice, spec: KernelSpec): GPUComputePipe
   const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
   const pipeline = device.createComputePipeline({ label: spec.label, layout: 'auto', compute: { module, entryPoint: 'main' } });
   cache.set(spec.wgsl, pipeline);
-  void device.popErrorScope().then((err) => {
-    if (err && cache.get(spec.wgsl) === pipeline) cache.delete(spec.wgsl);
-  }, () => {});
+  void device.popErrorScope().then(
+    (err) => {
+      if (err && cache.get(spec.wgsl) === pipeline) cache.delete(spec.wgsl);
+    },
+    () => {},
+  );
   return pipeline;
 }
 
