@@ -9,13 +9,19 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 /** The folders of src/, top (imports nothing of ours) to bottom (may import the rest). */
-const LAYERS = ['tensor', 'mods', 'reference', 'kernels', 'runtime', 'cpu', 'api', 'harness', 'cli'];
+const LAYERS = ['tensor', 'mods', 'reference', 'kernels', 'runtime', 'cpu', 'api', 'adapters', 'harness', 'cli'];
 
 /**
  * Folders a layer may not import although they are above it: the runtime is a generic executor
- * (kernels/ lower the modifiers, issue #12), and cli/ goes only through api/ and harness/.
+ * (kernels/ lower the modifiers, issue #12), cli/ goes only through api/ and harness/, and the
+ * framework adapters (package subpaths, not used by the harness or CLI) only through api/ and tensor/.
  */
-const ALSO_FORBIDDEN = { runtime: ['mods'], cli: ['tensor', 'mods', 'reference', 'kernels', 'runtime', 'cpu'] };
+const ALSO_FORBIDDEN = {
+  runtime: ['mods'],
+  adapters: ['mods', 'reference', 'kernels', 'runtime', 'cpu'],
+  harness: ['adapters'],
+  cli: ['tensor', 'mods', 'reference', 'kernels', 'runtime', 'cpu', 'adapters'],
+};
 
 /** A no-restricted-imports rule forbidding relative imports of `folders` from src/<layer>/. */
 function forbid(layer, folders) {
@@ -44,7 +50,7 @@ export default defineConfig(
   tseslint.configs.recommended,
   ...layerRules,
   // The package entry re-exports the public surface (api/ and what it names); never the harness or CLI.
-  { files: ['src/index.ts'], rules: forbid('index.ts', ['harness', 'cli']) },
+  { files: ['src/index.ts'], rules: forbid('index.ts', ['harness', 'cli', 'adapters']) },
   // The bench probes run WebGPU in Node through the `webgpu` package, which installs these globals.
   { files: ['bench/**/*.mjs'], languageOptions: { globals: { GPUBufferUsage: 'readonly', GPUMapMode: 'readonly', GPUShaderStage: 'readonly' } } },
   // The end-to-end tests hand functions to the page (page.waitForFunction), which run there, with the browser's globals.

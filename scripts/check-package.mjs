@@ -22,7 +22,11 @@
  *     (c) imports the installed package in Node and runs a forward on the CPU
  *         backend against the float64 reference;
  *     (d) starts the installed `webgpu-attention demo` on a free port and fetches
- *         index.html and every script and stylesheet it names.
+ *         index.html and every script and stylesheet it names;
+ *     (e) imports the framework adapters (`webgpu-attention/tfjs`, `/onnxruntime`) in
+ *         Node with their optional peers (tfjs, onnxruntime-web) not installed: they
+ *         load, and refuse a framework without a WebGPU backend with the library's error.
+ *     The consumer of (b) imports the adapters too, so their .d.ts name no peer types.
  *
  * Prints one line per check and exits 1 if any failed. KEEP_SCRATCH=1 keeps the
  * scratch directory (its path is printed).
@@ -223,6 +227,8 @@ function checkTypes(consumer) {
   writeFileSync(
     join(consumer, 'consumer.ts'),
     `import { createAttention, causal, type ForwardOptions } from '${pkg.name}';
+import { attentionOp, type TfAttention } from '${pkg.name}/tfjs';
+import { ortAttention, type OrtTensorLike } from '${pkg.name}/onnxruntime';
 
 const attn = await createAttention({ backend: 'cpu' });
 const q = attn.tensor(new Float32Array(4 * 32), [1, 1, 4, 32]);
@@ -231,7 +237,8 @@ const { out } = await attn.forward(q, q, q, options);
 const values: Float32Array = await out.read();
 // The WebGPU types arrive with the package: a consumer can name them without installing anything.
 const device: GPUDevice | undefined = undefined;
-console.log(values.length, device);
+console.log(values.length, device, attentionOp, ortAttention);
+export type Adapters = [TfAttention<{ dataId: object; shape: number[]; dtype: string }>, OrtTensorLike];
 `,
   );
   const problems = [];
@@ -292,6 +299,30 @@ async function checkDemo(consumer) {
   report(name, problems);
 }
 
+/** Check 4e: the adapters load with their optional peers absent, and refuse a framework with no WebGPU backend. */
+function checkAdapters(consumer) {
+  const name = `node: import('${pkg.name}/tfjs') and ('${pkg.name}/onnxruntime') without the peers`;
+  const code = `
+const { attentionOp } = await import('${pkg.name}/tfjs');
+const { ortAttention } = await import('${pkg.name}/onnxruntime');
+const { AttentionInputError } = await import('${pkg.name}');
+for (const peer of ['@tensorflow/tfjs-core', 'onnxruntime-web']) {
+  if (await import(peer).then(() => true, () => false)) throw new Error(peer + ' is installed: the check needs it absent');
+}
+const tfOnCpu = { getBackend: () => 'cpu', backend: () => ({}) };
+const refused = await attentionOp(tfOnCpu).then(() => 'accepted', (e) => e instanceof AttentionInputError ? 'refused' : String(e));
+const noDevice = await ortAttention({ env: { webgpu: { device: undefined } } }).then(() => 'accepted', (e) => e instanceof AttentionInputError ? 'refused' : String(e));
+console.log('tfjs on cpu: ' + refused + ', onnxruntime without a device: ' + noDevice);
+if (refused !== 'refused' || noDevice !== 'refused') throw new Error('adapters did not refuse');
+`;
+  try {
+    console.log(`      ${run('node', ['--input-type=module', '-e', code], consumer).trim()}`);
+    report(name, []);
+  } catch (e) {
+    report(name, e.message.split('\n'));
+  }
+}
+
 async function main() {
   const scratch = mkdtempSync(join(tmpdir(), 'check-package-'));
   try {
@@ -304,6 +335,7 @@ async function main() {
     await checkBundle(consumer);
     checkTypes(consumer);
     checkNode(consumer);
+    checkAdapters(consumer);
     await checkDemo(consumer);
   } finally {
     if (process.env.KEEP_SCRATCH) console.log(`scratch directory kept: ${scratch}`);

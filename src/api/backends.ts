@@ -336,8 +336,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The call's tensors as the runner binds them, by name. */
-  private async resources(c: AttentionCall, t: Readonly<Record<string, TensorStorage>>): Promise<Record<string, BindingResource>> {
-    await this.checkDevices(t);
+  private bindings(c: AttentionCall, t: Readonly<Record<string, TensorStorage>>): Record<string, BindingResource> {
     const p = c.problem;
     const eb = bytesOf(c.dtype);
     const bytes: Record<string, number> = {
@@ -350,14 +349,33 @@ export class WebGpuBackend implements Backend {
   }
 
   async forward(c: AttentionCall, t: ForwardTensors, into: { readonly out?: TensorStorage } = {}) {
-    const { outputs } = await this.runner.execute(this.forwardProgram(c), await this.resources(c, { ...t, ...into }));
+    await this.checkDevices({ ...t, ...into });
+    const { outputs } = await this.runner.execute(this.forwardProgram(c), this.bindings(c, { ...t, ...into }));
     return { out: into.out ?? owned(outputs.out!), lse: owned(outputs.lse!) };
   }
 
+  /**
+   * forward() submitted before returning, for a framework's synchronous op; `into` may
+   * also hold `lse`. Caller's buffers are not checked against the device (the caller
+   * guarantees it); `done` rejects on a GPU error.
+   */
+  forwardNow(c: AttentionCall, t: ForwardTensors, into: { readonly out?: TensorStorage; readonly lse?: TensorStorage } = {}) {
+    const { outputs, done } = this.runner.executeNow(this.forwardProgram(c), this.bindings(c, { ...t, ...into }));
+    return { out: into.out ?? owned(outputs.out!), lse: into.lse ?? owned(outputs.lse!), done };
+  }
+
   async backward(c: BackwardCall, t: BackwardTensors, into: GradTensors = {}): Promise<BackendGrads> {
-    const { outputs, host } = await this.runner.execute(this.backwardProgram(c), await this.resources(c, { ...t, ...into }));
+    await this.checkDevices({ ...t, ...into });
+    const { outputs, host } = await this.runner.execute(this.backwardProgram(c), this.bindings(c, { ...t, ...into }));
     const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
     return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), dsinks: host.dsinks, dtables: host.dtables };
+  }
+
+  /** backward() submitted before returning, as forwardNow(); no sink or table gradients (they are read back). */
+  backwardNow(c: BackwardCall, t: BackwardTensors, into: GradTensors = {}) {
+    const { outputs, done } = this.runner.executeNow(this.backwardProgram(c), this.bindings(c, { ...t, ...into }));
+    const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
+    return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), done };
   }
 
   async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {

@@ -38,6 +38,32 @@ export async function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<
   return pipeline;
 }
 
+/**
+ * The compute pipeline for `spec` on `device` without waiting: the cached one, or one
+ * created synchronously (WebGPU compiles it before the first dispatch that uses it).
+ * For callers that must submit before returning (a framework's synchronous op); a
+ * compile error then fails the submission that uses the pipeline (in the caller's error
+ * scope), and the pipeline leaves the cache so the next call compiles it afresh.
+ */
+export function pipelineNow(device: GPUDevice, spec: KernelSpec): GPUComputePipeline {
+  let cache = caches.get(device);
+  if (!cache) caches.set(device, (cache = new Map()));
+  const hit = cache.get(spec.wgsl);
+  if (hit) return hit;
+  if (debugWgsl()) console.error(`// ---- ${spec.label}\n${spec.wgsl}`);
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
+  const pipeline = device.createComputePipeline({ label: spec.label, layout: 'auto', compute: { module, entryPoint: 'main' } });
+  cache.set(spec.wgsl, pipeline);
+  void device.popErrorScope().then(
+    (err) => {
+      if (err && cache.get(spec.wgsl) === pipeline) cache.delete(spec.wgsl);
+    },
+    () => {},
+  );
+  return pipeline;
+}
+
 /** Number of pipelines compiled on a device (for tests of cache behaviour). */
 export function pipelineCount(device: GPUDevice): number {
   return caches.get(device)?.size ?? 0;

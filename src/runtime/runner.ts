@@ -8,13 +8,13 @@
 import type { Caps, TunedTiles } from '../kernels/call.js';
 import { packParams } from '../kernels/params.js';
 import { padBytes, type BufferDecl, type BufferRef, type HostResults, type Program } from '../kernels/program.js';
-import { AttentionBackendError } from '../tensor/errors.js';
+import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { Buffers, STORAGE, UNIFORM, type BindingResource } from './buffers.js';
 import { ResultCache } from './cache.js';
 import type { AcquiredDevice } from './device.js';
 import { DeviceLife } from './device-life.js';
 import { checkBindingCount, encodeDispatches, prepareDispatch, type PreparedDispatch } from './encode.js';
-import { getPipeline } from './pipelines.js';
+import { getPipeline, pipelineNow } from './pipelines.js';
 import { subgroupLanesFollowIndex } from './probe.js';
 
 export interface RunnerOptions {
@@ -100,6 +100,21 @@ export class WebGpuRunner {
    */
   async prepare(program: Program, tensors: Readonly<Record<string, BindingResource>>): Promise<PreparedProgram> {
     this.life.checkAlive();
+    // Compile and build first, with errors that name the kernel; then bind with no waiting.
+    for (const decl of Object.values(program.buffers)) if (decl.role === 'cached') await this.buildCached(decl, false);
+    for (const step of program.steps) {
+      checkBindingCount(this.device, step.spec);
+      await getPipeline(this.device, step.spec);
+    }
+    return this.prepareNow(program, tensors);
+  }
+
+  /**
+   * prepare() without waiting: a pipeline not compiled yet is created synchronously, and
+   * a cached buffer not built yet is built by a submission of its own, now.
+   */
+  prepareNow(program: Program, tensors: Readonly<Record<string, BindingResource>>): PreparedProgram {
+    this.life.checkAlive();
     const own: Record<string, GPUBuffer> = {};
     // An output the caller passes ('out' into its own buffer) is bound, not allocated.
     const outputs: Record<string, GPUBuffer> = {};
@@ -112,7 +127,7 @@ export class WebGpuRunner {
     try {
       for (const [name, decl] of Object.entries(program.buffers)) {
         if (decl.role === 'output' && tensors[name]) continue;
-        own[name] = await this.allocate(decl, { pooled, fresh });
+        own[name] = this.allocate(decl, { pooled, fresh });
         if (decl.role === 'output') outputs[name] = own[name]!;
       }
       const resolve = (name: string): BindingResource => {
@@ -139,8 +154,7 @@ export class WebGpuRunner {
         const resources: Record<string, BindingResource> = { params };
         for (const b of step.spec.bindings) if (b.name in step.buffers) resources[b.name] = bind(step.buffers[b.name]!);
         checkBindingCount(this.device, step.spec);
-        const pipeline = await getPipeline(this.device, step.spec);
-        dispatches.push(prepareDispatch(this.device, step.spec, pipeline, resources, step.grid));
+        dispatches.push(prepareDispatch(this.device, step.spec, pipelineNow(this.device, step.spec), resources, step.grid));
       }
       return { dispatches, labels: program.labels, outputs, resolve, release };
     } catch (e) {
@@ -150,7 +164,7 @@ export class WebGpuRunner {
     }
   }
 
-  private async allocate(decl: BufferDecl, lists: { pooled: GPUBuffer[]; fresh: GPUBuffer[] }): Promise<GPUBuffer> {
+  private allocate(decl: BufferDecl, lists: { pooled: GPUBuffer[]; fresh: GPUBuffer[] }): GPUBuffer {
     switch (decl.role) {
       case 'output': {
         const b = this.buffers.storage(decl.bytes, decl.label);
@@ -169,16 +183,25 @@ export class WebGpuRunner {
         this.device.queue.writeBuffer(b, 0, decl.data.buffer, decl.data.byteOffset, decl.data.byteLength);
         return b;
       }
-      case 'cached': {
-        const uploads = Object.values(decl.build.buffers).flatMap((d) => (d.role === 'upload' ? [d.data] : []));
-        const hit = this.cache.get(decl.key, uploads);
-        if (hit) return hit;
-        const { outputs } = await this.execute(decl.build, {});
-        for (const [name, b] of Object.entries(outputs)) if (name !== decl.output) b.destroy();
-        this.cache.set(decl.key, outputs[decl.output]!, uploads);
-        return outputs[decl.output]!;
-      }
+      case 'cached':
+        return this.buildCached(decl, true);
     }
+  }
+
+  /** A cached buffer (a block mask): kept from an earlier call, or built now and kept. */
+  private buildCached(decl: Extract<BufferDecl, { role: 'cached' }>, now: true): GPUBuffer;
+  private buildCached(decl: Extract<BufferDecl, { role: 'cached' }>, now: false): Promise<GPUBuffer>;
+  private buildCached(decl: Extract<BufferDecl, { role: 'cached' }>, now: boolean): GPUBuffer | Promise<GPUBuffer> {
+    const uploads = Object.values(decl.build.buffers).flatMap((d) => (d.role === 'upload' ? [d.data] : []));
+    const hit = this.cache.get(decl.key, uploads);
+    if (hit) return now ? hit : Promise.resolve(hit);
+    const keep = (outputs: Readonly<Record<string, GPUBuffer>>): GPUBuffer => {
+      for (const [name, b] of Object.entries(outputs)) if (name !== decl.output) b.destroy();
+      this.cache.set(decl.key, outputs[decl.output]!, uploads);
+      return outputs[decl.output]!;
+    };
+    if (now) return keep(this.executeNow(decl.build, {}).outputs);
+    return this.execute(decl.build, {}).then(({ outputs }) => keep(outputs));
   }
 
   /**
@@ -221,6 +244,43 @@ export class WebGpuRunner {
     } finally {
       prepared.release();
     }
+  }
+
+  /**
+   * Prepares, encodes and submits `program` before returning, for callers that cannot
+   * wait (a framework's synchronous op, whose next op the framework submits right
+   * after): its outputs, and `done`, which rejects like run() on a validation or
+   * out-of-memory error or a lost device. A program with a host step (it reads
+   * results back) cannot run this way.
+   */
+  executeNow(program: Program, tensors: Readonly<Record<string, BindingResource>>): { outputs: Record<string, GPUBuffer>; done: Promise<void> } {
+    if (program.host) throw new AttentionInputError(`${program.labels.join(', ')} reads results back to the host and cannot run synchronously`);
+    // Scopes pushed and popped in this one synchronous turn nest inside any other submission's.
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    let prepared: PreparedProgram | undefined;
+    let failure: unknown;
+    try {
+      prepared = this.prepareNow(program, tensors);
+      const enc = this.device.createCommandEncoder({ label: prepared.labels.join(' + ') });
+      encodeDispatches(enc, prepared.dispatches);
+      this.device.queue.submit([enc.finish()]);
+    } catch (e) {
+      failure = e;
+      if (prepared) Object.values(prepared.outputs).forEach((b) => b.destroy());
+    }
+    prepared?.release();
+    const scopes = [this.device.popErrorScope(), this.device.popErrorScope()] as const;
+    if (failure !== undefined || !prepared) {
+      scopes.forEach((p) => p.catch(() => {}));
+      throw failure;
+    }
+    const labels = program.labels.join(', ');
+    const done = Promise.all(scopes).then(([validation, oom]) => {
+      const err = validation ?? oom;
+      if (err) throw new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${labels}: ${err.message}`);
+    });
+    return { outputs: { ...prepared.outputs }, done: this.life.guard(done) };
   }
 
   private readResource(r: BindingResource): Promise<ArrayBuffer> {
