@@ -61,6 +61,7 @@ describe('cli verify', () => {
       '3 passed, 0 failed',
     ]);
     expect(r.stderr).not.toMatch(/[░█]/);
+    expect(r.stderr).toContain('f16 tier: f16-values');
   });
 
   it.skipIf(!hasScript)('on a terminal: a progress bar on stderr, and the contract lines unchanged', () => {
@@ -324,11 +325,12 @@ describe('cli usage and other commands', () => {
     expect(none.stdout).toContain('usage: webgpu-attention');
   });
 
-  it('info exits 0, names the chosen backend and says the arithmetic is f32', () => {
+  it('info exits 0, names the chosen backend, the f16 tier, and says the arithmetic is f32', () => {
     const r = cli('info');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/chosen backend: (webgpu|cpu)/);
-    expect(r.stdout).toContain('arithmetic: f32 in every kernel');
+    expect(r.stdout).toMatch(/dtypes: f32; (f16 values held in f32|f16 tier f16-(storage|shader))/);
+    expect(r.stdout).toContain('arithmetic: f32 products and sums in every kernel');
   });
 
   it('explain prints the IO model per step and the totals', () => {

@@ -34,8 +34,9 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     );
   }
   const attn = await openBackend(b);
-  // Which f16 tier the f16 cases test here (CI checks that Deno on lavapipe runs 'f16-shader').
-  console.log(`f16 tier: ${dtypeTiers(attn).f16}`);
+  // Which f16 tier the f16 cases test here (CI checks that Deno on lavapipe runs 'f16-shader');
+  // on stderr with the backend line, so stdout stays one line per case and the summary.
+  console.error(`f16 tier: ${dtypeTiers(attn).f16}`);
   let passed = 0;
   let failed = 0;
   const bar = progress(chosen.length);
