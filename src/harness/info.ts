@@ -5,7 +5,7 @@
  */
 import type { Attention } from '../api/attention.js';
 import { getGpu, gpuSeam } from '../api/internal.js';
-import { tileRows } from '../kernels/forward.js';
+import { tileRows, type ForwardTile } from '../kernels/forward.js';
 import { chooseForwardTile } from '../kernels/tiles.js';
 import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 
@@ -57,13 +57,18 @@ export function dtypeTiers(attn: Attention): { f32: 'f32'; f16: F16Tier; shaderF
 export function describeTiles(attn: Attention): string | undefined {
   const gpu = gpuSeam(attn);
   if (!gpu) return undefined;
-  const { limits, subgroupWidth } = gpu.caps;
-  const tiles = SUPPORTED_HEAD_DIMS.map((d) => {
-    const t = chooseForwardTile(d, limits, subgroupWidth);
-    if (!t) return `D${d}: none fits`;
+  const { limits, subgroupWidth, halfTiles } = gpu.caps;
+  const describe = (t: ForwardTile | undefined) => {
+    if (!t) return 'none fits';
     const { br, bc } = tileRows(t);
     const opts = [t.shareKv && 'K/V share', t.pInK && 'P in K', t.swizzle && 'swizzled K'].filter(Boolean);
-    return `D${d}: ${br}×${bc}${opts.length ? ` (${opts.join(', ')})` : ''}`;
+    return `${br}×${bc}${opts.length ? ` (${opts.join(', ')})` : ''}`;
+  };
+  const tiles = SUPPORTED_HEAD_DIMS.map((d) => {
+    const plain = describe(chooseForwardTile(d, limits, subgroupWidth));
+    // The f16-shader tier's f16 workgroup tiles, where they buy a larger tile (kernels/tile-policy.ts).
+    const half = halfTiles ? describe(chooseForwardTile(d, limits, subgroupWidth, Infinity, true)) : plain;
+    return `D${d}: ${plain}${half === plain ? '' : `, f16 ${half}`}`;
   });
   return `fused forward tiles (Q rows × keys; subgroup rows ${subgroupWidth ? `up to ${subgroupWidth} wide` : 'off'}): ${tiles.join(', ')}`;
 }
