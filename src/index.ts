@@ -8,6 +8,7 @@
  */
 /// <reference types="@webgpu/types" preserve="true" />
 export { createAttention, Attention, type ForwardResult, type BackwardResult } from './api/attention.js';
+export type { SavedTensors } from './api/call.js';
 export { AttentionTensor, type GpuBufferView } from './api/tensor.js';
 export { KVCache } from './api/kv-cache.js';
 export { StreamingKVCache } from './api/streaming-cache.js';

@@ -24,7 +24,7 @@ import { bytesOf } from '../tensor/half.js';
 import { numel, shapeToString } from '../tensor/shape.js';
 import { checkLayout, shapeFromDims } from '../tensor/validate.js';
 import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
-import { backwardCall, checkStatsTensor, describe, forwardCall } from './call.js';
+import { backwardCall, checkStatsTensor, describe, forwardCall, type SavedTensors } from './call.js';
 import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkKVCacheOptions, checkTensorOptions } from './check-options.js';
 import { decodeOver, type DecodeOptions } from './decode.js';
 import { DEFAULT_CAPACITY, KVCache } from './kv-cache.js';
@@ -32,7 +32,7 @@ import type { KVCacheLike, KVCacheOptions, StreamingOptions } from './kv-cache-t
 import { StreamingKVCache } from './streaming-cache.js';
 import { hostData, type TensorData } from './host-data.js';
 import { type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
-import { AttentionTensor, type TensorStorage } from './tensor.js';
+import { AttentionTensor, operandStorages, type TensorStorage } from './tensor.js';
 import { PagedKVCache, type PagedKVCacheOptions } from './paged-cache.js';
 
 export interface ForwardResult {
@@ -152,13 +152,7 @@ export class Attention {
    */
   async backward(
     dOut: AttentionTensor,
-    saved: {
-      readonly q: AttentionTensor;
-      readonly k: AttentionTensor;
-      readonly v: AttentionTensor;
-      readonly out: AttentionTensor;
-      readonly lse?: AttentionTensor;
-    },
+    saved: Omit<SavedTensors, 'lse'> & { readonly lse?: AttentionTensor },
     opts: BackwardOptions = {},
   ): Promise<BackwardResult> {
     opts = checkBackwardOptions(opts);
@@ -266,14 +260,7 @@ export class Attention {
 
   /** Each argument's storage, checked to be a live tensor of this instance. */
   private operands<K extends string>(tensors: Partial<Record<K, AttentionTensor>>): Record<K, TensorStorage> {
-    const out = {} as Record<K, TensorStorage>;
-    for (const [name, t] of Object.entries(tensors) as [K, AttentionTensor][]) {
-      if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
-      if (t.owner !== this.impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
-      out[name] = t.storage(name);
-      this.impl.checkStorage(out[name], name);
-    }
-    return out;
+    return operandStorages(this.impl, tensors);
   }
 
   /**

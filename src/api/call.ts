@@ -54,18 +54,17 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
   };
 }
 
+/** What a backward needs of its forward: the inputs, and O and LSE (forward with returnLse). */
+export interface SavedTensors {
+  readonly q: AttentionTensor;
+  readonly k: AttentionTensor;
+  readonly v: AttentionTensor;
+  readonly out: AttentionTensor;
+  readonly lse: AttentionTensor;
+}
+
 /** The backward call: the forward's, with dOut and out shaped like q and lse [B, Hq, Nq, 1]. */
-export function backwardCall(
-  dOut: AttentionTensor,
-  saved: {
-    readonly q: AttentionTensor;
-    readonly k: AttentionTensor;
-    readonly v: AttentionTensor;
-    readonly out: AttentionTensor;
-    readonly lse: AttentionTensor;
-  },
-  opts: BackwardOptions,
-): BackwardCall {
+export function backwardCall(dOut: AttentionTensor, saved: SavedTensors, opts: BackwardOptions): BackwardCall {
   const { q, k, v, out, lse } = saved;
   if (opts.pages) throw new AttentionInputError('backward has no paged K/V (pages): it is a decoding feature; run training calls on contiguous K/V');
   const call = forwardCall(q, k, v, { ...opts, algorithm: 'flash' });

@@ -11,10 +11,10 @@ import { AttentionInputError } from '../tensor/errors.js';
 import { shapeToString } from '../tensor/shape.js';
 import type { Attention } from './attention.js';
 import { WebGpuBackend } from './backends.js';
-import { backwardCall, forwardCall } from './call.js';
+import { backwardCall, forwardCall, type SavedTensors } from './call.js';
 import { checkBackwardOptions, checkForwardOptions } from './check-options.js';
 import type { BackwardOptions } from './options.js';
-import { AttentionTensor, type TensorStorage } from './tensor.js';
+import { AttentionTensor, operandStorages, type TensorStorage } from './tensor.js';
 
 /** Options of the immediate calls: the ordinary ones without `into` (results go to the `into` argument). */
 export type ImmediateOptions = Omit<BackwardOptions, 'into' | 'tableGrads'>;
@@ -40,17 +40,10 @@ function gpuBackend(attn: Attention): WebGpuBackend {
   return attn.impl;
 }
 
-/** Each tensor's storage, checked to be a live tensor of `backend`. */
-function storages<K extends string>(backend: WebGpuBackend, tensors: Readonly<Record<K, AttentionTensor>>): Record<K, TensorStorage> {
-  const out = {} as Record<K, TensorStorage>;
-  for (const [name, t] of Object.entries(tensors) as [K, AttentionTensor | undefined][]) {
-    if (t === undefined) continue;
-    if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
-    if (t.owner !== backend) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
-    out[name] = t.storage(name);
-    backend.checkStorage(out[name], name);
-  }
-  return out;
+/** Each given tensor's storage, checked to be a live tensor of `backend` (entries left undefined are skipped). */
+function storages<K extends string>(backend: WebGpuBackend, tensors: Readonly<Partial<Record<K, AttentionTensor>>>): Record<K, TensorStorage> {
+  const given = Object.fromEntries(Object.entries(tensors).filter(([, t]) => t !== undefined)) as Partial<Record<K, AttentionTensor>>;
+  return operandStorages(backend, given);
 }
 
 /** Refuses a result tensor not shaped `shape` (its layout and dtype those of `like`). */
@@ -81,7 +74,7 @@ export function forwardNow(
   const lseShape = { batch: p.batch, heads: p.headsQ, seq: p.seqQ, headDim: 1 };
   if (into.out) checkInto(into.out, 'out', q);
   if (into.lse) checkInto(into.lse, 'lse', q, lseShape);
-  const r = backend.forwardNow(call, t, storages(backend, into as Record<string, AttentionTensor>));
+  const r = backend.forwardNow(call, t, storages(backend, into));
   return {
     out: into.out ?? new AttentionTensor(backend, r.out, q.shape, q.layout, call.dtype),
     lse: into.lse ?? new AttentionTensor(backend, r.lse, lseShape, 'bhnd'),
@@ -98,13 +91,7 @@ export function forwardNow(
 export function backwardNow(
   attn: Attention,
   dOut: AttentionTensor,
-  saved: {
-    readonly q: AttentionTensor;
-    readonly k: AttentionTensor;
-    readonly v: AttentionTensor;
-    readonly out: AttentionTensor;
-    readonly lse: AttentionTensor;
-  },
+  saved: SavedTensors,
   opts: ImmediateOptions,
   into: { readonly dq?: AttentionTensor; readonly dk?: AttentionTensor; readonly dv?: AttentionTensor } = {},
 ): ImmediateBackward {
@@ -120,7 +107,7 @@ export function backwardNow(
     ['dv', v],
   ] as const)
     if (into[name]) checkInto(into[name], name, like);
-  const r = backend.backwardNow(call, t, storages(backend, into as Record<string, AttentionTensor>));
+  const r = backend.backwardNow(call, t, storages(backend, into));
   return {
     dq: into.dq ?? new AttentionTensor(backend, r.dq, q.shape, q.layout, call.dtype),
     dk: into.dk ?? new AttentionTensor(backend, r.dk, k.shape, k.layout, call.dtype),

@@ -31,6 +31,23 @@ export interface TensorOwner {
   readBack(storage: TensorStorage, count: number, dtype: DType): Promise<Float32Array>;
 }
 
+/** A backend as a call's operands are checked against it (backends.ts). */
+interface OperandOwner extends TensorOwner {
+  checkStorage(storage: TensorStorage, name: string): void;
+}
+
+/** Each argument's storage, checked to be a live tensor of `owner` (anything else, undefined too, is refused by name). */
+export function operandStorages<K extends string>(owner: OperandOwner, tensors: Partial<Record<K, AttentionTensor>>): Record<K, TensorStorage> {
+  const out = {} as Record<K, TensorStorage>;
+  for (const [name, t] of Object.entries(tensors) as [K, AttentionTensor][]) {
+    if (!(t instanceof AttentionTensor)) throw new AttentionInputError(`${name} must be a tensor made by attn.tensor()`);
+    if (t.owner !== owner) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
+    out[name] = t.storage(name);
+    owner.checkStorage(out[name], name);
+  }
+  return out;
+}
+
 export class AttentionTensor {
   /** Logical shape [B, H, N, D]; an LSE tensor is [B, H, N, 1]. */
   readonly shape: Shape4;

@@ -12,8 +12,8 @@ import { COMBINE_PARAMS, combineKernel } from './combine.js';
 import { FORWARD_PARAMS, forwardKernel, tileRows, type ForwardTile } from './forward.js';
 import { padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
 import { chunkRanges, keyRanges, packGroup, splitCall, type Chunk, type SplitInput } from './split.js';
-import { checkForcedTile, halfTileChoice } from './tile-policy.js';
-import { tileFits, tileUsesSubgroups } from './tiles.js';
+import { halfTileChoice } from './tile-policy.js';
+import { tileUsesSubgroups } from './tiles.js';
 import { lowerVariant } from './variant.js';
 import { bytesOf } from '../tensor/half.js';
 import { pagedBuffers, pagedSplit, poolRange } from './paged-program.js';
@@ -41,9 +41,7 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
   const packable = packGroup(p, Boolean(c.score || c.mask));
   // f16 workgroup tiles (the f16-shader tier) only where they buy a larger tile, or fit a forced one.
   const f16Tiles = c.dtype === 'f16' && Boolean(caps.halfTiles);
-  const { tile, halfTiles } = c.tile
-    ? { tile: checkForcedTile(caps, p.headDim, c.tile, f16Tiles), halfTiles: f16Tiles && !tileFits(p.headDim, c.tile, caps.limits, caps.subgroupWidth) }
-    : halfTileChoice({ ...caps, halfTiles: f16Tiles }, p.headDim, c.causal, p.seqQ, p.seqQ * packable);
+  const { tile, halfTiles } = halfTileChoice({ ...caps, halfTiles: f16Tiles }, p.headDim, c.causal, p.seqQ, p.seqQ * packable, c.tile);
   const { br, bc } = tileRows(tile);
   const split = pagedSplit(c, { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides, elemBytes: bytesOf(c.dtype) }, caps);
   const chunks = splitCall(split, caps.maxBindingBytes, caps.limits.minStorageBufferOffsetAlignment, br);

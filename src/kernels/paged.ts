@@ -36,7 +36,7 @@ export interface PagedKv {
 /** The table as the kernels read it (u32 words: lengths and row starts, then the page ids). */
 export function pageWords(p: PagedKv): Uint32Array {
   const B = p.lengths.length;
-  const used = p.table.map((row, b) => Math.ceil(p.lengths[b]! / p.pageSize) || 0);
+  const used = p.lengths.map((n) => Math.ceil(n / p.pageSize));
   const words = new Uint32Array(
     2 * B +
       Math.max(

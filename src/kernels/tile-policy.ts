@@ -35,17 +35,25 @@ export function forwardTile(caps: Caps, headDim: number, causal: boolean, seq: n
 }
 
 /**
- * The forward tile of an f16 call and whether its kernel keeps f16 workgroup tiles: only
- * where halving the tiles' bytes buys a different (larger) tile. On the H200 that tile
- * won (D = 128: 64×64 instead of 32×32, +21%), while the same tile with f16 workgroup
- * tiles measured −4% to +3% (D = 64; docs/PERF.md, "f16-shader").
+ * A call's forward tile (`forced`, checked, else the policy's) and whether its kernel keeps
+ * f16 workgroup tiles. With `caps.halfTiles` the tile is chosen among those that fit in f16
+ * tiles, and f16 tiles are used only where the tile does not fit in f32 ones: where halving
+ * the bytes buys a larger tile. (Where the f16 pick fits in f32, it is the f32 pick too: the
+ * list is the same, and every tile that fits in f32 fits in f16.) On the H200 the larger tile
+ * won (D = 128: 64×64 instead of 32×32, +21%), while the same tile with f16 workgroup tiles
+ * measured −4% to +3% (D = 64; docs/PERF.md, "f16-shader").
  */
-export function halfTileChoice(caps: Caps, headDim: number, causal: boolean, seq: number, rows = seq): { tile: ForwardTile; halfTiles: boolean } {
-  if (!caps.halfTiles) return { tile: forwardTile(caps, headDim, causal, seq, rows), halfTiles: false };
-  const wide = forwardTile(caps, headDim, causal, seq, rows, true);
-  return tileFits(headDim, wide, caps.limits, caps.subgroupWidth)
-    ? { tile: forwardTile(caps, headDim, causal, seq, rows), halfTiles: false }
-    : { tile: wide, halfTiles: true };
+export function halfTileChoice(
+  caps: Caps,
+  headDim: number,
+  causal: boolean,
+  seq: number,
+  rows = seq,
+  forced?: ForwardTile,
+): { tile: ForwardTile; halfTiles: boolean } {
+  const f16 = Boolean(caps.halfTiles);
+  const tile = forced ? checkForcedTile(caps, headDim, forced, f16) : forwardTile(caps, headDim, causal, seq, rows, f16);
+  return { tile, halfTiles: f16 && !tileFits(headDim, tile, caps.limits, caps.subgroupWidth) };
 }
 
 /** A forced forward tile, checked against the adapter. */

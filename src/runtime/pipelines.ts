@@ -12,13 +12,19 @@ function debugWgsl(): boolean {
   return typeof process !== 'undefined' && (process.env?.WEBGPU_ATTENTION_DEBUG ?? '').split(',').includes('wgsl');
 }
 
-/** The compute pipeline for `spec` on `device`, compiled on first use. */
-export async function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<GPUComputePipeline> {
+/** `device`'s pipeline cache and the pipeline it holds for `spec`, if any (printing the WGSL of a miss when debugging). */
+function lookup(device: GPUDevice, spec: KernelSpec): { cache: Map<string, GPUComputePipeline>; hit?: GPUComputePipeline } {
   let cache = caches.get(device);
   if (!cache) caches.set(device, (cache = new Map()));
   const hit = cache.get(spec.wgsl);
+  if (!hit && debugWgsl()) console.error(`// ---- ${spec.label}\n${spec.wgsl}`);
+  return { cache, hit };
+}
+
+/** The compute pipeline for `spec` on `device`, compiled on first use. */
+export async function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<GPUComputePipeline> {
+  const { cache, hit } = lookup(device, spec);
   if (hit) return hit;
-  if (debugWgsl()) console.error(`// ---- ${spec.label}\n${spec.wgsl}`);
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
   const pipeline = await device
@@ -46,11 +52,8 @@ export async function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<
  * scope), and the pipeline leaves the cache so the next call compiles it afresh.
  */
 export function pipelineNow(device: GPUDevice, spec: KernelSpec): GPUComputePipeline {
-  let cache = caches.get(device);
-  if (!cache) caches.set(device, (cache = new Map()));
-  const hit = cache.get(spec.wgsl);
+  const { cache, hit } = lookup(device, spec);
   if (hit) return hit;
-  if (debugWgsl()) console.error(`// ---- ${spec.label}\n${spec.wgsl}`);
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
   const pipeline = device.createComputePipeline({ label: spec.label, layout: 'auto', compute: { module, entryPoint: 'main' } });
