@@ -125,6 +125,33 @@ describe('referenceBackward vs finite differences', () => {
   it('learnedSinks carries the logits it was given', () => expect([...learnedSinks([1, 2]).logits]).toEqual([1, 2]));
 });
 
+describe('referenceBackward savedOut', () => {
+  it('D reads the stored O: the exact O changes nothing (to rounding); a perturbed O moves dsinks by −Σ P_sink·dO·δO', () => {
+    const r = rand(4242);
+    const s: Shape4 = { batch: 1, heads: 2, seq: 3, headDim: 4 };
+    const mk = (): HostTensor => ({ data: Float64Array.from({ length: 24 }, r), shape: s, layout: 'bhnd' });
+    const [q, k, v, dout] = [mk(), mk(), mk(), mk()];
+    const sinks = Float64Array.from([0.2, -0.4]);
+    const exact = referenceBackward(q, k, v, dout, { sinks });
+    const { out, lse } = referenceForward(q, k, v, { sinks });
+    const same = referenceBackward(q, k, v, dout, { sinks, savedOut: out });
+    same.dsinks!.forEach((x, h) => expect(x).toBeCloseTo(exact.dsinks![h]!, 13));
+    same.dq.forEach((x, i) => expect(x).toBeCloseTo(exact.dq[i]!, 13));
+    const delta = 1e-3;
+    const moved = referenceBackward(q, k, v, dout, { sinks, savedOut: out.map((x) => x + delta) });
+    for (let h = 0; h < 2; h++) {
+      let want = exact.dsinks![h]!;
+      for (let i = 0; i < 3; i++) {
+        let dotDelta = 0;
+        for (let d = 0; d < 4; d++) dotDelta += dout.data[(h * 3 + i) * 4 + d]! * delta;
+        want -= Math.exp(sinks[h]! - lse[h * 3 + i]!) * dotDelta;
+      }
+      expect(moved.dsinks![h]!).toBeCloseTo(want, 12);
+    }
+    expect([...moved.dv]).toEqual([...exact.dv]); // dV does not read D
+  });
+});
+
 describe('table gradients (reference) vs finite differences', () => {
   const tableCases: { name: string; Hq: number; Nq: number; Nk: number; causal?: boolean; score: () => Modifier }[] = [
     { name: 'alibi slopes', Hq: 2, Nq: 4, Nk: 5, score: () => alibi([0.5, 0.25]) },

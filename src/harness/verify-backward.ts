@@ -7,7 +7,10 @@
  * carry it) for extreme logits, plus, for dQ and dK, the cancellation in
  * dP − D (two sums of up to D·|dO|·|V| whose difference is tiny when a row's
  * softmax is nearly one-hot): 4 · unit roundoff · D·|dO|·|V| · scale·|K or Q|;
- * plus 1e-6 absolute. f16 cases allow 4 f16 ulps (2⁻⁹) of each gradient's magnitude instead of 1e-4.
+ * plus 1e-6 absolute. f16 cases allow 4 f16 ulps (2⁻⁹) of each gradient's magnitude instead of 1e-4,
+ * and their reference takes D = dO·O from the O the forward stored in f16: that rounding
+ * is the backward's input, and in the sink and table gradients (sums of P·(dP − D) that
+ * cancel) it is no multiple of their size.
  */
 import { maskFn, scoreFn } from '../mods/emit-js.js';
 import { jsTableTerms, scoreGrad, tableName } from '../mods/grad.js';
@@ -36,7 +39,7 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
     const opts = { causal: c.causal, ...variant };
     const { out, lse } = await attn.forward(q, k, v, { ...opts, returnLse: true });
     const g = await attn.backward(dOut, { q, k, v, out, lse }, opts);
-    const [dq, dk, dv] = await Promise.all([g.dq.read(), g.dk.read(), g.dv.read()]);
+    const [dq, dk, dv, savedOut] = await Promise.all([g.dq.read(), g.dk.read(), g.dv.read(), c.dtype === 'f16' ? out.read() : undefined]);
     [out, lse!, g.dq, g.dk, g.dv].forEach((t) => t.destroy());
 
     const refOpts = {
@@ -45,6 +48,7 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
       scoreGrad: variant.score && scoreFn(scoreGrad(variant.score)),
       mask: variant.mask && maskFn(variant.mask),
       sinks: variant.sinks?.logits,
+      savedOut,
     };
     const ref = referenceBackward(hq, hk, hv, hdo, { ...refOpts, tableTerms: variant.score && jsTableTerms(variant.score) });
     const maxLogit = maxAbsFinite(referenceForward(hq, hk, hv, refOpts).lse);

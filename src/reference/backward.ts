@@ -11,6 +11,8 @@
  *   dT[idx] = Σ_ij P_ij (dP_ij − D_i) ∂score/∂T[idx]   for each table read in the score modifier
  *
  * Rows with every key masked (and no sink) have P = 0 and contribute nothing.
+ * With `savedOut`, D_i uses the O a forward stored (an f16 O's rounding is then the
+ * backward's input, as it is for the kernels, not an error charged to them).
  */
 import type { ScoreFn } from '../mods/emit-js.js';
 import { scatterTableGrads, type JsTableTerm } from '../mods/grad.js';
@@ -23,6 +25,8 @@ export interface ReferenceBackwardOptions extends ReferenceOptions {
   readonly scoreGrad?: ScoreFn;
   /** The score modifier's table reads (mods/grad.ts jsTableTerms): their gradients come back in `dtables`. */
   readonly tableTerms?: readonly JsTableTerm[];
+  /** The forward's stored O, in dO's layout: D_i = dO_i·O_i reads it instead of the exact O. */
+  readonly savedOut?: ArrayLike<number>;
 }
 
 export interface ReferenceGrads {
@@ -98,7 +102,8 @@ export function referenceBackward(q: HostTensor, k: HostTensor, v: HostTensor, d
           for (let d = 0; d < D; d++) o[d] += p * v.data[vo + d]!;
         }
         let Di = 0;
-        for (let d = 0; d < D; d++) Di += dout.data[go + d]! * o[d]!;
+        const saved = opts.savedOut;
+        for (let d = 0; d < D; d++) Di += dout.data[go + d]! * (saved ? saved[go + d]! : o[d]!);
         if (dsinks) dsinks[h] -= Math.exp(opts.sinks![h]! - lse) * Di;
         for (let j = 0; j < Nk; j++) {
           if (s[j] === -Infinity) continue;
