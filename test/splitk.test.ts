@@ -9,16 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
 import { alibi, alibiSlopes, documentMask, learnedSinks } from '../src/mods/builtins.js';
-import type { HostTensor } from '../src/reference/forward.js';
 import { keyRanges, minRangeKeys, packGroup, SPLIT_TARGET_INVOCATIONS } from '../src/kernels/split.js';
-import { F32_ROUNDOFF, referencesOf } from '../src/harness/verify.js';
 import { flashLayoutOf } from '../src/harness/bench.js';
 import { ioSteps, modelBytes } from '../src/harness/io-model.js';
-import { dimsOf, type Layout } from '../src/tensor/shape.js';
+import type { Layout } from '../src/tensor/shape.js';
 import { checkQkv } from '../src/tensor/validate.js';
-import { permute, randomHost, rng, testSeed } from './helpers.js';
+import { checkForward, type Dims } from './forward-check.js';
 
-type Dims = [number, number, number, number];
 const problem = (q: Dims, kv: Dims) => {
   const s = (d: Dims) => ({ batch: d[0], heads: d[1], seq: d[2], headDim: d[3] });
   return checkQkv(s(q), s(kv), s(kv));
@@ -72,37 +69,7 @@ describe('split-K on the GPU', () => {
   });
   afterAll(() => attn?.destroy());
 
-  /** Runs a forward with `opts` and checks O and LSE against the float64 reference (with its variant). */
-  async function check(qDims: Dims, kvDims: Dims, opts: ForwardOptions, layout: Layout = 'bhnd') {
-    const seed = testSeed();
-    const rand = rng(seed);
-    const [q, k, v] = [randomHost(qDims, rand), randomHost(kvDims, rand), randomHost(kvDims, rand)];
-    const up = (h: HostTensor) => attn.tensor(layout === 'bhnd' ? Float32Array.from(h.data) : permute(h.data, h.shape), dimsOf(h.shape), { layout });
-    const t = [up(q), up(k), up(v)];
-    const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...opts, returnLse: true });
-    const o = await out.read();
-    const l = await lse!.read();
-    [...t, out, lse!].forEach((x) => x.destroy());
-    const got = layout === 'bhnd' ? o : permute(o, q.shape, true);
-    const { ref, ref32 } = referencesOf(q, k, v, opts.causal ?? false, opts);
-    // The tolerance of verify (DESIGN.md): 2× the float32 naive error or the first-order effect of
-    // rounding logits to float32, whichever is larger, plus 1e-6.
-    const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, y) => (Number.isFinite(y) ? Math.max(m, Math.abs(y)) : m), 0);
-    const logitErr = F32_ROUNDOFF * maxAbs(ref.lse);
-    for (const [name, a, want, want32, first] of [
-      ['O', got, ref.out, ref32.out, logitErr * maxAbs(v.data)],
-      ['LSE', l, ref.lse, ref32.lse, logitErr],
-    ] as const) {
-      let err32 = first;
-      for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) err32 = Math.max(err32, Math.abs(want32[i]! - want[i]!));
-      const tol = 2 * err32 + 1e-6;
-      for (let i = 0; i < want.length; i++) {
-        const where = `${name}[${i}] ${JSON.stringify({ ...opts, mask: undefined, score: undefined, sinks: undefined })} [seed ${seed}]`;
-        if (Number.isFinite(want[i]!)) expect(Math.abs(a[i]! - want[i]!), where).toBeLessThanOrEqual(tol);
-        else expect(a[i], where).toBe(want[i]); // −∞ LSE of a row that sees no key
-      }
-    }
-  }
+  const check = (q: Dims, kv: Dims, opts: ForwardOptions, layout: Layout = 'bhnd') => checkForward(attn, q, kv, { decodeKernel: false, ...opts }, layout);
 
   it("the benchmark's IO model follows the runner's layout: a decoding call packed and split reads K/V once per K/V head", () => {
     const d = problem([1, 8, 1, 64], [1, 2, 8192, 64]);

@@ -50,6 +50,7 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
     sinks,
     tile: opts.tile,
     keySplits: opts.keySplits,
+    decodeKernel: opts.decodeKernel,
     ...(paged ? { pages: paged.pages } : {}),
   };
 }

@@ -210,6 +210,7 @@ const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
   returnLse: bool,
   tile: forwardTile,
   keySplits: positiveInt,
+  decodeKernel: bool,
   score: (v, name) => checkModifier(v, 'score', name),
   mask: (v, name) => checkModifier(v, 'mask', name),
   sinks,

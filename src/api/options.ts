@@ -109,6 +109,13 @@ export interface ForwardOptions {
    * (decoding, short prompts with long caches). 1 never splits.
    */
   readonly keySplits?: number;
+  /**
+   * WebGPU, flash only: the decode kernel, made for few query rows per K/V head (group × Nq
+   * ≤ 32) over many keys. Default: automatic — used for such calls over ≥ 256 keys without a
+   * score or mask modifier. true forces it (an AttentionInputError where the call cannot
+   * run on it); false keeps the fused kernel.
+   */
+  readonly decodeKernel?: boolean;
   /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */
   readonly score?: Modifier;
   /** Mask modifier (slidingWindow, documentMask, maskMod(…), and/or/not …); combined with `causal`. */

@@ -48,6 +48,13 @@ export function int(value: string | undefined, flag: string, fallback: number): 
   return Number(value);
 }
 
+/** `on` / `off` (undefined when absent: automatic). */
+export function onOff(value: string | undefined, flag: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'on' && value !== 'off') throw new UsageError(`${flag} takes on or off, got '${value}'`);
+  return value === 'on';
+}
+
 /** `--seed N`: an integer in [0, 2³²) (the generator's state), or undefined for a fresh seed. */
 export function seed(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { benchOne, type BenchResult, type BenchShape } from '../harness/bench.js';
 import { ALGORITHMS, type Algorithm, type BackwardTile, type ForwardTile } from '../api/options.js';
-import { backend, int, intList, openBackend, outputPath, parse, UsageError, type Parsed } from './args.js';
+import { backend, int, intList, onOff, openBackend, outputPath, parse, UsageError, type Parsed } from './args.js';
 import { progress } from './progress.js';
 import { BENCH_HEAD_DIMS, benchShapeError, benchVariantError, timingCaveat } from '../harness/bench-check.js';
 import { bytes, num, table } from './table.js';
@@ -37,6 +37,7 @@ export const BENCH_FLAGS = {
   tile: { type: 'string' },
   'dq-tile': { type: 'string' },
   'key-splits': { type: 'string' },
+  'decode-kernel': { type: 'string' },
   paged: { type: 'string' },
   variant: { type: 'string' },
   backward: { type: 'boolean' },
@@ -55,6 +56,7 @@ export interface BenchPlan {
   readonly tile?: ForwardTile;
   readonly dqTile?: BackwardTile;
   readonly keySplits?: number;
+  readonly decodeKernel?: boolean;
   /** --paged PAGE_SIZE: K/V read through a page table of pages of this many rows. */
   readonly pageSize?: number;
   readonly variant?: string;
@@ -144,6 +146,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
   const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
+  const decodeKernel = onOff(a['decode-kernel'], '--decode-kernel');
   const pageSize = a.paged === undefined ? undefined : int(a.paged, '--paged', 1);
   if (pageSize !== undefined && a.backward) throw new UsageError('--paged times the forward only (paged K/V have no backward)');
   if (a['dq-tile'] !== undefined && !a.backward) throw new UsageError('--dq-tile is a backward tile: add --backward');
@@ -155,7 +158,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
   const threads = a.threads === undefined ? undefined : int(a.threads, '--threads', 1);
   checkCpuFlags(a, dtypes);
-  return { algorithms, shapes, samples, tile, dqTile, keySplits, pageSize, variant: a.variant, backward: a.backward, dtypes, threads, peers: a.peers };
+  return { algorithms, shapes, samples, tile, dqTile, keySplits, decodeKernel, pageSize, variant: a.variant, backward: a.backward, dtypes, threads, peers: a.peers };
 }
 
 /** --threads and --peers are CPU-backend matters, and the peers run plain f32 attention. */
@@ -276,8 +279,8 @@ async function runPlan(attn: Attention, plan: BenchPlan): Promise<BenchResult[]>
           bar.next(
             `${alg}${pageSize ? ` paged${pageSize}` : ''} ${dtype} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`,
           );
-          const { samples, tile, dqTile, keySplits, variant, backward } = plan;
-          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, variant, backward, dtype, pageSize }));
+          const { samples, tile, dqTile, keySplits, decodeKernel, variant, backward } = plan;
+          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, decodeKernel, variant, backward, dtype, pageSize }));
         }
       }
     }

@@ -86,6 +86,8 @@ export interface BenchOptions {
   readonly tile?: ForwardTile;
   /** Split-K ranges for the fused forward (default automatic). */
   readonly keySplits?: number;
+  /** The decode kernel forced on or off (default automatic). */
+  readonly decodeKernel?: boolean;
   /** A named variant (bench-variants.ts). */
   readonly variant?: string;
   /** Time the backward pass instead of the forward (flash only). */
@@ -207,6 +209,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
     scale: resolveScale(undefined, shape.headDim),
     tile: fwdTile,
     keySplits: opts.keySplits,
+    decodeKernel: opts.decodeKernel,
     ...variant,
     ...(paged ? { pages: paged.pages } : {}),
   };

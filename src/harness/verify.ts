@@ -197,11 +197,13 @@ export function referencesOf(
   k: HostTensor,
   v: HostTensor,
   causal: boolean,
-  variant: Pick<ForwardOptions, 'score' | 'mask' | 'sinks'>,
+  variant: Pick<ForwardOptions, 'score' | 'mask' | 'sinks' | 'queryOffset' | 'keyOffset'>,
   f16 = false,
 ) {
   const opts = {
     causal,
+    queryOffset: variant.queryOffset,
+    keyOffset: variant.keyOffset,
     score: variant.score && scoreFn(variant.score),
     mask: variant.mask && maskFn(variant.mask),
     sinks: variant.sinks?.logits,

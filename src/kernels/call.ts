@@ -58,6 +58,8 @@ export interface AttentionCall {
   readonly tile?: ForwardTile;
   /** Forced number of key ranges (split-K); 1 never splits. */
   readonly keySplits?: number;
+  /** The decode kernel (kernels/decode.ts): forced on or off; undefined picks it for few rows over many keys. */
+  readonly decodeKernel?: boolean;
   /**
    * Paged K/V (kernels/paged.ts): k and v are page pools, the problem's seqK is the longest
    * sequence, and each batch entry's keys are read through its page table up to its length.

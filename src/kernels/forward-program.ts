@@ -8,7 +8,6 @@ import { sharedCausalShift, type Positions } from '../mods/positions.js';
 import type { Problem } from '../tensor/validate.js';
 import { blockParams, cachedBlockMask } from './blockmask.js';
 import type { AttentionCall, Caps } from './call.js';
-import { COMBINE_PARAMS, combineKernel } from './combine.js';
 import { FORWARD_PARAMS, forwardKernel, tileRows, type ForwardTile } from './forward.js';
 import { padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
 import { chunkRanges, keyRanges, packGroup, splitCall, type Chunk, type SplitInput } from './split.js';
@@ -17,6 +16,7 @@ import { tileUsesSubgroups } from './tiles.js';
 import { lowerVariant } from './variant.js';
 import { bytesOf } from '../tensor/half.js';
 import { pagedBuffers, pagedSplit, poolRange } from './paged-program.js';
+import { combineStep, keyParts } from './split-k.js';
 
 /** How the fused kernel lays a call out; the IO model reads it too. */
 export interface ForwardLayout {
@@ -136,46 +136,6 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
     labels.push(combine.spec.label);
   }
   return { buffers, steps, labels };
-}
-
-/** Scratch for the partial O and row (max, denominator) of `splits` key ranges, each part at an aligned offset. */
-function keyParts(caps: Caps, splits: number, oBytes: number, statsBytes: number) {
-  const align = caps.limits.minStorageBufferOffsetAlignment;
-  const up = (n: number) => Math.ceil(n / align) * align;
-  const [oStride, statsStride] = [up(oBytes), up(statsBytes)];
-  const buffers: Record<string, BufferDecl> = {
-    oParts: { role: 'scratch', bytes: oStride * splits, label: 'attention.forward key-range parts' },
-    stats: { role: 'scratch', bytes: statsStride * splits, label: 'attention.forward key-range row stats' },
-  };
-  return { buffers, oStride, statsStride };
-}
-
-/** The split-K combine: one invocation per (row, vec4 column) merges the parts into 'out' and 'lse'. */
-function combineStep(c: AttentionCall, parts: { oStride: number; statsStride: number }, splits: number, sinkOffset: number | undefined): Step {
-  const p = c.problem;
-  const rows = p.batch * p.headsQ * p.seqQ;
-  const v4 = (n: number) => n / 4;
-  const groups = Math.ceil((rows * p.headDim) / 4 / 64);
-  const wgx = Math.min(groups, 65535);
-  return {
-    spec: combineKernel(p.headDim, sinkOffset, c.dtype === 'f16'),
-    params: COMBINE_PARAMS,
-    values: {
-      rows,
-      seqQ: p.seqQ,
-      headsQ: p.headsQ,
-      splits,
-      qsb: v4(c.q.strides.batch),
-      qsh: v4(c.q.strides.head),
-      qsn: v4(c.q.strides.seq),
-      partVec4: parts.oStride / 16,
-      partStats: parts.statsStride / 4,
-      negInf: -Infinity,
-      nan: NaN,
-    },
-    buffers: { oParts: 'oParts', stats: 'stats', o: 'out', lse: 'lse', aux: 'aux' },
-    grid: [wgx, Math.ceil(groups / wgx), 1],
-  };
 }
 
 /** Parameter fields the forward families share (the causal shift: the batch's shared one; with a position table it is unused). */

@@ -1,0 +1,130 @@
+/*
+ * The decode kernel (kernels/decode.ts): few query rows per K/V head over many keys, in
+ * key ranges merged by split-K's combine. Forced on (decodeKernel: true) at small sizes
+ * for SwiftShader, against the float64 reference: GQA groups, Nq > 1 with causal rows,
+ * positions (ragged offsets), f16, head dims whose columns do not split evenly, sinks,
+ * ranges no row sees, paged K/V; then when it is chosen, and the errors of forcing it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAttention, type Attention } from '../src/api/attention.js';
+import { decodeLayout, decodeRanges, DECODE_MIN_KEYS } from '../src/kernels/decode-program.js';
+import { decodeKernel } from '../src/kernels/decode.js';
+import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';
+import { AttentionInputError } from '../src/tensor/errors.js';
+import { checkQkv } from '../src/tensor/validate.js';
+import { stridesOf } from '../src/tensor/shape.js';
+import type { AttentionCall, Caps } from '../src/kernels/call.js';
+import { checkForward } from './forward-check.js';
+import { checkPaged } from './paged-check.js';
+import { errorOf } from './helpers.js';
+
+type Dims = [number, number, number, number];
+
+/** A decode-shaped call (bhnd, f32) for the layout functions. */
+function call(q: Dims, kv: Dims, extra: Partial<AttentionCall> = {}): AttentionCall {
+  const s = (d: Dims) => ({ batch: d[0], heads: d[1], seq: d[2], headDim: d[3] });
+  const operand = (d: Dims) => ({ layout: 'bhnd' as const, strides: stridesOf(s(d), 'bhnd') });
+  return { problem: checkQkv(s(q), s(kv), s(kv)), q: operand(q), k: operand(kv), v: operand(kv), dtype: 'f32', scale: 0.125, causal: false, algorithm: 'flash', ...extra };
+}
+
+const caps: Caps = {
+  limits: {
+    maxComputeWorkgroupStorageSize: 16384,
+    maxComputeInvocationsPerWorkgroup: 256,
+    maxComputeWorkgroupsPerDimension: 65535,
+    minStorageBufferOffsetAlignment: 256,
+    maxBufferSize: 2 ** 30,
+  },
+  maxBindingBytes: 2 ** 27,
+  subgroupWidth: 32,
+  tuned: new Map(),
+};
+
+describe('decode kernel plan', () => {
+  it('runs few rows per K/V head over many keys; modifiers, forced tiles, short caches and many rows keep the fused kernel', () => {
+    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, 32768, 128]), caps)).toBeDefined();
+    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, DECODE_MIN_KEYS - 1, 128]), caps)).toBeUndefined();
+    expect(decodeLayout(call([1, 8, 1, 64], [1, 8, 4096, 64], { score: alibi(alibiSlopes(8)) }), caps)).toBeUndefined();
+    expect(decodeLayout(call([1, 8, 1, 64], [1, 8, 4096, 64], { tile: { tx: 8, ty: 8, rm: 1, cn: 2, shareKv: false } }), caps)).toBeUndefined();
+    expect(decodeLayout(call([1, 8, 64, 64], [1, 8, 4096, 64]), caps)).toBeUndefined(); // 64 rows per head
+    expect(decodeLayout(call([1, 32, 2, 64], [1, 1, 4096, 64]), caps)).toBeUndefined(); // group 32 × 2 rows
+    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, 32768, 128], { decodeKernel: false }), caps)).toBeUndefined();
+    // Forced: short caches run on it; what cannot run says why.
+    expect(decodeLayout(call([1, 2, 1, 64], [1, 2, 10, 64], { decodeKernel: true }), caps)).toBeDefined();
+    const modded = () => decodeLayout(call([1, 8, 1, 64], [1, 8, 4096, 64], { decodeKernel: true, score: alibi(alibiSlopes(8)) }), caps);
+    expect(modded).toThrow(AttentionInputError);
+    expect(modded).toThrow(/score or mask modifier/);
+  });
+
+  it('ranges hold at most the keys that fit workgroup memory, and more while the GPU would be idle', () => {
+    // 8 workgroups (one per K/V head): 32 ranges to reach 256 workgroups, ≥ 64 keys each.
+    expect(decodeRanges(32768, 8, 1024).length).toBe(32);
+    expect(decodeRanges(131072, 8, 1024).length).toBe(128); // bound by 1024 keys a range
+    expect(decodeRanges(1000, 8, 1024).length).toBe(16); // 64 keys each at least
+    expect(decodeRanges(32768, 512, 1024).length).toBe(32); // full already: fewest ranges
+    expect(decodeRanges(300, 1, 1024, 3)).toEqual([
+      [0, 100],
+      [100, 200],
+      [200, 300],
+    ]);
+    const r = decodeRanges(5000, 2, 256);
+    expect(r[0]![0]).toBe(0);
+    expect(r.at(-1)![1]).toBe(5000);
+    for (let i = 1; i < r.length; i++) expect(r[i]![0]).toBe(r[i - 1]![1]);
+    for (const [lo, hi] of r) expect(hi - lo).toBeLessThanOrEqual(256);
+  });
+
+  it('its workgroup memory is what it declares, within the limit it was planned for', () => {
+    const layout = decodeLayout(call([1, 32, 2, 128], [1, 8, 8192, 128]), caps)!;
+    expect(layout.cfg.pack * layout.cfg.seqQ).toBe(8);
+    const spec = decodeKernel(layout.cfg);
+    expect(spec.workgroupBytes).toBeLessThanOrEqual(caps.limits.maxComputeWorkgroupStorageSize);
+    expect(spec.wgsl).toContain(`array<f32, ${8 * layout.cfg.keys}>`);
+    // 16 rows of D = 128 do not fit 16 KiB (Q rows alone take 8 KiB): the fused kernel keeps them.
+    expect(decodeLayout(call([1, 32, 4, 128], [1, 8, 8192, 128]), caps)).toBeUndefined();
+  });
+});
+
+describe('decode kernel on the GPU', () => {
+  let attn: Attention;
+  beforeAll(async () => {
+    attn = await createAttention({ backend: 'webgpu', poisonOutputs: true });
+  });
+  afterAll(() => attn?.destroy());
+  const on = { decodeKernel: true } as const;
+
+  it('one query row, GQA 4:1 and 1:1, ranges automatic, forced to 3, and one', async () => {
+    for (const keySplits of [undefined, 3, 1]) await checkForward(attn, [1, 8, 1, 64], [1, 2, 700, 64], { ...on, keySplits });
+    await checkForward(attn, [2, 2, 1, 32], [2, 2, 300, 32], on);
+  });
+
+  it('f16, head dims whose vec4 columns do not split evenly over lanes or invocations (80, 96), bnhd', async () => {
+    await checkForward(attn, [1, 4, 1, 128], [1, 1, 520, 128], { ...on, dtype: 'f16' });
+    await checkForward(attn, [1, 4, 2, 80], [1, 2, 260, 80], { ...on, causal: true });
+    await checkForward(attn, [1, 2, 1, 96], [1, 2, 270, 96], on, 'bnhd');
+  });
+
+  it('Nq > 1 with causal rows, rows that see no key in some ranges, and Nq > Nk (rows that see none: LSE −∞)', async () => {
+    await checkForward(attn, [2, 8, 4, 64], [2, 2, 300, 64], { ...on, causal: true, keySplits: 5 });
+    await checkForward(attn, [1, 2, 8, 32], [1, 2, 5, 32], { ...on, causal: true });
+  });
+
+  it('positions: ragged per-sequence offsets with causal (as a KV cache reads past each sequence)', async () => {
+    await checkForward(attn, [2, 4, 2, 64], [2, 2, 400, 64], { ...on, causal: true, queryOffset: [150, 397], keyOffset: 0, keySplits: 4 });
+  });
+
+  it('learned sinks join once, in the combine', async () => {
+    await checkForward(attn, [1, 4, 1, 64], [1, 2, 300, 64], { ...on, sinks: learnedSinks([0.5, -1, 2, 30]), keySplits: 3 });
+  });
+
+  it('paged K/V: shuffled pages, ragged lengths, f32 and f16, GQA, causal chunk at the end', async () => {
+    await checkPaged(attn, { hq: 4, hkv: 2, d: 32, nq: 1, lens: [300, 37, 5, 129], pageSize: 16, opts: on });
+    await checkPaged(attn, { hq: 4, hkv: 1, d: 64, nq: 3, lens: [280, 90], pageSize: 8, half: true, opts: { ...on, causal: true } });
+  });
+
+  it('picked automatically for a decode-shaped call over enough keys (same results as the fused kernel)', async () => {
+    await checkForward(attn, [1, 8, 1, 64], [1, 2, DECODE_MIN_KEYS + 7, 64], {});
+    const err = await errorOf(() => checkForward(attn, [1, 4, 1, 64], [1, 4, 300, 64], { ...on, score: alibi(alibiSlopes(4)) }));
+    expect(err).toBeInstanceOf(AttentionInputError);
+  });
+});
