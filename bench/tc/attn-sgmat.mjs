@@ -175,17 +175,17 @@ function attentionWGSL(c) {
     pv.push(`}`);
   }
   // O through the S scratch, W columns at a time: store, barrier, `body` per element (rr, cc), barrier
-  const throughScratch = (body, reload) => {
+  const throughScratch = (body, reload, indent) => {
     const out = [];
     for (let g = 0; g < D / W; g++) {
-      if (g > 0) out.push('workgroupBarrier();');
+      if (g > 0 && reload) out.push('workgroupBarrier(); // the reloads above read what the stores below overwrite');
       for (let j = 0; j < TPR; j++) out.push(`${ST('sS', `sOff + ${u(j * TN)}`, `o${g * TPR + j}`, u(SSTR))};`);
       out.push('workgroupBarrier();');
       out.push(`for (var e = lane; e < ${u(TM * W)}; e += ${u(SGS)}) {`, `  let rr = e / ${u(W)}; let cc = e % ${u(W)};`, `  ${body(g * W)}`, `}`);
-      out.push('workgroupBarrier();');
+      if (reload || g < D / W - 1) out.push('workgroupBarrier();');
       if (reload) for (let j = 0; j < TPR; j++) out.push(`o${g * TPR + j} = ${LD('result', 'sS', 'row_major', `sOff + ${u(j * TN)}`, u(SSTR))};`);
     }
-    return out.join('\n      ');
+    return out.join(`\n${indent}`);
   };
   const kvType = kvGlobal ? ops.half : `vec4<${ops.half}>`;
   const stage = kvGlobal
@@ -193,9 +193,9 @@ function attentionWGSL(c) {
     : `for (var e = li; e < ${u((BC * D) / 4)}; e += ${u(WG)}) {
       let j = e / ${u(D / 4)}; let c4 = (e % ${u(D / 4)}) * 4u;
       let a = k[kvRow / 4u + e]; let b = v[kvRow / 4u + e];
-      let t = j * ${u(KSTR)} + c4;
-      kS[t] = a.x; kS[t + 1u] = a.y; kS[t + 2u] = a.z; kS[t + 3u] = a.w;
-      vS[t] = b.x; vS[t + 1u] = b.y; vS[t + 2u] = b.z; vS[t + 3u] = b.w;
+      let w = j * ${u(KSTR)} + c4;
+      kS[w] = a.x; kS[w + 1u] = a.y; kS[w + 2u] = a.z; kS[w + 3u] = a.w;
+      vS[w] = b.x; vS[w + 1u] = b.y; vS[w + 2u] = b.z; vS[w + 3u] = b.w;
     }
     workgroupBarrier();`;
   const colLoop = (body) => `for (var i = 0u; i < ${u(BC / LPR)}; i++) {
@@ -243,7 +243,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
     let rescale = workgroupUniformLoad(&flag); // barrier, load, barrier: P, rowA and flag visible
     if (li == 0u) { flag = 0u; }
     if (rescale != 0u) {
-      ${throughScratch((c0) => `sS[sOff + rr * ${u(SSTR)} + cc] *= rowA[sg * ${u(TM)} + rr];`, true)}
+      ${throughScratch((c0) => `sS[sOff + rr * ${u(SSTR)} + cc] *= rowA[sg * ${u(TM)} + rr];`, true, '      ')}
     }
     ${pv.join('\n    ')}
   }
@@ -254,6 +254,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
     (c0) =>
       `outp[(rowBase + rr) * ${u(D)} + ${u(c0)} + cc] = ${outF16 ? H(`sS[sOff + rr * ${u(SSTR)} + cc] * rowA[sg * ${u(TM)} + rr]`) : `sS[sOff + rr * ${u(SSTR)} + cc] * rowA[sg * ${u(TM)} + rr]`};`,
     false,
+    '  ',
   )}
 }
 `;
@@ -285,7 +286,12 @@ log(`adapter ${info.vendor} ${info.device} ${info.description ?? ''}; subgroups 
 log(`subgroup-matrix configs: ${configs.map((x) => `${x.componentType}->${x.resultComponentType} ${x.M}x${x.N}x${x.K}`).join(', ') || 'none'}`);
 const need = emul ? [] : ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'];
 const missing = need.filter((f) => !adapter.features.has(f));
-if (missing.length) fail(2, `adapter lacks ${missing.join(', ')}: subgroup-matrix kernels cannot run here (emul=1 runs an emulation)`);
+if (missing.length) {
+  // still write the kernel text asked for (16×16×16, subgroups of 32, as on NVIDIA), for review
+  const [tm, tn, tk] = (arg.cfg ?? '16x16x16').split('x').map(Number);
+  if (arg.wgsl) (await import('node:fs')).writeFileSync(arg.wgsl, attentionWGSL({ D, N, SG, BC, TM: tm, TN: tn, TK: tk, SGS: 32, WG: SG * 32, emul }));
+  fail(2, `adapter lacks ${missing.join(', ')}: subgroup-matrix kernels cannot run here (emul=1 runs an emulation)`);
+}
 const usable = configs.filter((x) => x.componentType === 'f16' && x.resultComponentType === 'f32');
 const pref = ['16x16x16', '16x8x16', '8x8x8', ...usable.map((x) => `${x.M}x${x.N}x${x.K}`)];
 const cfgName = emul ? (arg.cfg ?? '16x16x16') : pref.find((p) => (!arg.cfg || p === arg.cfg) && usable.some((x) => `${x.M}x${x.N}x${x.K}` === p));
