@@ -1,7 +1,7 @@
 // f16 FlashAttention forward with WGSL subgroup matrices (tensor cores through
 // chromium_experimental_subgroup_matrix → VK_KHR_cooperative_matrix), standalone: it imports only npm
-// `webgpu` (dawn.node), like repro.mjs. Issue 14: measure it 100 runs in a row on the H200 and check it.
-//
+// `webgpu` (dawn.node), like repro.mjs, and its siblings attn-sgmat-wgsl.mjs (the kernel text) and
+// attn-sgmat-emul.mjs (emul=1). Issue 14: run it 100 times in a row on the H200 and check it.
 // Kernel (one workgroup = SG subgroups × TM query rows of one head; K/V tiles of BC keys):
 //   S = Q·Kᵀ   subgroupMatrixMultiplyAccumulate, f16 operands (Q held as left matrices for the whole
 //              loop, Kᵀ loaded col_major from a row-major K tile), f32 result stored to workgroup memory;
@@ -13,7 +13,6 @@
 // l is rescaled in registers; O only when some row of the workgroup moved (a workgroup flag read
 // with workgroupUniformLoad, so the branch is uniform): O is stored to the S scratch, rows scaled by
 // the lanes, and reloaded. The first tile never rescales (O is still zero).
-//
 //   node attn-sgmat.mjs [key=value ...]
 //     n=4096 h=16 d=64 causal=0 runs=100 warmup=3 check=1 seed=1 amp=1 (inputs uniform in [−amp, amp))
 //     out=f32|f16       output type          cfg=16x16x16     M×N×K (default: best f16→f32 config offered)
@@ -21,257 +20,72 @@
 //     kv=smem|global    K/V tiles staged in workgroup memory, or read by the matrix loads from storage
 //     tau=8             rescale threshold (0: rescale whenever a row max grows)
 //     quant=0           1: leave Dawn's timestamp quantization on (default: disable_dawn timestamp_quantization)
-//     emul=1            no subgroup matrices and no f16 (SwiftShader): the same kernel with every matrix
-//                       op emulated per invocation, f16 emulated by rounding; for checking the rest locally
+//     emul=1            no subgroup matrices and no f16 (SwiftShader): the same kernel with the matrix
+//                       builtins replaced by attn-sgmat-emul.mjs, f16 by rounding; checks the rest locally
 //     wgsl=FILE         write the WGSL there           enable=a,b / disable=a,b  extra Dawn toggles
 // Exit 2 when the adapter lacks subgroup matrices (or an f16→f32 config). Progress on stderr; one JSON line
 // on stdout. Host rule (docs/tensor-cores.md): no allocation-heavy JS between a read-back and the next
 // submit, so the float64 check runs only after all GPU work, with the device destroyed.
 import { create, globals } from 'webgpu';
+import { attentionWGSL } from './attn-sgmat-wgsl.mjs';
 
 Object.assign(globalThis, globals);
 const arg = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 const num = (k, d) => Number(arg[k] ?? d);
-const N = num('n', 4096), H = num('h', 16), D = num('d', 64), RUNS = num('runs', 100), WARM = num('warmup', 3);
-const causal = arg.causal === '1', emul = arg.emul === '1', outF16 = arg.out === 'f16', kvGlobal = arg.kv === 'global';
-const SG = num('sg', 4), BC = num('bc', D <= 64 ? 64 : 32), TAU = num('tau', 8), AMP = num('amp', 1);
+const N = num('n', 4096),
+  H = num('h', 16),
+  D = num('d', 64),
+  RUNS = num('runs', 100),
+  WARM = num('warmup', 3);
+const causal = arg.causal === '1',
+  emul = arg.emul === '1',
+  outF16 = arg.out === 'f16',
+  kvGlobal = arg.kv === 'global';
+const SG = num('sg', 4),
+  BC = num('bc', D <= 64 ? 64 : 32),
+  TAU = num('tau', 8),
+  AMP = num('amp', 1);
+const kernelFlags = { D, N, SG, BC, causal, kvGlobal, outF16, tau: TAU, emul };
 const log = (s) => process.stderr.write(`${s}\n`);
-const fail = (code, msg) => { log(msg); console.log(JSON.stringify({ ok: false, error: msg })); process.exit(code); };
+const fail = (code, msg) => {
+  log(msg);
+  console.log(JSON.stringify({ ok: false, error: msg }));
+  process.exit(code);
+};
 
 // ---------------------------------------------------------------- f16 on the host
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-/** Float to f16 bits, round to nearest even (through float32). */
-function halfBits(x) {
+const f32 = new Float32Array(1),
+  u32 = new Uint32Array(f32.buffer);
+/** Float to f16 bits, round to nearest even (through float32). */ function halfBits(x) {
   f32[0] = x;
-  const b = u32[0], s = (b >>> 16) & 0x8000, e = ((b >>> 23) & 0xff) - 112;
-  let m = b & 0x7fffff;
+  const b = u32[0],
+    s = (b >>> 16) & 0x8000,
+    e = ((b >>> 23) & 0xff) - 112; // e: f16 biased exponent
+  let m = b & 0x7fffff,
+    h;
   if (e >= 31) return s | 0x7c00;
   if (e <= 0) {
     if (e < -10) return s;
     m |= 0x800000;
-    const sh = 14 - e, rem = m & ((1 << sh) - 1), halfway = 1 << (sh - 1);
-    let h = m >>> sh;
+    const sh = 14 - e,
+      rem = m & ((1 << sh) - 1),
+      halfway = 1 << (sh - 1); // subnormal
+    h = m >>> sh;
     if (rem > halfway || (rem === halfway && h & 1)) h++;
     return s | h;
   }
-  let h = (e << 10) | (m >>> 13);
-  const rem = m & 0x1fff;
+  h = (e << 10) | (m >>> 13);
+  const rem = m & 0x1fff; // ties to even; a carry into the exponent is right, up to infinity
   if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return s | h;
 }
 const HALF = new Float32Array(65536).map((_, h) => {
-  const e = (h >> 10) & 31, m = h & 1023, s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 31,
+    m = h & 1023,
+    s = h & 0x8000 ? -1 : 1;
   return s * (e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15));
 });
 const roundHalf = (x) => HALF[halfBits(x)];
-
-// ---------------------------------------------------------------- WGSL
-/** The matrix operations: real subgroup-matrix builtins, or per-invocation emulations (emul=1). */
-function matrixOps(c) {
-  const { TM, TN, TK, SGS, WG } = c;
-  const dims = { left: [TM, TK], right: [TK, TN], result: [TM, TN] }; // rows, columns
-  // WGSL spells left<T, K, M>, right<T, N, K>, result<T, N, M>: columns first, then rows.
-  const sgType = { left: `subgroup_matrix_left<f16, ${TK}, ${TM}>`, right: `subgroup_matrix_right<f16, ${TN}, ${TK}>`, result: `subgroup_matrix_result<f32, ${TN}, ${TM}>` };
-  if (!c.emul)
-    return {
-      LD: (kind, arr, major, off, stride) => `subgroupMatrixLoad<${sgType[kind]}, ${major}>(&${arr}, ${off}, ${stride})`,
-      ST: (arr, off, val, stride) => `subgroupMatrixStore<row_major>(&${arr}, ${off}, ${val}, ${stride})`,
-      MMA: (a, b, acc) => `subgroupMatrixMultiplyAccumulate(${a}, ${b}, ${acc})`,
-      ZERO: `${sgType.result}()`,
-      SHX: (x, m) => `subgroupShuffleXor(${x}, ${m}u)`,
-      H: (x) => `f16(${x})`,
-      half: 'f16',
-      helpers: () => '',
-    };
-  // Emulation: a matrix is spread over the 32 invocations of a (virtual) subgroup like the real one,
-  // element e = row·cols + col held by lane e % 32 in slot e / 32; a multiply goes through workgroup memory.
-  const helpers = new Map();
-  const per = (kind) => (dims[kind][0] * dims[kind][1]) / SGS;
-  const arrT = (kind) => `array<f32, ${per(kind)}>`;
-  helpers.set('mma', `var<workgroup> mA: array<f32, ${c.SG * TM * TK}>;
-var<workgroup> mB: array<f32, ${c.SG * TK * TN}>;
-fn mma(a: ${arrT('left')}, b: ${arrT('right')}, acc: ${arrT('result')}, sg: u32, lane: u32) -> ${arrT('result')} {
-  var A = a; var B = b; var C = acc;
-  for (var i = 0u; i < ${per('left')}u; i++) { mA[sg * ${TM * TK}u + lane + i * ${SGS}u] = A[i]; }
-  for (var i = 0u; i < ${per('right')}u; i++) { mB[sg * ${TK * TN}u + lane + i * ${SGS}u] = B[i]; }
-  workgroupBarrier();
-  for (var i = 0u; i < ${per('result')}u; i++) {
-    let e = lane + i * ${SGS}u; let r = e / ${TN}u; let c = e % ${TN}u;
-    var s = C[i];
-    for (var k = 0u; k < ${TK}u; k++) { s += mA[sg * ${TM * TK}u + r * ${TK}u + k] * mB[sg * ${TK * TN}u + k * ${TN}u + c]; }
-    C[i] = s;
-  }
-  workgroupBarrier();
-  return C;
-}`);
-  helpers.set('shx', `var<workgroup> xch: array<f32, ${WG}>;
-fn shx(x: f32, m: u32, li: u32) -> f32 {
-  xch[li] = x; workgroupBarrier(); let y = xch[li ^ m]; workgroupBarrier(); return y;
-}
-fn rh(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2f(x, 0.0))).x; }`);
-  return {
-    LD: (kind, arr, major, off, stride) => {
-      const name = `ld_${arr}_${kind}_${major}`, C = dims[kind][1];
-      const idx = major === 'row_major' ? 'r * stride + c' : 'c * stride + r';
-      helpers.set(name, `fn ${name}(off: u32, stride: u32, lane: u32) -> ${arrT(kind)} {
-  var m: ${arrT(kind)};
-  for (var i = 0u; i < ${per(kind)}u; i++) {
-    let e = lane + i * ${SGS}u; let r = e / ${C}u; let c = e % ${C}u;
-    m[i] = f32(${arr}[off + ${idx}]);
-  }
-  return m;
-}`);
-      return `${name}(${off}, ${stride}, lane)`;
-    },
-    ST: (arr, off, val, stride) => {
-      helpers.set(`st_${arr}`, `fn st_${arr}(off: u32, v: ${arrT('result')}, stride: u32, lane: u32) {
-  var M = v;
-  for (var i = 0u; i < ${per('result')}u; i++) { let e = lane + i * ${SGS}u; ${arr}[off + (e / ${TN}u) * stride + e % ${TN}u] = M[i]; }
-}`);
-      return `st_${arr}(${off}, ${val}, ${stride}, lane)`;
-    },
-    MMA: (a, b, acc) => `mma(${a}, ${b}, ${acc}, sg, lane)`,
-    ZERO: `${arrT('result')}()`,
-    SHX: (x, m) => `shx(${x}, ${m}u, li)`,
-    H: (x) => `rh(${x})`,
-    half: 'f32',
-    helpers: () => [...helpers.values()].join('\n'),
-  };
-}
-
-/** The kernel's WGSL for one shape and config (every size a constant). */
-function attentionWGSL(c) {
-  const { D, N, SG, BC, TM, TN, TK, SGS, WG } = c;
-  const ops = matrixOps(c);
-  const { LD, ST, MMA, ZERO, SHX, H } = ops;
-  const BR = SG * TM, NT = N / BC, NQB = N / BR, LPR = SGS / TM;
-  const KSTR = D + 8, PSTR = BC + 8, SSTR = BC + 4; // f16 strides: 16-byte multiples; f32: too
-  const W = Math.min(BC, D), TPR = W / TN; // O columns per pass through the S scratch
-  const SC = ((1 / Math.sqrt(D)) * Math.LOG2E).toPrecision(9);
-  const u = (x) => `${x}u`;
-  const lanesXor = (f) => [...Array(Math.log2(LPR)).keys()].map((i) => f(TM << i)).join('\n    ');
-  const qLoads = [...Array(D / TK).keys()].map((kd) => `let qa${kd} = ${LD('left', 'q', 'row_major', `rowBase * ${u(D)} + ${u(kd * TK)}`, u(D))};`);
-  const oVars = [...Array(D / TN).keys()].map((ob) => `var o${ob} = ${ZERO};`);
-  const score = [];
-  for (let jb = 0; jb < BC / TN; jb++) {
-    score.push(`{`, `  var s = ${ZERO};`);
-    for (let kd = 0; kd < D / TK; kd++) {
-      const kT = kvGlobal
-        ? LD('right', 'k', 'col_major', `kvRow + ${u(jb * TN * D + kd * TK)}`, u(D))
-        : LD('right', 'kS', 'col_major', u(jb * TN * KSTR + kd * TK), u(KSTR));
-      score.push(`  s = ${MMA(`qa${kd}`, kT, 's')};`);
-    }
-    score.push(`  ${ST('sS', `sOff + ${u(jb * TN)}`, 's', u(SSTR))};`, `}`);
-  }
-  const pv = [];
-  for (let kk = 0; kk < BC / TK; kk++) {
-    pv.push(`{`, `  let pl = ${LD('left', 'pS', 'row_major', `pOff + ${u(kk * TK)}`, u(PSTR))};`);
-    for (let ob = 0; ob < D / TN; ob++) {
-      const vr = kvGlobal
-        ? LD('right', 'v', 'row_major', `kvRow + ${u(kk * TK * D + ob * TN)}`, u(D))
-        : LD('right', 'vS', 'row_major', u(kk * TK * KSTR + ob * TN), u(KSTR));
-      pv.push(`  o${ob} = ${MMA('pl', vr, `o${ob}`)};`);
-    }
-    pv.push(`}`);
-  }
-  // O through the S scratch, W columns at a time: store, barrier, `body` per element (rr, cc), barrier
-  const throughScratch = (body, reload, indent) => {
-    const out = [];
-    for (let g = 0; g < D / W; g++) {
-      if (g > 0 && reload) out.push('workgroupBarrier(); // the reloads above read what the stores below overwrite');
-      for (let j = 0; j < TPR; j++) out.push(`${ST('sS', `sOff + ${u(j * TN)}`, `o${g * TPR + j}`, u(SSTR))};`);
-      out.push('workgroupBarrier();');
-      out.push(`for (var e = lane; e < ${u(TM * W)}; e += ${u(SGS)}) {`, `  let rr = e / ${u(W)}; let cc = e % ${u(W)};`, `  ${body(g * W)}`, `}`);
-      if (reload || g < D / W - 1) out.push('workgroupBarrier();');
-      if (reload) for (let j = 0; j < TPR; j++) out.push(`o${g * TPR + j} = ${LD('result', 'sS', 'row_major', `sOff + ${u(j * TN)}`, u(SSTR))};`);
-    }
-    return out.join(`\n${indent}`);
-  };
-  const kvType = kvGlobal ? ops.half : `vec4<${ops.half}>`;
-  const stage = kvGlobal
-    ? ''
-    : `for (var e = li; e < ${u((BC * D) / 4)}; e += ${u(WG)}) {
-      let j = e / ${u(D / 4)}; let c4 = (e % ${u(D / 4)}) * 4u;
-      let a = k[kvRow / 4u + e]; let b = v[kvRow / 4u + e];
-      let w = j * ${u(KSTR)} + c4;
-      kS[w] = a.x; kS[w + 1u] = a.y; kS[w + 2u] = a.z; kS[w + 3u] = a.w;
-      vS[w] = b.x; vS[w + 1u] = b.y; vS[w + 2u] = b.z; vS[w + 3u] = b.w;
-    }
-    workgroupBarrier();`;
-  const colLoop = (body) => `for (var i = 0u; i < ${u(BC / LPR)}; i++) {
-      let c = part + i * ${u(LPR)};
-      let x = sS[sOff + r * ${u(SSTR)} + c] * ${SC};
-      ${body}
-    }`;
-  const ids = c.emul
-    ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(SGS)}; let lane = li % ${u(SGS)};`
-    : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
-  const main = /* wgsl */ `@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
-  let head = wg.y;
-  let q0 = (${u(NQB - 1)} - wg.x) * ${u(BR)}; // the longest causal blocks first
-  let rowBase = head * ${u(N)} + q0 + sg * ${u(TM)};
-  let r = lane % ${u(TM)}; let part = lane / ${u(TM)}; // this lane's row and its share of columns
-  let qi = q0 + sg * ${u(TM)} + r;
-  let sOff = sg * ${u(TM * SSTR)}; let pOff = sg * ${u(TM * PSTR)};
-  ${qLoads.join('\n  ')}
-  ${oVars.join('\n  ')}
-  var m = -1.0e30; var l = 0.0;
-  if (li == 0u) { flag = 0u; }
-  let nT = ${causal ? `min(${u(NT)}, (q0 + ${u(BR + BC - 1)}) / ${u(BC)})` : u(NT)};
-  for (var t = 0u; t < nT; t++) {
-    let k0 = t * ${u(BC)};
-    let kvRow = (head * ${u(N)} + k0) * ${u(D)};
-    workgroupBarrier();
-    ${stage}
-    ${score.join('\n    ')}
-    workgroupBarrier();
-    var mt = -1.0e30;
-    ${colLoop(causal ? 'if (k0 + c <= qi) { mt = max(mt, x); }' : 'mt = max(mt, x);')}
-    ${lanesXor((s) => `mt = max(mt, ${SHX('mt', s)});`)}
-    let grow = mt > m + ${TAU.toFixed(1)};
-    let mNew = select(m, mt, grow);
-    let alpha = exp2(m - mNew);
-    if (grow && m > -1.0e29) { flag = 1u; }
-    if (part == 0u) { rowA[sg * ${u(TM)} + r] = alpha; }
-    l = l * alpha;
-    m = mNew;
-    ${colLoop(`var p = exp2(x - m);${causal ? '\n      if (k0 + c > qi) { p = 0.0; }' : ''}
-      let ph = ${H('p')};
-      pS[pOff + r * ${u(PSTR)} + c] = ph;
-      l = l + f32(ph);`)}
-    let rescale = workgroupUniformLoad(&flag); // barrier, load, barrier: P, rowA and flag visible
-    if (li == 0u) { flag = 0u; }
-    if (rescale != 0u) {
-      ${throughScratch((c0) => `sS[sOff + rr * ${u(SSTR)} + cc] *= rowA[sg * ${u(TM)} + rr];`, true, '      ')}
-    }
-    ${pv.join('\n    ')}
-  }
-  ${lanesXor((s) => `l = l + ${SHX('l', s)};`)}
-  if (part == 0u) { rowA[sg * ${u(TM)} + r] = select(0.0, 1.0 / l, l > 0.0); }
-  workgroupBarrier();
-  ${throughScratch(
-    (c0) =>
-      `outp[(rowBase + rr) * ${u(D)} + ${u(c0)} + cc] = ${outF16 ? H(`sS[sOff + rr * ${u(SSTR)} + cc] * rowA[sg * ${u(TM)} + rr]`) : `sS[sOff + rr * ${u(SSTR)} + cc] * rowA[sg * ${u(TM)} + rr]`};`,
-    false,
-    '  ',
-  )}
-}
-`;
-  // the declarations last: the emulation's helpers are known once the body is generated
-  return /* wgsl */ `${c.emul ? '' : 'enable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;\n'}
-@group(0) @binding(0) var<storage, read> q: array<${ops.half}>;
-@group(0) @binding(1) var<storage, read> k: array<${kvType}>;
-@group(0) @binding(2) var<storage, read> v: array<${kvType}>;
-@group(0) @binding(3) var<storage, read_write> outp: array<${outF16 && !c.emul ? 'f16' : 'f32'}>;
-${kvGlobal ? '' : `var<workgroup> kS: array<${ops.half}, ${BC * KSTR}>;\nvar<workgroup> vS: array<${ops.half}, ${BC * KSTR}>;`}
-var<workgroup> pS: array<${ops.half}, ${SG * TM * PSTR}>; // P, f16, per subgroup TM × BC
-var<workgroup> sS: array<f32, ${SG * TM * SSTR}>;  // S (then O passes), f32, per subgroup TM × BC
-var<workgroup> rowA: array<f32, ${BR}>;           // per row: the rescale factor, at the end 1 / l
-var<workgroup> flag: u32;                         // some row of the workgroup moved its max this tile
-${ops.helpers()}
-${main}`;
-}
 
 // ---------------------------------------------------------------- data, before any GPU object: f16-rounded inputs
 let seed = num('seed', 1) >>> 0;
@@ -281,7 +95,8 @@ const rand = () => {
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
-const count = H * N * D, o16 = outF16 && !emul;
+const count = H * N * D,
+  o16 = outF16 && !emul;
 const bits = [0, 1, 2].map(() => Uint16Array.from({ length: count }, () => halfBits((rand() * 2 - 1) * AMP)));
 const inputs = emul ? bits.map((b) => Float32Array.from(b, (h) => HALF[h])) : bits; // emul: f32 storage
 
@@ -301,7 +116,7 @@ const missing = need.filter((f) => !adapter.features.has(f));
 if (missing.length) {
   // still write the kernel text asked for (subgroups of 32, as on NVIDIA), for review
   const [tm, tn, tk] = (arg.cfg ?? '16x16x16').split('x').map(Number);
-  if (arg.wgsl) (await import('node:fs')).writeFileSync(arg.wgsl, attentionWGSL({ D, N, SG, BC, TM: tm, TN: tn, TK: tk, SGS: 32, WG: SG * 32, emul }));
+  if (arg.wgsl) (await import('node:fs')).writeFileSync(arg.wgsl, attentionWGSL({ ...kernelFlags, TM: tm, TN: tn, TK: tk, SGS: 32, WG: SG * 32 }));
   fail(2, `adapter lacks ${missing.join(', ')}: subgroup-matrix kernels cannot run here (emul=1 runs an emulation)`);
 }
 const usable = configs.filter((x) => x.ab === 'f16' && x.c === 'f32').map((x) => x.name);
@@ -316,10 +131,14 @@ if (bad || TAU < 0 || TAU > 12) fail(1, `unsupported: n=${N} (multiple of ${BR} 
 const lim = adapter.limits;
 const device = await adapter.requestDevice({
   requiredFeatures: [...need, ...['timestamp-query', 'subgroups'].filter((f) => adapter.features.has(f) && !need.includes(f))],
-  requiredLimits: { maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup: lim.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: lim.maxComputeWorkgroupSizeX },
+  requiredLimits: {
+    maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: lim.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: lim.maxComputeWorkgroupSizeX,
+  },
 });
 device.lost.then((i) => log(`device lost: ${i.reason} ${i.message}`));
-const code = attentionWGSL({ D, N, SG, BC, TM, TN, TK, SGS, WG: SG * SGS, emul });
+const code = attentionWGSL({ ...kernelFlags, TM, TN, TK, SGS, WG: SG * SGS });
 if (arg.wgsl) (await import('node:fs')).writeFileSync(arg.wgsl, code);
 const module = device.createShaderModule({ label: 'attn-sgmat', code });
 for (const m of (await module.getCompilationInfo()).messages) log(`wgsl ${m.type} ${m.lineNum}:${m.linePos}: ${m.message}`);
@@ -344,7 +163,9 @@ const hostMs = new Float64Array(RUNS);
 const flops = 4 * N * N * D * H * (causal ? 0.5 : 1);
 for (let i = -WARM; i < RUNS; i++) {
   const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass(qs && i >= 0 ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } } : {});
+  const pass = enc.beginComputePass(
+    qs && i >= 0 ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } } : {},
+  );
   pass.setPipeline(pipe);
   pass.setBindGroup(0, bind);
   pass.dispatchWorkgroups(N / BR, H);
@@ -353,7 +174,8 @@ for (let i = -WARM; i < RUNS; i++) {
   device.queue.submit([enc.finish()]);
   await device.queue.onSubmittedWorkDone();
   if (i >= 0) hostMs[i] = performance.now() - t0;
-  if (i >= 0 && (i + 1) % 10 === 0) log(`run ${i + 1}/${RUNS}: host ${hostMs[i].toFixed(3)} ms (${(flops / hostMs[i] / 1e9).toFixed(1)} TFLOP/s with the submit)`);
+  if (i >= 0 && (i + 1) % 10 === 0)
+    log(`run ${i + 1}/${RUNS}: host ${hostMs[i].toFixed(3)} ms (${(flops / hostMs[i] / 1e9).toFixed(1)} TFLOP/s with the submit)`);
 }
 // last submit: resolve the timestamps, copy O out; read both back, copy them once, destroy the device; only then compute
 const enc = device.createCommandEncoder();
@@ -382,11 +204,27 @@ const stamps = tsRaw && new BigUint64Array(tsRaw);
 const gpuMs = stamps && Float64Array.from({ length: RUNS }, (_, i) => Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6);
 const tsOk = gpuMs && gpuMs.every((x, i) => x > 0 && x <= hostMs[i] * 1.05); // else the clock is quantized or broken
 const times = Float64Array.from(tsOk ? gpuMs : hostMs).sort();
-const ms = (x) => +x.toFixed(4), tf = (x) => +(flops / x / 1e9).toFixed(2);
+const ms = (x) => +x.toFixed(4),
+  tf = (x) => +(flops / x / 1e9).toFixed(2);
 const res = {
-  kernel: emul ? 'emulated' : 'subgroup-matrix', cfg: cfgName, n: N, h: H, d: D, causal, out: outF16 ? 'f16' : 'f32', sg: SG, bc: BC,
-  kv: kvGlobal ? 'global' : 'smem', tau: TAU, runs: RUNS, timing: tsOk ? 'timestamp-query' : 'host clock',
-  msMedian: ms(times[RUNS >> 1]), msBest: ms(times[0]), tflopsMedian: tf(times[RUNS >> 1]), tflopsBest: tf(times[0]), hostMsMedian: ms(hostMs.slice().sort()[RUNS >> 1]),
+  kernel: emul ? 'emulated' : 'subgroup-matrix',
+  cfg: cfgName,
+  n: N,
+  h: H,
+  d: D,
+  causal,
+  out: outF16 ? 'f16' : 'f32',
+  sg: SG,
+  bc: BC,
+  kv: kvGlobal ? 'global' : 'smem',
+  tau: TAU,
+  runs: RUNS,
+  timing: tsOk ? 'timestamp-query' : 'host clock',
+  msMedian: ms(times[RUNS >> 1]),
+  msBest: ms(times[0]),
+  tflopsMedian: tf(times[RUNS >> 1]),
+  tflopsBest: tf(times[0]),
+  hostMsMedian: ms(hostMs.slice().sort()[RUNS >> 1]),
 };
 log(`${RUNS} runs: median ${res.msMedian} ms = ${res.tflopsMedian} TFLOP/s, best ${res.msBest} ms = ${res.tflopsBest} TFLOP/s (${res.timing})`);
 if (arg.check !== '0') Object.assign(res, check(o16 ? Float32Array.from(new Uint16Array(oRaw), (h) => HALF[h]) : new Float32Array(oRaw)));
@@ -395,19 +233,28 @@ process.exit(res.ok === false ? 1 : 0);
 
 /** One head (the last) against float64 on 64 rows, beside naive f16 attention (S, P, O stored in f16, f32 math). */
 function check(o) {
-  let nan = 0;
+  let nan = 0,
+    err = 0,
+    err16 = 0;
   for (let i = 0; i < o.length; i++) if (Number.isNaN(o[i])) nan++;
-  const hd = H - 1, base = hd * N * D, scale = 1 / Math.sqrt(D), fr = Math.fround;
+  const hd = H - 1,
+    base = hd * N * D,
+    scale = 1 / Math.sqrt(D),
+    fr = Math.fround;
   const [Q, K, V] = bits.map((b) => Float64Array.from(b.subarray(base, base + N * D), (h) => HALF[h]));
   const rows = new Set([0, 1, TM - 1, TM, BR - 1, BR, N / 2, N - 2, N - 1]);
   while (rows.size < Math.min(N, 64)) rows.add(Math.floor(rand() * N));
-  const s = new Float64Array(N), s16 = new Float64Array(N);
-  let err = 0, err16 = 0;
+  const s = new Float64Array(N),
+    s16 = new Float64Array(N);
   for (const i of rows) {
     const nk = causal ? i + 1 : N;
-    let mx = -Infinity, mx16 = -Infinity, sum = 0, sum16 = 0;
+    let mx = -Infinity,
+      mx16 = -Infinity,
+      sum = 0,
+      sum16 = 0;
     for (let j = 0; j < nk; j++) {
-      let dot = 0, dot32 = 0;
+      let dot = 0,
+        dot32 = 0;
       for (let d = 0; d < D; d++) {
         const p = Q[i * D + d] * K[j * D + d];
         dot += p;
@@ -424,17 +271,21 @@ function check(o) {
     }
     for (let j = 0; j < nk; j++) s16[j] = roundHalf(fr(s16[j] / sum16));
     for (let d = 0; d < D; d++) {
-      let acc = 0, acc16 = 0;
+      let acc = 0,
+        acc16 = 0;
       for (let j = 0; j < nk; j++) {
         acc += s[j] * V[j * D + d];
         acc16 = fr(acc16 + fr(s16[j] * V[j * D + d]));
       }
-      const ref = acc / sum, got = o[base + i * D + d];
+      const ref = acc / sum,
+        got = o[base + i * D + d];
       err = Math.max(err, Number.isNaN(got) ? Infinity : Math.abs(got - ref));
       err16 = Math.max(err16, Math.abs(roundHalf(acc16) - ref));
     }
   }
   const ok = nan === 0 && err <= 3 * err16; // the f16 rule of verify.ts: at most 3× naive f16's error
-  log(`check head ${hd}, ${rows.size} rows: max |O − f64| ${err.toExponential(3)}, naive f16 ${err16.toExponential(3)} (ratio ${(err / err16).toFixed(2)}), NaN ${nan} of ${o.length}: ${ok ? 'ok' : 'FAIL'}`);
+  log(
+    `check head ${hd}, ${rows.size} rows: max |O − f64| ${err.toExponential(3)}, naive f16 ${err16.toExponential(3)} (ratio ${(err / err16).toFixed(2)}), NaN ${nan} of ${o.length}: ${ok ? 'ok' : 'FAIL'}`,
+  );
   return { head: hd, rowsChecked: rows.size, maxAbsErr: err, naiveF16Err: err16, errRatio: +(err / err16).toFixed(3), nan, ok };
 }

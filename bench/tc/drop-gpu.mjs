@@ -36,5 +36,5 @@ for (let s = 0; s < 20; s++) {
     process.stderr.write('full gc done\n');
   }
 }
-console.log(`clean (GPU object ${kept ? "kept" : "dropped"})`);
+console.log(`clean (GPU object ${kept ? 'kept' : 'dropped'})`);
 process.exit(0);
