@@ -8,15 +8,17 @@
 #   3. if time is left: the rescale path forced on (tau=0), K/V read from storage (kv=global),
 #      d=128 with 8 subgroups, the 16x8x16 config, f16 output.
 # Writes $OUT/sgmat-summary.txt (one line per run: exit status or signal, TFLOP/s median / best,
-# error against float64 and naive f16's, crash signs), logs and each run's WGSL in $OUT/sgmat/.
+# error against float64 and naive f16's, crash signs) and $OUT/sgmat-logs.tar.xz (each run's stdout,
+# stderr and WGSL: few files come back from the GPU machine).
 # Run with carry [".gpu"] (no build needed: the script imports only npm webgpu):
 #   source .gpu/prelude.sh; bash bench/tc/attn-sgmat.sh
 # Locally (SwiftShader: no subgroup matrices) the plumbing runs with the emulated kernel on small shapes:
 #   ATTN_CMD="node bench/tc/attn-sgmat.mjs emul=1" EXTRA="n=128 h=2 sg=2 bc=16 runs=2" bash bench/tc/attn-sgmat.sh
 set -u
 OUT=${OUT:-/tmp/sgmat-out}
-L=$OUT/sgmat
-mkdir -p "$L"
+L=/tmp/sgmat-logs
+rm -rf "$L"
+mkdir -p "$L" "$OUT"
 S=$OUT/sgmat-summary.txt
 : >"$S"
 T0=$SECONDS
@@ -84,3 +86,4 @@ one d64-16x8x16 60 $A n=4096 h=16 d=64 cfg=16x8x16 runs=100
 one d64-outf16 60 $A n=4096 h=16 d=64 out=f16 runs=100
 
 note "total $((SECONDS - T0))s of budget ${BUDGET}s"
+tar -C /tmp -cJf "$OUT/sgmat-logs.tar.xz" sgmat-logs
