@@ -3,11 +3,11 @@
  * key ranges merged by split-K's combine. Forced on (decodeKernel: true) at small sizes
  * for SwiftShader, against the float64 reference: GQA groups, Nq > 1 with causal rows,
  * positions (ragged offsets), f16, head dims whose columns do not split evenly, sinks,
- * ranges no row sees, paged K/V; then when it is chosen, and the errors of forcing it.
+ * ranges no row sees, paged K/V; the plan, and the errors of asking for it where it cannot run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
-import { decodeLayout, decodeRanges, DECODE_MIN_KEYS } from '../src/kernels/decode-program.js';
+import { decodeLayout, decodeRanges } from '../src/kernels/decode-program.js';
 import { decodeKernel } from '../src/kernels/decode.js';
 import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
@@ -24,7 +24,17 @@ type Dims = [number, number, number, number];
 function call(q: Dims, kv: Dims, extra: Partial<AttentionCall> = {}): AttentionCall {
   const s = (d: Dims) => ({ batch: d[0], heads: d[1], seq: d[2], headDim: d[3] });
   const operand = (d: Dims) => ({ layout: 'bhnd' as const, strides: stridesOf(s(d), 'bhnd') });
-  return { problem: checkQkv(s(q), s(kv), s(kv)), q: operand(q), k: operand(kv), v: operand(kv), dtype: 'f32', scale: 0.125, causal: false, algorithm: 'flash', ...extra };
+  return {
+    problem: checkQkv(s(q), s(kv), s(kv)),
+    q: operand(q),
+    k: operand(kv),
+    v: operand(kv),
+    dtype: 'f32',
+    scale: 0.125,
+    causal: false,
+    algorithm: 'flash',
+    ...extra,
+  };
 }
 
 const caps: Caps = {
@@ -41,24 +51,25 @@ const caps: Caps = {
 };
 
 describe('decode kernel plan', () => {
-  it('runs few rows per K/V head over many keys; modifiers, forced tiles, short caches and many rows keep the fused kernel', () => {
-    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, 32768, 128]), caps)).toBeDefined();
-    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, DECODE_MIN_KEYS - 1, 128]), caps)).toBeUndefined();
-    expect(decodeLayout(call([1, 8, 1, 64], [1, 8, 4096, 64], { score: alibi(alibiSlopes(8)) }), caps)).toBeUndefined();
-    expect(decodeLayout(call([1, 8, 1, 64], [1, 8, 4096, 64], { tile: { tx: 8, ty: 8, rm: 1, cn: 2, shareKv: false } }), caps)).toBeUndefined();
-    expect(decodeLayout(call([1, 8, 64, 64], [1, 8, 4096, 64]), caps)).toBeUndefined(); // 64 rows per head
-    expect(decodeLayout(call([1, 32, 2, 64], [1, 1, 4096, 64]), caps)).toBeUndefined(); // group 32 × 2 rows
-    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, 32768, 128], { decodeKernel: false }), caps)).toBeUndefined();
-    // Forced: short caches run on it; what cannot run says why.
-    expect(decodeLayout(call([1, 2, 1, 64], [1, 2, 10, 64], { decodeKernel: true }), caps)).toBeDefined();
-    const modded = () => decodeLayout(call([1, 8, 1, 64], [1, 8, 4096, 64], { decodeKernel: true, score: alibi(alibiSlopes(8)) }), caps);
-    expect(modded).toThrow(AttentionInputError);
-    expect(modded).toThrow(/score or mask modifier/);
+  it('runs only where asked (opt-in), on few rows per K/V head without modifiers; what cannot run says why', () => {
+    const on = { decodeKernel: true } as const;
+    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, 32768, 128]), caps)).toBeUndefined(); // not asked
+    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, 32768, 128], on), caps)).toBeDefined();
+    expect(decodeLayout(call([1, 2, 1, 64], [1, 2, 10, 64], on), caps)).toBeDefined(); // short caches too
+    const cannot =
+      (extra: Partial<AttentionCall>, q: Dims = [1, 8, 1, 64], kv: Dims = [1, 8, 4096, 64]) =>
+      () =>
+        decodeLayout(call(q, kv, { ...on, ...extra }), caps);
+    expect(cannot({ score: alibi(alibiSlopes(8)) })).toThrow(/score or mask modifier/);
+    expect(cannot({ tile: { tx: 8, ty: 8, rm: 1, cn: 2, shareKv: false } })).toThrow(/tile is forced/);
+    expect(cannot({}, [1, 8, 64, 64])).toThrow(/64 query rows per K\/V head/);
+    expect(cannot({}, [1, 32, 2, 64], [1, 1, 4096, 64])).toThrow(AttentionInputError); // group 32 × 2 rows
+    expect(cannot({ algorithm: 'naive' })).toThrow(/algorithm 'naive'/);
   });
 
   it('ranges hold at most the keys that fit workgroup memory, and more while the GPU would be idle', () => {
-    // 8 workgroups (one per K/V head): 32 ranges to reach 256 workgroups, ≥ 64 keys each.
-    expect(decodeRanges(32768, 8, 1024).length).toBe(32);
+    // 8 workgroups (one per K/V head): 64 ranges to reach 512 workgroups of 128, ≥ 64 keys each.
+    expect(decodeRanges(32768, 8, 1024).length).toBe(64);
     expect(decodeRanges(131072, 8, 1024).length).toBe(128); // bound by 1024 keys a range
     expect(decodeRanges(1000, 8, 1024).length).toBe(16); // 64 keys each at least
     expect(decodeRanges(32768, 512, 1024).length).toBe(32); // full already: fewest ranges
@@ -75,13 +86,13 @@ describe('decode kernel plan', () => {
   });
 
   it('its workgroup memory is what it declares, within the limit it was planned for', () => {
-    const layout = decodeLayout(call([1, 32, 2, 128], [1, 8, 8192, 128]), caps)!;
+    const layout = decodeLayout(call([1, 32, 2, 128], [1, 8, 8192, 128], { decodeKernel: true }), caps)!;
     expect(layout.cfg.pack * layout.cfg.seqQ).toBe(8);
     const spec = decodeKernel(layout.cfg);
     expect(spec.workgroupBytes).toBeLessThanOrEqual(caps.limits.maxComputeWorkgroupStorageSize);
     expect(spec.wgsl).toContain(`array<f32, ${8 * layout.cfg.keys}>`);
-    // 16 rows of D = 128 do not fit 16 KiB (Q rows alone take 8 KiB): the fused kernel keeps them.
-    expect(decodeLayout(call([1, 32, 4, 128], [1, 8, 8192, 128]), caps)).toBeUndefined();
+    // 32 rows of D = 128 do not fit 16 KiB (their Q rows alone take it all).
+    expect(() => decodeLayout(call([1, 32, 8, 128], [1, 8, 8192, 128], { decodeKernel: true }), caps)).toThrow(/workgroup memory/);
   });
 });
 
@@ -122,8 +133,7 @@ describe('decode kernel on the GPU', () => {
     await checkPaged(attn, { hq: 4, hkv: 1, d: 64, nq: 3, lens: [280, 90], pageSize: 8, half: true, opts: { ...on, causal: true } });
   });
 
-  it('picked automatically for a decode-shaped call over enough keys (same results as the fused kernel)', async () => {
-    await checkForward(attn, [1, 8, 1, 64], [1, 2, DECODE_MIN_KEYS + 7, 64], {});
+  it('asked for where it cannot run: AttentionInputError before any GPU work', async () => {
     const err = await errorOf(() => checkForward(attn, [1, 4, 1, 64], [1, 4, 300, 64], { ...on, score: alibi(alibiSlopes(4)) }));
     expect(err).toBeInstanceOf(AttentionInputError);
   });

@@ -110,10 +110,10 @@ export interface ForwardOptions {
    */
   readonly keySplits?: number;
   /**
-   * WebGPU, flash only: the decode kernel, made for few query rows per K/V head (group × Nq
-   * ≤ 32) over many keys. Default: automatic — used for such calls over ≥ 256 keys without a
-   * score or mask modifier. true forces it (an AttentionInputError where the call cannot
-   * run on it); false keeps the fused kernel.
+   * WebGPU, flash only, experimental: run the call on the decode kernel, made for few query
+   * rows per K/V head (group × Nq ≤ 32) over many keys, without score or mask modifiers (an
+   * AttentionInputError otherwise). Default false: its first GPU measurement was slower than
+   * the fused kernel (docs/PERF.md, "Decode kernel").
    */
   readonly decodeKernel?: boolean;
   /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */

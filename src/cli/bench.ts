@@ -158,7 +158,21 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
   const threads = a.threads === undefined ? undefined : int(a.threads, '--threads', 1);
   checkCpuFlags(a, dtypes);
-  return { algorithms, shapes, samples, tile, dqTile, keySplits, decodeKernel, pageSize, variant: a.variant, backward: a.backward, dtypes, threads, peers: a.peers };
+  return {
+    algorithms,
+    shapes,
+    samples,
+    tile,
+    dqTile,
+    keySplits,
+    decodeKernel,
+    pageSize,
+    variant: a.variant,
+    backward: a.backward,
+    dtypes,
+    threads,
+    peers: a.peers,
+  };
 }
 
 /** --threads and --peers are CPU-backend matters, and the peers run plain f32 attention. */

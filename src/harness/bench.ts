@@ -86,7 +86,7 @@ export interface BenchOptions {
   readonly tile?: ForwardTile;
   /** Split-K ranges for the fused forward (default automatic). */
   readonly keySplits?: number;
-  /** The decode kernel forced on or off (default automatic). */
+  /** Run on the experimental decode kernel (default off). */
   readonly decodeKernel?: boolean;
   /** A named variant (bench-variants.ts). */
   readonly variant?: string;

@@ -58,7 +58,7 @@ export interface AttentionCall {
   readonly tile?: ForwardTile;
   /** Forced number of key ranges (split-K); 1 never splits. */
   readonly keySplits?: number;
-  /** The decode kernel (kernels/decode.ts): forced on or off; undefined picks it for few rows over many keys. */
+  /** Run on the decode kernel (kernels/decode.ts; opt-in, experimental). */
   readonly decodeKernel?: boolean;
   /**
    * Paged K/V (kernels/paged.ts): k and v are page pools, the problem's seqK is the longest

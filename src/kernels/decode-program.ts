@@ -20,11 +20,9 @@ import { lowerVariant } from './variant.js';
 
 /** Rows (group × Nq) a decode workgroup holds at most. */
 export const DECODE_MAX_ROWS = 32;
-/** Keys below which a call keeps the fused kernel (one dispatch, no combine) unless forced. */
-export const DECODE_MIN_KEYS = 256;
 /** Keys a range gets at least when ranges are split to fill the GPU. */
 const MIN_RANGE_KEYS = 64;
-const THREADS = 256;
+const THREADS = 128;
 
 /** How a call runs on the decode kernel: its pipeline config and key ranges. */
 export interface DecodeLayout {
@@ -32,28 +30,20 @@ export interface DecodeLayout {
   readonly ranges: readonly (readonly [number, number])[];
 }
 
-/** The decode layout of a call, or undefined where it keeps the fused kernel. */
+/** The decode layout of a call that asks for the decode kernel, or undefined (the fused kernel runs it). */
 export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undefined {
+  if (!c.decodeKernel) return undefined;
   const why = whyNot(c, caps);
-  if (why && c.decodeKernel) throw new AttentionInputError(`decodeKernel: this call cannot run on the decode kernel: ${why}`);
-  if (why || c.decodeKernel === false || (c.decodeKernel === undefined && c.problem.seqK < DECODE_MIN_KEYS)) return undefined;
+  if (why) throw new AttentionInputError(`decodeKernel: this call cannot run on the decode kernel: ${why}`);
   const p = c.problem;
   const pack = p.headsQ / p.headsKv;
   const d4 = p.headDim / 4;
-  const tune = experiment();
-  const lanes = caps.subgroupWidth > 0 ? Math.min(tune.lanes ?? 8, caps.subgroupWidth, 2 ** Math.floor(Math.log2(d4))) : 1;
-  const base = { headDim: p.headDim, seqQ: p.seqQ, pack, causal: c.causal, half: c.dtype === 'f16', threads: tune.threads ?? THREADS, lanes };
+  const lanes = caps.subgroupWidth > 0 ? Math.min(8, caps.subgroupWidth, 2 ** Math.floor(Math.log2(d4))) : 1;
+  const base = { headDim: p.headDim, seqQ: p.seqQ, pack, causal: c.causal, half: c.dtype === 'f16', threads: THREADS, lanes };
   const positionsAt = lowerVariant(c).kernel?.positionsAt;
   const cfg = fitWorkgroup({ ...base, positionsAt, pageSize: c.pages?.pageSize }, caps.limits.maxComputeWorkgroupStorageSize)!;
-  const keys = Math.min(cfg.keys, tune.keys ?? cfg.keys);
-  const ranges = decodeRanges(p.seqK, p.batch * p.headsKv * ((tune.threads ?? THREADS) / THREADS), keys, c.keySplits);
+  const ranges = decodeRanges(p.seqK, p.batch * p.headsKv, cfg.keys, c.keySplits);
   return ranges.length <= caps.limits.maxComputeWorkgroupsPerDimension ? { cfg, ranges } : undefined;
-}
-
-/** TEMPORARY (device experiment): WEBGPU_ATTENTION_DECODE_TUNE="lanes=8,threads=256,keys=1024". */
-function experiment(): { lanes?: number; threads?: number; keys?: number } {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBGPU_ATTENTION_DECODE_TUNE;
-  return Object.fromEntries((env ?? '').split(',').filter(Boolean).map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]));
 }
 
 /** Why a call cannot run on the decode kernel, or undefined. */

@@ -171,10 +171,13 @@ ${each(units, (c) => `        ${guardColumn(c)}{ kr[u * ${units}u + ${c}u] = k[$
       // Zeroed by hand: a var array in a loop is not re-zeroed on SwiftShader.
       var d: array<f32, ${rows}>;
 ${each(rows, (r) => `      d[${r}] = 0.0;`)}
-${each(units, (c) => `      ${guardColumn(c)}{
+${each(
+  units,
+  (c) => `      ${guardColumn(c)}{
         let kv = ${io.load(`kr[u * ${units}u + ${c}u]`)};
 ${each(rows, (r) => `        d[${r}] += dot(qs[${r * d4}u + ${column(c)}], kv);`)}
-      }`)}
+      }`,
+)}
 ${each(rows, (r) => `      let s${r} = ${lanes > 1 ? shuffleReduce(`d[${r}]`, lanes, 'add') : `d[${r}]`};`)}
       if (j < n) {
 ${each(rows, (r) => {
