@@ -11,7 +11,8 @@ import type { AttentionCall, Caps } from './call.js';
 import { COMBINE_PARAMS, combineKernel } from './combine.js';
 import { FORWARD_PARAMS, forwardKernel, tileRows, type ForwardTile } from './forward.js';
 import { padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
-import { chunkRanges, keyRanges, packGroup, splitCall, type Chunk, type SplitInput } from './split.js';
+import type { KernelSpec } from './spec.js';
+import { chunkRanges, keyRanges, packGroup, splitCall, type BoundRange, type Chunk, type SplitInput } from './split.js';
 import { halfTileChoice } from './tile-policy.js';
 import { tileUsesSubgroups } from './tiles.js';
 import { lowerVariant } from './variant.js';
@@ -30,8 +31,10 @@ export interface ForwardLayout {
   readonly pack: number;
   /** The kernel keeps f16 workgroup tiles (an f16 call on a device with the f16-shader tier). */
   readonly halfTiles: boolean;
-  /** Key ranges [lo, hi) merged by a combine pass; one range when unsplit. */
+  /** Key ranges [lo, hi) merged by a combine pass, the same in every chunk; one range when unsplit. */
   readonly ranges: readonly (readonly [number, number])[];
+  /** With several ranges: bytes one range's partial O and row stats take (the largest chunk's, aligned). */
+  readonly parts?: { readonly oStride: number; readonly statsStride: number };
 }
 
 /** The fused kernel's layout of a call on an adapter. */
@@ -44,13 +47,39 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
   const { tile, halfTiles } = halfTileChoice({ ...caps, halfTiles: f16Tiles }, p.headDim, c.causal, p.seqQ, p.seqQ * packable, c.tile);
   const { br, bc } = tileRows(tile);
   const split = pagedSplit(c, { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides, elemBytes: bytesOf(c.dtype) }, caps);
-  const chunks = splitCall(split, caps.maxBindingBytes, caps.limits.minStorageBufferOffsetAlignment, br);
+  const align = caps.limits.minStorageBufferOffsetAlignment;
+  const chunks = splitCall(split, caps.maxBindingBytes, align, br);
+  // A packed workgroup holds every query head and row of its K/V head: chunks may split batches only.
+  const pack = chunks.every((ch) => ch.h0 === 0 && ch.h1 === p.headsQ && ch.n0 === 0 && ch.n1 === p.seqQ) ? packable : 1;
   // Too few rows to fill the GPU: the keys run in ranges whose partial results a combine
-  // pass merges (only for calls that bind whole; those are small by definition).
-  const pack = chunks.length === 1 ? packable : 1;
-  const rowsOf = pack > 1 ? { ...p, headsQ: p.headsKv, seqQ: p.seqQ * pack } : p; // workgroups' view of the rows
-  const ranges = chunks.length === 1 ? keyRanges(rowsOf, br, bc, tile.tx * tile.ty, c.keySplits) : [[0, p.seqK] as [number, number]];
-  return { tile, br, bc, split, chunks, pack, ranges, halfTiles };
+  // pass merges. Planned on the first chunk (the largest), run alike in every chunk.
+  const first = chunks[0]!;
+  const rows = { ...p, batch: first.b1 - first.b0, headsQ: first.h1 - first.h0, seqQ: first.n1 - first.n0 };
+  const rowsOf = pack > 1 ? { ...rows, headsQ: p.headsKv, seqQ: p.seqQ * pack } : rows; // workgroups' view of the rows
+  const threads = tile.tx * tile.ty;
+  let ranges = keyRanges(rowsOf, br, bc, threads, c.keySplits);
+  if (ranges.length === 1) return { tile, br, bc, split, chunks, pack, ranges, halfTiles };
+  // The parts are bound whole (each chunk reuses them): as many ranges as fit one binding.
+  const parts = partStrides(split, chunks, align);
+  const most = Math.floor(caps.maxBindingBytes / Math.max(parts.oStride, parts.statsStride));
+  if (ranges.length > most) ranges = most > 1 ? keyRanges(rowsOf, br, bc, threads, most) : [[0, p.seqK]];
+  return { tile, br, bc, split, chunks, pack, ranges, halfTiles, ...(ranges.length > 1 ? { parts } : {}) };
+}
+
+/**
+ * Bytes of one key range's partial O (f32 whatever the dtype: the combine rounds once, at
+ * the end) and row (max, denominator) pairs, for the largest chunk's bound Q and LSE ranges,
+ * each aligned so that part s starts at an aligned offset.
+ */
+function partStrides(split: SplitInput, chunks: readonly Chunk[], align: number) {
+  const up = (n: number) => Math.ceil(padBytes(n) / align) * align;
+  let [o, stats] = [0, 0];
+  for (const ch of chunks) {
+    const r = chunkRanges(split, ch, align);
+    o = Math.max(o, (r.q.size / split.elemBytes) * 4);
+    stats = Math.max(stats, 2 * r.lse.size);
+  }
+  return { oStride: up(o), statsStride: up(stats) };
 }
 
 /** The fused forward: outputs 'out' (q's layout) and 'lse' ([B, Hq, Nq]); binds the caller's 'q', 'k', 'v'. */
@@ -72,10 +101,11 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   if (lowered.aux) buffers.aux = { role: 'upload', data: lowered.aux, label: 'attention aux tables' };
   if (blocks) buffers.blocks = blocks.decl;
   if (c.pages) Object.assign(buffers, pagedBuffers(c.pages));
-  // O parts are f32 whatever the dtype: the combine rounds once, at the end.
-  const partBytes = p.batch * p.headsQ * p.seqQ * p.headDim * 4;
-  const parts = ranges.length > 1 ? keyParts(caps, ranges.length, padBytes(partBytes), padBytes(lseBytes) * 2) : undefined;
-  if (parts) Object.assign(buffers, parts.buffers);
+  const { parts } = layout;
+  if (parts) {
+    buffers.oParts = { role: 'scratch', bytes: parts.oStride * ranges.length, label: 'attention.forward key-range parts' };
+    buffers.stats = { role: 'scratch', bytes: parts.statsStride * ranges.length, label: 'attention.forward key-range row stats' };
+  }
   // With parts, the sinks join in the combine (each range would otherwise count them once).
   const spec = forwardKernel({
     headDim: p.headDim,
@@ -91,11 +121,13 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   });
   const align = caps.limits.minStorageBufferOffsetAlignment;
   const rangeKeys = ranges[0]![1] - ranges[0]![0];
-  const steps: Step[] = chunks.map((ch) => {
-    // One dispatch per chunk; with key ranges, its x dimension runs over (range, Q tile).
+  const combine = parts && combineKernel(p.headDim, variant?.sinkOffset, half);
+  const steps: Step[] = chunks.flatMap((ch) => {
+    // One dispatch per chunk; with key ranges, its x dimension runs over (range, Q tile), and
+    // the chunk's combine follows (the parts are the chunk's own, reused by the next chunk).
     const r = poolRange(c, chunkRanges(layout.split, ch, align));
     const qTiles = Math.ceil(((ch.n1 - ch.n0) * pack) / br);
-    return {
+    const fused: Step = {
       spec,
       params: FORWARD_PARAMS,
       values: {
@@ -128,43 +160,44 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
       },
       grid: [qTiles * ranges.length, pack > 1 ? p.headsKv : ch.h1 - ch.h0, ch.b1 - ch.b0],
     };
+    return parts && combine ? [fused, combineStep(c, combine, parts, ranges.length, ch, r)] : [fused];
   });
-  const labels = [chunks.length > 1 ? `${spec.label} ×${chunks.length} chunks` : parts ? `${spec.label} ×${ranges.length} key ranges` : spec.label];
-  if (parts) {
-    const combine = combineStep(c, parts, ranges.length, variant?.sinkOffset);
-    steps.push(combine);
-    labels.push(combine.spec.label);
-  }
+  // What ran, named once: the fused kernel (its chunks and key ranges), then the combine.
+  const times = chunks.length > 1 ? ` ×${chunks.length} chunks` : '';
+  const labels = [`${spec.label}${times}${parts ? ` ×${ranges.length} key ranges` : ''}`];
+  if (combine) labels.push(`${combine.label}${times}`);
   return { buffers, steps, labels };
 }
 
-/** Scratch for the partial O and row (max, denominator) of `splits` key ranges, each part at an aligned offset. */
-function keyParts(caps: Caps, splits: number, oBytes: number, statsBytes: number) {
-  const align = caps.limits.minStorageBufferOffsetAlignment;
-  const up = (n: number) => Math.ceil(n / align) * align;
-  const [oStride, statsStride] = [up(oBytes), up(statsBytes)];
-  const buffers: Record<string, BufferDecl> = {
-    oParts: { role: 'scratch', bytes: oStride * splits, label: 'attention.forward key-range parts' },
-    stats: { role: 'scratch', bytes: statsStride * splits, label: 'attention.forward key-range row stats' },
-  };
-  return { buffers, oStride, statsStride };
-}
-
-/** The split-K combine: one invocation per (row, vec4 column) merges the parts into 'out' and 'lse'. */
-function combineStep(c: AttentionCall, parts: { oStride: number; statsStride: number }, splits: number, sinkOffset: number | undefined): Step {
+/** The split-K combine of one chunk: one invocation per (row, vec4 column) merges its parts into 'out' and 'lse'. */
+function combineStep(
+  c: AttentionCall,
+  spec: KernelSpec,
+  parts: { oStride: number; statsStride: number },
+  splits: number,
+  ch: Chunk,
+  r: { readonly q: BoundRange; readonly lse: BoundRange },
+): Step {
   const p = c.problem;
-  const rows = p.batch * p.headsQ * p.seqQ;
+  const rows = (ch.b1 - ch.b0) * (ch.h1 - ch.h0) * (ch.n1 - ch.n0);
   const v4 = (n: number) => n / 4;
   const groups = Math.ceil((rows * p.headDim) / 4 / 64);
   const wgx = Math.min(groups, 65535);
   return {
-    spec: combineKernel(p.headDim, sinkOffset, c.dtype === 'f16'),
+    spec,
     params: COMBINE_PARAMS,
     values: {
       rows,
       seqQ: p.seqQ,
       headsQ: p.headsQ,
       splits,
+      b0: ch.b0,
+      h0: ch.h0,
+      n0: ch.n0,
+      chunkHeads: ch.h1 - ch.h0,
+      chunkRows: ch.n1 - ch.n0,
+      qOff: r.q.offset / (4 * bytesOf(c.dtype)),
+      lseOff: r.lse.offset / 4,
       qsb: v4(c.q.strides.batch),
       qsh: v4(c.q.strides.head),
       qsn: v4(c.q.strides.seq),
@@ -173,7 +206,7 @@ function combineStep(c: AttentionCall, parts: { oStride: number; statsStride: nu
       negInf: -Infinity,
       nan: NaN,
     },
-    buffers: { oParts: 'oParts', stats: 'stats', o: 'out', lse: 'lse', aux: 'aux' },
+    buffers: { oParts: 'oParts', stats: 'stats', o: { name: 'out', ...r.q }, lse: { name: 'lse', ...r.lse }, aux: 'aux' },
     grid: [wgx, Math.ceil(groups / wgx), 1],
   };
 }
