@@ -152,6 +152,33 @@ describe('split-K in calls split into chunks (a device binding little)', () => {
     }
   });
 
+  it('f16 decoding split by batch: the same bits as the whole call with the same key ranges (the combine writes f16 per chunk)', async () => {
+    // f16 halves the bytes: 256 KiB of K per batch entry; 384 KiB binds one.
+    const small = await createAttention({ backend: { device: await deviceBinding(384 * 1024) }, poisonOutputs: true });
+    try {
+      const results: Float32Array[][] = [];
+      for (const on of [small, full]) {
+        const spy = vi.spyOn(on.impl as WebGpuBackend, 'forwardProgram');
+        const t = ([[4, 8, 1, 64], [4, 2, 1024, 64], [4, 2, 1024, 64]] as Dims[]).map((d, i) => {
+          const r = rng(i + 1); // the same inputs on both devices
+          return on.tensor(Float32Array.from({ length: d.reduce((a, b) => a * b) }, () => r() * 2 - 1), d, { dtype: 'f16' });
+        });
+        const { out, lse } = await on.forward(t[0]!, t[1]!, t[2]!, { keySplits: 4, returnLse: true });
+        results.push([await out.read(), await lse!.read()]);
+        [...t, out, lse!].forEach((x) => x.destroy());
+        const label = (spy.mock.results.at(-1)!.value as Program).labels[0]!;
+        expect(label).toMatch(/f16.* ×4 key ranges$/);
+        expect(label.includes('×4 chunks')).toBe(on === small); // the control runs whole
+        spy.mockRestore();
+      }
+      expect(results[0]![0]!.some(Number.isNaN)).toBe(false); // every element written (outputs were poisoned)
+      expect(Array.from(results[0]![0]!)).toEqual(Array.from(results[1]![0]!));
+      expect(Array.from(results[0]![1]!)).toEqual(Array.from(results[1]![1]!));
+    } finally {
+      small.destroy();
+    }
+  });
+
   it('plan: the parts of every range fit one binding, else fewer ranges (a chunk of many rows, contiguous or paged)', async () => {
     const small = await createAttention({ backend: { device: await deviceBinding(64 * 1024) }, poisonOutputs: true });
     try {
