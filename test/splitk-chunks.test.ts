@@ -159,9 +159,19 @@ describe('split-K in calls split into chunks (a device binding little)', () => {
       const results: Float32Array[][] = [];
       for (const on of [small, full]) {
         const spy = vi.spyOn(on.impl as WebGpuBackend, 'forwardProgram');
-        const t = ([[4, 8, 1, 64], [4, 2, 1024, 64], [4, 2, 1024, 64]] as Dims[]).map((d, i) => {
+        const t = (
+          [
+            [4, 8, 1, 64],
+            [4, 2, 1024, 64],
+            [4, 2, 1024, 64],
+          ] as Dims[]
+        ).map((d, i) => {
           const r = rng(i + 1); // the same inputs on both devices
-          return on.tensor(Float32Array.from({ length: d.reduce((a, b) => a * b) }, () => r() * 2 - 1), d, { dtype: 'f16' });
+          return on.tensor(
+            Float32Array.from({ length: d.reduce((a, b) => a * b) }, () => r() * 2 - 1),
+            d,
+            { dtype: 'f16' },
+          );
         });
         const { out, lse } = await on.forward(t[0]!, t[1]!, t[2]!, { keySplits: 4, returnLse: true });
         results.push([await out.read(), await lse!.read()]);
@@ -183,7 +193,8 @@ describe('split-K in calls split into chunks (a device binding little)', () => {
     const small = await createAttention({ backend: { device: await deviceBinding(64 * 1024) }, poisonOutputs: true });
     try {
       const caps = (small.impl as WebGpuBackend).runner.caps;
-      const fits = (l: ReturnType<typeof forwardLayout>) => !l.parts || l.ranges.length * Math.max(l.parts.oStride, l.parts.statsStride) <= caps.maxBindingBytes;
+      const fits = (l: ReturnType<typeof forwardLayout>) =>
+        !l.parts || l.ranges.length * Math.max(l.parts.oStride, l.parts.statsStride) <= caps.maxBindingBytes;
       // Decoding split by batch: 8 ranges asked, all fit (one chunk's parts are 2 KiB).
       const decode = forwardLayout(callOf([4, 8, 1, 64], [4, 1, 200, 64], { keySplits: 4 }), caps);
       expect([decode.chunks.length, decode.ranges.length, fits(decode)]).toEqual([4, 4, true]);
@@ -199,7 +210,15 @@ describe('split-K in calls split into chunks (a device binding little)', () => {
       expect(few.ranges.length).toBeLessThanOrEqual(3);
       expect(fits(few)).toBe(true);
       // Paged: the pools bind whole and the chunks split batches by their Q (62 KiB each), so one range.
-      const pages = { pageSize: 16, numPages: 8, lengths: [64, 64], table: [[0, 1, 2, 3], [4, 5, 6, 7]] };
+      const pages = {
+        pageSize: 16,
+        numPages: 8,
+        lengths: [64, 64],
+        table: [
+          [0, 1, 2, 3],
+          [4, 5, 6, 7],
+        ],
+      };
       const paged = forwardLayout(callOf([2, 8, 31, 64], [2, 1, 64, 64], { keySplits: 4, pages }), caps);
       expect([paged.chunks.length, paged.pack, paged.ranges.length, fits(paged)]).toEqual([2, 8, 1, true]);
     } finally {
