@@ -9,6 +9,10 @@
  *
  * A range that saw no key of a row has l_s = 0 and weighs nothing; a row no range
  * saw stays O = 0, LSE = −∞; a NaN partial makes the row NaN, as unsplit.
+ *
+ * A call too large to bind at once runs in chunks (split.ts), each with its own parts:
+ * one combine per chunk covers its block of batches × heads × rows, with O, LSE and the
+ * parts indexed from the chunk's bound ranges (qOff, lseOff), as the fused kernel wrote them.
  */
 import { paramStruct, type ParamLayout } from './params.js';
 import { AUX_BINDING, IS_NAN, LSE_OF } from './forward.js';
@@ -21,6 +25,15 @@ export const COMBINE_PARAMS: ParamLayout = {
     ['seqQ', 'u32'],
     ['headsQ', 'u32'],
     ['splits', 'u32'],
+    // The chunk: its first batch, head and row, and its heads and rows per batch (its rows: `rows`)
+    ['b0', 'u32'],
+    ['h0', 'u32'],
+    ['n0', 'u32'],
+    ['chunkHeads', 'u32'],
+    ['chunkRows', 'u32'],
+    // Where the chunk's bound ranges start: O and its parts in vec4 units, LSE and the stats in rows
+    ['qOff', 'u32'],
+    ['lseOff', 'u32'],
     // q's strides in vec4 units (O and its parts share them); one part's size in vec4 / floats
     ['qsb', 'u32'],
     ['qsh', 'u32'],
@@ -59,12 +72,13 @@ ${LSE_OF}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * nwg.x * 64u;
   if (e >= params.rows * ${d4}u) { return; }
-  let row = e / ${d4}u;
+  let local = e / ${d4}u; // the chunk's row
   let c = e % ${d4}u;
-  let n = row % params.seqQ;
-  let h = (row / params.seqQ) % params.headsQ;
-  let b = row / (params.seqQ * params.headsQ);
-  let at = b * params.qsb + h * params.qsh + n * params.qsn + c;
+  let n = params.n0 + local % params.chunkRows;
+  let h = params.h0 + (local / params.chunkRows) % params.chunkHeads;
+  let b = params.b0 + local / (params.chunkRows * params.chunkHeads);
+  let row = (b * params.headsQ + h) * params.seqQ + n - params.lseOff;
+  let at = b * params.qsb + h * params.qsh + n * params.qsn + c - params.qOff;
   var mx = ${MASKED};
   var nan = false;
   for (var s = 0u; s < params.splits; s++) {

@@ -15,6 +15,7 @@ import { commonValues, forwardLayout } from './forward-program.js';
 import { pagedBuffers, poolRange } from './paged-program.js';
 import { padBytes, strideValues, type BufferDecl, type Program } from './program.js';
 import { chunkRanges, SPLIT_TARGET_INVOCATIONS } from './split.js';
+import { combineKernel } from './combine.js';
 import { combineStep, keyParts } from './split-k.js';
 import { lowerVariant } from './variant.js';
 
@@ -142,6 +143,6 @@ export function decodeProgram(c: AttentionCall, caps: Caps, layout: DecodeLayout
     },
     grid: [ranges.length, p.headsKv, p.batch] as [number, number, number],
   };
-  const combine = combineStep(c, parts, ranges.length, lowered.kernel?.sinkOffset);
+  const combine = combineStep(c, combineKernel(p.headDim, lowered.kernel?.sinkOffset, c.dtype === 'f16'), parts, ranges.length, fused.chunks[0]!, r);
   return { buffers, steps: [step, combine], labels: [`${spec.label} ×${ranges.length} key ranges`, combine.spec.label] };
 }

@@ -281,8 +281,9 @@ ${plan.cfg.partial ? PART_STATS : LSE}
 const LSE = /* wgsl */ `        lse[(b * params.headsQ + hr) * params.seqQ + i - params.lseOff] =
           select(select(params.negInf, lseF, lF > 0.0), params.nan, isNan(lF));`;
 
-const PART_STATS = /* wgsl */ `        // A part of a split-K call: the row's max (log2 frame) and denominator, for the combine.
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+const PART_STATS = /* wgsl */ `        // A part of a split-K call: the row's max (log2 frame) and denominator, for the combine
+        // (rows counted from its LSE range's start, lseOff, as LSE: each chunk has its own parts).
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i - params.lseOff);
         lse[at] = mF;
         lse[at + 1u] = lF;`;
 

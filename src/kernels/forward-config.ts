@@ -137,7 +137,8 @@ export const FORWARD_PARAMS: ParamLayout = {
     ['vOff', 'u32'],
     ['lseOff', 'u32'],
     // Split-K (runtime/split.ts): workgroup x = part · qTiles + Q tile; part p walks keys
-    // [p·rangeKeys, (p+1)·rangeKeys) and writes its O and row stats oPart vec4 / statPart floats further on.
+    // [p·rangeKeys, (p+1)·rangeKeys) and writes its O and row stats oPart vec4 / statPart floats further on
+    // (counted from qOff / lseOff like O and LSE: a split call's chunks each have their own parts).
     ['qTiles', 'u32'],
     ['rangeKeys', 'u32'],
     ['oPart', 'u32'],

@@ -16,7 +16,8 @@ import { tileUsesSubgroups } from './tiles.js';
 import { lowerVariant } from './variant.js';
 import { bytesOf } from '../tensor/half.js';
 import { pagedBuffers, pagedSplit, poolRange } from './paged-program.js';
-import { combineStep, keyParts } from './split-k.js';
+import { combineKernel } from './combine.js';
+import { combineStep } from './split-k.js';
 
 /** How the fused kernel lays a call out; the IO model reads it too. */
 export interface ForwardLayout {
@@ -30,8 +31,10 @@ export interface ForwardLayout {
   readonly pack: number;
   /** The kernel keeps f16 workgroup tiles (an f16 call on a device with the f16-shader tier). */
   readonly halfTiles: boolean;
-  /** Key ranges [lo, hi) merged by a combine pass; one range when unsplit. */
+  /** Key ranges [lo, hi) merged by a combine pass, the same in every chunk; one range when unsplit. */
   readonly ranges: readonly (readonly [number, number])[];
+  /** With several ranges: bytes one range's partial O and row stats take (the largest chunk's, aligned). */
+  readonly parts?: { readonly oStride: number; readonly statsStride: number };
 }
 
 /** The fused kernel's layout of a call on an adapter. */
@@ -44,13 +47,39 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
   const { tile, halfTiles } = halfTileChoice({ ...caps, halfTiles: f16Tiles }, p.headDim, c.causal, p.seqQ, p.seqQ * packable, c.tile);
   const { br, bc } = tileRows(tile);
   const split = pagedSplit(c, { problem: p, q: c.q.strides, k: c.k.strides, v: c.v.strides, elemBytes: bytesOf(c.dtype) }, caps);
-  const chunks = splitCall(split, caps.maxBindingBytes, caps.limits.minStorageBufferOffsetAlignment, br);
+  const align = caps.limits.minStorageBufferOffsetAlignment;
+  const chunks = splitCall(split, caps.maxBindingBytes, align, br);
+  // A packed workgroup holds every query head and row of its K/V head: chunks may split batches only.
+  const pack = chunks.every((ch) => ch.h0 === 0 && ch.h1 === p.headsQ && ch.n0 === 0 && ch.n1 === p.seqQ) ? packable : 1;
   // Too few rows to fill the GPU: the keys run in ranges whose partial results a combine
-  // pass merges (only for calls that bind whole; those are small by definition).
-  const pack = chunks.length === 1 ? packable : 1;
-  const rowsOf = pack > 1 ? { ...p, headsQ: p.headsKv, seqQ: p.seqQ * pack } : p; // workgroups' view of the rows
-  const ranges = chunks.length === 1 ? keyRanges(rowsOf, br, bc, tile.tx * tile.ty, c.keySplits) : [[0, p.seqK] as [number, number]];
-  return { tile, br, bc, split, chunks, pack, ranges, halfTiles };
+  // pass merges. Planned on the first chunk (the largest), run alike in every chunk.
+  const first = chunks[0]!;
+  const rows = { ...p, batch: first.b1 - first.b0, headsQ: first.h1 - first.h0, seqQ: first.n1 - first.n0 };
+  const rowsOf = pack > 1 ? { ...rows, headsQ: p.headsKv, seqQ: p.seqQ * pack } : rows; // workgroups' view of the rows
+  const threads = tile.tx * tile.ty;
+  let ranges = keyRanges(rowsOf, br, bc, threads, c.keySplits);
+  if (ranges.length === 1) return { tile, br, bc, split, chunks, pack, ranges, halfTiles };
+  // The parts are bound whole (each chunk reuses them): as many ranges as fit one binding.
+  const parts = partStrides(split, chunks, align);
+  const most = Math.floor(caps.maxBindingBytes / Math.max(parts.oStride, parts.statsStride));
+  if (ranges.length > most) ranges = most > 1 ? keyRanges(rowsOf, br, bc, threads, most) : [[0, p.seqK]];
+  return { tile, br, bc, split, chunks, pack, ranges, halfTiles, ...(ranges.length > 1 ? { parts } : {}) };
+}
+
+/**
+ * Bytes of one key range's partial O (f32 whatever the dtype: the combine rounds once, at
+ * the end) and row (max, denominator) pairs, for the largest chunk's bound Q and LSE ranges,
+ * each aligned so that part s starts at an aligned offset.
+ */
+function partStrides(split: SplitInput, chunks: readonly Chunk[], align: number) {
+  const up = (n: number) => Math.ceil(padBytes(n) / align) * align;
+  let [o, stats] = [0, 0];
+  for (const ch of chunks) {
+    const r = chunkRanges(split, ch, align);
+    o = Math.max(o, (r.q.size / split.elemBytes) * 4);
+    stats = Math.max(stats, 2 * r.lse.size);
+  }
+  return { oStride: up(o), statsStride: up(stats) };
 }
 
 /** The fused forward: outputs 'out' (q's layout) and 'lse' ([B, Hq, Nq]); binds the caller's 'q', 'k', 'v'. */
@@ -72,10 +101,11 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   if (lowered.aux) buffers.aux = { role: 'upload', data: lowered.aux, label: 'attention aux tables' };
   if (blocks) buffers.blocks = blocks.decl;
   if (c.pages) Object.assign(buffers, pagedBuffers(c.pages));
-  // O parts are f32 whatever the dtype: the combine rounds once, at the end.
-  const partBytes = p.batch * p.headsQ * p.seqQ * p.headDim * 4;
-  const parts = ranges.length > 1 ? keyParts(caps, ranges.length, padBytes(partBytes), padBytes(lseBytes) * 2) : undefined;
-  if (parts) Object.assign(buffers, parts.buffers);
+  const { parts } = layout;
+  if (parts) {
+    buffers.oParts = { role: 'scratch', bytes: parts.oStride * ranges.length, label: 'attention.forward key-range parts' };
+    buffers.stats = { role: 'scratch', bytes: parts.statsStride * ranges.length, label: 'attention.forward key-range row stats' };
+  }
   // With parts, the sinks join in the combine (each range would otherwise count them once).
   const spec = forwardKernel({
     headDim: p.headDim,
@@ -91,11 +121,13 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   });
   const align = caps.limits.minStorageBufferOffsetAlignment;
   const rangeKeys = ranges[0]![1] - ranges[0]![0];
-  const steps: Step[] = chunks.map((ch) => {
-    // One dispatch per chunk; with key ranges, its x dimension runs over (range, Q tile).
+  const combine = parts && combineKernel(p.headDim, variant?.sinkOffset, half);
+  const steps: Step[] = chunks.flatMap((ch) => {
+    // One dispatch per chunk; with key ranges, its x dimension runs over (range, Q tile), and
+    // the chunk's combine follows (the parts are the chunk's own, reused by the next chunk).
     const r = poolRange(c, chunkRanges(layout.split, ch, align));
     const qTiles = Math.ceil(((ch.n1 - ch.n0) * pack) / br);
-    return {
+    const fused: Step = {
       spec,
       params: FORWARD_PARAMS,
       values: {
@@ -128,13 +160,12 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
       },
       grid: [qTiles * ranges.length, pack > 1 ? p.headsKv : ch.h1 - ch.h0, ch.b1 - ch.b0],
     };
+    return parts && combine ? [fused, combineStep(c, combine, parts, ranges.length, ch, r)] : [fused];
   });
-  const labels = [chunks.length > 1 ? `${spec.label} ×${chunks.length} chunks` : parts ? `${spec.label} ×${ranges.length} key ranges` : spec.label];
-  if (parts) {
-    const combine = combineStep(c, parts, ranges.length, variant?.sinkOffset);
-    steps.push(combine);
-    labels.push(combine.spec.label);
-  }
+  // What ran, named once: the fused kernel (its chunks and key ranges), then the combine.
+  const times = chunks.length > 1 ? ` ×${chunks.length} chunks` : '';
+  const labels = [`${spec.label}${times}${parts ? ` ×${ranges.length} key ranges` : ''}`];
+  if (combine) labels.push(`${combine.label}${times}`);
   return { buffers, steps, labels };
 }
 

@@ -5,8 +5,11 @@
  * by the fused kernel's key ranges and the decode kernel, which always writes parts.
  */
 import type { AttentionCall, Caps } from './call.js';
-import { COMBINE_PARAMS, combineKernel } from './combine.js';
+import { COMBINE_PARAMS } from './combine.js';
 import type { BufferDecl, Step } from './program.js';
+import type { KernelSpec } from './spec.js';
+import type { BoundRange, Chunk } from './split.js';
+import { bytesOf } from '../tensor/half.js';
 
 /** Scratch for the partial O and row (max, denominator) of `splits` key ranges, each part at an aligned offset. */
 export function keyParts(caps: Caps, splits: number, oBytes: number, statsBytes: number) {
@@ -20,21 +23,35 @@ export function keyParts(caps: Caps, splits: number, oBytes: number, statsBytes:
   return { buffers, oStride, statsStride };
 }
 
-/** The split-K combine: one invocation per (row, vec4 column) merges the parts into 'out' and 'lse'. */
-export function combineStep(c: AttentionCall, parts: { oStride: number; statsStride: number }, splits: number, sinkOffset: number | undefined): Step {
+/** The split-K combine of one chunk: one invocation per (row, vec4 column) merges its parts into 'out' and 'lse'. */
+export function combineStep(
+  c: AttentionCall,
+  spec: KernelSpec,
+  parts: { oStride: number; statsStride: number },
+  splits: number,
+  ch: Chunk,
+  r: { readonly q: BoundRange; readonly lse: BoundRange },
+): Step {
   const p = c.problem;
-  const rows = p.batch * p.headsQ * p.seqQ;
+  const rows = (ch.b1 - ch.b0) * (ch.h1 - ch.h0) * (ch.n1 - ch.n0);
   const v4 = (n: number) => n / 4;
   const groups = Math.ceil((rows * p.headDim) / 4 / 64);
   const wgx = Math.min(groups, 65535);
   return {
-    spec: combineKernel(p.headDim, sinkOffset, c.dtype === 'f16'),
+    spec,
     params: COMBINE_PARAMS,
     values: {
       rows,
       seqQ: p.seqQ,
       headsQ: p.headsQ,
       splits,
+      b0: ch.b0,
+      h0: ch.h0,
+      n0: ch.n0,
+      chunkHeads: ch.h1 - ch.h0,
+      chunkRows: ch.n1 - ch.n0,
+      qOff: r.q.offset / (4 * bytesOf(c.dtype)),
+      lseOff: r.lse.offset / 4,
       qsb: v4(c.q.strides.batch),
       qsh: v4(c.q.strides.head),
       qsn: v4(c.q.strides.seq),
@@ -43,7 +60,7 @@ export function combineStep(c: AttentionCall, parts: { oStride: number; statsStr
       negInf: -Infinity,
       nan: NaN,
     },
-    buffers: { oParts: 'oParts', stats: 'stats', o: 'out', lse: 'lse', aux: 'aux' },
+    buffers: { oParts: 'oParts', stats: 'stats', o: { name: 'out', ...r.q }, lse: { name: 'lse', ...r.lse }, aux: 'aux' },
     grid: [wgx, Math.ceil(groups / wgx), 1],
   };
 }

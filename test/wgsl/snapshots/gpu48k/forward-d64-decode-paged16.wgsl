@@ -353,8 +353,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let inv = select(0.0, keep / lF, lF > 0.0 || isNan(lF));
       { o[part * params.oPart + rowBase + tx + 0u] = acc[0] * inv; }
       if (tx == 0u) {
-        // A part of a split-K call: the row's max (log2 frame) and denominator, for the combine.
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        // A part of a split-K call: the row's max (log2 frame) and denominator, for the combine
+        // (rows counted from its LSE range's start, lseOff, as LSE: each chunk has its own parts).
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i - params.lseOff);
         lse[at] = mF;
         lse[at + 1u] = lF;
       }

@@ -4,6 +4,13 @@ struct Params {
   seqQ: u32,
   headsQ: u32,
   splits: u32,
+  b0: u32,
+  h0: u32,
+  n0: u32,
+  chunkHeads: u32,
+  chunkRows: u32,
+  qOff: u32,
+  lseOff: u32,
   qsb: u32,
   qsh: u32,
   qsn: u32,
@@ -27,12 +34,13 @@ fn lseOf(m: f32, l: f32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * nwg.x * 64u;
   if (e >= params.rows * 16u) { return; }
-  let row = e / 16u;
+  let local = e / 16u; // the chunk's row
   let c = e % 16u;
-  let n = row % params.seqQ;
-  let h = (row / params.seqQ) % params.headsQ;
-  let b = row / (params.seqQ * params.headsQ);
-  let at = b * params.qsb + h * params.qsh + n * params.qsn + c;
+  let n = params.n0 + local % params.chunkRows;
+  let h = params.h0 + (local / params.chunkRows) % params.chunkHeads;
+  let b = params.b0 + local / (params.chunkRows * params.chunkHeads);
+  let row = (b * params.headsQ + h) * params.seqQ + n - params.lseOff;
+  let at = b * params.qsb + h * params.qsh + n * params.qsn + c - params.qOff;
   var mx = -3.0e38;
   var nan = false;
   for (var s = 0u; s < params.splits; s++) {

@@ -477,8 +477,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       { o[part * params.oPart + rowBase + tx + 0u] = acc[0] * inv; }
       { o[part * params.oPart + rowBase + tx + 16u] = acc[1] * inv; }
       if (tx == 0u) {
-        // A part of a split-K call: the row's max (log2 frame) and denominator, for the combine.
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        // A part of a split-K call: the row's max (log2 frame) and denominator, for the combine
+        // (rows counted from its LSE range's start, lseOff, as LSE: each chunk has its own parts).
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i - params.lseOff);
         lse[at] = mF;
         lse[at + 1u] = lF;
       }
