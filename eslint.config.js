@@ -45,7 +45,21 @@ const layerRules = LAYERS.map((layer, i) => ({
 }));
 
 export default defineConfig(
-  { ignores: ['dist/', 'web/dist/', 'docs/api/', 'asm/', 'src/cpu/wasm-binary.gen.ts', 'node_modules/', 'bench/results/', '.gpu/', '.ab/', '.tc/'] },
+  {
+    ignores: [
+      'dist/',
+      'web/dist/',
+      'web/dist-ort/',
+      'docs/api/',
+      'asm/',
+      'src/cpu/wasm-binary.gen.ts',
+      'node_modules/',
+      'bench/results/',
+      '.gpu/',
+      '.ab/',
+      '.tc/',
+    ],
+  },
   js.configs.recommended,
   tseslint.configs.recommended,
   ...layerRules,

@@ -61,9 +61,13 @@ export interface OrtAttention<T extends OrtTensorLike> {
 const DTYPES: Readonly<Record<string, DType>> = { float32: 'f32', float16: 'f16' };
 
 /**
- * Attention on onnxruntime-web GPU tensors, on ORT's WebGPU device. Call after ORT
- * has its device: a WebGPU session was created, or `ort.env.webgpu.device` was set
- * (give ORT a device made with `requiredLimits(adapter)` for every call to fit).
+ * Attention on onnxruntime-web GPU tensors, on ORT's WebGPU device as
+ * `ort.env.webgpu.device` holds it. Either give ORT a device made with
+ * `requiredLimits(adapter)` (for every call to fit) in the EP option,
+ * `executionProviders: [{ name: 'webgpu', device }]`, and set `ort.env.webgpu.device`
+ * to it too (onnxruntime-web 1.30's 'webgpu' build does not read it from there); or
+ * call this after a plain 'webgpu' session, which puts ORT's own device there.
+ * docs/interop.md has a browser example; `npm run test:e2e` runs it.
  * @param ort the onnxruntime-web namespace (its 'webgpu' or 'all' build)
  * @param attn an Attention on ORT's device; default: one made on it
  */

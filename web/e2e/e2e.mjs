@@ -5,9 +5,11 @@
  * download), headless, WebGPU on SwiftShader, the built site served from
  * web/dist on 127.0.0.1. Checks the walkthrough's numbers, a finished benchmark
  * with its charts, the playground's result and its error message, and the CPU
- * fallback in a browser without WebGPU, and examples/browser.html (the unbundled
- * dist/, so `npm run build` first). Saves each view's screenshot to
- * docs/screenshots/. Prints one line per check and `N passed, M failed`.
+ * fallback in a browser without WebGPU, examples/browser.html (the unbundled
+ * dist/, so `npm run build` first), and webgpu-attention/onnxruntime on a real
+ * onnxruntime-web WebGPU session's GPU outputs (web/e2e/ort/, built to web/dist-ort).
+ * Saves each view's screenshot to docs/screenshots/. Prints one line per check
+ * (`skip` lines, with their reason, count as neither) and `N passed, M failed`.
  *
  * The flags that give headless Chromium a WebGPU adapter on SwiftShader (no GPU,
  * no display) are WEBGPU_FLAGS below; docs/web.md explains them.
@@ -34,6 +36,7 @@ const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshade
 const NO_WEBGPU_FLAGS = ['--disable-webgpu'];
 const SHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const ORT_DIST = fileURLToPath(new URL('../dist-ort/', import.meta.url));
 const E = Math.E;
 const EXACT = (2 * E + 4 * E ** 2 + 8 * E ** 3) / (E + E ** 2 + E ** 3);
 
@@ -174,17 +177,69 @@ async function cpuPage(url, repoUrl) {
   }
 }
 
+/** The checks of one ortAttention run of web/e2e/ort/main.ts (one entry of its report's cases). */
+function expectOrtCase(c) {
+  expect(c.status === 'ok', `status ${c.status}: ${c.reason ?? ''}`);
+  expect(
+    c.locations.every((l) => l === 'gpu-buffer'),
+    `q, k, v, O locations: ${c.locations}`,
+  );
+  expect(c.out.type === c.dtype && c.out.dims.join() === '1,19,4,32', `O: ${JSON.stringify(c.out)}`);
+  expect(c.onOrtDevice, "ortAttention's Attention is not on ORT's device");
+  expect(c.boundInPlace, "the op did not bind ORT's q, k, v buffers and O's own buffer");
+  const t = c.traffic;
+  expect(t.uploads === 0 && t.mapAsyncs === 0 && t.copies === 0, `host traffic or copies during the op: ${JSON.stringify(t)}`);
+  expect(c.projErr <= c.projTol, `ORT's Q, K, V vs X·W in float64: ${c.projErr} > ${c.projTol}`);
+  expect(c.err <= c.tol, `O vs the float64 reference: ${c.err} > ${c.tol} (naive ${c.dtype} error ${c.naiveErr})`);
+  expect(c.nextErr <= 1e-5, `next session's y = O·Wo vs float64: ${c.nextErr}`);
+}
+
+async function ortPage(url) {
+  const errors = [];
+  const { browser, page } = await openPage(WEBGPU_FLAGS, errors);
+  try {
+    let report;
+    await check(
+      "onnxruntime-web WebGPU session on the caller's device: Q, K, V as GPU tensors → ortAttention in place → next session, f32 vs float64",
+      async () => {
+        await page.goto(url);
+        await page.waitForSelector('#out[data-state]', { timeout: 300_000 });
+        const text = await page.textContent('#out');
+        expect((await page.getAttribute('#out', 'data-state')) === 'done', text);
+        report = JSON.parse(text);
+        expectOrtCase(report.cases.find((c) => c.dtype === 'float32' && c.device === 'caller'));
+      },
+    );
+    const f16 = report?.cases.find((c) => c.dtype === 'float16');
+    const f16Name = 'onnxruntime-web: the same in f16';
+    if (f16?.status === 'skipped' && !report.shaderF16) console.log(`skip  ${f16Name}: ${f16.reason}`);
+    else await check(f16Name, async () => expectOrtCase(f16));
+    await check("onnxruntime-web on ORT's own device (a session without one; ortAttention finds it in ort.env.webgpu.device), f32", async () => {
+      expect(report?.ortOwnDevice, 'ORT did not put a device of its own in ort.env.webgpu.device');
+      expectOrtCase(report.cases.find((c) => c.device === 'ort'));
+    });
+    // ORT logs its f16 refusal as a console error when it cannot run f16 (reported above as a skip).
+    const expected = (e) => f16?.status === 'skipped' && e.includes('requires f16 but the device does not support it');
+    await check('no page errors on the onnxruntime-web page', async () => expect(errors.every(expected), errors.filter((e) => !expected(e)).join('\n')));
+  } finally {
+    await browser.close();
+  }
+}
+
 const t0 = Date.now();
 mkdirSync(SHOTS, { recursive: true });
 const server = await serve(DIST);
 // The repository root, for examples/browser.html (it loads ../dist/, the library as built by `npm run build`).
 const repo = await serve(fileURLToPath(new URL('../../', import.meta.url)));
+const ortServer = await serve(ORT_DIST);
 try {
   await webgpuPage(server.url);
   await cpuPage(server.url, repo.url);
+  await ortPage(ortServer.url);
 } finally {
   await server.close();
   await repo.close();
+  await ortServer.close();
 }
 console.log(`e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
