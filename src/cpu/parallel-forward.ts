@@ -16,9 +16,13 @@ import type { WireForwardArgs } from './worker-protocol.js';
 /** Below this much work (B·Hq·Nq·Nk·D multiply-adds) a call runs inline: messages would cost more. */
 export const MIN_PARALLEL_WORK = 1 << 21;
 
-/** A Float32Array on a SharedArrayBuffer: `a` itself if it is one, else a shared copy. */
-function shared(a: Float32Array): Float32Array {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
+/**
+ * `a` on a SharedArrayBuffer where workers can share memory (`a` itself if it is one
+ * already, else a shared copy), so workers read it in place; elsewhere `a`. The backend
+ * stores its tensors this way when it has workers, so a call copies no input.
+ */
+export function shareable(a: Float32Array): Float32Array {
+  if (!canShareMemory() || a.buffer instanceof SharedArrayBuffer) return a;
   const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
   s.set(a);
   return s;
@@ -58,7 +62,7 @@ export async function parallelForward(pool: CpuPool, args: WireForwardArgs, wasm
     return args.poison ? a.fill(NaN) : a;
   };
   const result: CpuForwardResult = { out: alloc(nOut), lse: alloc(nLse) };
-  const sent: WireForwardArgs = share ? { ...args, q: shared(args.q), k: shared(args.k), v: shared(args.v) } : args;
+  const sent: WireForwardArgs = share ? { ...args, q: shareable(args.q), k: shareable(args.k), v: shareable(args.v) } : args;
   const replies = await Promise.all(ranges.map((units, i) => pool.run(slots[i]!, { wasm, args: sent, units, into: share ? result : undefined })));
   replies.forEach((r, i) => {
     if (!r.ok) throw new Error(`CPU worker: ${r.error}`);
