@@ -45,6 +45,9 @@ function copyUnits(args: WireForwardArgs, units: UnitRange, from: CpuForwardResu
   }
 }
 
+/** Timings of the last forward split over workers (ms), read by bench/cpu-split.mjs. */
+export const lastSplit = { wallMs: 0, beforeMs: 0, afterMs: 0, busyMs: [] as number[] };
+
 /**
  * The forward on the pool's workers, or undefined when it should run inline (no
  * workers, or too little work to be worth the messages). Bit-identical to the inline call.
@@ -54,6 +57,7 @@ export async function parallelForward(pool: CpuPool, args: WireForwardArgs, wasm
   if (p.batch * p.headsQ * p.seqQ * p.seqK * p.headDim < MIN_PARALLEL_WORK) return undefined;
   const slots = await pool.workers();
   if (slots.length < 2) return undefined;
+  const t0 = performance.now();
   const ranges = planUnits(p, args.causal, slots.length);
   const [nOut, nLse] = [p.batch * p.headsQ * p.seqQ * p.headDim, p.batch * p.headsQ * p.seqQ];
   const share = canShareMemory();
@@ -63,10 +67,14 @@ export async function parallelForward(pool: CpuPool, args: WireForwardArgs, wasm
   };
   const result: CpuForwardResult = { out: alloc(nOut), lse: alloc(nLse) };
   const sent: WireForwardArgs = share ? { ...args, q: shareable(args.q), k: shareable(args.k), v: shareable(args.v) } : args;
+  const t1 = performance.now();
   const replies = await Promise.all(ranges.map((units, i) => pool.run(slots[i]!, { wasm, args: sent, units, into: share ? result : undefined })));
+  const t2 = performance.now();
   replies.forEach((r, i) => {
     if (!r.ok) throw new Error(`CPU worker: ${r.error}`);
     if (r.result) copyUnits(args, ranges[i]!, r.result, result);
   });
+  const t3 = performance.now();
+  Object.assign(lastSplit, { wallMs: t3 - t0, beforeMs: t1 - t0, afterMs: t3 - t2, busyMs: replies.map((r) => (r.ok && r.busyMs) || 0) });
   return result;
 }
