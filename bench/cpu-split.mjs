@@ -60,7 +60,10 @@ for (const N of seqs) {
         const d = Object.entries(c1).map(([t, ms]) => [t, ms - (c0[t] ?? ms)]);
         r.mainCpu.push(d.find(([t]) => t === mainTid)?.[1] ?? NaN);
         // The workers: the threads with the most CPU in this call, one per worker.
-        const others = d.filter(([t]) => t !== mainTid).map(([, ms]) => ms).sort((a, b) => b - a);
+        const others = d
+          .filter(([t]) => t !== mainTid)
+          .map(([, ms]) => ms)
+          .sort((a, b) => b - a);
         if (threadsList[j] > 1) {
           r.workerCpu.push(others.slice(0, threadsList[j]));
           r.otherCpu.push(others.slice(threadsList[j]).reduce((s, x) => s + x, 0));
