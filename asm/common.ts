@@ -46,6 +46,26 @@ export function exp2v(x: v128): v128 {
   return v128.or(v128.andnot(r, tiny), nan);
 }
 
+/**
+ * Whether any of the `n` floats at `p` is ±∞ or NaN: x − x is 0 for every finite x and
+ * NaN otherwise, and a NaN lane stays NaN through the running sum. The host asks this of
+ * each KV head's V (a guarded P·V is needed only where V is not finite) in a few µs,
+ * where a JS loop in a worker that has not warmed up yet takes milliseconds.
+ */
+export function nonFinite(p: usize, n: i32): bool {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x = v128.load(p + i * 4);
+    acc = f32x4.add(acc, f32x4.sub(x, x));
+  }
+  for (; i < n; i++) {
+    const x = load<f32>(p + i * 4);
+    if (x - x != 0) return true;
+  }
+  return v128.any_true(f32x4.ne(acc, acc));
+}
+
 /** Packs K rows [Nk][Dp] into groups of 8 keys, [NkPad/8][Dp][8], zero beyond Nk. */
 export function packK(k: usize, kp: usize, Nk: i32, NkPad: i32, Dp: i32): void {
   for (let c = 0; c < NkPad; c++) {

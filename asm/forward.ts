@@ -17,7 +17,7 @@
  */
 
 import { BC, exp2v, pvBody, QB_PITCH, qkTile } from './common';
-export { packK } from './common';
+export { nonFinite, packK } from './common';
 
 /** Query rows per micro-block. */
 const R: i32 = 4;

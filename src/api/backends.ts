@@ -8,7 +8,7 @@ import { combineStrided } from '../cpu/combine.js';
 import { cpuForward } from '../cpu/forward.js';
 import { cpuNaiveForward } from '../cpu/naive.js';
 import { parallelBackward } from '../cpu/parallel-backward.js';
-import { parallelForward } from '../cpu/parallel-forward.js';
+import { parallelForward, shareable } from '../cpu/parallel-forward.js';
 import { CpuPool } from '../cpu/pool.js';
 import { wasmBackward, wasmBackwardFits } from '../cpu/wasm-backward.js';
 import { loadWasmKernel, wasmForward } from '../cpu/wasm-forward.js';
@@ -124,7 +124,9 @@ export class CpuBackend implements Backend {
   private readonly pool?: CpuPool;
 
   store(data: HostData): TensorStorage {
-    return { kind: 'cpu', data: data.dtype === 'f16' ? fromHalf(data.bits) : new Float32Array(data.values) };
+    const f = data.dtype === 'f16' ? fromHalf(data.bits) : new Float32Array(data.values);
+    // With workers, inputs live on shared memory: a call then copies none of them.
+    return { kind: 'cpu', data: this.pool ? shareable(f) : f };
   }
 
   async readBack(storage: TensorStorage): Promise<Float32Array> {

@@ -60,8 +60,10 @@ function transfers(reply: TaskReply): ArrayBuffer[] {
 
 scope.onmessage = (e) => {
   const t = e.data;
+  const t0 = performance.now();
   run(t).then(
-    (reply) => scope.postMessage(reply, transfers(reply)),
+    // busyMs: this share's time on the worker, for the split's instrumentation (parallel-forward.ts).
+    (reply) => scope.postMessage(reply.ok ? { ...reply, busyMs: performance.now() - t0 } : reply, transfers(reply)),
     (err: unknown) => scope.postMessage({ id: t.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies TaskReply),
   );
 };

@@ -10,9 +10,8 @@
  */
 import { rowOffset, stridesOf, type Layout } from '../tensor/shape.js';
 import type { CpuGrads } from './backward.js';
-import { MIN_PARALLEL_WORK } from './parallel-forward.js';
+import { MIN_PARALLEL_WORK, shareable } from './parallel-forward.js';
 import type { CpuPool } from './pool.js';
-import { canShareMemory } from './threads-node.js';
 import type { WireBackwardArgs } from './worker-protocol.js';
 
 /** Copies heads [h0, h1) (every batch) of a [B, H, N, D] tensor in `layout` from `src` to `dst`. */
@@ -31,14 +30,6 @@ function copyHeads(
         const o = rowOffset(s, b, h, n);
         dst.set(src.subarray(o, o + shape.headDim), o);
       }
-}
-
-/** A shared copy of `a` (when memory can be shared), so workers read it without a copy each. */
-function shareable(a: Float32Array): Float32Array {
-  if (!canShareMemory() || a.buffer instanceof SharedArrayBuffer) return a;
-  const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
-  s.set(a);
-  return s;
 }
 
 /**

@@ -16,9 +16,13 @@ import type { WireForwardArgs } from './worker-protocol.js';
 /** Below this much work (B·Hq·Nq·Nk·D multiply-adds) a call runs inline: messages would cost more. */
 export const MIN_PARALLEL_WORK = 1 << 21;
 
-/** A Float32Array on a SharedArrayBuffer: `a` itself if it is one, else a shared copy. */
-function shared(a: Float32Array): Float32Array {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
+/**
+ * `a` on a SharedArrayBuffer where workers can share memory (`a` itself if it is one
+ * already, else a shared copy), so workers read it in place; elsewhere `a`. The backend
+ * stores its tensors this way when it has workers, so a call copies no input.
+ */
+export function shareable(a: Float32Array): Float32Array {
+  if (!canShareMemory() || a.buffer instanceof SharedArrayBuffer) return a;
   const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
   s.set(a);
   return s;
@@ -41,6 +45,9 @@ function copyUnits(args: WireForwardArgs, units: UnitRange, from: CpuForwardResu
   }
 }
 
+/** Timings of the last forward split over workers (ms), read by bench/cpu-split.mjs. */
+export const lastSplit = { wallMs: 0, beforeMs: 0, afterMs: 0, busyMs: [] as number[] };
+
 /**
  * The forward on the pool's workers, or undefined when it should run inline (no
  * workers, or too little work to be worth the messages). Bit-identical to the inline call.
@@ -50,6 +57,7 @@ export async function parallelForward(pool: CpuPool, args: WireForwardArgs, wasm
   if (p.batch * p.headsQ * p.seqQ * p.seqK * p.headDim < MIN_PARALLEL_WORK) return undefined;
   const slots = await pool.workers();
   if (slots.length < 2) return undefined;
+  const t0 = performance.now();
   const ranges = planUnits(p, args.causal, slots.length);
   const [nOut, nLse] = [p.batch * p.headsQ * p.seqQ * p.headDim, p.batch * p.headsQ * p.seqQ];
   const share = canShareMemory();
@@ -58,11 +66,15 @@ export async function parallelForward(pool: CpuPool, args: WireForwardArgs, wasm
     return args.poison ? a.fill(NaN) : a;
   };
   const result: CpuForwardResult = { out: alloc(nOut), lse: alloc(nLse) };
-  const sent: WireForwardArgs = share ? { ...args, q: shared(args.q), k: shared(args.k), v: shared(args.v) } : args;
+  const sent: WireForwardArgs = share ? { ...args, q: shareable(args.q), k: shareable(args.k), v: shareable(args.v) } : args;
+  const t1 = performance.now();
   const replies = await Promise.all(ranges.map((units, i) => pool.run(slots[i]!, { wasm, args: sent, units, into: share ? result : undefined })));
+  const t2 = performance.now();
   replies.forEach((r, i) => {
     if (!r.ok) throw new Error(`CPU worker: ${r.error}`);
     if (r.result) copyUnits(args, ranges[i]!, r.result, result);
   });
+  const t3 = performance.now();
+  Object.assign(lastSplit, { wallMs: t3 - t0, beforeMs: t1 - t0, afterMs: t3 - t2, busyMs: replies.map((r) => (r.ok && r.busyMs) || 0) });
   return result;
 }

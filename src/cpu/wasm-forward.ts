@@ -11,7 +11,7 @@
 import { rowOffset } from '../tensor/shape.js';
 import { headRows } from './units.js';
 import { cpuSetup, type CpuForwardArgs, type CpuForwardResult } from './forward.js';
-import { copyRows, hasNonFinite, HEAP_BASE, kernelFloats, layout, type KernelExports } from './wasm-kernel.js';
+import { copyRows, copyRowsOut, kernelFloats, layout, type KernelExports } from './wasm-kernel.js';
 
 export { loadWasmKernel } from './wasm-kernel.js';
 
@@ -37,10 +37,10 @@ export function wasmForward(kernel: KernelExports, a: CpuForwardArgs): CpuForwar
   const { p, NkPad, end } = plan(Nq, Nk, Dp, kernel.scratchBytes(Dp));
   const f32 = kernelFloats(kernel, end);
   const at = (byte: number) => byte / 4;
-  // Zero padding columns and the padding rows of V.
-  f32.fill(0, at(HEAP_BASE), at(end));
+  // Padding columns are zeroed by copyRows; V's padding rows here. The kernel sets up its
+  // scratch itself and packK writes every key of Kp, so nothing else needs clearing.
+  f32.fill(0, at(p.v) + Nk * Dp, at(p.v) + NkPad * Dp);
   const scale2 = a.scale * Math.LOG2E;
-  const guard = hasNonFinite(a.v) ? 1 : 0;
   const group = Hq / Hkv;
   for (let b = 0; b < B; b++) {
     for (let hk = 0; hk < Hkv; hk++) {
@@ -52,6 +52,9 @@ export function wasmForward(kernel: KernelExports, a: CpuForwardArgs): CpuForwar
       copyRows(f32, at(p.k), a.k, Nk, D, Dp, (n) => rowOffset(ks, b, hk, n));
       copyRows(f32, at(p.v), a.v, Nk, D, Dp, (n) => rowOffset(vs, b, hk, n));
       kernel.packK(p.k, p.kp, Nk, NkPad, Dp);
+      // Masked keys must add exactly 0 to O where V is not finite (the guarded P·V); with
+      // a finite V both P·V paths give the same bits, so asking per KV head is exact.
+      const guard = kernel.nonFinite(p.v, Nk * Dp);
       for (let h = hk * group; h < (hk + 1) * group; h++) {
         const [r0, r1] = rowsOf(h);
         if (r1 <= r0) continue;
@@ -63,10 +66,7 @@ export function wasmForward(kernel: KernelExports, a: CpuForwardArgs): CpuForwar
         // Causal: key j is visible from row i when j ≤ i + (query position − key position) of this batch entry.
         const offset = pos.query[b]! - pos.key[b]!;
         kernel.forwardRows(p.q, p.o, p.lse, p.kp, p.v, p.scratch, Nq, Nk, Dp, scale2, causal, offset, sink2, guard, r0, r1);
-        for (let n = r0; n < r1; n++) {
-          const o = rowOffset(qs, b, h, n);
-          out.set(f32.subarray(at(p.o) + n * Dp, at(p.o) + n * Dp + D), o);
-        }
+        copyRowsOut(out, (n) => rowOffset(qs, b, h, r0 + n), f32, at(p.o) + r0 * Dp, r1 - r0, D, Dp);
         lse.set(f32.subarray(at(p.lse) + r0, at(p.lse) + r1), (b * Hq + h) * Nq + r0);
       }
     }

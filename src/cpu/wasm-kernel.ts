@@ -15,6 +15,8 @@ const PAGE = 65536;
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   packK(k: number, kp: number, Nk: number, NkPad: number, Dp: number): void;
+  /** Whether any of the `n` floats at byte address `p` is not finite (1 or 0). */
+  nonFinite(p: number, n: number): number;
   forwardRows(...args: number[]): void;
   scratchBytes(Dp: number): number;
   backwardHead(...args: number[]): void;
@@ -72,10 +74,38 @@ export function hasNonFinite(a: Float32Array): boolean {
   return false;
 }
 
-/** Copies `rows` rows of D floats from `src` (row r at rowAt(r)) into `dst` at float index `to`, row pitch Dp. */
+/*
+ * The two row copies below run on every call, in workers too, where the first calls run
+ * before the JIT has compiled them: a subarray per row (tens of thousands a call) cost
+ * as much as a third of the kernel's time at N = 512. Rows that lie back to back on both
+ * sides (D = Dp and a 'bhnd' source) go as one block; others row by row.
+ */
+
+/**
+ * Copies `rows` rows of D floats from `src` (row r at rowAt(r), which must be affine in r,
+ * as rowOffset is) into `dst` at float index `to`, row pitch Dp; padding columns are zeroed.
+ */
 export function copyRows(dst: Float32Array, to: number, src: Float32Array, rows: number, D: number, Dp: number, rowAt: (r: number) => number) {
+  if (rows <= 0) return;
+  const first = rowAt(0);
+  if (D === Dp && (rows === 1 || rowAt(1) - first === D)) {
+    dst.set(src.subarray(first, first + rows * D), to);
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const at = rowAt(r);
     dst.set(src.subarray(at, at + D), to + r * Dp);
+    if (Dp > D) dst.fill(0, to + r * Dp + D, to + (r + 1) * Dp);
   }
+}
+
+/** The reverse of copyRows: `rows` rows of D floats at float index `from` (pitch Dp) of `src` into `dst` at rowAt(r). */
+export function copyRowsOut(dst: Float32Array, rowAt: (r: number) => number, src: Float32Array, from: number, rows: number, D: number, Dp: number) {
+  if (rows <= 0) return;
+  const first = rowAt(0);
+  if (D === Dp && (rows === 1 || rowAt(1) - first === D)) {
+    dst.set(src.subarray(from, from + rows * D), first);
+    return;
+  }
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(from + r * Dp, from + r * Dp + D), rowAt(r));
 }

@@ -50,7 +50,7 @@ export type TaskBody = Omit<ForwardTask, 'id'> | Omit<BackwardTask, 'id'>;
 
 /** A worker's answer: done (with O and LSE when they were not shared, or the gradients) or failed. */
 export type TaskReply =
-  | { readonly id: number; readonly ok: true; readonly result?: CpuForwardResult; readonly grads?: CpuGrads }
+  | { readonly id: number; readonly ok: true; readonly result?: CpuForwardResult; readonly grads?: CpuGrads; readonly busyMs?: number }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
 /** The first message of a started worker. */
