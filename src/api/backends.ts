@@ -15,8 +15,7 @@ import { loadWasmKernel, wasmForward } from '../cpu/wasm-forward.js';
 import { backwardProgram } from '../kernels/backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
-import { flashProgram } from '../kernels/forward-program.js';
-import { decodeLayout, decodeProgram } from '../kernels/decode-program.js';
+import { flashOrDecodeProgram } from '../kernels/decode-program.js';
 import { poolBytes } from '../kernels/paged-program.js';
 import { mergeProgram } from '../kernels/merge.js';
 import { naiveProgram } from '../kernels/naive-program.js';
@@ -325,10 +324,7 @@ export class WebGpuBackend implements Backend {
   /** The forward's kernel program for a call on this adapter. */
   forwardProgram(c: AttentionCall): Program {
     const caps = this.runner.caps;
-    if (c.algorithm === 'flash') {
-      const decode = decodeLayout(c, caps);
-      return decode ? decodeProgram(c, caps, decode) : flashProgram(c, caps);
-    }
+    if (c.algorithm === 'flash') return flashOrDecodeProgram(c, caps);
     // The baselines compute in f32: an f16 call widens its inputs and narrows O around them.
     const build = c.algorithm === 'naive' ? naiveProgram : basicProgram;
     return viaF32(c, (f32) => build(f32, caps), { inputs: ['q', 'k', 'v'], outputs: ['out'] }, caps.limits.maxComputeWorkgroupsPerDimension);

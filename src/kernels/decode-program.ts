@@ -11,7 +11,7 @@ import { blockParams } from './blockmask.js';
 import type { AttentionCall, Caps } from './call.js';
 import { decodeKernel, decodeWorkgroupBytes, type DecodeConfig } from './decode.js';
 import { FORWARD_PARAMS } from './forward-config.js';
-import { commonValues, forwardLayout } from './forward-program.js';
+import { commonValues, flashProgram, forwardLayout } from './forward-program.js';
 import { pagedBuffers, poolRange } from './paged-program.js';
 import { padBytes, strideValues, type BufferDecl, type Program } from './program.js';
 import { chunkRanges, SPLIT_TARGET_INVOCATIONS } from './split.js';
@@ -145,4 +145,10 @@ export function decodeProgram(c: AttentionCall, caps: Caps, layout: DecodeLayout
   };
   const combine = combineStep(c, combineKernel(p.headDim, lowered.kernel?.sinkOffset, c.dtype === 'f16'), parts, ranges.length, fused.chunks[0]!, r);
   return { buffers, steps: [step, combine], labels: [`${spec.label} ×${ranges.length} key ranges`, combine.spec.label] };
+}
+
+/** A flash call's program: on the decode kernel where the call asks for it, else the fused kernel's. */
+export function flashOrDecodeProgram(c: AttentionCall, caps: Caps): Program {
+  const decode = decodeLayout(c, caps);
+  return decode ? decodeProgram(c, caps, decode) : flashProgram(c, caps);
 }
