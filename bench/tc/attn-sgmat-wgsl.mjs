@@ -14,7 +14,7 @@ import { emulatedOps } from './attn-sgmat-emul.mjs';
 
 /** The matrix operations: the subgroup-matrix builtins, or (emul=1) attn-sgmat-emul.mjs's stand-ins. */
 function matrixOps(c) {
-  const { TM, TN, TK, SGS, WG } = c;
+  const { TM, TN, TK } = c;
   const dims = { left: [TM, TK], right: [TK, TN], result: [TM, TN] }; // rows, columns
   // WGSL spells left<T, K, M>, right<T, N, K>, result<T, N, M>: columns first, then rows.
   const sgType = {
@@ -156,7 +156,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
     let rescale = workgroupUniformLoad(&flag); // barrier, load, barrier: P, rowA and flag visible
     if (li == 0u) { flag = 0u; }
     if (rescale != 0u) {
-      ${throughScratch((c0) => `sS[sOff + rr * ${u(SSTR)} + cc] *= rowA[sg * ${u(TM)} + rr];`, true, '      ')}
+      ${throughScratch(() => `sS[sOff + rr * ${u(SSTR)} + cc] *= rowA[sg * ${u(TM)} + rr];`, true, '      ')}
     }
     ${pv.join('\n    ')}
   }

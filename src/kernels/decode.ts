@@ -25,60 +25,23 @@ import { FORWARD_PARAMS } from './forward-config.js';
 import { paramStruct } from './params.js';
 import { PAGES_BINDING, pagedLets, pagedScope } from './paged.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
-import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets, positionNames, rowType } from './wgsl-common.js';
-import { shuffleReduce } from './codegen.js';
+import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets } from './wgsl-common.js';
+import { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
+import { decodeGen, scoresPhase, valuesPhase, writePart } from './decode-phases.js';
 
-/** What one decode pipeline is built for. */
-export interface DecodeConfig {
-  readonly headDim: number;
-  /** Query rows per head in the call (Nq). */
-  readonly seqQ: number;
-  /** Query heads per K/V head, stacked in the workgroup's rows (R = pack · seqQ). */
-  readonly pack: number;
-  readonly causal: boolean;
-  /** f16 Q/K/V (packed pairs, f32 arithmetic). */
-  readonly half: boolean;
-  /** Invocations per workgroup (T). */
-  readonly threads: number;
-  /** Lanes per key in the S phase (L): a power of two within the subgroup, or 1 without subgroups. */
-  readonly lanes: number;
-  /** Keys a range holds at most (C): the score buffer's length per row. */
-  readonly keys: number;
-  /** Rows whose P·V sums meet in workgroup memory at once (divides R). */
-  readonly roundRows: number;
-  /** Where a position table sits in `aux` (mods/positions.ts), if the call has one. */
-  readonly positionsAt?: number;
-  /** Paged K/V (kernels/paged.ts): rows per page. */
-  readonly pageSize?: number;
-}
-
-/** Sizes the kernel derives from its config. */
-export function decodeSizes(cfg: DecodeConfig) {
-  const d4 = cfg.headDim / 4;
-  const rows = cfg.pack * cfg.seqQ;
-  const units = Math.ceil(d4 / cfg.lanes); // vec4 units of a key row per lane
-  const ahead = Math.max(1, Math.floor(16 / units)); // keys each lane loads before it computes
-  const keyGroups = Math.floor(cfg.threads / d4); // PV phase
-  return { d4, rows, units, ahead, keyGroups };
-}
-
-/** Workgroup bytes of a decode config: Q rows, scores, the P·V meeting place, row sums and maxima. */
-export function decodeWorkgroupBytes(cfg: DecodeConfig): number {
-  const { d4, rows, keyGroups } = decodeSizes(cfg);
-  return rows * d4 * 16 + rows * cfg.keys * 4 + Math.max(1, keyGroups - 1) * cfg.roundRows * d4 * 16 + keyGroups * rows * 4 + rows * 4;
-}
+export { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
 
 /** The decode kernel's module (see the top comment). Uses FORWARD_PARAMS; writes split-K parts. */
 export function decodeKernel(cfg: DecodeConfig): KernelSpec {
-  const { d4, rows, units, ahead, keyGroups } = decodeSizes(cfg);
+  const { d4, rows, ahead, keyGroups } = decodeSizes(cfg);
   const { lanes, threads, keys, roundRows } = cfg;
   if (keyGroups < 1) throw new Error(`decodeKernel: ${threads} invocations cannot cover ${d4} vec4 columns`);
   if ((lanes & (lanes - 1)) !== 0) throw new Error(`decodeKernel: lanes per key must be a power of two, got ${lanes}`);
   if (rows % roundRows !== 0) throw new Error(`decodeKernel: roundRows ${roundRows} does not divide ${rows} rows`);
-  const io = rowType(cfg.half);
+  const g = decodeGen(cfg);
+  const io = g.io;
   const paged = cfg.pageSize !== undefined;
   const usesAux = cfg.positionsAt !== undefined;
-  const pos = positionNames(cfg.positionsAt);
   const bindings: Binding[] = [
     PARAMS_BINDING,
     { name: 'q', kind: 'read', type: io.type },
@@ -89,16 +52,6 @@ export function decodeKernel(cfg: DecodeConfig): KernelSpec {
     ...(usesAux ? [AUX_BINDING] : []),
     ...(paged ? [PAGES_BINDING] : []),
   ];
-  const each = (n: number, f: (i: number) => string, sep = '\n') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
-  // Element c of key row n of K or V (vec4 units).
-  const rowAt = (which: 'k' | 'v', n: string, c: string) =>
-    paged
-      ? `pagedRow(pageRow, ${n}, params.${which}sb, params.${which}sn) + hk * params.${which}sh + ${c} - params.${which}Off`
-      : `b * params.${which}sb + hk * params.${which}sh + (${n}) * params.${which}sn + ${c} - params.${which}Off`;
-  const column = (u: number) => `lane + ${lanes * u}u`;
-  const guardColumn = (u: number) => ((u + 1) * lanes <= d4 ? '' : `if (${column(u)} < D4) `);
-  const causalRow = (r: number) => `i32(${r % cfg.seqQ}u) + ${pos.causal}`;
-
   const wgsl = /* wgsl */ `${lanes > 1 ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : ''}
 ${paramStruct('Params', FORWARD_PARAMS)}
 
@@ -141,7 +94,7 @@ ${positionLets(cfg.positionsAt, 'b')}${paged ? pagedLets('b') : ''}
   // This range's keys [lo, hi): fewer past the sequence's end${cfg.causal ? ' and past the last row under causal masking' : ''}.
   let lo = part * params.rangeKeys;
   var hi = min(lo + params.rangeKeys, ${paged ? 'kLen' : 'params.seqK'});
-${cfg.causal ? `  hi = u32(clamp(${causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  let n = select(0u, hi - lo, hi > lo);
+${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  let n = select(0u, hi - lo, hi > lo);
 
   // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
   for (var e = t; e < R * D4; e += T) {
@@ -152,114 +105,10 @@ ${cfg.causal ? `  hi = u32(clamp(${causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(ma
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
   workgroupBarrier();
 
-  // S phase: lanes [g·L, g·L + L) share each of their keys; every lane runs the same
-  // trip count, so the shuffles see all their partners.
-  let lane = t % L;
-  let g = t / L;
-  var mx: array<f32, ${rows}>;
-${each(rows, (r) => `  mx[${r}] = MASKED;`)}
-  for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
-    var kr: array<${io.reg}, ${ahead * units}>;
-    for (var u = 0u; u < AHEAD; u++) {
-      let j = k0 + g + G * u;
-      if (j < n) {
-${each(units, (c) => `        ${guardColumn(c)}{ kr[u * ${units}u + ${c}u] = k[${rowAt('k', 'lo + j', column(c))}]; }`)}
-      }
-    }
-    for (var u = 0u; u < AHEAD; u++) {
-      let j = k0 + g + G * u;
-      // Zeroed by hand: a var array in a loop is not re-zeroed on SwiftShader.
-      var d: array<f32, ${rows}>;
-${each(rows, (r) => `      d[${r}] = 0.0;`)}
-${each(
-  units,
-  (c) => `      ${guardColumn(c)}{
-        let kv = ${io.load(`kr[u * ${units}u + ${c}u]`)};
-${each(rows, (r) => `        d[${r}] += dot(qs[${r * d4}u + ${column(c)}], kv);`)}
-      }`,
-)}
-${each(rows, (r) => `      let s${r} = ${lanes > 1 ? shuffleReduce(`d[${r}]`, lanes, 'add') : `d[${r}]`};`)}
-      if (j < n) {
-${each(rows, (r) => {
-  const masked = cfg.causal && r % cfg.seqQ < cfg.seqQ - 1;
-  const s = masked ? `select(s${r}, MASKED, i32(lo + j) > ${causalRow(r)})` : `s${r}`;
-  return `        let m${r} = ${s};\n        mx[${r}] = max(mx[${r}], m${r});\n        if (lane == 0u) { sc[${r}u * C + j] = m${r}; }`;
-})}
-      }
-    }
-  }
-  if (lane == 0u && n > 0u) {
-${each(rows, (r) => `    atomicMax(&rowMax[${r}], orderedBits(mx[${r}]));`)}
-  }
-  workgroupBarrier();
+${scoresPhase(g)}
+${valuesPhase(g)}
 
-  // P phase: P = exp2(S − row max) in place; masked keys 0, a NaN score stays NaN.
-  var rowM: array<f32, ${rows}>;
-${each(rows, (r) => `  rowM[${r}] = orderedFloat(atomicLoad(&rowMax[${r}]));`)}
-  for (var e = t; e < R * n; e += T) {
-    let r = e / n;
-    let j = e % n;
-    let s = sc[r * C + j];
-    sc[r * C + j] = select(select(0.0, exp2(s - rowM[r]), s > MASKED), params.nan, isNan(s));
-  }
-  workgroupBarrier();
-
-  // PV phase: invocation (kg, c) sums P·V over keys kg, kg + KG, … for column c. A key whose
-  // P is 0 (masked) adds nothing even when its V is inf or NaN.
-  let kg = t / D4;
-  let c = t % D4;
-  var acc: array<vec4<f32>, ${rows}>;
-  var l: array<f32, ${rows}>;
-  if (kg < KG) {
-    for (var j0 = kg; j0 < n; j0 += KG * ${ahead}u) {
-      var vr: array<${io.reg}, ${ahead}>;
-${each(ahead, (u) => `      if (j0 + ${u * keyGroups}u < n) { vr[${u}] = v[${rowAt('v', `lo + j0 + ${u * keyGroups}u`, 'c')}]; }`)}
-${each(
-  ahead,
-  (u) => `      if (j0 + ${u * keyGroups}u < n) {
-        let vv = ${io.load(`vr[${u}]`)};
-${each(rows, (r) => `        { let p = sc[${r}u * C + j0 + ${u * keyGroups}u]; acc[${r}] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[${r}] += p; }`)}
-      }`,
-)}
-    }
-    if (c == 0u) {
-${each(rows, (r) => `      sums[kg * R + ${r}u] = l[${r}];`)}
-    }
-  }
-${each(
-  rows / roundRows,
-  (round) => `  // Rows ${round * roundRows}…${round * roundRows + roundRows - 1}: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-${each(roundRows, (rr) => `    meet[((kg - 1u) * ${roundRows}u + ${rr}u) * D4 + c] = acc[${round * roundRows + rr}];`)}
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-${each(roundRows, (rr) => `      acc[${round * roundRows + rr}] += meet[((gi - 1u) * ${roundRows}u + ${rr}u) * D4 + c];`)}
-    }
-  }
-  workgroupBarrier();`,
-)}
-
-  // This range's part: normalised O and each row's (max, sum), for the combine.
-  if (kg == 0u) {
-${each(
-  rows,
-  (r) => `    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + ${r}u]; }
-      let hr = hk * ${cfg.pack}u + ${Math.floor(r / cfg.seqQ)}u;
-      let i = ${r % cfg.seqQ}u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[${r}] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM[${r}];
-        lse[at + 1u] = total;
-      }
-    }`,
-)}
-  }
+${writePart(g)}
 }
 `;
   const label = [

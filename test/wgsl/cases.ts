@@ -8,6 +8,7 @@ import { backwardKernel, backwardPreprocessKernel, chooseBackwardTile, chooseDqT
 import { basicKernel } from '../../src/kernels/basic.js';
 import { blockMaskKernel } from '../../src/kernels/blockmask.js';
 import { combineKernel } from '../../src/kernels/combine.js';
+import { decodeKernel } from '../../src/kernels/decode.js';
 import { forwardKernel, type KernelVariant } from '../../src/kernels/forward.js';
 import { mergeKernel } from '../../src/kernels/merge.js';
 import { naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../../src/kernels/naive.js';
@@ -68,6 +69,11 @@ export function wgslCases(): Map<string, string> {
         `${profile}/forward-d${d}-causal-paged7-f16`,
         forwardKernel({ ...paged, causal: true, half: true, pageSize: 7, variant: { readsTables: false, positionsAt: 0 } }).wgsl,
       );
+      // The opt-in decode kernel: GQA 4 × 1 row, f16; and 2 causal rows at per-batch positions over 16-row pages.
+      const lanes = subgroupWidth > 0 ? Math.min(8, subgroupWidth) : 1;
+      const dk = { headDim: d, pack: 4, threads: 128, lanes, keys: 256, roundRows: 1 };
+      cases.set(`${profile}/decode-d${d}-f16`, decodeKernel({ ...dk, seqQ: 1, causal: false, half: true }).wgsl);
+      cases.set(`${profile}/decode-d${d}-causal-paged16`, decodeKernel({ ...dk, seqQ: 2, causal: true, half: false, positionsAt: 0, pageSize: 16 }).wgsl);
       cases.set(`${profile}/combine-d${d}`, combineKernel(d).wgsl);
       cases.set(`${profile}/combine-d${d}-sinks`, combineKernel(d, 12).wgsl);
       const bt = chooseBackwardTile(d, limits)!;

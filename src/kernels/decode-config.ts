@@ -1,0 +1,45 @@
+/*
+ * A decode pipeline's config (kernels/decode.ts) and what follows from it: the sizes its
+ * loops and arrays take, and its workgroup memory, which the program checks before it
+ * picks the keys per range.
+ */
+
+/** What one decode pipeline is built for. */
+export interface DecodeConfig {
+  readonly headDim: number;
+  /** Query rows per head in the call (Nq). */
+  readonly seqQ: number;
+  /** Query heads per K/V head, stacked in the workgroup's rows (R = pack · seqQ). */
+  readonly pack: number;
+  readonly causal: boolean;
+  /** f16 Q/K/V (packed pairs, f32 arithmetic). */
+  readonly half: boolean;
+  /** Invocations per workgroup (T). */
+  readonly threads: number;
+  /** Lanes per key in the S phase (L): a power of two within the subgroup, or 1 without subgroups. */
+  readonly lanes: number;
+  /** Keys a range holds at most (C): the score buffer's length per row. */
+  readonly keys: number;
+  /** Rows whose P·V sums meet in workgroup memory at once (divides R). */
+  readonly roundRows: number;
+  /** Where a position table sits in `aux` (mods/positions.ts), if the call has one. */
+  readonly positionsAt?: number;
+  /** Paged K/V (kernels/paged.ts): rows per page. */
+  readonly pageSize?: number;
+}
+
+/** Sizes the kernel derives from its config. */
+export function decodeSizes(cfg: DecodeConfig) {
+  const d4 = cfg.headDim / 4;
+  const rows = cfg.pack * cfg.seqQ;
+  const units = Math.ceil(d4 / cfg.lanes); // vec4 units of a key row per lane
+  const ahead = Math.max(1, Math.floor(16 / units)); // keys each lane loads before it computes
+  const keyGroups = Math.floor(cfg.threads / d4); // PV phase
+  return { d4, rows, units, ahead, keyGroups };
+}
+
+/** Workgroup bytes of a decode config: Q rows, scores, the P·V meeting place, row sums and maxima. */
+export function decodeWorkgroupBytes(cfg: DecodeConfig): number {
+  const { d4, rows, keyGroups } = decodeSizes(cfg);
+  return rows * d4 * 16 + rows * cfg.keys * 4 + Math.max(1, keyGroups - 1) * cfg.roundRows * d4 * 16 + keyGroups * rows * 4 + rows * 4;
+}

@@ -1,0 +1,641 @@
+
+struct Params {
+  seqQ: u32,
+  seqK: u32,
+  groupSize: u32,
+  headsQ: u32,
+  qkScale: f32,
+  causalOffset: i32,
+  negInf: f32,
+  headBase: u32,
+  qsb: u32,
+  qsh: u32,
+  qsn: u32,
+  ksb: u32,
+  ksh: u32,
+  ksn: u32,
+  vsb: u32,
+  vsh: u32,
+  vsn: u32,
+  scale: f32,
+  bmB: u32,
+  bmH: u32,
+  bmRow: u32,
+  nan: f32,
+  batchBase: u32,
+  tileBase: u32,
+  qOff: u32,
+  kOff: u32,
+  vOff: u32,
+  lseOff: u32,
+  qTiles: u32,
+  rangeKeys: u32,
+  oPart: u32,
+  statPart: u32,
+}
+
+const D4 = 16u;
+const R = 8u;
+const T = 128u;
+const L = 1u;
+const G = 128u;
+const C = 256u;
+const KG = 8u;
+const AHEAD = 1u;
+const MASKED = -3.0e38;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> o: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(6) var<storage, read> aux: array<f32>;
+@group(0) @binding(7) var<storage, read> pages: array<u32>;
+
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+const PAGE = 16u;
+// Logical key row n of the batch entry whose page ids start at pages[pageRow]: its page's
+// start (pageStride elements per page) plus its row in the page.
+fn pagedRow(pageRow: u32, n: u32, pageStride: u32, rowStride: u32) -> u32 {
+  return pages[pageRow + n / PAGE] * pageStride + (n % PAGE) * rowStride;
+}
+
+// Floats ordered as u32, so a workgroup atomicMax finds each row's max.
+fn orderedBits(x: f32) -> u32 {
+  let u = bitcast<u32>(x);
+  return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);
+}
+fn orderedFloat(k: u32) -> f32 {
+  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
+}
+
+var<workgroup> qs: array<vec4<f32>, 128>;
+var<workgroup> sc: array<f32, 2048>;
+var<workgroup> meet: array<vec4<f32>, 112>;
+var<workgroup> sums: array<f32, 64>;
+var<workgroup> rowMax: array<atomic<u32>, 8>;
+
+@compute @workgroup_size(128, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let part = wg.x;
+  let hk = wg.y;
+  let b = wg.z + params.batchBase;
+  // This batch entry's positions: query row i sits at qPos + i, key j at kPos + j.
+  let qPos = i32(aux[0u + 2u * b]);
+  let kPos = i32(aux[0u + 2u * b + 1u]);
+  let causalOffset = qPos - kPos;
+  // Paged K/V: this batch entry's key length and where its page ids start.
+  let kLen = pages[2u * b];
+  let pageRow = pages[2u * b + 1u];
+
+  // This range's keys [lo, hi): fewer past the sequence's end and past the last row under causal masking.
+  let lo = part * params.rangeKeys;
+  var hi = min(lo + params.rangeKeys, kLen);
+  hi = u32(clamp(i32(1u) + causalOffset + 1, i32(lo), i32(max(hi, lo))));
+  let n = select(0u, hi - lo, hi > lo);
+
+  // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
+  for (var e = t; e < R * D4; e += T) {
+    let r = e / D4;
+    let hr = hk * 4u + r / 2u;
+    qs[e] = q[b * params.qsb + hr * params.qsh + (r % 2u) * params.qsn + e % D4 - params.qOff] * params.qkScale;
+  }
+  if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
+  workgroupBarrier();
+
+  let lane = t % L;
+  let g = t / L;
+  var mx: array<f32, 8>;
+  mx[0] = MASKED;
+  mx[1] = MASKED;
+  mx[2] = MASKED;
+  mx[3] = MASKED;
+  mx[4] = MASKED;
+  mx[5] = MASKED;
+  mx[6] = MASKED;
+  mx[7] = MASKED;
+  for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
+    var kr: array<vec4<f32>, 16>;
+    if (k0 + g + 0u * G < n) {
+      { kr[0] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
+      { kr[1] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 1u - params.kOff]; }
+      { kr[2] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 2u - params.kOff]; }
+      { kr[3] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 3u - params.kOff]; }
+      { kr[4] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 4u - params.kOff]; }
+      { kr[5] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 5u - params.kOff]; }
+      { kr[6] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 6u - params.kOff]; }
+      { kr[7] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 7u - params.kOff]; }
+      { kr[8] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      { kr[9] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 9u - params.kOff]; }
+      { kr[10] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 10u - params.kOff]; }
+      { kr[11] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 11u - params.kOff]; }
+      { kr[12] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 12u - params.kOff]; }
+      { kr[13] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 13u - params.kOff]; }
+      { kr[14] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 14u - params.kOff]; }
+      { kr[15] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 15u - params.kOff]; }
+    }
+    {
+      var d: array<f32, 8>;
+      d[0] = 0.0;
+      d[1] = 0.0;
+      d[2] = 0.0;
+      d[3] = 0.0;
+      d[4] = 0.0;
+      d[5] = 0.0;
+      d[6] = 0.0;
+      d[7] = 0.0;
+      {
+        let kv = kr[0];
+        d[0] += dot(qs[0u + lane + 0u], kv);
+        d[1] += dot(qs[16u + lane + 0u], kv);
+        d[2] += dot(qs[32u + lane + 0u], kv);
+        d[3] += dot(qs[48u + lane + 0u], kv);
+        d[4] += dot(qs[64u + lane + 0u], kv);
+        d[5] += dot(qs[80u + lane + 0u], kv);
+        d[6] += dot(qs[96u + lane + 0u], kv);
+        d[7] += dot(qs[112u + lane + 0u], kv);
+      }
+      {
+        let kv = kr[1];
+        d[0] += dot(qs[0u + lane + 1u], kv);
+        d[1] += dot(qs[16u + lane + 1u], kv);
+        d[2] += dot(qs[32u + lane + 1u], kv);
+        d[3] += dot(qs[48u + lane + 1u], kv);
+        d[4] += dot(qs[64u + lane + 1u], kv);
+        d[5] += dot(qs[80u + lane + 1u], kv);
+        d[6] += dot(qs[96u + lane + 1u], kv);
+        d[7] += dot(qs[112u + lane + 1u], kv);
+      }
+      {
+        let kv = kr[2];
+        d[0] += dot(qs[0u + lane + 2u], kv);
+        d[1] += dot(qs[16u + lane + 2u], kv);
+        d[2] += dot(qs[32u + lane + 2u], kv);
+        d[3] += dot(qs[48u + lane + 2u], kv);
+        d[4] += dot(qs[64u + lane + 2u], kv);
+        d[5] += dot(qs[80u + lane + 2u], kv);
+        d[6] += dot(qs[96u + lane + 2u], kv);
+        d[7] += dot(qs[112u + lane + 2u], kv);
+      }
+      {
+        let kv = kr[3];
+        d[0] += dot(qs[0u + lane + 3u], kv);
+        d[1] += dot(qs[16u + lane + 3u], kv);
+        d[2] += dot(qs[32u + lane + 3u], kv);
+        d[3] += dot(qs[48u + lane + 3u], kv);
+        d[4] += dot(qs[64u + lane + 3u], kv);
+        d[5] += dot(qs[80u + lane + 3u], kv);
+        d[6] += dot(qs[96u + lane + 3u], kv);
+        d[7] += dot(qs[112u + lane + 3u], kv);
+      }
+      {
+        let kv = kr[4];
+        d[0] += dot(qs[0u + lane + 4u], kv);
+        d[1] += dot(qs[16u + lane + 4u], kv);
+        d[2] += dot(qs[32u + lane + 4u], kv);
+        d[3] += dot(qs[48u + lane + 4u], kv);
+        d[4] += dot(qs[64u + lane + 4u], kv);
+        d[5] += dot(qs[80u + lane + 4u], kv);
+        d[6] += dot(qs[96u + lane + 4u], kv);
+        d[7] += dot(qs[112u + lane + 4u], kv);
+      }
+      {
+        let kv = kr[5];
+        d[0] += dot(qs[0u + lane + 5u], kv);
+        d[1] += dot(qs[16u + lane + 5u], kv);
+        d[2] += dot(qs[32u + lane + 5u], kv);
+        d[3] += dot(qs[48u + lane + 5u], kv);
+        d[4] += dot(qs[64u + lane + 5u], kv);
+        d[5] += dot(qs[80u + lane + 5u], kv);
+        d[6] += dot(qs[96u + lane + 5u], kv);
+        d[7] += dot(qs[112u + lane + 5u], kv);
+      }
+      {
+        let kv = kr[6];
+        d[0] += dot(qs[0u + lane + 6u], kv);
+        d[1] += dot(qs[16u + lane + 6u], kv);
+        d[2] += dot(qs[32u + lane + 6u], kv);
+        d[3] += dot(qs[48u + lane + 6u], kv);
+        d[4] += dot(qs[64u + lane + 6u], kv);
+        d[5] += dot(qs[80u + lane + 6u], kv);
+        d[6] += dot(qs[96u + lane + 6u], kv);
+        d[7] += dot(qs[112u + lane + 6u], kv);
+      }
+      {
+        let kv = kr[7];
+        d[0] += dot(qs[0u + lane + 7u], kv);
+        d[1] += dot(qs[16u + lane + 7u], kv);
+        d[2] += dot(qs[32u + lane + 7u], kv);
+        d[3] += dot(qs[48u + lane + 7u], kv);
+        d[4] += dot(qs[64u + lane + 7u], kv);
+        d[5] += dot(qs[80u + lane + 7u], kv);
+        d[6] += dot(qs[96u + lane + 7u], kv);
+        d[7] += dot(qs[112u + lane + 7u], kv);
+      }
+      {
+        let kv = kr[8];
+        d[0] += dot(qs[0u + lane + 8u], kv);
+        d[1] += dot(qs[16u + lane + 8u], kv);
+        d[2] += dot(qs[32u + lane + 8u], kv);
+        d[3] += dot(qs[48u + lane + 8u], kv);
+        d[4] += dot(qs[64u + lane + 8u], kv);
+        d[5] += dot(qs[80u + lane + 8u], kv);
+        d[6] += dot(qs[96u + lane + 8u], kv);
+        d[7] += dot(qs[112u + lane + 8u], kv);
+      }
+      {
+        let kv = kr[9];
+        d[0] += dot(qs[0u + lane + 9u], kv);
+        d[1] += dot(qs[16u + lane + 9u], kv);
+        d[2] += dot(qs[32u + lane + 9u], kv);
+        d[3] += dot(qs[48u + lane + 9u], kv);
+        d[4] += dot(qs[64u + lane + 9u], kv);
+        d[5] += dot(qs[80u + lane + 9u], kv);
+        d[6] += dot(qs[96u + lane + 9u], kv);
+        d[7] += dot(qs[112u + lane + 9u], kv);
+      }
+      {
+        let kv = kr[10];
+        d[0] += dot(qs[0u + lane + 10u], kv);
+        d[1] += dot(qs[16u + lane + 10u], kv);
+        d[2] += dot(qs[32u + lane + 10u], kv);
+        d[3] += dot(qs[48u + lane + 10u], kv);
+        d[4] += dot(qs[64u + lane + 10u], kv);
+        d[5] += dot(qs[80u + lane + 10u], kv);
+        d[6] += dot(qs[96u + lane + 10u], kv);
+        d[7] += dot(qs[112u + lane + 10u], kv);
+      }
+      {
+        let kv = kr[11];
+        d[0] += dot(qs[0u + lane + 11u], kv);
+        d[1] += dot(qs[16u + lane + 11u], kv);
+        d[2] += dot(qs[32u + lane + 11u], kv);
+        d[3] += dot(qs[48u + lane + 11u], kv);
+        d[4] += dot(qs[64u + lane + 11u], kv);
+        d[5] += dot(qs[80u + lane + 11u], kv);
+        d[6] += dot(qs[96u + lane + 11u], kv);
+        d[7] += dot(qs[112u + lane + 11u], kv);
+      }
+      {
+        let kv = kr[12];
+        d[0] += dot(qs[0u + lane + 12u], kv);
+        d[1] += dot(qs[16u + lane + 12u], kv);
+        d[2] += dot(qs[32u + lane + 12u], kv);
+        d[3] += dot(qs[48u + lane + 12u], kv);
+        d[4] += dot(qs[64u + lane + 12u], kv);
+        d[5] += dot(qs[80u + lane + 12u], kv);
+        d[6] += dot(qs[96u + lane + 12u], kv);
+        d[7] += dot(qs[112u + lane + 12u], kv);
+      }
+      {
+        let kv = kr[13];
+        d[0] += dot(qs[0u + lane + 13u], kv);
+        d[1] += dot(qs[16u + lane + 13u], kv);
+        d[2] += dot(qs[32u + lane + 13u], kv);
+        d[3] += dot(qs[48u + lane + 13u], kv);
+        d[4] += dot(qs[64u + lane + 13u], kv);
+        d[5] += dot(qs[80u + lane + 13u], kv);
+        d[6] += dot(qs[96u + lane + 13u], kv);
+        d[7] += dot(qs[112u + lane + 13u], kv);
+      }
+      {
+        let kv = kr[14];
+        d[0] += dot(qs[0u + lane + 14u], kv);
+        d[1] += dot(qs[16u + lane + 14u], kv);
+        d[2] += dot(qs[32u + lane + 14u], kv);
+        d[3] += dot(qs[48u + lane + 14u], kv);
+        d[4] += dot(qs[64u + lane + 14u], kv);
+        d[5] += dot(qs[80u + lane + 14u], kv);
+        d[6] += dot(qs[96u + lane + 14u], kv);
+        d[7] += dot(qs[112u + lane + 14u], kv);
+      }
+      {
+        let kv = kr[15];
+        d[0] += dot(qs[0u + lane + 15u], kv);
+        d[1] += dot(qs[16u + lane + 15u], kv);
+        d[2] += dot(qs[32u + lane + 15u], kv);
+        d[3] += dot(qs[48u + lane + 15u], kv);
+        d[4] += dot(qs[64u + lane + 15u], kv);
+        d[5] += dot(qs[80u + lane + 15u], kv);
+        d[6] += dot(qs[96u + lane + 15u], kv);
+        d[7] += dot(qs[112u + lane + 15u], kv);
+      }
+      let s0 = d[0];
+      let s1 = d[1];
+      let s2 = d[2];
+      let s3 = d[3];
+      let s4 = d[4];
+      let s5 = d[5];
+      let s6 = d[6];
+      let s7 = d[7];
+      let j = k0 + g + 0u * G;
+      if (j < n) {
+        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[0] = max(mx[0], m0);
+        if (lane == 0u) { sc[0u * C + j] = m0; }
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        if (lane == 0u) { sc[1u * C + j] = m1; }
+        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[2] = max(mx[2], m2);
+        if (lane == 0u) { sc[2u * C + j] = m2; }
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) { sc[3u * C + j] = m3; }
+        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[4] = max(mx[4], m4);
+        if (lane == 0u) { sc[4u * C + j] = m4; }
+        let m5 = s5;
+        mx[5] = max(mx[5], m5);
+        if (lane == 0u) { sc[5u * C + j] = m5; }
+        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[6] = max(mx[6], m6);
+        if (lane == 0u) { sc[6u * C + j] = m6; }
+        let m7 = s7;
+        mx[7] = max(mx[7], m7);
+        if (lane == 0u) { sc[7u * C + j] = m7; }
+      }
+    }
+  }
+  if (lane == 0u && n > 0u) {
+    atomicMax(&rowMax[0], orderedBits(mx[0]));
+    atomicMax(&rowMax[1], orderedBits(mx[1]));
+    atomicMax(&rowMax[2], orderedBits(mx[2]));
+    atomicMax(&rowMax[3], orderedBits(mx[3]));
+    atomicMax(&rowMax[4], orderedBits(mx[4]));
+    atomicMax(&rowMax[5], orderedBits(mx[5]));
+    atomicMax(&rowMax[6], orderedBits(mx[6]));
+    atomicMax(&rowMax[7], orderedBits(mx[7]));
+  }
+  workgroupBarrier();
+
+  // P = exp2(S − row max) in place; masked keys 0, a NaN score stays NaN.
+  let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
+  let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
+  let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
+  let rowM3 = orderedFloat(atomicLoad(&rowMax[3]));
+  let rowM4 = orderedFloat(atomicLoad(&rowMax[4]));
+  let rowM5 = orderedFloat(atomicLoad(&rowMax[5]));
+  let rowM6 = orderedFloat(atomicLoad(&rowMax[6]));
+  let rowM7 = orderedFloat(atomicLoad(&rowMax[7]));
+  for (var j = t; j < n; j += T) {
+    let s = sc[0u * C + j];
+    sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s));
+  }
+  for (var j = t; j < n; j += T) {
+    let s = sc[1u * C + j];
+    sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s));
+  }
+  for (var j = t; j < n; j += T) {
+    let s = sc[2u * C + j];
+    sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s));
+  }
+  for (var j = t; j < n; j += T) {
+    let s = sc[3u * C + j];
+    sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s));
+  }
+  for (var j = t; j < n; j += T) {
+    let s = sc[4u * C + j];
+    sc[4u * C + j] = select(select(0.0, exp2(s - rowM4), s > MASKED), params.nan, isNan(s));
+  }
+  for (var j = t; j < n; j += T) {
+    let s = sc[5u * C + j];
+    sc[5u * C + j] = select(select(0.0, exp2(s - rowM5), s > MASKED), params.nan, isNan(s));
+  }
+  for (var j = t; j < n; j += T) {
+    let s = sc[6u * C + j];
+    sc[6u * C + j] = select(select(0.0, exp2(s - rowM6), s > MASKED), params.nan, isNan(s));
+  }
+  for (var j = t; j < n; j += T) {
+    let s = sc[7u * C + j];
+    sc[7u * C + j] = select(select(0.0, exp2(s - rowM7), s > MASKED), params.nan, isNan(s));
+  }
+  workgroupBarrier();
+  let kg = t / D4;
+  let c = t % D4;
+  var acc: array<vec4<f32>, 8>;
+  var l: array<f32, 8>;
+  if (kg < KG) {
+    for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
+      var vr: array<vec4<f32>, 1>;
+      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
+      if (j0 + 0u < n) {
+        let vv = vr[0];
+        { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+        { let p = sc[1u * C + j0 + 0u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+        { let p = sc[2u * C + j0 + 0u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+        { let p = sc[3u * C + j0 + 0u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+        { let p = sc[4u * C + j0 + 0u]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+        { let p = sc[5u * C + j0 + 0u]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+        { let p = sc[6u * C + j0 + 0u]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+        { let p = sc[7u * C + j0 + 0u]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      }
+    }
+    if (c == 0u) {
+      sums[kg * R + 0u] = l[0];
+      sums[kg * R + 1u] = l[1];
+      sums[kg * R + 2u] = l[2];
+      sums[kg * R + 3u] = l[3];
+      sums[kg * R + 4u] = l[4];
+      sums[kg * R + 5u] = l[5];
+      sums[kg * R + 6u] = l[6];
+      sums[kg * R + 7u] = l[7];
+    }
+  }
+  // Rows 0…0: the key groups' sums meet at group 0.
+  if (kg > 0u && kg < KG) {
+    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[0];
+  }
+  workgroupBarrier();
+  if (kg == 0u) {
+    for (var gi = 1u; gi < KG; gi++) {
+      acc[0] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
+    }
+  }
+  workgroupBarrier();
+  // Rows 1…1: the key groups' sums meet at group 0.
+  if (kg > 0u && kg < KG) {
+    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[1];
+  }
+  workgroupBarrier();
+  if (kg == 0u) {
+    for (var gi = 1u; gi < KG; gi++) {
+      acc[1] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
+    }
+  }
+  workgroupBarrier();
+  // Rows 2…2: the key groups' sums meet at group 0.
+  if (kg > 0u && kg < KG) {
+    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[2];
+  }
+  workgroupBarrier();
+  if (kg == 0u) {
+    for (var gi = 1u; gi < KG; gi++) {
+      acc[2] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
+    }
+  }
+  workgroupBarrier();
+  // Rows 3…3: the key groups' sums meet at group 0.
+  if (kg > 0u && kg < KG) {
+    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[3];
+  }
+  workgroupBarrier();
+  if (kg == 0u) {
+    for (var gi = 1u; gi < KG; gi++) {
+      acc[3] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
+    }
+  }
+  workgroupBarrier();
+  // Rows 4…4: the key groups' sums meet at group 0.
+  if (kg > 0u && kg < KG) {
+    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[4];
+  }
+  workgroupBarrier();
+  if (kg == 0u) {
+    for (var gi = 1u; gi < KG; gi++) {
+      acc[4] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
+    }
+  }
+  workgroupBarrier();
+  // Rows 5…5: the key groups' sums meet at group 0.
+  if (kg > 0u && kg < KG) {
+    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[5];
+  }
+  workgroupBarrier();
+  if (kg == 0u) {
+    for (var gi = 1u; gi < KG; gi++) {
+      acc[5] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
+    }
+  }
+  workgroupBarrier();
+  // Rows 6…6: the key groups' sums meet at group 0.
+  if (kg > 0u && kg < KG) {
+    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[6];
+  }
+  workgroupBarrier();
+  if (kg == 0u) {
+    for (var gi = 1u; gi < KG; gi++) {
+      acc[6] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
+    }
+  }
+  workgroupBarrier();
+  // Rows 7…7: the key groups' sums meet at group 0.
+  if (kg > 0u && kg < KG) {
+    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[7];
+  }
+  workgroupBarrier();
+  if (kg == 0u) {
+    for (var gi = 1u; gi < KG; gi++) {
+      acc[7] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
+    }
+  }
+  workgroupBarrier();
+
+  if (kg == 0u) {
+    {
+      var total = 0.0;
+      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 0u]; }
+      let hr = hk * 4u + 0u;
+      let i = 0u;
+      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[0] * inv;
+      if (c == 0u) {
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        lse[at] = rowM0;
+        lse[at + 1u] = total;
+      }
+    }
+    {
+      var total = 0.0;
+      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 1u]; }
+      let hr = hk * 4u + 0u;
+      let i = 1u;
+      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[1] * inv;
+      if (c == 0u) {
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        lse[at] = rowM1;
+        lse[at + 1u] = total;
+      }
+    }
+    {
+      var total = 0.0;
+      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 2u]; }
+      let hr = hk * 4u + 1u;
+      let i = 0u;
+      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[2] * inv;
+      if (c == 0u) {
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        lse[at] = rowM2;
+        lse[at + 1u] = total;
+      }
+    }
+    {
+      var total = 0.0;
+      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 3u]; }
+      let hr = hk * 4u + 1u;
+      let i = 1u;
+      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[3] * inv;
+      if (c == 0u) {
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        lse[at] = rowM3;
+        lse[at + 1u] = total;
+      }
+    }
+    {
+      var total = 0.0;
+      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 4u]; }
+      let hr = hk * 4u + 2u;
+      let i = 0u;
+      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[4] * inv;
+      if (c == 0u) {
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        lse[at] = rowM4;
+        lse[at + 1u] = total;
+      }
+    }
+    {
+      var total = 0.0;
+      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 5u]; }
+      let hr = hk * 4u + 2u;
+      let i = 1u;
+      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[5] * inv;
+      if (c == 0u) {
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        lse[at] = rowM5;
+        lse[at + 1u] = total;
+      }
+    }
+    {
+      var total = 0.0;
+      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 6u]; }
+      let hr = hk * 4u + 3u;
+      let i = 0u;
+      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[6] * inv;
+      if (c == 0u) {
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        lse[at] = rowM6;
+        lse[at + 1u] = total;
+      }
+    }
+    {
+      var total = 0.0;
+      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 7u]; }
+      let hr = hk * 4u + 3u;
+      let i = 1u;
+      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[7] * inv;
+      if (c == 0u) {
+        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+        lse[at] = rowM7;
+        lse[at + 1u] = total;
+      }
+    }
+  }
+}
