@@ -41,5 +41,6 @@ export function decodeSizes(cfg: DecodeConfig) {
 /** Workgroup bytes of a decode config: Q rows, scores, the P·V meeting place, row sums and maxima. */
 export function decodeWorkgroupBytes(cfg: DecodeConfig): number {
   const { d4, rows, keyGroups } = decodeSizes(cfg);
-  return rows * d4 * 16 + rows * cfg.keys * 4 + Math.max(1, keyGroups - 1) * cfg.roundRows * d4 * 16 + keyGroups * rows * 4 + rows * 4;
+  const up = (bytes: number) => Math.ceil(bytes / 16) * 16; // each array starts 16-byte aligned
+  return up(rows * d4 * 16) + up(rows * cfg.keys * 4) + up(Math.max(1, keyGroups - 1) * cfg.roundRows * d4 * 16) + up(keyGroups * rows * 4) + up(rows * 4);
 }

@@ -6,7 +6,6 @@
  */
 import type { DecodeConfig } from './decode-config.js';
 import { decodeSizes } from './decode-config.js';
-import { shuffleReduce } from './codegen.js';
 import { positionNames, rowType, type RowType } from './wgsl-common.js';
 
 /** What the phases share: the config, its sizes and the text helpers. */
@@ -16,8 +15,8 @@ export interface DecodeGen {
   readonly io: RowType;
   /** f(0) … f(n − 1), joined. */
   each(n: number, f: (i: number) => string, sep?: string): string;
-  /** Element `c` (vec4 units) of key row `n` of K or V. */
-  rowAt(which: 'k' | 'v', n: string, c: string): string;
+  /** Where key row `n` of K or V starts (vec4 units; a paged row reads its page once). */
+  rowBase(which: 'k' | 'v', n: string): string;
   /** The S phase's u-th vec4 column of a lane, and its guard where D/4 is not a multiple of the lanes. */
   column(u: number): string;
   guardColumn(u: number): string;
@@ -25,6 +24,7 @@ export interface DecodeGen {
   causalRow(r: number): string;
 }
 
+/** The config's sizes and the text helpers its phases share. */
 export function decodeGen(cfg: DecodeConfig): DecodeGen {
   const sizes = decodeSizes(cfg);
   const paged = cfg.pageSize !== undefined;
@@ -35,14 +35,19 @@ export function decodeGen(cfg: DecodeConfig): DecodeGen {
     sizes,
     io: rowType(cfg.half),
     each: (n, f, sep = '\n') => Array.from({ length: n }, (_, i) => f(i)).join(sep),
-    rowAt: (which, n, c) =>
+    rowBase: (which, n) =>
       paged
-        ? `pagedRow(pageRow, ${n}, params.${which}sb, params.${which}sn) + hk * params.${which}sh + ${c} - params.${which}Off`
-        : `b * params.${which}sb + hk * params.${which}sh + (${n}) * params.${which}sn + ${c} - params.${which}Off`,
+        ? `pagedRow(pageRow, ${n}, params.${which}sb, params.${which}sn) + hk * params.${which}sh - params.${which}Off`
+        : `b * params.${which}sb + hk * params.${which}sh + (${n}) * params.${which}sn - params.${which}Off`,
     column,
     guardColumn: (u) => ((u + 1) * cfg.lanes <= sizes.d4 ? '' : `if (${column(u)} < D4) `),
     causalRow: (r) => `i32(${r % cfg.seqQ}u) + ${pos.causal}`,
   };
+}
+
+/** `x` summed over `lanes` neighbouring lanes, one XOR shuffle per step (every lane ends with the total). */
+function laneSum(x: string, lanes: number): string {
+  return Array.from({ length: Math.log2(lanes) }, (_, i) => ` ${x} += subgroupShuffleXor(${x}, ${1 << i}u);`).join('');
 }
 
 /**
@@ -60,14 +65,14 @@ export function scoresPhase(g: DecodeGen): string {
 ${each(rows, (r) => `  mx[${r}] = MASKED;`)}
   for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
     var kr: array<${io.reg}, ${ahead * units}>;
-${each(ahead, (u) => `    if (${key(u)} < n) {\n${each(units, (c) => `      ${g.guardColumn(c)}{ kr[${u * units + c}] = k[${g.rowAt('k', `lo + ${key(u)}`, g.column(c))}]; }`)}\n    }`)}
+${each(ahead, (u) => `    if (${key(u)} < n) {\n      let kb = ${g.rowBase('k', `lo + ${key(u)}`)};\n${each(units, (c) => `      ${g.guardColumn(c)}{ kr[${u * units + c}] = k[kb + ${g.column(c)}]; }`)}\n    }`)}
 ${each(
   ahead,
   (u) => `    {
       var d: array<f32, ${rows}>;
 ${each(rows, (r) => `      d[${r}] = 0.0;`)}
 ${each(units, (c) => `      ${g.guardColumn(c)}{\n        let kv = ${io.load(`kr[${u * units + c}]`)};\n${each(rows, (r) => `        d[${r}] += dot(qs[${r * d4}u + ${g.column(c)}], kv);`)}\n      }`)}
-${each(rows, (r) => `      let s${r} = ${cfg.lanes > 1 ? shuffleReduce(`d[${r}]`, cfg.lanes, 'add') : `d[${r}]`};`)}
+${each(rows, (r) => `      var s${r} = d[${r}];${laneSum(`s${r}`, cfg.lanes)}`)}
       let j = ${key(u)};
       if (j < n) {
 ${each(rows, (r) => {
@@ -114,7 +119,7 @@ export function valuesPhase(g: DecodeGen): string {
   if (kg < KG) {
     for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
       var vr: array<${io.reg}, ${ahead}>;
-${each(ahead, (u) => `      if (${key(u)} < n) { vr[${u}] = v[${g.rowAt('v', `lo + ${key(u)}`, 'c')}]; }`)}
+${each(ahead, (u) => `      if (${key(u)} < n) { vr[${u}] = v[${g.rowBase('v', `lo + ${key(u)}`)} + c]; }`)}
 ${each(
   ahead,
   (u) => `      if (${key(u)} < n) {

@@ -20,7 +20,7 @@ import { combineStep, keyParts } from './split-k.js';
 import { lowerVariant } from './variant.js';
 
 /** Rows (group × Nq) a decode workgroup holds at most. */
-export const DECODE_MAX_ROWS = 32;
+export const DECODE_MAX_ROWS = 16;
 /** Keys a range gets at least when ranges are split to fill the GPU. */
 const MIN_RANGE_KEYS = 64;
 const THREADS = 128;
@@ -44,7 +44,12 @@ export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undef
   const positionsAt = lowerVariant(c).kernel?.positionsAt;
   const cfg = fitWorkgroup({ ...base, positionsAt, pageSize: c.pages?.pageSize }, caps.limits.maxComputeWorkgroupStorageSize)!;
   const ranges = decodeRanges(p.seqK, p.batch * p.headsKv, cfg.keys, c.keySplits);
-  return ranges.length <= caps.limits.maxComputeWorkgroupsPerDimension ? { cfg, ranges } : undefined;
+  if (ranges.length > caps.limits.maxComputeWorkgroupsPerDimension) {
+    throw new AttentionInputError(
+      `decodeKernel: ${ranges.length} key ranges exceed this device's ${caps.limits.maxComputeWorkgroupsPerDimension} workgroups per dimension`,
+    );
+  }
+  return { cfg, ranges };
 }
 
 /** Why a call cannot run on the decode kernel, or undefined. */

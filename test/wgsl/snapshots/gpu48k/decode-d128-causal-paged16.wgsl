@@ -120,28 +120,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
     var kr: array<vec4<f32>, 16>;
     if (k0 + g + 0u * G < n) {
-      { kr[0] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[1] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
-      { kr[2] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 16u - params.kOff]; }
-      { kr[3] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 24u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[0] = k[kb + lane + 0u]; }
+      { kr[1] = k[kb + lane + 8u]; }
+      { kr[2] = k[kb + lane + 16u]; }
+      { kr[3] = k[kb + lane + 24u]; }
     }
     if (k0 + g + 1u * G < n) {
-      { kr[4] = k[pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[5] = k[pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
-      { kr[6] = k[pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 16u - params.kOff]; }
-      { kr[7] = k[pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 24u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[4] = k[kb + lane + 0u]; }
+      { kr[5] = k[kb + lane + 8u]; }
+      { kr[6] = k[kb + lane + 16u]; }
+      { kr[7] = k[kb + lane + 24u]; }
     }
     if (k0 + g + 2u * G < n) {
-      { kr[8] = k[pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[9] = k[pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
-      { kr[10] = k[pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 16u - params.kOff]; }
-      { kr[11] = k[pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 24u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[8] = k[kb + lane + 0u]; }
+      { kr[9] = k[kb + lane + 8u]; }
+      { kr[10] = k[kb + lane + 16u]; }
+      { kr[11] = k[kb + lane + 24u]; }
     }
     if (k0 + g + 3u * G < n) {
-      { kr[12] = k[pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[13] = k[pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
-      { kr[14] = k[pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 16u - params.kOff]; }
-      { kr[15] = k[pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 24u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[12] = k[kb + lane + 0u]; }
+      { kr[13] = k[kb + lane + 8u]; }
+      { kr[14] = k[kb + lane + 16u]; }
+      { kr[15] = k[kb + lane + 24u]; }
     }
     {
       var d: array<f32, 8>;
@@ -197,14 +201,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[192u + lane + 24u], kv);
         d[7] += dot(qs[224u + lane + 24u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 0u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -287,14 +291,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[192u + lane + 24u], kv);
         d[7] += dot(qs[224u + lane + 24u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 1u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -377,14 +381,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[192u + lane + 24u], kv);
         d[7] += dot(qs[224u + lane + 24u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 2u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -467,14 +471,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[192u + lane + 24u], kv);
         d[7] += dot(qs[224u + lane + 24u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 3u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -565,10 +569,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (kg < KG) {
     for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
       var vr: array<vec4<f32>, 4>;
-      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 4u < n) { vr[1] = v[pagedRow(pageRow, lo + j0 + 4u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 8u < n) { vr[2] = v[pagedRow(pageRow, lo + j0 + 8u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 12u < n) { vr[3] = v[pagedRow(pageRow, lo + j0 + 12u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
+      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 4u < n) { vr[1] = v[pagedRow(pageRow, lo + j0 + 4u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 8u < n) { vr[2] = v[pagedRow(pageRow, lo + j0 + 8u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 12u < n) { vr[3] = v[pagedRow(pageRow, lo + j0 + 12u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
       if (j0 + 0u < n) {
         let vv = vr[0];
         { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }

@@ -102,28 +102,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
     var kr: array<vec2<u32>, 16>;
     if (k0 + g + 0u * G < n) {
-      { kr[0] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[1] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 8u - params.kOff]; }
-      { kr[2] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 16u - params.kOff]; }
-      { kr[3] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 24u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn - params.kOff;
+      { kr[0] = k[kb + lane + 0u]; }
+      { kr[1] = k[kb + lane + 8u]; }
+      { kr[2] = k[kb + lane + 16u]; }
+      { kr[3] = k[kb + lane + 24u]; }
     }
     if (k0 + g + 1u * G < n) {
-      { kr[4] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[5] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn + lane + 8u - params.kOff]; }
-      { kr[6] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn + lane + 16u - params.kOff]; }
-      { kr[7] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn + lane + 24u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn - params.kOff;
+      { kr[4] = k[kb + lane + 0u]; }
+      { kr[5] = k[kb + lane + 8u]; }
+      { kr[6] = k[kb + lane + 16u]; }
+      { kr[7] = k[kb + lane + 24u]; }
     }
     if (k0 + g + 2u * G < n) {
-      { kr[8] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[9] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn + lane + 8u - params.kOff]; }
-      { kr[10] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn + lane + 16u - params.kOff]; }
-      { kr[11] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn + lane + 24u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn - params.kOff;
+      { kr[8] = k[kb + lane + 0u]; }
+      { kr[9] = k[kb + lane + 8u]; }
+      { kr[10] = k[kb + lane + 16u]; }
+      { kr[11] = k[kb + lane + 24u]; }
     }
     if (k0 + g + 3u * G < n) {
-      { kr[12] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[13] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn + lane + 8u - params.kOff]; }
-      { kr[14] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn + lane + 16u - params.kOff]; }
-      { kr[15] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn + lane + 24u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn - params.kOff;
+      { kr[12] = k[kb + lane + 0u]; }
+      { kr[13] = k[kb + lane + 8u]; }
+      { kr[14] = k[kb + lane + 16u]; }
+      { kr[15] = k[kb + lane + 24u]; }
     }
     {
       var d: array<f32, 4>;
@@ -159,10 +163,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[64u + lane + 24u], kv);
         d[3] += dot(qs[96u + lane + 24u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 0u * G;
       if (j < n) {
         let m0 = s0;
@@ -213,10 +217,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[64u + lane + 24u], kv);
         d[3] += dot(qs[96u + lane + 24u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 1u * G;
       if (j < n) {
         let m0 = s0;
@@ -267,10 +271,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[64u + lane + 24u], kv);
         d[3] += dot(qs[96u + lane + 24u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 2u * G;
       if (j < n) {
         let m0 = s0;
@@ -321,10 +325,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[64u + lane + 24u], kv);
         d[3] += dot(qs[96u + lane + 24u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 3u * G;
       if (j < n) {
         let m0 = s0;
@@ -379,10 +383,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (kg < KG) {
     for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
       var vr: array<vec2<u32>, 4>;
-      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn + c - params.vOff]; }
-      if (j0 + 4u < n) { vr[1] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 4u) * params.vsn + c - params.vOff]; }
-      if (j0 + 8u < n) { vr[2] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 8u) * params.vsn + c - params.vOff]; }
-      if (j0 + 12u < n) { vr[3] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 12u) * params.vsn + c - params.vOff]; }
+      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn - params.vOff + c]; }
+      if (j0 + 4u < n) { vr[1] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 4u) * params.vsn - params.vOff + c]; }
+      if (j0 + 8u < n) { vr[2] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 8u) * params.vsn - params.vOff + c]; }
+      if (j0 + 12u < n) { vr[3] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 12u) * params.vsn - params.vOff + c]; }
       if (j0 + 0u < n) {
         let vv = unpackHalf4(vr[0]);
         { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }

@@ -120,36 +120,44 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
     var kr: array<vec4<f32>, 16>;
     if (k0 + g + 0u * G < n) {
-      { kr[0] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[1] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[0] = k[kb + lane + 0u]; }
+      { kr[1] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 1u * G < n) {
-      { kr[2] = k[pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[3] = k[pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[2] = k[kb + lane + 0u]; }
+      { kr[3] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 2u * G < n) {
-      { kr[4] = k[pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[5] = k[pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[4] = k[kb + lane + 0u]; }
+      { kr[5] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 3u * G < n) {
-      { kr[6] = k[pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[7] = k[pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[6] = k[kb + lane + 0u]; }
+      { kr[7] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 4u * G < n) {
-      { kr[8] = k[pagedRow(pageRow, lo + k0 + g + 4u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[9] = k[pagedRow(pageRow, lo + k0 + g + 4u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 4u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[8] = k[kb + lane + 0u]; }
+      { kr[9] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 5u * G < n) {
-      { kr[10] = k[pagedRow(pageRow, lo + k0 + g + 5u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[11] = k[pagedRow(pageRow, lo + k0 + g + 5u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 5u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[10] = k[kb + lane + 0u]; }
+      { kr[11] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 6u * G < n) {
-      { kr[12] = k[pagedRow(pageRow, lo + k0 + g + 6u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[13] = k[pagedRow(pageRow, lo + k0 + g + 6u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 6u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[12] = k[kb + lane + 0u]; }
+      { kr[13] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 7u * G < n) {
-      { kr[14] = k[pagedRow(pageRow, lo + k0 + g + 7u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[15] = k[pagedRow(pageRow, lo + k0 + g + 7u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 7u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[14] = k[kb + lane + 0u]; }
+      { kr[15] = k[kb + lane + 8u]; }
     }
     {
       var d: array<f32, 8>;
@@ -183,14 +191,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 8u], kv);
         d[7] += dot(qs[112u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 0u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -251,14 +259,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 8u], kv);
         d[7] += dot(qs[112u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 1u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -319,14 +327,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 8u], kv);
         d[7] += dot(qs[112u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 2u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -387,14 +395,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 8u], kv);
         d[7] += dot(qs[112u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 3u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -455,14 +463,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 8u], kv);
         d[7] += dot(qs[112u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 4u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -523,14 +531,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 8u], kv);
         d[7] += dot(qs[112u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 5u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -591,14 +599,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 8u], kv);
         d[7] += dot(qs[112u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 6u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -659,14 +667,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 8u], kv);
         d[7] += dot(qs[112u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
-      let s4 = d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u) + subgroupShuffleXor(d[4] + subgroupShuffleXor(d[4], 1u), 2u), 4u);
-      let s5 = d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u) + subgroupShuffleXor(d[5] + subgroupShuffleXor(d[5], 1u), 2u), 4u);
-      let s6 = d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u) + subgroupShuffleXor(d[6] + subgroupShuffleXor(d[6], 1u), 2u), 4u);
-      let s7 = d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u) + subgroupShuffleXor(d[7] + subgroupShuffleXor(d[7], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
       let j = k0 + g + 7u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -757,14 +765,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (kg < KG) {
     for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
       var vr: array<vec4<f32>, 8>;
-      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 8u < n) { vr[1] = v[pagedRow(pageRow, lo + j0 + 8u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 16u < n) { vr[2] = v[pagedRow(pageRow, lo + j0 + 16u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 24u < n) { vr[3] = v[pagedRow(pageRow, lo + j0 + 24u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 32u < n) { vr[4] = v[pagedRow(pageRow, lo + j0 + 32u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 40u < n) { vr[5] = v[pagedRow(pageRow, lo + j0 + 40u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 48u < n) { vr[6] = v[pagedRow(pageRow, lo + j0 + 48u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
-      if (j0 + 56u < n) { vr[7] = v[pagedRow(pageRow, lo + j0 + 56u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
+      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 8u < n) { vr[1] = v[pagedRow(pageRow, lo + j0 + 8u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 16u < n) { vr[2] = v[pagedRow(pageRow, lo + j0 + 16u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 24u < n) { vr[3] = v[pagedRow(pageRow, lo + j0 + 24u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 32u < n) { vr[4] = v[pagedRow(pageRow, lo + j0 + 32u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 40u < n) { vr[5] = v[pagedRow(pageRow, lo + j0 + 40u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 48u < n) { vr[6] = v[pagedRow(pageRow, lo + j0 + 48u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+      if (j0 + 56u < n) { vr[7] = v[pagedRow(pageRow, lo + j0 + 56u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
       if (j0 + 0u < n) {
         let vv = vr[0];
         { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }

@@ -102,36 +102,44 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
     var kr: array<vec2<u32>, 16>;
     if (k0 + g + 0u * G < n) {
-      { kr[0] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[1] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 8u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn - params.kOff;
+      { kr[0] = k[kb + lane + 0u]; }
+      { kr[1] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 1u * G < n) {
-      { kr[2] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[3] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn + lane + 8u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn - params.kOff;
+      { kr[2] = k[kb + lane + 0u]; }
+      { kr[3] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 2u * G < n) {
-      { kr[4] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[5] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn + lane + 8u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn - params.kOff;
+      { kr[4] = k[kb + lane + 0u]; }
+      { kr[5] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 3u * G < n) {
-      { kr[6] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[7] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn + lane + 8u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn - params.kOff;
+      { kr[6] = k[kb + lane + 0u]; }
+      { kr[7] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 4u * G < n) {
-      { kr[8] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 4u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[9] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 4u * G) * params.ksn + lane + 8u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 4u * G) * params.ksn - params.kOff;
+      { kr[8] = k[kb + lane + 0u]; }
+      { kr[9] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 5u * G < n) {
-      { kr[10] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 5u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[11] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 5u * G) * params.ksn + lane + 8u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 5u * G) * params.ksn - params.kOff;
+      { kr[10] = k[kb + lane + 0u]; }
+      { kr[11] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 6u * G < n) {
-      { kr[12] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 6u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[13] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 6u * G) * params.ksn + lane + 8u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 6u * G) * params.ksn - params.kOff;
+      { kr[12] = k[kb + lane + 0u]; }
+      { kr[13] = k[kb + lane + 8u]; }
     }
     if (k0 + g + 7u * G < n) {
-      { kr[14] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 7u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[15] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 7u * G) * params.ksn + lane + 8u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 7u * G) * params.ksn - params.kOff;
+      { kr[14] = k[kb + lane + 0u]; }
+      { kr[15] = k[kb + lane + 8u]; }
     }
     {
       var d: array<f32, 4>;
@@ -153,10 +161,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 8u], kv);
         d[3] += dot(qs[48u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 0u * G;
       if (j < n) {
         let m0 = s0;
@@ -193,10 +201,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 8u], kv);
         d[3] += dot(qs[48u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 1u * G;
       if (j < n) {
         let m0 = s0;
@@ -233,10 +241,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 8u], kv);
         d[3] += dot(qs[48u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 2u * G;
       if (j < n) {
         let m0 = s0;
@@ -273,10 +281,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 8u], kv);
         d[3] += dot(qs[48u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 3u * G;
       if (j < n) {
         let m0 = s0;
@@ -313,10 +321,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 8u], kv);
         d[3] += dot(qs[48u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 4u * G;
       if (j < n) {
         let m0 = s0;
@@ -353,10 +361,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 8u], kv);
         d[3] += dot(qs[48u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 5u * G;
       if (j < n) {
         let m0 = s0;
@@ -393,10 +401,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 8u], kv);
         d[3] += dot(qs[48u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 6u * G;
       if (j < n) {
         let m0 = s0;
@@ -433,10 +441,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 8u], kv);
         d[3] += dot(qs[48u + lane + 8u], kv);
       }
-      let s0 = d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u) + subgroupShuffleXor(d[0] + subgroupShuffleXor(d[0], 1u), 2u), 4u);
-      let s1 = d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u) + subgroupShuffleXor(d[1] + subgroupShuffleXor(d[1], 1u), 2u), 4u);
-      let s2 = d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u) + subgroupShuffleXor(d[2] + subgroupShuffleXor(d[2], 1u), 2u), 4u);
-      let s3 = d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u) + subgroupShuffleXor(d[3] + subgroupShuffleXor(d[3], 1u), 2u), 4u);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
       let j = k0 + g + 7u * G;
       if (j < n) {
         let m0 = s0;
@@ -491,14 +499,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (kg < KG) {
     for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
       var vr: array<vec2<u32>, 8>;
-      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn + c - params.vOff]; }
-      if (j0 + 8u < n) { vr[1] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 8u) * params.vsn + c - params.vOff]; }
-      if (j0 + 16u < n) { vr[2] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 16u) * params.vsn + c - params.vOff]; }
-      if (j0 + 24u < n) { vr[3] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 24u) * params.vsn + c - params.vOff]; }
-      if (j0 + 32u < n) { vr[4] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 32u) * params.vsn + c - params.vOff]; }
-      if (j0 + 40u < n) { vr[5] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 40u) * params.vsn + c - params.vOff]; }
-      if (j0 + 48u < n) { vr[6] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 48u) * params.vsn + c - params.vOff]; }
-      if (j0 + 56u < n) { vr[7] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 56u) * params.vsn + c - params.vOff]; }
+      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn - params.vOff + c]; }
+      if (j0 + 8u < n) { vr[1] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 8u) * params.vsn - params.vOff + c]; }
+      if (j0 + 16u < n) { vr[2] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 16u) * params.vsn - params.vOff + c]; }
+      if (j0 + 24u < n) { vr[3] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 24u) * params.vsn - params.vOff + c]; }
+      if (j0 + 32u < n) { vr[4] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 32u) * params.vsn - params.vOff + c]; }
+      if (j0 + 40u < n) { vr[5] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 40u) * params.vsn - params.vOff + c]; }
+      if (j0 + 48u < n) { vr[6] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 48u) * params.vsn - params.vOff + c]; }
+      if (j0 + 56u < n) { vr[7] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 56u) * params.vsn - params.vOff + c]; }
       if (j0 + 0u < n) {
         let vv = unpackHalf4(vr[0]);
         { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }

@@ -100,38 +100,39 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
     var kr: array<vec2<u32>, 32>;
     if (k0 + g + 0u * G < n) {
-      { kr[0] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[1] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 1u - params.kOff]; }
-      { kr[2] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 2u - params.kOff]; }
-      { kr[3] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 3u - params.kOff]; }
-      { kr[4] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 4u - params.kOff]; }
-      { kr[5] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 5u - params.kOff]; }
-      { kr[6] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 6u - params.kOff]; }
-      { kr[7] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 7u - params.kOff]; }
-      { kr[8] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 8u - params.kOff]; }
-      { kr[9] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 9u - params.kOff]; }
-      { kr[10] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 10u - params.kOff]; }
-      { kr[11] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 11u - params.kOff]; }
-      { kr[12] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 12u - params.kOff]; }
-      { kr[13] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 13u - params.kOff]; }
-      { kr[14] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 14u - params.kOff]; }
-      { kr[15] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 15u - params.kOff]; }
-      { kr[16] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 16u - params.kOff]; }
-      { kr[17] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 17u - params.kOff]; }
-      { kr[18] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 18u - params.kOff]; }
-      { kr[19] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 19u - params.kOff]; }
-      { kr[20] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 20u - params.kOff]; }
-      { kr[21] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 21u - params.kOff]; }
-      { kr[22] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 22u - params.kOff]; }
-      { kr[23] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 23u - params.kOff]; }
-      { kr[24] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 24u - params.kOff]; }
-      { kr[25] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 25u - params.kOff]; }
-      { kr[26] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 26u - params.kOff]; }
-      { kr[27] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 27u - params.kOff]; }
-      { kr[28] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 28u - params.kOff]; }
-      { kr[29] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 29u - params.kOff]; }
-      { kr[30] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 30u - params.kOff]; }
-      { kr[31] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 31u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn - params.kOff;
+      { kr[0] = k[kb + lane + 0u]; }
+      { kr[1] = k[kb + lane + 1u]; }
+      { kr[2] = k[kb + lane + 2u]; }
+      { kr[3] = k[kb + lane + 3u]; }
+      { kr[4] = k[kb + lane + 4u]; }
+      { kr[5] = k[kb + lane + 5u]; }
+      { kr[6] = k[kb + lane + 6u]; }
+      { kr[7] = k[kb + lane + 7u]; }
+      { kr[8] = k[kb + lane + 8u]; }
+      { kr[9] = k[kb + lane + 9u]; }
+      { kr[10] = k[kb + lane + 10u]; }
+      { kr[11] = k[kb + lane + 11u]; }
+      { kr[12] = k[kb + lane + 12u]; }
+      { kr[13] = k[kb + lane + 13u]; }
+      { kr[14] = k[kb + lane + 14u]; }
+      { kr[15] = k[kb + lane + 15u]; }
+      { kr[16] = k[kb + lane + 16u]; }
+      { kr[17] = k[kb + lane + 17u]; }
+      { kr[18] = k[kb + lane + 18u]; }
+      { kr[19] = k[kb + lane + 19u]; }
+      { kr[20] = k[kb + lane + 20u]; }
+      { kr[21] = k[kb + lane + 21u]; }
+      { kr[22] = k[kb + lane + 22u]; }
+      { kr[23] = k[kb + lane + 23u]; }
+      { kr[24] = k[kb + lane + 24u]; }
+      { kr[25] = k[kb + lane + 25u]; }
+      { kr[26] = k[kb + lane + 26u]; }
+      { kr[27] = k[kb + lane + 27u]; }
+      { kr[28] = k[kb + lane + 28u]; }
+      { kr[29] = k[kb + lane + 29u]; }
+      { kr[30] = k[kb + lane + 30u]; }
+      { kr[31] = k[kb + lane + 31u]; }
     }
     {
       var d: array<f32, 4>;
@@ -363,10 +364,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[64u + lane + 31u], kv);
         d[3] += dot(qs[96u + lane + 31u], kv);
       }
-      let s0 = d[0];
-      let s1 = d[1];
-      let s2 = d[2];
-      let s3 = d[3];
+      var s0 = d[0];
+      var s1 = d[1];
+      var s2 = d[2];
+      var s3 = d[3];
       let j = k0 + g + 0u * G;
       if (j < n) {
         let m0 = s0;
@@ -421,7 +422,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (kg < KG) {
     for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
       var vr: array<vec2<u32>, 1>;
-      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn + c - params.vOff]; }
+      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn - params.vOff + c]; }
       if (j0 + 0u < n) {
         let vv = unpackHalf4(vr[0]);
         { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }

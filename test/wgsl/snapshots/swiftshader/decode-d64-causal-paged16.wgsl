@@ -118,22 +118,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
     var kr: array<vec4<f32>, 16>;
     if (k0 + g + 0u * G < n) {
-      { kr[0] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 0u - params.kOff]; }
-      { kr[1] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 1u - params.kOff]; }
-      { kr[2] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 2u - params.kOff]; }
-      { kr[3] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 3u - params.kOff]; }
-      { kr[4] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 4u - params.kOff]; }
-      { kr[5] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 5u - params.kOff]; }
-      { kr[6] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 6u - params.kOff]; }
-      { kr[7] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 7u - params.kOff]; }
-      { kr[8] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 8u - params.kOff]; }
-      { kr[9] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 9u - params.kOff]; }
-      { kr[10] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 10u - params.kOff]; }
-      { kr[11] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 11u - params.kOff]; }
-      { kr[12] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 12u - params.kOff]; }
-      { kr[13] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 13u - params.kOff]; }
-      { kr[14] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 14u - params.kOff]; }
-      { kr[15] = k[pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh + lane + 15u - params.kOff]; }
+      let kb = pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+      { kr[0] = k[kb + lane + 0u]; }
+      { kr[1] = k[kb + lane + 1u]; }
+      { kr[2] = k[kb + lane + 2u]; }
+      { kr[3] = k[kb + lane + 3u]; }
+      { kr[4] = k[kb + lane + 4u]; }
+      { kr[5] = k[kb + lane + 5u]; }
+      { kr[6] = k[kb + lane + 6u]; }
+      { kr[7] = k[kb + lane + 7u]; }
+      { kr[8] = k[kb + lane + 8u]; }
+      { kr[9] = k[kb + lane + 9u]; }
+      { kr[10] = k[kb + lane + 10u]; }
+      { kr[11] = k[kb + lane + 11u]; }
+      { kr[12] = k[kb + lane + 12u]; }
+      { kr[13] = k[kb + lane + 13u]; }
+      { kr[14] = k[kb + lane + 14u]; }
+      { kr[15] = k[kb + lane + 15u]; }
     }
     {
       var d: array<f32, 8>;
@@ -321,14 +322,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[6] += dot(qs[96u + lane + 15u], kv);
         d[7] += dot(qs[112u + lane + 15u], kv);
       }
-      let s0 = d[0];
-      let s1 = d[1];
-      let s2 = d[2];
-      let s3 = d[3];
-      let s4 = d[4];
-      let s5 = d[5];
-      let s6 = d[6];
-      let s7 = d[7];
+      var s0 = d[0];
+      var s1 = d[1];
+      var s2 = d[2];
+      var s3 = d[3];
+      var s4 = d[4];
+      var s5 = d[5];
+      var s6 = d[6];
+      var s7 = d[7];
       let j = k0 + g + 0u * G;
       if (j < n) {
         let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
@@ -419,7 +420,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (kg < KG) {
     for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
       var vr: array<vec4<f32>, 1>;
-      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh + c - params.vOff]; }
+      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
       if (j0 + 0u < n) {
         let vv = vr[0];
         { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }

@@ -100,22 +100,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
     var kr: array<vec2<u32>, 16>;
     if (k0 + g + 0u * G < n) {
-      { kr[0] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 0u - params.kOff]; }
-      { kr[1] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 1u - params.kOff]; }
-      { kr[2] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 2u - params.kOff]; }
-      { kr[3] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 3u - params.kOff]; }
-      { kr[4] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 4u - params.kOff]; }
-      { kr[5] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 5u - params.kOff]; }
-      { kr[6] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 6u - params.kOff]; }
-      { kr[7] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 7u - params.kOff]; }
-      { kr[8] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 8u - params.kOff]; }
-      { kr[9] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 9u - params.kOff]; }
-      { kr[10] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 10u - params.kOff]; }
-      { kr[11] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 11u - params.kOff]; }
-      { kr[12] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 12u - params.kOff]; }
-      { kr[13] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 13u - params.kOff]; }
-      { kr[14] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 14u - params.kOff]; }
-      { kr[15] = k[b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn + lane + 15u - params.kOff]; }
+      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn - params.kOff;
+      { kr[0] = k[kb + lane + 0u]; }
+      { kr[1] = k[kb + lane + 1u]; }
+      { kr[2] = k[kb + lane + 2u]; }
+      { kr[3] = k[kb + lane + 3u]; }
+      { kr[4] = k[kb + lane + 4u]; }
+      { kr[5] = k[kb + lane + 5u]; }
+      { kr[6] = k[kb + lane + 6u]; }
+      { kr[7] = k[kb + lane + 7u]; }
+      { kr[8] = k[kb + lane + 8u]; }
+      { kr[9] = k[kb + lane + 9u]; }
+      { kr[10] = k[kb + lane + 10u]; }
+      { kr[11] = k[kb + lane + 11u]; }
+      { kr[12] = k[kb + lane + 12u]; }
+      { kr[13] = k[kb + lane + 13u]; }
+      { kr[14] = k[kb + lane + 14u]; }
+      { kr[15] = k[kb + lane + 15u]; }
     }
     {
       var d: array<f32, 4>;
@@ -235,10 +236,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         d[2] += dot(qs[32u + lane + 15u], kv);
         d[3] += dot(qs[48u + lane + 15u], kv);
       }
-      let s0 = d[0];
-      let s1 = d[1];
-      let s2 = d[2];
-      let s3 = d[3];
+      var s0 = d[0];
+      var s1 = d[1];
+      var s2 = d[2];
+      var s3 = d[3];
       let j = k0 + g + 0u * G;
       if (j < n) {
         let m0 = s0;
@@ -293,7 +294,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (kg < KG) {
     for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
       var vr: array<vec2<u32>, 1>;
-      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn + c - params.vOff]; }
+      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn - params.vOff + c]; }
       if (j0 + 0u < n) {
         let vv = unpackHalf4(vr[0]);
         { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
