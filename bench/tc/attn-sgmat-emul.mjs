@@ -6,6 +6,17 @@
 // control flow, as the real one must); loads and stores read and write the same elements the builtins
 // do (row_major: [r, c] at offset + r·stride + c; col_major: at offset + c·stride + r); f16 values
 // are f32 rounded through pack2x16float. No imports.
+// Those mappings are Dawn's, checked in its source (google/dawn at 1e975e28, 2026-08-22; npm webgpu 0.6.2
+// holds Tint code from after 2026-08-18): docs/dawn/features/subgroup_matrix.md ("Loading and storing";
+// left<T, K, M> is M × K, right<T, N, K> K × N, result<T, N, M> M × N); src/tint/lang/wgsl/wgsl.def (the
+// <T, row_major|col_major> variants); src/tint/lang/spirv/writer/raise/builtin_polyfill.cc (lowered to
+// OpCooperativeMatrixLoadKHR/StoreKHR, layout RowMajorKHR/ColumnMajorKHR, pointer &array[offset], stride
+// as given, in array elements); printer.cc (OpTypeCooperativeMatrixKHR rows R, columns C; uses A, B,
+// Accumulator); src/tint/lang/core/ir/transform/robustness.cc (in-bounds calls unchanged). ORT's NVIDIA
+// 16x16x16 kernel uses the same conventions (B col_major from workgroup memory) and is right on the H200.
+// What this emulation cannot show: its multiplies and shuffles go through workgroup memory between
+// barriers, so it hides any reliance on subgroup reconvergence after a divergent branch (attn-sgmat.mjs
+// sync=legacy had such branches right before matrix ops and the row-max shuffle).
 
 /** The emulated ops for config c ({ TM, TN, TK, SGS, WG, SG }); dims: kind → [rows, columns]. */
 export function emulatedOps(c, dims) {

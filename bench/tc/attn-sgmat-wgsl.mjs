@@ -110,6 +110,7 @@ function snippets(c, ops) {
 /** The kernel's WGSL for one shape and config (every size a constant). */
 export function attentionWGSL(c) {
   const { D, N, SG, BC, TM, SGS, WG, causal, kvGlobal, outF16, tau } = c;
+  const legacy = c.sync === 'legacy'; // the first H200 run's text: divergent branches right before matrix ops / shuffles
   const ops = matrixOps(c);
   const { SHX, H } = ops;
   const { BR, NT, NQB, KSTR, PSTR, SSTR } = geometry(c);
@@ -129,18 +130,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   let sOff = sg * ${u(TM * SSTR)}; let pOff = sg * ${u(TM * PSTR)};
   ${qLoads.join('\n  ')}
   ${oVars.join('\n  ')}
-  var m = -1.0e30; var l = 0.0;
-  if (li == 0u) { flag = 0u; }
+  var m = -1.0e30; var l = 0.0;${legacy ? '\n  if (li == 0u) { flag = 0u; }' : ''}
   let nT = ${causal ? `min(${u(NT)}, (q0 + ${u(BR + BC - 1)}) / ${u(BC)})` : u(NT)};
   for (var t = 0u; t < nT; t++) {
     let k0 = t * ${u(BC)};
     let kvRow = (head * ${u(N)} + k0) * ${u(D)};
-    workgroupBarrier();
+    ${legacy ? 'workgroupBarrier();' : "if (li == 0u) { flag = 0u; } // here: the last tile's flag reads are done (workgroupUniformLoad)\n    workgroupBarrier(); // and lane 0 rejoins its subgroup before any matrix op"}
     ${stage}
     ${score.join('\n    ')}
     workgroupBarrier();
     var mt = -1.0e30;
-    ${colLoop(causal ? 'if (k0 + c <= qi) { mt = max(mt, x); }' : 'mt = max(mt, x);')}
+    ${colLoop(!causal ? 'mt = max(mt, x);' : legacy ? 'if (k0 + c <= qi) { mt = max(mt, x); }' : 'mt = select(mt, max(mt, x), k0 + c <= qi);')}
     ${lanesXor((s) => `mt = max(mt, ${SHX('mt', s)});`)}
     let grow = mt > m + ${tau.toFixed(1)};
     let mNew = select(m, mt, grow);
@@ -149,12 +149,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
     if (part == 0u) { rowA[sg * ${u(TM)} + r] = alpha; }
     l = l * alpha;
     m = mNew;
-    ${colLoop(`var p = exp2(x - m);${causal ? '\n      if (k0 + c > qi) { p = 0.0; }' : ''}
+    ${colLoop(`${legacy ? `var p = exp2(x - m);${causal ? '\n      if (k0 + c > qi) { p = 0.0; }' : ''}` : !causal ? 'let p = exp2(x - m);' : 'let p = select(exp2(x - m), 0.0, k0 + c > qi);'}
       let ph = ${H('p')};
       pS[pOff + r * ${u(PSTR)} + c] = ph;
       l = l + f32(ph);`)}
-    let rescale = workgroupUniformLoad(&flag); // barrier, load, barrier: P, rowA and flag visible
-    if (li == 0u) { flag = 0u; }
+    let rescale = workgroupUniformLoad(&flag); // barrier, load, barrier: P, rowA and flag visible${legacy ? '\n    if (li == 0u) { flag = 0u; }' : ''}
     if (rescale != 0u) {
       ${throughScratch(() => `sS[sOff + rr * ${u(SSTR)} + cc] *= rowA[sg * ${u(TM)} + rr];`, true, '      ')}
     }

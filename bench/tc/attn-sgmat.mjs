@@ -23,6 +23,10 @@
 //     emul=1            no subgroup matrices and no f16 (SwiftShader): the same kernel with the matrix
 //                       builtins replaced by attn-sgmat-emul.mjs, f16 by rounding; checks the rest locally
 //     wgsl=FILE         write the WGSL there           enable=a,b / disable=a,b  extra Dawn toggles
+//     sync=legacy       the first H200 run's text (wrong there): `if (li == 0)` right before the P·V matrix ops,
+//                       causal masks as branches right before the row-max shuffle (default: no divergent branch
+//                       between the last barrier and a matrix op or shuffle; Dawn's subgroup_matrix.md: reconvergence
+//                       after a branch is not reliable)
 // Exit 2 when the adapter lacks subgroup matrices (or an f16→f32 config). Progress on stderr; one JSON line
 // on stdout. Host rule (docs/tensor-cores.md): no allocation-heavy JS between a read-back and the next
 // submit, so the float64 check runs only after all GPU work, with the device destroyed.
@@ -45,7 +49,7 @@ const SG = num('sg', 4),
   BC = num('bc', D <= 64 ? 64 : 32),
   TAU = num('tau', 8),
   AMP = num('amp', 1);
-const kernelFlags = { D, N, SG, BC, causal, kvGlobal, outF16, tau: TAU, emul };
+const kernelFlags = { D, N, SG, BC, causal, kvGlobal, outF16, tau: TAU, emul, sync: arg.sync ?? 'converged' };
 const log = (s) => process.stderr.write(`${s}\n`);
 const fail = (code, msg) => {
   log(msg);
@@ -246,6 +250,8 @@ function check(o) {
   while (rows.size < Math.min(N, 64)) rows.add(Math.floor(rand() * N));
   const s = new Float64Array(N),
     s16 = new Float64Array(N);
+  const rowErr = new Map(); // row → its max error: where the errors sit (which subgroup's rows, which tile)
+  let worst = null;
   for (const i of rows) {
     const nk = causal ? i + 1 : N;
     let mx = -Infinity,
@@ -279,13 +285,25 @@ function check(o) {
       }
       const ref = acc / sum,
         got = o[base + i * D + d];
-      err = Math.max(err, Number.isNaN(got) ? Infinity : Math.abs(got - ref));
+      const e = Number.isNaN(got) ? Infinity : Math.abs(got - ref);
+      if (e > err) worst = { row: i, col: d, got, ref };
+      err = Math.max(err, e);
+      rowErr.set(i, Math.max(rowErr.get(i) ?? 0, e));
       err16 = Math.max(err16, Math.abs(roundHalf(acc16) - ref));
     }
   }
   const ok = nan === 0 && err <= 3 * err16; // the f16 rule of verify.ts: at most 3× naive f16's error
+  const bad = [...rowErr].filter(([, e]) => e > 3 * err16).map(([i]) => i);
+  const badBySubgroup = [...Array(SG).keys()].map(
+    (g) => `${bad.filter((i) => Math.floor((i % BR) / TM) === g).length}/${[...rows].filter((i) => Math.floor((i % BR) / TM) === g).length}`,
+  );
+  if (!ok)
+    log(
+      `bad rows ${bad.length} of ${rows.size}, by subgroup (bad/checked) ${badBySubgroup.join(' ')}; first ${bad.slice(0, 12).join(',')}; worst ${JSON.stringify(worst)}`,
+    );
   log(
     `check head ${hd}, ${rows.size} rows: max |O − f64| ${err.toExponential(3)}, naive f16 ${err16.toExponential(3)} (ratio ${(err / err16).toFixed(2)}), NaN ${nan} of ${o.length}: ${ok ? 'ok' : 'FAIL'}`,
   );
-  return { head: hd, rowsChecked: rows.size, maxAbsErr: err, naiveF16Err: err16, errRatio: +(err / err16).toFixed(3), nan, ok };
+  const where = ok ? {} : { badRows: bad.length, badBySubgroup: badBySubgroup.join(' '), worst };
+  return { head: hd, rowsChecked: rows.size, maxAbsErr: err, naiveF16Err: err16, errRatio: +(err / err16).toFixed(3), nan, ok, ...where };
 }

@@ -2,7 +2,11 @@
 # Issue 14 on the GPU machine: the subgroup-matrix FlashAttention forward (bench/tc/attn-sgmat.mjs),
 # each run in its own process under a timeout (a crash or hang of one never stops the next), within a
 # total budget (BUDGET, default 330 s, so the whole call stays under 6 minutes):
+#   0. which subgroup-matrix load/store layouts hold on this GPU (bench/tc/sgmat-layout.mjs, seconds;
+#      every FAIL line goes to the summary), then the kernel on one workgroup's tiles (n=64, h=1, every
+#      row checked), with the divergence fix and without it (sync=legacy: the first H200 run's text);
 #   1. the grid: n=4096 h=16, d 64/128 × causal 0/1, 100 runs each (one submit per run), checked;
+#      then d=64 with sync=legacy, 10 runs (the A/B for the fix);
 #   2. d=64 again under glibc heap checking (libc_malloc_debug.so.0 preloaded, malloc.check=3), as
 #      bench/tc-diagnose.sh step b does;
 #   3. if time is left: the rescale path forced on (tau=0), K/V read from storage (kv=global),
@@ -13,7 +17,8 @@
 # Run with carry [".gpu"] (no build needed: the script imports only npm webgpu):
 #   source .gpu/prelude.sh; bash bench/tc/attn-sgmat.sh
 # Locally (SwiftShader: no subgroup matrices) the plumbing runs with the emulated kernel on small shapes:
-#   ATTN_CMD="node bench/tc/attn-sgmat.mjs emul=1" EXTRA="n=128 h=2 sg=2 bc=16 runs=2" bash bench/tc/attn-sgmat.sh
+#   ATTN_CMD="node bench/tc/attn-sgmat.mjs emul=1" EXTRA="n=128 h=2 sg=2 bc=16 runs=2" \
+#     LAYOUT_CMD="node bench/tc/sgmat-layout.mjs plumbing=1" bash bench/tc/attn-sgmat.sh
 set -u
 OUT=${OUT:-/tmp/sgmat-out}
 L=/tmp/sgmat-logs
@@ -46,7 +51,8 @@ one() {
     if (j.error) { console.log("error: " + j.error.slice(0, 160)); process.exit(0); }
     const e = (x) => (x === undefined ? "-" : Number(x).toExponential(2));
     console.log(`${j.cfg ?? "?"} TFLOP/s median ${j.tflopsMedian ?? "-"} best ${j.tflopsBest ?? "-"} (${j.msMedian ?? "-"} ms, ${j.timing ?? "-"}, host ${j.hostMsMedian ?? "-"} ms)` +
-      ` err ${e(j.maxAbsErr)} naive-f16 ${e(j.naiveF16Err)} ratio ${j.errRatio ?? "-"} NaN ${j.nan ?? "-"} ${j.ok === true ? "ok" : j.ok === false ? "FAIL" : ""}`);
+      ` err ${e(j.maxAbsErr)} naive-f16 ${e(j.naiveF16Err)} ratio ${j.errRatio ?? "-"} NaN ${j.nan ?? "-"} ${j.ok === true ? "ok" : j.ok === false ? "FAIL" : ""}` +
+      (j.badRows === undefined ? "" : ` bad rows ${j.badRows}/${j.rowsChecked} by subgroup ${j.badBySubgroup} worst ${JSON.stringify(j.worst)}`));
   ' "$json" 2>&1 | head -1)
   signs=$(grep -aiE 'futex|system_error|malloc|corrupt|double free|assert|Segmentation|Aborted|device lost: [^d]|uncaptured|wgsl error|^run [0-9]+/' "$L/$name.err" |
     grep -v '^run [0-9]*/' | cut -c1-120 | sort | uniq -c | sort -rn | head -3 | tr -s ' ' | tr '\n' ';')
@@ -60,10 +66,21 @@ one() {
 } >"$L/env.txt" 2>&1
 note "env: $(tr '\n' ' ' <"$L/env.txt")"
 
-# 1. the grid
+# 0. layouts, then one workgroup's worth of rows (n=64: one key tile; every row checked)
+t1=$SECONDS
+timeout -k 5 60 ${LAYOUT_CMD:-node bench/tc/sgmat-layout.mjs} wgsl="$L/layout.wgsl" >"$L/layout.out" 2>"$L/layout.err"
+rc=$?
+note "layout rc=$rc $((SECONDS - t1))s: $(grep -ao '"failed":[0-9]*,"of":[0-9]*' "$L/layout.out" | tail -1) $(grep -aiE 'error|lost' "$L/layout.err" | head -2 | cut -c1-160 | tr '\n' ';')"
+grep -a '^FAIL' "$L/layout.out" | cut -c1-220 | sed 's/^/  layout /' | tee -a "$S"
+for c in 0 1; do one "d64-n64-causal$c" 30 $A n=64 h=1 d=64 causal=$c runs=3 warmup=1; done
+one d64-n64-causal1-legacy 30 $A n=64 h=1 d=64 causal=1 runs=3 warmup=1 sync=legacy
+one d64-n64-causal0-legacy 30 $A n=64 h=1 d=64 causal=0 runs=3 warmup=1 sync=legacy
+
+# 1. the grid, then the A/B: the same d=64 shapes with the first run's text
 for d in 64 128; do
   for c in 0 1; do one "d$d-causal$c" 60 $A n=4096 h=16 d=$d causal=$c runs=100; done
 done
+for c in 0 1; do one "d64-causal$c-legacy" 40 $A n=4096 h=16 d=64 causal=$c runs=10 sync=legacy; done
 
 # 2. heap checking (the machine's own malloc-debug, or the carried one when its glibc matches)
 MD=/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0
