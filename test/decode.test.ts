@@ -14,11 +14,9 @@ import { AttentionInputError } from '../src/tensor/errors.js';
 import { checkQkv } from '../src/tensor/validate.js';
 import { stridesOf } from '../src/tensor/shape.js';
 import type { AttentionCall, Caps } from '../src/kernels/call.js';
-import { checkForward } from './forward-check.js';
+import { checkForward, type Dims } from './forward-check.js';
 import { checkPaged } from './paged-check.js';
 import { errorOf } from './helpers.js';
-
-type Dims = [number, number, number, number];
 
 /** A decode-shaped call (bhnd, f32) for the layout functions. */
 function call(q: Dims, kv: Dims, extra: Partial<AttentionCall> = {}): AttentionCall {

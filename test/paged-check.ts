@@ -12,7 +12,8 @@ import { roundHalf } from '../src/tensor/half.js';
 import { maskFn } from '../src/mods/emit-js.js';
 import { rng, testSeed } from './helpers.js';
 
-export type Dims = [number, number, number, number];
+export type { Dims } from './forward-check.js';
+import type { Dims } from './forward-check.js';
 
 /** One sequence's logical keys and values, [1, Hkv, len, D] (f32 values; f16-exact when `half`). */
 export interface Seq {

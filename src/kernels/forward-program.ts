@@ -9,15 +9,15 @@ import type { Problem } from '../tensor/validate.js';
 import { blockParams, cachedBlockMask } from './blockmask.js';
 import type { AttentionCall, Caps } from './call.js';
 import { FORWARD_PARAMS, forwardKernel, tileRows, type ForwardTile } from './forward.js';
-import { padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
-import { chunkRanges, keyRanges, packGroup, splitCall, type Chunk, type SplitInput } from './split.js';
+import { strideValues, type BufferDecl, type Program, type Step } from './program.js';
+import { chunkRanges, keyRanges, packGroup, splitCall, type BoundRange, type Chunk, type SplitInput } from './split.js';
 import { halfTileChoice } from './tile-policy.js';
 import { tileUsesSubgroups } from './tiles.js';
-import { lowerVariant } from './variant.js';
+import { lowerVariant, type LoweredVariant } from './variant.js';
 import { bytesOf } from '../tensor/half.js';
 import { pagedBuffers, pagedSplit, poolRange } from './paged-program.js';
 import { combineKernel } from './combine.js';
-import { combineStep } from './split-k.js';
+import { combineStep, partBuffers, partStrides } from './split-k.js';
 
 /** How the fused kernel lays a call out; the IO model reads it too. */
 export interface ForwardLayout {
@@ -66,22 +66,6 @@ export function forwardLayout(c: AttentionCall, caps: Caps): ForwardLayout {
   return { tile, br, bc, split, chunks, pack, ranges, halfTiles, ...(ranges.length > 1 ? { parts } : {}) };
 }
 
-/**
- * Bytes of one key range's partial O (f32 whatever the dtype: the combine rounds once, at
- * the end) and row (max, denominator) pairs, for the largest chunk's bound Q and LSE ranges,
- * each aligned so that part s starts at an aligned offset.
- */
-function partStrides(split: SplitInput, chunks: readonly Chunk[], align: number) {
-  const up = (n: number) => Math.ceil(padBytes(n) / align) * align;
-  let [o, stats] = [0, 0];
-  for (const ch of chunks) {
-    const r = chunkRanges(split, ch, align);
-    o = Math.max(o, (r.q.size / split.elemBytes) * 4);
-    stats = Math.max(stats, 2 * r.lse.size);
-  }
-  return { oStride: up(o), statsStride: up(stats) };
-}
-
 /** The fused forward: outputs 'out' (q's layout) and 'lse' ([B, Hq, Nq]); binds the caller's 'q', 'k', 'v'. */
 export function flashProgram(c: AttentionCall, caps: Caps): Program {
   const p = c.problem;
@@ -91,21 +75,10 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   const blocks = c.mask ? cachedBlockMask(c.mask, lowered, { batch: p.batch, heads: p.headsQ, seqQ: p.seqQ, seqK: p.seqK }, br, bc) : undefined;
   const variant = lowered.kernel && { ...lowered.kernel, blockMask: Boolean(blocks) };
   const half = c.dtype === 'f16';
-  const vecBytes = 4 * bytesOf(c.dtype); // Q, K, V and O offsets are in vec4 rows of the dtype
-  const outBytes = p.batch * p.headsQ * p.seqQ * p.headDim * bytesOf(c.dtype);
-  const lseBytes = p.batch * p.headsQ * p.seqQ * 4;
-  const buffers: Record<string, BufferDecl> = {
-    out: { role: 'output', bytes: outBytes, label: 'attention out' },
-    lse: { role: 'output', bytes: lseBytes, label: 'attention lse' },
-  };
-  if (lowered.aux) buffers.aux = { role: 'upload', data: lowered.aux, label: 'attention aux tables' };
+  const buffers = forwardBuffers(c, lowered);
   if (blocks) buffers.blocks = blocks.decl;
-  if (c.pages) Object.assign(buffers, pagedBuffers(c.pages));
   const { parts } = layout;
-  if (parts) {
-    buffers.oParts = { role: 'scratch', bytes: parts.oStride * ranges.length, label: 'attention.forward key-range parts' };
-    buffers.stats = { role: 'scratch', bytes: parts.statsStride * ranges.length, label: 'attention.forward key-range row stats' };
-  }
+  if (parts) Object.assign(buffers, partBuffers(parts, ranges.length));
   // With parts, the sinks join in the combine (each range would otherwise count them once).
   const spec = forwardKernel({
     headDim: p.headDim,
@@ -131,27 +104,18 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
       spec,
       params: FORWARD_PARAMS,
       values: {
-        ...commonValues(p, c.positions),
-        qkScale: c.scale * Math.LOG2E,
-        ...strideValues(c, 4),
-        scale: c.scale,
+        ...boundValues(c, r),
         ...blockParams(blocks?.dims),
         headBase: ch.h0,
         batchBase: ch.b0,
         tileBase: ch.n0 / br,
-        qOff: r.q.offset / vecBytes,
-        kOff: r.k.offset / vecBytes,
-        vOff: r.v.offset / vecBytes,
-        lseOff: r.lse.offset / 4,
         qTiles,
         rangeKeys,
         oPart: parts ? parts.oStride / 16 : 0,
         statPart: parts ? parts.statsStride / 4 : 0,
       },
       buffers: {
-        q: { name: 'q', ...r.q },
-        k: { name: 'k', ...r.k },
-        v: { name: 'v', ...r.v },
+        ...boundInputs(r),
         o: parts ? 'oParts' : { name: 'out', ...r.q },
         lse: parts ? 'stats' : { name: 'lse', ...r.lse },
         aux: 'aux',
@@ -167,6 +131,38 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   const labels = [`${spec.label}${times}${parts ? ` ×${ranges.length} key ranges` : ''}`];
   if (combine) labels.push(`${combine.label}${times}`);
   return { buffers, steps, labels };
+}
+
+/** A forward program's outputs 'out' (q's layout and dtype) and 'lse', with the variant's tables and the page table where the call has them. */
+export function forwardBuffers(c: AttentionCall, lowered: LoweredVariant): Record<string, BufferDecl> {
+  const p = c.problem;
+  const buffers: Record<string, BufferDecl> = {
+    out: { role: 'output', bytes: p.batch * p.headsQ * p.seqQ * p.headDim * bytesOf(c.dtype), label: 'attention out' },
+    lse: { role: 'output', bytes: p.batch * p.headsQ * p.seqQ * 4, label: 'attention lse' },
+  };
+  if (lowered.aux) buffers.aux = { role: 'upload', data: lowered.aux, label: 'attention aux tables' };
+  if (c.pages) Object.assign(buffers, pagedBuffers(c.pages));
+  return buffers;
+}
+
+/** FORWARD_PARAMS fields fixed by the call and the ranges a dispatch binds: sizes, scales, strides, bound offsets. */
+export function boundValues(c: AttentionCall, r: { readonly [K in 'q' | 'k' | 'v' | 'lse']: BoundRange }) {
+  const vecBytes = 4 * bytesOf(c.dtype); // Q, K, V and O offsets are in vec4 rows of the dtype
+  return {
+    ...commonValues(c.problem, c.positions),
+    qkScale: c.scale * Math.LOG2E,
+    ...strideValues(c, 4),
+    scale: c.scale,
+    qOff: r.q.offset / vecBytes,
+    kOff: r.k.offset / vecBytes,
+    vOff: r.v.offset / vecBytes,
+    lseOff: r.lse.offset / 4,
+  };
+}
+
+/** The caller's Q, K and V as a dispatch binds them. */
+export function boundInputs(r: { readonly [K in 'q' | 'k' | 'v']: BoundRange }) {
+  return { q: { name: 'q', ...r.q }, k: { name: 'k', ...r.k }, v: { name: 'v', ...r.v } };
 }
 
 /** Parameter fields the forward families share (the causal shift: the batch's shared one; with a position table it is unused). */

@@ -4,30 +4,48 @@
  * offset, and the combine (combine.ts) merges them into the call's O and LSE. Shared
  * by the fused kernel's key ranges and the decode kernel, which always writes parts.
  */
-import type { AttentionCall, Caps } from './call.js';
+import type { AttentionCall } from './call.js';
 import { COMBINE_PARAMS } from './combine.js';
-import type { BufferDecl, Step } from './program.js';
+import { padBytes, type BufferDecl, type Step } from './program.js';
 import type { KernelSpec } from './spec.js';
-import type { BoundRange, Chunk } from './split.js';
+import { chunkRanges, type BoundRange, type Chunk, type SplitInput } from './split.js';
 import { bytesOf } from '../tensor/half.js';
 
-/** Scratch for the partial O and row (max, denominator) of `splits` key ranges, each part at an aligned offset. */
-export function keyParts(caps: Caps, splits: number, oBytes: number, statsBytes: number) {
-  const align = caps.limits.minStorageBufferOffsetAlignment;
-  const up = (n: number) => Math.ceil(n / align) * align;
-  const [oStride, statsStride] = [up(oBytes), up(statsBytes)];
-  const buffers: Record<string, BufferDecl> = {
-    oParts: { role: 'scratch', bytes: oStride * splits, label: 'attention.forward key-range parts' },
-    stats: { role: 'scratch', bytes: statsStride * splits, label: 'attention.forward key-range row stats' },
+/** Bytes between consecutive parts of the O and the row-stats scratch. */
+export interface PartStrides {
+  readonly oStride: number;
+  readonly statsStride: number;
+}
+
+/**
+ * Bytes of one key range's partial O (f32 whatever the dtype: the combine rounds once, at
+ * the end) and row (max, denominator) pairs, for the largest chunk's bound Q and LSE ranges,
+ * each aligned so that part s starts at an aligned offset.
+ */
+export function partStrides(split: SplitInput, chunks: readonly Chunk[], align: number): PartStrides {
+  const up = (n: number) => Math.ceil(padBytes(n) / align) * align;
+  let [o, stats] = [0, 0];
+  for (const ch of chunks) {
+    const r = chunkRanges(split, ch, align);
+    o = Math.max(o, (r.q.size / split.elemBytes) * 4);
+    stats = Math.max(stats, 2 * r.lse.size);
+  }
+  return { oStride: up(o), statsStride: up(stats) };
+}
+
+/** The scratch of `splits` parts: 'oParts' and 'stats', as the forward kernels and the combine bind them. */
+export function partBuffers(parts: PartStrides, splits: number): Record<string, BufferDecl> {
+  return {
+    oParts: { role: 'scratch', bytes: parts.oStride * splits, label: 'attention.forward key-range parts' },
+    stats: { role: 'scratch', bytes: parts.statsStride * splits, label: 'attention.forward key-range row stats' },
   };
-  return { buffers, oStride, statsStride };
 }
 
 /** The split-K combine of one chunk: one invocation per (row, vec4 column) merges its parts into 'out' and 'lse'. */
 export function combineStep(
   c: AttentionCall,
   spec: KernelSpec,
-  parts: { oStride: number; statsStride: number },
+  parts: PartStrides,
   splits: number,
   ch: Chunk,
   r: { readonly q: BoundRange; readonly lse: BoundRange },
