@@ -11,29 +11,10 @@ import { decodeLayout, decodeRanges } from '../src/kernels/decode-program.js';
 import { decodeKernel } from '../src/kernels/decode.js';
 import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
-import { checkQkv } from '../src/tensor/validate.js';
-import { stridesOf } from '../src/tensor/shape.js';
 import type { AttentionCall, Caps } from '../src/kernels/call.js';
-import { checkForward, type Dims } from './forward-check.js';
+import { checkForward, plannedCall, type Dims } from './forward-check.js';
 import { checkPaged } from './paged-check.js';
 import { errorOf } from './helpers.js';
-
-/** A decode-shaped call (bhnd, f32) for the layout functions. */
-function call(q: Dims, kv: Dims, extra: Partial<AttentionCall> = {}): AttentionCall {
-  const s = (d: Dims) => ({ batch: d[0], heads: d[1], seq: d[2], headDim: d[3] });
-  const operand = (d: Dims) => ({ layout: 'bhnd' as const, strides: stridesOf(s(d), 'bhnd') });
-  return {
-    problem: checkQkv(s(q), s(kv), s(kv)),
-    q: operand(q),
-    k: operand(kv),
-    v: operand(kv),
-    dtype: 'f32',
-    scale: 0.125,
-    causal: false,
-    algorithm: 'flash',
-    ...extra,
-  };
-}
 
 const caps: Caps = {
   limits: {
@@ -51,13 +32,13 @@ const caps: Caps = {
 describe('decode kernel plan', () => {
   it('runs only where asked (opt-in), on few rows per K/V head without modifiers; what cannot run says why', () => {
     const on = { decodeKernel: true } as const;
-    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, 32768, 128]), caps)).toBeUndefined(); // not asked
-    expect(decodeLayout(call([1, 32, 1, 128], [1, 8, 32768, 128], on), caps)).toBeDefined();
-    expect(decodeLayout(call([1, 2, 1, 64], [1, 2, 10, 64], on), caps)).toBeDefined(); // short caches too
+    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128]), caps)).toBeUndefined(); // not asked
+    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128], on), caps)).toBeDefined();
+    expect(decodeLayout(plannedCall([1, 2, 1, 64], [1, 2, 10, 64], on), caps)).toBeDefined(); // short caches too
     const cannot =
       (extra: Partial<AttentionCall>, q: Dims = [1, 8, 1, 64], kv: Dims = [1, 8, 4096, 64]) =>
       () =>
-        decodeLayout(call(q, kv, { ...on, ...extra }), caps);
+        decodeLayout(plannedCall(q, kv, { ...on, ...extra }), caps);
     expect(cannot({ score: alibi(alibiSlopes(8)) })).toThrow(/score or mask modifier/);
     expect(cannot({ tile: { tx: 8, ty: 8, rm: 1, cn: 2, shareKv: false } })).toThrow(/tile is forced/);
     expect(cannot({}, [1, 8, 64, 64])).toThrow(/64 query rows per K\/V head/);
@@ -84,13 +65,13 @@ describe('decode kernel plan', () => {
   });
 
   it('its workgroup memory is what it declares, within the limit it was planned for', () => {
-    const layout = decodeLayout(call([1, 32, 2, 128], [1, 8, 8192, 128], { decodeKernel: true }), caps)!;
+    const layout = decodeLayout(plannedCall([1, 32, 2, 128], [1, 8, 8192, 128], { decodeKernel: true }), caps)!;
     expect(layout.cfg.pack * layout.cfg.seqQ).toBe(8);
     const spec = decodeKernel(layout.cfg);
     expect(spec.workgroupBytes).toBeLessThanOrEqual(caps.limits.maxComputeWorkgroupStorageSize);
     expect(spec.wgsl).toContain(`array<f32, ${8 * layout.cfg.keys}>`);
     // 16 rows of D = 256 do not fit 16 KiB (their Q rows alone take it all).
-    expect(() => decodeLayout(call([1, 16, 4, 256], [1, 4, 8192, 256], { decodeKernel: true }), caps)).toThrow(/workgroup memory/);
+    expect(() => decodeLayout(plannedCall([1, 16, 4, 256], [1, 4, 8192, 256], { decodeKernel: true }), caps)).toThrow(/workgroup memory/);
   });
 });
 

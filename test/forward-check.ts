@@ -10,10 +10,20 @@ import type { ForwardOptions } from '../src/api/options.js';
 import type { HostTensor } from '../src/reference/forward.js';
 import { F32_ROUNDOFF, referencesOf } from '../src/harness/verify.js';
 import { roundToHalf } from '../src/tensor/half.js';
-import { dimsOf, type Layout } from '../src/tensor/shape.js';
+import { dimsOf, stridesOf, type Layout } from '../src/tensor/shape.js';
+import { checkQkv } from '../src/tensor/validate.js';
+import type { AttentionCall } from '../src/kernels/call.js';
 import { permute, randomHost, rng, testSeed } from './helpers.js';
 
 export type Dims = [number, number, number, number];
+
+/** A validated f32 call of these dims (bhnd), for the kernels' planners (layouts, ranges, programs). */
+export function plannedCall(qDims: Dims, kvDims: Dims, extra: Partial<AttentionCall> = {}): AttentionCall {
+  const s = (d: Dims) => ({ batch: d[0], heads: d[1], seq: d[2], headDim: d[3] });
+  const problem = checkQkv(s(qDims), s(kvDims), s(kvDims));
+  const op = (d: Dims) => ({ layout: 'bhnd' as const, strides: stridesOf(s(d), 'bhnd') });
+  return { problem, q: op(qDims), k: op(kvDims), v: op(kvDims), dtype: 'f32', scale: 1 / Math.sqrt(qDims[3]), causal: false, algorithm: 'flash', ...extra };
+}
 
 /** Runs `attn.forward` with `opts` and expects O and LSE within tolerance of the reference. */
 export async function checkForward(attn: Attention, qDims: Dims, kvDims: Dims, opts: ForwardOptions, layout: Layout = 'bhnd'): Promise<void> {

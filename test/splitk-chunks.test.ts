@@ -13,15 +13,13 @@ import type { WebGpuBackend } from '../src/api/backends.js';
 import type { ForwardOptions } from '../src/api/options.js';
 import { learnedSinks } from '../src/mods/builtins.js';
 import type { HostTensor } from '../src/reference/forward.js';
-import type { AttentionCall, Caps } from '../src/kernels/call.js';
+import type { Caps } from '../src/kernels/call.js';
 import { forwardLayout } from '../src/kernels/forward-program.js';
 import type { Program } from '../src/kernels/program.js';
 import { getGpu } from '../src/runtime/device.js';
-import { dimsOf, stridesOf, type Layout } from '../src/tensor/shape.js';
-import { checkQkv } from '../src/tensor/validate.js';
+import { dimsOf, type Layout } from '../src/tensor/shape.js';
 import { checkAgainstReference, permute, randomHost, rng, testSeed } from './helpers.js';
-
-type Dims = [number, number, number, number];
+import { plannedCall, type Dims } from './forward-check.js';
 
 /** A device whose limits report `maxStorageBufferBindingSize` bytes; Dawn's methods still run on the real one. */
 async function deviceBinding(maxStorageBufferBindingSize: number): Promise<GPUDevice> {
@@ -38,14 +36,6 @@ async function deviceBinding(maxStorageBufferBindingSize: number): Promise<GPUDe
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-}
-
-/** A validated f32 call of these dims (bhnd) for the planner. */
-function callOf(qDims: Dims, kvDims: Dims, extra: Partial<AttentionCall> = {}): AttentionCall {
-  const s = (d: Dims) => ({ batch: d[0], heads: d[1], seq: d[2], headDim: d[3] });
-  const problem = checkQkv(s(qDims), s(kvDims), s(kvDims));
-  const op = (d: Dims) => ({ layout: 'bhnd' as const, strides: stridesOf(s(d), 'bhnd') });
-  return { problem, q: op(qDims), k: op(kvDims), v: op(kvDims), dtype: 'f32', scale: 1 / Math.sqrt(qDims[3]), causal: false, algorithm: 'flash', ...extra };
 }
 
 /**
@@ -196,14 +186,14 @@ describe('split-K in calls split into chunks (a device binding little)', () => {
       const fits = (l: ReturnType<typeof forwardLayout>) =>
         !l.parts || l.ranges.length * Math.max(l.parts.oStride, l.parts.statsStride) <= caps.maxBindingBytes;
       // Decoding split by batch: 8 ranges asked, all fit (one chunk's parts are 2 KiB).
-      const decode = forwardLayout(callOf([4, 8, 1, 64], [4, 1, 200, 64], { keySplits: 4 }), caps);
+      const decode = forwardLayout(plannedCall([4, 8, 1, 64], [4, 1, 200, 64], { keySplits: 4 }), caps);
       expect([decode.chunks.length, decode.ranges.length, fits(decode)]).toEqual([4, 4, true]);
       // Rows split into runs of Q tiles: a chunk's Q is near the limit, so two ranges' parts would not fit.
-      const rows = forwardLayout(callOf([1, 1, 600, 64], [1, 1, 64, 64], { keySplits: 4 }), caps);
+      const rows = forwardLayout(plannedCall([1, 1, 600, 64], [1, 1, 64, 64], { keySplits: 4 }), caps);
       expect(rows.chunks.length).toBeGreaterThan(1);
       expect([rows.ranges.length, rows.parts]).toEqual([1, undefined]);
       // Few rows (Q of a chunk 20 KiB): 4 ranges asked, the parts of at most 3 fit 64 KiB.
-      const few = forwardLayout(callOf([4, 1, 80, 64], [4, 1, 200, 64], { keySplits: 4 }), caps);
+      const few = forwardLayout(plannedCall([4, 1, 80, 64], [4, 1, 200, 64], { keySplits: 4 }), caps);
       expect(few.chunks.length).toBe(4);
       expect(few.parts!.oStride).toBe(80 * 64 * 4);
       expect(few.ranges.length).toBeGreaterThan(1);
@@ -219,7 +209,7 @@ describe('split-K in calls split into chunks (a device binding little)', () => {
           [4, 5, 6, 7],
         ],
       };
-      const paged = forwardLayout(callOf([2, 8, 31, 64], [2, 1, 64, 64], { keySplits: 4, pages }), caps);
+      const paged = forwardLayout(plannedCall([2, 8, 31, 64], [2, 1, 64, 64], { keySplits: 4, pages }), caps);
       expect([paged.chunks.length, paged.pack, paged.ranges.length, fits(paged)]).toEqual([2, 8, 1, true]);
     } finally {
       small.destroy();
