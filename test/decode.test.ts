@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import { decodeLayout, decodeRanges } from '../src/kernels/decode-program.js';
-import { decodeKernel } from '../src/kernels/decode.js';
+import { decodeKernel, decodeSizes } from '../src/kernels/decode.js';
 import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
 import type { AttentionCall, Caps } from '../src/kernels/call.js';
@@ -47,17 +47,17 @@ describe('decode kernel plan', () => {
   });
 
   it('ranges hold at most the keys that fit workgroup memory, and more while the GPU would be idle', () => {
-    // 8 workgroups (one per K/V head): 64 ranges to reach 512 workgroups of 128, ≥ 64 keys each.
-    expect(decodeRanges(32768, 8, 1024).length).toBe(64);
-    expect(decodeRanges(131072, 8, 1024).length).toBe(128); // bound by 1024 keys a range
-    expect(decodeRanges(1000, 8, 1024).length).toBe(16); // 64 keys each at least
-    expect(decodeRanges(32768, 512, 1024).length).toBe(32); // full already: fewest ranges
-    expect(decodeRanges(300, 1, 1024, 3)).toEqual([
+    // 8 workgroups (one per K/V head): 32 ranges to reach 256 workgroups of 256, ≥ 64 keys each.
+    expect(decodeRanges(8192, 8, 1024, 256).length).toBe(32);
+    expect(decodeRanges(32768, 8, 256, 256).length).toBe(128); // bound by 256 keys a range
+    expect(decodeRanges(1000, 8, 1024, 256).length).toBe(16); // 64 keys each at least
+    expect(decodeRanges(32768, 512, 1024, 256).length).toBe(32); // full already: fewest ranges
+    expect(decodeRanges(300, 1, 1024, 256, 3)).toEqual([
       [0, 100],
       [100, 200],
       [200, 300],
     ]);
-    const r = decodeRanges(5000, 2, 256);
+    const r = decodeRanges(5000, 2, 256, 256);
     expect(r[0]![0]).toBe(0);
     expect(r.at(-1)![1]).toBe(5000);
     for (let i = 1; i < r.length; i++) expect(r[i]![0]).toBe(r[i - 1]![1]);
@@ -69,7 +69,7 @@ describe('decode kernel plan', () => {
     expect(layout.cfg.pack * layout.cfg.seqQ).toBe(8);
     const spec = decodeKernel(layout.cfg);
     expect(spec.workgroupBytes).toBeLessThanOrEqual(caps.limits.maxComputeWorkgroupStorageSize);
-    expect(spec.wgsl).toContain(`array<f32, ${8 * layout.cfg.keys}>`);
+    expect(spec.wgsl).toContain(`array<f32, ${8 * decodeSizes(layout.cfg).keys}>`);
     // 16 rows of D = 256 do not fit 16 KiB (their Q rows alone take it all).
     expect(() => decodeLayout(plannedCall([1, 16, 4, 256], [1, 4, 8192, 256], { decodeKernel: true }), caps)).toThrow(/workgroup memory/);
   });

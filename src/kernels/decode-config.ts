@@ -18,8 +18,8 @@ export interface DecodeConfig {
   readonly threads: number;
   /** Lanes per key in the S phase (L): a power of two within the subgroup, or 1 without subgroups. */
   readonly lanes: number;
-  /** Keys a range holds at most (C): the score buffer's length per row. */
-  readonly keys: number;
+  /** Keys each group of L lanes loads at once (KA); a range holds C = T / L · KA keys. */
+  readonly keysAhead: number;
   /** Rows whose P·V sums meet in workgroup memory at once (divides R). */
   readonly roundRows: number;
   /** Where a position table sits in `aux` (mods/positions.ts), if the call has one. */
@@ -32,15 +32,17 @@ export interface DecodeConfig {
 export function decodeSizes(cfg: DecodeConfig) {
   const d4 = cfg.headDim / 4;
   const rows = cfg.pack * cfg.seqQ;
-  const units = Math.ceil(d4 / cfg.lanes); // vec4 units of a key row per lane
-  const ahead = Math.max(1, Math.floor(16 / units)); // keys each lane loads before it computes
-  const keyGroups = Math.floor(cfg.threads / d4); // PV phase
-  return { d4, rows, units, ahead, keyGroups };
+  const units = Math.ceil(d4 / cfg.lanes); // vec4 columns of a key row per lane (S phase)
+  const groups = cfg.threads / cfg.lanes; // lane groups (S phase)
+  const keys = groups * cfg.keysAhead; // C: keys a range holds at most
+  const keyGroups = Math.floor(cfg.threads / d4); // KG: invocation rows of the P·V phase
+  const perGroup = Math.ceil(keys / keyGroups); // V rows each P·V invocation loads
+  return { d4, rows, units, groups, keys, keyGroups, perGroup };
 }
 
 /** Workgroup bytes of a decode config: Q rows, scores, the P·V meeting place, row sums and maxima. */
 export function decodeWorkgroupBytes(cfg: DecodeConfig): number {
-  const { d4, rows, keyGroups } = decodeSizes(cfg);
+  const { d4, rows, keys, keyGroups } = decodeSizes(cfg);
   const up = (bytes: number) => Math.ceil(bytes / 16) * 16; // each array starts 16-byte aligned
-  return up(rows * d4 * 16) + up(rows * cfg.keys * 4) + up(Math.max(1, keyGroups - 1) * cfg.roundRows * d4 * 16) + up(keyGroups * rows * 4) + up(rows * 4);
+  return up(rows * d4 * 16) + up(rows * keys * 4) + up(keyGroups * cfg.roundRows * d4 * 16) + up(keyGroups * rows * 4) + up(rows * 4);
 }

@@ -1,8 +1,10 @@
 /*
- * The decode kernel's three phases as WGSL text (decode.ts puts them in its main):
- * scores by groups of lanes, P·V by column, and the range's part for the combine.
- * Every register array is indexed by constants (the loops over keys ahead are unrolled
- * here), so a shader compiler can keep them in registers.
+ * The decode kernel's phases as WGSL text (decode.ts puts them in its main): the K loads
+ * and scores by groups of lanes, the V loads, P = exp2(S − max), P·V by column, and the
+ * range's part for the combine. Each phase issues all of its loads before it uses any
+ * (one round per range: the loads in flight are what the kernel is for), and every
+ * register array is indexed by constants (the loops over keys are unrolled here), so a
+ * shader compiler can keep them in registers.
  */
 import type { DecodeConfig } from './decode-config.js';
 import { decodeSizes } from './decode-config.js';
@@ -50,123 +52,136 @@ function laneSum(x: string, lanes: number): string {
   return Array.from({ length: Math.log2(lanes) }, (_, i) => ` ${x} += subgroupShuffleXor(${x}, ${1 << i}u);`).join('');
 }
 
-/**
- * S phase: lanes [g·L, g·L + L) share each of their keys, AHEAD keys loaded before any
- * is used; every lane runs the same trip count, so the shuffles see all their partners.
- * Scores to `sc`, each row's max to the workgroup atomic; then P = exp2(S − max) in place.
- */
-export function scoresPhase(g: DecodeGen): string {
+/** K loads: lane group g takes keys g, g + G, …; each lane its columns of the row, straight to registers. */
+export function keyLoads(g: DecodeGen): string {
   const { cfg, io, each } = g;
-  const { rows, d4, units, ahead } = g.sizes;
-  const key = (u: number) => `k0 + g + ${u}u * G`;
+  const { units } = g.sizes;
   return /* wgsl */ `  let lane = t % L;
   let g = t / L;
-  var mx: array<f32, ${rows}>;
-${each(rows, (r) => `  mx[${r}] = MASKED;`)}
-  for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
-    var kr: array<${io.reg}, ${ahead * units}>;
-${each(ahead, (u) => `    if (${key(u)} < n) {\n      let kb = ${g.rowBase('k', `lo + ${key(u)}`)};\n${each(units, (c) => `      ${g.guardColumn(c)}{ kr[${u * units + c}] = k[kb + ${g.column(c)}]; }`)}\n    }`)}
+  var kr: array<${io.reg}, ${cfg.keysAhead * units}>;
 ${each(
-  ahead,
-  (u) => `    {
-      var d: array<f32, ${rows}>;
-${each(rows, (r) => `      d[${r}] = 0.0;`)}
-${each(units, (c) => `      ${g.guardColumn(c)}{\n        let kv = ${io.load(`kr[${u * units + c}]`)};\n${each(rows, (r) => `        d[${r}] += dot(qs[${r * d4}u + ${g.column(c)}], kv);`)}\n      }`)}
-${each(rows, (r) => `      var s${r} = d[${r}];${laneSum(`s${r}`, cfg.lanes)}`)}
-      let j = ${key(u)};
-      if (j < n) {
-${each(rows, (r) => {
-  const masked = cfg.causal && r % cfg.seqQ < cfg.seqQ - 1;
-  const s = masked ? `select(s${r}, MASKED, i32(lo + j) > ${g.causalRow(r)})` : `s${r}`;
-  return `        let m${r} = ${s};\n        mx[${r}] = max(mx[${r}], m${r});\n        if (lane == 0u) { sc[${r}u * C + j] = m${r}; }`;
-})}
-      }
-    }`,
-)}
-  }
-  if (lane == 0u && n > 0u) {
-${each(rows, (r) => `    atomicMax(&rowMax[${r}], orderedBits(mx[${r}]));`)}
-  }
-  workgroupBarrier();
-
-  // P = exp2(S − row max) in place; masked keys 0, a NaN score stays NaN.
-${each(rows, (r) => `  let rowM${r} = orderedFloat(atomicLoad(&rowMax[${r}]));`)}
-${each(
-  rows,
-  (r) => `  for (var j = t; j < n; j += T) {
-    let s = sc[${r}u * C + j];
-    sc[${r}u * C + j] = select(select(0.0, exp2(s - rowM${r}), s > MASKED), params.nan, isNan(s));
+  cfg.keysAhead,
+  (u) => `  if (g + ${u}u * G < n) {
+    let kb = ${g.rowBase('k', `lo + g + ${u}u * G`)};
+${each(units, (c) => `    ${g.guardColumn(c)}{ kr[${u * units + c}] = k[kb + ${g.column(c)}]; }`)}
   }`,
-)}
-  workgroupBarrier();`;
-}
-
-/**
- * P·V phase: invocation (kg, c) sums P·V over keys kg, kg + KG, … for vec4 column c (one
- * coalesced V row per subgroup per key); a key whose P is 0 (masked) adds nothing even
- * when its V is inf or NaN. The key groups' sums then meet at group 0, `roundRows` rows
- * at a time.
- */
-export function valuesPhase(g: DecodeGen): string {
-  const { cfg, io, each } = g;
-  const { rows, ahead, keyGroups } = g.sizes;
-  const { roundRows } = cfg;
-  const key = (u: number) => `j0 + ${u * keyGroups}u`;
-  return /* wgsl */ `  let kg = t / D4;
-  let c = t % D4;
-  var acc: array<vec4<f32>, ${rows}>;
-  var l: array<f32, ${rows}>;
-  if (kg < KG) {
-    for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
-      var vr: array<${io.reg}, ${ahead}>;
-${each(ahead, (u) => `      if (${key(u)} < n) { vr[${u}] = v[${g.rowBase('v', `lo + ${key(u)}`)} + c]; }`)}
-${each(
-  ahead,
-  (u) => `      if (${key(u)} < n) {
-        let vv = ${io.load(`vr[${u}]`)};
-${each(rows, (r) => `        { let p = sc[${r}u * C + ${key(u)}]; acc[${r}] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[${r}] += p; }`)}
-      }`,
-)}
-    }
-    if (c == 0u) {
-${each(rows, (r) => `      sums[kg * R + ${r}u] = l[${r}];`)}
-    }
-  }
-${each(
-  rows / roundRows,
-  (round) => `  // Rows ${round * roundRows}…${round * roundRows + roundRows - 1}: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-${each(roundRows, (rr) => `    meet[((kg - 1u) * ${roundRows}u + ${rr}u) * D4 + c] = acc[${round * roundRows + rr}];`)}
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-${each(roundRows, (rr) => `      acc[${round * roundRows + rr}] += meet[((gi - 1u) * ${roundRows}u + ${rr}u) * D4 + c];`)}
-    }
-  }
-  workgroupBarrier();`,
 )}`;
 }
 
-/** This range's part: normalised O and each row's (max, sum), where the combine reads them. */
-export function writePart(g: DecodeGen): string {
-  const { cfg, each } = g;
-  return /* wgsl */ `  if (kg == 0u) {
+/**
+ * Scores: each lane dots its columns with Q (in workgroup memory, already in the log2
+ * frame) and the L lanes sum by shuffles, every lane the same trip (keys past the range
+ * hold zeros), so the shuffles see all their partners. Scores to `sc`; each row's max to
+ * the workgroup atomic, after a subgroup max where the kernel has subgroups.
+ */
+export function scores(g: DecodeGen): string {
+  const { cfg, io, each } = g;
+  const { rows, d4, units } = g.sizes;
+  const sub = cfg.lanes > 1;
+  return /* wgsl */ `  var mx: array<f32, ${rows}>;
+${each(rows, (r) => `  mx[${r}] = MASKED;`)}
 ${each(
-  g.sizes.rows,
-  (r) => `    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + ${r}u]; }
-      let hr = hk * ${cfg.pack}u + ${Math.floor(r / cfg.seqQ)}u;
-      let i = ${r % cfg.seqQ}u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[${r}] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM${r};
-        lse[at + 1u] = total;
-      }
+  cfg.keysAhead,
+  (u) => `  {
+    var d: array<f32, ${rows}>;
+${each(units, (c) => `    ${g.guardColumn(c)}{\n      let kv = ${io.load(`kr[${u * units + c}]`)};\n${each(rows, (r) => `      d[${r}] += dot(qs[${r * d4}u + ${g.column(c)}], kv);`)}\n    }`)}
+${each(rows, (r) => `    var s${r} = d[${r}];${laneSum(`s${r}`, cfg.lanes)}`)}
+    let j = g + ${u}u * G;
+    if (j < n) {
+${each(rows, (r) => {
+  const masked = cfg.causal && r % cfg.seqQ < cfg.seqQ - 1;
+  const s = masked ? `select(s${r}, MASKED, i32(lo + j) > ${g.causalRow(r)})` : `s${r}`;
+  return `      let m${r} = ${s};\n      mx[${r}] = max(mx[${r}], m${r});\n      if (lane == 0u) { sc[${r}u * C + j] = m${r}; }`;
+})}
+    }
+  }`,
+)}
+${sub ? each(rows, (r) => `  mx[${r}] = subgroupMax(mx[${r}]);`) : ''}
+  if (${sub ? 'sgLane' : 'lane'} == 0u && n > 0u) {
+${each(rows, (r) => `    atomicMax(&rowMax[${r}], orderedBits(mx[${r}]));`)}
+  }`;
+}
+
+/** V loads for the P·V phase (invocation (kg, c): keys kg, kg + KG, …, vec4 column c), issued before P is known. */
+export function valueLoads(g: DecodeGen): string {
+  const { io, each } = g;
+  const { perGroup } = g.sizes;
+  return /* wgsl */ `  let kg = t / D4;
+  let c = t % D4;
+  var vr: array<${io.reg}, ${perGroup}>;
+  if (kg < KG) {
+${each(perGroup, (i) => `    if (kg + ${i * g.sizes.keyGroups}u < n) { vr[${i}] = v[${g.rowBase('v', `lo + kg + ${i * g.sizes.keyGroups}u`)} + c]; }`)}
+  }`;
+}
+
+/** P = exp2(S − row max) in place, after the row maxima are known; masked keys 0, a NaN score stays NaN. */
+export function probabilities(g: DecodeGen): string {
+  const { each } = g;
+  const { rows } = g.sizes;
+  return /* wgsl */ `${each(rows, (r) => `  let rowM${r} = orderedFloat(atomicLoad(&rowMax[${r}]));`)}
+  for (var j = t; j < n; j += T) {
+${each(rows, (r) => `    { let s = sc[${r}u * C + j]; sc[${r}u * C + j] = select(select(0.0, exp2(s - rowM${r}), s > MASKED), params.nan, isNan(s)); }`)}
+  }`;
+}
+
+/**
+ * P·V: each invocation sums its keys' P·V for its column (a key whose P is 0, masked,
+ * adds nothing even when its V is inf or NaN) and its rows' P sums.
+ */
+export function values(g: DecodeGen): string {
+  const { io, each } = g;
+  const { rows, perGroup, keyGroups } = g.sizes;
+  return /* wgsl */ `  var acc: array<vec4<f32>, ${rows}>;
+  var l: array<f32, ${rows}>;
+  if (kg < KG) {
+${each(
+  perGroup,
+  (i) => `    if (kg + ${i * keyGroups}u < n) {
+      let vv = ${io.load(`vr[${i}]`)};
+      let j = kg + ${i * keyGroups}u;
+${each(rows, (r) => `      { let p = sc[${r}u * C + j]; acc[${r}] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[${r}] += p; }`)}
     }`,
 )}
+    if (c == 0u) {
+${each(rows, (r) => `      sums[kg * R + ${r}u] = l[${r}];`)}
+    }
   }`;
+}
+
+/**
+ * The range's part, `roundRows` rows at a time: the key groups' sums meet in workgroup
+ * memory, and invocation (row, column) adds them up and writes the normalised O and, at
+ * column 0, the row's (max, sum), where the combine reads them.
+ */
+export function writePart(g: DecodeGen): string {
+  const { cfg, each } = g;
+  const { rows } = g.sizes;
+  const rr = cfg.roundRows;
+  return each(
+    rows / rr,
+    (round) => `  // Rows ${round * rr}…${round * rr + rr - 1}.
+  if (kg < KG) {
+${each(rr, (i) => `    meet[(kg * ${rr}u + ${i}u) * D4 + c] = acc[${round * rr + i}];`)}
+  }
+  workgroupBarrier();
+  if (t < ${rr}u * D4) {
+    let r = ${round * rr}u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * ${rr}u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
+    }
+    let hr = hk * ${cfg.pack}u + r / ${cfg.seqQ}u;
+    let i = r % ${cfg.seqQ}u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
+    }
+  }${round < rows / rr - 1 ? '\n  workgroupBarrier(); // before the next round reuses `meet`' : ''}`,
+  );
 }

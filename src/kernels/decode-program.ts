@@ -10,7 +10,7 @@
 import { AttentionInputError } from '../tensor/errors.js';
 import { blockParams } from './blockmask.js';
 import type { AttentionCall, Caps } from './call.js';
-import { decodeKernel, decodeWorkgroupBytes, type DecodeConfig } from './decode.js';
+import { decodeKernel, decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode.js';
 import { FORWARD_PARAMS } from './forward-config.js';
 import { boundInputs, boundValues, flashProgram, forwardBuffers, forwardLayout } from './forward-program.js';
 import { poolRange } from './paged-program.js';
@@ -24,7 +24,11 @@ import { lowerVariant, type LoweredVariant } from './variant.js';
 export const DECODE_MAX_ROWS = 16;
 /** Keys a range gets at least when ranges are split to fill the GPU. */
 const MIN_RANGE_KEYS = 64;
-const THREADS = 128;
+const THREADS = 256;
+/** Lanes per key row in the S phase (4 lanes of 8 bytes: one 32-byte sector of an f16 row per load). */
+const LANES = 4;
+/** Bytes each invocation keeps in flight per phase: 64 registers of loads, the rest for the sums. */
+const LOAD_BYTES = 256;
 
 /** How a call runs on the decode kernel: its pipeline config, key ranges, variant tables and bound ranges. */
 export interface DecodeLayout {
@@ -48,15 +52,16 @@ export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undef
   const pack = p.headsQ / p.headsKv;
   if (pack * p.seqQ > DECODE_MAX_ROWS) throw fail(`${pack * p.seqQ} query rows per K/V head (group × Nq) exceed ${DECODE_MAX_ROWS}`);
   const d4 = p.headDim / 4;
-  if (d4 > THREADS) throw fail(`head dim ${p.headDim} is too large`);
   const fused = forwardLayout(c, caps);
   if (fused.chunks.length > 1) throw fail('it does not fit one storage binding');
   const lowered = lowerVariant(c);
-  const lanes = caps.subgroupWidth > 0 ? Math.min(8, caps.subgroupWidth, 2 ** Math.floor(Math.log2(d4))) : 1;
-  const base = { headDim: p.headDim, seqQ: p.seqQ, pack, causal: c.causal, half: c.dtype === 'f16', threads: THREADS, lanes };
+  const lanes = caps.subgroupWidth > 0 ? Math.min(LANES, caps.subgroupWidth, 2 ** Math.floor(Math.log2(d4))) : 1;
+  const threads = Math.min(THREADS, caps.limits.maxComputeInvocationsPerWorkgroup);
+  if (d4 > threads) throw fail(`head dim ${p.headDim} is too large`);
+  const base = { headDim: p.headDim, seqQ: p.seqQ, pack, causal: c.causal, half: c.dtype === 'f16', threads, lanes };
   const cfg = fitWorkgroup({ ...base, positionsAt: lowered.kernel?.positionsAt, pageSize: c.pages?.pageSize }, caps.limits.maxComputeWorkgroupStorageSize);
   if (!cfg) throw fail('its rows do not fit workgroup memory');
-  const ranges = decodeRanges(p.seqK, p.batch * p.headsKv, cfg.keys, c.keySplits);
+  const ranges = decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
   if (ranges.length > caps.limits.maxComputeWorkgroupsPerDimension) {
     throw fail(`${ranges.length} key ranges exceed this device's ${caps.limits.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
   }
@@ -66,14 +71,18 @@ export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undef
   return { cfg, ranges, lowered, chunk, bound, parts: partStrides(fused.split, fused.chunks, align) };
 }
 
-/** The config with the most keys per range (≤ 1024, ≥ 64) whose workgroup memory fits `limit`. */
-function fitWorkgroup(base: Omit<DecodeConfig, 'keys' | 'roundRows'>, limit: number): DecodeConfig | undefined {
+/**
+ * The config whose loads fill LOAD_BYTES per invocation (keys ahead per lane group) and
+ * whose workgroup memory fits `limit`: fewer keys ahead where the scores do not fit.
+ */
+function fitWorkgroup(base: Omit<DecodeConfig, 'keysAhead' | 'roundRows'>, limit: number): DecodeConfig | undefined {
   const rows = base.pack * base.seqQ;
-  for (let keys = 1024; keys >= 64; keys /= 2) {
+  const laneBytes = Math.ceil(base.headDim / 4 / base.lanes) * (base.half ? 8 : 16); // one key's loads per lane
+  for (let keysAhead = Math.max(1, Math.floor(LOAD_BYTES / laneBytes)); keysAhead >= 1; keysAhead--) {
     // As many rows meet per round as fit a quarter of the memory (fewer barriers), at least one.
     for (let roundRows = rows; roundRows >= 1; roundRows--) {
       if (rows % roundRows !== 0) continue;
-      const cfg = { ...base, keys, roundRows };
+      const cfg = { ...base, keysAhead, roundRows };
       const meet = decodeWorkgroupBytes(cfg) - decodeWorkgroupBytes({ ...cfg, roundRows: 0 });
       if ((meet <= limit / 4 || roundRows === 1) && decodeWorkgroupBytes(cfg) <= limit) return cfg;
     }
@@ -86,10 +95,10 @@ function fitWorkgroup(base: Omit<DecodeConfig, 'keys' | 'roundRows'>, limit: num
  * more, down to MIN_RANGE_KEYS each, while the call has fewer workgroups than split-K's
  * target. `forced` (tests, tuning) asks for a number of ranges, within those bounds.
  */
-export function decodeRanges(seqK: number, workgroups: number, keys: number, forced?: number): [number, number][] {
+export function decodeRanges(seqK: number, workgroups: number, keys: number, threads: number, forced?: number): [number, number][] {
   const fewest = Math.ceil(seqK / keys);
   const most = Math.max(fewest, Math.ceil(seqK / MIN_RANGE_KEYS));
-  const target = Math.ceil(SPLIT_TARGET_INVOCATIONS / THREADS / workgroups);
+  const target = Math.ceil(SPLIT_TARGET_INVOCATIONS / threads / workgroups);
   const count = Math.min(most, Math.max(fewest, forced ?? target));
   const per = Math.ceil(seqK / count);
   const ranges: [number, number][] = [];

@@ -1,24 +1,28 @@
 /*
  * The decode kernel: attention for calls with few query rows per K/V head (decoding,
  * speculative and chunked steps) over many keys, where the fused kernel's 4-row tiles
- * leave it waiting on memory. Its job is to keep many K and V loads in flight:
+ * leave it waiting on memory. Its job is to keep many K and V loads in flight: a range
+ * of keys per workgroup, small enough that the workgroup loads all of it at once.
  *
  *   one workgroup per (key range, K/V head, batch entry); its R rows are the query
  *   rows of every head of the GQA group (R = group × Nq), so K and V are read once;
- *   S phase:  groups of L lanes each take keys j, j + G, … (G = T / L groups); a lane
- *             loads its 1/L of each key row straight from device memory (several keys
- *             ahead), dots it with Q (in workgroup memory, already in the log2 frame)
- *             and the L lanes sum by XOR shuffles; scores go to workgroup memory and
- *             each row's max to a workgroup atomic (floats ordered as u32);
- *   P phase:  P = exp2(S − max) in place;
- *   PV phase: invocation (key group kg, vec4 column c) adds P·V over keys kg, kg + KG, …
- *             (one coalesced row of V per subgroup per key), and the KG partial sums
- *             meet in workgroup memory.
+ *   K:   groups of L lanes take keys g, g + G, … (G = T / L groups, KA keys each); a
+ *        lane loads its 1/L of each row straight from device memory (neighbouring lanes
+ *        neighbouring bytes, so each load instruction reads whole 32-byte sectors), all
+ *        KA rows before it uses one;
+ *   S:   dots with Q (in workgroup memory, already in the log2 frame), summed over the
+ *        L lanes by XOR shuffles; scores to workgroup memory, each row's max to a
+ *        workgroup atomic (floats ordered as u32);
+ *   V:   invocation (key group kg, vec4 column c) loads V rows kg, kg + KG, … (one
+ *        coalesced row per subgroup), issued before the row maxima are known;
+ *   P:   P = exp2(S − max) in place;
+ *   PV:  each invocation adds P·V for its column over its keys, and the KG partial sums
+ *        meet in workgroup memory, where invocation (row, column) adds them up.
  *
- * A range holds at most C keys (its scores fit workgroup memory), so no online
- * rescaling is needed inside it: each range writes its normalised O and (max, sum) as
- * a split-K part, and the forward's combine (combine.ts) merges the ranges exactly.
- * No score or mask modifiers (those calls keep the fused kernel); causal masking and
+ * A range holds at most C = G · KA keys (its scores fit workgroup memory), so no online
+ * rescaling is needed inside it: each range writes its normalised O and (max, sum) as a
+ * split-K part, and the forward's combine (combine.ts) merges the ranges exactly. No
+ * score or mask modifiers (those calls keep the fused kernel); causal masking and
  * position tables, paged K/V and f16 storage are supported. Sinks join in the combine.
  */
 import { FORWARD_PARAMS } from './forward-config.js';
@@ -27,14 +31,14 @@ import { PAGES_BINDING, pagedLets, pagedScope } from './paged.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets } from './wgsl-common.js';
 import { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
-import { decodeGen, scoresPhase, valuesPhase, writePart } from './decode-phases.js';
+import { decodeGen, keyLoads, probabilities, scores, valueLoads, values, writePart } from './decode-phases.js';
 
 export { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
 
 /** The decode kernel's module (see the top comment). Uses FORWARD_PARAMS; writes split-K parts. */
 export function decodeKernel(cfg: DecodeConfig): KernelSpec {
-  const { d4, rows, ahead, keyGroups } = decodeSizes(cfg);
-  const { lanes, threads, keys, roundRows } = cfg;
+  const { d4, rows, keys, keyGroups } = decodeSizes(cfg);
+  const { lanes, threads, roundRows } = cfg;
   if (keyGroups < 1) throw new Error(`decodeKernel: ${threads} invocations cannot cover ${d4} vec4 columns`);
   if ((lanes & (lanes - 1)) !== 0) throw new Error(`decodeKernel: lanes per key must be a power of two, got ${lanes}`);
   if (rows % roundRows !== 0) throw new Error(`decodeKernel: roundRows ${roundRows} does not divide ${rows} rows`);
@@ -62,7 +66,6 @@ const L = ${lanes}u;
 const G = ${threads / lanes}u;
 const C = ${keys}u;
 const KG = ${keyGroups}u;
-const AHEAD = ${ahead}u;
 const MASKED = ${MASKED};
 
 ${declareBindings(bindings)}
@@ -81,12 +84,12 @@ fn orderedFloat(k: u32) -> f32 {
 
 var<workgroup> qs: array<vec4<f32>, ${rows * d4}>;
 var<workgroup> sc: array<f32, ${rows * keys}>;
-var<workgroup> meet: array<vec4<f32>, ${Math.max(1, keyGroups - 1) * roundRows * d4}>;
+var<workgroup> meet: array<vec4<f32>, ${keyGroups * roundRows * d4}>;
 var<workgroup> sums: array<f32, ${keyGroups * rows}>;
 var<workgroup> rowMax: array<atomic<u32>, ${rows}>;
 
 @compute @workgroup_size(${threads}, 1, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32${lanes > 1 ? ', @builtin(subgroup_invocation_id) sgLane: u32' : ''}) {
   let part = wg.x;
   let hk = wg.y;
   let b = wg.z + params.batchBase;
@@ -96,7 +99,9 @@ ${positionLets(cfg.positionsAt, 'b')}${paged ? pagedLets('b') : ''}
   var hi = min(lo + params.rangeKeys, ${paged ? 'kLen' : 'params.seqK'});
 ${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  let n = select(0u, hi - lo, hi > lo);
 
-  // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
+${keyLoads(g)}
+
+  // Q rows (every head of the group) to workgroup memory while the K rows arrive, scaled into the log2 frame.
   for (var e = t; e < R * D4; e += T) {
     let r = e / D4;
     let hr = hk * ${cfg.pack}u + r / ${cfg.seqQ}u;
@@ -105,8 +110,15 @@ ${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
   workgroupBarrier();
 
-${scoresPhase(g)}
-${valuesPhase(g)}
+${scores(g)}
+
+${valueLoads(g)}
+  workgroupBarrier();
+
+${probabilities(g)}
+  workgroupBarrier();
+
+${values(g)}
 
 ${writePart(g)}
 }
