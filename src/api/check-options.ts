@@ -145,6 +145,14 @@ function tile(flags: readonly string[], kind: string): Rule {
   };
 }
 
+/** true, false, or a forced DecodeTile (its values checked against the device when the call is planned). */
+const decodeKernel: Rule = (v, name) => {
+  if (typeof v === 'boolean') return v;
+  const t = checkObject(v, { threads: positiveInt, lanes: positiveInt, loadBytes: positiveInt }, `${name} (true, false or a DecodeTile)`, `${name}.`);
+  for (const key of ['threads', 'lanes', 'loadBytes']) if (t[key] === undefined) fail(`${name}.${key} is missing: a DecodeTile needs threads, lanes and loadBytes`);
+  return t;
+};
+
 const forwardTile = tile(['shareKv', 'pInK', 'swizzle'] satisfies (keyof ForwardTile)[], 'ForwardTile');
 const backwardTile = tile(['dsInY'] satisfies (keyof BackwardTile)[], 'BackwardTile');
 
@@ -210,7 +218,7 @@ const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
   returnLse: bool,
   tile: forwardTile,
   keySplits: positiveInt,
-  decodeKernel: bool,
+  decodeKernel,
   score: (v, name) => checkModifier(v, 'score', name),
   mask: (v, name) => checkModifier(v, 'mask', name),
   sinks,

@@ -3,6 +3,7 @@
  */
 import type { BackwardTile } from '../kernels/backward.js';
 import type { ForwardTile } from '../kernels/forward.js';
+import type { DecodeTile } from '../kernels/decode-config.js';
 import type { Sinks } from '../mods/builtins.js';
 import type { Modifier } from '../mods/modifier.js';
 import type { DType } from '../tensor/half.js';
@@ -71,6 +72,7 @@ export interface CpuOptions {
 export { ALGORITHMS, type Algorithm } from '../kernels/call.js';
 export { DTYPES, type DType } from '../tensor/half.js';
 export type { ForwardTile } from '../kernels/forward.js';
+export type { DecodeTile } from '../kernels/decode-config.js';
 export type { BackwardTile } from '../kernels/backward.js';
 import type { Algorithm } from '../kernels/call.js';
 
@@ -115,7 +117,7 @@ export interface ForwardOptions {
    * AttentionInputError otherwise). Default false: its first GPU measurement was slower than
    * the fused kernel (docs/PERF.md, "Decode kernel").
    */
-  readonly decodeKernel?: boolean;
+  readonly decodeKernel?: boolean | DecodeTile;
   /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */
   readonly score?: Modifier;
   /** Mask modifier (slidingWindow, documentMask, maskMod(…), and/or/not …); combined with `causal`. */

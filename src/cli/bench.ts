@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { benchOne, type BenchResult, type BenchShape } from '../harness/bench.js';
-import { ALGORITHMS, type Algorithm, type BackwardTile, type ForwardTile } from '../api/options.js';
+import { ALGORITHMS, type Algorithm, type BackwardTile, type DecodeTile, type ForwardTile } from '../api/options.js';
 import { backend, int, intList, onOff, openBackend, outputPath, parse, UsageError, type Parsed } from './args.js';
 import { progress } from './progress.js';
 import { BENCH_HEAD_DIMS, benchShapeError, benchVariantError, timingCaveat } from '../harness/bench-check.js';
@@ -56,7 +56,7 @@ export interface BenchPlan {
   readonly tile?: ForwardTile;
   readonly dqTile?: BackwardTile;
   readonly keySplits?: number;
-  readonly decodeKernel?: boolean;
+  readonly decodeKernel?: boolean | DecodeTile;
   /** --paged PAGE_SIZE: K/V read through a page table of pages of this many rows. */
   readonly pageSize?: number;
   readonly variant?: string;
@@ -146,7 +146,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   }
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
   const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
-  const decodeKernel = onOff(a['decode-kernel'], '--decode-kernel');
+  const decodeKernel = decodeKernelFlag(a['decode-kernel']);
   const pageSize = a.paged === undefined ? undefined : int(a.paged, '--paged', 1);
   if (pageSize !== undefined && a.backward) throw new UsageError('--paged times the forward only (paged K/V have no backward)');
   if (a['dq-tile'] !== undefined && !a.backward) throw new UsageError('--dq-tile is a backward tile: add --backward');
@@ -350,4 +350,15 @@ async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
   }
   const file = await saveTunedTiles(attn);
   if (file) console.log(`saved tuned tiles to ${file} (used by later runs on this adapter and version)`);
+}
+
+/** `--decode-kernel on|off|T,L,B`: the decode kernel off, on, or on with a forced tile (invocations, lanes per key, load bytes). */
+function decodeKernelFlag(value: string | undefined): boolean | DecodeTile | undefined {
+  if (value === undefined || value === 'on' || value === 'off') return onOff(value, '--decode-kernel');
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (parts.length !== 3 || !parts.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new UsageError(`--decode-kernel takes on, off or threads,lanes,loadBytes (three positive integers), got '${value}'`);
+  }
+  const [threads, lanes, loadBytes] = parts as [number, number, number];
+  return { threads, lanes, loadBytes };
 }

@@ -7,6 +7,7 @@
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { BackwardTile } from '../kernels/backward.js';
+import type { DecodeTile } from '../kernels/decode-config.js';
 import type { AttentionCall } from '../kernels/call.js';
 import { BASIC_ROWS } from '../kernels/basic.js';
 import { forwardLayout } from '../kernels/forward-program.js';
@@ -87,7 +88,7 @@ export interface BenchOptions {
   /** Split-K ranges for the fused forward (default automatic). */
   readonly keySplits?: number;
   /** Run on the experimental decode kernel (default off). */
-  readonly decodeKernel?: boolean;
+  readonly decodeKernel?: boolean | DecodeTile;
   /** A named variant (bench-variants.ts). */
   readonly variant?: string;
   /** Time the backward pass instead of the forward (flash only). */

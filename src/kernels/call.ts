@@ -4,6 +4,7 @@
  * it. `Caps` is what a kernel program needs to know of the adapter: limits, the
  * usable subgroup width and tiles a timed search found. Both are plain data.
  */
+import type { DecodeTile } from './decode-config.js';
 import type { Modifier } from '../mods/modifier.js';
 import type { DType } from '../tensor/half.js';
 import { resolvePositions, type Positions } from '../mods/positions.js';
@@ -58,8 +59,8 @@ export interface AttentionCall {
   readonly tile?: ForwardTile;
   /** Forced number of key ranges (split-K); 1 never splits. */
   readonly keySplits?: number;
-  /** Run on the decode kernel (kernels/decode.ts; opt-in, experimental). */
-  readonly decodeKernel?: boolean;
+  /** Run on the decode kernel (kernels/decode.ts; opt-in, experimental), with a forced tile if one is given. */
+  readonly decodeKernel?: boolean | DecodeTile;
   /**
    * Paged K/V (kernels/paged.ts): k and v are page pools, the problem's seqK is the longest
    * sequence, and each batch entry's keys are read through its page table up to its length.

@@ -4,6 +4,17 @@
  * picks the keys per range.
  */
 
+/**
+ * A forced decode tile (tuning and experiments; the default is planned per call):
+ * invocations per workgroup, lanes per key row in the S phase, and the bytes of loads
+ * each invocation keeps in flight per phase.
+ */
+export interface DecodeTile {
+  readonly threads: number;
+  readonly lanes: number;
+  readonly loadBytes: number;
+}
+
 /** What one decode pipeline is built for. */
 export interface DecodeConfig {
   readonly headDim: number;

@@ -10,7 +10,7 @@
 import { AttentionInputError } from '../tensor/errors.js';
 import { blockParams } from './blockmask.js';
 import type { AttentionCall, Caps } from './call.js';
-import { decodeKernel, decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode.js';
+import { decodeKernel, decodeSizes, decodeWorkgroupBytes, type DecodeConfig, type DecodeTile } from './decode.js';
 import { FORWARD_PARAMS } from './forward-config.js';
 import { boundInputs, boundValues, flashProgram, forwardBuffers, forwardLayout } from './forward-program.js';
 import { poolRange } from './paged-program.js';
@@ -55,11 +55,14 @@ export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undef
   const fused = forwardLayout(c, caps);
   if (fused.chunks.length > 1) throw fail('it does not fit one storage binding');
   const lowered = lowerVariant(c);
-  const lanes = caps.subgroupWidth > 0 ? Math.min(LANES, caps.subgroupWidth, 2 ** Math.floor(Math.log2(d4))) : 1;
-  const threads = Math.min(THREADS, caps.limits.maxComputeInvocationsPerWorkgroup);
+  const forced = typeof c.decodeKernel === 'object' ? c.decodeKernel : undefined;
+  const lanes = forced?.lanes ?? (caps.subgroupWidth > 0 ? Math.min(LANES, caps.subgroupWidth, 2 ** Math.floor(Math.log2(d4))) : 1);
+  const threads = forced?.threads ?? Math.min(THREADS, caps.limits.maxComputeInvocationsPerWorkgroup);
+  if (forced) checkTile(forced, d4, caps, fail);
   if (d4 > threads) throw fail(`head dim ${p.headDim} is too large`);
   const base = { headDim: p.headDim, seqQ: p.seqQ, pack, causal: c.causal, half: c.dtype === 'f16', threads, lanes };
-  const cfg = fitWorkgroup({ ...base, positionsAt: lowered.kernel?.positionsAt, pageSize: c.pages?.pageSize }, caps.limits.maxComputeWorkgroupStorageSize);
+  const limit = caps.limits.maxComputeWorkgroupStorageSize;
+  const cfg = fitWorkgroup({ ...base, positionsAt: lowered.kernel?.positionsAt, pageSize: c.pages?.pageSize }, limit, forced?.loadBytes ?? LOAD_BYTES);
   if (!cfg) throw fail('its rows do not fit workgroup memory');
   const ranges = decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
   if (ranges.length > caps.limits.maxComputeWorkgroupsPerDimension) {
@@ -71,14 +74,26 @@ export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undef
   return { cfg, ranges, lowered, chunk, bound, parts: partStrides(fused.split, fused.chunks, align) };
 }
 
+/** A forced tile this device can run: the reason it cannot, as an AttentionInputError. */
+function checkTile(t: DecodeTile, d4: number, caps: Caps, fail: (why: string) => Error): void {
+  const pow2 = (n: number) => (n & (n - 1)) === 0;
+  if (!pow2(t.threads) || t.threads > caps.limits.maxComputeInvocationsPerWorkgroup) {
+    throw fail(`decodeKernel.threads must be a power of two ≤ ${caps.limits.maxComputeInvocationsPerWorkgroup} (this device's invocations per workgroup), got ${t.threads}`);
+  }
+  const most = caps.subgroupWidth > 0 ? Math.min(caps.subgroupWidth, t.threads) : 1;
+  if (!pow2(t.lanes) || t.lanes > most || t.lanes > d4) {
+    throw fail(`decodeKernel.lanes must be a power of two ≤ ${Math.min(most, d4)} (${caps.subgroupWidth > 0 ? 'the subgroup and the head dim / 4' : 'no usable subgroups here'}), got ${t.lanes}`);
+  }
+}
+
 /**
  * The config whose loads fill LOAD_BYTES per invocation (keys ahead per lane group) and
  * whose workgroup memory fits `limit`: fewer keys ahead where the scores do not fit.
  */
-function fitWorkgroup(base: Omit<DecodeConfig, 'keysAhead' | 'roundRows'>, limit: number): DecodeConfig | undefined {
+function fitWorkgroup(base: Omit<DecodeConfig, 'keysAhead' | 'roundRows'>, limit: number, loadBytes: number): DecodeConfig | undefined {
   const rows = base.pack * base.seqQ;
   const laneBytes = Math.ceil(base.headDim / 4 / base.lanes) * (base.half ? 8 : 16); // one key's loads per lane
-  for (let keysAhead = Math.max(1, Math.floor(LOAD_BYTES / laneBytes)); keysAhead >= 1; keysAhead--) {
+  for (let keysAhead = Math.max(1, Math.floor(loadBytes / laneBytes)); keysAhead >= 1; keysAhead--) {
     // As many rows meet per round as fit a quarter of the memory (fewer barriers), at least one.
     for (let roundRows = rows; roundRows >= 1; roundRows--) {
       if (rows % roundRows !== 0) continue;

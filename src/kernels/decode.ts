@@ -33,7 +33,7 @@ import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets } from './wgsl-common.js';
 import { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
 import { decodeGen, keyLoads, probabilities, scores, valueLoads, values, writePart } from './decode-phases.js';
 
-export { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
+export { decodeSizes, decodeWorkgroupBytes, type DecodeConfig, type DecodeTile } from './decode-config.js';
 
 /** The decode kernel's module (see the top comment). Uses FORWARD_PARAMS; writes split-K parts. */
 export function decodeKernel(cfg: DecodeConfig): KernelSpec {

@@ -69,9 +69,9 @@ export function wgslCases(): Map<string, string> {
         `${profile}/forward-d${d}-causal-paged7-f16`,
         forwardKernel({ ...paged, causal: true, half: true, pageSize: 7, variant: { readsTables: false, positionsAt: 0 } }).wgsl,
       );
-      // The opt-in decode kernel: GQA 4 × 1 row, f16; and 2 causal rows at per-batch positions over 16-row pages.
-      const lanes = subgroupWidth > 0 ? Math.min(8, subgroupWidth) : 1;
-      const dk = { headDim: d, pack: 4, threads: 128, lanes, keys: 256, roundRows: 1 };
+      // The decode kernel: GQA 4 × 1 row, f16; and 2 causal rows at per-batch positions over 16-row pages.
+      const lanes = subgroupWidth > 0 ? Math.min(4, subgroupWidth) : 1;
+      const dk = { headDim: d, pack: 4, threads: 256, lanes, keysAhead: 2, roundRows: 2 };
       cases.set(`${profile}/decode-d${d}-f16`, decodeKernel({ ...dk, seqQ: 1, causal: false, half: true }).wgsl);
       cases.set(`${profile}/decode-d${d}-causal-paged16`, decodeKernel({ ...dk, seqQ: 2, causal: true, half: false, positionsAt: 0, pageSize: 16 }).wgsl);
       cases.set(`${profile}/combine-d${d}`, combineKernel(d).wgsl);

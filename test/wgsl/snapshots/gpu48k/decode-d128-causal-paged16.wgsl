@@ -38,12 +38,11 @@ struct Params {
 
 const D4 = 32u;
 const R = 8u;
-const T = 128u;
-const L = 8u;
-const G = 16u;
-const C = 256u;
-const KG = 4u;
-const AHEAD = 4u;
+const T = 256u;
+const L = 4u;
+const G = 64u;
+const C = 128u;
+const KG = 8u;
 const MASKED = -3.0e38;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -73,13 +72,13 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, 256>;
-var<workgroup> sc: array<f32, 2048>;
-var<workgroup> meet: array<vec4<f32>, 96>;
-var<workgroup> sums: array<f32, 32>;
+var<workgroup> sc: array<f32, 1024>;
+var<workgroup> meet: array<vec4<f32>, 512>;
+var<workgroup> sums: array<f32, 64>;
 var<workgroup> rowMax: array<atomic<u32>, 8>;
 
-@compute @workgroup_size(128, 1, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sgLane: u32) {
   let part = wg.x;
   let hk = wg.y;
   let b = wg.z + params.batchBase;
@@ -97,7 +96,33 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   hi = u32(clamp(i32(1u) + causalOffset + 1, i32(lo), i32(max(hi, lo))));
   let n = select(0u, hi - lo, hi > lo);
 
-  // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
+  let lane = t % L;
+  let g = t / L;
+  var kr: array<vec4<f32>, 16>;
+  if (g + 0u * G < n) {
+    let kb = pagedRow(pageRow, lo + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+    { kr[0] = k[kb + lane + 0u]; }
+    { kr[1] = k[kb + lane + 4u]; }
+    { kr[2] = k[kb + lane + 8u]; }
+    { kr[3] = k[kb + lane + 12u]; }
+    { kr[4] = k[kb + lane + 16u]; }
+    { kr[5] = k[kb + lane + 20u]; }
+    { kr[6] = k[kb + lane + 24u]; }
+    { kr[7] = k[kb + lane + 28u]; }
+  }
+  if (g + 1u * G < n) {
+    let kb = pagedRow(pageRow, lo + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+    { kr[8] = k[kb + lane + 0u]; }
+    { kr[9] = k[kb + lane + 4u]; }
+    { kr[10] = k[kb + lane + 8u]; }
+    { kr[11] = k[kb + lane + 12u]; }
+    { kr[12] = k[kb + lane + 16u]; }
+    { kr[13] = k[kb + lane + 20u]; }
+    { kr[14] = k[kb + lane + 24u]; }
+    { kr[15] = k[kb + lane + 28u]; }
+  }
+
+  // Q rows (every head of the group) to workgroup memory while the K rows arrive, scaled into the log2 frame.
   for (var e = t; e < R * D4; e += T) {
     let r = e / D4;
     let hr = hk * 4u + r / 2u;
@@ -106,8 +131,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
   workgroupBarrier();
 
-  let lane = t % L;
-  let g = t / L;
   var mx: array<f32, 8>;
   mx[0] = MASKED;
   mx[1] = MASKED;
@@ -117,398 +140,267 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[5] = MASKED;
   mx[6] = MASKED;
   mx[7] = MASKED;
-  for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
-    var kr: array<vec4<f32>, 16>;
-    if (k0 + g + 0u * G < n) {
-      let kb = pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
-      { kr[0] = k[kb + lane + 0u]; }
-      { kr[1] = k[kb + lane + 8u]; }
-      { kr[2] = k[kb + lane + 16u]; }
-      { kr[3] = k[kb + lane + 24u]; }
-    }
-    if (k0 + g + 1u * G < n) {
-      let kb = pagedRow(pageRow, lo + k0 + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
-      { kr[4] = k[kb + lane + 0u]; }
-      { kr[5] = k[kb + lane + 8u]; }
-      { kr[6] = k[kb + lane + 16u]; }
-      { kr[7] = k[kb + lane + 24u]; }
-    }
-    if (k0 + g + 2u * G < n) {
-      let kb = pagedRow(pageRow, lo + k0 + g + 2u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
-      { kr[8] = k[kb + lane + 0u]; }
-      { kr[9] = k[kb + lane + 8u]; }
-      { kr[10] = k[kb + lane + 16u]; }
-      { kr[11] = k[kb + lane + 24u]; }
-    }
-    if (k0 + g + 3u * G < n) {
-      let kb = pagedRow(pageRow, lo + k0 + g + 3u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
-      { kr[12] = k[kb + lane + 0u]; }
-      { kr[13] = k[kb + lane + 8u]; }
-      { kr[14] = k[kb + lane + 16u]; }
-      { kr[15] = k[kb + lane + 24u]; }
+  {
+    var d: array<f32, 8>;
+    {
+      let kv = kr[0];
+      d[0] += dot(qs[0u + lane + 0u], kv);
+      d[1] += dot(qs[32u + lane + 0u], kv);
+      d[2] += dot(qs[64u + lane + 0u], kv);
+      d[3] += dot(qs[96u + lane + 0u], kv);
+      d[4] += dot(qs[128u + lane + 0u], kv);
+      d[5] += dot(qs[160u + lane + 0u], kv);
+      d[6] += dot(qs[192u + lane + 0u], kv);
+      d[7] += dot(qs[224u + lane + 0u], kv);
     }
     {
-      var d: array<f32, 8>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      d[4] = 0.0;
-      d[5] = 0.0;
-      d[6] = 0.0;
-      d[7] = 0.0;
-      {
-        let kv = kr[0];
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[32u + lane + 0u], kv);
-        d[2] += dot(qs[64u + lane + 0u], kv);
-        d[3] += dot(qs[96u + lane + 0u], kv);
-        d[4] += dot(qs[128u + lane + 0u], kv);
-        d[5] += dot(qs[160u + lane + 0u], kv);
-        d[6] += dot(qs[192u + lane + 0u], kv);
-        d[7] += dot(qs[224u + lane + 0u], kv);
-      }
-      {
-        let kv = kr[1];
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[32u + lane + 8u], kv);
-        d[2] += dot(qs[64u + lane + 8u], kv);
-        d[3] += dot(qs[96u + lane + 8u], kv);
-        d[4] += dot(qs[128u + lane + 8u], kv);
-        d[5] += dot(qs[160u + lane + 8u], kv);
-        d[6] += dot(qs[192u + lane + 8u], kv);
-        d[7] += dot(qs[224u + lane + 8u], kv);
-      }
-      {
-        let kv = kr[2];
-        d[0] += dot(qs[0u + lane + 16u], kv);
-        d[1] += dot(qs[32u + lane + 16u], kv);
-        d[2] += dot(qs[64u + lane + 16u], kv);
-        d[3] += dot(qs[96u + lane + 16u], kv);
-        d[4] += dot(qs[128u + lane + 16u], kv);
-        d[5] += dot(qs[160u + lane + 16u], kv);
-        d[6] += dot(qs[192u + lane + 16u], kv);
-        d[7] += dot(qs[224u + lane + 16u], kv);
-      }
-      {
-        let kv = kr[3];
-        d[0] += dot(qs[0u + lane + 24u], kv);
-        d[1] += dot(qs[32u + lane + 24u], kv);
-        d[2] += dot(qs[64u + lane + 24u], kv);
-        d[3] += dot(qs[96u + lane + 24u], kv);
-        d[4] += dot(qs[128u + lane + 24u], kv);
-        d[5] += dot(qs[160u + lane + 24u], kv);
-        d[6] += dot(qs[192u + lane + 24u], kv);
-        d[7] += dot(qs[224u + lane + 24u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
-      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
-      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
-      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
-      let j = k0 + g + 0u * G;
-      if (j < n) {
-        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[4] = max(mx[4], m4);
-        if (lane == 0u) { sc[4u * C + j] = m4; }
-        let m5 = s5;
-        mx[5] = max(mx[5], m5);
-        if (lane == 0u) { sc[5u * C + j] = m5; }
-        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[6] = max(mx[6], m6);
-        if (lane == 0u) { sc[6u * C + j] = m6; }
-        let m7 = s7;
-        mx[7] = max(mx[7], m7);
-        if (lane == 0u) { sc[7u * C + j] = m7; }
-      }
+      let kv = kr[1];
+      d[0] += dot(qs[0u + lane + 4u], kv);
+      d[1] += dot(qs[32u + lane + 4u], kv);
+      d[2] += dot(qs[64u + lane + 4u], kv);
+      d[3] += dot(qs[96u + lane + 4u], kv);
+      d[4] += dot(qs[128u + lane + 4u], kv);
+      d[5] += dot(qs[160u + lane + 4u], kv);
+      d[6] += dot(qs[192u + lane + 4u], kv);
+      d[7] += dot(qs[224u + lane + 4u], kv);
     }
     {
-      var d: array<f32, 8>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      d[4] = 0.0;
-      d[5] = 0.0;
-      d[6] = 0.0;
-      d[7] = 0.0;
-      {
-        let kv = kr[4];
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[32u + lane + 0u], kv);
-        d[2] += dot(qs[64u + lane + 0u], kv);
-        d[3] += dot(qs[96u + lane + 0u], kv);
-        d[4] += dot(qs[128u + lane + 0u], kv);
-        d[5] += dot(qs[160u + lane + 0u], kv);
-        d[6] += dot(qs[192u + lane + 0u], kv);
-        d[7] += dot(qs[224u + lane + 0u], kv);
-      }
-      {
-        let kv = kr[5];
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[32u + lane + 8u], kv);
-        d[2] += dot(qs[64u + lane + 8u], kv);
-        d[3] += dot(qs[96u + lane + 8u], kv);
-        d[4] += dot(qs[128u + lane + 8u], kv);
-        d[5] += dot(qs[160u + lane + 8u], kv);
-        d[6] += dot(qs[192u + lane + 8u], kv);
-        d[7] += dot(qs[224u + lane + 8u], kv);
-      }
-      {
-        let kv = kr[6];
-        d[0] += dot(qs[0u + lane + 16u], kv);
-        d[1] += dot(qs[32u + lane + 16u], kv);
-        d[2] += dot(qs[64u + lane + 16u], kv);
-        d[3] += dot(qs[96u + lane + 16u], kv);
-        d[4] += dot(qs[128u + lane + 16u], kv);
-        d[5] += dot(qs[160u + lane + 16u], kv);
-        d[6] += dot(qs[192u + lane + 16u], kv);
-        d[7] += dot(qs[224u + lane + 16u], kv);
-      }
-      {
-        let kv = kr[7];
-        d[0] += dot(qs[0u + lane + 24u], kv);
-        d[1] += dot(qs[32u + lane + 24u], kv);
-        d[2] += dot(qs[64u + lane + 24u], kv);
-        d[3] += dot(qs[96u + lane + 24u], kv);
-        d[4] += dot(qs[128u + lane + 24u], kv);
-        d[5] += dot(qs[160u + lane + 24u], kv);
-        d[6] += dot(qs[192u + lane + 24u], kv);
-        d[7] += dot(qs[224u + lane + 24u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
-      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
-      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
-      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
-      let j = k0 + g + 1u * G;
-      if (j < n) {
-        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[4] = max(mx[4], m4);
-        if (lane == 0u) { sc[4u * C + j] = m4; }
-        let m5 = s5;
-        mx[5] = max(mx[5], m5);
-        if (lane == 0u) { sc[5u * C + j] = m5; }
-        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[6] = max(mx[6], m6);
-        if (lane == 0u) { sc[6u * C + j] = m6; }
-        let m7 = s7;
-        mx[7] = max(mx[7], m7);
-        if (lane == 0u) { sc[7u * C + j] = m7; }
-      }
+      let kv = kr[2];
+      d[0] += dot(qs[0u + lane + 8u], kv);
+      d[1] += dot(qs[32u + lane + 8u], kv);
+      d[2] += dot(qs[64u + lane + 8u], kv);
+      d[3] += dot(qs[96u + lane + 8u], kv);
+      d[4] += dot(qs[128u + lane + 8u], kv);
+      d[5] += dot(qs[160u + lane + 8u], kv);
+      d[6] += dot(qs[192u + lane + 8u], kv);
+      d[7] += dot(qs[224u + lane + 8u], kv);
     }
     {
-      var d: array<f32, 8>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      d[4] = 0.0;
-      d[5] = 0.0;
-      d[6] = 0.0;
-      d[7] = 0.0;
-      {
-        let kv = kr[8];
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[32u + lane + 0u], kv);
-        d[2] += dot(qs[64u + lane + 0u], kv);
-        d[3] += dot(qs[96u + lane + 0u], kv);
-        d[4] += dot(qs[128u + lane + 0u], kv);
-        d[5] += dot(qs[160u + lane + 0u], kv);
-        d[6] += dot(qs[192u + lane + 0u], kv);
-        d[7] += dot(qs[224u + lane + 0u], kv);
-      }
-      {
-        let kv = kr[9];
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[32u + lane + 8u], kv);
-        d[2] += dot(qs[64u + lane + 8u], kv);
-        d[3] += dot(qs[96u + lane + 8u], kv);
-        d[4] += dot(qs[128u + lane + 8u], kv);
-        d[5] += dot(qs[160u + lane + 8u], kv);
-        d[6] += dot(qs[192u + lane + 8u], kv);
-        d[7] += dot(qs[224u + lane + 8u], kv);
-      }
-      {
-        let kv = kr[10];
-        d[0] += dot(qs[0u + lane + 16u], kv);
-        d[1] += dot(qs[32u + lane + 16u], kv);
-        d[2] += dot(qs[64u + lane + 16u], kv);
-        d[3] += dot(qs[96u + lane + 16u], kv);
-        d[4] += dot(qs[128u + lane + 16u], kv);
-        d[5] += dot(qs[160u + lane + 16u], kv);
-        d[6] += dot(qs[192u + lane + 16u], kv);
-        d[7] += dot(qs[224u + lane + 16u], kv);
-      }
-      {
-        let kv = kr[11];
-        d[0] += dot(qs[0u + lane + 24u], kv);
-        d[1] += dot(qs[32u + lane + 24u], kv);
-        d[2] += dot(qs[64u + lane + 24u], kv);
-        d[3] += dot(qs[96u + lane + 24u], kv);
-        d[4] += dot(qs[128u + lane + 24u], kv);
-        d[5] += dot(qs[160u + lane + 24u], kv);
-        d[6] += dot(qs[192u + lane + 24u], kv);
-        d[7] += dot(qs[224u + lane + 24u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
-      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
-      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
-      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
-      let j = k0 + g + 2u * G;
-      if (j < n) {
-        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[4] = max(mx[4], m4);
-        if (lane == 0u) { sc[4u * C + j] = m4; }
-        let m5 = s5;
-        mx[5] = max(mx[5], m5);
-        if (lane == 0u) { sc[5u * C + j] = m5; }
-        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[6] = max(mx[6], m6);
-        if (lane == 0u) { sc[6u * C + j] = m6; }
-        let m7 = s7;
-        mx[7] = max(mx[7], m7);
-        if (lane == 0u) { sc[7u * C + j] = m7; }
-      }
+      let kv = kr[3];
+      d[0] += dot(qs[0u + lane + 12u], kv);
+      d[1] += dot(qs[32u + lane + 12u], kv);
+      d[2] += dot(qs[64u + lane + 12u], kv);
+      d[3] += dot(qs[96u + lane + 12u], kv);
+      d[4] += dot(qs[128u + lane + 12u], kv);
+      d[5] += dot(qs[160u + lane + 12u], kv);
+      d[6] += dot(qs[192u + lane + 12u], kv);
+      d[7] += dot(qs[224u + lane + 12u], kv);
     }
     {
-      var d: array<f32, 8>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      d[4] = 0.0;
-      d[5] = 0.0;
-      d[6] = 0.0;
-      d[7] = 0.0;
-      {
-        let kv = kr[12];
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[32u + lane + 0u], kv);
-        d[2] += dot(qs[64u + lane + 0u], kv);
-        d[3] += dot(qs[96u + lane + 0u], kv);
-        d[4] += dot(qs[128u + lane + 0u], kv);
-        d[5] += dot(qs[160u + lane + 0u], kv);
-        d[6] += dot(qs[192u + lane + 0u], kv);
-        d[7] += dot(qs[224u + lane + 0u], kv);
-      }
-      {
-        let kv = kr[13];
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[32u + lane + 8u], kv);
-        d[2] += dot(qs[64u + lane + 8u], kv);
-        d[3] += dot(qs[96u + lane + 8u], kv);
-        d[4] += dot(qs[128u + lane + 8u], kv);
-        d[5] += dot(qs[160u + lane + 8u], kv);
-        d[6] += dot(qs[192u + lane + 8u], kv);
-        d[7] += dot(qs[224u + lane + 8u], kv);
-      }
-      {
-        let kv = kr[14];
-        d[0] += dot(qs[0u + lane + 16u], kv);
-        d[1] += dot(qs[32u + lane + 16u], kv);
-        d[2] += dot(qs[64u + lane + 16u], kv);
-        d[3] += dot(qs[96u + lane + 16u], kv);
-        d[4] += dot(qs[128u + lane + 16u], kv);
-        d[5] += dot(qs[160u + lane + 16u], kv);
-        d[6] += dot(qs[192u + lane + 16u], kv);
-        d[7] += dot(qs[224u + lane + 16u], kv);
-      }
-      {
-        let kv = kr[15];
-        d[0] += dot(qs[0u + lane + 24u], kv);
-        d[1] += dot(qs[32u + lane + 24u], kv);
-        d[2] += dot(qs[64u + lane + 24u], kv);
-        d[3] += dot(qs[96u + lane + 24u], kv);
-        d[4] += dot(qs[128u + lane + 24u], kv);
-        d[5] += dot(qs[160u + lane + 24u], kv);
-        d[6] += dot(qs[192u + lane + 24u], kv);
-        d[7] += dot(qs[224u + lane + 24u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u); s4 += subgroupShuffleXor(s4, 4u);
-      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u); s5 += subgroupShuffleXor(s5, 4u);
-      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u); s6 += subgroupShuffleXor(s6, 4u);
-      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u); s7 += subgroupShuffleXor(s7, 4u);
-      let j = k0 + g + 3u * G;
-      if (j < n) {
-        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[4] = max(mx[4], m4);
-        if (lane == 0u) { sc[4u * C + j] = m4; }
-        let m5 = s5;
-        mx[5] = max(mx[5], m5);
-        if (lane == 0u) { sc[5u * C + j] = m5; }
-        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[6] = max(mx[6], m6);
-        if (lane == 0u) { sc[6u * C + j] = m6; }
-        let m7 = s7;
-        mx[7] = max(mx[7], m7);
-        if (lane == 0u) { sc[7u * C + j] = m7; }
-      }
+      let kv = kr[4];
+      d[0] += dot(qs[0u + lane + 16u], kv);
+      d[1] += dot(qs[32u + lane + 16u], kv);
+      d[2] += dot(qs[64u + lane + 16u], kv);
+      d[3] += dot(qs[96u + lane + 16u], kv);
+      d[4] += dot(qs[128u + lane + 16u], kv);
+      d[5] += dot(qs[160u + lane + 16u], kv);
+      d[6] += dot(qs[192u + lane + 16u], kv);
+      d[7] += dot(qs[224u + lane + 16u], kv);
+    }
+    {
+      let kv = kr[5];
+      d[0] += dot(qs[0u + lane + 20u], kv);
+      d[1] += dot(qs[32u + lane + 20u], kv);
+      d[2] += dot(qs[64u + lane + 20u], kv);
+      d[3] += dot(qs[96u + lane + 20u], kv);
+      d[4] += dot(qs[128u + lane + 20u], kv);
+      d[5] += dot(qs[160u + lane + 20u], kv);
+      d[6] += dot(qs[192u + lane + 20u], kv);
+      d[7] += dot(qs[224u + lane + 20u], kv);
+    }
+    {
+      let kv = kr[6];
+      d[0] += dot(qs[0u + lane + 24u], kv);
+      d[1] += dot(qs[32u + lane + 24u], kv);
+      d[2] += dot(qs[64u + lane + 24u], kv);
+      d[3] += dot(qs[96u + lane + 24u], kv);
+      d[4] += dot(qs[128u + lane + 24u], kv);
+      d[5] += dot(qs[160u + lane + 24u], kv);
+      d[6] += dot(qs[192u + lane + 24u], kv);
+      d[7] += dot(qs[224u + lane + 24u], kv);
+    }
+    {
+      let kv = kr[7];
+      d[0] += dot(qs[0u + lane + 28u], kv);
+      d[1] += dot(qs[32u + lane + 28u], kv);
+      d[2] += dot(qs[64u + lane + 28u], kv);
+      d[3] += dot(qs[96u + lane + 28u], kv);
+      d[4] += dot(qs[128u + lane + 28u], kv);
+      d[5] += dot(qs[160u + lane + 28u], kv);
+      d[6] += dot(qs[192u + lane + 28u], kv);
+      d[7] += dot(qs[224u + lane + 28u], kv);
+    }
+    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+    var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u);
+    var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u);
+    var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u);
+    var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u);
+    let j = g + 0u * G;
+    if (j < n) {
+      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[0] = max(mx[0], m0);
+      if (lane == 0u) { sc[0u * C + j] = m0; }
+      let m1 = s1;
+      mx[1] = max(mx[1], m1);
+      if (lane == 0u) { sc[1u * C + j] = m1; }
+      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[2] = max(mx[2], m2);
+      if (lane == 0u) { sc[2u * C + j] = m2; }
+      let m3 = s3;
+      mx[3] = max(mx[3], m3);
+      if (lane == 0u) { sc[3u * C + j] = m3; }
+      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[4] = max(mx[4], m4);
+      if (lane == 0u) { sc[4u * C + j] = m4; }
+      let m5 = s5;
+      mx[5] = max(mx[5], m5);
+      if (lane == 0u) { sc[5u * C + j] = m5; }
+      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[6] = max(mx[6], m6);
+      if (lane == 0u) { sc[6u * C + j] = m6; }
+      let m7 = s7;
+      mx[7] = max(mx[7], m7);
+      if (lane == 0u) { sc[7u * C + j] = m7; }
     }
   }
-  if (lane == 0u && n > 0u) {
+  {
+    var d: array<f32, 8>;
+    {
+      let kv = kr[8];
+      d[0] += dot(qs[0u + lane + 0u], kv);
+      d[1] += dot(qs[32u + lane + 0u], kv);
+      d[2] += dot(qs[64u + lane + 0u], kv);
+      d[3] += dot(qs[96u + lane + 0u], kv);
+      d[4] += dot(qs[128u + lane + 0u], kv);
+      d[5] += dot(qs[160u + lane + 0u], kv);
+      d[6] += dot(qs[192u + lane + 0u], kv);
+      d[7] += dot(qs[224u + lane + 0u], kv);
+    }
+    {
+      let kv = kr[9];
+      d[0] += dot(qs[0u + lane + 4u], kv);
+      d[1] += dot(qs[32u + lane + 4u], kv);
+      d[2] += dot(qs[64u + lane + 4u], kv);
+      d[3] += dot(qs[96u + lane + 4u], kv);
+      d[4] += dot(qs[128u + lane + 4u], kv);
+      d[5] += dot(qs[160u + lane + 4u], kv);
+      d[6] += dot(qs[192u + lane + 4u], kv);
+      d[7] += dot(qs[224u + lane + 4u], kv);
+    }
+    {
+      let kv = kr[10];
+      d[0] += dot(qs[0u + lane + 8u], kv);
+      d[1] += dot(qs[32u + lane + 8u], kv);
+      d[2] += dot(qs[64u + lane + 8u], kv);
+      d[3] += dot(qs[96u + lane + 8u], kv);
+      d[4] += dot(qs[128u + lane + 8u], kv);
+      d[5] += dot(qs[160u + lane + 8u], kv);
+      d[6] += dot(qs[192u + lane + 8u], kv);
+      d[7] += dot(qs[224u + lane + 8u], kv);
+    }
+    {
+      let kv = kr[11];
+      d[0] += dot(qs[0u + lane + 12u], kv);
+      d[1] += dot(qs[32u + lane + 12u], kv);
+      d[2] += dot(qs[64u + lane + 12u], kv);
+      d[3] += dot(qs[96u + lane + 12u], kv);
+      d[4] += dot(qs[128u + lane + 12u], kv);
+      d[5] += dot(qs[160u + lane + 12u], kv);
+      d[6] += dot(qs[192u + lane + 12u], kv);
+      d[7] += dot(qs[224u + lane + 12u], kv);
+    }
+    {
+      let kv = kr[12];
+      d[0] += dot(qs[0u + lane + 16u], kv);
+      d[1] += dot(qs[32u + lane + 16u], kv);
+      d[2] += dot(qs[64u + lane + 16u], kv);
+      d[3] += dot(qs[96u + lane + 16u], kv);
+      d[4] += dot(qs[128u + lane + 16u], kv);
+      d[5] += dot(qs[160u + lane + 16u], kv);
+      d[6] += dot(qs[192u + lane + 16u], kv);
+      d[7] += dot(qs[224u + lane + 16u], kv);
+    }
+    {
+      let kv = kr[13];
+      d[0] += dot(qs[0u + lane + 20u], kv);
+      d[1] += dot(qs[32u + lane + 20u], kv);
+      d[2] += dot(qs[64u + lane + 20u], kv);
+      d[3] += dot(qs[96u + lane + 20u], kv);
+      d[4] += dot(qs[128u + lane + 20u], kv);
+      d[5] += dot(qs[160u + lane + 20u], kv);
+      d[6] += dot(qs[192u + lane + 20u], kv);
+      d[7] += dot(qs[224u + lane + 20u], kv);
+    }
+    {
+      let kv = kr[14];
+      d[0] += dot(qs[0u + lane + 24u], kv);
+      d[1] += dot(qs[32u + lane + 24u], kv);
+      d[2] += dot(qs[64u + lane + 24u], kv);
+      d[3] += dot(qs[96u + lane + 24u], kv);
+      d[4] += dot(qs[128u + lane + 24u], kv);
+      d[5] += dot(qs[160u + lane + 24u], kv);
+      d[6] += dot(qs[192u + lane + 24u], kv);
+      d[7] += dot(qs[224u + lane + 24u], kv);
+    }
+    {
+      let kv = kr[15];
+      d[0] += dot(qs[0u + lane + 28u], kv);
+      d[1] += dot(qs[32u + lane + 28u], kv);
+      d[2] += dot(qs[64u + lane + 28u], kv);
+      d[3] += dot(qs[96u + lane + 28u], kv);
+      d[4] += dot(qs[128u + lane + 28u], kv);
+      d[5] += dot(qs[160u + lane + 28u], kv);
+      d[6] += dot(qs[192u + lane + 28u], kv);
+      d[7] += dot(qs[224u + lane + 28u], kv);
+    }
+    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+    var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u);
+    var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u);
+    var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u);
+    var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u);
+    let j = g + 1u * G;
+    if (j < n) {
+      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[0] = max(mx[0], m0);
+      if (lane == 0u) { sc[0u * C + j] = m0; }
+      let m1 = s1;
+      mx[1] = max(mx[1], m1);
+      if (lane == 0u) { sc[1u * C + j] = m1; }
+      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[2] = max(mx[2], m2);
+      if (lane == 0u) { sc[2u * C + j] = m2; }
+      let m3 = s3;
+      mx[3] = max(mx[3], m3);
+      if (lane == 0u) { sc[3u * C + j] = m3; }
+      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[4] = max(mx[4], m4);
+      if (lane == 0u) { sc[4u * C + j] = m4; }
+      let m5 = s5;
+      mx[5] = max(mx[5], m5);
+      if (lane == 0u) { sc[5u * C + j] = m5; }
+      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[6] = max(mx[6], m6);
+      if (lane == 0u) { sc[6u * C + j] = m6; }
+      let m7 = s7;
+      mx[7] = max(mx[7], m7);
+      if (lane == 0u) { sc[7u * C + j] = m7; }
+    }
+  }
+  mx[0] = subgroupMax(mx[0]);
+  mx[1] = subgroupMax(mx[1]);
+  mx[2] = subgroupMax(mx[2]);
+  mx[3] = subgroupMax(mx[3]);
+  mx[4] = subgroupMax(mx[4]);
+  mx[5] = subgroupMax(mx[5]);
+  mx[6] = subgroupMax(mx[6]);
+  mx[7] = subgroupMax(mx[7]);
+  if (sgLane == 0u && n > 0u) {
     atomicMax(&rowMax[0], orderedBits(mx[0]));
     atomicMax(&rowMax[1], orderedBits(mx[1]));
     atomicMax(&rowMax[2], orderedBits(mx[2]));
@@ -518,9 +410,30 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     atomicMax(&rowMax[6], orderedBits(mx[6]));
     atomicMax(&rowMax[7], orderedBits(mx[7]));
   }
+
+  let kg = t / D4;
+  let c = t % D4;
+  var vr: array<vec4<f32>, 16>;
+  if (kg < KG) {
+    if (kg + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + kg + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 8u < n) { vr[1] = v[pagedRow(pageRow, lo + kg + 8u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 16u < n) { vr[2] = v[pagedRow(pageRow, lo + kg + 16u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 24u < n) { vr[3] = v[pagedRow(pageRow, lo + kg + 24u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 32u < n) { vr[4] = v[pagedRow(pageRow, lo + kg + 32u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 40u < n) { vr[5] = v[pagedRow(pageRow, lo + kg + 40u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 48u < n) { vr[6] = v[pagedRow(pageRow, lo + kg + 48u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 56u < n) { vr[7] = v[pagedRow(pageRow, lo + kg + 56u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 64u < n) { vr[8] = v[pagedRow(pageRow, lo + kg + 64u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 72u < n) { vr[9] = v[pagedRow(pageRow, lo + kg + 72u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 80u < n) { vr[10] = v[pagedRow(pageRow, lo + kg + 80u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 88u < n) { vr[11] = v[pagedRow(pageRow, lo + kg + 88u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 96u < n) { vr[12] = v[pagedRow(pageRow, lo + kg + 96u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 104u < n) { vr[13] = v[pagedRow(pageRow, lo + kg + 104u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 112u < n) { vr[14] = v[pagedRow(pageRow, lo + kg + 112u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 120u < n) { vr[15] = v[pagedRow(pageRow, lo + kg + 120u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+  }
   workgroupBarrier();
 
-  // P = exp2(S − row max) in place; masked keys 0, a NaN score stays NaN.
   let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
   let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
   let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
@@ -530,93 +443,211 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let rowM6 = orderedFloat(atomicLoad(&rowMax[6]));
   let rowM7 = orderedFloat(atomicLoad(&rowMax[7]));
   for (var j = t; j < n; j += T) {
-    let s = sc[0u * C + j];
-    sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[1u * C + j];
-    sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[2u * C + j];
-    sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[3u * C + j];
-    sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[4u * C + j];
-    sc[4u * C + j] = select(select(0.0, exp2(s - rowM4), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[5u * C + j];
-    sc[5u * C + j] = select(select(0.0, exp2(s - rowM5), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[6u * C + j];
-    sc[6u * C + j] = select(select(0.0, exp2(s - rowM6), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[7u * C + j];
-    sc[7u * C + j] = select(select(0.0, exp2(s - rowM7), s > MASKED), params.nan, isNan(s));
+    { let s = sc[0u * C + j]; sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[1u * C + j]; sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[2u * C + j]; sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[3u * C + j]; sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[4u * C + j]; sc[4u * C + j] = select(select(0.0, exp2(s - rowM4), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[5u * C + j]; sc[5u * C + j] = select(select(0.0, exp2(s - rowM5), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[6u * C + j]; sc[6u * C + j] = select(select(0.0, exp2(s - rowM6), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[7u * C + j]; sc[7u * C + j] = select(select(0.0, exp2(s - rowM7), s > MASKED), params.nan, isNan(s)); }
   }
   workgroupBarrier();
-  let kg = t / D4;
-  let c = t % D4;
+
   var acc: array<vec4<f32>, 8>;
   var l: array<f32, 8>;
   if (kg < KG) {
-    for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
-      var vr: array<vec4<f32>, 4>;
-      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
-      if (j0 + 4u < n) { vr[1] = v[pagedRow(pageRow, lo + j0 + 4u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
-      if (j0 + 8u < n) { vr[2] = v[pagedRow(pageRow, lo + j0 + 8u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
-      if (j0 + 12u < n) { vr[3] = v[pagedRow(pageRow, lo + j0 + 12u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
-      if (j0 + 0u < n) {
-        let vv = vr[0];
-        { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 0u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 0u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 0u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-        { let p = sc[4u * C + j0 + 0u]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-        { let p = sc[5u * C + j0 + 0u]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-        { let p = sc[6u * C + j0 + 0u]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-        { let p = sc[7u * C + j0 + 0u]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
-      }
-      if (j0 + 4u < n) {
-        let vv = vr[1];
-        { let p = sc[0u * C + j0 + 4u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 4u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 4u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 4u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-        { let p = sc[4u * C + j0 + 4u]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-        { let p = sc[5u * C + j0 + 4u]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-        { let p = sc[6u * C + j0 + 4u]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-        { let p = sc[7u * C + j0 + 4u]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
-      }
-      if (j0 + 8u < n) {
-        let vv = vr[2];
-        { let p = sc[0u * C + j0 + 8u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 8u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 8u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 8u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-        { let p = sc[4u * C + j0 + 8u]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-        { let p = sc[5u * C + j0 + 8u]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-        { let p = sc[6u * C + j0 + 8u]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-        { let p = sc[7u * C + j0 + 8u]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
-      }
-      if (j0 + 12u < n) {
-        let vv = vr[3];
-        { let p = sc[0u * C + j0 + 12u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 12u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 12u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 12u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-        { let p = sc[4u * C + j0 + 12u]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-        { let p = sc[5u * C + j0 + 12u]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-        { let p = sc[6u * C + j0 + 12u]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-        { let p = sc[7u * C + j0 + 12u]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
-      }
+    if (kg + 0u < n) {
+      let vv = vr[0];
+      let j = kg + 0u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 8u < n) {
+      let vv = vr[1];
+      let j = kg + 8u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 16u < n) {
+      let vv = vr[2];
+      let j = kg + 16u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 24u < n) {
+      let vv = vr[3];
+      let j = kg + 24u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 32u < n) {
+      let vv = vr[4];
+      let j = kg + 32u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 40u < n) {
+      let vv = vr[5];
+      let j = kg + 40u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 48u < n) {
+      let vv = vr[6];
+      let j = kg + 48u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 56u < n) {
+      let vv = vr[7];
+      let j = kg + 56u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 64u < n) {
+      let vv = vr[8];
+      let j = kg + 64u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 72u < n) {
+      let vv = vr[9];
+      let j = kg + 72u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 80u < n) {
+      let vv = vr[10];
+      let j = kg + 80u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 88u < n) {
+      let vv = vr[11];
+      let j = kg + 88u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 96u < n) {
+      let vv = vr[12];
+      let j = kg + 96u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 104u < n) {
+      let vv = vr[13];
+      let j = kg + 104u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 112u < n) {
+      let vv = vr[14];
+      let j = kg + 112u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 120u < n) {
+      let vv = vr[15];
+      let j = kg + 120u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
     }
     if (c == 0u) {
       sums[kg * R + 0u] = l[0];
@@ -629,199 +660,108 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       sums[kg * R + 7u] = l[7];
     }
   }
-  // Rows 0…0: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[0];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[0] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 1…1: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[1];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[1] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 2…2: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[2];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[2] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 3…3: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[3];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[3] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 4…4: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[4];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[4] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 5…5: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[5];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[5] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 6…6: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[6];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[6] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 7…7: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[7];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[7] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
 
-  if (kg == 0u) {
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 0u]; }
-      let hr = hk * 4u + 0u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[0] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM0;
-        lse[at + 1u] = total;
-      }
+  // Rows 0…1.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[0];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[1];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 0u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 1u]; }
-      let hr = hk * 4u + 0u;
-      let i = 1u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[1] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM1;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 2u;
+    let i = r % 2u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 2u]; }
-      let hr = hk * 4u + 1u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[2] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM2;
-        lse[at + 1u] = total;
-      }
+  }
+  workgroupBarrier(); // before the next round reuses `meet`
+  // Rows 2…3.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[2];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[3];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 2u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 3u]; }
-      let hr = hk * 4u + 1u;
-      let i = 1u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[3] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM3;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 2u;
+    let i = r % 2u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 4u]; }
-      let hr = hk * 4u + 2u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[4] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM4;
-        lse[at + 1u] = total;
-      }
+  }
+  workgroupBarrier(); // before the next round reuses `meet`
+  // Rows 4…5.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[4];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[5];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 4u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 5u]; }
-      let hr = hk * 4u + 2u;
-      let i = 1u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[5] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM5;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 2u;
+    let i = r % 2u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 6u]; }
-      let hr = hk * 4u + 3u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[6] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM6;
-        lse[at + 1u] = total;
-      }
+  }
+  workgroupBarrier(); // before the next round reuses `meet`
+  // Rows 6…7.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[6];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[7];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 6u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 7u]; }
-      let hr = hk * 4u + 3u;
-      let i = 1u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[7] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM7;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 2u;
+    let i = r % 2u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
   }
 }

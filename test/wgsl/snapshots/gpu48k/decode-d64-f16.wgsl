@@ -38,12 +38,11 @@ struct Params {
 
 const D4 = 16u;
 const R = 4u;
-const T = 128u;
-const L = 8u;
-const G = 16u;
-const C = 256u;
-const KG = 8u;
-const AHEAD = 8u;
+const T = 256u;
+const L = 4u;
+const G = 64u;
+const C = 128u;
+const KG = 16u;
 const MASKED = -3.0e38;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -67,13 +66,13 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, 64>;
-var<workgroup> sc: array<f32, 1024>;
-var<workgroup> meet: array<vec4<f32>, 112>;
-var<workgroup> sums: array<f32, 32>;
+var<workgroup> sc: array<f32, 512>;
+var<workgroup> meet: array<vec4<f32>, 512>;
+var<workgroup> sums: array<f32, 64>;
 var<workgroup> rowMax: array<atomic<u32>, 4>;
 
-@compute @workgroup_size(128, 1, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sgLane: u32) {
   let part = wg.x;
   let hk = wg.y;
   let b = wg.z + params.batchBase;
@@ -83,7 +82,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   var hi = min(lo + params.rangeKeys, params.seqK);
   let n = select(0u, hi - lo, hi > lo);
 
-  // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
+  let lane = t % L;
+  let g = t / L;
+  var kr: array<vec2<u32>, 8>;
+  if (g + 0u * G < n) {
+    let kb = b * params.ksb + hk * params.ksh + (lo + g + 0u * G) * params.ksn - params.kOff;
+    { kr[0] = k[kb + lane + 0u]; }
+    { kr[1] = k[kb + lane + 4u]; }
+    { kr[2] = k[kb + lane + 8u]; }
+    { kr[3] = k[kb + lane + 12u]; }
+  }
+  if (g + 1u * G < n) {
+    let kb = b * params.ksb + hk * params.ksh + (lo + g + 1u * G) * params.ksn - params.kOff;
+    { kr[4] = k[kb + lane + 0u]; }
+    { kr[5] = k[kb + lane + 4u]; }
+    { kr[6] = k[kb + lane + 8u]; }
+    { kr[7] = k[kb + lane + 12u]; }
+  }
+
+  // Q rows (every head of the group) to workgroup memory while the K rows arrive, scaled into the log2 frame.
   for (var e = t; e < R * D4; e += T) {
     let r = e / D4;
     let hr = hk * 4u + r / 1u;
@@ -92,477 +109,215 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
   workgroupBarrier();
 
-  let lane = t % L;
-  let g = t / L;
   var mx: array<f32, 4>;
   mx[0] = MASKED;
   mx[1] = MASKED;
   mx[2] = MASKED;
   mx[3] = MASKED;
-  for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
-    var kr: array<vec2<u32>, 16>;
-    if (k0 + g + 0u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn - params.kOff;
-      { kr[0] = k[kb + lane + 0u]; }
-      { kr[1] = k[kb + lane + 8u]; }
-    }
-    if (k0 + g + 1u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 1u * G) * params.ksn - params.kOff;
-      { kr[2] = k[kb + lane + 0u]; }
-      { kr[3] = k[kb + lane + 8u]; }
-    }
-    if (k0 + g + 2u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 2u * G) * params.ksn - params.kOff;
-      { kr[4] = k[kb + lane + 0u]; }
-      { kr[5] = k[kb + lane + 8u]; }
-    }
-    if (k0 + g + 3u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 3u * G) * params.ksn - params.kOff;
-      { kr[6] = k[kb + lane + 0u]; }
-      { kr[7] = k[kb + lane + 8u]; }
-    }
-    if (k0 + g + 4u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 4u * G) * params.ksn - params.kOff;
-      { kr[8] = k[kb + lane + 0u]; }
-      { kr[9] = k[kb + lane + 8u]; }
-    }
-    if (k0 + g + 5u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 5u * G) * params.ksn - params.kOff;
-      { kr[10] = k[kb + lane + 0u]; }
-      { kr[11] = k[kb + lane + 8u]; }
-    }
-    if (k0 + g + 6u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 6u * G) * params.ksn - params.kOff;
-      { kr[12] = k[kb + lane + 0u]; }
-      { kr[13] = k[kb + lane + 8u]; }
-    }
-    if (k0 + g + 7u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 7u * G) * params.ksn - params.kOff;
-      { kr[14] = k[kb + lane + 0u]; }
-      { kr[15] = k[kb + lane + 8u]; }
+  {
+    var d: array<f32, 4>;
+    {
+      let kv = unpackHalf4(kr[0]);
+      d[0] += dot(qs[0u + lane + 0u], kv);
+      d[1] += dot(qs[16u + lane + 0u], kv);
+      d[2] += dot(qs[32u + lane + 0u], kv);
+      d[3] += dot(qs[48u + lane + 0u], kv);
     }
     {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[0]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[1]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      let j = k0 + g + 0u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
+      let kv = unpackHalf4(kr[1]);
+      d[0] += dot(qs[0u + lane + 4u], kv);
+      d[1] += dot(qs[16u + lane + 4u], kv);
+      d[2] += dot(qs[32u + lane + 4u], kv);
+      d[3] += dot(qs[48u + lane + 4u], kv);
     }
     {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[2]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[3]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      let j = k0 + g + 1u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
+      let kv = unpackHalf4(kr[2]);
+      d[0] += dot(qs[0u + lane + 8u], kv);
+      d[1] += dot(qs[16u + lane + 8u], kv);
+      d[2] += dot(qs[32u + lane + 8u], kv);
+      d[3] += dot(qs[48u + lane + 8u], kv);
     }
     {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[4]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[5]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      let j = k0 + g + 2u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
+      let kv = unpackHalf4(kr[3]);
+      d[0] += dot(qs[0u + lane + 12u], kv);
+      d[1] += dot(qs[16u + lane + 12u], kv);
+      d[2] += dot(qs[32u + lane + 12u], kv);
+      d[3] += dot(qs[48u + lane + 12u], kv);
     }
-    {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[6]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[7]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      let j = k0 + g + 3u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
-    }
-    {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[8]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[9]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      let j = k0 + g + 4u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
-    }
-    {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[10]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[11]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      let j = k0 + g + 5u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
-    }
-    {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[12]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[13]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      let j = k0 + g + 6u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
-    }
-    {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[14]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[15]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u); s0 += subgroupShuffleXor(s0, 4u);
-      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u); s1 += subgroupShuffleXor(s1, 4u);
-      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u); s2 += subgroupShuffleXor(s2, 4u);
-      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u); s3 += subgroupShuffleXor(s3, 4u);
-      let j = k0 + g + 7u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
+    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+    let j = g + 0u * G;
+    if (j < n) {
+      let m0 = s0;
+      mx[0] = max(mx[0], m0);
+      if (lane == 0u) { sc[0u * C + j] = m0; }
+      let m1 = s1;
+      mx[1] = max(mx[1], m1);
+      if (lane == 0u) { sc[1u * C + j] = m1; }
+      let m2 = s2;
+      mx[2] = max(mx[2], m2);
+      if (lane == 0u) { sc[2u * C + j] = m2; }
+      let m3 = s3;
+      mx[3] = max(mx[3], m3);
+      if (lane == 0u) { sc[3u * C + j] = m3; }
     }
   }
-  if (lane == 0u && n > 0u) {
+  {
+    var d: array<f32, 4>;
+    {
+      let kv = unpackHalf4(kr[4]);
+      d[0] += dot(qs[0u + lane + 0u], kv);
+      d[1] += dot(qs[16u + lane + 0u], kv);
+      d[2] += dot(qs[32u + lane + 0u], kv);
+      d[3] += dot(qs[48u + lane + 0u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[5]);
+      d[0] += dot(qs[0u + lane + 4u], kv);
+      d[1] += dot(qs[16u + lane + 4u], kv);
+      d[2] += dot(qs[32u + lane + 4u], kv);
+      d[3] += dot(qs[48u + lane + 4u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[6]);
+      d[0] += dot(qs[0u + lane + 8u], kv);
+      d[1] += dot(qs[16u + lane + 8u], kv);
+      d[2] += dot(qs[32u + lane + 8u], kv);
+      d[3] += dot(qs[48u + lane + 8u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[7]);
+      d[0] += dot(qs[0u + lane + 12u], kv);
+      d[1] += dot(qs[16u + lane + 12u], kv);
+      d[2] += dot(qs[32u + lane + 12u], kv);
+      d[3] += dot(qs[48u + lane + 12u], kv);
+    }
+    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+    let j = g + 1u * G;
+    if (j < n) {
+      let m0 = s0;
+      mx[0] = max(mx[0], m0);
+      if (lane == 0u) { sc[0u * C + j] = m0; }
+      let m1 = s1;
+      mx[1] = max(mx[1], m1);
+      if (lane == 0u) { sc[1u * C + j] = m1; }
+      let m2 = s2;
+      mx[2] = max(mx[2], m2);
+      if (lane == 0u) { sc[2u * C + j] = m2; }
+      let m3 = s3;
+      mx[3] = max(mx[3], m3);
+      if (lane == 0u) { sc[3u * C + j] = m3; }
+    }
+  }
+  mx[0] = subgroupMax(mx[0]);
+  mx[1] = subgroupMax(mx[1]);
+  mx[2] = subgroupMax(mx[2]);
+  mx[3] = subgroupMax(mx[3]);
+  if (sgLane == 0u && n > 0u) {
     atomicMax(&rowMax[0], orderedBits(mx[0]));
     atomicMax(&rowMax[1], orderedBits(mx[1]));
     atomicMax(&rowMax[2], orderedBits(mx[2]));
     atomicMax(&rowMax[3], orderedBits(mx[3]));
   }
+
+  let kg = t / D4;
+  let c = t % D4;
+  var vr: array<vec2<u32>, 8>;
+  if (kg < KG) {
+    if (kg + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + kg + 0u) * params.vsn - params.vOff + c]; }
+    if (kg + 16u < n) { vr[1] = v[b * params.vsb + hk * params.vsh + (lo + kg + 16u) * params.vsn - params.vOff + c]; }
+    if (kg + 32u < n) { vr[2] = v[b * params.vsb + hk * params.vsh + (lo + kg + 32u) * params.vsn - params.vOff + c]; }
+    if (kg + 48u < n) { vr[3] = v[b * params.vsb + hk * params.vsh + (lo + kg + 48u) * params.vsn - params.vOff + c]; }
+    if (kg + 64u < n) { vr[4] = v[b * params.vsb + hk * params.vsh + (lo + kg + 64u) * params.vsn - params.vOff + c]; }
+    if (kg + 80u < n) { vr[5] = v[b * params.vsb + hk * params.vsh + (lo + kg + 80u) * params.vsn - params.vOff + c]; }
+    if (kg + 96u < n) { vr[6] = v[b * params.vsb + hk * params.vsh + (lo + kg + 96u) * params.vsn - params.vOff + c]; }
+    if (kg + 112u < n) { vr[7] = v[b * params.vsb + hk * params.vsh + (lo + kg + 112u) * params.vsn - params.vOff + c]; }
+  }
   workgroupBarrier();
 
-  // P = exp2(S − row max) in place; masked keys 0, a NaN score stays NaN.
   let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
   let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
   let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
   let rowM3 = orderedFloat(atomicLoad(&rowMax[3]));
   for (var j = t; j < n; j += T) {
-    let s = sc[0u * C + j];
-    sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[1u * C + j];
-    sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[2u * C + j];
-    sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[3u * C + j];
-    sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s));
+    { let s = sc[0u * C + j]; sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[1u * C + j]; sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[2u * C + j]; sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[3u * C + j]; sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s)); }
   }
   workgroupBarrier();
-  let kg = t / D4;
-  let c = t % D4;
+
   var acc: array<vec4<f32>, 4>;
   var l: array<f32, 4>;
   if (kg < KG) {
-    for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
-      var vr: array<vec2<u32>, 8>;
-      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn - params.vOff + c]; }
-      if (j0 + 8u < n) { vr[1] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 8u) * params.vsn - params.vOff + c]; }
-      if (j0 + 16u < n) { vr[2] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 16u) * params.vsn - params.vOff + c]; }
-      if (j0 + 24u < n) { vr[3] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 24u) * params.vsn - params.vOff + c]; }
-      if (j0 + 32u < n) { vr[4] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 32u) * params.vsn - params.vOff + c]; }
-      if (j0 + 40u < n) { vr[5] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 40u) * params.vsn - params.vOff + c]; }
-      if (j0 + 48u < n) { vr[6] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 48u) * params.vsn - params.vOff + c]; }
-      if (j0 + 56u < n) { vr[7] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 56u) * params.vsn - params.vOff + c]; }
-      if (j0 + 0u < n) {
-        let vv = unpackHalf4(vr[0]);
-        { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 0u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 0u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 0u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
-      if (j0 + 8u < n) {
-        let vv = unpackHalf4(vr[1]);
-        { let p = sc[0u * C + j0 + 8u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 8u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 8u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 8u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
-      if (j0 + 16u < n) {
-        let vv = unpackHalf4(vr[2]);
-        { let p = sc[0u * C + j0 + 16u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 16u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 16u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 16u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
-      if (j0 + 24u < n) {
-        let vv = unpackHalf4(vr[3]);
-        { let p = sc[0u * C + j0 + 24u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 24u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 24u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 24u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
-      if (j0 + 32u < n) {
-        let vv = unpackHalf4(vr[4]);
-        { let p = sc[0u * C + j0 + 32u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 32u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 32u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 32u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
-      if (j0 + 40u < n) {
-        let vv = unpackHalf4(vr[5]);
-        { let p = sc[0u * C + j0 + 40u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 40u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 40u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 40u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
-      if (j0 + 48u < n) {
-        let vv = unpackHalf4(vr[6]);
-        { let p = sc[0u * C + j0 + 48u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 48u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 48u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 48u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
-      if (j0 + 56u < n) {
-        let vv = unpackHalf4(vr[7]);
-        { let p = sc[0u * C + j0 + 56u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 56u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 56u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 56u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
+    if (kg + 0u < n) {
+      let vv = unpackHalf4(vr[0]);
+      let j = kg + 0u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 16u < n) {
+      let vv = unpackHalf4(vr[1]);
+      let j = kg + 16u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 32u < n) {
+      let vv = unpackHalf4(vr[2]);
+      let j = kg + 32u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 48u < n) {
+      let vv = unpackHalf4(vr[3]);
+      let j = kg + 48u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 64u < n) {
+      let vv = unpackHalf4(vr[4]);
+      let j = kg + 64u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 80u < n) {
+      let vv = unpackHalf4(vr[5]);
+      let j = kg + 80u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 96u < n) {
+      let vv = unpackHalf4(vr[6]);
+      let j = kg + 96u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 112u < n) {
+      let vv = unpackHalf4(vr[7]);
+      let j = kg + 112u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
     }
     if (c == 0u) {
       sums[kg * R + 0u] = l[0];
@@ -571,103 +326,56 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       sums[kg * R + 3u] = l[3];
     }
   }
-  // Rows 0…0: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[0];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[0] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 1…1: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[1];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[1] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 2…2: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[2];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[2] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 3…3: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[3];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[3] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
 
-  if (kg == 0u) {
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 0u]; }
-      let hr = hk * 4u + 0u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[0] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM0;
-        lse[at + 1u] = total;
-      }
+  // Rows 0…1.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[0];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[1];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 0u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 1u]; }
-      let hr = hk * 4u + 1u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[1] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM1;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 1u;
+    let i = r % 1u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 2u]; }
-      let hr = hk * 4u + 2u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[2] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM2;
-        lse[at + 1u] = total;
-      }
+  }
+  workgroupBarrier(); // before the next round reuses `meet`
+  // Rows 2…3.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[2];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[3];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 2u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 3u]; }
-      let hr = hk * 4u + 3u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[3] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM3;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 1u;
+    let i = r % 1u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
   }
 }

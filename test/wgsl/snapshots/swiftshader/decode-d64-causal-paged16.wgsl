@@ -36,12 +36,11 @@ struct Params {
 
 const D4 = 16u;
 const R = 8u;
-const T = 128u;
+const T = 256u;
 const L = 1u;
-const G = 128u;
-const C = 256u;
-const KG = 8u;
-const AHEAD = 1u;
+const G = 256u;
+const C = 512u;
+const KG = 16u;
 const MASKED = -3.0e38;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -71,12 +70,12 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, 128>;
-var<workgroup> sc: array<f32, 2048>;
-var<workgroup> meet: array<vec4<f32>, 112>;
-var<workgroup> sums: array<f32, 64>;
+var<workgroup> sc: array<f32, 4096>;
+var<workgroup> meet: array<vec4<f32>, 512>;
+var<workgroup> sums: array<f32, 128>;
 var<workgroup> rowMax: array<atomic<u32>, 8>;
 
-@compute @workgroup_size(128, 1, 1)
+@compute @workgroup_size(256, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let part = wg.x;
   let hk = wg.y;
@@ -95,7 +94,49 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   hi = u32(clamp(i32(1u) + causalOffset + 1, i32(lo), i32(max(hi, lo))));
   let n = select(0u, hi - lo, hi > lo);
 
-  // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
+  let lane = t % L;
+  let g = t / L;
+  var kr: array<vec4<f32>, 32>;
+  if (g + 0u * G < n) {
+    let kb = pagedRow(pageRow, lo + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+    { kr[0] = k[kb + lane + 0u]; }
+    { kr[1] = k[kb + lane + 1u]; }
+    { kr[2] = k[kb + lane + 2u]; }
+    { kr[3] = k[kb + lane + 3u]; }
+    { kr[4] = k[kb + lane + 4u]; }
+    { kr[5] = k[kb + lane + 5u]; }
+    { kr[6] = k[kb + lane + 6u]; }
+    { kr[7] = k[kb + lane + 7u]; }
+    { kr[8] = k[kb + lane + 8u]; }
+    { kr[9] = k[kb + lane + 9u]; }
+    { kr[10] = k[kb + lane + 10u]; }
+    { kr[11] = k[kb + lane + 11u]; }
+    { kr[12] = k[kb + lane + 12u]; }
+    { kr[13] = k[kb + lane + 13u]; }
+    { kr[14] = k[kb + lane + 14u]; }
+    { kr[15] = k[kb + lane + 15u]; }
+  }
+  if (g + 1u * G < n) {
+    let kb = pagedRow(pageRow, lo + g + 1u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
+    { kr[16] = k[kb + lane + 0u]; }
+    { kr[17] = k[kb + lane + 1u]; }
+    { kr[18] = k[kb + lane + 2u]; }
+    { kr[19] = k[kb + lane + 3u]; }
+    { kr[20] = k[kb + lane + 4u]; }
+    { kr[21] = k[kb + lane + 5u]; }
+    { kr[22] = k[kb + lane + 6u]; }
+    { kr[23] = k[kb + lane + 7u]; }
+    { kr[24] = k[kb + lane + 8u]; }
+    { kr[25] = k[kb + lane + 9u]; }
+    { kr[26] = k[kb + lane + 10u]; }
+    { kr[27] = k[kb + lane + 11u]; }
+    { kr[28] = k[kb + lane + 12u]; }
+    { kr[29] = k[kb + lane + 13u]; }
+    { kr[30] = k[kb + lane + 14u]; }
+    { kr[31] = k[kb + lane + 15u]; }
+  }
+
+  // Q rows (every head of the group) to workgroup memory while the K rows arrive, scaled into the log2 frame.
   for (var e = t; e < R * D4; e += T) {
     let r = e / D4;
     let hr = hk * 4u + r / 2u;
@@ -104,8 +145,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
   workgroupBarrier();
 
-  let lane = t % L;
-  let g = t / L;
   var mx: array<f32, 8>;
   mx[0] = MASKED;
   mx[1] = MASKED;
@@ -115,250 +154,435 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[5] = MASKED;
   mx[6] = MASKED;
   mx[7] = MASKED;
-  for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
-    var kr: array<vec4<f32>, 16>;
-    if (k0 + g + 0u * G < n) {
-      let kb = pagedRow(pageRow, lo + k0 + g + 0u * G, params.ksb, params.ksn) + hk * params.ksh - params.kOff;
-      { kr[0] = k[kb + lane + 0u]; }
-      { kr[1] = k[kb + lane + 1u]; }
-      { kr[2] = k[kb + lane + 2u]; }
-      { kr[3] = k[kb + lane + 3u]; }
-      { kr[4] = k[kb + lane + 4u]; }
-      { kr[5] = k[kb + lane + 5u]; }
-      { kr[6] = k[kb + lane + 6u]; }
-      { kr[7] = k[kb + lane + 7u]; }
-      { kr[8] = k[kb + lane + 8u]; }
-      { kr[9] = k[kb + lane + 9u]; }
-      { kr[10] = k[kb + lane + 10u]; }
-      { kr[11] = k[kb + lane + 11u]; }
-      { kr[12] = k[kb + lane + 12u]; }
-      { kr[13] = k[kb + lane + 13u]; }
-      { kr[14] = k[kb + lane + 14u]; }
-      { kr[15] = k[kb + lane + 15u]; }
+  {
+    var d: array<f32, 8>;
+    {
+      let kv = kr[0];
+      d[0] += dot(qs[0u + lane + 0u], kv);
+      d[1] += dot(qs[16u + lane + 0u], kv);
+      d[2] += dot(qs[32u + lane + 0u], kv);
+      d[3] += dot(qs[48u + lane + 0u], kv);
+      d[4] += dot(qs[64u + lane + 0u], kv);
+      d[5] += dot(qs[80u + lane + 0u], kv);
+      d[6] += dot(qs[96u + lane + 0u], kv);
+      d[7] += dot(qs[112u + lane + 0u], kv);
     }
     {
-      var d: array<f32, 8>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      d[4] = 0.0;
-      d[5] = 0.0;
-      d[6] = 0.0;
-      d[7] = 0.0;
-      {
-        let kv = kr[0];
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-        d[4] += dot(qs[64u + lane + 0u], kv);
-        d[5] += dot(qs[80u + lane + 0u], kv);
-        d[6] += dot(qs[96u + lane + 0u], kv);
-        d[7] += dot(qs[112u + lane + 0u], kv);
-      }
-      {
-        let kv = kr[1];
-        d[0] += dot(qs[0u + lane + 1u], kv);
-        d[1] += dot(qs[16u + lane + 1u], kv);
-        d[2] += dot(qs[32u + lane + 1u], kv);
-        d[3] += dot(qs[48u + lane + 1u], kv);
-        d[4] += dot(qs[64u + lane + 1u], kv);
-        d[5] += dot(qs[80u + lane + 1u], kv);
-        d[6] += dot(qs[96u + lane + 1u], kv);
-        d[7] += dot(qs[112u + lane + 1u], kv);
-      }
-      {
-        let kv = kr[2];
-        d[0] += dot(qs[0u + lane + 2u], kv);
-        d[1] += dot(qs[16u + lane + 2u], kv);
-        d[2] += dot(qs[32u + lane + 2u], kv);
-        d[3] += dot(qs[48u + lane + 2u], kv);
-        d[4] += dot(qs[64u + lane + 2u], kv);
-        d[5] += dot(qs[80u + lane + 2u], kv);
-        d[6] += dot(qs[96u + lane + 2u], kv);
-        d[7] += dot(qs[112u + lane + 2u], kv);
-      }
-      {
-        let kv = kr[3];
-        d[0] += dot(qs[0u + lane + 3u], kv);
-        d[1] += dot(qs[16u + lane + 3u], kv);
-        d[2] += dot(qs[32u + lane + 3u], kv);
-        d[3] += dot(qs[48u + lane + 3u], kv);
-        d[4] += dot(qs[64u + lane + 3u], kv);
-        d[5] += dot(qs[80u + lane + 3u], kv);
-        d[6] += dot(qs[96u + lane + 3u], kv);
-        d[7] += dot(qs[112u + lane + 3u], kv);
-      }
-      {
-        let kv = kr[4];
-        d[0] += dot(qs[0u + lane + 4u], kv);
-        d[1] += dot(qs[16u + lane + 4u], kv);
-        d[2] += dot(qs[32u + lane + 4u], kv);
-        d[3] += dot(qs[48u + lane + 4u], kv);
-        d[4] += dot(qs[64u + lane + 4u], kv);
-        d[5] += dot(qs[80u + lane + 4u], kv);
-        d[6] += dot(qs[96u + lane + 4u], kv);
-        d[7] += dot(qs[112u + lane + 4u], kv);
-      }
-      {
-        let kv = kr[5];
-        d[0] += dot(qs[0u + lane + 5u], kv);
-        d[1] += dot(qs[16u + lane + 5u], kv);
-        d[2] += dot(qs[32u + lane + 5u], kv);
-        d[3] += dot(qs[48u + lane + 5u], kv);
-        d[4] += dot(qs[64u + lane + 5u], kv);
-        d[5] += dot(qs[80u + lane + 5u], kv);
-        d[6] += dot(qs[96u + lane + 5u], kv);
-        d[7] += dot(qs[112u + lane + 5u], kv);
-      }
-      {
-        let kv = kr[6];
-        d[0] += dot(qs[0u + lane + 6u], kv);
-        d[1] += dot(qs[16u + lane + 6u], kv);
-        d[2] += dot(qs[32u + lane + 6u], kv);
-        d[3] += dot(qs[48u + lane + 6u], kv);
-        d[4] += dot(qs[64u + lane + 6u], kv);
-        d[5] += dot(qs[80u + lane + 6u], kv);
-        d[6] += dot(qs[96u + lane + 6u], kv);
-        d[7] += dot(qs[112u + lane + 6u], kv);
-      }
-      {
-        let kv = kr[7];
-        d[0] += dot(qs[0u + lane + 7u], kv);
-        d[1] += dot(qs[16u + lane + 7u], kv);
-        d[2] += dot(qs[32u + lane + 7u], kv);
-        d[3] += dot(qs[48u + lane + 7u], kv);
-        d[4] += dot(qs[64u + lane + 7u], kv);
-        d[5] += dot(qs[80u + lane + 7u], kv);
-        d[6] += dot(qs[96u + lane + 7u], kv);
-        d[7] += dot(qs[112u + lane + 7u], kv);
-      }
-      {
-        let kv = kr[8];
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-        d[4] += dot(qs[64u + lane + 8u], kv);
-        d[5] += dot(qs[80u + lane + 8u], kv);
-        d[6] += dot(qs[96u + lane + 8u], kv);
-        d[7] += dot(qs[112u + lane + 8u], kv);
-      }
-      {
-        let kv = kr[9];
-        d[0] += dot(qs[0u + lane + 9u], kv);
-        d[1] += dot(qs[16u + lane + 9u], kv);
-        d[2] += dot(qs[32u + lane + 9u], kv);
-        d[3] += dot(qs[48u + lane + 9u], kv);
-        d[4] += dot(qs[64u + lane + 9u], kv);
-        d[5] += dot(qs[80u + lane + 9u], kv);
-        d[6] += dot(qs[96u + lane + 9u], kv);
-        d[7] += dot(qs[112u + lane + 9u], kv);
-      }
-      {
-        let kv = kr[10];
-        d[0] += dot(qs[0u + lane + 10u], kv);
-        d[1] += dot(qs[16u + lane + 10u], kv);
-        d[2] += dot(qs[32u + lane + 10u], kv);
-        d[3] += dot(qs[48u + lane + 10u], kv);
-        d[4] += dot(qs[64u + lane + 10u], kv);
-        d[5] += dot(qs[80u + lane + 10u], kv);
-        d[6] += dot(qs[96u + lane + 10u], kv);
-        d[7] += dot(qs[112u + lane + 10u], kv);
-      }
-      {
-        let kv = kr[11];
-        d[0] += dot(qs[0u + lane + 11u], kv);
-        d[1] += dot(qs[16u + lane + 11u], kv);
-        d[2] += dot(qs[32u + lane + 11u], kv);
-        d[3] += dot(qs[48u + lane + 11u], kv);
-        d[4] += dot(qs[64u + lane + 11u], kv);
-        d[5] += dot(qs[80u + lane + 11u], kv);
-        d[6] += dot(qs[96u + lane + 11u], kv);
-        d[7] += dot(qs[112u + lane + 11u], kv);
-      }
-      {
-        let kv = kr[12];
-        d[0] += dot(qs[0u + lane + 12u], kv);
-        d[1] += dot(qs[16u + lane + 12u], kv);
-        d[2] += dot(qs[32u + lane + 12u], kv);
-        d[3] += dot(qs[48u + lane + 12u], kv);
-        d[4] += dot(qs[64u + lane + 12u], kv);
-        d[5] += dot(qs[80u + lane + 12u], kv);
-        d[6] += dot(qs[96u + lane + 12u], kv);
-        d[7] += dot(qs[112u + lane + 12u], kv);
-      }
-      {
-        let kv = kr[13];
-        d[0] += dot(qs[0u + lane + 13u], kv);
-        d[1] += dot(qs[16u + lane + 13u], kv);
-        d[2] += dot(qs[32u + lane + 13u], kv);
-        d[3] += dot(qs[48u + lane + 13u], kv);
-        d[4] += dot(qs[64u + lane + 13u], kv);
-        d[5] += dot(qs[80u + lane + 13u], kv);
-        d[6] += dot(qs[96u + lane + 13u], kv);
-        d[7] += dot(qs[112u + lane + 13u], kv);
-      }
-      {
-        let kv = kr[14];
-        d[0] += dot(qs[0u + lane + 14u], kv);
-        d[1] += dot(qs[16u + lane + 14u], kv);
-        d[2] += dot(qs[32u + lane + 14u], kv);
-        d[3] += dot(qs[48u + lane + 14u], kv);
-        d[4] += dot(qs[64u + lane + 14u], kv);
-        d[5] += dot(qs[80u + lane + 14u], kv);
-        d[6] += dot(qs[96u + lane + 14u], kv);
-        d[7] += dot(qs[112u + lane + 14u], kv);
-      }
-      {
-        let kv = kr[15];
-        d[0] += dot(qs[0u + lane + 15u], kv);
-        d[1] += dot(qs[16u + lane + 15u], kv);
-        d[2] += dot(qs[32u + lane + 15u], kv);
-        d[3] += dot(qs[48u + lane + 15u], kv);
-        d[4] += dot(qs[64u + lane + 15u], kv);
-        d[5] += dot(qs[80u + lane + 15u], kv);
-        d[6] += dot(qs[96u + lane + 15u], kv);
-        d[7] += dot(qs[112u + lane + 15u], kv);
-      }
-      var s0 = d[0];
-      var s1 = d[1];
-      var s2 = d[2];
-      var s3 = d[3];
-      var s4 = d[4];
-      var s5 = d[5];
-      var s6 = d[6];
-      var s7 = d[7];
-      let j = k0 + g + 0u * G;
-      if (j < n) {
-        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[4] = max(mx[4], m4);
-        if (lane == 0u) { sc[4u * C + j] = m4; }
-        let m5 = s5;
-        mx[5] = max(mx[5], m5);
-        if (lane == 0u) { sc[5u * C + j] = m5; }
-        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-        mx[6] = max(mx[6], m6);
-        if (lane == 0u) { sc[6u * C + j] = m6; }
-        let m7 = s7;
-        mx[7] = max(mx[7], m7);
-        if (lane == 0u) { sc[7u * C + j] = m7; }
-      }
+      let kv = kr[1];
+      d[0] += dot(qs[0u + lane + 1u], kv);
+      d[1] += dot(qs[16u + lane + 1u], kv);
+      d[2] += dot(qs[32u + lane + 1u], kv);
+      d[3] += dot(qs[48u + lane + 1u], kv);
+      d[4] += dot(qs[64u + lane + 1u], kv);
+      d[5] += dot(qs[80u + lane + 1u], kv);
+      d[6] += dot(qs[96u + lane + 1u], kv);
+      d[7] += dot(qs[112u + lane + 1u], kv);
+    }
+    {
+      let kv = kr[2];
+      d[0] += dot(qs[0u + lane + 2u], kv);
+      d[1] += dot(qs[16u + lane + 2u], kv);
+      d[2] += dot(qs[32u + lane + 2u], kv);
+      d[3] += dot(qs[48u + lane + 2u], kv);
+      d[4] += dot(qs[64u + lane + 2u], kv);
+      d[5] += dot(qs[80u + lane + 2u], kv);
+      d[6] += dot(qs[96u + lane + 2u], kv);
+      d[7] += dot(qs[112u + lane + 2u], kv);
+    }
+    {
+      let kv = kr[3];
+      d[0] += dot(qs[0u + lane + 3u], kv);
+      d[1] += dot(qs[16u + lane + 3u], kv);
+      d[2] += dot(qs[32u + lane + 3u], kv);
+      d[3] += dot(qs[48u + lane + 3u], kv);
+      d[4] += dot(qs[64u + lane + 3u], kv);
+      d[5] += dot(qs[80u + lane + 3u], kv);
+      d[6] += dot(qs[96u + lane + 3u], kv);
+      d[7] += dot(qs[112u + lane + 3u], kv);
+    }
+    {
+      let kv = kr[4];
+      d[0] += dot(qs[0u + lane + 4u], kv);
+      d[1] += dot(qs[16u + lane + 4u], kv);
+      d[2] += dot(qs[32u + lane + 4u], kv);
+      d[3] += dot(qs[48u + lane + 4u], kv);
+      d[4] += dot(qs[64u + lane + 4u], kv);
+      d[5] += dot(qs[80u + lane + 4u], kv);
+      d[6] += dot(qs[96u + lane + 4u], kv);
+      d[7] += dot(qs[112u + lane + 4u], kv);
+    }
+    {
+      let kv = kr[5];
+      d[0] += dot(qs[0u + lane + 5u], kv);
+      d[1] += dot(qs[16u + lane + 5u], kv);
+      d[2] += dot(qs[32u + lane + 5u], kv);
+      d[3] += dot(qs[48u + lane + 5u], kv);
+      d[4] += dot(qs[64u + lane + 5u], kv);
+      d[5] += dot(qs[80u + lane + 5u], kv);
+      d[6] += dot(qs[96u + lane + 5u], kv);
+      d[7] += dot(qs[112u + lane + 5u], kv);
+    }
+    {
+      let kv = kr[6];
+      d[0] += dot(qs[0u + lane + 6u], kv);
+      d[1] += dot(qs[16u + lane + 6u], kv);
+      d[2] += dot(qs[32u + lane + 6u], kv);
+      d[3] += dot(qs[48u + lane + 6u], kv);
+      d[4] += dot(qs[64u + lane + 6u], kv);
+      d[5] += dot(qs[80u + lane + 6u], kv);
+      d[6] += dot(qs[96u + lane + 6u], kv);
+      d[7] += dot(qs[112u + lane + 6u], kv);
+    }
+    {
+      let kv = kr[7];
+      d[0] += dot(qs[0u + lane + 7u], kv);
+      d[1] += dot(qs[16u + lane + 7u], kv);
+      d[2] += dot(qs[32u + lane + 7u], kv);
+      d[3] += dot(qs[48u + lane + 7u], kv);
+      d[4] += dot(qs[64u + lane + 7u], kv);
+      d[5] += dot(qs[80u + lane + 7u], kv);
+      d[6] += dot(qs[96u + lane + 7u], kv);
+      d[7] += dot(qs[112u + lane + 7u], kv);
+    }
+    {
+      let kv = kr[8];
+      d[0] += dot(qs[0u + lane + 8u], kv);
+      d[1] += dot(qs[16u + lane + 8u], kv);
+      d[2] += dot(qs[32u + lane + 8u], kv);
+      d[3] += dot(qs[48u + lane + 8u], kv);
+      d[4] += dot(qs[64u + lane + 8u], kv);
+      d[5] += dot(qs[80u + lane + 8u], kv);
+      d[6] += dot(qs[96u + lane + 8u], kv);
+      d[7] += dot(qs[112u + lane + 8u], kv);
+    }
+    {
+      let kv = kr[9];
+      d[0] += dot(qs[0u + lane + 9u], kv);
+      d[1] += dot(qs[16u + lane + 9u], kv);
+      d[2] += dot(qs[32u + lane + 9u], kv);
+      d[3] += dot(qs[48u + lane + 9u], kv);
+      d[4] += dot(qs[64u + lane + 9u], kv);
+      d[5] += dot(qs[80u + lane + 9u], kv);
+      d[6] += dot(qs[96u + lane + 9u], kv);
+      d[7] += dot(qs[112u + lane + 9u], kv);
+    }
+    {
+      let kv = kr[10];
+      d[0] += dot(qs[0u + lane + 10u], kv);
+      d[1] += dot(qs[16u + lane + 10u], kv);
+      d[2] += dot(qs[32u + lane + 10u], kv);
+      d[3] += dot(qs[48u + lane + 10u], kv);
+      d[4] += dot(qs[64u + lane + 10u], kv);
+      d[5] += dot(qs[80u + lane + 10u], kv);
+      d[6] += dot(qs[96u + lane + 10u], kv);
+      d[7] += dot(qs[112u + lane + 10u], kv);
+    }
+    {
+      let kv = kr[11];
+      d[0] += dot(qs[0u + lane + 11u], kv);
+      d[1] += dot(qs[16u + lane + 11u], kv);
+      d[2] += dot(qs[32u + lane + 11u], kv);
+      d[3] += dot(qs[48u + lane + 11u], kv);
+      d[4] += dot(qs[64u + lane + 11u], kv);
+      d[5] += dot(qs[80u + lane + 11u], kv);
+      d[6] += dot(qs[96u + lane + 11u], kv);
+      d[7] += dot(qs[112u + lane + 11u], kv);
+    }
+    {
+      let kv = kr[12];
+      d[0] += dot(qs[0u + lane + 12u], kv);
+      d[1] += dot(qs[16u + lane + 12u], kv);
+      d[2] += dot(qs[32u + lane + 12u], kv);
+      d[3] += dot(qs[48u + lane + 12u], kv);
+      d[4] += dot(qs[64u + lane + 12u], kv);
+      d[5] += dot(qs[80u + lane + 12u], kv);
+      d[6] += dot(qs[96u + lane + 12u], kv);
+      d[7] += dot(qs[112u + lane + 12u], kv);
+    }
+    {
+      let kv = kr[13];
+      d[0] += dot(qs[0u + lane + 13u], kv);
+      d[1] += dot(qs[16u + lane + 13u], kv);
+      d[2] += dot(qs[32u + lane + 13u], kv);
+      d[3] += dot(qs[48u + lane + 13u], kv);
+      d[4] += dot(qs[64u + lane + 13u], kv);
+      d[5] += dot(qs[80u + lane + 13u], kv);
+      d[6] += dot(qs[96u + lane + 13u], kv);
+      d[7] += dot(qs[112u + lane + 13u], kv);
+    }
+    {
+      let kv = kr[14];
+      d[0] += dot(qs[0u + lane + 14u], kv);
+      d[1] += dot(qs[16u + lane + 14u], kv);
+      d[2] += dot(qs[32u + lane + 14u], kv);
+      d[3] += dot(qs[48u + lane + 14u], kv);
+      d[4] += dot(qs[64u + lane + 14u], kv);
+      d[5] += dot(qs[80u + lane + 14u], kv);
+      d[6] += dot(qs[96u + lane + 14u], kv);
+      d[7] += dot(qs[112u + lane + 14u], kv);
+    }
+    {
+      let kv = kr[15];
+      d[0] += dot(qs[0u + lane + 15u], kv);
+      d[1] += dot(qs[16u + lane + 15u], kv);
+      d[2] += dot(qs[32u + lane + 15u], kv);
+      d[3] += dot(qs[48u + lane + 15u], kv);
+      d[4] += dot(qs[64u + lane + 15u], kv);
+      d[5] += dot(qs[80u + lane + 15u], kv);
+      d[6] += dot(qs[96u + lane + 15u], kv);
+      d[7] += dot(qs[112u + lane + 15u], kv);
+    }
+    var s0 = d[0];
+    var s1 = d[1];
+    var s2 = d[2];
+    var s3 = d[3];
+    var s4 = d[4];
+    var s5 = d[5];
+    var s6 = d[6];
+    var s7 = d[7];
+    let j = g + 0u * G;
+    if (j < n) {
+      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[0] = max(mx[0], m0);
+      if (lane == 0u) { sc[0u * C + j] = m0; }
+      let m1 = s1;
+      mx[1] = max(mx[1], m1);
+      if (lane == 0u) { sc[1u * C + j] = m1; }
+      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[2] = max(mx[2], m2);
+      if (lane == 0u) { sc[2u * C + j] = m2; }
+      let m3 = s3;
+      mx[3] = max(mx[3], m3);
+      if (lane == 0u) { sc[3u * C + j] = m3; }
+      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[4] = max(mx[4], m4);
+      if (lane == 0u) { sc[4u * C + j] = m4; }
+      let m5 = s5;
+      mx[5] = max(mx[5], m5);
+      if (lane == 0u) { sc[5u * C + j] = m5; }
+      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[6] = max(mx[6], m6);
+      if (lane == 0u) { sc[6u * C + j] = m6; }
+      let m7 = s7;
+      mx[7] = max(mx[7], m7);
+      if (lane == 0u) { sc[7u * C + j] = m7; }
     }
   }
+  {
+    var d: array<f32, 8>;
+    {
+      let kv = kr[16];
+      d[0] += dot(qs[0u + lane + 0u], kv);
+      d[1] += dot(qs[16u + lane + 0u], kv);
+      d[2] += dot(qs[32u + lane + 0u], kv);
+      d[3] += dot(qs[48u + lane + 0u], kv);
+      d[4] += dot(qs[64u + lane + 0u], kv);
+      d[5] += dot(qs[80u + lane + 0u], kv);
+      d[6] += dot(qs[96u + lane + 0u], kv);
+      d[7] += dot(qs[112u + lane + 0u], kv);
+    }
+    {
+      let kv = kr[17];
+      d[0] += dot(qs[0u + lane + 1u], kv);
+      d[1] += dot(qs[16u + lane + 1u], kv);
+      d[2] += dot(qs[32u + lane + 1u], kv);
+      d[3] += dot(qs[48u + lane + 1u], kv);
+      d[4] += dot(qs[64u + lane + 1u], kv);
+      d[5] += dot(qs[80u + lane + 1u], kv);
+      d[6] += dot(qs[96u + lane + 1u], kv);
+      d[7] += dot(qs[112u + lane + 1u], kv);
+    }
+    {
+      let kv = kr[18];
+      d[0] += dot(qs[0u + lane + 2u], kv);
+      d[1] += dot(qs[16u + lane + 2u], kv);
+      d[2] += dot(qs[32u + lane + 2u], kv);
+      d[3] += dot(qs[48u + lane + 2u], kv);
+      d[4] += dot(qs[64u + lane + 2u], kv);
+      d[5] += dot(qs[80u + lane + 2u], kv);
+      d[6] += dot(qs[96u + lane + 2u], kv);
+      d[7] += dot(qs[112u + lane + 2u], kv);
+    }
+    {
+      let kv = kr[19];
+      d[0] += dot(qs[0u + lane + 3u], kv);
+      d[1] += dot(qs[16u + lane + 3u], kv);
+      d[2] += dot(qs[32u + lane + 3u], kv);
+      d[3] += dot(qs[48u + lane + 3u], kv);
+      d[4] += dot(qs[64u + lane + 3u], kv);
+      d[5] += dot(qs[80u + lane + 3u], kv);
+      d[6] += dot(qs[96u + lane + 3u], kv);
+      d[7] += dot(qs[112u + lane + 3u], kv);
+    }
+    {
+      let kv = kr[20];
+      d[0] += dot(qs[0u + lane + 4u], kv);
+      d[1] += dot(qs[16u + lane + 4u], kv);
+      d[2] += dot(qs[32u + lane + 4u], kv);
+      d[3] += dot(qs[48u + lane + 4u], kv);
+      d[4] += dot(qs[64u + lane + 4u], kv);
+      d[5] += dot(qs[80u + lane + 4u], kv);
+      d[6] += dot(qs[96u + lane + 4u], kv);
+      d[7] += dot(qs[112u + lane + 4u], kv);
+    }
+    {
+      let kv = kr[21];
+      d[0] += dot(qs[0u + lane + 5u], kv);
+      d[1] += dot(qs[16u + lane + 5u], kv);
+      d[2] += dot(qs[32u + lane + 5u], kv);
+      d[3] += dot(qs[48u + lane + 5u], kv);
+      d[4] += dot(qs[64u + lane + 5u], kv);
+      d[5] += dot(qs[80u + lane + 5u], kv);
+      d[6] += dot(qs[96u + lane + 5u], kv);
+      d[7] += dot(qs[112u + lane + 5u], kv);
+    }
+    {
+      let kv = kr[22];
+      d[0] += dot(qs[0u + lane + 6u], kv);
+      d[1] += dot(qs[16u + lane + 6u], kv);
+      d[2] += dot(qs[32u + lane + 6u], kv);
+      d[3] += dot(qs[48u + lane + 6u], kv);
+      d[4] += dot(qs[64u + lane + 6u], kv);
+      d[5] += dot(qs[80u + lane + 6u], kv);
+      d[6] += dot(qs[96u + lane + 6u], kv);
+      d[7] += dot(qs[112u + lane + 6u], kv);
+    }
+    {
+      let kv = kr[23];
+      d[0] += dot(qs[0u + lane + 7u], kv);
+      d[1] += dot(qs[16u + lane + 7u], kv);
+      d[2] += dot(qs[32u + lane + 7u], kv);
+      d[3] += dot(qs[48u + lane + 7u], kv);
+      d[4] += dot(qs[64u + lane + 7u], kv);
+      d[5] += dot(qs[80u + lane + 7u], kv);
+      d[6] += dot(qs[96u + lane + 7u], kv);
+      d[7] += dot(qs[112u + lane + 7u], kv);
+    }
+    {
+      let kv = kr[24];
+      d[0] += dot(qs[0u + lane + 8u], kv);
+      d[1] += dot(qs[16u + lane + 8u], kv);
+      d[2] += dot(qs[32u + lane + 8u], kv);
+      d[3] += dot(qs[48u + lane + 8u], kv);
+      d[4] += dot(qs[64u + lane + 8u], kv);
+      d[5] += dot(qs[80u + lane + 8u], kv);
+      d[6] += dot(qs[96u + lane + 8u], kv);
+      d[7] += dot(qs[112u + lane + 8u], kv);
+    }
+    {
+      let kv = kr[25];
+      d[0] += dot(qs[0u + lane + 9u], kv);
+      d[1] += dot(qs[16u + lane + 9u], kv);
+      d[2] += dot(qs[32u + lane + 9u], kv);
+      d[3] += dot(qs[48u + lane + 9u], kv);
+      d[4] += dot(qs[64u + lane + 9u], kv);
+      d[5] += dot(qs[80u + lane + 9u], kv);
+      d[6] += dot(qs[96u + lane + 9u], kv);
+      d[7] += dot(qs[112u + lane + 9u], kv);
+    }
+    {
+      let kv = kr[26];
+      d[0] += dot(qs[0u + lane + 10u], kv);
+      d[1] += dot(qs[16u + lane + 10u], kv);
+      d[2] += dot(qs[32u + lane + 10u], kv);
+      d[3] += dot(qs[48u + lane + 10u], kv);
+      d[4] += dot(qs[64u + lane + 10u], kv);
+      d[5] += dot(qs[80u + lane + 10u], kv);
+      d[6] += dot(qs[96u + lane + 10u], kv);
+      d[7] += dot(qs[112u + lane + 10u], kv);
+    }
+    {
+      let kv = kr[27];
+      d[0] += dot(qs[0u + lane + 11u], kv);
+      d[1] += dot(qs[16u + lane + 11u], kv);
+      d[2] += dot(qs[32u + lane + 11u], kv);
+      d[3] += dot(qs[48u + lane + 11u], kv);
+      d[4] += dot(qs[64u + lane + 11u], kv);
+      d[5] += dot(qs[80u + lane + 11u], kv);
+      d[6] += dot(qs[96u + lane + 11u], kv);
+      d[7] += dot(qs[112u + lane + 11u], kv);
+    }
+    {
+      let kv = kr[28];
+      d[0] += dot(qs[0u + lane + 12u], kv);
+      d[1] += dot(qs[16u + lane + 12u], kv);
+      d[2] += dot(qs[32u + lane + 12u], kv);
+      d[3] += dot(qs[48u + lane + 12u], kv);
+      d[4] += dot(qs[64u + lane + 12u], kv);
+      d[5] += dot(qs[80u + lane + 12u], kv);
+      d[6] += dot(qs[96u + lane + 12u], kv);
+      d[7] += dot(qs[112u + lane + 12u], kv);
+    }
+    {
+      let kv = kr[29];
+      d[0] += dot(qs[0u + lane + 13u], kv);
+      d[1] += dot(qs[16u + lane + 13u], kv);
+      d[2] += dot(qs[32u + lane + 13u], kv);
+      d[3] += dot(qs[48u + lane + 13u], kv);
+      d[4] += dot(qs[64u + lane + 13u], kv);
+      d[5] += dot(qs[80u + lane + 13u], kv);
+      d[6] += dot(qs[96u + lane + 13u], kv);
+      d[7] += dot(qs[112u + lane + 13u], kv);
+    }
+    {
+      let kv = kr[30];
+      d[0] += dot(qs[0u + lane + 14u], kv);
+      d[1] += dot(qs[16u + lane + 14u], kv);
+      d[2] += dot(qs[32u + lane + 14u], kv);
+      d[3] += dot(qs[48u + lane + 14u], kv);
+      d[4] += dot(qs[64u + lane + 14u], kv);
+      d[5] += dot(qs[80u + lane + 14u], kv);
+      d[6] += dot(qs[96u + lane + 14u], kv);
+      d[7] += dot(qs[112u + lane + 14u], kv);
+    }
+    {
+      let kv = kr[31];
+      d[0] += dot(qs[0u + lane + 15u], kv);
+      d[1] += dot(qs[16u + lane + 15u], kv);
+      d[2] += dot(qs[32u + lane + 15u], kv);
+      d[3] += dot(qs[48u + lane + 15u], kv);
+      d[4] += dot(qs[64u + lane + 15u], kv);
+      d[5] += dot(qs[80u + lane + 15u], kv);
+      d[6] += dot(qs[96u + lane + 15u], kv);
+      d[7] += dot(qs[112u + lane + 15u], kv);
+    }
+    var s0 = d[0];
+    var s1 = d[1];
+    var s2 = d[2];
+    var s3 = d[3];
+    var s4 = d[4];
+    var s5 = d[5];
+    var s6 = d[6];
+    var s7 = d[7];
+    let j = g + 1u * G;
+    if (j < n) {
+      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[0] = max(mx[0], m0);
+      if (lane == 0u) { sc[0u * C + j] = m0; }
+      let m1 = s1;
+      mx[1] = max(mx[1], m1);
+      if (lane == 0u) { sc[1u * C + j] = m1; }
+      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[2] = max(mx[2], m2);
+      if (lane == 0u) { sc[2u * C + j] = m2; }
+      let m3 = s3;
+      mx[3] = max(mx[3], m3);
+      if (lane == 0u) { sc[3u * C + j] = m3; }
+      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[4] = max(mx[4], m4);
+      if (lane == 0u) { sc[4u * C + j] = m4; }
+      let m5 = s5;
+      mx[5] = max(mx[5], m5);
+      if (lane == 0u) { sc[5u * C + j] = m5; }
+      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+      mx[6] = max(mx[6], m6);
+      if (lane == 0u) { sc[6u * C + j] = m6; }
+      let m7 = s7;
+      mx[7] = max(mx[7], m7);
+      if (lane == 0u) { sc[7u * C + j] = m7; }
+    }
+  }
+
   if (lane == 0u && n > 0u) {
     atomicMax(&rowMax[0], orderedBits(mx[0]));
     atomicMax(&rowMax[1], orderedBits(mx[1]));
@@ -369,9 +593,46 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     atomicMax(&rowMax[6], orderedBits(mx[6]));
     atomicMax(&rowMax[7], orderedBits(mx[7]));
   }
+
+  let kg = t / D4;
+  let c = t % D4;
+  var vr: array<vec4<f32>, 32>;
+  if (kg < KG) {
+    if (kg + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + kg + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 16u < n) { vr[1] = v[pagedRow(pageRow, lo + kg + 16u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 32u < n) { vr[2] = v[pagedRow(pageRow, lo + kg + 32u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 48u < n) { vr[3] = v[pagedRow(pageRow, lo + kg + 48u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 64u < n) { vr[4] = v[pagedRow(pageRow, lo + kg + 64u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 80u < n) { vr[5] = v[pagedRow(pageRow, lo + kg + 80u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 96u < n) { vr[6] = v[pagedRow(pageRow, lo + kg + 96u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 112u < n) { vr[7] = v[pagedRow(pageRow, lo + kg + 112u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 128u < n) { vr[8] = v[pagedRow(pageRow, lo + kg + 128u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 144u < n) { vr[9] = v[pagedRow(pageRow, lo + kg + 144u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 160u < n) { vr[10] = v[pagedRow(pageRow, lo + kg + 160u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 176u < n) { vr[11] = v[pagedRow(pageRow, lo + kg + 176u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 192u < n) { vr[12] = v[pagedRow(pageRow, lo + kg + 192u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 208u < n) { vr[13] = v[pagedRow(pageRow, lo + kg + 208u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 224u < n) { vr[14] = v[pagedRow(pageRow, lo + kg + 224u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 240u < n) { vr[15] = v[pagedRow(pageRow, lo + kg + 240u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 256u < n) { vr[16] = v[pagedRow(pageRow, lo + kg + 256u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 272u < n) { vr[17] = v[pagedRow(pageRow, lo + kg + 272u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 288u < n) { vr[18] = v[pagedRow(pageRow, lo + kg + 288u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 304u < n) { vr[19] = v[pagedRow(pageRow, lo + kg + 304u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 320u < n) { vr[20] = v[pagedRow(pageRow, lo + kg + 320u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 336u < n) { vr[21] = v[pagedRow(pageRow, lo + kg + 336u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 352u < n) { vr[22] = v[pagedRow(pageRow, lo + kg + 352u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 368u < n) { vr[23] = v[pagedRow(pageRow, lo + kg + 368u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 384u < n) { vr[24] = v[pagedRow(pageRow, lo + kg + 384u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 400u < n) { vr[25] = v[pagedRow(pageRow, lo + kg + 400u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 416u < n) { vr[26] = v[pagedRow(pageRow, lo + kg + 416u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 432u < n) { vr[27] = v[pagedRow(pageRow, lo + kg + 432u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 448u < n) { vr[28] = v[pagedRow(pageRow, lo + kg + 448u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 464u < n) { vr[29] = v[pagedRow(pageRow, lo + kg + 464u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 480u < n) { vr[30] = v[pagedRow(pageRow, lo + kg + 480u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 496u < n) { vr[31] = v[pagedRow(pageRow, lo + kg + 496u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+  }
   workgroupBarrier();
 
-  // P = exp2(S − row max) in place; masked keys 0, a NaN score stays NaN.
   let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
   let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
   let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
@@ -381,57 +642,403 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let rowM6 = orderedFloat(atomicLoad(&rowMax[6]));
   let rowM7 = orderedFloat(atomicLoad(&rowMax[7]));
   for (var j = t; j < n; j += T) {
-    let s = sc[0u * C + j];
-    sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[1u * C + j];
-    sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[2u * C + j];
-    sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[3u * C + j];
-    sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[4u * C + j];
-    sc[4u * C + j] = select(select(0.0, exp2(s - rowM4), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[5u * C + j];
-    sc[5u * C + j] = select(select(0.0, exp2(s - rowM5), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[6u * C + j];
-    sc[6u * C + j] = select(select(0.0, exp2(s - rowM6), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[7u * C + j];
-    sc[7u * C + j] = select(select(0.0, exp2(s - rowM7), s > MASKED), params.nan, isNan(s));
+    { let s = sc[0u * C + j]; sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[1u * C + j]; sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[2u * C + j]; sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[3u * C + j]; sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[4u * C + j]; sc[4u * C + j] = select(select(0.0, exp2(s - rowM4), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[5u * C + j]; sc[5u * C + j] = select(select(0.0, exp2(s - rowM5), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[6u * C + j]; sc[6u * C + j] = select(select(0.0, exp2(s - rowM6), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[7u * C + j]; sc[7u * C + j] = select(select(0.0, exp2(s - rowM7), s > MASKED), params.nan, isNan(s)); }
   }
   workgroupBarrier();
-  let kg = t / D4;
-  let c = t % D4;
+
   var acc: array<vec4<f32>, 8>;
   var l: array<f32, 8>;
   if (kg < KG) {
-    for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
-      var vr: array<vec4<f32>, 1>;
-      if (j0 + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + j0 + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
-      if (j0 + 0u < n) {
-        let vv = vr[0];
-        { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 0u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 0u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 0u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-        { let p = sc[4u * C + j0 + 0u]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-        { let p = sc[5u * C + j0 + 0u]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-        { let p = sc[6u * C + j0 + 0u]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-        { let p = sc[7u * C + j0 + 0u]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
-      }
+    if (kg + 0u < n) {
+      let vv = vr[0];
+      let j = kg + 0u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 16u < n) {
+      let vv = vr[1];
+      let j = kg + 16u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 32u < n) {
+      let vv = vr[2];
+      let j = kg + 32u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 48u < n) {
+      let vv = vr[3];
+      let j = kg + 48u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 64u < n) {
+      let vv = vr[4];
+      let j = kg + 64u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 80u < n) {
+      let vv = vr[5];
+      let j = kg + 80u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 96u < n) {
+      let vv = vr[6];
+      let j = kg + 96u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 112u < n) {
+      let vv = vr[7];
+      let j = kg + 112u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 128u < n) {
+      let vv = vr[8];
+      let j = kg + 128u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 144u < n) {
+      let vv = vr[9];
+      let j = kg + 144u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 160u < n) {
+      let vv = vr[10];
+      let j = kg + 160u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 176u < n) {
+      let vv = vr[11];
+      let j = kg + 176u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 192u < n) {
+      let vv = vr[12];
+      let j = kg + 192u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 208u < n) {
+      let vv = vr[13];
+      let j = kg + 208u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 224u < n) {
+      let vv = vr[14];
+      let j = kg + 224u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 240u < n) {
+      let vv = vr[15];
+      let j = kg + 240u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 256u < n) {
+      let vv = vr[16];
+      let j = kg + 256u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 272u < n) {
+      let vv = vr[17];
+      let j = kg + 272u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 288u < n) {
+      let vv = vr[18];
+      let j = kg + 288u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 304u < n) {
+      let vv = vr[19];
+      let j = kg + 304u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 320u < n) {
+      let vv = vr[20];
+      let j = kg + 320u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 336u < n) {
+      let vv = vr[21];
+      let j = kg + 336u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 352u < n) {
+      let vv = vr[22];
+      let j = kg + 352u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 368u < n) {
+      let vv = vr[23];
+      let j = kg + 368u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 384u < n) {
+      let vv = vr[24];
+      let j = kg + 384u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 400u < n) {
+      let vv = vr[25];
+      let j = kg + 400u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 416u < n) {
+      let vv = vr[26];
+      let j = kg + 416u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 432u < n) {
+      let vv = vr[27];
+      let j = kg + 432u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 448u < n) {
+      let vv = vr[28];
+      let j = kg + 448u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 464u < n) {
+      let vv = vr[29];
+      let j = kg + 464u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 480u < n) {
+      let vv = vr[30];
+      let j = kg + 480u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+    }
+    if (kg + 496u < n) {
+      let vv = vr[31];
+      let j = kg + 496u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
+      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
+      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
+      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
     }
     if (c == 0u) {
       sums[kg * R + 0u] = l[0];
@@ -444,199 +1051,108 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       sums[kg * R + 7u] = l[7];
     }
   }
-  // Rows 0…0: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[0];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[0] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 1…1: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[1];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[1] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 2…2: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[2];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[2] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 3…3: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[3];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[3] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 4…4: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[4];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[4] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 5…5: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[5];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[5] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 6…6: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[6];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[6] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 7…7: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[7];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[7] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
 
-  if (kg == 0u) {
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 0u]; }
-      let hr = hk * 4u + 0u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[0] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM0;
-        lse[at + 1u] = total;
-      }
+  // Rows 0…1.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[0];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[1];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 0u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 1u]; }
-      let hr = hk * 4u + 0u;
-      let i = 1u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[1] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM1;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 2u;
+    let i = r % 2u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 2u]; }
-      let hr = hk * 4u + 1u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[2] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM2;
-        lse[at + 1u] = total;
-      }
+  }
+  workgroupBarrier(); // before the next round reuses `meet`
+  // Rows 2…3.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[2];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[3];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 2u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 3u]; }
-      let hr = hk * 4u + 1u;
-      let i = 1u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[3] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM3;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 2u;
+    let i = r % 2u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 4u]; }
-      let hr = hk * 4u + 2u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[4] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM4;
-        lse[at + 1u] = total;
-      }
+  }
+  workgroupBarrier(); // before the next round reuses `meet`
+  // Rows 4…5.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[4];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[5];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 4u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 5u]; }
-      let hr = hk * 4u + 2u;
-      let i = 1u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[5] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM5;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 2u;
+    let i = r % 2u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 6u]; }
-      let hr = hk * 4u + 3u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[6] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM6;
-        lse[at + 1u] = total;
-      }
+  }
+  workgroupBarrier(); // before the next round reuses `meet`
+  // Rows 6…7.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[6];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[7];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 6u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 7u]; }
-      let hr = hk * 4u + 3u;
-      let i = 1u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[7] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM7;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 2u;
+    let i = r % 2u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
   }
 }

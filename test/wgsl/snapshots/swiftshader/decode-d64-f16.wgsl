@@ -36,12 +36,11 @@ struct Params {
 
 const D4 = 16u;
 const R = 4u;
-const T = 128u;
+const T = 256u;
 const L = 1u;
-const G = 128u;
-const C = 256u;
-const KG = 8u;
-const AHEAD = 1u;
+const G = 256u;
+const C = 512u;
+const KG = 16u;
 const MASKED = -3.0e38;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -65,12 +64,12 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, 64>;
-var<workgroup> sc: array<f32, 1024>;
-var<workgroup> meet: array<vec4<f32>, 112>;
-var<workgroup> sums: array<f32, 32>;
+var<workgroup> sc: array<f32, 2048>;
+var<workgroup> meet: array<vec4<f32>, 512>;
+var<workgroup> sums: array<f32, 64>;
 var<workgroup> rowMax: array<atomic<u32>, 4>;
 
-@compute @workgroup_size(128, 1, 1)
+@compute @workgroup_size(256, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let part = wg.x;
   let hk = wg.y;
@@ -81,7 +80,49 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   var hi = min(lo + params.rangeKeys, params.seqK);
   let n = select(0u, hi - lo, hi > lo);
 
-  // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
+  let lane = t % L;
+  let g = t / L;
+  var kr: array<vec2<u32>, 32>;
+  if (g + 0u * G < n) {
+    let kb = b * params.ksb + hk * params.ksh + (lo + g + 0u * G) * params.ksn - params.kOff;
+    { kr[0] = k[kb + lane + 0u]; }
+    { kr[1] = k[kb + lane + 1u]; }
+    { kr[2] = k[kb + lane + 2u]; }
+    { kr[3] = k[kb + lane + 3u]; }
+    { kr[4] = k[kb + lane + 4u]; }
+    { kr[5] = k[kb + lane + 5u]; }
+    { kr[6] = k[kb + lane + 6u]; }
+    { kr[7] = k[kb + lane + 7u]; }
+    { kr[8] = k[kb + lane + 8u]; }
+    { kr[9] = k[kb + lane + 9u]; }
+    { kr[10] = k[kb + lane + 10u]; }
+    { kr[11] = k[kb + lane + 11u]; }
+    { kr[12] = k[kb + lane + 12u]; }
+    { kr[13] = k[kb + lane + 13u]; }
+    { kr[14] = k[kb + lane + 14u]; }
+    { kr[15] = k[kb + lane + 15u]; }
+  }
+  if (g + 1u * G < n) {
+    let kb = b * params.ksb + hk * params.ksh + (lo + g + 1u * G) * params.ksn - params.kOff;
+    { kr[16] = k[kb + lane + 0u]; }
+    { kr[17] = k[kb + lane + 1u]; }
+    { kr[18] = k[kb + lane + 2u]; }
+    { kr[19] = k[kb + lane + 3u]; }
+    { kr[20] = k[kb + lane + 4u]; }
+    { kr[21] = k[kb + lane + 5u]; }
+    { kr[22] = k[kb + lane + 6u]; }
+    { kr[23] = k[kb + lane + 7u]; }
+    { kr[24] = k[kb + lane + 8u]; }
+    { kr[25] = k[kb + lane + 9u]; }
+    { kr[26] = k[kb + lane + 10u]; }
+    { kr[27] = k[kb + lane + 11u]; }
+    { kr[28] = k[kb + lane + 12u]; }
+    { kr[29] = k[kb + lane + 13u]; }
+    { kr[30] = k[kb + lane + 14u]; }
+    { kr[31] = k[kb + lane + 15u]; }
+  }
+
+  // Q rows (every head of the group) to workgroup memory while the K rows arrive, scaled into the log2 frame.
   for (var e = t; e < R * D4; e += T) {
     let r = e / D4;
     let hr = hk * 4u + r / 1u;
@@ -90,218 +131,596 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
   workgroupBarrier();
 
-  let lane = t % L;
-  let g = t / L;
   var mx: array<f32, 4>;
   mx[0] = MASKED;
   mx[1] = MASKED;
   mx[2] = MASKED;
   mx[3] = MASKED;
-  for (var k0 = 0u; k0 < n; k0 += G * AHEAD) {
-    var kr: array<vec2<u32>, 16>;
-    if (k0 + g + 0u * G < n) {
-      let kb = b * params.ksb + hk * params.ksh + (lo + k0 + g + 0u * G) * params.ksn - params.kOff;
-      { kr[0] = k[kb + lane + 0u]; }
-      { kr[1] = k[kb + lane + 1u]; }
-      { kr[2] = k[kb + lane + 2u]; }
-      { kr[3] = k[kb + lane + 3u]; }
-      { kr[4] = k[kb + lane + 4u]; }
-      { kr[5] = k[kb + lane + 5u]; }
-      { kr[6] = k[kb + lane + 6u]; }
-      { kr[7] = k[kb + lane + 7u]; }
-      { kr[8] = k[kb + lane + 8u]; }
-      { kr[9] = k[kb + lane + 9u]; }
-      { kr[10] = k[kb + lane + 10u]; }
-      { kr[11] = k[kb + lane + 11u]; }
-      { kr[12] = k[kb + lane + 12u]; }
-      { kr[13] = k[kb + lane + 13u]; }
-      { kr[14] = k[kb + lane + 14u]; }
-      { kr[15] = k[kb + lane + 15u]; }
+  {
+    var d: array<f32, 4>;
+    {
+      let kv = unpackHalf4(kr[0]);
+      d[0] += dot(qs[0u + lane + 0u], kv);
+      d[1] += dot(qs[16u + lane + 0u], kv);
+      d[2] += dot(qs[32u + lane + 0u], kv);
+      d[3] += dot(qs[48u + lane + 0u], kv);
     }
     {
-      var d: array<f32, 4>;
-      d[0] = 0.0;
-      d[1] = 0.0;
-      d[2] = 0.0;
-      d[3] = 0.0;
-      {
-        let kv = unpackHalf4(kr[0]);
-        d[0] += dot(qs[0u + lane + 0u], kv);
-        d[1] += dot(qs[16u + lane + 0u], kv);
-        d[2] += dot(qs[32u + lane + 0u], kv);
-        d[3] += dot(qs[48u + lane + 0u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[1]);
-        d[0] += dot(qs[0u + lane + 1u], kv);
-        d[1] += dot(qs[16u + lane + 1u], kv);
-        d[2] += dot(qs[32u + lane + 1u], kv);
-        d[3] += dot(qs[48u + lane + 1u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[2]);
-        d[0] += dot(qs[0u + lane + 2u], kv);
-        d[1] += dot(qs[16u + lane + 2u], kv);
-        d[2] += dot(qs[32u + lane + 2u], kv);
-        d[3] += dot(qs[48u + lane + 2u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[3]);
-        d[0] += dot(qs[0u + lane + 3u], kv);
-        d[1] += dot(qs[16u + lane + 3u], kv);
-        d[2] += dot(qs[32u + lane + 3u], kv);
-        d[3] += dot(qs[48u + lane + 3u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[4]);
-        d[0] += dot(qs[0u + lane + 4u], kv);
-        d[1] += dot(qs[16u + lane + 4u], kv);
-        d[2] += dot(qs[32u + lane + 4u], kv);
-        d[3] += dot(qs[48u + lane + 4u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[5]);
-        d[0] += dot(qs[0u + lane + 5u], kv);
-        d[1] += dot(qs[16u + lane + 5u], kv);
-        d[2] += dot(qs[32u + lane + 5u], kv);
-        d[3] += dot(qs[48u + lane + 5u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[6]);
-        d[0] += dot(qs[0u + lane + 6u], kv);
-        d[1] += dot(qs[16u + lane + 6u], kv);
-        d[2] += dot(qs[32u + lane + 6u], kv);
-        d[3] += dot(qs[48u + lane + 6u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[7]);
-        d[0] += dot(qs[0u + lane + 7u], kv);
-        d[1] += dot(qs[16u + lane + 7u], kv);
-        d[2] += dot(qs[32u + lane + 7u], kv);
-        d[3] += dot(qs[48u + lane + 7u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[8]);
-        d[0] += dot(qs[0u + lane + 8u], kv);
-        d[1] += dot(qs[16u + lane + 8u], kv);
-        d[2] += dot(qs[32u + lane + 8u], kv);
-        d[3] += dot(qs[48u + lane + 8u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[9]);
-        d[0] += dot(qs[0u + lane + 9u], kv);
-        d[1] += dot(qs[16u + lane + 9u], kv);
-        d[2] += dot(qs[32u + lane + 9u], kv);
-        d[3] += dot(qs[48u + lane + 9u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[10]);
-        d[0] += dot(qs[0u + lane + 10u], kv);
-        d[1] += dot(qs[16u + lane + 10u], kv);
-        d[2] += dot(qs[32u + lane + 10u], kv);
-        d[3] += dot(qs[48u + lane + 10u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[11]);
-        d[0] += dot(qs[0u + lane + 11u], kv);
-        d[1] += dot(qs[16u + lane + 11u], kv);
-        d[2] += dot(qs[32u + lane + 11u], kv);
-        d[3] += dot(qs[48u + lane + 11u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[12]);
-        d[0] += dot(qs[0u + lane + 12u], kv);
-        d[1] += dot(qs[16u + lane + 12u], kv);
-        d[2] += dot(qs[32u + lane + 12u], kv);
-        d[3] += dot(qs[48u + lane + 12u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[13]);
-        d[0] += dot(qs[0u + lane + 13u], kv);
-        d[1] += dot(qs[16u + lane + 13u], kv);
-        d[2] += dot(qs[32u + lane + 13u], kv);
-        d[3] += dot(qs[48u + lane + 13u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[14]);
-        d[0] += dot(qs[0u + lane + 14u], kv);
-        d[1] += dot(qs[16u + lane + 14u], kv);
-        d[2] += dot(qs[32u + lane + 14u], kv);
-        d[3] += dot(qs[48u + lane + 14u], kv);
-      }
-      {
-        let kv = unpackHalf4(kr[15]);
-        d[0] += dot(qs[0u + lane + 15u], kv);
-        d[1] += dot(qs[16u + lane + 15u], kv);
-        d[2] += dot(qs[32u + lane + 15u], kv);
-        d[3] += dot(qs[48u + lane + 15u], kv);
-      }
-      var s0 = d[0];
-      var s1 = d[1];
-      var s2 = d[2];
-      var s3 = d[3];
-      let j = k0 + g + 0u * G;
-      if (j < n) {
-        let m0 = s0;
-        mx[0] = max(mx[0], m0);
-        if (lane == 0u) { sc[0u * C + j] = m0; }
-        let m1 = s1;
-        mx[1] = max(mx[1], m1);
-        if (lane == 0u) { sc[1u * C + j] = m1; }
-        let m2 = s2;
-        mx[2] = max(mx[2], m2);
-        if (lane == 0u) { sc[2u * C + j] = m2; }
-        let m3 = s3;
-        mx[3] = max(mx[3], m3);
-        if (lane == 0u) { sc[3u * C + j] = m3; }
-      }
+      let kv = unpackHalf4(kr[1]);
+      d[0] += dot(qs[0u + lane + 1u], kv);
+      d[1] += dot(qs[16u + lane + 1u], kv);
+      d[2] += dot(qs[32u + lane + 1u], kv);
+      d[3] += dot(qs[48u + lane + 1u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[2]);
+      d[0] += dot(qs[0u + lane + 2u], kv);
+      d[1] += dot(qs[16u + lane + 2u], kv);
+      d[2] += dot(qs[32u + lane + 2u], kv);
+      d[3] += dot(qs[48u + lane + 2u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[3]);
+      d[0] += dot(qs[0u + lane + 3u], kv);
+      d[1] += dot(qs[16u + lane + 3u], kv);
+      d[2] += dot(qs[32u + lane + 3u], kv);
+      d[3] += dot(qs[48u + lane + 3u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[4]);
+      d[0] += dot(qs[0u + lane + 4u], kv);
+      d[1] += dot(qs[16u + lane + 4u], kv);
+      d[2] += dot(qs[32u + lane + 4u], kv);
+      d[3] += dot(qs[48u + lane + 4u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[5]);
+      d[0] += dot(qs[0u + lane + 5u], kv);
+      d[1] += dot(qs[16u + lane + 5u], kv);
+      d[2] += dot(qs[32u + lane + 5u], kv);
+      d[3] += dot(qs[48u + lane + 5u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[6]);
+      d[0] += dot(qs[0u + lane + 6u], kv);
+      d[1] += dot(qs[16u + lane + 6u], kv);
+      d[2] += dot(qs[32u + lane + 6u], kv);
+      d[3] += dot(qs[48u + lane + 6u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[7]);
+      d[0] += dot(qs[0u + lane + 7u], kv);
+      d[1] += dot(qs[16u + lane + 7u], kv);
+      d[2] += dot(qs[32u + lane + 7u], kv);
+      d[3] += dot(qs[48u + lane + 7u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[8]);
+      d[0] += dot(qs[0u + lane + 8u], kv);
+      d[1] += dot(qs[16u + lane + 8u], kv);
+      d[2] += dot(qs[32u + lane + 8u], kv);
+      d[3] += dot(qs[48u + lane + 8u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[9]);
+      d[0] += dot(qs[0u + lane + 9u], kv);
+      d[1] += dot(qs[16u + lane + 9u], kv);
+      d[2] += dot(qs[32u + lane + 9u], kv);
+      d[3] += dot(qs[48u + lane + 9u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[10]);
+      d[0] += dot(qs[0u + lane + 10u], kv);
+      d[1] += dot(qs[16u + lane + 10u], kv);
+      d[2] += dot(qs[32u + lane + 10u], kv);
+      d[3] += dot(qs[48u + lane + 10u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[11]);
+      d[0] += dot(qs[0u + lane + 11u], kv);
+      d[1] += dot(qs[16u + lane + 11u], kv);
+      d[2] += dot(qs[32u + lane + 11u], kv);
+      d[3] += dot(qs[48u + lane + 11u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[12]);
+      d[0] += dot(qs[0u + lane + 12u], kv);
+      d[1] += dot(qs[16u + lane + 12u], kv);
+      d[2] += dot(qs[32u + lane + 12u], kv);
+      d[3] += dot(qs[48u + lane + 12u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[13]);
+      d[0] += dot(qs[0u + lane + 13u], kv);
+      d[1] += dot(qs[16u + lane + 13u], kv);
+      d[2] += dot(qs[32u + lane + 13u], kv);
+      d[3] += dot(qs[48u + lane + 13u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[14]);
+      d[0] += dot(qs[0u + lane + 14u], kv);
+      d[1] += dot(qs[16u + lane + 14u], kv);
+      d[2] += dot(qs[32u + lane + 14u], kv);
+      d[3] += dot(qs[48u + lane + 14u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[15]);
+      d[0] += dot(qs[0u + lane + 15u], kv);
+      d[1] += dot(qs[16u + lane + 15u], kv);
+      d[2] += dot(qs[32u + lane + 15u], kv);
+      d[3] += dot(qs[48u + lane + 15u], kv);
+    }
+    var s0 = d[0];
+    var s1 = d[1];
+    var s2 = d[2];
+    var s3 = d[3];
+    let j = g + 0u * G;
+    if (j < n) {
+      let m0 = s0;
+      mx[0] = max(mx[0], m0);
+      if (lane == 0u) { sc[0u * C + j] = m0; }
+      let m1 = s1;
+      mx[1] = max(mx[1], m1);
+      if (lane == 0u) { sc[1u * C + j] = m1; }
+      let m2 = s2;
+      mx[2] = max(mx[2], m2);
+      if (lane == 0u) { sc[2u * C + j] = m2; }
+      let m3 = s3;
+      mx[3] = max(mx[3], m3);
+      if (lane == 0u) { sc[3u * C + j] = m3; }
     }
   }
+  {
+    var d: array<f32, 4>;
+    {
+      let kv = unpackHalf4(kr[16]);
+      d[0] += dot(qs[0u + lane + 0u], kv);
+      d[1] += dot(qs[16u + lane + 0u], kv);
+      d[2] += dot(qs[32u + lane + 0u], kv);
+      d[3] += dot(qs[48u + lane + 0u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[17]);
+      d[0] += dot(qs[0u + lane + 1u], kv);
+      d[1] += dot(qs[16u + lane + 1u], kv);
+      d[2] += dot(qs[32u + lane + 1u], kv);
+      d[3] += dot(qs[48u + lane + 1u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[18]);
+      d[0] += dot(qs[0u + lane + 2u], kv);
+      d[1] += dot(qs[16u + lane + 2u], kv);
+      d[2] += dot(qs[32u + lane + 2u], kv);
+      d[3] += dot(qs[48u + lane + 2u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[19]);
+      d[0] += dot(qs[0u + lane + 3u], kv);
+      d[1] += dot(qs[16u + lane + 3u], kv);
+      d[2] += dot(qs[32u + lane + 3u], kv);
+      d[3] += dot(qs[48u + lane + 3u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[20]);
+      d[0] += dot(qs[0u + lane + 4u], kv);
+      d[1] += dot(qs[16u + lane + 4u], kv);
+      d[2] += dot(qs[32u + lane + 4u], kv);
+      d[3] += dot(qs[48u + lane + 4u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[21]);
+      d[0] += dot(qs[0u + lane + 5u], kv);
+      d[1] += dot(qs[16u + lane + 5u], kv);
+      d[2] += dot(qs[32u + lane + 5u], kv);
+      d[3] += dot(qs[48u + lane + 5u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[22]);
+      d[0] += dot(qs[0u + lane + 6u], kv);
+      d[1] += dot(qs[16u + lane + 6u], kv);
+      d[2] += dot(qs[32u + lane + 6u], kv);
+      d[3] += dot(qs[48u + lane + 6u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[23]);
+      d[0] += dot(qs[0u + lane + 7u], kv);
+      d[1] += dot(qs[16u + lane + 7u], kv);
+      d[2] += dot(qs[32u + lane + 7u], kv);
+      d[3] += dot(qs[48u + lane + 7u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[24]);
+      d[0] += dot(qs[0u + lane + 8u], kv);
+      d[1] += dot(qs[16u + lane + 8u], kv);
+      d[2] += dot(qs[32u + lane + 8u], kv);
+      d[3] += dot(qs[48u + lane + 8u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[25]);
+      d[0] += dot(qs[0u + lane + 9u], kv);
+      d[1] += dot(qs[16u + lane + 9u], kv);
+      d[2] += dot(qs[32u + lane + 9u], kv);
+      d[3] += dot(qs[48u + lane + 9u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[26]);
+      d[0] += dot(qs[0u + lane + 10u], kv);
+      d[1] += dot(qs[16u + lane + 10u], kv);
+      d[2] += dot(qs[32u + lane + 10u], kv);
+      d[3] += dot(qs[48u + lane + 10u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[27]);
+      d[0] += dot(qs[0u + lane + 11u], kv);
+      d[1] += dot(qs[16u + lane + 11u], kv);
+      d[2] += dot(qs[32u + lane + 11u], kv);
+      d[3] += dot(qs[48u + lane + 11u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[28]);
+      d[0] += dot(qs[0u + lane + 12u], kv);
+      d[1] += dot(qs[16u + lane + 12u], kv);
+      d[2] += dot(qs[32u + lane + 12u], kv);
+      d[3] += dot(qs[48u + lane + 12u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[29]);
+      d[0] += dot(qs[0u + lane + 13u], kv);
+      d[1] += dot(qs[16u + lane + 13u], kv);
+      d[2] += dot(qs[32u + lane + 13u], kv);
+      d[3] += dot(qs[48u + lane + 13u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[30]);
+      d[0] += dot(qs[0u + lane + 14u], kv);
+      d[1] += dot(qs[16u + lane + 14u], kv);
+      d[2] += dot(qs[32u + lane + 14u], kv);
+      d[3] += dot(qs[48u + lane + 14u], kv);
+    }
+    {
+      let kv = unpackHalf4(kr[31]);
+      d[0] += dot(qs[0u + lane + 15u], kv);
+      d[1] += dot(qs[16u + lane + 15u], kv);
+      d[2] += dot(qs[32u + lane + 15u], kv);
+      d[3] += dot(qs[48u + lane + 15u], kv);
+    }
+    var s0 = d[0];
+    var s1 = d[1];
+    var s2 = d[2];
+    var s3 = d[3];
+    let j = g + 1u * G;
+    if (j < n) {
+      let m0 = s0;
+      mx[0] = max(mx[0], m0);
+      if (lane == 0u) { sc[0u * C + j] = m0; }
+      let m1 = s1;
+      mx[1] = max(mx[1], m1);
+      if (lane == 0u) { sc[1u * C + j] = m1; }
+      let m2 = s2;
+      mx[2] = max(mx[2], m2);
+      if (lane == 0u) { sc[2u * C + j] = m2; }
+      let m3 = s3;
+      mx[3] = max(mx[3], m3);
+      if (lane == 0u) { sc[3u * C + j] = m3; }
+    }
+  }
+
   if (lane == 0u && n > 0u) {
     atomicMax(&rowMax[0], orderedBits(mx[0]));
     atomicMax(&rowMax[1], orderedBits(mx[1]));
     atomicMax(&rowMax[2], orderedBits(mx[2]));
     atomicMax(&rowMax[3], orderedBits(mx[3]));
   }
+
+  let kg = t / D4;
+  let c = t % D4;
+  var vr: array<vec2<u32>, 32>;
+  if (kg < KG) {
+    if (kg + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + kg + 0u) * params.vsn - params.vOff + c]; }
+    if (kg + 16u < n) { vr[1] = v[b * params.vsb + hk * params.vsh + (lo + kg + 16u) * params.vsn - params.vOff + c]; }
+    if (kg + 32u < n) { vr[2] = v[b * params.vsb + hk * params.vsh + (lo + kg + 32u) * params.vsn - params.vOff + c]; }
+    if (kg + 48u < n) { vr[3] = v[b * params.vsb + hk * params.vsh + (lo + kg + 48u) * params.vsn - params.vOff + c]; }
+    if (kg + 64u < n) { vr[4] = v[b * params.vsb + hk * params.vsh + (lo + kg + 64u) * params.vsn - params.vOff + c]; }
+    if (kg + 80u < n) { vr[5] = v[b * params.vsb + hk * params.vsh + (lo + kg + 80u) * params.vsn - params.vOff + c]; }
+    if (kg + 96u < n) { vr[6] = v[b * params.vsb + hk * params.vsh + (lo + kg + 96u) * params.vsn - params.vOff + c]; }
+    if (kg + 112u < n) { vr[7] = v[b * params.vsb + hk * params.vsh + (lo + kg + 112u) * params.vsn - params.vOff + c]; }
+    if (kg + 128u < n) { vr[8] = v[b * params.vsb + hk * params.vsh + (lo + kg + 128u) * params.vsn - params.vOff + c]; }
+    if (kg + 144u < n) { vr[9] = v[b * params.vsb + hk * params.vsh + (lo + kg + 144u) * params.vsn - params.vOff + c]; }
+    if (kg + 160u < n) { vr[10] = v[b * params.vsb + hk * params.vsh + (lo + kg + 160u) * params.vsn - params.vOff + c]; }
+    if (kg + 176u < n) { vr[11] = v[b * params.vsb + hk * params.vsh + (lo + kg + 176u) * params.vsn - params.vOff + c]; }
+    if (kg + 192u < n) { vr[12] = v[b * params.vsb + hk * params.vsh + (lo + kg + 192u) * params.vsn - params.vOff + c]; }
+    if (kg + 208u < n) { vr[13] = v[b * params.vsb + hk * params.vsh + (lo + kg + 208u) * params.vsn - params.vOff + c]; }
+    if (kg + 224u < n) { vr[14] = v[b * params.vsb + hk * params.vsh + (lo + kg + 224u) * params.vsn - params.vOff + c]; }
+    if (kg + 240u < n) { vr[15] = v[b * params.vsb + hk * params.vsh + (lo + kg + 240u) * params.vsn - params.vOff + c]; }
+    if (kg + 256u < n) { vr[16] = v[b * params.vsb + hk * params.vsh + (lo + kg + 256u) * params.vsn - params.vOff + c]; }
+    if (kg + 272u < n) { vr[17] = v[b * params.vsb + hk * params.vsh + (lo + kg + 272u) * params.vsn - params.vOff + c]; }
+    if (kg + 288u < n) { vr[18] = v[b * params.vsb + hk * params.vsh + (lo + kg + 288u) * params.vsn - params.vOff + c]; }
+    if (kg + 304u < n) { vr[19] = v[b * params.vsb + hk * params.vsh + (lo + kg + 304u) * params.vsn - params.vOff + c]; }
+    if (kg + 320u < n) { vr[20] = v[b * params.vsb + hk * params.vsh + (lo + kg + 320u) * params.vsn - params.vOff + c]; }
+    if (kg + 336u < n) { vr[21] = v[b * params.vsb + hk * params.vsh + (lo + kg + 336u) * params.vsn - params.vOff + c]; }
+    if (kg + 352u < n) { vr[22] = v[b * params.vsb + hk * params.vsh + (lo + kg + 352u) * params.vsn - params.vOff + c]; }
+    if (kg + 368u < n) { vr[23] = v[b * params.vsb + hk * params.vsh + (lo + kg + 368u) * params.vsn - params.vOff + c]; }
+    if (kg + 384u < n) { vr[24] = v[b * params.vsb + hk * params.vsh + (lo + kg + 384u) * params.vsn - params.vOff + c]; }
+    if (kg + 400u < n) { vr[25] = v[b * params.vsb + hk * params.vsh + (lo + kg + 400u) * params.vsn - params.vOff + c]; }
+    if (kg + 416u < n) { vr[26] = v[b * params.vsb + hk * params.vsh + (lo + kg + 416u) * params.vsn - params.vOff + c]; }
+    if (kg + 432u < n) { vr[27] = v[b * params.vsb + hk * params.vsh + (lo + kg + 432u) * params.vsn - params.vOff + c]; }
+    if (kg + 448u < n) { vr[28] = v[b * params.vsb + hk * params.vsh + (lo + kg + 448u) * params.vsn - params.vOff + c]; }
+    if (kg + 464u < n) { vr[29] = v[b * params.vsb + hk * params.vsh + (lo + kg + 464u) * params.vsn - params.vOff + c]; }
+    if (kg + 480u < n) { vr[30] = v[b * params.vsb + hk * params.vsh + (lo + kg + 480u) * params.vsn - params.vOff + c]; }
+    if (kg + 496u < n) { vr[31] = v[b * params.vsb + hk * params.vsh + (lo + kg + 496u) * params.vsn - params.vOff + c]; }
+  }
   workgroupBarrier();
 
-  // P = exp2(S − row max) in place; masked keys 0, a NaN score stays NaN.
   let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
   let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
   let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
   let rowM3 = orderedFloat(atomicLoad(&rowMax[3]));
   for (var j = t; j < n; j += T) {
-    let s = sc[0u * C + j];
-    sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[1u * C + j];
-    sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[2u * C + j];
-    sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s));
-  }
-  for (var j = t; j < n; j += T) {
-    let s = sc[3u * C + j];
-    sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s));
+    { let s = sc[0u * C + j]; sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[1u * C + j]; sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[2u * C + j]; sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[3u * C + j]; sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s)); }
   }
   workgroupBarrier();
-  let kg = t / D4;
-  let c = t % D4;
+
   var acc: array<vec4<f32>, 4>;
   var l: array<f32, 4>;
   if (kg < KG) {
-    for (var j0 = kg; j0 < n; j0 += KG * AHEAD) {
-      var vr: array<vec2<u32>, 1>;
-      if (j0 + 0u < n) { vr[0] = v[b * params.vsb + hk * params.vsh + (lo + j0 + 0u) * params.vsn - params.vOff + c]; }
-      if (j0 + 0u < n) {
-        let vv = unpackHalf4(vr[0]);
-        { let p = sc[0u * C + j0 + 0u]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-        { let p = sc[1u * C + j0 + 0u]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-        { let p = sc[2u * C + j0 + 0u]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-        { let p = sc[3u * C + j0 + 0u]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      }
+    if (kg + 0u < n) {
+      let vv = unpackHalf4(vr[0]);
+      let j = kg + 0u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 16u < n) {
+      let vv = unpackHalf4(vr[1]);
+      let j = kg + 16u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 32u < n) {
+      let vv = unpackHalf4(vr[2]);
+      let j = kg + 32u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 48u < n) {
+      let vv = unpackHalf4(vr[3]);
+      let j = kg + 48u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 64u < n) {
+      let vv = unpackHalf4(vr[4]);
+      let j = kg + 64u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 80u < n) {
+      let vv = unpackHalf4(vr[5]);
+      let j = kg + 80u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 96u < n) {
+      let vv = unpackHalf4(vr[6]);
+      let j = kg + 96u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 112u < n) {
+      let vv = unpackHalf4(vr[7]);
+      let j = kg + 112u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 128u < n) {
+      let vv = unpackHalf4(vr[8]);
+      let j = kg + 128u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 144u < n) {
+      let vv = unpackHalf4(vr[9]);
+      let j = kg + 144u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 160u < n) {
+      let vv = unpackHalf4(vr[10]);
+      let j = kg + 160u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 176u < n) {
+      let vv = unpackHalf4(vr[11]);
+      let j = kg + 176u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 192u < n) {
+      let vv = unpackHalf4(vr[12]);
+      let j = kg + 192u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 208u < n) {
+      let vv = unpackHalf4(vr[13]);
+      let j = kg + 208u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 224u < n) {
+      let vv = unpackHalf4(vr[14]);
+      let j = kg + 224u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 240u < n) {
+      let vv = unpackHalf4(vr[15]);
+      let j = kg + 240u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 256u < n) {
+      let vv = unpackHalf4(vr[16]);
+      let j = kg + 256u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 272u < n) {
+      let vv = unpackHalf4(vr[17]);
+      let j = kg + 272u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 288u < n) {
+      let vv = unpackHalf4(vr[18]);
+      let j = kg + 288u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 304u < n) {
+      let vv = unpackHalf4(vr[19]);
+      let j = kg + 304u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 320u < n) {
+      let vv = unpackHalf4(vr[20]);
+      let j = kg + 320u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 336u < n) {
+      let vv = unpackHalf4(vr[21]);
+      let j = kg + 336u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 352u < n) {
+      let vv = unpackHalf4(vr[22]);
+      let j = kg + 352u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 368u < n) {
+      let vv = unpackHalf4(vr[23]);
+      let j = kg + 368u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 384u < n) {
+      let vv = unpackHalf4(vr[24]);
+      let j = kg + 384u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 400u < n) {
+      let vv = unpackHalf4(vr[25]);
+      let j = kg + 400u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 416u < n) {
+      let vv = unpackHalf4(vr[26]);
+      let j = kg + 416u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 432u < n) {
+      let vv = unpackHalf4(vr[27]);
+      let j = kg + 432u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 448u < n) {
+      let vv = unpackHalf4(vr[28]);
+      let j = kg + 448u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 464u < n) {
+      let vv = unpackHalf4(vr[29]);
+      let j = kg + 464u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 480u < n) {
+      let vv = unpackHalf4(vr[30]);
+      let j = kg + 480u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+    }
+    if (kg + 496u < n) {
+      let vv = unpackHalf4(vr[31]);
+      let j = kg + 496u;
+      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
+      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
+      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
+      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
     }
     if (c == 0u) {
       sums[kg * R + 0u] = l[0];
@@ -310,103 +729,56 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       sums[kg * R + 3u] = l[3];
     }
   }
-  // Rows 0…0: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[0];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[0] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 1…1: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[1];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[1] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 2…2: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[2];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[2] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
-  // Rows 3…3: the key groups' sums meet at group 0.
-  if (kg > 0u && kg < KG) {
-    meet[((kg - 1u) * 1u + 0u) * D4 + c] = acc[3];
-  }
-  workgroupBarrier();
-  if (kg == 0u) {
-    for (var gi = 1u; gi < KG; gi++) {
-      acc[3] += meet[((gi - 1u) * 1u + 0u) * D4 + c];
-    }
-  }
-  workgroupBarrier();
 
-  if (kg == 0u) {
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 0u]; }
-      let hr = hk * 4u + 0u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[0] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM0;
-        lse[at + 1u] = total;
-      }
+  // Rows 0…1.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[0];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[1];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 0u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 1u]; }
-      let hr = hk * 4u + 1u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[1] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM1;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 1u;
+    let i = r % 1u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 2u]; }
-      let hr = hk * 4u + 2u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[2] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM2;
-        lse[at + 1u] = total;
-      }
+  }
+  workgroupBarrier(); // before the next round reuses `meet`
+  // Rows 2…3.
+  if (kg < KG) {
+    meet[(kg * 2u + 0u) * D4 + c] = acc[2];
+    meet[(kg * 2u + 1u) * D4 + c] = acc[3];
+  }
+  workgroupBarrier();
+  if (t < 2u * D4) {
+    let r = 2u + t / D4;
+    let col = t % D4;
+    var sum = vec4<f32>(0.0);
+    var total = 0.0;
+    for (var gi = 0u; gi < KG; gi++) {
+      sum += meet[(gi * 2u + t / D4) * D4 + col];
+      total += sums[gi * R + r];
     }
-    {
-      var total = 0.0;
-      for (var gi = 0u; gi < KG; gi++) { total += sums[gi * R + 3u]; }
-      let hr = hk * 4u + 3u;
-      let i = 0u;
-      let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
-      o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + c - params.qOff] = acc[3] * inv;
-      if (c == 0u) {
-        let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
-        lse[at] = rowM3;
-        lse[at + 1u] = total;
-      }
+    let hr = hk * 4u + r / 1u;
+    let i = r % 1u;
+    let inv = select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    o[part * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * inv;
+    if (col == 0u) {
+      let at = part * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = orderedFloat(atomicLoad(&rowMax[r]));
+      lse[at + 1u] = total;
     }
   }
 }
