@@ -61,6 +61,8 @@ export interface BenchResult extends BenchShape {
   /** Bytes of the IO model over the measured time, GB/s. */
   readonly modelGBps?: number | null;
   readonly timing?: string;
+  /** The forward program's steps as timed (kernel labels, e.g. which kernel ran a decode call). WebGPU only. */
+  readonly kernels?: readonly string[];
   readonly variant?: string;
   /** 'backward' when the backward pass was timed (TFLOP/s then counts 2.5 × the forward FLOPs). */
   readonly pass?: 'forward' | 'backward';
@@ -230,6 +232,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
 
     let ms: number;
     let timing: string;
+    let kernels: readonly string[] | undefined;
     if (gpu) {
       const call = forwardCall(q, k, v, fopts);
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
@@ -239,6 +242,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
         return await benchBackward(gpu, attn, call, { q, k, v }, hq, hk, hv, base, opts, variant);
       }
       const program = gpu.forwardProgram(call);
+      kernels = program.labels;
       plans.push(await gpu.prepare(program, { q, k, v }));
       for (let c = 1; c < copies; c++) {
         const extra = inputs.map((h) => attn.tensor(h.data as Float32Array, dims(h.shape), { dtype }));
@@ -269,6 +273,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
       maxAbsErr,
       modelGBps: base.modelBytes / (ms * 1e-3) / 1e9,
       timing,
+      ...(kernels ? { kernels } : {}),
     };
   } catch (e) {
     return { ...base, msMedian: null, tflops: null, maxAbsErr: null, error: e instanceof Error ? e.message : String(e) };
