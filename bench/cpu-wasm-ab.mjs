@@ -30,7 +30,7 @@ if (argv[0] === '--save') {
 }
 const names = argv.length ? argv : ['--current'];
 const modules = names.map((f) => (f === '--current' ? current() : readFileSync(f)));
-const kernels = await Promise.all(modules.map(async (m) => (await WebAssembly.instantiate(m)).instance.exports));
+const kernels = await Promise.all(modules.map(async (m) => (await globalThis.WebAssembly.instantiate(m)).instance.exports));
 
 const N = Number(process.env.N ?? 512);
 const D = Number(process.env.D ?? 64);
@@ -82,6 +82,8 @@ names.forEach((f, j) => {
   const m = med(times[j]);
   const ratio = med(times[j].map((t, i) => times[0][i] / t));
   const peer = peerCall ? `, ${process.env.PEER} / this ${med(times[j].map((t, i) => times[kernels.length][i] / t)).toFixed(2)}×` : '';
-  console.log(`N=${N}${causal ? ' causal' : ''} ${f}: ${m.toFixed(2)} CPU ms (${gflops(m).toFixed(1)} GFLOP/s), best ${Math.min(...times[j]).toFixed(2)}, paired ratio ${ratio.toFixed(3)}${peer}`);
+  console.log(
+    `N=${N}${causal ? ' causal' : ''} ${f}: ${m.toFixed(2)} CPU ms (${gflops(m).toFixed(1)} GFLOP/s), best ${Math.min(...times[j]).toFixed(2)}, paired ratio ${ratio.toFixed(3)}${peer}`,
+  );
 });
 if (peerCall) console.log(`N=${N}${causal ? ' causal' : ''} ${process.env.PEER}: ${med(times[kernels.length]).toFixed(2)} CPU ms`);
