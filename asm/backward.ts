@@ -18,7 +18,8 @@
  * arrays Nk rounded up to BC.
  */
 
-import { BC, exp2v, pvBody, QB_PITCH, qkTile } from './common';
+import { BC, exp2v, QB_PITCH } from './common';
+import { pvBody, qkTile } from './micro';
 
 /** Query rows per micro-block. */
 const R: i32 = 4;

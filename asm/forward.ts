@@ -16,7 +16,8 @@
  * byte address, rows are Dp floats (D rounded up to 8, zero padded).
  */
 
-import { BC, exp2v, pvBody, QB_PITCH, qkTile } from './common';
+import { BC, exp2v, QB_PITCH } from './common';
+import { pvBody, qkTile } from './micro';
 export { nonFinite, packK } from './common';
 
 /** Query rows per micro-block. */
