@@ -38,6 +38,7 @@ export const BENCH_FLAGS = {
   'dq-tile': { type: 'string' },
   'key-splits': { type: 'string' },
   'decode-kernel': { type: 'string' },
+  'step-times': { type: 'boolean' },
   paged: { type: 'string' },
   variant: { type: 'string' },
   backward: { type: 'boolean' },
@@ -57,6 +58,7 @@ export interface BenchPlan {
   readonly dqTile?: BackwardTile;
   readonly keySplits?: number;
   readonly decodeKernel?: boolean | DecodeTile;
+  readonly stepTimes?: boolean;
   /** --paged PAGE_SIZE: K/V read through a page table of pages of this many rows. */
   readonly pageSize?: number;
   readonly variant?: string;
@@ -166,6 +168,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
     dqTile,
     keySplits,
     decodeKernel,
+    stepTimes: a['step-times'],
     pageSize,
     variant: a.variant,
     backward: a.backward,
@@ -293,8 +296,8 @@ async function runPlan(attn: Attention, plan: BenchPlan): Promise<BenchResult[]>
           bar.next(
             `${alg}${pageSize ? ` paged${pageSize}` : ''} ${dtype} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`,
           );
-          const { samples, tile, dqTile, keySplits, decodeKernel, variant, backward } = plan;
-          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, decodeKernel, variant, backward, dtype, pageSize }));
+          const { samples, tile, dqTile, keySplits, decodeKernel, stepTimes, variant, backward } = plan;
+          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, decodeKernel, stepTimes, variant, backward, dtype, pageSize }));
         }
       }
     }

@@ -41,6 +41,7 @@ ${SHAPE}
   --key-splits N              split-K ranges for the fused forward
   --decode-kernel on|off|T,L,B  the decode kernel (few rows per K/V head over many keys) on or off, or on
                               with a forced tile: T invocations, L lanes per key row, B load bytes each
+  --step-times                also time each kernel of the forward alone (JSON: kernels, stepMs)
   --paged PAGE_SIZE           read K/V through a page table (shuffled pages of PAGE_SIZE rows; forward, flash)
   --variant V                 alibi, user-alibi, softcap:C, window:W or document:L
   --backward                  time the backward pass (flash)

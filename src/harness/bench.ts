@@ -63,6 +63,8 @@ export interface BenchResult extends BenchShape {
   readonly timing?: string;
   /** The forward program's steps as timed (kernel labels, e.g. which kernel ran a decode call). WebGPU only. */
   readonly kernels?: readonly string[];
+  /** Each step of the forward program timed alone, ms (with --step-times). */
+  readonly stepMs?: readonly number[];
   readonly variant?: string;
   /** 'backward' when the backward pass was timed (TFLOP/s then counts 2.5 × the forward FLOPs). */
   readonly pass?: 'forward' | 'backward';
@@ -91,6 +93,8 @@ export interface BenchOptions {
   readonly keySplits?: number;
   /** Run on the experimental decode kernel (default off). */
   readonly decodeKernel?: boolean | DecodeTile;
+  /** Also time each step of the forward program alone (`stepMs`, in the order of `kernels`). */
+  readonly stepTimes?: boolean;
   /** A named variant (bench-variants.ts). */
   readonly variant?: string;
   /** Time the backward pass instead of the forward (flash only). */
@@ -233,6 +237,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
     let ms: number;
     let timing: string;
     let kernels: readonly string[] | undefined;
+    let stepMs: number[] | undefined;
     if (gpu) {
       const call = forwardCall(q, k, v, fopts);
       // Inputs that fit in cache are rotated among copies, so one run does not warm the next.
@@ -252,6 +257,13 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
       const t = await gpu.time(plans, { samples: opts.samples ?? 5 });
       ms = t.msMedian;
       timing = `${t.method}, median of ${t.msSamples.length} × ${t.repsPerSample} runs`;
+      if (opts.stepTimes) {
+        stepMs = [];
+        for (let i = 0; i < plans[0]!.dispatches.length; i++) {
+          const alone = plans.map((p) => ({ ...p, dispatches: [p.dispatches[i]!] }));
+          stepMs.push((await gpu.time(alone, { samples: opts.samples ?? 5 })).msMedian);
+        }
+      }
     } else {
       const times: number[] = [];
       for (let i = 0; i < (opts.samples ?? 3); i++) {
@@ -274,6 +286,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
       modelGBps: base.modelBytes / (ms * 1e-3) / 1e9,
       timing,
       ...(kernels ? { kernels } : {}),
+      ...(stepMs ? { stepMs } : {}),
     };
   } catch (e) {
     return { ...base, msMedian: null, tflops: null, maxAbsErr: null, error: e instanceof Error ? e.message : String(e) };
