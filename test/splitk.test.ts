@@ -88,6 +88,12 @@ describe('split-K on the GPU', () => {
     for (const keySplits of [2, 3, 64, undefined]) await check([1, 4, 1, 64], [1, 2, 300, 64], { keySplits });
   });
 
+  it('many parts: the combine lanes take several loop trips, the last trip partly past the parts (decode kernel, D = 128 and 256, sinks)', async () => {
+    // D = 128: 8 lanes × 4 parts a trip, so 70 parts are 3 trips; D = 256: 4 lanes, 45 parts are 3 trips.
+    await check([1, 4, 1, 128], [1, 1, 4480, 128], { decodeKernel: true, keySplits: 70 });
+    await check([1, 2, 2, 256], [1, 2, 2900, 256], { decodeKernel: true, keySplits: 45, causal: true, sinks: learnedSinks([1.5, -2]) });
+  });
+
   it('GQA packing: the query heads of a group stacked in one workgroup, rows spanning tiles, causal, sinks, a strided layout', async () => {
     for (const keySplits of [1, undefined]) {
       await check([1, 8, 1, 64], [1, 2, 300, 64], { keySplits });

@@ -45,9 +45,26 @@ export const COMBINE_PARAMS: ParamLayout = {
   ],
 };
 
-/** One invocation per (row, vec4 column); `sinkOffset`: where the sink logits sit in `aux`; `half`: O is f16. */
+/** Invocations of a combine workgroup at most: one workgroup per row, SPLIT_LANES × D/4 of them. */
+const COMBINE_THREADS = 256;
+/** Parts each invocation reads per loop trip (their loads issued together). */
+const UNROLL = 4;
+
+/** Split lanes of a combine workgroup for head dim `headDim`: invocations (split lane, vec4 column). */
+export function combineLanes(headDim: number): number {
+  return Math.max(1, Math.floor(COMBINE_THREADS / (headDim / 4)));
+}
+
+/**
+ * One workgroup per row: invocation (j, c) reads parts j, j + SG, … (UNROLL at a time, so
+ * their loads are in flight together rather than one latency per part) for vec4 column c,
+ * and the SG lanes' maxima, then sums, meet in workgroup memory. `sinkOffset`: where the
+ * sink logits sit in `aux`; `half`: O is f16.
+ */
 export function combineKernel(headDim: number, sinkOffset?: number, half = false): KernelSpec {
   const d4 = headDim / 4;
+  const sg = combineLanes(headDim);
+  const threads = sg * d4;
   const out = rowType(half);
   const bindings: Binding[] = [
     PARAMS_BINDING,
@@ -58,6 +75,9 @@ export function combineKernel(headDim: number, sinkOffset?: number, half = false
     ...(sinkOffset === undefined ? [] : [AUX_BINDING]),
   ];
   const sink = sinkOffset !== undefined;
+  const each = (f: (u: number) => string) => Array.from({ length: UNROLL }, (_, u) => f(u)).join('\n');
+  // Part s0 + u·SG of this invocation, clamped to a real part (its weight is then 0), so its loads need no branch.
+  const partAt = (u: number) => `    let s${u} = min(s0 + ${u * sg}u, last);\n    let st${u} = s${u} * params.partStats + 2u * row;`;
   const wgsl = /* wgsl */ `
 ${paramStruct('Params', COMBINE_PARAMS)}
 ${declareBindings(bindings)}${
@@ -68,24 +88,43 @@ ${out.helpers}`
 ${IS_NAN}
 ${LSE_OF}
 
-@compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = gid.x + gid.y * nwg.x * 64u;
-  if (e >= params.rows * ${d4}u) { return; }
-  let local = e / ${d4}u; // the chunk's row
-  let c = e % ${d4}u;
+const D4 = ${d4}u;
+const SG = ${sg}u;
+var<workgroup> sums: array<vec4<f32>, ${threads}>;
+var<workgroup> lanes: array<f32, ${sg}>;
+var<workgroup> nans: array<u32, ${sg}>;
+
+@compute @workgroup_size(${threads}, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let local = wg.x + wg.y * nwg.x; // the chunk's row (the whole workgroup's)
+  if (local >= params.rows) { return; }
+  let c = t % D4;
+  let j = t / D4;
   let n = params.n0 + local % params.chunkRows;
   let h = params.h0 + (local / params.chunkRows) % params.chunkHeads;
   let b = params.b0 + local / (params.chunkRows * params.chunkHeads);
   let row = (b * params.headsQ + h) * params.seqQ + n - params.lseOff;
   let at = b * params.qsb + h * params.qsh + n * params.qsn + c - params.qOff;
+  let last = params.splits - 1u;
+
+  // The row's max over all parts (and whether any part is NaN).
   var mx = ${MASKED};
   var nan = false;
-  for (var s = 0u; s < params.splits; s++) {
-    let st = s * params.partStats + 2u * row;
-    nan = nan || isNan(stats[st + 1u]);
-    mx = max(mx, stats[st]);
+  for (var s0 = j; s0 < params.splits; s0 += ${UNROLL}u * SG) {
+${each((u) => `${partAt(u)}
+    nan = nan || isNan(stats[st${u} + 1u]);
+    mx = max(mx, stats[st${u}]);`)}
   }
+  if (c == 0u) {
+    lanes[j] = mx;
+    nans[j] = select(0u, 1u, nan);
+  }
+  workgroupBarrier();
+  for (var i = 0u; i < SG; i++) {
+    mx = max(mx, lanes[i]);
+    nan = nan || nans[i] != 0u;
+  }
+  workgroupBarrier(); // every lane has read \`lanes\` before it holds sums
 ${
   sink
     ? `  let sinkLogit = aux[${sinkOffset}u + h];
@@ -93,13 +132,25 @@ ${
   mx = max(mx, sink);`
     : ''
 }
-  var l = ${sink ? 'exp2(sink - mx)' : '0.0'};
+  // This lane's parts, weighted into the row's frame.
+  var l = 0.0;
   var acc = vec4<f32>(0.0);
-  for (var s = 0u; s < params.splits; s++) {
-    let st = s * params.partStats + 2u * row;
-    let w = stats[st + 1u] * exp2(stats[st] - mx);
-    l += w;
-    if (w != 0.0) { acc += w * oParts[s * params.partVec4 + at]; }
+  for (var s0 = j; s0 < params.splits; s0 += ${UNROLL}u * SG) {
+${each((u) => `${partAt(u)}
+    let w${u} = select(0.0, stats[st${u} + 1u] * exp2(stats[st${u}] - mx), s0 + ${u * sg}u < params.splits);
+    let o${u} = oParts[s${u} * params.partVec4 + at];
+    l += w${u};
+    if (w${u} != 0.0) { acc += w${u} * o${u}; }`)}
+  }
+  sums[t] = acc;
+  if (c == 0u) { lanes[j] = l; }
+  workgroupBarrier();
+  if (j != 0u) { return; }
+  l = ${sink ? 'exp2(sink - mx)' : '0.0'};
+  acc = vec4<f32>(0.0);
+  for (var i = 0u; i < SG; i++) {
+    l += lanes[i];
+    acc += sums[i * D4 + c];
   }
   if (nan) {
     o[at] = ${out.store('vec4<f32>(params.nan)')};
@@ -114,8 +165,8 @@ ${
   return {
     label: `attention.forward.combine d${headDim}${half ? ' f16' : ''}${sink ? ' sinks' : ''}`,
     wgsl,
-    workgroupSize: [64, 1, 1],
+    workgroupSize: [threads, 1, 1],
     bindings,
-    workgroupBytes: 0,
+    workgroupBytes: threads * 16 + sg * 8,
   };
 }

@@ -41,7 +41,7 @@ export function partBuffers(parts: PartStrides, splits: number): Record<string, 
   };
 }
 
-/** The split-K combine of one chunk: one invocation per (row, vec4 column) merges its parts into 'out' and 'lse'. */
+/** The split-K combine of one chunk: one workgroup per row merges its parts into 'out' and 'lse'. */
 export function combineStep(
   c: AttentionCall,
   spec: KernelSpec,
@@ -53,8 +53,7 @@ export function combineStep(
   const p = c.problem;
   const rows = (ch.b1 - ch.b0) * (ch.h1 - ch.h0) * (ch.n1 - ch.n0);
   const v4 = (n: number) => n / 4;
-  const groups = Math.ceil((rows * p.headDim) / 4 / 64);
-  const wgx = Math.min(groups, 65535);
+  const wgx = Math.min(rows, 65535);
   return {
     spec,
     params: COMBINE_PARAMS,
@@ -79,6 +78,6 @@ export function combineStep(
       nan: NaN,
     },
     buffers: { oParts: 'oParts', stats: 'stats', o: { name: 'out', ...r.q }, lse: { name: 'lse', ...r.lse }, aux: 'aux' },
-    grid: [wgx, Math.ceil(groups / wgx), 1],
+    grid: [wgx, Math.ceil(rows / wgx), 1],
   };
 }

@@ -30,34 +30,97 @@ fn lseOf(m: f32, l: f32) -> f32 {
   return fma(m, 0.6931471824645996, fma(m, -1.904654323148236e-9, log(l)));
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = gid.x + gid.y * nwg.x * 64u;
-  if (e >= params.rows * 16u) { return; }
-  let local = e / 16u; // the chunk's row
-  let c = e % 16u;
+const D4 = 16u;
+const SG = 16u;
+var<workgroup> sums: array<vec4<f32>, 256>;
+var<workgroup> lanes: array<f32, 16>;
+var<workgroup> nans: array<u32, 16>;
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let local = wg.x + wg.y * nwg.x; // the chunk's row (the whole workgroup's)
+  if (local >= params.rows) { return; }
+  let c = t % D4;
+  let j = t / D4;
   let n = params.n0 + local % params.chunkRows;
   let h = params.h0 + (local / params.chunkRows) % params.chunkHeads;
   let b = params.b0 + local / (params.chunkRows * params.chunkHeads);
   let row = (b * params.headsQ + h) * params.seqQ + n - params.lseOff;
   let at = b * params.qsb + h * params.qsh + n * params.qsn + c - params.qOff;
+  let last = params.splits - 1u;
+
+  // The row's max over all parts (and whether any part is NaN).
   var mx = -3.0e38;
   var nan = false;
-  for (var s = 0u; s < params.splits; s++) {
-    let st = s * params.partStats + 2u * row;
-    nan = nan || isNan(stats[st + 1u]);
-    mx = max(mx, stats[st]);
+  for (var s0 = j; s0 < params.splits; s0 += 4u * SG) {
+    let s0 = min(s0 + 0u, last);
+    let st0 = s0 * params.partStats + 2u * row;
+    nan = nan || isNan(stats[st0 + 1u]);
+    mx = max(mx, stats[st0]);
+    let s1 = min(s0 + 16u, last);
+    let st1 = s1 * params.partStats + 2u * row;
+    nan = nan || isNan(stats[st1 + 1u]);
+    mx = max(mx, stats[st1]);
+    let s2 = min(s0 + 32u, last);
+    let st2 = s2 * params.partStats + 2u * row;
+    nan = nan || isNan(stats[st2 + 1u]);
+    mx = max(mx, stats[st2]);
+    let s3 = min(s0 + 48u, last);
+    let st3 = s3 * params.partStats + 2u * row;
+    nan = nan || isNan(stats[st3 + 1u]);
+    mx = max(mx, stats[st3]);
   }
+  if (c == 0u) {
+    lanes[j] = mx;
+    nans[j] = select(0u, 1u, nan);
+  }
+  workgroupBarrier();
+  for (var i = 0u; i < SG; i++) {
+    mx = max(mx, lanes[i]);
+    nan = nan || nans[i] != 0u;
+  }
+  workgroupBarrier(); // every lane has read `lanes` before it holds sums
   let sinkLogit = aux[12u + h];
   let sink = sinkLogit * 1.4426950408889634;
   mx = max(mx, sink);
-  var l = exp2(sink - mx);
+  // This lane's parts, weighted into the row's frame.
+  var l = 0.0;
   var acc = vec4<f32>(0.0);
-  for (var s = 0u; s < params.splits; s++) {
-    let st = s * params.partStats + 2u * row;
-    let w = stats[st + 1u] * exp2(stats[st] - mx);
-    l += w;
-    if (w != 0.0) { acc += w * oParts[s * params.partVec4 + at]; }
+  for (var s0 = j; s0 < params.splits; s0 += 4u * SG) {
+    let s0 = min(s0 + 0u, last);
+    let st0 = s0 * params.partStats + 2u * row;
+    let w0 = select(0.0, stats[st0 + 1u] * exp2(stats[st0] - mx), s0 + 0u < params.splits);
+    let o0 = oParts[s0 * params.partVec4 + at];
+    l += w0;
+    if (w0 != 0.0) { acc += w0 * o0; }
+    let s1 = min(s0 + 16u, last);
+    let st1 = s1 * params.partStats + 2u * row;
+    let w1 = select(0.0, stats[st1 + 1u] * exp2(stats[st1] - mx), s0 + 16u < params.splits);
+    let o1 = oParts[s1 * params.partVec4 + at];
+    l += w1;
+    if (w1 != 0.0) { acc += w1 * o1; }
+    let s2 = min(s0 + 32u, last);
+    let st2 = s2 * params.partStats + 2u * row;
+    let w2 = select(0.0, stats[st2 + 1u] * exp2(stats[st2] - mx), s0 + 32u < params.splits);
+    let o2 = oParts[s2 * params.partVec4 + at];
+    l += w2;
+    if (w2 != 0.0) { acc += w2 * o2; }
+    let s3 = min(s0 + 48u, last);
+    let st3 = s3 * params.partStats + 2u * row;
+    let w3 = select(0.0, stats[st3 + 1u] * exp2(stats[st3] - mx), s0 + 48u < params.splits);
+    let o3 = oParts[s3 * params.partVec4 + at];
+    l += w3;
+    if (w3 != 0.0) { acc += w3 * o3; }
+  }
+  sums[t] = acc;
+  if (c == 0u) { lanes[j] = l; }
+  workgroupBarrier();
+  if (j != 0u) { return; }
+  l = exp2(sink - mx);
+  acc = vec4<f32>(0.0);
+  for (var i = 0u; i < SG; i++) {
+    l += lanes[i];
+    acc += sums[i * D4 + c];
   }
   if (nan) {
     o[at] = vec4<f32>(params.nan);
