@@ -49,7 +49,7 @@ one() {
   sum=$(node -e '
     const j = JSON.parse(process.argv[1] || "{}");
     if (j.error) { console.log("error: " + j.error.slice(0, 160)); process.exit(0); }
-    const e = (x) => (x === undefined ? "-" : Number(x).toExponential(2));
+    const e = (x) => (x === undefined ? "-" : x === null || typeof x === "string" ? String(x) : Number(x).toExponential(2));
     console.log(`${j.cfg ?? "?"} TFLOP/s median ${j.tflopsMedian ?? "-"} best ${j.tflopsBest ?? "-"} (${j.msMedian ?? "-"} ms, ${j.timing ?? "-"}, host ${j.hostMsMedian ?? "-"} ms)` +
       ` err ${e(j.maxAbsErr)} naive-f16 ${e(j.naiveF16Err)} ratio ${j.errRatio ?? "-"} NaN ${j.nan ?? "-"} ${j.ok === true ? "ok" : j.ok === false ? "FAIL" : ""}` +
       (j.badRows === undefined ? "" : ` bad rows ${j.badRows}/${j.rowsChecked} by subgroup ${j.badBySubgroup} worst ${JSON.stringify(j.worst)}`));
