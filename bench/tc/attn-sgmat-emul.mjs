@@ -83,6 +83,8 @@ fn rh(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2f(x, 0.0))).x; }
     ZERO: `${arrT('result')}()`,
     SHX: (x, m) => `shx(${x}, ${m}u, li)`,
     H: (x) => `rh(${x})`,
+    U2H: (x) => `unpack2x16float(${x})`, // no f16 here: the same f16 bits, widened
+
     half: 'f32',
     helpers: () => [...helpers.values()].join('\n'),
   };

@@ -30,6 +30,7 @@ function matrixOps(c) {
       ZERO: `${sgType.result}()`,
       SHX: (x, m) => `subgroupShuffleXor(${x}, ${m}u)`,
       H: (x) => `f16(${x})`,
+      U2H: (x) => `bitcast<vec2<f16>>(${x})`,
       half: 'f16',
       helpers: () => '',
     };
@@ -88,14 +89,20 @@ function snippets(c, ops) {
     }
     return out.join(`\n${indent}`);
   };
+  // K/V staging, four halves per invocation and step. stage=u32 (default): read as packed pairs
+  // (vec2<u32>, each word bitcast to vec2<f16>: the library's and ORT's proven route); stage=vec4h: as
+  // vec4<f16> (run 10's text: the only 16-bit vector loads from storage in this kernel, wrong on the H200)
+  const halves = c.stage === 'vec4h' ? ['a.x', 'a.y', 'a.z', 'a.w'] : ['a01.x', 'a01.y', 'a23.x', 'a23.y'];
+  const unpack = (x) => (c.stage === 'vec4h' ? '' : `let ${x}01 = ${ops.U2H(`${x}.x`)}; let ${x}23 = ${ops.U2H(`${x}.y`)};\n      `);
+  const put = (arr, x) => halves.map((h, i) => `${arr}[w${i ? ` + ${u(i)}` : ''}] = ${h.replace('a', x)};`).join(' ');
   const stage = kvGlobal
     ? ''
     : `for (var e = li; e < ${u((BC * D) / 4)}; e += ${u(WG)}) {
       let j = e / ${u(D / 4)}; let c4 = (e % ${u(D / 4)}) * 4u;
       let a = k[kvRow / 4u + e]; let b = v[kvRow / 4u + e];
-      let w = j * ${u(KSTR)} + c4;
-      kS[w] = a.x; kS[w + 1u] = a.y; kS[w + 2u] = a.z; kS[w + 3u] = a.w;
-      vS[w] = b.x; vS[w + 1u] = b.y; vS[w + 2u] = b.z; vS[w + 3u] = b.w;
+      ${unpack('a')}${unpack('b')}let w = j * ${u(KSTR)} + c4;
+      ${put('kS', 'a')}
+      ${put('vS', 'b')}
     }
     workgroupBarrier();`;
   const colLoop = (body) => `for (var i = 0u; i < ${u(BC / LPR)}; i++) {
@@ -116,7 +123,7 @@ export function attentionWGSL(c) {
   const { BR, NT, NQB, KSTR, PSTR, SSTR } = geometry(c);
   const { qLoads, oVars, score, pv, throughScratch, stage, colLoop, lanesXor } = snippets(c, ops);
   const u = (x) => `${x}u`;
-  const kvType = kvGlobal ? ops.half : `vec4<${ops.half}>`;
+  const kvType = kvGlobal ? ops.half : c.stage === 'vec4h' ? `vec4<${ops.half}>` : 'vec2<u32>';
   const ids = c.emul
     ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(SGS)}; let lane = li % ${u(SGS)};`
     : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';

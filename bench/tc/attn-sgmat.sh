@@ -3,10 +3,11 @@
 # each run in its own process under a timeout (a crash or hang of one never stops the next), within a
 # total budget (BUDGET, default 330 s, so the whole call stays under 6 minutes):
 #   0. which subgroup-matrix load/store layouts hold on this GPU (bench/tc/sgmat-layout.mjs, seconds;
-#      every FAIL line goes to the summary), then the kernel on one workgroup's tiles (n=64, h=1, every
-#      row checked), with the divergence fix and without it (sync=legacy: the first H200 run's text);
+#      every FAIL line goes to the summary; its "staged by 4 subgroups" cases read K as f16 / vec4<f16> /
+#      u32 pairs), then the kernel on one workgroup's tiles (n=64, h=1, every row checked), with K/V
+#      staged from packed u32 pairs (default) and from vec4<f16> (stage=vec4h: run 10's text);
 #   1. the grid: n=4096 h=16, d 64/128 × causal 0/1, 100 runs each (one submit per run), checked;
-#      then d=64 with sync=legacy, 10 runs (the A/B for the fix);
+#      then d=64 with stage=vec4h, 10 runs (the A/B);
 #   2. d=64 again under glibc heap checking (libc_malloc_debug.so.0 preloaded, malloc.check=3), as
 #      bench/tc-diagnose.sh step b does;
 #   3. if time is left: the rescale path forced on (tau=0), K/V read from storage (kv=global),
@@ -49,7 +50,7 @@ one() {
   sum=$(node -e '
     const j = JSON.parse(process.argv[1] || "{}");
     if (j.error) { console.log("error: " + j.error.slice(0, 160)); process.exit(0); }
-    const e = (x) => (x === undefined ? "-" : Number(x).toExponential(2));
+    const e = (x) => (x === undefined ? "-" : x === null || typeof x === "string" ? String(x) : Number(x).toExponential(2));
     console.log(`${j.cfg ?? "?"} TFLOP/s median ${j.tflopsMedian ?? "-"} best ${j.tflopsBest ?? "-"} (${j.msMedian ?? "-"} ms, ${j.timing ?? "-"}, host ${j.hostMsMedian ?? "-"} ms)` +
       ` err ${e(j.maxAbsErr)} naive-f16 ${e(j.naiveF16Err)} ratio ${j.errRatio ?? "-"} NaN ${j.nan ?? "-"} ${j.ok === true ? "ok" : j.ok === false ? "FAIL" : ""}` +
       (j.badRows === undefined ? "" : ` bad rows ${j.badRows}/${j.rowsChecked} by subgroup ${j.badBySubgroup} worst ${JSON.stringify(j.worst)}`));
@@ -73,14 +74,14 @@ rc=$?
 note "layout rc=$rc $((SECONDS - t1))s: $(grep -ao '"failed":[0-9]*,"of":[0-9]*' "$L/layout.out" | tail -1) $(grep -aiE 'error|lost' "$L/layout.err" | head -2 | cut -c1-160 | tr '\n' ';')"
 grep -a '^FAIL' "$L/layout.out" | cut -c1-220 | sed 's/^/  layout /' | tee -a "$S"
 for c in 0 1; do one "d64-n64-causal$c" 30 $A n=64 h=1 d=64 causal=$c runs=3 warmup=1; done
-one d64-n64-causal1-legacy 30 $A n=64 h=1 d=64 causal=1 runs=3 warmup=1 sync=legacy
-one d64-n64-causal0-legacy 30 $A n=64 h=1 d=64 causal=0 runs=3 warmup=1 sync=legacy
+# run 10's staging (K/V read from storage as vec4<f16>), the A/B for the packed-u32 staging now default
+one d64-n64-causal0-vec4h 30 $A n=64 h=1 d=64 causal=0 runs=3 warmup=1 stage=vec4h
 
 # 1. the grid, then the A/B: the same d=64 shapes with the first run's text
 for d in 64 128; do
   for c in 0 1; do one "d$d-causal$c" 60 $A n=4096 h=16 d=$d causal=$c runs=100; done
 done
-for c in 0 1; do one "d64-causal$c-legacy" 40 $A n=4096 h=16 d=64 causal=$c runs=10 sync=legacy; done
+one d64-causal0-vec4h 40 $A n=4096 h=16 d=64 causal=0 runs=10 stage=vec4h
 
 # 2. heap checking (the machine's own malloc-debug, or the carried one when its glibc matches)
 MD=/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0

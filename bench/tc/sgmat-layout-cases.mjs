@@ -120,6 +120,37 @@ function tileCase(which) {
   };
 }
 
+/**
+ * The S tile again, staged as attn-sgmat stages it: by four subgroups (128 invocations, e = li + 128·i, so
+ * every subgroup's matrix loads read rows that other subgroups wrote), K read from storage as `how`:
+ * f16 scalars, vec4<f16> (run 10's kernel) or packed u32 pairs bitcast to vec2<f16> (the default since);
+ * each subgroup stores its product to out[sg·1024 ..]. Separates the two suspects of run 10's wrong
+ * staged path: 16-bit vector loads from storage, and the cross-subgroup hand-off through workgroup memory.
+ */
+function tile4Case(how) {
+  const decl = { f16: '', vec4h: 'var<storage, read> src4: array<vec4<f16>>;', u32: 'var<storage, read> srcw: array<vec2<u32>>;' }[how];
+  const read = {
+    f16: `let x = vec4<f16>(src[${u(KV)} + 4u * e], src[${u(KV + 1)} + 4u * e], src[${u(KV + 2)} + 4u * e], src[${u(KV + 3)} + 4u * e]);`,
+    vec4h: `let x = src4[${u(KV / 4)} + e];`,
+    u32: `let p = srcw[${u(KV / 4)} + e]; let x = vec4<f16>(bitcast<vec2<f16>>(p.x), bitcast<vec2<f16>>(p.y));`,
+  }[how];
+  const terms = (jb) =>
+    [0, 1, 2, 3].map(
+      (k) =>
+        `acc = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L}, row_major>(&src, ${u(SMALL + k * T)}, 64u), subgroupMatrixLoad<${R}, col_major>(&wh, ${u(jb * T * 72 + k * T)}, 72u), acc);`,
+    );
+  const body = `  workgroupBarrier();
+  for (var e = li; e < 1024u; e += 128u) {
+    ${read}
+    let w = (e / 16u) * 72u + (e % 16u) * 4u;
+    wh[w] = x.x; wh[w + 1u] = x.y; wh[w + 2u] = x.z; wh[w + 3u] = x.w;
+  }
+  workgroupBarrier();
+${[0, 1, 2, 3].map((jb) => `  { var acc = ${A}();\n    ${terms(jb).join('\n    ')}\n    subgroupMatrixStore<row_major>(&out, sg * 1024u + ${u(jb * T)}, acc, 64u); }`).join('\n')}`;
+  const header = decl ? `${HEADER}@group(0) @binding(4) ${decl} // the f16 buffer of binding 0 again\n` : HEADER;
+  return { name: `kernel S tile staged by 4 subgroups, K read as ${how}`, kind: 'tileS4', wgsl: header + main(body, 128) };
+}
+
 /** Every case, in the order they run. Strides are attn-sgmat's at d=64 (72 for f16 tiles, 68 for f32), plus tight ones; every index read stays below 2048. */
 export function cases() {
   const list = [mmaCase(), subgroupCase()];
@@ -128,7 +159,7 @@ export function cases() {
       for (const major of ['row_major', 'col_major']) list.push(loadCase(kind, major, space, kind === 'result' ? 16 : 72 + 16, kind === 'result' ? 68 : 72));
   list.push(loadCase('right', 'col_major', 'workgroup', 0, 16), loadCase('right', 'row_major', 'workgroup', 0, 16));
   for (const space of ['storage', 'workgroup']) for (const major of ['row_major', 'col_major']) list.push(storeCase(major, space, 16, 68));
-  list.push(tileCase('S'), tileCase('PV'));
+  list.push(tileCase('S'), tileCase('PV'), tile4Case('f16'), tile4Case('vec4h'), tile4Case('u32'));
   return list;
 }
 

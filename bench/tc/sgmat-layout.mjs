@@ -31,6 +31,7 @@ const EXPECT = {
   tileS: matmul(at(SMALL, 64), (d, j) => src[KV + j * 64 + d], T, 64, 64), // S = Q·Kᵀ
   tilePV: matmul(at(P0, 64), at(KV, 64), T, 64, 64), // O = P·V
 };
+EXPECT.tileS4 = Float64Array.from({ length: 4 * EXPECT.tileS.length }, (_, e) => EXPECT.tileS[e % EXPECT.tileS.length]); // one per subgroup
 
 /** Candidate mappings of element [r, c] to a memory index, for a mode asked as (major, off, stride). */
 function candidates(major, off, stride) {
@@ -125,7 +126,7 @@ if (arg.selftest === '1') {
       if (got !== want) fails.push(`${k.name} simulated ${mj}: decoded ${got}, want ${want}`);
     }
   }
-  for (const kind of ['mma', 'tileS', 'tilePV'])
+  for (const kind of ['mma', 'tileS', 'tilePV', 'tileS4'])
     if (decode({ kind }, Float32Array.from(EXPECT[kind])) !== null) fails.push(`${kind}: right product not accepted`);
   if (
     decode(
@@ -175,13 +176,14 @@ const bufs = [buffer(halves.byteLength, S | CD, halves), buffer(src.byteLength, 
 const list = cases();
 // an explicit layout: with 'auto', a binding a case never touches would be missing from it
 const layout = device.createBindGroupLayout({
-  entries: ['read-only-storage', 'read-only-storage', 'storage', 'storage'].map((type, binding) => ({
+  entries: ['read-only-storage', 'read-only-storage', 'storage', 'storage', 'read-only-storage'].map((type, binding) => ({
     binding,
     visibility: GPUShaderStage.COMPUTE,
     buffer: { type },
   })),
 });
-const bind = device.createBindGroup({ layout, entries: bufs.map((b, binding) => ({ binding, resource: { buffer: b } })) });
+// binding 4: the f16 source again, for the cases that read it as vec4<f16> or u32 pairs
+const bind = device.createBindGroup({ layout, entries: [...bufs, bufs[0]].map((b, binding) => ({ binding, resource: { buffer: b } })) });
 const pipeLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
 const PLUMBING = `@group(0) @binding(0) var<storage, read> a: array<u32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
