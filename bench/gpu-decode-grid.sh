@@ -1,21 +1,45 @@
 #!/usr/bin/env bash
-# Issue 15's decode grid in one GPU call: Nq=1, Hq=32, Hkv=8, D=128, f32 and f16, contiguous
-# and paged (16-row pages, shuffled: bench --paged), batch 1/8/64 × context 1k–128k (capped at
-# batch × context ≤ 1M keys, so one page pool fits one 2 GiB binding in f16), the "of floor"
-# column being the share of the copy bandwidth measured in the same process; then PyTorch SDPA.
+# Issue 15's decode grid in one GPU call: Nq=1, Hq=32, Hkv=8, D=128, contiguous and paged (16-row
+# pages, shuffled: bench --paged runs each case both ways), batch 1 (1k-128k keys), 8 (1k-32k) and
+# 64 (1k-4k), f32 and f16 (B=64: f16, and f32 at 1k), each kernel also timed alone (--step-times);
+# the fused kernel (--decode-kernel off) at a few points for the A/B; then PyTorch SDPA (flash, cuDNN,
+# efficient, math) on the same shapes. The "of floor" column is the share of the copy bandwidth
+# measured in the same process. Summary: $OUT/grid.txt; JSON: $OUT/grid.tar.xz (few files come back).
+# usage (GPU machine): source .gpu/prelude.sh; OUT=$OUT bash bench/gpu-decode-grid.sh
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+J=/tmp/grid-json; rm -rf $J; mkdir -p $J
 cli="node dist/cli/main.js"
-[ -n "${F16_FLAGS:-}" ] && export WEBGPU_ATTENTION_DAWN_FLAGS=$F16_FLAGS
-for b in 1 8 64; do
-  for nk in 1024 4096 16384 65536 131072; do
-    [ $((b * nk)) -gt 1048576 ] && continue
-    dt=f32,f16; [ $((b * nk)) -gt 524288 ] && dt=f16
-    $cli bench --backend webgpu --algorithms flash --batch $b --seq 1 --seq-k $nk --heads 32 --kv-heads 8 --head-dim 128 \
-      --dtype $dt --paged 16 --samples 10 --json "$OUT/decode-b$b-$nk.json" 2>&1 | sed -n '3,$p' | tee -a "$OUT/grid.txt"
-  done
-done
+b() { # name, then bench flags
+  local name=$1; shift
+  timeout 100 $cli bench --backend webgpu --algorithms flash --heads 32 --kv-heads 8 --head-dim 128 --samples 5 --seq 1 --step-times --paged 16 "$@" \
+    --json "$J/$name.json" > /dev/null 2>&1
+  python3 - "$J/$name.json" "$name" <<'PY' | tee -a "$OUT/grid.txt"
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print(sys.argv[2], 'no result', e); sys.exit()
+for r in d['results']:
+    if r.get('msMedian') is None:
+        print(sys.argv[2], r['dtype'], r['algorithm'], 'error', r.get('error')); continue
+    st = ' + '.join(f'{x:.4f}' for x in r.get('stepMs', []))
+    k = (r.get('kernels') or ['?'])[0].split(' ×')[0]
+    print(f"{sys.argv[2]:16s} {r['algorithm']:14s} {r['dtype']} B{r['batch']} Nk{r['seqK']:<6d} {r['msMedian']:.4f} ms {r.get('pctOfFloor', 0):3.0f}% floor  steps {st}  [{k}]  err {r['maxAbsErr']:.1e}")
+PY
+}
+for nk in 1024 4096 16384 32768 65536 131072; do b "b1-$nk" --batch 1 --seq-k $nk --dtype f32,f16; done
+for nk in 1024 4096 16384 32768; do b "b8-$nk" --batch 8 --seq-k $nk --dtype f32,f16; done
+b "b64-1024" --batch 64 --seq-k 1024 --dtype f32,f16
+b "b64-4096" --batch 64 --seq-k 4096 --dtype f16
+b "b1-32768-fused" --batch 1 --seq-k 32768 --dtype f32,f16 --decode-kernel off
+b "b1-131072-fused" --batch 1 --seq-k 131072 --dtype f16 --decode-kernel off
+b "b8-32768-fused" --batch 8 --seq-k 32768 --dtype f16 --decode-kernel off
+b "b64-4096-fused" --batch 64 --seq-k 4096 --dtype f16 --decode-kernel off
 if [ "${PEERS:-1}" != 0 ]; then
-  python3 bench/peers/decode.py --nq 1 --batch 1,8,64 --nk 1024,4096,16384,65536,131072 --heads 32 --kv-heads 8 --head-dim 128 \
-    --json "$OUT/sdpa-decode.json" 2>&1 | grep -E "flash|cudnn" | tee -a "$OUT/grid.txt"
+  for args in "--batch 1,8 --nk 1024,4096,16384,32768" "--batch 1 --nk 65536,131072" "--batch 64 --nk 1024,4096"; do
+    timeout 120 python3 bench/peers/decode.py --nq 1 $args --heads 32 --kv-heads 8 --head-dim 128 \
+      --json "$J/sdpa-$(echo $args | tr -dc '0-9')".json 2>&1 | grep -E "flash|cudnn" | tee -a "$OUT/grid.txt"
+  done
 fi
+tar -C $J -cJf "$OUT/grid.tar.xz" .

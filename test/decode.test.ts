@@ -30,10 +30,19 @@ const caps: Caps = {
 };
 
 describe('decode kernel plan', () => {
-  it('runs only where asked (opt-in), on few rows per K/V head without modifiers; what cannot run says why', () => {
+  it('runs every call it can unless turned off, insists where forced; what cannot run says why', () => {
     const on = { decodeKernel: true } as const;
-    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128]), caps)).toBeUndefined(); // not asked
+    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128]), caps)).toBeDefined(); // by default
+    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128], { decodeKernel: false }), caps)).toBeUndefined();
     expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128], on), caps)).toBeDefined();
+    // By default a call it cannot run goes to the fused kernel without a word.
+    expect(decodeLayout(plannedCall([1, 8, 1, 64], [1, 8, 4096, 64], { score: alibi(alibiSlopes(8)) }), caps)).toBeUndefined();
+    expect(decodeLayout(plannedCall([1, 8, 64, 64], [1, 8, 4096, 64]), caps)).toBeUndefined();
+    // A forced tile is checked against the device.
+    const tile = (t: { threads: number; lanes: number; loadBytes: number }) => () => decodeLayout(plannedCall([1, 8, 1, 64], [1, 8, 4096, 64], { decodeKernel: t }), caps);
+    expect(tile({ threads: 128, lanes: 8, loadBytes: 128 })()?.cfg).toMatchObject({ threads: 128, lanes: 8 });
+    expect(tile({ threads: 512, lanes: 4, loadBytes: 256 })).toThrow(/threads must be a power of two ≤ 256/);
+    expect(tile({ threads: 256, lanes: 3, loadBytes: 256 })).toThrow(/lanes must be a power of two ≤ 16/);
     expect(decodeLayout(plannedCall([1, 2, 1, 64], [1, 2, 10, 64], on), caps)).toBeDefined(); // short caches too
     const cannot =
       (extra: Partial<AttentionCall>, q: Dims = [1, 8, 1, 64], kv: Dims = [1, 8, 4096, 64]) =>

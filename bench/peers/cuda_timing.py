@@ -1,6 +1,7 @@
 """Shared by the PyTorch peer scripts: timing (CUDA events around `reps` calls, after
-one warm-up call, median over `samples`) and the SDPA backends by name."""
+0.3 s of warm-up calls, median over `samples`) and the SDPA backends by name."""
 import statistics
+import time
 
 import torch
 from torch.nn.attention import SDPBackend
@@ -13,9 +14,13 @@ SDPA_BACKENDS = {
 }
 
 
-def time_ms(fn, reps=20, samples=5):
-    fn()
-    torch.cuda.synchronize()
+def time_ms(fn, reps=20, samples=5, warm_s=0.3):
+    # An idle GPU runs at idle clocks for the first ~100 ms of work: warm it first.
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < warm_s:
+        for _ in range(reps):
+            fn()
+        torch.cuda.synchronize()
     out = []
     for _ in range(samples):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

@@ -112,10 +112,11 @@ export interface ForwardOptions {
    */
   readonly keySplits?: number;
   /**
-   * WebGPU, flash only, experimental: run the call on the decode kernel, made for few query
-   * rows per K/V head (group × Nq ≤ 32) over many keys, without score or mask modifiers (an
-   * AttentionInputError otherwise). Default false: its first GPU measurement was slower than
-   * the fused kernel (docs/PERF.md, "Decode kernel").
+   * WebGPU, flash only: the decode kernel, made for few query rows per K/V head
+   * (group × Nq ≤ 16) over many keys without score or mask modifiers. Default: used for
+   * every call it can run, the fused kernel for the rest. false: always the fused kernel.
+   * true, or a DecodeTile (threads, lanes per key row, load bytes; for tuning): always the
+   * decode kernel, an AttentionInputError where the call cannot run on it.
    */
   readonly decodeKernel?: boolean | DecodeTile;
   /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */

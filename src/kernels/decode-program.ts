@@ -2,10 +2,11 @@
  * When a forward call runs on the decode kernel (decode.ts) instead of the fused one,
  * and its program: the kernel over key ranges, then split-K's combine. The decode
  * kernel takes calls with few query rows per K/V head (group × Nq ≤ 16) over many keys
- * and no score or mask modifier, bound whole (one chunk). It is opt-in
- * (`decodeKernel: true`; an AttentionInputError where the call cannot run on it): its
- * first H200 measurement was about 5× slower than the fused kernel on decoding shapes
- * (docs/PERF.md, "Decode kernel"), so nothing picks it until it measures faster.
+ * and no score or mask modifier, bound whole (one chunk). It runs every call that it
+ * can (on the H200 it was faster than the fused kernel on every decoding shape measured,
+ * docs/PERF.md "Decode kernel v2"); `decodeKernel: false` keeps the fused kernel, and
+ * `decodeKernel: true` (or a DecodeTile) insists, with an AttentionInputError where the
+ * call cannot run on it.
  */
 import { AttentionInputError } from '../tensor/errors.js';
 import { blockParams } from './blockmask.js';
@@ -41,9 +42,25 @@ export interface DecodeLayout {
   readonly parts: PartStrides;
 }
 
-/** The decode layout of a call that asks for the decode kernel, or undefined (the fused kernel runs it). */
+/**
+ * The decode layout of a call, or undefined (the fused kernel runs it). `decodeKernel`
+ * true or a DecodeTile forces the decode kernel (an AttentionInputError says why a call
+ * cannot run on it), false keeps the fused one, and unset picks the decode kernel for
+ * every call that can run on it (it measured faster on every decoding shape, docs/PERF.md).
+ */
 export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undefined {
-  if (!c.decodeKernel) return undefined;
+  if (c.decodeKernel === false) return undefined;
+  if (c.decodeKernel !== undefined) return planDecode(c, caps);
+  try {
+    return planDecode(c, caps);
+  } catch (e) {
+    if (e instanceof AttentionInputError) return undefined;
+    throw e;
+  }
+}
+
+/** The decode layout of a call, or an AttentionInputError saying why it cannot run on the decode kernel. */
+function planDecode(c: AttentionCall, caps: Caps): DecodeLayout {
   const p = c.problem;
   const fail = (why: string) => new AttentionInputError(`decodeKernel: this call cannot run on the decode kernel: ${why}`);
   if (c.algorithm !== 'flash') throw fail(`algorithm '${c.algorithm}'`);

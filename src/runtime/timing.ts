@@ -3,12 +3,16 @@
  * command buffer (enough to run for `minBatchMs`), bracketed by timestamp
  * queries where the device has 'timestamp-query', and by the host clock
  * around submit → onSubmittedWorkDone otherwise. Result: milliseconds per
- * repetition, median over samples, after a warm-up.
+ * repetition, median over samples, after a warm-up long enough for the GPU's
+ * clocks to rise from idle (batches until two agree).
  */
 import { encodeDispatches, type PreparedDispatch } from './encode.js';
 
 /** A run at least this long (ms) needs no second warm-up, and caps the samples at about 10 s in all. */
 const SLOW_RUN_MS = 1000;
+/** Most ms of warm-up batches before the samples, and how close two in a row must be to end it sooner. */
+const WARM_MS = 1500;
+const WARM_AGREE = 0.03;
 
 export interface TimingOptions {
   /** Untimed runs first (pipeline creation, caches, clocks). Default 2. */
@@ -73,6 +77,18 @@ export async function timeDispatches(device: GPUDevice, rotation: readonly (read
   for (let i = 1; i < warmup && one < SLOW_RUN_MS; i++) one = (await batch(1, false)).ms;
   const reps = Math.max(1, Math.min(1000, Math.ceil(minBatchMs / Math.max(one, 1e-3))));
   const n = one * samples > SLOW_RUN_MS * 10 ? Math.max(3, Math.floor((SLOW_RUN_MS * 10) / one)) : samples;
+  // A GPU idle a moment ago (the host built inputs or a reference) runs at idle clocks and
+  // takes some 100 ms of work to reach full speed (H200: 345 → 1980 MHz): the samples start
+  // once two batches in a row agree, or after WARM_MS of batches.
+  if (one < SLOW_RUN_MS) {
+    let prev = Infinity;
+    for (let spent = 0; spent < WARM_MS; ) {
+      const t = (await batch(reps, hasTs)).ms;
+      spent += t * reps;
+      if (Math.abs(t - prev) <= WARM_AGREE * Math.min(t, prev)) break;
+      prev = t;
+    }
+  }
   const runs: { ms: number; method: Method }[] = [];
   for (let i = 0; i < n; i++) runs.push(await batch(reps, hasTs));
   const times = runs.map((r) => r.ms);
