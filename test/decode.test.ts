@@ -39,7 +39,8 @@ describe('decode kernel plan', () => {
     expect(decodeLayout(plannedCall([1, 8, 1, 64], [1, 8, 4096, 64], { score: alibi(alibiSlopes(8)) }), caps)).toBeUndefined();
     expect(decodeLayout(plannedCall([1, 8, 64, 64], [1, 8, 4096, 64]), caps)).toBeUndefined();
     // A forced tile is checked against the device.
-    const tile = (t: { threads: number; lanes: number; loadBytes: number }) => () => decodeLayout(plannedCall([1, 8, 1, 64], [1, 8, 4096, 64], { decodeKernel: t }), caps);
+    const tile = (t: { threads: number; lanes: number; loadBytes: number }) => () =>
+      decodeLayout(plannedCall([1, 8, 1, 64], [1, 8, 4096, 64], { decodeKernel: t }), caps);
     expect(tile({ threads: 128, lanes: 8, loadBytes: 128 })()?.cfg).toMatchObject({ threads: 128, lanes: 8 });
     expect(tile({ threads: 512, lanes: 4, loadBytes: 256 })).toThrow(/threads must be a power of two ≤ 256/);
     expect(tile({ threads: 256, lanes: 3, loadBytes: 256 })).toThrow(/lanes must be a power of two ≤ 16/);

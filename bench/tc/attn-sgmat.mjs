@@ -314,5 +314,14 @@ function check(o) {
   );
   const where = ok ? {} : { badRows: bad.length, badBySubgroup: badBySubgroup.join(' '), worst };
   // Infinity would print as null in JSON: a NaN output is counted in `nan`, the error says "inf"
-  return { head: hd, rowsChecked: rows.size, maxAbsErr: Number.isFinite(err) ? err : 'inf', naiveF16Err: err16, errRatio: +(err / err16).toFixed(3), nan, ok, ...where };
+  return {
+    head: hd,
+    rowsChecked: rows.size,
+    maxAbsErr: Number.isFinite(err) ? err : 'inf',
+    naiveF16Err: err16,
+    errRatio: +(err / err16).toFixed(3),
+    nan,
+    ok,
+    ...where,
+  };
 }

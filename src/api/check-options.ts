@@ -149,7 +149,8 @@ function tile(flags: readonly string[], kind: string): Rule {
 const decodeKernel: Rule = (v, name) => {
   if (typeof v === 'boolean') return v;
   const t = checkObject(v, { threads: positiveInt, lanes: positiveInt, loadBytes: positiveInt }, `${name} (true, false or a DecodeTile)`, `${name}.`);
-  for (const key of ['threads', 'lanes', 'loadBytes']) if (t[key] === undefined) fail(`${name}.${key} is missing: a DecodeTile needs threads, lanes and loadBytes`);
+  for (const key of ['threads', 'lanes', 'loadBytes'])
+    if (t[key] === undefined) fail(`${name}.${key} is missing: a DecodeTile needs threads, lanes and loadBytes`);
   return t;
 };
 

@@ -111,9 +111,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var mx = ${MASKED};
   var nan = false;
   for (var s0 = j; s0 < params.splits; s0 += ${UNROLL}u * SG) {
-${each((u) => `${partAt(u)}
+${each(
+  (u) => `${partAt(u)}
     nan = nan || isNan(stats[st${u} + 1u]);
-    mx = max(mx, stats[st${u}]);`)}
+    mx = max(mx, stats[st${u}]);`,
+)}
   }
   if (c == 0u) {
     lanes[j] = mx;
@@ -136,11 +138,13 @@ ${
   var l = 0.0;
   var acc = vec4<f32>(0.0);
   for (var s0 = j; s0 < params.splits; s0 += ${UNROLL}u * SG) {
-${each((u) => `${partAt(u)}
+${each(
+  (u) => `${partAt(u)}
     let w${u} = select(0.0, stats[st${u} + 1u] * exp2(stats[st${u}] - mx), s0 + ${u * sg}u < params.splits);
     let o${u} = oParts[s${u} * params.partVec4 + at];
     l += w${u};
-    if (w${u} != 0.0) { acc += w${u} * o${u}; }`)}
+    if (w${u} != 0.0) { acc += w${u} * o${u}; }`,
+)}
   }
   sums[t] = acc;
   if (c == 0u) { lanes[j] = l; }

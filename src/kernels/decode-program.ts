@@ -95,11 +95,15 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout {
 function checkTile(t: DecodeTile, d4: number, caps: Caps, fail: (why: string) => Error): void {
   const pow2 = (n: number) => (n & (n - 1)) === 0;
   if (!pow2(t.threads) || t.threads > caps.limits.maxComputeInvocationsPerWorkgroup) {
-    throw fail(`decodeKernel.threads must be a power of two ≤ ${caps.limits.maxComputeInvocationsPerWorkgroup} (this device's invocations per workgroup), got ${t.threads}`);
+    throw fail(
+      `decodeKernel.threads must be a power of two ≤ ${caps.limits.maxComputeInvocationsPerWorkgroup} (this device's invocations per workgroup), got ${t.threads}`,
+    );
   }
   const most = caps.subgroupWidth > 0 ? Math.min(caps.subgroupWidth, t.threads) : 1;
   if (!pow2(t.lanes) || t.lanes > most || t.lanes > d4) {
-    throw fail(`decodeKernel.lanes must be a power of two ≤ ${Math.min(most, d4)} (${caps.subgroupWidth > 0 ? 'the subgroup and the head dim / 4' : 'no usable subgroups here'}), got ${t.lanes}`);
+    throw fail(
+      `decodeKernel.lanes must be a power of two ≤ ${Math.min(most, d4)} (${caps.subgroupWidth > 0 ? 'the subgroup and the head dim / 4' : 'no usable subgroups here'}), got ${t.lanes}`,
+    );
   }
 }
 

@@ -82,7 +82,7 @@ export async function timeDispatches(device: GPUDevice, rotation: readonly (read
   // once two batches in a row agree, or after WARM_MS of batches.
   if (one < SLOW_RUN_MS) {
     let prev = Infinity;
-    for (let spent = 0; spent < WARM_MS; ) {
+    for (let spent = 0; spent < WARM_MS;) {
       const t = (await batch(reps, hasTs)).ms;
       spent += t * reps;
       if (Math.abs(t - prev) <= WARM_AGREE * Math.min(t, prev)) break;
