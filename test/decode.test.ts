@@ -5,7 +5,9 @@
  * positions (ragged offsets), f16, head dims whose columns do not split evenly, sinks,
  * ranges no row sees, paged K/V; the plan, and the errors of asking for it where it cannot run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { WebGpuBackend } from '../src/api/backends.js';
+import type { Program } from '../src/kernels/program.js';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import { decodeLayout, decodeRanges } from '../src/kernels/decode-program.js';
 import { decodeKernel, decodeSizes } from '../src/kernels/decode.js';
@@ -120,6 +122,19 @@ describe('decode kernel on the GPU', () => {
   it('paged K/V: shuffled pages, ragged lengths, f32 and f16, GQA, causal chunk at the end', async () => {
     await checkPaged(attn, { hq: 4, hkv: 2, d: 32, nq: 1, lens: [300, 37, 5, 129], pageSize: 16, opts: on });
     await checkPaged(attn, { hq: 4, hkv: 1, d: 64, nq: 3, lens: [280, 90], pageSize: 8, half: true, opts: { ...on, causal: true } });
+  });
+
+  it('without subgroups: one lane per key row, no shuffles (and by default, as every device gets it)', async () => {
+    const plain = await createAttention({ backend: 'webgpu', subgroups: false, poisonOutputs: true });
+    const spy = vi.spyOn(plain.impl as WebGpuBackend, 'forwardProgram');
+    try {
+      await checkForward(plain, [1, 8, 1, 64], [1, 2, 700, 64], { dtype: 'f16' });
+      await checkForward(plain, [1, 4, 2, 32], [1, 2, 300, 32], { causal: true, keySplits: 3 });
+      expect(spy.mock.results.length).toBe(2);
+      for (const r of spy.mock.results) expect((r.value as Program).labels[0]).toMatch(/^attention\.decode .* l1 t256/);
+    } finally {
+      plain.destroy();
+    }
   });
 
   it('asked for where it cannot run: AttentionInputError before any GPU work', async () => {
