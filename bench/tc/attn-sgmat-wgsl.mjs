@@ -123,6 +123,12 @@ export function attentionWGSL(c) {
   const { BR, NT, NQB, KSTR, PSTR, SSTR } = geometry(c);
   const { qLoads, oVars, score, pv, throughScratch, stage, colLoop, lanesXor } = snippets(c, ops);
   const u = (x) => `${x}u`;
+  // flag=vec4 (default): the flag takes 16 bytes, so every workgroup variable keeps a 16-byte multiple size
+  // (docs/tensor-cores.md run 11: with a 4-byte u32 flag the H200's matrix loads from kS/vS read two halves
+  // early, as from a base 4 bytes off 16-byte alignment); flag=u32 regenerates runs 9-11's text for the A/B
+  const flag16 = c.flag !== 'u32';
+  const F = flag16 ? 'flag.x' : 'flag';
+  const flagDecl = `var<workgroup> flag: ${flag16 ? 'vec4<u32>' : 'u32'};${flag16 ? '                 ' : '                         '}// some row of the workgroup moved its max this tile${flag16 ? ' (.x)' : ''}`;
   const kvType = kvGlobal ? ops.half : c.stage === 'vec4h' ? `vec4<${ops.half}>` : 'vec2<u32>';
   const ids = c.emul
     ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(SGS)}; let lane = li % ${u(SGS)};`
@@ -137,12 +143,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   let sOff = sg * ${u(TM * SSTR)}; let pOff = sg * ${u(TM * PSTR)};
   ${qLoads.join('\n  ')}
   ${oVars.join('\n  ')}
-  var m = -1.0e30; var l = 0.0;${legacy ? '\n  if (li == 0u) { flag = 0u; }' : ''}
+  var m = -1.0e30; var l = 0.0;${legacy ? `\n  if (li == 0u) { ${F} = 0u; }` : ''}
   let nT = ${causal ? `min(${u(NT)}, (q0 + ${u(BR + BC - 1)}) / ${u(BC)})` : u(NT)};
   for (var t = 0u; t < nT; t++) {
     let k0 = t * ${u(BC)};
     let kvRow = (head * ${u(N)} + k0) * ${u(D)};
-    ${legacy ? 'workgroupBarrier();' : "if (li == 0u) { flag = 0u; } // here: the last tile's flag reads are done (workgroupUniformLoad)\n    workgroupBarrier(); // and lane 0 rejoins its subgroup before any matrix op"}
+    ${legacy ? 'workgroupBarrier();' : `if (li == 0u) { ${F} = 0u; } // here: the last tile's flag reads are done (workgroupUniformLoad)\n    workgroupBarrier(); // and lane 0 rejoins its subgroup before any matrix op`}
     ${stage}
     ${score.join('\n    ')}
     workgroupBarrier();
@@ -152,7 +158,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
     let grow = mt > m + ${tau.toFixed(1)};
     let mNew = select(m, mt, grow);
     let alpha = exp2(m - mNew);
-    if (grow && m > -1.0e29) { flag = 1u; }
+    if (grow && m > -1.0e29) { ${F} = 1u; }
     if (part == 0u) { rowA[sg * ${u(TM)} + r] = alpha; }
     l = l * alpha;
     m = mNew;
@@ -160,7 +166,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
       let ph = ${H('p')};
       pS[pOff + r * ${u(PSTR)} + c] = ph;
       l = l + f32(ph);`)}
-    let rescale = workgroupUniformLoad(&flag); // barrier, load, barrier: P, rowA and flag visible${legacy ? '\n    if (li == 0u) { flag = 0u; }' : ''}
+    let rescale = workgroupUniformLoad(&flag)${flag16 ? '.x' : ''}; // barrier, load, barrier: P, rowA and flag visible${legacy ? `\n    if (li == 0u) { ${F} = 0u; }` : ''}
     if (rescale != 0u) {
       ${throughScratch(() => `sS[sOff + rr * ${u(SSTR)} + cc] *= rowA[sg * ${u(TM)} + rr];`, true, '      ')}
     }
@@ -187,7 +193,7 @@ ${kvGlobal ? '' : `var<workgroup> kS: array<${ops.half}, ${BC * KSTR}>;\nvar<wor
 var<workgroup> pS: array<${ops.half}, ${SG * TM * PSTR}>; // P, f16, per subgroup TM × BC
 var<workgroup> sS: array<f32, ${SG * TM * SSTR}>;  // S (then O passes), f32, per subgroup TM × BC
 var<workgroup> rowA: array<f32, ${BR}>;           // per row: the rescale factor, at the end 1 / l
-var<workgroup> flag: u32;                         // some row of the workgroup moved its max this tile
+${flagDecl}
 ${ops.helpers()}
 ${main}`;
 }

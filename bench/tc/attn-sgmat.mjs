@@ -19,6 +19,8 @@
 //     sg=4 bc=64|32     subgroups per workgroup, keys per tile (default bc 64 for d ≤ 64, else 32)
 //     kv=smem|global    K/V tiles staged in workgroup memory, or read by the matrix loads from storage
 //     stage=u32|vec4h   kv=smem: K/V read for staging as packed u32 pairs (default) or as vec4<f16> (run 10's text)
+//     flag=vec4|u32     the workgroup rescale flag as vec4<u32> (default: every workgroup variable a 16-byte multiple) or
+//                       u32 (runs 9-11's text: kS/vS read two halves early on the H200, docs/tensor-cores.md run 11)
 //     tau=8             rescale threshold (0: rescale whenever a row max grows)
 //     quant=0           1: leave Dawn's timestamp quantization on (default: disable_dawn timestamp_quantization)
 //     emul=1            no subgroup matrices and no f16 (SwiftShader): the same kernel with the matrix
@@ -51,7 +53,7 @@ const SG = num('sg', 4),
   TAU = num('tau', 8),
   AMP = num('amp', 1);
 const STAGE = arg.stage ?? 'u32';
-const kernelFlags = { D, N, SG, BC, causal, kvGlobal, outF16, tau: TAU, emul, sync: arg.sync ?? 'converged', stage: STAGE };
+const kernelFlags = { D, N, SG, BC, causal, kvGlobal, outF16, tau: TAU, emul, sync: arg.sync ?? 'converged', stage: STAGE, flag: arg.flag ?? 'vec4' };
 const log = (s) => process.stderr.write(`${s}\n`);
 const fail = (code, msg) => {
   log(msg);

@@ -5,7 +5,8 @@
 #   0. which subgroup-matrix load/store layouts hold on this GPU (bench/tc/sgmat-layout.mjs, seconds;
 #      every FAIL line goes to the summary; its "staged by 4 subgroups" cases read K as f16 / vec4<f16> /
 #      u32 pairs), then the kernel on one workgroup's tiles (n=64, h=1, every row checked), with K/V
-#      staged from packed u32 pairs (default) and from vec4<f16> (stage=vec4h: run 10's text);
+#      staged from packed u32 pairs (default) and from vec4<f16> (stage=vec4h: run 10's text), and with
+#      the 4-byte u32 rescale flag of runs 9-11 (flag=u32; default vec4<u32>: run 11's diagnosis);
 #   1. the grid: n=4096 h=16, d 64/128 × causal 0/1, 100 runs each (one submit per run), checked;
 #      then d=64 with stage=vec4h, 10 runs (the A/B);
 #   2. d=64 again under glibc heap checking (libc_malloc_debug.so.0 preloaded, malloc.check=3), as
@@ -76,12 +77,14 @@ grep -a '^FAIL' "$L/layout.out" | cut -c1-220 | sed 's/^/  layout /' | tee -a "$
 for c in 0 1; do one "d64-n64-causal$c" 30 $A n=64 h=1 d=64 causal=$c runs=3 warmup=1; done
 # run 10's staging (K/V read from storage as vec4<f16>), the A/B for the packed-u32 staging now default
 one d64-n64-causal0-vec4h 30 $A n=64 h=1 d=64 causal=0 runs=3 warmup=1 stage=vec4h
+one d64-n64-causal0-flagu32 30 $A n=64 h=1 d=64 causal=0 runs=3 warmup=1 flag=u32 # runs 9-11's text (A/B)
 
 # 1. the grid, then the A/B: the same d=64 shapes with the first run's text
 for d in 64 128; do
   for c in 0 1; do one "d$d-causal$c" 60 $A n=4096 h=16 d=$d causal=$c runs=100; done
 done
 one d64-causal0-vec4h 40 $A n=4096 h=16 d=64 causal=0 runs=10 stage=vec4h
+one d64-causal0-flagu32 40 $A n=4096 h=16 d=64 causal=0 runs=10 flag=u32
 
 # 2. heap checking (the machine's own malloc-debug, or the carried one when its glibc matches)
 MD=/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0

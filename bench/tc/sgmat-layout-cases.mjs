@@ -151,6 +151,61 @@ ${[0, 1, 2, 3].map((jb) => `  { var acc = ${A}();\n    ${terms(jb).join('\n    '
   return { name: `kernel S tile staged by 4 subgroups, K read as ${how}`, kind: 'tileS4', wgsl: header + main(body, 128) };
 }
 
+/**
+ * The kernel's own workgroup frame (attn-sgmat at d=64, bc=64, sg=4, run 11): its six workgroup variables
+ * with their exact types and sizes (kS, vS, pS f16 4608; sS f32 4352; rowA f32 64; flag u32 or vec4<u32>),
+ * every one live as in the kernel (flag reset before the barrier and read by workgroupUniformLoad, rowA
+ * written and read, P staged per subgroup at pOff = sg·1152), K and V staged from u32 pairs by four
+ * subgroups as the kernel stages them. `which` = S: Q·Kᵀ from kS (col_major); PV: P·V (pS row_major, vS
+ * row_major); the product goes through sS at sOff = sg·1088, stride 68, back to out[sg·1024 ..] by the lanes.
+ * Run 11's data fit the kernel's loads from kS/vS reading two halves early (a base 4 bytes off 16-byte
+ * alignment: 4 bytes is the u32 flag's size, the only variable whose size is not a 16-byte multiple);
+ * the probe's own workgroup arrays were all 16-byte multiples. flag=vec4 is the kernel's fix.
+ */
+function kernelFrameCase(which, flagType) {
+  const F = flagType === 'u32' ? 'flag' : 'flag.x';
+  const decl = `enable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;
+@group(0) @binding(0) var<storage, read> src: array<f16>;
+@group(0) @binding(1) var<storage, read> srcf: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ids: array<u32>;
+@group(0) @binding(4) var<storage, read> srcw: array<vec2<u32>>; // the f16 buffer of binding 0 again
+var<workgroup> kS: array<f16, 4608>;
+var<workgroup> vS: array<f16, 4608>;
+var<workgroup> pS: array<f16, 4608>;
+var<workgroup> sS: array<f32, 4352>;
+var<workgroup> rowA: array<f32, 64>;
+var<workgroup> flag: ${flagType === 'u32' ? 'u32' : 'vec4<u32>'};
+`;
+  const terms = (jb) =>
+    [0, 1, 2, 3].map((k) =>
+      which === 'S'
+        ? `acc = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L}, row_major>(&src, ${u(SMALL + k * T)}, 64u), subgroupMatrixLoad<${R}, col_major>(&kS, ${u(jb * T * 72 + k * T)}, 72u), acc);`
+        : `acc = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L}, row_major>(&pS, pOff + ${u(k * T)}, 72u), subgroupMatrixLoad<${R}, row_major>(&vS, ${u(k * T * 72 + jb * T)}, 72u), acc);`,
+    );
+  const body = `@compute @workgroup_size(128)
+fn main(@builtin(local_invocation_index) li: u32, @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  let sOff = sg * 1088u; let pOff = sg * 1152u;
+  if (li == 0u) { ${F} = 0u; }
+  workgroupBarrier();
+  for (var e = li; e < 1024u; e += 128u) {
+    let a = srcw[${u(KV / 4)} + e];
+    let a01 = bitcast<vec2<f16>>(a.x); let a23 = bitcast<vec2<f16>>(a.y);
+    let w = (e / 16u) * 72u + (e % 16u) * 4u;
+    kS[w] = a01.x; kS[w + 1u] = a01.y; kS[w + 2u] = a23.x; kS[w + 3u] = a23.y;
+    vS[w] = a01.x; vS[w + 1u] = a01.y; vS[w + 2u] = a23.x; vS[w + 3u] = a23.y;
+  }
+  for (var e = li; e < 4096u; e += 128u) { pS[(e / 1024u) * 1152u + ((e % 1024u) / 64u) * 72u + e % 64u] = src[${u(P0)} + e % 1024u]; }
+  if (li < 64u) { rowA[li] = 1.0; }
+  workgroupBarrier();
+${[0, 1, 2, 3].map((jb) => `  { var acc = ${A}();\n    ${terms(jb).join('\n    ')}\n    subgroupMatrixStore<row_major>(&sS, sOff + ${u(jb * T)}, acc, 68u); }`).join('\n')}
+  let fl = workgroupUniformLoad(&flag)${flagType === 'u32' ? '' : '.x'}; // a barrier too: sS complete
+  for (var e = lane; e < 1024u; e += 32u) { out[sg * 1024u + e] = sS[sOff + (e / 64u) * 68u + e % 64u] * rowA[sg * 16u + e / 64u] + f32(fl); }
+}`;
+  const name = `kernel frame (six workgroup variables, flag ${flagType}): ${which === 'S' ? 'Q·Kᵀ from kS' : 'P·V from pS, vS'}, staged by 4 subgroups`;
+  return { name, kind: which === 'S' ? 'tileS4' : 'tilePV4', wgsl: decl + body };
+}
+
 /** Every case, in the order they run. Strides are attn-sgmat's at d=64 (72 for f16 tiles, 68 for f32), plus tight ones; every index read stays below 2048. */
 export function cases() {
   const list = [mmaCase(), subgroupCase()];
@@ -160,6 +215,7 @@ export function cases() {
   list.push(loadCase('right', 'col_major', 'workgroup', 0, 16), loadCase('right', 'row_major', 'workgroup', 0, 16));
   for (const space of ['storage', 'workgroup']) for (const major of ['row_major', 'col_major']) list.push(storeCase(major, space, 16, 68));
   list.push(tileCase('S'), tileCase('PV'), tile4Case('f16'), tile4Case('vec4h'), tile4Case('u32'));
+  for (const flag of ['u32', 'vec4']) list.push(kernelFrameCase('S', flag), kernelFrameCase('PV', flag));
   return list;
 }
 

@@ -32,6 +32,7 @@ const EXPECT = {
   tilePV: matmul(at(P0, 64), at(KV, 64), T, 64, 64), // O = P·V
 };
 EXPECT.tileS4 = Float64Array.from({ length: 4 * EXPECT.tileS.length }, (_, e) => EXPECT.tileS[e % EXPECT.tileS.length]); // one per subgroup
+EXPECT.tilePV4 = Float64Array.from({ length: 4 * EXPECT.tilePV.length }, (_, e) => EXPECT.tilePV[e % EXPECT.tilePV.length]);
 
 /** Candidate mappings of element [r, c] to a memory index, for a mode asked as (major, off, stride). */
 function candidates(major, off, stride) {
@@ -126,7 +127,7 @@ if (arg.selftest === '1') {
       if (got !== want) fails.push(`${k.name} simulated ${mj}: decoded ${got}, want ${want}`);
     }
   }
-  for (const kind of ['mma', 'tileS', 'tilePV', 'tileS4'])
+  for (const kind of ['mma', 'tileS', 'tilePV', 'tileS4', 'tilePV4'])
     if (decode({ kind }, Float32Array.from(EXPECT[kind])) !== null) fails.push(`${kind}: right product not accepted`);
   if (
     decode(
@@ -152,7 +153,11 @@ if (!adapter || need.some((f) => !adapter.features.has(f))) {
 log(
   `adapter ${adapter.info.vendor} ${adapter.info.device} ${adapter.info.description ?? ''}; subgroups ${adapter.info.subgroupMinSize}..${adapter.info.subgroupMaxSize}`,
 );
-const device = await adapter.requestDevice({ requiredFeatures: need, requiredLimits: { maxComputeWorkgroupStorageSize: 24576 } });
+// the adapter's whole workgroup memory: the kernel-frame cases declare the kernel's 45,316 bytes
+const device = await adapter.requestDevice({
+  requiredFeatures: need,
+  requiredLimits: { maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize },
+});
 device.lost.then((i) => log(`device lost: ${i.reason} ${i.message}`));
 const buffer = (size, usage, data) => {
   const b = device.createBuffer({ size, usage });
