@@ -16,7 +16,8 @@ import { AttentionInputError } from '../src/tensor/errors.js';
 import type { AttentionCall, Caps } from '../src/kernels/call.js';
 import { checkForward, plannedCall, type Dims } from './forward-check.js';
 import { checkPaged } from './paged-check.js';
-import { errorOf } from './helpers.js';
+import { errorOf, randomHost, rng } from './helpers.js';
+import { referenceForward } from '../src/reference/forward.js';
 
 const caps: Caps = {
   limits: {
@@ -46,6 +47,17 @@ describe('decode kernel plan', () => {
     expect(tile({ threads: 128, lanes: 8, loadBytes: 128 })()?.cfg).toMatchObject({ threads: 128, lanes: 8 });
     expect(tile({ threads: 512, lanes: 4, loadBytes: 256 })).toThrow(/threads must be a power of two ≤ 256/);
     expect(tile({ threads: 256, lanes: 3, loadBytes: 256 })).toThrow(/lanes must be a power of two ≤ 16/);
+    // A small forced tile: the rows that meet per round are written by one invocation per (row, column),
+    // so they fit its invocations; and every row's max is set up by one invocation (rows ≤ threads).
+    const small = decodeLayout(plannedCall([1, 2, 4, 32], [1, 1, 5000, 32], { decodeKernel: { threads: 32, lanes: 1, loadBytes: 64 } }), caps)!;
+    expect(small.cfg.roundRows * decodeSizes(small.cfg).d4).toBeLessThanOrEqual(32);
+    expect(() => decodeLayout(plannedCall([1, 4, 4, 32], [1, 1, 5000, 32], { decodeKernel: { threads: 8, lanes: 1, loadBytes: 256 } }), caps)).toThrow(
+      /decodeKernel.threads 8 cannot hold 16 query rows/,
+    );
+    // A huge loadBytes is planned at once (the keys ahead start where the scores still fit), not key by key.
+    const t0 = performance.now();
+    expect(tile({ threads: 256, lanes: 4, loadBytes: 2 ** 30 })()?.cfg.keysAhead).toBeGreaterThan(1);
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(decodeLayout(plannedCall([1, 2, 1, 64], [1, 2, 10, 64], on), caps)).toBeDefined(); // short caches too
     const cannot =
       (extra: Partial<AttentionCall>, q: Dims = [1, 8, 1, 64], kv: Dims = [1, 8, 4096, 64]) =>
@@ -134,6 +146,39 @@ describe('decode kernel on the GPU', () => {
       for (const r of spy.mock.results) expect((r.value as Program).labels[0]).toMatch(/^attention\.decode .* l1 t256/);
     } finally {
       plain.destroy();
+    }
+  });
+
+  it('a forced small tile: 32 invocations, 8 rows of 8 vec4 columns (more than meet in one round of 32)', async () => {
+    await checkForward(attn, [1, 2, 4, 32], [1, 1, 300, 32], { decodeKernel: { threads: 32, lanes: 1, loadBytes: 64 }, causal: true });
+  });
+
+  it('non-finite: NaN in a key reaches only the rows that see it; inf and NaN in V add nothing to a row the key is masked for', async () => {
+    // GQA 2 × 2 causal rows over 40 keys in 3 ranges: key 39 is seen by the last row of each head only.
+    const rand = rng(7);
+    const [q, k, v] = [randomHost([1, 2, 2, 32], rand), randomHost([1, 1, 40, 32], rand), randomHost([1, 1, 40, 32], rand)];
+    const kNan = Float32Array.from(k.data);
+    kNan[39 * 32 + 3] = NaN;
+    const vBad = Float32Array.from(v.data);
+    [vBad[39 * 32 + 1], vBad[39 * 32 + 2]] = [Infinity, NaN];
+    for (const [kd, vd] of [
+      [kNan, v.data],
+      [k.data, vBad],
+    ] as const) {
+      const t = [
+        attn.tensor(Float32Array.from(q.data), [1, 2, 2, 32]),
+        attn.tensor(Float32Array.from(kd), [1, 1, 40, 32]),
+        attn.tensor(Float32Array.from(vd), [1, 1, 40, 32]),
+      ];
+      const { out } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...on, causal: true, keySplits: 3 });
+      const got = await out.read();
+      [...t, out].forEach((x) => x.destroy());
+      const ref = referenceForward(q, { ...k, data: kd }, { ...v, data: vd }, { causal: true }).out;
+      for (let i = 0; i < ref.length; i++) {
+        const where = `O[${i}] (row ${Math.floor(i / 32)})`;
+        if (Number.isFinite(ref[i]!)) expect(Math.abs(got[i]! - ref[i]!), where).toBeLessThan(1e-5);
+        else expect(got[i], where).toBe(ref[i]); // NaN or inf exactly where the reference has it
+      }
     }
   });
 

@@ -75,7 +75,7 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout {
   const forced = typeof c.decodeKernel === 'object' ? c.decodeKernel : undefined;
   const lanes = forced?.lanes ?? (caps.subgroupWidth > 0 ? Math.min(LANES, caps.subgroupWidth, 2 ** Math.floor(Math.log2(d4))) : 1);
   const threads = forced?.threads ?? Math.min(THREADS, caps.limits.maxComputeInvocationsPerWorkgroup);
-  if (forced) checkTile(forced, d4, caps, fail);
+  if (forced) checkTile(forced, d4, pack * p.seqQ, caps, fail);
   if (d4 > threads) throw fail(`head dim ${p.headDim} is too large`);
   const base = { headDim: p.headDim, seqQ: p.seqQ, pack, causal: c.causal, half: c.dtype === 'f16', threads, lanes };
   const limit = caps.limits.maxComputeWorkgroupStorageSize;
@@ -92,12 +92,16 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout {
 }
 
 /** A forced tile this device can run: the reason it cannot, as an AttentionInputError. */
-function checkTile(t: DecodeTile, d4: number, caps: Caps, fail: (why: string) => Error): void {
+function checkTile(t: DecodeTile, d4: number, rows: number, caps: Caps, fail: (why: string) => Error): void {
   const pow2 = (n: number) => (n & (n - 1)) === 0;
   if (!pow2(t.threads) || t.threads > caps.limits.maxComputeInvocationsPerWorkgroup) {
     throw fail(
       `decodeKernel.threads must be a power of two ≤ ${caps.limits.maxComputeInvocationsPerWorkgroup} (this device's invocations per workgroup), got ${t.threads}`,
     );
+  }
+  // One invocation per row sets up its max, and one per vec4 column sums a row's P·V.
+  if (t.threads < Math.max(rows, d4)) {
+    throw fail(`decodeKernel.threads ${t.threads} cannot hold ${rows} query rows (group × Nq) and ${d4} vec4 columns of a row: at least ${Math.max(rows, d4)}`);
   }
   const most = caps.subgroupWidth > 0 ? Math.min(caps.subgroupWidth, t.threads) : 1;
   if (!pow2(t.lanes) || t.lanes > most || t.lanes > d4) {
@@ -114,10 +118,13 @@ function checkTile(t: DecodeTile, d4: number, caps: Caps, fail: (why: string) =>
 function fitWorkgroup(base: Omit<DecodeConfig, 'keysAhead' | 'roundRows'>, limit: number, loadBytes: number): DecodeConfig | undefined {
   const rows = base.pack * base.seqQ;
   const laneBytes = Math.ceil(base.headDim / 4 / base.lanes) * (base.half ? 8 : 16); // one key's loads per lane
-  for (let keysAhead = Math.max(1, Math.floor(loadBytes / laneBytes)); keysAhead >= 1; keysAhead--) {
+  // No more keys ahead than the scores alone leave room for (a forced loadBytes may ask for millions).
+  const most = Math.floor(limit / (4 * rows * (base.threads / base.lanes)));
+  for (let keysAhead = Math.max(1, Math.min(most, Math.floor(loadBytes / laneBytes))); keysAhead >= 1; keysAhead--) {
     // As many rows meet per round as fit a quarter of the memory (fewer barriers), at least one.
     for (let roundRows = rows; roundRows >= 1; roundRows--) {
-      if (rows % roundRows !== 0) continue;
+      // Invocation (row, column) adds a round's sums up: the round's rows × D/4 fit the workgroup.
+      if (rows % roundRows !== 0 || roundRows * (base.headDim / 4) > base.threads) continue;
       const cfg = { ...base, keysAhead, roundRows };
       const meet = decodeWorkgroupBytes(cfg) - decodeWorkgroupBytes({ ...cfg, roundRows: 0 });
       if ((meet <= limit / 4 || roundRows === 1) && decodeWorkgroupBytes(cfg) <= limit) return cfg;

@@ -42,6 +42,8 @@ export function decodeKernel(cfg: DecodeConfig): KernelSpec {
   if (keyGroups < 1) throw new Error(`decodeKernel: ${threads} invocations cannot cover ${d4} vec4 columns`);
   if ((lanes & (lanes - 1)) !== 0) throw new Error(`decodeKernel: lanes per key must be a power of two, got ${lanes}`);
   if (rows % roundRows !== 0) throw new Error(`decodeKernel: roundRows ${roundRows} does not divide ${rows} rows`);
+  if (rows > threads || roundRows * d4 > threads)
+    throw new Error(`decodeKernel: ${threads} invocations cannot cover ${rows} rows, or ${roundRows} rows × ${d4} vec4 columns a round`);
   const g = decodeGen(cfg);
   const io = g.io;
   const paged = cfg.pageSize !== undefined;
