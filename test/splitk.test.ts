@@ -15,6 +15,7 @@ import { ioSteps, modelBytes } from '../src/harness/io-model.js';
 import type { Layout } from '../src/tensor/shape.js';
 import { checkQkv } from '../src/tensor/validate.js';
 import { checkForward, type Dims } from './forward-check.js';
+import { combineKernel } from '../src/kernels/combine.js';
 
 const problem = (q: Dims, kv: Dims) => {
   const s = (d: Dims) => ({ batch: d[0], heads: d[1], seq: d[2], headDim: d[3] });
@@ -49,6 +50,15 @@ describe('split-K plan', () => {
       [32, 64],
       [64, 70],
     ]);
+  });
+});
+
+describe('combine plan', () => {
+  it('fits the device: 256 invocations at most, 128 on a compatibility-mode device, D/4 columns at least', () => {
+    const size = (d: number, max?: number) => combineKernel(d, undefined, false, max).workgroupSize[0];
+    expect([size(64), size(128), size(256)]).toEqual([256, 256, 256]);
+    expect([size(64, 128), size(128, 128), size(256, 128)]).toEqual([128, 128, 128]);
+    expect(size(96, 128)).toBe(120); // 5 split lanes of 24 columns
   });
 });
 

@@ -106,9 +106,11 @@ export interface ForwardOptions {
   /** WebGPU only: force a tile shape (tuning and tests). */
   readonly tile?: ForwardTile;
   /**
-   * WebGPU, fused kernel only: run each row's keys in this many ranges and merge them
-   * (split-K). Default: automatic — only when the call has too few rows to fill the GPU
-   * (decoding, short prompts with long caches). 1 never splits.
+   * WebGPU, flash only: run each row's keys in this many ranges and merge them (split-K).
+   * Default: automatic — on the fused kernel only when the call has too few rows to fill
+   * the GPU (short prompts with long caches); on the decode kernel as many as fill the GPU,
+   * and at least enough that each range fits its workgroup memory. 1 never splits on the
+   * fused kernel; the decode kernel still splits keys that do not fit one range.
    */
   readonly keySplits?: number;
   /**

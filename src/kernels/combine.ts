@@ -50,20 +50,21 @@ const COMBINE_THREADS = 256;
 /** Parts each invocation reads per loop trip (their loads issued together). */
 const UNROLL = 4;
 
-/** Split lanes of a combine workgroup for head dim `headDim`: invocations (split lane, vec4 column). */
-export function combineLanes(headDim: number): number {
-  return Math.max(1, Math.floor(COMBINE_THREADS / (headDim / 4)));
+/** Split lanes of a combine workgroup for head dim `headDim` within `maxThreads` invocations (split lane, vec4 column). */
+export function combineLanes(headDim: number, maxThreads = COMBINE_THREADS): number {
+  return Math.max(1, Math.floor(Math.min(COMBINE_THREADS, maxThreads) / (headDim / 4)));
 }
 
 /**
  * One workgroup per row: invocation (j, c) reads parts j, j + SG, … (UNROLL at a time, so
  * their loads are in flight together rather than one latency per part) for vec4 column c,
  * and the SG lanes' maxima, then sums, meet in workgroup memory. `sinkOffset`: where the
- * sink logits sit in `aux`; `half`: O is f16.
+ * sink logits sit in `aux`; `half`: O is f16; `maxThreads`: the device's invocations per
+ * workgroup (compatibility-mode devices allow 128).
  */
-export function combineKernel(headDim: number, sinkOffset?: number, half = false): KernelSpec {
+export function combineKernel(headDim: number, sinkOffset?: number, half = false, maxThreads = COMBINE_THREADS): KernelSpec {
   const d4 = headDim / 4;
-  const sg = combineLanes(headDim);
+  const sg = combineLanes(headDim, maxThreads);
   const threads = sg * d4;
   const out = rowType(half);
   const bindings: Binding[] = [

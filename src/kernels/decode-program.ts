@@ -40,6 +40,8 @@ export interface DecodeLayout {
   readonly chunk: Chunk;
   readonly bound: ReturnType<typeof chunkRanges>;
   readonly parts: PartStrides;
+  /** The device's invocations per workgroup (the combine's size). */
+  readonly maxThreads: number;
 }
 
 /**
@@ -88,7 +90,8 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout {
   const align = caps.limits.minStorageBufferOffsetAlignment;
   const chunk = fused.chunks[0]!;
   const bound = poolRange(c, chunkRanges(fused.split, chunk, align));
-  return { cfg, ranges, lowered, chunk, bound, parts: partStrides(fused.split, fused.chunks, align) };
+  const maxThreads = caps.limits.maxComputeInvocationsPerWorkgroup;
+  return { cfg, ranges, lowered, chunk, bound, parts: partStrides(fused.split, fused.chunks, align), maxThreads };
 }
 
 /** A forced tile this device can run: the reason it cannot, as an AttentionInputError. */
@@ -171,7 +174,14 @@ export function decodeProgram(c: AttentionCall, layout: DecodeLayout): Program {
     buffers: { ...boundInputs(bound), o: 'oParts', lse: 'stats', aux: 'aux', pages: 'pages' },
     grid: [ranges.length, p.headsKv, p.batch] as [number, number, number],
   };
-  const combine = combineStep(c, combineKernel(p.headDim, lowered.kernel?.sinkOffset, c.dtype === 'f16'), parts, ranges.length, layout.chunk, bound);
+  const combine = combineStep(
+    c,
+    combineKernel(p.headDim, lowered.kernel?.sinkOffset, c.dtype === 'f16', layout.maxThreads),
+    parts,
+    ranges.length,
+    layout.chunk,
+    bound,
+  );
   return { buffers, steps: [step, combine], labels: [`${spec.label} ×${ranges.length} key ranges`, combine.spec.label] };
 }
 

@@ -94,7 +94,7 @@ export function flashProgram(c: AttentionCall, caps: Caps): Program {
   });
   const align = caps.limits.minStorageBufferOffsetAlignment;
   const rangeKeys = ranges[0]![1] - ranges[0]![0];
-  const combine = parts && combineKernel(p.headDim, variant?.sinkOffset, half);
+  const combine = parts && combineKernel(p.headDim, variant?.sinkOffset, half, caps.limits.maxComputeInvocationsPerWorkgroup);
   const steps: Step[] = chunks.flatMap((ch) => {
     // One dispatch per chunk; with key ranges, its x dimension runs over (range, Q tile), and
     // the chunk's combine follows (the parts are the chunk's own, reused by the next chunk).
