@@ -21,7 +21,11 @@ const u32 = new Uint32Array(f32.buffer);
 /** The f16 bit pattern nearest to x (ties to even); beyond the f16 range, ±inf; NaN stays NaN. */
 export function halfBits(x: number): number {
   f32[0] = x; // first to f32: f32 → f16 rounding is what a GPU's f16 store does
-  const bits = u32[0]!;
+  return halfOfF32Bits(u32[0]!);
+}
+
+/** halfBits of the f32 whose bit pattern is `bits` (array loops read the bits through a Uint32Array view). */
+function halfOfF32Bits(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff;
   const mant = bits & 0x7fffff;
@@ -45,8 +49,17 @@ export function halfBits(x: number): number {
   return sign | h;
 }
 
-/** The value of an f16 bit pattern. */
-export function halfValue(h: number): number {
+/** Every f16's value, built on first use (256 KiB): array conversions look values up instead of computing powers. */
+let values: Float32Array | undefined;
+function halfValues(): Float32Array {
+  if (!values) {
+    values = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) values[h] = computeHalfValue(h);
+  }
+  return values;
+}
+
+function computeHalfValue(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
   const mant = h & 0x3ff;
@@ -55,28 +68,46 @@ export function halfValue(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
+/** The value of an f16 bit pattern. */
+export function halfValue(h: number): number {
+  return halfValues()[h & 0xffff]!;
+}
+
 /** x rounded to the nearest f16 value, as a number. */
 export function roundHalf(x: number): number {
   return halfValue(halfBits(x));
 }
 
+/** The bit patterns of a Float32Array's elements (a view, no copy). */
+function f32Bits(data: Float32Array): Uint32Array {
+  return new Uint32Array(data.buffer, data.byteOffset, data.length);
+}
+
 /** f32 (or f64) values → f16 bit patterns. */
 export function toHalf(data: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = halfBits(data[i]!);
+  if (data instanceof Float32Array) {
+    const bits = f32Bits(data);
+    for (let i = 0; i < bits.length; i++) out[i] = halfOfF32Bits(bits[i]!);
+  } else {
+    for (let i = 0; i < data.length; i++) out[i] = halfBits(data[i]!);
+  }
   return out;
 }
 
 /** f16 bit patterns → their values as f32 (exact: every f16 is an f32). */
 export function fromHalf(bits: Uint16Array): Float32Array {
+  const table = halfValues();
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = halfValue(bits[i]!);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
   return out;
 }
 
 /** Every value rounded to f16 (in place). */
 export function roundToHalf(data: Float32Array): Float32Array {
-  for (let i = 0; i < data.length; i++) data[i] = halfValue(halfBits(data[i]!));
+  const table = halfValues();
+  const bits = f32Bits(data);
+  for (let i = 0; i < bits.length; i++) data[i] = table[halfOfF32Bits(bits[i]!)]!;
   return data;
 }
 
