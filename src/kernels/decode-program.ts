@@ -52,40 +52,40 @@ export interface DecodeLayout {
  */
 export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undefined {
   if (c.decodeKernel === false) return undefined;
-  if (c.decodeKernel !== undefined) return planDecode(c, caps);
-  try {
-    return planDecode(c, caps);
-  } catch (e) {
-    if (e instanceof AttentionInputError) return undefined;
-    throw e;
-  }
+  const plan = planDecode(c, caps);
+  if (typeof plan !== 'string') return plan;
+  if (c.decodeKernel === undefined) return undefined; // every call it cannot run keeps the fused kernel
+  throw new AttentionInputError(`decodeKernel: this call cannot run on the decode kernel: ${plan}`);
 }
 
-/** The decode layout of a call, or an AttentionInputError saying why it cannot run on the decode kernel. */
-function planDecode(c: AttentionCall, caps: Caps): DecodeLayout {
+/**
+ * The decode layout of a call, or why it cannot run on the decode kernel (a reason, not
+ * an exception: unless forced, every flash call asks, and most prefills cannot).
+ */
+function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
   const p = c.problem;
-  const fail = (why: string) => new AttentionInputError(`decodeKernel: this call cannot run on the decode kernel: ${why}`);
-  if (c.algorithm !== 'flash') throw fail(`algorithm '${c.algorithm}'`);
-  if (c.score || c.mask) throw fail('it has a score or mask modifier');
-  if (c.tile) throw fail('a fused-kernel tile is forced');
+  if (c.algorithm !== 'flash') return `algorithm '${c.algorithm}'`;
+  if (c.score || c.mask) return 'it has a score or mask modifier';
+  if (c.tile) return 'a fused-kernel tile is forced';
   const pack = p.headsQ / p.headsKv;
-  if (pack * p.seqQ > DECODE_MAX_ROWS) throw fail(`${pack * p.seqQ} query rows per K/V head (group × Nq) exceed ${DECODE_MAX_ROWS}`);
+  if (pack * p.seqQ > DECODE_MAX_ROWS) return `${pack * p.seqQ} query rows per K/V head (group × Nq) exceed ${DECODE_MAX_ROWS}`;
   const d4 = p.headDim / 4;
   const fused = forwardLayout(c, caps);
-  if (fused.chunks.length > 1) throw fail('it does not fit one storage binding');
+  if (fused.chunks.length > 1) return 'it does not fit one storage binding';
   const lowered = lowerVariant(c);
   const forced = typeof c.decodeKernel === 'object' ? c.decodeKernel : undefined;
   const lanes = forced?.lanes ?? (caps.subgroupWidth > 0 ? Math.min(LANES, caps.subgroupWidth, 2 ** Math.floor(Math.log2(d4))) : 1);
   const threads = forced?.threads ?? Math.min(THREADS, caps.limits.maxComputeInvocationsPerWorkgroup);
-  if (forced) checkTile(forced, d4, pack * p.seqQ, caps, fail);
-  if (d4 > threads) throw fail(`head dim ${p.headDim} is too large`);
+  const badTile = forced && tileProblem(forced, d4, pack * p.seqQ, caps);
+  if (badTile) return badTile;
+  if (d4 > threads) return `head dim ${p.headDim} is too large`;
   const base = { headDim: p.headDim, seqQ: p.seqQ, pack, causal: c.causal, half: c.dtype === 'f16', threads, lanes };
   const limit = caps.limits.maxComputeWorkgroupStorageSize;
   const cfg = fitWorkgroup({ ...base, positionsAt: lowered.kernel?.positionsAt, pageSize: c.pages?.pageSize }, limit, forced?.loadBytes ?? LOAD_BYTES);
-  if (!cfg) throw fail('its rows do not fit workgroup memory');
+  if (!cfg) return 'its rows do not fit workgroup memory';
   const ranges = decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
   if (ranges.length > caps.limits.maxComputeWorkgroupsPerDimension) {
-    throw fail(`${ranges.length} key ranges exceed this device's ${caps.limits.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
+    return `${ranges.length} key ranges exceed this device's ${caps.limits.maxComputeWorkgroupsPerDimension} workgroups per dimension`;
   }
   const align = caps.limits.minStorageBufferOffsetAlignment;
   const chunk = fused.chunks[0]!;
@@ -94,24 +94,21 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout {
   return { cfg, ranges, lowered, chunk, bound, parts: partStrides(fused.split, fused.chunks, align), maxThreads };
 }
 
-/** A forced tile this device can run: the reason it cannot, as an AttentionInputError. */
-function checkTile(t: DecodeTile, d4: number, rows: number, caps: Caps, fail: (why: string) => Error): void {
+/** Why this device cannot run a forced tile, or undefined. */
+function tileProblem(t: DecodeTile, d4: number, rows: number, caps: Caps): string | undefined {
   const pow2 = (n: number) => (n & (n - 1)) === 0;
   if (!pow2(t.threads) || t.threads > caps.limits.maxComputeInvocationsPerWorkgroup) {
-    throw fail(
-      `decodeKernel.threads must be a power of two ≤ ${caps.limits.maxComputeInvocationsPerWorkgroup} (this device's invocations per workgroup), got ${t.threads}`,
-    );
+    return `decodeKernel.threads must be a power of two ≤ ${caps.limits.maxComputeInvocationsPerWorkgroup} (this device's invocations per workgroup), got ${t.threads}`;
   }
   // One invocation per row sets up its max, and one per vec4 column sums a row's P·V.
   if (t.threads < Math.max(rows, d4)) {
-    throw fail(`decodeKernel.threads ${t.threads} cannot hold ${rows} query rows (group × Nq) and ${d4} vec4 columns of a row: at least ${Math.max(rows, d4)}`);
+    return `decodeKernel.threads ${t.threads} cannot hold ${rows} query rows (group × Nq) and ${d4} vec4 columns of a row: at least ${Math.max(rows, d4)}`;
   }
   const most = caps.subgroupWidth > 0 ? Math.min(caps.subgroupWidth, t.threads) : 1;
   if (!pow2(t.lanes) || t.lanes > most || t.lanes > d4) {
-    throw fail(
-      `decodeKernel.lanes must be a power of two ≤ ${Math.min(most, d4)} (${caps.subgroupWidth > 0 ? 'the subgroup and the head dim / 4' : 'no usable subgroups here'}), got ${t.lanes}`,
-    );
+    return `decodeKernel.lanes must be a power of two ≤ ${Math.min(most, d4)} (${caps.subgroupWidth > 0 ? 'the subgroup and the head dim / 4' : 'no usable subgroups here'}), got ${t.lanes}`;
   }
+  return undefined;
 }
 
 /**
