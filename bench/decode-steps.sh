@@ -17,17 +17,7 @@ b() { # name, then bench flags
   local name=$1; shift
   timeout 90 $cli bench --backend webgpu --algorithms flash --heads 32 --kv-heads 8 --head-dim 128 --samples 5 --seq 1 --step-times "$@" \
     --json "$J/$name.json" > /dev/null 2>&1
-  python3 - "$J/$name.json" "$name" <<'PY' | tee -a "$OUT/steps.txt"
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print(sys.argv[2], 'no result', e); sys.exit()
-for r in d['results']:
-    st = ' + '.join(f'{x:.4f}' for x in r.get('stepMs', []))
-    k = ' | '.join(r.get('kernels', []))
-    print(f"{sys.argv[2]:28s} {r['dtype']} B{r['batch']} Nk{r['seqK']} {r['msMedian']:.4f} ms ({r.get('pctOfFloor', 0):.0f}% floor) steps {st}  [{k}]  err {r.get('maxAbsErr')}")
-PY
+  python3 bench/step-summary.py "$J/$name.json" "$name" | tee -a "$OUT/steps.txt"
 }
 for t in on 512,4,256 512,4,128 1024,4,128 512,8,256 512,2,256; do
   b "f16-32k-${t//,/x}" --batch 1 --seq-k 32768 --dtype f16 --decode-kernel $t

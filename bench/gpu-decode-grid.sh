@@ -14,19 +14,7 @@ b() { # name, then bench flags
   local name=$1; shift
   timeout 100 $cli bench --backend webgpu --algorithms flash --heads 32 --kv-heads 8 --head-dim 128 --samples 5 --seq 1 --step-times --paged 16 "$@" \
     --json "$J/$name.json" > /dev/null 2>&1
-  python3 - "$J/$name.json" "$name" <<'PY' | tee -a "$OUT/grid.txt"
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print(sys.argv[2], 'no result', e); sys.exit()
-for r in d['results']:
-    if r.get('msMedian') is None:
-        print(sys.argv[2], r['dtype'], r['algorithm'], 'error', r.get('error')); continue
-    st = ' + '.join(f'{x:.4f}' for x in r.get('stepMs', []))
-    k = (r.get('kernels') or ['?'])[0].split(' ×')[0]
-    print(f"{sys.argv[2]:16s} {r['algorithm']:14s} {r['dtype']} B{r['batch']} Nk{r['seqK']:<6d} {r['msMedian']:.4f} ms {r.get('pctOfFloor', 0):3.0f}% floor  steps {st}  [{k}]  err {r['maxAbsErr']:.1e}")
-PY
+  python3 bench/step-summary.py "$J/$name.json" "$name" | tee -a "$OUT/grid.txt"
 }
 for nk in 1024 4096 16384 32768 65536 131072; do b "b1-$nk" --batch 1 --seq-k $nk --dtype f32,f16; done
 for nk in 1024 4096 16384 32768; do b "b8-$nk" --batch 8 --seq-k $nk --dtype f32,f16; done
