@@ -68,6 +68,19 @@ one() {
 } >"$L/env.txt" 2>&1
 note "env: $(tr '\n' ' ' <"$L/env.txt")"
 
+# CASES=FILE: run only its cases (one per line: a name, then attn-sgmat.mjs's key=value arguments), a
+# config sweep instead of the diagnosis below
+if [ -n "${CASES:-}" ]; then
+  while read -r name args; do
+    [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
+    # shellcheck disable=SC2086 # args: key=value words, split on purpose
+    one "$name" 60 $A $args
+  done <"$CASES"
+  note "total $((SECONDS - T0))s of budget ${BUDGET}s"
+  tar -C /tmp -cJf "$OUT/sgmat-logs.tar.xz" sgmat-logs
+  exit 0
+fi
+
 # 0. layouts, then one workgroup's worth of rows (n=64: one key tile; every row checked)
 t1=$SECONDS
 timeout -k 5 60 ${LAYOUT_CMD:-node bench/tc/sgmat-layout.mjs} wgsl="$L/layout.wgsl" >"$L/layout.out" 2>"$L/layout.err"
