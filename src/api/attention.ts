@@ -360,6 +360,7 @@ async function runnerOn(acquired: AcquiredDevice, opts: CreateOptions): Promise<
     allowSubgroups: opts.subgroups,
     bindingLimit: opts.maxBindingBytes,
     halfTiles: opts.shaderF16,
+    tensorCores: opts.tensorCores,
   });
   const wrong = await selfTest(runner.device);
   if (wrong) {

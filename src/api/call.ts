@@ -51,6 +51,7 @@ export function forwardCall(q: AttentionTensor, k: AttentionTensor, v: Attention
     tile: opts.tile,
     keySplits: opts.keySplits,
     decodeKernel: opts.decodeKernel,
+    tensorCores: opts.tensorCores,
     ...(paged ? { pages: paged.pages } : {}),
   };
 }

@@ -154,6 +154,14 @@ const decodeKernel: Rule = (v, name) => {
   return t;
 };
 
+/** true, false, or a forced MatrixTile (its values checked against the device when the call is planned). */
+const tensorCores: Rule = (v, name) => {
+  if (typeof v === 'boolean') return v;
+  const t = checkObject(v, { subgroups: positiveInt, keys: positiveInt }, `${name} (true, false or a MatrixTile)`, `${name}.`);
+  for (const key of ['subgroups', 'keys']) if (t[key] === undefined) fail(`${name}.${key} is missing: a MatrixTile needs subgroups and keys`);
+  return t;
+};
+
 const forwardTile = tile(['shareKv', 'pInK', 'swizzle'] satisfies (keyof ForwardTile)[], 'ForwardTile');
 const backwardTile = tile(['dsInY'] satisfies (keyof BackwardTile)[], 'BackwardTile');
 
@@ -204,6 +212,7 @@ const CREATE_RULES: Readonly<Record<keyof CreateOptions, Rule>> = {
   backend,
   dawnFlags: stringArray,
   shaderF16: bool,
+  tensorCores: (v, name) => (v === 'emulate' ? v : bool(v, name)),
   poisonOutputs: bool,
   tuning: oneOf(['cached', 'off']),
   subgroups: bool,
@@ -220,6 +229,7 @@ const FORWARD_RULES: Readonly<Record<keyof ForwardOptions, Rule>> = {
   tile: forwardTile,
   keySplits: positiveInt,
   decodeKernel,
+  tensorCores,
   score: (v, name) => checkModifier(v, 'score', name),
   mask: (v, name) => checkModifier(v, 'mask', name),
   sinks,

@@ -4,6 +4,7 @@
 import type { BackwardTile } from '../kernels/backward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { DecodeTile } from '../kernels/decode-config.js';
+import type { MatrixTile } from '../kernels/matrix-program.js';
 import type { Sinks } from '../mods/builtins.js';
 import type { Modifier } from '../mods/modifier.js';
 import type { DType } from '../tensor/half.js';
@@ -42,6 +43,14 @@ export interface CreateOptions {
    */
   readonly shaderF16?: boolean;
   /**
+   * f16 forwards on the GPU's matrix units (kernels/matrix.ts) where the device offers
+   * f16 subgroup matrices ('chromium-experimental-subgroup-matrix'; in Node, Dawn offers
+   * it with dawnFlags ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia']).
+   * Default true; false keeps every call on the SIMT kernels. 'emulate' is a testing aid:
+   * the same kernel with its matrix operations emulated in workgroup memory (slow, any adapter).
+   */
+  readonly tensorCores?: boolean | 'emulate';
+  /**
    * Testing aid: split calls as if the device bound at most this many bytes per
    * binding (large calls are split by batch, then by head group, automatically).
    */
@@ -73,6 +82,7 @@ export { ALGORITHMS, type Algorithm } from '../kernels/call.js';
 export { DTYPES, type DType } from '../tensor/half.js';
 export type { ForwardTile } from '../kernels/forward.js';
 export type { DecodeTile } from '../kernels/decode-config.js';
+export type { MatrixTile } from '../kernels/matrix-program.js';
 export type { BackwardTile } from '../kernels/backward.js';
 import type { Algorithm } from '../kernels/call.js';
 
@@ -121,6 +131,14 @@ export interface ForwardOptions {
    * decode kernel, an AttentionInputError where the call cannot run on it.
    */
   readonly decodeKernel?: boolean | DecodeTile;
+  /**
+   * WebGPU, flash, f16: the tensor-core kernel (S = QKᵀ and P·V on the matrix units). Default:
+   * used for every call it can run where the device has them (no modifiers, sinks, per-batch
+   * positions or paged K/V; at least one workgroup's rows of queries). false: never. true, or
+   * a MatrixTile (subgroups per workgroup, keys per tile; for tuning): always, an
+   * AttentionInputError where the call or the device cannot run it.
+   */
+  readonly tensorCores?: boolean | MatrixTile;
   /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */
   readonly score?: Modifier;
   /** Mask modifier (slidingWindow, documentMask, maskMod(…), and/or/not …); combined with `causal`. */

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { benchOne, type BenchResult, type BenchShape } from '../harness/bench.js';
-import { ALGORITHMS, type Algorithm, type BackwardTile, type DecodeTile, type ForwardTile } from '../api/options.js';
+import { ALGORITHMS, type Algorithm, type BackwardTile, type DecodeTile, type ForwardTile, type MatrixTile } from '../api/options.js';
 import { backend, int, intList, onOff, openBackend, outputPath, parse, UsageError, type Parsed } from './args.js';
 import { progress } from './progress.js';
 import { BENCH_HEAD_DIMS, benchShapeError, benchVariantError, timingCaveat } from '../harness/bench-check.js';
@@ -38,6 +38,7 @@ export const BENCH_FLAGS = {
   'dq-tile': { type: 'string' },
   'key-splits': { type: 'string' },
   'decode-kernel': { type: 'string' },
+  'tensor-cores': { type: 'string' },
   'step-times': { type: 'boolean' },
   paged: { type: 'string' },
   variant: { type: 'string' },
@@ -58,6 +59,7 @@ export interface BenchPlan {
   readonly dqTile?: BackwardTile;
   readonly keySplits?: number;
   readonly decodeKernel?: boolean | DecodeTile;
+  readonly tensorCores?: boolean | MatrixTile;
   readonly stepTimes?: boolean;
   /** --paged PAGE_SIZE: K/V read through a page table of pages of this many rows. */
   readonly pageSize?: number;
@@ -149,6 +151,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   const samples = a.samples === undefined ? undefined : int(a.samples, '--samples', 5);
   const keySplits = a['key-splits'] === undefined ? undefined : int(a['key-splits'], '--key-splits', 1);
   const decodeKernel = decodeKernelFlag(a['decode-kernel']);
+  const tensorCores = tensorCoresFlag(a['tensor-cores']);
   const pageSize = a.paged === undefined ? undefined : int(a.paged, '--paged', 1);
   if (pageSize !== undefined && a.backward) throw new UsageError('--paged times the forward only (paged K/V have no backward)');
   if (a['dq-tile'] !== undefined && !a.backward) throw new UsageError('--dq-tile is a backward tile: add --backward');
@@ -168,6 +171,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
     dqTile,
     keySplits,
     decodeKernel,
+    tensorCores,
     stepTimes: a['step-times'],
     pageSize,
     variant: a.variant,
@@ -296,8 +300,9 @@ async function runPlan(attn: Attention, plan: BenchPlan): Promise<BenchResult[]>
           bar.next(
             `${alg}${pageSize ? ` paged${pageSize}` : ''} ${dtype} B=${shape.batch} Hq=${shape.heads} N=${shape.seqQ} D=${shape.headDim}${shape.causal ? ' causal' : ''}`,
           );
-          const { samples, tile, dqTile, keySplits, decodeKernel, stepTimes, variant, backward } = plan;
-          results.push(await benchOne(attn, shape, alg, { samples, tile, dqTile, keySplits, decodeKernel, stepTimes, variant, backward, dtype, pageSize }));
+          const { samples, tile, dqTile, keySplits, decodeKernel, tensorCores, stepTimes, variant, backward } = plan;
+          const opts = { samples, tile, dqTile, keySplits, decodeKernel, tensorCores, stepTimes, variant, backward, dtype, pageSize };
+          results.push(await benchOne(attn, shape, alg, opts));
         }
       }
     }
@@ -353,6 +358,16 @@ async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
   }
   const file = await saveTunedTiles(attn);
   if (file) console.log(`saved tuned tiles to ${file} (used by later runs on this adapter and version)`);
+}
+
+/** `--tensor-cores on|off|S,K`: the tensor-core kernel off, forced, or forced with a tile (subgroups, keys per tile). */
+function tensorCoresFlag(value: string | undefined): boolean | MatrixTile | undefined {
+  if (value === undefined || value === 'on' || value === 'off') return onOff(value, '--tensor-cores');
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (parts.length !== 2 || !parts.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new UsageError(`--tensor-cores takes on, off or subgroups,keys (two positive integers), got '${value}'`);
+  }
+  return { subgroups: parts[0]!, keys: parts[1]! };
 }
 
 /** `--decode-kernel on|off|T,L,B`: the decode kernel off, on, or on with a forced tile (invocations, lanes per key, load bytes). */

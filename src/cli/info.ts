@@ -21,7 +21,11 @@ export async function infoCommand(argv: string[]): Promise<number> {
     'f16-storage': `f16 tier f16-storage: packed pairs in memory, computed in f32 (shader-f16 ${tiers.shaderF16 ? 'offered but off' : 'not offered'} here)`,
   }[tiers.f16];
   console.log(`  dtypes: f32; ${f16}`);
-  console.log('  arithmetic: f32 products and sums in every kernel (subgroup matrices are not used: docs/tensor-cores.md; f16 tiers: docs/PERF.md)');
+  const tc =
+    tiers.tensorCores === 'none'
+      ? 'not offered or off here'
+      : `${tiers.tensorCores} subgroup matrices for f16 forwards without modifiers (S and P·V; softmax in f32)`;
+  console.log(`  arithmetic: f32 products and sums in the SIMT kernels; tensor cores: ${tc} (docs/tensor-cores.md; f16 tiers: docs/PERF.md)`);
   const tiles = describeTiles(attn);
   if (tiles) console.log(`  ${tiles}`);
   if (attn.fallbackReason) console.log(`  why not WebGPU: ${attn.fallbackReason}`);

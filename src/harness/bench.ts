@@ -8,6 +8,7 @@ import { referenceForward, type HostTensor } from '../reference/forward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { BackwardTile } from '../kernels/backward.js';
 import type { DecodeTile } from '../kernels/decode-config.js';
+import type { MatrixTile } from '../kernels/matrix-program.js';
 import type { AttentionCall } from '../kernels/call.js';
 import { BASIC_ROWS } from '../kernels/basic.js';
 import { forwardLayout } from '../kernels/forward-program.js';
@@ -93,6 +94,8 @@ export interface BenchOptions {
   readonly keySplits?: number;
   /** Run on the experimental decode kernel (default off). */
   readonly decodeKernel?: boolean | DecodeTile;
+  /** The tensor-core kernel: off, forced, or with a forced tile (default: where it can run). */
+  readonly tensorCores?: boolean | MatrixTile;
   /** Also time each step of the forward program alone (`stepMs`, in the order of `kernels`). */
   readonly stepTimes?: boolean;
   /** A named variant (bench-variants.ts). */
@@ -217,6 +220,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
     tile: fwdTile,
     keySplits: opts.keySplits,
     decodeKernel: opts.decodeKernel,
+    tensorCores: opts.tensorCores,
     ...variant,
     ...(paged ? { pages: paged.pages } : {}),
   };

@@ -7,6 +7,7 @@ import type { Attention } from '../api/attention.js';
 import { getGpu, gpuSeam } from '../api/internal.js';
 import { tileRows, type ForwardTile } from '../kernels/forward.js';
 import { chooseForwardTile } from '../kernels/tiles.js';
+import type { MatrixCaps } from '../kernels/matrix-program.js';
 import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 
 const LIMITS = [
@@ -47,10 +48,20 @@ export type F16Tier = 'f16-storage' | 'f16-shader' | 'f16-values';
  * H200 f16 FMAs run at the f32 rate, so f16's gain is bytes and workgroup memory, docs/PERF.md).
  * The CPU holds f16 tensors' values in f32 arrays and rounds its f16 results ('f16-values').
  */
-export function dtypeTiers(attn: Attention): { f32: 'f32'; f16: F16Tier; shaderF16: boolean } {
+export function dtypeTiers(attn: Attention): { f32: 'f32'; f16: F16Tier; shaderF16: boolean; tensorCores: string } {
   const shaderF16 = Boolean(attn.device?.features.has('shader-f16'));
-  if (attn.backend === 'cpu') return { f32: 'f32', f16: 'f16-values', shaderF16 };
-  return { f32: 'f32', f16: gpuSeam(attn)?.caps.halfTiles ? 'f16-shader' : 'f16-storage', shaderF16 };
+  if (attn.backend === 'cpu') return { f32: 'f32', f16: 'f16-values', shaderF16, tensorCores: 'none' };
+  const caps = gpuSeam(attn)?.caps;
+  return { f32: 'f32', f16: caps?.halfTiles ? 'f16-shader' : 'f16-storage', shaderF16, tensorCores: tensorCoreTier(caps?.matrix) };
+}
+
+/**
+ * What f16 forwards get of the matrix units (kernels/matrix.ts): 'none', or the
+ * subgroup-matrix shape ('16x16x16 f16→f32'), 'emulated' for the testing aid.
+ */
+function tensorCoreTier(m: MatrixCaps | undefined): string {
+  if (!m) return 'none';
+  return `${m.shape.m}x${m.shape.n}x${m.shape.k} f16→f32${m.emulate ? ' emulated' : ''}`;
 }
 
 /** The fused forward's default tile per head dim on `attn`'s device, or undefined on the CPU. */

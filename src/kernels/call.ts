@@ -5,6 +5,7 @@
  * usable subgroup width and tiles a timed search found. Both are plain data.
  */
 import type { DecodeTile } from './decode-config.js';
+import type { MatrixCaps, MatrixTile } from './matrix-program.js';
 import type { Modifier } from '../mods/modifier.js';
 import type { DType } from '../tensor/half.js';
 import { resolvePositions, type Positions } from '../mods/positions.js';
@@ -61,6 +62,8 @@ export interface AttentionCall {
   readonly keySplits?: number;
   /** Run on the decode kernel (kernels/decode.ts; opt-in, experimental), with a forced tile if one is given. */
   readonly decodeKernel?: boolean | DecodeTile;
+  /** Run f16 calls on the tensor-core kernel (kernels/matrix.ts): false never, true or a tile always; unset where it can. */
+  readonly tensorCores?: boolean | MatrixTile;
   /**
    * Paged K/V (kernels/paged.ts): k and v are page pools, the problem's seqK is the longest
    * sequence, and each batch entry's keys are read through its page table up to its length.
@@ -104,4 +107,6 @@ export interface Caps {
   readonly tuned: TunedTiles;
   /** f16 calls stage their tiles as f16 in workgroup memory (the device has 'shader-f16' and the tier is on). */
   readonly halfTiles?: boolean;
+  /** f16 → f32 subgroup matrices the tensor-core kernel can use (absent: none, or turned off). */
+  readonly matrix?: MatrixCaps;
 }

@@ -18,6 +18,7 @@ import { poolRange } from './paged-program.js';
 import type { Program } from './program.js';
 import { chunkRanges, SPLIT_TARGET_INVOCATIONS, type Chunk } from './split.js';
 import { combineKernel } from './combine.js';
+import { matrixLayout, matrixProgram } from './matrix-program.js';
 import { combineStep, partBuffers, partStrides, type PartStrides } from './split-k.js';
 import { lowerVariant, type LoweredVariant } from './variant.js';
 
@@ -182,8 +183,15 @@ export function decodeProgram(c: AttentionCall, layout: DecodeLayout): Program {
   return { buffers, steps: [step, combine], labels: [`${spec.label} ×${ranges.length} key ranges`, combine.spec.label] };
 }
 
-/** A flash call's program: on the decode kernel where the call asks for it, else the fused kernel's. */
+/**
+ * A flash call's program: on the decode kernel where it can run (few rows over many
+ * keys), else on the tensor-core kernel where it can (f16 with enough rows), else on the
+ * fused kernel. A forced tensor-core call skips the decode kernel.
+ */
 export function flashOrDecodeProgram(c: AttentionCall, caps: Caps): Program {
-  const decode = decodeLayout(c, caps);
-  return decode ? decodeProgram(c, decode) : flashProgram(c, caps);
+  const matrixForced = c.tensorCores !== undefined && c.tensorCores !== false;
+  const decode = matrixForced ? undefined : decodeLayout(c, caps);
+  if (decode) return decodeProgram(c, decode);
+  const matrix = matrixLayout(c, caps);
+  return matrix ? matrixProgram(c, matrix) : flashProgram(c, caps);
 }

@@ -46,7 +46,8 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-const WANTED_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
+// subgroup matrices: the tensor-core forward (Dawn offers them with allow_unsafe_apis; kernels/matrix.ts)
+const WANTED_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16', 'chromium-experimental-subgroup-matrix'] as const;
 
 /** The GPU entry point of this environment (navigator.gpu, else Dawn in Node), or undefined where none exists. */
 export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU | undefined> {

@@ -16,6 +16,8 @@ import { DeviceLife } from './device-life.js';
 import { checkBindingCount, encodeDispatches, prepareDispatch, type PreparedDispatch } from './encode.js';
 import { getPipeline, pipelineNow } from './pipelines.js';
 import { subgroupLanesFollowIndex } from './probe.js';
+import { EMULATED_MATRIX, matrixCaps } from './matrix-caps.js';
+import type { MatrixCaps } from '../kernels/matrix-program.js';
 
 export interface RunnerOptions {
   /** Fill outputs with NaN before each run (testing: unwritten elements show up). Default false. */
@@ -26,6 +28,12 @@ export interface RunnerOptions {
   readonly bindingLimit?: number;
   /** Whether f16 calls may stage f16 workgroup tiles where the device has 'shader-f16'. Default true. */
   readonly halfTiles?: boolean;
+  /**
+   * f16 forwards on the matrix units where the device offers f16 subgroup matrices
+   * (default true); 'emulate' is a testing aid: the tensor-core kernel with its matrix
+   * operations emulated in workgroup memory, on any adapter.
+   */
+  readonly tensorCores?: boolean | 'emulate';
 }
 
 /** A program ready to encode (once, or many times in benchmarks). */
@@ -52,6 +60,8 @@ export class WebGpuRunner {
   readonly allowSubgroups: boolean;
   /** f16 calls stage f16 workgroup tiles (the 'f16-shader' tier): the option and the device's 'shader-f16'. */
   readonly halfTiles: boolean;
+  /** What the tensor-core forward can use here (undefined: nothing, or turned off). */
+  readonly matrix?: MatrixCaps;
   /** Tiles found by a timed search (harness/tune.ts), by shape class; they win over the defaults. */
   readonly tuned: TunedTiles = new Map();
   /** Lanes of the smallest subgroup kernels may rely on (0: none); set by probeSubgroups(). */
@@ -68,6 +78,9 @@ export class WebGpuRunner {
     this.allowSubgroups = opts.allowSubgroups ?? true;
     this.bindingLimit = opts.bindingLimit ?? Infinity;
     this.halfTiles = (opts.halfTiles ?? true) && acquired.device.features.has('shader-f16');
+    const info = acquired.adapter?.info ?? (acquired.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const tc = opts.tensorCores ?? true;
+    this.matrix = tc === 'emulate' ? EMULATED_MATRIX : tc ? matrixCaps(acquired.device, info) : undefined;
     this.life = new DeviceLife(acquired.device);
     this.buffers = new Buffers(acquired.device, this.life);
     this.cache = new ResultCache(this.buffers, CACHE_SIZE);
@@ -82,6 +95,7 @@ export class WebGpuRunner {
       subgroupWidth: this.subgroupWidth,
       tuned: this.tuned,
       halfTiles: this.halfTiles,
+      matrix: this.matrix,
     };
   }
 

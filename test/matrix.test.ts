@@ -1,0 +1,174 @@
+/*
+ * The tensor-core forward (kernels/matrix.ts). SwiftShader has no subgroup matrices and no
+ * f16, so here it runs with its matrix operations emulated in workgroup memory
+ * (createAttention({ tensorCores: 'emulate' })): everything but the builtins is checked —
+ * staging, ragged tiles, causal offsets, GQA, layouts, LSE, rows that see no key, NaN. The
+ * real builtins run on the GPU machine (bench/tc, docs/tensor-cores.md). Against the
+ * float64 reference with the f16 rule: O within 3× the error of naive attention run in
+ * f16 (P is f16 on the matrix units, as there).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { WebGpuBackend } from '../src/api/backends.js';
+import { createAttention, type Attention } from '../src/api/attention.js';
+import type { ForwardOptions } from '../src/api/options.js';
+import { referencesOf } from '../src/harness/verify.js';
+import type { AttentionCall, Caps } from '../src/kernels/call.js';
+import { matrixLayout } from '../src/kernels/matrix-program.js';
+import { matrixKernel, matrixWorkgroupBytes } from '../src/kernels/matrix.js';
+import type { Program } from '../src/kernels/program.js';
+import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';
+import type { HostTensor } from '../src/reference/forward.js';
+import { AttentionInputError } from '../src/tensor/errors.js';
+import { roundToHalf } from '../src/tensor/half.js';
+import { dimsOf, type Layout } from '../src/tensor/shape.js';
+import { plannedCall, type Dims } from './forward-check.js';
+import { errorOf, permute, randomHost, rng, testSeed } from './helpers.js';
+
+const caps: Caps = {
+  limits: {
+    maxComputeWorkgroupStorageSize: 49152,
+    maxComputeInvocationsPerWorkgroup: 1024,
+    maxComputeWorkgroupsPerDimension: 65535,
+    minStorageBufferOffsetAlignment: 256,
+    maxBufferSize: 2 ** 30,
+  },
+  maxBindingBytes: 2 ** 27,
+  subgroupWidth: 32,
+  tuned: new Map(),
+  matrix: { shape: { m: 16, n: 16, k: 16 }, subgroupSize: 32 },
+};
+const f16 = (extra: Partial<AttentionCall> = {}): Partial<AttentionCall> => ({ dtype: 'f16', ...extra });
+
+describe('tensor-core plan', () => {
+  it('takes f16 calls with a workgroup of rows by default; says why it cannot take the rest', () => {
+    expect(matrixLayout(plannedCall([1, 16, 4096, 64], [1, 16, 4096, 64], f16()), caps)?.cfg).toMatchObject({ subgroups: 8, keys: 16 });
+    expect(matrixLayout(plannedCall([1, 16, 4096, 128], [1, 16, 4096, 128], f16()), caps)?.cfg).toMatchObject({ subgroups: 16, keys: 16 });
+    expect(matrixLayout(plannedCall([1, 16, 4096, 64], [1, 16, 4096, 64], f16({ tensorCores: false })), caps)).toBeUndefined();
+    expect(matrixLayout(plannedCall([1, 16, 4096, 64], [1, 16, 4096, 64]), caps)).toBeUndefined(); // f32
+    expect(matrixLayout(plannedCall([1, 16, 64, 64], [1, 16, 4096, 64], f16()), caps)).toBeUndefined(); // 64 rows < 128
+    expect(matrixLayout(plannedCall([1, 16, 4096, 64], [1, 16, 4096, 64], f16()), { ...caps, matrix: undefined })).toBeUndefined();
+    const forced =
+      (extra: Partial<AttentionCall>, d = 64, c = caps) =>
+      () =>
+        matrixLayout(plannedCall([1, 4, 300, d], [1, 4, 300, d], f16({ tensorCores: true, ...extra })), c);
+    expect(forced({})()).toBeDefined(); // forced: fewer rows than a workgroup are fine
+    expect(forced({ dtype: 'f32' })).toThrow(/dtype 'f32'/);
+    expect(forced({ score: alibi(alibiSlopes(4)) })).toThrow(/score or mask modifier/);
+    expect(forced({ sinks: Float32Array.of(1, 2, 3, 4) })).toThrow(/sinks or per-batch positions/);
+    expect(forced({}, 40)).toThrow(/head dim 40/);
+    expect(forced({}, 64, { ...caps, matrix: undefined })).toThrow(/no f16 subgroup matrices/);
+    expect(forced({ tensorCores: { subgroups: 16, keys: 64 } })).toThrow(/workgroup memory/);
+    expect(forced({ tensorCores: { subgroups: 64, keys: 16 } })).toThrow(/2048 invocations/);
+    expect(forced({ tensorCores: { subgroups: 2, keys: 24 } })).toThrow(/keys per tile 24/);
+  });
+
+  it('declares the workgroup memory its WGSL takes, every variable a 16-byte multiple', () => {
+    const cfg = matrixLayout(plannedCall([1, 2, 512, 128], [1, 2, 512, 128], f16()), caps)!.cfg;
+    const spec = matrixKernel(cfg);
+    expect(spec.workgroupBytes).toBe(matrixWorkgroupBytes(cfg));
+    expect(spec.workgroupBytes).toBeLessThanOrEqual(49152);
+    expect(spec.wgsl).toContain('var<workgroup> flag: vec4<u32>');
+    for (const [, type, n] of spec.wgsl.matchAll(/var<workgroup> \w+: array<(f16|f32), (\d+)>/g)) expect((Number(n) * (type === 'f16' ? 2 : 4)) % 16).toBe(0);
+  });
+});
+
+describe('tensor-core forward, matrices emulated (SwiftShader)', () => {
+  let attn: Attention;
+  beforeAll(async () => {
+    attn = await createAttention({ backend: 'webgpu', poisonOutputs: true, tensorCores: 'emulate' });
+  });
+  afterAll(() => attn?.destroy());
+  const small = { subgroups: 2, keys: 16 } as const; // 32 rows, 64 invocations: quick under emulation
+
+  /** An f16 forward against float64, O within 3× naive f16's error (or f32's bound), LSE within 3× naive f16's or 2^-10. */
+  async function check(qDims: Dims, kvDims: Dims, opts: ForwardOptions, layout: Layout = 'bhnd', edit?: (k: Float32Array, q: Float32Array) => void) {
+    const seed = testSeed();
+    const rand = rng(seed);
+    const host = (d: Dims): HostTensor => {
+      const h = randomHost(d, rand);
+      return { ...h, data: roundToHalf(h.data as Float32Array) };
+    };
+    const [q, k, v] = [host(qDims), host(kvDims), host(kvDims)];
+    edit?.(k.data as Float32Array, q.data as Float32Array);
+    const up = (h: HostTensor) =>
+      attn.tensor(layout === 'bhnd' ? Float32Array.from(h.data) : permute(h.data, h.shape), dimsOf(h.shape), { layout, dtype: 'f16' });
+    const t = [up(q), up(k), up(v)];
+    const spy = vi.spyOn(attn.impl as WebGpuBackend, 'forwardProgram');
+    const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { dtype: 'f16', returnLse: true, ...opts });
+    expect((spy.mock.results[0]!.value as Program).labels[0]).toMatch(/^attention\.forward\.matrix .*emulated/);
+    spy.mockRestore();
+    const o = await out.read();
+    const l = await lse!.read();
+    [...t, out, lse!].forEach((x) => x.destroy());
+    const got = layout === 'bhnd' ? o : permute(o, q.shape, true);
+    const { ref, ref32, naive16 } = referencesOf(q, k, v, opts.causal ?? false, opts, true);
+    const err = (a: ArrayLike<number>, want: ArrayLike<number>) => {
+      let e = 0;
+      for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) e = Math.max(e, Math.abs(a[i]! - want[i]!));
+      return e;
+    };
+    const tolO = Math.max(3 * err(naive16!.out, ref.out), 2 * err(ref32.out, ref.out) + 1e-6);
+    const tolL = Math.max(3 * err(naive16!.lse, ref.lse), 2 ** -10);
+    const where = `${JSON.stringify(opts)} [seed ${seed}]`;
+    for (let i = 0; i < ref.out.length; i++) {
+      if (Number.isNaN(ref.out[i]!)) expect(got[i], `O[${i}] ${where}`).toBeNaN();
+      else expect(Math.abs(got[i]! - ref.out[i]!), `O[${i}] ${where}`).toBeLessThanOrEqual(tolO);
+    }
+    for (let i = 0; i < ref.lse.length; i++) {
+      if (Number.isFinite(ref.lse[i]!)) expect(Math.abs(l[i]! - ref.lse[i]!), `LSE[${i}] ${where}`).toBeLessThanOrEqual(tolL);
+      else expect(l[i], `LSE[${i}] ${where}`).toBe(ref.lse[i]); // −∞ (no key seen) or NaN
+    }
+  }
+
+  it('ragged rows and keys (40 of 32-row blocks and 16-key tiles), plain and causal, D = 64', async () => {
+    await check([1, 2, 40, 64], [1, 2, 40, 64], { tensorCores: small });
+    await check([1, 2, 40, 64], [1, 2, 40, 64], { tensorCores: small, causal: true });
+  });
+
+  it('GQA 2:1 over more keys than queries (causal offset), batch 2, D = 32; bnhd', async () => {
+    await check([2, 4, 33, 32], [2, 2, 50, 32], { tensorCores: small, causal: true });
+    await check([1, 2, 40, 64], [1, 2, 24, 64], { tensorCores: small }, 'bnhd');
+  });
+
+  it('causal with more queries than keys: rows that see no key write 0 and LSE −∞; D = 128', async () => {
+    await check([1, 1, 48, 128], [1, 1, 20, 128], { tensorCores: small, causal: true });
+  });
+
+  it('a rescale of O when a later tile raises a row max past the threshold (large scores late)', async () => {
+    // Scores grow along the keys (Q scaled by 4, key j by 1 + j/8), so rows move their max by more than 2^8 later on.
+    const half = (x: number) => roundToHalf(Float32Array.of(x))[0]!;
+    await check([1, 1, 32, 32], [1, 1, 64, 32], { tensorCores: small }, 'bhnd', (k, q) => {
+      q.forEach((x, i) => (q[i] = half(4 * x)));
+      for (let j = 0; j < 64; j++) for (let c = 0; c < 32; c++) k[j * 32 + c] = half(k[j * 32 + c]! * (1 + j / 8));
+    });
+  });
+
+  it('NaN in a key reaches the rows that see it only', async () => {
+    await check([1, 1, 32, 32], [1, 1, 32, 32], { tensorCores: small, causal: true }, 'bhnd', (k) => {
+      k[20 * 32 + 5] = NaN; // key 20: causal rows 20… see it
+    });
+  });
+
+  it('by default on an f16 call with a workgroup of rows; an f32 call, or tensorCores: false, keeps the SIMT kernels', async () => {
+    await check([1, 2, 130, 32], [1, 2, 70, 32], {}); // the default tile, fewer subgroups where SwiftShader's memory is small
+    const spy = vi.spyOn(attn.impl as WebGpuBackend, 'forwardProgram');
+    const t = [1, 2, 3].map(() => attn.tensor(new Float32Array(2 * 130 * 32), [1, 2, 130, 32], { dtype: 'f16' }));
+    for (const opts of [{ tensorCores: false }, { dtype: 'f32' as const }]) {
+      const ts = opts.dtype ? [1, 2, 3].map(() => attn.tensor(new Float32Array(2 * 130 * 32), [1, 2, 130, 32])) : t;
+      const { out } = await attn.forward(ts[0]!, ts[1]!, ts[2]!, { dtype: 'f16', ...opts });
+      out.destroy();
+      if (opts.dtype) ts.forEach((x) => x.destroy());
+    }
+    t.forEach((x) => x.destroy());
+    for (const r of spy.mock.results) expect((r.value as Program).labels[0]).toMatch(/^attention\.forward /);
+    spy.mockRestore();
+  });
+
+  it('asked for where it cannot run: AttentionInputError before any GPU work', async () => {
+    const t = [1, 2, 3].map(() => attn.tensor(new Float32Array(2 * 64 * 64), [1, 2, 64, 64], { dtype: 'f16' }));
+    const err = await errorOf(() => attn.forward(t[0]!, t[1]!, t[2]!, { dtype: 'f16', tensorCores: true, sinks: learnedSinks([1, 2]) }));
+    t.forEach((x) => x.destroy());
+    expect(err).toBeInstanceOf(AttentionInputError);
+    expect(String(err)).toMatch(/tensor-core kernel: it has learned sinks/);
+  });
+});
