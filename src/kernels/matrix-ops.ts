@@ -114,7 +114,15 @@ fn shx(x: f32, m: u32, li: u32) -> f32 {
 fn roundHalf(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }`,
   );
   // Element i of each array the kernel loads matrices from: Q is packed pairs, the tiles f32.
-  const read = (arr: string, i: string) => (arr === 'q' ? `unpack2x16float(q[(${i}) / 2u])[(${i}) % 2u]` : `${arr}[${i}]`);
+  // A load of Q that crosses the end of its buffer reads NaN throughout: the H200 moves such
+  // a load whole (wrong rows, not clamped elements), so the kernel must never issue one.
+  const read = (arr: string, i: string) => (arr === 'q' ? `select(params.nan, unpack2x16float(q[(${i}) / 2u])[(${i}) % 2u], inBounds)` : `${arr}[${i}]`);
+  const bounds = (arr: string, kind: Kind, major: Major) => {
+    if (arr !== 'q') return '';
+    const [rows, cols] = dims[kind];
+    const last = major === 'row_major' ? `off + ${rows - 1}u * stride + ${cols - 1}u` : `off + ${cols - 1}u * stride + ${rows - 1}u`;
+    return `\n  let inBounds = ${last} < 2u * arrayLength(&q);`;
+  };
   return {
     load: (kind, arr, major, off, stride) => {
       const name = `ld_${arr}_${kind}_${major}`;
@@ -122,7 +130,7 @@ fn roundHalf(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 
       helpers.set(
         name,
         `fn ${name}(off: u32, stride: u32, lane: u32) -> ${arrT(kind)} {
-  var m: ${arrT(kind)};
+  var m: ${arrT(kind)};${bounds(arr, kind, major)}
   for (var i = 0u; i < ${per(kind)}u; i++) {
     let e = lane + i * ${lanes}u; let r = e / ${dims[kind][1]}u; let c = e % ${dims[kind][1]}u;
     m[i] = ${read(arr, idx)};

@@ -86,6 +86,7 @@ function planMatrix(c: AttentionCall, caps: Caps): MatrixLayout | string {
   if (!forced && c.tensorCores === undefined && p.seqQ < BR) return `${p.seqQ} query rows are fewer than a workgroup's ${BR}`;
   const problem = matrixConfigProblem(cfg);
   if (problem) return problem;
+  if (p.seqQ < m.shape.m) return `${p.seqQ} query rows are fewer than a subgroup matrix's ${m.shape.m}`;
   if (threads > caps.limits.maxComputeInvocationsPerWorkgroup)
     return `${threads} invocations per workgroup exceed this device's ${caps.limits.maxComputeInvocationsPerWorkgroup}`;
   const bytes = matrixWorkgroupBytes(cfg);

@@ -14,8 +14,8 @@
  * workgroup moved (a workgroup flag read with workgroupUniformLoad, so the branch is
  * uniform), O goes through the S scratch, its rows scaled by the lanes, and back.
  *
- * Keys past the sequence are staged as zeros and masked; rows past it compute what they
- * read and are never written. No score or mask modifiers, sinks, position tables or paged
+ * Keys past the sequence are staged as zeros and masked; a subgroup whose rows would pass
+ * the last query row takes the last m rows instead (at least m query rows: matrix-program.ts). No score or mask modifiers, sinks, position tables or paged
  * K/V (matrix-program.ts sends those calls to the fused kernel). Every workgroup variable
  * is a multiple of 16 bytes: on the H200 a 4-byte one before the tiles shifted the matrix
  * loads from them by two halves (docs/tensor-cores.md, run 11).
@@ -177,13 +177,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   let hk = h / params.groupSize;
   let qBlocks = (params.seqQ + ${u(BR - 1)}) / ${u(BR)};
   let q0 = (qBlocks - 1u - wg.x) * ${u(BR)}; // the longest causal blocks first
-  let row0 = q0 + sg * ${u(s.m)};
+  // The subgroup's m rows, moved back to end at the last row where they would pass it: a
+  // matrix load that crosses the end of its buffer is not partly read but moved whole (on the
+  // H200: rows shifted), so no load reaches past the last row. Two subgroups may then hold
+  // the same rows: they compute the same values (every row alone, the same tiles in the same
+  // order; a workgroup rescale multiplies the rows that did not move by exactly 1) and write them twice.
+  let row0 = min(q0 + sg * ${u(s.m)}, params.seqQ - ${u(s.m)});
+  let qLow = min(q0, params.seqQ - ${u(s.m)}); // the workgroup's first row, for the causal interior test
   let r = lane % ${u(s.m)}; let part = lane / ${u(s.m)}; // this lane's row and its share of the columns
   let qi = row0 + r;
   let sOff = sg * ${u(s.m * SSTR)}; let pOff = sg * ${u(s.m * PSTR)};
   // Q as left matrices straight from storage, in f16 elements (offsets and strides are
-  // multiples of 8: matrix-program.ts checks). Rows past the sequence read what lies there
-  // (out of range reads are bounded) and are never written.
+  // multiples of 8: matrix-program.ts checks).
   let qBase = (b * params.qsb + h * params.qsh + row0 * params.qsn - params.qOff) * 4u;
   let qStride = params.qsn * 4u;
   ${qLoads.join('\n  ')}
@@ -217,7 +222,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
     ${score.join('\n    ')}
     workgroupBarrier();
     // Tiles where every key is visible to every row of the workgroup skip the mask.
-    let interior = k0 + ${u(BC)} <= params.seqK${cfg.causal ? ` && i32(k0 + ${u(BC - 1)}) <= i32(q0) + params.causalOffset` : ''};
+    let interior = k0 + ${u(BC)} <= params.seqK${cfg.causal ? ` && i32(k0 + ${u(BC - 1)}) <= i32(qLow) + params.causalOffset` : ''};
     var mt = MASKED;
     if (interior) {
       ${colLoop('mt = max(mt, x);')}
