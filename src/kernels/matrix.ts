@@ -167,6 +167,32 @@ function mainText(cfg: MatrixConfig, ops: MatrixOps): string {
       .map((i) => f(s.m << i))
       .join('\n    ');
   const halves = (x: string) => (cfg.emulate ? `unpackHalf4(${x})` : `vec4<f16>(bitcast<vec2<f16>>(${x}.x), bitcast<vec2<f16>>(${x}.y))`);
+  // K/V tiles through registers: slot i of an invocation is vec4 element li + i·T of the tile
+  // (the last slot clamped where T does not divide the tile: two invocations then stage the
+  // same element), keys past the sequence zeros. No branch: the matrix ops follow with no
+  // barrier between, and on the H200 a divergent branch right before them went wrong.
+  const total = (BC * D) / 4;
+  const slots = Math.ceil(total / threads);
+  const each = (n: number, f: (i: number) => string) => seq(n).map(f).join('\n');
+  const slotLets = (i: number) => {
+    const e = (i + 1) * threads <= total ? `li + ${u(i * threads)}` : `min(li + ${u(i * threads)}, ${u(total - 1)})`;
+    return `let e = ${e}; let j = e / ${u(D / 4)}; let c4 = e % ${u(D / 4)};`;
+  };
+  const fetchSlot = (i: number, start: string) => `    {
+      ${slotLets(i)}
+      let key = ${start} + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[${i}] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[${i}] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }`;
+  const stageSlot = (i: number) => `    {
+      ${slotLets(i)}
+      let kh = ${halves(`kx[${i}]`)}; let vh = ${halves(`vx[${i}]`)};
+      let w = j * ${u(KSTR)} + c4 * 4u;
+      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
+      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
+    }`;
   const ids = cfg.emulate
     ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(EMULATED_SUBGROUP)}; let lane = li % ${u(EMULATED_SUBGROUP)};`
     : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
@@ -204,21 +230,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   let nT = select(0u, min(kTiles, u32(lastKey) / ${u(BC)} + 1u), lastKey >= 0);`
       : 'let nT = kTiles;'
   }
+  // Each invocation's share of a K/V tile: vec4 slot i is element li + i·T of the tile's BC × D/4.
+  var kx: array<vec2<u32>, ${slots}>;
+  var vx: array<vec2<u32>, ${slots}>;
+  if (nT > 0u) {
+${each(slots, (i) => fetchSlot(i, '0u'))}
+  }
   for (var t = 0u; t < nT; t++) {
     let k0 = t * ${u(BC)};
     if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
     workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
-    // Stage K and V as f16, keys past the sequence as zeros.
-    for (var e = li; e < ${u((BC * D) / 4)}; e += ${u(threads)}) {
-      let j = e / ${u(D / 4)}; let c4 = e % ${u(D / 4)};
-      var kx = vec2<u32>(); var vx = vec2<u32>();
-      if (k0 + j < params.seqK) { kx = k[kRow + (k0 + j) * params.ksn + c4]; vx = v[vRow + (k0 + j) * params.vsn + c4]; }
-      let kh = ${halves('kx')}; let vh = ${halves('vx')};
-      let w = j * ${u(KSTR)} + c4 * 4u;
-      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
-      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
-    }
+    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
+    // tile's while this one computes.
+${each(slots, (i) => stageSlot(i))}
     workgroupBarrier();
+    if (t + 1u < nT) {
+${each(slots, (i) => fetchSlot(i, 'k0 + ' + u(BC)))}
+    }
     ${score.join('\n    ')}
     workgroupBarrier();
     // Tiles where every key is visible to every row of the workgroup skip the mask.
