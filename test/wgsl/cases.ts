@@ -10,6 +10,8 @@ import { blockMaskKernel } from '../../src/kernels/blockmask.js';
 import { combineKernel } from '../../src/kernels/combine.js';
 import { decodeKernel } from '../../src/kernels/decode.js';
 import { forwardKernel, type KernelVariant } from '../../src/kernels/forward.js';
+import { matrixKernel } from '../../src/kernels/matrix.js';
+import { defaultMatrixTile } from '../../src/kernels/matrix-program.js';
 import { mergeKernel } from '../../src/kernels/merge.js';
 import { naiveMaskKernel, naivePvKernel, naiveScoresKernel, naiveSoftmaxKernel } from '../../src/kernels/naive.js';
 import { chooseForwardTile, tileUsesSubgroups } from '../../src/kernels/tiles.js';
@@ -91,6 +93,14 @@ export function wgslCases(): Map<string, string> {
     }
   }
   const v = variant(true);
+  // The tensor-core forward at its default tiles (NVIDIA's 16x16x16, subgroups of 32), and emulated as CI runs it.
+  const shape = { m: 16, n: 16, k: 16 };
+  for (const d of [64, 128]) {
+    const tile = defaultMatrixTile(d);
+    for (const causal of [false, true])
+      cases.set(`matrix/d${d}${causal ? '-causal' : ''}`, matrixKernel({ headDim: d, causal, ...tile, shape, subgroupSize: 32 }).wgsl);
+  }
+  cases.set('matrix/d64-causal-emulated', matrixKernel({ headDim: 64, causal: true, subgroups: 2, keys: 16, shape, subgroupSize: 32, emulate: true }).wgsl);
   cases.set('basic/d64', basicKernel(64).wgsl);
   cases.set('naive/scores', naiveScoresKernel().wgsl);
   cases.set('naive/pv', naivePvKernel().wgsl);

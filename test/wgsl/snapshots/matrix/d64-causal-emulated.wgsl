@@ -1,0 +1,406 @@
+
+struct Params {
+  seqQ: u32,
+  seqK: u32,
+  groupSize: u32,
+  headsQ: u32,
+  qkScale: f32,
+  causalOffset: i32,
+  negInf: f32,
+  headBase: u32,
+  qsb: u32,
+  qsh: u32,
+  qsn: u32,
+  ksb: u32,
+  ksh: u32,
+  ksn: u32,
+  vsb: u32,
+  vsh: u32,
+  vsn: u32,
+  scale: f32,
+  bmB: u32,
+  bmH: u32,
+  bmRow: u32,
+  nan: f32,
+  batchBase: u32,
+  tileBase: u32,
+  qOff: u32,
+  kOff: u32,
+  vOff: u32,
+  lseOff: u32,
+  qTiles: u32,
+  rangeKeys: u32,
+  oPart: u32,
+  statPart: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<u32>;
+@group(0) @binding(2) var<storage, read> k: array<vec2<u32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec2<u32>>;
+@group(0) @binding(4) var<storage, read_write> o: array<vec2<u32>>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }
+fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn lseOf(m: f32, l: f32) -> f32 {
+  return fma(m, 0.6931471824645996, fma(m, -1.904654323148236e-9, log(l)));
+}
+
+const MASKED = -3.0e38;
+var<workgroup> kS: array<f32, 1152>;
+var<workgroup> vS: array<f32, 1152>;
+var<workgroup> pS: array<f32, 768>; // P, f16, per subgroup m × BC
+var<workgroup> sS: array<f32, 640>;        // S (then O on its way out), f32, per subgroup m × BC
+var<workgroup> rowA: array<f32, 32>;             // per row: the rescale factor, at the end 1 / l
+var<workgroup> flag: vec4<u32>;                     // .x: some row of the workgroup moved its max this tile
+var<workgroup> mA: array<f32, 512>;
+var<workgroup> mB: array<f32, 512>;
+fn mma(a: array<f32, 8>, b: array<f32, 8>, acc: array<f32, 8>, sg: u32, lane: u32) -> array<f32, 8> {
+  var A = a; var B = b; var C = acc;
+  for (var i = 0u; i < 8u; i++) { mA[sg * 256u + lane + i * 32u] = A[i]; }
+  for (var i = 0u; i < 8u; i++) { mB[sg * 256u + lane + i * 32u] = B[i]; }
+  workgroupBarrier();
+  for (var i = 0u; i < 8u; i++) {
+    let e = lane + i * 32u; let r = e / 16u; let c = e % 16u;
+    var t = C[i];
+    for (var k = 0u; k < 16u; k++) { t += mA[sg * 256u + r * 16u + k] * mB[sg * 256u + k * 16u + c]; }
+    C[i] = t;
+  }
+  workgroupBarrier();
+  return C;
+}
+var<workgroup> xch: array<f32, 64>;
+fn shx(x: f32, m: u32, li: u32) -> f32 {
+  xch[li] = x; workgroupBarrier(); let y = xch[li ^ m]; workgroupBarrier(); return y;
+}
+fn roundHalf(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
+fn ld_q_left_row_major(off: u32, stride: u32, lane: u32) -> array<f32, 8> {
+  var m: array<f32, 8>;
+  let inBounds = off + 15u * stride + 15u < 2u * arrayLength(&q);
+  for (var i = 0u; i < 8u; i++) {
+    let e = lane + i * 32u; let r = e / 16u; let c = e % 16u;
+    m[i] = select(params.nan, unpack2x16float(q[(off + r * stride + c) / 2u])[(off + r * stride + c) % 2u], inBounds);
+  }
+  return m;
+}
+fn ld_kS_right_col_major(off: u32, stride: u32, lane: u32) -> array<f32, 8> {
+  var m: array<f32, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    let e = lane + i * 32u; let r = e / 16u; let c = e % 16u;
+    m[i] = kS[off + c * stride + r];
+  }
+  return m;
+}
+fn st_sS(off: u32, v: array<f32, 8>, stride: u32, lane: u32) {
+  var M = v;
+  for (var i = 0u; i < 8u; i++) { let e = lane + i * 32u; sS[off + (e / 16u) * stride + e % 16u] = M[i]; }
+}
+fn ld_pS_left_row_major(off: u32, stride: u32, lane: u32) -> array<f32, 8> {
+  var m: array<f32, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    let e = lane + i * 32u; let r = e / 16u; let c = e % 16u;
+    m[i] = pS[off + r * stride + c];
+  }
+  return m;
+}
+fn ld_vS_right_row_major(off: u32, stride: u32, lane: u32) -> array<f32, 8> {
+  var m: array<f32, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    let e = lane + i * 32u; let r = e / 16u; let c = e % 16u;
+    m[i] = vS[off + r * stride + c];
+  }
+  return m;
+}
+fn ld_sS_result_row_major(off: u32, stride: u32, lane: u32) -> array<f32, 8> {
+  var m: array<f32, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    let e = lane + i * 32u; let r = e / 16u; let c = e % 16u;
+    m[i] = sS[off + r * stride + c];
+  }
+  return m;
+}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let sg = li / 32u; let lane = li % 32u;
+  let h = wg.y;
+  let b = wg.z;
+  let hk = h / params.groupSize;
+  let qBlocks = (params.seqQ + 31u) / 32u;
+  let q0 = (qBlocks - 1u - wg.x) * 32u; // the longest causal blocks first
+  // The subgroup's m rows, moved back to end at the last row where they would pass it: a
+  // matrix load that crosses the end of its buffer is not partly read but moved whole (on the
+  // H200: rows shifted), so no load reaches past the last row. Two subgroups may then hold
+  // the same rows: they compute the same values (every row alone, the same tiles in the same
+  // order; a workgroup rescale multiplies the rows that did not move by exactly 1) and write them twice.
+  let row0 = min(q0 + sg * 16u, params.seqQ - 16u);
+  let qLow = min(q0, params.seqQ - 16u); // the workgroup's first row, for the causal interior test
+  let r = lane % 16u; let part = lane / 16u; // this lane's row and its share of the columns
+  let qi = row0 + r;
+  let sOff = sg * 320u; let pOff = sg * 384u;
+  // Q as left matrices straight from storage, in f16 elements (offsets and strides are
+  // multiples of 8: matrix-program.ts checks).
+  let qBase = (b * params.qsb + h * params.qsh + row0 * params.qsn - params.qOff) * 4u;
+  let qStride = params.qsn * 4u;
+  let qa0 = ld_q_left_row_major(qBase + 0u, qStride, lane);
+  let qa1 = ld_q_left_row_major(qBase + 16u, qStride, lane);
+  let qa2 = ld_q_left_row_major(qBase + 32u, qStride, lane);
+  let qa3 = ld_q_left_row_major(qBase + 48u, qStride, lane);
+  var o0 = array<f32, 8>();
+  var o1 = array<f32, 8>();
+  var o2 = array<f32, 8>();
+  var o3 = array<f32, 8>();
+  var m = MASKED; var l = 0.0;
+  let kRow = b * params.ksb + hk * params.ksh - params.kOff;
+  let vRow = b * params.vsb + hk * params.vsh - params.vOff;
+  let kTiles = (params.seqK + 15u) / 16u;
+  // Tiles with a key some row of the workgroup sees (key j ≤ row + causalOffset).
+  let lastKey = i32(min(q0 + 31u, params.seqQ - 1u)) + params.causalOffset;
+  let nT = select(0u, min(kTiles, u32(lastKey) / 16u + 1u), lastKey >= 0);
+  // Each invocation's share of a K/V tile: vec4 slot i is element li + i·T of the tile's BC × D/4.
+  var kx: array<vec2<u32>, 4>;
+  var vx: array<vec2<u32>, 4>;
+  if (nT > 0u) {
+    {
+      let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
+      let key = 0u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+    {
+      let e = li + 64u; let j = e / 16u; let c4 = e % 16u;
+      let key = 0u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[1] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[1] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+    {
+      let e = li + 128u; let j = e / 16u; let c4 = e % 16u;
+      let key = 0u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[2] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[2] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+    {
+      let e = li + 192u; let j = e / 16u; let c4 = e % 16u;
+      let key = 0u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[3] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[3] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+  }
+  for (var t = 0u; t < nT; t++) {
+    let k0 = t * 16u;
+    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
+    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
+    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
+    // tile's while this one computes.
+    {
+      let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
+      let kh = unpackHalf4(kx[0]); let vh = unpackHalf4(vx[0]);
+      let w = j * 72u + c4 * 4u;
+      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
+      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
+    }
+    {
+      let e = li + 64u; let j = e / 16u; let c4 = e % 16u;
+      let kh = unpackHalf4(kx[1]); let vh = unpackHalf4(vx[1]);
+      let w = j * 72u + c4 * 4u;
+      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
+      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
+    }
+    {
+      let e = li + 128u; let j = e / 16u; let c4 = e % 16u;
+      let kh = unpackHalf4(kx[2]); let vh = unpackHalf4(vx[2]);
+      let w = j * 72u + c4 * 4u;
+      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
+      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
+    }
+    {
+      let e = li + 192u; let j = e / 16u; let c4 = e % 16u;
+      let kh = unpackHalf4(kx[3]); let vh = unpackHalf4(vx[3]);
+      let w = j * 72u + c4 * 4u;
+      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
+      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
+    }
+    workgroupBarrier();
+    if (t + 1u < nT) {
+    {
+      let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
+      let key = k0 + 16u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+    {
+      let e = li + 64u; let j = e / 16u; let c4 = e % 16u;
+      let key = k0 + 16u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[1] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[1] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+    {
+      let e = li + 128u; let j = e / 16u; let c4 = e % 16u;
+      let key = k0 + 16u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[2] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[2] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+    {
+      let e = li + 192u; let j = e / 16u; let c4 = e % 16u;
+      let key = k0 + 16u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[3] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[3] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+    }
+    {
+      var s = array<f32, 8>();
+      s = mma(qa0, ld_kS_right_col_major(0u, 72u, lane), s, sg, lane);
+      s = mma(qa1, ld_kS_right_col_major(16u, 72u, lane), s, sg, lane);
+      s = mma(qa2, ld_kS_right_col_major(32u, 72u, lane), s, sg, lane);
+      s = mma(qa3, ld_kS_right_col_major(48u, 72u, lane), s, sg, lane);
+      st_sS(sOff + 0u, s, 20u, lane);
+    }
+    workgroupBarrier();
+    // Tiles where every key is visible to every row of the workgroup skip the mask.
+    let interior = k0 + 16u <= params.seqK && i32(k0 + 15u) <= i32(qLow) + params.causalOffset;
+    var mt = MASKED;
+    if (interior) {
+      for (var i = 0u; i < 8u; i++) {
+      let c = part + i * 2u;
+      let x = sS[sOff + r * 20u + c] * params.qkScale;
+      mt = max(mt, x);
+    }
+    } else {
+      for (var i = 0u; i < 8u; i++) {
+      let c = part + i * 2u;
+      let x = sS[sOff + r * 20u + c] * params.qkScale;
+      mt = select(mt, max(mt, x), k0 + c < params.seqK && i32(k0 + c) <= i32(qi) + params.causalOffset);
+    }
+    }
+    mt = max(mt, shx(mt, 16u, li));
+    let grow = mt > m + 8.0;
+    let mNew = select(m, mt, grow);
+    let alpha = exp2(m - mNew);
+    if (grow && m > MASKED) { flag.x = 1u; }
+    if (part == 0u) { rowA[sg * 16u + r] = alpha; }
+    l = l * alpha;
+    m = mNew;
+    if (interior) {
+      for (var i = 0u; i < 8u; i++) {
+      let c = part + i * 2u;
+      let x = sS[sOff + r * 20u + c] * params.qkScale;
+      let ph = roundHalf(exp2(x - m));
+      pS[pOff + r * 24u + c] = ph;
+      l = l + f32(ph);
+    }
+    } else {
+      for (var i = 0u; i < 8u; i++) {
+      let c = part + i * 2u;
+      let x = sS[sOff + r * 20u + c] * params.qkScale;
+      let ph = roundHalf(select(0.0, exp2(x - m), k0 + c < params.seqK && i32(k0 + c) <= i32(qi) + params.causalOffset));
+      pS[pOff + r * 24u + c] = ph;
+      l = l + f32(ph);
+    }
+    }
+    let rescale = workgroupUniformLoad(&flag).x; // a barrier: P, rowA and the flag are visible
+    if (rescale != 0u) {
+      st_sS(sOff + 0u, o0, 20u, lane);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      sS[sOff + rr * 20u + cc] *= rowA[sg * 16u + rr];
+    }
+    workgroupBarrier();
+    o0 = ld_sS_result_row_major(sOff + 0u, 20u, lane);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    st_sS(sOff + 0u, o1, 20u, lane);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      sS[sOff + rr * 20u + cc] *= rowA[sg * 16u + rr];
+    }
+    workgroupBarrier();
+    o1 = ld_sS_result_row_major(sOff + 0u, 20u, lane);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    st_sS(sOff + 0u, o2, 20u, lane);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      sS[sOff + rr * 20u + cc] *= rowA[sg * 16u + rr];
+    }
+    workgroupBarrier();
+    o2 = ld_sS_result_row_major(sOff + 0u, 20u, lane);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    st_sS(sOff + 0u, o3, 20u, lane);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      sS[sOff + rr * 20u + cc] *= rowA[sg * 16u + rr];
+    }
+    workgroupBarrier();
+    o3 = ld_sS_result_row_major(sOff + 0u, 20u, lane);
+    }
+    {
+      let pl = ld_pS_left_row_major(pOff + 0u, 24u, lane);
+      o0 = mma(pl, ld_vS_right_row_major(0u, 72u, lane), o0, sg, lane);
+      o1 = mma(pl, ld_vS_right_row_major(16u, 72u, lane), o1, sg, lane);
+      o2 = mma(pl, ld_vS_right_row_major(32u, 72u, lane), o2, sg, lane);
+      o3 = mma(pl, ld_vS_right_row_major(48u, 72u, lane), o3, sg, lane);
+    }
+  }
+  l = l + shx(l, 16u, li);
+  // A row with a NaN score keeps its NaN (l is NaN), like the reference; a row that saw no key writes 0 and LSE −inf.
+  if (part == 0u) {
+    rowA[sg * 16u + r] = select(0.0, 1.0 / l, l > 0.0 || isNan(l));
+    if (qi < params.seqQ) {
+      lse[(b * params.headsQ + h) * params.seqQ + qi - params.lseOff] = select(select(params.negInf, lseOf(m, l), l > 0.0), params.nan, isNan(l));
+    }
+  }
+  workgroupBarrier();
+  let oRow = b * params.qsb + h * params.qsh - params.qOff;
+  st_sS(sOff + 0u, o0, 20u, lane);
+    workgroupBarrier();
+    for (var e = lane; e < 64u; e += 32u) {
+      let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
+      if (row0 + rr < params.seqQ) {
+    o[oRow + (row0 + rr) * params.qsn + 0u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
+  }
+    }
+    workgroupBarrier();
+    st_sS(sOff + 0u, o1, 20u, lane);
+    workgroupBarrier();
+    for (var e = lane; e < 64u; e += 32u) {
+      let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
+      if (row0 + rr < params.seqQ) {
+    o[oRow + (row0 + rr) * params.qsn + 4u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
+  }
+    }
+    workgroupBarrier();
+    st_sS(sOff + 0u, o2, 20u, lane);
+    workgroupBarrier();
+    for (var e = lane; e < 64u; e += 32u) {
+      let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
+      if (row0 + rr < params.seqQ) {
+    o[oRow + (row0 + rr) * params.qsn + 8u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
+  }
+    }
+    workgroupBarrier();
+    st_sS(sOff + 0u, o3, 20u, lane);
+    workgroupBarrier();
+    for (var e = lane; e < 64u; e += 32u) {
+      let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
+      if (row0 + rr < params.seqQ) {
+    o[oRow + (row0 + rr) * params.qsn + 12u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
+  }
+    }
+}

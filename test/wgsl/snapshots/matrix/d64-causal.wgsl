@@ -1,0 +1,275 @@
+enable f16;
+enable subgroups;
+enable chromium_experimental_subgroup_matrix;
+
+struct Params {
+  seqQ: u32,
+  seqK: u32,
+  groupSize: u32,
+  headsQ: u32,
+  qkScale: f32,
+  causalOffset: i32,
+  negInf: f32,
+  headBase: u32,
+  qsb: u32,
+  qsh: u32,
+  qsn: u32,
+  ksb: u32,
+  ksh: u32,
+  ksn: u32,
+  vsb: u32,
+  vsh: u32,
+  vsn: u32,
+  scale: f32,
+  bmB: u32,
+  bmH: u32,
+  bmRow: u32,
+  nan: f32,
+  batchBase: u32,
+  tileBase: u32,
+  qOff: u32,
+  kOff: u32,
+  vOff: u32,
+  lseOff: u32,
+  qTiles: u32,
+  rangeKeys: u32,
+  oPart: u32,
+  statPart: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<f16>;
+@group(0) @binding(2) var<storage, read> k: array<vec2<u32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec2<u32>>;
+@group(0) @binding(4) var<storage, read_write> o: array<vec2<u32>>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }
+fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn lseOf(m: f32, l: f32) -> f32 {
+  return fma(m, 0.6931471824645996, fma(m, -1.904654323148236e-9, log(l)));
+}
+
+const MASKED = -3.0e38;
+var<workgroup> kS: array<f16, 1152>;
+var<workgroup> vS: array<f16, 1152>;
+var<workgroup> pS: array<f16, 3072>; // P, f16, per subgroup m × BC
+var<workgroup> sS: array<f32, 2560>;        // S (then O on its way out), f32, per subgroup m × BC
+var<workgroup> rowA: array<f32, 128>;             // per row: the rescale factor, at the end 1 / l
+var<workgroup> flag: vec4<u32>;                     // .x: some row of the workgroup moved its max this tile
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
+        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  let h = wg.y;
+  let b = wg.z;
+  let hk = h / params.groupSize;
+  let qBlocks = (params.seqQ + 127u) / 128u;
+  let q0 = (qBlocks - 1u - wg.x) * 128u; // the longest causal blocks first
+  // The subgroup's m rows, moved back to end at the last row where they would pass it: a
+  // matrix load that crosses the end of its buffer is not partly read but moved whole (on the
+  // H200: rows shifted), so no load reaches past the last row. Two subgroups may then hold
+  // the same rows: they compute the same values (every row alone, the same tiles in the same
+  // order; a workgroup rescale multiplies the rows that did not move by exactly 1) and write them twice.
+  let row0 = min(q0 + sg * 16u, params.seqQ - 16u);
+  let qLow = min(q0, params.seqQ - 16u); // the workgroup's first row, for the causal interior test
+  let r = lane % 16u; let part = lane / 16u; // this lane's row and its share of the columns
+  let qi = row0 + r;
+  let sOff = sg * 320u; let pOff = sg * 384u;
+  // Q as left matrices straight from storage, in f16 elements (offsets and strides are
+  // multiples of 8: matrix-program.ts checks).
+  let qBase = (b * params.qsb + h * params.qsh + row0 * params.qsn - params.qOff) * 4u;
+  let qStride = params.qsn * 4u;
+  let qa0 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&q, qBase + 0u, qStride);
+  let qa1 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&q, qBase + 16u, qStride);
+  let qa2 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&q, qBase + 32u, qStride);
+  let qa3 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&q, qBase + 48u, qStride);
+  var o0 = subgroup_matrix_result<f32, 16, 16>();
+  var o1 = subgroup_matrix_result<f32, 16, 16>();
+  var o2 = subgroup_matrix_result<f32, 16, 16>();
+  var o3 = subgroup_matrix_result<f32, 16, 16>();
+  var m = MASKED; var l = 0.0;
+  let kRow = b * params.ksb + hk * params.ksh - params.kOff;
+  let vRow = b * params.vsb + hk * params.vsh - params.vOff;
+  let kTiles = (params.seqK + 15u) / 16u;
+  // Tiles with a key some row of the workgroup sees (key j ≤ row + causalOffset).
+  let lastKey = i32(min(q0 + 127u, params.seqQ - 1u)) + params.causalOffset;
+  let nT = select(0u, min(kTiles, u32(lastKey) / 16u + 1u), lastKey >= 0);
+  // Each invocation's share of a K/V tile: vec4 slot i is element li + i·T of the tile's BC × D/4.
+  var kx: array<vec2<u32>, 1>;
+  var vx: array<vec2<u32>, 1>;
+  if (nT > 0u) {
+    {
+      let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
+      let key = 0u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+  }
+  for (var t = 0u; t < nT; t++) {
+    let k0 = t * 16u;
+    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
+    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
+    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
+    // tile's while this one computes.
+    {
+      let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
+      let kh = vec4<f16>(bitcast<vec2<f16>>(kx[0].x), bitcast<vec2<f16>>(kx[0].y)); let vh = vec4<f16>(bitcast<vec2<f16>>(vx[0].x), bitcast<vec2<f16>>(vx[0].y));
+      let w = j * 72u + c4 * 4u;
+      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
+      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
+    }
+    workgroupBarrier();
+    if (t + 1u < nT) {
+    {
+      let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
+      let key = k0 + 16u + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
+    }
+    {
+      var s = subgroup_matrix_result<f32, 16, 16>();
+      s = subgroupMatrixMultiplyAccumulate(qa0, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&kS, 0u, 72u), s);
+      s = subgroupMatrixMultiplyAccumulate(qa1, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&kS, 16u, 72u), s);
+      s = subgroupMatrixMultiplyAccumulate(qa2, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&kS, 32u, 72u), s);
+      s = subgroupMatrixMultiplyAccumulate(qa3, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&kS, 48u, 72u), s);
+      subgroupMatrixStore<row_major>(&sS, sOff + 0u, s, 20u);
+    }
+    workgroupBarrier();
+    // Tiles where every key is visible to every row of the workgroup skip the mask.
+    let interior = k0 + 16u <= params.seqK && i32(k0 + 15u) <= i32(qLow) + params.causalOffset;
+    var mt = MASKED;
+    if (interior) {
+      for (var i = 0u; i < 8u; i++) {
+      let c = part + i * 2u;
+      let x = sS[sOff + r * 20u + c] * params.qkScale;
+      mt = max(mt, x);
+    }
+    } else {
+      for (var i = 0u; i < 8u; i++) {
+      let c = part + i * 2u;
+      let x = sS[sOff + r * 20u + c] * params.qkScale;
+      mt = select(mt, max(mt, x), k0 + c < params.seqK && i32(k0 + c) <= i32(qi) + params.causalOffset);
+    }
+    }
+    mt = max(mt, subgroupShuffleXor(mt, 16u));
+    let grow = mt > m + 8.0;
+    let mNew = select(m, mt, grow);
+    let alpha = exp2(m - mNew);
+    if (grow && m > MASKED) { flag.x = 1u; }
+    if (part == 0u) { rowA[sg * 16u + r] = alpha; }
+    l = l * alpha;
+    m = mNew;
+    if (interior) {
+      for (var i = 0u; i < 8u; i++) {
+      let c = part + i * 2u;
+      let x = sS[sOff + r * 20u + c] * params.qkScale;
+      let ph = f16(exp2(x - m));
+      pS[pOff + r * 24u + c] = ph;
+      l = l + f32(ph);
+    }
+    } else {
+      for (var i = 0u; i < 8u; i++) {
+      let c = part + i * 2u;
+      let x = sS[sOff + r * 20u + c] * params.qkScale;
+      let ph = f16(select(0.0, exp2(x - m), k0 + c < params.seqK && i32(k0 + c) <= i32(qi) + params.causalOffset));
+      pS[pOff + r * 24u + c] = ph;
+      l = l + f32(ph);
+    }
+    }
+    let rescale = workgroupUniformLoad(&flag).x; // a barrier: P, rowA and the flag are visible
+    if (rescale != 0u) {
+      subgroupMatrixStore<row_major>(&sS, sOff + 0u, o0, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      sS[sOff + rr * 20u + cc] *= rowA[sg * 16u + rr];
+    }
+    workgroupBarrier();
+    o0 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&sS, sOff + 0u, 20u);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o1, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      sS[sOff + rr * 20u + cc] *= rowA[sg * 16u + rr];
+    }
+    workgroupBarrier();
+    o1 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&sS, sOff + 0u, 20u);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o2, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      sS[sOff + rr * 20u + cc] *= rowA[sg * 16u + rr];
+    }
+    workgroupBarrier();
+    o2 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&sS, sOff + 0u, 20u);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o3, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      sS[sOff + rr * 20u + cc] *= rowA[sg * 16u + rr];
+    }
+    workgroupBarrier();
+    o3 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&sS, sOff + 0u, 20u);
+    }
+    {
+      let pl = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&pS, pOff + 0u, 24u);
+      o0 = subgroupMatrixMultiplyAccumulate(pl, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&vS, 0u, 72u), o0);
+      o1 = subgroupMatrixMultiplyAccumulate(pl, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&vS, 16u, 72u), o1);
+      o2 = subgroupMatrixMultiplyAccumulate(pl, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&vS, 32u, 72u), o2);
+      o3 = subgroupMatrixMultiplyAccumulate(pl, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&vS, 48u, 72u), o3);
+    }
+  }
+  l = l + subgroupShuffleXor(l, 16u);
+  // A row with a NaN score keeps its NaN (l is NaN), like the reference; a row that saw no key writes 0 and LSE −inf.
+  if (part == 0u) {
+    rowA[sg * 16u + r] = select(0.0, 1.0 / l, l > 0.0 || isNan(l));
+    if (qi < params.seqQ) {
+      lse[(b * params.headsQ + h) * params.seqQ + qi - params.lseOff] = select(select(params.negInf, lseOf(m, l), l > 0.0), params.nan, isNan(l));
+    }
+  }
+  workgroupBarrier();
+  let oRow = b * params.qsb + h * params.qsh - params.qOff;
+  subgroupMatrixStore<row_major>(&sS, sOff + 0u, o0, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 64u; e += 32u) {
+      let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
+      if (row0 + rr < params.seqQ) {
+    o[oRow + (row0 + rr) * params.qsn + 0u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
+  }
+    }
+    workgroupBarrier();
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o1, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 64u; e += 32u) {
+      let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
+      if (row0 + rr < params.seqQ) {
+    o[oRow + (row0 + rr) * params.qsn + 4u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
+  }
+    }
+    workgroupBarrier();
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o2, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 64u; e += 32u) {
+      let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
+      if (row0 + rr < params.seqQ) {
+    o[oRow + (row0 + rr) * params.qsn + 8u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
+  }
+    }
+    workgroupBarrier();
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o3, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 64u; e += 32u) {
+      let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
+      if (row0 + rr < params.seqQ) {
+    o[oRow + (row0 + rr) * params.qsn + 12u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
+  }
+    }
+}
