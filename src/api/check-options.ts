@@ -157,7 +157,7 @@ const decodeKernel: Rule = (v, name) => {
 /** true, false, or a forced MatrixTile (its values checked against the device when the call is planned). */
 const tensorCores: Rule = (v, name) => {
   if (typeof v === 'boolean') return v;
-  const t = checkObject(v, { subgroups: positiveInt, keys: positiveInt }, `${name} (true, false or a MatrixTile)`, `${name}.`);
+  const t = checkObject(v, { subgroups: positiveInt, keys: positiveInt, prefetch: bool }, `${name} (true, false or a MatrixTile)`, `${name}.`);
   for (const key of ['subgroups', 'keys']) if (t[key] === undefined) fail(`${name}.${key} is missing: a MatrixTile needs subgroups and keys`);
   return t;
 };

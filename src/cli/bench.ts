@@ -363,11 +363,12 @@ async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
 /** `--tensor-cores on|off|S,K`: the tensor-core kernel off, forced, or forced with a tile (subgroups, keys per tile). */
 function tensorCoresFlag(value: string | undefined): boolean | MatrixTile | undefined {
   if (value === undefined || value === 'on' || value === 'off') return onOff(value, '--tensor-cores');
-  const parts = value.split(',').map((s) => Number(s.trim()));
-  if (parts.length !== 2 || !parts.every((n) => Number.isInteger(n) && n >= 1)) {
-    throw new UsageError(`--tensor-cores takes on, off or subgroups,keys (two positive integers), got '${value}'`);
+  const [s, k, extra, ...rest] = value.split(',').map((x) => x.trim());
+  const nums = [Number(s), Number(k)];
+  if (rest.length || !nums.every((n) => Number.isInteger(n) && n >= 1) || (extra !== undefined && extra !== 'noprefetch')) {
+    throw new UsageError(`--tensor-cores takes on, off or subgroups,keys[,noprefetch] (two positive integers), got '${value}'`);
   }
-  return { subgroups: parts[0]!, keys: parts[1]! };
+  return { subgroups: nums[0]!, keys: nums[1]!, ...(extra ? { prefetch: false } : {}) };
 }
 
 /** `--decode-kernel on|off|T,L,B`: the decode kernel off, on, or on with a forced tile (invocations, lanes per key, load bytes). */

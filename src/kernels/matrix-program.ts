@@ -24,6 +24,8 @@ import { lowerVariant } from './variant.js';
 export interface MatrixTile {
   readonly subgroups: number;
   readonly keys: number;
+  /** Fetch the next K/V tile while the current one computes (default true; false for A/B runs). */
+  readonly prefetch?: boolean;
 }
 
 /** What a device offers the tensor-core kernel (Caps.matrix). */

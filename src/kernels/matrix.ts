@@ -39,6 +39,8 @@ export interface MatrixConfig {
   readonly subgroupSize: number;
   /** Matrix operations emulated in workgroup memory (tests on adapters without them). */
   readonly emulate?: boolean;
+  /** Fetch the next K/V tile into registers while the current one computes (v2; default true). */
+  readonly prefetch?: boolean;
 }
 
 /** How far (log2 units) a row's max may rise before O is rescaled: P ≤ 2^8. */
@@ -112,6 +114,7 @@ ${body}`;
     `${cfg.shape.m}x${cfg.shape.n}x${cfg.shape.k}`,
     `sg${cfg.subgroups}`,
     `bc${cfg.keys}`,
+    cfg.prefetch === false && 'noprefetch',
     cfg.emulate && 'emulated',
   ];
   return { label: label.filter(Boolean).join(' '), wgsl, workgroupSize: [threads, 1, 1], bindings, workgroupBytes: matrixWorkgroupBytes(cfg) };
@@ -173,6 +176,7 @@ function mainText(cfg: MatrixConfig, ops: MatrixOps): string {
   // barrier between, and on the H200 a divergent branch right before them went wrong.
   const total = (BC * D) / 4;
   const slots = Math.ceil(total / threads);
+  const prefetch = cfg.prefetch ?? true;
   const each = (n: number, f: (i: number) => string) => seq(n).map(f).join('\n');
   const slotLets = (i: number) => {
     const e = (i + 1) * threads <= total ? `li + ${u(i * threads)}` : `min(li + ${u(i * threads)}, ${u(total - 1)})`;
@@ -232,21 +236,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   }
   // Each invocation's share of a K/V tile: vec4 slot i is element li + i·T of the tile's BC × D/4.
   var kx: array<vec2<u32>, ${slots}>;
-  var vx: array<vec2<u32>, ${slots}>;
+  var vx: array<vec2<u32>, ${slots}>;${
+    prefetch
+      ? `
   if (nT > 0u) {
 ${each(slots, (i) => fetchSlot(i, '0u'))}
+  }`
+      : ''
   }
   for (var t = 0u; t < nT; t++) {
     let k0 = t * ${u(BC)};
     if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
     workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
-    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
+${
+  prefetch
+    ? `    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
     // tile's while this one computes.
 ${each(slots, (i) => stageSlot(i))}
     workgroupBarrier();
     if (t + 1u < nT) {
-${each(slots, (i) => fetchSlot(i, 'k0 + ' + u(BC)))}
-    }
+${each(slots, (i) => fetchSlot(i, `k0 + ${u(BC)}`))}
+    }`
+    : `    // Fetch and stage this tile's K and V as f16.
+${each(slots, (i) => fetchSlot(i, 'k0'))}
+${each(slots, (i) => stageSlot(i))}
+    workgroupBarrier();`
+}
     ${score.join('\n    ')}
     workgroupBarrier();
     // Tiles where every key is visible to every row of the workgroup skip the mask.
