@@ -8,7 +8,7 @@
 #   4. a soak: 100 timed samples at the D=64 shape in one process (crash or not);
 #   5. PyTorch SDPA f16 (flash, cuDNN) and onnxruntime WebGPU's MultiHeadAttention on the same
 #      shapes (PEERS=0 skips them; ORT needs .tc/ort/ort-node.tar.xz carried).
-# SIMT=0 skips the SIMT rows; TILES64 / TILES128 replace the forced tiles ('' for none).
+# SIMT=0 skips the SIMT rows; TILES64 / TILES128 replace the forced tiles ('' for none); CAUSAL_TILES64 adds causal D=64 ones.
 # Dawn offers subgroup matrices only with unsafe APIs, and f16 on NVIDIA only with its toggle.
 # usage (GPU machine): source .gpu/prelude.sh; OUT=$OUT bash bench/gpu-tensor-cores.sh
 set -uo pipefail
@@ -43,8 +43,9 @@ for d in 64 128; do
     [ "${SIMT:-1}" != 0 ] && b "d$d${c:+-causal}-simt" --seq 4096 --heads 16 --head-dim $d $c --tensor-cores off
   done
 done
-for t in ${TILES64-4,16 16,16 4,32 8,32}; do b "d64-tile-${t/,/x}" --seq 4096 --heads 16 --head-dim 64 --tensor-cores $t; done
-for t in ${TILES128-8,16 8,32 4,16}; do b "d128-tile-${t/,/x}" --seq 4096 --heads 16 --head-dim 128 --tensor-cores $t; done
+for t in ${TILES64-4,16 16,16 4,32 8,32}; do b "d64-tile-${t//,/x}" --seq 4096 --heads 16 --head-dim 64 --tensor-cores $t; done
+for t in ${TILES128-8,16 8,32 4,16}; do b "d128-tile-${t//,/x}" --seq 4096 --heads 16 --head-dim 128 --tensor-cores $t; done
+for t in ${CAUSAL_TILES64-}; do b "d64-causal-tile-${t//,/x}" --seq 4096 --heads 16 --head-dim 64 --causal --tensor-cores $t; done
 b ragged-1000 --seq 1000 --heads 16 --head-dim 64 --causal
 b gqa-3000 --seq 3000 --heads 16 --kv-heads 4 --head-dim 128
 b nq-nk-causal --seq 2048 --seq-k 4096 --heads 8 --head-dim 64 --causal
