@@ -18,7 +18,17 @@ export { PagedKVCache, type PagedKVCacheOptions } from './api/paged-cache.js';
 export type { PagedSelection } from './api/paged-selection.js';
 export type { PagedKeys } from './api/paged-call.js';
 export { combineHost, type HostPart } from './cpu/combine.js';
-export type { CreateOptions, ForwardOptions, BackwardOptions, TensorOptions, IntoTensors, Algorithm, BackendChoice, DecodeTile, MatrixTile } from './api/options.js';
+export type {
+  CreateOptions,
+  ForwardOptions,
+  BackwardOptions,
+  TensorOptions,
+  IntoTensors,
+  Algorithm,
+  BackendChoice,
+  DecodeTile,
+  MatrixTile,
+} from './api/options.js';
 export { AttentionInputError, AttentionLimitError, AttentionBackendError } from './tensor/errors.js';
 export { SUPPORTED_HEAD_DIMS, type Layout, type Shape4 } from './tensor/shape.js';
 export { DTYPES, toHalf, fromHalf, type DType } from './tensor/half.js';

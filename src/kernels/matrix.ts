@@ -14,13 +14,19 @@
  * workgroup moved (a workgroup flag read with workgroupUniformLoad, so the branch is
  * uniform), O goes through the S scratch, its rows scaled by the lanes, and back.
  *
- * Keys past the sequence are staged as zeros and masked; a subgroup whose rows would pass
- * the last query row takes the last m rows instead (at least m query rows: matrix-program.ts). No score or mask modifiers, sinks, position tables or paged
+ * Keys past the sequence are staged as zeros and masked. A subgroup whose rows would pass
+ * the last query row takes the last m rows instead (at least m query rows: matrix-program.ts):
+ * a matrix load that crosses the end of its buffer is not read in part but moved whole (on
+ * the H200 the rows came out shifted), so no load may reach past the last row. Two subgroups
+ * may then hold the same rows; they compute the same values (every row alone, the same tiles
+ * in the same order, and a workgroup rescale multiplies the rows that did not move by exactly
+ * 1) and write them twice. No score or mask modifiers, sinks, position tables or paged
  * K/V (matrix-program.ts sends those calls to the fused kernel). Every workgroup variable
  * is a multiple of 16 bytes: on the H200 a 4-byte one before the tiles shifted the matrix
  * loads from them by two halves (docs/tensor-cores.md, run 11).
  */
 import { FORWARD_PARAMS } from './forward-config.js';
+import { products, staging, u } from './matrix-pieces.js';
 import { emulatedMatrixOps, EMULATED_SUBGROUP, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
 import { paramStruct } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
@@ -122,81 +128,10 @@ ${body}`;
 
 /** The entry point's text. */
 function mainText(cfg: MatrixConfig, ops: MatrixOps): string {
-  const { headDim: D, keys: BC, shape: s } = cfg;
-  const { BR, W, KSTR, PSTR, SSTR, LPR, threads } = matrixSizes(cfg);
-  const u = (x: number | string) => `${x}u`;
-  const seq = (n: number) => [...Array(n).keys()];
-  const qLoads = seq(D / s.k).map((kd) => `let qa${kd} = ${ops.load('left', 'q', 'row_major', `qBase + ${u(kd * s.k)}`, 'qStride')};`);
-  const oVars = seq(D / s.n).map((ob) => `var o${ob} = ${ops.zero};`);
-  const score = seq(BC / s.n).flatMap((jb) => [
-    '{',
-    `  var s = ${ops.zero};`,
-    ...seq(D / s.k).map((kd) => `  s = ${ops.mma(`qa${kd}`, ops.load('right', 'kS', 'col_major', u(jb * s.n * KSTR + kd * s.k), u(KSTR)), 's')};`),
-    `  ${ops.store('sS', `sOff + ${u(jb * s.n)}`, 's', u(SSTR))};`,
-    '}',
-  ]);
-  const pv = seq(BC / s.k).flatMap((kk) => [
-    '{',
-    `  let pl = ${ops.load('left', 'pS', 'row_major', `pOff + ${u(kk * s.k)}`, u(PSTR))};`,
-    ...seq(D / s.n).map((ob) => `  o${ob} = ${ops.mma('pl', ops.load('right', 'vS', 'row_major', u(kk * s.k * KSTR + ob * s.n), u(KSTR)), `o${ob}`)};`),
-    '}',
-  ]);
-  // O through the S scratch W columns at a time: store, barrier, `body` per (rr, cc), barrier (then reload).
-  const perPass = W / s.n;
-  const throughScratch = (each: string, count: number, body: (c0: number) => string, reload: boolean) =>
-    seq(D / W)
-      .flatMap((g) => [
-        g > 0 && reload ? 'workgroupBarrier(); // the reloads above read what the stores below overwrite' : '',
-        ...seq(perPass).map((j) => `${ops.store('sS', `sOff + ${u(j * s.n)}`, `o${g * perPass + j}`, u(SSTR))};`),
-        'workgroupBarrier();',
-        `for (var e = lane; e < ${u(count)}; e += ${u(cfg.subgroupSize)}) {`,
-        `  ${each}`,
-        `  ${body(g * W)}`,
-        '}',
-        reload || g < D / W - 1 ? 'workgroupBarrier();' : '',
-        ...(reload ? seq(perPass).map((j) => `o${g * perPass + j} = ${ops.load('result', 'sS', 'row_major', `sOff + ${u(j * s.n)}`, u(SSTR))};`) : []),
-      ])
-      .filter(Boolean)
-      .join('\n    ');
-  // This lane's share of a row: columns part, part + LPR, …; x the scaled score.
-  const colLoop = (inner: string) => `for (var i = 0u; i < ${u(BC / LPR)}; i++) {
-      let c = part + i * ${u(LPR)};
-      let x = sS[sOff + r * ${u(SSTR)} + c] * params.qkScale;
-      ${inner}
-    }`;
-  const visible = `k0 + c < params.seqK${cfg.causal ? ' && i32(k0 + c) <= i32(qi) + params.causalOffset' : ''}`;
-  const lanesXor = (f: (mask: number) => string) =>
-    seq(Math.log2(LPR))
-      .map((i) => f(s.m << i))
-      .join('\n    ');
-  const halves = (x: string) => (cfg.emulate ? `unpackHalf4(${x})` : `vec4<f16>(bitcast<vec2<f16>>(${x}.x), bitcast<vec2<f16>>(${x}.y))`);
-  // K/V tiles through registers: slot i of an invocation is vec4 element li + i·T of the tile
-  // (the last slot clamped where T does not divide the tile: two invocations then stage the
-  // same element), keys past the sequence zeros. No branch: the matrix ops follow with no
-  // barrier between, and on the H200 a divergent branch right before them went wrong.
-  const total = (BC * D) / 4;
-  const slots = Math.ceil(total / threads);
-  const prefetch = cfg.prefetch ?? true;
-  const each = (n: number, f: (i: number) => string) => seq(n).map(f).join('\n');
-  const slotLets = (i: number) => {
-    const e = (i + 1) * threads <= total ? `li + ${u(i * threads)}` : `min(li + ${u(i * threads)}, ${u(total - 1)})`;
-    return `let e = ${e}; let j = e / ${u(D / 4)}; let c4 = e % ${u(D / 4)};`;
-  };
-  const fetchSlot = (i: number, start: string) => `    {
-      ${slotLets(i)}
-      let key = ${start} + j;
-      let ok = key < params.seqK;
-      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
-      kx[${i}] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
-      vx[${i}] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
-    }`;
-  const stageSlot = (i: number) => `    {
-      ${slotLets(i)}
-      let kh = ${halves(`kx[${i}]`)}; let vh = ${halves(`vx[${i}]`)};
-      let w = j * ${u(KSTR)} + c4 * 4u;
-      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
-      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
-    }`;
+  const { keys: BC, shape: s } = cfg;
+  const { BR, W, PSTR, SSTR, threads } = matrixSizes(cfg);
+  const { qLoads, oVars, score, pv, throughScratch, colLoop, visible, lanesXor } = products(cfg, ops);
+  const { slots, prefetch, each, fetchSlot, stageSlot } = staging(cfg);
   const ids = cfg.emulate
     ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(EMULATED_SUBGROUP)}; let lane = li % ${u(EMULATED_SUBGROUP)};`
     : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
@@ -207,11 +142,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   let hk = h / params.groupSize;
   let qBlocks = (params.seqQ + ${u(BR - 1)}) / ${u(BR)};
   let q0 = (qBlocks - 1u - wg.x) * ${u(BR)}; // the longest causal blocks first
-  // The subgroup's m rows, moved back to end at the last row where they would pass it: a
-  // matrix load that crosses the end of its buffer is not partly read but moved whole (on the
-  // H200: rows shifted), so no load reaches past the last row. Two subgroups may then hold
-  // the same rows: they compute the same values (every row alone, the same tiles in the same
-  // order; a workgroup rescale multiplies the rows that did not move by exactly 1) and write them twice.
+  // The subgroup's m rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * ${u(s.m)}, params.seqQ - ${u(s.m)});
   let qLow = min(q0, params.seqQ - ${u(s.m)}); // the workgroup's first row, for the causal interior test
   let r = lane % ${u(s.m)}; let part = lane / ${u(s.m)}; // this lane's row and its share of the columns

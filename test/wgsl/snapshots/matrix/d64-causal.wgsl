@@ -65,11 +65,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let hk = h / params.groupSize;
   let qBlocks = (params.seqQ + 127u) / 128u;
   let q0 = (qBlocks - 1u - wg.x) * 128u; // the longest causal blocks first
-  // The subgroup's m rows, moved back to end at the last row where they would pass it: a
-  // matrix load that crosses the end of its buffer is not partly read but moved whole (on the
-  // H200: rows shifted), so no load reaches past the last row. Two subgroups may then hold
-  // the same rows: they compute the same values (every row alone, the same tiles in the same
-  // order; a workgroup rescale multiplies the rows that did not move by exactly 1) and write them twice.
+  // The subgroup's m rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * 16u, params.seqQ - 16u);
   let qLow = min(q0, params.seqQ - 16u); // the workgroup's first row, for the causal interior test
   let r = lane % 16u; let part = lane / 16u; // this lane's row and its share of the columns
