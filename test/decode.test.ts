@@ -93,7 +93,7 @@ describe('decode kernel plan', () => {
     expect(layout.cfg.pack * layout.cfg.seqQ).toBe(8);
     const spec = decodeKernel(layout.cfg);
     expect(spec.workgroupBytes).toBeLessThanOrEqual(caps.limits.maxComputeWorkgroupStorageSize);
-    expect(spec.wgsl).toContain(`array<f32, ${8 * decodeSizes(layout.cfg).keys}>`);
+    expect(spec.wgsl).toContain(`sc: array<vec4<f32>, ${2 * decodeSizes(layout.cfg).keys}>`); // key-major, 8 rows in 2 vec4s
     // 16 rows of D = 256 do not fit 16 KiB (their Q rows alone take it all).
     expect(() => decodeLayout(plannedCall([1, 16, 4, 256], [1, 4, 8192, 256], { decodeKernel: true }), caps)).toThrow(/workgroup memory/);
   });
@@ -121,6 +121,12 @@ describe('decode kernel on the GPU', () => {
   it('Nq > 1 with causal rows, rows that see no key in some ranges, and Nq > Nk (rows that see none: LSE −∞)', async () => {
     await checkForward(attn, [2, 8, 4, 64], [2, 2, 300, 64], { ...on, causal: true, keySplits: 5 });
     await checkForward(attn, [1, 2, 8, 32], [1, 2, 5, 32], { ...on, causal: true });
+  });
+
+  it('rows that fill no whole vec4 of scores (padding rows in the key-major layout): 3 rows, 6 causal rows, 2 rows f16', async () => {
+    await checkForward(attn, [1, 3, 1, 32], [1, 1, 300, 32], on);
+    await checkForward(attn, [1, 4, 3, 32], [1, 2, 200, 32], { ...on, causal: true, keySplits: 2 });
+    await checkForward(attn, [1, 2, 1, 64], [1, 1, 150, 64], { ...on, dtype: 'f16' });
   });
 
   it('positions: ragged per-sequence offsets with causal (as a KV cache reads past each sequence)', async () => {

@@ -24,6 +24,12 @@ export interface DecodeGen {
   guardColumn(u: number): string;
   /** Row r's causal limit: the last key index it sees. */
   causalRow(r: number): string;
+  /** The type of a vector of a key's scores (`width` rows: f32, vec2 or vec4 of f32). */
+  readonly sv: string;
+  /** Row `r`'s component of the score vector `x` holding it. */
+  row(x: string, r: number): string;
+  /** A score vector of `f(0)` … `f(width − 1)` (vector `v`'s rows; padding rows get `pad`). */
+  rowsOf(v: number, f: (r: number) => string, pad: string): string;
 }
 
 /** The config's sizes and the text helpers its phases share. */
@@ -44,6 +50,12 @@ export function decodeGen(cfg: DecodeConfig): DecodeGen {
     column,
     guardColumn: (u) => ((u + 1) * cfg.lanes <= sizes.d4 ? '' : `if (${column(u)} < D4) `),
     causalRow: (r) => `i32(${r % cfg.seqQ}u) + ${pos.causal}`,
+    sv: sizes.width === 1 ? 'f32' : `vec${sizes.width}<f32>`,
+    row: (x, r) => (sizes.width === 1 ? x : `${x}.${'xyzw'[r % sizes.width]}`),
+    rowsOf: (v, f, pad) => {
+      const parts = Array.from({ length: sizes.width }, (_, i) => v * sizes.width + i).map((r) => (r < sizes.rows ? f(r) : pad));
+      return sizes.width === 1 ? parts[0]! : `vec${sizes.width}<f32>(${parts.join(', ')})`;
+    },
   };
 }
 
@@ -71,12 +83,13 @@ ${each(units, (c) => `    ${g.guardColumn(c)}{ kr[${u * units + c}] = k[kb + ${g
 /**
  * Scores: each lane dots its columns with Q (in workgroup memory, already in the log2
  * frame) and the L lanes sum by shuffles, every lane the same trip (keys past the range
- * hold zeros), so the shuffles see all their partners. Scores to `sc`; each row's max to
+ * hold zeros), so the shuffles see all their partners. Scores to `sc` (a key's rows in
+ * vectors, padding rows MASKED); each row's max to
  * the workgroup atomic, after a subgroup max where the kernel has subgroups.
  */
 export function scores(g: DecodeGen): string {
   const { cfg, io, each } = g;
-  const { rows, d4, units } = g.sizes;
+  const { rows, d4, units, vecs } = g.sizes;
   const sub = cfg.lanes > 1;
   return /* wgsl */ `  var mx: array<f32, ${rows}>;
 ${each(rows, (r) => `  mx[${r}] = MASKED;`)}
@@ -91,8 +104,11 @@ ${each(rows, (r) => `    var s${r} = d[${r}];${laneSum(`s${r}`, cfg.lanes)}`)}
 ${each(rows, (r) => {
   const masked = cfg.causal && r % cfg.seqQ < cfg.seqQ - 1;
   const s = masked ? `select(s${r}, MASKED, i32(lo + j) > ${g.causalRow(r)})` : `s${r}`;
-  return `      let m${r} = ${s};\n      mx[${r}] = max(mx[${r}], m${r});\n      if (lane == 0u) { sc[${r}u * C + j] = m${r}; }`;
+  return `      let m${r} = ${s};\n      mx[${r}] = max(mx[${r}], m${r});`;
 })}
+      if (lane == 0u) {
+${each(vecs, (v) => `        sc[j * NV + ${v}u] = ${g.rowsOf(v, (r) => `m${r}`, 'MASKED')};`)}
+      }
     }
   }`,
 )}
@@ -114,13 +130,17 @@ ${each(perGroup, (i) => `    if (kg + ${i * g.sizes.keyGroups}u < n) { vr[${i}] 
   }`;
 }
 
-/** P = exp2(S − row max) in place, after the row maxima are known; masked keys 0, a NaN score stays NaN. */
+/**
+ * P = exp2(S − row max) in place, a key's score vectors at once, after the row maxima
+ * are known; masked keys (and padding rows) 0, a NaN score stays NaN.
+ */
 export function probabilities(g: DecodeGen): string {
-  const { each } = g;
-  const { rows } = g.sizes;
-  return /* wgsl */ `${each(rows, (r) => `  let rowM${r} = orderedFloat(atomicLoad(&rowMax[${r}]));`)}
+  const { each, sv } = g;
+  const { vecs } = g.sizes;
+  const splat = (x: string) => (sv === 'f32' ? x : `${sv}(${x})`);
+  return /* wgsl */ `${each(vecs, (v) => `  let rowM${v} = ${g.rowsOf(v, (r) => `orderedFloat(atomicLoad(&rowMax[${r}]))`, '0.0')};`)}
   for (var j = t; j < n; j += T) {
-${each(rows, (r) => `    { let s = sc[${r}u * C + j]; sc[${r}u * C + j] = select(select(0.0, exp2(s - rowM${r}), s > MASKED), params.nan, isNan(s)); }`)}
+${each(vecs, (v) => `    { let s = sc[j * NV + ${v}u]; sc[j * NV + ${v}u] = select(select(${splat('0.0')}, exp2(s - rowM${v}), s > ${splat('MASKED')}), ${splat('params.nan')}, isNanV(s)); }`)}
   }`;
 }
 
@@ -129,21 +149,28 @@ ${each(rows, (r) => `    { let s = sc[${r}u * C + j]; sc[${r}u * C + j] = select
  * adds nothing even when its V is inf or NaN) and its rows' P sums.
  */
 export function values(g: DecodeGen): string {
-  const { io, each } = g;
-  const { rows, perGroup, keyGroups } = g.sizes;
+  const { io, each, sv } = g;
+  const { rows, perGroup, keyGroups, vecs, width } = g.sizes;
   return /* wgsl */ `  var acc: array<vec4<f32>, ${rows}>;
-  var l: array<f32, ${rows}>;
+  var l: array<${sv}, ${vecs}>;
   if (kg < KG) {
 ${each(
   perGroup,
   (i) => `    if (kg + ${i * keyGroups}u < n) {
       let vv = ${io.load(`vr[${i}]`)};
       let j = kg + ${i * keyGroups}u;
-${each(rows, (r) => `      { let p = sc[${r}u * C + j]; acc[${r}] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[${r}] += p; }`)}
+${each(
+  vecs,
+  (v) => `      {
+        let p = sc[j * NV + ${v}u];
+${each(Math.min(width, rows - v * width), (k) => `        { let pr = ${g.row('p', k)}; acc[${v * width + k}] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }`)}
+        l[${v}] += p;
+      }`,
+)}
     }`,
 )}
     if (c == 0u) {
-${each(rows, (r) => `      sums[kg * R + ${r}u] = l[${r}];`)}
+${each(rows, (r) => `      sums[kg * R + ${r}u] = ${g.row(`l[${Math.floor(r / width)}]`, r)};`)}
     }
   }`;
 }

@@ -42,6 +42,7 @@ const T = 256u;
 const L = 4u;
 const G = 64u;
 const C = 128u;
+const NV = 2u;
 const KG = 8u;
 const MASKED = -3.0e38;
 
@@ -55,6 +56,7 @@ const MASKED = -3.0e38;
 @group(0) @binding(7) var<storage, read> pages: array<u32>;
 
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
 const PAGE = 16u;
 // Logical key row n of the batch entry whose page ids start at pages[pageRow]: its page's
 // start (pageStride elements per page) plus its row in the page.
@@ -72,7 +74,7 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, 256>;
-var<workgroup> sc: array<f32, 1024>;
+var<workgroup> sc: array<vec4<f32>, 256>; // key-major: key j's rows at sc[j * NV] …
 var<workgroup> meet: array<vec4<f32>, 512>;
 var<workgroup> sums: array<f32, 64>;
 var<workgroup> rowMax: array<atomic<u32>, 8>;
@@ -242,28 +244,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     if (j < n) {
       let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
       mx[0] = max(mx[0], m0);
-      if (lane == 0u) { sc[0u * C + j] = m0; }
       let m1 = s1;
       mx[1] = max(mx[1], m1);
-      if (lane == 0u) { sc[1u * C + j] = m1; }
       let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
       mx[2] = max(mx[2], m2);
-      if (lane == 0u) { sc[2u * C + j] = m2; }
       let m3 = s3;
       mx[3] = max(mx[3], m3);
-      if (lane == 0u) { sc[3u * C + j] = m3; }
       let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
       mx[4] = max(mx[4], m4);
-      if (lane == 0u) { sc[4u * C + j] = m4; }
       let m5 = s5;
       mx[5] = max(mx[5], m5);
-      if (lane == 0u) { sc[5u * C + j] = m5; }
       let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
       mx[6] = max(mx[6], m6);
-      if (lane == 0u) { sc[6u * C + j] = m6; }
       let m7 = s7;
       mx[7] = max(mx[7], m7);
-      if (lane == 0u) { sc[7u * C + j] = m7; }
+      if (lane == 0u) {
+        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+      }
     }
   }
   {
@@ -368,28 +366,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     if (j < n) {
       let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
       mx[0] = max(mx[0], m0);
-      if (lane == 0u) { sc[0u * C + j] = m0; }
       let m1 = s1;
       mx[1] = max(mx[1], m1);
-      if (lane == 0u) { sc[1u * C + j] = m1; }
       let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
       mx[2] = max(mx[2], m2);
-      if (lane == 0u) { sc[2u * C + j] = m2; }
       let m3 = s3;
       mx[3] = max(mx[3], m3);
-      if (lane == 0u) { sc[3u * C + j] = m3; }
       let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
       mx[4] = max(mx[4], m4);
-      if (lane == 0u) { sc[4u * C + j] = m4; }
       let m5 = s5;
       mx[5] = max(mx[5], m5);
-      if (lane == 0u) { sc[5u * C + j] = m5; }
       let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
       mx[6] = max(mx[6], m6);
-      if (lane == 0u) { sc[6u * C + j] = m6; }
       let m7 = s7;
       mx[7] = max(mx[7], m7);
-      if (lane == 0u) { sc[7u * C + j] = m7; }
+      if (lane == 0u) {
+        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+      }
     }
   }
   mx[0] = subgroupMax(mx[0]);
@@ -434,230 +428,346 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   }
   workgroupBarrier();
 
-  let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
-  let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
-  let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
-  let rowM3 = orderedFloat(atomicLoad(&rowMax[3]));
-  let rowM4 = orderedFloat(atomicLoad(&rowMax[4]));
-  let rowM5 = orderedFloat(atomicLoad(&rowMax[5]));
-  let rowM6 = orderedFloat(atomicLoad(&rowMax[6]));
-  let rowM7 = orderedFloat(atomicLoad(&rowMax[7]));
+  let rowM0 = vec4<f32>(orderedFloat(atomicLoad(&rowMax[0])), orderedFloat(atomicLoad(&rowMax[1])), orderedFloat(atomicLoad(&rowMax[2])), orderedFloat(atomicLoad(&rowMax[3])));
+  let rowM1 = vec4<f32>(orderedFloat(atomicLoad(&rowMax[4])), orderedFloat(atomicLoad(&rowMax[5])), orderedFloat(atomicLoad(&rowMax[6])), orderedFloat(atomicLoad(&rowMax[7])));
   for (var j = t; j < n; j += T) {
-    { let s = sc[0u * C + j]; sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[1u * C + j]; sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[2u * C + j]; sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[3u * C + j]; sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[4u * C + j]; sc[4u * C + j] = select(select(0.0, exp2(s - rowM4), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[5u * C + j]; sc[5u * C + j] = select(select(0.0, exp2(s - rowM5), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[6u * C + j]; sc[6u * C + j] = select(select(0.0, exp2(s - rowM6), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[7u * C + j]; sc[7u * C + j] = select(select(0.0, exp2(s - rowM7), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[j * NV + 0u]; sc[j * NV + 0u] = select(select(vec4<f32>(0.0), exp2(s - rowM0), s > vec4<f32>(MASKED)), vec4<f32>(params.nan), isNanV(s)); }
+    { let s = sc[j * NV + 1u]; sc[j * NV + 1u] = select(select(vec4<f32>(0.0), exp2(s - rowM1), s > vec4<f32>(MASKED)), vec4<f32>(params.nan), isNanV(s)); }
   }
   workgroupBarrier();
 
   var acc: array<vec4<f32>, 8>;
-  var l: array<f32, 8>;
+  var l: array<vec4<f32>, 2>;
   if (kg < KG) {
     if (kg + 0u < n) {
       let vv = vr[0];
       let j = kg + 0u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 8u < n) {
       let vv = vr[1];
       let j = kg + 8u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 16u < n) {
       let vv = vr[2];
       let j = kg + 16u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 24u < n) {
       let vv = vr[3];
       let j = kg + 24u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 32u < n) {
       let vv = vr[4];
       let j = kg + 32u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 40u < n) {
       let vv = vr[5];
       let j = kg + 40u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 48u < n) {
       let vv = vr[6];
       let j = kg + 48u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 56u < n) {
       let vv = vr[7];
       let j = kg + 56u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 64u < n) {
       let vv = vr[8];
       let j = kg + 64u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 72u < n) {
       let vv = vr[9];
       let j = kg + 72u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 80u < n) {
       let vv = vr[10];
       let j = kg + 80u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 88u < n) {
       let vv = vr[11];
       let j = kg + 88u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 96u < n) {
       let vv = vr[12];
       let j = kg + 96u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 104u < n) {
       let vv = vr[13];
       let j = kg + 104u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 112u < n) {
       let vv = vr[14];
       let j = kg + 112u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (kg + 120u < n) {
       let vv = vr[15];
       let j = kg + 120u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        l[1] += p;
+      }
     }
     if (c == 0u) {
-      sums[kg * R + 0u] = l[0];
-      sums[kg * R + 1u] = l[1];
-      sums[kg * R + 2u] = l[2];
-      sums[kg * R + 3u] = l[3];
-      sums[kg * R + 4u] = l[4];
-      sums[kg * R + 5u] = l[5];
-      sums[kg * R + 6u] = l[6];
-      sums[kg * R + 7u] = l[7];
+      sums[kg * R + 0u] = l[0].x;
+      sums[kg * R + 1u] = l[0].y;
+      sums[kg * R + 2u] = l[0].z;
+      sums[kg * R + 3u] = l[0].w;
+      sums[kg * R + 4u] = l[1].x;
+      sums[kg * R + 5u] = l[1].y;
+      sums[kg * R + 6u] = l[1].z;
+      sums[kg * R + 7u] = l[1].w;
     }
   }
 
