@@ -145,12 +145,36 @@ ${each(vecs, (v) => `    { let s = sc[j * NV + ${v}u]; sc[j * NV + ${v}u] = sele
 }
 
 /**
- * P·V: each invocation sums its keys' P·V for its column (a key whose P is 0, masked,
- * adds nothing even when its V is inf or NaN) and its rows' P sums.
+ * One key's P·V for every row of an invocation's column (`vv` its V, `j` its index):
+ * `update(r, p)` adds row r's share, and the row sums take the key's P vectors when `sums`.
+ */
+function keyRows(g: DecodeGen, indent: string, update: (r: number, p: string) => string, sums: boolean): string {
+  const { rows, vecs, width } = g.sizes;
+  return g.each(
+    vecs,
+    (v) => `${indent}{
+${indent}  let p = sc[j * NV + ${v}u];
+${g.each(Math.min(width, rows - v * width), (k) => `${indent}  ${update(v * width + k, g.row('p', k))}`)}${sums ? `\n${indent}  l[${v}] += p;` : ''}
+${indent}}`,
+  );
+}
+
+/**
+ * P·V: each invocation sums its keys' P·V for its column, and its rows' P sums. A key
+ * whose P is 0 (masked, or underflowed) must add nothing even when its V is inf or NaN,
+ * where a plain fma would add 0 · inf = NaN; but a finite V times 0 adds exactly 0, so
+ * the keys go by plain fma, and only an invocation that met a non-finite V sums its
+ * column again, key by key with the zero-P guard (V read again from device memory, so
+ * the registers of the first pass are not indexed at run time). It knows by row 0 alone:
+ * an inf or NaN V makes acc[0] inf or NaN whatever row 0's P (0 · inf and NaN · x are
+ * NaN, p · inf is inf), and nothing added later makes it finite again. Row 0 non-finite
+ * for its own reasons (a NaN score, an overflow) takes the second pass too, which is
+ * then the same sum.
  */
 export function values(g: DecodeGen): string {
   const { io, each, sv } = g;
   const { rows, perGroup, keyGroups, vecs, width } = g.sizes;
+  const guarded = (r: number, p: string) => `acc[${r}] += select(vec4<f32>(0.0), ${p} * vv, ${p} != 0.0);`;
   return /* wgsl */ `  var acc: array<vec4<f32>, ${rows}>;
   var l: array<${sv}, ${vecs}>;
   if (kg < KG) {
@@ -159,16 +183,19 @@ ${each(
   (i) => `    if (kg + ${i * keyGroups}u < n) {
       let vv = ${io.load(`vr[${i}]`)};
       let j = kg + ${i * keyGroups}u;
-${each(
-  vecs,
-  (v) => `      {
-        let p = sc[j * NV + ${v}u];
-${each(Math.min(width, rows - v * width), (k) => `        { let pr = ${g.row('p', k)}; acc[${v * width + k}] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }`)}
-        l[${v}] += p;
-      }`,
-)}
+${keyRows(g, '      ', (r, p) => `acc[${r}] = fma(vec4<f32>(${p}), vv, acc[${r}]);`, true)}
     }`,
 )}
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, ${rows}>();
+      for (var i = 0u; i < ${perGroup}u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = ${io.load(`v[${g.rowBase('v', 'lo + j')} + c]`)};
+${keyRows(g, '          ', guarded, false)}
+        }
+      }
+    }
     if (c == 0u) {
 ${each(rows, (r) => `      sums[kg * R + ${r}u] = ${g.row(`l[${Math.floor(r / width)}]`, r)};`)}
     }

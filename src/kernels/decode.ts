@@ -17,8 +17,9 @@
  *   V:   invocation (key group kg, vec4 column c) loads V rows kg, kg + KG, … (one
  *        coalesced row per subgroup), issued before the row maxima are known;
  *   P:   P = exp2(S − max) in place;
- *   PV:  each invocation adds P·V for its column over its keys, and the KG partial sums
- *        meet in workgroup memory, where invocation (row, column) adds them up.
+ *   PV:  each invocation adds P·V for its column over its keys (by fma, a second guarded
+ *        pass where a V is inf or NaN), and the KG partial sums meet in workgroup
+ *        memory, where invocation (row, column) adds them up.
  *
  * A range holds at most C = G · KA keys (its scores fit workgroup memory), so no online
  * rescaling is needed inside it: each range writes its normalised O and (max, sum) as a
@@ -76,6 +77,7 @@ ${declareBindings(bindings)}
 ${io.helpers}
 ${IS_NAN}
 ${isNanV(width)}
+${FINITE4}
 ${paged ? pagedScope(cfg.pageSize!) : ''}
 
 // Floats ordered as u32, so a workgroup atomicMax finds each row's max.
@@ -142,6 +144,9 @@ ${writePart(g)}
   ].filter(Boolean);
   return { label: label.join(' '), wgsl, workgroupSize: [threads, 1, 1], bindings, workgroupBytes: decodeWorkgroupBytes(cfg) };
 }
+
+/** Whether every component of a vec4 is finite (by its bits: no compiler may assume it away). */
+const FINITE4 = /* wgsl */ `fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }`;
 
 /** isNan of a score vector of `width` rows (one bool per row). */
 function isNanV(width: number): string {

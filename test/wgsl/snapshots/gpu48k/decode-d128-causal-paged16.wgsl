@@ -57,6 +57,7 @@ const MASKED = -3.0e38;
 
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 const PAGE = 16u;
 // Logical key row n of the batch entry whose page ids start at pages[pageRow]: its page's
 // start (pageStride elements per page) plus its row in the page.
@@ -444,18 +445,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 0u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -464,18 +465,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 8u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -484,18 +485,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 16u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -504,18 +505,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 24u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -524,18 +525,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 32u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -544,18 +545,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 40u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -564,18 +565,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 48u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -584,18 +585,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 56u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -604,18 +605,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 64u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -624,18 +625,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 72u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -644,18 +645,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 80u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -664,18 +665,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 88u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -684,18 +685,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 96u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -704,18 +705,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 104u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -724,18 +725,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 112u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -744,19 +745,42 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 120u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
+      }
+    }
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, 8>();
+      for (var i = 0u; i < 16u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = v[pagedRow(pageRow, lo + j, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c];
+          {
+            let p = sc[j * NV + 0u];
+            acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[1] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[2] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[3] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+          {
+            let p = sc[j * NV + 1u];
+            acc[4] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[5] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[6] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[7] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+        }
       }
     }
     if (c == 0u) {

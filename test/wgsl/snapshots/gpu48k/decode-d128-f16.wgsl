@@ -56,6 +56,7 @@ fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x
 fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 
 
 // Floats ordered as u32, so a workgroup atomicMax finds each row's max.
@@ -326,10 +327,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 0u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -338,10 +339,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 8u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -350,10 +351,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 16u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -362,10 +363,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 24u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -374,10 +375,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 32u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -386,10 +387,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 40u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -398,10 +399,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 48u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -410,10 +411,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 56u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -422,10 +423,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 64u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -434,10 +435,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 72u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -446,10 +447,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 80u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -458,10 +459,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 88u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -470,10 +471,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 96u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -482,10 +483,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 104u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -494,10 +495,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 112u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -506,11 +507,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 120u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
+      }
+    }
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, 4>();
+      for (var i = 0u; i < 16u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = unpackHalf4(v[b * params.vsb + hk * params.vsh + (lo + j) * params.vsn - params.vOff + c]);
+          {
+            let p = sc[j * NV + 0u];
+            acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[1] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[2] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[3] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+        }
       }
     }
     if (c == 0u) {

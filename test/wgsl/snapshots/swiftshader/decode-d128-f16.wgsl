@@ -54,6 +54,7 @@ fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x
 fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 
 
 // Floats ordered as u32, so a workgroup atomicMax finds each row's max.
@@ -753,10 +754,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 0u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -765,10 +766,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 8u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -777,10 +778,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 16u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -789,10 +790,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 24u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -801,10 +802,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 32u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -813,10 +814,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 40u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -825,10 +826,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 48u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -837,10 +838,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 56u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -849,10 +850,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 64u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -861,10 +862,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 72u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -873,10 +874,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 80u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -885,10 +886,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 88u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -897,10 +898,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 96u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -909,10 +910,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 104u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -921,10 +922,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 112u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -933,10 +934,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 120u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -945,10 +946,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 128u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -957,10 +958,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 136u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -969,10 +970,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 144u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -981,10 +982,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 152u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -993,10 +994,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 160u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1005,10 +1006,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 168u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1017,10 +1018,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 176u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1029,10 +1030,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 184u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1041,10 +1042,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 192u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1053,10 +1054,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 200u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1065,10 +1066,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 208u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1077,10 +1078,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 216u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1089,10 +1090,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 224u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1101,10 +1102,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 232u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1113,10 +1114,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 240u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1125,10 +1126,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 248u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1137,10 +1138,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 256u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1149,10 +1150,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 264u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1161,10 +1162,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 272u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1173,10 +1174,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 280u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1185,10 +1186,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 288u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1197,10 +1198,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 296u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1209,10 +1210,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 304u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1221,10 +1222,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 312u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1233,10 +1234,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 320u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1245,10 +1246,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 328u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1257,10 +1258,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 336u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1269,10 +1270,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 344u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1281,10 +1282,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 352u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1293,10 +1294,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 360u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1305,10 +1306,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 368u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1317,10 +1318,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 376u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1329,10 +1330,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 384u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1341,10 +1342,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 392u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1353,10 +1354,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 400u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1365,10 +1366,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 408u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1377,10 +1378,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 416u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1389,10 +1390,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 424u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1401,10 +1402,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 432u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1413,10 +1414,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 440u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1425,10 +1426,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 448u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1437,10 +1438,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 456u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1449,10 +1450,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 464u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1461,10 +1462,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 472u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1473,10 +1474,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 480u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1485,10 +1486,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 488u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1497,10 +1498,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 496u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -1509,11 +1510,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 504u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
+      }
+    }
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, 4>();
+      for (var i = 0u; i < 64u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = unpackHalf4(v[b * params.vsb + hk * params.vsh + (lo + j) * params.vsn - params.vOff + c]);
+          {
+            let p = sc[j * NV + 0u];
+            acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[1] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[2] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[3] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+        }
       }
     }
     if (c == 0u) {

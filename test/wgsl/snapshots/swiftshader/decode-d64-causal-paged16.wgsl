@@ -55,6 +55,7 @@ const MASKED = -3.0e38;
 
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 const PAGE = 16u;
 // Logical key row n of the batch entry whose page ids start at pages[pageRow]: its page's
 // start (pageStride elements per page) plus its row in the page.
@@ -643,18 +644,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 0u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -663,18 +664,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 16u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -683,18 +684,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 32u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -703,18 +704,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 48u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -723,18 +724,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 64u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -743,18 +744,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 80u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -763,18 +764,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 96u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -783,18 +784,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 112u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -803,18 +804,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 128u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -823,18 +824,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 144u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -843,18 +844,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 160u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -863,18 +864,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 176u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -883,18 +884,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 192u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -903,18 +904,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 208u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -923,18 +924,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 224u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -943,18 +944,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 240u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -963,18 +964,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 256u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -983,18 +984,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 272u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1003,18 +1004,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 288u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1023,18 +1024,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 304u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1043,18 +1044,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 320u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1063,18 +1064,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 336u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1083,18 +1084,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 352u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1103,18 +1104,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 368u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1123,18 +1124,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 384u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1143,18 +1144,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 400u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1163,18 +1164,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 416u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1183,18 +1184,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 432u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1203,18 +1204,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 448u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1223,18 +1224,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 464u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1243,18 +1244,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 480u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
       }
     }
@@ -1263,19 +1264,42 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 496u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
       {
         let p = sc[j * NV + 1u];
-        { let pr = p.x; acc[4] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[5] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[6] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[7] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
         l[1] += p;
+      }
+    }
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, 8>();
+      for (var i = 0u; i < 32u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = v[pagedRow(pageRow, lo + j, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c];
+          {
+            let p = sc[j * NV + 0u];
+            acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[1] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[2] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[3] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+          {
+            let p = sc[j * NV + 1u];
+            acc[4] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[5] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[6] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[7] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+        }
       }
     }
     if (c == 0u) {

@@ -54,6 +54,7 @@ fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x
 fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 
 
 // Floats ordered as u32, so a workgroup atomicMax finds each row's max.
@@ -465,10 +466,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 0u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -477,10 +478,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 16u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -489,10 +490,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 32u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -501,10 +502,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 48u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -513,10 +514,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 64u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -525,10 +526,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 80u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -537,10 +538,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 96u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -549,10 +550,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 112u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -561,10 +562,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 128u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -573,10 +574,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 144u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -585,10 +586,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 160u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -597,10 +598,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 176u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -609,10 +610,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 192u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -621,10 +622,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 208u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -633,10 +634,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 224u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -645,10 +646,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 240u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -657,10 +658,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 256u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -669,10 +670,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 272u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -681,10 +682,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 288u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -693,10 +694,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 304u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -705,10 +706,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 320u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -717,10 +718,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 336u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -729,10 +730,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 352u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -741,10 +742,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 368u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -753,10 +754,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 384u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -765,10 +766,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 400u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -777,10 +778,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 416u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -789,10 +790,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 432u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -801,10 +802,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 448u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -813,10 +814,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 464u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -825,10 +826,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 480u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
       }
     }
@@ -837,11 +838,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let j = kg + 496u;
       {
         let p = sc[j * NV + 0u];
-        { let pr = p.x; acc[0] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.y; acc[1] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.z; acc[2] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
-        { let pr = p.w; acc[3] += select(vec4<f32>(0.0), pr * vv, pr != 0.0); }
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
         l[0] += p;
+      }
+    }
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, 4>();
+      for (var i = 0u; i < 32u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = unpackHalf4(v[b * params.vsb + hk * params.vsh + (lo + j) * params.vsn - params.vOff + c]);
+          {
+            let p = sc[j * NV + 0u];
+            acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[1] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[2] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[3] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+        }
       }
     }
     if (c == 0u) {
