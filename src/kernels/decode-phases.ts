@@ -80,41 +80,64 @@ ${each(units, (c) => `    ${g.guardColumn(c)}{ kr[${u * units + c}] = k[kb + ${g
 )}`;
 }
 
+/** Dot sums a lane of the S phase keeps at once (keys together × rows): a bound on its registers. */
+const SCORE_SUMS = 16;
+
+/** Keys whose dots the S phase takes together: the most, dividing KA, whose sums fit SCORE_SUMS. */
+export function keysTogether(keysAhead: number, rows: number): number {
+  let kb = Math.max(1, Math.min(keysAhead, Math.floor(SCORE_SUMS / rows)));
+  while (keysAhead % kb !== 0) kb--;
+  return kb;
+}
+
 /**
  * Scores: each lane dots its columns with Q (in workgroup memory, already in the log2
- * frame) and the L lanes sum by shuffles, every lane the same trip (keys past the range
- * hold zeros), so the shuffles see all their partners. Scores to `sc` (a key's rows in
- * vectors, padding rows MASKED); each row's max to
- * the workgroup atomic, after a subgroup max where the kernel has subgroups.
+ * frame), KB keys together so that each Q vector it reads serves KB keys (units outer,
+ * keys inner), and the L lanes sum by shuffles, every lane the same trip (keys past the
+ * range hold zeros), so the shuffles see all their partners. Scores to `sc` (a key's rows
+ * in vectors, padding rows MASKED); each row's max to the workgroup atomic, after a
+ * subgroup max where the kernel has subgroups.
  */
 export function scores(g: DecodeGen): string {
-  const { cfg, io, each } = g;
-  const { rows, d4, units, vecs } = g.sizes;
+  const { cfg, each } = g;
+  const { rows } = g.sizes;
   const sub = cfg.lanes > 1;
+  const kb = keysTogether(cfg.keysAhead, rows);
   return /* wgsl */ `  var mx: array<f32, ${rows}>;
 ${each(rows, (r) => `  mx[${r}] = MASKED;`)}
-${each(
-  cfg.keysAhead,
-  (u) => `  {
-    var d: array<f32, ${rows}>;
-${each(units, (c) => `    ${g.guardColumn(c)}{\n      let kv = ${io.load(`kr[${u * units + c}]`)};\n${each(rows, (r) => `      d[${r}] += dot(qs[${r * d4}u + ${g.column(c)}], kv);`)}\n    }`)}
-${each(rows, (r) => `    var s${r} = d[${r}];${laneSum(`s${r}`, cfg.lanes)}`)}
-    let j = g + ${u}u * G;
-    if (j < n) {
-${each(rows, (r) => {
-  const masked = cfg.causal && r % cfg.seqQ < cfg.seqQ - 1;
-  const s = masked ? `select(s${r}, MASKED, i32(lo + j) > ${g.causalRow(r)})` : `s${r}`;
-  return `      let m${r} = ${s};\n      mx[${r}] = max(mx[${r}], m${r});`;
-})}
-      if (lane == 0u) {
-${each(vecs, (v) => `        sc[j * NV + ${v}u] = ${g.rowsOf(v, (r) => `m${r}`, 'MASKED')};`)}
-      }
-    }
-  }`,
-)}
+${each(cfg.keysAhead / kb, (block) => scoreBlock(g, block * kb, kb))}
 ${sub ? each(rows, (r) => `  mx[${r}] = subgroupMax(mx[${r}]);`) : ''}
   if (${sub ? 'sgLane' : 'lane'} == 0u && n > 0u) {
 ${each(rows, (r) => `    atomicMax(&rowMax[${r}], orderedBits(mx[${r}]));`)}
+  }`;
+}
+
+/** The S phase for keys u0 … u0 + kb − 1 of a lane group: dot sums d[key · R + row], then each key's scores. */
+function scoreBlock(g: DecodeGen, u0: number, kb: number): string {
+  const { cfg, io, each } = g;
+  const { rows, d4, units, vecs } = g.sizes;
+  const unit = (c: number) => `    ${g.guardColumn(c)}{
+${each(kb, (k) => `      let kv${k} = ${io.load(`kr[${(u0 + k) * units + c}]`)};`)}
+${each(rows, (r) => `      { let qv = qs[${r * d4}u + ${g.column(c)}];${each(kb, (k) => ` d[${k * rows + r}] += dot(qv, kv${k});`, '')} }`)}
+    }`;
+  const key = (k: number) => `    {
+${each(rows, (r) => `      var s${r} = d[${k * rows + r}];${laneSum(`s${r}`, cfg.lanes)}`)}
+      let j = g + ${u0 + k}u * G;
+      if (j < n) {
+${each(rows, (r) => {
+  const masked = cfg.causal && r % cfg.seqQ < cfg.seqQ - 1;
+  const s = masked ? `select(s${r}, MASKED, i32(lo + j) > ${g.causalRow(r)})` : `s${r}`;
+  return `        let m${r} = ${s};\n        mx[${r}] = max(mx[${r}], m${r});`;
+})}
+        if (lane == 0u) {
+${each(vecs, (v) => `          sc[j * NV + ${v}u] = ${g.rowsOf(v, (r) => `m${r}`, 'MASKED')};`)}
+        }
+      }
+    }`;
+  return `  {
+    var d: array<f32, ${kb * rows}>;
+${each(units, unit)}
+${each(kb, key)}
   }`;
 }
 

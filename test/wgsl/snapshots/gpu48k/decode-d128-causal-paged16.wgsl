@@ -144,246 +144,167 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[6] = MASKED;
   mx[7] = MASKED;
   {
-    var d: array<f32, 8>;
+    var d: array<f32, 16>;
     {
-      let kv = kr[0];
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[32u + lane + 0u], kv);
-      d[2] += dot(qs[64u + lane + 0u], kv);
-      d[3] += dot(qs[96u + lane + 0u], kv);
-      d[4] += dot(qs[128u + lane + 0u], kv);
-      d[5] += dot(qs[160u + lane + 0u], kv);
-      d[6] += dot(qs[192u + lane + 0u], kv);
-      d[7] += dot(qs[224u + lane + 0u], kv);
+      let kv0 = kr[0];
+      let kv1 = kr[8];
+      { let qv = qs[0u + lane + 0u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 0u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 0u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 0u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[128u + lane + 0u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[160u + lane + 0u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[192u + lane + 0u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[224u + lane + 0u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[1];
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[32u + lane + 4u], kv);
-      d[2] += dot(qs[64u + lane + 4u], kv);
-      d[3] += dot(qs[96u + lane + 4u], kv);
-      d[4] += dot(qs[128u + lane + 4u], kv);
-      d[5] += dot(qs[160u + lane + 4u], kv);
-      d[6] += dot(qs[192u + lane + 4u], kv);
-      d[7] += dot(qs[224u + lane + 4u], kv);
+      let kv0 = kr[1];
+      let kv1 = kr[9];
+      { let qv = qs[0u + lane + 4u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 4u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 4u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 4u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[128u + lane + 4u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[160u + lane + 4u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[192u + lane + 4u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[224u + lane + 4u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[2];
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[32u + lane + 8u], kv);
-      d[2] += dot(qs[64u + lane + 8u], kv);
-      d[3] += dot(qs[96u + lane + 8u], kv);
-      d[4] += dot(qs[128u + lane + 8u], kv);
-      d[5] += dot(qs[160u + lane + 8u], kv);
-      d[6] += dot(qs[192u + lane + 8u], kv);
-      d[7] += dot(qs[224u + lane + 8u], kv);
+      let kv0 = kr[2];
+      let kv1 = kr[10];
+      { let qv = qs[0u + lane + 8u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 8u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 8u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 8u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[128u + lane + 8u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[160u + lane + 8u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[192u + lane + 8u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[224u + lane + 8u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[3];
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[32u + lane + 12u], kv);
-      d[2] += dot(qs[64u + lane + 12u], kv);
-      d[3] += dot(qs[96u + lane + 12u], kv);
-      d[4] += dot(qs[128u + lane + 12u], kv);
-      d[5] += dot(qs[160u + lane + 12u], kv);
-      d[6] += dot(qs[192u + lane + 12u], kv);
-      d[7] += dot(qs[224u + lane + 12u], kv);
+      let kv0 = kr[3];
+      let kv1 = kr[11];
+      { let qv = qs[0u + lane + 12u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 12u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 12u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 12u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[128u + lane + 12u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[160u + lane + 12u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[192u + lane + 12u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[224u + lane + 12u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[4];
-      d[0] += dot(qs[0u + lane + 16u], kv);
-      d[1] += dot(qs[32u + lane + 16u], kv);
-      d[2] += dot(qs[64u + lane + 16u], kv);
-      d[3] += dot(qs[96u + lane + 16u], kv);
-      d[4] += dot(qs[128u + lane + 16u], kv);
-      d[5] += dot(qs[160u + lane + 16u], kv);
-      d[6] += dot(qs[192u + lane + 16u], kv);
-      d[7] += dot(qs[224u + lane + 16u], kv);
+      let kv0 = kr[4];
+      let kv1 = kr[12];
+      { let qv = qs[0u + lane + 16u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 16u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 16u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 16u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[128u + lane + 16u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[160u + lane + 16u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[192u + lane + 16u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[224u + lane + 16u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[5];
-      d[0] += dot(qs[0u + lane + 20u], kv);
-      d[1] += dot(qs[32u + lane + 20u], kv);
-      d[2] += dot(qs[64u + lane + 20u], kv);
-      d[3] += dot(qs[96u + lane + 20u], kv);
-      d[4] += dot(qs[128u + lane + 20u], kv);
-      d[5] += dot(qs[160u + lane + 20u], kv);
-      d[6] += dot(qs[192u + lane + 20u], kv);
-      d[7] += dot(qs[224u + lane + 20u], kv);
+      let kv0 = kr[5];
+      let kv1 = kr[13];
+      { let qv = qs[0u + lane + 20u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 20u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 20u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 20u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[128u + lane + 20u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[160u + lane + 20u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[192u + lane + 20u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[224u + lane + 20u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[6];
-      d[0] += dot(qs[0u + lane + 24u], kv);
-      d[1] += dot(qs[32u + lane + 24u], kv);
-      d[2] += dot(qs[64u + lane + 24u], kv);
-      d[3] += dot(qs[96u + lane + 24u], kv);
-      d[4] += dot(qs[128u + lane + 24u], kv);
-      d[5] += dot(qs[160u + lane + 24u], kv);
-      d[6] += dot(qs[192u + lane + 24u], kv);
-      d[7] += dot(qs[224u + lane + 24u], kv);
+      let kv0 = kr[6];
+      let kv1 = kr[14];
+      { let qv = qs[0u + lane + 24u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 24u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 24u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 24u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[128u + lane + 24u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[160u + lane + 24u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[192u + lane + 24u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[224u + lane + 24u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[7];
-      d[0] += dot(qs[0u + lane + 28u], kv);
-      d[1] += dot(qs[32u + lane + 28u], kv);
-      d[2] += dot(qs[64u + lane + 28u], kv);
-      d[3] += dot(qs[96u + lane + 28u], kv);
-      d[4] += dot(qs[128u + lane + 28u], kv);
-      d[5] += dot(qs[160u + lane + 28u], kv);
-      d[6] += dot(qs[192u + lane + 28u], kv);
-      d[7] += dot(qs[224u + lane + 28u], kv);
+      let kv0 = kr[7];
+      let kv1 = kr[15];
+      { let qv = qs[0u + lane + 28u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 28u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 28u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 28u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[128u + lane + 28u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[160u + lane + 28u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[192u + lane + 28u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[224u + lane + 28u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
-    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
-    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
-    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
-    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
-    var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u);
-    var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u);
-    var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u);
-    var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u);
-    let j = g + 0u * G;
-    if (j < n) {
-      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[4] = max(mx[4], m4);
-      let m5 = s5;
-      mx[5] = max(mx[5], m5);
-      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[6] = max(mx[6], m6);
-      let m7 = s7;
-      mx[7] = max(mx[7], m7);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
-        sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+    {
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+      var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u);
+      var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u);
+      var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u);
+      var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u);
+      let j = g + 0u * G;
+      if (j < n) {
+        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[4] = max(mx[4], m4);
+        let m5 = s5;
+        mx[5] = max(mx[5], m5);
+        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[6] = max(mx[6], m6);
+        let m7 = s7;
+        mx[7] = max(mx[7], m7);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+          sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+        }
       }
     }
-  }
-  {
-    var d: array<f32, 8>;
     {
-      let kv = kr[8];
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[32u + lane + 0u], kv);
-      d[2] += dot(qs[64u + lane + 0u], kv);
-      d[3] += dot(qs[96u + lane + 0u], kv);
-      d[4] += dot(qs[128u + lane + 0u], kv);
-      d[5] += dot(qs[160u + lane + 0u], kv);
-      d[6] += dot(qs[192u + lane + 0u], kv);
-      d[7] += dot(qs[224u + lane + 0u], kv);
-    }
-    {
-      let kv = kr[9];
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[32u + lane + 4u], kv);
-      d[2] += dot(qs[64u + lane + 4u], kv);
-      d[3] += dot(qs[96u + lane + 4u], kv);
-      d[4] += dot(qs[128u + lane + 4u], kv);
-      d[5] += dot(qs[160u + lane + 4u], kv);
-      d[6] += dot(qs[192u + lane + 4u], kv);
-      d[7] += dot(qs[224u + lane + 4u], kv);
-    }
-    {
-      let kv = kr[10];
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[32u + lane + 8u], kv);
-      d[2] += dot(qs[64u + lane + 8u], kv);
-      d[3] += dot(qs[96u + lane + 8u], kv);
-      d[4] += dot(qs[128u + lane + 8u], kv);
-      d[5] += dot(qs[160u + lane + 8u], kv);
-      d[6] += dot(qs[192u + lane + 8u], kv);
-      d[7] += dot(qs[224u + lane + 8u], kv);
-    }
-    {
-      let kv = kr[11];
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[32u + lane + 12u], kv);
-      d[2] += dot(qs[64u + lane + 12u], kv);
-      d[3] += dot(qs[96u + lane + 12u], kv);
-      d[4] += dot(qs[128u + lane + 12u], kv);
-      d[5] += dot(qs[160u + lane + 12u], kv);
-      d[6] += dot(qs[192u + lane + 12u], kv);
-      d[7] += dot(qs[224u + lane + 12u], kv);
-    }
-    {
-      let kv = kr[12];
-      d[0] += dot(qs[0u + lane + 16u], kv);
-      d[1] += dot(qs[32u + lane + 16u], kv);
-      d[2] += dot(qs[64u + lane + 16u], kv);
-      d[3] += dot(qs[96u + lane + 16u], kv);
-      d[4] += dot(qs[128u + lane + 16u], kv);
-      d[5] += dot(qs[160u + lane + 16u], kv);
-      d[6] += dot(qs[192u + lane + 16u], kv);
-      d[7] += dot(qs[224u + lane + 16u], kv);
-    }
-    {
-      let kv = kr[13];
-      d[0] += dot(qs[0u + lane + 20u], kv);
-      d[1] += dot(qs[32u + lane + 20u], kv);
-      d[2] += dot(qs[64u + lane + 20u], kv);
-      d[3] += dot(qs[96u + lane + 20u], kv);
-      d[4] += dot(qs[128u + lane + 20u], kv);
-      d[5] += dot(qs[160u + lane + 20u], kv);
-      d[6] += dot(qs[192u + lane + 20u], kv);
-      d[7] += dot(qs[224u + lane + 20u], kv);
-    }
-    {
-      let kv = kr[14];
-      d[0] += dot(qs[0u + lane + 24u], kv);
-      d[1] += dot(qs[32u + lane + 24u], kv);
-      d[2] += dot(qs[64u + lane + 24u], kv);
-      d[3] += dot(qs[96u + lane + 24u], kv);
-      d[4] += dot(qs[128u + lane + 24u], kv);
-      d[5] += dot(qs[160u + lane + 24u], kv);
-      d[6] += dot(qs[192u + lane + 24u], kv);
-      d[7] += dot(qs[224u + lane + 24u], kv);
-    }
-    {
-      let kv = kr[15];
-      d[0] += dot(qs[0u + lane + 28u], kv);
-      d[1] += dot(qs[32u + lane + 28u], kv);
-      d[2] += dot(qs[64u + lane + 28u], kv);
-      d[3] += dot(qs[96u + lane + 28u], kv);
-      d[4] += dot(qs[128u + lane + 28u], kv);
-      d[5] += dot(qs[160u + lane + 28u], kv);
-      d[6] += dot(qs[192u + lane + 28u], kv);
-      d[7] += dot(qs[224u + lane + 28u], kv);
-    }
-    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
-    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
-    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
-    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
-    var s4 = d[4]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u);
-    var s5 = d[5]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u);
-    var s6 = d[6]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u);
-    var s7 = d[7]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u);
-    let j = g + 1u * G;
-    if (j < n) {
-      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[4] = max(mx[4], m4);
-      let m5 = s5;
-      mx[5] = max(mx[5], m5);
-      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[6] = max(mx[6], m6);
-      let m7 = s7;
-      mx[7] = max(mx[7], m7);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
-        sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+      var s0 = d[8]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+      var s1 = d[9]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+      var s2 = d[10]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+      var s3 = d[11]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+      var s4 = d[12]; s4 += subgroupShuffleXor(s4, 1u); s4 += subgroupShuffleXor(s4, 2u);
+      var s5 = d[13]; s5 += subgroupShuffleXor(s5, 1u); s5 += subgroupShuffleXor(s5, 2u);
+      var s6 = d[14]; s6 += subgroupShuffleXor(s6, 1u); s6 += subgroupShuffleXor(s6, 2u);
+      var s7 = d[15]; s7 += subgroupShuffleXor(s7, 1u); s7 += subgroupShuffleXor(s7, 2u);
+      let j = g + 1u * G;
+      if (j < n) {
+        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[4] = max(mx[4], m4);
+        let m5 = s5;
+        mx[5] = max(mx[5], m5);
+        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[6] = max(mx[6], m6);
+        let m7 = s7;
+        mx[7] = max(mx[7], m7);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+          sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+        }
       }
     }
   }

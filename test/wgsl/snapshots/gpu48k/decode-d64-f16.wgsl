@@ -118,100 +118,77 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[2] = MASKED;
   mx[3] = MASKED;
   {
-    var d: array<f32, 4>;
+    var d: array<f32, 8>;
     {
-      let kv = unpackHalf4(kr[0]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[16u + lane + 0u], kv);
-      d[2] += dot(qs[32u + lane + 0u], kv);
-      d[3] += dot(qs[48u + lane + 0u], kv);
+      let kv0 = unpackHalf4(kr[0]);
+      let kv1 = unpackHalf4(kr[4]);
+      { let qv = qs[0u + lane + 0u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 0u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 0u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 0u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[1]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[16u + lane + 4u], kv);
-      d[2] += dot(qs[32u + lane + 4u], kv);
-      d[3] += dot(qs[48u + lane + 4u], kv);
+      let kv0 = unpackHalf4(kr[1]);
+      let kv1 = unpackHalf4(kr[5]);
+      { let qv = qs[0u + lane + 4u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 4u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 4u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 4u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[2]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[16u + lane + 8u], kv);
-      d[2] += dot(qs[32u + lane + 8u], kv);
-      d[3] += dot(qs[48u + lane + 8u], kv);
+      let kv0 = unpackHalf4(kr[2]);
+      let kv1 = unpackHalf4(kr[6]);
+      { let qv = qs[0u + lane + 8u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 8u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 8u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 8u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[3]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[16u + lane + 12u], kv);
-      d[2] += dot(qs[32u + lane + 12u], kv);
-      d[3] += dot(qs[48u + lane + 12u], kv);
+      let kv0 = unpackHalf4(kr[3]);
+      let kv1 = unpackHalf4(kr[7]);
+      { let qv = qs[0u + lane + 12u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 12u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 12u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 12u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
-    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
-    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
-    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
-    let j = g + 0u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+    {
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+      let j = g + 0u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
       }
     }
-  }
-  {
-    var d: array<f32, 4>;
     {
-      let kv = unpackHalf4(kr[4]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[16u + lane + 0u], kv);
-      d[2] += dot(qs[32u + lane + 0u], kv);
-      d[3] += dot(qs[48u + lane + 0u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[5]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[16u + lane + 4u], kv);
-      d[2] += dot(qs[32u + lane + 4u], kv);
-      d[3] += dot(qs[48u + lane + 4u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[6]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[16u + lane + 8u], kv);
-      d[2] += dot(qs[32u + lane + 8u], kv);
-      d[3] += dot(qs[48u + lane + 8u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[7]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[16u + lane + 12u], kv);
-      d[2] += dot(qs[32u + lane + 12u], kv);
-      d[3] += dot(qs[48u + lane + 12u], kv);
-    }
-    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
-    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
-    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
-    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
-    let j = g + 1u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+      var s0 = d[4]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+      var s1 = d[5]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+      var s2 = d[6]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+      var s3 = d[7]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+      let j = g + 1u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
       }
     }
   }

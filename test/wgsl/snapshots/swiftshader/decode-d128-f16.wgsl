@@ -172,492 +172,301 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[2] = MASKED;
   mx[3] = MASKED;
   {
-    var d: array<f32, 4>;
+    var d: array<f32, 8>;
     {
-      let kv = unpackHalf4(kr[0]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[32u + lane + 0u], kv);
-      d[2] += dot(qs[64u + lane + 0u], kv);
-      d[3] += dot(qs[96u + lane + 0u], kv);
+      let kv0 = unpackHalf4(kr[0]);
+      let kv1 = unpackHalf4(kr[32]);
+      { let qv = qs[0u + lane + 0u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 0u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 0u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 0u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[1]);
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[32u + lane + 1u], kv);
-      d[2] += dot(qs[64u + lane + 1u], kv);
-      d[3] += dot(qs[96u + lane + 1u], kv);
+      let kv0 = unpackHalf4(kr[1]);
+      let kv1 = unpackHalf4(kr[33]);
+      { let qv = qs[0u + lane + 1u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 1u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 1u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 1u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[2]);
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[32u + lane + 2u], kv);
-      d[2] += dot(qs[64u + lane + 2u], kv);
-      d[3] += dot(qs[96u + lane + 2u], kv);
+      let kv0 = unpackHalf4(kr[2]);
+      let kv1 = unpackHalf4(kr[34]);
+      { let qv = qs[0u + lane + 2u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 2u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 2u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 2u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[3]);
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[32u + lane + 3u], kv);
-      d[2] += dot(qs[64u + lane + 3u], kv);
-      d[3] += dot(qs[96u + lane + 3u], kv);
+      let kv0 = unpackHalf4(kr[3]);
+      let kv1 = unpackHalf4(kr[35]);
+      { let qv = qs[0u + lane + 3u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 3u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 3u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 3u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[4]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[32u + lane + 4u], kv);
-      d[2] += dot(qs[64u + lane + 4u], kv);
-      d[3] += dot(qs[96u + lane + 4u], kv);
+      let kv0 = unpackHalf4(kr[4]);
+      let kv1 = unpackHalf4(kr[36]);
+      { let qv = qs[0u + lane + 4u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 4u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 4u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 4u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[5]);
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[32u + lane + 5u], kv);
-      d[2] += dot(qs[64u + lane + 5u], kv);
-      d[3] += dot(qs[96u + lane + 5u], kv);
+      let kv0 = unpackHalf4(kr[5]);
+      let kv1 = unpackHalf4(kr[37]);
+      { let qv = qs[0u + lane + 5u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 5u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 5u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 5u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[6]);
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[32u + lane + 6u], kv);
-      d[2] += dot(qs[64u + lane + 6u], kv);
-      d[3] += dot(qs[96u + lane + 6u], kv);
+      let kv0 = unpackHalf4(kr[6]);
+      let kv1 = unpackHalf4(kr[38]);
+      { let qv = qs[0u + lane + 6u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 6u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 6u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 6u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[7]);
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[32u + lane + 7u], kv);
-      d[2] += dot(qs[64u + lane + 7u], kv);
-      d[3] += dot(qs[96u + lane + 7u], kv);
+      let kv0 = unpackHalf4(kr[7]);
+      let kv1 = unpackHalf4(kr[39]);
+      { let qv = qs[0u + lane + 7u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 7u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 7u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 7u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[8]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[32u + lane + 8u], kv);
-      d[2] += dot(qs[64u + lane + 8u], kv);
-      d[3] += dot(qs[96u + lane + 8u], kv);
+      let kv0 = unpackHalf4(kr[8]);
+      let kv1 = unpackHalf4(kr[40]);
+      { let qv = qs[0u + lane + 8u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 8u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 8u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 8u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[9]);
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[32u + lane + 9u], kv);
-      d[2] += dot(qs[64u + lane + 9u], kv);
-      d[3] += dot(qs[96u + lane + 9u], kv);
+      let kv0 = unpackHalf4(kr[9]);
+      let kv1 = unpackHalf4(kr[41]);
+      { let qv = qs[0u + lane + 9u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 9u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 9u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 9u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[10]);
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[32u + lane + 10u], kv);
-      d[2] += dot(qs[64u + lane + 10u], kv);
-      d[3] += dot(qs[96u + lane + 10u], kv);
+      let kv0 = unpackHalf4(kr[10]);
+      let kv1 = unpackHalf4(kr[42]);
+      { let qv = qs[0u + lane + 10u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 10u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 10u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 10u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[11]);
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[32u + lane + 11u], kv);
-      d[2] += dot(qs[64u + lane + 11u], kv);
-      d[3] += dot(qs[96u + lane + 11u], kv);
+      let kv0 = unpackHalf4(kr[11]);
+      let kv1 = unpackHalf4(kr[43]);
+      { let qv = qs[0u + lane + 11u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 11u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 11u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 11u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[12]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[32u + lane + 12u], kv);
-      d[2] += dot(qs[64u + lane + 12u], kv);
-      d[3] += dot(qs[96u + lane + 12u], kv);
+      let kv0 = unpackHalf4(kr[12]);
+      let kv1 = unpackHalf4(kr[44]);
+      { let qv = qs[0u + lane + 12u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 12u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 12u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 12u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[13]);
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[32u + lane + 13u], kv);
-      d[2] += dot(qs[64u + lane + 13u], kv);
-      d[3] += dot(qs[96u + lane + 13u], kv);
+      let kv0 = unpackHalf4(kr[13]);
+      let kv1 = unpackHalf4(kr[45]);
+      { let qv = qs[0u + lane + 13u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 13u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 13u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 13u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[14]);
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[32u + lane + 14u], kv);
-      d[2] += dot(qs[64u + lane + 14u], kv);
-      d[3] += dot(qs[96u + lane + 14u], kv);
+      let kv0 = unpackHalf4(kr[14]);
+      let kv1 = unpackHalf4(kr[46]);
+      { let qv = qs[0u + lane + 14u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 14u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 14u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 14u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[15]);
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[32u + lane + 15u], kv);
-      d[2] += dot(qs[64u + lane + 15u], kv);
-      d[3] += dot(qs[96u + lane + 15u], kv);
+      let kv0 = unpackHalf4(kr[15]);
+      let kv1 = unpackHalf4(kr[47]);
+      { let qv = qs[0u + lane + 15u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 15u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 15u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 15u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[16]);
-      d[0] += dot(qs[0u + lane + 16u], kv);
-      d[1] += dot(qs[32u + lane + 16u], kv);
-      d[2] += dot(qs[64u + lane + 16u], kv);
-      d[3] += dot(qs[96u + lane + 16u], kv);
+      let kv0 = unpackHalf4(kr[16]);
+      let kv1 = unpackHalf4(kr[48]);
+      { let qv = qs[0u + lane + 16u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 16u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 16u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 16u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[17]);
-      d[0] += dot(qs[0u + lane + 17u], kv);
-      d[1] += dot(qs[32u + lane + 17u], kv);
-      d[2] += dot(qs[64u + lane + 17u], kv);
-      d[3] += dot(qs[96u + lane + 17u], kv);
+      let kv0 = unpackHalf4(kr[17]);
+      let kv1 = unpackHalf4(kr[49]);
+      { let qv = qs[0u + lane + 17u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 17u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 17u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 17u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[18]);
-      d[0] += dot(qs[0u + lane + 18u], kv);
-      d[1] += dot(qs[32u + lane + 18u], kv);
-      d[2] += dot(qs[64u + lane + 18u], kv);
-      d[3] += dot(qs[96u + lane + 18u], kv);
+      let kv0 = unpackHalf4(kr[18]);
+      let kv1 = unpackHalf4(kr[50]);
+      { let qv = qs[0u + lane + 18u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 18u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 18u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 18u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[19]);
-      d[0] += dot(qs[0u + lane + 19u], kv);
-      d[1] += dot(qs[32u + lane + 19u], kv);
-      d[2] += dot(qs[64u + lane + 19u], kv);
-      d[3] += dot(qs[96u + lane + 19u], kv);
+      let kv0 = unpackHalf4(kr[19]);
+      let kv1 = unpackHalf4(kr[51]);
+      { let qv = qs[0u + lane + 19u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 19u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 19u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 19u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[20]);
-      d[0] += dot(qs[0u + lane + 20u], kv);
-      d[1] += dot(qs[32u + lane + 20u], kv);
-      d[2] += dot(qs[64u + lane + 20u], kv);
-      d[3] += dot(qs[96u + lane + 20u], kv);
+      let kv0 = unpackHalf4(kr[20]);
+      let kv1 = unpackHalf4(kr[52]);
+      { let qv = qs[0u + lane + 20u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 20u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 20u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 20u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[21]);
-      d[0] += dot(qs[0u + lane + 21u], kv);
-      d[1] += dot(qs[32u + lane + 21u], kv);
-      d[2] += dot(qs[64u + lane + 21u], kv);
-      d[3] += dot(qs[96u + lane + 21u], kv);
+      let kv0 = unpackHalf4(kr[21]);
+      let kv1 = unpackHalf4(kr[53]);
+      { let qv = qs[0u + lane + 21u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 21u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 21u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 21u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[22]);
-      d[0] += dot(qs[0u + lane + 22u], kv);
-      d[1] += dot(qs[32u + lane + 22u], kv);
-      d[2] += dot(qs[64u + lane + 22u], kv);
-      d[3] += dot(qs[96u + lane + 22u], kv);
+      let kv0 = unpackHalf4(kr[22]);
+      let kv1 = unpackHalf4(kr[54]);
+      { let qv = qs[0u + lane + 22u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 22u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 22u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 22u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[23]);
-      d[0] += dot(qs[0u + lane + 23u], kv);
-      d[1] += dot(qs[32u + lane + 23u], kv);
-      d[2] += dot(qs[64u + lane + 23u], kv);
-      d[3] += dot(qs[96u + lane + 23u], kv);
+      let kv0 = unpackHalf4(kr[23]);
+      let kv1 = unpackHalf4(kr[55]);
+      { let qv = qs[0u + lane + 23u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 23u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 23u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 23u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[24]);
-      d[0] += dot(qs[0u + lane + 24u], kv);
-      d[1] += dot(qs[32u + lane + 24u], kv);
-      d[2] += dot(qs[64u + lane + 24u], kv);
-      d[3] += dot(qs[96u + lane + 24u], kv);
+      let kv0 = unpackHalf4(kr[24]);
+      let kv1 = unpackHalf4(kr[56]);
+      { let qv = qs[0u + lane + 24u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 24u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 24u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 24u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[25]);
-      d[0] += dot(qs[0u + lane + 25u], kv);
-      d[1] += dot(qs[32u + lane + 25u], kv);
-      d[2] += dot(qs[64u + lane + 25u], kv);
-      d[3] += dot(qs[96u + lane + 25u], kv);
+      let kv0 = unpackHalf4(kr[25]);
+      let kv1 = unpackHalf4(kr[57]);
+      { let qv = qs[0u + lane + 25u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 25u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 25u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 25u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[26]);
-      d[0] += dot(qs[0u + lane + 26u], kv);
-      d[1] += dot(qs[32u + lane + 26u], kv);
-      d[2] += dot(qs[64u + lane + 26u], kv);
-      d[3] += dot(qs[96u + lane + 26u], kv);
+      let kv0 = unpackHalf4(kr[26]);
+      let kv1 = unpackHalf4(kr[58]);
+      { let qv = qs[0u + lane + 26u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 26u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 26u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 26u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[27]);
-      d[0] += dot(qs[0u + lane + 27u], kv);
-      d[1] += dot(qs[32u + lane + 27u], kv);
-      d[2] += dot(qs[64u + lane + 27u], kv);
-      d[3] += dot(qs[96u + lane + 27u], kv);
+      let kv0 = unpackHalf4(kr[27]);
+      let kv1 = unpackHalf4(kr[59]);
+      { let qv = qs[0u + lane + 27u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 27u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 27u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 27u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[28]);
-      d[0] += dot(qs[0u + lane + 28u], kv);
-      d[1] += dot(qs[32u + lane + 28u], kv);
-      d[2] += dot(qs[64u + lane + 28u], kv);
-      d[3] += dot(qs[96u + lane + 28u], kv);
+      let kv0 = unpackHalf4(kr[28]);
+      let kv1 = unpackHalf4(kr[60]);
+      { let qv = qs[0u + lane + 28u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 28u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 28u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 28u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[29]);
-      d[0] += dot(qs[0u + lane + 29u], kv);
-      d[1] += dot(qs[32u + lane + 29u], kv);
-      d[2] += dot(qs[64u + lane + 29u], kv);
-      d[3] += dot(qs[96u + lane + 29u], kv);
+      let kv0 = unpackHalf4(kr[29]);
+      let kv1 = unpackHalf4(kr[61]);
+      { let qv = qs[0u + lane + 29u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 29u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 29u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 29u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[30]);
-      d[0] += dot(qs[0u + lane + 30u], kv);
-      d[1] += dot(qs[32u + lane + 30u], kv);
-      d[2] += dot(qs[64u + lane + 30u], kv);
-      d[3] += dot(qs[96u + lane + 30u], kv);
+      let kv0 = unpackHalf4(kr[30]);
+      let kv1 = unpackHalf4(kr[62]);
+      { let qv = qs[0u + lane + 30u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 30u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 30u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 30u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[31]);
-      d[0] += dot(qs[0u + lane + 31u], kv);
-      d[1] += dot(qs[32u + lane + 31u], kv);
-      d[2] += dot(qs[64u + lane + 31u], kv);
-      d[3] += dot(qs[96u + lane + 31u], kv);
+      let kv0 = unpackHalf4(kr[31]);
+      let kv1 = unpackHalf4(kr[63]);
+      { let qv = qs[0u + lane + 31u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 31u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 31u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 31u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    let j = g + 0u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+    {
+      var s0 = d[0];
+      var s1 = d[1];
+      var s2 = d[2];
+      var s3 = d[3];
+      let j = g + 0u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
       }
     }
-  }
-  {
-    var d: array<f32, 4>;
     {
-      let kv = unpackHalf4(kr[32]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[32u + lane + 0u], kv);
-      d[2] += dot(qs[64u + lane + 0u], kv);
-      d[3] += dot(qs[96u + lane + 0u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[33]);
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[32u + lane + 1u], kv);
-      d[2] += dot(qs[64u + lane + 1u], kv);
-      d[3] += dot(qs[96u + lane + 1u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[34]);
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[32u + lane + 2u], kv);
-      d[2] += dot(qs[64u + lane + 2u], kv);
-      d[3] += dot(qs[96u + lane + 2u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[35]);
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[32u + lane + 3u], kv);
-      d[2] += dot(qs[64u + lane + 3u], kv);
-      d[3] += dot(qs[96u + lane + 3u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[36]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[32u + lane + 4u], kv);
-      d[2] += dot(qs[64u + lane + 4u], kv);
-      d[3] += dot(qs[96u + lane + 4u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[37]);
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[32u + lane + 5u], kv);
-      d[2] += dot(qs[64u + lane + 5u], kv);
-      d[3] += dot(qs[96u + lane + 5u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[38]);
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[32u + lane + 6u], kv);
-      d[2] += dot(qs[64u + lane + 6u], kv);
-      d[3] += dot(qs[96u + lane + 6u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[39]);
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[32u + lane + 7u], kv);
-      d[2] += dot(qs[64u + lane + 7u], kv);
-      d[3] += dot(qs[96u + lane + 7u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[40]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[32u + lane + 8u], kv);
-      d[2] += dot(qs[64u + lane + 8u], kv);
-      d[3] += dot(qs[96u + lane + 8u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[41]);
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[32u + lane + 9u], kv);
-      d[2] += dot(qs[64u + lane + 9u], kv);
-      d[3] += dot(qs[96u + lane + 9u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[42]);
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[32u + lane + 10u], kv);
-      d[2] += dot(qs[64u + lane + 10u], kv);
-      d[3] += dot(qs[96u + lane + 10u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[43]);
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[32u + lane + 11u], kv);
-      d[2] += dot(qs[64u + lane + 11u], kv);
-      d[3] += dot(qs[96u + lane + 11u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[44]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[32u + lane + 12u], kv);
-      d[2] += dot(qs[64u + lane + 12u], kv);
-      d[3] += dot(qs[96u + lane + 12u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[45]);
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[32u + lane + 13u], kv);
-      d[2] += dot(qs[64u + lane + 13u], kv);
-      d[3] += dot(qs[96u + lane + 13u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[46]);
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[32u + lane + 14u], kv);
-      d[2] += dot(qs[64u + lane + 14u], kv);
-      d[3] += dot(qs[96u + lane + 14u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[47]);
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[32u + lane + 15u], kv);
-      d[2] += dot(qs[64u + lane + 15u], kv);
-      d[3] += dot(qs[96u + lane + 15u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[48]);
-      d[0] += dot(qs[0u + lane + 16u], kv);
-      d[1] += dot(qs[32u + lane + 16u], kv);
-      d[2] += dot(qs[64u + lane + 16u], kv);
-      d[3] += dot(qs[96u + lane + 16u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[49]);
-      d[0] += dot(qs[0u + lane + 17u], kv);
-      d[1] += dot(qs[32u + lane + 17u], kv);
-      d[2] += dot(qs[64u + lane + 17u], kv);
-      d[3] += dot(qs[96u + lane + 17u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[50]);
-      d[0] += dot(qs[0u + lane + 18u], kv);
-      d[1] += dot(qs[32u + lane + 18u], kv);
-      d[2] += dot(qs[64u + lane + 18u], kv);
-      d[3] += dot(qs[96u + lane + 18u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[51]);
-      d[0] += dot(qs[0u + lane + 19u], kv);
-      d[1] += dot(qs[32u + lane + 19u], kv);
-      d[2] += dot(qs[64u + lane + 19u], kv);
-      d[3] += dot(qs[96u + lane + 19u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[52]);
-      d[0] += dot(qs[0u + lane + 20u], kv);
-      d[1] += dot(qs[32u + lane + 20u], kv);
-      d[2] += dot(qs[64u + lane + 20u], kv);
-      d[3] += dot(qs[96u + lane + 20u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[53]);
-      d[0] += dot(qs[0u + lane + 21u], kv);
-      d[1] += dot(qs[32u + lane + 21u], kv);
-      d[2] += dot(qs[64u + lane + 21u], kv);
-      d[3] += dot(qs[96u + lane + 21u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[54]);
-      d[0] += dot(qs[0u + lane + 22u], kv);
-      d[1] += dot(qs[32u + lane + 22u], kv);
-      d[2] += dot(qs[64u + lane + 22u], kv);
-      d[3] += dot(qs[96u + lane + 22u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[55]);
-      d[0] += dot(qs[0u + lane + 23u], kv);
-      d[1] += dot(qs[32u + lane + 23u], kv);
-      d[2] += dot(qs[64u + lane + 23u], kv);
-      d[3] += dot(qs[96u + lane + 23u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[56]);
-      d[0] += dot(qs[0u + lane + 24u], kv);
-      d[1] += dot(qs[32u + lane + 24u], kv);
-      d[2] += dot(qs[64u + lane + 24u], kv);
-      d[3] += dot(qs[96u + lane + 24u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[57]);
-      d[0] += dot(qs[0u + lane + 25u], kv);
-      d[1] += dot(qs[32u + lane + 25u], kv);
-      d[2] += dot(qs[64u + lane + 25u], kv);
-      d[3] += dot(qs[96u + lane + 25u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[58]);
-      d[0] += dot(qs[0u + lane + 26u], kv);
-      d[1] += dot(qs[32u + lane + 26u], kv);
-      d[2] += dot(qs[64u + lane + 26u], kv);
-      d[3] += dot(qs[96u + lane + 26u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[59]);
-      d[0] += dot(qs[0u + lane + 27u], kv);
-      d[1] += dot(qs[32u + lane + 27u], kv);
-      d[2] += dot(qs[64u + lane + 27u], kv);
-      d[3] += dot(qs[96u + lane + 27u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[60]);
-      d[0] += dot(qs[0u + lane + 28u], kv);
-      d[1] += dot(qs[32u + lane + 28u], kv);
-      d[2] += dot(qs[64u + lane + 28u], kv);
-      d[3] += dot(qs[96u + lane + 28u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[61]);
-      d[0] += dot(qs[0u + lane + 29u], kv);
-      d[1] += dot(qs[32u + lane + 29u], kv);
-      d[2] += dot(qs[64u + lane + 29u], kv);
-      d[3] += dot(qs[96u + lane + 29u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[62]);
-      d[0] += dot(qs[0u + lane + 30u], kv);
-      d[1] += dot(qs[32u + lane + 30u], kv);
-      d[2] += dot(qs[64u + lane + 30u], kv);
-      d[3] += dot(qs[96u + lane + 30u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[63]);
-      d[0] += dot(qs[0u + lane + 31u], kv);
-      d[1] += dot(qs[32u + lane + 31u], kv);
-      d[2] += dot(qs[64u + lane + 31u], kv);
-      d[3] += dot(qs[96u + lane + 31u], kv);
-    }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    let j = g + 1u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+      var s0 = d[4];
+      var s1 = d[5];
+      var s2 = d[6];
+      var s3 = d[7];
+      let j = g + 1u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
       }
     }
   }

@@ -158,422 +158,263 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[6] = MASKED;
   mx[7] = MASKED;
   {
-    var d: array<f32, 8>;
+    var d: array<f32, 16>;
     {
-      let kv = kr[0];
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[16u + lane + 0u], kv);
-      d[2] += dot(qs[32u + lane + 0u], kv);
-      d[3] += dot(qs[48u + lane + 0u], kv);
-      d[4] += dot(qs[64u + lane + 0u], kv);
-      d[5] += dot(qs[80u + lane + 0u], kv);
-      d[6] += dot(qs[96u + lane + 0u], kv);
-      d[7] += dot(qs[112u + lane + 0u], kv);
+      let kv0 = kr[0];
+      let kv1 = kr[16];
+      { let qv = qs[0u + lane + 0u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 0u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 0u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 0u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 0u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 0u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 0u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 0u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[1];
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[16u + lane + 1u], kv);
-      d[2] += dot(qs[32u + lane + 1u], kv);
-      d[3] += dot(qs[48u + lane + 1u], kv);
-      d[4] += dot(qs[64u + lane + 1u], kv);
-      d[5] += dot(qs[80u + lane + 1u], kv);
-      d[6] += dot(qs[96u + lane + 1u], kv);
-      d[7] += dot(qs[112u + lane + 1u], kv);
+      let kv0 = kr[1];
+      let kv1 = kr[17];
+      { let qv = qs[0u + lane + 1u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 1u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 1u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 1u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 1u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 1u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 1u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 1u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[2];
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[16u + lane + 2u], kv);
-      d[2] += dot(qs[32u + lane + 2u], kv);
-      d[3] += dot(qs[48u + lane + 2u], kv);
-      d[4] += dot(qs[64u + lane + 2u], kv);
-      d[5] += dot(qs[80u + lane + 2u], kv);
-      d[6] += dot(qs[96u + lane + 2u], kv);
-      d[7] += dot(qs[112u + lane + 2u], kv);
+      let kv0 = kr[2];
+      let kv1 = kr[18];
+      { let qv = qs[0u + lane + 2u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 2u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 2u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 2u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 2u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 2u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 2u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 2u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[3];
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[16u + lane + 3u], kv);
-      d[2] += dot(qs[32u + lane + 3u], kv);
-      d[3] += dot(qs[48u + lane + 3u], kv);
-      d[4] += dot(qs[64u + lane + 3u], kv);
-      d[5] += dot(qs[80u + lane + 3u], kv);
-      d[6] += dot(qs[96u + lane + 3u], kv);
-      d[7] += dot(qs[112u + lane + 3u], kv);
+      let kv0 = kr[3];
+      let kv1 = kr[19];
+      { let qv = qs[0u + lane + 3u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 3u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 3u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 3u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 3u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 3u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 3u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 3u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[4];
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[16u + lane + 4u], kv);
-      d[2] += dot(qs[32u + lane + 4u], kv);
-      d[3] += dot(qs[48u + lane + 4u], kv);
-      d[4] += dot(qs[64u + lane + 4u], kv);
-      d[5] += dot(qs[80u + lane + 4u], kv);
-      d[6] += dot(qs[96u + lane + 4u], kv);
-      d[7] += dot(qs[112u + lane + 4u], kv);
+      let kv0 = kr[4];
+      let kv1 = kr[20];
+      { let qv = qs[0u + lane + 4u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 4u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 4u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 4u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 4u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 4u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 4u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 4u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[5];
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[16u + lane + 5u], kv);
-      d[2] += dot(qs[32u + lane + 5u], kv);
-      d[3] += dot(qs[48u + lane + 5u], kv);
-      d[4] += dot(qs[64u + lane + 5u], kv);
-      d[5] += dot(qs[80u + lane + 5u], kv);
-      d[6] += dot(qs[96u + lane + 5u], kv);
-      d[7] += dot(qs[112u + lane + 5u], kv);
+      let kv0 = kr[5];
+      let kv1 = kr[21];
+      { let qv = qs[0u + lane + 5u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 5u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 5u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 5u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 5u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 5u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 5u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 5u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[6];
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[16u + lane + 6u], kv);
-      d[2] += dot(qs[32u + lane + 6u], kv);
-      d[3] += dot(qs[48u + lane + 6u], kv);
-      d[4] += dot(qs[64u + lane + 6u], kv);
-      d[5] += dot(qs[80u + lane + 6u], kv);
-      d[6] += dot(qs[96u + lane + 6u], kv);
-      d[7] += dot(qs[112u + lane + 6u], kv);
+      let kv0 = kr[6];
+      let kv1 = kr[22];
+      { let qv = qs[0u + lane + 6u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 6u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 6u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 6u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 6u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 6u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 6u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 6u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[7];
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[16u + lane + 7u], kv);
-      d[2] += dot(qs[32u + lane + 7u], kv);
-      d[3] += dot(qs[48u + lane + 7u], kv);
-      d[4] += dot(qs[64u + lane + 7u], kv);
-      d[5] += dot(qs[80u + lane + 7u], kv);
-      d[6] += dot(qs[96u + lane + 7u], kv);
-      d[7] += dot(qs[112u + lane + 7u], kv);
+      let kv0 = kr[7];
+      let kv1 = kr[23];
+      { let qv = qs[0u + lane + 7u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 7u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 7u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 7u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 7u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 7u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 7u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 7u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[8];
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[16u + lane + 8u], kv);
-      d[2] += dot(qs[32u + lane + 8u], kv);
-      d[3] += dot(qs[48u + lane + 8u], kv);
-      d[4] += dot(qs[64u + lane + 8u], kv);
-      d[5] += dot(qs[80u + lane + 8u], kv);
-      d[6] += dot(qs[96u + lane + 8u], kv);
-      d[7] += dot(qs[112u + lane + 8u], kv);
+      let kv0 = kr[8];
+      let kv1 = kr[24];
+      { let qv = qs[0u + lane + 8u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 8u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 8u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 8u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 8u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 8u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 8u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 8u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[9];
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[16u + lane + 9u], kv);
-      d[2] += dot(qs[32u + lane + 9u], kv);
-      d[3] += dot(qs[48u + lane + 9u], kv);
-      d[4] += dot(qs[64u + lane + 9u], kv);
-      d[5] += dot(qs[80u + lane + 9u], kv);
-      d[6] += dot(qs[96u + lane + 9u], kv);
-      d[7] += dot(qs[112u + lane + 9u], kv);
+      let kv0 = kr[9];
+      let kv1 = kr[25];
+      { let qv = qs[0u + lane + 9u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 9u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 9u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 9u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 9u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 9u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 9u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 9u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[10];
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[16u + lane + 10u], kv);
-      d[2] += dot(qs[32u + lane + 10u], kv);
-      d[3] += dot(qs[48u + lane + 10u], kv);
-      d[4] += dot(qs[64u + lane + 10u], kv);
-      d[5] += dot(qs[80u + lane + 10u], kv);
-      d[6] += dot(qs[96u + lane + 10u], kv);
-      d[7] += dot(qs[112u + lane + 10u], kv);
+      let kv0 = kr[10];
+      let kv1 = kr[26];
+      { let qv = qs[0u + lane + 10u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 10u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 10u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 10u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 10u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 10u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 10u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 10u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[11];
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[16u + lane + 11u], kv);
-      d[2] += dot(qs[32u + lane + 11u], kv);
-      d[3] += dot(qs[48u + lane + 11u], kv);
-      d[4] += dot(qs[64u + lane + 11u], kv);
-      d[5] += dot(qs[80u + lane + 11u], kv);
-      d[6] += dot(qs[96u + lane + 11u], kv);
-      d[7] += dot(qs[112u + lane + 11u], kv);
+      let kv0 = kr[11];
+      let kv1 = kr[27];
+      { let qv = qs[0u + lane + 11u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 11u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 11u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 11u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 11u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 11u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 11u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 11u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[12];
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[16u + lane + 12u], kv);
-      d[2] += dot(qs[32u + lane + 12u], kv);
-      d[3] += dot(qs[48u + lane + 12u], kv);
-      d[4] += dot(qs[64u + lane + 12u], kv);
-      d[5] += dot(qs[80u + lane + 12u], kv);
-      d[6] += dot(qs[96u + lane + 12u], kv);
-      d[7] += dot(qs[112u + lane + 12u], kv);
+      let kv0 = kr[12];
+      let kv1 = kr[28];
+      { let qv = qs[0u + lane + 12u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 12u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 12u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 12u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 12u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 12u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 12u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 12u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[13];
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[16u + lane + 13u], kv);
-      d[2] += dot(qs[32u + lane + 13u], kv);
-      d[3] += dot(qs[48u + lane + 13u], kv);
-      d[4] += dot(qs[64u + lane + 13u], kv);
-      d[5] += dot(qs[80u + lane + 13u], kv);
-      d[6] += dot(qs[96u + lane + 13u], kv);
-      d[7] += dot(qs[112u + lane + 13u], kv);
+      let kv0 = kr[13];
+      let kv1 = kr[29];
+      { let qv = qs[0u + lane + 13u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 13u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 13u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 13u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 13u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 13u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 13u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 13u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[14];
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[16u + lane + 14u], kv);
-      d[2] += dot(qs[32u + lane + 14u], kv);
-      d[3] += dot(qs[48u + lane + 14u], kv);
-      d[4] += dot(qs[64u + lane + 14u], kv);
-      d[5] += dot(qs[80u + lane + 14u], kv);
-      d[6] += dot(qs[96u + lane + 14u], kv);
-      d[7] += dot(qs[112u + lane + 14u], kv);
+      let kv0 = kr[14];
+      let kv1 = kr[30];
+      { let qv = qs[0u + lane + 14u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 14u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 14u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 14u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 14u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 14u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 14u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 14u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[15];
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[16u + lane + 15u], kv);
-      d[2] += dot(qs[32u + lane + 15u], kv);
-      d[3] += dot(qs[48u + lane + 15u], kv);
-      d[4] += dot(qs[64u + lane + 15u], kv);
-      d[5] += dot(qs[80u + lane + 15u], kv);
-      d[6] += dot(qs[96u + lane + 15u], kv);
-      d[7] += dot(qs[112u + lane + 15u], kv);
+      let kv0 = kr[15];
+      let kv1 = kr[31];
+      { let qv = qs[0u + lane + 15u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 15u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 15u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 15u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 15u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 15u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 15u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 15u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    var s4 = d[4];
-    var s5 = d[5];
-    var s6 = d[6];
-    var s7 = d[7];
-    let j = g + 0u * G;
-    if (j < n) {
-      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[4] = max(mx[4], m4);
-      let m5 = s5;
-      mx[5] = max(mx[5], m5);
-      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[6] = max(mx[6], m6);
-      let m7 = s7;
-      mx[7] = max(mx[7], m7);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
-        sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+    {
+      var s0 = d[0];
+      var s1 = d[1];
+      var s2 = d[2];
+      var s3 = d[3];
+      var s4 = d[4];
+      var s5 = d[5];
+      var s6 = d[6];
+      var s7 = d[7];
+      let j = g + 0u * G;
+      if (j < n) {
+        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[4] = max(mx[4], m4);
+        let m5 = s5;
+        mx[5] = max(mx[5], m5);
+        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[6] = max(mx[6], m6);
+        let m7 = s7;
+        mx[7] = max(mx[7], m7);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+          sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+        }
       }
     }
-  }
-  {
-    var d: array<f32, 8>;
     {
-      let kv = kr[16];
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[16u + lane + 0u], kv);
-      d[2] += dot(qs[32u + lane + 0u], kv);
-      d[3] += dot(qs[48u + lane + 0u], kv);
-      d[4] += dot(qs[64u + lane + 0u], kv);
-      d[5] += dot(qs[80u + lane + 0u], kv);
-      d[6] += dot(qs[96u + lane + 0u], kv);
-      d[7] += dot(qs[112u + lane + 0u], kv);
-    }
-    {
-      let kv = kr[17];
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[16u + lane + 1u], kv);
-      d[2] += dot(qs[32u + lane + 1u], kv);
-      d[3] += dot(qs[48u + lane + 1u], kv);
-      d[4] += dot(qs[64u + lane + 1u], kv);
-      d[5] += dot(qs[80u + lane + 1u], kv);
-      d[6] += dot(qs[96u + lane + 1u], kv);
-      d[7] += dot(qs[112u + lane + 1u], kv);
-    }
-    {
-      let kv = kr[18];
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[16u + lane + 2u], kv);
-      d[2] += dot(qs[32u + lane + 2u], kv);
-      d[3] += dot(qs[48u + lane + 2u], kv);
-      d[4] += dot(qs[64u + lane + 2u], kv);
-      d[5] += dot(qs[80u + lane + 2u], kv);
-      d[6] += dot(qs[96u + lane + 2u], kv);
-      d[7] += dot(qs[112u + lane + 2u], kv);
-    }
-    {
-      let kv = kr[19];
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[16u + lane + 3u], kv);
-      d[2] += dot(qs[32u + lane + 3u], kv);
-      d[3] += dot(qs[48u + lane + 3u], kv);
-      d[4] += dot(qs[64u + lane + 3u], kv);
-      d[5] += dot(qs[80u + lane + 3u], kv);
-      d[6] += dot(qs[96u + lane + 3u], kv);
-      d[7] += dot(qs[112u + lane + 3u], kv);
-    }
-    {
-      let kv = kr[20];
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[16u + lane + 4u], kv);
-      d[2] += dot(qs[32u + lane + 4u], kv);
-      d[3] += dot(qs[48u + lane + 4u], kv);
-      d[4] += dot(qs[64u + lane + 4u], kv);
-      d[5] += dot(qs[80u + lane + 4u], kv);
-      d[6] += dot(qs[96u + lane + 4u], kv);
-      d[7] += dot(qs[112u + lane + 4u], kv);
-    }
-    {
-      let kv = kr[21];
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[16u + lane + 5u], kv);
-      d[2] += dot(qs[32u + lane + 5u], kv);
-      d[3] += dot(qs[48u + lane + 5u], kv);
-      d[4] += dot(qs[64u + lane + 5u], kv);
-      d[5] += dot(qs[80u + lane + 5u], kv);
-      d[6] += dot(qs[96u + lane + 5u], kv);
-      d[7] += dot(qs[112u + lane + 5u], kv);
-    }
-    {
-      let kv = kr[22];
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[16u + lane + 6u], kv);
-      d[2] += dot(qs[32u + lane + 6u], kv);
-      d[3] += dot(qs[48u + lane + 6u], kv);
-      d[4] += dot(qs[64u + lane + 6u], kv);
-      d[5] += dot(qs[80u + lane + 6u], kv);
-      d[6] += dot(qs[96u + lane + 6u], kv);
-      d[7] += dot(qs[112u + lane + 6u], kv);
-    }
-    {
-      let kv = kr[23];
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[16u + lane + 7u], kv);
-      d[2] += dot(qs[32u + lane + 7u], kv);
-      d[3] += dot(qs[48u + lane + 7u], kv);
-      d[4] += dot(qs[64u + lane + 7u], kv);
-      d[5] += dot(qs[80u + lane + 7u], kv);
-      d[6] += dot(qs[96u + lane + 7u], kv);
-      d[7] += dot(qs[112u + lane + 7u], kv);
-    }
-    {
-      let kv = kr[24];
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[16u + lane + 8u], kv);
-      d[2] += dot(qs[32u + lane + 8u], kv);
-      d[3] += dot(qs[48u + lane + 8u], kv);
-      d[4] += dot(qs[64u + lane + 8u], kv);
-      d[5] += dot(qs[80u + lane + 8u], kv);
-      d[6] += dot(qs[96u + lane + 8u], kv);
-      d[7] += dot(qs[112u + lane + 8u], kv);
-    }
-    {
-      let kv = kr[25];
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[16u + lane + 9u], kv);
-      d[2] += dot(qs[32u + lane + 9u], kv);
-      d[3] += dot(qs[48u + lane + 9u], kv);
-      d[4] += dot(qs[64u + lane + 9u], kv);
-      d[5] += dot(qs[80u + lane + 9u], kv);
-      d[6] += dot(qs[96u + lane + 9u], kv);
-      d[7] += dot(qs[112u + lane + 9u], kv);
-    }
-    {
-      let kv = kr[26];
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[16u + lane + 10u], kv);
-      d[2] += dot(qs[32u + lane + 10u], kv);
-      d[3] += dot(qs[48u + lane + 10u], kv);
-      d[4] += dot(qs[64u + lane + 10u], kv);
-      d[5] += dot(qs[80u + lane + 10u], kv);
-      d[6] += dot(qs[96u + lane + 10u], kv);
-      d[7] += dot(qs[112u + lane + 10u], kv);
-    }
-    {
-      let kv = kr[27];
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[16u + lane + 11u], kv);
-      d[2] += dot(qs[32u + lane + 11u], kv);
-      d[3] += dot(qs[48u + lane + 11u], kv);
-      d[4] += dot(qs[64u + lane + 11u], kv);
-      d[5] += dot(qs[80u + lane + 11u], kv);
-      d[6] += dot(qs[96u + lane + 11u], kv);
-      d[7] += dot(qs[112u + lane + 11u], kv);
-    }
-    {
-      let kv = kr[28];
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[16u + lane + 12u], kv);
-      d[2] += dot(qs[32u + lane + 12u], kv);
-      d[3] += dot(qs[48u + lane + 12u], kv);
-      d[4] += dot(qs[64u + lane + 12u], kv);
-      d[5] += dot(qs[80u + lane + 12u], kv);
-      d[6] += dot(qs[96u + lane + 12u], kv);
-      d[7] += dot(qs[112u + lane + 12u], kv);
-    }
-    {
-      let kv = kr[29];
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[16u + lane + 13u], kv);
-      d[2] += dot(qs[32u + lane + 13u], kv);
-      d[3] += dot(qs[48u + lane + 13u], kv);
-      d[4] += dot(qs[64u + lane + 13u], kv);
-      d[5] += dot(qs[80u + lane + 13u], kv);
-      d[6] += dot(qs[96u + lane + 13u], kv);
-      d[7] += dot(qs[112u + lane + 13u], kv);
-    }
-    {
-      let kv = kr[30];
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[16u + lane + 14u], kv);
-      d[2] += dot(qs[32u + lane + 14u], kv);
-      d[3] += dot(qs[48u + lane + 14u], kv);
-      d[4] += dot(qs[64u + lane + 14u], kv);
-      d[5] += dot(qs[80u + lane + 14u], kv);
-      d[6] += dot(qs[96u + lane + 14u], kv);
-      d[7] += dot(qs[112u + lane + 14u], kv);
-    }
-    {
-      let kv = kr[31];
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[16u + lane + 15u], kv);
-      d[2] += dot(qs[32u + lane + 15u], kv);
-      d[3] += dot(qs[48u + lane + 15u], kv);
-      d[4] += dot(qs[64u + lane + 15u], kv);
-      d[5] += dot(qs[80u + lane + 15u], kv);
-      d[6] += dot(qs[96u + lane + 15u], kv);
-      d[7] += dot(qs[112u + lane + 15u], kv);
-    }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    var s4 = d[4];
-    var s5 = d[5];
-    var s6 = d[6];
-    var s7 = d[7];
-    let j = g + 1u * G;
-    if (j < n) {
-      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[4] = max(mx[4], m4);
-      let m5 = s5;
-      mx[5] = max(mx[5], m5);
-      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[6] = max(mx[6], m6);
-      let m7 = s7;
-      mx[7] = max(mx[7], m7);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
-        sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+      var s0 = d[8];
+      var s1 = d[9];
+      var s2 = d[10];
+      var s3 = d[11];
+      var s4 = d[12];
+      var s5 = d[13];
+      var s6 = d[14];
+      var s7 = d[15];
+      let j = g + 1u * G;
+      if (j < n) {
+        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[4] = max(mx[4], m4);
+        let m5 = s5;
+        mx[5] = max(mx[5], m5);
+        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[6] = max(mx[6], m6);
+        let m7 = s7;
+        mx[7] = max(mx[7], m7);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+          sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+        }
       }
     }
   }

@@ -140,268 +140,173 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[2] = MASKED;
   mx[3] = MASKED;
   {
-    var d: array<f32, 4>;
+    var d: array<f32, 8>;
     {
-      let kv = unpackHalf4(kr[0]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[16u + lane + 0u], kv);
-      d[2] += dot(qs[32u + lane + 0u], kv);
-      d[3] += dot(qs[48u + lane + 0u], kv);
+      let kv0 = unpackHalf4(kr[0]);
+      let kv1 = unpackHalf4(kr[16]);
+      { let qv = qs[0u + lane + 0u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 0u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 0u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 0u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[1]);
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[16u + lane + 1u], kv);
-      d[2] += dot(qs[32u + lane + 1u], kv);
-      d[3] += dot(qs[48u + lane + 1u], kv);
+      let kv0 = unpackHalf4(kr[1]);
+      let kv1 = unpackHalf4(kr[17]);
+      { let qv = qs[0u + lane + 1u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 1u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 1u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 1u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[2]);
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[16u + lane + 2u], kv);
-      d[2] += dot(qs[32u + lane + 2u], kv);
-      d[3] += dot(qs[48u + lane + 2u], kv);
+      let kv0 = unpackHalf4(kr[2]);
+      let kv1 = unpackHalf4(kr[18]);
+      { let qv = qs[0u + lane + 2u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 2u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 2u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 2u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[3]);
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[16u + lane + 3u], kv);
-      d[2] += dot(qs[32u + lane + 3u], kv);
-      d[3] += dot(qs[48u + lane + 3u], kv);
+      let kv0 = unpackHalf4(kr[3]);
+      let kv1 = unpackHalf4(kr[19]);
+      { let qv = qs[0u + lane + 3u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 3u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 3u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 3u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[4]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[16u + lane + 4u], kv);
-      d[2] += dot(qs[32u + lane + 4u], kv);
-      d[3] += dot(qs[48u + lane + 4u], kv);
+      let kv0 = unpackHalf4(kr[4]);
+      let kv1 = unpackHalf4(kr[20]);
+      { let qv = qs[0u + lane + 4u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 4u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 4u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 4u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[5]);
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[16u + lane + 5u], kv);
-      d[2] += dot(qs[32u + lane + 5u], kv);
-      d[3] += dot(qs[48u + lane + 5u], kv);
+      let kv0 = unpackHalf4(kr[5]);
+      let kv1 = unpackHalf4(kr[21]);
+      { let qv = qs[0u + lane + 5u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 5u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 5u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 5u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[6]);
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[16u + lane + 6u], kv);
-      d[2] += dot(qs[32u + lane + 6u], kv);
-      d[3] += dot(qs[48u + lane + 6u], kv);
+      let kv0 = unpackHalf4(kr[6]);
+      let kv1 = unpackHalf4(kr[22]);
+      { let qv = qs[0u + lane + 6u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 6u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 6u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 6u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[7]);
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[16u + lane + 7u], kv);
-      d[2] += dot(qs[32u + lane + 7u], kv);
-      d[3] += dot(qs[48u + lane + 7u], kv);
+      let kv0 = unpackHalf4(kr[7]);
+      let kv1 = unpackHalf4(kr[23]);
+      { let qv = qs[0u + lane + 7u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 7u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 7u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 7u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[8]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[16u + lane + 8u], kv);
-      d[2] += dot(qs[32u + lane + 8u], kv);
-      d[3] += dot(qs[48u + lane + 8u], kv);
+      let kv0 = unpackHalf4(kr[8]);
+      let kv1 = unpackHalf4(kr[24]);
+      { let qv = qs[0u + lane + 8u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 8u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 8u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 8u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[9]);
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[16u + lane + 9u], kv);
-      d[2] += dot(qs[32u + lane + 9u], kv);
-      d[3] += dot(qs[48u + lane + 9u], kv);
+      let kv0 = unpackHalf4(kr[9]);
+      let kv1 = unpackHalf4(kr[25]);
+      { let qv = qs[0u + lane + 9u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 9u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 9u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 9u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[10]);
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[16u + lane + 10u], kv);
-      d[2] += dot(qs[32u + lane + 10u], kv);
-      d[3] += dot(qs[48u + lane + 10u], kv);
+      let kv0 = unpackHalf4(kr[10]);
+      let kv1 = unpackHalf4(kr[26]);
+      { let qv = qs[0u + lane + 10u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 10u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 10u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 10u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[11]);
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[16u + lane + 11u], kv);
-      d[2] += dot(qs[32u + lane + 11u], kv);
-      d[3] += dot(qs[48u + lane + 11u], kv);
+      let kv0 = unpackHalf4(kr[11]);
+      let kv1 = unpackHalf4(kr[27]);
+      { let qv = qs[0u + lane + 11u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 11u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 11u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 11u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[12]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[16u + lane + 12u], kv);
-      d[2] += dot(qs[32u + lane + 12u], kv);
-      d[3] += dot(qs[48u + lane + 12u], kv);
+      let kv0 = unpackHalf4(kr[12]);
+      let kv1 = unpackHalf4(kr[28]);
+      { let qv = qs[0u + lane + 12u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 12u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 12u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 12u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[13]);
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[16u + lane + 13u], kv);
-      d[2] += dot(qs[32u + lane + 13u], kv);
-      d[3] += dot(qs[48u + lane + 13u], kv);
+      let kv0 = unpackHalf4(kr[13]);
+      let kv1 = unpackHalf4(kr[29]);
+      { let qv = qs[0u + lane + 13u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 13u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 13u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 13u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[14]);
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[16u + lane + 14u], kv);
-      d[2] += dot(qs[32u + lane + 14u], kv);
-      d[3] += dot(qs[48u + lane + 14u], kv);
+      let kv0 = unpackHalf4(kr[14]);
+      let kv1 = unpackHalf4(kr[30]);
+      { let qv = qs[0u + lane + 14u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 14u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 14u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 14u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[15]);
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[16u + lane + 15u], kv);
-      d[2] += dot(qs[32u + lane + 15u], kv);
-      d[3] += dot(qs[48u + lane + 15u], kv);
+      let kv0 = unpackHalf4(kr[15]);
+      let kv1 = unpackHalf4(kr[31]);
+      { let qv = qs[0u + lane + 15u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 15u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 15u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 15u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    let j = g + 0u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+    {
+      var s0 = d[0];
+      var s1 = d[1];
+      var s2 = d[2];
+      var s3 = d[3];
+      let j = g + 0u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
       }
     }
-  }
-  {
-    var d: array<f32, 4>;
     {
-      let kv = unpackHalf4(kr[16]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[16u + lane + 0u], kv);
-      d[2] += dot(qs[32u + lane + 0u], kv);
-      d[3] += dot(qs[48u + lane + 0u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[17]);
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[16u + lane + 1u], kv);
-      d[2] += dot(qs[32u + lane + 1u], kv);
-      d[3] += dot(qs[48u + lane + 1u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[18]);
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[16u + lane + 2u], kv);
-      d[2] += dot(qs[32u + lane + 2u], kv);
-      d[3] += dot(qs[48u + lane + 2u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[19]);
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[16u + lane + 3u], kv);
-      d[2] += dot(qs[32u + lane + 3u], kv);
-      d[3] += dot(qs[48u + lane + 3u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[20]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[16u + lane + 4u], kv);
-      d[2] += dot(qs[32u + lane + 4u], kv);
-      d[3] += dot(qs[48u + lane + 4u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[21]);
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[16u + lane + 5u], kv);
-      d[2] += dot(qs[32u + lane + 5u], kv);
-      d[3] += dot(qs[48u + lane + 5u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[22]);
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[16u + lane + 6u], kv);
-      d[2] += dot(qs[32u + lane + 6u], kv);
-      d[3] += dot(qs[48u + lane + 6u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[23]);
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[16u + lane + 7u], kv);
-      d[2] += dot(qs[32u + lane + 7u], kv);
-      d[3] += dot(qs[48u + lane + 7u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[24]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[16u + lane + 8u], kv);
-      d[2] += dot(qs[32u + lane + 8u], kv);
-      d[3] += dot(qs[48u + lane + 8u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[25]);
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[16u + lane + 9u], kv);
-      d[2] += dot(qs[32u + lane + 9u], kv);
-      d[3] += dot(qs[48u + lane + 9u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[26]);
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[16u + lane + 10u], kv);
-      d[2] += dot(qs[32u + lane + 10u], kv);
-      d[3] += dot(qs[48u + lane + 10u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[27]);
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[16u + lane + 11u], kv);
-      d[2] += dot(qs[32u + lane + 11u], kv);
-      d[3] += dot(qs[48u + lane + 11u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[28]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[16u + lane + 12u], kv);
-      d[2] += dot(qs[32u + lane + 12u], kv);
-      d[3] += dot(qs[48u + lane + 12u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[29]);
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[16u + lane + 13u], kv);
-      d[2] += dot(qs[32u + lane + 13u], kv);
-      d[3] += dot(qs[48u + lane + 13u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[30]);
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[16u + lane + 14u], kv);
-      d[2] += dot(qs[32u + lane + 14u], kv);
-      d[3] += dot(qs[48u + lane + 14u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[31]);
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[16u + lane + 15u], kv);
-      d[2] += dot(qs[32u + lane + 15u], kv);
-      d[3] += dot(qs[48u + lane + 15u], kv);
-    }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    let j = g + 1u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) {
-        sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+      var s0 = d[4];
+      var s1 = d[5];
+      var s2 = d[6];
+      var s3 = d[7];
+      let j = g + 1u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
       }
     }
   }
