@@ -93,7 +93,7 @@ describe('decode kernel plan', () => {
     expect(layout.cfg.pack * layout.cfg.seqQ).toBe(8);
     const spec = decodeKernel(layout.cfg);
     expect(spec.workgroupBytes).toBeLessThanOrEqual(caps.limits.maxComputeWorkgroupStorageSize);
-    expect(spec.wgsl).toContain(`array<f32, ${8 * decodeSizes(layout.cfg).keys}>`);
+    expect(spec.wgsl).toContain(`sc: array<vec4<f32>, ${2 * decodeSizes(layout.cfg).keys}>`); // key-major, 8 rows in 2 vec4s
     // 16 rows of D = 256 do not fit 16 KiB (their Q rows alone take it all).
     expect(() => decodeLayout(plannedCall([1, 16, 4, 256], [1, 4, 8192, 256], { decodeKernel: true }), caps)).toThrow(/workgroup memory/);
   });
@@ -121,6 +121,12 @@ describe('decode kernel on the GPU', () => {
   it('Nq > 1 with causal rows, rows that see no key in some ranges, and Nq > Nk (rows that see none: LSE −∞)', async () => {
     await checkForward(attn, [2, 8, 4, 64], [2, 2, 300, 64], { ...on, causal: true, keySplits: 5 });
     await checkForward(attn, [1, 2, 8, 32], [1, 2, 5, 32], { ...on, causal: true });
+  });
+
+  it('rows that fill no whole vec4 of scores (padding rows in the key-major layout): 3 rows, 6 causal rows, 2 rows f16', async () => {
+    await checkForward(attn, [1, 3, 1, 32], [1, 1, 300, 32], on);
+    await checkForward(attn, [1, 4, 3, 32], [1, 2, 200, 32], { ...on, causal: true, keySplits: 2 });
+    await checkForward(attn, [1, 2, 1, 64], [1, 1, 150, 64], { ...on, dtype: 'f16' });
   });
 
   it('positions: ragged per-sequence offsets with causal (as a KV cache reads past each sequence)', async () => {
@@ -153,6 +159,31 @@ describe('decode kernel on the GPU', () => {
     await checkForward(attn, [1, 2, 4, 32], [1, 1, 300, 32], { decodeKernel: { threads: 32, lanes: 1, loadBytes: 64 }, causal: true });
   });
 
+  /** The decode kernel's O against the float64 reference: finite within 1e-5, NaN and inf exactly where it has them. */
+  async function checkNonFinite(
+    qd: ArrayLike<number>,
+    kd: ArrayLike<number>,
+    vd: ArrayLike<number>,
+    qDims: Dims,
+    kvDims: Dims,
+    causal: boolean,
+    keySplits: number,
+  ) {
+    const t = [attn.tensor(Float32Array.from(qd), qDims), attn.tensor(Float32Array.from(kd), kvDims), attn.tensor(Float32Array.from(vd), kvDims)];
+    const { out } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...on, causal, keySplits });
+    const got = await out.read();
+    [...t, out].forEach((x) => x.destroy());
+    const host = (data: ArrayLike<number>, dims: Dims) => ({ ...randomHost(dims, () => 0), data: Float32Array.from(data) });
+    const ref = referenceForward(host(qd, qDims), host(kd, kvDims), host(vd, kvDims), { causal }).out;
+    const d = qDims[3];
+    for (let i = 0; i < ref.length; i++) {
+      const where = `O[${i}] (row ${Math.floor(i / d)}, column ${i % d})`;
+      if (Number.isFinite(ref[i]!)) expect(Math.abs(got[i]! - ref[i]!), where).toBeLessThan(1e-5);
+      else expect(got[i], where).toBe(ref[i]); // NaN or inf exactly where the reference has it
+    }
+    return ref;
+  }
+
   it('non-finite: NaN in a key reaches only the rows that see it; inf and NaN in V add nothing to a row the key is masked for', async () => {
     // GQA 2 × 2 causal rows over 40 keys in 3 ranges: key 39 is seen by the last row of each head only.
     const rand = rng(7);
@@ -161,23 +192,32 @@ describe('decode kernel on the GPU', () => {
     kNan[39 * 32 + 3] = NaN;
     const vBad = Float32Array.from(v.data);
     [vBad[39 * 32 + 1], vBad[39 * 32 + 2]] = [Infinity, NaN];
-    for (const [kd, vd] of [
-      [kNan, v.data],
-      [k.data, vBad],
-    ] as const) {
-      const t = [
-        attn.tensor(Float32Array.from(q.data), [1, 2, 2, 32]),
-        attn.tensor(Float32Array.from(kd), [1, 1, 40, 32]),
-        attn.tensor(Float32Array.from(vd), [1, 1, 40, 32]),
-      ];
-      const { out } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...on, causal: true, keySplits: 3 });
-      const got = await out.read();
-      [...t, out].forEach((x) => x.destroy());
-      const ref = referenceForward(q, { ...k, data: kd }, { ...v, data: vd }, { causal: true }).out;
-      for (let i = 0; i < ref.length; i++) {
-        const where = `O[${i}] (row ${Math.floor(i / 32)})`;
-        if (Number.isFinite(ref[i]!)) expect(Math.abs(got[i]! - ref[i]!), where).toBeLessThan(1e-5);
-        else expect(got[i], where).toBe(ref[i]); // NaN or inf exactly where the reference has it
+    await checkNonFinite(q.data, kNan, v.data, [1, 2, 2, 32], [1, 1, 40, 32], true, 3);
+    await checkNonFinite(q.data, k.data, vBad, [1, 2, 2, 32], [1, 1, 40, 32], true, 3);
+    // 2 heads × 3 causal rows (6 rows, padded to 8 in the scores): key 59 seen by rows 2 and 5 only; +inf in V.
+    const [q6, k6, v6] = [randomHost([1, 2, 3, 32], rand), randomHost([1, 1, 60, 32], rand), randomHost([1, 1, 60, 32], rand)];
+    const vInf = Float32Array.from(v6.data);
+    vInf[59 * 32 + 30] = Infinity;
+    const ref = await checkNonFinite(q6.data, k6.data, vInf, [1, 2, 3, 32], [1, 1, 60, 32], true, 2);
+    expect(ref.filter((x) => !Number.isFinite(x)).length).toBe(2); // column 30 of rows 2 and 5
+  });
+
+  it('non-finite: inf and NaN in V of a key whose P underflows to 0 in one row add nothing there, and reach the rows that see it', async () => {
+    // GQA 4 × 1 row over 100 keys: key 50 scores −10⁴ against the zero-P head's row (P = 0 in f32 and in float64), and
+    // ±1 against the others; its V holds +inf and NaN. The zero-P row first (it alone finds the V bad), then a later one.
+    for (const zeroRow of [0, 2]) {
+      const rand = rng(11 + zeroRow);
+      const [q, k, v] = [randomHost([1, 4, 1, 32], rand), randomHost([1, 1, 100, 32], rand), randomHost([1, 1, 100, 32], rand)];
+      for (let h = 0; h < 4; h++) q.data[h * 32] = h === zeroRow ? 100 : 0;
+      k.data[50 * 32] = -100 * Math.sqrt(32); // the scale 1/√32 leaves −10⁴
+      [v.data[50 * 32 + 5], v.data[50 * 32 + 6]] = [Infinity, NaN];
+      const ref = await checkNonFinite(q.data, k.data, v.data, [1, 4, 1, 32], [1, 1, 100, 32], false, 2);
+      for (let h = 0; h < 4; h++) {
+        const bad = [5, 6].map((col) => ref[h * 32 + col]!);
+        expect(
+          bad.every((x) => Number.isFinite(x)),
+          `row ${h}`,
+        ).toBe(h === zeroRow);
       }
     }
   });

@@ -48,12 +48,23 @@ export function decodeSizes(cfg: DecodeConfig) {
   const keys = groups * cfg.keysAhead; // C: keys a range holds at most
   const keyGroups = Math.floor(cfg.threads / d4); // KG: invocation rows of the P·V phase
   const perGroup = Math.ceil(keys / keyGroups); // V rows each P·V invocation loads
-  return { d4, rows, units, groups, keys, keyGroups, perGroup };
+  const { width, vecs } = scoreVectors(rows);
+  return { d4, rows, units, groups, keys, keyGroups, perGroup, width, vecs };
 }
 
-/** Workgroup bytes of a decode config: Q rows, scores, the P·V meeting place, row sums and maxima. */
+/**
+ * How a key's scores lie in workgroup memory (key-major, so the P·V phase reads every
+ * row's P of a key in `vecs` loads): `vecs` vectors of `width` rows (1, 2 or 4; the
+ * last vector padded past R with rows no phase reads as real ones).
+ */
+export function scoreVectors(rows: number): { width: number; vecs: number } {
+  const width = rows >= 3 ? 4 : rows;
+  return { width, vecs: Math.ceil(rows / width) };
+}
+
+/** Workgroup bytes of a decode config: Q rows, scores (padded rows: scoreVectors), the P·V meeting place, row sums and maxima. */
 export function decodeWorkgroupBytes(cfg: DecodeConfig): number {
-  const { d4, rows, keys, keyGroups } = decodeSizes(cfg);
+  const { d4, rows, keys, keyGroups, width, vecs } = decodeSizes(cfg);
   const up = (bytes: number) => Math.ceil(bytes / 16) * 16; // each array starts 16-byte aligned
-  return up(rows * d4 * 16) + up(rows * keys * 4) + up(keyGroups * cfg.roundRows * d4 * 16) + up(keyGroups * rows * 4) + up(rows * 4);
+  return up(rows * d4 * 16) + up(vecs * width * keys * 4) + up(keyGroups * cfg.roundRows * d4 * 16) + up(keyGroups * rows * 4) + up(rows * 4);
 }

@@ -11,7 +11,7 @@
 import { AttentionInputError } from '../tensor/errors.js';
 import { blockParams } from './blockmask.js';
 import type { AttentionCall, Caps } from './call.js';
-import { decodeKernel, decodeSizes, decodeWorkgroupBytes, type DecodeConfig, type DecodeTile } from './decode.js';
+import { decodeKernel, decodeSizes, decodeWorkgroupBytes, scoreVectors, type DecodeConfig, type DecodeTile } from './decode.js';
 import { FORWARD_PARAMS } from './forward-config.js';
 import { boundInputs, boundValues, flashProgram, forwardBuffers, forwardLayout } from './forward-program.js';
 import { poolRange } from './paged-program.js';
@@ -120,7 +120,8 @@ function fitWorkgroup(base: Omit<DecodeConfig, 'keysAhead' | 'roundRows'>, limit
   const rows = base.pack * base.seqQ;
   const laneBytes = Math.ceil(base.headDim / 4 / base.lanes) * (base.half ? 8 : 16); // one key's loads per lane
   // No more keys ahead than the scores alone leave room for (a forced loadBytes may ask for millions).
-  const most = Math.floor(limit / (4 * rows * (base.threads / base.lanes)));
+  const { width, vecs } = scoreVectors(rows);
+  const most = Math.floor(limit / (4 * width * vecs * (base.threads / base.lanes)));
   for (let keysAhead = Math.max(1, Math.min(most, Math.floor(loadBytes / laneBytes))); keysAhead >= 1; keysAhead--) {
     // As many rows meet per round as fit a quarter of the memory (fewer barriers), at least one.
     for (let roundRows = rows; roundRows >= 1; roundRows--) {

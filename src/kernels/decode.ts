@@ -11,13 +11,15 @@
  *        neighbouring bytes, so each load instruction reads whole 32-byte sectors), all
  *        KA rows before it uses one;
  *   S:   dots with Q (in workgroup memory, already in the log2 frame), summed over the
- *        L lanes by XOR shuffles; scores to workgroup memory, each row's max to a
+ *        L lanes by XOR shuffles; scores to workgroup memory key-major (a key's rows
+ *        in vectors of up to 4, so P·V reads them in few loads), each row's max to a
  *        workgroup atomic (floats ordered as u32);
  *   V:   invocation (key group kg, vec4 column c) loads V rows kg, kg + KG, … (one
  *        coalesced row per subgroup), issued before the row maxima are known;
  *   P:   P = exp2(S − max) in place;
- *   PV:  each invocation adds P·V for its column over its keys, and the KG partial sums
- *        meet in workgroup memory, where invocation (row, column) adds them up.
+ *   PV:  each invocation adds P·V for its column over its keys (by fma, a second guarded
+ *        pass where a V is inf or NaN), and the KG partial sums meet in workgroup
+ *        memory, where invocation (row, column) adds them up.
  *
  * A range holds at most C = G · KA keys (its scores fit workgroup memory), so no online
  * rescaling is needed inside it: each range writes its normalised O and (max, sum) as a
@@ -33,11 +35,11 @@ import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets } from './wgsl-common.js';
 import { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
 import { decodeGen, keyLoads, probabilities, scores, valueLoads, values, writePart } from './decode-phases.js';
 
-export { decodeSizes, decodeWorkgroupBytes, type DecodeConfig, type DecodeTile } from './decode-config.js';
+export { decodeSizes, decodeWorkgroupBytes, scoreVectors, type DecodeConfig, type DecodeTile } from './decode-config.js';
 
 /** The decode kernel's module (see the top comment). Uses FORWARD_PARAMS; writes split-K parts. */
 export function decodeKernel(cfg: DecodeConfig): KernelSpec {
-  const { d4, rows, keys, keyGroups } = decodeSizes(cfg);
+  const { d4, rows, keys, keyGroups, width, vecs } = decodeSizes(cfg);
   const { lanes, threads, roundRows } = cfg;
   if (keyGroups < 1) throw new Error(`decodeKernel: ${threads} invocations cannot cover ${d4} vec4 columns`);
   if ((lanes & (lanes - 1)) !== 0) throw new Error(`decodeKernel: lanes per key must be a power of two, got ${lanes}`);
@@ -67,12 +69,15 @@ const T = ${threads}u;
 const L = ${lanes}u;
 const G = ${threads / lanes}u;
 const C = ${keys}u;
+const NV = ${vecs}u;
 const KG = ${keyGroups}u;
 const MASKED = ${MASKED};
 
 ${declareBindings(bindings)}
 ${io.helpers}
 ${IS_NAN}
+${isNanV(width)}
+${FINITE4}
 ${paged ? pagedScope(cfg.pageSize!) : ''}
 
 // Floats ordered as u32, so a workgroup atomicMax finds each row's max.
@@ -85,7 +90,7 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, ${rows * d4}>;
-var<workgroup> sc: array<f32, ${rows * keys}>;
+var<workgroup> sc: array<${g.sv}, ${keys * vecs}>; // key-major: key j's rows at sc[j * NV] …
 var<workgroup> meet: array<vec4<f32>, ${keyGroups * roundRows * d4}>;
 var<workgroup> sums: array<f32, ${keyGroups * rows}>;
 var<workgroup> rowMax: array<atomic<u32>, ${rows}>;
@@ -138,4 +143,14 @@ ${writePart(g)}
     `t${threads}`,
   ].filter(Boolean);
   return { label: label.join(' '), wgsl, workgroupSize: [threads, 1, 1], bindings, workgroupBytes: decodeWorkgroupBytes(cfg) };
+}
+
+/** Whether every component of a vec4 is finite (by its bits: no compiler may assume it away). */
+const FINITE4 = /* wgsl */ `fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }`;
+
+/** isNan of a score vector of `width` rows (one bool per row). */
+function isNanV(width: number): string {
+  if (width === 1) return 'fn isNanV(x: f32) -> bool { return isNan(x); }';
+  const u = `vec${width}<u32>`;
+  return `fn isNanV(x: vec${width}<f32>) -> vec${width}<bool> { return (bitcast<${u}>(x) & ${u}(0x7fffffffu)) > ${u}(0x7f800000u); }`;
 }

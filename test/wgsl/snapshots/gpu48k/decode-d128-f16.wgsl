@@ -42,6 +42,7 @@ const T = 256u;
 const L = 4u;
 const G = 64u;
 const C = 128u;
+const NV = 1u;
 const KG = 8u;
 const MASKED = -3.0e38;
 
@@ -54,6 +55,8 @@ const MASKED = -3.0e38;
 fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }
 fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 
 
 // Floats ordered as u32, so a workgroup atomicMax finds each row's max.
@@ -66,7 +69,7 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, 128>;
-var<workgroup> sc: array<f32, 512>;
+var<workgroup> sc: array<vec4<f32>, 128>; // key-major: key j's rows at sc[j * NV] …
 var<workgroup> meet: array<vec4<f32>, 512>;
 var<workgroup> sums: array<f32, 32>;
 var<workgroup> rowMax: array<atomic<u32>, 4>;
@@ -123,159 +126,110 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[2] = MASKED;
   mx[3] = MASKED;
   {
-    var d: array<f32, 4>;
+    var d: array<f32, 8>;
     {
-      let kv = unpackHalf4(kr[0]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[32u + lane + 0u], kv);
-      d[2] += dot(qs[64u + lane + 0u], kv);
-      d[3] += dot(qs[96u + lane + 0u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[1]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[32u + lane + 4u], kv);
-      d[2] += dot(qs[64u + lane + 4u], kv);
-      d[3] += dot(qs[96u + lane + 4u], kv);
+      let kv0 = unpackHalf4(kr[0]);
+      let kv1 = unpackHalf4(kr[8]);
+      { let qv = qs[0u + lane + 0u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 0u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 0u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 0u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[2]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[32u + lane + 8u], kv);
-      d[2] += dot(qs[64u + lane + 8u], kv);
-      d[3] += dot(qs[96u + lane + 8u], kv);
+      let kv0 = unpackHalf4(kr[1]);
+      let kv1 = unpackHalf4(kr[9]);
+      { let qv = qs[0u + lane + 4u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 4u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 4u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 4u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[3]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[32u + lane + 12u], kv);
-      d[2] += dot(qs[64u + lane + 12u], kv);
-      d[3] += dot(qs[96u + lane + 12u], kv);
+      let kv0 = unpackHalf4(kr[2]);
+      let kv1 = unpackHalf4(kr[10]);
+      { let qv = qs[0u + lane + 8u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 8u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 8u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 8u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[4]);
-      d[0] += dot(qs[0u + lane + 16u], kv);
-      d[1] += dot(qs[32u + lane + 16u], kv);
-      d[2] += dot(qs[64u + lane + 16u], kv);
-      d[3] += dot(qs[96u + lane + 16u], kv);
+      let kv0 = unpackHalf4(kr[3]);
+      let kv1 = unpackHalf4(kr[11]);
+      { let qv = qs[0u + lane + 12u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 12u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 12u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 12u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[5]);
-      d[0] += dot(qs[0u + lane + 20u], kv);
-      d[1] += dot(qs[32u + lane + 20u], kv);
-      d[2] += dot(qs[64u + lane + 20u], kv);
-      d[3] += dot(qs[96u + lane + 20u], kv);
+      let kv0 = unpackHalf4(kr[4]);
+      let kv1 = unpackHalf4(kr[12]);
+      { let qv = qs[0u + lane + 16u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 16u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 16u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 16u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[6]);
-      d[0] += dot(qs[0u + lane + 24u], kv);
-      d[1] += dot(qs[32u + lane + 24u], kv);
-      d[2] += dot(qs[64u + lane + 24u], kv);
-      d[3] += dot(qs[96u + lane + 24u], kv);
+      let kv0 = unpackHalf4(kr[5]);
+      let kv1 = unpackHalf4(kr[13]);
+      { let qv = qs[0u + lane + 20u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 20u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 20u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 20u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[7]);
-      d[0] += dot(qs[0u + lane + 28u], kv);
-      d[1] += dot(qs[32u + lane + 28u], kv);
-      d[2] += dot(qs[64u + lane + 28u], kv);
-      d[3] += dot(qs[96u + lane + 28u], kv);
-    }
-    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
-    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
-    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
-    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
-    let j = g + 0u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      if (lane == 0u) { sc[0u * C + j] = m0; }
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      if (lane == 0u) { sc[1u * C + j] = m1; }
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      if (lane == 0u) { sc[2u * C + j] = m2; }
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) { sc[3u * C + j] = m3; }
-    }
-  }
-  {
-    var d: array<f32, 4>;
-    {
-      let kv = unpackHalf4(kr[8]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[32u + lane + 0u], kv);
-      d[2] += dot(qs[64u + lane + 0u], kv);
-      d[3] += dot(qs[96u + lane + 0u], kv);
+      let kv0 = unpackHalf4(kr[6]);
+      let kv1 = unpackHalf4(kr[14]);
+      { let qv = qs[0u + lane + 24u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 24u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 24u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 24u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[9]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[32u + lane + 4u], kv);
-      d[2] += dot(qs[64u + lane + 4u], kv);
-      d[3] += dot(qs[96u + lane + 4u], kv);
+      let kv0 = unpackHalf4(kr[7]);
+      let kv1 = unpackHalf4(kr[15]);
+      { let qv = qs[0u + lane + 28u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 28u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 28u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 28u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
     {
-      let kv = unpackHalf4(kr[10]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[32u + lane + 8u], kv);
-      d[2] += dot(qs[64u + lane + 8u], kv);
-      d[3] += dot(qs[96u + lane + 8u], kv);
+      var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+      var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+      var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+      var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+      let j = g + 0u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
+      }
     }
     {
-      let kv = unpackHalf4(kr[11]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[32u + lane + 12u], kv);
-      d[2] += dot(qs[64u + lane + 12u], kv);
-      d[3] += dot(qs[96u + lane + 12u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[12]);
-      d[0] += dot(qs[0u + lane + 16u], kv);
-      d[1] += dot(qs[32u + lane + 16u], kv);
-      d[2] += dot(qs[64u + lane + 16u], kv);
-      d[3] += dot(qs[96u + lane + 16u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[13]);
-      d[0] += dot(qs[0u + lane + 20u], kv);
-      d[1] += dot(qs[32u + lane + 20u], kv);
-      d[2] += dot(qs[64u + lane + 20u], kv);
-      d[3] += dot(qs[96u + lane + 20u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[14]);
-      d[0] += dot(qs[0u + lane + 24u], kv);
-      d[1] += dot(qs[32u + lane + 24u], kv);
-      d[2] += dot(qs[64u + lane + 24u], kv);
-      d[3] += dot(qs[96u + lane + 24u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[15]);
-      d[0] += dot(qs[0u + lane + 28u], kv);
-      d[1] += dot(qs[32u + lane + 28u], kv);
-      d[2] += dot(qs[64u + lane + 28u], kv);
-      d[3] += dot(qs[96u + lane + 28u], kv);
-    }
-    var s0 = d[0]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
-    var s1 = d[1]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
-    var s2 = d[2]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
-    var s3 = d[3]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
-    let j = g + 1u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      if (lane == 0u) { sc[0u * C + j] = m0; }
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      if (lane == 0u) { sc[1u * C + j] = m1; }
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      if (lane == 0u) { sc[2u * C + j] = m2; }
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) { sc[3u * C + j] = m3; }
+      var s0 = d[4]; s0 += subgroupShuffleXor(s0, 1u); s0 += subgroupShuffleXor(s0, 2u);
+      var s1 = d[5]; s1 += subgroupShuffleXor(s1, 1u); s1 += subgroupShuffleXor(s1, 2u);
+      var s2 = d[6]; s2 += subgroupShuffleXor(s2, 1u); s2 += subgroupShuffleXor(s2, 2u);
+      var s3 = d[7]; s3 += subgroupShuffleXor(s3, 1u); s3 += subgroupShuffleXor(s3, 2u);
+      let j = g + 1u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
+      }
     }
   }
   mx[0] = subgroupMax(mx[0]);
@@ -312,154 +266,228 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   }
   workgroupBarrier();
 
-  let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
-  let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
-  let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
-  let rowM3 = orderedFloat(atomicLoad(&rowMax[3]));
+  let rowM0 = vec4<f32>(orderedFloat(atomicLoad(&rowMax[0])), orderedFloat(atomicLoad(&rowMax[1])), orderedFloat(atomicLoad(&rowMax[2])), orderedFloat(atomicLoad(&rowMax[3])));
   for (var j = t; j < n; j += T) {
-    { let s = sc[0u * C + j]; sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[1u * C + j]; sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[2u * C + j]; sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[3u * C + j]; sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[j * NV + 0u]; sc[j * NV + 0u] = select(select(vec4<f32>(0.0), exp2(s - rowM0), s > vec4<f32>(MASKED)), vec4<f32>(params.nan), isNanV(s)); }
   }
   workgroupBarrier();
 
   var acc: array<vec4<f32>, 4>;
-  var l: array<f32, 4>;
+  var l: array<vec4<f32>, 1>;
   if (kg < KG) {
     if (kg + 0u < n) {
       let vv = unpackHalf4(vr[0]);
       let j = kg + 0u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 8u < n) {
       let vv = unpackHalf4(vr[1]);
       let j = kg + 8u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 16u < n) {
       let vv = unpackHalf4(vr[2]);
       let j = kg + 16u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 24u < n) {
       let vv = unpackHalf4(vr[3]);
       let j = kg + 24u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 32u < n) {
       let vv = unpackHalf4(vr[4]);
       let j = kg + 32u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 40u < n) {
       let vv = unpackHalf4(vr[5]);
       let j = kg + 40u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 48u < n) {
       let vv = unpackHalf4(vr[6]);
       let j = kg + 48u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 56u < n) {
       let vv = unpackHalf4(vr[7]);
       let j = kg + 56u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 64u < n) {
       let vv = unpackHalf4(vr[8]);
       let j = kg + 64u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 72u < n) {
       let vv = unpackHalf4(vr[9]);
       let j = kg + 72u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 80u < n) {
       let vv = unpackHalf4(vr[10]);
       let j = kg + 80u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 88u < n) {
       let vv = unpackHalf4(vr[11]);
       let j = kg + 88u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 96u < n) {
       let vv = unpackHalf4(vr[12]);
       let j = kg + 96u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 104u < n) {
       let vv = unpackHalf4(vr[13]);
       let j = kg + 104u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 112u < n) {
       let vv = unpackHalf4(vr[14]);
       let j = kg + 112u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 120u < n) {
       let vv = unpackHalf4(vr[15]);
       let j = kg + 120u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+    }
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, 4>();
+      for (var i = 0u; i < 16u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = unpackHalf4(v[b * params.vsb + hk * params.vsh + (lo + j) * params.vsn - params.vOff + c]);
+          {
+            let p = sc[j * NV + 0u];
+            acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[1] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[2] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[3] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+        }
+      }
     }
     if (c == 0u) {
-      sums[kg * R + 0u] = l[0];
-      sums[kg * R + 1u] = l[1];
-      sums[kg * R + 2u] = l[2];
-      sums[kg * R + 3u] = l[3];
+      sums[kg * R + 0u] = l[0].x;
+      sums[kg * R + 1u] = l[0].y;
+      sums[kg * R + 2u] = l[0].z;
+      sums[kg * R + 3u] = l[0].w;
     }
   }
 

@@ -40,6 +40,7 @@ const T = 256u;
 const L = 1u;
 const G = 256u;
 const C = 512u;
+const NV = 1u;
 const KG = 8u;
 const MASKED = -3.0e38;
 
@@ -52,6 +53,8 @@ const MASKED = -3.0e38;
 fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }
 fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 
 
 // Floats ordered as u32, so a workgroup atomicMax finds each row's max.
@@ -64,7 +67,7 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, 128>;
-var<workgroup> sc: array<f32, 2048>;
+var<workgroup> sc: array<vec4<f32>, 512>; // key-major: key j's rows at sc[j * NV] …
 var<workgroup> meet: array<vec4<f32>, 512>;
 var<workgroup> sums: array<f32, 32>;
 var<workgroup> rowMax: array<atomic<u32>, 4>;
@@ -169,495 +172,302 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[2] = MASKED;
   mx[3] = MASKED;
   {
-    var d: array<f32, 4>;
-    {
-      let kv = unpackHalf4(kr[0]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[32u + lane + 0u], kv);
-      d[2] += dot(qs[64u + lane + 0u], kv);
-      d[3] += dot(qs[96u + lane + 0u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[1]);
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[32u + lane + 1u], kv);
-      d[2] += dot(qs[64u + lane + 1u], kv);
-      d[3] += dot(qs[96u + lane + 1u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[2]);
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[32u + lane + 2u], kv);
-      d[2] += dot(qs[64u + lane + 2u], kv);
-      d[3] += dot(qs[96u + lane + 2u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[3]);
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[32u + lane + 3u], kv);
-      d[2] += dot(qs[64u + lane + 3u], kv);
-      d[3] += dot(qs[96u + lane + 3u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[4]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[32u + lane + 4u], kv);
-      d[2] += dot(qs[64u + lane + 4u], kv);
-      d[3] += dot(qs[96u + lane + 4u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[5]);
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[32u + lane + 5u], kv);
-      d[2] += dot(qs[64u + lane + 5u], kv);
-      d[3] += dot(qs[96u + lane + 5u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[6]);
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[32u + lane + 6u], kv);
-      d[2] += dot(qs[64u + lane + 6u], kv);
-      d[3] += dot(qs[96u + lane + 6u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[7]);
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[32u + lane + 7u], kv);
-      d[2] += dot(qs[64u + lane + 7u], kv);
-      d[3] += dot(qs[96u + lane + 7u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[8]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[32u + lane + 8u], kv);
-      d[2] += dot(qs[64u + lane + 8u], kv);
-      d[3] += dot(qs[96u + lane + 8u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[9]);
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[32u + lane + 9u], kv);
-      d[2] += dot(qs[64u + lane + 9u], kv);
-      d[3] += dot(qs[96u + lane + 9u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[10]);
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[32u + lane + 10u], kv);
-      d[2] += dot(qs[64u + lane + 10u], kv);
-      d[3] += dot(qs[96u + lane + 10u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[11]);
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[32u + lane + 11u], kv);
-      d[2] += dot(qs[64u + lane + 11u], kv);
-      d[3] += dot(qs[96u + lane + 11u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[12]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[32u + lane + 12u], kv);
-      d[2] += dot(qs[64u + lane + 12u], kv);
-      d[3] += dot(qs[96u + lane + 12u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[13]);
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[32u + lane + 13u], kv);
-      d[2] += dot(qs[64u + lane + 13u], kv);
-      d[3] += dot(qs[96u + lane + 13u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[14]);
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[32u + lane + 14u], kv);
-      d[2] += dot(qs[64u + lane + 14u], kv);
-      d[3] += dot(qs[96u + lane + 14u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[15]);
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[32u + lane + 15u], kv);
-      d[2] += dot(qs[64u + lane + 15u], kv);
-      d[3] += dot(qs[96u + lane + 15u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[16]);
-      d[0] += dot(qs[0u + lane + 16u], kv);
-      d[1] += dot(qs[32u + lane + 16u], kv);
-      d[2] += dot(qs[64u + lane + 16u], kv);
-      d[3] += dot(qs[96u + lane + 16u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[17]);
-      d[0] += dot(qs[0u + lane + 17u], kv);
-      d[1] += dot(qs[32u + lane + 17u], kv);
-      d[2] += dot(qs[64u + lane + 17u], kv);
-      d[3] += dot(qs[96u + lane + 17u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[18]);
-      d[0] += dot(qs[0u + lane + 18u], kv);
-      d[1] += dot(qs[32u + lane + 18u], kv);
-      d[2] += dot(qs[64u + lane + 18u], kv);
-      d[3] += dot(qs[96u + lane + 18u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[19]);
-      d[0] += dot(qs[0u + lane + 19u], kv);
-      d[1] += dot(qs[32u + lane + 19u], kv);
-      d[2] += dot(qs[64u + lane + 19u], kv);
-      d[3] += dot(qs[96u + lane + 19u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[20]);
-      d[0] += dot(qs[0u + lane + 20u], kv);
-      d[1] += dot(qs[32u + lane + 20u], kv);
-      d[2] += dot(qs[64u + lane + 20u], kv);
-      d[3] += dot(qs[96u + lane + 20u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[21]);
-      d[0] += dot(qs[0u + lane + 21u], kv);
-      d[1] += dot(qs[32u + lane + 21u], kv);
-      d[2] += dot(qs[64u + lane + 21u], kv);
-      d[3] += dot(qs[96u + lane + 21u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[22]);
-      d[0] += dot(qs[0u + lane + 22u], kv);
-      d[1] += dot(qs[32u + lane + 22u], kv);
-      d[2] += dot(qs[64u + lane + 22u], kv);
-      d[3] += dot(qs[96u + lane + 22u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[23]);
-      d[0] += dot(qs[0u + lane + 23u], kv);
-      d[1] += dot(qs[32u + lane + 23u], kv);
-      d[2] += dot(qs[64u + lane + 23u], kv);
-      d[3] += dot(qs[96u + lane + 23u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[24]);
-      d[0] += dot(qs[0u + lane + 24u], kv);
-      d[1] += dot(qs[32u + lane + 24u], kv);
-      d[2] += dot(qs[64u + lane + 24u], kv);
-      d[3] += dot(qs[96u + lane + 24u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[25]);
-      d[0] += dot(qs[0u + lane + 25u], kv);
-      d[1] += dot(qs[32u + lane + 25u], kv);
-      d[2] += dot(qs[64u + lane + 25u], kv);
-      d[3] += dot(qs[96u + lane + 25u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[26]);
-      d[0] += dot(qs[0u + lane + 26u], kv);
-      d[1] += dot(qs[32u + lane + 26u], kv);
-      d[2] += dot(qs[64u + lane + 26u], kv);
-      d[3] += dot(qs[96u + lane + 26u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[27]);
-      d[0] += dot(qs[0u + lane + 27u], kv);
-      d[1] += dot(qs[32u + lane + 27u], kv);
-      d[2] += dot(qs[64u + lane + 27u], kv);
-      d[3] += dot(qs[96u + lane + 27u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[28]);
-      d[0] += dot(qs[0u + lane + 28u], kv);
-      d[1] += dot(qs[32u + lane + 28u], kv);
-      d[2] += dot(qs[64u + lane + 28u], kv);
-      d[3] += dot(qs[96u + lane + 28u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[29]);
-      d[0] += dot(qs[0u + lane + 29u], kv);
-      d[1] += dot(qs[32u + lane + 29u], kv);
-      d[2] += dot(qs[64u + lane + 29u], kv);
-      d[3] += dot(qs[96u + lane + 29u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[30]);
-      d[0] += dot(qs[0u + lane + 30u], kv);
-      d[1] += dot(qs[32u + lane + 30u], kv);
-      d[2] += dot(qs[64u + lane + 30u], kv);
-      d[3] += dot(qs[96u + lane + 30u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[31]);
-      d[0] += dot(qs[0u + lane + 31u], kv);
-      d[1] += dot(qs[32u + lane + 31u], kv);
-      d[2] += dot(qs[64u + lane + 31u], kv);
-      d[3] += dot(qs[96u + lane + 31u], kv);
-    }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    let j = g + 0u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      if (lane == 0u) { sc[0u * C + j] = m0; }
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      if (lane == 0u) { sc[1u * C + j] = m1; }
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      if (lane == 0u) { sc[2u * C + j] = m2; }
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) { sc[3u * C + j] = m3; }
-    }
-  }
-  {
-    var d: array<f32, 4>;
-    {
-      let kv = unpackHalf4(kr[32]);
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[32u + lane + 0u], kv);
-      d[2] += dot(qs[64u + lane + 0u], kv);
-      d[3] += dot(qs[96u + lane + 0u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[33]);
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[32u + lane + 1u], kv);
-      d[2] += dot(qs[64u + lane + 1u], kv);
-      d[3] += dot(qs[96u + lane + 1u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[34]);
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[32u + lane + 2u], kv);
-      d[2] += dot(qs[64u + lane + 2u], kv);
-      d[3] += dot(qs[96u + lane + 2u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[35]);
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[32u + lane + 3u], kv);
-      d[2] += dot(qs[64u + lane + 3u], kv);
-      d[3] += dot(qs[96u + lane + 3u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[36]);
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[32u + lane + 4u], kv);
-      d[2] += dot(qs[64u + lane + 4u], kv);
-      d[3] += dot(qs[96u + lane + 4u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[37]);
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[32u + lane + 5u], kv);
-      d[2] += dot(qs[64u + lane + 5u], kv);
-      d[3] += dot(qs[96u + lane + 5u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[38]);
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[32u + lane + 6u], kv);
-      d[2] += dot(qs[64u + lane + 6u], kv);
-      d[3] += dot(qs[96u + lane + 6u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[39]);
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[32u + lane + 7u], kv);
-      d[2] += dot(qs[64u + lane + 7u], kv);
-      d[3] += dot(qs[96u + lane + 7u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[40]);
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[32u + lane + 8u], kv);
-      d[2] += dot(qs[64u + lane + 8u], kv);
-      d[3] += dot(qs[96u + lane + 8u], kv);
+    var d: array<f32, 8>;
+    {
+      let kv0 = unpackHalf4(kr[0]);
+      let kv1 = unpackHalf4(kr[32]);
+      { let qv = qs[0u + lane + 0u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 0u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 0u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 0u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[41]);
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[32u + lane + 9u], kv);
-      d[2] += dot(qs[64u + lane + 9u], kv);
-      d[3] += dot(qs[96u + lane + 9u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[42]);
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[32u + lane + 10u], kv);
-      d[2] += dot(qs[64u + lane + 10u], kv);
-      d[3] += dot(qs[96u + lane + 10u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[43]);
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[32u + lane + 11u], kv);
-      d[2] += dot(qs[64u + lane + 11u], kv);
-      d[3] += dot(qs[96u + lane + 11u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[44]);
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[32u + lane + 12u], kv);
-      d[2] += dot(qs[64u + lane + 12u], kv);
-      d[3] += dot(qs[96u + lane + 12u], kv);
-    }
-    {
-      let kv = unpackHalf4(kr[45]);
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[32u + lane + 13u], kv);
-      d[2] += dot(qs[64u + lane + 13u], kv);
-      d[3] += dot(qs[96u + lane + 13u], kv);
+    {
+      let kv0 = unpackHalf4(kr[1]);
+      let kv1 = unpackHalf4(kr[33]);
+      { let qv = qs[0u + lane + 1u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 1u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 1u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 1u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[46]);
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[32u + lane + 14u], kv);
-      d[2] += dot(qs[64u + lane + 14u], kv);
-      d[3] += dot(qs[96u + lane + 14u], kv);
+    {
+      let kv0 = unpackHalf4(kr[2]);
+      let kv1 = unpackHalf4(kr[34]);
+      { let qv = qs[0u + lane + 2u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 2u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 2u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 2u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[47]);
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[32u + lane + 15u], kv);
-      d[2] += dot(qs[64u + lane + 15u], kv);
-      d[3] += dot(qs[96u + lane + 15u], kv);
+    {
+      let kv0 = unpackHalf4(kr[3]);
+      let kv1 = unpackHalf4(kr[35]);
+      { let qv = qs[0u + lane + 3u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 3u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 3u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 3u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[48]);
-      d[0] += dot(qs[0u + lane + 16u], kv);
-      d[1] += dot(qs[32u + lane + 16u], kv);
-      d[2] += dot(qs[64u + lane + 16u], kv);
-      d[3] += dot(qs[96u + lane + 16u], kv);
+    {
+      let kv0 = unpackHalf4(kr[4]);
+      let kv1 = unpackHalf4(kr[36]);
+      { let qv = qs[0u + lane + 4u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 4u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 4u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 4u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[49]);
-      d[0] += dot(qs[0u + lane + 17u], kv);
-      d[1] += dot(qs[32u + lane + 17u], kv);
-      d[2] += dot(qs[64u + lane + 17u], kv);
-      d[3] += dot(qs[96u + lane + 17u], kv);
+    {
+      let kv0 = unpackHalf4(kr[5]);
+      let kv1 = unpackHalf4(kr[37]);
+      { let qv = qs[0u + lane + 5u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 5u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 5u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 5u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[50]);
-      d[0] += dot(qs[0u + lane + 18u], kv);
-      d[1] += dot(qs[32u + lane + 18u], kv);
-      d[2] += dot(qs[64u + lane + 18u], kv);
-      d[3] += dot(qs[96u + lane + 18u], kv);
+    {
+      let kv0 = unpackHalf4(kr[6]);
+      let kv1 = unpackHalf4(kr[38]);
+      { let qv = qs[0u + lane + 6u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 6u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 6u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 6u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[51]);
-      d[0] += dot(qs[0u + lane + 19u], kv);
-      d[1] += dot(qs[32u + lane + 19u], kv);
-      d[2] += dot(qs[64u + lane + 19u], kv);
-      d[3] += dot(qs[96u + lane + 19u], kv);
+    {
+      let kv0 = unpackHalf4(kr[7]);
+      let kv1 = unpackHalf4(kr[39]);
+      { let qv = qs[0u + lane + 7u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 7u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 7u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 7u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[52]);
-      d[0] += dot(qs[0u + lane + 20u], kv);
-      d[1] += dot(qs[32u + lane + 20u], kv);
-      d[2] += dot(qs[64u + lane + 20u], kv);
-      d[3] += dot(qs[96u + lane + 20u], kv);
+    {
+      let kv0 = unpackHalf4(kr[8]);
+      let kv1 = unpackHalf4(kr[40]);
+      { let qv = qs[0u + lane + 8u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 8u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 8u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 8u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[53]);
-      d[0] += dot(qs[0u + lane + 21u], kv);
-      d[1] += dot(qs[32u + lane + 21u], kv);
-      d[2] += dot(qs[64u + lane + 21u], kv);
-      d[3] += dot(qs[96u + lane + 21u], kv);
+    {
+      let kv0 = unpackHalf4(kr[9]);
+      let kv1 = unpackHalf4(kr[41]);
+      { let qv = qs[0u + lane + 9u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 9u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 9u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 9u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[54]);
-      d[0] += dot(qs[0u + lane + 22u], kv);
-      d[1] += dot(qs[32u + lane + 22u], kv);
-      d[2] += dot(qs[64u + lane + 22u], kv);
-      d[3] += dot(qs[96u + lane + 22u], kv);
+    {
+      let kv0 = unpackHalf4(kr[10]);
+      let kv1 = unpackHalf4(kr[42]);
+      { let qv = qs[0u + lane + 10u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 10u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 10u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 10u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[55]);
-      d[0] += dot(qs[0u + lane + 23u], kv);
-      d[1] += dot(qs[32u + lane + 23u], kv);
-      d[2] += dot(qs[64u + lane + 23u], kv);
-      d[3] += dot(qs[96u + lane + 23u], kv);
+    {
+      let kv0 = unpackHalf4(kr[11]);
+      let kv1 = unpackHalf4(kr[43]);
+      { let qv = qs[0u + lane + 11u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 11u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 11u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 11u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[56]);
-      d[0] += dot(qs[0u + lane + 24u], kv);
-      d[1] += dot(qs[32u + lane + 24u], kv);
-      d[2] += dot(qs[64u + lane + 24u], kv);
-      d[3] += dot(qs[96u + lane + 24u], kv);
+    {
+      let kv0 = unpackHalf4(kr[12]);
+      let kv1 = unpackHalf4(kr[44]);
+      { let qv = qs[0u + lane + 12u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 12u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 12u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 12u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[57]);
-      d[0] += dot(qs[0u + lane + 25u], kv);
-      d[1] += dot(qs[32u + lane + 25u], kv);
-      d[2] += dot(qs[64u + lane + 25u], kv);
-      d[3] += dot(qs[96u + lane + 25u], kv);
+    {
+      let kv0 = unpackHalf4(kr[13]);
+      let kv1 = unpackHalf4(kr[45]);
+      { let qv = qs[0u + lane + 13u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 13u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 13u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 13u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[58]);
-      d[0] += dot(qs[0u + lane + 26u], kv);
-      d[1] += dot(qs[32u + lane + 26u], kv);
-      d[2] += dot(qs[64u + lane + 26u], kv);
-      d[3] += dot(qs[96u + lane + 26u], kv);
+    {
+      let kv0 = unpackHalf4(kr[14]);
+      let kv1 = unpackHalf4(kr[46]);
+      { let qv = qs[0u + lane + 14u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 14u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 14u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 14u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[59]);
-      d[0] += dot(qs[0u + lane + 27u], kv);
-      d[1] += dot(qs[32u + lane + 27u], kv);
-      d[2] += dot(qs[64u + lane + 27u], kv);
-      d[3] += dot(qs[96u + lane + 27u], kv);
+    {
+      let kv0 = unpackHalf4(kr[15]);
+      let kv1 = unpackHalf4(kr[47]);
+      { let qv = qs[0u + lane + 15u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 15u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 15u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 15u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[60]);
-      d[0] += dot(qs[0u + lane + 28u], kv);
-      d[1] += dot(qs[32u + lane + 28u], kv);
-      d[2] += dot(qs[64u + lane + 28u], kv);
-      d[3] += dot(qs[96u + lane + 28u], kv);
+    {
+      let kv0 = unpackHalf4(kr[16]);
+      let kv1 = unpackHalf4(kr[48]);
+      { let qv = qs[0u + lane + 16u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 16u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 16u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 16u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[61]);
-      d[0] += dot(qs[0u + lane + 29u], kv);
-      d[1] += dot(qs[32u + lane + 29u], kv);
-      d[2] += dot(qs[64u + lane + 29u], kv);
-      d[3] += dot(qs[96u + lane + 29u], kv);
+    {
+      let kv0 = unpackHalf4(kr[17]);
+      let kv1 = unpackHalf4(kr[49]);
+      { let qv = qs[0u + lane + 17u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 17u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 17u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 17u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[62]);
-      d[0] += dot(qs[0u + lane + 30u], kv);
-      d[1] += dot(qs[32u + lane + 30u], kv);
-      d[2] += dot(qs[64u + lane + 30u], kv);
-      d[3] += dot(qs[96u + lane + 30u], kv);
+    {
+      let kv0 = unpackHalf4(kr[18]);
+      let kv1 = unpackHalf4(kr[50]);
+      { let qv = qs[0u + lane + 18u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 18u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 18u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 18u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    {
-      let kv = unpackHalf4(kr[63]);
-      d[0] += dot(qs[0u + lane + 31u], kv);
-      d[1] += dot(qs[32u + lane + 31u], kv);
-      d[2] += dot(qs[64u + lane + 31u], kv);
-      d[3] += dot(qs[96u + lane + 31u], kv);
+    {
+      let kv0 = unpackHalf4(kr[19]);
+      let kv1 = unpackHalf4(kr[51]);
+      { let qv = qs[0u + lane + 19u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 19u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 19u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 19u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
     }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    let j = g + 1u * G;
-    if (j < n) {
-      let m0 = s0;
-      mx[0] = max(mx[0], m0);
-      if (lane == 0u) { sc[0u * C + j] = m0; }
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      if (lane == 0u) { sc[1u * C + j] = m1; }
-      let m2 = s2;
-      mx[2] = max(mx[2], m2);
-      if (lane == 0u) { sc[2u * C + j] = m2; }
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) { sc[3u * C + j] = m3; }
+    {
+      let kv0 = unpackHalf4(kr[20]);
+      let kv1 = unpackHalf4(kr[52]);
+      { let qv = qs[0u + lane + 20u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 20u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 20u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 20u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[21]);
+      let kv1 = unpackHalf4(kr[53]);
+      { let qv = qs[0u + lane + 21u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 21u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 21u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 21u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[22]);
+      let kv1 = unpackHalf4(kr[54]);
+      { let qv = qs[0u + lane + 22u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 22u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 22u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 22u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[23]);
+      let kv1 = unpackHalf4(kr[55]);
+      { let qv = qs[0u + lane + 23u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 23u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 23u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 23u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[24]);
+      let kv1 = unpackHalf4(kr[56]);
+      { let qv = qs[0u + lane + 24u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 24u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 24u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 24u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[25]);
+      let kv1 = unpackHalf4(kr[57]);
+      { let qv = qs[0u + lane + 25u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 25u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 25u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 25u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[26]);
+      let kv1 = unpackHalf4(kr[58]);
+      { let qv = qs[0u + lane + 26u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 26u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 26u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 26u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[27]);
+      let kv1 = unpackHalf4(kr[59]);
+      { let qv = qs[0u + lane + 27u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 27u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 27u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 27u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[28]);
+      let kv1 = unpackHalf4(kr[60]);
+      { let qv = qs[0u + lane + 28u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 28u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 28u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 28u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[29]);
+      let kv1 = unpackHalf4(kr[61]);
+      { let qv = qs[0u + lane + 29u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 29u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 29u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 29u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[30]);
+      let kv1 = unpackHalf4(kr[62]);
+      { let qv = qs[0u + lane + 30u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 30u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 30u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 30u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      let kv0 = unpackHalf4(kr[31]);
+      let kv1 = unpackHalf4(kr[63]);
+      { let qv = qs[0u + lane + 31u]; d[0] += dot(qv, kv0); d[4] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 31u]; d[1] += dot(qv, kv0); d[5] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 31u]; d[2] += dot(qv, kv0); d[6] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 31u]; d[3] += dot(qv, kv0); d[7] += dot(qv, kv1); }
+    }
+    {
+      var s0 = d[0];
+      var s1 = d[1];
+      var s2 = d[2];
+      var s3 = d[3];
+      let j = g + 0u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
+      }
+    }
+    {
+      var s0 = d[4];
+      var s1 = d[5];
+      var s2 = d[6];
+      var s3 = d[7];
+      let j = g + 1u * G;
+      if (j < n) {
+        let m0 = s0;
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = s2;
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+        }
+      }
     }
   }
 
@@ -739,538 +549,804 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   }
   workgroupBarrier();
 
-  let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
-  let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
-  let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
-  let rowM3 = orderedFloat(atomicLoad(&rowMax[3]));
+  let rowM0 = vec4<f32>(orderedFloat(atomicLoad(&rowMax[0])), orderedFloat(atomicLoad(&rowMax[1])), orderedFloat(atomicLoad(&rowMax[2])), orderedFloat(atomicLoad(&rowMax[3])));
   for (var j = t; j < n; j += T) {
-    { let s = sc[0u * C + j]; sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[1u * C + j]; sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[2u * C + j]; sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[3u * C + j]; sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[j * NV + 0u]; sc[j * NV + 0u] = select(select(vec4<f32>(0.0), exp2(s - rowM0), s > vec4<f32>(MASKED)), vec4<f32>(params.nan), isNanV(s)); }
   }
   workgroupBarrier();
 
   var acc: array<vec4<f32>, 4>;
-  var l: array<f32, 4>;
+  var l: array<vec4<f32>, 1>;
   if (kg < KG) {
     if (kg + 0u < n) {
       let vv = unpackHalf4(vr[0]);
       let j = kg + 0u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 8u < n) {
       let vv = unpackHalf4(vr[1]);
       let j = kg + 8u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 16u < n) {
       let vv = unpackHalf4(vr[2]);
       let j = kg + 16u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 24u < n) {
       let vv = unpackHalf4(vr[3]);
       let j = kg + 24u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 32u < n) {
       let vv = unpackHalf4(vr[4]);
       let j = kg + 32u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 40u < n) {
       let vv = unpackHalf4(vr[5]);
       let j = kg + 40u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 48u < n) {
       let vv = unpackHalf4(vr[6]);
       let j = kg + 48u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 56u < n) {
       let vv = unpackHalf4(vr[7]);
       let j = kg + 56u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 64u < n) {
       let vv = unpackHalf4(vr[8]);
       let j = kg + 64u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 72u < n) {
       let vv = unpackHalf4(vr[9]);
       let j = kg + 72u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 80u < n) {
       let vv = unpackHalf4(vr[10]);
       let j = kg + 80u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 88u < n) {
       let vv = unpackHalf4(vr[11]);
       let j = kg + 88u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 96u < n) {
       let vv = unpackHalf4(vr[12]);
       let j = kg + 96u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 104u < n) {
       let vv = unpackHalf4(vr[13]);
       let j = kg + 104u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 112u < n) {
       let vv = unpackHalf4(vr[14]);
       let j = kg + 112u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 120u < n) {
       let vv = unpackHalf4(vr[15]);
       let j = kg + 120u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 128u < n) {
       let vv = unpackHalf4(vr[16]);
       let j = kg + 128u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 136u < n) {
       let vv = unpackHalf4(vr[17]);
       let j = kg + 136u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 144u < n) {
       let vv = unpackHalf4(vr[18]);
       let j = kg + 144u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 152u < n) {
       let vv = unpackHalf4(vr[19]);
       let j = kg + 152u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 160u < n) {
       let vv = unpackHalf4(vr[20]);
       let j = kg + 160u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 168u < n) {
       let vv = unpackHalf4(vr[21]);
       let j = kg + 168u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 176u < n) {
       let vv = unpackHalf4(vr[22]);
       let j = kg + 176u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 184u < n) {
       let vv = unpackHalf4(vr[23]);
       let j = kg + 184u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 192u < n) {
       let vv = unpackHalf4(vr[24]);
       let j = kg + 192u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 200u < n) {
       let vv = unpackHalf4(vr[25]);
       let j = kg + 200u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 208u < n) {
       let vv = unpackHalf4(vr[26]);
       let j = kg + 208u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 216u < n) {
       let vv = unpackHalf4(vr[27]);
       let j = kg + 216u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 224u < n) {
       let vv = unpackHalf4(vr[28]);
       let j = kg + 224u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 232u < n) {
       let vv = unpackHalf4(vr[29]);
       let j = kg + 232u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 240u < n) {
       let vv = unpackHalf4(vr[30]);
       let j = kg + 240u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 248u < n) {
       let vv = unpackHalf4(vr[31]);
       let j = kg + 248u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 256u < n) {
       let vv = unpackHalf4(vr[32]);
       let j = kg + 256u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 264u < n) {
       let vv = unpackHalf4(vr[33]);
       let j = kg + 264u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 272u < n) {
       let vv = unpackHalf4(vr[34]);
       let j = kg + 272u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 280u < n) {
       let vv = unpackHalf4(vr[35]);
       let j = kg + 280u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 288u < n) {
       let vv = unpackHalf4(vr[36]);
       let j = kg + 288u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 296u < n) {
       let vv = unpackHalf4(vr[37]);
       let j = kg + 296u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 304u < n) {
       let vv = unpackHalf4(vr[38]);
       let j = kg + 304u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 312u < n) {
       let vv = unpackHalf4(vr[39]);
       let j = kg + 312u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 320u < n) {
       let vv = unpackHalf4(vr[40]);
       let j = kg + 320u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 328u < n) {
       let vv = unpackHalf4(vr[41]);
       let j = kg + 328u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 336u < n) {
       let vv = unpackHalf4(vr[42]);
       let j = kg + 336u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 344u < n) {
       let vv = unpackHalf4(vr[43]);
       let j = kg + 344u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 352u < n) {
       let vv = unpackHalf4(vr[44]);
       let j = kg + 352u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 360u < n) {
       let vv = unpackHalf4(vr[45]);
       let j = kg + 360u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 368u < n) {
       let vv = unpackHalf4(vr[46]);
       let j = kg + 368u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 376u < n) {
       let vv = unpackHalf4(vr[47]);
       let j = kg + 376u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 384u < n) {
       let vv = unpackHalf4(vr[48]);
       let j = kg + 384u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 392u < n) {
       let vv = unpackHalf4(vr[49]);
       let j = kg + 392u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 400u < n) {
       let vv = unpackHalf4(vr[50]);
       let j = kg + 400u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 408u < n) {
       let vv = unpackHalf4(vr[51]);
       let j = kg + 408u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 416u < n) {
       let vv = unpackHalf4(vr[52]);
       let j = kg + 416u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 424u < n) {
       let vv = unpackHalf4(vr[53]);
       let j = kg + 424u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 432u < n) {
       let vv = unpackHalf4(vr[54]);
       let j = kg + 432u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 440u < n) {
       let vv = unpackHalf4(vr[55]);
       let j = kg + 440u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 448u < n) {
       let vv = unpackHalf4(vr[56]);
       let j = kg + 448u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 456u < n) {
       let vv = unpackHalf4(vr[57]);
       let j = kg + 456u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 464u < n) {
       let vv = unpackHalf4(vr[58]);
       let j = kg + 464u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 472u < n) {
       let vv = unpackHalf4(vr[59]);
       let j = kg + 472u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 480u < n) {
       let vv = unpackHalf4(vr[60]);
       let j = kg + 480u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 488u < n) {
       let vv = unpackHalf4(vr[61]);
       let j = kg + 488u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 496u < n) {
       let vv = unpackHalf4(vr[62]);
       let j = kg + 496u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
     }
     if (kg + 504u < n) {
       let vv = unpackHalf4(vr[63]);
       let j = kg + 504u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+    }
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, 4>();
+      for (var i = 0u; i < 64u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = unpackHalf4(v[b * params.vsb + hk * params.vsh + (lo + j) * params.vsn - params.vOff + c]);
+          {
+            let p = sc[j * NV + 0u];
+            acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[1] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[2] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[3] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+        }
+      }
     }
     if (c == 0u) {
-      sums[kg * R + 0u] = l[0];
-      sums[kg * R + 1u] = l[1];
-      sums[kg * R + 2u] = l[2];
-      sums[kg * R + 3u] = l[3];
+      sums[kg * R + 0u] = l[0].x;
+      sums[kg * R + 1u] = l[0].y;
+      sums[kg * R + 2u] = l[0].z;
+      sums[kg * R + 3u] = l[0].w;
     }
   }
 

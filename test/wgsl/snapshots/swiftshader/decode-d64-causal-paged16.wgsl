@@ -40,6 +40,7 @@ const T = 256u;
 const L = 1u;
 const G = 256u;
 const C = 512u;
+const NV = 2u;
 const KG = 16u;
 const MASKED = -3.0e38;
 
@@ -53,6 +54,8 @@ const MASKED = -3.0e38;
 @group(0) @binding(7) var<storage, read> pages: array<u32>;
 
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 const PAGE = 16u;
 // Logical key row n of the batch entry whose page ids start at pages[pageRow]: its page's
 // start (pageStride elements per page) plus its row in the page.
@@ -70,7 +73,7 @@ fn orderedFloat(k: u32) -> f32 {
 }
 
 var<workgroup> qs: array<vec4<f32>, 128>;
-var<workgroup> sc: array<f32, 4096>;
+var<workgroup> sc: array<vec4<f32>, 1024>; // key-major: key j's rows at sc[j * NV] …
 var<workgroup> meet: array<vec4<f32>, 512>;
 var<workgroup> sums: array<f32, 128>;
 var<workgroup> rowMax: array<atomic<u32>, 8>;
@@ -155,431 +158,264 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   mx[6] = MASKED;
   mx[7] = MASKED;
   {
-    var d: array<f32, 8>;
+    var d: array<f32, 16>;
     {
-      let kv = kr[0];
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[16u + lane + 0u], kv);
-      d[2] += dot(qs[32u + lane + 0u], kv);
-      d[3] += dot(qs[48u + lane + 0u], kv);
-      d[4] += dot(qs[64u + lane + 0u], kv);
-      d[5] += dot(qs[80u + lane + 0u], kv);
-      d[6] += dot(qs[96u + lane + 0u], kv);
-      d[7] += dot(qs[112u + lane + 0u], kv);
-    }
-    {
-      let kv = kr[1];
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[16u + lane + 1u], kv);
-      d[2] += dot(qs[32u + lane + 1u], kv);
-      d[3] += dot(qs[48u + lane + 1u], kv);
-      d[4] += dot(qs[64u + lane + 1u], kv);
-      d[5] += dot(qs[80u + lane + 1u], kv);
-      d[6] += dot(qs[96u + lane + 1u], kv);
-      d[7] += dot(qs[112u + lane + 1u], kv);
+      let kv0 = kr[0];
+      let kv1 = kr[16];
+      { let qv = qs[0u + lane + 0u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 0u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 0u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 0u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 0u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 0u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 0u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 0u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[2];
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[16u + lane + 2u], kv);
-      d[2] += dot(qs[32u + lane + 2u], kv);
-      d[3] += dot(qs[48u + lane + 2u], kv);
-      d[4] += dot(qs[64u + lane + 2u], kv);
-      d[5] += dot(qs[80u + lane + 2u], kv);
-      d[6] += dot(qs[96u + lane + 2u], kv);
-      d[7] += dot(qs[112u + lane + 2u], kv);
+      let kv0 = kr[1];
+      let kv1 = kr[17];
+      { let qv = qs[0u + lane + 1u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 1u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 1u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 1u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 1u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 1u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 1u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 1u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[3];
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[16u + lane + 3u], kv);
-      d[2] += dot(qs[32u + lane + 3u], kv);
-      d[3] += dot(qs[48u + lane + 3u], kv);
-      d[4] += dot(qs[64u + lane + 3u], kv);
-      d[5] += dot(qs[80u + lane + 3u], kv);
-      d[6] += dot(qs[96u + lane + 3u], kv);
-      d[7] += dot(qs[112u + lane + 3u], kv);
+      let kv0 = kr[2];
+      let kv1 = kr[18];
+      { let qv = qs[0u + lane + 2u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 2u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 2u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 2u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 2u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 2u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 2u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 2u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[4];
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[16u + lane + 4u], kv);
-      d[2] += dot(qs[32u + lane + 4u], kv);
-      d[3] += dot(qs[48u + lane + 4u], kv);
-      d[4] += dot(qs[64u + lane + 4u], kv);
-      d[5] += dot(qs[80u + lane + 4u], kv);
-      d[6] += dot(qs[96u + lane + 4u], kv);
-      d[7] += dot(qs[112u + lane + 4u], kv);
+      let kv0 = kr[3];
+      let kv1 = kr[19];
+      { let qv = qs[0u + lane + 3u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 3u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 3u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 3u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 3u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 3u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 3u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 3u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[5];
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[16u + lane + 5u], kv);
-      d[2] += dot(qs[32u + lane + 5u], kv);
-      d[3] += dot(qs[48u + lane + 5u], kv);
-      d[4] += dot(qs[64u + lane + 5u], kv);
-      d[5] += dot(qs[80u + lane + 5u], kv);
-      d[6] += dot(qs[96u + lane + 5u], kv);
-      d[7] += dot(qs[112u + lane + 5u], kv);
+      let kv0 = kr[4];
+      let kv1 = kr[20];
+      { let qv = qs[0u + lane + 4u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 4u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 4u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 4u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 4u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 4u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 4u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 4u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[6];
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[16u + lane + 6u], kv);
-      d[2] += dot(qs[32u + lane + 6u], kv);
-      d[3] += dot(qs[48u + lane + 6u], kv);
-      d[4] += dot(qs[64u + lane + 6u], kv);
-      d[5] += dot(qs[80u + lane + 6u], kv);
-      d[6] += dot(qs[96u + lane + 6u], kv);
-      d[7] += dot(qs[112u + lane + 6u], kv);
+      let kv0 = kr[5];
+      let kv1 = kr[21];
+      { let qv = qs[0u + lane + 5u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 5u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 5u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 5u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 5u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 5u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 5u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 5u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[7];
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[16u + lane + 7u], kv);
-      d[2] += dot(qs[32u + lane + 7u], kv);
-      d[3] += dot(qs[48u + lane + 7u], kv);
-      d[4] += dot(qs[64u + lane + 7u], kv);
-      d[5] += dot(qs[80u + lane + 7u], kv);
-      d[6] += dot(qs[96u + lane + 7u], kv);
-      d[7] += dot(qs[112u + lane + 7u], kv);
+      let kv0 = kr[6];
+      let kv1 = kr[22];
+      { let qv = qs[0u + lane + 6u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 6u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 6u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 6u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 6u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 6u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 6u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 6u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[8];
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[16u + lane + 8u], kv);
-      d[2] += dot(qs[32u + lane + 8u], kv);
-      d[3] += dot(qs[48u + lane + 8u], kv);
-      d[4] += dot(qs[64u + lane + 8u], kv);
-      d[5] += dot(qs[80u + lane + 8u], kv);
-      d[6] += dot(qs[96u + lane + 8u], kv);
-      d[7] += dot(qs[112u + lane + 8u], kv);
+      let kv0 = kr[7];
+      let kv1 = kr[23];
+      { let qv = qs[0u + lane + 7u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 7u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 7u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 7u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 7u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 7u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 7u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 7u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[9];
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[16u + lane + 9u], kv);
-      d[2] += dot(qs[32u + lane + 9u], kv);
-      d[3] += dot(qs[48u + lane + 9u], kv);
-      d[4] += dot(qs[64u + lane + 9u], kv);
-      d[5] += dot(qs[80u + lane + 9u], kv);
-      d[6] += dot(qs[96u + lane + 9u], kv);
-      d[7] += dot(qs[112u + lane + 9u], kv);
+      let kv0 = kr[8];
+      let kv1 = kr[24];
+      { let qv = qs[0u + lane + 8u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 8u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 8u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 8u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 8u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 8u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 8u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 8u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[10];
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[16u + lane + 10u], kv);
-      d[2] += dot(qs[32u + lane + 10u], kv);
-      d[3] += dot(qs[48u + lane + 10u], kv);
-      d[4] += dot(qs[64u + lane + 10u], kv);
-      d[5] += dot(qs[80u + lane + 10u], kv);
-      d[6] += dot(qs[96u + lane + 10u], kv);
-      d[7] += dot(qs[112u + lane + 10u], kv);
+      let kv0 = kr[9];
+      let kv1 = kr[25];
+      { let qv = qs[0u + lane + 9u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 9u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 9u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 9u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 9u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 9u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 9u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 9u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[11];
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[16u + lane + 11u], kv);
-      d[2] += dot(qs[32u + lane + 11u], kv);
-      d[3] += dot(qs[48u + lane + 11u], kv);
-      d[4] += dot(qs[64u + lane + 11u], kv);
-      d[5] += dot(qs[80u + lane + 11u], kv);
-      d[6] += dot(qs[96u + lane + 11u], kv);
-      d[7] += dot(qs[112u + lane + 11u], kv);
+      let kv0 = kr[10];
+      let kv1 = kr[26];
+      { let qv = qs[0u + lane + 10u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 10u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 10u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 10u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 10u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 10u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 10u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 10u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[12];
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[16u + lane + 12u], kv);
-      d[2] += dot(qs[32u + lane + 12u], kv);
-      d[3] += dot(qs[48u + lane + 12u], kv);
-      d[4] += dot(qs[64u + lane + 12u], kv);
-      d[5] += dot(qs[80u + lane + 12u], kv);
-      d[6] += dot(qs[96u + lane + 12u], kv);
-      d[7] += dot(qs[112u + lane + 12u], kv);
+      let kv0 = kr[11];
+      let kv1 = kr[27];
+      { let qv = qs[0u + lane + 11u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 11u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 11u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 11u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 11u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 11u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 11u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 11u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[13];
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[16u + lane + 13u], kv);
-      d[2] += dot(qs[32u + lane + 13u], kv);
-      d[3] += dot(qs[48u + lane + 13u], kv);
-      d[4] += dot(qs[64u + lane + 13u], kv);
-      d[5] += dot(qs[80u + lane + 13u], kv);
-      d[6] += dot(qs[96u + lane + 13u], kv);
-      d[7] += dot(qs[112u + lane + 13u], kv);
+      let kv0 = kr[12];
+      let kv1 = kr[28];
+      { let qv = qs[0u + lane + 12u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 12u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 12u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 12u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 12u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 12u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 12u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 12u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[14];
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[16u + lane + 14u], kv);
-      d[2] += dot(qs[32u + lane + 14u], kv);
-      d[3] += dot(qs[48u + lane + 14u], kv);
-      d[4] += dot(qs[64u + lane + 14u], kv);
-      d[5] += dot(qs[80u + lane + 14u], kv);
-      d[6] += dot(qs[96u + lane + 14u], kv);
-      d[7] += dot(qs[112u + lane + 14u], kv);
+      let kv0 = kr[13];
+      let kv1 = kr[29];
+      { let qv = qs[0u + lane + 13u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 13u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 13u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 13u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 13u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 13u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 13u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 13u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[15];
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[16u + lane + 15u], kv);
-      d[2] += dot(qs[32u + lane + 15u], kv);
-      d[3] += dot(qs[48u + lane + 15u], kv);
-      d[4] += dot(qs[64u + lane + 15u], kv);
-      d[5] += dot(qs[80u + lane + 15u], kv);
-      d[6] += dot(qs[96u + lane + 15u], kv);
-      d[7] += dot(qs[112u + lane + 15u], kv);
-    }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    var s4 = d[4];
-    var s5 = d[5];
-    var s6 = d[6];
-    var s7 = d[7];
-    let j = g + 0u * G;
-    if (j < n) {
-      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[0] = max(mx[0], m0);
-      if (lane == 0u) { sc[0u * C + j] = m0; }
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      if (lane == 0u) { sc[1u * C + j] = m1; }
-      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[2] = max(mx[2], m2);
-      if (lane == 0u) { sc[2u * C + j] = m2; }
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) { sc[3u * C + j] = m3; }
-      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[4] = max(mx[4], m4);
-      if (lane == 0u) { sc[4u * C + j] = m4; }
-      let m5 = s5;
-      mx[5] = max(mx[5], m5);
-      if (lane == 0u) { sc[5u * C + j] = m5; }
-      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[6] = max(mx[6], m6);
-      if (lane == 0u) { sc[6u * C + j] = m6; }
-      let m7 = s7;
-      mx[7] = max(mx[7], m7);
-      if (lane == 0u) { sc[7u * C + j] = m7; }
-    }
-  }
-  {
-    var d: array<f32, 8>;
-    {
-      let kv = kr[16];
-      d[0] += dot(qs[0u + lane + 0u], kv);
-      d[1] += dot(qs[16u + lane + 0u], kv);
-      d[2] += dot(qs[32u + lane + 0u], kv);
-      d[3] += dot(qs[48u + lane + 0u], kv);
-      d[4] += dot(qs[64u + lane + 0u], kv);
-      d[5] += dot(qs[80u + lane + 0u], kv);
-      d[6] += dot(qs[96u + lane + 0u], kv);
-      d[7] += dot(qs[112u + lane + 0u], kv);
+      let kv0 = kr[14];
+      let kv1 = kr[30];
+      { let qv = qs[0u + lane + 14u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 14u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 14u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 14u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 14u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 14u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 14u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 14u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[17];
-      d[0] += dot(qs[0u + lane + 1u], kv);
-      d[1] += dot(qs[16u + lane + 1u], kv);
-      d[2] += dot(qs[32u + lane + 1u], kv);
-      d[3] += dot(qs[48u + lane + 1u], kv);
-      d[4] += dot(qs[64u + lane + 1u], kv);
-      d[5] += dot(qs[80u + lane + 1u], kv);
-      d[6] += dot(qs[96u + lane + 1u], kv);
-      d[7] += dot(qs[112u + lane + 1u], kv);
+      let kv0 = kr[15];
+      let kv1 = kr[31];
+      { let qv = qs[0u + lane + 15u]; d[0] += dot(qv, kv0); d[8] += dot(qv, kv1); }
+      { let qv = qs[16u + lane + 15u]; d[1] += dot(qv, kv0); d[9] += dot(qv, kv1); }
+      { let qv = qs[32u + lane + 15u]; d[2] += dot(qv, kv0); d[10] += dot(qv, kv1); }
+      { let qv = qs[48u + lane + 15u]; d[3] += dot(qv, kv0); d[11] += dot(qv, kv1); }
+      { let qv = qs[64u + lane + 15u]; d[4] += dot(qv, kv0); d[12] += dot(qv, kv1); }
+      { let qv = qs[80u + lane + 15u]; d[5] += dot(qv, kv0); d[13] += dot(qv, kv1); }
+      { let qv = qs[96u + lane + 15u]; d[6] += dot(qv, kv0); d[14] += dot(qv, kv1); }
+      { let qv = qs[112u + lane + 15u]; d[7] += dot(qv, kv0); d[15] += dot(qv, kv1); }
     }
     {
-      let kv = kr[18];
-      d[0] += dot(qs[0u + lane + 2u], kv);
-      d[1] += dot(qs[16u + lane + 2u], kv);
-      d[2] += dot(qs[32u + lane + 2u], kv);
-      d[3] += dot(qs[48u + lane + 2u], kv);
-      d[4] += dot(qs[64u + lane + 2u], kv);
-      d[5] += dot(qs[80u + lane + 2u], kv);
-      d[6] += dot(qs[96u + lane + 2u], kv);
-      d[7] += dot(qs[112u + lane + 2u], kv);
+      var s0 = d[0];
+      var s1 = d[1];
+      var s2 = d[2];
+      var s3 = d[3];
+      var s4 = d[4];
+      var s5 = d[5];
+      var s6 = d[6];
+      var s7 = d[7];
+      let j = g + 0u * G;
+      if (j < n) {
+        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[4] = max(mx[4], m4);
+        let m5 = s5;
+        mx[5] = max(mx[5], m5);
+        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[6] = max(mx[6], m6);
+        let m7 = s7;
+        mx[7] = max(mx[7], m7);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+          sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+        }
+      }
     }
     {
-      let kv = kr[19];
-      d[0] += dot(qs[0u + lane + 3u], kv);
-      d[1] += dot(qs[16u + lane + 3u], kv);
-      d[2] += dot(qs[32u + lane + 3u], kv);
-      d[3] += dot(qs[48u + lane + 3u], kv);
-      d[4] += dot(qs[64u + lane + 3u], kv);
-      d[5] += dot(qs[80u + lane + 3u], kv);
-      d[6] += dot(qs[96u + lane + 3u], kv);
-      d[7] += dot(qs[112u + lane + 3u], kv);
-    }
-    {
-      let kv = kr[20];
-      d[0] += dot(qs[0u + lane + 4u], kv);
-      d[1] += dot(qs[16u + lane + 4u], kv);
-      d[2] += dot(qs[32u + lane + 4u], kv);
-      d[3] += dot(qs[48u + lane + 4u], kv);
-      d[4] += dot(qs[64u + lane + 4u], kv);
-      d[5] += dot(qs[80u + lane + 4u], kv);
-      d[6] += dot(qs[96u + lane + 4u], kv);
-      d[7] += dot(qs[112u + lane + 4u], kv);
-    }
-    {
-      let kv = kr[21];
-      d[0] += dot(qs[0u + lane + 5u], kv);
-      d[1] += dot(qs[16u + lane + 5u], kv);
-      d[2] += dot(qs[32u + lane + 5u], kv);
-      d[3] += dot(qs[48u + lane + 5u], kv);
-      d[4] += dot(qs[64u + lane + 5u], kv);
-      d[5] += dot(qs[80u + lane + 5u], kv);
-      d[6] += dot(qs[96u + lane + 5u], kv);
-      d[7] += dot(qs[112u + lane + 5u], kv);
-    }
-    {
-      let kv = kr[22];
-      d[0] += dot(qs[0u + lane + 6u], kv);
-      d[1] += dot(qs[16u + lane + 6u], kv);
-      d[2] += dot(qs[32u + lane + 6u], kv);
-      d[3] += dot(qs[48u + lane + 6u], kv);
-      d[4] += dot(qs[64u + lane + 6u], kv);
-      d[5] += dot(qs[80u + lane + 6u], kv);
-      d[6] += dot(qs[96u + lane + 6u], kv);
-      d[7] += dot(qs[112u + lane + 6u], kv);
-    }
-    {
-      let kv = kr[23];
-      d[0] += dot(qs[0u + lane + 7u], kv);
-      d[1] += dot(qs[16u + lane + 7u], kv);
-      d[2] += dot(qs[32u + lane + 7u], kv);
-      d[3] += dot(qs[48u + lane + 7u], kv);
-      d[4] += dot(qs[64u + lane + 7u], kv);
-      d[5] += dot(qs[80u + lane + 7u], kv);
-      d[6] += dot(qs[96u + lane + 7u], kv);
-      d[7] += dot(qs[112u + lane + 7u], kv);
-    }
-    {
-      let kv = kr[24];
-      d[0] += dot(qs[0u + lane + 8u], kv);
-      d[1] += dot(qs[16u + lane + 8u], kv);
-      d[2] += dot(qs[32u + lane + 8u], kv);
-      d[3] += dot(qs[48u + lane + 8u], kv);
-      d[4] += dot(qs[64u + lane + 8u], kv);
-      d[5] += dot(qs[80u + lane + 8u], kv);
-      d[6] += dot(qs[96u + lane + 8u], kv);
-      d[7] += dot(qs[112u + lane + 8u], kv);
-    }
-    {
-      let kv = kr[25];
-      d[0] += dot(qs[0u + lane + 9u], kv);
-      d[1] += dot(qs[16u + lane + 9u], kv);
-      d[2] += dot(qs[32u + lane + 9u], kv);
-      d[3] += dot(qs[48u + lane + 9u], kv);
-      d[4] += dot(qs[64u + lane + 9u], kv);
-      d[5] += dot(qs[80u + lane + 9u], kv);
-      d[6] += dot(qs[96u + lane + 9u], kv);
-      d[7] += dot(qs[112u + lane + 9u], kv);
-    }
-    {
-      let kv = kr[26];
-      d[0] += dot(qs[0u + lane + 10u], kv);
-      d[1] += dot(qs[16u + lane + 10u], kv);
-      d[2] += dot(qs[32u + lane + 10u], kv);
-      d[3] += dot(qs[48u + lane + 10u], kv);
-      d[4] += dot(qs[64u + lane + 10u], kv);
-      d[5] += dot(qs[80u + lane + 10u], kv);
-      d[6] += dot(qs[96u + lane + 10u], kv);
-      d[7] += dot(qs[112u + lane + 10u], kv);
-    }
-    {
-      let kv = kr[27];
-      d[0] += dot(qs[0u + lane + 11u], kv);
-      d[1] += dot(qs[16u + lane + 11u], kv);
-      d[2] += dot(qs[32u + lane + 11u], kv);
-      d[3] += dot(qs[48u + lane + 11u], kv);
-      d[4] += dot(qs[64u + lane + 11u], kv);
-      d[5] += dot(qs[80u + lane + 11u], kv);
-      d[6] += dot(qs[96u + lane + 11u], kv);
-      d[7] += dot(qs[112u + lane + 11u], kv);
-    }
-    {
-      let kv = kr[28];
-      d[0] += dot(qs[0u + lane + 12u], kv);
-      d[1] += dot(qs[16u + lane + 12u], kv);
-      d[2] += dot(qs[32u + lane + 12u], kv);
-      d[3] += dot(qs[48u + lane + 12u], kv);
-      d[4] += dot(qs[64u + lane + 12u], kv);
-      d[5] += dot(qs[80u + lane + 12u], kv);
-      d[6] += dot(qs[96u + lane + 12u], kv);
-      d[7] += dot(qs[112u + lane + 12u], kv);
-    }
-    {
-      let kv = kr[29];
-      d[0] += dot(qs[0u + lane + 13u], kv);
-      d[1] += dot(qs[16u + lane + 13u], kv);
-      d[2] += dot(qs[32u + lane + 13u], kv);
-      d[3] += dot(qs[48u + lane + 13u], kv);
-      d[4] += dot(qs[64u + lane + 13u], kv);
-      d[5] += dot(qs[80u + lane + 13u], kv);
-      d[6] += dot(qs[96u + lane + 13u], kv);
-      d[7] += dot(qs[112u + lane + 13u], kv);
-    }
-    {
-      let kv = kr[30];
-      d[0] += dot(qs[0u + lane + 14u], kv);
-      d[1] += dot(qs[16u + lane + 14u], kv);
-      d[2] += dot(qs[32u + lane + 14u], kv);
-      d[3] += dot(qs[48u + lane + 14u], kv);
-      d[4] += dot(qs[64u + lane + 14u], kv);
-      d[5] += dot(qs[80u + lane + 14u], kv);
-      d[6] += dot(qs[96u + lane + 14u], kv);
-      d[7] += dot(qs[112u + lane + 14u], kv);
-    }
-    {
-      let kv = kr[31];
-      d[0] += dot(qs[0u + lane + 15u], kv);
-      d[1] += dot(qs[16u + lane + 15u], kv);
-      d[2] += dot(qs[32u + lane + 15u], kv);
-      d[3] += dot(qs[48u + lane + 15u], kv);
-      d[4] += dot(qs[64u + lane + 15u], kv);
-      d[5] += dot(qs[80u + lane + 15u], kv);
-      d[6] += dot(qs[96u + lane + 15u], kv);
-      d[7] += dot(qs[112u + lane + 15u], kv);
-    }
-    var s0 = d[0];
-    var s1 = d[1];
-    var s2 = d[2];
-    var s3 = d[3];
-    var s4 = d[4];
-    var s5 = d[5];
-    var s6 = d[6];
-    var s7 = d[7];
-    let j = g + 1u * G;
-    if (j < n) {
-      let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[0] = max(mx[0], m0);
-      if (lane == 0u) { sc[0u * C + j] = m0; }
-      let m1 = s1;
-      mx[1] = max(mx[1], m1);
-      if (lane == 0u) { sc[1u * C + j] = m1; }
-      let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[2] = max(mx[2], m2);
-      if (lane == 0u) { sc[2u * C + j] = m2; }
-      let m3 = s3;
-      mx[3] = max(mx[3], m3);
-      if (lane == 0u) { sc[3u * C + j] = m3; }
-      let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[4] = max(mx[4], m4);
-      if (lane == 0u) { sc[4u * C + j] = m4; }
-      let m5 = s5;
-      mx[5] = max(mx[5], m5);
-      if (lane == 0u) { sc[5u * C + j] = m5; }
-      let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
-      mx[6] = max(mx[6], m6);
-      if (lane == 0u) { sc[6u * C + j] = m6; }
-      let m7 = s7;
-      mx[7] = max(mx[7], m7);
-      if (lane == 0u) { sc[7u * C + j] = m7; }
+      var s0 = d[8];
+      var s1 = d[9];
+      var s2 = d[10];
+      var s3 = d[11];
+      var s4 = d[12];
+      var s5 = d[13];
+      var s6 = d[14];
+      var s7 = d[15];
+      let j = g + 1u * G;
+      if (j < n) {
+        let m0 = select(s0, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[0] = max(mx[0], m0);
+        let m1 = s1;
+        mx[1] = max(mx[1], m1);
+        let m2 = select(s2, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[2] = max(mx[2], m2);
+        let m3 = s3;
+        mx[3] = max(mx[3], m3);
+        let m4 = select(s4, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[4] = max(mx[4], m4);
+        let m5 = s5;
+        mx[5] = max(mx[5], m5);
+        let m6 = select(s6, MASKED, i32(lo + j) > i32(0u) + causalOffset);
+        mx[6] = max(mx[6], m6);
+        let m7 = s7;
+        mx[7] = max(mx[7], m7);
+        if (lane == 0u) {
+          sc[j * NV + 0u] = vec4<f32>(m0, m1, m2, m3);
+          sc[j * NV + 1u] = vec4<f32>(m4, m5, m6, m7);
+        }
+      }
     }
   }
 
@@ -633,422 +469,689 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   }
   workgroupBarrier();
 
-  let rowM0 = orderedFloat(atomicLoad(&rowMax[0]));
-  let rowM1 = orderedFloat(atomicLoad(&rowMax[1]));
-  let rowM2 = orderedFloat(atomicLoad(&rowMax[2]));
-  let rowM3 = orderedFloat(atomicLoad(&rowMax[3]));
-  let rowM4 = orderedFloat(atomicLoad(&rowMax[4]));
-  let rowM5 = orderedFloat(atomicLoad(&rowMax[5]));
-  let rowM6 = orderedFloat(atomicLoad(&rowMax[6]));
-  let rowM7 = orderedFloat(atomicLoad(&rowMax[7]));
+  let rowM0 = vec4<f32>(orderedFloat(atomicLoad(&rowMax[0])), orderedFloat(atomicLoad(&rowMax[1])), orderedFloat(atomicLoad(&rowMax[2])), orderedFloat(atomicLoad(&rowMax[3])));
+  let rowM1 = vec4<f32>(orderedFloat(atomicLoad(&rowMax[4])), orderedFloat(atomicLoad(&rowMax[5])), orderedFloat(atomicLoad(&rowMax[6])), orderedFloat(atomicLoad(&rowMax[7])));
   for (var j = t; j < n; j += T) {
-    { let s = sc[0u * C + j]; sc[0u * C + j] = select(select(0.0, exp2(s - rowM0), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[1u * C + j]; sc[1u * C + j] = select(select(0.0, exp2(s - rowM1), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[2u * C + j]; sc[2u * C + j] = select(select(0.0, exp2(s - rowM2), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[3u * C + j]; sc[3u * C + j] = select(select(0.0, exp2(s - rowM3), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[4u * C + j]; sc[4u * C + j] = select(select(0.0, exp2(s - rowM4), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[5u * C + j]; sc[5u * C + j] = select(select(0.0, exp2(s - rowM5), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[6u * C + j]; sc[6u * C + j] = select(select(0.0, exp2(s - rowM6), s > MASKED), params.nan, isNan(s)); }
-    { let s = sc[7u * C + j]; sc[7u * C + j] = select(select(0.0, exp2(s - rowM7), s > MASKED), params.nan, isNan(s)); }
+    { let s = sc[j * NV + 0u]; sc[j * NV + 0u] = select(select(vec4<f32>(0.0), exp2(s - rowM0), s > vec4<f32>(MASKED)), vec4<f32>(params.nan), isNanV(s)); }
+    { let s = sc[j * NV + 1u]; sc[j * NV + 1u] = select(select(vec4<f32>(0.0), exp2(s - rowM1), s > vec4<f32>(MASKED)), vec4<f32>(params.nan), isNanV(s)); }
   }
   workgroupBarrier();
 
   var acc: array<vec4<f32>, 8>;
-  var l: array<f32, 8>;
+  var l: array<vec4<f32>, 2>;
   if (kg < KG) {
     if (kg + 0u < n) {
       let vv = vr[0];
       let j = kg + 0u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 16u < n) {
       let vv = vr[1];
       let j = kg + 16u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 32u < n) {
       let vv = vr[2];
       let j = kg + 32u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 48u < n) {
       let vv = vr[3];
       let j = kg + 48u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 64u < n) {
       let vv = vr[4];
       let j = kg + 64u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 80u < n) {
       let vv = vr[5];
       let j = kg + 80u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 96u < n) {
       let vv = vr[6];
       let j = kg + 96u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 112u < n) {
       let vv = vr[7];
       let j = kg + 112u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 128u < n) {
       let vv = vr[8];
       let j = kg + 128u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 144u < n) {
       let vv = vr[9];
       let j = kg + 144u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 160u < n) {
       let vv = vr[10];
       let j = kg + 160u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 176u < n) {
       let vv = vr[11];
       let j = kg + 176u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 192u < n) {
       let vv = vr[12];
       let j = kg + 192u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 208u < n) {
       let vv = vr[13];
       let j = kg + 208u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 224u < n) {
       let vv = vr[14];
       let j = kg + 224u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 240u < n) {
       let vv = vr[15];
       let j = kg + 240u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 256u < n) {
       let vv = vr[16];
       let j = kg + 256u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 272u < n) {
       let vv = vr[17];
       let j = kg + 272u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 288u < n) {
       let vv = vr[18];
       let j = kg + 288u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 304u < n) {
       let vv = vr[19];
       let j = kg + 304u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 320u < n) {
       let vv = vr[20];
       let j = kg + 320u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 336u < n) {
       let vv = vr[21];
       let j = kg + 336u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 352u < n) {
       let vv = vr[22];
       let j = kg + 352u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 368u < n) {
       let vv = vr[23];
       let j = kg + 368u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 384u < n) {
       let vv = vr[24];
       let j = kg + 384u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 400u < n) {
       let vv = vr[25];
       let j = kg + 400u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 416u < n) {
       let vv = vr[26];
       let j = kg + 416u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 432u < n) {
       let vv = vr[27];
       let j = kg + 432u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 448u < n) {
       let vv = vr[28];
       let j = kg + 448u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 464u < n) {
       let vv = vr[29];
       let j = kg + 464u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 480u < n) {
       let vv = vr[30];
       let j = kg + 480u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
     }
     if (kg + 496u < n) {
       let vv = vr[31];
       let j = kg + 496u;
-      { let p = sc[0u * C + j]; acc[0] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[0] += p; }
-      { let p = sc[1u * C + j]; acc[1] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[1] += p; }
-      { let p = sc[2u * C + j]; acc[2] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[2] += p; }
-      { let p = sc[3u * C + j]; acc[3] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[3] += p; }
-      { let p = sc[4u * C + j]; acc[4] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[4] += p; }
-      { let p = sc[5u * C + j]; acc[5] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[5] += p; }
-      { let p = sc[6u * C + j]; acc[6] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[6] += p; }
-      { let p = sc[7u * C + j]; acc[7] += select(vec4<f32>(0.0), p * vv, p != 0.0); l[7] += p; }
+      {
+        let p = sc[j * NV + 0u];
+        acc[0] = fma(vec4<f32>(p.x), vv, acc[0]);
+        acc[1] = fma(vec4<f32>(p.y), vv, acc[1]);
+        acc[2] = fma(vec4<f32>(p.z), vv, acc[2]);
+        acc[3] = fma(vec4<f32>(p.w), vv, acc[3]);
+        l[0] += p;
+      }
+      {
+        let p = sc[j * NV + 1u];
+        acc[4] = fma(vec4<f32>(p.x), vv, acc[4]);
+        acc[5] = fma(vec4<f32>(p.y), vv, acc[5]);
+        acc[6] = fma(vec4<f32>(p.z), vv, acc[6]);
+        acc[7] = fma(vec4<f32>(p.w), vv, acc[7]);
+        l[1] += p;
+      }
+    }
+    if (!finite4(acc[0])) {
+      acc = array<vec4<f32>, 8>();
+      for (var i = 0u; i < 32u; i++) {
+        let j = kg + i * KG;
+        if (j < n) {
+          let vv = v[pagedRow(pageRow, lo + j, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c];
+          {
+            let p = sc[j * NV + 0u];
+            acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[1] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[2] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[3] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+          {
+            let p = sc[j * NV + 1u];
+            acc[4] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
+            acc[5] += select(vec4<f32>(0.0), p.y * vv, p.y != 0.0);
+            acc[6] += select(vec4<f32>(0.0), p.z * vv, p.z != 0.0);
+            acc[7] += select(vec4<f32>(0.0), p.w * vv, p.w != 0.0);
+          }
+        }
+      }
     }
     if (c == 0u) {
-      sums[kg * R + 0u] = l[0];
-      sums[kg * R + 1u] = l[1];
-      sums[kg * R + 2u] = l[2];
-      sums[kg * R + 3u] = l[3];
-      sums[kg * R + 4u] = l[4];
-      sums[kg * R + 5u] = l[5];
-      sums[kg * R + 6u] = l[6];
-      sums[kg * R + 7u] = l[7];
+      sums[kg * R + 0u] = l[0].x;
+      sums[kg * R + 1u] = l[0].y;
+      sums[kg * R + 2u] = l[0].z;
+      sums[kg * R + 3u] = l[0].w;
+      sums[kg * R + 4u] = l[1].x;
+      sums[kg * R + 5u] = l[1].y;
+      sums[kg * R + 6u] = l[1].z;
+      sums[kg * R + 7u] = l[1].w;
     }
   }
 
