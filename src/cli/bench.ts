@@ -365,10 +365,10 @@ function tensorCoresFlag(value: string | undefined): boolean | MatrixTile | unde
   if (value === undefined || value === 'on' || value === 'off') return onOff(value, '--tensor-cores');
   const [s, k, extra, ...rest] = value.split(',').map((x) => x.trim());
   const nums = [Number(s), Number(k)];
-  if (rest.length || !nums.every((n) => Number.isInteger(n) && n >= 1) || (extra !== undefined && extra !== 'noprefetch')) {
-    throw new UsageError(`--tensor-cores takes on, off or subgroups,keys[,noprefetch] (two positive integers), got '${value}'`);
+  if (rest.length || !nums.every((n) => Number.isInteger(n) && n >= 1) || (extra !== undefined && extra !== 'prefetch')) {
+    throw new UsageError(`--tensor-cores takes on, off or subgroups,keys[,prefetch] (two positive integers), got '${value}'`);
   }
-  return { subgroups: nums[0]!, keys: nums[1]!, ...(extra ? { prefetch: false } : {}) };
+  return { subgroups: nums[0]!, keys: nums[1]!, ...(extra ? { prefetch: true } : {}) };
 }
 
 /** `--decode-kernel on|off|T,L,B`: the decode kernel off, on, or on with a forced tile (invocations, lanes per key, load bytes). */

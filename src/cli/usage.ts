@@ -41,7 +41,7 @@ ${SHAPE}
   --key-splits N              split-K ranges for the fused forward
   --decode-kernel on|off|T,L,B  the decode kernel (few rows per K/V head over many keys) on or off, or on
                               with a forced tile: T invocations, L lanes per key row, B load bytes each
-  --tensor-cores on|off|S,K[,noprefetch]  f16 forwards on the matrix units (default where the device has f16 subgroup
+  --tensor-cores on|off|S,K[,prefetch]  f16 forwards on the matrix units (default where the device has f16 subgroup
                               matrices) off, forced, or forced with S subgroups per workgroup and K keys per tile
   --step-times                also time each kernel of the forward alone (JSON: kernels, stepMs)
   --paged PAGE_SIZE           read K/V through a page table (shuffled pages of PAGE_SIZE rows; forward, flash)

@@ -74,7 +74,7 @@ export function staging(cfg: MatrixConfig) {
   // barrier between, and on the H200 a divergent branch right before them went wrong.
   const total = (BC * D) / 4;
   const slots = Math.ceil(total / threads);
-  const prefetch = cfg.prefetch ?? true;
+  const prefetch = cfg.prefetch ?? false;
   const each = (n: number, f: (i: number) => string) => seq(n).map(f).join('\n');
   const slotLets = (i: number) => {
     const e = (i + 1) * threads <= total ? `li + ${u(i * threads)}` : `min(li + ${u(i * threads)}, ${u(total - 1)})`;

@@ -24,7 +24,7 @@ import { lowerVariant } from './variant.js';
 export interface MatrixTile {
   readonly subgroups: number;
   readonly keys: number;
-  /** Fetch the next K/V tile while the current one computes (default true; false for A/B runs). */
+  /** Fetch the next K/V tile into registers while the current one computes (default false: slower on the H200). */
   readonly prefetch?: boolean;
 }
 
@@ -40,10 +40,10 @@ export interface MatrixCaps {
 
 /**
  * The tile by head dim, as measured on the H200 (docs/PERF.md "Tensor-core forward"):
- * 16-key tiles, 8 subgroups (128 rows) at D ≤ 64, 16 subgroups (256 rows) above.
+ * 16-key tiles, 8 subgroups (128 rows) at D ≤ 64 and in causal calls, 16 (256 rows) above.
  */
-export function defaultMatrixTile(headDim: number): MatrixTile {
-  return { subgroups: headDim <= 64 ? 8 : 16, keys: 16 };
+export function defaultMatrixTile(headDim: number, causal = false): MatrixTile {
+  return { subgroups: headDim <= 64 || causal ? 8 : 16, keys: 16 };
 }
 
 /** How a call runs on the tensor-core kernel. */
@@ -79,7 +79,7 @@ function planMatrix(c: AttentionCall, caps: Caps): MatrixLayout | string {
   if (c.keySplits !== undefined && c.keySplits > 1) return 'key splits are asked for';
   const forced = typeof c.tensorCores === 'object' ? c.tensorCores : undefined;
   const base = { headDim: p.headDim, causal: c.causal, shape: m.shape, subgroupSize: m.subgroupSize, emulate: m.emulate };
-  let cfg: MatrixConfig = { ...base, ...(forced ?? defaultMatrixTile(p.headDim)) };
+  let cfg: MatrixConfig = { ...base, ...(forced ?? defaultMatrixTile(p.headDim, c.causal)) };
   // Where the default does not fit the device, fewer subgroups (a forced tile stays as asked).
   const fits = (x: MatrixConfig) =>
     matrixWorkgroupBytes(x) <= caps.limits.maxComputeWorkgroupStorageSize && matrixSizes(x).threads <= caps.limits.maxComputeInvocationsPerWorkgroup;

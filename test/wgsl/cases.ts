@@ -96,9 +96,10 @@ export function wgslCases(): Map<string, string> {
   // The tensor-core forward at its default tiles (NVIDIA's 16x16x16, subgroups of 32), and emulated as CI runs it.
   const shape = { m: 16, n: 16, k: 16 };
   for (const d of [64, 128]) {
-    const tile = defaultMatrixTile(d);
-    for (const causal of [false, true])
+    for (const causal of [false, true]) {
+      const tile = defaultMatrixTile(d, causal);
       cases.set(`matrix/d${d}${causal ? '-causal' : ''}`, matrixKernel({ headDim: d, causal, ...tile, shape, subgroupSize: 32 }).wgsl);
+    }
   }
   cases.set('matrix/d64-causal-emulated', matrixKernel({ headDim: 64, causal: true, subgroups: 2, keys: 16, shape, subgroupSize: 32, emulate: true }).wgsl);
   cases.set('basic/d64', basicKernel(64).wgsl);

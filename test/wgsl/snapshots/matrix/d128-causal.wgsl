@@ -52,19 +52,19 @@ fn lseOf(m: f32, l: f32) -> f32 {
 const MASKED = -3.0e38;
 var<workgroup> kS: array<f16, 2176>;
 var<workgroup> vS: array<f16, 2176>;
-var<workgroup> pS: array<f16, 6144>; // P, f16, per subgroup m × BC
-var<workgroup> sS: array<f32, 5120>;        // S (then O on its way out), f32, per subgroup m × BC
-var<workgroup> rowA: array<f32, 256>;             // per row: the rescale factor, at the end 1 / l
+var<workgroup> pS: array<f16, 3072>; // P, f16, per subgroup m × BC
+var<workgroup> sS: array<f32, 2560>;        // S (then O on its way out), f32, per subgroup m × BC
+var<workgroup> rowA: array<f32, 128>;             // per row: the rescale factor, at the end 1 / l
 var<workgroup> flag: vec4<u32>;                     // .x: some row of the workgroup moved its max this tile
 
-@compute @workgroup_size(512)
+@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
         @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
   let h = wg.y;
   let b = wg.z;
   let hk = h / params.groupSize;
-  let qBlocks = (params.seqQ + 255u) / 256u;
-  let q0 = (qBlocks - 1u - wg.x) * 256u; // the longest causal blocks first
+  let qBlocks = (params.seqQ + 127u) / 128u;
+  let q0 = (qBlocks - 1u - wg.x) * 128u; // the longest causal blocks first
   // The subgroup's m rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * 16u, params.seqQ - 16u);
   let qLow = min(q0, params.seqQ - 16u); // the workgroup's first row, for the causal interior test
@@ -96,27 +96,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let vRow = b * params.vsb + hk * params.vsh - params.vOff;
   let kTiles = (params.seqK + 15u) / 16u;
   // Tiles with a key some row of the workgroup sees (key j ≤ row + causalOffset).
-  let lastKey = i32(min(q0 + 255u, params.seqQ - 1u)) + params.causalOffset;
+  let lastKey = i32(min(q0 + 127u, params.seqQ - 1u)) + params.causalOffset;
   let nT = select(0u, min(kTiles, u32(lastKey) / 16u + 1u), lastKey >= 0);
   // Each invocation's share of a K/V tile: vec4 slot i is element li + i·T of the tile's BC × D/4.
-  var kx: array<vec2<u32>, 1>;
-  var vx: array<vec2<u32>, 1>;
-  if (nT > 0u) {
+  var kx: array<vec2<u32>, 2>;
+  var vx: array<vec2<u32>, 2>;
+  for (var t = 0u; t < nT; t++) {
+    let k0 = t * 16u;
+    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
+    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
+    // Fetch and stage this tile's K and V as f16.
     {
       let e = li + 0u; let j = e / 32u; let c4 = e % 32u;
-      let key = 0u + j;
+      let key = k0 + j;
       let ok = key < params.seqK;
       let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
       kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
       vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
     }
-  }
-  for (var t = 0u; t < nT; t++) {
-    let k0 = t * 16u;
-    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
-    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
-    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
-    // tile's while this one computes.
+    {
+      let e = li + 256u; let j = e / 32u; let c4 = e % 32u;
+      let key = k0 + j;
+      let ok = key < params.seqK;
+      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
+      kx[1] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
+      vx[1] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+    }
     {
       let e = li + 0u; let j = e / 32u; let c4 = e % 32u;
       let kh = vec4<f16>(bitcast<vec2<f16>>(kx[0].x), bitcast<vec2<f16>>(kx[0].y)); let vh = vec4<f16>(bitcast<vec2<f16>>(vx[0].x), bitcast<vec2<f16>>(vx[0].y));
@@ -124,17 +129,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
       vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
     }
-    workgroupBarrier();
-    if (t + 1u < nT) {
     {
-      let e = li + 0u; let j = e / 32u; let c4 = e % 32u;
-      let key = k0 + 16u + j;
-      let ok = key < params.seqK;
-      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
-      kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
-      vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
+      let e = li + 256u; let j = e / 32u; let c4 = e % 32u;
+      let kh = vec4<f16>(bitcast<vec2<f16>>(kx[1].x), bitcast<vec2<f16>>(kx[1].y)); let vh = vec4<f16>(bitcast<vec2<f16>>(vx[1].x), bitcast<vec2<f16>>(vx[1].y));
+      let w = j * 136u + c4 * 4u;
+      kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
+      vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
     }
-    }
+    workgroupBarrier();
     {
       var s = subgroup_matrix_result<f32, 16, 16>();
       s = subgroupMatrixMultiplyAccumulate(qa0, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&kS, 0u, 136u), s);

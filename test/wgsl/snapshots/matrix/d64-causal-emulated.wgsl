@@ -155,10 +155,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // Each invocation's share of a K/V tile: vec4 slot i is element li + i·T of the tile's BC × D/4.
   var kx: array<vec2<u32>, 4>;
   var vx: array<vec2<u32>, 4>;
-  if (nT > 0u) {
+  for (var t = 0u; t < nT; t++) {
+    let k0 = t * 16u;
+    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
+    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
+    // Fetch and stage this tile's K and V as f16.
     {
       let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
-      let key = 0u + j;
+      let key = k0 + j;
       let ok = key < params.seqK;
       let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
       kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
@@ -166,7 +170,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     {
       let e = li + 64u; let j = e / 16u; let c4 = e % 16u;
-      let key = 0u + j;
+      let key = k0 + j;
       let ok = key < params.seqK;
       let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
       kx[1] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
@@ -174,7 +178,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     {
       let e = li + 128u; let j = e / 16u; let c4 = e % 16u;
-      let key = 0u + j;
+      let key = k0 + j;
       let ok = key < params.seqK;
       let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
       kx[2] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
@@ -182,19 +186,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     {
       let e = li + 192u; let j = e / 16u; let c4 = e % 16u;
-      let key = 0u + j;
+      let key = k0 + j;
       let ok = key < params.seqK;
       let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
       kx[3] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
       vx[3] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
     }
-  }
-  for (var t = 0u; t < nT; t++) {
-    let k0 = t * 16u;
-    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
-    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
-    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
-    // tile's while this one computes.
     {
       let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
       let kh = unpackHalf4(kx[0]); let vh = unpackHalf4(vx[0]);
@@ -224,40 +221,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
     }
     workgroupBarrier();
-    if (t + 1u < nT) {
-    {
-      let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
-      let key = k0 + 16u + j;
-      let ok = key < params.seqK;
-      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
-      kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
-      vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
-    }
-    {
-      let e = li + 64u; let j = e / 16u; let c4 = e % 16u;
-      let key = k0 + 16u + j;
-      let ok = key < params.seqK;
-      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
-      kx[1] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
-      vx[1] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
-    }
-    {
-      let e = li + 128u; let j = e / 16u; let c4 = e % 16u;
-      let key = k0 + 16u + j;
-      let ok = key < params.seqK;
-      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
-      kx[2] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
-      vx[2] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
-    }
-    {
-      let e = li + 192u; let j = e / 16u; let c4 = e % 16u;
-      let key = k0 + 16u + j;
-      let ok = key < params.seqK;
-      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
-      kx[3] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
-      vx[3] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
-    }
-    }
     {
       var s = array<f32, 8>();
       s = mma(qa0, ld_kS_right_col_major(0u, 72u, lane), s, sg, lane);

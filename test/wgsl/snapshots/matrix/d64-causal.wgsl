@@ -93,22 +93,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // Each invocation's share of a K/V tile: vec4 slot i is element li + i·T of the tile's BC × D/4.
   var kx: array<vec2<u32>, 1>;
   var vx: array<vec2<u32>, 1>;
-  if (nT > 0u) {
+  for (var t = 0u; t < nT; t++) {
+    let k0 = t * 16u;
+    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
+    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
+    // Fetch and stage this tile's K and V as f16.
     {
       let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
-      let key = 0u + j;
+      let key = k0 + j;
       let ok = key < params.seqK;
       let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
       kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
       vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
     }
-  }
-  for (var t = 0u; t < nT; t++) {
-    let k0 = t * 16u;
-    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
-    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
-    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
-    // tile's while this one computes.
     {
       let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
       let kh = vec4<f16>(bitcast<vec2<f16>>(kx[0].x), bitcast<vec2<f16>>(kx[0].y)); let vh = vec4<f16>(bitcast<vec2<f16>>(vx[0].x), bitcast<vec2<f16>>(vx[0].y));
@@ -117,16 +114,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
     }
     workgroupBarrier();
-    if (t + 1u < nT) {
-    {
-      let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
-      let key = k0 + 16u + j;
-      let ok = key < params.seqK;
-      let row = select(params.seqK - 1u, key, ok); // a row inside the tensor, its value dropped when past the end
-      kx[0] = select(vec2<u32>(), k[kRow + row * params.ksn + c4], ok);
-      vx[0] = select(vec2<u32>(), v[vRow + row * params.vsn + c4], ok);
-    }
-    }
     {
       var s = subgroup_matrix_result<f32, 16, 16>();
       s = subgroupMatrixMultiplyAccumulate(qa0, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&kS, 0u, 72u), s);
