@@ -134,9 +134,11 @@ export interface ForwardOptions {
   /**
    * WebGPU, flash, f16: the tensor-core kernel (S = QKᵀ and P·V on the matrix units). Default:
    * used for every call it can run where the device has them (no modifiers, sinks, per-batch
-   * positions or paged K/V; at least one workgroup's rows of queries). false: never. true, or
-   * a MatrixTile (subgroups per workgroup, keys per tile; for tuning): always, an
-   * AttentionInputError where the call or the device cannot run it.
+   * positions or paged K/V, no forced `tile` or `keySplits`, at least one workgroup's rows of
+   * queries; calls the decode kernel takes stay there). false: never. true, or a MatrixTile
+   * (subgroups per workgroup, keys per tile; for tuning): always for flash calls on WebGPU
+   * (ahead of the decode kernel), an AttentionInputError where the call or the device cannot
+   * run it. Independent of `shaderF16`.
    */
   readonly tensorCores?: boolean | MatrixTile;
   /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */

@@ -90,10 +90,44 @@ export function staging(cfg: MatrixConfig) {
     }`;
   const stageSlot = (i: number) => `    {
       ${slotLets(i)}
-      let kh = ${halves(`kx[${i}]`)}; let vh = ${halves(`vx[${i}]`)};
+      let vw = finiteHalves(vx[${i}]);
+      if (any(vw != vx[${i}])) { flags[t % 2u].y = 1u; }
+      let kh = ${halves(`kx[${i}]`)}; let vh = ${halves('vw')};
       let w = j * ${u(KSTR)} + c4 * 4u;
       kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
       vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
     }`;
   return { slots, prefetch, each, fetchSlot, stageSlot };
+}
+
+/** A tile's K/V staging in the loop: from the registers fetched during the last tile (prefetch), or fetched here. */
+export function stageTile(cfg: MatrixConfig): string {
+  const { slots, prefetch, each, fetchSlot, stageSlot } = staging(cfg);
+  return prefetch
+    ? `    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
+    // tile's while this one computes.
+${each(slots, (i) => stageSlot(i))}
+    workgroupBarrier();
+    if (t + 1u < nT) {
+${each(slots, (i) => fetchSlot(i, `k0 + ${u(cfg.keys)}`))}
+    }`
+    : `    // Fetch and stage this tile's K and V as f16.
+${each(slots, (i) => fetchSlot(i, 'k0'))}
+${each(slots, (i) => stageSlot(i))}
+    workgroupBarrier();`;
+}
+
+/** Row rr's terms p · v over the tile's keys for column c0 + cc where v is inf or NaN (read again from V), added to the scratch. */
+export function nonFiniteTerms(cfg: MatrixConfig, c0: number): string {
+  const { PSTR, SSTR } = matrixSizes(cfg);
+  return `var extra = 0.0;
+      for (var j = 0u; j < ${u(cfg.keys)}; j++) {
+        let p = f32(pS[pOff + rr * ${u(PSTR)} + j]);
+        let key = k0 + j;
+        if (p != 0.0 && key < params.seqK) {
+          let x = unpackHalf4(v[vRow + key * params.vsn + (${u(c0)} + cc) / 4u])[(${u(c0)} + cc) % 4u];
+          if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { extra += p * x; }
+        }
+      }
+      sS[sOff + rr * ${u(SSTR)} + cc] += extra;`;
 }

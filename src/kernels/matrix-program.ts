@@ -69,7 +69,8 @@ export function matrixLayout(c: AttentionCall, caps: Caps): MatrixLayout | undef
 function planMatrix(c: AttentionCall, caps: Caps): MatrixLayout | string {
   const p = c.problem;
   const m = caps.matrix;
-  if (!m) return 'this device offers no f16 subgroup matrices with f32 results (WebGPU feature chromium-experimental-subgroup-matrix, with shader-f16)';
+  if (!m)
+    return 'this device offers no f16 subgroup matrices with f32 results that the kernel takes (WebGPU feature chromium-experimental-subgroup-matrix, with shader-f16; 16×16×16 on subgroups of 32), or createAttention turned tensorCores off';
   if (c.algorithm !== 'flash') return `algorithm '${c.algorithm}'`;
   if (c.dtype !== 'f16') return `dtype '${c.dtype}' (the matrix units take f16)`;
   if (c.score || c.mask) return 'it has a score or mask modifier';

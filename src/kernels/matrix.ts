@@ -14,6 +14,9 @@
  * workgroup moved (a workgroup flag read with workgroupUniformLoad, so the branch is
  * uniform), O goes through the S scratch, its rows scaled by the lanes, and back.
  *
+ * An inf or NaN in V is staged as 0 (through the matrix units a masked key's 0 · inf would
+ * make every row NaN) and flagged; on such a tile the rows whose P for that key is not 0
+ * get its p · v in f32 after the P·V, so masked keys reach nothing, as in the reference.
  * Keys past the sequence are staged as zeros and masked. A subgroup whose rows would pass
  * the last query row takes the last m rows instead (at least m query rows: matrix-program.ts):
  * a matrix load that crosses the end of its buffer is not read in part but moved whole (on
@@ -26,7 +29,7 @@
  * loads from them by two halves (docs/tensor-cores.md, run 11).
  */
 import { FORWARD_PARAMS } from './forward-config.js';
-import { products, staging, u } from './matrix-pieces.js';
+import { nonFiniteTerms, products, stageTile, staging, u } from './matrix-pieces.js';
 import { emulatedMatrixOps, EMULATED_SUBGROUP, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
 import { paramStruct } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
@@ -77,7 +80,7 @@ export function matrixWorkgroupBytes(cfg: MatrixConfig): number {
   const { m, n, k } = cfg.shape;
   const e = cfg.emulate ? 4 : 2;
   const emulation = cfg.emulate ? 4 * (cfg.subgroups * (m * k + k * n) + threads) : 0;
-  return 2 * cfg.keys * KSTR * e + BR * PSTR * e + BR * SSTR * 4 + BR * 4 + 16 + emulation;
+  return 2 * cfg.keys * KSTR * e + BR * PSTR * e + BR * SSTR * 4 + BR * 4 + 32 + emulation;
 }
 
 /** The tensor-core forward kernel (see the top comment). Binds FORWARD_PARAMS, q, k, v, o, lse. */
@@ -104,12 +107,21 @@ ${IS_NAN}
 ${LSE_OF}
 
 const MASKED = ${MASKED};
+
+// The halves of packed pairs whose exponent is all ones (inf, NaN) replaced by 0.
+fn finiteHalves(w: vec2<u32>) -> vec2<u32> {
+  let lo = (w & vec2<u32>(0x7c00u)) == vec2<u32>(0x7c00u);
+  let hi = (w & vec2<u32>(0x7c000000u)) == vec2<u32>(0x7c000000u);
+  return w & select(vec2<u32>(0xffffffffu), vec2<u32>(0xffff0000u), lo) & select(vec2<u32>(0xffffffffu), vec2<u32>(0x0000ffffu), hi);
+}
 var<workgroup> kS: array<${ops.elem}, ${cfg.keys * KSTR}>;
 var<workgroup> vS: array<${ops.elem}, ${cfg.keys * KSTR}>;
 var<workgroup> pS: array<${ops.elem}, ${BR * PSTR}>; // P, f16, per subgroup m × BC
 var<workgroup> sS: array<f32, ${BR * SSTR}>;        // S (then O on its way out), f32, per subgroup m × BC
 var<workgroup> rowA: array<f32, ${BR}>;             // per row: the rescale factor, at the end 1 / l
-var<workgroup> flag: vec4<u32>;                     // .x: some row of the workgroup moved its max this tile
+// By tile parity (the next tile's are cleared while this one runs, after their last reads):
+// .x some row of the workgroup moved its max, .y some V of the tile is inf or NaN.
+var<workgroup> flags: array<vec4<u32>, 2>;
 ${ops.helpers()}
 ${body}`;
   const label = [
@@ -131,7 +143,7 @@ function mainText(cfg: MatrixConfig, ops: MatrixOps): string {
   const { keys: BC, shape: s } = cfg;
   const { BR, W, PSTR, SSTR, threads } = matrixSizes(cfg);
   const { qLoads, oVars, score, pv, throughScratch, colLoop, visible, lanesXor } = products(cfg, ops);
-  const { slots, prefetch, each, fetchSlot, stageSlot } = staging(cfg);
+  const { slots, prefetch, each, fetchSlot } = staging(cfg);
   const ids = cfg.emulate
     ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(EMULATED_SUBGROUP)}; let lane = li % ${u(EMULATED_SUBGROUP)};`
     : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
@@ -177,22 +189,9 @@ ${each(slots, (i) => fetchSlot(i, '0u'))}
   }
   for (var t = 0u; t < nT; t++) {
     let k0 = t * ${u(BC)};
-    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
-    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
-${
-  prefetch
-    ? `    // Stage this tile's K and V (in registers since the last tile) as f16, then fetch the next
-    // tile's while this one computes.
-${each(slots, (i) => stageSlot(i))}
-    workgroupBarrier();
-    if (t + 1u < nT) {
-${each(slots, (i) => fetchSlot(i, `k0 + ${u(BC)}`))}
-    }`
-    : `    // Fetch and stage this tile's K and V as f16.
-${each(slots, (i) => fetchSlot(i, 'k0'))}
-${each(slots, (i) => stageSlot(i))}
-    workgroupBarrier();`
-}
+    workgroupBarrier(); // every subgroup's P·V of the last tile is done before its K/V is overwritten
+    if (li == 0u) { flags[(t + 1u) % 2u] = vec4<u32>(); } // the next tile's: last read in the last tile
+${stageTile(cfg)}
     ${score.join('\n    ')}
     workgroupBarrier();
     // Tiles where every key is visible to every row of the workgroup skip the mask.
@@ -207,7 +206,7 @@ ${each(slots, (i) => stageSlot(i))}
     let grow = mt > m + ${TAU.toFixed(1)};
     let mNew = select(m, mt, grow);
     let alpha = exp2(m - mNew);
-    if (grow && m > MASKED) { flag.x = 1u; }
+    if (grow && m > MASKED) { flags[t % 2u].x = 1u; }
     if (part == 0u) { rowA[sg * ${u(s.m)} + r] = alpha; }
     l = l * alpha;
     m = mNew;
@@ -220,11 +219,16 @@ ${each(slots, (i) => stageSlot(i))}
       pS[pOff + r * ${u(PSTR)} + c] = ph;
       l = l + f32(ph);`)}
     }
-    let rescale = workgroupUniformLoad(&flag).x; // a barrier: P, rowA and the flag are visible
-    if (rescale != 0u) {
+    let tileFlags = workgroupUniformLoad(&flags[t % 2u]); // a barrier: P, rowA and the flags are visible
+    if (tileFlags.x != 0u) {
       ${throughScratch('let rr = e / ' + u(W) + '; let cc = e % ' + u(W) + ';', s.m * W, () => `sS[sOff + rr * ${u(SSTR)} + cc] *= rowA[sg * ${u(s.m)} + rr];`, true)}
     }
     ${pv.join('\n    ')}
+    // An inf or NaN in V went to the matrix units as 0 (a masked key's 0 · inf would be NaN in every
+    // row): here the rows whose P for that key is not 0 get it, in f32 through the scratch.
+    if (tileFlags.y != 0u) {
+      ${throughScratch(`let rr = e / ${u(W)}; let cc = e % ${u(W)};`, s.m * W, (c0) => nonFiniteTerms(cfg, c0), true)}
+    }
   }
   ${lanesXor((mask) => `l = l + ${ops.shuffleXor('l', mask)};`)}
   // A row with a NaN score keeps its NaN (l is NaN), like the reference; a row that saw no key writes 0 and LSE −inf.

@@ -50,12 +50,21 @@ fn lseOf(m: f32, l: f32) -> f32 {
 }
 
 const MASKED = -3.0e38;
+
+// The halves of packed pairs whose exponent is all ones (inf, NaN) replaced by 0.
+fn finiteHalves(w: vec2<u32>) -> vec2<u32> {
+  let lo = (w & vec2<u32>(0x7c00u)) == vec2<u32>(0x7c00u);
+  let hi = (w & vec2<u32>(0x7c000000u)) == vec2<u32>(0x7c000000u);
+  return w & select(vec2<u32>(0xffffffffu), vec2<u32>(0xffff0000u), lo) & select(vec2<u32>(0xffffffffu), vec2<u32>(0x0000ffffu), hi);
+}
 var<workgroup> kS: array<f16, 1152>;
 var<workgroup> vS: array<f16, 1152>;
 var<workgroup> pS: array<f16, 3072>; // P, f16, per subgroup m × BC
 var<workgroup> sS: array<f32, 2560>;        // S (then O on its way out), f32, per subgroup m × BC
 var<workgroup> rowA: array<f32, 128>;             // per row: the rescale factor, at the end 1 / l
-var<workgroup> flag: vec4<u32>;                     // .x: some row of the workgroup moved its max this tile
+// By tile parity (the next tile's are cleared while this one runs, after their last reads):
+// .x some row of the workgroup moved its max, .y some V of the tile is inf or NaN.
+var<workgroup> flags: array<vec4<u32>, 2>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
@@ -93,8 +102,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var vx: array<vec2<u32>, 1>;
   for (var t = 0u; t < nT; t++) {
     let k0 = t * 16u;
-    if (li == 0u) { flag.x = 0u; } // the last tile's flag reads are done (workgroupUniformLoad)
-    workgroupBarrier(); // and every subgroup's P·V of the last tile, before its K/V is overwritten
+    workgroupBarrier(); // every subgroup's P·V of the last tile is done before its K/V is overwritten
+    if (li == 0u) { flags[(t + 1u) % 2u] = vec4<u32>(); } // the next tile's: last read in the last tile
     // Fetch and stage this tile's K and V as f16.
     {
       let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
@@ -106,7 +115,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     {
       let e = li + 0u; let j = e / 16u; let c4 = e % 16u;
-      let kh = vec4<f16>(bitcast<vec2<f16>>(kx[0].x), bitcast<vec2<f16>>(kx[0].y)); let vh = vec4<f16>(bitcast<vec2<f16>>(vx[0].x), bitcast<vec2<f16>>(vx[0].y));
+      let vw = finiteHalves(vx[0]);
+      if (any(vw != vx[0])) { flags[t % 2u].y = 1u; }
+      let kh = vec4<f16>(bitcast<vec2<f16>>(kx[0].x), bitcast<vec2<f16>>(kx[0].y)); let vh = vec4<f16>(bitcast<vec2<f16>>(vw.x), bitcast<vec2<f16>>(vw.y));
       let w = j * 72u + c4 * 4u;
       kS[w] = kh.x; kS[w + 1u] = kh.y; kS[w + 2u] = kh.z; kS[w + 3u] = kh.w;
       vS[w] = vh.x; vS[w + 1u] = vh.y; vS[w + 2u] = vh.z; vS[w + 3u] = vh.w;
@@ -141,7 +152,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let grow = mt > m + 8.0;
     let mNew = select(m, mt, grow);
     let alpha = exp2(m - mNew);
-    if (grow && m > MASKED) { flag.x = 1u; }
+    if (grow && m > MASKED) { flags[t % 2u].x = 1u; }
     if (part == 0u) { rowA[sg * 16u + r] = alpha; }
     l = l * alpha;
     m = mNew;
@@ -162,8 +173,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       l = l + f32(ph);
     }
     }
-    let rescale = workgroupUniformLoad(&flag).x; // a barrier: P, rowA and the flag are visible
-    if (rescale != 0u) {
+    let tileFlags = workgroupUniformLoad(&flags[t % 2u]); // a barrier: P, rowA and the flags are visible
+    if (tileFlags.x != 0u) {
       subgroupMatrixStore<row_major>(&sS, sOff + 0u, o0, 20u);
     workgroupBarrier();
     for (var e = lane; e < 256u; e += 32u) {
@@ -206,6 +217,81 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       o1 = subgroupMatrixMultiplyAccumulate(pl, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&vS, 16u, 72u), o1);
       o2 = subgroupMatrixMultiplyAccumulate(pl, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&vS, 32u, 72u), o2);
       o3 = subgroupMatrixMultiplyAccumulate(pl, subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&vS, 48u, 72u), o3);
+    }
+    // An inf or NaN in V went to the matrix units as 0 (a masked key's 0 · inf would be NaN in every
+    // row): here the rows whose P for that key is not 0 get it, in f32 through the scratch.
+    if (tileFlags.y != 0u) {
+      subgroupMatrixStore<row_major>(&sS, sOff + 0u, o0, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      var extra = 0.0;
+      for (var j = 0u; j < 16u; j++) {
+        let p = f32(pS[pOff + rr * 24u + j]);
+        let key = k0 + j;
+        if (p != 0.0 && key < params.seqK) {
+          let x = unpackHalf4(v[vRow + key * params.vsn + (0u + cc) / 4u])[(0u + cc) % 4u];
+          if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { extra += p * x; }
+        }
+      }
+      sS[sOff + rr * 20u + cc] += extra;
+    }
+    workgroupBarrier();
+    o0 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&sS, sOff + 0u, 20u);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o1, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      var extra = 0.0;
+      for (var j = 0u; j < 16u; j++) {
+        let p = f32(pS[pOff + rr * 24u + j]);
+        let key = k0 + j;
+        if (p != 0.0 && key < params.seqK) {
+          let x = unpackHalf4(v[vRow + key * params.vsn + (16u + cc) / 4u])[(16u + cc) % 4u];
+          if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { extra += p * x; }
+        }
+      }
+      sS[sOff + rr * 20u + cc] += extra;
+    }
+    workgroupBarrier();
+    o1 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&sS, sOff + 0u, 20u);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o2, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      var extra = 0.0;
+      for (var j = 0u; j < 16u; j++) {
+        let p = f32(pS[pOff + rr * 24u + j]);
+        let key = k0 + j;
+        if (p != 0.0 && key < params.seqK) {
+          let x = unpackHalf4(v[vRow + key * params.vsn + (32u + cc) / 4u])[(32u + cc) % 4u];
+          if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { extra += p * x; }
+        }
+      }
+      sS[sOff + rr * 20u + cc] += extra;
+    }
+    workgroupBarrier();
+    o2 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&sS, sOff + 0u, 20u);
+    workgroupBarrier(); // the reloads above read what the stores below overwrite
+    subgroupMatrixStore<row_major>(&sS, sOff + 0u, o3, 20u);
+    workgroupBarrier();
+    for (var e = lane; e < 256u; e += 32u) {
+      let rr = e / 16u; let cc = e % 16u;
+      var extra = 0.0;
+      for (var j = 0u; j < 16u; j++) {
+        let p = f32(pS[pOff + rr * 24u + j]);
+        let key = k0 + j;
+        if (p != 0.0 && key < params.seqK) {
+          let x = unpackHalf4(v[vRow + key * params.vsn + (48u + cc) / 4u])[(48u + cc) % 4u];
+          if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { extra += p * x; }
+        }
+      }
+      sS[sOff + rr * 20u + cc] += extra;
+    }
+    workgroupBarrier();
+    o3 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&sS, sOff + 0u, 20u);
     }
   }
   l = l + subgroupShuffleXor(l, 16u);
