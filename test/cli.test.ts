@@ -325,12 +325,13 @@ describe('cli usage and other commands', () => {
     expect(none.stdout).toContain('usage: webgpu-attention');
   });
 
-  it('info exits 0, names the chosen backend, the f16 tier, and says the arithmetic is f32', () => {
+  it('info exits 0, names the chosen backend, the f16 tier, the arithmetic and whether tensor cores are used', () => {
     const r = cli('info');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/chosen backend: (webgpu|cpu)/);
     expect(r.stdout).toMatch(/dtypes: f32; (f16 values held in f32|f16 tier f16-(storage|shader))/);
-    expect(r.stdout).toContain('arithmetic: f32 products and sums in every kernel');
+    // No machine here offers subgroup matrices (SwiftShader, the CPU): said outright, not left to the feature list.
+    expect(r.stdout).toContain('arithmetic: f32 products and sums in the SIMT kernels; tensor cores: not offered or off here');
   });
 
   it('explain prints the IO model per step and the totals', () => {
