@@ -145,22 +145,22 @@ function tile(flags: readonly string[], kind: string): Rule {
   };
 }
 
-/** true, false, or a forced DecodeTile (its values checked against the device when the call is planned). */
-const decodeKernel: Rule = (v, name) => {
-  if (typeof v === 'boolean') return v;
-  const t = checkObject(v, { threads: positiveInt, lanes: positiveInt, loadBytes: positiveInt }, `${name} (true, false or a DecodeTile)`, `${name}.`);
-  for (const key of ['threads', 'lanes', 'loadBytes'])
-    if (t[key] === undefined) fail(`${name}.${key} is missing: a DecodeTile needs threads, lanes and loadBytes`);
-  return t;
-};
+/**
+ * true, false, or a forced `kind` tile with the `required` keys among `rules` (its values
+ * checked against the device when the call is planned).
+ */
+function onOffOrTile(kind: string, rules: Readonly<Record<string, Rule>>, required: readonly string[]): Rule {
+  const needs = `${required.slice(0, -1).join(', ')} and ${required.at(-1)}`;
+  return (v, name) => {
+    if (typeof v === 'boolean') return v;
+    const t = checkObject(v, rules, `${name} (true, false or a ${kind})`, `${name}.`);
+    for (const key of required) if (t[key] === undefined) fail(`${name}.${key} is missing: a ${kind} needs ${needs}`);
+    return t;
+  };
+}
 
-/** true, false, or a forced MatrixTile (its values checked against the device when the call is planned). */
-const tensorCores: Rule = (v, name) => {
-  if (typeof v === 'boolean') return v;
-  const t = checkObject(v, { subgroups: positiveInt, keys: positiveInt, prefetch: bool }, `${name} (true, false or a MatrixTile)`, `${name}.`);
-  for (const key of ['subgroups', 'keys']) if (t[key] === undefined) fail(`${name}.${key} is missing: a MatrixTile needs subgroups and keys`);
-  return t;
-};
+const decodeKernel = onOffOrTile('DecodeTile', { threads: positiveInt, lanes: positiveInt, loadBytes: positiveInt }, ['threads', 'lanes', 'loadBytes']);
+const tensorCores = onOffOrTile('MatrixTile', { subgroups: positiveInt, keys: positiveInt, prefetch: bool }, ['subgroups', 'keys']);
 
 const forwardTile = tile(['shareKv', 'pInK', 'swizzle'] satisfies (keyof ForwardTile)[], 'ForwardTile');
 const backwardTile = tile(['dsInY'] satisfies (keyof BackwardTile)[], 'BackwardTile');
