@@ -234,18 +234,16 @@ ${stageTile(cfg)}
   // A row with a NaN score keeps its NaN (l is NaN), like the reference; a row that saw no key writes 0 and LSE −inf.
   if (part == 0u) {
     rowA[sg * ${u(s.m)} + r] = select(0.0, 1.0 / l, l > 0.0 || isNan(l));
-    if (qi < params.seqQ) {
-      lse[(b * params.headsQ + h) * params.seqQ + qi - params.lseOff] = select(select(params.negInf, lseOf(m, l), l > 0.0), params.nan, isNan(l));
-    }
+    // Every row is a real one (row0 was moved back to end at the last row).
+    lse[(b * params.headsQ + h) * params.seqQ + qi - params.lseOff] = select(select(params.negInf, lseOf(m, l), l > 0.0), params.nan, isNan(l));
   }
   workgroupBarrier();
   let oRow = b * params.qsb + h * params.qsh - params.qOff;
   ${throughScratch(
     `let rr = e / ${u(W / 4)}; let c4 = e % ${u(W / 4)}; let at = sOff + rr * ${u(SSTR)} + c4 * 4u;`,
     (s.m * W) / 4,
-    (c0) => `if (row0 + rr < params.seqQ) {
-    o[oRow + (row0 + rr) * params.qsn + ${u(c0 / 4)} + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * ${u(s.m)} + rr]);
-  }`,
+    (c0) =>
+      `o[oRow + (row0 + rr) * params.qsn + ${u(c0 / 4)} + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * ${u(s.m)} + rr]);`,
     false,
   )}
 }

@@ -300,9 +300,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // A row with a NaN score keeps its NaN (l is NaN), like the reference; a row that saw no key writes 0 and LSE −inf.
   if (part == 0u) {
     rowA[sg * 16u + r] = select(0.0, 1.0 / l, l > 0.0 || isNan(l));
-    if (qi < params.seqQ) {
-      lse[(b * params.headsQ + h) * params.seqQ + qi - params.lseOff] = select(select(params.negInf, lseOf(m, l), l > 0.0), params.nan, isNan(l));
-    }
+    // Every row is a real one (row0 was moved back to end at the last row).
+    lse[(b * params.headsQ + h) * params.seqQ + qi - params.lseOff] = select(select(params.negInf, lseOf(m, l), l > 0.0), params.nan, isNan(l));
   }
   workgroupBarrier();
   let oRow = b * params.qsb + h * params.qsh - params.qOff;
@@ -310,35 +309,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     workgroupBarrier();
     for (var e = lane; e < 64u; e += 32u) {
       let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
-      if (row0 + rr < params.seqQ) {
-    o[oRow + (row0 + rr) * params.qsn + 0u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
-  }
+      o[oRow + (row0 + rr) * params.qsn + 0u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
     }
     workgroupBarrier();
     subgroupMatrixStore<row_major>(&sS, sOff + 0u, o1, 20u);
     workgroupBarrier();
     for (var e = lane; e < 64u; e += 32u) {
       let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
-      if (row0 + rr < params.seqQ) {
-    o[oRow + (row0 + rr) * params.qsn + 4u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
-  }
+      o[oRow + (row0 + rr) * params.qsn + 4u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
     }
     workgroupBarrier();
     subgroupMatrixStore<row_major>(&sS, sOff + 0u, o2, 20u);
     workgroupBarrier();
     for (var e = lane; e < 64u; e += 32u) {
       let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
-      if (row0 + rr < params.seqQ) {
-    o[oRow + (row0 + rr) * params.qsn + 8u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
-  }
+      o[oRow + (row0 + rr) * params.qsn + 8u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
     }
     workgroupBarrier();
     subgroupMatrixStore<row_major>(&sS, sOff + 0u, o3, 20u);
     workgroupBarrier();
     for (var e = lane; e < 64u; e += 32u) {
       let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * 20u + c4 * 4u;
-      if (row0 + rr < params.seqQ) {
-    o[oRow + (row0 + rr) * params.qsn + 12u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
-  }
+      o[oRow + (row0 + rr) * params.qsn + 12u + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * rowA[sg * 16u + rr]);
     }
 }
