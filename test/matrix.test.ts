@@ -11,18 +11,17 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WebGpuBackend } from '../src/api/backends.js';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
-import { referencesOf } from '../src/harness/verify.js';
 import type { AttentionCall, Caps } from '../src/kernels/call.js';
 import { matrixLayout } from '../src/kernels/matrix-program.js';
 import { matrixKernel, matrixWorkgroupBytes } from '../src/kernels/matrix.js';
 import type { Program } from '../src/kernels/program.js';
 import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';
-import type { HostTensor } from '../src/reference/forward.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
 import { roundToHalf } from '../src/tensor/half.js';
-import { dimsOf, type Layout } from '../src/tensor/shape.js';
+import type { Layout } from '../src/tensor/shape.js';
 import { plannedCall, type Dims } from './forward-check.js';
-import { errorOf, permute, randomHost, rng, testSeed } from './helpers.js';
+import { checkF16 } from './f16-check.js';
+import { errorOf } from './helpers.js';
 
 const caps: Caps = {
   limits: {
@@ -91,53 +90,9 @@ describe('tensor-core forward, matrices emulated (SwiftShader)', () => {
   afterAll(() => attn?.destroy());
   const small = { subgroups: 2, keys: 16 } as const; // 32 rows, 64 invocations: quick under emulation
 
-  /** An f16 forward against float64, O within 3× naive f16's error (or f32's bound), LSE within 3× naive f16's or 2^-10. */
-  async function check(
-    qDims: Dims,
-    kvDims: Dims,
-    opts: ForwardOptions,
-    layout: Layout = 'bhnd',
-    edit?: (k: Float32Array, q: Float32Array, v: Float32Array) => void,
-  ) {
-    const seed = testSeed();
-    const rand = rng(seed);
-    const host = (d: Dims): HostTensor => {
-      const h = randomHost(d, rand);
-      return { ...h, data: roundToHalf(h.data as Float32Array) };
-    };
-    const [q, k, v] = [host(qDims), host(kvDims), host(kvDims)];
-    edit?.(k.data as Float32Array, q.data as Float32Array, v.data as Float32Array);
-    const up = (h: HostTensor) =>
-      attn.tensor(layout === 'bhnd' ? Float32Array.from(h.data) : permute(h.data, h.shape), dimsOf(h.shape), { layout, dtype: 'f16' });
-    const t = [up(q), up(k), up(v)];
-    const spy = vi.spyOn(attn.impl as WebGpuBackend, 'forwardProgram');
-    const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { dtype: 'f16', returnLse: true, ...opts });
-    expect((spy.mock.results[0]!.value as Program).labels[0]).toMatch(/^attention\.forward\.matrix .*emulated/);
-    spy.mockRestore();
-    const o = await out.read();
-    const l = await lse!.read();
-    [...t, out, lse!].forEach((x) => x.destroy());
-    const got = layout === 'bhnd' ? o : permute(o, q.shape, true);
-    const { ref, ref32, naive16 } = referencesOf(q, k, v, opts.causal ?? false, opts, true);
-    const err = (a: ArrayLike<number>, want: ArrayLike<number>) => {
-      let e = 0;
-      for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) e = Math.max(e, Math.abs(a[i]! - want[i]!));
-      return e;
-    };
-    const tolO = Math.max(3 * err(naive16!.out, ref.out), 2 * err(ref32.out, ref.out) + 1e-6);
-    const tolL = Math.max(3 * err(naive16!.lse, ref.lse), 2 ** -10);
-    const where = `${JSON.stringify(opts)} [seed ${seed}]`;
-    for (let i = 0; i < ref.out.length; i++) {
-      if (Number.isNaN(ref.out[i]!)) expect(got[i], `O[${i}] ${where}`).toBeNaN();
-      // ±inf: non-finite (WGSL leaves pack2x16float of a value past the f16 range indeterminate: SwiftShader gives NaN)
-      else if (!Number.isFinite(ref.out[i]!)) expect(Number.isFinite(got[i]!), `O[${i}] ${where}`).toBe(false);
-      else expect(Math.abs(got[i]! - ref.out[i]!), `O[${i}] ${where}`).toBeLessThanOrEqual(tolO);
-    }
-    for (let i = 0; i < ref.lse.length; i++) {
-      if (Number.isFinite(ref.lse[i]!)) expect(Math.abs(l[i]! - ref.lse[i]!), `LSE[${i}] ${where}`).toBeLessThanOrEqual(tolL);
-      else expect(l[i], `LSE[${i}] ${where}`).toBe(ref.lse[i]); // −∞ (no key seen) or NaN
-    }
-  }
+  const label = /^attention\.forward\.matrix .*emulated/;
+  const check = (qDims: Dims, kvDims: Dims, opts: ForwardOptions, layout: Layout = 'bhnd', edit?: (k: Float32Array, q: Float32Array, v: Float32Array) => void) =>
+    checkF16(attn, qDims, kvDims, opts, { label, layout, edit });
 
   it('ragged rows and keys (40 of 32-row blocks and 16-key tiles), plain and causal, D = 64', async () => {
     await check([1, 2, 40, 64], [1, 2, 40, 64], { tensorCores: small });

@@ -99,6 +99,7 @@ export function verifyCases(): VerifyCase[] {
   f16('seqQ=129,seqK=17', { seqQ: 129, seqK: 17 });
   f16('headDim=128,bnhd,batch=2', { headDim: 128, layout: 'bnhd', batch: 2, seqQ: 70, seqK: 70 });
   f16('decode,gqa=4,seqK=700', { headsQ: 8, headsKv: 2, seqQ: 1, seqK: 700 });
+  f16('decode,causal,gqa=4,seqQ=3,seqK=300,headDim=128', { causal: true, headsQ: 8, headsKv: 2, seqQ: 3, seqK: 300, headDim: 128 });
   f16('variant=alibi', { variant: 'alibi', batch: 2, headsQ: 4, headsKv: 2, seqQ: 77, seqK: 77 });
   f16('variant=document∧causal∧window', { variant: 'document∧causal∧window', headsQ: 4, headsKv: 2, causal: true, seqQ: 77, seqK: 77 });
   return cases;
