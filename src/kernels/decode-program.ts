@@ -19,7 +19,6 @@ import type { Program } from './program.js';
 import { chunkRanges, SPLIT_TARGET_INVOCATIONS, type Chunk } from './split.js';
 import { combineKernel } from './combine.js';
 import { matrixLayout, matrixProgram } from './matrix-program.js';
-import { matrixDecodeKernel, matrixDecodeProblem, matrixDecodeSizes, matrixDecodeWorkgroupBytes, type MatrixDecodeConfig } from './decode-matrix.js';
 import { combineStep, partBuffers, partStrides, type PartStrides } from './split-k.js';
 import { lowerVariant, type LoweredVariant } from './variant.js';
 
@@ -32,8 +31,6 @@ const THREADS = 256;
 const LANES = 4;
 /** Bytes each invocation keeps in flight per phase: 64 registers of loads, the rest for the sums. */
 const LOAD_BYTES = 256;
-/** Keys per range of the tensor-core decode kernel. */
-const MATRIX_RANGE_KEYS = 256;
 
 /** How a call runs on the decode kernel: its pipeline config, key ranges, variant tables and bound ranges. */
 export interface DecodeLayout {
@@ -46,8 +43,6 @@ export interface DecodeLayout {
   readonly parts: PartStrides;
   /** The device's invocations per workgroup (the combine's size). */
   readonly maxThreads: number;
-  /** The tensor-core decode kernel's config where it runs the call (decode-matrix.ts), else the SIMT kernel runs it. */
-  readonly matrix?: MatrixDecodeConfig;
 }
 
 /**
@@ -59,9 +54,7 @@ export interface DecodeLayout {
 export function decodeLayout(c: AttentionCall, caps: Caps): DecodeLayout | undefined {
   if (c.decodeKernel === false) return undefined;
   const plan = planDecode(c, caps);
-  // Tensor cores asked for where the tensor-core decode kernel cannot run: the forward's tensor-core kernel takes the call, or says why not.
-  const matrixForced = c.tensorCores !== undefined && c.tensorCores !== false;
-  if (typeof plan !== 'string') return matrixForced && !plan.matrix && c.decodeKernel === undefined ? undefined : plan;
+  if (typeof plan !== 'string') return plan;
   if (c.decodeKernel === undefined) return undefined; // every call it cannot run keeps the fused kernel
   throw new AttentionInputError(`decodeKernel: this call cannot run on the decode kernel: ${plan}`);
 }
@@ -91,57 +84,15 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
   const limit = caps.limits.maxComputeWorkgroupStorageSize;
   const cfg = fitWorkgroup({ ...base, positionsAt: lowered.kernel?.positionsAt, pageSize: c.pages?.pageSize }, limit, forced?.loadBytes ?? LOAD_BYTES);
   if (!cfg) return 'its rows do not fit workgroup memory';
-  const align = caps.limits.minStorageBufferOffsetAlignment;
-  const chunk = fused.chunks[0]!;
-  const bound = poolRange(c, chunkRanges(fused.split, chunk, align));
-  const matrix = forced ? undefined : matrixDecodeConfig(c, caps, bound);
-  const ranges = matrix
-    ? decodeRanges(p.seqK, p.batch * p.headsKv, matrix.keys, matrixDecodeSizes(matrix).threads, c.keySplits, 16)
-    : decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
+  const ranges = decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
   if (ranges.length > caps.limits.maxComputeWorkgroupsPerDimension) {
     return `${ranges.length} key ranges exceed this device's ${caps.limits.maxComputeWorkgroupsPerDimension} workgroups per dimension`;
   }
+  const align = caps.limits.minStorageBufferOffsetAlignment;
+  const chunk = fused.chunks[0]!;
+  const bound = poolRange(c, chunkRanges(fused.split, chunk, align));
   const maxThreads = caps.limits.maxComputeInvocationsPerWorkgroup;
-  return { cfg, ranges, lowered, chunk, bound, parts: partStrides(fused.split, fused.chunks, align), maxThreads, matrix };
-}
-
-/**
- * The tensor-core decode config of an f16 call, or undefined (the SIMT decode kernel runs
- * it): where the device offers the matrices and tensorCores is not false, K and V are read
- * by matrix loads in 16-key tiles (rows 16-byte aligned, at least 16 keys or whole 16-row
- * page pieces), and the workgroup fits. A MatrixTile's keys set the keys per range, its
- * prefetch issues the first V loads before the softmax.
- */
-function matrixDecodeConfig(c: AttentionCall, caps: Caps, bound: ReturnType<typeof chunkRanges>): MatrixDecodeConfig | undefined {
-  const m = caps.matrix;
-  const p = c.problem;
-  if (!m || c.dtype !== 'f16' || c.tensorCores === false) return undefined;
-  if (c.pages ? c.pages.pageSize % 16 !== 0 : p.seqK < 16) return undefined;
-  const strides = [c.k.strides, c.v.strides].flatMap((s) => [s.batch, s.head, s.seq]);
-  if (strides.some((x) => x % 8 !== 0) || bound.k.offset % 16 !== 0 || bound.v.offset % 16 !== 0) return undefined;
-  const tile = typeof c.tensorCores === 'object' ? c.tensorCores : undefined;
-  const lowered = lowerVariant(c);
-  let cfg: MatrixDecodeConfig = {
-    headDim: p.headDim,
-    seqQ: p.seqQ,
-    pack: p.headsQ / p.headsKv,
-    causal: c.causal,
-    keys: tile?.keys ?? MATRIX_RANGE_KEYS,
-    shape: m.shape,
-    subgroupSize: m.subgroupSize,
-    emulate: m.emulate,
-    valuesEarly: tile?.prefetch,
-    positionsAt: lowered.kernel?.positionsAt,
-    pageSize: c.pages?.pageSize,
-  };
-  const step = 16 * (p.headDim / 16);
-  // Fewer keys per range where the workgroup memory is short (a forced count stays as asked).
-  while (!tile && cfg.keys > step && matrixDecodeWorkgroupBytes(cfg) > caps.limits.maxComputeWorkgroupStorageSize) cfg = { ...cfg, keys: cfg.keys - step };
-  const fits =
-    matrixDecodeProblem(cfg) === undefined &&
-    matrixDecodeWorkgroupBytes(cfg) <= caps.limits.maxComputeWorkgroupStorageSize &&
-    matrixDecodeSizes(cfg).threads <= caps.limits.maxComputeInvocationsPerWorkgroup;
-  return fits ? cfg : undefined;
+  return { cfg, ranges, lowered, chunk, bound, parts: partStrides(fused.split, fused.chunks, align), maxThreads };
 }
 
 /** Why this device cannot run a forced tile, or undefined. */
@@ -187,15 +138,14 @@ function fitWorkgroup(base: Omit<DecodeConfig, 'keysAhead' | 'roundRows'>, limit
 /**
  * Key ranges of a decode call: each at most `keys` (its scores fit workgroup memory), and
  * more, down to MIN_RANGE_KEYS each, while the call has fewer workgroups than split-K's
- * target. `forced` (tests, tuning) asks for a number of ranges, within those bounds;
- * `align`: each range starts at a multiple of it (the tensor-core kernel's 16-key tiles).
+ * target. `forced` (tests, tuning) asks for a number of ranges, within those bounds.
  */
-export function decodeRanges(seqK: number, workgroups: number, keys: number, threads: number, forced?: number, align = 1): [number, number][] {
+export function decodeRanges(seqK: number, workgroups: number, keys: number, threads: number, forced?: number): [number, number][] {
   const fewest = Math.ceil(seqK / keys);
   const most = Math.max(fewest, Math.ceil(seqK / MIN_RANGE_KEYS));
   const target = Math.ceil(SPLIT_TARGET_INVOCATIONS / threads / workgroups);
   const count = Math.min(most, Math.max(fewest, forced ?? target));
-  const per = Math.ceil(Math.ceil(seqK / count) / align) * align; // `align` divides keys
+  const per = Math.ceil(seqK / count);
   const ranges: [number, number][] = [];
   for (let lo = 0; lo < seqK; lo += per) ranges.push([lo, Math.min(seqK, lo + per)]);
   return ranges.length ? ranges : [[0, seqK]];
@@ -206,7 +156,7 @@ export function decodeProgram(c: AttentionCall, layout: DecodeLayout): Program {
   const p = c.problem;
   const { cfg, ranges, lowered, bound, parts } = layout;
   const buffers = { ...forwardBuffers(c, lowered), ...partBuffers(parts, ranges.length) };
-  const spec = layout.matrix ? matrixDecodeKernel(layout.matrix) : decodeKernel(cfg);
+  const spec = decodeKernel(cfg);
   const step = {
     spec,
     params: FORWARD_PARAMS,
@@ -237,12 +187,11 @@ export function decodeProgram(c: AttentionCall, layout: DecodeLayout): Program {
 /**
  * A flash call's program: on the decode kernel where it can run (few rows over many
  * keys), else on the tensor-core kernel where it can (f16 with enough rows), else on the
- * fused kernel. The decode kernel runs on the matrix units where it can (f16, tensor
- * cores offered and not turned off); a call that forces tensor cores where only the SIMT
- * decode kernel could run it goes to the tensor-core forward instead.
+ * fused kernel. A forced tensor-core call skips the decode kernel.
  */
 export function flashOrDecodeProgram(c: AttentionCall, caps: Caps): Program {
-  const decode = decodeLayout(c, caps);
+  const matrixForced = c.tensorCores !== undefined && c.tensorCores !== false;
+  const decode = matrixForced ? undefined : decodeLayout(c, caps);
   if (decode) return decodeProgram(c, decode);
   const matrix = matrixLayout(c, caps);
   return matrix ? matrixProgram(c, matrix) : flashProgram(c, caps);

@@ -44,8 +44,8 @@ export interface MatrixOps {
   half(x: string): string;
   /** The f16 element type of workgroup tiles ('f16', or 'f32' holding rounded values). */
   readonly elem: string;
-  /** The type of an f16 storage binding that matrices load from (array<f16>; the emulation's are packed pairs). */
-  readonly halfArray: string;
+  /** The Q binding's element type, and how the emulation reads element `i` of it. */
+  readonly qType: string;
   /** `enable` directives. */
   readonly enables: string;
   /** Module-scope helpers (after the kernel text is generated: the emulation adds as it goes). */
@@ -67,7 +67,7 @@ export function subgroupMatrixOps(s: MatrixShape): MatrixOps {
     shuffleXor: (x, mask) => `subgroupShuffleXor(${x}, ${mask}u)`,
     half: (x) => `f16(${x})`,
     elem: 'f16',
-    halfArray: 'array<f16>',
+    qType: 'array<f16>',
     enables: 'enable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;\n',
     helpers: () => '',
   };
@@ -78,10 +78,9 @@ export const EMULATED_SUBGROUP = 32;
 
 /**
  * Stand-ins for `s` in a workgroup of `subgroups` virtual subgroups (the kernel computes
- * `sg` and `lane` from the invocation index). The storage arrays named in `packed` (Q in
- * the forward; K and V in the decode kernel) are bound as packed pairs (array<u32>).
+ * `sg` and `lane` from the invocation index). Q is bound as packed pairs (array<u32>).
  */
-export function emulatedMatrixOps(s: MatrixShape, subgroups: number, packed: readonly string[] = ['q']): MatrixOps {
+export function emulatedMatrixOps(s: MatrixShape, subgroups: number): MatrixOps {
   const lanes = EMULATED_SUBGROUP;
   const dims: Record<Kind, [number, number]> = { left: [s.m, s.k], right: [s.k, s.n], result: [s.m, s.n] };
   const per = (kind: Kind) => (dims[kind][0] * dims[kind][1]) / lanes;
@@ -114,17 +113,15 @@ fn shx(x: f32, m: u32, li: u32) -> f32 {
 }
 fn roundHalf(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }`,
   );
-  // Element i of each array the kernel loads matrices from: storage ones are packed pairs, the
-  // workgroup tiles f32. A load that crosses the end of its storage buffer reads NaN throughout:
-  // the H200 moves such a load whole (wrong rows, not clamped elements), so a kernel must never
-  // issue one.
-  const isPacked = (arr: string) => packed.includes(arr);
-  const read = (arr: string, i: string) => (isPacked(arr) ? `select(params.nan, unpack2x16float(${arr}[(${i}) / 2u])[(${i}) % 2u], inBounds)` : `${arr}[${i}]`);
+  // Element i of each array the kernel loads matrices from: Q is packed pairs, the tiles f32.
+  // A load of Q that crosses the end of its buffer reads NaN throughout: the H200 moves such
+  // a load whole (wrong rows, not clamped elements), so the kernel must never issue one.
+  const read = (arr: string, i: string) => (arr === 'q' ? `select(params.nan, unpack2x16float(q[(${i}) / 2u])[(${i}) % 2u], inBounds)` : `${arr}[${i}]`);
   const bounds = (arr: string, kind: Kind, major: Major) => {
-    if (!isPacked(arr)) return '';
+    if (arr !== 'q') return '';
     const [rows, cols] = dims[kind];
     const last = major === 'row_major' ? `off + ${rows - 1}u * stride + ${cols - 1}u` : `off + ${cols - 1}u * stride + ${rows - 1}u`;
-    return `\n  let inBounds = ${last} < 2u * arrayLength(&${arr});`;
+    return `\n  let inBounds = ${last} < 2u * arrayLength(&q);`;
   };
   return {
     load: (kind, arr, major, off, stride) => {
@@ -158,7 +155,7 @@ fn roundHalf(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 
     shuffleXor: (x, mask) => `shx(${x}, ${mask}u, li)`,
     half: (x) => `roundHalf(${x})`,
     elem: 'f32',
-    halfArray: 'array<u32>',
+    qType: 'array<u32>',
     enables: '',
     helpers: () => [...helpers.values()].join('\n'),
   };

@@ -91,7 +91,7 @@ export function matrixKernel(cfg: MatrixConfig): KernelSpec {
   const ops = cfg.emulate ? emulatedMatrixOps(cfg.shape, cfg.subgroups) : subgroupMatrixOps(cfg.shape);
   const bindings: Binding[] = [
     PARAMS_BINDING,
-    { name: 'q', kind: 'read', type: ops.halfArray },
+    { name: 'q', kind: 'read', type: ops.qType },
     { name: 'k', kind: 'read', type: F16_ROWS.type },
     { name: 'v', kind: 'read', type: F16_ROWS.type },
     { name: 'o', kind: 'read_write', type: F16_ROWS.type },

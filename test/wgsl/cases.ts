@@ -9,7 +9,6 @@ import { basicKernel } from '../../src/kernels/basic.js';
 import { blockMaskKernel } from '../../src/kernels/blockmask.js';
 import { combineKernel } from '../../src/kernels/combine.js';
 import { decodeKernel } from '../../src/kernels/decode.js';
-import { matrixDecodeKernel } from '../../src/kernels/decode-matrix.js';
 import { forwardKernel, type KernelVariant } from '../../src/kernels/forward.js';
 import { matrixKernel } from '../../src/kernels/matrix.js';
 import { defaultMatrixTile } from '../../src/kernels/matrix-program.js';
@@ -103,12 +102,6 @@ export function wgslCases(): Map<string, string> {
     }
   }
   cases.set('matrix/d64-causal-emulated', matrixKernel({ headDim: 64, causal: true, subgroups: 2, keys: 16, shape, subgroupSize: 32, emulate: true }).wgsl);
-  // The tensor-core decode kernel: GQA 4 × 1 row at D = 128 (the decoding shape), 2 causal rows over
-  // 16-row pages at positions, and emulated.
-  const md = { headDim: 128, pack: 4, keys: 256, shape, subgroupSize: 32 };
-  cases.set('matrix/decode-d128', matrixDecodeKernel({ ...md, seqQ: 1, causal: false }).wgsl);
-  cases.set('matrix/decode-d128-causal-paged16', matrixDecodeKernel({ ...md, seqQ: 2, causal: true, positionsAt: 0, pageSize: 16, valuesEarly: true }).wgsl);
-  cases.set('matrix/decode-d64-emulated', matrixDecodeKernel({ ...md, headDim: 64, keys: 64, seqQ: 1, causal: false, emulate: true }).wgsl);
   cases.set('basic/d64', basicKernel(64).wgsl);
   cases.set('naive/scores', naiveScoresKernel().wgsl);
   cases.set('naive/pv', naivePvKernel().wgsl);
