@@ -91,8 +91,13 @@ describe('tensor-core forward, matrices emulated (SwiftShader)', () => {
   const small = { subgroups: 2, keys: 16 } as const; // 32 rows, 64 invocations: quick under emulation
 
   const label = /^attention\.forward\.matrix .*emulated/;
-  const check = (qDims: Dims, kvDims: Dims, opts: ForwardOptions, layout: Layout = 'bhnd', edit?: (k: Float32Array, q: Float32Array, v: Float32Array) => void) =>
-    checkF16(attn, qDims, kvDims, opts, { label, layout, edit });
+  const check = (
+    qDims: Dims,
+    kvDims: Dims,
+    opts: ForwardOptions,
+    layout: Layout = 'bhnd',
+    edit?: (k: Float32Array, q: Float32Array, v: Float32Array) => void,
+  ) => checkF16(attn, qDims, kvDims, opts, { label, layout, edit });
 
   it('ragged rows and keys (40 of 32-row blocks and 16-key tiles), plain and causal, D = 64', async () => {
     await check([1, 2, 40, 64], [1, 2, 40, 64], { tensorCores: small });

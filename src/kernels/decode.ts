@@ -138,7 +138,6 @@ ${writePart(g)}
   return { label: label.join(' '), wgsl, workgroupSize: [threads, 1, 1], bindings, workgroupBytes: decodeWorkgroupBytes(cfg) };
 }
 
-
 /** isNan of a score vector of `width` rows (one bool per row). */
 function isNanV(width: number): string {
   if (width === 1) return 'fn isNanV(x: f32) -> bool { return isNan(x); }';
