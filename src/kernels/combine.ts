@@ -207,7 +207,7 @@ ${
 }
 
 /**
- * One trip of a lane's pass: parts s0 + u·SG (u < UNROLL; clamped to a real part, whose
+ * One trip of a lane's pass: parts p_u = s0 + u·SG (u < UNROLL; clamped to a real part, whose
  * weight is then 0, so the loads need no branch and are all in flight together), the
  * running (m, l, acc) rescaled once to the trip's max. A part that saw no key (l_s = 0,
  * its max a masked value) neither weighs nor moves the max; a NaN max or denominator
@@ -216,11 +216,11 @@ ${
 function lanePass(): string {
   const each = (f: (u: number) => string, sep = '\n') => Array.from({ length: UNROLL }, (_, u) => f(u)).join(sep);
   return /* wgsl */ `${each(
-    (u) => `    let s${u} = min(s0 + ${u}u * sg, last);
-    let st${u} = s${u} * params.partStats + 2u * row;
+    (u) => `    let p${u} = min(s0 + ${u}u * sg, last);
+    let st${u} = p${u} * params.partStats + 2u * row;
     let m${u} = stats[st${u}];
     let l${u} = stats[st${u} + 1u];
-    let o${u} = oParts[s${u} * params.partVec4 + at];
+    let o${u} = oParts[p${u} * params.partVec4 + at];
     let live${u} = s0 + ${u}u * sg < params.splits && l${u} > 0.0;
     nan = nan || isNan(m${u}) || isNan(l${u});`,
   )}
