@@ -104,6 +104,12 @@ describe('split-K on the GPU', () => {
     await check([1, 2, 2, 256], [1, 2, 2900, 256], { decodeKernel: true, keySplits: 45, causal: true, sinks: learnedSinks([1.5, -2]) });
   });
 
+  it('≥ 300 parts: a row’s columns split over several combine workgroups, each lane a part or two (decode kernel, sinks, f16)', async () => {
+    // D = 128: 16 workgroups per row of 128 lanes (2 columns each), 512 parts a trip; D = 64: 8 per row of 128 lanes.
+    await check([1, 4, 1, 128], [1, 1, 320 * 64, 128], { decodeKernel: true, keySplits: 320, sinks: learnedSinks([1.5, -2, 0, 4]) });
+    await check([1, 2, 1, 64], [1, 2, 310 * 64, 64], { decodeKernel: true, keySplits: 310, dtype: 'f16' });
+  });
+
   it('GQA packing: the query heads of a group stacked in one workgroup, rows spanning tiles, causal, sinks, a strided layout', async () => {
     for (const keySplits of [1, undefined]) {
       await check([1, 8, 1, 64], [1, 2, 300, 64], { keySplits });

@@ -5,7 +5,7 @@
  * by the fused kernel's key ranges and the decode kernel, which always writes parts.
  */
 import type { AttentionCall } from './call.js';
-import { COMBINE_PARAMS } from './combine.js';
+import { COMBINE_PARAMS, combineColumns } from './combine.js';
 import { padBytes, type BufferDecl, type Step } from './program.js';
 import type { KernelSpec } from './spec.js';
 import { chunkRanges, type BoundRange, type Chunk, type SplitInput } from './split.js';
@@ -41,7 +41,10 @@ export function partBuffers(parts: PartStrides, splits: number): Record<string, 
   };
 }
 
-/** The split-K combine of one chunk: one workgroup per row merges its parts into 'out' and 'lse'. */
+/**
+ * The split-K combine of one chunk: a workgroup per row, or per block of a row's columns
+ * when its parts are many (combineColumns), merges its parts into 'out' and 'lse'.
+ */
 export function combineStep(
   c: AttentionCall,
   spec: KernelSpec,
@@ -53,7 +56,9 @@ export function combineStep(
   const p = c.problem;
   const rows = (ch.b1 - ch.b0) * (ch.h1 - ch.h0) * (ch.n1 - ch.n0);
   const v4 = (n: number) => n / 4;
-  const wgx = Math.min(rows, 65535);
+  const cols = combineColumns(p.headDim, spec.workgroupSize[0], splits, rows);
+  const workgroups = rows * (v4(p.headDim) / cols);
+  const wgx = Math.min(workgroups, 65535);
   return {
     spec,
     params: COMBINE_PARAMS,
@@ -74,10 +79,11 @@ export function combineStep(
       qsn: v4(c.q.strides.seq),
       partVec4: parts.oStride / 16,
       partStats: parts.statsStride / 4,
+      cols,
       negInf: -Infinity,
       nan: NaN,
     },
     buffers: { oParts: 'oParts', stats: 'stats', o: { name: 'out', ...r.q }, lse: { name: 'lse', ...r.lse }, aux: 'aux' },
-    grid: [wgx, Math.ceil(rows / wgx), 1],
+    grid: [wgx, Math.ceil(workgroups / wgx), 1],
   };
 }

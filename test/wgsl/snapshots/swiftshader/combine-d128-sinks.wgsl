@@ -16,6 +16,7 @@ struct Params {
   qsn: u32,
   partVec4: u32,
   partStats: u32,
+  cols: u32,
   negInf: f32,
   nan: f32,
 }
@@ -31,17 +32,21 @@ fn lseOf(m: f32, l: f32) -> f32 {
 }
 
 const D4 = 32u;
-const SG = 8u;
-var<workgroup> sums: array<vec4<f32>, 256>;
-var<workgroup> lanes: array<f32, 8>;
-var<workgroup> nans: array<u32, 8>;
+const THREADS = 256u;
+// A lane's partial sums (per column), and its (m, l) and NaN flag (per lane), for the tree.
+var<workgroup> sums: array<vec4<f32>, THREADS>;
+var<workgroup> frames: array<vec2<f32>, THREADS>;
+var<workgroup> nans: array<u32, THREADS>;
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(THREADS, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let local = wg.x + wg.y * nwg.x; // the chunk's row (the whole workgroup's)
+  let blocks = D4 / params.cols; // workgroups per row
+  let flat = wg.x + wg.y * nwg.x;
+  let local = flat / blocks; // the chunk's row (the whole workgroup's)
   if (local >= params.rows) { return; }
-  let c = t % D4;
-  let j = t / D4;
+  let sg = THREADS / params.cols; // split lanes
+  let c = (flat % blocks) * params.cols + t % params.cols;
+  let j = t / params.cols;
   let n = params.n0 + local % params.chunkRows;
   let h = params.h0 + (local / params.chunkRows) % params.chunkHeads;
   let b = params.b0 + local / (params.chunkRows * params.chunkHeads);
@@ -49,79 +54,88 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let at = b * params.qsb + h * params.qsh + n * params.qsn + c - params.qOff;
   let last = params.splits - 1u;
 
-  // The row's max over all parts (and whether any part is NaN).
-  var mx = -3.0e38;
-  var nan = false;
-  for (var s0 = j; s0 < params.splits; s0 += 4u * SG) {
-    let s0 = min(s0 + 0u, last);
-    let st0 = s0 * params.partStats + 2u * row;
-    nan = nan || isNan(stats[st0 + 1u]);
-    mx = max(mx, stats[st0]);
-    let s1 = min(s0 + 8u, last);
-    let st1 = s1 * params.partStats + 2u * row;
-    nan = nan || isNan(stats[st1 + 1u]);
-    mx = max(mx, stats[st1]);
-    let s2 = min(s0 + 16u, last);
-    let st2 = s2 * params.partStats + 2u * row;
-    nan = nan || isNan(stats[st2 + 1u]);
-    mx = max(mx, stats[st2]);
-    let s3 = min(s0 + 24u, last);
-    let st3 = s3 * params.partStats + 2u * row;
-    nan = nan || isNan(stats[st3 + 1u]);
-    mx = max(mx, stats[st3]);
-  }
-  if (c == 0u) {
-    lanes[j] = mx;
-    nans[j] = select(0u, 1u, nan);
-  }
-  workgroupBarrier();
-  for (var i = 0u; i < SG; i++) {
-    mx = max(mx, lanes[i]);
-    nan = nan || nans[i] != 0u;
-  }
-  workgroupBarrier(); // every lane has read `lanes` before it holds sums
-  let sinkLogit = aux[12u + h];
-  let sink = sinkLogit * 1.4426950408889634;
-  mx = max(mx, sink);
-  // This lane's parts, weighted into the row's frame.
+  // This lane's parts in one pass, each trip rescaled once to the trip's max.
+  var m = -3.0e38;
   var l = 0.0;
   var acc = vec4<f32>(0.0);
-  for (var s0 = j; s0 < params.splits; s0 += 4u * SG) {
-    let s0 = min(s0 + 0u, last);
-    let st0 = s0 * params.partStats + 2u * row;
-    let w0 = select(0.0, stats[st0 + 1u] * exp2(stats[st0] - mx), s0 + 0u < params.splits);
-    let o0 = oParts[s0 * params.partVec4 + at];
-    l += w0;
-    if (w0 != 0.0) { acc += w0 * o0; }
-    let s1 = min(s0 + 8u, last);
-    let st1 = s1 * params.partStats + 2u * row;
-    let w1 = select(0.0, stats[st1 + 1u] * exp2(stats[st1] - mx), s0 + 8u < params.splits);
-    let o1 = oParts[s1 * params.partVec4 + at];
-    l += w1;
-    if (w1 != 0.0) { acc += w1 * o1; }
-    let s2 = min(s0 + 16u, last);
-    let st2 = s2 * params.partStats + 2u * row;
-    let w2 = select(0.0, stats[st2 + 1u] * exp2(stats[st2] - mx), s0 + 16u < params.splits);
-    let o2 = oParts[s2 * params.partVec4 + at];
-    l += w2;
-    if (w2 != 0.0) { acc += w2 * o2; }
-    let s3 = min(s0 + 24u, last);
-    let st3 = s3 * params.partStats + 2u * row;
-    let w3 = select(0.0, stats[st3 + 1u] * exp2(stats[st3] - mx), s0 + 24u < params.splits);
-    let o3 = oParts[s3 * params.partVec4 + at];
-    l += w3;
-    if (w3 != 0.0) { acc += w3 * o3; }
+  var nan = false;
+  for (var s0 = j; s0 < params.splits; s0 += 4u * sg) {
+    let p0 = min(s0 + 0u * sg, last);
+    let st0 = p0 * params.partStats + 2u * row;
+    let m0 = stats[st0];
+    let l0 = stats[st0 + 1u];
+    let o0 = oParts[p0 * params.partVec4 + at];
+    let live0 = s0 + 0u * sg < params.splits && l0 > 0.0;
+    nan = nan || isNan(m0) || isNan(l0);
+    let p1 = min(s0 + 1u * sg, last);
+    let st1 = p1 * params.partStats + 2u * row;
+    let m1 = stats[st1];
+    let l1 = stats[st1 + 1u];
+    let o1 = oParts[p1 * params.partVec4 + at];
+    let live1 = s0 + 1u * sg < params.splits && l1 > 0.0;
+    nan = nan || isNan(m1) || isNan(l1);
+    let p2 = min(s0 + 2u * sg, last);
+    let st2 = p2 * params.partStats + 2u * row;
+    let m2 = stats[st2];
+    let l2 = stats[st2 + 1u];
+    let o2 = oParts[p2 * params.partVec4 + at];
+    let live2 = s0 + 2u * sg < params.splits && l2 > 0.0;
+    nan = nan || isNan(m2) || isNan(l2);
+    let p3 = min(s0 + 3u * sg, last);
+    let st3 = p3 * params.partStats + 2u * row;
+    let m3 = stats[st3];
+    let l3 = stats[st3 + 1u];
+    let o3 = oParts[p3 * params.partVec4 + at];
+    let live3 = s0 + 3u * sg < params.splits && l3 > 0.0;
+    nan = nan || isNan(m3) || isNan(l3);
+    var mt = m;
+    mt = max(mt, select(m, m0, live0));
+    mt = max(mt, select(m, m1, live1));
+    mt = max(mt, select(m, m2, live2));
+    mt = max(mt, select(m, m3, live3));
+    let a = exp2(m - mt);
+    let w0 = select(0.0, l0 * exp2(m0 - mt), live0);
+    let w1 = select(0.0, l1 * exp2(m1 - mt), live1);
+    let w2 = select(0.0, l2 * exp2(m2 - mt), live2);
+    let w3 = select(0.0, l3 * exp2(m3 - mt), live3);
+    l = l * a + w0 + w1 + w2 + w3;
+    acc = acc * a + select(vec4<f32>(0.0), w0 * o0, w0 != 0.0) + select(vec4<f32>(0.0), w1 * o1, w1 != 0.0) + select(vec4<f32>(0.0), w2 * o2, w2 != 0.0) + select(vec4<f32>(0.0), w3 * o3, w3 != 0.0);
+    m = mt;
   }
+
+  // The lanes meet pairwise: lane j takes lane j + step's (m, l, acc), rescaled to their joint max.
   sums[t] = acc;
-  if (c == 0u) { lanes[j] = l; }
-  workgroupBarrier();
-  if (j != 0u) { return; }
-  l = exp2(sink - mx);
-  acc = vec4<f32>(0.0);
-  for (var i = 0u; i < SG; i++) {
-    l += lanes[i];
-    acc += sums[i * D4 + c];
+  if (t % params.cols == 0u) {
+    frames[j] = vec2<f32>(m, l);
+    nans[j] = select(0u, 1u, nan);
   }
+  for (var step = 1u << firstLeadingBit(max(sg - 1u, 1u)); step > 0u; step >>= 1u) {
+    workgroupBarrier();
+    if (j < step && j + step < sg) {
+      let f = frames[j + step];
+      let mt = max(m, f.x);
+      let a = exp2(m - mt);
+      let e = exp2(f.x - mt);
+      l = l * a + f.y * e;
+      acc = acc * a + sums[t + step * params.cols] * e;
+      m = mt;
+      nan = nan || nans[j + step] != 0u;
+      sums[t] = acc;
+      if (t % params.cols == 0u) {
+        frames[j] = vec2<f32>(m, l);
+        nans[j] = select(0u, 1u, nan);
+      }
+    }
+  }
+  if (j != 0u) { return; }
+  // The sink joins the denominator (not O), in the row's frame.
+  let sinkLogit = aux[12u + h];
+  let sink = sinkLogit * 1.4426950408889634;
+  let mt = max(m, sink);
+  let a = exp2(m - mt);
+  l = l * a + exp2(sink - mt);
+  acc *= a;
+  m = mt;
   if (nan) {
     o[at] = vec4<f32>(params.nan);
     if (c == 0u) { lse[row] = params.nan; }
@@ -129,5 +143,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
   o[at] = select(vec4<f32>(0.0), acc / l, l > 0.0);
   // As in the fused kernel: a sink that is the row's frame gives LSE from its logit directly.
-  if (c == 0u) { lse[row] = select(params.negInf, select(lseOf(mx, l), sinkLogit + log(l), mx == sink), l > 0.0); }
+  if (c == 0u) { lse[row] = select(params.negInf, select(lseOf(m, l), sinkLogit + log(l), m == sink), l > 0.0); }
 }
