@@ -62,22 +62,9 @@ export function scoreVectors(rows: number): { width: number; vecs: number } {
   return { width, vecs: Math.ceil(rows / width) };
 }
 
-/** Page ids a range's keys span at most (paged calls; a range need not start on a page), rounded up to 4. */
-export function rangePageCount(cfg: DecodeConfig): number {
-  if (cfg.pageSize === undefined) return 0;
-  return Math.ceil((Math.ceil(decodeSizes(cfg).keys / cfg.pageSize) + 1) / 4) * 4;
-}
-
-/** Workgroup bytes of a decode config: Q rows, scores (padded rows: scoreVectors), the P·V meeting place, row sums and maxima, a paged range's page ids. */
+/** Workgroup bytes of a decode config: Q rows, scores (padded rows: scoreVectors), the P·V meeting place, row sums and maxima. */
 export function decodeWorkgroupBytes(cfg: DecodeConfig): number {
   const { d4, rows, keys, keyGroups, width, vecs } = decodeSizes(cfg);
   const up = (bytes: number) => Math.ceil(bytes / 16) * 16; // each array starts 16-byte aligned
-  return (
-    up(rows * d4 * 16) +
-    up(vecs * width * keys * 4) +
-    up(keyGroups * cfg.roundRows * d4 * 16) +
-    up(keyGroups * rows * 4) +
-    up(rows * 4) +
-    rangePageCount(cfg) * 4
-  );
+  return up(rows * d4 * 16) + up(vecs * width * keys * 4) + up(keyGroups * cfg.roundRows * d4 * 16) + up(keyGroups * rows * 4) + up(rows * 4);
 }

@@ -17,12 +17,7 @@ export interface DecodeGen {
   readonly io: RowType;
   /** f(0) … f(n − 1), joined. */
   each(n: number, f: (i: number) => string, sep?: string): string;
-  /**
-   * Where key row `n` of the range starts in K or V (vec4 units). Paged: K rows look their
-   * page up in the table (the first loads of the kernel, nothing to wait on before them); V
-   * rows in the range's page ids in workgroup memory (`rangePages`), staged with Q, so each
-   * V load waits on no table load (32 of them per invocation, 2 per page at 16-row pages).
-   */
+  /** Where key row `n` of K or V starts (vec4 units; a paged row reads its page once). */
   rowBase(which: 'k' | 'v', n: string): string;
   /** The S phase's u-th vec4 column of a lane, and its guard where D/4 is not a multiple of the lanes. */
   column(u: number): string;
@@ -49,11 +44,9 @@ export function decodeGen(cfg: DecodeConfig): DecodeGen {
     io: rowType(cfg.half),
     each: (n, f, sep = '\n') => Array.from({ length: n }, (_, i) => f(i)).join(sep),
     rowBase: (which, n) =>
-      paged && which === 'v'
-        ? `rangePages[(${n}) / PAGE - lo / PAGE] * params.vsb + ((${n}) % PAGE) * params.vsn + hk * params.vsh - params.vOff`
-        : paged
-          ? `pagedRow(pageRow, ${n}, params.${which}sb, params.${which}sn) + hk * params.${which}sh - params.${which}Off`
-          : `b * params.${which}sb + hk * params.${which}sh + (${n}) * params.${which}sn - params.${which}Off`,
+      paged
+        ? `pagedRow(pageRow, ${n}, params.${which}sb, params.${which}sn) + hk * params.${which}sh - params.${which}Off`
+        : `b * params.${which}sb + hk * params.${which}sh + (${n}) * params.${which}sn - params.${which}Off`,
     column,
     guardColumn: (u) => ((u + 1) * cfg.lanes <= sizes.d4 ? '' : `if (${column(u)} < D4) `),
     causalRow: (r) => `i32(${r % cfg.seqQ}u) + ${pos.causal}`,

@@ -32,7 +32,7 @@ import { paramStruct } from './params.js';
 import { PAGES_BINDING, pagedLets, pagedScope } from './paged.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { AUX_BINDING, F32_ROWS, FINITE4, IS_NAN, ORDERED_FLOATS, positionLets } from './wgsl-common.js';
-import { decodeSizes, decodeWorkgroupBytes, rangePageCount, type DecodeConfig } from './decode-config.js';
+import { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
 import { decodeGen, keyLoads, probabilities, scores, valueLoads, values, writePart } from './decode-phases.js';
 
 export { decodeSizes, decodeWorkgroupBytes, scoreVectors, type DecodeConfig, type DecodeTile } from './decode-config.js';
@@ -86,12 +86,7 @@ var<workgroup> qs: array<vec4<f32>, ${rows * d4}>;
 var<workgroup> sc: array<${g.sv}, ${keys * vecs}>; // key-major: key j's rows at sc[j * NV] …
 var<workgroup> meet: array<vec4<f32>, ${keyGroups * roundRows * d4}>;
 var<workgroup> sums: array<f32, ${keyGroups * rows}>;
-var<workgroup> rowMax: array<atomic<u32>, ${rows}>;${
-    paged
-      ? `
-var<workgroup> rangePages: array<u32, ${rangePageCount(cfg)}>;`
-      : ''
-  }
+var<workgroup> rowMax: array<atomic<u32>, ${rows}>;
 
 @compute @workgroup_size(${threads}, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32${lanes > 1 ? ', @builtin(subgroup_invocation_id) sgLane: u32' : ''}) {
@@ -112,13 +107,7 @@ ${keyLoads(g)}
     let hr = hk * ${cfg.pack}u + r / ${cfg.seqQ}u;
     qs[e] = ${io.load(`q[b * params.qsb + hr * params.qsh + (r % ${cfg.seqQ}u) * params.qsn + e % D4 - params.qOff]`)} * params.qkScale;
   }
-  if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }${
-    paged
-      ? `
-  // The range's page ids, for the V loads (past the sequence's pages they are never used).
-  for (var i = t; i < ${rangePageCount(cfg)}u; i += T) { rangePages[i] = pages[min(pageRow + lo / PAGE + i, arrayLength(&pages) - 1u)]; }`
-      : ''
-  }
+  if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
   workgroupBarrier();
 
 ${scores(g)}

@@ -78,7 +78,6 @@ var<workgroup> sc: array<vec4<f32>, 256>; // key-major: key j's rows at sc[j * N
 var<workgroup> meet: array<vec4<f32>, 512>;
 var<workgroup> sums: array<f32, 64>;
 var<workgroup> rowMax: array<atomic<u32>, 8>;
-var<workgroup> rangePages: array<u32, 12>;
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sgLane: u32) {
@@ -132,8 +131,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     qs[e] = q[b * params.qsb + hr * params.qsh + (r % 2u) * params.qsn + e % D4 - params.qOff] * params.qkScale;
   }
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
-  // The range's page ids, for the V loads (past the sequence's pages they are never used).
-  for (var i = t; i < 12u; i += T) { rangePages[i] = pages[min(pageRow + lo / PAGE + i, arrayLength(&pages) - 1u)]; }
   workgroupBarrier();
 
   var mx: array<f32, 8>;
@@ -333,22 +330,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let c = t % D4;
   var vr: array<vec4<f32>, 16>;
   if (kg < KG) {
-    if (kg + 0u < n) { vr[0] = v[rangePages[(lo + kg + 0u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 0u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 8u < n) { vr[1] = v[rangePages[(lo + kg + 8u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 8u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 16u < n) { vr[2] = v[rangePages[(lo + kg + 16u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 16u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 24u < n) { vr[3] = v[rangePages[(lo + kg + 24u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 24u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 32u < n) { vr[4] = v[rangePages[(lo + kg + 32u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 32u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 40u < n) { vr[5] = v[rangePages[(lo + kg + 40u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 40u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 48u < n) { vr[6] = v[rangePages[(lo + kg + 48u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 48u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 56u < n) { vr[7] = v[rangePages[(lo + kg + 56u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 56u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 64u < n) { vr[8] = v[rangePages[(lo + kg + 64u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 64u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 72u < n) { vr[9] = v[rangePages[(lo + kg + 72u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 72u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 80u < n) { vr[10] = v[rangePages[(lo + kg + 80u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 80u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 88u < n) { vr[11] = v[rangePages[(lo + kg + 88u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 88u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 96u < n) { vr[12] = v[rangePages[(lo + kg + 96u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 96u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 104u < n) { vr[13] = v[rangePages[(lo + kg + 104u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 104u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 112u < n) { vr[14] = v[rangePages[(lo + kg + 112u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 112u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 120u < n) { vr[15] = v[rangePages[(lo + kg + 120u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 120u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
+    if (kg + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + kg + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 8u < n) { vr[1] = v[pagedRow(pageRow, lo + kg + 8u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 16u < n) { vr[2] = v[pagedRow(pageRow, lo + kg + 16u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 24u < n) { vr[3] = v[pagedRow(pageRow, lo + kg + 24u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 32u < n) { vr[4] = v[pagedRow(pageRow, lo + kg + 32u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 40u < n) { vr[5] = v[pagedRow(pageRow, lo + kg + 40u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 48u < n) { vr[6] = v[pagedRow(pageRow, lo + kg + 48u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 56u < n) { vr[7] = v[pagedRow(pageRow, lo + kg + 56u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 64u < n) { vr[8] = v[pagedRow(pageRow, lo + kg + 64u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 72u < n) { vr[9] = v[pagedRow(pageRow, lo + kg + 72u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 80u < n) { vr[10] = v[pagedRow(pageRow, lo + kg + 80u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 88u < n) { vr[11] = v[pagedRow(pageRow, lo + kg + 88u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 96u < n) { vr[12] = v[pagedRow(pageRow, lo + kg + 96u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 104u < n) { vr[13] = v[pagedRow(pageRow, lo + kg + 104u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 112u < n) { vr[14] = v[pagedRow(pageRow, lo + kg + 112u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 120u < n) { vr[15] = v[pagedRow(pageRow, lo + kg + 120u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
   }
   workgroupBarrier();
 
@@ -688,7 +685,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       for (var i = 0u; i < 16u; i++) {
         let j = kg + i * KG;
         if (j < n) {
-          let vv = v[rangePages[(lo + j) / PAGE - lo / PAGE] * params.vsb + ((lo + j) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c];
+          let vv = v[pagedRow(pageRow, lo + j, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c];
           {
             let p = sc[j * NV + 0u];
             acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);

@@ -78,7 +78,6 @@ var<workgroup> sc: array<vec4<f32>, 256>; // key-major: key j's rows at sc[j * N
 var<workgroup> meet: array<vec4<f32>, 512>;
 var<workgroup> sums: array<f32, 128>;
 var<workgroup> rowMax: array<atomic<u32>, 8>;
-var<workgroup> rangePages: array<u32, 12>;
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sgLane: u32) {
@@ -124,8 +123,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     qs[e] = q[b * params.qsb + hr * params.qsh + (r % 2u) * params.qsn + e % D4 - params.qOff] * params.qkScale;
   }
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
-  // The range's page ids, for the V loads (past the sequence's pages they are never used).
-  for (var i = t; i < 12u; i += T) { rangePages[i] = pages[min(pageRow + lo / PAGE + i, arrayLength(&pages) - 1u)]; }
   workgroupBarrier();
 
   var mx: array<f32, 8>;
@@ -277,14 +274,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let c = t % D4;
   var vr: array<vec4<f32>, 8>;
   if (kg < KG) {
-    if (kg + 0u < n) { vr[0] = v[rangePages[(lo + kg + 0u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 0u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 16u < n) { vr[1] = v[rangePages[(lo + kg + 16u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 16u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 32u < n) { vr[2] = v[rangePages[(lo + kg + 32u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 32u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 48u < n) { vr[3] = v[rangePages[(lo + kg + 48u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 48u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 64u < n) { vr[4] = v[rangePages[(lo + kg + 64u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 64u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 80u < n) { vr[5] = v[rangePages[(lo + kg + 80u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 80u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 96u < n) { vr[6] = v[rangePages[(lo + kg + 96u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 96u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 112u < n) { vr[7] = v[rangePages[(lo + kg + 112u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 112u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
+    if (kg + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + kg + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 16u < n) { vr[1] = v[pagedRow(pageRow, lo + kg + 16u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 32u < n) { vr[2] = v[pagedRow(pageRow, lo + kg + 32u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 48u < n) { vr[3] = v[pagedRow(pageRow, lo + kg + 48u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 64u < n) { vr[4] = v[pagedRow(pageRow, lo + kg + 64u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 80u < n) { vr[5] = v[pagedRow(pageRow, lo + kg + 80u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 96u < n) { vr[6] = v[pagedRow(pageRow, lo + kg + 96u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 112u < n) { vr[7] = v[pagedRow(pageRow, lo + kg + 112u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
   }
   workgroupBarrier();
 
@@ -464,7 +461,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       for (var i = 0u; i < 8u; i++) {
         let j = kg + i * KG;
         if (j < n) {
-          let vv = v[rangePages[(lo + j) / PAGE - lo / PAGE] * params.vsb + ((lo + j) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c];
+          let vv = v[pagedRow(pageRow, lo + j, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c];
           {
             let p = sc[j * NV + 0u];
             acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);

@@ -76,7 +76,6 @@ var<workgroup> sc: array<vec4<f32>, 1024>; // key-major: key j's rows at sc[j * 
 var<workgroup> meet: array<vec4<f32>, 512>;
 var<workgroup> sums: array<f32, 64>;
 var<workgroup> rowMax: array<atomic<u32>, 8>;
-var<workgroup> rangePages: array<u32, 36>;
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -178,8 +177,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     qs[e] = q[b * params.qsb + hr * params.qsh + (r % 2u) * params.qsn + e % D4 - params.qOff] * params.qkScale;
   }
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
-  // The range's page ids, for the V loads (past the sequence's pages they are never used).
-  for (var i = t; i < 36u; i += T) { rangePages[i] = pages[min(pageRow + lo / PAGE + i, arrayLength(&pages) - 1u)]; }
   workgroupBarrier();
 
   var mx: array<f32, 8>;
@@ -660,70 +657,70 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let c = t % D4;
   var vr: array<vec4<f32>, 64>;
   if (kg < KG) {
-    if (kg + 0u < n) { vr[0] = v[rangePages[(lo + kg + 0u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 0u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 8u < n) { vr[1] = v[rangePages[(lo + kg + 8u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 8u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 16u < n) { vr[2] = v[rangePages[(lo + kg + 16u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 16u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 24u < n) { vr[3] = v[rangePages[(lo + kg + 24u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 24u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 32u < n) { vr[4] = v[rangePages[(lo + kg + 32u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 32u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 40u < n) { vr[5] = v[rangePages[(lo + kg + 40u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 40u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 48u < n) { vr[6] = v[rangePages[(lo + kg + 48u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 48u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 56u < n) { vr[7] = v[rangePages[(lo + kg + 56u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 56u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 64u < n) { vr[8] = v[rangePages[(lo + kg + 64u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 64u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 72u < n) { vr[9] = v[rangePages[(lo + kg + 72u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 72u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 80u < n) { vr[10] = v[rangePages[(lo + kg + 80u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 80u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 88u < n) { vr[11] = v[rangePages[(lo + kg + 88u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 88u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 96u < n) { vr[12] = v[rangePages[(lo + kg + 96u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 96u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 104u < n) { vr[13] = v[rangePages[(lo + kg + 104u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 104u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 112u < n) { vr[14] = v[rangePages[(lo + kg + 112u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 112u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 120u < n) { vr[15] = v[rangePages[(lo + kg + 120u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 120u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 128u < n) { vr[16] = v[rangePages[(lo + kg + 128u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 128u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 136u < n) { vr[17] = v[rangePages[(lo + kg + 136u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 136u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 144u < n) { vr[18] = v[rangePages[(lo + kg + 144u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 144u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 152u < n) { vr[19] = v[rangePages[(lo + kg + 152u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 152u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 160u < n) { vr[20] = v[rangePages[(lo + kg + 160u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 160u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 168u < n) { vr[21] = v[rangePages[(lo + kg + 168u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 168u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 176u < n) { vr[22] = v[rangePages[(lo + kg + 176u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 176u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 184u < n) { vr[23] = v[rangePages[(lo + kg + 184u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 184u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 192u < n) { vr[24] = v[rangePages[(lo + kg + 192u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 192u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 200u < n) { vr[25] = v[rangePages[(lo + kg + 200u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 200u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 208u < n) { vr[26] = v[rangePages[(lo + kg + 208u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 208u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 216u < n) { vr[27] = v[rangePages[(lo + kg + 216u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 216u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 224u < n) { vr[28] = v[rangePages[(lo + kg + 224u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 224u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 232u < n) { vr[29] = v[rangePages[(lo + kg + 232u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 232u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 240u < n) { vr[30] = v[rangePages[(lo + kg + 240u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 240u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 248u < n) { vr[31] = v[rangePages[(lo + kg + 248u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 248u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 256u < n) { vr[32] = v[rangePages[(lo + kg + 256u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 256u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 264u < n) { vr[33] = v[rangePages[(lo + kg + 264u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 264u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 272u < n) { vr[34] = v[rangePages[(lo + kg + 272u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 272u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 280u < n) { vr[35] = v[rangePages[(lo + kg + 280u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 280u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 288u < n) { vr[36] = v[rangePages[(lo + kg + 288u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 288u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 296u < n) { vr[37] = v[rangePages[(lo + kg + 296u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 296u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 304u < n) { vr[38] = v[rangePages[(lo + kg + 304u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 304u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 312u < n) { vr[39] = v[rangePages[(lo + kg + 312u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 312u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 320u < n) { vr[40] = v[rangePages[(lo + kg + 320u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 320u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 328u < n) { vr[41] = v[rangePages[(lo + kg + 328u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 328u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 336u < n) { vr[42] = v[rangePages[(lo + kg + 336u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 336u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 344u < n) { vr[43] = v[rangePages[(lo + kg + 344u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 344u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 352u < n) { vr[44] = v[rangePages[(lo + kg + 352u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 352u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 360u < n) { vr[45] = v[rangePages[(lo + kg + 360u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 360u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 368u < n) { vr[46] = v[rangePages[(lo + kg + 368u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 368u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 376u < n) { vr[47] = v[rangePages[(lo + kg + 376u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 376u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 384u < n) { vr[48] = v[rangePages[(lo + kg + 384u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 384u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 392u < n) { vr[49] = v[rangePages[(lo + kg + 392u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 392u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 400u < n) { vr[50] = v[rangePages[(lo + kg + 400u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 400u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 408u < n) { vr[51] = v[rangePages[(lo + kg + 408u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 408u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 416u < n) { vr[52] = v[rangePages[(lo + kg + 416u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 416u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 424u < n) { vr[53] = v[rangePages[(lo + kg + 424u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 424u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 432u < n) { vr[54] = v[rangePages[(lo + kg + 432u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 432u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 440u < n) { vr[55] = v[rangePages[(lo + kg + 440u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 440u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 448u < n) { vr[56] = v[rangePages[(lo + kg + 448u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 448u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 456u < n) { vr[57] = v[rangePages[(lo + kg + 456u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 456u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 464u < n) { vr[58] = v[rangePages[(lo + kg + 464u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 464u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 472u < n) { vr[59] = v[rangePages[(lo + kg + 472u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 472u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 480u < n) { vr[60] = v[rangePages[(lo + kg + 480u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 480u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 488u < n) { vr[61] = v[rangePages[(lo + kg + 488u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 488u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 496u < n) { vr[62] = v[rangePages[(lo + kg + 496u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 496u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
-    if (kg + 504u < n) { vr[63] = v[rangePages[(lo + kg + 504u) / PAGE - lo / PAGE] * params.vsb + ((lo + kg + 504u) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c]; }
+    if (kg + 0u < n) { vr[0] = v[pagedRow(pageRow, lo + kg + 0u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 8u < n) { vr[1] = v[pagedRow(pageRow, lo + kg + 8u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 16u < n) { vr[2] = v[pagedRow(pageRow, lo + kg + 16u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 24u < n) { vr[3] = v[pagedRow(pageRow, lo + kg + 24u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 32u < n) { vr[4] = v[pagedRow(pageRow, lo + kg + 32u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 40u < n) { vr[5] = v[pagedRow(pageRow, lo + kg + 40u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 48u < n) { vr[6] = v[pagedRow(pageRow, lo + kg + 48u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 56u < n) { vr[7] = v[pagedRow(pageRow, lo + kg + 56u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 64u < n) { vr[8] = v[pagedRow(pageRow, lo + kg + 64u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 72u < n) { vr[9] = v[pagedRow(pageRow, lo + kg + 72u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 80u < n) { vr[10] = v[pagedRow(pageRow, lo + kg + 80u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 88u < n) { vr[11] = v[pagedRow(pageRow, lo + kg + 88u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 96u < n) { vr[12] = v[pagedRow(pageRow, lo + kg + 96u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 104u < n) { vr[13] = v[pagedRow(pageRow, lo + kg + 104u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 112u < n) { vr[14] = v[pagedRow(pageRow, lo + kg + 112u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 120u < n) { vr[15] = v[pagedRow(pageRow, lo + kg + 120u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 128u < n) { vr[16] = v[pagedRow(pageRow, lo + kg + 128u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 136u < n) { vr[17] = v[pagedRow(pageRow, lo + kg + 136u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 144u < n) { vr[18] = v[pagedRow(pageRow, lo + kg + 144u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 152u < n) { vr[19] = v[pagedRow(pageRow, lo + kg + 152u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 160u < n) { vr[20] = v[pagedRow(pageRow, lo + kg + 160u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 168u < n) { vr[21] = v[pagedRow(pageRow, lo + kg + 168u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 176u < n) { vr[22] = v[pagedRow(pageRow, lo + kg + 176u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 184u < n) { vr[23] = v[pagedRow(pageRow, lo + kg + 184u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 192u < n) { vr[24] = v[pagedRow(pageRow, lo + kg + 192u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 200u < n) { vr[25] = v[pagedRow(pageRow, lo + kg + 200u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 208u < n) { vr[26] = v[pagedRow(pageRow, lo + kg + 208u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 216u < n) { vr[27] = v[pagedRow(pageRow, lo + kg + 216u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 224u < n) { vr[28] = v[pagedRow(pageRow, lo + kg + 224u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 232u < n) { vr[29] = v[pagedRow(pageRow, lo + kg + 232u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 240u < n) { vr[30] = v[pagedRow(pageRow, lo + kg + 240u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 248u < n) { vr[31] = v[pagedRow(pageRow, lo + kg + 248u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 256u < n) { vr[32] = v[pagedRow(pageRow, lo + kg + 256u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 264u < n) { vr[33] = v[pagedRow(pageRow, lo + kg + 264u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 272u < n) { vr[34] = v[pagedRow(pageRow, lo + kg + 272u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 280u < n) { vr[35] = v[pagedRow(pageRow, lo + kg + 280u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 288u < n) { vr[36] = v[pagedRow(pageRow, lo + kg + 288u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 296u < n) { vr[37] = v[pagedRow(pageRow, lo + kg + 296u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 304u < n) { vr[38] = v[pagedRow(pageRow, lo + kg + 304u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 312u < n) { vr[39] = v[pagedRow(pageRow, lo + kg + 312u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 320u < n) { vr[40] = v[pagedRow(pageRow, lo + kg + 320u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 328u < n) { vr[41] = v[pagedRow(pageRow, lo + kg + 328u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 336u < n) { vr[42] = v[pagedRow(pageRow, lo + kg + 336u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 344u < n) { vr[43] = v[pagedRow(pageRow, lo + kg + 344u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 352u < n) { vr[44] = v[pagedRow(pageRow, lo + kg + 352u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 360u < n) { vr[45] = v[pagedRow(pageRow, lo + kg + 360u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 368u < n) { vr[46] = v[pagedRow(pageRow, lo + kg + 368u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 376u < n) { vr[47] = v[pagedRow(pageRow, lo + kg + 376u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 384u < n) { vr[48] = v[pagedRow(pageRow, lo + kg + 384u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 392u < n) { vr[49] = v[pagedRow(pageRow, lo + kg + 392u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 400u < n) { vr[50] = v[pagedRow(pageRow, lo + kg + 400u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 408u < n) { vr[51] = v[pagedRow(pageRow, lo + kg + 408u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 416u < n) { vr[52] = v[pagedRow(pageRow, lo + kg + 416u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 424u < n) { vr[53] = v[pagedRow(pageRow, lo + kg + 424u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 432u < n) { vr[54] = v[pagedRow(pageRow, lo + kg + 432u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 440u < n) { vr[55] = v[pagedRow(pageRow, lo + kg + 440u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 448u < n) { vr[56] = v[pagedRow(pageRow, lo + kg + 448u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 456u < n) { vr[57] = v[pagedRow(pageRow, lo + kg + 456u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 464u < n) { vr[58] = v[pagedRow(pageRow, lo + kg + 464u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 472u < n) { vr[59] = v[pagedRow(pageRow, lo + kg + 472u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 480u < n) { vr[60] = v[pagedRow(pageRow, lo + kg + 480u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 488u < n) { vr[61] = v[pagedRow(pageRow, lo + kg + 488u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 496u < n) { vr[62] = v[pagedRow(pageRow, lo + kg + 496u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
+    if (kg + 504u < n) { vr[63] = v[pagedRow(pageRow, lo + kg + 504u, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c]; }
   }
   workgroupBarrier();
 
@@ -2023,7 +2020,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       for (var i = 0u; i < 64u; i++) {
         let j = kg + i * KG;
         if (j < n) {
-          let vv = v[rangePages[(lo + j) / PAGE - lo / PAGE] * params.vsb + ((lo + j) % PAGE) * params.vsn + hk * params.vsh - params.vOff + c];
+          let vv = v[pagedRow(pageRow, lo + j, params.vsb, params.vsn) + hk * params.vsh - params.vOff + c];
           {
             let p = sc[j * NV + 0u];
             acc[0] += select(vec4<f32>(0.0), p.x * vv, p.x != 0.0);
