@@ -7,6 +7,7 @@
  * are far below what real GPUs offer.
  */
 import { AttentionBackendError } from '../tensor/errors.js';
+import type { Caps } from '../kernels/call.js';
 // The browser build gets gpu-browser.js here instead (package.json "browser").
 import { platformGpu } from './gpu-node.js';
 
@@ -65,6 +66,22 @@ export function requiredLimits(adapter: GPUAdapter): Record<string, number> {
   const limits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) limits[name] = adapter.limits[name];
   return limits;
+}
+
+/**
+ * The limits a kernel program plans with (Caps.limits), from a device's. Every kernel sizes
+ * its workgroups by maxComputeInvocationsPerWorkgroup, most as one row of invocations, so it
+ * is capped by maxComputeWorkgroupSizeX: a caller's device made with a raised invocation limit
+ * but the default 256 along x must not be given 512 in a row (a raw validation error).
+ */
+export function kernelLimits(l: GPUSupportedLimits): Caps['limits'] {
+  return {
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX),
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+    maxBufferSize: l.maxBufferSize,
+  };
 }
 
 /** The optional features the library uses where `adapter` offers them (timestamps, subgroups, f16). */

@@ -11,7 +11,7 @@ import { padBytes, type BufferDecl, type BufferRef, type HostResults, type Progr
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { Buffers, STORAGE, UNIFORM, type BindingResource } from './buffers.js';
 import { ResultCache } from './cache.js';
-import type { AcquiredDevice } from './device.js';
+import { kernelLimits, type AcquiredDevice } from './device.js';
 import { DeviceLife } from './device-life.js';
 import { checkBindingCount, encodeDispatches, prepareDispatch, type PreparedDispatch } from './encode.js';
 import { getPipeline, pipelineNow } from './pipelines.js';
@@ -90,7 +90,7 @@ export class WebGpuRunner {
   get caps(): Caps {
     const l = this.device.limits;
     return {
-      limits: l,
+      limits: kernelLimits(l),
       maxBindingBytes: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, this.bindingLimit),
       subgroupWidth: this.subgroupWidth,
       tuned: this.tuned,
