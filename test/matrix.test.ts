@@ -13,7 +13,9 @@ import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
 import type { AttentionCall, Caps } from '../src/kernels/call.js';
 import { matrixLayout } from '../src/kernels/matrix-program.js';
-import { matrixKernel, matrixWorkgroupBytes } from '../src/kernels/matrix.js';
+import { matrixKernel, matrixSizes, matrixWorkgroupBytes } from '../src/kernels/matrix.js';
+import { flashLayoutOf } from '../src/harness/bench.js';
+import { gpuSeam } from '../src/api/internal.js';
 import type { Program } from '../src/kernels/program.js';
 import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
@@ -149,6 +151,16 @@ describe('tensor-core forward, matrices emulated (SwiftShader)', () => {
     t.forEach((x) => x.destroy());
     for (const r of spy.mock.results) expect((r.value as Program).labels[0]).toMatch(/^attention\.forward /);
     spy.mockRestore();
+  });
+
+  it("bench's IO model reads the layout of the kernel that runs: tensor-core row blocks, the decode kernel's rows", () => {
+    const f16Call = plannedCall([1, 2, 130, 32], [1, 2, 70, 32]).problem;
+    const matrix = matrixLayout(plannedCall([1, 2, 130, 32], [1, 2, 70, 32], f16()), gpuSeam(attn)!.caps)!;
+    expect(flashLayoutOf(attn, f16Call, false, { dtype: 'f16' })).toEqual({ br: matrixSizes(matrix.cfg).BR });
+    expect(flashLayoutOf(attn, f16Call, false, { dtype: 'f16', tensorCores: small })).toEqual({ br: 32 }); // 2 subgroups × 16 rows
+    expect(flashLayoutOf(attn, f16Call, false, { dtype: 'f16', tensorCores: false }).br).not.toBe(32); // the fused kernel's tile
+    const decode = flashLayoutOf(attn, plannedCall([1, 8, 1, 32], [1, 2, 700, 32]).problem, false, { dtype: 'f16' });
+    expect(decode).toMatchObject({ br: 4, pack: 4 });
   });
 
   it('asked for where it cannot run: AttentionInputError before any GPU work', async () => {

@@ -11,20 +11,20 @@ import type { DecodeTile } from '../kernels/decode-config.js';
 import type { MatrixTile } from '../kernels/matrix-program.js';
 import type { AttentionCall } from '../kernels/call.js';
 import { BASIC_ROWS } from '../kernels/basic.js';
-import { forwardLayout } from '../kernels/forward-program.js';
 import { padBytes } from '../kernels/program.js';
-import type { Modifier } from '../mods/modifier.js';
 import { pagedBenchInputs } from './bench-paged.js';
 import { forwardCall, gpuSeam, type GpuSeam, type PreparedProgram } from '../api/internal.js';
 import type { AttentionTensor } from '../api/tensor.js';
 import type { Shape4 } from '../tensor/shape.js';
 import { checkQkv, resolveScale, type Problem } from '../tensor/validate.js';
-import { stridesOf } from '../tensor/shape.js';
 import { referenceBackward } from '../reference/backward.js';
 import { scoreGrad } from '../mods/grad.js';
 import type { VariantOptions } from './verify-variants.js';
 import type { Attention } from '../api/attention.js';
-import { compulsoryBytes, floorMs, forwardFlops, modelBytes, type FlashLayout } from './io-model.js';
+import { compulsoryBytes, floorMs, forwardFlops, modelBytes } from './io-model.js';
+import { flashLayoutOf } from './bench-layout.js';
+
+export { flashLayoutOf } from './bench-layout.js';
 import type { Algorithm } from '../api/options.js';
 import { randomData, rng } from './random.js';
 import { benchVariant } from './bench-variants.js';
@@ -130,30 +130,6 @@ export function checkedError(out: Float32Array, ref: Float64Array): number {
   return err;
 }
 
-/**
- * How the fused kernel lays out a benchmark's call (the IO model's input): the GPU
- * runner's own plan (tile, GQA packing, key ranges); 16-row tiles on the CPU.
- */
-export function flashLayoutOf(
-  attn: Attention,
-  problem: Problem,
-  causal: boolean,
-  opts: { tile?: ForwardTile; keySplits?: number; score?: Modifier; mask?: Modifier } = {},
-): FlashLayout {
-  const gpu = gpuSeam(attn);
-  if (!gpu) return { br: 16 };
-  const operand = (heads: number, seq: number) => ({
-    layout: 'bhnd' as const,
-    strides: stridesOf({ batch: problem.batch, heads, seq, headDim: problem.headDim }, 'bhnd'),
-  });
-  const kv = operand(problem.headsKv, problem.seqK);
-  const { br, pack, ranges } = forwardLayout(
-    { problem, q: operand(problem.headsQ, problem.seqQ), k: kv, v: kv, dtype: 'f32', scale: 1, causal, algorithm: 'flash', ...opts },
-    gpu.caps,
-  );
-  return { br, pack, ranges };
-}
-
 /** The problem a bench shape describes (K and V share their shape). */
 export function benchProblem(shape: BenchShape): Problem {
   const kv = { batch: shape.batch, heads: shape.kvHeads, seq: shape.seqK, headDim: shape.headDim };
@@ -193,10 +169,7 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
   const dtype = opts.dtype ?? 'f32';
   const eb = bytesOf(dtype);
   const variant = opts.variant ? benchVariant(opts.variant, shape.heads, shape.seqK) : {};
-  const layout =
-    algorithm === 'basic'
-      ? { br: BASIC_ROWS }
-      : flashLayoutOf(attn, problem, shape.causal, { tile: fwdTile, keySplits: opts.keySplits, score: variant.score, mask: variant.mask });
+  const layout = algorithm === 'basic' ? { br: BASIC_ROWS } : flashLayoutOf(attn, problem, shape.causal, { ...opts, ...variant, tile: fwdTile, dtype });
   const base = {
     ...shape,
     ...(opts.variant ? { variant: opts.variant } : {}),
