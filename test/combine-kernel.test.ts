@@ -172,6 +172,29 @@ describe('split-K combine kernel on hand-made parts', () => {
     await check(90, 64, { sinks: [30, -30], cols: 16 }); // a sink that is the frame: LSE from its logit
   });
 
+  it("an inf in O whose part's weight underflows: the same row wherever the parts sit (same trip, across lanes, next trip)", async () => {
+    // Found by review: a weight that rounds to 0 dropped the part inside a trip (5) but not across trips or lanes (0 · inf = NaN).
+    const d = 64;
+    const splits = 65;
+    const place = async (b: number) => {
+      const p = makeParts(splits, d, 1);
+      p.stats.fill(0);
+      p.o.fill(0);
+      for (let s = 0; s < splits; s++) for (let r = 0; r < ROWS; r++) p.stats[s * p.statsFloats + 2 * r] = MASKED;
+      p.stats.set([0, 1], 0); // part 0, row 0: m = 0, l = 1, O[0] = inf
+      p.o[0] = Infinity;
+      p.stats.set([200, 1], b * p.statsFloats); // part b, row 0: m = 200 (2^-200 outweighs part 0 to 0 in f32), O = 5
+      p.o.fill(5, b * p.partFloats, b * p.partFloats + d);
+      return combine(p, { cols: 16 });
+    };
+    for (const b of [16, 1, 64]) {
+      const { out, lse } = await place(b);
+      expect(out[0], `part ${b}`).toBeNaN(); // as the unsplit kernel: its rescale multiplies the inf by 0
+      expect(Array.from(out.subarray(1, d))).toEqual(new Array(d - 1).fill(5));
+      expect(lse[0]).toBeCloseTo(200 * Math.LN2, 4);
+    }
+  });
+
   it('≥ 300 parts: a row over 16 workgroups of 128 lanes, two trips each (f32 and f16 O, sinks)', async () => {
     expect(await check(520, 128)).toBe(2);
     await check(520, 128, { sinks: [1.5, -2] });

@@ -229,6 +229,6 @@ ${each((u) => `    mt = max(mt, select(m, m${u}, live${u}));`)}
     let a = exp2(m - mt);
 ${each((u) => `    let w${u} = select(0.0, l${u} * exp2(m${u} - mt), live${u});`)}
     l = l * a + ${each((u) => `w${u}`, ' + ')};
-    acc = acc * a + ${each((u) => `select(vec4<f32>(0.0), w${u} * o${u}, w${u} != 0.0)`, ' + ')};
+    acc = acc * a + ${each((u) => `select(vec4<f32>(0.0), w${u} * o${u}, live${u})`, ' + ')};
     m = mt;`;
 }

@@ -99,7 +99,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let w2 = select(0.0, l2 * exp2(m2 - mt), live2);
     let w3 = select(0.0, l3 * exp2(m3 - mt), live3);
     l = l * a + w0 + w1 + w2 + w3;
-    acc = acc * a + select(vec4<f32>(0.0), w0 * o0, w0 != 0.0) + select(vec4<f32>(0.0), w1 * o1, w1 != 0.0) + select(vec4<f32>(0.0), w2 * o2, w2 != 0.0) + select(vec4<f32>(0.0), w3 * o3, w3 != 0.0);
+    acc = acc * a + select(vec4<f32>(0.0), w0 * o0, live0) + select(vec4<f32>(0.0), w1 * o1, live1) + select(vec4<f32>(0.0), w2 * o2, live2) + select(vec4<f32>(0.0), w3 * o3, live3);
     m = mt;
   }
 
