@@ -17,7 +17,7 @@ import type { Dims } from './forward-check.js';
 import { permute, randomHost, rng, testSeed } from './helpers.js';
 
 /** Largest |a − want| over want's finite entries. */
-export function maxError(a: ArrayLike<number>, want: ArrayLike<number>): number {
+function maxError(a: ArrayLike<number>, want: ArrayLike<number>): number {
   let e = 0;
   for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) e = Math.max(e, Math.abs(a[i]! - want[i]!));
   return e;

@@ -14,7 +14,7 @@ import type { ForwardOptions } from '../src/api/options.js';
 import type { AttentionCall, Caps } from '../src/kernels/call.js';
 import { matrixLayout } from '../src/kernels/matrix-program.js';
 import { matrixKernel, matrixSizes, matrixWorkgroupBytes } from '../src/kernels/matrix.js';
-import { flashLayoutOf } from '../src/harness/bench.js';
+import { flashLayoutOf } from '../src/harness/bench-layout.js';
 import { gpuSeam } from '../src/api/internal.js';
 import type { Program } from '../src/kernels/program.js';
 import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';

@@ -10,7 +10,7 @@ import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
 import { alibi, alibiSlopes, documentMask, learnedSinks } from '../src/mods/builtins.js';
 import { keyRanges, minRangeKeys, packGroup, SPLIT_TARGET_INVOCATIONS } from '../src/kernels/split.js';
-import { flashLayoutOf } from '../src/harness/bench.js';
+import { flashLayoutOf } from '../src/harness/bench-layout.js';
 import { ioSteps, modelBytes } from '../src/harness/io-model.js';
 import type { Layout } from '../src/tensor/shape.js';
 import { checkQkv } from '../src/tensor/validate.js';

@@ -3,7 +3,8 @@
  * algorithm must move by the IO model, step by step, next to its measured
  * time — the lectures' argument (naive pays for N×N round trips) in numbers.
  */
-import { benchOne, benchProblem, flashLayoutOf } from '../harness/bench.js';
+import { benchOne, benchProblem } from '../harness/bench.js';
+import { flashLayoutOf } from '../harness/bench-layout.js';
 import { timingCaveat } from '../harness/bench-check.js';
 import { ioSteps } from '../harness/io-model.js';
 import { backend, openBackend, parse } from './args.js';

@@ -5,9 +5,8 @@
 import type { Attention } from '../api/attention.js';
 import { gpuSeam } from '../api/internal.js';
 import type { AttentionCall } from '../kernels/call.js';
-import { decodeLayout } from '../kernels/decode-program.js';
+import { flashKernelOf, type FlashKernel } from '../kernels/decode-program.js';
 import { forwardLayout } from '../kernels/forward-program.js';
-import { matrixLayout } from '../kernels/matrix-program.js';
 import { matrixSizes } from '../kernels/matrix.js';
 import { stridesOf } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
@@ -34,18 +33,17 @@ export function flashLayoutOf(
   const { tile, keySplits, score, mask, decodeKernel, tensorCores, dtype = 'f32' } = opts;
   const picked = { tile, keySplits, score, mask, decodeKernel, tensorCores, dtype };
   const call: AttentionCall = { problem, q: operand(problem.headsQ, problem.seqQ), k: kv, v: kv, scale: 1, causal, algorithm: 'flash', ...picked };
-  const planned = <T>(plan: () => T) => {
-    try {
-      return plan();
-    } catch {
-      return undefined; // a forced kernel that cannot run: the call itself will say why
-    }
-  };
-  // As flashOrDecodeProgram picks: the decode kernel unless tensor cores are forced, then the tensor-core one.
-  const decode = tensorCores !== undefined && tensorCores !== false ? undefined : planned(() => decodeLayout(call, gpu.caps));
-  if (decode) return { br: decode.cfg.pack * decode.cfg.seqQ, pack: decode.cfg.pack, ranges: decode.ranges };
-  const matrix = planned(() => matrixLayout(call, gpu.caps));
-  if (matrix) return { br: matrixSizes(matrix.cfg).BR };
+  let kernel: FlashKernel;
+  try {
+    kernel = flashKernelOf(call, gpu.caps);
+  } catch {
+    kernel = { fused: true }; // a forced kernel that cannot run: the call itself will say why
+  }
+  if ('decode' in kernel) {
+    const { cfg, ranges } = kernel.decode;
+    return { br: cfg.pack * cfg.seqQ, pack: cfg.pack, ranges };
+  }
+  if ('matrix' in kernel) return { br: matrixSizes(kernel.matrix.cfg).BR };
   const { br, pack, ranges } = forwardLayout(call, gpu.caps);
   return { br, pack, ranges };
 }

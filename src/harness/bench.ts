@@ -23,8 +23,6 @@ import type { VariantOptions } from './verify-variants.js';
 import type { Attention } from '../api/attention.js';
 import { compulsoryBytes, floorMs, forwardFlops, modelBytes } from './io-model.js';
 import { flashLayoutOf } from './bench-layout.js';
-
-export { flashLayoutOf } from './bench-layout.js';
 import type { Algorithm } from '../api/options.js';
 import { randomData, rng } from './random.js';
 import { benchVariant } from './bench-variants.js';

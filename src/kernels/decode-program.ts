@@ -18,7 +18,7 @@ import { poolRange } from './paged-program.js';
 import type { Program } from './program.js';
 import { chunkRanges, SPLIT_TARGET_INVOCATIONS, type Chunk } from './split.js';
 import { combineKernel } from './combine.js';
-import { matrixLayout, matrixProgram } from './matrix-program.js';
+import { matrixLayout, matrixProgram, type MatrixLayout } from './matrix-program.js';
 import { combineStep, partBuffers, partStrides, type PartStrides } from './split-k.js';
 import { lowerVariant, type LoweredVariant } from './variant.js';
 
@@ -190,9 +190,19 @@ export function decodeProgram(c: AttentionCall, layout: DecodeLayout): Program {
  * fused kernel. A forced tensor-core call skips the decode kernel.
  */
 export function flashOrDecodeProgram(c: AttentionCall, caps: Caps): Program {
+  const kernel = flashKernelOf(c, caps);
+  if ('decode' in kernel) return decodeProgram(c, kernel.decode);
+  return 'matrix' in kernel ? matrixProgram(c, kernel.matrix) : flashProgram(c, caps);
+}
+
+/** The kernel that runs a flash call, with its layout: the decode kernel, the tensor-core one, or the fused one. */
+export type FlashKernel = { readonly decode: DecodeLayout } | { readonly matrix: MatrixLayout } | { readonly fused: true };
+
+/** Which kernel runs a flash call (flashOrDecodeProgram's choice, and the IO model's); throws where a forced kernel cannot run it. */
+export function flashKernelOf(c: AttentionCall, caps: Caps): FlashKernel {
   const matrixForced = c.tensorCores !== undefined && c.tensorCores !== false;
   const decode = matrixForced ? undefined : decodeLayout(c, caps);
-  if (decode) return decodeProgram(c, decode);
+  if (decode) return { decode };
   const matrix = matrixLayout(c, caps);
-  return matrix ? matrixProgram(c, matrix) : flashProgram(c, caps);
+  return matrix ? { matrix } : { fused: true };
 }

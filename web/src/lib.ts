@@ -24,7 +24,8 @@ export {
   type HostTensor,
 } from '../../src/index.js';
 export { ioSteps, type IoStep, type FlashLayout } from '../../src/harness/io-model.js';
-export { benchOne, benchProblem, flashLayoutOf, type BenchResult, type BenchShape } from '../../src/harness/bench.js';
+export { benchOne, benchProblem, type BenchResult, type BenchShape } from '../../src/harness/bench.js';
+export { flashLayoutOf } from '../../src/harness/bench-layout.js';
 export { timingCaveat } from '../../src/harness/bench-check.js';
 export { maskFn, scoreFn } from '../../src/mods/emit-js.js';
 export { randomData, rng } from '../../src/harness/random.js';
