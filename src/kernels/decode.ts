@@ -31,7 +31,7 @@ import { FORWARD_PARAMS } from './forward-config.js';
 import { paramStruct } from './params.js';
 import { PAGES_BINDING, pagedLets, pagedScope } from './paged.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
-import { AUX_BINDING, F32_ROWS, FINITE4, IS_NAN, ORDERED_FLOATS, positionLets } from './wgsl-common.js';
+import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets } from './wgsl-common.js';
 import { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
 import { decodeGen, keyLoads, probabilities, scores, valueLoads, values, writePart } from './decode-phases.js';
 
@@ -80,7 +80,14 @@ ${isNanV(width)}
 ${FINITE4}
 ${paged ? pagedScope(cfg.pageSize!) : ''}
 
-${ORDERED_FLOATS}
+// Floats ordered as u32, so a workgroup atomicMax finds each row's max.
+fn orderedBits(x: f32) -> u32 {
+  let u = bitcast<u32>(x);
+  return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);
+}
+fn orderedFloat(k: u32) -> f32 {
+  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
+}
 
 var<workgroup> qs: array<vec4<f32>, ${rows * d4}>;
 var<workgroup> sc: array<${g.sv}, ${keys * vecs}>; // key-major: key j's rows at sc[j * NV] …
@@ -137,6 +144,9 @@ ${writePart(g)}
   ].filter(Boolean);
   return { label: label.join(' '), wgsl, workgroupSize: [threads, 1, 1], bindings, workgroupBytes: decodeWorkgroupBytes(cfg) };
 }
+
+/** Whether every component of a vec4 is finite (by its bits: no compiler may assume it away). */
+const FINITE4 = /* wgsl */ `fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }`;
 
 /** isNan of a score vector of `width` rows (one bool per row). */
 function isNanV(width: number): string {

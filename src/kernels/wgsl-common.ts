@@ -15,18 +15,6 @@ export const NEXT_TILE = /* wgsl */ `fn nextTile(row: u32, start: u32, end: u32)
   return t;
 }`;
 
-/** Floats ordered as u32 (and back), so a workgroup atomicMax finds each row's max. */
-export const ORDERED_FLOATS = /* wgsl */ `fn orderedBits(x: f32) -> u32 {
-  let u = bitcast<u32>(x);
-  return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);
-}
-fn orderedFloat(k: u32) -> f32 {
-  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
-}`;
-
-/** Whether every component of a vec4 is finite (by its bits: no compiler may assume it away). */
-export const FINITE4 = /* wgsl */ `fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }`;
-
 /**
  * NaN test on the bits: compilers may fold float self-comparisons (x != x) away
  * under a no-NaN assumption; integer compares they must keep.

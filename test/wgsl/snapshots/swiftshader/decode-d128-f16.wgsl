@@ -57,6 +57,7 @@ fn isNanV(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32
 fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }
 
 
+// Floats ordered as u32, so a workgroup atomicMax finds each row's max.
 fn orderedBits(x: f32) -> u32 {
   let u = bitcast<u32>(x);
   return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);

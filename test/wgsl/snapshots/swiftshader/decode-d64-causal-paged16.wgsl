@@ -63,6 +63,7 @@ fn pagedRow(pageRow: u32, n: u32, pageStride: u32, rowStride: u32) -> u32 {
   return pages[pageRow + n / PAGE] * pageStride + (n % PAGE) * rowStride;
 }
 
+// Floats ordered as u32, so a workgroup atomicMax finds each row's max.
 fn orderedBits(x: f32) -> u32 {
   let u = bitcast<u32>(x);
   return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);
