@@ -4,7 +4,8 @@
 # threads,lanes,loadBytes), interleaved per shape so a slow stretch shows as an outlier.
 # Lines in $OUT/decode-tile-ab.txt.
 # usage (GPU machine): source .gpu/prelude.sh; OUT=$OUT bash bench/decode-tile-ab.sh
-# env: SHAPES ("batch keys" pairs, comma-separated), TILES (space-separated), DTYPE (default f16), REPS (default 1)
+# env: SHAPES ("batch keys" pairs, comma-separated), TILES (space-separated), SPLITS (key ranges per
+# head, space-separated, - for the planned number; default -), DTYPE (default f16), REPS (default 1)
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 J=/tmp/decode-tile-ab-json; rm -rf $J; mkdir -p $J
@@ -13,10 +14,13 @@ for rep in $(seq 1 "${REPS:-1}"); do
   for shape in "${shapes[@]}"; do
     read -r bt nk <<<"$shape"
     for tile in ${TILES-on 256,4,128 128,4,256}; do
-      name="r$rep-b$bt-$nk-${tile//,/_}"
-      timeout 100 node dist/cli/main.js bench --backend webgpu --algorithms flash --heads 32 --kv-heads 8 --head-dim 128 --samples 5 \
-        --seq 1 --step-times --batch "$bt" --seq-k "$nk" --dtype "${DTYPE:-f16}" --decode-kernel "$tile" --json "$J/$name.json" > /dev/null 2>&1
-      python3 bench/step-summary.py "$J/$name.json" "$name" | tee -a "$OUT/decode-tile-ab.txt"
+      for split in ${SPLITS:--}; do
+        name="r$rep-b$bt-$nk-${tile//,/_}-s$split"
+        extra=(); [ "$split" != - ] && extra=(--key-splits "$split")
+        timeout 100 node dist/cli/main.js bench --backend webgpu --algorithms flash --heads 32 --kv-heads 8 --head-dim 128 --samples 5 \
+          --seq 1 --step-times --batch "$bt" --seq-k "$nk" --dtype "${DTYPE:-f16}" --decode-kernel "$tile" "${extra[@]}" --json "$J/$name.json" > /dev/null 2>&1
+        python3 bench/step-summary.py "$J/$name.json" "$name" | tee -a "$OUT/decode-tile-ab.txt"
+      done
     done
   done
 done
