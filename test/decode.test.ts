@@ -11,6 +11,7 @@ import type { Program } from '../src/kernels/program.js';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import { decodeLayout, decodeRanges } from '../src/kernels/decode-program.js';
 import { decodeKernel, decodeSizes } from '../src/kernels/decode.js';
+import { warpDecodeKernel } from '../src/kernels/decode-warp.js';
 import { alibi, alibiSlopes, learnedSinks } from '../src/mods/builtins.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
 import type { AttentionCall, Caps } from '../src/kernels/call.js';
@@ -96,6 +97,62 @@ describe('decode kernel plan', () => {
     expect(spec.wgsl).toContain(`sc: array<vec4<f32>, ${2 * decodeSizes(layout.cfg).keys}>`); // key-major, 8 rows in 2 vec4s
     // 16 rows of D = 256 do not fit 16 KiB (their Q rows alone take it all).
     expect(() => decodeLayout(plannedCall([1, 16, 4, 256], [1, 4, 8192, 256], { decodeKernel: true }), caps)).toThrow(/workgroup memory/);
+  });
+});
+
+describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have exactly 32 lanes', () => {
+  // SwiftShader's subgroups have 4 lanes, so this kernel runs on the GPU machine only (verify's decode
+  // cases at D = 128 passed on it on the H200, docs/PERF.md); here: its plan, its refusals, and its WGSL.
+  const caps32: Caps = { ...caps, subgroupExact: 32, limits: { ...caps.limits, maxComputeWorkgroupStorageSize: 49152 } };
+
+  it("asked for (decodeKernel: 'subgroups'), takes D = 128 with up to 8 rows; anything else says why; never by default", () => {
+    const sg = { decodeKernel: 'subgroups' } as const;
+    const layout = decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128], sg), caps32)!;
+    expect(layout.warp?.cfg.subgroups).toBe(8);
+    // ~2048 subgroups in all: 256 ranges per head of 128 keys, 8 to a workgroup.
+    expect(layout.warp?.rangeKeys).toBe(128);
+    expect(layout.ranges.length).toBe(32);
+    expect(layout.ranges[1]).toEqual([1024, 2048]);
+    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128], { ...sg, keySplits: 64 }), caps32)?.warp?.rangeKeys).toBe(512);
+    const few = decodeLayout(plannedCall([1, 8, 1, 128], [1, 2, 100, 128], sg), caps32)!; // ⌈100 / 64⌉ ranges, rounded up to a workgroup of 8
+    expect([few.warp?.rangeKeys, few.ranges]).toEqual([13, [[0, 100]]]);
+    expect(decodeLayout(plannedCall([1, 8, 2, 128], [1, 2, 4096, 128], { ...sg, causal: true }), caps32)?.warp?.cfg).toMatchObject({
+      causal: true,
+      seqQ: 2,
+      pack: 4,
+    });
+    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 4096, 128]), caps32)?.warp).toBeUndefined(); // not by default
+    const cannot =
+      (q: Dims, kv: Dims, c: Caps = caps32) =>
+      () =>
+        decodeLayout(plannedCall(q, kv, sg), c);
+    expect(cannot([1, 32, 1, 128], [1, 8, 4096, 128], caps)).toThrow(/exactly 32 lanes.*here: no subgroups of one width/); // SwiftShader-like caps
+    expect(cannot([1, 32, 1, 64], [1, 8, 4096, 64])).toThrow(/head dim 64/);
+    expect(cannot([1, 32, 4, 128], [1, 8, 4096, 128])).toThrow(/16 rows/);
+  });
+
+  it('its modules are valid WGSL: f32 and f16, 1 to 8 rows, causal chunks with positions, paged K/V', async () => {
+    const attn = await createAttention({ backend: 'webgpu' });
+    try {
+      const device = attn.device!;
+      const base = { seqQ: 1, pack: 4, causal: false, half: false, subgroups: 8 };
+      const specs = [
+        warpDecodeKernel(base),
+        warpDecodeKernel({ ...base, half: true, pack: 1 }),
+        warpDecodeKernel({ ...base, half: true, seqQ: 2, causal: true, positionsAt: 0, subgroups: 4 }),
+        warpDecodeKernel({ ...base, pack: 8, pageSize: 16 }),
+      ];
+      for (const spec of specs) {
+        const info = await device.createShaderModule({ label: spec.label, code: spec.wgsl }).getCompilationInfo();
+        expect(
+          info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`),
+          spec.label,
+        ).toEqual([]);
+        expect(spec.workgroupBytes).toBeLessThanOrEqual(49152);
+      }
+    } finally {
+      attn.destroy();
+    }
   });
 });
 

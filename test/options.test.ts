@@ -123,7 +123,7 @@ describe('forward()/backward() options: one wrong type at a time', () => {
     ['keySplits', 0, 'keySplits must be a positive integer', 'got 0'],
     ['keySplits', 2.5, 'keySplits must be a positive integer', '2.5'],
     ['keySplits', '2', 'keySplits must be a positive integer', '"2"'],
-    ['decodeKernel', 'on', 'decodeKernel (true, false or a DecodeTile) must be a plain object', '"on"'],
+    ['decodeKernel', 'on', "decodeKernel (true, false, 'subgroups' or a DecodeTile) must be a plain object", '"on"'],
     ['decodeKernel', { threads: 256, lanes: 4 }, 'decodeKernel.loadBytes is missing', 'threads, lanes and loadBytes'],
     ['decodeKernel', { threads: 256, lanes: 0, loadBytes: 256 }, 'decodeKernel.lanes must be a positive integer', 'got 0'],
     ['decodeKernel', { threads: 256, lane: 4, loadBytes: 256 }, "unknown option 'decodeKernel.lane' (did you mean 'lanes'?)"],

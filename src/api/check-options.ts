@@ -149,17 +149,22 @@ function tile(flags: readonly string[], kind: string): Rule {
  * true, false, or a forced `kind` tile with the `required` keys among `rules` (its values
  * checked against the device when the call is planned).
  */
-function onOffOrTile(kind: string, rules: Readonly<Record<string, Rule>>, required: readonly string[]): Rule {
+function onOffOrTile(kind: string, rules: Readonly<Record<string, Rule>>, required: readonly string[], word?: string): Rule {
   const needs = `${required.slice(0, -1).join(', ')} and ${required.at(-1)}`;
   return (v, name) => {
-    if (typeof v === 'boolean') return v;
-    const t = checkObject(v, rules, `${name} (true, false or a ${kind})`, `${name}.`);
+    if (typeof v === 'boolean' || (word !== undefined && v === word)) return v;
+    const t = checkObject(v, rules, `${name} (true, false${word ? `, '${word}'` : ''} or a ${kind})`, `${name}.`);
     for (const key of required) if (t[key] === undefined) fail(`${name}.${key} is missing: a ${kind} needs ${needs}`);
     return t;
   };
 }
 
-const decodeKernel = onOffOrTile('DecodeTile', { threads: positiveInt, lanes: positiveInt, loadBytes: positiveInt }, ['threads', 'lanes', 'loadBytes']);
+const decodeKernel = onOffOrTile(
+  'DecodeTile',
+  { threads: positiveInt, lanes: positiveInt, loadBytes: positiveInt },
+  ['threads', 'lanes', 'loadBytes'],
+  'subgroups',
+);
 const tensorCores = onOffOrTile('MatrixTile', { subgroups: positiveInt, keys: positiveInt, prefetch: bool }, ['subgroups', 'keys']);
 
 const forwardTile = tile(['shareKv', 'pInK', 'swizzle'] satisfies (keyof ForwardTile)[], 'ForwardTile');

@@ -128,9 +128,12 @@ export interface ForwardOptions {
    * (group × Nq ≤ 16) over many keys without score or mask modifiers. Default: used for
    * every call it can run, the fused kernel for the rest. false: always the fused kernel.
    * true, or a DecodeTile (threads, lanes per key row, load bytes; for tuning): always the
-   * decode kernel, an AttentionInputError where the call cannot run on it.
+   * decode kernel, an AttentionInputError where the call cannot run on it. 'subgroups'
+   * (experimental, for measurement): the subgroup decode kernel, whose subgroups never wait
+   * for each other, where the device's subgroups have exactly 32 lanes, D = 128 and at most
+   * 8 rows (docs/PERF.md); an AttentionInputError elsewhere.
    */
-  readonly decodeKernel?: boolean | DecodeTile;
+  readonly decodeKernel?: boolean | 'subgroups' | DecodeTile;
   /**
    * WebGPU, flash, f16: the tensor-core kernel (S = QKᵀ and P·V on the matrix units). Default:
    * used for every call it can run where the device has them (no modifiers, sinks, per-batch

@@ -58,7 +58,7 @@ export interface BenchPlan {
   readonly tile?: ForwardTile;
   readonly dqTile?: BackwardTile;
   readonly keySplits?: number;
-  readonly decodeKernel?: boolean | DecodeTile;
+  readonly decodeKernel?: boolean | 'subgroups' | DecodeTile;
   readonly tensorCores?: boolean | MatrixTile;
   readonly stepTimes?: boolean;
   /** --paged PAGE_SIZE: K/V read through a page table of pages of this many rows. */
@@ -371,12 +371,13 @@ function tensorCoresFlag(value: string | undefined): boolean | MatrixTile | unde
   return { subgroups: nums[0]!, keys: nums[1]!, ...(extra ? { prefetch: true } : {}) };
 }
 
-/** `--decode-kernel on|off|T,L,B`: the decode kernel off, on, or on with a forced tile (invocations, lanes per key, load bytes). */
-function decodeKernelFlag(value: string | undefined): boolean | DecodeTile | undefined {
+/** `--decode-kernel on|off|subgroups|T,L,B`: the decode kernel off, on, the subgroup one, or on with a forced tile (invocations, lanes per key, load bytes). */
+function decodeKernelFlag(value: string | undefined): boolean | 'subgroups' | DecodeTile | undefined {
   if (value === undefined || value === 'on' || value === 'off') return onOff(value, '--decode-kernel');
+  if (value === 'subgroups') return value;
   const parts = value.split(',').map((s) => Number(s.trim()));
   if (parts.length !== 3 || !parts.every((n) => Number.isInteger(n) && n >= 1)) {
-    throw new UsageError(`--decode-kernel takes on, off or threads,lanes,loadBytes (three positive integers), got '${value}'`);
+    throw new UsageError(`--decode-kernel takes on, off, subgroups or threads,lanes,loadBytes (three positive integers), got '${value}'`);
   }
   const [threads, lanes, loadBytes] = parts as [number, number, number];
   return { threads, lanes, loadBytes };

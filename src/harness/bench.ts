@@ -91,7 +91,7 @@ export interface BenchOptions {
   /** Split-K ranges for the fused forward (default automatic). */
   readonly keySplits?: number;
   /** Run on the experimental decode kernel (default off). */
-  readonly decodeKernel?: boolean | DecodeTile;
+  readonly decodeKernel?: boolean | 'subgroups' | DecodeTile;
   /** The tensor-core kernel: off, forced, or with a forced tile (default: where it can run). */
   readonly tensorCores?: boolean | MatrixTile;
   /** Also time each step of the forward program alone (`stepMs`, in the order of `kernels`). */

@@ -99,6 +99,18 @@ export function verifyCases(): VerifyCase[] {
   f16('seqQ=129,seqK=17', { seqQ: 129, seqK: 17 });
   f16('headDim=128,bnhd,batch=2', { headDim: 128, layout: 'bnhd', batch: 2, seqQ: 70, seqK: 70 });
   f16('decode,gqa=4,seqK=700', { headsQ: 8, headsKv: 2, seqQ: 1, seqK: 700 });
+  // The subgroup decode kernel's shapes (D = 128, ≤ 8 rows): ranges of several chunks, a partial last
+  // chunk, causal rows and ±1e4 logits through the online rescale (it passed them on the H200, docs/PERF.md).
+  f16('decode,gqa=4,seqK=3000,headDim=128', { headsQ: 8, headsKv: 2, seqQ: 1, seqK: 3000, headDim: 128 });
+  f16('decode,causal,gqa=4,seqQ=2,seqK=1500,headDim=128,logits=1e4', {
+    causal: true,
+    headsQ: 8,
+    headsKv: 2,
+    seqQ: 2,
+    seqK: 1500,
+    headDim: 128,
+    amplitude: 170,
+  });
   f16('decode,causal,gqa=4,seqQ=3,seqK=300,headDim=128', { causal: true, headsQ: 8, headsKv: 2, seqQ: 3, seqK: 300, headDim: 128 });
   f16('variant=alibi', { variant: 'alibi', batch: 2, headsQ: 4, headsKv: 2, seqQ: 77, seqK: 77 });
   f16('variant=document∧causal∧window', { variant: 'document∧causal∧window', headsQ: 4, headsKv: 2, causal: true, seqQ: 77, seqK: 77 });

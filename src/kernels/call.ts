@@ -61,7 +61,7 @@ export interface AttentionCall {
   /** Forced number of key ranges (split-K); 1 never splits. */
   readonly keySplits?: number;
   /** Run on the decode kernel (kernels/decode.ts; opt-in, experimental), with a forced tile if one is given. */
-  readonly decodeKernel?: boolean | DecodeTile;
+  readonly decodeKernel?: boolean | 'subgroups' | DecodeTile;
   /** Run f16 calls on the tensor-core kernel (kernels/matrix.ts): false never, true or a tile always; unset where it can. */
   readonly tensorCores?: boolean | MatrixTile;
   /**
@@ -103,6 +103,8 @@ export interface Caps {
   readonly maxBindingBytes: number;
   /** Lanes of the smallest subgroup the forward kernel may rely on (0: none usable). */
   readonly subgroupWidth: number;
+  /** Lanes of every subgroup, where the adapter's smallest and largest are the same (absent or 0: they differ, or none usable). */
+  readonly subgroupExact?: number;
   /** Tiles found by `bench --tune`; they win over the defaults where they fit. */
   readonly tuned: TunedTiles;
   /** f16 calls stage their tiles as f16 in workgroup memory (the device has 'shader-f16' and the tier is on). */

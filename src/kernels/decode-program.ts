@@ -6,7 +6,8 @@
  * can (on the H200 it was faster than the fused kernel on every decoding shape measured,
  * docs/PERF.md "Decode kernel v2"); `decodeKernel: false` keeps the fused kernel, and
  * `decodeKernel: true` (or a DecodeTile) insists, with an AttentionInputError where the
- * call cannot run on it.
+ * call cannot run on it. `decodeKernel: 'subgroups'` runs the experimental subgroup decode
+ * kernel (decode-warp.ts) instead, where the device and the call allow it.
  */
 import { AttentionInputError } from '../tensor/errors.js';
 import { blockParams } from './blockmask.js';
@@ -18,6 +19,7 @@ import { poolRange } from './paged-program.js';
 import type { Program } from './program.js';
 import { chunkRanges, SPLIT_TARGET_INVOCATIONS, type Chunk } from './split.js';
 import { combineKernel } from './combine.js';
+import { WARP, warpDecodeKernel, warpWorkgroupBytes, type WarpConfig } from './decode-warp.js';
 import { matrixLayout, matrixProgram, type MatrixLayout } from './matrix-program.js';
 import { combineStep, partBuffers, partStrides, type PartStrides } from './split-k.js';
 import { lowerVariant, type LoweredVariant } from './variant.js';
@@ -32,9 +34,17 @@ const LANES = 4;
 /** Bytes each invocation keeps in flight per phase: 64 registers of loads, the rest for the sums. */
 const LOAD_BYTES = 256;
 
+/** How a call runs on the subgroup decode kernel (decode-warp.ts): its config, and the keys of each subgroup's range. */
+export interface WarpLayout {
+  readonly cfg: WarpConfig;
+  readonly rangeKeys: number;
+}
+
 /** How a call runs on the decode kernel: its pipeline config, key ranges, variant tables and bound ranges. */
 export interface DecodeLayout {
   readonly cfg: DecodeConfig;
+  /** Where it runs on the subgroup decode kernel instead (then `ranges` are its workgroups' keys). */
+  readonly warp?: WarpLayout;
   readonly ranges: readonly (readonly [number, number])[];
   readonly lowered: LoweredVariant;
   /** The fused layout's one chunk (the whole call) and the ranges it binds. */
@@ -84,7 +94,9 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
   const limit = caps.limits.maxComputeWorkgroupStorageSize;
   const cfg = fitWorkgroup({ ...base, positionsAt: lowered.kernel?.positionsAt, pageSize: c.pages?.pageSize }, limit, forced?.loadBytes ?? LOAD_BYTES);
   if (!cfg) return 'its rows do not fit workgroup memory';
-  const ranges = decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
+  const warp = c.decodeKernel === 'subgroups' ? planWarp(c, caps, cfg) : undefined;
+  if (typeof warp === 'string') return warp;
+  const ranges = warp?.ranges ?? decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
   if (ranges.length > caps.limits.maxComputeWorkgroupsPerDimension) {
     return `${ranges.length} key ranges exceed this device's ${caps.limits.maxComputeWorkgroupsPerDimension} workgroups per dimension`;
   }
@@ -92,7 +104,55 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
   const chunk = fused.chunks[0]!;
   const bound = poolRange(c, chunkRanges(fused.split, chunk, align));
   const maxThreads = caps.limits.maxComputeInvocationsPerWorkgroup;
-  return { cfg, ranges, lowered, chunk, bound, parts: partStrides(fused.split, fused.chunks, align), maxThreads };
+  return {
+    cfg,
+    warp: warp && { cfg: warp.cfg, rangeKeys: warp.rangeKeys },
+    ranges,
+    lowered,
+    chunk,
+    bound,
+    parts: partStrides(fused.split, fused.chunks, align),
+    maxThreads,
+  };
+}
+
+/** Subgroups the subgroup decode kernel aims for in all (enough warps per SM on a large GPU to keep loads in flight). */
+const WARP_TARGET = 2048;
+
+/**
+ * The subgroup decode kernel's config and key ranges (one per workgroup, W subgroups of
+ * `rangeKeys` keys each; asked for by decodeKernel: 'subgroups'), or why it cannot run:
+ * it needs subgroups of exactly 32 lanes, D = 128 and at most 8 rows. About WARP_TARGET
+ * subgroups in all, at most one per 64 keys; `keySplits` asks for subgroup ranges per head.
+ */
+function planWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): (WarpLayout & { ranges: [number, number][] }) | string {
+  const p = c.problem;
+  const rows = base.pack * base.seqQ;
+  const why = `decodeKernel: 'subgroups' needs subgroups of exactly ${WARP} lanes, head dim ${4 * WARP} and at most 8 rows (group × Nq)`;
+  if (caps.subgroupExact !== WARP || p.headDim !== 4 * WARP || rows > 8) {
+    return `${why}; here: ${caps.subgroupExact ? `${caps.subgroupExact}-lane subgroups` : 'no subgroups of one width'}, head dim ${p.headDim}, ${rows} rows`;
+  }
+  const limit = caps.limits.maxComputeWorkgroupStorageSize;
+  const maxThreads = caps.limits.maxComputeInvocationsPerWorkgroup;
+  const fits = (subgroups: number) => subgroups * WARP <= maxThreads && warpWorkgroupBytes({ ...base, subgroups }) <= limit;
+  const subgroups = [8, 4, 2, 1].find(fits);
+  if (!subgroups) return `${why}, within this device's workgroup memory`;
+  const cfg: WarpConfig = {
+    seqQ: base.seqQ,
+    pack: base.pack,
+    causal: base.causal,
+    half: base.half,
+    positionsAt: base.positionsAt,
+    pageSize: base.pageSize,
+    subgroups,
+  };
+  const most = Math.max(1, Math.ceil(p.seqK / 64));
+  const wanted = c.keySplits ?? Math.round(WARP_TARGET / (p.batch * p.headsKv));
+  const count = Math.ceil(Math.max(1, Math.min(most, wanted)) / subgroups) * subgroups;
+  const rangeKeys = Math.ceil(p.seqK / count);
+  const ranges: [number, number][] = [];
+  for (let lo = 0; lo < p.seqK; lo += subgroups * rangeKeys) ranges.push([lo, Math.min(p.seqK, lo + subgroups * rangeKeys)]);
+  return { cfg, ranges, rangeKeys };
 }
 
 /** Why this device cannot run a forced tile, or undefined. */
@@ -154,9 +214,9 @@ export function decodeRanges(seqK: number, workgroups: number, keys: number, thr
 /** The decode program: outputs 'out' and 'lse' like the fused forward's, through split-K parts. */
 export function decodeProgram(c: AttentionCall, layout: DecodeLayout): Program {
   const p = c.problem;
-  const { cfg, ranges, lowered, bound, parts } = layout;
+  const { cfg, warp, ranges, lowered, bound, parts } = layout;
   const buffers = { ...forwardBuffers(c, lowered), ...partBuffers(parts, ranges.length) };
-  const spec = decodeKernel(cfg);
+  const spec = warp ? warpDecodeKernel(warp.cfg) : decodeKernel(cfg);
   const step = {
     spec,
     params: FORWARD_PARAMS,
@@ -166,7 +226,7 @@ export function decodeProgram(c: AttentionCall, layout: DecodeLayout): Program {
       batchBase: 0,
       tileBase: 0,
       qTiles: 1,
-      rangeKeys: ranges[0]![1] - ranges[0]![0],
+      rangeKeys: warp?.rangeKeys ?? ranges[0]![1] - ranges[0]![0],
       oPart: parts.oStride / 16,
       statPart: parts.statsStride / 4,
     },

@@ -146,7 +146,7 @@ ${writePart(g)}
 }
 
 /** Whether every component of a vec4 is finite (by its bits: no compiler may assume it away). */
-const FINITE4 = /* wgsl */ `fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }`;
+export const FINITE4 = /* wgsl */ `fn finite4(x: vec4<f32>) -> bool { return all((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) < vec4<u32>(0x7f800000u)); }`;
 
 /** isNan of a score vector of `width` rows (one bool per row). */
 function isNanV(width: number): string {

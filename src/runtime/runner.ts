@@ -66,6 +66,8 @@ export class WebGpuRunner {
   readonly tuned: TunedTiles = new Map();
   /** Lanes of the smallest subgroup kernels may rely on (0: none); set by probeSubgroups(). */
   subgroupWidth = 0;
+  /** Lanes of every subgroup where the adapter's smallest and largest agree (0: they differ, or none); set by probeSubgroups(). */
+  subgroupExact = 0;
   private readonly bindingLimit: number;
   private readonly cache: ResultCache;
   /** Error scopes are a device-wide stack: submissions take turns so each pops its own. */
@@ -93,6 +95,7 @@ export class WebGpuRunner {
       limits: kernelLimits(l),
       maxBindingBytes: Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, this.bindingLimit),
       subgroupWidth: this.subgroupWidth,
+      subgroupExact: this.subgroupExact,
       tuned: this.tuned,
       halfTiles: this.halfTiles,
       matrix: this.matrix,
@@ -103,8 +106,11 @@ export class WebGpuRunner {
   async probeSubgroups(): Promise<number> {
     if (!this.allowSubgroups || !this.device.features.has('subgroups')) return (this.subgroupWidth = 0);
     const info = this.acquired.adapter?.info ?? (this.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-    const minSize = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
-    return (this.subgroupWidth = minSize > 0 && (await subgroupLanesFollowIndex(this.device)) ? minSize : 0);
+    const sizes = info as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+    const minSize = sizes?.subgroupMinSize ?? 0;
+    this.subgroupWidth = minSize > 0 && (await subgroupLanesFollowIndex(this.device)) ? minSize : 0;
+    this.subgroupExact = this.subgroupWidth > 0 && sizes?.subgroupMaxSize === minSize ? minSize : 0;
+    return this.subgroupWidth;
   }
 
   /**

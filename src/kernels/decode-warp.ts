@@ -1,0 +1,238 @@
+/*
+ * The subgroup decode kernel: the decode kernel's job (few query rows per K/V head over
+ * many keys) with subgroups that never wait for each other. The barriers of decode.ts
+ * keep a workgroup's warps in step (all load, then all compute), so memory idles while
+ * they compute; here each subgroup of 32 lanes walks its own key range in chunks of 32
+ * keys, with the online softmax in registers, and the only barrier comes after the loop,
+ * where the workgroup's W subgroups merge their (max, sum, P·V) into one split-K part.
+ * Subgroups of exactly 32 lanes, D = 128 (a lane owns one vec4 column of O).
+ *
+ *   S:  lane group g (4 lanes) takes keys g, g + 8, g + 16, g + 24 of the chunk, each lane a
+ *       quarter of the row (neighbouring lanes neighbouring bytes); dots with Q (workgroup
+ *       memory, in the log2 frame), summed by two XOR shuffles;
+ *   P:  the chunk's row max by subgroupMax, the running sums rescaled, P = exp2(S − max);
+ *   PV: lane c loads column c of the chunk's V rows (one coalesced row per load) and takes
+ *       each key's P by shuffle; the chunk's sums join the running ones.
+ *
+ * Causal masking, position tables, paged K/V and f16 storage as decode.ts; sinks join in
+ * the combine. A key whose P is 0 adds nothing even where its V is inf or NaN (values()).
+ */
+import type { DecodeConfig } from './decode-config.js';
+import { FINITE4 } from './decode.js';
+import { decodeGen, type DecodeGen } from './decode-phases.js';
+import { FORWARD_PARAMS } from './forward-config.js';
+import { PAGES_BINDING, pagedLets, pagedScope } from './paged.js';
+import { paramStruct } from './params.js';
+import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
+import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets } from './wgsl-common.js';
+
+/** Lanes of a subgroup, keys of a chunk, and vec4 columns of a row (D = 128). */
+export const WARP = 32;
+/** Keys each lane group of the S phase takes per chunk (8 groups of 4 lanes). */
+const SLOTS = 4;
+
+/** A subgroup decode pipeline: the decode config's rows and variant, and its subgroups per workgroup. */
+export interface WarpConfig extends Pick<DecodeConfig, 'seqQ' | 'pack' | 'causal' | 'half' | 'positionsAt' | 'pageSize'> {
+  readonly subgroups: number;
+}
+
+/** Workgroup bytes: Q rows, and each subgroup's max, sum and P·V of every row for the merge. */
+export function warpWorkgroupBytes(cfg: WarpConfig): number {
+  const rows = cfg.pack * cfg.seqQ;
+  return rows * WARP * 16 + cfg.subgroups * rows * (8 + WARP * 16);
+}
+
+/** The subgroup decode kernel's module (see the top comment). Uses FORWARD_PARAMS; writes one split-K part per workgroup. */
+export function warpDecodeKernel(cfg: WarpConfig): KernelSpec {
+  const g = decodeGen({ ...cfg, headDim: 4 * WARP, threads: cfg.subgroups * WARP, lanes: 4, keysAhead: SLOTS, roundRows: 1 });
+  const { io, each } = g;
+  const R = cfg.pack * cfg.seqQ;
+  const paged = cfg.pageSize !== undefined;
+  const bindings: Binding[] = [
+    PARAMS_BINDING,
+    { name: 'q', kind: 'read', type: io.type },
+    { name: 'k', kind: 'read', type: io.type },
+    { name: 'v', kind: 'read', type: io.type },
+    { name: 'o', kind: 'read_write', type: F32_ROWS.type },
+    { name: 'lse', kind: 'read_write', type: 'array<f32>' },
+    ...(cfg.positionsAt !== undefined ? [AUX_BINDING] : []),
+    ...(paged ? [PAGES_BINDING] : []),
+  ];
+  const wgsl = /* wgsl */ `enable subgroups;
+diagnostic(off, subgroup_uniformity);
+${paramStruct('Params', FORWARD_PARAMS)}
+
+const D4 = ${WARP}u;
+const R = ${R}u;
+const W = ${cfg.subgroups}u;
+const MASKED = ${MASKED};
+
+${declareBindings(bindings)}
+${io.helpers}
+${IS_NAN}
+${FINITE4}
+${paged ? pagedScope(cfg.pageSize!) : ''}
+
+var<workgroup> qs: array<vec4<f32>, ${R * WARP}>;
+var<workgroup> mm: array<f32, ${cfg.subgroups * R}>;
+var<workgroup> ml: array<f32, ${cfg.subgroups * R}>;
+var<workgroup> ma: array<vec4<f32>, ${cfg.subgroups * R * WARP}>;
+
+@compute @workgroup_size(${cfg.subgroups * WARP}, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let hk = wg.y;
+  let b = wg.z + params.batchBase;
+${positionLets(cfg.positionsAt, 'b')}${paged ? pagedLets('b') : ''}
+  // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
+  for (var e = t; e < R * D4; e += W * ${WARP}u) {
+    let r = e / D4;
+    let hr = hk * ${cfg.pack}u + r / ${cfg.seqQ}u;
+    qs[e] = ${io.load(`q[b * params.qsb + hr * params.qsh + (r % ${cfg.seqQ}u) * params.qsn + e % D4 - params.qOff]`)} * params.qkScale;
+  }
+  workgroupBarrier();
+
+  // This subgroup's keys [lo, hi): fewer past the sequence's end${cfg.causal ? ' and past the last row under causal masking' : ''}.
+  let sg = t / ${WARP}u;
+  let lane = t % ${WARP}u;
+  let lane4 = lane % 4u;
+  let g = lane / 4u;
+  let lo = (wg.x * W + sg) * params.rangeKeys;
+  var hi = min(lo + params.rangeKeys, ${paged ? 'kLen' : 'params.seqK'});
+${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  var m = array<f32, ${R}>(${each(R, () => 'MASKED', ', ')}); // each row's running max, the same in every lane
+  var ls = array<f32, ${R}>(); // its running sum over this lane group's keys
+  var acc = array<vec4<f32>, ${R}>(); // its running P·V, column \`lane\`
+  for (var base = lo; base < hi; base += ${WARP}u) {
+    let n = min(hi - base, ${WARP}u);
+${keyLoads(g)}
+${scores(g, R)}
+${probabilities(g, R)}
+${values(g, R)}
+  }
+
+${merge(g, R)}
+}
+`;
+  const label = [
+    'attention.decode-sg',
+    'd128',
+    cfg.half && 'f16',
+    cfg.causal && 'causal',
+    cfg.positionsAt !== undefined && 'positions',
+    paged && `paged${cfg.pageSize}`,
+    `r${R}`,
+    `w${cfg.subgroups}`,
+  ];
+  return { label: label.filter(Boolean).join(' '), wgsl, workgroupSize: [cfg.subgroups * WARP, 1, 1], bindings, workgroupBytes: warpWorkgroupBytes(cfg) };
+}
+
+/** K loads of the chunk: lane group g's keys g + 8u, each lane its quarter of the row, all before any is used. */
+function keyLoads(g: DecodeGen): string {
+  const { each } = g;
+  return `    var kr = array<${g.io.reg}, ${SLOTS * 8}>(); // an initializer: see ZEROED (decode-phases.ts)
+${each(
+  SLOTS,
+  (u) => `    if (g + ${8 * u}u < n) {
+      let kb = ${g.rowBase('k', `base + g + ${8 * u}u`)};
+${each(8, (c) => `      kr[${u * 8 + c}] = k[kb + lane4 + ${4 * c}u];`)}
+    }`,
+)}`;
+}
+
+/** Scores s[u · R + r] of the lane group's keys, summed over its 4 lanes; masked keys MASKED, and each row's max over the subgroup. */
+function scores(g: DecodeGen, R: number): string {
+  const { each, cfg } = g;
+  const masked = (u: number, r: number) => {
+    const past = `g + ${8 * u}u >= n`;
+    return cfg.causal && r % cfg.seqQ < cfg.seqQ - 1 ? `${past} || i32(base + g + ${8 * u}u) > ${g.causalRow(r)}` : past;
+  };
+  return `    var s = array<f32, ${SLOTS * R}>();
+${each(
+  8,
+  (c) => `    {
+${each(SLOTS, (u) => `      let kv${u} = ${g.io.load(`kr[${u * 8 + c}]`)};`)}
+${each(R, (r) => `      { let qv = qs[${r * WARP}u + lane4 + ${4 * c}u];${each(SLOTS, (u) => ` s[${u * R + r}] += dot(qv, kv${u});`, '')} }`)}
+    }`,
+)}
+    var mx = array<f32, ${R}>(${each(R, () => 'MASKED', ', ')});
+${each(SLOTS, (u) =>
+  each(
+    R,
+    (r) => `    { var x = s[${u * R + r}]; x += subgroupShuffleXor(x, 1u); x += subgroupShuffleXor(x, 2u);
+      s[${u * R + r}] = select(x, MASKED, ${masked(u, r)}); mx[${r}] = max(mx[${r}], s[${u * R + r}]); }`,
+  ),
+)}`;
+}
+
+/**
+ * The chunk's P in place of its scores: the new row max (a NaN score's row is NaN from here
+ * on, as in decode.ts), the running sums rescaled to it, P = exp2(S − max); masked keys 0.
+ */
+function probabilities(g: DecodeGen, R: number): string {
+  return g.each(
+    R,
+    (r) => `    let max${r} = max(m[${r}], subgroupMax(mx[${r}]));
+    let alpha${r} = exp2(m[${r}] - max${r});
+    m[${r}] = max${r};
+${g.each(SLOTS, (u) => `    s[${u * R + r}] = select(select(0.0, exp2(s[${u * R + r}] - m[${r}]), s[${u * R + r}] > MASKED), params.nan, isNan(s[${u * R + r}]));`)}
+    ls[${r}] = ls[${r}] * alpha${r} + ${g.each(SLOTS, (u) => `s[${u * R + r}]`, ' + ')};`,
+  );
+}
+
+/**
+ * The chunk's P·V into `ca` by plain fma, key by key, each key's P from its lane group by
+ * shuffle. A key whose P is 0 must add nothing even where its V is inf or NaN (0 · inf is
+ * NaN), so a subgroup lane whose chunk sum for row 0 came out non-finite sums the chunk
+ * again with that guard (V read again: see decode-phases.ts values(), whose argument this
+ * is). Then the running sums, rescaled, take the chunk's; a factor that underflowed to 0
+ * drops them whole.
+ */
+function values(g: DecodeGen, R: number): string {
+  const { each, io } = g;
+  const key = (j: number, update: (r: number, p: string) => string, vv: string) => `    if (${j}u < n) {
+      let vv = ${vv};
+${each(R, (r) => `      { let p = subgroupShuffle(s[${Math.floor(j / 8) * R + r}], ${(j % 8) * 4}u); ${update(r, 'p')} }`)}
+    }`;
+  return `    var vr = array<${io.reg}, ${WARP}>();
+${each(WARP, (j) => `    if (${j}u < n) { vr[${j}] = v[${g.rowBase('v', `base + ${j}u`)} + lane]; }`)}
+    var ca = array<vec4<f32>, ${R}>();
+${each(WARP, (j) => key(j, (r, p) => `ca[${r}] = fma(vec4<f32>(${p}), vv, ca[${r}]);`, io.load(`vr[${j}]`)))}
+    if (subgroupAny(!finite4(ca[0]))) {
+      ca = array<vec4<f32>, ${R}>();
+${each(WARP, (j) => key(j, (r, p) => `ca[${r}] += select(vec4<f32>(0.0), ${p} * vv, ${p} != 0.0);`, io.load(`v[${g.rowBase('v', `base + ${j}u`)} + lane]`)))}
+    }
+${each(R, (r) => `    acc[${r}] = select(ca[${r}], fma(acc[${r}], vec4<f32>(alpha${r}), ca[${r}]), alpha${r} != 0.0);`)}`;
+}
+
+/** The W subgroups' (max, sum, P·V) merged in workgroup memory into the workgroup's part (normalised O, and the row's max and sum). */
+function merge(g: DecodeGen, R: number): string {
+  const { cfg, each } = g;
+  return `  // Each lane group's sums were over its own keys: the subgroup's are their total.
+${each(
+  R,
+  (r) => `  { let total = subgroupAdd(select(0.0, ls[${r}], lane4 == 0u)); if (lane == 0u) { mm[sg * R + ${r}u] = m[${r}]; ml[sg * R + ${r}u] = total; } }
+  ma[(sg * R + ${r}u) * D4 + lane] = acc[${r}];`,
+)}
+  workgroupBarrier();
+  for (var e = t; e < R * D4; e += W * ${WARP}u) {
+    let r = e / D4;
+    let col = e % D4;
+    var mx = MASKED;
+    for (var w = 0u; w < W; w++) { mx = max(mx, mm[w * R + r]); }
+    var total = 0.0;
+    var sum = vec4<f32>(0.0);
+    for (var w = 0u; w < W; w++) {
+      // A subgroup that saw no key (sum 0) adds nothing, whatever its P·V.
+      let f = select(0.0, exp2(mm[w * R + r] - mx), ml[w * R + r] != 0.0);
+      total += f * ml[w * R + r];
+      sum += select(vec4<f32>(0.0), f * ma[(w * R + r) * D4 + col], f != 0.0);
+    }
+    let hr = hk * ${cfg.pack}u + r / ${cfg.seqQ}u;
+    let i = r % ${cfg.seqQ}u;
+    o[wg.x * params.oPart + b * params.qsb + hr * params.qsh + i * params.qsn + col - params.qOff] = sum * select(0.0, 1.0 / total, total > 0.0 || isNan(total));
+    if (col == 0u) {
+      let at = wg.x * params.statPart + 2u * ((b * params.headsQ + hr) * params.seqQ + i);
+      lse[at] = mx;
+      lse[at + 1u] = total;
+    }
+  }`;
+}
