@@ -123,7 +123,9 @@ const WARP_TARGET = 2048;
  * The subgroup decode kernel's config and key ranges (one per workgroup, W subgroups of
  * `rangeKeys` keys each; asked for by decodeKernel: 'subgroups'), or why it cannot run:
  * it needs subgroups of exactly 32 lanes, D = 128 and at most 8 rows. About WARP_TARGET
- * subgroups in all, at most one per 64 keys; `keySplits` asks for subgroup ranges per head.
+ * subgroups in all, and no more ranges than one per 64 keys before they are rounded up to
+ * whole workgroups (so a short call's subgroups take fewer keys); `keySplits` asks for
+ * subgroup ranges per head.
  */
 function planWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): (WarpLayout & { ranges: [number, number][] }) | string {
   const p = c.problem;

@@ -184,7 +184,10 @@ ${g.each(SLOTS, (u) => `    s[${u * R + r}] = select(select(0.0, exp2(s[${u * R 
  * NaN), so a subgroup lane whose chunk sum for row 0 came out non-finite sums the chunk
  * again with that guard (V read again: see decode-phases.ts values(), whose argument this
  * is). Then the running sums, rescaled, take the chunk's; a factor that underflowed to 0
- * drops them whole.
+ * drops them whole. (The corner every online softmax has: a factor that is tiny but not 0
+ * keeps an inf that an earlier key's P · inf put there, where P computed against the final
+ * max would have underflowed to 0 and added nothing; decode.ts, with one max per range,
+ * does not have it.)
  */
 function values(g: DecodeGen, R: number): string {
   const { each, io } = g;

@@ -104,7 +104,7 @@ export class WebGpuRunner {
 
   /** Finds subgroupWidth: the feature, the adapter's minimum size, and lanes in index order. */
   async probeSubgroups(): Promise<number> {
-    if (!this.allowSubgroups || !this.device.features.has('subgroups')) return (this.subgroupWidth = 0);
+    if (!this.allowSubgroups || !this.device.features.has('subgroups')) return (this.subgroupExact = this.subgroupWidth = 0);
     const info = this.acquired.adapter?.info ?? (this.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     const sizes = info as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
     const minSize = sizes?.subgroupMinSize ?? 0;
