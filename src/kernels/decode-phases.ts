@@ -59,6 +59,16 @@ export function decodeGen(cfg: DecodeConfig): DecodeGen {
   };
 }
 
+/** Q rows (every head of the GQA group) to workgroup memory `qs`, scaled into the log2 frame; invocations t, t + `step`, … */
+export function queryRows(g: DecodeGen, step: string): string {
+  const { cfg, io } = g;
+  return /* wgsl */ `  for (var e = t; e < R * D4; e += ${step}) {
+    let r = e / D4;
+    let hr = hk * ${cfg.pack}u + r / ${cfg.seqQ}u;
+    qs[e] = ${io.load(`q[b * params.qsb + hr * params.qsh + (r % ${cfg.seqQ}u) * params.qsn + e % D4 - params.qOff]`)} * params.qkScale;
+  }`;
+}
+
 /** `x` summed over `lanes` neighbouring lanes, one XOR shuffle per step (every lane ends with the total). */
 function laneSum(x: string, lanes: number): string {
   return Array.from({ length: Math.log2(lanes) }, (_, i) => ` ${x} += subgroupShuffleXor(${x}, ${1 << i}u);`).join('');

@@ -94,9 +94,9 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
   const limit = caps.limits.maxComputeWorkgroupStorageSize;
   const cfg = fitWorkgroup({ ...base, positionsAt: lowered.kernel?.positionsAt, pageSize: c.pages?.pageSize }, limit, forced?.loadBytes ?? LOAD_BYTES);
   if (!cfg) return 'its rows do not fit workgroup memory';
-  const warp = c.decodeKernel === 'subgroups' ? planWarp(c, caps, cfg) : undefined;
-  if (typeof warp === 'string') return warp;
-  const ranges = warp?.ranges ?? decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
+  const sub = c.decodeKernel === 'subgroups' ? planWarp(c, caps, cfg) : undefined;
+  if (typeof sub === 'string') return sub;
+  const ranges = sub?.ranges ?? decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
   if (ranges.length > caps.limits.maxComputeWorkgroupsPerDimension) {
     return `${ranges.length} key ranges exceed this device's ${caps.limits.maxComputeWorkgroupsPerDimension} workgroups per dimension`;
   }
@@ -106,7 +106,7 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
   const maxThreads = caps.limits.maxComputeInvocationsPerWorkgroup;
   return {
     cfg,
-    warp: warp && { cfg: warp.cfg, rangeKeys: warp.rangeKeys },
+    warp: sub?.warp,
     ranges,
     lowered,
     chunk,
@@ -127,7 +127,7 @@ const WARP_TARGET = 2048;
  * whole workgroups (so a short call's subgroups take fewer keys); `keySplits` asks for
  * subgroup ranges per head.
  */
-function planWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): (WarpLayout & { ranges: [number, number][] }) | string {
+function planWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): { warp: WarpLayout; ranges: [number, number][] } | string {
   const p = c.problem;
   const rows = base.pack * base.seqQ;
   const why = `decodeKernel: 'subgroups' needs subgroups of exactly ${WARP} lanes, head dim ${4 * WARP} and at most 8 rows (group × Nq)`;
@@ -152,9 +152,7 @@ function planWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): (WarpLayout
   const wanted = c.keySplits ?? Math.round(WARP_TARGET / (p.batch * p.headsKv));
   const count = Math.ceil(Math.max(1, Math.min(most, wanted)) / subgroups) * subgroups;
   const rangeKeys = Math.ceil(p.seqK / count);
-  const ranges: [number, number][] = [];
-  for (let lo = 0; lo < p.seqK; lo += subgroups * rangeKeys) ranges.push([lo, Math.min(p.seqK, lo + subgroups * rangeKeys)]);
-  return { cfg, ranges, rangeKeys };
+  return { warp: { cfg, rangeKeys }, ranges: splitKeys(p.seqK, subgroups * rangeKeys) };
 }
 
 /** Why this device cannot run a forced tile, or undefined. */
@@ -207,7 +205,11 @@ export function decodeRanges(seqK: number, workgroups: number, keys: number, thr
   const most = Math.max(fewest, Math.ceil(seqK / MIN_RANGE_KEYS));
   const target = Math.ceil(SPLIT_TARGET_INVOCATIONS / threads / workgroups);
   const count = Math.min(most, Math.max(fewest, forced ?? target));
-  const per = Math.ceil(seqK / count);
+  return splitKeys(seqK, Math.ceil(seqK / count));
+}
+
+/** Keys [0, seqK) in ranges of `per` (the last one shorter); one empty range when there are no keys. */
+function splitKeys(seqK: number, per: number): [number, number][] {
   const ranges: [number, number][] = [];
   for (let lo = 0; lo < seqK; lo += per) ranges.push([lo, Math.min(seqK, lo + per)]);
   return ranges.length ? ranges : [[0, seqK]];

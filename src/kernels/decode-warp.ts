@@ -18,13 +18,13 @@
  * the combine. A key whose P is 0 adds nothing even where its V is inf or NaN (values()).
  */
 import type { DecodeConfig } from './decode-config.js';
-import { FINITE4 } from './decode.js';
-import { decodeGen, type DecodeGen } from './decode-phases.js';
+import { decodeBindings, FINITE4 } from './decode.js';
+import { decodeGen, queryRows, type DecodeGen } from './decode-phases.js';
 import { FORWARD_PARAMS } from './forward-config.js';
-import { PAGES_BINDING, pagedLets, pagedScope } from './paged.js';
+import { pagedLets, pagedScope } from './paged.js';
 import { paramStruct } from './params.js';
-import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
-import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets } from './wgsl-common.js';
+import { declareBindings, MASKED, type KernelSpec } from './spec.js';
+import { IS_NAN, positionLets } from './wgsl-common.js';
 
 /** Lanes of a subgroup, keys of a chunk, and vec4 columns of a row (D = 128). */
 export const WARP = 32;
@@ -48,16 +48,7 @@ export function warpDecodeKernel(cfg: WarpConfig): KernelSpec {
   const { io, each } = g;
   const R = cfg.pack * cfg.seqQ;
   const paged = cfg.pageSize !== undefined;
-  const bindings: Binding[] = [
-    PARAMS_BINDING,
-    { name: 'q', kind: 'read', type: io.type },
-    { name: 'k', kind: 'read', type: io.type },
-    { name: 'v', kind: 'read', type: io.type },
-    { name: 'o', kind: 'read_write', type: F32_ROWS.type },
-    { name: 'lse', kind: 'read_write', type: 'array<f32>' },
-    ...(cfg.positionsAt !== undefined ? [AUX_BINDING] : []),
-    ...(paged ? [PAGES_BINDING] : []),
-  ];
+  const bindings = decodeBindings(cfg);
   const wgsl = /* wgsl */ `enable subgroups;
 diagnostic(off, subgroup_uniformity);
 ${paramStruct('Params', FORWARD_PARAMS)}
@@ -84,11 +75,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let b = wg.z + params.batchBase;
 ${positionLets(cfg.positionsAt, 'b')}${paged ? pagedLets('b') : ''}
   // Q rows (every head of the group) to workgroup memory, scaled into the log2 frame.
-  for (var e = t; e < R * D4; e += W * ${WARP}u) {
-    let r = e / D4;
-    let hr = hk * ${cfg.pack}u + r / ${cfg.seqQ}u;
-    qs[e] = ${io.load(`q[b * params.qsb + hr * params.qsh + (r % ${cfg.seqQ}u) * params.qsn + e % D4 - params.qOff]`)} * params.qkScale;
-  }
+${queryRows(g, `W * ${WARP}u`)}
   workgroupBarrier();
 
   // This subgroup's keys [lo, hi): fewer past the sequence's end${cfg.causal ? ' and past the last row under causal masking' : ''}.

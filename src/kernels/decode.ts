@@ -31,9 +31,9 @@ import { FORWARD_PARAMS } from './forward-config.js';
 import { paramStruct } from './params.js';
 import { PAGES_BINDING, pagedLets, pagedScope } from './paged.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
-import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets } from './wgsl-common.js';
+import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets, rowType } from './wgsl-common.js';
 import { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
-import { decodeGen, keyLoads, probabilities, scores, valueLoads, values, writePart } from './decode-phases.js';
+import { decodeGen, keyLoads, probabilities, queryRows, scores, valueLoads, values, writePart } from './decode-phases.js';
 
 export { decodeSizes, decodeWorkgroupBytes, scoreVectors, type DecodeConfig, type DecodeTile } from './decode-config.js';
 
@@ -49,17 +49,7 @@ export function decodeKernel(cfg: DecodeConfig): KernelSpec {
   const g = decodeGen(cfg);
   const io = g.io;
   const paged = cfg.pageSize !== undefined;
-  const usesAux = cfg.positionsAt !== undefined;
-  const bindings: Binding[] = [
-    PARAMS_BINDING,
-    { name: 'q', kind: 'read', type: io.type },
-    { name: 'k', kind: 'read', type: io.type },
-    { name: 'v', kind: 'read', type: io.type },
-    { name: 'o', kind: 'read_write', type: F32_ROWS.type },
-    { name: 'lse', kind: 'read_write', type: 'array<f32>' },
-    ...(usesAux ? [AUX_BINDING] : []),
-    ...(paged ? [PAGES_BINDING] : []),
-  ];
+  const bindings = decodeBindings(cfg);
   const wgsl = /* wgsl */ `${lanes > 1 ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : ''}
 ${paramStruct('Params', FORWARD_PARAMS)}
 
@@ -109,11 +99,7 @@ ${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(
 ${keyLoads(g)}
 
   // Q rows (every head of the group) to workgroup memory while the K rows arrive, scaled into the log2 frame.
-  for (var e = t; e < R * D4; e += T) {
-    let r = e / D4;
-    let hr = hk * ${cfg.pack}u + r / ${cfg.seqQ}u;
-    qs[e] = ${io.load(`q[b * params.qsb + hr * params.qsh + (r % ${cfg.seqQ}u) * params.qsn + e % D4 - params.qOff]`)} * params.qkScale;
-  }
+${queryRows(g, 'T')}
   if (t < R) { atomicStore(&rowMax[t], orderedBits(MASKED)); }
   workgroupBarrier();
 
@@ -143,6 +129,21 @@ ${writePart(g)}
     `t${threads}`,
   ].filter(Boolean);
   return { label: label.join(' '), wgsl, workgroupSize: [threads, 1, 1], bindings, workgroupBytes: decodeWorkgroupBytes(cfg) };
+}
+
+/** The bindings of a decode kernel (this one and decode-warp.ts): Q, K, V, the parts' O and stats, and the variant's tables. */
+export function decodeBindings(cfg: Pick<DecodeConfig, 'half' | 'positionsAt' | 'pageSize'>): Binding[] {
+  const io = rowType(cfg.half);
+  return [
+    PARAMS_BINDING,
+    { name: 'q', kind: 'read', type: io.type },
+    { name: 'k', kind: 'read', type: io.type },
+    { name: 'v', kind: 'read', type: io.type },
+    { name: 'o', kind: 'read_write', type: F32_ROWS.type },
+    { name: 'lse', kind: 'read_write', type: 'array<f32>' },
+    ...(cfg.positionsAt !== undefined ? [AUX_BINDING] : []),
+    ...(cfg.pageSize !== undefined ? [PAGES_BINDING] : []),
+  ];
 }
 
 /** Whether every component of a vec4 is finite (by its bits: no compiler may assume it away). */
