@@ -5,7 +5,8 @@
 # Lines in $OUT/decode-tile-ab.txt.
 # usage (GPU machine): source .gpu/prelude.sh; OUT=$OUT bash bench/decode-tile-ab.sh
 # env: SHAPES ("batch keys" pairs, comma-separated), TILES (space-separated), SPLITS (key ranges per
-# head, space-separated, - for the planned number; default -), DTYPE (default f16), REPS (default 1)
+# head, space-separated, - for the planned number; default -), DTYPE (default f16), REPS (default 1),
+# EXTRA (more bench flags, e.g. --paged 16)
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 J=/tmp/decode-tile-ab-json; rm -rf $J; mkdir -p $J
@@ -18,7 +19,7 @@ for rep in $(seq 1 "${REPS:-1}"); do
         name="r$rep-b$bt-$nk-${tile//,/_}-s$split"
         extra=(); [ "$split" != - ] && extra=(--key-splits "$split")
         timeout 100 node dist/cli/main.js bench --backend webgpu --algorithms flash --heads 32 --kv-heads 8 --head-dim 128 --samples 5 \
-          --seq 1 --step-times --batch "$bt" --seq-k "$nk" --dtype "${DTYPE:-f16}" --decode-kernel "$tile" "${extra[@]}" --json "$J/$name.json" > /dev/null 2>&1
+          --seq 1 --step-times --batch "$bt" --seq-k "$nk" --dtype "${DTYPE:-f16}" --decode-kernel "$tile" "${extra[@]}" ${EXTRA-} --json "$J/$name.json" > /dev/null 2>&1
         python3 bench/step-summary.py "$J/$name.json" "$name" | tee -a "$OUT/decode-tile-ab.txt"
       done
     done

@@ -105,7 +105,7 @@ describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have 
   // cases at D = 128 passed on it on the H200, docs/PERF.md); here: its plan, its refusals, and its WGSL.
   const caps32: Caps = { ...caps, subgroupExact: 32, limits: { ...caps.limits, maxComputeWorkgroupStorageSize: 49152 } };
 
-  it("asked for (decodeKernel: 'subgroups'), takes D = 128 with up to 8 rows; anything else says why; never by default", () => {
+  it("asked for (decodeKernel: 'subgroups'), takes D = 128 with up to 8 rows; anything else says why", () => {
     const sg = { decodeKernel: 'subgroups' } as const;
     const layout = decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128], sg), caps32)!;
     expect(layout.warp?.cfg.subgroups).toBe(8);
@@ -121,7 +121,6 @@ describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have 
       seqQ: 2,
       pack: 4,
     });
-    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 4096, 128]), caps32)?.warp).toBeUndefined(); // not by default
     const cannot =
       (q: Dims, kv: Dims, c: Caps = caps32) =>
       () =>
@@ -129,6 +128,19 @@ describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have 
     expect(cannot([1, 32, 1, 128], [1, 8, 4096, 128], caps)).toThrow(/exactly 32 lanes.*here: no subgroups of one width/); // SwiftShader-like caps
     expect(cannot([1, 32, 1, 64], [1, 8, 4096, 64])).toThrow(/head dim 64/);
     expect(cannot([1, 32, 4, 128], [1, 8, 4096, 128])).toThrow(/16 rows/);
+  });
+
+  it('by default where its plan has ≥ 1024 subgroups (B = 1, 8 K/V heads: from 8k keys), decode.ts below and where kept out', () => {
+    const warp = (q: Dims, kv: Dims, opts = {}) => decodeLayout(plannedCall(q, kv, opts), caps32)?.warp;
+    expect(warp([1, 32, 1, 128], [1, 8, 32768, 128])?.rangeKeys).toBe(128);
+    expect(warp([1, 32, 1, 128], [1, 8, 8192, 128], { decodeKernel: true })).toBeDefined();
+    expect(warp([1, 32, 1, 128], [1, 8, 4096, 128])).toBeUndefined(); // 512 subgroups: the barrier kernel
+    expect(warp([16, 32, 1, 128], [16, 8, 2048, 128])?.rangeKeys).toBe(128); // the batch fills the GPU
+    expect(warp([1, 32, 1, 128], [1, 8, 32768, 128], { decodeKernel: { threads: 256, lanes: 4, loadBytes: 256 } })).toBeUndefined();
+    expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128]), caps)?.warp).toBeUndefined(); // no 32-lane subgroups
+    // verify's D = 128 decode cases reach it on such a device (they are its check on the GPU machine).
+    expect(warp([2, 32, 1, 128], [2, 8, 4100, 128])).toBeDefined();
+    expect(warp([2, 32, 2, 128], [2, 8, 4100, 128], { causal: true })).toBeDefined();
   });
 
   it('its modules are valid WGSL: f32 and f16, 1 to 8 rows, causal chunks with positions, paged K/V', async () => {

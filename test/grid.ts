@@ -13,7 +13,9 @@ import { testSeed } from './helpers.js';
 /** Declares the grid's tests; `attn()` is called when each test runs (after beforeAll). */
 export function verifyGrid(attn: () => Attention): void {
   for (const algorithm of VERIFY_MODES) {
-    for (const c of verifyCases()) {
+    // Cases forced onto the subgroup decode kernel need 32-lane subgroups (SwiftShader's have 4):
+    // they run on the GPU machine through `verify`; their shapes run here unforced.
+    for (const c of verifyCases().filter((x) => !x.decodeKernel)) {
       it(`${algorithm}/${c.name}`, async () => {
         const r = await runMode(attn(), c, algorithm, testSeed());
         expect(r.ok, `${r.message} [seed ${r.seed}]`).toBe(true);

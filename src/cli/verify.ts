@@ -4,8 +4,8 @@
  * `N passed, M failed`; exit code 1 if anything failed. A filter that matches
  * no case is a usage error (exit 2), never a silent "0 passed, 0 failed".
  */
-import { quickCases, verifyCases } from '../harness/verify.js';
-import { runMode, VERIFY_MODES } from '../harness/verify-backward.js';
+import { notRunHere, quickCases, verifyCases } from '../harness/verify.js';
+import { caseModes, runMode, VERIFY_MODES } from '../harness/verify-backward.js';
 import { dtypeTiers } from '../harness/info.js';
 import { backend, openBackend, parse, seed as seedOf, UsageError } from './args.js';
 import { progress } from './progress.js';
@@ -21,7 +21,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const a = parse(argv, VERIFY_FLAGS);
   const b = backend(a.backend);
   const seed = seedOf(a.seed);
-  const cases = (a.quick ? quickCases() : verifyCases()).flatMap((c) => VERIFY_MODES.map((alg) => ({ c, alg, name: `${alg}/${c.name}` })));
+  const cases = (a.quick ? quickCases() : verifyCases()).flatMap((c) => caseModes(c).map((alg) => ({ c, alg, name: `${alg}/${c.name}` })));
   const chosen = cases.filter((x) => !a.filter || x.name.includes(a.filter));
   if (chosen.length === 0) {
     // Every (mode + 1)-th name: the examples cycle through the modes and the cases at once.
@@ -43,6 +43,11 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   try {
     for (const { c, alg, name } of chosen) {
       bar.next(name);
+      const why = notRunHere(attn, c);
+      if (why) {
+        bar.line(`n/a  ${name.padEnd(40)} ${why}`);
+        continue;
+      }
       const r = await runMode(attn, c, alg, seed);
       if (r.ok) passed++;
       else failed++;

@@ -125,6 +125,11 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
 export const VERIFY_MODES = ['flash', 'naive', 'backward'] as const;
 export type VerifyMode = (typeof VERIFY_MODES)[number];
 
+/** The modes a case runs in: all, or flash alone for a case that forces a forward kernel. */
+export function caseModes(c: VerifyCase): readonly VerifyMode[] {
+  return c.decodeKernel ? ['flash'] : VERIFY_MODES;
+}
+
 /** Runs one case in one mode. */
 export function runMode(attn: Attention, c: VerifyCase, mode: VerifyMode, seed?: number): Promise<VerifyOutcome> {
   return mode === 'backward' ? runBackwardCase(attn, c, seed) : runCase(attn, c, mode, seed);

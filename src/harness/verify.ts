@@ -26,6 +26,7 @@ import { VARIANTS } from './verify-variants.js';
 import type { Layout, Shape4 } from '../tensor/shape.js';
 import type { Problem } from '../tensor/validate.js';
 import type { Attention } from '../api/attention.js';
+import { gpuSeam } from '../api/internal.js';
 import type { Algorithm, ForwardOptions } from '../api/options.js';
 import { freshSeed, randomData, rng } from './random.js';
 
@@ -39,6 +40,12 @@ export interface VerifyCase extends Problem {
   readonly variant?: string;
   /** Element type of Q, K, V, O (default 'f32'). */
   readonly dtype?: DType;
+  /**
+   * The flash forward forced onto the subgroup decode kernel (decode-warp.ts), which needs
+   * 32-lane subgroups: such a case runs in flash mode only, and only where the device has them
+   * (notRunHere); its shape also runs unforced, on whichever kernel the call gets.
+   */
+  readonly decodeKernel?: 'subgroups';
 }
 
 const CONTROL: VerifyCase = {
@@ -100,17 +107,15 @@ export function verifyCases(): VerifyCase[] {
   f16('headDim=128,bnhd,batch=2', { headDim: 128, layout: 'bnhd', batch: 2, seqQ: 70, seqK: 70 });
   f16('decode,gqa=4,seqK=700', { headsQ: 8, headsKv: 2, seqQ: 1, seqK: 700 });
   // The subgroup decode kernel's shapes (D = 128, ≤ 8 rows): ranges of several chunks, a partial last
-  // chunk, causal rows and ±1e4 logits through the online rescale (it passed them on the H200, docs/PERF.md).
-  f16('decode,gqa=4,seqK=3000,headDim=128', { headsQ: 8, headsKv: 2, seqQ: 1, seqK: 3000, headDim: 128 });
-  f16('decode,causal,gqa=4,seqQ=2,seqK=1500,headDim=128,logits=1e4', {
-    causal: true,
-    headsQ: 8,
-    headsKv: 2,
-    seqQ: 2,
-    seqK: 1500,
-    headDim: 128,
-    amplitude: 170,
-  });
+  // chunk, causal rows and ±1e4 logits through the online rescale; each also forced onto that kernel
+  // (small calls run on decode.ts by default), where the device has it.
+  const gqa4 = { headsQ: 8, headsKv: 2, headDim: 128 };
+  const decodeShapes: [string, Partial<VerifyCase>][] = [
+    ['decode,gqa=4,seqK=3000,headDim=128', { ...gqa4, seqQ: 1, seqK: 3000 }],
+    ['decode,causal,gqa=4,seqQ=2,seqK=1500,headDim=128,logits=1e4', { ...gqa4, causal: true, seqQ: 2, seqK: 1500, amplitude: 170 }],
+  ];
+  for (const [name, change] of decodeShapes) f16(name, change);
+  for (const [name, change] of decodeShapes) f16(`${name},kernel=subgroups`, { ...change, decodeKernel: 'subgroups' });
   f16('decode,causal,gqa=4,seqQ=3,seqK=300,headDim=128', { causal: true, headsQ: 8, headsKv: 2, seqQ: 3, seqK: 300, headDim: 128 });
   f16('variant=alibi', { variant: 'alibi', batch: 2, headsQ: 4, headsKv: 2, seqQ: 77, seqK: 77 });
   f16('variant=document∧causal∧window', { variant: 'document∧causal∧window', headsQ: 4, headsKv: 2, causal: true, seqQ: 77, seqK: 77 });
@@ -137,6 +142,13 @@ export function quickCases(): VerifyCase[] {
     'f16,variant=alibi',
   ]);
   return verifyCases().filter((c) => keep.has(c.name));
+}
+
+/** Why `attn` cannot run case `c` (a forced kernel this device lacks), or undefined. */
+export function notRunHere(attn: Attention, c: VerifyCase): string | undefined {
+  if (!c.decodeKernel) return undefined;
+  const lanes = gpuSeam(attn)?.caps.subgroupExact ?? 0;
+  return lanes === 32 ? undefined : `the subgroup decode kernel needs 32-lane subgroups; ${lanes ? `${lanes}-lane` : 'no subgroups of one width'} here`;
 }
 
 export interface VerifyOutcome {
@@ -256,7 +268,7 @@ export async function runCase(attn: Attention, c: VerifyCase, algorithm: Algorit
   const v = attn.tensor(hv.data as Float32Array, dims(skv), opts);
   try {
     const variant = c.variant ? VARIANTS[c.variant]!(c, rand) : {};
-    const { out, lse } = await attn.forward(q, k, v, { causal: c.causal, algorithm, returnLse: true, ...variant });
+    const { out, lse } = await attn.forward(q, k, v, { causal: c.causal, algorithm, returnLse: true, decodeKernel: c.decodeKernel, ...variant });
     const [o, l] = await Promise.all([out.read(), lse!.read()]);
     out.destroy();
     lse!.destroy();

@@ -6,8 +6,9 @@
  * can (on the H200 it was faster than the fused kernel on every decoding shape measured,
  * docs/PERF.md "Decode kernel v2"); `decodeKernel: false` keeps the fused kernel, and
  * `decodeKernel: true` (or a DecodeTile) insists, with an AttentionInputError where the
- * call cannot run on it. `decodeKernel: 'subgroups'` runs the experimental subgroup decode
- * kernel (decode-warp.ts) instead, where the device and the call allow it.
+ * call cannot run on it. Where the device's subgroups have 32 lanes, D = 128 and the call
+ * has keys enough to fill the GPU, the subgroup decode kernel (decode-warp.ts) runs it
+ * instead (pickWarp); `decodeKernel: 'subgroups'` insists on it, a DecodeTile keeps decode.ts.
  */
 import { AttentionInputError } from '../tensor/errors.js';
 import { blockParams } from './blockmask.js';
@@ -94,7 +95,7 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
   const limit = caps.limits.maxComputeWorkgroupStorageSize;
   const cfg = fitWorkgroup({ ...base, positionsAt: lowered.kernel?.positionsAt, pageSize: c.pages?.pageSize }, limit, forced?.loadBytes ?? LOAD_BYTES);
   if (!cfg) return 'its rows do not fit workgroup memory';
-  const sub = c.decodeKernel === 'subgroups' ? planWarp(c, caps, cfg) : undefined;
+  const sub = pickWarp(c, caps, cfg);
   if (typeof sub === 'string') return sub;
   const ranges = sub?.ranges ?? decodeRanges(p.seqK, p.batch * p.headsKv, decodeSizes(cfg).keys, threads, c.keySplits);
   if (ranges.length > caps.limits.maxComputeWorkgroupsPerDimension) {
@@ -118,6 +119,23 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
 
 /** Subgroups the subgroup decode kernel aims for in all (enough warps per SM on a large GPU to keep loads in flight). */
 const WARP_TARGET = 2048;
+
+/**
+ * The subgroup decode kernel's plan where the call runs on it, undefined where the barrier
+ * kernel (decode.ts) does, or why a call that asked for it cannot run on it. Unless asked
+ * for ('subgroups') or kept out (a DecodeTile), it runs every call that it can and whose
+ * keys give it at least WARP_TARGET / 2 subgroups: on the H200 it took 13–18% less time over f16 K/V
+ * from B = 1 at 16k keys up, and the barrier kernel was faster below (B = 1 4k: 0.0132
+ * against 0.0164 ms), where its few subgroups leave most of the GPU idle (docs/PERF.md).
+ */
+function pickWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): ReturnType<typeof planWarp> | undefined {
+  if (c.decodeKernel === 'subgroups') return planWarp(c, caps, base);
+  if (c.decodeKernel !== undefined && c.decodeKernel !== true) return undefined;
+  const plan = planWarp(c, caps, base);
+  if (typeof plan === 'string') return undefined;
+  const subgroups = plan.ranges.length * plan.warp.cfg.subgroups * c.problem.batch * c.problem.headsKv;
+  return subgroups >= WARP_TARGET / 2 ? plan : undefined;
+}
 
 /**
  * The subgroup decode kernel's config and key ranges (one per workgroup, W subgroups of

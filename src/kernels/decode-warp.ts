@@ -12,10 +12,13 @@
  *       memory, in the log2 frame), summed by two XOR shuffles;
  *   P:  the chunk's row max by subgroupMax, the running sums rescaled, P = exp2(S − max);
  *   PV: lane c loads column c of the chunk's V rows (one coalesced row per load) and takes
- *       each key's P by shuffle; the chunk's sums join the running ones.
+ *       each key's P by shuffle, added by fma straight into the running sums.
  *
  * Causal masking, position tables, paged K/V and f16 storage as decode.ts; sinks join in
- * the combine. A key whose P is 0 adds nothing even where its V is inf or NaN (values()).
+ * the combine. A key whose P is 0 adds nothing even where its V is inf or NaN: where a
+ * subgroup's sums come out non-finite, it walks its range again with that guard (values()).
+ * A guard in the walk itself (a second set of sums per chunk, or the running sums parked in
+ * workgroup memory) cost 20–35% on the H200 (docs/PERF.md).
  */
 import type { DecodeConfig } from './decode-config.js';
 import { decodeBindings, FINITE4 } from './decode.js';
@@ -88,12 +91,12 @@ ${queryRows(g, `W * ${WARP}u`)}
 ${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  var m = array<f32, ${R}>(${each(R, () => 'MASKED', ', ')}); // each row's running max, the same in every lane
   var ls = array<f32, ${R}>(); // its running sum over this lane group's keys
   var acc = array<vec4<f32>, ${R}>(); // its running P·V, column \`lane\`
-  for (var base = lo; base < hi; base += ${WARP}u) {
-    let n = min(hi - base, ${WARP}u);
-${keyLoads(g)}
-${scores(g, R)}
-${probabilities(g, R)}
-${values(g, R)}
+${walk(g, R, false)}
+  // A key whose P is 0 must add nothing even where its V is inf or NaN (0 · inf is NaN):
+  // where any running sum came out non-finite, the range is walked again with that guard.
+  if (subgroupAny(${each(R, (r) => `!finite4(acc[${r}])`, ' || ')})) {
+${each(R, (r) => `    m[${r}] = MASKED; ls[${r}] = 0.0; acc[${r}] = vec4<f32>(0.0);`)}
+${walk(g, R, true)}
   }
 
 ${merge(g, R)}
@@ -152,7 +155,8 @@ ${each(SLOTS, (u) =>
 
 /**
  * The chunk's P in place of its scores: the new row max (a NaN score's row is NaN from here
- * on, as in decode.ts), the running sums rescaled to it, P = exp2(S − max); masked keys 0.
+ * on, as in decode.ts), the running sums rescaled to it (a factor that underflowed to 0 drops
+ * them whole, inf or not), P = exp2(S − max); masked keys 0.
  */
 function probabilities(g: DecodeGen, R: number): string {
   return g.each(
@@ -161,36 +165,42 @@ function probabilities(g: DecodeGen, R: number): string {
     let alpha${r} = exp2(m[${r}] - max${r});
     m[${r}] = max${r};
 ${g.each(SLOTS, (u) => `    s[${u * R + r}] = select(select(0.0, exp2(s[${u * R + r}] - m[${r}]), s[${u * R + r}] > MASKED), params.nan, isNan(s[${u * R + r}]));`)}
-    ls[${r}] = ls[${r}] * alpha${r} + ${g.each(SLOTS, (u) => `s[${u * R + r}]`, ' + ')};`,
+    ls[${r}] = ls[${r}] * alpha${r} + ${g.each(SLOTS, (u) => `s[${u * R + r}]`, ' + ')};
+    acc[${r}] = select(vec4<f32>(0.0), acc[${r}] * alpha${r}, alpha${r} != 0.0);`,
   );
 }
 
+/** The walk over this subgroup's keys [lo, hi) in chunks of WARP keys; `guarded`: see values(). */
+function walk(g: DecodeGen, R: number, guarded: boolean): string {
+  return `  for (var base = lo; base < hi; base += ${WARP}u) {
+    let n = min(hi - base, ${WARP}u);
+${keyLoads(g)}
+${scores(g, R)}
+${probabilities(g, R)}
+${values(g, R, guarded)}
+  }`;
+}
+
 /**
- * The chunk's P·V into `ca` by plain fma, key by key, each key's P from its lane group by
- * shuffle. A key whose P is 0 must add nothing even where its V is inf or NaN (0 · inf is
- * NaN), so a subgroup lane whose chunk sum for row 0 came out non-finite sums the chunk
- * again with that guard (V read again: see decode-phases.ts values(), whose argument this
- * is). Then the running sums, rescaled, take the chunk's; a factor that underflowed to 0
- * drops them whole. (The corner every online softmax has: a factor that is tiny but not 0
+ * The chunk's P·V added into the running sums, key by key, each key's P from its lane group
+ * by shuffle: by plain fma, or `guarded`, with a key whose P is 0 adding nothing even where
+ * its V is inf or NaN. (The corner every online softmax has: a factor that is tiny but not 0
  * keeps an inf that an earlier key's P · inf put there, where P computed against the final
  * max would have underflowed to 0 and added nothing; decode.ts, with one max per range,
  * does not have it.)
  */
-function values(g: DecodeGen, R: number): string {
+function values(g: DecodeGen, R: number, guarded: boolean): string {
   const { each, io } = g;
-  const key = (j: number, update: (r: number, p: string) => string, vv: string) => `    if (${j}u < n) {
-      let vv = ${vv};
-${each(R, (r) => `      { let p = subgroupShuffle(s[${Math.floor(j / 8) * R + r}], ${(j % 8) * 4}u); ${update(r, 'p')} }`)}
-    }`;
+  const add = (r: number) => (guarded ? `acc[${r}] += select(vec4<f32>(0.0), p * vv, p != 0.0);` : `acc[${r}] = fma(vec4<f32>(p), vv, acc[${r}]);`);
   return `    var vr = array<${io.reg}, ${WARP}>();
 ${each(WARP, (j) => `    if (${j}u < n) { vr[${j}] = v[${g.rowBase('v', `base + ${j}u`)} + lane]; }`)}
-    var ca = array<vec4<f32>, ${R}>();
-${each(WARP, (j) => key(j, (r, p) => `ca[${r}] = fma(vec4<f32>(${p}), vv, ca[${r}]);`, io.load(`vr[${j}]`)))}
-    if (subgroupAny(!finite4(ca[0]))) {
-      ca = array<vec4<f32>, ${R}>();
-${each(WARP, (j) => key(j, (r, p) => `ca[${r}] += select(vec4<f32>(0.0), ${p} * vv, ${p} != 0.0);`, io.load(`v[${g.rowBase('v', `base + ${j}u`)} + lane]`)))}
-    }
-${each(R, (r) => `    acc[${r}] = select(ca[${r}], fma(acc[${r}], vec4<f32>(alpha${r}), ca[${r}]), alpha${r} != 0.0);`)}`;
+${each(
+  WARP,
+  (j) => `    if (${j}u < n) {
+      let vv = ${io.load(`vr[${j}]`)};
+${each(R, (r) => `      { let p = subgroupShuffle(s[${Math.floor(j / 8) * R + r}], ${(j % 8) * 4}u); ${add(r)} }`)}
+    }`,
+)}`;
 }
 
 /** The W subgroups' (max, sum, P·V) merged in workgroup memory into the workgroup's part (normalised O, and the row's max and sum). */
