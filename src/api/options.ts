@@ -128,10 +128,11 @@ export interface ForwardOptions {
    * (group × Nq ≤ 16) over many keys without score or mask modifiers. Default: used for
    * every call it can run, the fused kernel for the rest. false: always the fused kernel.
    * true, or a DecodeTile (threads, lanes per key row, load bytes; for tuning): always the
-   * decode kernel, an AttentionInputError where the call cannot run on it. 'subgroups'
-   * (experimental, for measurement): the subgroup decode kernel, whose subgroups never wait
-   * for each other, where the device's subgroups have exactly 32 lanes, D = 128 and at most
-   * 8 rows (docs/PERF.md); an AttentionInputError elsewhere.
+   * decode kernel, an AttentionInputError where the call cannot run on it; a DecodeTile picks
+   * the barrier-synchronised decode kernel. By default (and with true) a call runs on the
+   * subgroup decode kernel, whose subgroups never wait for each other, where the device's
+   * subgroups have exactly 32 lanes, D = 128, at most 8 rows and keys enough to fill the GPU
+   * (docs/decoding.md); 'subgroups' insists on it, an AttentionInputError where it cannot run.
    */
   readonly decodeKernel?: boolean | 'subgroups' | DecodeTile;
   /**

@@ -39,9 +39,9 @@ const COMMANDS = {
 ${SHAPE}
   --tile tx,ty,rm,cn[,opts]   force the fused tile; opts from share, p-in-k, swizzle joined by '+'
   --key-splits N              split-K ranges (the decode kernels: ranges per K/V head)
-  --decode-kernel on|off|subgroups|T,L,B  the decode kernel (few rows per K/V head over many keys) on or off,
-                              the experimental subgroup one, or on with a forced tile: T invocations, L lanes per
-                              key row, B load bytes each
+  --decode-kernel on|off|subgroups|T,L,B  the decode kernels (few rows per K/V head over many keys) on or off,
+                              the subgroup one forced, or the barrier one with a forced tile: T invocations, L lanes
+                              per key row, B load bytes each
   --tensor-cores on|off|S,K[,prefetch]  f16 forwards on the matrix units (default where the device has f16 subgroup
                               matrices) off, forced, or forced with S subgroups per workgroup and K keys per tile
   --step-times                also time each kernel of the forward alone (JSON: kernels, stepMs)

@@ -90,7 +90,7 @@ export interface BenchOptions {
   readonly tile?: ForwardTile;
   /** Split-K ranges for the fused forward (default automatic). */
   readonly keySplits?: number;
-  /** Run on the experimental decode kernel (default off). */
+  /** The decode kernels: off, forced, the subgroup one forced, or the barrier one with a forced tile (default: where they can run). */
   readonly decodeKernel?: boolean | 'subgroups' | DecodeTile;
   /** The tensor-core kernel: off, forced, or with a forced tile (default: where it can run). */
   readonly tensorCores?: boolean | MatrixTile;
