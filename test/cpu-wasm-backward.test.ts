@@ -92,7 +92,7 @@ describe('cpu wasm backward against the float64 reference', () => {
 });
 
 describe('cpu backend backward: wasm and JS', () => {
-  const f16Cases = verifyCases().filter((c) => c.dtype === 'f16' && !c.variant && !c.decodeKernel);
+  const f16Cases = verifyCases().filter((c) => c.dtype === 'f16' && !c.variant && !c.decodeKernel && !c.infInV);
   for (const c of f16Cases) {
     it(`wasm backward, ${c.name}`, async () => {
       const attn = await createAttention({ backend: 'cpu', poisonOutputs: true, cpu: { wasm: true, threads: 1 } });

@@ -125,9 +125,9 @@ export async function runBackwardCase(attn: Attention, c: VerifyCase, seed = fre
 export const VERIFY_MODES = ['flash', 'naive', 'backward'] as const;
 export type VerifyMode = (typeof VERIFY_MODES)[number];
 
-/** The modes a case runs in: all, or flash alone for a case that forces a forward kernel. */
+/** The modes a case runs in: all, or flash alone for a case that forces a forward kernel or puts inf in V. */
 export function caseModes(c: VerifyCase): readonly VerifyMode[] {
-  return c.decodeKernel ? ['flash'] : VERIFY_MODES;
+  return c.decodeKernel || c.infInV ? ['flash'] : VERIFY_MODES;
 }
 
 /** Runs one case in one mode. */

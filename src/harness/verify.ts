@@ -46,6 +46,12 @@ export interface VerifyCase extends Problem {
    * (notRunHere); its shape also runs unforced, on whichever kernel the call gets.
    */
   readonly decodeKernel?: 'subgroups';
+  /**
+   * V of every head's last key is +inf in column 0: under causal masking the rows that cannot
+   * see that key must stay finite and exact (P = 0 adds nothing, not 0 · inf = NaN), and the rows
+   * that see it come out non-finite there (inf or NaN: what the library promises). Flash only.
+   */
+  readonly infInV?: boolean;
 }
 
 const CONTROL: VerifyCase = {
@@ -116,6 +122,11 @@ export function verifyCases(): VerifyCase[] {
   ];
   for (const [name, change] of decodeShapes) f16(name, change);
   for (const [name, change] of decodeShapes) f16(`${name},kernel=subgroups`, { ...change, decodeKernel: 'subgroups' });
+  // A V of +inf behind the causal mask: its rescue pass (the subgroup kernel walks a range again
+  // where its sums came out non-finite) as well as the barrier kernel's guard.
+  const infV = { ...gqa4, causal: true, seqQ: 2, seqK: 1500, infInV: true };
+  f16('decode,causal,gqa=4,seqQ=2,seqK=1500,headDim=128,inf-v', infV);
+  f16('decode,causal,gqa=4,seqQ=2,seqK=1500,headDim=128,inf-v,kernel=subgroups', { ...infV, decodeKernel: 'subgroups' });
   f16('decode,causal,gqa=4,seqQ=3,seqK=300,headDim=128', { causal: true, headsQ: 8, headsKv: 2, seqQ: 3, seqK: 300, headDim: 128 });
   f16('variant=alibi', { variant: 'alibi', batch: 2, headsQ: 4, headsKv: 2, seqQ: 77, seqK: 77 });
   f16('variant=document∧causal∧window', { variant: 'document∧causal∧window', headsQ: 4, headsKv: 2, causal: true, seqQ: 77, seqK: 77 });
@@ -194,14 +205,18 @@ export function toLayout(flat: number, s: Shape4, layout: Layout): number {
   return ((b * s.seq + n) * s.heads + h) * s.headDim + d;
 }
 
-/** Largest |a − b| over finite reference entries; Infinity if `got` has NaN where ref is finite. */
-export function compare(got: Float32Array, ref: Float64Array, at: (i: number) => number): { err: number; worst: number } {
+/**
+ * Largest |a − b| over finite reference entries; Infinity if `got` has NaN where ref is finite,
+ * or differs where ref is not (with `nonFinite: 'any'`, any non-finite value matches one there).
+ */
+export function compare(got: Float32Array, ref: Float64Array, at: (i: number) => number, nonFinite: 'exact' | 'any' = 'exact'): { err: number; worst: number } {
   let err = 0;
   let worst = -1;
   for (let i = 0; i < ref.length; i++) {
     const e = ref[i]!;
     const g = got[at(i)]!;
-    const diff = Number.isFinite(e) ? Math.abs(g - e) : g === e ? 0 : Infinity;
+    const alike = nonFinite === 'any' ? !Number.isFinite(g) : g === e;
+    const diff = Number.isFinite(e) ? Math.abs(g - e) : alike ? 0 : Infinity;
     if (!(diff <= err)) {
       err = Number.isNaN(diff) ? Infinity : diff;
       worst = i;
@@ -261,6 +276,9 @@ export async function runCase(attn: Attention, c: VerifyCase, algorithm: Algorit
   const skv = shapeKv(c);
   const host = (s: Shape4): HostTensor => caseData(c, s, rand);
   const [hq, hk, hv] = [host(sq), host(skv), host(skv)];
+  if (c.infInV) {
+    for (let bh = 0; bh < skv.batch * skv.heads; bh++) hv.data[toLayout((bh * skv.seq + skv.seq - 1) * skv.headDim, skv, c.layout)] = Infinity;
+  }
   const dims = (s: Shape4) => [s.batch, s.heads, s.seq, s.headDim];
   const opts = { layout: c.layout, dtype: c.dtype ?? 'f32' };
   const q = attn.tensor(hq.data as Float32Array, dims(sq), opts);
@@ -282,7 +300,7 @@ export async function runCase(attn: Attention, c: VerifyCase, algorithm: Algorit
     const tol32 = 2 * Math.max(base(ref32.out, ref.out), F32_ROUNDOFF * maxLogit * maxV) + 1e-6;
     const tolO = naiveF16Err === undefined ? tol32 : Math.max(3 * naiveF16Err, tol32);
     const tolL = 2 * Math.max(base(ref32.lse, ref.lse), F32_ROUNDOFF * maxLogit) + 1e-6;
-    const cmpO = compare(o, ref.out, (i) => toLayout(i, sq, c.layout));
+    const cmpO = compare(o, ref.out, (i) => toLayout(i, sq, c.layout), c.infInV ? 'any' : 'exact');
     const cmpL = compare(l, ref.lse, (i) => i);
     const ms = performance.now() - t0;
     const outcome = { name: c.name, seed, maxAbsErr: cmpO.err, tolerance: tolO, lseErr: cmpL.err, lseTolerance: tolL, naiveF16Err, ms };
