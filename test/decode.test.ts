@@ -138,9 +138,11 @@ describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have 
     expect(warp([16, 32, 1, 128], [16, 8, 2048, 128])?.rangeKeys).toBe(128); // the batch fills the GPU
     expect(warp([1, 32, 1, 128], [1, 8, 32768, 128], { decodeKernel: { threads: 256, lanes: 4, loadBytes: 256 } })).toBeUndefined();
     expect(decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128]), caps)?.warp).toBeUndefined(); // no 32-lane subgroups
-    // verify's D = 128 decode cases reach it on such a device (they are its check on the GPU machine).
+    // Just over the threshold (1152 subgroups), causal too; keySplits shapes the kernel's ranges but does not pick it.
     expect(warp([2, 32, 1, 128], [2, 8, 4100, 128])).toBeDefined();
     expect(warp([2, 32, 2, 128], [2, 8, 4100, 128], { causal: true })).toBeDefined();
+    expect(warp([1, 32, 1, 128], [1, 8, 32768, 128], { keySplits: 16 })?.rangeKeys).toBe(2048);
+    expect(warp([1, 32, 1, 128], [1, 8, 4096, 128], { keySplits: 512 })).toBeUndefined();
   });
 
   it('its modules are valid WGSL: f32 and f16, 1 to 8 rows, causal chunks with positions, paged K/V', async () => {

@@ -120,7 +120,9 @@ export interface ForwardOptions {
    * Default: automatic — on the fused kernel only when the call has too few rows to fill
    * the GPU (short prompts with long caches); on the decode kernel as many as fill the GPU,
    * and at least enough that each range fits its workgroup memory. 1 never splits on the
-   * fused kernel; the decode kernel still splits keys that do not fit one range.
+   * fused kernel; the decode kernel still splits keys that do not fit one range. On the
+   * subgroup decode kernel a range is one subgroup's (8 to a workgroup; rounded up to whole
+   * workgroups); which decode kernel runs does not depend on it.
    */
   readonly keySplits?: number;
   /**

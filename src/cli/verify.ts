@@ -2,7 +2,9 @@
  * `webgpu-attention verify [--backend B] [--quick] [--filter S] [--seed N]`:
  * runs the named grid against the float64 reference, one line per case, then
  * `N passed, M failed`; exit code 1 if anything failed. A filter that matches
- * no case is a usage error (exit 2), never a silent "0 passed, 0 failed".
+ * no case is a usage error (exit 2), never a silent "0 passed, 0 failed"; cases
+ * this device cannot run (a forced kernel it lacks) print `n/a` and are counted
+ * on a line of their own, and a run where none could run fails (exit 1).
  */
 import { notRunHere, quickCases, verifyCases } from '../harness/verify.js';
 import { caseModes, runMode, VERIFY_MODES } from '../harness/verify-backward.js';
@@ -39,6 +41,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   console.error(`f16 tier: ${dtypeTiers(attn).f16}`);
   let passed = 0;
   let failed = 0;
+  let notRun = 0;
   const bar = progress(chosen.length);
   try {
     for (const { c, alg, name } of chosen) {
@@ -46,6 +49,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       const why = notRunHere(attn, c);
       if (why) {
         bar.line(`n/a  ${name.padEnd(40)} ${why}`);
+        notRun++;
         continue;
       }
       const r = await runMode(attn, c, alg, seed);
@@ -62,6 +66,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     bar.stop();
   }
   attn.destroy();
+  if (notRun > 0) console.log(`${notRun} not run here (n/a)${passed + failed === 0 ? ': none of the chosen cases can run on this device' : ''}`);
   console.log(`${passed} passed, ${failed} failed`);
-  return failed > 0 ? 1 : 0;
+  return failed > 0 || passed + failed === 0 ? 1 : 0;
 }

@@ -158,6 +158,7 @@ export function quickCases(): VerifyCase[] {
 /** Why `attn` cannot run case `c` (a forced kernel this device lacks), or undefined. */
 export function notRunHere(attn: Attention, c: VerifyCase): string | undefined {
   if (!c.decodeKernel) return undefined;
+  if (attn.backend === 'cpu') return 'the subgroup decode kernel is a WebGPU kernel';
   const lanes = gpuSeam(attn)?.caps.subgroupExact ?? 0;
   return lanes === 32 ? undefined : `the subgroup decode kernel needs 32-lane subgroups; ${lanes ? `${lanes}-lane` : 'no subgroups of one width'} here`;
 }
@@ -215,7 +216,7 @@ export function compare(got: Float32Array, ref: Float64Array, at: (i: number) =>
   for (let i = 0; i < ref.length; i++) {
     const e = ref[i]!;
     const g = got[at(i)]!;
-    const alike = nonFinite === 'any' ? !Number.isFinite(g) : g === e;
+    const alike = nonFinite === 'any' ? !Number.isFinite(g) : Object.is(g, e);
     const diff = Number.isFinite(e) ? Math.abs(g - e) : alike ? 0 : Infinity;
     if (!(diff <= err)) {
       err = Number.isNaN(diff) ? Infinity : diff;

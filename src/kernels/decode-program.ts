@@ -124,22 +124,24 @@ const WARP_TARGET = 2048;
  * The subgroup decode kernel's plan where the call runs on it, undefined where the barrier
  * kernel (decode.ts) does, or why a call that asked for it cannot run on it. Unless asked
  * for ('subgroups') or kept out (a DecodeTile), it runs every call that it can and whose
- * keys give it at least WARP_TARGET / 2 subgroups: on the H200 it took 13–18% less time over f16 K/V
- * from B = 1 at 16k keys up, and the barrier kernel was faster below (B = 1 4k: 0.0132
- * against 0.0164 ms), where its few subgroups leave most of the GPU idle (docs/PERF.md).
+ * keys give it at least WARP_TARGET / 2 subgroups (tuned on the H200, the only 32-lane device
+ * measured): there it took 13–18% less time over f16 K/V from B = 1 at 16k keys up, f32 level
+ * or faster, and the barrier kernel was faster below (B = 1 4k: 0.0132 against 0.0164 ms),
+ * where its few subgroups leave most of the GPU idle (docs/PERF.md).
  */
 function pickWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): ReturnType<typeof planWarp> | undefined {
   if (c.decodeKernel === 'subgroups') return planWarp(c, caps, base);
   if (c.decodeKernel !== undefined && c.decodeKernel !== true) return undefined;
-  const plan = planWarp(c, caps, base);
-  if (typeof plan === 'string') return undefined;
-  const subgroups = plan.ranges.length * plan.warp.cfg.subgroups * c.problem.batch * c.problem.headsKv;
-  return subgroups >= WARP_TARGET / 2 ? plan : undefined;
+  // Which kernel, from the automatic plan: `keySplits` then shapes that kernel's ranges, and does not pick it.
+  const auto = planWarp({ ...c, keySplits: undefined }, caps, base);
+  if (typeof auto === 'string') return undefined;
+  const subgroups = auto.ranges.length * auto.warp.cfg.subgroups * c.problem.batch * c.problem.headsKv;
+  return subgroups >= WARP_TARGET / 2 ? planWarp(c, caps, base) : undefined;
 }
 
 /**
  * The subgroup decode kernel's config and key ranges (one per workgroup, W subgroups of
- * `rangeKeys` keys each; asked for by decodeKernel: 'subgroups'), or why it cannot run:
+ * `rangeKeys` keys each), or why it cannot run:
  * it needs subgroups of exactly 32 lanes, D = 128 and at most 8 rows. About WARP_TARGET
  * subgroups in all, and no more ranges than one per 64 keys before they are rounded up to
  * whole workgroups (so a short call's subgroups take fewer keys); `keySplits` asks for
