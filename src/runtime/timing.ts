@@ -13,6 +13,8 @@ const SLOW_RUN_MS = 1000;
 /** Most ms of warm-up batches before the samples, and how close two in a row must be to end it sooner. */
 const WARM_MS = 1500;
 const WARM_AGREE = 0.03;
+/** Least ms of warm-up batches: two short batches at idle clocks agree with each other too. */
+const WARM_MIN_MS = 200;
 
 export interface TimingOptions {
   /** Untimed runs first (pipeline creation, caches, clocks). Default 2. */
@@ -72,9 +74,12 @@ export async function timeDispatches(device: GPUDevice, rotation: readonly (read
     return gpuMs > 0 && gpuMs <= hostMs * 1.05 ? { ms: gpuMs / reps, method: 'timestamp-query' } : host;
   };
 
-  let one = (await batch(1, false)).ms;
+  // One run's time sets the batch size: by the GPU's clock where it has one, since the host's
+  // (submit → onSubmittedWorkDone, a few ms in dawn.node) made batches of a 0.16 ms call 14 runs
+  // long, too short for the clocks to rise, and such samples came out 5× slow (docs/PERF.md).
+  let one = (await batch(1, hasTs)).ms;
   // Slow devices (software rasterisers, huge shapes): a run of seconds is its own warm-up.
-  for (let i = 1; i < warmup && one < SLOW_RUN_MS; i++) one = (await batch(1, false)).ms;
+  for (let i = 1; i < warmup && one < SLOW_RUN_MS; i++) one = (await batch(1, hasTs)).ms;
   const reps = Math.max(1, Math.min(1000, Math.ceil(minBatchMs / Math.max(one, 1e-3))));
   const n = one * samples > SLOW_RUN_MS * 10 ? Math.max(3, Math.floor((SLOW_RUN_MS * 10) / one)) : samples;
   // A GPU idle a moment ago (the host built inputs or a reference) runs at idle clocks and
@@ -85,7 +90,7 @@ export async function timeDispatches(device: GPUDevice, rotation: readonly (read
     for (let spent = 0; spent < WARM_MS;) {
       const t = (await batch(reps, hasTs)).ms;
       spent += t * reps;
-      if (Math.abs(t - prev) <= WARM_AGREE * Math.min(t, prev)) break;
+      if (spent >= WARM_MIN_MS && Math.abs(t - prev) <= WARM_AGREE * Math.min(t, prev)) break;
       prev = t;
     }
   }
