@@ -136,7 +136,8 @@ function pickWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): ReturnType<
   const auto = planWarp({ ...c, keySplits: undefined }, caps, base);
   if (typeof auto === 'string') return undefined;
   const subgroups = auto.ranges.length * auto.warp.cfg.subgroups * c.problem.batch * c.problem.headsKv;
-  return subgroups >= WARP_TARGET / 2 ? planWarp(c, caps, base) : undefined;
+  if (subgroups < WARP_TARGET / 2) return undefined;
+  return c.keySplits === undefined ? auto : planWarp(c, caps, base);
 }
 
 /**

@@ -27,10 +27,10 @@
  * score or mask modifiers (those calls keep the fused kernel); causal masking and
  * position tables, paged K/V and f16 storage are supported. Sinks join in the combine.
  */
-import { FORWARD_PARAMS } from './forward-config.js';
+import { FORWARD_PARAMS, forwardBindings } from './forward-config.js';
 import { paramStruct } from './params.js';
 import { PAGES_BINDING, pagedLets, pagedScope } from './paged.js';
-import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
+import { declareBindings, MASKED, type Binding, type KernelSpec } from './spec.js';
 import { AUX_BINDING, F32_ROWS, IS_NAN, positionLets, rowType } from './wgsl-common.js';
 import { decodeSizes, decodeWorkgroupBytes, type DecodeConfig } from './decode-config.js';
 import { decodeGen, keyLoads, probabilities, queryRows, scores, valueLoads, values, writePart } from './decode-phases.js';
@@ -131,16 +131,10 @@ ${writePart(g)}
   return { label: label.join(' '), wgsl, workgroupSize: [threads, 1, 1], bindings, workgroupBytes: decodeWorkgroupBytes(cfg) };
 }
 
-/** The bindings of a decode kernel (this one and decode-warp.ts): Q, K, V, the parts' O and stats, and the variant's tables. */
+/** The bindings of a decode kernel (this one and decode-warp.ts): the forward's, with the parts' O in f32, and the variant's tables. */
 export function decodeBindings(cfg: Pick<DecodeConfig, 'half' | 'positionsAt' | 'pageSize'>): Binding[] {
-  const io = rowType(cfg.half);
   return [
-    PARAMS_BINDING,
-    { name: 'q', kind: 'read', type: io.type },
-    { name: 'k', kind: 'read', type: io.type },
-    { name: 'v', kind: 'read', type: io.type },
-    { name: 'o', kind: 'read_write', type: F32_ROWS.type },
-    { name: 'lse', kind: 'read_write', type: 'array<f32>' },
+    ...forwardBindings(rowType(cfg.half), F32_ROWS),
     ...(cfg.positionsAt !== undefined ? [AUX_BINDING] : []),
     ...(cfg.pageSize !== undefined ? [PAGES_BINDING] : []),
   ];
