@@ -177,9 +177,47 @@ describe("GPU tensors on the caller's device", () => {
     expect(() => cpu.tensor(callerBuffer(bytes), dims)).toThrow(/can only be wrapped by a WebGPU Attention/);
     expect(() => cpu.tensor(new Float32Array(16 * 32), dims, { byteOffset: 0 })).toThrow(/byteOffset applies to a GPUBuffer/);
     const e2 = await errorOf(() => attn.forward(good[0]!, good[0]!, good[1]!, { into: { out: good[0]! } }));
-    expect(e2.message).toMatch(/into.out must not be an input/);
+    expect(e2.message).toMatch(/into.out shares memory with q/);
     const e3 = await errorOf(() => attn.forward(good[0]!, good[0]!, good[1]!, { into: { out: attn.tensor(callerBuffer(2 * bytes), [1, 2, 16, 32]) } }));
     expect(e3.message).toMatch(/into.out must have shape \[1, 1, 16, 32\]/);
+  });
+
+  it('results must not go where an input or another output lies: the same tensor, or overlapping ranges of one buffer', async () => {
+    const rand = rng(testSeed());
+    const dims = [1, 2, 16, 32];
+    const bytes = 2 * 16 * 32 * 4; // 4096: a multiple of the 256-byte offset alignment
+    const [hq, hk, hv] = [0, 1, 2].map(() => randomHost(dims as [number, number, number, number], rand));
+    const [q, k] = [hq!, hk!].map((h) => attn.tensor(h.data as Float32Array, dims));
+    // V and the output in one caller's buffer: overlapping (V at 0, O at 256) and side by side (O at 4096).
+    const shared = callerBuffer(2 * bytes, Float32Array.from(hv!.data));
+    const v = attn.tensor(shared, dims);
+    const overlapping = attn.tensor(shared, dims, { byteOffset: 256 });
+    const beside = attn.tensor(shared, dims, { byteOffset: bytes });
+    for (const [out, other] of [
+      [v, 'v'],
+      [overlapping, 'v'],
+      [k, 'k'],
+    ] as const) {
+      const e = await errorOf(() => attn.forward(q!, k!, v, { into: { out } }));
+      expect(e).toBeInstanceOf(AttentionInputError);
+      expect(e.message).toMatch(new RegExp(`into.out shares memory with ${other}`));
+    }
+    // Nq = 1 takes the decode kernel: refused there too, before any GPU work.
+    const q1 = attn.tensor(hq!.data.slice(0, 64) as unknown as Float32Array, [1, 2, 1, 32]);
+    const e1 = await errorOf(() => attn.forward(q1, k!, v, { into: { out: attn.tensor(shared, [1, 2, 1, 32], { byteOffset: 512 }) } }));
+    expect(e1.message).toMatch(/into.out shares memory with v/);
+    const { out, lse } = await attn.forward(q!, k!, v, { into: { out: beside }, returnLse: true });
+    expect(out).toBe(beside);
+    expect(checkAgainstReference(await out.read(), await lse!.read(), hq!, hk!, hv!, false)).toBeUndefined();
+    // Backward: two gradients into one tensor, or a gradient over a saved input.
+    const dq = attn.tensor(callerBuffer(bytes), dims);
+    const saved = { q: q!, k: k!, v, out, lse: lse! };
+    const e2 = await errorOf(() => attn.backward(q!, saved, { into: { dq, dk: dq } }));
+    expect(e2.message).toMatch(/into.dk shares memory with into.dq/);
+    const e3 = await errorOf(() => attn.backward(q!, saved, { into: { dv: overlapping } }));
+    expect(e3.message).toMatch(/into.dv shares memory with v/);
+    [q!, k!, v, overlapping, beside, q1, dq].forEach((t) => t.destroy());
+    shared.destroy();
   });
 
   it('on a device with default limits, forward runs and a backward that needs more storage buffers names the limit', async () => {

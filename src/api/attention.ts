@@ -23,7 +23,7 @@ import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js'
 import { bytesOf } from '../tensor/half.js';
 import { numel, shapeToString } from '../tensor/shape.js';
 import { checkLayout, shapeFromDims } from '../tensor/validate.js';
-import { CpuBackend, WebGpuBackend, type Backend } from './backends.js';
+import { checkLive, CpuBackend, WebGpuBackend, type Backend } from './backends.js';
 import { backwardCall, checkStatsTensor, describe, forwardCall, type SavedTensors } from './call.js';
 import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkKVCacheOptions, checkTensorOptions } from './check-options.js';
 import { decodeOver, type DecodeOptions } from './decode.js';
@@ -97,6 +97,7 @@ export class Attention {
    * @param dims [batch, heads, seq, headDim]
    */
   tensor(data: TensorData | GPUBuffer, dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
+    checkLive(this.impl);
     opts = checkTensorOptions(opts);
     const shape = shapeFromDims(dims, 'dims');
     const layout = checkLayout(opts.layout ?? 'bhnd', 'layout');
@@ -127,10 +128,11 @@ export class Attention {
 
   /** Attention forward: O = softmax(scale·QKᵀ + mask)·V, and optionally LSE. */
   async forward(q: AttentionTensor, k: AttentionTensor, v: AttentionTensor, opts: ForwardOptions = {}): Promise<ForwardResult> {
+    checkLive(this.impl);
     opts = checkForwardOptions(opts);
     const t = this.operands({ q, k, v });
     const call = forwardCall(q, k, v, opts);
-    const into = opts.into?.out && this.intoTensor(opts.into.out, 'into.out', q);
+    const into = opts.into?.out && this.intoTensor(opts.into.out, 'into.out', q, { q, k, v });
     const { out, lse } = await this.impl.forward(call, t, into && { out: this.operands({ 'into.out': into })['into.out'] });
     const outT = into ?? new AttentionTensor(this.impl, out, q.shape, q.layout, call.dtype);
     const p = call.problem;
@@ -155,6 +157,7 @@ export class Attention {
     saved: Omit<SavedTensors, 'lse'> & { readonly lse?: AttentionTensor },
     opts: BackwardOptions = {},
   ): Promise<BackwardResult> {
+    checkLive(this.impl);
     opts = checkBackwardOptions(opts);
     const { q, k, v, out, lse } = saved ?? ({} as never);
     if (!lse) throw new AttentionInputError('backward needs saved.lse: run forward with { returnLse: true }');
@@ -167,7 +170,8 @@ export class Attention {
       ['dv', v],
     ] as const) {
       const x = opts.into?.[name];
-      if (x) into[name] = this.intoTensor(x, `into.${name}`, like);
+      const taken = { dOut, q, k, v, out, lse, ...Object.fromEntries(Object.entries(into).map(([n, t]) => [`into.${n}`, t])) };
+      if (x) into[name] = this.intoTensor(x, `into.${name}`, like, taken);
     }
     const g = await this.impl.backward(call, { ...t, dout: t.dOut }, this.operands(into));
     return {
@@ -191,6 +195,7 @@ export class Attention {
    * @returns new tensors: `out` (the parts' shape and layout) and `lse` ([B, H, N, 1])
    */
   async combine(parts: readonly { readonly out: AttentionTensor; readonly lse: AttentionTensor }[]): Promise<{ out: AttentionTensor; lse: AttentionTensor }> {
+    checkLive(this.impl);
     if (!Array.isArray(parts) || parts.length < 1) throw new AttentionInputError('combine needs a non-empty array of { out, lse } parts');
     const storages = parts.map((p, i) => {
       const t = this.operands({ [`parts[${i}].out`]: p?.out, [`parts[${i}].lse`]: p?.lse });
@@ -226,6 +231,7 @@ export class Attention {
   kvCache(opts: KVCacheOptions & { readonly streaming?: undefined }): KVCache;
   kvCache(opts: KVCacheOptions): KVCache | StreamingKVCache;
   kvCache(opts: KVCacheOptions): KVCache | StreamingKVCache {
+    checkLive(this.impl);
     const o = checkKVCacheOptions(opts);
     if (this.impl.kind === 'webgpu' && o.headDim % 4 !== 0) {
       throw new AttentionInputError(`kvCache: the WebGPU kernels need a head dim that is a multiple of 4, got ${o.headDim}`);
@@ -242,19 +248,26 @@ export class Attention {
    * positions; learned sinks work with every cache kind. Append the tokens' K and V first.
    * @returns O like q (and LSE [B, Hq, Nq, 1] with returnLse); rows past counts[b] are padding
    */
-  decode(q: AttentionTensor, cache: KVCacheLike, opts: DecodeOptions = {}): Promise<ForwardResult> {
+  async decode(q: AttentionTensor, cache: KVCacheLike, opts: DecodeOptions = {}): Promise<ForwardResult> {
+    checkLive(this.impl);
     return decodeOver(this, q, cache, opts);
   }
 
-  /** A tensor results go into: this instance's, shaped and laid out like `like`, and not one of the inputs. */
-  private intoTensor(t: AttentionTensor, name: string, like: AttentionTensor): AttentionTensor {
+  /**
+   * A tensor results go into: this instance's, shaped and laid out like `like`, and sharing no
+   * memory with `taken` (the call's inputs and other outputs: a kernel would read what it has
+   * already overwritten, and WebGPU refuses a buffer bound for reading and writing at once).
+   */
+  private intoTensor(t: AttentionTensor, name: string, like: AttentionTensor, taken: Readonly<Record<string, AttentionTensor>>): AttentionTensor {
     if (this.impl.kind !== 'webgpu') throw new AttentionInputError(`${name}: writing into a given tensor needs the WebGPU backend`);
     if (shapeToString(t.shape) !== shapeToString(like.shape) || t.layout !== like.layout || t.dtype !== like.dtype) {
       throw new AttentionInputError(
         `${name} must have shape ${shapeToString(like.shape)}, layout '${like.layout}' and dtype ${like.dtype}, got ${shapeToString(t.shape)} '${t.layout}' ${t.dtype}`,
       );
     }
-    if (t === like) throw new AttentionInputError(`${name} must not be an input of the same call`);
+    for (const [other, x] of Object.entries(taken)) {
+      if (sharesMemory(t, x)) throw new AttentionInputError(`${name} shares memory with ${other}: results must go where no input or other output of the call lies`);
+    }
     return t;
   }
 
@@ -269,6 +282,7 @@ export class Attention {
    * the same one). `toString()` draws it.
    */
   async blockMask(mask: Modifier, shape: BlockMaskShape & { readonly headDim?: number }): Promise<BlockMask> {
+    checkLive(this.impl);
     checkBlockMaskArgs(mask, shape);
     if (mask?.kind !== 'mask') throw new AttentionInputError(`blockMask needs a mask modifier, got ${describe(mask)}`);
     for (const [name, v] of Object.entries({ batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK })) {
@@ -300,13 +314,28 @@ export class Attention {
    * See docs/decoding.md, "Paged cache".
    */
   pagedKVCache(opts: PagedKVCacheOptions): PagedKVCache {
+    checkLive(this.impl);
     return new PagedKVCache(this, opts);
   }
 
-  /** Releases the device (when the library created it) and pooled buffers. */
+  /**
+   * Releases the device (when the library created it), pooled buffers and worker threads. Every
+   * later use of this Attention, its tensors or its caches throws AttentionInputError; calling it
+   * again does nothing.
+   */
   destroy(): void {
     this.impl.destroy();
   }
+}
+
+/** Whether two tensors' bytes overlap (the same tensor, or ranges of one GPUBuffer that meet). */
+function sharesMemory(a: AttentionTensor, b: AttentionTensor): boolean {
+  if (a === b) return true;
+  if (a.destroyed || b.destroyed) return false; // the operand checks say so, by name
+  const [sa, sb] = [a.storage(), b.storage()];
+  if (sa.kind !== 'gpu' || sb.kind !== 'gpu' || sa.buffer !== sb.buffer) return false;
+  const end = (s: typeof sa, t: AttentionTensor) => s.offset + numel(t.shape) * bytesOf(t.dtype);
+  return sa.offset < end(sb, b) && sb.offset < end(sa, a);
 }
 
 /** Whether `x` is a GPUBuffer (WebGPU's interface, from any implementation). */

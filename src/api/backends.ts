@@ -84,7 +84,14 @@ export interface Backend extends TensorOwner {
   checkStorage(storage: TensorStorage, name: string): void;
   /** After a lost device: a new one (what can be recreated), or an error saying why not. */
   recover(): Promise<void>;
+  /** Releases what the backend holds; every later use throws (checkLive). */
   destroy(): void;
+  readonly destroyed: boolean;
+}
+
+/** Throws where `attn.destroy()` was called: nothing of an Attention works after it. */
+export function checkLive(b: Backend): void {
+  if (b.destroyed) throw new AttentionInputError('this Attention was destroyed (attn.destroy()); make a new one with createAttention()');
 }
 
 export const CPU_ADAPTER: AdapterSummary = { backend: 'cpu', vendor: 'cpu', device: 'TypeScript (tiled online softmax)' };
@@ -129,6 +136,7 @@ export class CpuBackend implements Backend {
   }
 
   async readBack(storage: TensorStorage): Promise<Float32Array> {
+    checkLive(this);
     return new Float32Array(hostData(storage));
   }
 
@@ -218,11 +226,19 @@ export class CpuBackend implements Backend {
     return { out: this.rounded({ dtype }, r.out), lse: { kind: 'cpu', data: r.lse } as const };
   }
 
-  checkStorage(): void {}
+  destroyed = false;
 
-  async recover(): Promise<void> {}
+  checkStorage(): void {
+    checkLive(this);
+  }
+
+  async recover(): Promise<void> {
+    checkLive(this);
+  }
 
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.pool?.destroy();
   }
 }
@@ -252,7 +268,10 @@ export class WebGpuBackend implements Backend {
     this.renew = renew;
   }
 
+  destroyed = false;
+
   checkStorage(storage: TensorStorage, name: string): void {
+    checkLive(this);
     this.runner.life.checkAlive();
     if (storage.kind !== 'gpu') throw new AttentionInputError(`${name} is a host tensor; this Attention runs on WebGPU`);
     if (storage.owned && !this.runner.buffers.holds(storage.buffer)) {
@@ -295,6 +314,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async recover(): Promise<void> {
+    checkLive(this);
     if (!this.runner.life.lostInfo) return;
     if (!this.ownsDevice || !this.renew) {
       throw new AttentionBackendError('the GPU device passed to createAttention was lost; create a new Attention with a new device');
@@ -315,6 +335,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async readBack(storage: TensorStorage, count: number, dtype: DType): Promise<Float32Array> {
+    checkLive(this);
     if (storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
     // Mapped ranges come in whole 4-byte words.
     const bytes = await this.runner.buffers.read(storage.buffer, Math.ceil((count * bytesOf(dtype)) / 4) * 4, storage.offset);
@@ -393,6 +414,8 @@ export class WebGpuBackend implements Backend {
   }
 
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.runner.destroy();
     if (this.ownsDevice) this.runner.device.destroy();
   }

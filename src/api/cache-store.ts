@@ -10,7 +10,7 @@ import { copyRuns, whenDone, writeRuns, type ByteRun } from '../runtime/copies.j
 import { AttentionInputError } from '../tensor/errors.js';
 import { bytesOf, fromHalf, roundToHalf, toHalf, type DType } from '../tensor/half.js';
 import { rowOffset, stridesOf, type Layout, type Shape4, type Strides } from '../tensor/shape.js';
-import { WebGpuBackend, type Backend } from './backends.js';
+import { checkLive, WebGpuBackend, type Backend } from './backends.js';
 import { hostData } from './host-data.js';
 import type { AppendData } from './kv-cache-types.js';
 import { AttentionTensor, type TensorStorage } from './tensor.js';
@@ -45,6 +45,7 @@ export interface AppendSource {
  * (it is copied on the device, with no conversion).
  */
 export function appendSource(impl: Backend, data: AppendData, name: string, like: Shape4, dtype: DType, layout: Layout = 'bhnd'): AppendSource {
+  checkLive(impl);
   const { batch: B, heads: H, headDim: D } = like;
   const rowElems = B * H * D;
   if (data instanceof AttentionTensor) {
