@@ -369,6 +369,10 @@ describe('KV cache errors', () => {
     cache.append(new Float32Array(4 * D), new Float32Array(4 * D), { counts: [2, 1] });
     expect(cache.lengths).toEqual([2, 1]);
     await e(() => cache.truncate([3, 0]), /sequence 0 holds 2 tokens, cannot grow to 3/);
+    await e(() => cache.truncate(-1), /lengths\[0\] must be an integer ≥ 0, got -1/);
+    // A head dim no kernel takes is refused when the cache is made, not at its first decode.
+    await e(() => attn.kvCache({ batch: 1, heads: 1, headDim: 48 }), /headDim must be one of the supported head dims 32, 64, 80, 96, 128, 256, got 48/);
+    await e(() => attn.pagedKVCache({ heads: 1, headDim: 48, pageSize: 4, numPages: 2 }), /headDim must be one of the supported head dims/);
     const q = attn.tensor(new Float32Array(2 * 2 * D), [2, 1, 2, D]);
     await e(() => attn.decode(q, cache), /counts\[1\] is 2, but sequence 1 holds 1 tokens/);
     await e(() => attn.decode(q, cache, { causal: true } as DecodeOptions), /decode\(\) sets causal itself/);

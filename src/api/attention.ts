@@ -266,7 +266,8 @@ export class Attention {
       );
     }
     for (const [other, x] of Object.entries(taken)) {
-      if (sharesMemory(t, x)) throw new AttentionInputError(`${name} shares memory with ${other}: results must go where no input or other output of the call lies`);
+      if (sharesMemory(t, x))
+        throw new AttentionInputError(`${name} shares memory with ${other}: results must go where no input or other output of the call lies`);
     }
     return t;
   }

@@ -296,7 +296,9 @@ export class WebGpuBackend implements Backend {
       throw new AttentionInputError(`${name}: byteOffset must be a multiple of ${align} (minStorageBufferOffsetAlignment), got ${byteOffset}`);
     }
     if (byteOffset + bytes > buffer.size) {
-      throw new AttentionInputError(`${name}: the GPUBuffer has ${buffer.size} bytes, but the tensor needs ${bytes} bytes from byteOffset ${byteOffset}`);
+      throw new AttentionInputError(
+        `${name}: the GPUBuffer has ${buffer.size} bytes, but the tensor needs ${bytes} bytes from byteOffset ${byteOffset} (${byteOffset + bytes} in all)`,
+      );
     }
     return { kind: 'gpu', buffer, offset: byteOffset, owned: false };
   }

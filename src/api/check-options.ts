@@ -16,7 +16,7 @@ import { isSinks } from '../mods/builtins.js';
 import { isModifier, type Modifier } from '../mods/modifier.js';
 import { MAX_POSITION } from '../mods/positions.js';
 import { AttentionInputError } from '../tensor/errors.js';
-import { LAYOUTS } from '../tensor/shape.js';
+import { LAYOUTS, SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 import { AttentionTensor } from './tensor.js';
 import type { KVCacheOptions } from './kv-cache-types.js';
 import { checkPagesOption } from './paged-call.js';
@@ -264,10 +264,14 @@ const TENSOR_RULES: Readonly<Record<keyof TensorOptions, Rule>> = {
   byteOffset: (v, name) => (Number.isInteger(v) && (v as number) >= 0 ? v : fail(`${name} must be a whole number of bytes ≥ 0, got ${show(v)}`)),
 };
 
+/** A head dim the kernels take (a cache of another would fail only at its first decode). */
+const headDim: Rule = (v, name) =>
+  SUPPORTED_HEAD_DIMS.includes(v as number) ? v : fail(`${name} must be one of the supported head dims ${SUPPORTED_HEAD_DIMS.join(', ')}, got ${show(v)}`);
+
 const KV_CACHE_RULES: Readonly<Record<keyof KVCacheOptions, Rule>> = {
   batch: positiveInt,
   heads: positiveInt,
-  headDim: positiveInt,
+  headDim,
   capacity: positiveInt,
   dtype,
   streaming: (v, name) => {

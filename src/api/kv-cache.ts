@@ -24,7 +24,7 @@ export function perSequence(v: number | readonly number[], batch: number, name: 
   if (list.length !== batch) throw new AttentionInputError(`${name} has ${list.length} entries, but the cache holds ${batch} sequences`);
   list.forEach((x, b) => {
     if (!Number.isInteger(x) || x < 0 || x > max) {
-      throw new AttentionInputError(`${name}[${b}] must be an integer in [0, ${max}], got ${String(x)}`);
+      throw new AttentionInputError(`${name}[${b}] must be ${max === Infinity ? 'an integer ≥ 0' : `an integer in [0, ${max}]`}, got ${String(x)}`);
     }
   });
   return list;

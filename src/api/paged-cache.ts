@@ -22,6 +22,7 @@
  */
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
+import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 import type { Attention } from './attention.js';
 import { appendArgs, perSequence } from './kv-cache.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
@@ -78,7 +79,9 @@ export class PagedKVCache implements KVCacheLike {
     };
     this.heads = int('heads', o.heads, 1);
     this.headDim = int('headDim', o.headDim, 4);
-    if (this.headDim % 4 !== 0) throw new AttentionInputError(`pagedKVCache: headDim must be a multiple of 4, got ${this.headDim}`);
+    if (!SUPPORTED_HEAD_DIMS.includes(this.headDim)) {
+      throw new AttentionInputError(`pagedKVCache: headDim must be one of the supported head dims ${SUPPORTED_HEAD_DIMS.join(', ')}, got ${this.headDim}`);
+    }
     this.pageSize = int('pageSize', o.pageSize, 1);
     this.numPages = int('numPages', o.numPages, 1);
     if (o.dtype !== undefined && o.dtype !== 'f32' && o.dtype !== 'f16')
