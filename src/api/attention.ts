@@ -23,7 +23,8 @@ import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js'
 import { bytesOf } from '../tensor/half.js';
 import { numel, shapeToString } from '../tensor/shape.js';
 import { checkLayout, shapeFromDims } from '../tensor/validate.js';
-import { checkLive, CpuBackend, WebGpuBackend, type Backend } from './backends.js';
+import { checkLive, WebGpuBackend, type Backend } from './backends.js';
+import { CpuBackend } from './cpu-backend.js';
 import { backwardCall, checkStatsTensor, describe, forwardCall, type SavedTensors } from './call.js';
 import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkKVCacheOptions, checkTensorOptions } from './check-options.js';
 import { decodeOver, type DecodeOptions } from './decode.js';
@@ -32,7 +33,7 @@ import type { KVCacheLike, KVCacheOptions, StreamingOptions } from './kv-cache-t
 import { StreamingKVCache } from './streaming-cache.js';
 import { hostData, type TensorData } from './host-data.js';
 import { type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
-import { AttentionTensor, operandStorages, type TensorStorage } from './tensor.js';
+import { AttentionTensor, operandStorages, sharesMemory, type TensorStorage } from './tensor.js';
 import { PagedKVCache, type PagedKVCacheOptions } from './paged-cache.js';
 
 export interface ForwardResult {
@@ -327,16 +328,6 @@ export class Attention {
   destroy(): void {
     this.impl.destroy();
   }
-}
-
-/** Whether two tensors' bytes overlap (the same tensor, or ranges of one GPUBuffer that meet). */
-function sharesMemory(a: AttentionTensor, b: AttentionTensor): boolean {
-  if (a === b) return true;
-  if (a.destroyed || b.destroyed) return false; // the operand checks say so, by name
-  const [sa, sb] = [a.storage(), b.storage()];
-  if (sa.kind !== 'gpu' || sb.kind !== 'gpu' || sa.buffer !== sb.buffer) return false;
-  const end = (s: typeof sa, t: AttentionTensor) => s.offset + numel(t.shape) * bytesOf(t.dtype);
-  return sa.offset < end(sb, b) && sb.offset < end(sa, a);
 }
 
 /** Whether `x` is a GPUBuffer (WebGPU's interface, from any implementation). */

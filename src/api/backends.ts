@@ -1,17 +1,8 @@
 /*
- * The two backends behind Attention: WebGPU (a kernel program per call, run by
- * runtime/) and the CPU (cpu/). Both take the one validated call and return
- * tensor storage.
+ * The two backends behind Attention share this interface: WebGPU's (here: a kernel
+ * program per call, run by runtime/) and the CPU's (cpu-backend.ts). Both take the one
+ * validated call and return tensor storage.
  */
-import { cpuBackward } from '../cpu/backward.js';
-import { combineStrided } from '../cpu/combine.js';
-import { cpuForward } from '../cpu/forward.js';
-import { cpuNaiveForward } from '../cpu/naive.js';
-import { parallelBackward } from '../cpu/parallel-backward.js';
-import { parallelForward, shareable } from '../cpu/parallel-forward.js';
-import { CpuPool } from '../cpu/pool.js';
-import { wasmBackward, wasmBackwardFits } from '../cpu/wasm-backward.js';
-import { loadWasmKernel, wasmForward } from '../cpu/wasm-forward.js';
 import { backwardProgram } from '../kernels/backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
@@ -21,15 +12,12 @@ import { mergeProgram } from '../kernels/merge.js';
 import { naiveProgram } from '../kernels/naive-program.js';
 import { padBytes, type Program } from '../kernels/program.js';
 import { viaF32 } from '../kernels/half-io.js';
-import { maskFn, scoreFn } from '../mods/emit-js.js';
-import { jsTableTerms, scoreGrad } from '../mods/grad.js';
-import type { Modifier } from '../mods/modifier.js';
 import type { AdapterSummary } from '../runtime/device.js';
 import type { BindingResource } from '../runtime/buffers.js';
 import { WebGpuRunner } from '../runtime/runner.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
-import { bytesOf, fromHalf, roundToHalf, type DType } from '../tensor/half.js';
+import { bytesOf, fromHalf, type DType } from '../tensor/half.js';
 import type { HostData } from './host-data.js';
 import type { TensorOwner, TensorStorage } from './tensor.js';
 
@@ -92,155 +80,6 @@ export interface Backend extends TensorOwner {
 /** Throws where `attn.destroy()` was called: nothing of an Attention works after it. */
 export function checkLive(b: Backend): void {
   if (b.destroyed) throw new AttentionInputError('this Attention was destroyed (attn.destroy()); make a new one with createAttention()');
-}
-
-export const CPU_ADAPTER: AdapterSummary = { backend: 'cpu', vendor: 'cpu', device: 'TypeScript (tiled online softmax)' };
-
-/** Whether the CPU backend uses the wasm kernel by default: yes, unless env WEBGPU_ATTENTION_CPU=js. */
-function cpuWasmDefault(): boolean {
-  return typeof process === 'undefined' || process.env?.WEBGPU_ATTENTION_CPU !== 'js';
-}
-
-function hostData(s: TensorStorage): Float32Array {
-  if (s.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
-  return s.data;
-}
-
-export class CpuBackend implements Backend {
-  readonly kind = 'cpu';
-  readonly adapter = CPU_ADAPTER;
-
-  /**
-   * @param poison fill outputs with NaN before each run (testing)
-   * @param wasm run the fused forward and the backward on the WebAssembly SIMD kernels where the
-   *   engine has them (calls with score or mask modifiers stay on the JS kernels, as do backwards
-   *   with non-finite inputs); false, or env WEBGPU_ATTENTION_CPU=js, forces the JS kernels everywhere
-   * @param threads worker threads for the fused forward and the backward (undefined: the available cores;
-   *   0 or 1: run on the calling thread)
-   */
-  constructor(
-    private readonly poison = false,
-    private readonly wasm = cpuWasmDefault(),
-    threads?: number,
-  ) {
-    this.pool = threads === 0 || threads === 1 ? undefined : new CpuPool(threads);
-  }
-
-  /** Workers for the fused forward and the backward, started on first use; undefined: inline only. */
-  private readonly pool?: CpuPool;
-
-  store(data: HostData): TensorStorage {
-    const f = data.dtype === 'f16' ? fromHalf(data.bits) : new Float32Array(data.values);
-    // With workers, inputs live on shared memory: a call then copies none of them.
-    return { kind: 'cpu', data: this.pool ? shareable(f) : f };
-  }
-
-  async readBack(storage: TensorStorage): Promise<Float32Array> {
-    checkLive(this);
-    return new Float32Array(hostData(storage));
-  }
-
-  /** An f16 call's results are f16 values, as the GPU's f16 stores leave them (LSE stays f32). */
-  private rounded(c: Pick<AttentionCall, 'dtype'>, data: Float32Array): TensorStorage {
-    return { kind: 'cpu', data: c.dtype === 'f16' ? roundToHalf(data) : data };
-  }
-
-  async forward(c: AttentionCall, t: ForwardTensors) {
-    // The CPU's fused kernel is already the plain online softmax: 'basic' runs it too.
-    // Paged K/V run on the JS kernel, inline (it reads rows through the page table).
-    const kernel = this.wasm && c.algorithm !== 'naive' && !c.score && !c.mask && !c.pages ? await loadWasmKernel() : undefined;
-    const args = {
-      problem: c.problem,
-      q: hostData(t.q),
-      k: hostData(t.k),
-      v: hostData(t.v),
-      qLayout: c.q.layout,
-      kLayout: c.k.layout,
-      vLayout: c.v.layout,
-      scale: c.scale,
-      causal: c.causal,
-      positions: c.positions,
-      poison: this.poison,
-      sinks: c.sinks,
-      pages: c.pages,
-    };
-    // Workers rebuild the modifiers from their IR; the kernel choice is the inline one, so results are bit-identical.
-    const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
-    const shared =
-      this.pool && c.algorithm !== 'naive' && !c.pages
-        ? await parallelForward(this.pool, { ...args, score: wire(c.score), mask: wire(c.mask) }, !!kernel)
-        : undefined;
-    const run = c.algorithm === 'naive' ? cpuNaiveForward : kernel ? wasmForward.bind(undefined, kernel) : cpuForward;
-    const r = shared ?? run({ ...args, score: c.score && scoreFn(c.score), mask: c.mask && maskFn(c.mask) });
-    return { out: this.rounded(c, r.out), lse: { kind: 'cpu', data: r.lse } as const };
-  }
-
-  async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
-    const args = {
-      problem: c.problem,
-      q: hostData(t.q),
-      k: hostData(t.k),
-      v: hostData(t.v),
-      out: hostData(t.out),
-      dout: hostData(t.dout),
-      lse: hostData(t.lse),
-      qLayout: c.q.layout,
-      kLayout: c.k.layout,
-      vLayout: c.v.layout,
-      scale: c.scale,
-      causal: c.causal,
-      positions: c.positions,
-      sinks: c.sinks,
-    };
-    const tableTerms = c.tableGrads && c.score ? jsTableTerms(c.score) : undefined;
-    // The forward's rule: modifiers stay on JS; so do inputs the kernel would treat differently (wasmBackwardFits).
-    const kernel = this.wasm && !c.score && !c.mask ? await loadWasmKernel() : undefined;
-    const wasm = kernel && wasmBackwardFits(args) ? kernel : undefined;
-    // Table gradients sum over every head: those calls stay inline (see parallel-backward.ts).
-    const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
-    const gradScore = c.score && scoreGrad(c.score);
-    const shared =
-      this.pool && !tableTerms
-        ? await parallelBackward(this.pool, { ...args, score: wire(c.score), scoreGrad: wire(gradScore), mask: wire(c.mask) }, !!wasm)
-        : undefined;
-    const g =
-      shared ??
-      (wasm
-        ? wasmBackward(wasm, { ...args, poison: this.poison })
-        : cpuBackward({
-            ...args,
-            score: c.score && scoreFn(c.score),
-            scoreGrad: gradScore && scoreFn(gradScore),
-            mask: c.mask && maskFn(c.mask),
-            tableTerms,
-          }));
-    return { dq: this.rounded(c, g.dq), dk: this.rounded(c, g.dk), dv: this.rounded(c, g.dv), dsinks: g.dsinks, dtables: g.dtables };
-  }
-
-  async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
-    const r = combineStrided(
-      parts.map((p) => ({ out: hostData(p.out), lse: hostData(p.lse) })),
-      shape,
-      layout,
-    );
-    return { out: this.rounded({ dtype }, r.out), lse: { kind: 'cpu', data: r.lse } as const };
-  }
-
-  destroyed = false;
-
-  checkStorage(): void {
-    checkLive(this);
-  }
-
-  async recover(): Promise<void> {
-    checkLive(this);
-  }
-
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.pool?.destroy();
-  }
 }
 
 /** A GPU tensor as the runner binds it: the library's own buffer whole, a caller's as its range. */

@@ -111,3 +111,13 @@ export class AttentionTensor {
     this.#storage = undefined;
   }
 }
+
+/** Whether two tensors' bytes overlap (the same tensor, or ranges of one GPUBuffer that meet). */
+export function sharesMemory(a: AttentionTensor, b: AttentionTensor): boolean {
+  if (a === b) return true;
+  if (a.destroyed || b.destroyed) return false; // the operand checks say so, by name
+  const [sa, sb] = [a.storage(), b.storage()];
+  if (sa.kind !== 'gpu' || sb.kind !== 'gpu' || sa.buffer !== sb.buffer) return false;
+  const end = (s: typeof sa, t: AttentionTensor) => s.offset + numel(t.shape) * bytesOf(t.dtype);
+  return sa.offset < end(sb, b) && sb.offset < end(sa, a);
+}
