@@ -18,6 +18,9 @@ function cases(name: string, open: () => Promise<Attention>) {
     const data = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i));
     const [q, k, v] = [0, 1, 2].map(() => attn.tensor(data, dims));
     const cache = attn.kvCache({ batch: 1, heads: 2, headDim: 32, capacity: 16 });
+    const streaming = attn.kvCache({ batch: 1, heads: 2, headDim: 32, streaming: { sinks: 1, window: 4 } });
+    const paged = attn.pagedKVCache({ heads: 2, headDim: 32, pageSize: 4, numPages: 4 });
+    const seq = paged.create();
     cache.append(attn.tensor(data, dims), attn.tensor(data, dims));
     const before = await attn.forward(q!, k!, v!, { returnLse: true });
     attn.destroy();
@@ -32,6 +35,13 @@ function cases(name: string, open: () => Promise<Attention>) {
       ['kvCache', () => attn.kvCache({ batch: 1, heads: 2, headDim: 32 })],
       ['pagedKVCache', () => attn.pagedKVCache({ batch: 1, heads: 2, headDim: 32, pageSize: 4, numPages: 4 })],
       ['append', () => cache.append(data.subarray(0, 64), data.subarray(0, 64))],
+      ['truncate', () => cache.truncate(0)],
+      ['reset', () => cache.reset()],
+      ['streaming reset', () => streaming.reset()],
+      ['paged create', () => paged.create()],
+      ['paged fork', () => paged.fork(seq)],
+      ['paged sequences', () => paged.sequences()],
+      ['gpuBuffer', () => q!.gpuBuffer],
       ['recover', () => attn.recover()],
     ];
     for (const [what, use] of uses) {

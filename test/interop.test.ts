@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
+import { backwardNow, forwardNow } from '../src/api/immediate.js';
 import type { AttentionTensor } from '../src/api/tensor.js';
 import { alibi, alibiSlopes } from '../src/mods/builtins.js';
 import { referenceBackward } from '../src/reference/backward.js';
@@ -216,6 +217,9 @@ describe("GPU tensors on the caller's device", () => {
     expect(e2.message).toMatch(/into.dk shares memory with into.dq/);
     const e3 = await errorOf(() => attn.backward(q!, saved, { into: { dv: overlapping } }));
     expect(e3.message).toMatch(/into.dv shares memory with v/);
+    // The synchronous path the framework adapters use checks the same, before it submits anything.
+    expect(() => forwardNow(attn, q!, k!, v, {}, { out: overlapping })).toThrow(/out shares memory with v/);
+    expect(() => backwardNow(attn, q!, saved, {}, { dq, dk: dq })).toThrow(/dq shares memory with dk/);
     [q!, k!, v, overlapping, beside, q1, dq].forEach((t) => t.destroy());
     shared.destroy();
   });

@@ -33,7 +33,7 @@ import type { KVCacheLike, KVCacheOptions, StreamingOptions } from './kv-cache-t
 import { StreamingKVCache } from './streaming-cache.js';
 import { hostData, type TensorData } from './host-data.js';
 import { type BackwardOptions, type CreateOptions, type ForwardOptions, type TensorOptions } from './options.js';
-import { AttentionTensor, operandStorages, sharesMemory, type TensorStorage } from './tensor.js';
+import { AttentionTensor, operandStorages, checkApart, type TensorStorage } from './tensor.js';
 import { PagedKVCache, type PagedKVCacheOptions } from './paged-cache.js';
 
 export interface ForwardResult {
@@ -233,10 +233,7 @@ export class Attention {
   kvCache(opts: KVCacheOptions): KVCache | StreamingKVCache;
   kvCache(opts: KVCacheOptions): KVCache | StreamingKVCache {
     checkLive(this.impl);
-    const o = checkKVCacheOptions(opts);
-    if (this.impl.kind === 'webgpu' && o.headDim % 4 !== 0) {
-      throw new AttentionInputError(`kvCache: the WebGPU kernels need a head dim that is a multiple of 4, got ${o.headDim}`);
-    }
+    const o = checkKVCacheOptions(opts); // a supported head dim, so a multiple of 4 as the kernels need
     const sizes = { batch: o.batch, heads: o.heads, headDim: o.headDim, dtype: o.dtype ?? 'f32' } as const;
     return o.streaming ? new StreamingKVCache(this.impl, sizes, o.streaming) : new KVCache(this.impl, sizes, o.capacity ?? DEFAULT_CAPACITY);
   }
@@ -254,11 +251,7 @@ export class Attention {
     return decodeOver(this, q, cache, opts);
   }
 
-  /**
-   * A tensor results go into: this instance's, shaped and laid out like `like`, and sharing no
-   * memory with `taken` (the call's inputs and other outputs: a kernel would read what it has
-   * already overwritten, and WebGPU refuses a buffer bound for reading and writing at once).
-   */
+  /** A tensor results go into: a live one of this instance's, shaped and laid out like `like`, and apart from `taken` (checkApart). */
   private intoTensor(t: AttentionTensor, name: string, like: AttentionTensor, taken: Readonly<Record<string, AttentionTensor>>): AttentionTensor {
     if (this.impl.kind !== 'webgpu') throw new AttentionInputError(`${name}: writing into a given tensor needs the WebGPU backend`);
     if (shapeToString(t.shape) !== shapeToString(like.shape) || t.layout !== like.layout || t.dtype !== like.dtype) {
@@ -266,10 +259,8 @@ export class Attention {
         `${name} must have shape ${shapeToString(like.shape)}, layout '${like.layout}' and dtype ${like.dtype}, got ${shapeToString(t.shape)} '${t.layout}' ${t.dtype}`,
       );
     }
-    for (const [other, x] of Object.entries(taken)) {
-      if (sharesMemory(t, x))
-        throw new AttentionInputError(`${name} shares memory with ${other}: results must go where no input or other output of the call lies`);
-    }
+    this.operands({ [name]: t });
+    checkApart(name, t, taken);
     return t;
   }
 

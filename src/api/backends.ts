@@ -19,7 +19,7 @@ import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js'
 import { stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
 import { bytesOf, fromHalf, type DType } from '../tensor/half.js';
 import type { HostData } from './host-data.js';
-import type { TensorOwner, TensorStorage } from './tensor.js';
+import { DESTROYED, type TensorOwner, type TensorStorage } from './tensor.js';
 
 /** The forward's tensors by name. */
 export interface ForwardTensors {
@@ -79,7 +79,7 @@ export interface Backend extends TensorOwner {
 
 /** Throws where `attn.destroy()` was called: nothing of an Attention works after it. */
 export function checkLive(b: Backend): void {
-  if (b.destroyed) throw new AttentionInputError('this Attention was destroyed (attn.destroy()); make a new one with createAttention()');
+  if (b.destroyed) throw new AttentionInputError(DESTROYED);
 }
 
 /** A GPU tensor as the runner binds it: the library's own buffer whole, a caller's as its range. */

@@ -14,7 +14,7 @@ import { WebGpuBackend } from './backends.js';
 import { backwardCall, forwardCall, type SavedTensors } from './call.js';
 import { checkBackwardOptions, checkForwardOptions } from './check-options.js';
 import type { BackwardOptions } from './options.js';
-import { AttentionTensor, operandStorages, type TensorStorage } from './tensor.js';
+import { AttentionTensor, checkApart, operandStorages, type TensorStorage } from './tensor.js';
 
 /** Options of the immediate calls: the ordinary ones without `into` (results go to the `into` argument). */
 export type ImmediateOptions = Omit<BackwardOptions, 'into' | 'tableGrads'>;
@@ -74,7 +74,10 @@ export function forwardNow(
   const lseShape = { batch: p.batch, heads: p.headsQ, seq: p.seqQ, headDim: 1 };
   if (into.out) checkInto(into.out, 'out', q);
   if (into.lse) checkInto(into.lse, 'lse', q, lseShape);
-  const r = backend.forwardNow(call, t, storages(backend, into));
+  const intoT = storages(backend, into);
+  if (into.out) checkApart('out', into.out, { q, k, v, lse: into.lse });
+  if (into.lse) checkApart('lse', into.lse, { q, k, v });
+  const r = backend.forwardNow(call, t, intoT);
   return {
     out: into.out ?? new AttentionTensor(backend, r.out, q.shape, q.layout, call.dtype),
     lse: into.lse ?? new AttentionTensor(backend, r.lse, lseShape, 'bhnd'),
@@ -107,7 +110,12 @@ export function backwardNow(
     ['dv', v],
   ] as const)
     if (into[name]) checkInto(into[name], name, like);
-  const r = backend.backwardNow(call, t, storages(backend, into));
+  const intoT = storages(backend, into);
+  const { dq, dk, dv } = into;
+  if (dq) checkApart('dq', dq, { dOut, q, k, v, out, lse, dk, dv });
+  if (dk) checkApart('dk', dk, { dOut, q, k, v, out, lse, dv });
+  if (dv) checkApart('dv', dv, { dOut, q, k, v, out, lse });
+  const r = backend.backwardNow(call, t, intoT);
   return {
     dq: into.dq ?? new AttentionTensor(backend, r.dq, q.shape, q.layout, call.dtype),
     dk: into.dk ?? new AttentionTensor(backend, r.dk, k.shape, k.layout, call.dtype),

@@ -8,7 +8,7 @@
  */
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
-import type { Backend } from './backends.js';
+import { checkLive, type Backend } from './backends.js';
 import { appendSource, CacheStore } from './cache-store.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
 import type { AttentionTensor } from './tensor.js';
@@ -79,6 +79,7 @@ export class KVCache implements KVCacheLike {
 
   /** The store; throws once the cache is destroyed. */
   private live(): CacheStore {
+    checkLive(this.impl);
     if (!this.#store) throw new AttentionInputError('this KV cache was destroyed');
     return this.#store;
   }

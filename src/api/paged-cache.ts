@@ -24,6 +24,7 @@ import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
 import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 import type { Attention } from './attention.js';
+import { checkLive } from './backends.js';
 import { appendArgs, perSequence } from './kv-cache.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
 import { PagePools } from './paged-pool.js';
@@ -110,6 +111,7 @@ export class PagedKVCache implements KVCacheLike {
 
   /** Ids of the live sequences, ascending. */
   sequences(): number[] {
+    checkLive(this.attn.impl);
     return [...this.seqs.keys()].sort((a, b) => a - b);
   }
 
@@ -130,6 +132,7 @@ export class PagedKVCache implements KVCacheLike {
 
   /** A new empty sequence; returns its id. */
   create(): number {
+    checkLive(this.attn.impl);
     const id = this.nextId++;
     this.seqs.set(id, { pages: [], length: 0 });
     return id;
@@ -273,6 +276,7 @@ export class PagedKVCache implements KVCacheLike {
   }
 
   private seq(id: number): Sequence {
+    checkLive(this.attn.impl);
     const s = this.seqs.get(id);
     if (!s) throw new AttentionInputError(`sequence ${String(id)} is not in this cache (never created, or freed)`);
     return s;

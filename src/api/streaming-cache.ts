@@ -19,7 +19,7 @@ import { slidingWindow } from '../mods/builtins.js';
 import type { Modifier } from '../mods/modifier.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
-import type { Backend } from './backends.js';
+import { checkLive, type Backend } from './backends.js';
 import { CacheStore } from './cache-store.js';
 import { appendArgs, perSequence, type CacheSizes } from './kv-cache.js';
 import type { AppendData, AppendOptions, CachePart, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
@@ -69,6 +69,7 @@ export class StreamingKVCache implements KVCacheLike {
   }
 
   private stores(): [CacheStore, CacheStore] {
+    checkLive(this.impl);
     if (!this.#sinkStore || !this.#ringStore) throw new AttentionInputError('this KV cache was destroyed');
     return [this.#sinkStore, this.#ringStore];
   }

@@ -29,7 +29,12 @@ export interface GpuBufferView {
 /** The part of a backend a tensor needs to read itself back. */
 export interface TensorOwner {
   readBack(storage: TensorStorage, count: number, dtype: DType): Promise<Float32Array>;
+  /** After attn.destroy(). */
+  readonly destroyed?: boolean;
 }
+
+/** What every use of an Attention after attn.destroy() throws (backends.ts checkLive). */
+export const DESTROYED = 'this Attention was destroyed (attn.destroy()); make a new one with createAttention()';
 
 /** A backend as a call's operands are checked against it (backends.ts). */
 interface OperandOwner extends TensorOwner {
@@ -93,6 +98,7 @@ export class AttentionTensor {
    * owned by this tensor (destroy() frees it); a wrapped caller's buffer stays the caller's.
    */
   get gpuBuffer(): GpuBufferView | undefined {
+    if (this.owner.destroyed) throw new AttentionInputError(DESTROYED);
     const s = this.storage();
     return s.kind === 'gpu' ? { buffer: s.buffer, byteOffset: s.offset, byteLength: numel(this.shape) * bytesOf(this.dtype) } : undefined;
   }
@@ -112,8 +118,20 @@ export class AttentionTensor {
   }
 }
 
+/**
+ * Refuses an output `t` whose bytes overlap one of `taken` (a call's inputs and other outputs):
+ * a kernel would read what it has already overwritten, and WebGPU refuses a buffer bound for
+ * reading and writing at once. Side-by-side ranges of one buffer are fine.
+ */
+export function checkApart(name: string, t: AttentionTensor, taken: Readonly<Record<string, AttentionTensor | undefined>>): void {
+  for (const [other, x] of Object.entries(taken)) {
+    if (x && sharesMemory(t, x))
+      throw new AttentionInputError(`${name} shares memory with ${other}: results must go where no input or other output of the call lies`);
+  }
+}
+
 /** Whether two tensors' bytes overlap (the same tensor, or ranges of one GPUBuffer that meet). */
-export function sharesMemory(a: AttentionTensor, b: AttentionTensor): boolean {
+function sharesMemory(a: AttentionTensor, b: AttentionTensor): boolean {
   if (a === b) return true;
   if (a.destroyed || b.destroyed) return false; // the operand checks say so, by name
   const [sa, sb] = [a.storage(), b.storage()];
