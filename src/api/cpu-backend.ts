@@ -29,6 +29,26 @@ function cpuWasmDefault(): boolean {
   return typeof process === 'undefined' || process.env?.WEBGPU_ATTENTION_CPU !== 'js';
 }
 
+/** What the forward and the backward kernels take alike from a call: its shape, Q, K, V and their layouts, scale, causal, positions, sinks. */
+function callArgs(c: AttentionCall | BackwardCall, t: ForwardTensors) {
+  return {
+    problem: c.problem,
+    q: hostData(t.q),
+    k: hostData(t.k),
+    v: hostData(t.v),
+    qLayout: c.q.layout,
+    kLayout: c.k.layout,
+    vLayout: c.v.layout,
+    scale: c.scale,
+    causal: c.causal,
+    positions: c.positions,
+    sinks: c.sinks,
+  };
+}
+
+/** A modifier as the workers rebuild it, from its IR and tables. */
+const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
+
 function hostData(s: TensorStorage): Float32Array {
   if (s.kind !== 'cpu') throw new Error('CPU backend given a GPU tensor');
   return s.data;
@@ -77,23 +97,8 @@ export class CpuBackend implements Backend {
     // The CPU's fused kernel is already the plain online softmax: 'basic' runs it too.
     // Paged K/V run on the JS kernel, inline (it reads rows through the page table).
     const kernel = this.wasm && c.algorithm !== 'naive' && !c.score && !c.mask && !c.pages ? await loadWasmKernel() : undefined;
-    const args = {
-      problem: c.problem,
-      q: hostData(t.q),
-      k: hostData(t.k),
-      v: hostData(t.v),
-      qLayout: c.q.layout,
-      kLayout: c.k.layout,
-      vLayout: c.v.layout,
-      scale: c.scale,
-      causal: c.causal,
-      positions: c.positions,
-      poison: this.poison,
-      sinks: c.sinks,
-      pages: c.pages,
-    };
+    const args = { ...callArgs(c, t), poison: this.poison, pages: c.pages };
     // Workers rebuild the modifiers from their IR; the kernel choice is the inline one, so results are bit-identical.
-    const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
     const shared =
       this.pool && c.algorithm !== 'naive' && !c.pages
         ? await parallelForward(this.pool, { ...args, score: wire(c.score), mask: wire(c.mask) }, !!kernel)
@@ -104,28 +109,12 @@ export class CpuBackend implements Backend {
   }
 
   async backward(c: BackwardCall, t: BackwardTensors): Promise<BackendGrads> {
-    const args = {
-      problem: c.problem,
-      q: hostData(t.q),
-      k: hostData(t.k),
-      v: hostData(t.v),
-      out: hostData(t.out),
-      dout: hostData(t.dout),
-      lse: hostData(t.lse),
-      qLayout: c.q.layout,
-      kLayout: c.k.layout,
-      vLayout: c.v.layout,
-      scale: c.scale,
-      causal: c.causal,
-      positions: c.positions,
-      sinks: c.sinks,
-    };
+    const args = { ...callArgs(c, t), out: hostData(t.out), dout: hostData(t.dout), lse: hostData(t.lse) };
     const tableTerms = c.tableGrads && c.score ? jsTableTerms(c.score) : undefined;
     // The forward's rule: modifiers stay on JS; so do inputs the kernel would treat differently (wasmBackwardFits).
     const kernel = this.wasm && !c.score && !c.mask ? await loadWasmKernel() : undefined;
     const wasm = kernel && wasmBackwardFits(args) ? kernel : undefined;
     // Table gradients sum over every head: those calls stay inline (see parallel-backward.ts).
-    const wire = (m?: Modifier) => m && { ir: m.ir, tables: m.tables };
     const gradScore = c.score && scoreGrad(c.score);
     const shared =
       this.pool && !tableTerms
