@@ -2,12 +2,12 @@
  * The subgroup decode kernel: the decode kernel's job (few query rows per K/V head over
  * many keys) with subgroups that never wait for each other. The barriers of decode.ts
  * keep a workgroup's warps in step (all load, then all compute), so memory idles while
- * they compute; here each subgroup of 32 lanes walks its own key range in chunks of 32
+ * they compute; here each subgroup of 32 lanes walks its own key range in chunks of 16
  * keys, with the online softmax in registers, and the only barrier comes after the loop,
  * where the workgroup's W subgroups merge their (max, sum, P·V) into one split-K part.
  * Subgroups of exactly 32 lanes, D = 128 (a lane owns one vec4 column of O).
  *
- *   S:  lane group g (4 lanes) takes keys g, g + 8, g + 16, g + 24 of the chunk, each lane a
+ *   S:  lane group g (4 lanes) takes keys g and g + 8 of the chunk, each lane a
  *       quarter of the row (neighbouring lanes neighbouring bytes); dots with Q (workgroup
  *       memory, in the log2 frame), summed by two XOR shuffles;
  *   P:  the chunk's row max by subgroupMax, the running sums rescaled, P = exp2(S − max);
@@ -29,10 +29,16 @@ import { paramStruct } from './params.js';
 import { declareBindings, MASKED, type KernelSpec } from './spec.js';
 import { IS_NAN, positionLets } from './wgsl-common.js';
 
-/** Lanes of a subgroup, keys of a chunk, and vec4 columns of a row (D = 128). */
+/** Lanes of a subgroup, and vec4 columns of a row (D = 128). */
 export const WARP = 32;
-/** Keys each lane group of the S phase takes per chunk (8 groups of 4 lanes). */
-const SLOTS = 4;
+/**
+ * Keys each lane group of the S phase takes per chunk (8 groups of 4 lanes). 2 (16-key chunks)
+ * ran 2–3% faster than 4 on the H200 and 1 ran 25% slower (docs/PERF.md): fewer registers
+ * against more softmax steps per key.
+ */
+const SLOTS = 2;
+/** Keys of a chunk. */
+const CHUNK = 8 * SLOTS;
 
 /** A subgroup decode pipeline: the decode config's rows and variant, and its subgroups per workgroup. */
 export interface WarpConfig extends Pick<DecodeConfig, 'seqQ' | 'pack' | 'causal' | 'half' | 'positionsAt' | 'pageSize'> {
@@ -170,10 +176,10 @@ ${g.each(SLOTS, (u) => `    s[${u * R + r}] = select(select(0.0, exp2(s[${u * R 
   );
 }
 
-/** The walk over this subgroup's keys [lo, hi) in chunks of WARP keys; `guarded`: see values(). */
+/** The walk over this subgroup's keys [lo, hi) in chunks of CHUNK keys; `guarded`: see values(). */
 function walk(g: DecodeGen, R: number, guarded: boolean): string {
-  return `  for (var base = lo; base < hi; base += ${WARP}u) {
-    let n = min(hi - base, ${WARP}u);
+  return `  for (var base = lo; base < hi; base += ${CHUNK}u) {
+    let n = min(hi - base, ${CHUNK}u);
 ${keyLoads(g)}
 ${scores(g, R)}
 ${probabilities(g, R)}
@@ -192,10 +198,10 @@ ${values(g, R, guarded)}
 function values(g: DecodeGen, R: number, guarded: boolean): string {
   const { each, io } = g;
   const add = (r: number) => (guarded ? `acc[${r}] += select(vec4<f32>(0.0), p * vv, p != 0.0);` : `acc[${r}] = fma(vec4<f32>(p), vv, acc[${r}]);`);
-  return `    var vr = array<${io.reg}, ${WARP}>();
-${each(WARP, (j) => `    if (${j}u < n) { vr[${j}] = v[${g.rowBase('v', `base + ${j}u`)} + lane]; }`)}
+  return `    var vr = array<${io.reg}, ${CHUNK}>();
+${each(CHUNK, (j) => `    if (${j}u < n) { vr[${j}] = v[${g.rowBase('v', `base + ${j}u`)} + lane]; }`)}
 ${each(
-  WARP,
+  CHUNK,
   (j) => `    if (${j}u < n) {
       let vv = ${io.load(`vr[${j}]`)};
 ${each(R, (r) => `      { let p = subgroupShuffle(s[${Math.floor(j / 8) * R + r}], ${(j % 8) * 4}u); ${add(r)} }`)}
