@@ -197,6 +197,14 @@ describe('cli bench --plot', () => {
 });
 
 describe('cli usage and other commands', () => {
+  it('without XDG_RUNTIME_DIR, the Vulkan loader does not complain about it (the CLI gives it a private folder)', () => {
+    const env = { ...process.env };
+    delete env.XDG_RUNTIME_DIR;
+    const r = spawnSync(process.execPath, [MAIN, 'info'], { cwd: ROOT, encoding: 'utf8', env, timeout: 240_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toContain('XDG_RUNTIME_DIR');
+  });
+
   it("--version prints package.json's version, read beside the built files (any cwd, an installed copy)", () => {
     const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
     for (const flag of ['--version', '-v']) {
@@ -252,7 +260,9 @@ describe('cli usage and other commands', () => {
       [['bench', '--json', '/proc/out.json'], '--json /proc/out.json: cannot be written'],
       [['bench', '--render', 'x.json', '--json', '/proc/out.json'], '--json /proc/out.json: cannot be written'],
       [['verify', '--seed', 'x'], "--seed takes an integer from 0 to 4294967295, got 'x'"],
-      [['verify', '--seed', '-1'], '--seed'],
+      [['verify', '--seed', '-1'], "--seed takes an integer from 0 to 4294967295, got '-1'"],
+      [['bench', '--seq', '-5'], "--seq takes positive integers separated by commas, got '-5'"],
+      [['bench', '--samples', '-3'], "--samples takes a positive integer, got '-3'"],
       [['verify', '--backend', 'gpu'], "--backend takes auto, webgpu, cpu, got 'gpu'"],
       [['bench', '--backend', 'gpu'], "--backend takes auto, webgpu, cpu, got 'gpu'"],
       [['info', '--backend', 'gpu'], "--backend takes auto, webgpu, cpu, got 'gpu'"],

@@ -22,10 +22,30 @@ export type Parsed<T extends Flags> = { [K in keyof T]?: T[K]['type'] extends 'b
 
 export function parse<T extends Flags>(argv: string[], options: T): Parsed<T> {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Parsed<T>;
+    return parseArgs({ args: negativesJoined(argv, options), options, allowPositionals: false, strict: true }).values as Parsed<T>;
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
+}
+
+/**
+ * A value flag followed by a negative number (`--seq -5`) takes it as its value, so the flag's
+ * own check says what it takes; parseArgs would call the pair ambiguous.
+ */
+function negativesJoined(argv: string[], options: Flags): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const valued = arg.startsWith('--') && !arg.includes('=') && options[arg.slice(2)]?.type === 'string';
+    if (valued && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 /** "256,1024" → [256, 1024]; every entry a positive integer written in decimal digits. */

@@ -5,6 +5,9 @@
  * failed, an error while running), 2 a usage error (caught before any device
  * opens; the message names the flag and the value).
  */
+import { mkdirSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { explainCommand } from './explain.js';
@@ -23,7 +26,24 @@ const COMMANDS: Record<CommandName, (argv: string[]) => Promise<number>> = {
 
 const HELP = ['--help', '-h'];
 
+/**
+ * Without XDG_RUNTIME_DIR (containers, CI, ssh sessions) the Vulkan loader's window-system
+ * probing prints "XDG_RUNTIME_DIR is invalid or not set" twice before the first adapter
+ * request, on every run. The CLI opens no windows: a private folder of its own quiets it.
+ */
+function quietRuntimeDir(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  try {
+    const dir = join(tmpdir(), `webgpu-attention-runtime-${userInfo().uid}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    // Only two lines of noise are at stake.
+  }
+}
+
 async function main(): Promise<number> {
+  quietRuntimeDir();
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === '--version' || cmd === '-v') {
     process.stdout.write(`${version()}\n`);
