@@ -10,7 +10,8 @@
  *   S:  lane group g (4 lanes) takes keys g and g + 8 of the chunk, each lane a
  *       quarter of the row (neighbouring lanes neighbouring bytes); dots with Q (workgroup
  *       memory, in the log2 frame), summed by two XOR shuffles;
- *   P:  the chunk's row max by subgroupMax, the running sums rescaled, P = exp2(S − max);
+ *   P:  the chunk's row max by three XOR shuffles (a lane group's 4 lanes agree already), the
+ *       running sums rescaled, P = exp2(S − max);
  *   PV: lane c loads column c of the chunk's V rows (one coalesced row per load) and takes
  *       each key's P by shuffle, added by fma straight into the running sums.
  *
@@ -71,6 +72,12 @@ ${declareBindings(bindings)}
 ${io.helpers}
 ${IS_NAN}
 ${FINITE4}
+// The max over the subgroup of a value its lane groups of 4 already agree on: 3 shuffles, not 5.
+fn groupsMax(x: f32) -> f32 {
+  var y = max(x, subgroupShuffleXor(x, 4u));
+  y = max(y, subgroupShuffleXor(y, 8u));
+  return max(y, subgroupShuffleXor(y, 16u));
+}
 ${paged ? pagedScope(cfg.pageSize!) : ''}
 
 var<workgroup> qs: array<vec4<f32>, ${R * WARP}>;
@@ -167,7 +174,7 @@ ${each(SLOTS, (u) =>
 function probabilities(g: DecodeGen, R: number): string {
   return g.each(
     R,
-    (r) => `    let max${r} = max(m[${r}], subgroupMax(mx[${r}]));
+    (r) => `    let max${r} = max(m[${r}], groupsMax(mx[${r}]));
     let alpha${r} = exp2(m[${r}] - max${r});
     m[${r}] = max${r};
 ${g.each(SLOTS, (u) => `    s[${u * R + r}] = select(select(0.0, exp2(s[${u * R + r}] - m[${r}]), s[${u * R + r}] > MASKED), params.nan, isNan(s[${u * R + r}]));`)}
