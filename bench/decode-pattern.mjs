@@ -1,7 +1,7 @@
 // Does the subgroup decode kernel's memory access pattern alone cost bandwidth? Read-only probes
 // over one f16 KV cache (K and V, [heads][keys][128] halves each), with the kernel's walk and none
-// of its arithmetic: each subgroup takes a range of keys in chunks of 32, loads a chunk's K (then
-// its V) into registers and folds them by XOR, as bench/dispatch-floor.mjs's read-only pass does.
+// of its arithmetic: each subgroup takes a range of keys in chunks of 32 (the kernel's chunks until
+// 16-key ones replaced them), loads a chunk's K (then its V) into registers and folds them by XOR, as bench/dispatch-floor.mjs's read-only pass does.
 //   k8:   K as the kernel reads it: 8-byte loads, lane group g (4 lanes) on keys g, g+8, g+16, g+24,
 //         each lane a quarter of the row (one load instruction: 8 keys × 32 bytes);
 //   k16:  the same with 16-byte loads (one load instruction: 8 keys × 64 bytes);
