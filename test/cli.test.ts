@@ -341,7 +341,18 @@ describe('cli usage and other commands', () => {
     expect(r.stdout).toMatch(/chosen backend: (webgpu|cpu)/);
     expect(r.stdout).toMatch(/dtypes: f32; (f16 values held in f32|f16 tier f16-(storage|shader))/);
     // No machine here offers subgroup matrices (SwiftShader, the CPU): said outright, not left to the feature list.
-    expect(r.stdout).toContain('arithmetic: f32 products and sums in the SIMT kernels; tensor cores: not offered or off here');
+    const gpu = r.stdout.includes('chosen backend: webgpu');
+    expect(r.stdout).toContain(
+      gpu ? 'arithmetic: f32 products and sums in the SIMT kernels; tensor cores: not offered or off here' : 'arithmetic: f32 products and sums on the CPU',
+    );
+  });
+
+  it('info --backend cpu names the CPU kernels, not GPU ones', () => {
+    const r = cli('info', '--backend', 'cpu');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('chosen backend: cpu (cpu WebAssembly SIMD, TypeScript for modifiers (tiled online softmax))');
+    expect(r.stdout).toContain('arithmetic: f32 products and sums on the CPU');
+    expect(r.stdout).not.toContain('SIMT');
   });
 
   it('explain prints the IO model per step and the totals', () => {

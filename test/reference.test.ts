@@ -4,7 +4,9 @@
  * Nq ≠ Nk, fully masked rows, GQA head mapping, precision and layout.
  */
 import { describe, expect, it } from 'vitest';
+import { referenceBackward } from '../src/reference/backward.js';
 import { causalVisible, referenceForward } from '../src/reference/forward.js';
+import { AttentionInputError } from '../src/tensor/errors.js';
 import { host, maxErr, permute, randomHost, rng, testSeed } from './helpers.js';
 
 const V4 = [
@@ -100,5 +102,30 @@ describe('reference forward', () => {
       expect(b.out, `seed ${seed}`).toEqual(a.out); // O is always bhnd
       expect(b.lse, `seed ${seed}`).toEqual(a.lse);
     }
+  });
+});
+
+describe('reference inputs', () => {
+  const good = host([1, 2, 3, 4], [1, 1, 1, 4]);
+  it.each<[string, () => unknown, string]>([
+    ['plain array data', () => referenceForward({ ...good, data: [1, 2, 3, 4] as never }, good, good), 'q .data must be a Float32Array or Float64Array'],
+    ['short data', () => referenceForward(good, { ...good, data: new Float32Array(3) }, good), 'k .data has 3 elements, but its shape [1, 1, 1, 4] needs 4'],
+    ['no shape', () => referenceForward(good, good, { ...good, shape: undefined as never }), 'v .shape must be { batch, heads, seq, headDim }'],
+    ['a bad layout', () => referenceForward({ ...good, layout: 'BHND' as never }, good, good), 'q .layout must be one of bhnd, bnhd'],
+    ['null', () => referenceForward(null as never, good, good), 'q must be a HostTensor'],
+    [
+      'heads',
+      () =>
+        referenceForward(
+          host([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [1, 3, 1, 4]),
+          host([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 1, 4]),
+          host([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 1, 4]),
+        ),
+      "q's 3 heads must be a multiple of k's 2",
+    ],
+    ['dout', () => referenceBackward(good, good, good, host([1, 2], [1, 1, 1, 2])), 'dout must have the shape of q'],
+  ])('%s is an AttentionInputError naming the tensor', (_name, call, text) => {
+    expect(call).toThrow(AttentionInputError);
+    expect(call).toThrow(text);
   });
 });

@@ -7,7 +7,7 @@
  * The paged cache's pools (paged-pool.ts) are written through the same runs.
  */
 import { copyRuns, whenDone, writeRuns, type ByteRun } from '../runtime/copies.js';
-import { AttentionInputError } from '../tensor/errors.js';
+import { AttentionInputError, AttentionLimitError } from '../tensor/errors.js';
 import { bytesOf, fromHalf, roundToHalf, toHalf, type DType } from '../tensor/half.js';
 import { rowOffset, stridesOf, type Layout, type Shape4, type Strides } from '../tensor/shape.js';
 import { checkLive, WebGpuBackend, type Backend } from './backends.js';
@@ -44,12 +44,17 @@ export interface AppendSource {
  * once. A tensor must belong to the same Attention; on WebGPU it must have the cache's dtype
  * (it is copied on the device, with no conversion).
  */
-export function appendSource(impl: Backend, data: AppendData, name: string, like: Shape4, dtype: DType, layout: Layout = 'bhnd'): AppendSource {
+export function appendSource(impl: Backend, data: AppendData, name: string, like: Shape4, dtype: DType, layout?: Layout): AppendSource {
   checkLive(impl);
   const { batch: B, heads: H, headDim: D } = like;
   const rowElems = B * H * D;
   if (data instanceof AttentionTensor) {
     if (data.owner !== impl) throw new AttentionInputError(`${name} belongs to another Attention instance (or device)`);
+    if (layout !== undefined && layout !== data.layout) {
+      throw new AttentionInputError(
+        `append() options: layout '${layout}' is for host data, but ${name} is a tensor in '${data.layout}' (its own layout is used; leave layout out)`,
+      );
+    }
     const s = data.shape;
     if (s.batch !== B || s.heads !== H || s.headDim !== D) {
       throw new AttentionInputError(`${name} must be [${B}, ${H}, N, ${D}] (the cache's batch, heads, head dim), got [${data.dims.join(', ')}]`);
@@ -66,7 +71,7 @@ export function appendSource(impl: Backend, data: AppendData, name: string, like
   if (!Number.isInteger(seq) || seq < 1) {
     throw new AttentionInputError(`${name} has ${h.length} elements, not a whole number ≥ 1 of tokens of [${B}, ${H}, N, ${D}] (${rowElems} each)`);
   }
-  const strides = stridesOf({ ...like, seq }, layout);
+  const strides = stridesOf({ ...like, seq }, layout ?? 'bhnd');
   let host: Float32Array | Uint16Array;
   if (impl.kind === 'webgpu' && dtype === 'f16') host = h.dtype === 'f16' ? h.bits : toHalf(h.values);
   else {
@@ -129,6 +134,8 @@ export class CacheStore {
   readonly v: AttentionTensor;
   readonly shape: Shape4;
   private readonly strides: Strides;
+  #holds = 0;
+  #doomed = false;
 
   constructor(
     private readonly impl: Backend,
@@ -149,7 +156,12 @@ export class CacheStore {
       // Zero-filled by WebGPU: slots never written hold zeros, not garbage.
       return { kind: 'gpu', buffer: this.impl.runner.buffers.storage(count * bytesOf(this.dtype), label), offset: 0, owned: true };
     }
-    return { kind: 'cpu', data: new Float32Array(count) };
+    try {
+      return { kind: 'cpu', data: new Float32Array(count) };
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      throw new AttentionLimitError(`${label} needs ${count} f32 values (${count * 4} bytes), more than this JavaScript engine allocates in one array`);
+    }
   }
 
   /**
@@ -174,7 +186,27 @@ export class CacheStore {
   }
 
   /** Frees the memory once the work already submitted (which may read it) is done. */
+  /**
+   * Keeps the buffers alive for a call that has read this store but not yet submitted its work
+   * (a decode not awaited before an append that grows the cache); the returned function lets go.
+   */
+  hold(): () => void {
+    this.#holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.#holds === 0 && this.#doomed) this.release();
+    };
+  }
+
+  /** Frees the buffers once no call holds them and the device has finished the work already submitted. */
   destroy(): void {
+    this.#doomed = true;
+    if (this.#holds === 0) this.release();
+  }
+
+  private release(): void {
     for (const t of [this.k, this.v]) {
       if (this.impl instanceof WebGpuBackend) whenDone(this.impl.runner, () => t.destroy());
       else t.destroy();

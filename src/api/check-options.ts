@@ -18,7 +18,9 @@ import { MAX_POSITION } from '../mods/positions.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import { LAYOUTS, SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 import { AttentionTensor } from './tensor.js';
-import type { KVCacheOptions } from './kv-cache-types.js';
+import type { DecodeOptions } from './decode.js';
+import type { AppendOptions, KVCacheOptions } from './kv-cache-types.js';
+import type { PagedKVCacheOptions } from './paged-cache.js';
 import { checkPagesOption } from './paged-call.js';
 import type { BackwardOptions, CreateOptions, ForwardOptions, TensorOptions } from './options.js';
 import { ALGORITHMS } from './options.js';
@@ -288,6 +290,54 @@ export function checkKVCacheOptions(opts: unknown): KVCacheOptions {
   if (o.streaming && o.capacity !== undefined)
     fail('kvCache() options: a streaming cache has a fixed size (sinks + window + maxChunk − 1); leave out capacity');
   return o as unknown as KVCacheOptions;
+}
+
+/** A count for every sequence, or one for all (append() checks the entries against the batch and data). */
+const counts: Rule = (v, name) =>
+  typeof v === 'number' || Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    ? v
+    : fail(`${name} must be a number or an array with one number per sequence, got ${show(v)}`);
+
+const APPEND_RULES: Readonly<Record<keyof AppendOptions, Rule>> = { counts, layout: oneOf(LAYOUTS) };
+
+/** Checks append()'s options (every cache kind); validated and frozen. */
+export function checkAppendOptions(opts: unknown): AppendOptions {
+  return checkObject(opts, APPEND_RULES, 'append() options') as AppendOptions;
+}
+
+/** Options decode() sets itself, from the cache. */
+const SET_BY_DECODE = ['causal', 'queryOffset', 'keyOffset', 'into', 'pages'] as const;
+
+const DECODE_RULES: Readonly<Record<keyof DecodeOptions, Rule>> = (() => {
+  const rules: Record<string, Rule> = { ...FORWARD_RULES, counts };
+  for (const key of SET_BY_DECODE) delete rules[key];
+  return rules as Record<keyof DecodeOptions, Rule>;
+})();
+
+/** Checks attn.decode()'s options (forward()'s less what the cache sets, plus counts); validated and frozen. */
+export function checkDecodeOptions(opts: unknown): DecodeOptions {
+  if (isPlainObject(opts)) {
+    for (const key of SET_BY_DECODE) if (key in opts) fail(`decode() sets ${key} itself (from the cache); leave it out`);
+  }
+  return checkObject(opts, DECODE_RULES, 'decode() options') as DecodeOptions;
+}
+
+const PAGED_RULES: Readonly<Record<keyof PagedKVCacheOptions, Rule>> = {
+  batch: nonNegativeInt,
+  heads: positiveInt,
+  headDim,
+  pageSize: positiveInt,
+  numPages: positiveInt,
+  dtype,
+};
+
+/** Checks attn.pagedKVCache()'s options (heads, headDim, pageSize, numPages required); validated and frozen. */
+export function checkPagedKVCacheOptions(opts: unknown): PagedKVCacheOptions {
+  const o = checkObject(opts, PAGED_RULES, 'pagedKVCache() options');
+  for (const k of ['heads', 'headDim', 'pageSize', 'numPages']) {
+    if (o[k] === undefined) fail(`pagedKVCache() options: ${k} is missing (it needs heads, headDim, pageSize, numPages)`);
+  }
+  return o as unknown as PagedKVCacheOptions;
 }
 
 /** Checks createAttention()'s options; returns them validated and frozen. */

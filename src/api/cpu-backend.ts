@@ -22,7 +22,11 @@ import type { HostData } from './host-data.js';
 import type { TensorStorage } from './tensor.js';
 import { checkLive, type Backend, type BackendGrads, type BackwardTensors, type ForwardTensors, type PartTensors } from './backends.js';
 
-export const CPU_ADAPTER: AdapterSummary = { backend: 'cpu', vendor: 'cpu', device: 'TypeScript (tiled online softmax)' };
+/** The CPU backend as `attn.adapter` describes it: which kernels run (wasm: the WebAssembly SIMD ones where the engine has them). */
+function cpuAdapter(wasm: boolean): AdapterSummary {
+  const kernels = wasm ? 'WebAssembly SIMD, TypeScript for modifiers' : 'TypeScript';
+  return { backend: 'cpu', vendor: 'cpu', device: `${kernels} (tiled online softmax)` };
+}
 
 /** Whether the CPU backend uses the wasm kernel by default: yes, unless env WEBGPU_ATTENTION_CPU=js. */
 function cpuWasmDefault(): boolean {
@@ -56,7 +60,7 @@ function hostData(s: TensorStorage): Float32Array {
 
 export class CpuBackend implements Backend {
   readonly kind = 'cpu';
-  readonly adapter = CPU_ADAPTER;
+  readonly adapter: AdapterSummary;
 
   /**
    * @param poison fill outputs with NaN before each run (testing)
@@ -72,6 +76,7 @@ export class CpuBackend implements Backend {
     threads?: number,
   ) {
     this.pool = threads === 0 || threads === 1 ? undefined : new CpuPool(threads);
+    this.adapter = cpuAdapter(wasm);
   }
 
   /** Workers for the fused forward and the backward, started on first use; undefined: inline only. */

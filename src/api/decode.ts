@@ -12,6 +12,7 @@
 import { and } from '../mods/modifier.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import type { Attention, ForwardResult } from './attention.js';
+import { checkDecodeOptions } from './check-options.js';
 import { perSequence } from './kv-cache.js';
 import type { KVCacheLike } from './kv-cache-types.js';
 import type { ForwardOptions } from './options.js';
@@ -22,13 +23,10 @@ export interface DecodeOptions extends Omit<ForwardOptions, 'causal' | 'queryOff
   /**
    * Rows of q that are real per sequence: one number for all, or one each (ragged). Sequence b's
    * rows 0 … counts[b] − 1 are its newest counts[b] tokens (the last append's); later rows are
-   * padding, their output unspecified. Default: q's row count Nq.
+   * padding, their output unspecified (NaN or zeros by backend). Default: q's row count Nq.
    */
   readonly counts?: number | readonly number[];
 }
-
-/** Options decode() sets itself. */
-const SET_BY_DECODE = ['causal', 'queryOffset', 'keyOffset', 'into', 'pages'] as const;
 
 /** Whether `x` is a KV cache (attn.kvCache(), or any implementation of KVCacheLike). */
 function isCache(x: unknown): x is KVCacheLike {
@@ -36,14 +34,10 @@ function isCache(x: unknown): x is KVCacheLike {
 }
 
 /** See Attention.decode. */
-export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVCacheLike, opts: DecodeOptions = {}): Promise<ForwardResult> {
+export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVCacheLike, options?: DecodeOptions): Promise<ForwardResult> {
   if (!(q instanceof AttentionTensor)) throw new AttentionInputError('decode: q must be a tensor made by attn.tensor()');
   if (!isCache(cache)) throw new AttentionInputError('decode: cache must come from attn.kvCache() or attn.pagedKVCache()');
-  if (typeof opts !== 'object' || opts === null) throw new AttentionInputError('decode() options must be a plain object or undefined');
-  for (const key of SET_BY_DECODE) {
-    if (key in opts) throw new AttentionInputError(`decode() sets ${key} itself (from the cache); leave it out`);
-  }
-  const { counts: countsOpt, ...rest } = opts;
+  const { counts: countsOpt, ...rest } = checkDecodeOptions(options);
   const { batch, heads, seq: nq, headDim } = q.shape;
   if (batch !== cache.batch || headDim !== cache.headDim || heads % cache.heads !== 0) {
     throw new AttentionInputError(
@@ -57,7 +51,7 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
     if (n > lengths[b]!) throw new AttentionInputError(`decode: counts[${b}] is ${n}, but sequence ${b} holds ${lengths[b]} tokens: append them first`);
   });
   const queryOffset = counts.map((n, b) => lengths[b]! - n);
-  const { parts } = cache.readPlan(queryOffset, nq);
+  const { parts, release } = cache.readPlan(queryOffset, nq);
   const many = parts.length > 1;
   const results: ForwardResult[] = [];
   try {
@@ -82,6 +76,7 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
     merged.lse.destroy();
     return { out: merged.out };
   } finally {
+    release?.();
     if (many) for (const r of results) [r.out, r.lse].forEach((t) => t?.destroy());
   }
 }

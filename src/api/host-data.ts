@@ -36,7 +36,7 @@ export function hostData(data: unknown, dtype: DType | undefined): HostData & { 
   } else {
     const what = data === null ? 'null' : ArrayBuffer.isView(data) ? (data.constructor?.name ?? 'a typed array') : typeof data;
     throw new AttentionInputError(
-      `tensor data must be a Float32Array, a Uint16Array of f16 bits, a Float16Array, an array of numbers or a GPUBuffer, got ${what}`,
+      `tensor data must be a Float32Array, a Float64Array, a Uint16Array of f16 bits, a Float16Array, an array of numbers or a GPUBuffer, got ${what}`,
     );
   }
   if (want === 'f16') return { dtype: 'f16', bits: toHalf(values), length: values.length };

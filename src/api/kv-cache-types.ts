@@ -113,4 +113,6 @@ export interface CachePart {
 /** The parts attention runs over; more than one are merged exactly with combine. */
 export interface CacheReadPlan {
   readonly parts: readonly CachePart[];
+  /** Called once the reading call has submitted its work: until then the parts' buffers stay alive even if the cache grows. */
+  readonly release?: () => void;
 }

@@ -9,6 +9,7 @@
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
 import { checkLive, type Backend } from './backends.js';
+import { checkAppendOptions } from './check-options.js';
 import { appendSource, CacheStore } from './cache-store.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
 import type { AttentionTensor } from './tensor.js';
@@ -31,7 +32,8 @@ export function perSequence(v: number | readonly number[], batch: number, name: 
 }
 
 /** What append() works from: K and V checked and converted, and the count per sequence. */
-export function appendArgs(impl: Backend, cache: CacheSizes, k: AppendData, v: AppendData, opts: AppendOptions = {}) {
+export function appendArgs(impl: Backend, cache: CacheSizes, k: AppendData, v: AppendData, options?: AppendOptions) {
+  const opts = checkAppendOptions(options);
   const like = { batch: cache.batch, heads: cache.heads, seq: 1, headDim: cache.headDim };
   const ks = appendSource(impl, k, 'k', like, cache.dtype, opts.layout);
   const vs = appendSource(impl, v, 'v', like, cache.dtype, opts.layout);
@@ -86,6 +88,7 @@ export class KVCache implements KVCacheLike {
 
   /** Tokens each sequence holds. */
   get lengths(): readonly number[] {
+    this.live();
     return Object.freeze([...this.#lengths]);
   }
 
@@ -154,6 +157,6 @@ export class KVCache implements KVCacheLike {
   /** @internal One part: the whole buffers, key slot j at position j. */
   readPlan(): CacheReadPlan {
     const { k, v } = this.store;
-    return { parts: [{ k, v, keyOffset: Array<number>(this.batch).fill(0), sinks: true }] };
+    return { parts: [{ k, v, keyOffset: Array<number>(this.batch).fill(0), sinks: true }], release: this.store.hold() };
   }
 }

@@ -22,9 +22,9 @@
  */
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
-import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 import type { Attention } from './attention.js';
 import { checkLive } from './backends.js';
+import { checkPagedKVCacheOptions } from './check-options.js';
 import { appendArgs, perSequence } from './kv-cache.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
 import { PagePools } from './paged-pool.js';
@@ -66,52 +66,43 @@ export class PagedKVCache implements KVCacheLike {
   private readonly freeList: number[];
   private readonly seqs = new Map<number, Sequence>();
   private nextId = 0;
+  #destroyed = false;
 
   /** @internal Use attn.pagedKVCache(). */
   constructor(
     private readonly attn: Attention,
     opts: PagedKVCacheOptions,
   ) {
-    const o = opts ?? ({} as PagedKVCacheOptions);
-    const int = (name: string, v: unknown, min: number) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-        throw new AttentionInputError(`pagedKVCache: ${name} must be an integer ≥ ${min}, got ${String(v)}`);
-      return v;
-    };
-    this.heads = int('heads', o.heads, 1);
-    this.headDim = int('headDim', o.headDim, 4);
-    if (!SUPPORTED_HEAD_DIMS.includes(this.headDim)) {
-      throw new AttentionInputError(`pagedKVCache: headDim must be one of the supported head dims ${SUPPORTED_HEAD_DIMS.join(', ')}, got ${this.headDim}`);
-    }
-    this.pageSize = int('pageSize', o.pageSize, 1);
-    this.numPages = int('numPages', o.numPages, 1);
-    if (o.dtype !== undefined && o.dtype !== 'f32' && o.dtype !== 'f16')
-      throw new AttentionInputError(`pagedKVCache: dtype must be 'f32' or 'f16', got ${String(o.dtype)}`);
+    const o = checkPagedKVCacheOptions(opts);
+    ({ heads: this.heads, headDim: this.headDim, pageSize: this.pageSize, numPages: this.numPages } = o);
     this.dtype = o.dtype ?? 'f32';
     this.pools = new PagePools(attn, this.numPages, this.heads, this.pageSize, this.headDim, this.dtype);
     this.refs = new Int32Array(this.numPages);
     this.freeList = Array.from({ length: this.numPages }, (_, i) => this.numPages - 1 - i);
-    for (let i = 0; i < int('batch', o.batch ?? 0, 0); i++) this.create();
+    for (let i = 0; i < (o.batch ?? 0); i++) this.create();
   }
 
   /** The K page pool [numPages, Hkv, pageSize, D] ('bhnd'), as forward()'s `pages` option reads it. */
   get k(): AttentionTensor {
+    this.live();
     return this.pools.k;
   }
 
   /** The V page pool, shaped like k. */
   get v(): AttentionTensor {
+    this.live();
     return this.pools.v;
   }
 
   /** Pages no sequence points at. */
   get freePages(): number {
+    this.live();
     return this.freeList.length;
   }
 
   /** Ids of the live sequences, ascending. */
   sequences(): number[] {
-    checkLive(this.attn.impl);
+    this.live();
     return [...this.seqs.keys()].sort((a, b) => a - b);
   }
 
@@ -127,12 +118,13 @@ export class PagedKVCache implements KVCacheLike {
 
   /** How many sequences point at `page`. */
   refCount(page: number): number {
+    this.live();
     return this.refs[page] ?? 0;
   }
 
   /** A new empty sequence; returns its id. */
   create(): number {
-    checkLive(this.attn.impl);
+    this.live();
     const id = this.nextId++;
     this.seqs.set(id, { pages: [], length: 0 });
     return id;
@@ -140,6 +132,7 @@ export class PagedKVCache implements KVCacheLike {
 
   /** Live sequences: the batch of append, truncate, decode (entry b is sequences()[b]). */
   get batch(): number {
+    this.live();
     return this.seqs.size;
   }
 
@@ -269,14 +262,22 @@ export class PagedKVCache implements KVCacheLike {
     return id;
   }
 
-  /** Releases the pools. */
+  /** Releases the pools; every later use of the cache throws. Calling it again does nothing. */
   destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
     this.pools.destroy();
     this.seqs.clear();
   }
 
-  private seq(id: number): Sequence {
+  /** Throws once the Attention or this cache is destroyed. */
+  private live(): void {
     checkLive(this.attn.impl);
+    if (this.#destroyed) throw new AttentionInputError('this paged KV cache was destroyed');
+  }
+
+  private seq(id: number): Sequence {
+    this.live();
     const s = this.seqs.get(id);
     if (!s) throw new AttentionInputError(`sequence ${String(id)} is not in this cache (never created, or freed)`);
     return s;

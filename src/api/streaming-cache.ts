@@ -76,6 +76,7 @@ export class StreamingKVCache implements KVCacheLike {
 
   /** Tokens each sequence has seen (its logical length; only sinks + ring of them are kept). */
   get lengths(): readonly number[] {
+    this.stores();
     return Object.freeze([...this.#lengths]);
   }
 

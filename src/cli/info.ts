@@ -25,7 +25,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
     tiers.tensorCores === 'none'
       ? 'not offered or off here'
       : `${tiers.tensorCores} subgroup matrices for f16 forwards without modifiers (S and P·V; softmax in f32)`;
-  console.log(`  arithmetic: f32 products and sums in the SIMT kernels; tensor cores: ${tc} (docs/tensor-cores.md; f16 tiers: docs/PERF.md)`);
+  if (attn.backend === 'cpu') console.log('  arithmetic: f32 products and sums on the CPU, spread over worker threads for long calls (no GPU)');
+  else console.log(`  arithmetic: f32 products and sums in the SIMT kernels; tensor cores: ${tc} (docs/tensor-cores.md; f16 tiers: docs/PERF.md)`);
   const tiles = describeTiles(attn);
   if (tiles) console.log(`  ${tiles}`);
   if (attn.fallbackReason) console.log(`  why not WebGPU: ${attn.fallbackReason}`);

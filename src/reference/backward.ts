@@ -19,6 +19,8 @@ import { scatterTableGrads, type JsTableTerm } from '../mods/grad.js';
 import { rowOffset, stridesOf, type Strides } from '../tensor/shape.js';
 import { resolvePositions } from '../mods/positions.js';
 import type { HostTensor, ReferenceOptions } from './forward.js';
+import { checkReferenceInputs } from './check.js';
+import { AttentionInputError } from '../tensor/errors.js';
 
 export interface ReferenceBackwardOptions extends ReferenceOptions {
   /** d score / d z of the score modifier (required with `score`). */
@@ -47,9 +49,10 @@ export interface ReferenceGrads {
 }
 
 export function referenceBackward(q: HostTensor, k: HostTensor, v: HostTensor, dout: HostTensor, opts: ReferenceBackwardOptions = {}): ReferenceGrads {
+  checkReferenceInputs(q, k, v, dout);
   const { batch: B, heads: Hq, seq: Nq, headDim: D } = q.shape;
   const { heads: Hkv, seq: Nk } = k.shape;
-  if (opts.score && !opts.scoreGrad) throw new Error('referenceBackward: a score modifier needs its derivative (scoreGrad)');
+  if (opts.score && !opts.scoreGrad) throw new AttentionInputError('referenceBackward: a score modifier needs its derivative (scoreGrad)');
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const group = Hq / Hkv;
   const [qs, ks, vs, os]: Strides[] = [q, k, v, dout].map((t) => stridesOf(t.shape, t.layout));

@@ -28,6 +28,7 @@
  * accuracy baseline): f32 arithmetic, but S, the normalised P and O stored in f16.
  */
 import { roundHalf } from '../tensor/half.js';
+import { checkReferenceInputs } from './check.js';
 import type { MaskFn, ScoreFn } from '../mods/emit-js.js';
 import { resolvePositions, type OffsetOption } from '../mods/positions.js';
 import { rowOffset, stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
@@ -76,6 +77,7 @@ export function causalVisible(i: number, j: number, seqQ: number, seqK: number):
 }
 
 export function referenceForward(q: HostTensor, k: HostTensor, v: HostTensor, opts: ReferenceOptions = {}): ReferenceResult {
+  checkReferenceInputs(q, k, v);
   const { batch: B, heads: Hq, seq: Nq, headDim: D } = q.shape;
   const { heads: Hkv, seq: Nk } = k.shape;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
