@@ -10,8 +10,8 @@
  *   S:  lane group g (4 lanes) takes keys g and g + 8 of the chunk, each lane a
  *       quarter of the row (neighbouring lanes neighbouring bytes); dots with Q (workgroup
  *       memory, in the log2 frame), summed by two XOR shuffles;
- *   P:  the chunk's row max by three XOR shuffles (a lane group's 4 lanes agree already), the
- *       running sums rescaled, P = exp2(S − max);
+ *   P:  P = exp2(S − max) against the running max, which moves (by three XOR shuffles, the
+ *       sums rescaled) only when a chunk's scores rise 8 above it: one vote a chunk otherwise;
  *   PV: lane c loads column c of the chunk's V rows (one coalesced row per load) and takes
  *       each key's P by shuffle, added by fma straight into the running sums.
  *
@@ -40,6 +40,13 @@ export const WARP = 32;
 const SLOTS = 2;
 /** Keys of a chunk. */
 const CHUNK = 8 * SLOTS;
+/**
+ * How far (log2 units) a chunk's scores may rise above the running max before the max moves and
+ * the sums are rescaled: below it, P = exp2(S − max) ≤ 2^8 and nothing is rescaled, and one
+ * subgroup vote replaces the max's shuffles on the chunk's critical path (FlashAttention-4's lazy
+ * rescaling). Exact either way: every term uses the same max.
+ */
+const LAZY_RESCALE = '8.0';
 
 /** A subgroup decode pipeline: the decode config's rows and variant, and its subgroups per workgroup. */
 export interface WarpConfig extends Pick<DecodeConfig, 'seqQ' | 'pack' | 'causal' | 'half' | 'positionsAt' | 'pageSize'> {
@@ -67,6 +74,7 @@ const D4 = ${WARP}u;
 const R = ${R}u;
 const W = ${cfg.subgroups}u;
 const MASKED = ${MASKED};
+const LAZY = ${LAZY_RESCALE};
 
 ${declareBindings(bindings)}
 ${io.helpers}
@@ -167,20 +175,30 @@ ${each(SLOTS, (u) =>
 }
 
 /**
- * The chunk's P in place of its scores: the new row max (a NaN score's row is NaN from here
- * on, as in decode.ts), the running sums rescaled to it (a factor that underflowed to 0 drops
- * them whole, inf or not), P = exp2(S − max); masked keys 0.
+ * The chunk's P in place of its scores, P = exp2(S − max), masked keys 0 and NaN scores NaN.
+ * Where any row's chunk max passed the running max by LAZY_RESCALE, the max moves first (to the
+ * subgroup's, by groupsMax) and the running sums are rescaled to it (a factor that underflowed to
+ * 0 drops them whole, inf or not).
  */
 function probabilities(g: DecodeGen, R: number): string {
-  return g.each(
-    R,
-    (r) => `    let max${r} = max(m[${r}], groupsMax(mx[${r}]));
-    let alpha${r} = exp2(m[${r}] - max${r});
-    m[${r}] = max${r};
-${g.each(SLOTS, (u) => `    s[${u * R + r}] = select(select(0.0, exp2(s[${u * R + r}] - m[${r}]), s[${u * R + r}] > MASKED), params.nan, isNan(s[${u * R + r}]));`)}
-    ls[${r}] = ls[${r}] * alpha${r} + ${g.each(SLOTS, (u) => `s[${u * R + r}]`, ' + ')};
-    acc[${r}] = select(vec4<f32>(0.0), acc[${r}] * alpha${r}, alpha${r} != 0.0);`,
-  );
+  const { each } = g;
+  return `    if (subgroupAny(${each(R, (r) => `mx[${r}] > m[${r}] + LAZY`, ' || ')})) {
+${each(
+  R,
+  (r) => `      let max${r} = max(m[${r}], groupsMax(mx[${r}]));
+      let alpha${r} = exp2(m[${r}] - max${r});
+      m[${r}] = max${r};
+      ls[${r}] *= alpha${r};
+      acc[${r}] = select(vec4<f32>(0.0), acc[${r}] * alpha${r}, alpha${r} != 0.0);`,
+)}
+    }
+${each(
+  R,
+  (
+    r,
+  ) => `${each(SLOTS, (u) => `    s[${u * R + r}] = select(select(0.0, exp2(s[${u * R + r}] - m[${r}]), s[${u * R + r}] > MASKED), params.nan, isNan(s[${u * R + r}]));`)}
+    ls[${r}] += ${each(SLOTS, (u) => `s[${u * R + r}]`, ' + ')};`,
+)}`;
 }
 
 /** The walk over this subgroup's keys [lo, hi) in chunks of CHUNK keys; `guarded`: see values(). */
