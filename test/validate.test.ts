@@ -134,7 +134,12 @@ describe('variants and dtype', () => {
       '4 query heads',
       'indices 0 … 3',
     );
-    await expectInputError(() => attn.forward(...qkv(2, 8), { mask: documentMask([0, 0, 1, 1]) }), "table 'doc' has 4 entries", 'indices 0 … 7');
+    await expectInputError(
+      () => attn.forward(...qkv(2, 8), { mask: documentMask([0, 0, 1, 1]) }),
+      "table 'doc' has 4 entries",
+      'indices 0 … 7',
+      'clamp the index (.max(0).min(3))',
+    );
     await expectInputError(() => attn.forward(...qkv(2, 8), { mask: documentMask([0, 0, 1, 1, 1, 1], 3) }), "table 'doc' has 6 entries", 'indices 0 … 7');
     await expectInputError(
       () => attn.forward(t([2, 1, 8, 32]), t([2, 1, 8, 32]), t([2, 1, 8, 32]), { mask: keyPadding([3]) }),

@@ -11,7 +11,7 @@ import { acquireDevice, wrapDevice, type AcquiredDevice, type AdapterSummary } f
 import { WebGpuRunner } from '../runtime/runner.js';
 import { loadTuned } from '../runtime/tuning.js';
 import { selfTest } from '../runtime/probe.js';
-import { BlockMask, blockMaskOnCpu, type BlockMaskShape } from '../mods/blockmask.js';
+import { BlockMask, blockMaskOnCpu, blockMaskPositions, type BlockMaskShape } from '../mods/blockmask.js';
 import type { Modifier } from '../mods/modifier.js';
 import { tableName } from '../mods/grad.js';
 import { CPU_TILE } from '../cpu/forward.js';
@@ -272,7 +272,9 @@ export class Attention {
   /**
    * The block mask of `mask` at this backend's tile size: which (Q tile, K/V tile) pairs
    * are empty, partial or full (computed on the GPU, where forward() computes and caches
-   * the same one). `toString()` draws it.
+   * the same one). Rows and keys sit at forward()'s positions: by default the queries are the
+   * last seqQ of seqK positions; `queryOffset` and `keyOffset` move them as in forward().
+   * `toString()` draws it.
    */
   async blockMask(mask: Modifier, shape: BlockMaskShape & { readonly headDim?: number }): Promise<BlockMask> {
     checkLive(this.impl);
@@ -284,9 +286,10 @@ export class Attention {
     if (!(this.impl instanceof WebGpuBackend)) return blockMaskOnCpu(mask, shape, CPU_TILE.rows, CPU_TILE.keys);
     const runner = this.impl.runner;
     const { br, bc } = tileRows(forwardTile(runner.caps, shape.headDim ?? 64, false, shape.seqQ));
+    const problem = { batch: shape.batch, headsQ: shape.heads, headsKv: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK, headDim: shape.headDim ?? 64 };
     const { program, dims } = blockMaskProgram(
       mask,
-      lowerVariant({ mask }),
+      lowerVariant({ mask, problem, positions: blockMaskPositions(shape) }),
       { batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK },
       br,
       bc,

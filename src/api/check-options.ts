@@ -364,7 +364,12 @@ export function checkTensorOptions(opts: unknown): TensorOptions {
 export function checkBlockMaskArgs(mask: unknown, shape: unknown): void {
   checkModifier(mask, 'mask', 'blockMask: mask');
   const size: Rule = (v, name) => positiveInt(v, `blockMask: ${name}`);
-  const s = checkObject(shape, { batch: size, heads: size, seqQ: size, seqK: size, headDim: size }, 'blockMask shape');
+  const rules = { batch: size, heads: size, seqQ: size, seqK: size, headDim: size, queryOffset: offset, keyOffset: offset };
+  const s = checkObject(shape, rules, 'blockMask shape');
   if (shape === undefined) fail('blockMask needs a shape { batch, heads, seqQ, seqK }');
   for (const k of ['batch', 'heads', 'seqQ', 'seqK']) if (s[k] === undefined) fail(`blockMask: shape.${k} is missing`);
+  for (const k of ['queryOffset', 'keyOffset']) {
+    const o = s[k];
+    if (Array.isArray(o) && o.length !== s.batch) fail(`blockMask: shape.${k} has ${o.length} entries, but batch is ${String(s.batch)}`);
+  }
 }

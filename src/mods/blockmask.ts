@@ -6,6 +6,7 @@
 import { maskFn } from './emit-js.js';
 import { uses } from './ir.js';
 import { expectModifiers, type Modifier } from './modifier.js';
+import { needsPositionTable, resolvePositions, type OffsetOption, type Positions } from './positions.js';
 
 export const TILE_SYMBOL = ['·', '░', '█'] as const; // empty, partial, full
 
@@ -14,6 +15,13 @@ export interface BlockMaskShape {
   readonly heads: number;
   readonly seqQ: number;
   readonly seqK: number;
+  /**
+   * Where the query rows sit, as forward()'s `queryOffset` (one for all, or one per batch entry).
+   * Default seqK − seqQ: the rows are the last seqQ positions, as in forward().
+   */
+  readonly queryOffset?: OffsetOption;
+  /** Where the keys sit, as forward()'s `keyOffset`. Default 0. */
+  readonly keyOffset?: OffsetOption;
 }
 
 export class BlockMask {
@@ -42,7 +50,7 @@ export class BlockMask {
 
   /** ASCII map of batch b, head h: rows are Q tiles, columns K/V tiles; █ full, ░ partial, · empty. */
   toString(b = 0, h = 0): string {
-    const { bm, hm } = blockMaskDims(this.mask, this.shape);
+    const { bm, hm } = stateDims(this.mask, this.shape);
     const base = (Math.min(b, bm - 1) * hm + Math.min(h, hm - 1)) * this.nQ * this.nK;
     const rows: string[] = [`BlockMask ${this.mask.label}: ${this.nQ}×${this.nK} tiles of ${this.rowsPerTile}×${this.keysPerTile}`];
     for (let i = 0; i < this.nQ; i++) {
@@ -60,11 +68,26 @@ export function blockMaskDims(mask: Modifier, shape: BlockMaskShape): { bm: numb
   return { bm: args.has('b') ? shape.batch : 1, hm: args.has('h') ? shape.heads : 1 };
 }
 
+/** The positions a block mask's rows and keys sit at: forward()'s for the shape's offsets. */
+export function blockMaskPositions(shape: BlockMaskShape): Positions {
+  return resolvePositions(shape.batch, shape.seqQ, shape.seqK, shape.queryOffset, shape.keyOffset);
+}
+
+/**
+ * Batch and head extents of a BlockMask's states: every batch entry where the mask reads b or
+ * sees positions other than the call's indices (as forward() keeps its position table).
+ */
+function stateDims(mask: Modifier, shape: BlockMaskShape): { bm: number; hm: number } {
+  const { bm, hm } = blockMaskDims(mask, shape);
+  return { bm: needsPositionTable(blockMaskPositions(shape), true) ? shape.batch : bm, hm };
+}
+
 /** Classifies every tile on the CPU (small shapes, tests). */
 export function blockMaskOnCpu(mask: Modifier, shape: BlockMaskShape, rowsPerTile: number, keysPerTile: number): BlockMask {
   expectModifiers([mask], 'mask', 'blockMaskOnCpu');
   const keep = maskFn(mask);
-  const { bm, hm } = blockMaskDims(mask, shape);
+  const pos = blockMaskPositions(shape);
+  const { bm, hm } = stateDims(mask, shape);
   const nQ = Math.ceil(shape.seqQ / rowsPerTile);
   const nK = Math.ceil(shape.seqK / keysPerTile);
   const states = new Uint32Array(bm * hm * nQ * nK);
@@ -76,7 +99,7 @@ export function blockMaskOnCpu(mask: Modifier, shape: BlockMaskShape, rowsPerTil
           let masked = false;
           for (let q = i * rowsPerTile; q < Math.min(shape.seqQ, (i + 1) * rowsPerTile); q++) {
             for (let kv = j * keysPerTile; kv < Math.min(shape.seqK, (j + 1) * keysPerTile); kv++) {
-              if (keep(b, h, q, kv)) kept = true;
+              if (keep(b, h, pos.query[b]! + q, pos.key[b]! + kv)) kept = true;
               else masked = true;
             }
           }

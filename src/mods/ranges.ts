@@ -80,7 +80,8 @@ export function outOfRangeRead(mod: Modifier, sizes: CallSizes, positions?: Posi
           problem =
             `${mod.label}: table '${tableName(n.table)}' has ${data.length} entries, but this call (batch ${sizes.batch}, ` +
             `${sizes.headsQ} query heads, Nq ${sizes.seqQ}, Nk ${sizes.seqK}, query positions ${at.q[0]} … ${at.q[1]}, ` +
-            `key positions ${at.kv[0]} … ${at.kv[1]}) reads indices ${lo} … ${hi}`;
+            `key positions ${at.kv[0]} … ${at.kv[1]}) reads indices ${lo} … ${hi} (over every query and key, masked ones too): ` +
+            `clamp the index (.max(0).min(${data.length - 1})) or give the table an entry for each`;
         }
         out = [Math.min(...data), Math.max(...data)];
         break;

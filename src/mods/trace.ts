@@ -175,7 +175,9 @@ export function arg(name: ArgName): Expr {
 
 /**
  * A named auxiliary table (per-head slopes, per-token document ids, …), read by index.
- * Indices are clamped to the table, so a lookup can never read outside it.
+ * The kernels clamp every read to the table (memory safety), but a call whose index range
+ * can leave the table is refused before it runs (mods/ranges.ts): clamp the index yourself
+ * (`.max(0).min(n − 1)`) where the end value is what you mean.
  */
 export class AuxTable {
   readonly id: string;
