@@ -131,6 +131,15 @@ function cases(name: string, open: () => Promise<Attention>) {
       expect(lm[2]).toBe(2);
     });
 
+    it("a part with LSE +∞ makes the row's LSE +∞ and its O NaN, on every backend", async () => {
+      const o = Float32Array.from({ length: 2 * 32 }, (_, i) => Math.cos(i));
+      const mk = (lse: number[]) => ({ out: attn.tensor(o, [1, 1, 2, 32]), lse: attn.tensor(lse, [1, 1, 2, 1]) });
+      const m = await attn.combine([mk([Infinity, 1]), mk([0.5, Infinity])]);
+      const [om, lm] = [await m.out.read(), await m.lse.read()];
+      expect(Array.from(lm)).toEqual([Infinity, Infinity]);
+      expect(om.every(Number.isNaN)).toBe(true);
+    });
+
     it('rejects bad arguments with AttentionInputError', async () => {
       const part = (dims: Dims, lseDims = [dims[0], dims[1], dims[2], 1], a = attn) => ({
         out: a.tensor(new Float32Array(dims.reduce((x, y) => x * y)), dims),

@@ -166,8 +166,22 @@ describe("GPU tensors on the caller's device", () => {
     const foreign = attn.tensor(other.createBuffer({ size: bytes, usage: USAGE }), dims);
     const e1 = await errorOf(() => attn.forward(foreign, good[0]!, good[1]!));
     expect(e1).toBeInstanceOf(AttentionInputError);
-    expect(e1.message).toMatch(/q: the GPUBuffer cannot be used on this Attention's device/);
+    expect(e1.message).toMatch(/q: the GPUBuffer cannot be used on this Attention's device \(it was made on another GPUDevice\)/);
+    const intoForeign = attn.tensor(other.createBuffer({ size: bytes, usage: USAGE }), dims);
+    const e4 = await errorOf(() => attn.forward(good[0]!, good[0]!, good[1]!, { into: { out: intoForeign } }));
+    expect(e4).toBeInstanceOf(AttentionInputError);
+    expect(e4.message).toMatch(/^into\.out: the GPUBuffer cannot be used/);
+    expect(e4.message).not.toMatch(/\n|BindGroup|buffer check/);
     other.destroy();
+
+    // A caller's buffer destroyed before the call submits its work: the caller's doing, said so.
+    const doomedBuf = callerBuffer(bytes);
+    const doomed = attn.tensor(doomedBuf, dims);
+    doomedBuf.destroy();
+    const e5 = await errorOf(() => attn.forward(doomed, good[0]!, good[1]!));
+    expect(e5).toBeInstanceOf(AttentionInputError);
+    expect(e5.message).toMatch(/^a GPUBuffer "caller buffer" that attention\..* was destroyed before the call submitted its work/);
+    expect((await attn.forward(good[0]!, good[0]!, good[1]!)).out).toBeDefined(); // the Attention stays usable
 
     const noStorage = device.createBuffer({ size: bytes, usage: 0x08 | 0x04 });
     expect(() => attn.tensor(noStorage, dims)).toThrow(/lacks STORAGE usage/);

@@ -12,6 +12,7 @@ import { errorOf, rng, testSeed } from './helpers.js';
 import { alibi, documentMask, keyPadding, learnedSinks, relativeBias, slidingWindow, softcap } from '../src/mods/builtins.js';
 import { scoreMod } from '../src/mods/modifier.js';
 import { referenceForward } from '../src/reference/forward.js';
+import { toHalf } from '../src/tensor/half.js';
 
 let attn: Attention;
 beforeAll(async () => {
@@ -38,6 +39,17 @@ describe('attn.tensor()', () => {
     await expectInputError(() => attn.tensor(zeros([1, 1, 2, 32]), [1, 1, 2.5, 32]), 'dims[2]', '2.5');
     await expectInputError(() => attn.tensor(zeros([1]), [1, 0, 1, 32]), 'dims[1]', '0');
     await expectInputError(() => attn.tensor(zeros([1]), [1, 1, -4, 32]), 'dims[2]', '-4');
+    await expectInputError(() => attn.tensor(zeros([1, 2, 8, 32]), ['1', 2, 8, 32] as never), 'dims[0] must be a positive integer, got "1"');
+  });
+
+  it('rejects an array with entries that are not numbers (they would become NaN), and toHalf of a non-array', async () => {
+    const data: unknown[] = Array.from({ length: 32 }, () => 0.5);
+    data[3] = 'x';
+    await expectInputError(() => attn.tensor(data as number[], [1, 1, 1, 32]), 'entry 3 is string');
+    data[3] = undefined;
+    await expectInputError(() => attn.tensor(data as number[], [1, 1, 1, 32]), 'entry 3 is undefined');
+    await expectInputError(() => toHalf('abc' as never), 'toHalf takes an array of numbers', 'got string');
+    expect(Array.from(toHalf([1, 2]))).toEqual([0x3c00, 0x4000]);
   });
 
   it('rejects data whose length does not match dims', async () => {

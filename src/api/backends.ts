@@ -147,10 +147,12 @@ export class WebGpuBackend implements Backend {
     for (const [name, s] of Object.entries(tensors)) {
       if (s.kind !== 'gpu' || s.owned) continue;
       const why = await this.runner.buffers.foreign(s.buffer);
-      if (why)
+      if (why) {
+        const reason = /associated with/.test(why) ? 'it was made on another GPUDevice' : why.split('\n')[0]!.trim();
         throw new AttentionInputError(
-          `${name}: the GPUBuffer cannot be used on this Attention's device (${why}); make it on the device passed to createAttention({ backend: { device } })`,
+          `${name}: the GPUBuffer cannot be used on this Attention's device (${reason}); make it on the device passed to createAttention({ backend: { device } })`,
         );
+      }
     }
   }
 
@@ -213,7 +215,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async forward(c: AttentionCall, t: ForwardTensors, into: { readonly out?: TensorStorage } = {}) {
-    await this.checkDevices({ ...t, ...into });
+    await this.checkDevices({ ...t, ...named('into.', into) });
     const { outputs } = await this.runner.execute(this.forwardProgram(c), this.bindings(c, { ...t, ...into }));
     return { out: into.out ?? owned(outputs.out!), lse: owned(outputs.lse!) };
   }
@@ -229,7 +231,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async backward(c: BackwardCall, t: BackwardTensors, into: GradTensors = {}): Promise<BackendGrads> {
-    await this.checkDevices({ ...t, ...into });
+    await this.checkDevices({ ...t, ...named('into.', into) });
     const { outputs, host } = await this.runner.execute(this.backwardProgram(c), this.bindings(c, { ...t, ...into }));
     const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
     return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), dsinks: host.dsinks, dtables: host.dtables };
@@ -246,7 +248,14 @@ export class WebGpuBackend implements Backend {
     const rows = shape.batch * shape.heads * shape.seq;
     const tensors: Record<string, TensorStorage> = {};
     parts.forEach((p, i) => Object.assign(tensors, { [`o${i}`]: p.out, [`lse${i}`]: p.lse }));
-    await this.checkDevices(tensors);
+    await this.checkDevices(
+      Object.fromEntries(
+        parts.flatMap((p, i) => [
+          [`parts[${i}].out`, p.out],
+          [`parts[${i}].lse`, p.lse],
+        ]),
+      ),
+    );
     const bytes = (name: string) => (name.startsWith('o') ? rows * shape.headDim * bytesOf(dtype) : rows * 4);
     const resources = Object.fromEntries(Object.entries(tensors).map(([name, s]) => [name, gpuResource(s, bytes(name))]));
     const program = mergeProgram({ parts: parts.length, ...shape, strides: stridesOf(shape, layout), dtype }, this.runner.caps);
@@ -260,4 +269,10 @@ export class WebGpuBackend implements Backend {
     this.runner.destroy();
     if (this.ownsDevice) this.runner.device.destroy();
   }
+}
+
+/** `tensors` with each name prefixed, as messages call them (e.g. 'into.out'). */
+function named(prefix: string, tensors: object): Record<string, TensorStorage> {
+  const entries = Object.entries(tensors) as [string, TensorStorage | undefined][];
+  return Object.fromEntries(entries.flatMap(([name, s]) => (s ? [[`${prefix}${name}`, s]] : [])));
 }

@@ -31,8 +31,14 @@ export function hostData(data: unknown, dtype: DType | undefined): HostData & { 
     return { dtype: 'f16', bits: data, length: data.length };
   }
   let values: ArrayLike<number>;
-  if (data instanceof Float32Array || data instanceof Float64Array || isFloat16Array(data) || Array.isArray(data)) {
+  if (data instanceof Float32Array || data instanceof Float64Array || isFloat16Array(data)) {
     values = data as ArrayLike<number>;
+  } else if (Array.isArray(data)) {
+    // A plain array is checked entry by entry: a string or undefined would silently become NaN.
+    const bad = data.findIndex((x) => typeof x !== 'number');
+    if (bad >= 0)
+      throw new AttentionInputError(`tensor data: an array of numbers, but entry ${bad} is ${typeof data[bad]} (${String(data[bad]).slice(0, 20)})`);
+    values = data as number[];
   } else {
     const what = data === null ? 'null' : ArrayBuffer.isView(data) ? (data.constructor?.name ?? 'a typed array') : typeof data;
     throw new AttentionInputError(

@@ -42,9 +42,10 @@ export function combineStrided(parts: readonly HostPart[], shape: Shape4, layout
           nan ||= Number.isNaN(l);
           if (l > mx) mx = l;
         }
-        if (nan || mx === -Infinity) {
-          out.fill(nan ? NaN : 0, at, at + d);
-          lse[row] = nan ? NaN : -Infinity;
+        if (nan || mx === -Infinity || mx === Infinity) {
+          // A part with LSE +∞: the sum is +∞ too, and its weights ∞/∞ leave O undefined (NaN), as on the GPU.
+          out.fill(mx === -Infinity && !nan ? 0 : NaN, at, at + d);
+          lse[row] = nan ? NaN : mx;
           continue;
         }
         let sum = 0;

@@ -244,9 +244,8 @@ export class WebGpuRunner {
     this.device.queue.submit([enc.finish()]);
     const validation = await this.device.popErrorScope();
     const oom = await this.device.popErrorScope();
-    const err = validation ?? oom;
-    if (err)
-      throw new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${prepared.labels.join(', ')}: ${err.message}`);
+    const err = scopeError(prepared.labels.join(', '), validation, oom);
+    if (err) throw err;
   }
 
   /** Prepares, runs and releases `program`; returns its outputs and what its host step computed. */
@@ -297,8 +296,8 @@ export class WebGpuRunner {
     }
     const labels = program.labels.join(', ');
     const done = Promise.all(scopes).then(([validation, oom]) => {
-      const err = validation ?? oom;
-      if (err) throw new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${labels}: ${err.message}`);
+      const err = scopeError(labels, validation, oom);
+      if (err) throw err;
     });
     return { outputs: { ...prepared.outputs }, done: this.life.guard(done) };
   }
@@ -321,4 +320,23 @@ export class WebGpuRunner {
   destroy(): void {
     this.buffers.destroyAll();
   }
+}
+
+/**
+ * The error a submission's scopes caught, as this library reports it. A buffer destroyed before
+ * the work that uses it was submitted is the caller's doing (a GPUBuffer wrapped with
+ * attn.tensor() and destroyed while a call was under way): an AttentionInputError that says so.
+ */
+function scopeError(labels: string, validation: GPUError | null, oom: GPUError | null): Error | undefined {
+  const err = validation ?? oom;
+  if (!err) return undefined;
+  const destroyed = validation && /used in submit while destroyed/.exec(validation.message);
+  if (destroyed) {
+    const which = /\[Buffer ("[^"]*"|\(unlabeled\))\]/.exec(validation.message)?.[1] ?? '';
+    return new AttentionInputError(
+      `a GPUBuffer ${which === '(unlabeled)' ? "(unlabeled: a caller's) " : which ? `${which} ` : ''}that ${labels} reads or writes was destroyed ` +
+        'before the call submitted its work: keep buffers wrapped with attn.tensor() alive until the call has settled',
+    );
+  }
+  return new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${labels}: ${err.message}`);
 }

@@ -5,6 +5,8 @@
  * f16 stores should and as PyTorch's `.half()` does).
  */
 
+import { AttentionInputError } from './errors.js';
+
 /** Element types of tensor data. LSE and other statistics stay f32 whatever this is. */
 export type DType = 'f32' | 'f16';
 
@@ -85,6 +87,9 @@ function f32Bits(data: Float32Array): Uint32Array {
 
 /** f32 (or f64) values → f16 bit patterns. */
 export function toHalf(data: ArrayLike<number>): Uint16Array {
+  if (typeof data !== 'object' || data === null || typeof data.length !== 'number') {
+    throw new AttentionInputError(`toHalf takes an array of numbers (or a Float32Array), got ${data === null ? 'null' : typeof data}`);
+  }
   const out = new Uint16Array(data.length);
   if (data instanceof Float32Array) {
     const bits = f32Bits(data);

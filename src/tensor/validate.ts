@@ -12,7 +12,7 @@ export function shapeFromDims(dims: readonly number[], name = 'shape'): Shape4 {
   }
   for (const [i, v] of dims.entries()) {
     if (!Number.isInteger(v) || v < 1) {
-      throw new AttentionInputError(`${name}[${i}] must be a positive integer, got ${v}`);
+      throw new AttentionInputError(`${name}[${i}] must be a positive integer, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
     }
   }
   const [batch, heads, seq, headDim] = dims as [number, number, number, number];
