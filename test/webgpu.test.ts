@@ -22,7 +22,7 @@ import { emitWgsl, packTables } from '../src/mods/emit-wgsl.js';
 import { scoreGrad, tableTerms } from '../src/mods/grad.js';
 import { getGpu } from '../src/runtime/device.js';
 import { pipelineCount } from '../src/runtime/pipelines.js';
-import { AttentionLimitError } from '../src/tensor/errors.js';
+import { AttentionInputError, AttentionLimitError } from '../src/tensor/errors.js';
 import type { HostTensor } from '../src/reference/forward.js';
 import { dimsOf, SUPPORTED_HEAD_DIMS, type Layout } from '../src/tensor/shape.js';
 import { alibi, alibiSlopes, causal, documentMask, keyPadding, learnedSinks, slidingWindow } from '../src/mods/builtins.js';
@@ -425,7 +425,26 @@ describe('webgpu backend: backward specifics', () => {
     const tile = { tx: 8, ty: 8, rm: 2, cn: 2, dsInY: true };
     await expect(attn.backward(t64, { q: t64, k: t64, v: t64, out, lse: lse! }, { backwardTile: tile })).rejects.toThrow(/dsInY is for the dQ pass only/);
     const o80 = await attn.forward(t, t, t, { returnLse: true });
-    await expect(attn.backward(t, { q: t, k: t, v: t, out: o80.out, lse: o80.lse! }, { dqTile: tile })).rejects.toThrow(/dQ tile .* does not fit head dim 80/);
+    await expect(attn.backward(t, { q: t, k: t, v: t, out: o80.out, lse: o80.lse! }, { dqTile: tile })).rejects.toThrow(
+      /dQ tile .* cannot run at head dim 80: dS in the V tile swizzles its rows/,
+    );
     [t, t64, out, lse!, o80.out, o80.lse!].forEach((x) => x.destroy());
+  });
+
+  it('a forced tile of an impossible shape is an AttentionInputError; one too large for the device an AttentionLimitError', async () => {
+    const t = attn.tensor(new Float32Array(2 * 8 * 32), [1, 2, 8, 32]);
+    const bad = await errorOf(() => attn.forward(t, t, t, { tile: { tx: 3, ty: 5, rm: 7, cn: 9, shareKv: false } }));
+    expect(bad).toBeInstanceOf(AttentionInputError);
+    expect(bad.message).toMatch(/cannot run at head dim 32: it holds 84 accumulator floats/);
+    const wide = await errorOf(() => attn.forward(t, t, t, { tile: { tx: 16, ty: 8, rm: 1, cn: 1, shareKv: false } }));
+    expect(wide.message).toMatch(/tx must be at most D\/4 = 8/);
+    const { out, lse } = await attn.forward(t, t, t, { returnLse: true });
+    const bwd = await errorOf(() => attn.backward(t, { q: t, k: t, v: t, out, lse: lse! }, { backwardTile: { tx: 8, ty: 2, rm: 1, cn: 4 } }));
+    expect(bwd).toBeInstanceOf(AttentionInputError);
+    expect(bwd.message).toMatch(/cn must be at most ty/);
+    const big = await errorOf(() => attn.forward(t, t, t, { tile: { tx: 8, ty: 128, rm: 1, cn: 1, shareKv: true } }));
+    expect(big).toBeInstanceOf(AttentionLimitError);
+    expect(big.message).toMatch(/does not fit head dim 32 on this device/);
+    [t, out, lse!].forEach((x) => x.destroy());
   });
 });

@@ -113,10 +113,10 @@ export interface ForwardOptions {
   readonly algorithm?: Algorithm;
   /** Also return the log-sum-exp per row ([B, Hq, Nq, 1]). Default false. */
   readonly returnLse?: boolean;
-  /** WebGPU only: force a tile shape (tuning and tests). */
+  /** WebGPU only (ignored on the CPU backend): force a tile shape (tuning and tests). */
   readonly tile?: ForwardTile;
   /**
-   * WebGPU, flash only: run each row's keys in this many ranges and merge them (split-K).
+   * WebGPU, flash only (ignored on the CPU backend): run each row's keys in this many ranges and merge them (split-K).
    * Default: automatic — on the fused kernel only when the call has too few rows to fill
    * the GPU (short prompts with long caches); on the decode kernel as many as fill the GPU,
    * and at least enough that each range fits its workgroup memory. 1 never splits on the
@@ -126,7 +126,7 @@ export interface ForwardOptions {
    */
   readonly keySplits?: number;
   /**
-   * WebGPU, flash only: the decode kernel, made for few query rows per K/V head
+   * WebGPU, flash only (ignored on the CPU backend): the decode kernel, made for few query rows per K/V head
    * (group × Nq ≤ 16) over many keys without score or mask modifiers. Default: used for
    * every call it can run, the fused kernel for the rest. false: always the fused kernel.
    * true, or a DecodeTile (threads, lanes per key row, load bytes; for tuning): always the
@@ -138,7 +138,7 @@ export interface ForwardOptions {
    */
   readonly decodeKernel?: boolean | 'subgroups' | DecodeTile;
   /**
-   * WebGPU, flash, f16: the tensor-core kernel (S = QKᵀ and P·V on the matrix units). Default:
+   * WebGPU, flash, f16 (ignored on the CPU backend): the tensor-core kernel (S = QKᵀ and P·V on the matrix units). Default:
    * used for every call it can run where the device has them (no modifiers, sinks, per-batch
    * positions or paged K/V, no forced `tile` or `keySplits`, at least one workgroup's rows of
    * queries; calls the decode kernel takes stay there). false: never. true, or a MatrixTile
@@ -157,6 +157,7 @@ export interface ForwardOptions {
    * Write results into these tensors instead of new ones (e.g. a caller's GPUBuffer
    * wrapped with attn.tensor(buffer, dims)): forward() writes `out` (q's shape and
    * layout); backward() writes `dq`, `dk`, `dv` (q's, k's, v's). Each is returned as the result.
+   * WebGPU only: the CPU backend refuses it with an AttentionInputError.
    */
   readonly into?: IntoTensors;
   /**

@@ -7,6 +7,7 @@ import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAttention, type Attention } from '../api/attention.js';
+import { nearestKey } from '../api/check-options.js';
 import type { CpuOptions } from '../api/options.js';
 
 /** A bad flag or value: the CLI prints the message and the command's usage, and exits 2. */
@@ -21,11 +22,30 @@ export type Flags = Record<string, { readonly type: 'string' | 'boolean' }>;
 export type Parsed<T extends Flags> = { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string };
 
 export function parse<T extends Flags>(argv: string[], options: T): Parsed<T> {
+  let parsed: ReturnType<typeof parseArgs<{ options: T; tokens: true; strict: true; allowPositionals: false }>>;
   try {
-    return parseArgs({ args: negativesJoined(argv, options), options, allowPositionals: false, strict: true }).values as Parsed<T>;
+    parsed = parseArgs({ args: negativesJoined(argv, options), options, allowPositionals: false, strict: true, tokens: true });
   } catch (e) {
+    const unknown = e instanceof Error && 'code' in e && e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && /'(-[^']*)'/.exec(e.message)?.[1];
+    if (unknown) {
+      const near = nearestKey(unknown.replace(/^-+/, '').split('=')[0]!, Object.keys(options));
+      throw new UsageError(
+        `unknown flag ${unknown} for this command${near ? ` (did you mean --${near}?)` : ''}; flags it takes: ${Object.keys(options)
+          .map((k) => `--${k}`)
+          .join(' ')}`,
+      );
+    }
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
+  // parseArgs keeps the last of a repeated flag: `--seq 16 --seq 32` would quietly drop 16.
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    if (seen.has(t.name))
+      throw new UsageError(`--${t.name} is given twice; give it once${options[t.name]?.type === 'string' ? ' (a list flag takes commas: --seq 16,32)' : ''}`);
+    seen.add(t.name);
+  }
+  return parsed.values as Parsed<T>;
 }
 
 /**

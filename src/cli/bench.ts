@@ -241,6 +241,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const json = outputPath(a.json, '--json');
   const plot = outputPath(a.plot, '--plot');
   if (a.render !== undefined) {
+    // --render measures nothing: a measuring flag beside it would be silently ignored.
+    const ignored = Object.keys(a).filter((k) => !['render', 'json', 'plot'].includes(k));
+    if (ignored.length)
+      throw new UsageError(
+        `--render draws saved results and measures nothing; it takes only --json and --plot, not ${ignored.map((k) => `--${k}`).join(', ')}`,
+      );
     const rows = readRows(a.render.split(','));
     console.log(renderRows(rows));
     if (json) writeFileSync(json, JSON.stringify({ sources: a.render.split(','), results: rows }, null, 2) + '\n');

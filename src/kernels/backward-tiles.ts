@@ -86,15 +86,21 @@ export function backwardAccFloats(headDim: number, t: BackwardTile): number {
 }
 
 /** Whether a tile can run at this head dim within the device's limits (and the register budget). */
+/** Why a backward tile cannot run at head dim `headDim` on any device (its shape, not a device limit), or undefined. */
+export function backwardTileProblem(headDim: number, t: BackwardTile): string | undefined {
+  if (t.tx > headDim / 4) return `tx must be at most D/4 = ${headDim / 4}`;
+  if ((t.cn * t.tx) % 4 !== 0) return `cn · tx must be a multiple of 4, got ${t.cn * t.tx}`;
+  if (t.cn > t.ty) return `cn must be at most ty (each inner row's LSE and D is fetched by one invocation)`;
+  const acc = backwardAccFloats(headDim, t);
+  if (acc > 64) return `it holds ${acc} accumulator floats an invocation (2 · rm · ⌈D/4/tx⌉ · 4), more than 64`;
+  return dsInYProblem(headDim, t);
+}
+
 export function backwardTileFits(headDim: number, t: BackwardTile, limits: BackwardLimits): boolean {
   return (
-    t.tx <= headDim / 4 &&
-    (t.cn * t.tx) % 4 === 0 &&
-    t.cn <= t.ty && // each inner row's LSE and D is fetched by one invocation
-    dsInYProblem(headDim, t) === undefined &&
+    backwardTileProblem(headDim, t) === undefined &&
     t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
-    backwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize &&
-    backwardAccFloats(headDim, t) <= 64
+    backwardWorkgroupBytes(headDim, t) <= limits.maxComputeWorkgroupStorageSize
   );
 }
 

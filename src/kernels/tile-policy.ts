@@ -5,10 +5,10 @@
  * fails with AttentionLimitError naming the limit.
  */
 import { AttentionInputError, AttentionLimitError } from '../tensor/errors.js';
-import { backwardTileFits, chooseBackwardTile, chooseDqTile, type BackwardTile } from './backward.js';
+import { backwardTileFits, backwardTileProblem, chooseBackwardTile, chooseDqTile, type BackwardTile } from './backward.js';
 import type { BackwardCall, Caps } from './call.js';
 import type { ForwardTile } from './forward.js';
-import { chooseForwardTile, tileFits } from './tiles.js';
+import { chooseForwardTile, forwardTileProblem, tileFits } from './tiles.js';
 
 /** What a tuned tile is for: the forward kernel, the backward's dK/dV pass ('backward'), or its dQ pass. */
 export type Pass = 'forward' | 'backward' | 'dq';
@@ -58,6 +58,8 @@ export function halfTileChoice(
 
 /** A forced forward tile, checked against the adapter. */
 export function checkForcedTile(caps: Caps, headDim: number, tile: ForwardTile, halfTiles = false): ForwardTile {
+  const why = forwardTileProblem(headDim, tile);
+  if (why) throw new AttentionInputError(`tile ${JSON.stringify(tile)} cannot run at head dim ${headDim}: ${why}`);
   if (!tileFits(headDim, tile, caps.limits, caps.subgroupWidth, halfTiles)) {
     throw new AttentionLimitError(
       `tile ${JSON.stringify(tile)} does not fit head dim ${headDim} on this device ` +
@@ -91,6 +93,8 @@ export function backwardTiles(caps: Caps, c: BackwardCall): { dkdv: BackwardTile
     ['backward tile', c.backwardTile],
     ['dQ tile', c.dqTile],
   ] as const) {
+    const why = t && backwardTileProblem(p.headDim, t);
+    if (why) throw new AttentionInputError(`${name} ${JSON.stringify(t)} cannot run at head dim ${p.headDim}: ${why}`);
     if (t && !backwardTileFits(p.headDim, t, caps.limits)) {
       throw new AttentionLimitError(`${name} ${JSON.stringify(t)} does not fit head dim ${p.headDim} on this device`);
     }

@@ -40,15 +40,21 @@ export function tileUsesSubgroups(t: ForwardTile, subgroupWidth: number): boolea
   return (t.tx & (t.tx - 1)) === 0 && t.tx <= subgroupWidth;
 }
 
+/** Why `t` cannot run at head dim `headDim` on any device (its shape, not a device limit), or undefined. */
+export function forwardTileProblem(headDim: number, t: ForwardTile): string | undefined {
+  // Every invocation must own an output column: at D = 32 a 16-wide tile idles half of them in P·V.
+  if (t.tx > headDim / 4) return `tx must be at most D/4 = ${headDim / 4} (each invocation owns an output column)`;
+  const acc = forwardAccFloats(headDim, t);
+  if (acc > MAX_ACC_FLOATS) return `it holds ${acc} accumulator floats an invocation (rm · ⌈D/4/tx⌉ · 4), more than ${MAX_ACC_FLOATS}`;
+  return tileOptionsProblem(headDim, t);
+}
+
 /** Whether `t` can run at head dim `headDim` within `limits` (with subgroups `subgroupWidth` wide; f16 workgroup tiles with `halfTiles`). */
 export function tileFits(headDim: number, t: ForwardTile, limits: TileLimits, subgroupWidth = 0, halfTiles = false): boolean {
   return (
-    // Every invocation must own an output column: at D = 32 a 16-wide tile idles half of them in P·V.
-    t.tx <= headDim / 4 &&
-    tileOptionsProblem(headDim, t) === undefined &&
+    forwardTileProblem(headDim, t) === undefined &&
     t.tx * t.ty <= limits.maxComputeInvocationsPerWorkgroup &&
-    forwardWorkgroupBytes(headDim, t, tileUsesSubgroups(t, subgroupWidth), halfTiles) <= limits.maxComputeWorkgroupStorageSize &&
-    forwardAccFloats(headDim, t) <= MAX_ACC_FLOATS
+    forwardWorkgroupBytes(headDim, t, tileUsesSubgroups(t, subgroupWidth), halfTiles) <= limits.maxComputeWorkgroupStorageSize
   );
 }
 
