@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# A/B of two or more builds' tensor-core forward, interleaved (A, B, A, B): f16, B=1, H=16, N=4096,
+# D 64 and 128, causal and not, each checked against float64 by bench. Lines in $OUT/tc-ab.txt.
+# usage (GPU machine): source .gpu/prelude.sh; OUT=$OUT bash bench/tc-ab.sh DIST_A DIST_B [...]
+# env: REPS (default 2), EXTRA ("name|bench flags" entries, ';'-separated, run on every build)
+set -uo pipefail
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+J=/tmp/tc-ab-json; rm -rf $J; mkdir -p $J
+export WEBGPU_ATTENTION_DAWN_FLAGS="enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"
+IFS=';' read -ra extra <<<"${EXTRA-}"
+for rep in $(seq 1 "${REPS:-2}"); do
+  for shape in "d64|--head-dim 64" "d64c|--head-dim 64 --causal" "d128|--head-dim 128" "d128c|--head-dim 128 --causal" "${extra[@]}"; do
+    [ -z "$shape" ] && continue
+    for dist in "$@"; do
+      name="r$rep-${shape%%|*}-$(basename "$dist")"
+      timeout 100 node "$dist/cli/main.js" bench --backend webgpu --algorithms flash --dtype f16 --batch 1 --heads 16 --seq 4096 ${shape#*|} \
+        --json "$J/$name.json" > /dev/null 2>&1
+      python3 - "$J/$name.json" "$name" <<'PY' | tee -a "$OUT/tc-ab.txt"
+import json, sys
+path, name = sys.argv[1:]
+try:
+    d = json.load(open(path))
+except Exception as e:
+    print(f"{name:28s} no result ({e})"); sys.exit()
+for r in d['results']:
+    if r.get('msMedian') is None:
+        print(f"{name:28s} error {r.get('error')}"); continue
+    print(f"{name:28s} {r['msMedian']:.4f} ms {r.get('tflops', 0):6.1f} TFLOP/s err {r['maxAbsErr']:.1e} [{(r.get('kernels') or ['?'])[0]}]")
+PY
+    done
+  done
+done
