@@ -8,18 +8,22 @@
 import { describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { BlockMaskShape } from '../src/mods/blockmask.js';
-import { causal, slidingWindow } from '../src/mods/builtins.js';
+import { causal, documentMask, slidingWindow } from '../src/mods/builtins.js';
 import { maskFn } from '../src/mods/emit-js.js';
 import type { Modifier } from '../src/mods/modifier.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
 import { errorOf } from './helpers.js';
 
+/** Batch entry b's (query, key) offsets, defaults filled in as forward() fills them. */
+function offsets(shape: BlockMaskShape, b: number): [number, number] {
+  const at = (o: BlockMaskShape['queryOffset'], dflt: number) => (o === undefined ? dflt : typeof o === 'number' ? o : o[b]!);
+  return [at(shape.queryOffset, shape.seqK - shape.seqQ), at(shape.keyOffset, 0)];
+}
+
 /** The state of tile (i, j) of batch entry b (0 empty, 1 partial, 2 full), from the mask at every position it covers. */
 function bruteState(mask: Modifier, shape: BlockMaskShape, b: number, i: number, j: number, br: number, bc: number): number {
   const keep = maskFn(mask);
-  const at = (o: BlockMaskShape['queryOffset'], dflt: number) => (o === undefined ? dflt : typeof o === 'number' ? o : o[b]!);
-  const qOff = at(shape.queryOffset, shape.seqK - shape.seqQ);
-  const kOff = at(shape.keyOffset, 0);
+  const [qOff, kOff] = offsets(shape, b);
   let kept = false;
   let masked = false;
   for (let q = i * br; q < Math.min(shape.seqQ, (i + 1) * br); q++) {
@@ -36,6 +40,9 @@ const CASES: [string, Modifier, BlockMaskShape][] = [
   ['causal, more rows than keys', causal(), { batch: 1, heads: 1, seqQ: 40, seqK: 24 }],
   ['a window, per-batch query offsets', slidingWindow(20), { batch: 2, heads: 1, seqQ: 16, seqK: 64, queryOffset: [48, 10] }],
   ['causal, keys moved', causal(), { batch: 1, heads: 1, seqQ: 32, seqK: 32, queryOffset: 40, keyOffset: 30 }],
+  ['causal, batch 2 sharing the default offsets', causal(), { batch: 2, heads: 1, seqQ: 4, seqK: 64 }],
+  ['a window, batch 2, keys moved only', slidingWindow(6), { batch: 2, heads: 1, seqQ: 16, seqK: 16, keyOffset: 8 }],
+  ['causal, batch 2 at their indices', causal(), { batch: 2, heads: 1, seqQ: 16, seqK: 16 }],
 ];
 
 function cases(name: string, open: () => Promise<Attention>) {
@@ -43,7 +50,10 @@ function cases(name: string, open: () => Promise<Attention>) {
     const attn = await open();
     try {
       const bm = await attn.blockMask(mask, shape);
-      const perBatch = Array.isArray(shape.queryOffset) || shape.seqQ !== shape.seqK || shape.queryOffset !== undefined;
+      // States per batch entry wherever the positions are not the call's indices (as forward() keeps a position table).
+      const perBatch = Array.from({ length: shape.batch }, (_, b) => offsets(shape, b)).some(([q, k]) => q !== 0 || k !== 0);
+      expect(bm.states.length).toBe((perBatch ? shape.batch : 1) * bm.nQ * bm.nK);
+      if (shape.batch > 1 && !Array.isArray(shape.queryOffset)) expect(bm.toString(1)).toBe(bm.toString(0));
       for (let b = 0; b < shape.batch; b++) {
         const base = (perBatch ? b : 0) * bm.nQ * bm.nK;
         for (let i = 0; i < bm.nQ; i++) {
@@ -68,6 +78,10 @@ function cases(name: string, open: () => Promise<Attention>) {
       expect(e).toBeInstanceOf(AttentionInputError);
       expect(e.message).toContain(text);
     }
+    // A table the mask would read past is refused, as forward() refuses it.
+    const e = await errorOf(() => attn.blockMask(documentMask([0, 0, 1, 1]), { batch: 1, heads: 1, seqQ: 8, seqK: 8 }));
+    expect(e).toBeInstanceOf(AttentionInputError);
+    expect(e.message).toContain("table 'doc' has 4 entries");
     attn.destroy();
   });
 }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { DecodeOptions } from '../src/api/decode.js';
 import type { AppendOptions, KVCacheLike } from '../src/api/kv-cache-types.js';
-import type { PagedKVCacheOptions } from '../src/api/paged-cache.js';
+import type { PagedKVCache, PagedKVCacheOptions } from '../src/api/paged-cache.js';
 import { AttentionInputError, AttentionLimitError } from '../src/tensor/errors.js';
 import { errorOf, maxErr } from './helpers.js';
 
@@ -80,7 +80,9 @@ function cases(name: string, open: () => Promise<Attention>) {
     const decode = (opts: unknown) => attn.decode(q, cache, opts as DecodeOptions);
     await expectError(() => decode({ cnts: 1 }), AttentionInputError, "decode() options: unknown option 'cnts' (did you mean 'counts'?)");
     await expectError(() => decode({ queryOffset: 1 }), AttentionInputError, 'decode() sets queryOffset itself');
-    await expectError(() => decode({ backwardTile: {} }), AttentionInputError, "decode() options: unknown option 'backwardTile'");
+    await expectError(() => decode({ frobnicate: 1 }), AttentionInputError, "decode() options: unknown option 'frobnicate'");
+    // forward()'s and backward()'s options are taken (backward's unused), as forward() takes them.
+    expect((await decode({ tableGrads: false, returnLse: true })).lse).toBeDefined();
     await expectError(() => decode({ counts: 'all' }), AttentionInputError, 'counts must be a number or an array');
     await expectError(() => decode(7), AttentionInputError, 'decode() options must be a plain object or undefined');
     attn.destroy();
@@ -138,6 +140,39 @@ function cases(name: string, open: () => Promise<Attention>) {
   it(`a capacity too large for the backend is an AttentionLimitError (${name})`, async () => {
     const attn = await open();
     await expectError(() => attn.kvCache({ batch: 1, heads: 8, headDim: 128, capacity: 1e9 }), AttentionLimitError, /kv-cache K needs/);
+    attn.destroy();
+  });
+
+  it(`while a decode has not submitted, changes that could overwrite what it reads throw; appends and destroy wait (${name})`, async () => {
+    const attn = await open();
+    const kv = values(H * 4 * D, 13);
+    const q = attn.tensor(values(H * D, 14), [1, H, 1, D]);
+    for (const [kind, cache] of caches(attn)) {
+      cache.append(kv, kv);
+      const want = await (await attn.decode(q, cache)).out.read();
+      const pending = attn.decode(q, cache);
+      const blocked: [string, () => unknown][] = [
+        ['truncate', () => cache.truncate(1)],
+        ['reset', () => cache.reset()],
+      ];
+      if (kind === 'streaming') blocked.push(['append', () => cache.append(kv, kv)]);
+      if (kind === 'paged') blocked.push(['free', () => (cache as PagedKVCache).free(0)]);
+      // Checked with no await in between: on the CPU a decode completes within a few microtasks.
+      for (const [what, change] of blocked) {
+        let err: unknown;
+        try {
+          change();
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${kind} ${what}`).toBeInstanceOf(AttentionInputError);
+        expect((err as Error).message, `${kind} ${what}`).toContain('await attn.decode(…) first');
+      }
+      expect(cache.lengths, kind).toEqual([4]);
+      if (kind !== 'streaming') cache.append(kv, kv); // rows past what the decode reads
+      cache.destroy(); // frees the memory once the decode has submitted
+      expect(maxErr(await (await pending).out.read(), want).err, kind).toBe(0);
+    }
     attn.destroy();
   });
 

@@ -284,7 +284,7 @@ describe('cli usage and other commands', () => {
       [['explain', '--json', 'x.json'], 'unknown flag --json for this command; flags it takes: --backend'],
       [['info', '--quick'], 'unknown flag --quick for this command; flags it takes: --backend'],
       [['bench', '--sampels', '3'], 'unknown flag --sampels for this command (did you mean --samples?)'],
-      [['bench', '--seq', '16', '--seq', '32'], '--seq is given twice; give it once (a list flag takes commas: --seq 16,32)'],
+      [['bench', '--seq', '16', '--seq', '32'], '--seq is given twice; give it once (a list takes commas: --seq a,b)'],
       [['bench', '--render', 'r.json', '--seq', '64'], '--render draws saved results and measures nothing; it takes only --json and --plot, not --seq'],
     ];
     for (const [args, message] of cases) {

@@ -12,6 +12,7 @@ import { WebGpuRunner } from '../runtime/runner.js';
 import { loadTuned } from '../runtime/tuning.js';
 import { selfTest } from '../runtime/probe.js';
 import { BlockMask, blockMaskOnCpu, blockMaskPositions, type BlockMaskShape } from '../mods/blockmask.js';
+import { outOfRangeRead } from '../mods/ranges.js';
 import type { Modifier } from '../mods/modifier.js';
 import { tableName } from '../mods/grad.js';
 import { CPU_TILE } from '../cpu/forward.js';
@@ -283,6 +284,9 @@ export class Attention {
     for (const [name, v] of Object.entries({ batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK })) {
       if (!Number.isInteger(v) || v < 1) throw new AttentionInputError(`blockMask: ${name} must be a positive integer, got ${v}`);
     }
+    // forward() refuses a table read that can leave its table; so does its map.
+    const outside = outOfRangeRead(mask, { batch: shape.batch, headsQ: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK }, blockMaskPositions(shape));
+    if (outside) throw new AttentionInputError(outside);
     if (!(this.impl instanceof WebGpuBackend)) return blockMaskOnCpu(mask, shape, CPU_TILE.rows, CPU_TILE.keys);
     const runner = this.impl.runner;
     const { br, bc } = tileRows(forwardTile(runner.caps, shape.headDim ?? 64, false, shape.seqQ));
@@ -297,7 +301,7 @@ export class Attention {
     const { outputs } = await runner.execute(program, {});
     try {
       const states = new Uint32Array((await runner.read(outputs.states!, dims.bm * dims.hm * dims.nQ * dims.nK)).buffer);
-      return new BlockMask(mask, shape, br, bc, states);
+      return new BlockMask(mask, Object.freeze({ ...shape }), br, bc, states);
     } finally {
       outputs.states!.destroy();
     }

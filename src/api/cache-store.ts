@@ -134,8 +134,6 @@ export class CacheStore {
   readonly v: AttentionTensor;
   readonly shape: Shape4;
   private readonly strides: Strides;
-  #holds = 0;
-  #doomed = false;
 
   constructor(
     private readonly impl: Backend,
@@ -186,27 +184,7 @@ export class CacheStore {
   }
 
   /** Frees the memory once the work already submitted (which may read it) is done. */
-  /**
-   * Keeps the buffers alive for a call that has read this store but not yet submitted its work
-   * (a decode not awaited before an append that grows the cache); the returned function lets go.
-   */
-  hold(): () => void {
-    this.#holds++;
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      if (--this.#holds === 0 && this.#doomed) this.release();
-    };
-  }
-
-  /** Frees the buffers once no call holds them and the device has finished the work already submitted. */
   destroy(): void {
-    this.#doomed = true;
-    if (this.#holds === 0) this.release();
-  }
-
-  private release(): void {
     for (const t of [this.k, this.v]) {
       if (this.impl instanceof WebGpuBackend) whenDone(this.impl.runner, () => t.destroy());
       else t.destroy();

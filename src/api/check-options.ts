@@ -309,7 +309,8 @@ export function checkAppendOptions(opts: unknown): AppendOptions {
 const SET_BY_DECODE = ['causal', 'queryOffset', 'keyOffset', 'into', 'pages'] as const;
 
 const DECODE_RULES: Readonly<Record<keyof DecodeOptions, Rule>> = (() => {
-  const rules: Record<string, Rule> = { ...FORWARD_RULES, counts };
+  // backward()'s options too (unused), so one options object serves forward, backward and decode.
+  const rules: Record<string, Rule> = { ...PASS_RULES, counts };
   for (const key of SET_BY_DECODE) delete rules[key];
   return rules as Record<keyof DecodeOptions, Rule>;
 })();

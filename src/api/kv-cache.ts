@@ -10,6 +10,7 @@ import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
 import { checkLive, type Backend } from './backends.js';
 import { checkAppendOptions } from './check-options.js';
+import { PendingReads } from './pending-reads.js';
 import { appendSource, CacheStore } from './cache-store.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
 import type { AttentionTensor } from './tensor.js';
@@ -59,6 +60,7 @@ export class KVCache implements KVCacheLike {
   readonly dtype: DType;
   #store: CacheStore | undefined;
   #lengths: number[];
+  readonly #reads = new PendingReads();
 
   /** @internal Use attn.kvCache(). */
   constructor(
@@ -129,13 +131,14 @@ export class KVCache implements KVCacheLike {
     const old = this.store;
     const next = this.newStore(capacity);
     next.copyFrom(old);
-    old.destroy();
+    this.#reads.whenIdle(() => old.destroy()); // a decode not yet submitted still reads the old buffers
     this.#store = next;
   }
 
   /** Shortens sequences to `lengths` (one for all, or one each; none may exceed its length now). */
   truncate(lengths: number | readonly number[]): void {
     this.live();
+    this.#reads.check('truncate');
     const want = perSequence(lengths, this.batch, 'truncate: lengths');
     want.forEach((n, b) => {
       if (n > this.#lengths[b]!) throw new AttentionInputError(`truncate: sequence ${b} holds ${this.#lengths[b]} tokens, cannot grow to ${n}`);
@@ -146,17 +149,20 @@ export class KVCache implements KVCacheLike {
   /** Empties every sequence (the memory stays allocated). */
   reset(): void {
     this.live();
+    this.#reads.check('reset');
     this.#lengths.fill(0);
   }
 
+  /** Frees the memory (once any decode not yet submitted has submitted its work). */
   destroy(): void {
-    this.#store?.destroy();
+    const store = this.#store;
     this.#store = undefined;
+    if (store) this.#reads.whenIdle(() => store.destroy());
   }
 
   /** @internal One part: the whole buffers, key slot j at position j. */
   readPlan(): CacheReadPlan {
     const { k, v } = this.store;
-    return { parts: [{ k, v, keyOffset: Array<number>(this.batch).fill(0), sinks: true }], release: this.store.hold() };
+    return { parts: [{ k, v, keyOffset: Array<number>(this.batch).fill(0), sinks: true }], release: this.#reads.begin() };
   }
 }

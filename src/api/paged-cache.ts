@@ -28,6 +28,7 @@ import { checkPagedKVCacheOptions } from './check-options.js';
 import { appendArgs, perSequence } from './kv-cache.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
 import { PagePools } from './paged-pool.js';
+import { PendingReads } from './pending-reads.js';
 import { PagedSelection } from './paged-selection.js';
 import type { AttentionTensor } from './tensor.js';
 
@@ -67,6 +68,7 @@ export class PagedKVCache implements KVCacheLike {
   private readonly seqs = new Map<number, Sequence>();
   private nextId = 0;
   #destroyed = false;
+  readonly #reads = new PendingReads();
 
   /** @internal Use attn.pagedKVCache(). */
   constructor(
@@ -183,7 +185,7 @@ export class PagedKVCache implements KVCacheLike {
     const table = ids.map((id) => [...this.seq(id).pages]);
     const lengths = ids.map((id) => this.seq(id).length);
     const keyOffset = Array<number>(ids.length).fill(0);
-    return { parts: [{ k: this.pools.k, v: this.pools.v, keyOffset, sinks: true, pages: { table, lengths } }] };
+    return { parts: [{ k: this.pools.k, v: this.pools.v, keyOffset, sinks: true, pages: { table, lengths } }], release: this.#reads.begin() };
   }
 
   /**
@@ -232,6 +234,7 @@ export class PagedKVCache implements KVCacheLike {
   /** @internal Shortens sequences `ids` to `lengths` (checked first: none may grow); pages past them are released. */
   truncateTo(ids: readonly number[], lengths: number | readonly number[]): void {
     const seqs = ids.map((id) => this.seq(id));
+    this.#reads.check('truncate'); // freed pages could be reused by a later append
     const want = perSequence(lengths, ids.length, 'truncate: lengths');
     want.forEach((n, b) => {
       if (n > seqs[b]!.length) throw new AttentionInputError(`truncate: sequence ${ids[b]} holds ${seqs[b]!.length} tokens, cannot grow to ${n}`);
@@ -245,6 +248,7 @@ export class PagedKVCache implements KVCacheLike {
   /** Frees sequence `seq`: its pages go back to the free list once no other sequence points at them. */
   free(seq: number): void {
     const s = this.seq(seq);
+    this.#reads.check('free'); // freed pages could be reused by a later append
     for (const p of s.pages) this.release(p);
     this.seqs.delete(seq);
   }
@@ -262,11 +266,11 @@ export class PagedKVCache implements KVCacheLike {
     return id;
   }
 
-  /** Releases the pools; every later use of the cache throws. Calling it again does nothing. */
+  /** Releases the pools (once any decode not yet submitted has submitted its work); every later use of the cache throws. Calling it again does nothing. */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.pools.destroy();
+    this.#reads.whenIdle(() => this.pools.destroy()); // a decode not yet submitted still reads the pools
     this.seqs.clear();
   }
 

@@ -22,6 +22,7 @@ import type { DType } from '../tensor/half.js';
 import { checkLive, type Backend } from './backends.js';
 import { CacheStore } from './cache-store.js';
 import { appendArgs, perSequence, type CacheSizes } from './kv-cache.js';
+import { PendingReads } from './pending-reads.js';
 import type { AppendData, AppendOptions, CachePart, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
 
 /** Most query rows per decode() by default (speculative decoding, chunked prefill). */
@@ -44,6 +45,7 @@ export class StreamingKVCache implements KVCacheLike {
   #sinkStore: CacheStore | undefined;
   #ringStore: CacheStore | undefined;
   #lengths: number[];
+  readonly #reads = new PendingReads();
   /** Per sequence, the oldest position ≥ sinks from which every token up to its length is in the ring. */
   #oldest: number[];
   /** The ring part's mask: for keys past the sinks, streamingSinks is the causal window. */
@@ -92,6 +94,7 @@ export class StreamingKVCache implements KVCacheLike {
    */
   append(k: AppendData, v: AppendData, opts: AppendOptions = {}): void {
     const [sinkStore, ringStore] = this.stores();
+    this.#reads.check('append (a streaming cache evicts in place)');
     const { ks, vs, counts } = appendArgs(this.impl, this, k, v, opts);
     const { sinks: S, ring: R } = this;
     const end = counts.map((n, b) => this.#lengths[b]! + n);
@@ -122,6 +125,7 @@ export class StreamingKVCache implements KVCacheLike {
    */
   truncate(lengths: number | readonly number[]): void {
     this.stores();
+    this.#reads.check('truncate');
     const want = perSequence(lengths, this.batch, 'truncate: lengths');
     want.forEach((n, b) => {
       if (n > this.#lengths[b]!) throw new AttentionInputError(`truncate: sequence ${b} holds ${this.#lengths[b]} tokens, cannot grow to ${n}`);
@@ -132,14 +136,16 @@ export class StreamingKVCache implements KVCacheLike {
 
   reset(): void {
     this.stores();
+    this.#reads.check('reset');
     this.#lengths.fill(0);
     this.#oldest.fill(this.sinks);
   }
 
+  /** Frees the memory (once any decode not yet submitted has submitted its work). */
   destroy(): void {
-    this.#sinkStore?.destroy();
-    this.#ringStore?.destroy();
+    const stores = [this.#sinkStore, this.#ringStore];
     this.#sinkStore = this.#ringStore = undefined;
+    this.#reads.whenIdle(() => stores.forEach((st) => st?.destroy()));
   }
 
   /**
@@ -165,6 +171,6 @@ export class StreamingKVCache implements KVCacheLike {
       const keyOffset = this.#oldest.map((o) => o - ((o - S) % R));
       parts.push({ k: ringStore.k, v: ringStore.v, keyOffset, mask: this.windowMask, sinks: false });
     }
-    return { parts };
+    return { parts, release: this.#reads.begin() };
   }
 }

@@ -42,11 +42,14 @@ export function parse<T extends Flags>(argv: string[], options: T): Parsed<T> {
   for (const t of parsed.tokens ?? []) {
     if (t.kind !== 'option') continue;
     if (seen.has(t.name))
-      throw new UsageError(`--${t.name} is given twice; give it once${options[t.name]?.type === 'string' ? ' (a list flag takes commas: --seq 16,32)' : ''}`);
+      throw new UsageError(`--${t.name} is given twice; give it once${LIST_FLAGS.has(t.name) ? ` (a list takes commas: --${t.name} a,b)` : ''}`);
     seen.add(t.name);
   }
   return parsed.values as Parsed<T>;
 }
+
+/** Flags whose value is a comma list (intList and friends): a repeat of one is most likely meant as a list. */
+const LIST_FLAGS = new Set(['seq', 'head-dim', 'algorithms', 'dtype', 'render']);
 
 /**
  * A value flag followed by a negative number (`--seq -5`) takes it as its value, so the flag's

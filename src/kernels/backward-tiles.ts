@@ -85,7 +85,6 @@ export function backwardAccFloats(headDim: number, t: BackwardTile): number {
   return 2 * t.rm * Math.ceil(headDim / 4 / t.tx) * 4;
 }
 
-/** Whether a tile can run at this head dim within the device's limits (and the register budget). */
 /** Why a backward tile cannot run at head dim `headDim` on any device (its shape, not a device limit), or undefined. */
 export function backwardTileProblem(headDim: number, t: BackwardTile): string | undefined {
   if (t.tx > headDim / 4) return `tx must be at most D/4 = ${headDim / 4}`;
@@ -96,6 +95,7 @@ export function backwardTileProblem(headDim: number, t: BackwardTile): string | 
   return dsInYProblem(headDim, t);
 }
 
+/** Whether a tile can run at this head dim within the device's limits (and the register budget). */
 export function backwardTileFits(headDim: number, t: BackwardTile, limits: BackwardLimits): boolean {
   return (
     backwardTileProblem(headDim, t) === undefined &&

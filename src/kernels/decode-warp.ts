@@ -44,7 +44,9 @@ const CHUNK = 8 * SLOTS;
  * How far (log2 units) a chunk's scores may rise above the running max before the max moves and
  * the sums are rescaled: below it, P = exp2(S − max) ≤ 2^8 and nothing is rescaled, and one
  * subgroup vote replaces the max's shuffles on the chunk's critical path (FlashAttention-4's lazy
- * rescaling). Exact either way: every term uses the same max.
+ * rescaling). Exact either way: every term uses the same max. The cost is headroom: the
+ * running sums may grow 2^8 larger than with an eager max, so f32 V near 1e35 could overflow
+ * where the barrier decode kernel would not (f16 V, at most 65504, cannot).
  */
 const LAZY_RESCALE = '8.0';
 

@@ -105,5 +105,5 @@ export function blockMaskOnCpu(mask: Modifier, shape: BlockMaskShape, rowsPerTil
           }
           states[((b * hm + h) * nQ + i) * nK + j] = kept ? (masked ? 1 : 2) : 0;
         }
-  return new BlockMask(mask, shape, rowsPerTile, keysPerTile, states);
+  return new BlockMask(mask, Object.freeze({ ...shape }), rowsPerTile, keysPerTile, states);
 }

@@ -56,10 +56,14 @@ export class Buffers {
     return n;
   }
 
+  /** Labels of every buffer made here ('' for unlabeled ones): an error naming a buffer says whether it was ours. */
+  readonly labels = new Set<string>();
+
   /** device.createBuffer, counted in liveBytes until destroyed. */
   create(desc: GPUBufferDescriptor): GPUBuffer {
     this.life.checkAlive();
     const buf = this.device.createBuffer(desc);
+    this.labels.add(desc.label ?? '');
     this.live.set(buf, desc.size);
     const destroy = buf.destroy.bind(buf);
     buf.destroy = () => {

@@ -244,7 +244,7 @@ export class WebGpuRunner {
     this.device.queue.submit([enc.finish()]);
     const validation = await this.device.popErrorScope();
     const oom = await this.device.popErrorScope();
-    const err = scopeError(prepared.labels.join(', '), validation, oom);
+    const err = scopeError(prepared.labels.join(', '), validation, oom, this.buffers.labels);
     if (err) throw err;
   }
 
@@ -296,7 +296,7 @@ export class WebGpuRunner {
     }
     const labels = program.labels.join(', ');
     const done = Promise.all(scopes).then(([validation, oom]) => {
-      const err = scopeError(labels, validation, oom);
+      const err = scopeError(labels, validation, oom, this.buffers.labels);
       if (err) throw err;
     });
     return { outputs: { ...prepared.outputs }, done: this.life.guard(done) };
@@ -324,18 +324,21 @@ export class WebGpuRunner {
 
 /**
  * The error a submission's scopes caught, as this library reports it. A buffer destroyed before
- * the work that uses it was submitted is the caller's doing (a GPUBuffer wrapped with
- * attn.tensor() and destroyed while a call was under way): an AttentionInputError that says so.
+ * the work that uses it was submitted, when it is not one the library made (`ours`: their
+ * labels), is the caller's doing (a GPUBuffer wrapped with attn.tensor() and destroyed while a
+ * call was under way): an AttentionInputError that says so. Anything else stays an
+ * AttentionBackendError with Dawn's message.
  */
-function scopeError(labels: string, validation: GPUError | null, oom: GPUError | null): Error | undefined {
+function scopeError(labels: string, validation: GPUError | null, oom: GPUError | null, ours: ReadonlySet<string>): Error | undefined {
   const err = validation ?? oom;
   if (!err) return undefined;
-  const destroyed = validation && /used in submit while destroyed/.exec(validation.message);
-  if (destroyed) {
-    const which = /\[Buffer ("[^"]*"|\(unlabeled\))\]/.exec(validation.message)?.[1] ?? '';
+  const named =
+    validation && /used in submit while destroyed/.test(validation.message) ? /\[Buffer (?:"([^"]*)"|\(unlabeled\))\]/.exec(validation.message) : null;
+  if (named && !ours.has(named[1] ?? '')) {
+    const which = named[1] !== undefined ? `"${named[1]}" ` : '';
     return new AttentionInputError(
-      `a GPUBuffer ${which === '(unlabeled)' ? "(unlabeled: a caller's) " : which ? `${which} ` : ''}that ${labels} reads or writes was destroyed ` +
-        'before the call submitted its work: keep buffers wrapped with attn.tensor() alive until the call has settled',
+      `a GPUBuffer ${which}that ${labels} reads or writes was destroyed before the call submitted its work: ` +
+        'keep buffers wrapped with attn.tensor() alive until the call has settled',
     );
   }
   return new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${labels}: ${err.message}`);
