@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
+import type { AttentionTensor } from '../src/api/tensor.js';
 import type { Algorithm } from '../src/api/options.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
 import type { Layout } from '../src/tensor/shape.js';
@@ -137,6 +138,23 @@ describe('variants and dtype', () => {
 
   it('rejects sinks with one logit per head for a different head count', async () => {
     await expectInputError(() => attn.forward(...qkv(2), { sinks: learnedSinks([1, 2, 3]) }), 'sinks has 3 logits', '2 query heads');
+  });
+
+  it('a table read by distance q − kv under causal needs entries 0 … N − 1 only (the masked pairs do not count)', async () => {
+    const w = [0, 0.5, -0.25, 1, 0.125, -1, 2, 0.75];
+    const byDistance = scoreMod((sc, _b, _h, q, kv, tb) => sc.add(tb.w!.at(q.sub(kv))), { w });
+    const rand = rng(testSeed());
+    const dims = [1, 2, 8, 32] as const;
+    const host = [0, 1, 2].map(() => Float32Array.from({ length: 512 }, () => rand() * 2 - 1));
+    const [q, k, v] = host.map((d) => attn.tensor(d, dims)) as [AttentionTensor, AttentionTensor, AttentionTensor];
+    const { out } = await attn.forward(q, k, v, { score: byDistance, causal: true });
+    const shape = { batch: 1, heads: 2, seq: 8, headDim: 32 };
+    const [hq, hk, hv] = host.map((data) => ({ data, shape, layout: 'bhnd' as const }));
+    const ref = referenceForward(hq!, hk!, hv!, { causal: true, score: (sc, _b, _h, qi, kv) => sc + w[qi - kv]! });
+    const got = await out.read();
+    expect(Math.max(...got.map((x, i) => Math.abs(x - ref.out[i]!)))).toBeLessThan(1e-5);
+    // Without causal the pairs kv > q read −7 … −1: refused.
+    await expectInputError(() => attn.forward(q, k, v, { score: byDistance }), "table 'w' has 8 entries", 'indices -7 … 7');
   });
 
   it('rejects tables too short for the call (they would be read clamped, silently wrong)', async () => {

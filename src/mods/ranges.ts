@@ -25,7 +25,8 @@ export interface CallSizes {
  * The first table read of `mod` that can fall outside its table in this call, described;
  * undefined if none. q and kv range over the call's positions (default: keys 0 … Nk−1,
  * queries Nk−Nq … Nk−1). Under `causal`, only pairs with kv ≤ q matter (a row before
- * every key sees none; a key after every row is seen by none), so the ranges narrow.
+ * every key sees none; a key after every row is seen by none), so the ranges narrow, and
+ * the distance q − kv (or kv − q) taken directly from the two positions keeps its sign.
  */
 export function outOfRangeRead(mod: Modifier, sizes: CallSizes, positions?: Positions, causal = false): string | undefined {
   let problem: string | undefined;
@@ -59,8 +60,14 @@ export function outOfRangeRead(mod: Modifier, sizes: CallSizes, positions?: Posi
         const [a0, a1] = r(n.a);
         const [b0, b1] = r(n.b);
         if (n.op === 'add') out = [a0 + b0, a1 + b1];
-        else if (n.op === 'sub') out = [a0 - b1, a1 - b0];
-        else if (n.op === 'mul') {
+        else if (n.op === 'sub') {
+          out = [a0 - b1, a1 - b0];
+          // Under causal every pair that matters has kv ≤ q: the distance q − kv is ≥ 0 (kv − q ≤ 0),
+          // which the two intervals alone cannot say (a table read by distance would look out of range).
+          const arg = (x: typeof n.a, name: string) => x.k === 'arg' && x.name === name;
+          if (causal && arg(n.a, 'q') && arg(n.b, 'kv')) out = [Math.max(0, out[0]), out[1]];
+          if (causal && arg(n.a, 'kv') && arg(n.b, 'q')) out = [out[0], Math.min(0, out[1])];
+        } else if (n.op === 'mul') {
           const p = [a0 * b0, a0 * b1, a1 * b0, a1 * b1].map((x) => (Number.isNaN(x) ? 0 : x)); // 0·∞ = 0 here
           out = [Math.min(...p), Math.max(...p)];
         } else if (n.op === 'min') out = [Math.min(a0, b0), Math.min(a1, b1)];
@@ -80,7 +87,7 @@ export function outOfRangeRead(mod: Modifier, sizes: CallSizes, positions?: Posi
           problem =
             `${mod.label}: table '${tableName(n.table)}' has ${data.length} entries, but this call (batch ${sizes.batch}, ` +
             `${sizes.headsQ} query heads, Nq ${sizes.seqQ}, Nk ${sizes.seqK}, query positions ${at.q[0]} … ${at.q[1]}, ` +
-            `key positions ${at.kv[0]} … ${at.kv[1]}) reads indices ${lo} … ${hi} (over every query and key, masked ones too): ` +
+            `key positions ${at.kv[0]} … ${at.kv[1]}) reads indices ${lo} … ${hi} (over every pair a mask may still hide): ` +
             `clamp the index (.max(0).min(${data.length - 1})) or give the table an entry for each`;
         }
         out = [Math.min(...data), Math.max(...data)];
