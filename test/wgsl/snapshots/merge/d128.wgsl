@@ -20,6 +20,7 @@ struct Params {
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 // −∞ tested on the bits, like NaN: a compiler may assume no infinities in float compares.
 fn isNegInf(x: f32) -> bool { return bitcast<u32>(x) == 0xff800000u; }
+fn isPosInf(x: f32) -> bool { return bitcast<u32>(x) == 0x7f800000u; }
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -36,6 +37,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (isNan(la) || isNan(lb)) {
     o[at] = vec4<f32>(params.nan);
     if (c == 0u) { lse[row] = params.nan; }
+    return;
+  }
+  // A part with LSE +∞ makes the sum +∞ and leaves O undefined (∞/∞): said outright, not left to exp(∞ − ∞).
+  if (isPosInf(la) || isPosInf(lb)) {
+    o[at] = vec4<f32>(params.nan);
+    if (c == 0u) { lse[row] = -params.negInf; }
     return;
   }
   let seenA = !isNegInf(la);
