@@ -284,16 +284,17 @@ export class Attention {
     for (const [name, v] of Object.entries({ batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK })) {
       if (!Number.isInteger(v) || v < 1) throw new AttentionInputError(`blockMask: ${name} must be a positive integer, got ${v}`);
     }
+    const problem = { batch: shape.batch, headsQ: shape.heads, headsKv: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK, headDim: shape.headDim ?? 64 };
+    const positions = blockMaskPositions(shape);
     // forward() refuses a table read that can leave its table; so does its map.
-    const outside = outOfRangeRead(mask, { batch: shape.batch, headsQ: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK }, blockMaskPositions(shape));
+    const outside = outOfRangeRead(mask, problem, positions);
     if (outside) throw new AttentionInputError(outside);
     if (!(this.impl instanceof WebGpuBackend)) return blockMaskOnCpu(mask, shape, CPU_TILE.rows, CPU_TILE.keys);
     const runner = this.impl.runner;
-    const { br, bc } = tileRows(forwardTile(runner.caps, shape.headDim ?? 64, false, shape.seqQ));
-    const problem = { batch: shape.batch, headsQ: shape.heads, headsKv: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK, headDim: shape.headDim ?? 64 };
+    const { br, bc } = tileRows(forwardTile(runner.caps, problem.headDim, false, shape.seqQ));
     const { program, dims } = blockMaskProgram(
       mask,
-      lowerVariant({ mask, problem, positions: blockMaskPositions(shape) }),
+      lowerVariant({ mask, problem, positions }),
       { batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK },
       br,
       bc,
