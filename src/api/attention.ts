@@ -26,7 +26,7 @@ import { numel, shapeToString } from '../tensor/shape.js';
 import { checkLayout, shapeFromDims } from '../tensor/validate.js';
 import { checkLive, WebGpuBackend, type Backend } from './backends.js';
 import { CpuBackend } from './cpu-backend.js';
-import { backwardCall, checkStatsTensor, describe, forwardCall, type SavedTensors } from './call.js';
+import { backwardCall, checkStatsTensor, forwardCall, type SavedTensors } from './call.js';
 import { checkBackwardOptions, checkBlockMaskArgs, checkCreateOptions, checkForwardOptions, checkKVCacheOptions, checkTensorOptions } from './check-options.js';
 import { decodeOver, type DecodeOptions } from './decode.js';
 import { DEFAULT_CAPACITY, KVCache } from './kv-cache.js';
@@ -279,11 +279,7 @@ export class Attention {
    */
   async blockMask(mask: Modifier, shape: BlockMaskShape & { readonly headDim?: number }): Promise<BlockMask> {
     checkLive(this.impl);
-    checkBlockMaskArgs(mask, shape);
-    if (mask?.kind !== 'mask') throw new AttentionInputError(`blockMask needs a mask modifier, got ${describe(mask)}`);
-    for (const [name, v] of Object.entries({ batch: shape.batch, heads: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK })) {
-      if (!Number.isInteger(v) || v < 1) throw new AttentionInputError(`blockMask: ${name} must be a positive integer, got ${v}`);
-    }
+    checkBlockMaskArgs(mask, shape); // a mask modifier made here; batch, heads, seqQ, seqK positive integers
     const problem = { batch: shape.batch, headsQ: shape.heads, headsKv: shape.heads, seqQ: shape.seqQ, seqK: shape.seqK, headDim: shape.headDim ?? 64 };
     const positions = blockMaskPositions(shape);
     // forward() refuses a table read that can leave its table; so does its map.
