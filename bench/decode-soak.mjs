@@ -30,7 +30,7 @@ for (const [batch, keys, dtype] of shapes) {
   let differ = 0;
   let worst = 0;
   const t0 = performance.now();
-  for (let done = 0; done < RUNS; ) {
+  for (let done = 0; done < RUNS;) {
     const calls = [];
     for (let i = 0; i < QUEUE && done + i < RUNS; i++) calls.push(attn.forward(q, k, v));
     const results = await Promise.all(calls);

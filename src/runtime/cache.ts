@@ -13,6 +13,10 @@ interface Entry {
 
 export class ResultCache {
   private readonly entries = new Map<string, Entry>();
+  /** Buffers that prepared programs have bound and not yet submitted, with how many of them. */
+  private readonly pins = new Map<GPUBuffer, number>();
+  /** Buffers dropped from `entries` while pinned: freed at their last unpin. */
+  private readonly dropped = new Set<GPUBuffer>();
 
   constructor(
     private readonly buffers: Buffers,
@@ -40,9 +44,23 @@ export class ResultCache {
     }
   }
 
+  /** A prepared program binds `buffer` (a kept result): it is not freed before unpin(). */
+  pin(buffer: GPUBuffer): void {
+    this.pins.set(buffer, (this.pins.get(buffer) ?? 0) + 1);
+  }
+
+  /** The program that pinned `buffer` has submitted (or given up): an evicted buffer is freed once the queue is done with it. */
+  unpin(buffer: GPUBuffer): void {
+    const n = (this.pins.get(buffer) ?? 0) - 1;
+    if (n > 0) return void this.pins.set(buffer, n);
+    this.pins.delete(buffer);
+    if (this.dropped.delete(buffer)) this.buffers.release(buffer);
+  }
+
   private drop(key: string, e: Entry): void {
     this.entries.delete(key);
-    this.buffers.release(e.buffer);
+    if (this.pins.has(e.buffer)) this.dropped.add(e.buffer);
+    else this.buffers.release(e.buffer);
   }
 }
 

@@ -7,6 +7,8 @@
 import type { KernelSpec } from '../kernels/spec.js';
 
 const caches = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+/** Compiles under way, per device and WGSL: calls at once that need one pipeline share its compile. */
+const compiling = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
 function debugWgsl(): boolean {
   return typeof process !== 'undefined' && (process.env?.WEBGPU_ATTENTION_DEBUG ?? '').split(',').includes('wgsl');
@@ -21,10 +23,23 @@ function lookup(device: GPUDevice, spec: KernelSpec): { cache: Map<string, GPUCo
   return { cache, hit };
 }
 
-/** The compute pipeline for `spec` on `device`, compiled on first use. */
-export async function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<GPUComputePipeline> {
+/**
+ * The compute pipeline for `spec` on `device`, compiled on first use; calls that ask while it
+ * compiles wait for that compile (once, every first call of a model's layers compiled its own).
+ */
+export function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<GPUComputePipeline> {
   const { cache, hit } = lookup(device, spec);
-  if (hit) return hit;
+  if (hit) return Promise.resolve(hit);
+  let pending = compiling.get(device);
+  if (!pending) compiling.set(device, (pending = new Map()));
+  const under = pending.get(spec.wgsl);
+  if (under) return under;
+  const done = compile(device, spec, cache).finally(() => pending.delete(spec.wgsl));
+  pending.set(spec.wgsl, done);
+  return done;
+}
+
+async function compile(device: GPUDevice, spec: KernelSpec, cache: Map<string, GPUComputePipeline>): Promise<GPUComputePipeline> {
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
   const pipeline = await device

@@ -140,14 +140,16 @@ export class WebGpuRunner {
     const outputs: Record<string, GPUBuffer> = {};
     const pooled: GPUBuffer[] = [];
     const fresh: GPUBuffer[] = [];
+    const pinned: GPUBuffer[] = []; // kept results it binds: not freed (if evicted meanwhile) before it has submitted
     const release = () => {
       pooled.forEach((b) => this.buffers.giveBack(b));
       fresh.forEach((b) => b.destroy());
+      pinned.forEach((b) => this.cache.unpin(b));
     };
     try {
       for (const [name, decl] of Object.entries(program.buffers)) {
         if (decl.role === 'output' && tensors[name]) continue;
-        own[name] = this.allocate(decl, { pooled, fresh });
+        own[name] = this.allocate(decl, { pooled, fresh, pinned });
         if (decl.role === 'output') outputs[name] = own[name]!;
       }
       const resolve = (name: string): BindingResource => {
@@ -184,7 +186,7 @@ export class WebGpuRunner {
     }
   }
 
-  private allocate(decl: BufferDecl, lists: { pooled: GPUBuffer[]; fresh: GPUBuffer[] }): GPUBuffer {
+  private allocate(decl: BufferDecl, lists: { pooled: GPUBuffer[]; fresh: GPUBuffer[]; pinned: GPUBuffer[] }): GPUBuffer {
     switch (decl.role) {
       case 'output': {
         const b = this.buffers.storage(decl.bytes, decl.label);
@@ -203,8 +205,12 @@ export class WebGpuRunner {
         this.device.queue.writeBuffer(b, 0, decl.data.buffer, decl.data.byteOffset, decl.data.byteLength);
         return b;
       }
-      case 'cached':
-        return this.buildCached(decl, true);
+      case 'cached': {
+        const b = this.buildCached(decl, true);
+        this.cache.pin(b);
+        lists.pinned.push(b);
+        return b;
+      }
     }
   }
 
