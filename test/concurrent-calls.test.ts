@@ -84,18 +84,21 @@ describe('ResultCache pins', () => {
 });
 
 describe('kept block masks, many calls at once', () => {
-  it('80 calls, each with its own document table: every one runs, each as the reference', async () => {
+  it('80 calls, 70 with document tables of their own and 10 sharing one: every one runs, each as the reference', async () => {
     const attn = await createAttention({ backend: 'webgpu' });
     try {
       const rand = rng(testSeed());
       const dims = [1, 1, 96, 32] as const;
       const [q, k, v] = [0, 1, 2].map(() => randomHost(dims, rand));
       const [tq, tk, tv] = [q!, k!, v!].map((h) => attn.tensor(Float32Array.from(h.data), dims));
-      const masks = Array.from({ length: 80 }, () => {
+      const table = () => {
         const ids: number[] = [];
         for (let i = 0, doc = 0; i < dims[2]; i++) ids.push(rand() < 0.1 ? ++doc : doc);
-        return documentMask(ids);
-      });
+        return ids;
+      };
+      // 70 masks of their own, and one more table 10 times (each call builds it: the last replaces the others).
+      const shared = table();
+      const masks = [...Array.from({ length: 70 }, () => documentMask(table())), ...Array.from({ length: 10 }, () => documentMask(shared))];
       const results = await Promise.all(masks.map((mask) => attn.forward(tq!, tk!, tv!, { mask })));
       for (const [i, r] of results.entries()) {
         const got = await r.out.read();
