@@ -45,6 +45,29 @@ describe('pipelines compiled once for calls at once', () => {
   });
 });
 
+describe('block masks built once for calls at once', () => {
+  it('ten calls with one new mask: one build, ten forward submits', async () => {
+    const attn = await createAttention({ backend: 'webgpu' });
+    try {
+      const rand = rng(testSeed());
+      const dims = [1, 1, 96, 32] as const;
+      const [tq, tk, tv] = [0, 1, 2].map(() => attn.tensor(Float32Array.from(randomHost(dims, rand).data), dims));
+      const ids = Array.from({ length: dims[2] }, (_, i) => Math.floor(i / 17));
+      await (await attn.forward(tq!, tk!, tv!, { mask: documentMask(ids.map((x) => x + 1000)) })).out.read(); // kernels compiled
+      const queue = attn.device!.queue;
+      let submits = 0;
+      const submit = queue.submit.bind(queue);
+      queue.submit = (buffers: Iterable<GPUCommandBuffer>) => (submits++, submit(buffers));
+      const results = await Promise.all(Array.from({ length: 10 }, () => attn.forward(tq!, tk!, tv!, { mask: documentMask(ids) })));
+      queue.submit = submit;
+      expect(submits).toBe(11);
+      results.forEach((r) => r.out.destroy());
+    } finally {
+      attn.destroy();
+    }
+  });
+});
+
 describe('ResultCache pins', () => {
   const fakeBuffers = () => {
     const released: string[] = [];

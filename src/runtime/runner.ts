@@ -227,8 +227,20 @@ export class WebGpuRunner {
       return outputs[decl.output]!;
     };
     if (now) return keep(this.executeNow(decl.build, {}).outputs);
-    return this.execute(decl.build, {}).then(({ outputs }) => keep(outputs));
+    // A build of this key under way (calls made at once with one mask): wait for it, then look again.
+    const under = this.building.get(decl.key);
+    if (under) return under.then(() => this.buildCached(decl, false));
+    const built = this.execute(decl.build, {}).then(({ outputs }) => keep(outputs));
+    const settled = built.then(
+      () => {},
+      () => {},
+    );
+    this.building.set(decl.key, settled);
+    void settled.then(() => this.building.get(decl.key) === settled && this.building.delete(decl.key));
+    return built;
   }
+  /** Block-mask builds under way, by key: settled (whatever their outcome) once kept or failed. */
+  private readonly building = new Map<string, Promise<void>>();
 
   /**
    * Encodes and submits a prepared program inside error scopes; rejects with the kernel
