@@ -12,13 +12,43 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createAttention } from '../src/api/attention.js';
-import { documentMask } from '../src/mods/builtins.js';
-import { maskFn } from '../src/mods/emit-js.js';
+import { documentMask, slidingWindow, softcap } from '../src/mods/builtins.js';
+import { maskFn, scoreFn } from '../src/mods/emit-js.js';
 import { referenceForward } from '../src/reference/forward.js';
 import type { Buffers } from '../src/runtime/buffers.js';
 import { ResultCache } from '../src/runtime/cache.js';
 import { getPipeline } from '../src/runtime/pipelines.js';
 import { randomHost, rng, testSeed } from './helpers.js';
+
+describe('calls made without awaiting', () => {
+  it('reach the queue in the order they were made, whatever each has to compile first', async () => {
+    const attn = await createAttention({ backend: 'webgpu' });
+    try {
+      const rand = rng(testSeed());
+      const dims = [1, 2, 64, 32] as const;
+      const [q, k, v] = [0, 1, 2].map(() => randomHost(dims, rand));
+      const [tq, tk, tv] = [q!, k!, v!].map((h) => attn.tensor(Float32Array.from(h.data), dims));
+      await (await attn.forward(tq!, tk!, tv!)).out.read(); // the plain kernel compiled; softcap's and the window's not
+      const err = (a: Float32Array, b: ArrayLike<number>) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+      // A call that compiles writes X; the next, ready at once, reads X; a read of X made before either finished.
+      const x = attn.tensor(new Float32Array(q!.data.length), dims);
+      const first = attn.forward(tq!, tk!, tv!, { score: softcap(4), into: { out: x } });
+      const second = attn.forward(x, tk!, tv!);
+      const early = x.read();
+      const [, r2] = await Promise.all([first, second]);
+      const want1 = referenceForward(q!, k!, v!, { score: scoreFn(softcap(4)) }).out;
+      expect(err(await early, want1)).toBeLessThan(1e-5);
+      const want2 = referenceForward({ ...q!, data: await x.read() }, k!, v!).out;
+      expect(err(await r2.out.read(), want2)).toBeLessThan(1e-5);
+      // Two calls into one tensor: it holds the later call's result.
+      const y = attn.tensor(new Float32Array(q!.data.length), dims);
+      await Promise.all([attn.forward(tq!, tk!, tv!, { mask: slidingWindow(7), into: { out: y } }), attn.forward(tq!, tk!, tv!, { into: { out: y } })]);
+      expect(err(await y.read(), referenceForward(q!, k!, v!).out)).toBeLessThan(1e-5);
+    } finally {
+      attn.destroy();
+    }
+  });
+});
 
 describe('pipelines compiled once for calls at once', () => {
   it('ten getPipeline calls for one new kernel: one compile, one pipeline; a failed compile is not kept', async () => {

@@ -3,6 +3,7 @@
  * program per call, run by runtime/) and the CPU's (cpu-backend.ts). Both take the one
  * validated call and return tensor storage.
  */
+import type { Turn } from '../runtime/order.js';
 import { backwardProgram } from '../kernels/backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
@@ -177,12 +178,18 @@ export class WebGpuBackend implements Backend {
     return owned(this.runner.upload(bits, label));
   }
 
-  async readBack(storage: TensorStorage, count: number, dtype: DType): Promise<Float32Array> {
+  readBack(storage: TensorStorage, count: number, dtype: DType): Promise<Float32Array> {
     checkLive(this);
     if (storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
-    // Mapped ranges come in whole 4-byte words.
-    const bytes = await this.runner.buffers.read(storage.buffer, Math.ceil((count * bytesOf(dtype)) / 4) * 4, storage.offset);
-    return dtype === 'f16' ? fromHalf(new Uint16Array(bytes, 0, count)) : new Float32Array(bytes);
+    const { buffer, offset } = storage;
+    return this.runner.order.inTurn(async (turn) => {
+      await turn.before; // after the calls made before it, which may write this tensor
+      // Mapped ranges come in whole 4-byte words. read() submits its copy before it first waits.
+      const reading = this.runner.buffers.read(buffer, Math.ceil((count * bytesOf(dtype)) / 4) * 4, offset);
+      turn.done();
+      const bytes = await reading;
+      return dtype === 'f16' ? fromHalf(new Uint16Array(bytes, 0, count)) : new Float32Array(bytes);
+    });
   }
 
   /** The forward's kernel program for a call on this adapter. */
@@ -214,10 +221,13 @@ export class WebGpuBackend implements Backend {
     return Object.fromEntries(Object.entries(t).map(([name, s]) => [name, gpuResource(s, sizeOf(name))]));
   }
 
-  async forward(c: AttentionCall, t: ForwardTensors, into: { readonly out?: TensorStorage } = {}) {
-    await this.checkDevices({ ...t, ...named('into.', into) });
-    const { outputs } = await this.runner.execute(this.forwardProgram(c), this.bindings(c, { ...t, ...into }));
-    return { out: into.out ?? owned(outputs.out!), lse: owned(outputs.lse!) };
+  // forward, backward, combine and readBack take their place in the submission order when called (runtime/order.ts).
+  forward(c: AttentionCall, t: ForwardTensors, into: { readonly out?: TensorStorage } = {}) {
+    return this.runner.order.inTurn(async (turn) => {
+      await this.checkDevices({ ...t, ...named('into.', into) });
+      const { outputs } = await this.runner.execute(this.forwardProgram(c), this.bindings(c, { ...t, ...into }), turn);
+      return { out: into.out ?? owned(outputs.out!), lse: owned(outputs.lse!) };
+    });
   }
 
   /**
@@ -230,11 +240,13 @@ export class WebGpuBackend implements Backend {
     return { out: into.out ?? owned(outputs.out!), lse: into.lse ?? owned(outputs.lse!), done };
   }
 
-  async backward(c: BackwardCall, t: BackwardTensors, into: GradTensors = {}): Promise<BackendGrads> {
-    await this.checkDevices({ ...t, ...named('into.', into) });
-    const { outputs, host } = await this.runner.execute(this.backwardProgram(c), this.bindings(c, { ...t, ...into }));
-    const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
-    return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), dsinks: host.dsinks, dtables: host.dtables };
+  backward(c: BackwardCall, t: BackwardTensors, into: GradTensors = {}): Promise<BackendGrads> {
+    return this.runner.order.inTurn(async (turn) => {
+      await this.checkDevices({ ...t, ...named('into.', into) });
+      const { outputs, host } = await this.runner.execute(this.backwardProgram(c), this.bindings(c, { ...t, ...into }), turn);
+      const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
+      return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), dsinks: host.dsinks, dtables: host.dtables };
+    });
   }
 
   /** backward() submitted before returning, as forwardNow(); no sink or table gradients (they are read back). */
@@ -244,7 +256,11 @@ export class WebGpuBackend implements Backend {
     return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), done };
   }
 
-  async combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
+  combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
+    return this.runner.order.inTurn((turn) => this.combineIn(turn, parts, shape, layout, dtype));
+  }
+
+  private async combineIn(turn: Turn, parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
     const rows = shape.batch * shape.heads * shape.seq;
     const tensors: Record<string, TensorStorage> = {};
     parts.forEach((p, i) => Object.assign(tensors, { [`o${i}`]: p.out, [`lse${i}`]: p.lse }));
@@ -259,7 +275,7 @@ export class WebGpuBackend implements Backend {
     const bytes = (name: string) => (name.startsWith('o') ? rows * shape.headDim * bytesOf(dtype) : rows * 4);
     const resources = Object.fromEntries(Object.entries(tensors).map(([name, s]) => [name, gpuResource(s, bytes(name))]));
     const program = mergeProgram({ parts: parts.length, ...shape, strides: stridesOf(shape, layout), dtype }, this.runner.caps);
-    const { outputs } = await this.runner.execute(program, resources);
+    const { outputs } = await this.runner.execute(program, resources, turn);
     return { out: owned(outputs.out!), lse: owned(outputs.lse!) };
   }
 

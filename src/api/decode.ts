@@ -55,10 +55,11 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
   const many = parts.length > 1;
   const results: ForwardResult[] = [];
   try {
-    for (const part of parts) {
-      const masks = [rest.mask, part.mask].filter((m) => m !== undefined);
-      results.push(
-        await attn.forward(q, part.k, part.v, {
+    // Every part's call is made now, so each takes its place in the submission order before any later call of the caller's.
+    const settled = await Promise.allSettled(
+      parts.map((part) => {
+        const masks = [rest.mask, part.mask].filter((m) => m !== undefined);
+        return attn.forward(q, part.k, part.v, {
           ...rest,
           causal: true,
           queryOffset,
@@ -67,9 +68,12 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
           mask: masks.length > 1 ? and(...masks) : masks[0],
           sinks: part.sinks ? rest.sinks : undefined,
           returnLse: many || rest.returnLse,
-        }),
-      );
-    }
+        });
+      }),
+    );
+    for (const s of settled) if (s.status === 'fulfilled') results.push(s.value);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason; // (the parts that came back are freed below)
     if (!many) return results[0]!;
     const merged = await attn.combine(results.map((r) => ({ out: r.out, lse: r.lse! })));
     if (rest.returnLse) return merged;

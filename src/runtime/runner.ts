@@ -5,6 +5,7 @@
  * uniform values by name, dispatches, submits inside error scopes, reads back,
  * and turns a lost device into one clear error.
  */
+import { SubmitOrder, type Turn } from './order.js';
 import type { Caps, TunedTiles } from '../kernels/call.js';
 import { packParams } from '../kernels/params.js';
 import { padBytes, type BufferDecl, type BufferRef, type HostResults, type Program } from '../kernels/program.js';
@@ -71,7 +72,8 @@ export class WebGpuRunner {
   private readonly bindingLimit: number;
   private readonly cache: ResultCache;
   /** Error scopes are a device-wide stack: submissions take turns so each pops its own. */
-  private submitting: Promise<unknown> = Promise.resolve();
+  /** Calls submit in the order they were made (order.ts). */
+  readonly order = new SubmitOrder();
 
   constructor(acquired: AcquiredDevice, opts: RunnerOptions = {}) {
     this.acquired = acquired;
@@ -230,7 +232,7 @@ export class WebGpuRunner {
     // A build of this key under way (calls made at once with one mask): wait for it, then look again.
     const under = this.building.get(decl.key);
     if (under) return under.then(() => this.buildCached(decl, false));
-    const built = this.execute(decl.build, {}).then(({ outputs }) => keep(outputs));
+    const built = this.execute(decl.build, {}, null).then(({ outputs }) => keep(outputs));
     const settled = built.then(
       () => {},
       () => {},
@@ -247,30 +249,56 @@ export class WebGpuRunner {
    * labels on a validation or out-of-memory error, and with AttentionBackendError if the
    * device is lost.
    */
-  async run(prepared: Pick<PreparedProgram, 'dispatches' | 'labels'>): Promise<void> {
-    this.life.checkAlive();
-    const turn = this.submitting.then(() => this.submitScoped(prepared));
-    this.submitting = turn.catch(() => {});
-    return this.life.guard(turn);
+  async run(prepared: Pick<PreparedProgram, 'dispatches' | 'labels'>, turn: Turn | null = this.order.take()): Promise<void> {
+    try {
+      this.life.checkAlive();
+      if (turn) await turn.before;
+      this.life.checkAlive();
+      const submitted = this.submitScoped(prepared);
+      turn?.done();
+      return await this.life.guard(submitted);
+    } finally {
+      turn?.done();
+    }
   }
 
+  /** Pushes the scopes, submits and pops them in one synchronous stretch (so no other submission's scopes interleave). */
   private async submitScoped(prepared: Pick<PreparedProgram, 'dispatches' | 'labels'>): Promise<void> {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
-    const enc = this.device.createCommandEncoder({ label: prepared.labels.join(' + ') });
-    encodeDispatches(enc, prepared.dispatches);
-    this.device.queue.submit([enc.finish()]);
-    const validation = await this.device.popErrorScope();
-    const oom = await this.device.popErrorScope();
-    const err = scopeError(prepared.labels.join(', '), validation, oom, this.buffers.labels);
+    let validation: Promise<GPUError | null>;
+    let oom: Promise<GPUError | null>;
+    try {
+      const enc = this.device.createCommandEncoder({ label: prepared.labels.join(' + ') });
+      encodeDispatches(enc, prepared.dispatches);
+      this.device.queue.submit([enc.finish()]);
+    } finally {
+      validation = this.device.popErrorScope();
+      oom = this.device.popErrorScope();
+    }
+    const err = scopeError(prepared.labels.join(', '), await validation, await oom, this.buffers.labels);
     if (err) throw err;
   }
 
-  /** Prepares, runs and releases `program`; returns its outputs and what its host step computed. */
-  async execute(program: Program, tensors: Readonly<Record<string, BindingResource>>): Promise<{ outputs: Record<string, GPUBuffer>; host: HostResults }> {
-    const prepared = await this.prepare(program, tensors);
+  /**
+   * Prepares, runs and releases `program`; returns its outputs and what its host step computed.
+   * It submits in `turn` (by default a place taken now); null: out of line, for work whose
+   * order does not matter (a block mask's build writes only a buffer of its own).
+   */
+  async execute(
+    program: Program,
+    tensors: Readonly<Record<string, BindingResource>>,
+    turn: Turn | null = this.order.take(),
+  ): Promise<{ outputs: Record<string, GPUBuffer>; host: HostResults }> {
+    let prepared: PreparedProgram;
     try {
-      await this.run(prepared);
+      prepared = await this.prepare(program, tensors);
+    } catch (e) {
+      turn?.done();
+      throw e;
+    }
+    try {
+      await this.run(prepared, turn);
       const host = program.host;
       if (!host) return { outputs: { ...prepared.outputs }, host: {} };
       const reads = await Promise.all(host.reads.map((name) => this.readResource(prepared.resolve(name))));

@@ -1,0 +1,37 @@
+/*
+ * Submission order. A call takes its place in line when it is made and submits in that
+ * place, however long its preparation takes (a pipeline to compile, a buffer to check):
+ * calls made without awaiting each other reach the queue in the order they were made, as
+ * WebGPU's own commands would. Once, each submitted when its preparation finished, so a
+ * call that wrote into a tensor could land after a later call that read it.
+ */
+
+/** A call's place in line. */
+export interface Turn {
+  /** Settles once every call that took its place before this one has submitted or given up. */
+  readonly before: Promise<void>;
+  /** This call has submitted, or never will: the next may go. Idempotent. */
+  done(): void;
+}
+
+export class SubmitOrder {
+  private last: Promise<void> = Promise.resolve();
+
+  /** The next place in line (take it synchronously, when the call is made; give it up with done()). */
+  take(): Turn {
+    const before = this.last;
+    let done!: () => void;
+    this.last = new Promise<void>((resolve) => (done = resolve));
+    return { before, done };
+  }
+
+  /** Runs `f` in a place taken now, given up however `f` ends (f gives it up early once it has submitted). */
+  async inTurn<T>(f: (turn: Turn) => Promise<T>): Promise<T> {
+    const turn = this.take();
+    try {
+      return await f(turn);
+    } finally {
+      turn.done();
+    }
+  }
+}
