@@ -185,6 +185,16 @@ describe("GPU tensors on the caller's device", () => {
 
     const noStorage = device.createBuffer({ size: bytes, usage: 0x08 | 0x04 });
     expect(() => attn.tensor(noStorage, dims)).toThrow(/lacks STORAGE usage/);
+    // Without COPY_SRC a buffer still binds, but read() and a cache's append cannot copy it out:
+    // once they came back as zeros, silently.
+    const noCopySrc = attn.tensor(device.createBuffer({ size: bytes, usage: 0x80 | 0x08 }), dims);
+    expect((await errorOf(() => noCopySrc.read())).message).toMatch(/read\(\): the tensor's GPUBuffer lacks COPY_SRC usage/);
+    const cache = attn.kvCache({ batch: 1, heads: 1, headDim: 32, capacity: 32 });
+    const eAppend = await errorOf(async () => cache.append(noCopySrc, good[1]!));
+    expect(eAppend).toBeInstanceOf(AttentionInputError);
+    expect(eAppend.message).toMatch(/^k: its GPUBuffer lacks COPY_SRC usage/);
+    expect(cache.lengths).toEqual([0]); // nothing appended
+    cache.destroy();
     expect(() => attn.tensor(callerBuffer(bytes - 4), dims)).toThrow(/has 2044 bytes, but the tensor needs 2048 bytes/);
     expect(() => attn.tensor(callerBuffer(2 * bytes), dims, { byteOffset: 4 })).toThrow(/byteOffset must be a multiple of/);
     expect(() => attn.tensor(callerBuffer(bytes), dims, { byteOffset: -256 })).toThrow(AttentionInputError);

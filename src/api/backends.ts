@@ -182,6 +182,11 @@ export class WebGpuBackend implements Backend {
     checkLive(this);
     if (storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
     const { buffer, offset } = storage;
+    if (!(buffer.usage & 0x04)) {
+      throw new AttentionInputError(
+        `read(): the tensor's GPUBuffer lacks COPY_SRC usage (usage 0x${buffer.usage.toString(16)}), so it cannot be copied out to the host; create it with GPUBufferUsage.COPY_SRC, or read it with your own code`,
+      );
+    }
     return this.runner.order.inTurn(async (turn) => {
       await turn.before; // after the calls made before it, which may write this tensor
       // Mapped ranges come in whole 4-byte words. read() submits its copy before it first waits.

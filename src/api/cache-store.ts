@@ -15,6 +15,9 @@ import { hostData } from './host-data.js';
 import type { AppendData } from './kv-cache-types.js';
 import { AttentionTensor, type TensorStorage } from './tensor.js';
 
+/** GPUBufferUsage.COPY_SRC (the number: Node has no GPUBufferUsage global). */
+const COPY_SRC = 0x04;
+
 /** A run of `len` elements from element `src` of the source to element `dst` of the store. */
 export interface Run {
   readonly src: number;
@@ -64,6 +67,11 @@ export function appendSource(impl: Backend, data: AppendData, name: string, like
     }
     const storage = data.storage(name);
     impl.checkStorage(storage, name);
+    if (storage.kind === 'gpu' && !(storage.buffer.usage & COPY_SRC)) {
+      throw new AttentionInputError(
+        `${name}: its GPUBuffer lacks COPY_SRC usage (usage 0x${storage.buffer.usage.toString(16)}), and the cache copies it in with copyBufferToBuffer; create it with GPUBufferUsage.COPY_SRC, or append host data`,
+      );
+    }
     return { seq: s.seq, strides: stridesOf(s, data.layout), tensor: { storage, dtype: data.dtype } };
   }
   const h = hostData(data, data instanceof Uint16Array ? 'f16' : 'f32');

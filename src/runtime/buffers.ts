@@ -3,7 +3,7 @@
  * against the device's largest buffer, scratch pooled by size and usage so that
  * repeated calls allocate nothing new, read back through a staging buffer.
  */
-import { AttentionLimitError } from '../tensor/errors.js';
+import { AttentionBackendError, AttentionLimitError } from '../tensor/errors.js';
 import type { DeviceLife } from './device-life.js';
 
 export const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
@@ -94,10 +94,19 @@ export class Buffers {
   /** Copies `bytes` from `src` (at `offset`) back to the host. */
   async read(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     const staging = this.create({ label: `${src.label} readback`, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: 0x01 | 0x08 }); // MAP_READ | COPY_DST
-    const enc = this.device.createCommandEncoder({ label: 'readback' });
-    enc.copyBufferToBuffer(src, offset, staging, 0, Math.min(staging.size, src.size - offset));
-    this.device.queue.submit([enc.finish()]);
+    // In a scope: a copy WebGPU refuses must not come back as the staging buffer's zeros.
+    this.device.pushErrorScope('validation');
+    let refused: Promise<GPUError | null>;
     try {
+      const enc = this.device.createCommandEncoder({ label: 'readback' });
+      enc.copyBufferToBuffer(src, offset, staging, 0, Math.min(staging.size, src.size - offset));
+      this.device.queue.submit([enc.finish()]);
+    } finally {
+      refused = this.device.popErrorScope();
+    }
+    try {
+      const err = await refused;
+      if (err) throw new AttentionBackendError(`reading ${src.label || 'a buffer'} back failed: ${err.message.split('\n')[0]}`);
       await this.life.guard(staging.mapAsync(0x0001)); // GPUMapMode.READ
       const out = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
