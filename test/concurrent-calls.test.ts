@@ -18,7 +18,8 @@ import { referenceForward } from '../src/reference/forward.js';
 import type { Buffers } from '../src/runtime/buffers.js';
 import { ResultCache } from '../src/runtime/cache.js';
 import { getPipeline } from '../src/runtime/pipelines.js';
-import { randomHost, rng, testSeed } from './helpers.js';
+import { AttentionInputError } from '../src/tensor/errors.js';
+import { errorOf, randomHost, rng, testSeed } from './helpers.js';
 
 describe('calls made without awaiting', () => {
   it('reach the queue in the order they were made, whatever each has to compile first', async () => {
@@ -44,6 +45,26 @@ describe('calls made without awaiting', () => {
       const y = attn.tensor(new Float32Array(q!.data.length), dims);
       await Promise.all([attn.forward(tq!, tk!, tv!, { mask: slidingWindow(7), into: { out: y } }), attn.forward(tq!, tk!, tv!, { into: { out: y } })]);
       expect(err(await y.read(), referenceForward(q!, k!, v!).out)).toBeLessThan(1e-5);
+    } finally {
+      attn.destroy();
+    }
+  });
+});
+
+describe('a tensor destroyed while a call that uses it is under way', () => {
+  it('is an AttentionInputError naming the tensor (it was a GPU validation error), and the Attention stays usable', async () => {
+    const attn = await createAttention({ backend: 'webgpu' });
+    try {
+      const rand = rng(testSeed());
+      const dims = [1, 2, 64, 32] as const;
+      const make = () => attn.tensor(Float32Array.from(randomHost(dims, rand).data), dims);
+      const [q, k, v] = [make(), make(), make()];
+      const call = attn.forward(q, k, v, { score: softcap(2) }); // compiles first: q is destroyed before it submits
+      q.destroy();
+      const e = await errorOf(() => call);
+      expect(e).toBeInstanceOf(AttentionInputError);
+      expect(e.message).toMatch(/^a tensor \("tensor \[1, 2, 64, 32\]"\) that attention\.forward .* was destroyed before the call submitted its work/);
+      expect((await attn.forward(make(), k, v)).out).toBeDefined();
     } finally {
       attn.destroy();
     }

@@ -380,12 +380,24 @@ function scopeError(labels: string, validation: GPUError | null, oom: GPUError |
   if (!err) return undefined;
   const named =
     validation && /used in submit while destroyed/.test(validation.message) ? /\[Buffer (?:"([^"]*)"|\(unlabeled\))\]/.exec(validation.message) : null;
-  if (named && !ours.has(named[1] ?? '')) {
+  const label = named?.[1] ?? '';
+  if (named && !ours.has(label)) {
     const which = named[1] !== undefined ? `"${named[1]}" ` : '';
     return new AttentionInputError(
       `a GPUBuffer ${which}that ${labels} reads or writes was destroyed before the call submitted its work: ` +
         'keep buffers wrapped with attn.tensor() alive until the call has settled',
     );
   }
+  if (named && isTensorLabel(label)) {
+    return new AttentionInputError(
+      `a tensor ("${label}") that ${labels} reads or writes was destroyed before the call submitted its work: ` +
+        'keep tensors alive until the calls that use them have settled',
+    );
+  }
   return new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${labels}: ${err.message}`);
+}
+
+/** Labels of the buffers behind tensors a caller holds: attn.tensor()'s uploads and the results of forward, backward and combine. */
+function isTensorLabel(label: string): boolean {
+  return label.startsWith('tensor [') || /^attention(\.combine)? (out|lse|dq|dk|dv)$/.test(label);
 }
