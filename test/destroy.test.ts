@@ -51,6 +51,21 @@ function cases(name: string, open: () => Promise<Attention>) {
     }
     expect(() => attn.destroy()).not.toThrow();
   });
+
+  // (The CPU's calls under way are on its worker threads: test/cpu-workers.test.ts, where the tests have them.)
+  if (name !== 'WebGPU') return;
+  it(`destroy() on ${name} with calls under way: they reject saying it was destroyed`, async () => {
+    const attn = await open();
+    const data = Float32Array.from({ length: 2048 }, (_, i) => Math.cos(i));
+    const [q, k, v] = [0, 1, 2].map(() => attn.tensor(data, [1, 1, 64, 32]));
+    const calls = [attn.forward(q!, k!, v!, { causal: true }), attn.forward(q!, k!, v!, { causal: true, returnLse: true })];
+    attn.destroy();
+    for (const call of calls) {
+      const e = await errorOf(() => call);
+      expect(e).toBeInstanceOf(AttentionInputError);
+      expect(e.message).toMatch(DESTROYED);
+    }
+  });
 }
 
 describe('destroy', () => {

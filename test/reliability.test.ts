@@ -62,6 +62,10 @@ describe('device loss', () => {
     const e = await errorOf(() => attn.recover());
     expect(e).toBeInstanceOf(AttentionBackendError);
     expect(e.message).toContain('create a new Attention with a new device');
+    // and a call says the same, not "call attn.recover()" (which cannot help here)
+    const call = await errorOf(async () => attn.tensor(new Float32Array(512), [1, 1, 16, 32]));
+    expect(call.message).toMatch(/it is the device passed to createAttention, so make a new device and a new Attention on it/);
+    expect(call.message).not.toMatch(/recover\(\)/);
   });
 });
 

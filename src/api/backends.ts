@@ -106,6 +106,7 @@ export class WebGpuBackend implements Backend {
     this.runner = runner;
     this.ownsDevice = ownsDevice;
     this.renew = renew;
+    runner.life.recoverable = ownsDevice && renew !== undefined;
   }
 
   destroyed = false;
@@ -165,6 +166,7 @@ export class WebGpuBackend implements Backend {
     }
     this.runner.destroy();
     this.runner = await this.renew();
+    this.runner.life.recoverable = true;
   }
 
   get adapter(): AdapterSummary {
@@ -287,6 +289,7 @@ export class WebGpuBackend implements Backend {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.runner.life.destroyedBy = DESTROYED.split(';')[0]!;
     this.runner.destroy();
     if (this.ownsDevice) this.runner.device.destroy();
   }

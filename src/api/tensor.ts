@@ -4,7 +4,7 @@
  * caller's wrapped without a copy — or a Float32Array for the CPU backend). It
  * stays there between calls; read() copies it back explicitly.
  */
-import { AttentionInputError } from '../tensor/errors.js';
+import { AttentionInputError, DESTROYED } from '../tensor/errors.js';
 import { bytesOf, type DType } from '../tensor/half.js';
 import { dimsOf, numel, type Layout, type Shape4 } from '../tensor/shape.js';
 
@@ -34,7 +34,7 @@ export interface TensorOwner {
 }
 
 /** What every use of an Attention after attn.destroy() throws (backends.ts checkLive). */
-export const DESTROYED = 'this Attention was destroyed (attn.destroy()); make a new one with createAttention()';
+export { DESTROYED };
 
 /** A backend as a call's operands are checked against it (backends.ts). */
 interface OperandOwner extends TensorOwner {

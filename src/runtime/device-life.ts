@@ -1,9 +1,10 @@
 /*
  * A device's lifetime as the runner sees it: once `device.lost` resolves, every
- * pending and later GPU call rejects with one AttentionBackendError saying why,
+ * pending and later GPU call rejects with one AttentionBackendError saying why (an
+ * AttentionInputError where attn.destroy() ended it),
  * so nothing waits forever on a dead device.
  */
-import { AttentionBackendError } from '../tensor/errors.js';
+import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 
 export class DeviceLife {
   /** Set once the device is lost. */
@@ -18,10 +19,19 @@ export class DeviceLife {
     this.lost.catch(() => {}); // observed by whoever awaits a GPU call; never an unhandled rejection
   }
 
+  /** Whether attn.recover() can make a new device (not for one the caller passed to createAttention). */
+  recoverable = true;
+  /** Set by attn.destroy() before it destroys the device: calls still under way then say that, not "lost". */
+  destroyedBy?: string;
+
   /** The error every call gets once the device is lost. */
-  lostError(): AttentionBackendError {
+  lostError(): AttentionBackendError | AttentionInputError {
+    if (this.destroyedBy) return new AttentionInputError(`${this.destroyedBy}; this call was still under way (await the calls before destroying)`);
     const why = this.lostInfo ? `${this.lostInfo.reason}${this.lostInfo.message ? `: ${this.lostInfo.message}` : ''}` : 'unknown';
-    return new AttentionBackendError(`the GPU device was lost (${why}); call attn.recover() for a new device and upload the tensors again`);
+    const next = this.recoverable
+      ? 'call attn.recover() for a new device and upload the tensors again'
+      : 'it is the device passed to createAttention, so make a new device and a new Attention on it';
+    return new AttentionBackendError(`the GPU device was lost (${why}); ${next}`);
   }
 
   /** Throws if the device is lost (before any work is encoded). */

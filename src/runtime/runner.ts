@@ -5,11 +5,12 @@
  * uniform values by name, dispatches, submits inside error scopes, reads back,
  * and turns a lost device into one clear error.
  */
+import { scopeError } from './scope-error.js';
 import { SubmitOrder, type Turn } from './order.js';
 import type { Caps, TunedTiles } from '../kernels/call.js';
 import { packParams } from '../kernels/params.js';
 import { padBytes, type BufferDecl, type BufferRef, type HostResults, type Program } from '../kernels/program.js';
-import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
+import { AttentionInputError } from '../tensor/errors.js';
 import { Buffers, STORAGE, UNIFORM, type BindingResource } from './buffers.js';
 import { ResultCache } from './cache.js';
 import { kernelLimits, type AcquiredDevice } from './device.js';
@@ -366,38 +367,4 @@ export class WebGpuRunner {
   destroy(): void {
     this.buffers.destroyAll();
   }
-}
-
-/**
- * The error a submission's scopes caught, as this library reports it. A buffer destroyed before
- * the work that uses it was submitted, when it is not one the library made (`ours`: their
- * labels), is the caller's doing (a GPUBuffer wrapped with attn.tensor() and destroyed while a
- * call was under way): an AttentionInputError that says so. Anything else stays an
- * AttentionBackendError with Dawn's message.
- */
-function scopeError(labels: string, validation: GPUError | null, oom: GPUError | null, ours: ReadonlySet<string>): Error | undefined {
-  const err = validation ?? oom;
-  if (!err) return undefined;
-  const named =
-    validation && /used in submit while destroyed/.test(validation.message) ? /\[Buffer (?:"([^"]*)"|\(unlabeled\))\]/.exec(validation.message) : null;
-  const label = named?.[1] ?? '';
-  if (named && !ours.has(label)) {
-    const which = named[1] !== undefined ? `"${named[1]}" ` : '';
-    return new AttentionInputError(
-      `a GPUBuffer ${which}that ${labels} reads or writes was destroyed before the call submitted its work: ` +
-        'keep buffers wrapped with attn.tensor() alive until the call has settled',
-    );
-  }
-  if (named && isTensorLabel(label)) {
-    return new AttentionInputError(
-      `a tensor ("${label}") that ${labels} reads or writes was destroyed before the call submitted its work: ` +
-        'keep tensors alive until the calls that use them have settled',
-    );
-  }
-  return new AttentionBackendError(`GPU ${oom && !validation ? 'out of memory' : 'validation error'} in ${labels}: ${err.message}`);
-}
-
-/** Labels of the buffers behind tensors a caller holds: attn.tensor()'s uploads and the results of forward, backward and combine. */
-function isTensorLabel(label: string): boolean {
-  return label.startsWith('tensor [') || /^attention(\.combine)? (out|lse|dq|dk|dv)$/.test(label);
 }

@@ -17,3 +17,6 @@ export class AttentionLimitError extends Error {
 export class AttentionBackendError extends Error {
   override readonly name = 'AttentionBackendError';
 }
+
+/** What every use of a destroyed Attention says (and, before the semicolon, a call it ended). */
+export const DESTROYED = 'this Attention was destroyed (attn.destroy()); make a new one with createAttention()';
