@@ -124,6 +124,34 @@ describe('cli bench', () => {
     expect(cli('bench', '--kernel', 'fancy').stderr).toContain("--kernel takes flash,naive,basic, got 'fancy'");
   });
 
+  it('a case that cannot run (a forced kernel this adapter lacks) exits 1 and says so; the JSON keeps its error', () => {
+    const file = join(tmp, 'bench-failed.json');
+    const r = cli(
+      'bench',
+      '--backend',
+      'webgpu',
+      '--algorithms',
+      'flash',
+      '--seq',
+      '32',
+      '--heads',
+      '1',
+      '--samples',
+      '1',
+      '--dtype',
+      'f16',
+      '--tensor-cores',
+      'on',
+      '--json',
+      file,
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain('1 case failed to run: see the note column');
+    const [row] = JSON.parse(readFileSync(file, 'utf8')).results;
+    expect(row).toMatchObject({ msMedian: null, error: expect.stringMatching(/tensorCores/) });
+    expect(row.beyondLimits).toBeUndefined();
+  });
+
   it('on webgpu, every row carries the floor and "% of floor", and the table prints it', () => {
     const file = join(tmp, 'bench-gpu.json');
     const r = cli('bench', '--backend', 'webgpu', '--algorithms', 'flash', '--seq', '32', '--heads', '1', '--json', file);

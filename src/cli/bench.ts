@@ -272,8 +272,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   if (plot) await writePlot(plot, results, `bench on ${attn.adapter.backend}: ${attn.adapter.device || attn.adapter.vendor}`);
   attn.destroy();
+  // A case that failed to run is a failure (one the device's limits rule out is not); so is a wrong result.
   // f16 outputs carry f16 rounding (2⁻¹¹ relative): their bar is 10× the f32 one.
-  return results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < (r.dtype === 'f16' ? 1e-2 : 1e-3))) ? 1 : 0;
+  const failed = results.filter((r) => r.error !== undefined && !r.beyondLimits).length;
+  if (failed) console.error(`${failed} case${failed > 1 ? 's' : ''} failed to run: see the note column`);
+  return failed || results.some((r) => r.maxAbsErr !== null && !(r.maxAbsErr < (r.dtype === 'f16' ? 1e-2 : 1e-3))) ? 1 : 0;
 }
 
 /** `--plot FILE`: the rows as an SVG chart (src/harness/plot.ts, the demo page's chart too). */

@@ -4,6 +4,7 @@
  * in runtime/timing.ts), and report TFLOP/s and the IO model's bytes. The JSON
  * shape is the CLI contract of DESIGN.md.
  */
+import { AttentionLimitError } from '../tensor/errors.js';
 import { referenceForward, type HostTensor } from '../reference/forward.js';
 import type { ForwardTile } from '../kernels/forward.js';
 import type { BackwardTile } from '../kernels/backward.js';
@@ -77,6 +78,8 @@ export interface BenchResult extends BenchShape {
   readonly kernelMs?: Readonly<Record<string, number>>;
   /** Why the case could not run (e.g. the naive N×N matrix does not fit). */
   readonly error?: string;
+  /** With `error`: true where the device's limits rule the case out (an AttentionLimitError), not a failure. */
+  readonly beyondLimits?: boolean;
   /** Rows per page when K/V were read through a page table (bench --paged). */
   readonly pageSize?: number;
 }
@@ -264,7 +267,8 @@ export async function benchOne(attn: Attention, shape: BenchShape, algorithm: Al
       ...(stepMs ? { stepMs } : {}),
     };
   } catch (e) {
-    return { ...base, msMedian: null, tflops: null, maxAbsErr: null, error: e instanceof Error ? e.message : String(e) };
+    const error = e instanceof Error ? e.message : String(e);
+    return { ...base, msMedian: null, tflops: null, maxAbsErr: null, error, ...(e instanceof AttentionLimitError ? { beyondLimits: true } : {}) };
   } finally {
     plans.forEach((p) => {
       p.release();
