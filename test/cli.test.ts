@@ -3,6 +3,7 @@
  * verify's output lines and exit code, bench's JSON fields, usage errors, info
  * and explain. CI builds dist/ first; a missing build is made here.
  */
+import { get } from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -434,6 +435,12 @@ describe('cli demo', () => {
       expect((await js.text()).length).toBeGreaterThan(1000);
       // An encoded '..' segment would leave web/dist: refused.
       expect((await fetch(`${url}assets%2f..%2f..%2f..%2fpackage.json`)).status).toBe(403);
+      // Sent as is (fetch would resolve them first): a '..' segment, plain or encoded, and a backslash are refused too.
+      const raw = (path: string) =>
+        new Promise<number>((done, fail) =>
+          get({ host: new URL(url).hostname, port: new URL(url).port, path }, (r) => (r.resume(), done(r.statusCode!))).on('error', fail),
+        );
+      expect(await Promise.all(['/assets/../index.html', '/assets/%2E%2E/index.html', '/assets\\x.js', '/index.html'].map(raw))).toEqual([403, 403, 403, 200]);
       expect((await fetch(`${url}missing.js`)).status).toBe(404);
     } finally {
       child.kill('SIGTERM');

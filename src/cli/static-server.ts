@@ -61,7 +61,8 @@ export function serveStatic(dir: string, port: number, host: string): Promise<St
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
       }
-      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      // The path as sent: new URL() would resolve `..` and turn `\` into `/` before resolveInside could refuse them.
+      const pathname = (req.url ?? '/').split(/[?#]/)[0]!;
       let file = resolveInside(root, pathname);
       if (file === null) {
         res.writeHead(403, { 'content-type': MIME_TYPES['.txt']! }).end('forbidden\n');
