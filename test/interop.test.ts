@@ -262,6 +262,15 @@ describe("GPU tensors on the caller's device", () => {
       expect(e).toBeInstanceOf(AttentionLimitError);
       expect(e.message).toMatch(/binds 9 storage buffers, but this device allows 8 \(maxStorageBuffersPerShaderStage\)/);
     }
+    if (plain.limits.maxComputeWorkgroupStorageSize <= 16384) {
+      // D = 256's backward tiles need more than the default workgroup memory: the error names the limit.
+      const d256 = [1, 1, 16, 256];
+      const [q2, k2, v2] = [0, 1, 2].map(() => small.tensor(new Float32Array(16 * 256).fill(0.1), d256));
+      const fwd = await small.forward(q2!, k2!, v2!, { returnLse: true });
+      const e = await errorOf(() => small.backward(q2!, { q: q2!, k: k2!, v: v2!, out: fwd.out, lse: fwd.lse }));
+      expect(e).toBeInstanceOf(AttentionLimitError);
+      expect(e.message).toMatch(/no backward tile fits head dim 256 in this device's 16384 bytes of workgroup memory \(maxComputeWorkgroupStorageSize\)/);
+    }
     small.destroy();
     plain.destroy();
   });

@@ -1,8 +1,9 @@
 /*
  * Vite configuration of the demo site (web/). The page imports the library
- * from ../src (TypeScript, compiled by Vite), so the two Node-only modules are
- * swapped for their browser stand-ins here, as package.json's "browser" field
- * does for bundlers that import the built package. `base: './'` makes every
+ * from ../src (TypeScript, compiled by Vite), so the Node-only GPU and tuning
+ * modules are swapped for their browser stand-ins here, as package.json's "browser"
+ * field does for bundlers that import the built package. (The third pair, the CPU's
+ * worker threads, is not swapped: the page's CPU fallback runs on its own thread.) `base: './'` makes every
  * asset path relative: the built web/dist works from any static host and path,
  * with no CDN and no network.
  */

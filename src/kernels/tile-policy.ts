@@ -88,7 +88,12 @@ export function dqTile(caps: Caps, headDim: number, dkdvTile: BackwardTile, caus
 export function backwardTiles(caps: Caps, c: BackwardCall): { dkdv: BackwardTile; dq: BackwardTile } {
   const p = c.problem;
   const dkdv = c.backwardTile ?? backwardTile(caps, p.headDim, c.causal, p.seqQ);
-  if (!dkdv) throw new AttentionLimitError(`no backward tile fits head dim ${p.headDim} in this device's workgroup memory`);
+  if (!dkdv) {
+    throw new AttentionLimitError(
+      `no backward tile fits head dim ${p.headDim} in this device's ${caps.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory ` +
+        "(maxComputeWorkgroupStorageSize): request the adapter's limit when making the device (requiredLimits(adapter))",
+    );
+  }
   for (const [name, t] of [
     ['backward tile', c.backwardTile],
     ['dQ tile', c.dqTile],
