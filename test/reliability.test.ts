@@ -34,6 +34,7 @@ describe('device loss', () => {
     const dims: Dims = [1, 4, 512, 64];
     const data = new Float32Array(4 * 512 * 64).fill(0.01);
     const t = [attn.tensor(data, dims), attn.tensor(data, dims), attn.tensor(data, dims)];
+    const cache = attn.kvCache({ batch: 1, heads: 4, headDim: 64, capacity: 8 });
     const pending = attn.forward(t[0]!, t[1]!, t[2]!).then((r) => r.out.read());
     attn.device!.destroy();
     const e = await errorOf(() => pending);
@@ -47,6 +48,11 @@ describe('device loss', () => {
     const old = await errorOf(() => attn.forward(t[0]!, t[1]!, t[2]!));
     expect(old).toBeInstanceOf(AttentionInputError);
     expect(old.message).toContain('q lives on a GPU device that was lost');
+    // So is a cache of the lost device (its appends wrote nothing, silently, once).
+    const row = new Float32Array(4 * 64);
+    const stale = await errorOf(async () => cache.append(row, row));
+    expect(stale).toBeInstanceOf(AttentionInputError);
+    expect(stale.message).toMatch(/^this cache lives on a GPU device that was lost and replaced \(attn\.recover\(\)\); make a new cache/);
     const seed = testSeed();
     const { o, l, hosts } = await forwardRead(attn, seed, [1, 2, 33, 64], { causal: true });
     expect(checkAgainstReference(o, l, hosts[0]!, hosts[1]!, hosts[2]!, true), `[seed ${seed}]`).toBeUndefined();

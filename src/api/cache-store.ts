@@ -128,6 +128,12 @@ export function writeRunsInto(impl: Backend, into: AttentionTensor, src: AppendS
     return;
   }
   const runner = (impl as WebGpuBackend).runner;
+  if (dst.kind !== 'gpu' || (dst.owned && !runner.buffers.holds(dst.buffer))) {
+    // Its K/V buffers died with a device that attn.recover() replaced: writes to them would do nothing.
+    throw new AttentionInputError(
+      'this cache lives on a GPU device that was lost and replaced (attn.recover()); make a new cache and append the sequences again',
+    );
+  }
   const eb = bytesOf(into.dtype);
   const bytes = (base: number): ByteRun[] => runs.map((r) => ({ src: base + r.src * eb, dst: dst.offset + r.dst * eb, bytes: r.len * eb }));
   if (src.host) return writeRuns(runner, dst.buffer, src.host, bytes(0));
