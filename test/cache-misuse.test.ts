@@ -112,6 +112,7 @@ function cases(name: string, open: () => Promise<Attention>) {
       const text = kind === 'paged' ? 'this paged KV cache was destroyed' : 'this KV cache was destroyed';
       const uses: [string, () => unknown][] = [
         ['lengths', () => cache.lengths],
+        ['capacity', () => ('capacity' in cache ? cache.capacity : cache.lengths)],
         ['append', () => cache.append(kv, kv)],
         ['truncate', () => cache.truncate(0)],
         ['reset', () => cache.reset()],
@@ -167,6 +168,7 @@ function cases(name: string, open: () => Promise<Attention>) {
         }
         expect(err, `${kind} ${what}`).toBeInstanceOf(AttentionInputError);
         expect((err as Error).message, `${kind} ${what}`).toContain('await attn.decode(…) first');
+        expect((err as Error).message, `${kind} ${what}: names itself`).toMatch(new RegExp(`^${what}\\b`));
       }
       expect(cache.lengths, kind).toEqual([4]);
       if (kind !== 'streaming') cache.append(kv, kv); // rows past what the decode reads

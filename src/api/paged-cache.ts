@@ -159,7 +159,7 @@ export class PagedKVCache implements KVCacheLike {
 
   /** Empties every sequence: they stay (same ids, length 0) and every page goes back to the free list. */
   reset(): void {
-    this.truncate(0);
+    this.truncateTo(this.sequences(), 0, 'reset');
   }
 
   /** A view of sequences `ids` in this order (each at most once) with the same interface: for decode, append, truncate of some. */
@@ -232,9 +232,9 @@ export class PagedKVCache implements KVCacheLike {
   }
 
   /** @internal Shortens sequences `ids` to `lengths` (checked first: none may grow); pages past them are released. */
-  truncateTo(ids: readonly number[], lengths: number | readonly number[]): void {
+  truncateTo(ids: readonly number[], lengths: number | readonly number[], what = 'truncate'): void {
     const seqs = ids.map((id) => this.seq(id));
-    this.#reads.check('truncate'); // freed pages could be reused by a later append
+    this.#reads.check(what); // freed pages could be reused by a later append
     const want = perSequence(lengths, ids.length, 'truncate: lengths');
     want.forEach((n, b) => {
       if (n > seqs[b]!.length) throw new AttentionInputError(`truncate: sequence ${ids[b]} holds ${seqs[b]!.length} tokens, cannot grow to ${n}`);

@@ -84,6 +84,7 @@ export class StreamingKVCache implements KVCacheLike {
 
   /** Tokens kept per sequence at most: sinks + ring. */
   get capacity(): number {
+    this.stores();
     return this.sinks + this.ring;
   }
 
