@@ -99,6 +99,10 @@ describe('attn.forward()', () => {
   it('rejects a tensor made by another Attention instance', async () => {
     const other = await createAttention({ backend: 'cpu' });
     await expectInputError(() => attn.forward(t([1, 1, 4, 32]), t([1, 1, 4, 32], other), t([1, 1, 4, 32])), 'k', 'another Attention');
+    // A cache of another instance is named as the cache (its K is not an argument the caller passed).
+    const cache = other.kvCache({ batch: 1, heads: 1, headDim: 32 });
+    cache.append(new Float32Array(32), new Float32Array(32));
+    await expectInputError(() => attn.decode(t([1, 1, 1, 32]), cache), 'decode: the cache', 'another Attention');
   });
 
   it('rejects a destroyed tensor', async () => {

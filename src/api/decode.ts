@@ -52,6 +52,10 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
   });
   const queryOffset = counts.map((n, b) => lengths[b]! - n);
   const { parts, release } = cache.readPlan(queryOffset, nq);
+  if (parts.some((p) => p.k.owner !== attn.impl)) {
+    release?.();
+    throw new AttentionInputError('decode: the cache belongs to another Attention instance (or device); make it with this one');
+  }
   const many = parts.length > 1;
   const results: ForwardResult[] = [];
   try {
