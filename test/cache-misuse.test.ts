@@ -102,6 +102,16 @@ function cases(name: string, open: () => Promise<Attention>) {
     attn.destroy();
   });
 
+  it(`a selection's destroy() naming a freed sequence frees none of them (${name})`, async () => {
+    const attn = await open();
+    const cache = attn.pagedKVCache({ batch: 2, heads: H, headDim: D, pageSize: 4, numPages: 4 });
+    const both = cache.select([0, 1]);
+    cache.free(1);
+    await expectError(() => both.destroy(), AttentionInputError, 'sequence 1');
+    expect(cache.sequences()).toEqual([0]); // 0 stays (it was freed before 1 was found missing, once)
+    attn.destroy();
+  });
+
   it(`a destroyed cache refuses every use; destroying it again does nothing (${name})`, async () => {
     const attn = await open();
     const kv = values(H * D, 8);

@@ -52,6 +52,7 @@ export class PagedSelection implements KVCacheLike {
 
   /** Frees these sequences (cache.free of each); the rest of the cache stays. */
   destroy(): void {
+    this.cache.lengthsOf(this.ids); // every id still a sequence, checked before any is freed
     for (const id of this.ids) this.cache.free(id);
   }
 
