@@ -1,14 +1,15 @@
 /*
- * Calls made at once, as a model's layers make them. A pipeline that several calls need
- * before it exists is compiled once and shared (every first call compiled its own: 80 calls
- * with document masks took 220 s on SwiftShader, 3.5 s now).
- *
- * Block masks are kept between calls (at most 64, least recently used first). A call binds
- * its mask when it is prepared and submits later, in its turn; a mask evicted or replaced in
- * between (other calls building theirs meanwhile) was freed under it once, and the call
- * failed with a destroyed-buffer error. Now a prepared call pins what it bound until it has
- * submitted. Here: the cache's pins on their own, and many calls at once, each with its own
- * document table (one kernel, a mask each), every one as the reference.
+ * Calls made at once, as a model's layers make them, or made without awaiting each other.
+ * - They reach the queue in the order they were made (runtime/order.ts); once, each submitted
+ *   when its preparation finished, so a call that compiled first landed after a later one.
+ * - A tensor destroyed before a call using it submits is an AttentionInputError naming it.
+ * - A pipeline, or a block mask, several calls need before it exists is compiled or built
+ *   once and shared (every first call compiled its own: 80 calls with document masks took
+ *   220 s on SwiftShader, 3.5 s now).
+ * - Block masks are kept between calls (at most 64, least recently used first). A call binds
+ *   its mask when it is prepared and submits later, in its turn; a mask evicted or replaced in
+ *   between was freed under it once, and the call failed with a destroyed-buffer error. Now a
+ *   prepared call pins what it bound until it has submitted.
  */
 import { describe, expect, it } from 'vitest';
 import { createAttention } from '../src/api/attention.js';
