@@ -72,7 +72,6 @@ export class WebGpuRunner {
   subgroupExact = 0;
   private readonly bindingLimit: number;
   private readonly cache: ResultCache;
-  /** Error scopes are a device-wide stack: submissions take turns so each pops its own. */
   /** Calls submit in the order they were made (order.ts). */
   readonly order = new SubmitOrder();
 
@@ -267,17 +266,22 @@ export class WebGpuRunner {
   private async submitScoped(prepared: Pick<PreparedProgram, 'dispatches' | 'labels'>): Promise<void> {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
-    let validation: Promise<GPUError | null>;
-    let oom: Promise<GPUError | null>;
+    let failure: unknown;
     try {
       const enc = this.device.createCommandEncoder({ label: prepared.labels.join(' + ') });
       encodeDispatches(enc, prepared.dispatches);
       this.device.queue.submit([enc.finish()]);
-    } finally {
-      validation = this.device.popErrorScope();
-      oom = this.device.popErrorScope();
+    } catch (e) {
+      failure = e ?? new Error('submission failed');
     }
-    const err = scopeError(prepared.labels.join(', '), await validation, await oom, this.buffers.labels);
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
+    if (failure !== undefined) {
+      [validation, oom].forEach((p) => p.catch(() => {})); // the failure is the error
+      throw failure;
+    }
+    const [v, o] = await Promise.all([validation, oom]);
+    const err = scopeError(prepared.labels.join(', '), v, o, this.buffers.labels);
     if (err) throw err;
   }
 
