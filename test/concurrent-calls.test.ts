@@ -42,6 +42,11 @@ describe('calls made without awaiting', () => {
       expect(err(await early, want1)).toBeLessThan(1e-5);
       const want2 = referenceForward({ ...q!, data: await x.read() }, k!, v!).out;
       expect(err(await r2.out.read(), want2)).toBeLessThan(1e-5);
+      // A read with nothing in line submits its copy at once: the tensor may be destroyed right after.
+      const z = attn.tensor(Float32Array.from(q!.data), dims);
+      const reading = z.read();
+      z.destroy();
+      expect(err(await reading, q!.data)).toBe(0);
       // Two calls into one tensor: it holds the later call's result.
       const y = attn.tensor(new Float32Array(q!.data.length), dims);
       await Promise.all([attn.forward(tq!, tk!, tv!, { mask: slidingWindow(7), into: { out: y } }), attn.forward(tq!, tk!, tv!, { into: { out: y } })]);

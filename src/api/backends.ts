@@ -189,13 +189,16 @@ export class WebGpuBackend implements Backend {
         `read(): the tensor's GPUBuffer lacks COPY_SRC usage (usage 0x${buffer.usage.toString(16)}), so it cannot be copied out to the host; create it with GPUBufferUsage.COPY_SRC, or read it with your own code`,
       );
     }
-    return this.runner.order.inTurn(async (turn) => {
+    const runner = this.runner;
+    const bytes = Math.ceil((count * bytesOf(dtype)) / 4) * 4; // mapped ranges come in whole 4-byte words
+    const values = (b: ArrayBuffer) => (dtype === 'f16' ? fromHalf(new Uint16Array(b, 0, count)) : new Float32Array(b));
+    // Nothing in line: the copy is submitted now, before the caller's next statement (a destroy(), a synchronous op).
+    if (runner.order.idle) return runner.buffers.read(buffer, bytes, offset).then(values);
+    return runner.order.inTurn(async (turn) => {
       await turn.before; // after the calls made before it, which may write this tensor
-      // Mapped ranges come in whole 4-byte words. read() submits its copy before it first waits.
-      const reading = this.runner.buffers.read(buffer, Math.ceil((count * bytesOf(dtype)) / 4) * 4, offset);
+      const reading = runner.buffers.read(buffer, bytes, offset); // submits its copy before it first waits
       turn.done();
-      const bytes = await reading;
-      return dtype === 'f16' ? fromHalf(new Uint16Array(bytes, 0, count)) : new Float32Array(bytes);
+      return values(await reading);
     });
   }
 
@@ -230,9 +233,10 @@ export class WebGpuBackend implements Backend {
 
   // forward, backward, combine and readBack take their place in the submission order when called (runtime/order.ts).
   forward(c: AttentionCall, t: ForwardTensors, into: { readonly out?: TensorStorage } = {}) {
-    return this.runner.order.inTurn(async (turn) => {
+    const runner = this.runner; // the one whose line the call takes its place in (recover() may replace it meanwhile)
+    return runner.order.inTurn(async (turn) => {
       await this.checkDevices({ ...t, ...named('into.', into) });
-      const { outputs } = await this.runner.execute(this.forwardProgram(c), this.bindings(c, { ...t, ...into }), turn);
+      const { outputs } = await runner.execute(this.forwardProgram(c), this.bindings(c, { ...t, ...into }), turn);
       return { out: into.out ?? owned(outputs.out!), lse: owned(outputs.lse!) };
     });
   }
@@ -248,9 +252,10 @@ export class WebGpuBackend implements Backend {
   }
 
   backward(c: BackwardCall, t: BackwardTensors, into: GradTensors = {}): Promise<BackendGrads> {
-    return this.runner.order.inTurn(async (turn) => {
+    const runner = this.runner;
+    return runner.order.inTurn(async (turn) => {
       await this.checkDevices({ ...t, ...named('into.', into) });
-      const { outputs, host } = await this.runner.execute(this.backwardProgram(c), this.bindings(c, { ...t, ...into }), turn);
+      const { outputs, host } = await runner.execute(this.backwardProgram(c), this.bindings(c, { ...t, ...into }), turn);
       const grad = (name: 'dq' | 'dk' | 'dv') => into[name] ?? owned(outputs[name]!);
       return { dq: grad('dq'), dk: grad('dk'), dv: grad('dv'), dsinks: host.dsinks, dtables: host.dtables };
     });
@@ -264,10 +269,11 @@ export class WebGpuBackend implements Backend {
   }
 
   combine(parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
-    return this.runner.order.inTurn((turn) => this.combineIn(turn, parts, shape, layout, dtype));
+    const runner = this.runner;
+    return runner.order.inTurn((turn) => this.combineIn(runner, turn, parts, shape, layout, dtype));
   }
 
-  private async combineIn(turn: Turn, parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
+  private async combineIn(runner: WebGpuRunner, turn: Turn, parts: readonly PartTensors[], shape: Shape4, layout: Layout, dtype: DType) {
     const rows = shape.batch * shape.heads * shape.seq;
     const tensors: Record<string, TensorStorage> = {};
     parts.forEach((p, i) => Object.assign(tensors, { [`o${i}`]: p.out, [`lse${i}`]: p.lse }));
@@ -282,7 +288,7 @@ export class WebGpuBackend implements Backend {
     const bytes = (name: string) => (name.startsWith('o') ? rows * shape.headDim * bytesOf(dtype) : rows * 4);
     const resources = Object.fromEntries(Object.entries(tensors).map(([name, s]) => [name, gpuResource(s, bytes(name))]));
     const program = mergeProgram({ parts: parts.length, ...shape, strides: stridesOf(shape, layout), dtype }, this.runner.caps);
-    const { outputs } = await this.runner.execute(program, resources, turn);
+    const { outputs } = await runner.execute(program, resources, turn);
     return { out: owned(outputs.out!), lse: owned(outputs.lse!) };
   }
 

@@ -3,7 +3,8 @@
  * against the device's largest buffer, scratch pooled by size and usage so that
  * repeated calls allocate nothing new, read back through a staging buffer.
  */
-import { AttentionBackendError, AttentionLimitError } from '../tensor/errors.js';
+import { AttentionLimitError } from '../tensor/errors.js';
+import { scopeError } from './scope-error.js';
 import type { DeviceLife } from './device-life.js';
 
 export const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
@@ -105,8 +106,8 @@ export class Buffers {
       refused = this.device.popErrorScope();
     }
     try {
-      const err = await refused;
-      if (err) throw new AttentionBackendError(`reading ${src.label || 'a buffer'} back failed: ${err.message.split('\n')[0]}`);
+      const err = scopeError(`read() of ${src.label || 'a buffer'}`, await refused, null, this.labels);
+      if (err) throw err;
       await this.life.guard(staging.mapAsync(0x0001)); // GPUMapMode.READ
       const out = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
@@ -134,6 +135,7 @@ export class Buffers {
   }
 
   giveBack(buf: GPUBuffer): void {
+    if (this.closed) return void buf.destroy(); // a call that ended after destroyAll(): nothing is pooled any more
     const key = `${buf.usage}:${buf.size}`;
     let free = this.pool.get(key);
     if (!free) this.pool.set(key, (free = []));
@@ -142,6 +144,7 @@ export class Buffers {
 
   /** Kept by the runner until `release` or `destroyAll` (cached results). */
   keep(buf: GPUBuffer): void {
+    if (this.closed) return void whenIdle(this.device, () => buf.destroy());
     this.owned.add(buf);
   }
 
@@ -151,9 +154,18 @@ export class Buffers {
     void this.device.queue.onSubmittedWorkDone().then(() => buf.destroy());
   }
 
+  /** Set by destroyAll(): buffers given back or kept afterwards are freed, not pooled. */
+  private closed = false;
+
   destroyAll(): void {
+    this.closed = true;
     for (const b of this.owned) b.destroy();
     this.owned.clear();
     this.pool.clear();
   }
+}
+
+/** Runs `fn` once the work submitted so far has finished (or the device is gone). */
+function whenIdle(device: GPUDevice, fn: () => void): void {
+  void device.queue.onSubmittedWorkDone().then(fn, fn);
 }

@@ -36,7 +36,7 @@ export class DeviceLife {
 
   /** Throws if the device is lost (before any work is encoded). */
   checkAlive(): void {
-    if (this.lostInfo) throw this.lostError();
+    if (this.lostInfo || this.destroyedBy) throw this.lostError();
   }
 
   /** `p`, or a rejection as soon as the device is lost. */

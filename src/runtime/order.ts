@@ -16,12 +16,27 @@ export interface Turn {
 
 export class SubmitOrder {
   private last: Promise<void> = Promise.resolve();
+  /** Places taken and not yet given up. */
+  private waiting = 0;
+
+  /** Whether no call is in line: work that submits now keeps the order (a read submits at once then). */
+  get idle(): boolean {
+    return this.waiting === 0;
+  }
 
   /** The next place in line (take it synchronously, when the call is made; give it up with done()). */
   take(): Turn {
     const before = this.last;
-    let done!: () => void;
-    this.last = new Promise<void>((resolve) => (done = resolve));
+    let release!: () => void;
+    this.last = new Promise<void>((resolve) => (release = resolve));
+    this.waiting++;
+    let given = false;
+    const done = () => {
+      if (given) return;
+      given = true;
+      this.waiting--;
+      release();
+    };
     return { before, done };
   }
 

@@ -40,20 +40,19 @@ export function getPipeline(device: GPUDevice, spec: KernelSpec): Promise<GPUCom
 }
 
 async function compile(device: GPUDevice, spec: KernelSpec, cache: Map<string, GPUComputePipeline>): Promise<GPUComputePipeline> {
+  // The scope is popped before any await (scopes are a device-wide stack: a compile that held one
+  // open across its wait popped another's); the pipeline's own errors come back as its rejection.
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
-  const pipeline = await device
-    .createComputePipelineAsync({
-      label: spec.label,
-      layout: 'auto',
-      compute: { module, entryPoint: 'main' },
-    })
-    .catch(async (e: unknown) => {
-      const info = await module.getCompilationInfo();
-      const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
-      throw new Error(`failed to compile ${spec.label}: ${String(e)}\n${msgs}`);
-    });
-  const err = await device.popErrorScope();
+  const creating = device.createComputePipelineAsync({ label: spec.label, layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const scope = device.popErrorScope();
+  const pipeline = await creating.catch(async (e: unknown) => {
+    scope.catch(() => {});
+    const info = await module.getCompilationInfo();
+    const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+    throw new Error(`failed to compile ${spec.label}: ${String(e)}\n${msgs}`);
+  });
+  const err = await scope;
   if (err) throw new Error(`failed to compile ${spec.label}: ${err.message}`);
   cache.set(spec.wgsl, pipeline);
   return pipeline;

@@ -228,7 +228,11 @@ export class WebGpuRunner {
       this.cache.set(decl.key, outputs[decl.output]!, uploads);
       return outputs[decl.output]!;
     };
-    if (now) return keep(this.executeNow(decl.build, {}).outputs);
+    if (now) {
+      const { outputs, done } = this.executeNow(decl.build, {});
+      void done.catch(() => {}); // its failure fails the call that binds the mask
+      return keep(outputs);
+    }
     // A build of this key under way (calls made at once with one mask): wait for it, then look again.
     const under = this.building.get(decl.key);
     if (under) return under.then(() => this.buildCached(decl, false));
