@@ -38,7 +38,7 @@ function cases(name: string, open: () => Promise<Attention>) {
     const kv = values(H * 3 * D, 1);
     for (const [kind, cache] of caches(attn)) {
       const bad: [AppendOptions, string][] = [
-        [{ layout: 'BHND' as never }, 'layout must be one of bhnd, bnhd, got "BHND"'],
+        [{ layout: 'BHND' as never }, 'layout must be one of bhnd, bnhd, got "BHND" (did you mean \'bhnd\'?)'],
         [{ count: 1 } as never, "append() options: unknown option 'count' (did you mean 'counts'?)"],
         [{ counts: '1' as never }, 'counts must be a number or an array'],
       ];

@@ -31,6 +31,14 @@ async function expectInputError(fn: () => unknown, ...fragments: string[]) {
 }
 
 describe('attn.tensor()', () => {
+  it('dims passed as separate numbers are a dims mistake, not an options one', async () => {
+    await expectInputError(
+      () => (attn.tensor as (...a: unknown[]) => unknown)(new Float32Array(64), 1, 1, 1, 64),
+      'dims must be [batch, heads, seq, headDim]',
+      'got 1',
+    );
+  });
+
   it('rejects dims of the wrong rank', async () => {
     await expectInputError(() => t([1, 2, 32]), 'dims', 'rank 4', '[1,2,32]');
     await expectInputError(() => t([1, 1, 2, 3, 32]), 'dims', 'rank 4');
@@ -103,6 +111,10 @@ describe('attn.forward()', () => {
     const cache = other.kvCache({ batch: 1, heads: 1, headDim: 32 });
     cache.append(new Float32Array(32), new Float32Array(32));
     await expectInputError(() => attn.decode(t([1, 1, 1, 32]), cache), 'decode: the cache', 'another Attention');
+    // q of another dtype than the cache's is named as such (it said "k is f16 but q is f32").
+    const half = attn.kvCache({ batch: 1, heads: 1, headDim: 32, dtype: 'f16' });
+    half.append(new Float32Array(32), new Float32Array(32));
+    await expectInputError(() => attn.decode(t([1, 1, 1, 32]), half), "decode: q is f32 but the cache holds f16: q must have the cache's dtype");
   });
 
   it('rejects a destroyed tensor', async () => {

@@ -100,8 +100,8 @@ export class Attention {
    */
   tensor(data: TensorData | GPUBuffer, dims: readonly number[], opts: TensorOptions = {}): AttentionTensor {
     checkLive(this.impl);
+    const shape = shapeFromDims(dims, 'dims'); // first: attn.tensor(data, 1, 2, 8, 32) is a dims mistake, not an options one
     opts = checkTensorOptions(opts);
-    const shape = shapeFromDims(dims, 'dims');
     const layout = checkLayout(opts.layout ?? 'bhnd', 'layout');
     if (isGpuBuffer(data)) {
       if (!(this.impl instanceof WebGpuBackend))

@@ -126,7 +126,11 @@ const nonNegativeInt: Rule = (v, name) =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fail(`${name} must be a non-negative integer, got ${show(v)}`);
 
 function oneOf(values: readonly string[]): Rule {
-  return (v, name) => (values.includes(v as string) ? v : fail(`${name} must be one of ${values.join(', ')}, got ${show(v)}`));
+  return (v, name) => {
+    if (values.includes(v as string)) return v;
+    const near = typeof v === 'string' ? nearestKey(v, values) : undefined;
+    return fail(`${name} must be one of ${values.join(', ')}, got ${show(v)}${near ? ` (did you mean '${near}'?)` : ''}`);
+  };
 }
 
 const stringArray: Rule = (v, name) => {

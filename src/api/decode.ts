@@ -52,9 +52,14 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
   });
   const queryOffset = counts.map((n, b) => lengths[b]! - n);
   const { parts, release } = cache.readPlan(queryOffset, nq);
-  if (parts.some((p) => p.k.owner !== attn.impl)) {
+  const wrong = parts.some((p) => p.k.owner !== attn.impl)
+    ? 'decode: the cache belongs to another Attention instance (or device); make it with this one'
+    : parts.some((p) => p.k.dtype !== q.dtype)
+      ? `decode: q is ${q.dtype} but the cache holds ${parts[0]!.k.dtype}: q must have the cache's dtype`
+      : undefined;
+  if (wrong) {
     release?.();
-    throw new AttentionInputError('decode: the cache belongs to another Attention instance (or device); make it with this one');
+    throw new AttentionInputError(wrong);
   }
   const many = parts.length > 1;
   const results: ForwardResult[] = [];
