@@ -372,6 +372,7 @@ describe('cli usage and other commands', () => {
     const r = cli('info');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/chosen backend: (webgpu|cpu)/);
+    expect(r.stderr).not.toContain('backend: '); // said once, in the report (not also in the CLI's banner)
     expect(r.stdout).toMatch(/dtypes: f32; (f16 values held in f32|f16 tier f16-(storage|shader))/);
     // No machine here offers subgroup matrices (SwiftShader, the CPU): said outright, not left to the feature list.
     const gpu = r.stdout.includes('chosen backend: webgpu');

@@ -148,12 +148,13 @@ export function outputPath(value: string | undefined, flag: string): string | un
 }
 
 /** createAttention for a checked --backend (and the CPU backend's options, e.g. bench --threads); prints the choice to stderr. */
-export async function openBackend(b: BackendName, cpu?: CpuOptions): Promise<Attention> {
+export async function openBackend(b: BackendName, cpu?: CpuOptions, quiet = false): Promise<Attention> {
   // Experiments: WEBGPU_ATTENTION_DAWN_FLAGS="enable-dawn-features=…" reaches Dawn's create().
   const dawnFlags = (process.env.WEBGPU_ATTENTION_DAWN_FLAGS ?? '').split(' ').filter(Boolean);
   // WEBGPU_ATTENTION_SUBGROUPS=off forces the workgroup-memory row reductions (A/B runs).
   const subgroups = process.env.WEBGPU_ATTENTION_SUBGROUPS !== 'off';
   const attn = await createAttention({ backend: b, poisonOutputs: true, dawnFlags, subgroups, ...(cpu ? { cpu } : {}) });
+  if (quiet) return attn; // (info prints all of it itself)
   const a = attn.adapter;
   console.error(`backend: ${attn.backend} (${a.vendor} ${a.device})`);
   if (attn.fallbackReason) console.error(`falling back to the CPU: ${attn.fallbackReason}`);

@@ -10,7 +10,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
   const a = parse(argv, { backend: { type: 'string' } });
   const b = backend(a.backend); // checked before the adapters are probed
   for (const line of await describeAdapters()) console.log(line);
-  const attn = await openBackend(b);
+  const attn = await openBackend(b, undefined, true);
   console.log(`chosen backend: ${attn.backend} (${attn.adapter.vendor} ${attn.adapter.device})`);
   if (attn.device) console.log(`  device features: ${[...attn.device.features].sort().join(', ') || 'none'}`);
   // Said outright so nobody reads an offered shader-f16 or subgroup-matrix feature as in use.
