@@ -14,7 +14,7 @@ import { naiveProgram } from '../kernels/naive-program.js';
 import { padBytes, type Program } from '../kernels/program.js';
 import { viaF32 } from '../kernels/half-io.js';
 import type { AdapterSummary } from '../runtime/device.js';
-import type { BindingResource } from '../runtime/buffers.js';
+import { COPY_SRC, type BindingResource } from '../runtime/buffers.js';
 import { WebGpuRunner } from '../runtime/runner.js';
 import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
 import { stridesOf, type Layout, type Shape4 } from '../tensor/shape.js';
@@ -184,7 +184,7 @@ export class WebGpuBackend implements Backend {
     checkLive(this);
     if (storage.kind !== 'gpu') throw new Error('WebGPU backend given a CPU tensor');
     const { buffer, offset } = storage;
-    if (!(buffer.usage & 0x04)) {
+    if (!(buffer.usage & COPY_SRC)) {
       throw new AttentionInputError(
         `read(): the tensor's GPUBuffer lacks COPY_SRC usage (usage 0x${buffer.usage.toString(16)}), so it cannot be copied out to the host; create it with GPUBufferUsage.COPY_SRC, or read it with your own code`,
       );
@@ -295,7 +295,7 @@ export class WebGpuBackend implements Backend {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.runner.life.destroyedBy = DESTROYED.split(';')[0]!;
+    this.runner.life.destroyed = true;
     this.runner.destroy();
     if (this.ownsDevice) this.runner.device.destroy();
   }

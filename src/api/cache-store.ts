@@ -6,6 +6,7 @@
  * coalescing adjacent rows into one copy, and a whole store into a larger one (growth).
  * The paged cache's pools (paged-pool.ts) are written through the same runs.
  */
+import { COPY_SRC } from '../runtime/buffers.js';
 import { copyRuns, whenDone, writeRuns, type ByteRun } from '../runtime/copies.js';
 import { AttentionInputError, AttentionLimitError } from '../tensor/errors.js';
 import { bytesOf, fromHalf, roundToHalf, toHalf, type DType } from '../tensor/half.js';
@@ -14,9 +15,6 @@ import { checkLive, WebGpuBackend, type Backend } from './backends.js';
 import { hostData } from './host-data.js';
 import type { AppendData } from './kv-cache-types.js';
 import { AttentionTensor, type TensorStorage } from './tensor.js';
-
-/** GPUBufferUsage.COPY_SRC (the number: Node has no GPUBufferUsage global). */
-const COPY_SRC = 0x04;
 
 /** A run of `len` elements from element `src` of the source to element `dst` of the store. */
 export interface Run {

@@ -6,7 +6,7 @@
  * A worker that fails to start (a bundle without the entry, a page that forbids
  * workers) is dropped; with none left, callers run inline.
  */
-import { AttentionInputError, DESTROYED } from '../tensor/errors.js';
+import { AttentionInputError, ENDED_BY_DESTROY } from '../tensor/errors.js';
 import { defaultThreads, spawnCpuWorker, type CpuWorker } from './threads-node.js';
 import { READY, type TaskBody, type TaskReply } from './worker-protocol.js';
 
@@ -66,9 +66,7 @@ export class CpuPool {
             reject(error);
           }
           // A worker destroy() ended: its tasks' calls were still under way, and that is what they say.
-          const why = this.destroyed
-            ? new AttentionInputError(`${DESTROYED.split(';')[0]}; this call was still under way (await the calls before destroying)`)
-            : error;
+          const why = this.destroyed ? new AttentionInputError(ENDED_BY_DESTROY) : error;
           for (const p of slot.pending.values()) p.reject(why);
           slot.pending.clear();
           worker.hold(false);

@@ -7,7 +7,9 @@ import { AttentionLimitError } from '../tensor/errors.js';
 import { scopeError } from './scope-error.js';
 import type { DeviceLife } from './device-life.js';
 
-export const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+/** GPUBufferUsage.COPY_SRC (the number: Node has no GPUBufferUsage global). */
+export const COPY_SRC = 0x04;
+export const STORAGE = 0x80 | COPY_SRC | 0x08; // STORAGE | COPY_SRC | COPY_DST
 export const UNIFORM = 0x40 | 0x08; // UNIFORM | COPY_DST
 
 /** A whole buffer, or a range of one (offset aligned to minStorageBufferOffsetAlignment). */
@@ -144,14 +146,15 @@ export class Buffers {
 
   /** Kept by the runner until `release` or `destroyAll` (cached results). */
   keep(buf: GPUBuffer): void {
-    if (this.closed) return void whenIdle(this.device, () => buf.destroy());
+    if (this.closed) return this.release(buf);
     this.owned.add(buf);
   }
 
   /** Frees a kept buffer once the queue has finished with it. */
   release(buf: GPUBuffer): void {
     this.owned.delete(buf);
-    void this.device.queue.onSubmittedWorkDone().then(() => buf.destroy());
+    const free = () => buf.destroy();
+    void this.device.queue.onSubmittedWorkDone().then(free, free); // a lost device finishes nothing: free it all the same
   }
 
   /** Set by destroyAll(): buffers given back or kept afterwards are freed, not pooled. */
@@ -163,9 +166,4 @@ export class Buffers {
     this.owned.clear();
     this.pool.clear();
   }
-}
-
-/** Runs `fn` once the work submitted so far has finished (or the device is gone). */
-function whenIdle(device: GPUDevice, fn: () => void): void {
-  void device.queue.onSubmittedWorkDone().then(fn, fn);
 }

@@ -4,7 +4,7 @@
  * AttentionInputError where attn.destroy() ended it),
  * so nothing waits forever on a dead device.
  */
-import { AttentionBackendError, AttentionInputError } from '../tensor/errors.js';
+import { AttentionBackendError, AttentionInputError, ENDED_BY_DESTROY } from '../tensor/errors.js';
 
 export class DeviceLife {
   /** Set once the device is lost. */
@@ -22,11 +22,11 @@ export class DeviceLife {
   /** Whether attn.recover() can make a new device (not for one the caller passed to createAttention). */
   recoverable = true;
   /** Set by attn.destroy() before it destroys the device: calls still under way then say that, not "lost". */
-  destroyedBy?: string;
+  destroyed = false;
 
   /** The error every call gets once the device is lost. */
   lostError(): AttentionBackendError | AttentionInputError {
-    if (this.destroyedBy) return new AttentionInputError(`${this.destroyedBy}; this call was still under way (await the calls before destroying)`);
+    if (this.destroyed) return new AttentionInputError(ENDED_BY_DESTROY);
     const why = this.lostInfo ? `${this.lostInfo.reason}${this.lostInfo.message ? `: ${this.lostInfo.message}` : ''}` : 'unknown';
     const next = this.recoverable
       ? 'call attn.recover() for a new device and upload the tensors again'
@@ -36,7 +36,7 @@ export class DeviceLife {
 
   /** Throws if the device is lost (before any work is encoded). */
   checkAlive(): void {
-    if (this.lostInfo || this.destroyedBy) throw this.lostError();
+    if (this.lostInfo || this.destroyed) throw this.lostError();
   }
 
   /** `p`, or a rejection as soon as the device is lost. */

@@ -18,5 +18,8 @@ export class AttentionBackendError extends Error {
   override readonly name = 'AttentionBackendError';
 }
 
-/** What every use of a destroyed Attention says (and, before the semicolon, a call it ended). */
+/** What every use of a destroyed Attention says. */
 export const DESTROYED = 'this Attention was destroyed (attn.destroy()); make a new one with createAttention()';
+
+/** What a call says that attn.destroy() ended while it was under way (WebGPU and the CPU's workers alike). */
+export const ENDED_BY_DESTROY = 'this Attention was destroyed (attn.destroy()); this call was still under way (await the calls before destroying)';
