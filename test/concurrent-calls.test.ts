@@ -12,55 +12,69 @@
  *   prepared call pins what it bound until it has submitted.
  */
 import { describe, expect, it } from 'vitest';
-import { createAttention } from '../src/api/attention.js';
+import { createAttention, type Attention } from '../src/api/attention.js';
+import type { AttentionTensor } from '../src/api/tensor.js';
 import { documentMask, slidingWindow, softcap } from '../src/mods/builtins.js';
 import { maskFn, scoreFn } from '../src/mods/emit-js.js';
-import { referenceForward } from '../src/reference/forward.js';
+import { referenceForward, type HostTensor } from '../src/reference/forward.js';
 import type { Buffers } from '../src/runtime/buffers.js';
 import { ResultCache } from '../src/runtime/cache.js';
 import { getPipeline } from '../src/runtime/pipelines.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
-import { errorOf, randomHost, rng, testSeed } from './helpers.js';
+import { errorOf, maxErr, randomHost, rng, testSeed } from './helpers.js';
+
+/** Runs `test` on a new WebGPU Attention, destroyed after. */
+async function onGpu(test: (attn: Attention) => Promise<void>): Promise<void> {
+  const attn = await createAttention({ backend: 'webgpu' });
+  try {
+    await test(attn);
+  } finally {
+    attn.destroy();
+  }
+}
+
+/** Random Q, K, V of `dims`: the host data (the reference's input) and tensors of it. */
+function randomQkv(attn: Attention, dims: readonly [number, number, number, number], rand: () => number) {
+  const hosts = [0, 1, 2].map(() => randomHost(dims, rand)) as [HostTensor, HostTensor, HostTensor];
+  return { hosts, tensors: hosts.map((h) => attn.tensor(Float32Array.from(h.data), dims)) as [AttentionTensor, AttentionTensor, AttentionTensor] };
+}
 
 describe('calls made without awaiting', () => {
-  it('reach the queue in the order they were made, whatever each has to compile first', async () => {
-    const attn = await createAttention({ backend: 'webgpu' });
-    try {
+  it('reach the queue in the order they were made, whatever each has to compile first', () =>
+    onGpu(async (attn) => {
       const rand = rng(testSeed());
       const dims = [1, 2, 64, 32] as const;
-      const [q, k, v] = [0, 1, 2].map(() => randomHost(dims, rand));
-      const [tq, tk, tv] = [q!, k!, v!].map((h) => attn.tensor(Float32Array.from(h.data), dims));
-      await (await attn.forward(tq!, tk!, tv!)).out.read(); // the plain kernel compiled; softcap's and the window's not
-      const err = (a: Float32Array, b: ArrayLike<number>) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+      const {
+        hosts: [q, k, v],
+        tensors: [tq, tk, tv],
+      } = randomQkv(attn, dims, rand);
+      await (await attn.forward(tq, tk, tv)).out.read(); // the plain kernel compiled; softcap's and the window's not
+      const err = (got: Float32Array, want: ArrayLike<number>) => maxErr(got, want).err;
       // A call that compiles writes X; the next, ready at once, reads X; a read of X made before either finished.
-      const x = attn.tensor(new Float32Array(q!.data.length), dims);
-      const first = attn.forward(tq!, tk!, tv!, { score: softcap(4), into: { out: x } });
-      const second = attn.forward(x, tk!, tv!);
+      const x = attn.tensor(new Float32Array(q.data.length), dims);
+      const first = attn.forward(tq, tk, tv, { score: softcap(4), into: { out: x } });
+      const second = attn.forward(x, tk, tv);
       const early = x.read();
       const [, r2] = await Promise.all([first, second]);
-      const want1 = referenceForward(q!, k!, v!, { score: scoreFn(softcap(4)) }).out;
+      const want1 = referenceForward(q, k, v, { score: scoreFn(softcap(4)) }).out;
       expect(err(await early, want1)).toBeLessThan(1e-5);
-      const want2 = referenceForward({ ...q!, data: await x.read() }, k!, v!).out;
+      const want2 = referenceForward({ ...q, data: await x.read() }, k, v).out;
       expect(err(await r2.out.read(), want2)).toBeLessThan(1e-5);
       // A read with nothing in line submits its copy at once: the tensor may be destroyed right after.
-      const z = attn.tensor(Float32Array.from(q!.data), dims);
+      const z = attn.tensor(Float32Array.from(q.data), dims);
       const reading = z.read();
       z.destroy();
-      expect(err(await reading, q!.data)).toBe(0);
+      expect(err(await reading, q.data)).toBe(0);
       // Two calls into one tensor: it holds the later call's result.
-      const y = attn.tensor(new Float32Array(q!.data.length), dims);
-      await Promise.all([attn.forward(tq!, tk!, tv!, { mask: slidingWindow(7), into: { out: y } }), attn.forward(tq!, tk!, tv!, { into: { out: y } })]);
-      expect(err(await y.read(), referenceForward(q!, k!, v!).out)).toBeLessThan(1e-5);
-    } finally {
-      attn.destroy();
-    }
-  });
+      const y = attn.tensor(new Float32Array(q.data.length), dims);
+      await Promise.all([attn.forward(tq, tk, tv, { mask: slidingWindow(7), into: { out: y } }), attn.forward(tq, tk, tv, { into: { out: y } })]);
+      expect(err(await y.read(), referenceForward(q, k, v).out)).toBeLessThan(1e-5);
+    }));
 });
 
 describe('a tensor destroyed while a call that uses it is under way', () => {
-  it('is an AttentionInputError naming the tensor (it was a GPU validation error), and the Attention stays usable', async () => {
-    const attn = await createAttention({ backend: 'webgpu' });
-    try {
+  it('is an AttentionInputError naming the tensor (it was a GPU validation error), and the Attention stays usable', () =>
+    onGpu(async (attn) => {
       const rand = rng(testSeed());
       const dims = [1, 2, 64, 32] as const;
       const make = () => attn.tensor(Float32Array.from(randomHost(dims, rand).data), dims);
@@ -71,16 +85,12 @@ describe('a tensor destroyed while a call that uses it is under way', () => {
       expect(e).toBeInstanceOf(AttentionInputError);
       expect(e.message).toMatch(/^a tensor \("tensor \[1, 2, 64, 32\]"\) that attention\.forward .* was destroyed before the call submitted its work/);
       expect((await attn.forward(make(), k, v)).out).toBeDefined();
-    } finally {
-      attn.destroy();
-    }
-  });
+    }));
 });
 
 describe('pipelines compiled once for calls at once', () => {
-  it('ten getPipeline calls for one new kernel: one compile, one pipeline; a failed compile is not kept', async () => {
-    const attn = await createAttention({ backend: 'webgpu' });
-    try {
+  it('ten getPipeline calls for one new kernel: one compile, one pipeline; a failed compile is not kept', () =>
+    onGpu(async (attn) => {
       const device = attn.device!;
       let compiles = 0;
       const original = device.createComputePipelineAsync.bind(device);
@@ -96,33 +106,26 @@ describe('pipelines compiled once for calls at once', () => {
       expect(failures.map((f) => f.status)).toEqual(['rejected', 'rejected']);
       await getPipeline(device, bad).catch(() => {}); // compiled again, not a kept failure
       expect(compiles).toBe(3);
-    } finally {
-      attn.destroy();
-    }
-  });
+    }));
 });
 
 describe('block masks built once for calls at once', () => {
-  it('ten calls with one new mask: one build, ten forward submits', async () => {
-    const attn = await createAttention({ backend: 'webgpu' });
-    try {
+  it('ten calls with one new mask: one build, ten forward submits', () =>
+    onGpu(async (attn) => {
       const rand = rng(testSeed());
       const dims = [1, 1, 96, 32] as const;
-      const [tq, tk, tv] = [0, 1, 2].map(() => attn.tensor(Float32Array.from(randomHost(dims, rand).data), dims));
+      const [tq, tk, tv] = randomQkv(attn, dims, rand).tensors;
       const ids = Array.from({ length: dims[2] }, (_, i) => Math.floor(i / 17));
-      await (await attn.forward(tq!, tk!, tv!, { mask: documentMask(ids.map((x) => x + 1000)) })).out.read(); // kernels compiled
+      await (await attn.forward(tq, tk, tv, { mask: documentMask(ids.map((x) => x + 1000)) })).out.read(); // kernels compiled
       const queue = attn.device!.queue;
       let submits = 0;
       const submit = queue.submit.bind(queue);
       queue.submit = (buffers: Iterable<GPUCommandBuffer>) => (submits++, submit(buffers));
-      const results = await Promise.all(Array.from({ length: 10 }, () => attn.forward(tq!, tk!, tv!, { mask: documentMask(ids) })));
+      const results = await Promise.all(Array.from({ length: 10 }, () => attn.forward(tq, tk, tv, { mask: documentMask(ids) })));
       queue.submit = submit;
       expect(submits).toBe(11);
       results.forEach((r) => r.out.destroy());
-    } finally {
-      attn.destroy();
-    }
-  });
+    }));
 });
 
 describe('ResultCache pins', () => {
@@ -164,13 +167,14 @@ describe('ResultCache pins', () => {
 });
 
 describe('kept block masks, many calls at once', () => {
-  it('80 calls, 70 with document tables of their own and 10 sharing one: every one runs, each as the reference', async () => {
-    const attn = await createAttention({ backend: 'webgpu' });
-    try {
+  it('80 calls, 70 with document tables of their own and 10 sharing one: every one runs, each as the reference', () =>
+    onGpu(async (attn) => {
       const rand = rng(testSeed());
       const dims = [1, 1, 96, 32] as const;
-      const [q, k, v] = [0, 1, 2].map(() => randomHost(dims, rand));
-      const [tq, tk, tv] = [q!, k!, v!].map((h) => attn.tensor(Float32Array.from(h.data), dims));
+      const {
+        hosts: [q, k, v],
+        tensors: [tq, tk, tv],
+      } = randomQkv(attn, dims, rand);
       const table = () => {
         const ids: number[] = [];
         for (let i = 0, doc = 0; i < dims[2]; i++) ids.push(rand() < 0.1 ? ++doc : doc);
@@ -179,17 +183,11 @@ describe('kept block masks, many calls at once', () => {
       // 70 masks of their own, and one more table 10 times (each call builds it: the last replaces the others).
       const shared = table();
       const masks = [...Array.from({ length: 70 }, () => documentMask(table())), ...Array.from({ length: 10 }, () => documentMask(shared))];
-      const results = await Promise.all(masks.map((mask) => attn.forward(tq!, tk!, tv!, { mask })));
+      const results = await Promise.all(masks.map((mask) => attn.forward(tq, tk, tv, { mask })));
       for (const [i, r] of results.entries()) {
-        const got = await r.out.read();
-        const want = referenceForward(q!, k!, v!, { mask: maskFn(masks[i]!) }).out;
-        let worst = 0;
-        for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j]! - want[j]!));
-        expect(worst, `call ${i}`).toBeLessThan(1e-5);
+        const want = referenceForward(q, k, v, { mask: maskFn(masks[i]!) }).out;
+        expect(maxErr(await r.out.read(), want).err, `call ${i}`).toBeLessThan(1e-5);
         r.out.destroy();
       }
-    } finally {
-      attn.destroy();
-    }
-  });
+    }));
 });
