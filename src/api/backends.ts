@@ -5,6 +5,7 @@
  */
 import type { Turn } from '../runtime/order.js';
 import { backwardProgram } from '../kernels/backward-program.js';
+import { matrixBackwardLayout, matrixBackwardProgram } from '../kernels/matrix-backward-program.js';
 import { basicProgram } from '../kernels/basic-program.js';
 import type { AttentionCall, BackwardCall } from '../kernels/call.js';
 import { flashOrDecodeProgram } from '../kernels/decode-program.js';
@@ -211,9 +212,11 @@ export class WebGpuBackend implements Backend {
     return viaF32(c, (f32) => build(f32, caps), { inputs: ['q', 'k', 'v'], outputs: ['out'] }, caps.limits.maxComputeWorkgroupsPerDimension);
   }
 
-  /** The backward's kernel program (an f16 call runs the f32 passes between a widen and a narrow). */
+  /** The backward's kernel program: an f16 call on the tensor-core passes where it can, else the f32 passes between a widen and a narrow. */
   backwardProgram(c: BackwardCall): Program {
     const caps = this.runner.caps;
+    const tc = matrixBackwardLayout(c, caps);
+    if (tc) return matrixBackwardProgram(c, tc, caps);
     const names = { inputs: ['q', 'k', 'v', 'out', 'dout'], outputs: ['dq', 'dk', 'dv'] };
     return viaF32(c, (f32) => backwardProgram(f32, caps), names, caps.limits.maxComputeWorkgroupsPerDimension);
   }

@@ -78,9 +78,10 @@ export const EMULATED_SUBGROUP = 32;
 
 /**
  * Stand-ins for `s` in a workgroup of `subgroups` virtual subgroups (the kernel computes
- * `sg` and `lane` from the invocation index). Q is bound as packed pairs (array<u32>).
+ * `sg` and `lane` from the invocation index). The storage arrays matrices are loaded from
+ * (`storage`: the forward's Q; the backward's held operands) are bound as packed pairs (array<u32>).
  */
-export function emulatedMatrixOps(s: MatrixShape, subgroups: number): MatrixOps {
+export function emulatedMatrixOps(s: MatrixShape, subgroups: number, storage: readonly string[] = ['q']): MatrixOps {
   const lanes = EMULATED_SUBGROUP;
   const dims: Record<Kind, [number, number]> = { left: [s.m, s.k], right: [s.k, s.n], result: [s.m, s.n] };
   const per = (kind: Kind) => (dims[kind][0] * dims[kind][1]) / lanes;
@@ -113,15 +114,17 @@ fn shx(x: f32, m: u32, li: u32) -> f32 {
 }
 fn roundHalf(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }`,
   );
-  // Element i of each array the kernel loads matrices from: Q is packed pairs, the tiles f32.
-  // A load of Q that crosses the end of its buffer reads NaN throughout: the H200 moves such
-  // a load whole (wrong rows, not clamped elements), so the kernel must never issue one.
-  const read = (arr: string, i: string) => (arr === 'q' ? `select(params.nan, unpack2x16float(q[(${i}) / 2u])[(${i}) % 2u], inBounds)` : `${arr}[${i}]`);
+  // Element i of each array the kernel loads matrices from: storage ones are packed pairs, the
+  // tiles f32. A load from storage that crosses the end of its buffer reads NaN throughout: the
+  // H200 moves such a load whole (wrong rows, not clamped elements), so a kernel must never issue one.
+  const packed = (arr: string) => storage.includes(arr);
+  const read = (arr: string, i: string) =>
+    packed(arr) ? `select(params.nan, unpack2x16float(${arr}[(${i}) / 2u])[(${i}) % 2u], inBounds)` : `${arr}[${i}]`;
   const bounds = (arr: string, kind: Kind, major: Major) => {
-    if (arr !== 'q') return '';
+    if (!packed(arr)) return '';
     const [rows, cols] = dims[kind];
     const last = major === 'row_major' ? `off + ${rows - 1}u * stride + ${cols - 1}u` : `off + ${cols - 1}u * stride + ${rows - 1}u`;
-    return `\n  let inBounds = ${last} < 2u * arrayLength(&q);`;
+    return `\n  let inBounds = ${last} < 2u * arrayLength(&${arr});`;
   };
   return {
     load: (kind, arr, major, off, stride) => {

@@ -1,0 +1,132 @@
+/*
+ * When an f16 backward call runs on the tensor-core passes (matrix-backward.ts) instead of
+ * the fused f32 ones between a widen and a narrow, and its program: Δ = rowsum(dO∘O) read
+ * from f16, then the dK/dV pass and the dQ pass, every tensor read and written in f16.
+ *
+ * It runs by default every call it can, as the tensor-core forward (matrix-program.ts):
+ * f16, flash, no score or mask modifier, sinks or per-batch positions, no forced fused tile,
+ * at least 16 query rows and 16 keys, rows 16-byte aligned, on a device offering f16 → f32
+ * subgroup matrices. `tensorCores: false` keeps the fused passes; `true` or a MatrixTile
+ * (its `subgroups`; the backward's tiles are 16 rows) insists, with an AttentionInputError
+ * saying why a call cannot run on it.
+ */
+import { sharedCausalShift } from '../mods/positions.js';
+import { AttentionInputError } from '../tensor/errors.js';
+import { bytesOf } from '../tensor/half.js';
+import { backwardPreprocessKernel } from './backward-preprocess.js';
+import { BACKWARD_PARAMS } from './backward-shared.js';
+import type { BackwardCall, Caps } from './call.js';
+import {
+  matrixBackwardBytes,
+  matrixBackwardKernel,
+  matrixBackwardProblem,
+  matrixBackwardSizes,
+  MATRIX_BACKWARD_PARAMS,
+  type MatrixBackwardConfig,
+  type MatrixBackwardPass,
+} from './matrix-backward.js';
+import { checkWholeBindings, padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
+import { lowerVariant } from './variant.js';
+
+/** Subgroups per workgroup by head dim, as measured on the H200 (docs/PERF.md "Tensor-core backward"). */
+export function defaultBackwardSubgroups(headDim: number): number {
+  return headDim <= 64 ? 8 : 4;
+}
+
+/**
+ * The tensor-core config of a backward call, or undefined (the fused passes run it).
+ * `tensorCores` true or a MatrixTile forces it: an AttentionInputError says why a call cannot run on it.
+ */
+export function matrixBackwardLayout(c: BackwardCall, caps: Caps): MatrixBackwardConfig | undefined {
+  if (c.tensorCores === false) return undefined;
+  const plan = planBackward(c, caps);
+  if (typeof plan !== 'string') return plan;
+  if (c.tensorCores === undefined) return undefined;
+  throw new AttentionInputError(`tensorCores: this backward call cannot run on the tensor-core passes: ${plan}`);
+}
+
+function planBackward(c: BackwardCall, caps: Caps): MatrixBackwardConfig | string {
+  const p = c.problem;
+  const m = caps.matrix;
+  if (!m)
+    return 'this device offers no f16 subgroup matrices with f32 results that the passes take (WebGPU feature chromium-experimental-subgroup-matrix, with shader-f16; 16×16×16 on subgroups of 32), or createAttention turned tensorCores off';
+  if (c.algorithm !== 'flash') return `algorithm '${c.algorithm}'`;
+  if (c.dtype !== 'f16') return `dtype '${c.dtype}' (the matrix units take f16)`;
+  if (c.score || c.mask) return 'it has a score or mask modifier';
+  if (c.pages) return 'its K/V are paged';
+  if (lowerVariant(c).kernel) return 'it has learned sinks or per-batch positions';
+  if (c.backwardTile || c.dqTile) return 'a fused-pass tile is forced';
+  if (p.seqQ < 16 || p.seqK < 16) return `${Math.min(p.seqQ, p.seqK)} ${p.seqQ < 16 ? 'query rows' : 'keys'} are fewer than a subgroup matrix's 16`;
+  const forced = typeof c.tensorCores === 'object' ? c.tensorCores.subgroups : undefined;
+  const base = { headDim: p.headDim, causal: c.causal, shape: m.shape, subgroupSize: m.subgroupSize, emulate: m.emulate };
+  let cfg: MatrixBackwardConfig = { ...base, subgroups: forced ?? defaultBackwardSubgroups(p.headDim) };
+  const bytes = (x: MatrixBackwardConfig) => Math.max(matrixBackwardBytes(x, 'dq'), matrixBackwardBytes(x, 'dkdv'));
+  const fits = (x: MatrixBackwardConfig) =>
+    bytes(x) <= caps.limits.maxComputeWorkgroupStorageSize && matrixBackwardSizes(x).threads <= caps.limits.maxComputeInvocationsPerWorkgroup;
+  while (forced === undefined && !fits(cfg) && cfg.subgroups > 1) cfg = { ...cfg, subgroups: cfg.subgroups / 2 };
+  const problem = matrixBackwardProblem(cfg);
+  if (problem) return problem;
+  const { threads, outer } = matrixBackwardSizes(cfg);
+  if (threads > caps.limits.maxComputeInvocationsPerWorkgroup)
+    return `${threads} invocations per workgroup exceed this device's ${caps.limits.maxComputeInvocationsPerWorkgroup}`;
+  if (bytes(cfg) > caps.limits.maxComputeWorkgroupStorageSize)
+    return `${bytes(cfg)} bytes of workgroup memory exceed this device's ${caps.limits.maxComputeWorkgroupStorageSize}`;
+  // Q, dO, K and V are read by matrix loads straight from storage: every row must start 16-byte aligned.
+  if ([c.q, c.k, c.v].some((o) => [o.strides.batch, o.strides.head, o.strides.seq].some((x) => x % 8 !== 0)))
+    return 'its rows do not start 16-byte aligned (strides in multiples of 8 halves)';
+  const grid = Math.max(Math.ceil(p.seqQ / outer), Math.ceil(p.seqK / outer), p.headsQ, p.batch);
+  if (grid > caps.limits.maxComputeWorkgroupsPerDimension) return "its grid exceeds this device's workgroups per dimension";
+  return cfg;
+}
+
+/** The tensor-core backward's program: outputs 'dq', 'dk', 'dv' (f16), like the fused backward's. */
+export function matrixBackwardProgram(c: BackwardCall, cfg: MatrixBackwardConfig, caps: Caps): Program {
+  const p = c.problem;
+  const eb = bytesOf('f16');
+  const qBytes = p.batch * p.headsQ * p.seqQ * p.headDim * eb;
+  const kvBytes = p.batch * p.headsKv * p.seqK * p.headDim * eb;
+  checkWholeBindings(caps.maxBindingBytes, 'the backward pass', { q: qBytes, k: kvBytes, v: kvBytes, out: qBytes, dOut: qBytes });
+  const rows = p.batch * p.headsQ * p.seqQ;
+  const values = {
+    seqQ: p.seqQ,
+    seqK: p.seqK,
+    groupSize: p.headsQ / p.headsKv,
+    headsQ: p.headsQ,
+    headsKv: p.headsKv,
+    scale: c.scale,
+    qkScale: c.scale * Math.LOG2E,
+    causalOffset: c.positions ? (sharedCausalShift(c.positions) ?? 0) : p.seqK - p.seqQ, // per-batch positions never come here
+    rows,
+    ...strideValues(c, 4),
+    bmB: 0,
+    bmH: 0,
+    bmRow: 0,
+    nan: NaN,
+  };
+  const buffers: Record<string, BufferDecl> = {
+    dq: { role: 'output', bytes: qBytes, label: 'attention dq' },
+    dk: { role: 'output', bytes: kvBytes, label: 'attention dk' },
+    dv: { role: 'output', bytes: kvBytes, label: 'attention dv' },
+    dd: { role: 'scratch', bytes: padBytes(rows * 4), label: 'attention.backward D' },
+  };
+  const { outer } = matrixBackwardSizes(cfg);
+  const inputs = { q: 'q', k: 'k', v: 'v', dout: 'dout', lse: 'lse', dd: 'dd' };
+  const pass = (which: MatrixBackwardPass): Step => ({
+    spec: matrixBackwardKernel(cfg, which),
+    params: MATRIX_BACKWARD_PARAMS,
+    values,
+    buffers: which === 'dq' ? { ...inputs, dq: 'dq' } : { ...inputs, dk: 'dk', dv: 'dv' },
+    grid: which === 'dq' ? [Math.ceil(p.seqQ / outer), p.headsQ, p.batch] : [Math.ceil(p.seqK / outer), p.headsKv, p.batch],
+  });
+  const groups = Math.ceil(rows / 64);
+  const maxWg = caps.limits.maxComputeWorkgroupsPerDimension;
+  const preprocess: Step = {
+    spec: backwardPreprocessKernel(p.headDim, true),
+    params: BACKWARD_PARAMS,
+    values,
+    buffers: { o: 'out', dout: 'dout', dd: 'dd' },
+    grid: [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1],
+  };
+  const steps = [preprocess, pass('dkdv'), pass('dq')];
+  return { buffers, steps, labels: steps.map((s) => s.spec.label) };
+}
