@@ -43,12 +43,16 @@ const call = (q: Dims, kv: Dims, extra: object = {}) => ({ ...plannedCall(q, kv,
 describe('tensor-core backward plan', () => {
   it('takes f16 flash calls by default; says why it cannot take the rest', () => {
     expect(matrixBackwardLayout(call([1, 16, 4096, 64], [1, 16, 4096, 64]), caps)).toMatchObject({ subgroups: 8, headDim: 64 });
-    expect(matrixBackwardLayout(call([1, 16, 4096, 128], [1, 4, 4096, 128], { causal: true }), caps)).toMatchObject({ subgroups: 4, causal: true });
+    expect(matrixBackwardLayout(call([1, 16, 4096, 128], [1, 4, 4096, 128], { causal: true }), caps)).toMatchObject({ subgroups: 8, causal: true });
+    expect(matrixBackwardLayout(call([1, 4, 512, 256], [1, 4, 512, 256]), caps)).toMatchObject({ subgroups: 4 }); // 8 would take 49 KiB
     expect(matrixBackwardLayout(call([1, 16, 4096, 64], [1, 16, 4096, 64], { dtype: 'f32' }), caps)).toBeUndefined();
     expect(matrixBackwardLayout(call([1, 16, 4096, 64], [1, 16, 4096, 64], { tensorCores: false }), caps)).toBeUndefined();
     expect(matrixBackwardLayout(call([1, 16, 4096, 64], [1, 16, 4096, 64]), { ...caps, matrix: undefined })).toBeUndefined();
     expect(matrixBackwardLayout(call([1, 4, 8, 64], [1, 4, 64, 64]), caps)).toBeUndefined(); // 8 query rows
-    const forced = (extra: object, q: Dims = [1, 4, 64, 64]) => () => matrixBackwardLayout(call(q, [1, 4, 64, 64], { tensorCores: true, ...extra }), caps);
+    const forced =
+      (extra: object, q: Dims = [1, 4, 64, 64]) =>
+      () =>
+        matrixBackwardLayout(call(q, [1, 4, 64, 64], { tensorCores: true, ...extra }), caps);
     expect(forced({ score: alibi(alibiSlopes(4)) })).toThrow(AttentionInputError);
     expect(forced({ score: alibi(alibiSlopes(4)) })).toThrow(/tensor-core passes: it has a score or mask modifier/);
     expect(forced({}, [1, 4, 8, 64])).toThrow(/8 query rows are fewer/);
@@ -82,7 +86,13 @@ describe('tensor-core backward, matrices emulated (SwiftShader)', () => {
   const small = { subgroups: 2, keys: 16 } as const; // 32 rows, 64 invocations: quick under emulation
 
   /** Runs forward and backward in f16 (random f16-exact inputs; `edit` may plant values) and checks the gradients. */
-  async function check(qDims: Dims, kvDims: Dims, opts: ForwardOptions, layout: Layout = 'bhnd', edit?: (q: Float32Array, k: Float32Array, v: Float32Array) => void) {
+  async function check(
+    qDims: Dims,
+    kvDims: Dims,
+    opts: ForwardOptions,
+    layout: Layout = 'bhnd',
+    edit?: (q: Float32Array, k: Float32Array, v: Float32Array) => void,
+  ) {
     const seed = testSeed();
     const rand = rng(seed);
     const host = (d: Dims): HostTensor => {

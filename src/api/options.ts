@@ -43,7 +43,7 @@ export interface CreateOptions {
    */
   readonly shaderF16?: boolean;
   /**
-   * f16 forwards on the GPU's matrix units (kernels/matrix.ts) where the device offers
+   * f16 forwards and backwards on the GPU's matrix units (kernels/matrix.ts, matrix-backward.ts) where the device offers
    * f16 subgroup matrices ('chromium-experimental-subgroup-matrix'; in Node, Dawn offers
    * it with dawnFlags ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia']).
    * Default true; false keeps every call on the SIMT kernels. 'emulate' is a testing aid:
@@ -138,13 +138,14 @@ export interface ForwardOptions {
    */
   readonly decodeKernel?: boolean | 'subgroups' | DecodeTile;
   /**
-   * WebGPU, flash, f16 (ignored on the CPU backend): the tensor-core kernel (S = QKᵀ and P·V on the matrix units). Default:
+   * WebGPU, flash, f16 (ignored on the CPU backend): the tensor-core kernels (S = QKᵀ and P·V on the
+   * matrix units; in backward(), both passes' products, with at least 16 query rows and 16 keys). Default:
    * used for every call it can run where the device has them (no modifiers, sinks, per-batch
    * positions or paged K/V, no forced `tile` or `keySplits`, at least one workgroup's rows of
    * queries; calls the decode kernel takes stay there). false: never. true, or a MatrixTile
    * (subgroups per workgroup, keys per tile; for tuning): always for flash calls on WebGPU
    * (ahead of the decode kernel), an AttentionInputError where the call or the device cannot
-   * run it. Independent of `shaderF16`.
+   * run it (backward() takes a MatrixTile's `subgroups`; its tiles are 16 rows). Independent of `shaderF16`.
    */
   readonly tensorCores?: boolean | MatrixTile;
   /** Score modifier (alibi, softcap, relativeBias, scoreMod(…), compose(…)), applied to the scaled score. */

@@ -24,7 +24,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
   const tc =
     tiers.tensorCores === 'none'
       ? 'not offered or off here'
-      : `${tiers.tensorCores} subgroup matrices for f16 forwards without modifiers (S and P·V; softmax in f32)`;
+      : `${tiers.tensorCores} subgroup matrices for f16 forwards and backwards without modifiers (every product; softmax terms in f32)`;
   if (attn.backend === 'cpu') console.log('  arithmetic: f32 products and sums on the CPU, spread over worker threads for long calls (no GPU)');
   else console.log(`  arithmetic: f32 products and sums in the SIMT kernels; tensor cores: ${tc} (docs/tensor-cores.md; f16 tiers: docs/PERF.md)`);
   const tiles = describeTiles(attn);

@@ -343,6 +343,7 @@ async function benchBackward(
       floorMs: floor,
       pctOfFloor: (100 * floor) / ms,
       msMedian: ms,
+      kernels: program.labels,
       kernelMs,
       peakBytes: tensorBytes + [fwd.outputs.out!, fwd.outputs.lse!, grads.dq, grads.dk, grads.dv].reduce((n, b) => n + b.size, 0) + scratchBytes,
       scratchBytes,

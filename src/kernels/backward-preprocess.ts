@@ -10,7 +10,12 @@ import { rowType } from './wgsl-common.js';
 /** D_i = dO_i · O_i for every row (b, h, i); D (binding `dd`) is [B, Hq, Nq]. O and dO are f32, or f16 (`half`: the tensor-core backward's). */
 export function backwardPreprocessKernel(headDim: number, half = false): KernelSpec {
   const rows = rowType(half);
-  const bindings = [PARAMS_BINDING, { name: 'o', kind: 'read', type: rows.type } as const, { name: 'dout', kind: 'read', type: rows.type } as const, f32Array('dd', 'read_write')];
+  const bindings = [
+    PARAMS_BINDING,
+    { name: 'o', kind: 'read', type: rows.type } as const,
+    { name: 'dout', kind: 'read', type: rows.type } as const,
+    f32Array('dd', 'read_write'),
+  ];
   const wgsl = /* wgsl */ `
 ${paramStruct('Params', BACKWARD_PARAMS)}
 ${declareBindings(bindings)}${half ? `\n${rows.helpers}` : ''}

@@ -28,10 +28,12 @@ import {
 import { checkWholeBindings, padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
 import { lowerVariant } from './variant.js';
 
-/** Subgroups per workgroup by head dim, as measured on the H200 (docs/PERF.md "Tensor-core backward"). */
-export function defaultBackwardSubgroups(headDim: number): number {
-  return headDim <= 64 ? 8 : 4;
-}
+/**
+ * Subgroups per workgroup (128 outer rows), as measured on the H200 at D = 64 and 128 (docs/PERF.md
+ * "Tensor-core backward": 4 cost 13% at D = 64 and 41% at D = 128); fewer where the device's
+ * workgroup memory is smaller (D = 256 takes 4 within 48 KiB).
+ */
+export const DEFAULT_BACKWARD_SUBGROUPS = 8;
 
 /**
  * The tensor-core config of a backward call, or undefined (the fused passes run it).
@@ -59,7 +61,7 @@ function planBackward(c: BackwardCall, caps: Caps): MatrixBackwardConfig | strin
   if (p.seqQ < 16 || p.seqK < 16) return `${Math.min(p.seqQ, p.seqK)} ${p.seqQ < 16 ? 'query rows' : 'keys'} are fewer than a subgroup matrix's 16`;
   const forced = typeof c.tensorCores === 'object' ? c.tensorCores.subgroups : undefined;
   const base = { headDim: p.headDim, causal: c.causal, shape: m.shape, subgroupSize: m.subgroupSize, emulate: m.emulate };
-  let cfg: MatrixBackwardConfig = { ...base, subgroups: forced ?? defaultBackwardSubgroups(p.headDim) };
+  let cfg: MatrixBackwardConfig = { ...base, subgroups: forced ?? DEFAULT_BACKWARD_SUBGROUPS };
   const bytes = (x: MatrixBackwardConfig) => Math.max(matrixBackwardBytes(x, 'dq'), matrixBackwardBytes(x, 'dkdv'));
   const fits = (x: MatrixBackwardConfig) =>
     bytes(x) <= caps.limits.maxComputeWorkgroupStorageSize && matrixBackwardSizes(x).threads <= caps.limits.maxComputeInvocationsPerWorkgroup;

@@ -126,12 +126,11 @@ function mainText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwar
   const ids = cfg.emulate
     ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(EMULATED_SUBGROUP)}; let lane = li % ${u(EMULATED_SUBGROUP)};`
     : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
-  // Strides (vec4 units) of a tensor by name: dout and dq share q's, dk k's, dv v's.
-  const st = (name: string) => ({ q: 'q', dout: 'q', dq: 'q', k: 'k', dk: 'k', v: 'v', dv: 'v' })[name];
-  const head = (name: string) => (st(name) === 'q' ? 'h' : 'hk');
-  const base = (name: string) => `(b * params.${st(name)}sb + ${head(name)} * params.${st(name)}sh)`;
   const held = (name: string, prefix: string) =>
-    chunks.map((kd) => `let ${prefix}${kd} = ${ops.load('left', name, 'row_major', `(${base(name)} + row0 * params.${st(name)}sn) * 4u + ${u(kd * T)}`, `params.${st(name)}sn * 4u`)};`);
+    chunks.map(
+      (kd) =>
+        `let ${prefix}${kd} = ${ops.load('left', name, 'row_major', `(${base(name)} + row0 * params.${st(name)}sn) * 4u + ${u(kd * T)}`, `params.${st(name)}sn * 4u`)};`,
+    );
   const acc = dq ? ['gq'] : ['gk', 'gv'];
   const product = (left: string, into: string, tile: string) => [
     `{ let a = ${ops.load('left', left, 'row_major', 'pOff', u(PSTR))};`,
@@ -148,32 +147,6 @@ function mainText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwar
   const visible = dq
     ? `k0 + c < params.seqK${cfg.causal ? ' && i32(k0 + c) <= i32(row0 + r) + params.causalOffset' : ''}`
     : `k0 + c < params.seqQ${cfg.causal ? ' && i32(row0 + r) <= i32(k0 + c) + params.causalOffset' : ''}`;
-  const slots = Math.ceil((T * D) / 4 / threads);
-  const total = (T * D) / 4;
-  const halves = (x: string) => (cfg.emulate ? `unpackHalf4(${x})` : `vec4<f16>(bitcast<vec2<f16>>(${x}.x), bitcast<vec2<f16>>(${x}.y))`);
-  const stage = seq(slots).map((i) => {
-    const e = (i + 1) * threads <= total ? `li + ${u(i * threads)}` : `min(li + ${u(i * threads)}, ${u(total - 1)})`;
-    return `    {
-      let e = ${e}; let j = e / ${u(D / 4)}; let c4 = e % ${u(D / 4)};
-      let ok = k0 + j < params.${role.inRows};
-      let row = select(params.${role.inRows} - 1u, k0 + j, ok); // a row inside the tensor, its value dropped past the end
-      let xw = select(vec2<u32>(), ${role.inX}[${base(role.inX)} + row * params.${st(role.inX)}sn + c4], ok);
-      let yw = select(vec2<u32>(), ${role.inY}[${base(role.inY)} + row * params.${st(role.inY)}sn + c4], ok);
-      if (!(finitePair(xw) && finitePair(yw))) { flag.x = 1u; }
-      let xh = ${halves('xw')}; let yh = ${halves('yw')};
-      let w = j * ${u(KSTR)} + c4 * 4u;
-      xS[w] = xh.x; xS[w + 1u] = xh.y; xS[w + 2u] = xh.z; xS[w + 3u] = xh.w;
-      yS[w] = yh.x; yS[w + 1u] = yh.y; yS[w + 2u] = yh.z; yS[w + 3u] = yh.w;
-    }`;
-  });
-  const stats = dq
-    ? ''
-    : `
-    if (li < ${u(T)}) {
-      let ok = k0 + li < params.seqQ;
-      let at = (b * params.headsQ + h) * params.seqQ + select(0u, k0 + li, ok);
-      stat[li] = vec4<f32>(select(3.0e38, rowTerm(lse[at]), ok), select(0.0, dd[at], ok), 0.0, 0.0);
-    }`;
   // The lanes' terms: row r of the subgroup's block, columns part, part + 2, …
   const term = dq ? 'myTerm' : 'stat[c].x';
   const delta = dq ? 'myDelta' : 'stat[c].y';
@@ -192,17 +165,6 @@ function mainText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwar
   for (var hh = 0u; hh < params.groupSize; hh++) {
   let h = hk * params.groupSize + hh;
   for (var k0 = first; k0 < params.seqQ; k0 += ${u(T)}) {`;
-  const writes = (dq ? [['gq', 'dq', 'params.scale']] : [['gk', 'dk', 'params.scale'], ['gv', 'dv', '1.0']]).flatMap(([g, out, factor]) =>
-    chunks.flatMap((ob) => [
-      `${ops.store('sS', 'sOff', `${g}${ob}`, u(SSTR))};`,
-      'workgroupBarrier();',
-      `for (var e = lane; e < ${u((T * T) / 4)}; e += ${u(cfg.subgroupSize)}) {`,
-      `  let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * ${u(SSTR)} + c4 * 4u;`,
-      `  ${out}[${base(out!)} + (row0 + rr) * params.${st(out!)}sn + ${u(ob * 4)} + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * ${factor});`,
-      '}',
-      'workgroupBarrier();',
-    ]),
-  );
   return /* wgsl */ `@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   let b = wg.z;
@@ -225,7 +187,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   }
 ${loop}
     workgroupBarrier(); // every subgroup is done with the last tile before it is overwritten
-${stage.join('\n')}${stats}
+${stagingText(cfg, pass)}
     workgroupBarrier();
     ${scores('xa', 'xS', 'sS').join('\n    ')}
     ${scores('ya', 'yS', 'dpS').join('\n    ')}
@@ -244,7 +206,74 @@ ${stage.join('\n')}${stats}
     if (li == 0u) { flag.x = 0u; }
     ${dq ? product('dsS', 'gq', 'xS').join('\n    ') : [...product('pS', 'gv', 'yS'), ...product('dsS', 'gk', 'xS')].join('\n    ')}
   }${dq ? '' : '\n  }'}
-  ${writes.join('\n  ')}
+  ${writesText(cfg, ops, pass)}
 }
 `;
+}
+
+// Strides (vec4 units) of a tensor by name: dout and dq share q's, dk k's, dv v's; its head index.
+const st = (name: string) => ({ q: 'q', dout: 'q', dq: 'q', k: 'k', dk: 'k', v: 'v', dv: 'v' })[name];
+const head = (name: string) => (st(name) === 'q' ? 'h' : 'hk');
+/** The first vec4 row of (b, head) in tensor `name`. */
+const base = (name: string) => `(b * params.${st(name)}sb + ${head(name)} * params.${st(name)}sh)`;
+
+/** The inner tile's staging: each invocation's vec4 slots of both operands as f16 (rows past the end zeros), and the dK/dV pass's row terms. */
+function stagingText(cfg: MatrixBackwardConfig, pass: MatrixBackwardPass): string {
+  const D = cfg.headDim;
+  const role = ROLES[pass];
+  const { threads, KSTR } = matrixBackwardSizes(cfg);
+  const slots = Math.ceil((T * D) / 4 / threads);
+  const total = (T * D) / 4;
+  const halves = (x: string) => (cfg.emulate ? `unpackHalf4(${x})` : `vec4<f16>(bitcast<vec2<f16>>(${x}.x), bitcast<vec2<f16>>(${x}.y))`);
+  const stage = seq(slots).map((i) => {
+    const e = (i + 1) * threads <= total ? `li + ${u(i * threads)}` : `min(li + ${u(i * threads)}, ${u(total - 1)})`;
+    return `    {
+      let e = ${e}; let j = e / ${u(D / 4)}; let c4 = e % ${u(D / 4)};
+      let ok = k0 + j < params.${role.inRows};
+      let row = select(params.${role.inRows} - 1u, k0 + j, ok); // a row inside the tensor, its value dropped past the end
+      let xw = select(vec2<u32>(), ${role.inX}[${base(role.inX)} + row * params.${st(role.inX)}sn + c4], ok);
+      let yw = select(vec2<u32>(), ${role.inY}[${base(role.inY)} + row * params.${st(role.inY)}sn + c4], ok);
+      if (!(finitePair(xw) && finitePair(yw))) { flag.x = 1u; }
+      let xh = ${halves('xw')}; let yh = ${halves('yw')};
+      let w = j * ${u(KSTR)} + c4 * 4u;
+      xS[w] = xh.x; xS[w + 1u] = xh.y; xS[w + 2u] = xh.z; xS[w + 3u] = xh.w;
+      yS[w] = yh.x; yS[w + 1u] = yh.y; yS[w + 2u] = yh.z; yS[w + 3u] = yh.w;
+    }`;
+  });
+  const stats =
+    pass === 'dq'
+      ? ''
+      : `
+    if (li < ${u(T)}) {
+      let ok = k0 + li < params.seqQ;
+      let at = (b * params.headsQ + h) * params.seqQ + select(0u, k0 + li, ok);
+      stat[li] = vec4<f32>(select(3.0e38, rowTerm(lse[at]), ok), select(0.0, dd[at], ok), 0.0, 0.0);
+    }`;
+  return `${stage.join('\n')}${stats}`;
+}
+
+/** The gradients out of their result matrices: through the S scratch, scaled, packed to f16. */
+function writesText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwardPass): string {
+  const { SSTR } = matrixBackwardSizes(cfg);
+  const dq = pass === 'dq';
+  const chunks = seq(cfg.headDim / T);
+  const writes = (
+    dq
+      ? [['gq', 'dq', 'params.scale']]
+      : [
+          ['gk', 'dk', 'params.scale'],
+          ['gv', 'dv', '1.0'],
+        ]
+  ).flatMap(([g, out, factor]) =>
+    chunks.flatMap((ob) => [
+      `${ops.store('sS', 'sOff', `${g}${ob}`, u(SSTR))};`,
+      'workgroupBarrier();',
+      `for (var e = lane; e < ${u((T * T) / 4)}; e += ${u(cfg.subgroupSize)}) {`,
+      `  let rr = e / 4u; let c4 = e % 4u; let at = sOff + rr * ${u(SSTR)} + c4 * 4u;`,
+      `  ${out}[${base(out!)} + (row0 + rr) * params.${st(out!)}sn + ${u(ob * 4)} + c4] = packHalf4(vec4<f32>(sS[at], sS[at + 1u], sS[at + 2u], sS[at + 3u]) * ${factor});`,
+      '}',
+      'workgroupBarrier();',
+    ]),
+  );
+  return writes.join('\n  ');
 }

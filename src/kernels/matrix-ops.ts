@@ -118,8 +118,7 @@ fn roundHalf(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 
   // tiles f32. A load from storage that crosses the end of its buffer reads NaN throughout: the
   // H200 moves such a load whole (wrong rows, not clamped elements), so a kernel must never issue one.
   const packed = (arr: string) => storage.includes(arr);
-  const read = (arr: string, i: string) =>
-    packed(arr) ? `select(params.nan, unpack2x16float(${arr}[(${i}) / 2u])[(${i}) % 2u], inBounds)` : `${arr}[${i}]`;
+  const read = (arr: string, i: string) => (packed(arr) ? `select(params.nan, unpack2x16float(${arr}[(${i}) / 2u])[(${i}) % 2u], inBounds)` : `${arr}[${i}]`);
   const bounds = (arr: string, kind: Kind, major: Major) => {
     if (!packed(arr)) return '';
     const [rows, cols] = dims[kind];
