@@ -2,14 +2,16 @@
 # A/B of two or more builds' tensor-core forward, interleaved (A, B, A, B): f16, B=1, H=16, N=4096,
 # D 64 and 128, causal and not, each checked against float64 by bench. Lines in $OUT/tc-ab.txt.
 # usage (GPU machine): source .gpu/prelude.sh; OUT=$OUT bash bench/tc-ab.sh DIST_A DIST_B [...]
-# env: REPS (default 2), EXTRA ("name|bench flags" entries, ';'-separated, run on every build)
+# env: REPS (default 2), SHAPES (replaces the four shapes: "name|bench flags" entries, ';'-separated,
+# e.g. "d64b|--head-dim 64 --backward"), EXTRA (more such entries, run on every build)
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 J=/tmp/tc-ab-json; rm -rf $J; mkdir -p $J
 export WEBGPU_ATTENTION_DAWN_FLAGS="enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"
 IFS=';' read -ra extra <<<"${EXTRA-}"
+IFS=';' read -ra shapes <<<"${SHAPES-d64|--head-dim 64;d64c|--head-dim 64 --causal;d128|--head-dim 128;d128c|--head-dim 128 --causal}"
 for rep in $(seq 1 "${REPS:-2}"); do
-  for shape in "d64|--head-dim 64" "d64c|--head-dim 64 --causal" "d128|--head-dim 128" "d128c|--head-dim 128 --causal" "${extra[@]}"; do
+  for shape in "${shapes[@]}" "${extra[@]}"; do
     [ -z "$shape" ] && continue
     for dist in "$@"; do
       name="r$rep-${shape%%|*}-$(basename "$dist")"
@@ -25,7 +27,8 @@ except Exception as e:
 for r in d['results']:
     if r.get('msMedian') is None:
         print(f"{name:28s} error {r.get('error')}"); continue
-    print(f"{name:28s} {r['msMedian']:.4f} ms {r.get('tflops', 0):6.1f} TFLOP/s err {r['maxAbsErr']:.1e} [{(r.get('kernels') or ['?'])[0]}]")
+    steps = ' '.join(f"{ms:.3f}" for ms in (r.get('kernelMs') or {}).values())
+    print(f"{name:28s} {r['msMedian']:.4f} ms {r.get('tflops', 0):6.1f} TFLOP/s err {r['maxAbsErr']:.1e} [{(r.get('kernels') or ['?'])[-1]}] {steps}")
 PY
     done
   done
