@@ -60,6 +60,14 @@ describe('tensor-core backward plan', () => {
     expect(forced({ tensorCores: { subgroups: 64, keys: 16 } })).toThrow(/2048 invocations/);
   });
 
+  it('tests NaN and inf by their bits, never by a float compare (the H200 folds those as if NaN did not exist)', () => {
+    for (const pass of ['dq', 'dkdv'] as const) {
+      const wgsl = matrixBackwardKernel({ headDim: 64, causal: true, subgroups: 8, shape: caps.matrix!.shape, subgroupSize: 32 }, pass).wgsl;
+      expect(wgsl).toMatch(/let ds = select\(0\.0, [^;]*bitcast<u32>\(p\) != 0u\)/);
+      expect(wgsl).not.toMatch(/!= 0\.0|<= 65504/);
+    }
+  });
+
   it('declares the workgroup memory its WGSL takes, every variable a 16-byte multiple', () => {
     const bytes = { f16: 2, f32: 4, 'vec4<u32>': 16, 'vec4<f32>': 16 } as const;
     for (const emulate of [false, true])
@@ -142,6 +150,10 @@ describe('tensor-core backward, matrices emulated (SwiftShader)', () => {
   it('GQA 2:1 over more keys than queries (causal offset), batch 2, D = 32; bnhd', async () => {
     await check([2, 4, 33, 32], [2, 2, 50, 32], { tensorCores: small, causal: true });
     await check([1, 2, 40, 32], [1, 2, 24, 32], { tensorCores: small }, 'bnhd');
+  });
+
+  it('head dim 80 (not a power of two), GQA 2:1, causal, bnhd', async () => {
+    await check([1, 4, 40, 80], [1, 2, 40, 80], { tensorCores: small, causal: true }, 'bnhd');
   });
 
   it('causal with more queries than keys (rows that see no key); D = 128', async () => {

@@ -58,7 +58,8 @@ function planBackward(c: BackwardCall, caps: Caps): MatrixBackwardConfig | strin
   if (c.pages) return 'its K/V are paged';
   if (lowerVariant(c).kernel) return 'it has learned sinks or per-batch positions';
   if (c.backwardTile || c.dqTile) return 'a fused-pass tile is forced';
-  if (p.seqQ < 16 || p.seqK < 16) return `${Math.min(p.seqQ, p.seqK)} ${p.seqQ < 16 ? 'query rows' : 'keys'} are fewer than a subgroup matrix's 16`;
+  if (p.seqQ < 16) return `${p.seqQ} query rows are fewer than a subgroup matrix's 16`;
+  if (p.seqK < 16) return `${p.seqK} keys are fewer than a subgroup matrix's 16`;
   const forced = typeof c.tensorCores === 'object' ? c.tensorCores.subgroups : undefined;
   const base = { headDim: p.headDim, causal: c.causal, shape: m.shape, subgroupSize: m.subgroupSize, emulate: m.emulate };
   let cfg: MatrixBackwardConfig = { ...base, subgroups: forced ?? DEFAULT_BACKWARD_SUBGROUPS };

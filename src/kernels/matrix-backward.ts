@@ -151,7 +151,8 @@ function mainText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwar
   const term = dq ? 'myTerm' : 'stat[c].x';
   const delta = dq ? 'myDelta' : 'stat[c].y';
   const writeP = dq ? '' : `\n      pS[pOff + r * ${u(PSTR)} + c] = ${ops.half('p')};`;
-  const finite = (arr: string) => `${arr}[e] = select(${ops.elem}(), ${arr}[e], abs(f32(${arr}[e])) <= 65504.0);`;
+  // NaN and inf by their exponent bits: compilers may fold float compares as if NaN did not exist (wgsl-common.ts IS_NAN).
+  const finite = (arr: string) => `${arr}[e] = select(${ops.elem}(), ${arr}[e], (bitcast<u32>(f32(${arr}[e])) & 0x7f800000u) != 0x7f800000u);`;
   const loop = dq
     ? `${
         cfg.causal
@@ -169,8 +170,8 @@ function mainText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwar
 fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
   let b = wg.z;
   ${dq ? 'let h = wg.y; let hk = h / params.groupSize;' : 'let hk = wg.y;'}
-  let blocks = (params.${role.outRows} + ${u(outer - 1)}) / ${u(outer)};
-  let q0 = (blocks - 1u - wg.x) * ${u(outer)}; // the workgroup's first outer row (the longest causal blocks first)
+  // The workgroup's first outer row, the longest causal blocks first: the last rows of Q, the first keys.
+  let q0 = ${dq ? `((params.seqQ + ${u(outer - 1)}) / ${u(outer)} - 1u - wg.x) * ${u(outer)}` : `wg.x * ${u(outer)}`};
   // The subgroup's 16 rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * ${u(T)}, params.${role.outRows} - ${u(T)});
   let qLow = min(q0, params.${role.outRows} - ${u(T)});
@@ -196,7 +197,7 @@ ${stagingText(cfg, pass)}
       let c = part + i * 2u;
       let at = sOff + r * ${u(SSTR)} + c;
       let p = select(0.0, exp2(sS[at] * params.qkScale - ${term}), ${visible});
-      let ds = select(0.0, p * (dpS[at] - ${delta}), p != 0.0);${writeP}
+      let ds = select(0.0, p * (dpS[at] - ${delta}), bitcast<u32>(p) != 0u); // a masked pair's dP may be inf; a NaN p stays NaN${writeP}
       dsS[pOff + r * ${u(PSTR)} + c] = ${ops.half('ds')};
     }
     if (flag.x != 0u) { // S and dP are done: the tile's inf and NaN become 0 for the products below
