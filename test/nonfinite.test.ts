@@ -13,6 +13,7 @@ import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
 import { slidingWindow } from '../src/mods/builtins.js';
 import { maskFn } from '../src/mods/emit-js.js';
+import { referenceBackward } from '../src/reference/backward.js';
 import { referenceForward } from '../src/reference/forward.js';
 
 const N = 40;
@@ -90,6 +91,53 @@ for (const backend of ['cpu', 'webgpu'] as const) {
           }
         });
       }
+    }
+  });
+}
+
+/*
+ * The same policy for the backward: NaN in dQ, dK, dV exactly where the float64 reference has
+ * it (a NaN row of q poisons its own dQ row and the dK/dV rows of the keys it sees, never a key
+ * masked for it), finite gradients within 1e-4 of their scale elsewhere. The reference takes
+ * D = dO·O from the O the forward stored. One exception: SwiftShader's exp2 of NaN is +inf
+ * (not IEEE's NaN), so there P of a NaN row is inf and the dV it reaches comes out ±inf: still
+ * non-finite, asserted as such there (exact NaN on every other adapter and on the CPU).
+ */
+for (const backend of ['cpu', 'webgpu'] as const) {
+  describe(`non-finite inputs, backward: ${backend}`, () => {
+    let attn: Attention;
+    beforeAll(async () => {
+      attn = await createAttention({ backend, poisonOutputs: true });
+    });
+    afterAll(() => attn?.destroy());
+    for (const name of ['NaN in q row 7', 'NaN in k row 20', 'NaN in v row 25', '+inf in v row 25']) {
+      it(`${name} (plain and causal)`, async () => {
+        const swiftShader = /swiftshader/i.test(JSON.stringify(attn.adapter));
+        const [q, k, v] = CASES[name]!();
+        const dO = wave(0.7);
+        for (const opts of [{}, { causal: true }] as ForwardOptions[]) {
+          const t = [q, k, v, dO].map((x) => attn.tensor(x, dims));
+          const { out, lse } = await attn.forward(t[0]!, t[1]!, t[2]!, { ...opts, returnLse: true });
+          const g = await attn.backward(t[3]!, { q: t[0]!, k: t[1]!, v: t[2]!, out, lse: lse! }, opts);
+          const ref = referenceBackward(host(q), host(k), host(v), host(dO), { causal: opts.causal, savedOut: await out.read() });
+          for (const [grad, got, want] of [
+            ['dQ', g.dq, ref.dq],
+            ['dK', g.dk, ref.dk],
+            ['dV', g.dv, ref.dv],
+          ] as const) {
+            const a = await got.read();
+            const scale = Math.max(1, ...Array.from(want, (x) => (Number.isFinite(x) ? Math.abs(x) : 0)));
+            for (let i = 0; i < want.length; i++) {
+              const where = `${grad}[${Math.floor(i / D)}, ${i % D}] ${JSON.stringify(opts)}`;
+              if (Number.isNaN(want[i]!) && swiftShader && grad === 'dV') expect(Number.isFinite(a[i]!), `${where} should be non-finite`).toBe(false);
+              else if (Number.isNaN(want[i]!)) expect(a[i], `${where} should be NaN`).toBeNaN();
+              else if (!Number.isFinite(want[i]!)) expect(Number.isFinite(a[i]!), where).toBe(false);
+              else expect(Math.abs(a[i]! - want[i]!), `${where}: ${a[i]} vs ${want[i]}`).toBeLessThanOrEqual(1e-4 * scale);
+            }
+          }
+          [...t, out, lse!, g.dq, g.dk, g.dv].forEach((x) => x.destroy());
+        }
+      });
     }
   });
 }

@@ -27,6 +27,8 @@ import {
   NEXT_Q_STEP,
   NO_ROW,
   probsAndDs,
+  unguarded,
+  weightedFma,
   scoresAndDp,
   stageOuterTile,
   vec4Array,
@@ -110,7 +112,7 @@ ${mover.fetch('dOr', 'dout', 'qBase', 'params.qsn', 'i0', 'params.seqQ')}
       if (tid < BI && i0 + tid < params.seqQ) {
         let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
         let l = lse[row];
-        if (l > MASKED) { lseNext = l * ${Math.LOG2E}; }
+        if (l > MASKED || isNan(l)) { lseNext = l * ${Math.LOG2E}; } // a NaN row stays NaN
         deltaNext = dd[row];
       }
     }`;
@@ -149,25 +151,31 @@ ${fetchQ('stNext')}
 ${scoresAndDp(sh, { sOuter: ['Ks', 'k'], sInner: ['Qs', 'q'], dpOuter: ['Vs', 'v'], dpInner: ['dOs', 'dO'] })}
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
-    if (o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + ${sh.pos.causal})) {
+    let interior = o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + ${sh.pos.causal});
+    if (interior) {
 ${probsAndDs(cfg, sh, roles, false)}
     } else {
 ${probsAndDs(cfg, sh, roles, true)}
     }
     workgroupBarrier();
 
-${accumulateDkDv(sh)}
+    // A masked pair's Q and dO must not reach the key even when inf or NaN: tiles with masked pairs skip them explicitly.
+    if (${unguarded(cfg, sh)}) {
+${accumulateDkDv(sh, false)}
+    } else {
+${accumulateDkDv(sh, true)}
+    }
     st = stNext;
   }`;
 }
 
-/** dK += dSᵀ·Q and dV += Pᵀ·dO for the invocation's RM key rows × OC vec4 columns (columns tx + TX·c). */
-function accumulateDkDv(sh: BackwardShape): string {
+/** dK += dSᵀ·Q and dV += Pᵀ·dO for the invocation's RM key rows × OC vec4 columns (columns tx + TX·c); `guarded`: see weightedFma. */
+function accumulateDkDv(sh: BackwardShape, guarded: boolean): string {
   const { t, oc, d4 } = sh;
   const at = innerTileAt(sh);
   // acc[r, c] += w_r[jj] · x for the invocation's RM rows (w: dS or P of the row, x: a Q or dO row).
   const fmas = (acc: string, w: string, x: string, jj: number, c: number) =>
-    each(t.rm, (r) => `        ${acc}[${r * oc + c}] = fma(vec4<f32>(${w}${r}.${'xyzw'[jj]}), ${x}, ${acc}[${r * oc + c}]);`);
+    each(t.rm, (r) => `        ${weightedFma(`${acc}[${r * oc + c}]`, `${w}${r}.${'xyzw'[jj]}`, x, guarded)}`);
   return `    // dK += dS·Q and dV += P·dO for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
 ${each(t.rm, (r) => `      let ds${r} = dSs[(ty * RM + ${r}u) * (BI / 4u) + j4];\n      let p${r} = Ps[(ty * RM + ${r}u) * (BI / 4u) + j4];`)}

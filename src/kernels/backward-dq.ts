@@ -28,6 +28,8 @@ import {
   NEXT_KV_TILE,
   NO_ROW,
   probsAndDs,
+  unguarded,
+  weightedFma,
   scoresAndDp,
   stageOuterTile,
   tableGradFns,
@@ -109,7 +111,7 @@ ${each(
     deltaRow[${r}] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lseRow[${r}] = lse[row] * ${Math.LOG2E}; }
+      if (lse[row] > MASKED || isNan(lse[row])) { lseRow[${r}] = lse[row] * ${Math.LOG2E}; } // a NaN row stays NaN
       deltaRow[${r}] = dd[row];
     }
   }`,
@@ -159,20 +161,26 @@ ${fetchKv('stNext')}
 ${scoresAndDp(sh, { sOuter: ['Qs', 'q'], sInner: ['Ks', 'k'], dpOuter: ['dOs', 'dO'], dpInner: ['Vs', 'v'] })}
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
-${sh.dsInY ? '    workgroupBarrier(); // every invocation is done reading V: dS goes into its tile\n' : ''}    if (i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + ${sh.pos.causal})) {
+${sh.dsInY ? '    workgroupBarrier(); // every invocation is done reading V: dS goes into its tile\n' : ''}    let interior = i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + ${sh.pos.causal});
+    if (interior) {
 ${probsAndDs(cfg, sh, roles, false)}
     } else {
 ${probsAndDs(cfg, sh, roles, true)}
     }
     workgroupBarrier();
 
-${accumulateDq(sh, dsTile)}
+    // A masked pair's K must not reach the row even when it is inf or NaN: tiles with masked pairs skip it explicitly.
+    if (${unguarded(cfg, sh)}) {
+${accumulateDq(sh, dsTile, false)}
+    } else {
+${accumulateDq(sh, dsTile, true)}
+    }
     st = stNext;
   }`;
 }
 
-/** dQ += dS·K for the invocation's RM query rows × OC vec4 columns (columns tx + TX·c), from registers. */
-function accumulateDq(sh: BackwardShape, dsTile: string): string {
+/** dQ += dS·K for the invocation's RM query rows × OC vec4 columns (columns tx + TX·c), from registers; `guarded`: see weightedFma. */
+function accumulateDq(sh: BackwardShape, dsTile: string, guarded: boolean): string {
   const { t, oc, d4 } = sh;
   const at = innerTileAt(sh);
   return `    // dQ += dS·K for RM outer rows × OC vec4 columns (columns tx + TX·c).
@@ -183,7 +191,7 @@ ${each(4, (jj) =>
     oc,
     (c) => `      ${(c + 1) * t.tx <= d4 ? '' : `if (tx + ${t.tx * c}u < D4) `}{
         let kRow = ${at('Ks', `j4 * 4u + ${jj}u`, `tx + ${t.tx * c}u`)};
-${each(t.rm, (r) => `        dqAcc[${r * oc + c}] = fma(vec4<f32>(ds${r}.${'xyzw'[jj]}), kRow, dqAcc[${r * oc + c}]);`)}
+${each(t.rm, (r) => `        ${weightedFma(`dqAcc[${r * oc + c}]`, `ds${r}.${'xyzw'[jj]}`, 'kRow', guarded)}`)}
       }`,
   ),
 )}

@@ -13,7 +13,7 @@
  * block is outer row ty·RM + r and inner row tx + TX·c.
  */
 import { AUX_BINDING, NEXT_TILE, type KernelVariant } from './forward.js';
-import { positionNames, type PositionNames } from './wgsl-common.js';
+import { IS_NAN, positionNames, type PositionNames } from './wgsl-common.js';
 import { dot4, each } from './codegen.js';
 import { paramStruct, type ParamLayout } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding } from './spec.js';
@@ -148,6 +148,7 @@ const YROW = D4 + 1u;
 const CAUSAL = ${cfg.causal};
 const MASKED = ${MASKED};
 ${declareBindings(bindings)}
+${IS_NAN}
 ${cfg.variant?.scoreFn ?? ''}
 ${cfg.scoreGradFn ?? ''}
 ${cfg.variant?.maskFn ?? ''}
@@ -235,7 +236,9 @@ export interface BlockRoles {
  * invocation's block (from registers `s`, `dp`; S = qkScale·s, or with a score modifier
  * log2 e·scoreMod(scale·s)), written to workgroup memory. `masked` adds the
  * sequence-end and causal tests (ragged and diagonal tiles only); a mask modifier is
- * always tested unless the block mask says the tile is full.
+ * always tested unless the block mask says the tile is full. A masked pair's dS is 0
+ * even when its dP is inf or NaN (a V the row does not see), tested on P's bits (a
+ * compiler may fold a float compare as if NaN did not exist).
  */
 export function probsAndDs(cfg: BackwardConfig, sh: BackwardShape, roles: BlockRoles, masked: boolean): string {
   const { t } = sh;
@@ -257,7 +260,7 @@ export function probsAndDs(cfg: BackwardConfig, sh: BackwardShape, roles: BlockR
       return `      {
         let z = s[${e}] * params.scale;
         let p = ${conds.length ? `select(0.0, ${p}, ${conds.join(' && ')})` : p};
-        let g = p * (dp[${e}] - ${roles.delta(r, c)});
+        let g = ${conds.length ? `select(0.0, p * (dp[${e}] - ${roles.delta(r, c)}), bitcast<u32>(p) != 0u)` : `p * (dp[${e}] - ${roles.delta(r, c)})`};
         ${roles.dsTile}[${at} = g${grad};${roles.pTile ? `\n        ${roles.pTile}[${at} = p;` : ''}${tableGradTerms(roles.tableGrads, args)}
       }`;
     }),
@@ -329,3 +332,19 @@ fn nextStep(col: u32, hk: u32, qFirst: u32, nQt: u32, start: u32, end: u32) -> u
   }
   return st;
 }`;
+
+/**
+ * Whether a tile's products may skip the masked-pair guard: every pair of the tile counted
+ * (`interior`: no ragged end, no causal diagonal) and no mask modifier left to test.
+ */
+export function unguarded(cfg: BackwardConfig, sh: BackwardShape): string {
+  return sh.blocks ? 'interior && full' : cfg.variant?.maskFn ? 'false' : 'interior';
+}
+
+/**
+ * `acc += w · x` for the vec4 `x`; `guarded`: a masked pair (w exactly 0) adds nothing even
+ * when x is inf or NaN (0·inf would invent a NaN where the reference leaves the pair out).
+ */
+export function weightedFma(acc: string, w: string, x: string, guarded: boolean): string {
+  return `${acc} = fma(vec4<f32>(${w}), ${guarded ? `select(vec4<f32>(0.0), ${x}, ${w} != 0.0)` : x}, ${acc});`;
+}

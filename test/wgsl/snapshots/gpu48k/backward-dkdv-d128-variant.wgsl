@@ -43,6 +43,7 @@ const MASKED = -3.0e38;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> aux: array<f32>;
 @group(0) @binding(10) var<storage, read> blocks: array<u32>;
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn scoreMod(score: f32, b: i32, h: i32, q: i32, kv: i32) -> f32 {
   let t0 = score;
   let t1 = h;
@@ -189,7 +190,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       if (tid < BI && i0 + tid < params.seqQ) {
         let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
         let l = lse[row];
-        if (l > MASKED) { lseNext = l * 1.4426950408889634; }
+        if (l > MASKED || isNan(l)) { lseNext = l * 1.4426950408889634; } // a NaN row stays NaN
         deltaNext = dd[row];
       }
     }
@@ -270,7 +271,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       if (tid < BI && i0 + tid < params.seqQ) {
         let row = (b * params.headsQ + h) * params.seqQ + i0 + tid;
         let l = lse[row];
-        if (l > MASKED) { lseNext = l * 1.4426950408889634; }
+        if (l > MASKED || isNan(l)) { lseNext = l * 1.4426950408889634; } // a NaN row stays NaN
         deltaNext = dd[row];
       }
     }
@@ -293,18 +294,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
-    if (o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + params.causalOffset)) {
+    let interior = o0 + BO <= params.seqK && (!CAUSAL || i32(o0 + BO - 1u) <= i32(i0) + params.causalOffset);
+    if (interior) {
       {
         let z = s[0] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 0u)) * 1.4426950408889634 - lseTile[tx + 0u]), (full || maskMod(i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 0u))));
-        let g = p * (dp[0] - deltaTile[tx + 0u]);
+        let g = select(0.0, p * (dp[0] - deltaTile[tx + 0u]), bitcast<u32>(p) != 0u);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 0u));
         Ps[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
       {
         let z = s[1] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 1u)) * 1.4426950408889634 - lseTile[tx + 0u]), (full || maskMod(i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 1u))));
-        let g = p * (dp[1] - deltaTile[tx + 0u]);
+        let g = select(0.0, p * (dp[1] - deltaTile[tx + 0u]), bitcast<u32>(p) != 0u);
         dSs[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 1u));
         Ps[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
@@ -312,20 +314,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[0] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 0u)) * 1.4426950408889634 - lseTile[tx + 0u]), o0 + ty * RM + 0u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 0u) <= i32(i0 + tx + 0u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 0u))));
-        let g = p * (dp[0] - deltaTile[tx + 0u]);
+        let g = select(0.0, p * (dp[0] - deltaTile[tx + 0u]), bitcast<u32>(p) != 0u);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 0u));
         Ps[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
       {
         let z = s[1] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 1u)) * 1.4426950408889634 - lseTile[tx + 0u]), o0 + ty * RM + 1u < params.seqK && (!CAUSAL || i32(o0 + ty * RM + 1u) <= i32(i0 + tx + 0u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 1u))));
-        let g = p * (dp[1] - deltaTile[tx + 0u]);
+        let g = select(0.0, p * (dp[1] - deltaTile[tx + 0u]), bitcast<u32>(p) != 0u);
         dSs[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(i0 + tx + 0u), i32(o0 + ty * RM + 1u));
         Ps[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = p;
       }
     }
     workgroupBarrier();
 
+    // A masked pair's Q and dO must not reach the key even when inf or NaN: tiles with masked pairs skip them explicitly.
+    if (interior && full) {
     // dK += dS·Q and dV += P·dO for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
       let ds0 = dSs[(ty * RM + 0u) * (BI / 4u) + j4];
@@ -396,6 +400,79 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         dvAcc[1] = fma(vec4<f32>(p0.w), dORow, dvAcc[1]);
         dvAcc[3] = fma(vec4<f32>(p1.w), dORow, dvAcc[3]);
       }
+    }
+    } else {
+    // dK += dS·Q and dV += P·dO for RM outer rows × OC vec4 columns (columns tx + TX·c).
+    for (var j4 = 0u; j4 < BI / 4u; j4++) {
+      let ds0 = dSs[(ty * RM + 0u) * (BI / 4u) + j4];
+      let p0 = Ps[(ty * RM + 0u) * (BI / 4u) + j4];
+      let ds1 = dSs[(ty * RM + 1u) * (BI / 4u) + j4];
+      let p1 = Ps[(ty * RM + 1u) * (BI / 4u) + j4];
+      {
+        let qRow = Qs[(j4 * 4u + 0u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.x), select(vec4<f32>(0.0), qRow, ds0.x != 0.0), dkAcc[0]);
+        dkAcc[2] = fma(vec4<f32>(ds1.x), select(vec4<f32>(0.0), qRow, ds1.x != 0.0), dkAcc[2]);
+        let dORow = dOs[(j4 * 4u + 0u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.x), select(vec4<f32>(0.0), dORow, p0.x != 0.0), dvAcc[0]);
+        dvAcc[2] = fma(vec4<f32>(p1.x), select(vec4<f32>(0.0), dORow, p1.x != 0.0), dvAcc[2]);
+      }
+      {
+        let qRow = Qs[(j4 * 4u + 0u) * YROW + tx + 16u];
+        dkAcc[1] = fma(vec4<f32>(ds0.x), select(vec4<f32>(0.0), qRow, ds0.x != 0.0), dkAcc[1]);
+        dkAcc[3] = fma(vec4<f32>(ds1.x), select(vec4<f32>(0.0), qRow, ds1.x != 0.0), dkAcc[3]);
+        let dORow = dOs[(j4 * 4u + 0u) * YROW + tx + 16u];
+        dvAcc[1] = fma(vec4<f32>(p0.x), select(vec4<f32>(0.0), dORow, p0.x != 0.0), dvAcc[1]);
+        dvAcc[3] = fma(vec4<f32>(p1.x), select(vec4<f32>(0.0), dORow, p1.x != 0.0), dvAcc[3]);
+      }
+      {
+        let qRow = Qs[(j4 * 4u + 1u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.y), select(vec4<f32>(0.0), qRow, ds0.y != 0.0), dkAcc[0]);
+        dkAcc[2] = fma(vec4<f32>(ds1.y), select(vec4<f32>(0.0), qRow, ds1.y != 0.0), dkAcc[2]);
+        let dORow = dOs[(j4 * 4u + 1u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.y), select(vec4<f32>(0.0), dORow, p0.y != 0.0), dvAcc[0]);
+        dvAcc[2] = fma(vec4<f32>(p1.y), select(vec4<f32>(0.0), dORow, p1.y != 0.0), dvAcc[2]);
+      }
+      {
+        let qRow = Qs[(j4 * 4u + 1u) * YROW + tx + 16u];
+        dkAcc[1] = fma(vec4<f32>(ds0.y), select(vec4<f32>(0.0), qRow, ds0.y != 0.0), dkAcc[1]);
+        dkAcc[3] = fma(vec4<f32>(ds1.y), select(vec4<f32>(0.0), qRow, ds1.y != 0.0), dkAcc[3]);
+        let dORow = dOs[(j4 * 4u + 1u) * YROW + tx + 16u];
+        dvAcc[1] = fma(vec4<f32>(p0.y), select(vec4<f32>(0.0), dORow, p0.y != 0.0), dvAcc[1]);
+        dvAcc[3] = fma(vec4<f32>(p1.y), select(vec4<f32>(0.0), dORow, p1.y != 0.0), dvAcc[3]);
+      }
+      {
+        let qRow = Qs[(j4 * 4u + 2u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.z), select(vec4<f32>(0.0), qRow, ds0.z != 0.0), dkAcc[0]);
+        dkAcc[2] = fma(vec4<f32>(ds1.z), select(vec4<f32>(0.0), qRow, ds1.z != 0.0), dkAcc[2]);
+        let dORow = dOs[(j4 * 4u + 2u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.z), select(vec4<f32>(0.0), dORow, p0.z != 0.0), dvAcc[0]);
+        dvAcc[2] = fma(vec4<f32>(p1.z), select(vec4<f32>(0.0), dORow, p1.z != 0.0), dvAcc[2]);
+      }
+      {
+        let qRow = Qs[(j4 * 4u + 2u) * YROW + tx + 16u];
+        dkAcc[1] = fma(vec4<f32>(ds0.z), select(vec4<f32>(0.0), qRow, ds0.z != 0.0), dkAcc[1]);
+        dkAcc[3] = fma(vec4<f32>(ds1.z), select(vec4<f32>(0.0), qRow, ds1.z != 0.0), dkAcc[3]);
+        let dORow = dOs[(j4 * 4u + 2u) * YROW + tx + 16u];
+        dvAcc[1] = fma(vec4<f32>(p0.z), select(vec4<f32>(0.0), dORow, p0.z != 0.0), dvAcc[1]);
+        dvAcc[3] = fma(vec4<f32>(p1.z), select(vec4<f32>(0.0), dORow, p1.z != 0.0), dvAcc[3]);
+      }
+      {
+        let qRow = Qs[(j4 * 4u + 3u) * YROW + tx + 0u];
+        dkAcc[0] = fma(vec4<f32>(ds0.w), select(vec4<f32>(0.0), qRow, ds0.w != 0.0), dkAcc[0]);
+        dkAcc[2] = fma(vec4<f32>(ds1.w), select(vec4<f32>(0.0), qRow, ds1.w != 0.0), dkAcc[2]);
+        let dORow = dOs[(j4 * 4u + 3u) * YROW + tx + 0u];
+        dvAcc[0] = fma(vec4<f32>(p0.w), select(vec4<f32>(0.0), dORow, p0.w != 0.0), dvAcc[0]);
+        dvAcc[2] = fma(vec4<f32>(p1.w), select(vec4<f32>(0.0), dORow, p1.w != 0.0), dvAcc[2]);
+      }
+      {
+        let qRow = Qs[(j4 * 4u + 3u) * YROW + tx + 16u];
+        dkAcc[1] = fma(vec4<f32>(ds0.w), select(vec4<f32>(0.0), qRow, ds0.w != 0.0), dkAcc[1]);
+        dkAcc[3] = fma(vec4<f32>(ds1.w), select(vec4<f32>(0.0), qRow, ds1.w != 0.0), dkAcc[3]);
+        let dORow = dOs[(j4 * 4u + 3u) * YROW + tx + 16u];
+        dvAcc[1] = fma(vec4<f32>(p0.w), select(vec4<f32>(0.0), dORow, p0.w != 0.0), dvAcc[1]);
+        dvAcc[3] = fma(vec4<f32>(p1.w), select(vec4<f32>(0.0), dORow, p1.w != 0.0), dvAcc[3]);
+      }
+    }
     }
     st = stNext;
   }

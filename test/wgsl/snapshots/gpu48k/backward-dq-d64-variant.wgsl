@@ -43,6 +43,7 @@ const MASKED = -3.0e38;
 @group(0) @binding(8) var<storage, read> aux: array<f32>;
 @group(0) @binding(9) var<storage, read_write> tgrad: array<atomic<u32>>;
 @group(0) @binding(10) var<storage, read> blocks: array<u32>;
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn scoreMod(score: f32, b: i32, h: i32, q: i32, kv: i32) -> f32 {
   let t0 = score;
   let t1 = h;
@@ -138,7 +139,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     deltaRow[0] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lseRow[0] = lse[row] * 1.4426950408889634; }
+      if (lse[row] > MASKED || isNan(lse[row])) { lseRow[0] = lse[row] * 1.4426950408889634; } // a NaN row stays NaN
       deltaRow[0] = dd[row];
     }
   }
@@ -148,7 +149,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     deltaRow[1] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lseRow[1] = lse[row] * 1.4426950408889634; }
+      if (lse[row] > MASKED || isNan(lse[row])) { lseRow[1] = lse[row] * 1.4426950408889634; } // a NaN row stays NaN
       deltaRow[1] = dd[row];
     }
   }
@@ -158,7 +159,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     deltaRow[2] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lseRow[2] = lse[row] * 1.4426950408889634; }
+      if (lse[row] > MASKED || isNan(lse[row])) { lseRow[2] = lse[row] * 1.4426950408889634; } // a NaN row stays NaN
       deltaRow[2] = dd[row];
     }
   }
@@ -168,7 +169,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     deltaRow[3] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lseRow[3] = lse[row] * 1.4426950408889634; }
+      if (lse[row] > MASKED || isNan(lse[row])) { lseRow[3] = lse[row] * 1.4426950408889634; } // a NaN row stays NaN
       deltaRow[3] = dd[row];
     }
   }
@@ -294,11 +295,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
     workgroupBarrier(); // every invocation is done reading V: dS goes into its tile
-    if (i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset)) {
+    let interior = i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset);
+    if (interior) {
       {
         let z = s[0] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[0]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u))));
-        let g = p * (dp[0] - deltaRow[0]);
+        let g = select(0.0, p * (dp[0] - deltaRow[0]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)), 0i, 7i));
@@ -312,7 +314,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[1] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 16u)) * 1.4426950408889634 - lseRow[0]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 16u))));
-        let g = p * (dp[1] - deltaRow[0]);
+        let g = select(0.0, p * (dp[1] - deltaRow[0]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 0u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 16u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 16u)), 0i, 7i));
@@ -326,7 +328,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[2] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[1]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u))));
-        let g = p * (dp[2] - deltaRow[1]);
+        let g = select(0.0, p * (dp[2] - deltaRow[1]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)), 0i, 7i));
@@ -340,7 +342,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[3] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 16u)) * 1.4426950408889634 - lseRow[1]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 16u))));
-        let g = p * (dp[3] - deltaRow[1]);
+        let g = select(0.0, p * (dp[3] - deltaRow[1]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 1u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 16u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 16u)), 0i, 7i));
@@ -354,7 +356,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[4] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[2]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u))));
-        let g = p * (dp[4] - deltaRow[2]);
+        let g = select(0.0, p * (dp[4] - deltaRow[2]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 2u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)), 0i, 7i));
@@ -368,7 +370,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[5] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 16u)) * 1.4426950408889634 - lseRow[2]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 16u))));
-        let g = p * (dp[5] - deltaRow[2]);
+        let g = select(0.0, p * (dp[5] - deltaRow[2]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 2u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 16u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 16u)), 0i, 7i));
@@ -382,7 +384,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[6] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[3]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u))));
-        let g = p * (dp[6] - deltaRow[3]);
+        let g = select(0.0, p * (dp[6] - deltaRow[3]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 3u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)), 0i, 7i));
@@ -396,7 +398,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[7] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 16u)) * 1.4426950408889634 - lseRow[3]), (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 16u))));
-        let g = p * (dp[7] - deltaRow[3]);
+        let g = select(0.0, p * (dp[7] - deltaRow[3]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 3u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 16u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 16u)), 0i, 7i));
@@ -411,7 +413,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[0] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[0]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 0u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u))));
-        let g = p * (dp[0] - deltaRow[0]);
+        let g = select(0.0, p * (dp[0] - deltaRow[0]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 0u)), 0i, 7i));
@@ -425,7 +427,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[1] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 16u)) * 1.4426950408889634 - lseRow[0]), i0 + tx + 16u < params.seqK && (!CAUSAL || i32(i0 + tx + 16u) <= i32(o0 + ty * RM + 0u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 16u))));
-        let g = p * (dp[1] - deltaRow[0]);
+        let g = select(0.0, p * (dp[1] - deltaRow[0]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 0u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 16u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 0u), i32(i0 + tx + 16u)), 0i, 7i));
@@ -439,7 +441,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[2] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[1]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 1u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u))));
-        let g = p * (dp[2] - deltaRow[1]);
+        let g = select(0.0, p * (dp[2] - deltaRow[1]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 1u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 0u)), 0i, 7i));
@@ -453,7 +455,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[3] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 16u)) * 1.4426950408889634 - lseRow[1]), i0 + tx + 16u < params.seqK && (!CAUSAL || i32(i0 + tx + 16u) <= i32(o0 + ty * RM + 1u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 16u))));
-        let g = p * (dp[3] - deltaRow[1]);
+        let g = select(0.0, p * (dp[3] - deltaRow[1]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 1u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 16u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 1u), i32(i0 + tx + 16u)), 0i, 7i));
@@ -467,7 +469,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[4] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[2]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 2u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u))));
-        let g = p * (dp[4] - deltaRow[2]);
+        let g = select(0.0, p * (dp[4] - deltaRow[2]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 2u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 0u)), 0i, 7i));
@@ -481,7 +483,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[5] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 16u)) * 1.4426950408889634 - lseRow[2]), i0 + tx + 16u < params.seqK && (!CAUSAL || i32(i0 + tx + 16u) <= i32(o0 + ty * RM + 2u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 16u))));
-        let g = p * (dp[5] - deltaRow[2]);
+        let g = select(0.0, p * (dp[5] - deltaRow[2]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 2u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 16u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 2u), i32(i0 + tx + 16u)), 0i, 7i));
@@ -495,7 +497,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[6] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)) * 1.4426950408889634 - lseRow[3]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 3u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u))));
-        let g = p * (dp[6] - deltaRow[3]);
+        let g = select(0.0, p * (dp[6] - deltaRow[3]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 3u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 0u)), 0i, 7i));
@@ -509,7 +511,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[7] * params.scale;
         let p = select(0.0, exp2(scoreMod(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 16u)) * 1.4426950408889634 - lseRow[3]), i0 + tx + 16u < params.seqK && (!CAUSAL || i32(i0 + tx + 16u) <= i32(o0 + ty * RM + 3u) + params.causalOffset) && (full || maskMod(i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 16u))));
-        let g = p * (dp[7] - deltaRow[3]);
+        let g = select(0.0, p * (dp[7] - deltaRow[3]), bitcast<u32>(p) != 0u);
         Vs[(ty * RM + 3u) * (BI / 4u) + (tx + 16u) / 4u][(tx + 16u) % 4u] = g * scoreModGrad(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 16u));
         {
           let ti = 0u + u32(clamp(tgIndex0(z, i32(b), i32(h), i32(o0 + ty * RM + 3u), i32(i0 + tx + 16u)), 0i, 7i));
@@ -523,6 +525,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     workgroupBarrier();
 
+    // A masked pair's K must not reach the row even when it is inf or NaN: tiles with masked pairs skip it explicitly.
+    if (interior && full) {
     // dQ += dS·K for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
       let ds0 = Vs[(ty * RM + 0u) * (BI / 4u) + j4];
@@ -557,6 +561,43 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         dqAcc[2] = fma(vec4<f32>(ds2.w), kRow, dqAcc[2]);
         dqAcc[3] = fma(vec4<f32>(ds3.w), kRow, dqAcc[3]);
       }
+    }
+    } else {
+    // dQ += dS·K for RM outer rows × OC vec4 columns (columns tx + TX·c).
+    for (var j4 = 0u; j4 < BI / 4u; j4++) {
+      let ds0 = Vs[(ty * RM + 0u) * (BI / 4u) + j4];
+      let ds1 = Vs[(ty * RM + 1u) * (BI / 4u) + j4];
+      let ds2 = Vs[(ty * RM + 2u) * (BI / 4u) + j4];
+      let ds3 = Vs[(ty * RM + 3u) * (BI / 4u) + j4];
+      {
+        let kRow = Ks[(j4 * 4u + 0u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 0u) & (D4 - 1u)))];
+        dqAcc[0] = fma(vec4<f32>(ds0.x), select(vec4<f32>(0.0), kRow, ds0.x != 0.0), dqAcc[0]);
+        dqAcc[1] = fma(vec4<f32>(ds1.x), select(vec4<f32>(0.0), kRow, ds1.x != 0.0), dqAcc[1]);
+        dqAcc[2] = fma(vec4<f32>(ds2.x), select(vec4<f32>(0.0), kRow, ds2.x != 0.0), dqAcc[2]);
+        dqAcc[3] = fma(vec4<f32>(ds3.x), select(vec4<f32>(0.0), kRow, ds3.x != 0.0), dqAcc[3]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 1u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 1u) & (D4 - 1u)))];
+        dqAcc[0] = fma(vec4<f32>(ds0.y), select(vec4<f32>(0.0), kRow, ds0.y != 0.0), dqAcc[0]);
+        dqAcc[1] = fma(vec4<f32>(ds1.y), select(vec4<f32>(0.0), kRow, ds1.y != 0.0), dqAcc[1]);
+        dqAcc[2] = fma(vec4<f32>(ds2.y), select(vec4<f32>(0.0), kRow, ds2.y != 0.0), dqAcc[2]);
+        dqAcc[3] = fma(vec4<f32>(ds3.y), select(vec4<f32>(0.0), kRow, ds3.y != 0.0), dqAcc[3]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 2u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 2u) & (D4 - 1u)))];
+        dqAcc[0] = fma(vec4<f32>(ds0.z), select(vec4<f32>(0.0), kRow, ds0.z != 0.0), dqAcc[0]);
+        dqAcc[1] = fma(vec4<f32>(ds1.z), select(vec4<f32>(0.0), kRow, ds1.z != 0.0), dqAcc[1]);
+        dqAcc[2] = fma(vec4<f32>(ds2.z), select(vec4<f32>(0.0), kRow, ds2.z != 0.0), dqAcc[2]);
+        dqAcc[3] = fma(vec4<f32>(ds3.z), select(vec4<f32>(0.0), kRow, ds3.z != 0.0), dqAcc[3]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 3u) * D4 + ((tx + 0u) ^ ((j4 * 4u + 3u) & (D4 - 1u)))];
+        dqAcc[0] = fma(vec4<f32>(ds0.w), select(vec4<f32>(0.0), kRow, ds0.w != 0.0), dqAcc[0]);
+        dqAcc[1] = fma(vec4<f32>(ds1.w), select(vec4<f32>(0.0), kRow, ds1.w != 0.0), dqAcc[1]);
+        dqAcc[2] = fma(vec4<f32>(ds2.w), select(vec4<f32>(0.0), kRow, ds2.w != 0.0), dqAcc[2]);
+        dqAcc[3] = fma(vec4<f32>(ds3.w), select(vec4<f32>(0.0), kRow, ds3.w != 0.0), dqAcc[3]);
+      }
+    }
     }
     st = stNext;
   }

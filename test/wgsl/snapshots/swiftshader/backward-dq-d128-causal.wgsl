@@ -40,6 +40,7 @@ const MASKED = -3.0e38;
 @group(0) @binding(5) var<storage, read> lse: array<f32>;
 @group(0) @binding(6) var<storage, read> dd: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dq: array<vec4<f32>>;
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 
 
 
@@ -87,7 +88,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     deltaRow[0] = 0.0;
     if (n < params.seqQ) {
       let row = (b * params.headsQ + h) * params.seqQ + n;
-      if (lse[row] > MASKED) { lseRow[0] = lse[row] * 1.4426950408889634; }
+      if (lse[row] > MASKED || isNan(lse[row])) { lseRow[0] = lse[row] * 1.4426950408889634; } // a NaN row stays NaN
       deltaRow[0] = dd[row];
     }
   }
@@ -345,7 +346,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
 
     // P = exp(s − LSE) and dS = P (dP − D) score'(z); only ragged and causal-diagonal tiles need the mask.
-    if (i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset)) {
+    let interior = i0 + BI <= params.seqK && (!CAUSAL || i32(i0 + BI - 1u) <= i32(o0) + params.causalOffset);
+    if (interior) {
       {
         let z = s[0] * params.scale;
         let p = exp2(s[0] * params.qkScale - lseRow[0]);
@@ -356,12 +358,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       {
         let z = s[0] * params.scale;
         let p = select(0.0, exp2(s[0] * params.qkScale - lseRow[0]), i0 + tx + 0u < params.seqK && (!CAUSAL || i32(i0 + tx + 0u) <= i32(o0 + ty * RM + 0u) + params.causalOffset));
-        let g = p * (dp[0] - deltaRow[0]);
+        let g = select(0.0, p * (dp[0] - deltaRow[0]), bitcast<u32>(p) != 0u);
         dSs[(ty * RM + 0u) * (BI / 4u) + (tx + 0u) / 4u][(tx + 0u) % 4u] = g;
       }
     }
     workgroupBarrier();
 
+    // A masked pair's K must not reach the row even when it is inf or NaN: tiles with masked pairs skip it explicitly.
+    if (interior) {
     // dQ += dS·K for RM outer rows × OC vec4 columns (columns tx + TX·c).
     for (var j4 = 0u; j4 < BI / 4u; j4++) {
       let ds0 = dSs[(ty * RM + 0u) * (BI / 4u) + j4];
@@ -397,6 +401,44 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         let kRow = Ks[(j4 * 4u + 3u) * YROW + tx + 16u];
         dqAcc[1] = fma(vec4<f32>(ds0.w), kRow, dqAcc[1]);
       }
+    }
+    } else {
+    // dQ += dS·K for RM outer rows × OC vec4 columns (columns tx + TX·c).
+    for (var j4 = 0u; j4 < BI / 4u; j4++) {
+      let ds0 = dSs[(ty * RM + 0u) * (BI / 4u) + j4];
+      {
+        let kRow = Ks[(j4 * 4u + 0u) * YROW + tx + 0u];
+        dqAcc[0] = fma(vec4<f32>(ds0.x), select(vec4<f32>(0.0), kRow, ds0.x != 0.0), dqAcc[0]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 0u) * YROW + tx + 16u];
+        dqAcc[1] = fma(vec4<f32>(ds0.x), select(vec4<f32>(0.0), kRow, ds0.x != 0.0), dqAcc[1]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 1u) * YROW + tx + 0u];
+        dqAcc[0] = fma(vec4<f32>(ds0.y), select(vec4<f32>(0.0), kRow, ds0.y != 0.0), dqAcc[0]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 1u) * YROW + tx + 16u];
+        dqAcc[1] = fma(vec4<f32>(ds0.y), select(vec4<f32>(0.0), kRow, ds0.y != 0.0), dqAcc[1]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 2u) * YROW + tx + 0u];
+        dqAcc[0] = fma(vec4<f32>(ds0.z), select(vec4<f32>(0.0), kRow, ds0.z != 0.0), dqAcc[0]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 2u) * YROW + tx + 16u];
+        dqAcc[1] = fma(vec4<f32>(ds0.z), select(vec4<f32>(0.0), kRow, ds0.z != 0.0), dqAcc[1]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 3u) * YROW + tx + 0u];
+        dqAcc[0] = fma(vec4<f32>(ds0.w), select(vec4<f32>(0.0), kRow, ds0.w != 0.0), dqAcc[0]);
+      }
+      {
+        let kRow = Ks[(j4 * 4u + 3u) * YROW + tx + 16u];
+        dqAcc[1] = fma(vec4<f32>(ds0.w), select(vec4<f32>(0.0), kRow, ds0.w != 0.0), dqAcc[1]);
+      }
+    }
     }
     st = stNext;
   }
