@@ -99,8 +99,9 @@ ${paramStruct('Params', MATRIX_BACKWARD_PARAMS)}
 ${declareBindings(bindings)}
 ${F16_ROWS.helpers}
 
-// An LSE as the exponent term of its row, log2 units: a row that saw no key (−∞) gives P = 0.
-fn rowTerm(l: f32) -> f32 { return select(l * ${Math.LOG2E}, 3.0e38, l < -3.0e38); }
+// An LSE as the exponent term of its row, log2 units: a row that saw no key (−∞, told by its
+// bits: a compare may be folded as if NaN did not exist) gives P = 0, a NaN row NaN.
+fn rowTerm(l: f32) -> f32 { return select(l * ${Math.LOG2E}, 3.0e38, bitcast<u32>(l) == 0xff800000u); }
 // Whether the halves of a packed pair are all finite.
 fn finitePair(w: vec2<u32>) -> bool { return all((w & vec2<u32>(0x7c00u)) != vec2<u32>(0x7c00u)) && all((w & vec2<u32>(0x7c000000u)) != vec2<u32>(0x7c000000u)); }
 var<workgroup> xS: array<${ops.elem}, ${T * KSTR}>;  // the inner tile's first operand (K or Q), f16
