@@ -6,6 +6,7 @@
 import { freshSeed, randomData, rng } from '../src/harness/random.js';
 import { referenceForward, type HostTensor, type ReferenceOptions } from '../src/reference/forward.js';
 import type { Layout, Shape4 } from '../src/tensor/shape.js';
+import type { Caps } from '../src/kernels/call.js';
 
 /** The seed of a random test: $SEED when set (to reproduce a printed failure), else a fresh one. */
 export function testSeed(): number {
@@ -93,3 +94,18 @@ export async function errorOf(fn: () => unknown): Promise<Error> {
 }
 
 export { rng };
+
+/** Caps of a GPU with 48 KiB of workgroup memory and 16×16×16 f16 subgroup matrices on 32 lanes (the tensor-core plans' tests). */
+export const MATRIX_CAPS: Caps = {
+  limits: {
+    maxComputeWorkgroupStorageSize: 49152,
+    maxComputeInvocationsPerWorkgroup: 1024,
+    maxComputeWorkgroupsPerDimension: 65535,
+    minStorageBufferOffsetAlignment: 256,
+    maxBufferSize: 2 ** 30,
+  },
+  maxBindingBytes: 2 ** 27,
+  subgroupWidth: 32,
+  tuned: new Map(),
+  matrix: { shape: { m: 16, n: 16, k: 16 }, subgroupSize: 32 },
+};

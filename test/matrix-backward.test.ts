@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WebGpuBackend } from '../src/api/backends.js';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
-import type { Caps } from '../src/kernels/call.js';
 import { matrixBackwardLayout } from '../src/kernels/matrix-backward-program.js';
 import { matrixBackwardBytes, matrixBackwardKernel } from '../src/kernels/matrix-backward.js';
 import type { Program } from '../src/kernels/program.js';
@@ -23,21 +22,9 @@ import { AttentionInputError } from '../src/tensor/errors.js';
 import { roundToHalf } from '../src/tensor/half.js';
 import { dimsOf, type Layout } from '../src/tensor/shape.js';
 import { plannedCall, type Dims } from './forward-check.js';
-import { errorOf, permute, randomHost, rng, testSeed } from './helpers.js';
+import { errorOf, MATRIX_CAPS, permute, randomHost, rng, testSeed } from './helpers.js';
 
-const caps: Caps = {
-  limits: {
-    maxComputeWorkgroupStorageSize: 49152,
-    maxComputeInvocationsPerWorkgroup: 1024,
-    maxComputeWorkgroupsPerDimension: 65535,
-    minStorageBufferOffsetAlignment: 256,
-    maxBufferSize: 2 ** 30,
-  },
-  maxBindingBytes: 2 ** 27,
-  subgroupWidth: 32,
-  tuned: new Map(),
-  matrix: { shape: { m: 16, n: 16, k: 16 }, subgroupSize: 32 },
-};
+const caps = MATRIX_CAPS;
 const call = (q: Dims, kv: Dims, extra: object = {}) => ({ ...plannedCall(q, kv, { dtype: 'f16', ...extra }), tableGrads: false });
 
 describe('tensor-core backward plan', () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WebGpuBackend } from '../src/api/backends.js';
 import { createAttention, type Attention } from '../src/api/attention.js';
 import type { ForwardOptions } from '../src/api/options.js';
-import type { AttentionCall, Caps } from '../src/kernels/call.js';
+import type { AttentionCall } from '../src/kernels/call.js';
 import { matrixLayout } from '../src/kernels/matrix-program.js';
 import { matrixKernel, matrixSizes, matrixWorkgroupBytes } from '../src/kernels/matrix.js';
 import { flashLayoutOf } from '../src/harness/bench-layout.js';
@@ -23,21 +23,9 @@ import { roundToHalf } from '../src/tensor/half.js';
 import type { Layout } from '../src/tensor/shape.js';
 import { plannedCall, type Dims } from './forward-check.js';
 import { checkF16 } from './f16-check.js';
-import { errorOf } from './helpers.js';
+import { errorOf, MATRIX_CAPS } from './helpers.js';
 
-const caps: Caps = {
-  limits: {
-    maxComputeWorkgroupStorageSize: 49152,
-    maxComputeInvocationsPerWorkgroup: 1024,
-    maxComputeWorkgroupsPerDimension: 65535,
-    minStorageBufferOffsetAlignment: 256,
-    maxBufferSize: 2 ** 30,
-  },
-  maxBindingBytes: 2 ** 27,
-  subgroupWidth: 32,
-  tuned: new Map(),
-  matrix: { shape: { m: 16, n: 16, k: 16 }, subgroupSize: 32 },
-};
+const caps = MATRIX_CAPS;
 const f16 = (extra: Partial<AttentionCall> = {}): Partial<AttentionCall> => ({ dtype: 'f16', ...extra });
 
 describe('tensor-core plan', () => {

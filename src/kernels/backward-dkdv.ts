@@ -15,7 +15,7 @@
  * The block is computed transposed (element (r, c) is key row r, query row c), so Pᵀ
  * and dSᵀ are written to workgroup memory in the layout the accumulation reads.
  */
-import { each, tileMover } from './codegen.js';
+import { each, tileMover, weightedFma } from './codegen.js';
 import type { KernelSpec } from './spec.js';
 import { backwardWorkgroupBytes } from './backward-tiles.js';
 import { positionLets } from './wgsl-common.js';
@@ -28,7 +28,6 @@ import {
   NO_ROW,
   probsAndDs,
   unguarded,
-  weightedFma,
   scoresAndDp,
   stageOuterTile,
   vec4Array,

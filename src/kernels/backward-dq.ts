@@ -15,7 +15,7 @@
  * With a dQ tile (dsInY), dS is written into the V tile once every invocation has read
  * V for dP, so no separate dS buffer is needed and larger tiles fit.
  */
-import { each, tileMover } from './codegen.js';
+import { each, tileMover, weightedFma } from './codegen.js';
 import type { KernelSpec } from './spec.js';
 import { backwardWorkgroupBytes } from './backward-tiles.js';
 import { positionLets } from './wgsl-common.js';
@@ -29,7 +29,6 @@ import {
   NO_ROW,
   probsAndDs,
   unguarded,
-  weightedFma,
   scoresAndDp,
   stageOuterTile,
   tableGradFns,

@@ -10,21 +10,24 @@ import { BACKWARD_PARAMS, backwardKernel, backwardPreprocessKernel, backwardTile
 import { blockParams, cachedBlockMask } from './blockmask.js';
 import type { BackwardCall, Caps } from './call.js';
 import { checkWholeBindings, padBytes, strideValues, type BufferDecl, type HostStep, type Program, type Step } from './program.js';
+import { bytesOf } from '../tensor/half.js';
 import { backwardTiles } from './tile-policy.js';
 import { lowerScoreGrad, lowerTableGrads, lowerVariant } from './variant.js';
 
-/** Outputs 'dq' (q's layout), 'dk', 'dv' (k's, v's); binds the caller's 'q', 'k', 'v', 'out', 'dout', 'lse'. */
-export function backwardProgram(c: BackwardCall, caps: Caps): Program {
+/**
+ * What both backward programs (these f32 passes and the f16 tensor-core ones) share: the
+ * whole bindings checked against the limit, the uniforms every pass reads (block-mask
+ * strides 0: each pass adds its own), the gradient outputs and D's scratch, and the
+ * preprocess step D = rowsum(dO∘O) reading O and dO in the call's dtype.
+ */
+export function backwardFrame(c: BackwardCall, caps: Caps) {
   const p = c.problem;
-  const qBytes = p.batch * p.headsQ * p.seqQ * p.headDim * 4;
-  const kvBytes = p.batch * p.headsKv * p.seqK * p.headDim * 4;
+  const eb = bytesOf(c.dtype);
+  const qBytes = p.batch * p.headsQ * p.seqQ * p.headDim * eb;
+  const kvBytes = p.batch * p.headsKv * p.seqK * p.headDim * eb;
   checkWholeBindings(caps.maxBindingBytes, 'the backward pass', { q: qBytes, k: kvBytes, v: kvBytes, out: qBytes, dOut: qBytes });
-  const tiles = backwardTiles(caps, c);
-  const lowered = lowerVariant(c);
-  const scoreGradFn = lowerScoreGrad(c, lowered);
-  const tableGrads = c.tableGrads ? lowerTableGrads(c, lowered) : undefined;
   const rows = p.batch * p.headsQ * p.seqQ;
-  const shared = {
+  const values = {
     seqQ: p.seqQ,
     seqK: p.seqK,
     groupSize: p.headsQ / p.headsKv,
@@ -35,6 +38,7 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
     causalOffset: c.positions ? (sharedCausalShift(c.positions) ?? 0) : p.seqK - p.seqQ, // with a position table, unused
     rows,
     ...strideValues(c, 4),
+    ...blockParams(undefined),
   };
   const buffers: Record<string, BufferDecl> = {
     dq: { role: 'output', bytes: qBytes, label: 'attention dq' },
@@ -42,6 +46,26 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
     dv: { role: 'output', bytes: kvBytes, label: 'attention dv' },
     dd: { role: 'scratch', bytes: padBytes(rows * 4), label: 'attention.backward D' },
   };
+  const groups = Math.ceil(rows / 64);
+  const maxWg = caps.limits.maxComputeWorkgroupsPerDimension;
+  const preprocess: Step = {
+    spec: backwardPreprocessKernel(p.headDim, c.dtype === 'f16'),
+    params: BACKWARD_PARAMS,
+    values,
+    buffers: { o: 'out', dout: 'dout', dd: 'dd' },
+    grid: [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1],
+  };
+  return { values, buffers, preprocess };
+}
+
+/** Outputs 'dq' (q's layout), 'dk', 'dv' (k's, v's); binds the caller's 'q', 'k', 'v', 'out', 'dout', 'lse'. */
+export function backwardProgram(c: BackwardCall, caps: Caps): Program {
+  const p = c.problem;
+  const { values: shared, buffers, preprocess } = backwardFrame(c, caps);
+  const tiles = backwardTiles(caps, c);
+  const lowered = lowerVariant(c);
+  const scoreGradFn = lowerScoreGrad(c, lowered);
+  const tableGrads = c.tableGrads ? lowerTableGrads(c, lowered) : undefined;
   if (lowered.aux) buffers.aux = { role: 'upload', data: lowered.aux, label: 'attention aux tables' };
   // Fixed-point (lo, hi) words per element of the packed tables; fresh buffers are zero.
   if (tableGrads) {
@@ -70,18 +94,7 @@ export function backwardProgram(c: BackwardCall, caps: Caps): Program {
     const grid: Step['grid'] = which === 'dq' ? [Math.ceil(p.seqQ / outer), p.headsQ, p.batch] : [Math.ceil(p.seqK / outer), p.headsKv, p.batch];
     return { spec, params: BACKWARD_PARAMS, values: { ...shared, ...blockParams(blocks?.dims) }, buffers: { ...tensors, blocks: `blocks_${which}` }, grid };
   };
-  const dq = pass('dq');
-  const dkdv = pass('dkdv');
-  const groups = Math.ceil(rows / 64);
-  const maxWg = caps.limits.maxComputeWorkgroupsPerDimension;
-  const preprocess: Step = {
-    spec: backwardPreprocessKernel(p.headDim),
-    params: BACKWARD_PARAMS,
-    values: dq.values,
-    buffers: { o: 'out', dout: 'dout', dd: 'dd' },
-    grid: [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1],
-  };
-  const steps = [preprocess, dkdv, dq];
+  const steps = [preprocess, pass('dkdv'), pass('dq')];
   return { buffers, steps, labels: steps.map((s) => s.spec.label), host: hostGrads(c, tableGrads?.tables) };
 }
 

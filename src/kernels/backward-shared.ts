@@ -340,11 +340,3 @@ fn nextStep(col: u32, hk: u32, qFirst: u32, nQt: u32, start: u32, end: u32) -> u
 export function unguarded(cfg: BackwardConfig, sh: BackwardShape): string {
   return sh.blocks ? 'interior && full' : cfg.variant?.maskFn ? 'false' : 'interior';
 }
-
-/**
- * `acc += w · x` for the vec4 `x`; `guarded`: a masked pair (w exactly 0) adds nothing even
- * when x is inf or NaN (0·inf would invent a NaN where the reference leaves the pair out).
- */
-export function weightedFma(acc: string, w: string, x: string, guarded: boolean): string {
-  return `${acc} = fma(vec4<f32>(${w}), ${guarded ? `select(vec4<f32>(0.0), ${x}, ${w} != 0.0)` : x}, ${acc});`;
-}

@@ -89,3 +89,12 @@ export function tileMover(rows: number, threads: number, d4: number, type: RowTy
       }),
   };
 }
+
+/**
+ * `acc += w · x` for the vec4 `x`; `guarded`: a masked pair (w exactly 0) adds nothing even
+ * when x is inf or NaN (0·inf would invent a NaN where the reference leaves the pair out).
+ * A NaN w still reaches acc (NaN · 0), whichever way a compiler folds the compare.
+ */
+export function weightedFma(acc: string, w: string, x: string, guarded: boolean): string {
+  return `${acc} = fma(vec4<f32>(${w}), ${guarded ? `select(vec4<f32>(0.0), ${x}, ${w} != 0.0)` : x}, ${acc});`;
+}

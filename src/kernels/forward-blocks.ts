@@ -10,7 +10,7 @@
  */
 import { declareBindings, MASKED } from './spec.js';
 import { paramStruct } from './params.js';
-import { dot4, each, maxOf, shuffleReduce, sumOf } from './codegen.js';
+import { dot4, each, maxOf, shuffleReduce, sumOf, weightedFma } from './codegen.js';
 import { FORWARD_PARAMS, kSlots } from './forward-config.js';
 import type { ForwardPlan } from './forward-plan.js';
 import { IS_NAN, LSE_OF, NEXT_TILE, positionLets } from './wgsl-common.js';
@@ -224,19 +224,12 @@ function probability(plan: ForwardPlan, r: number, c: number): string {
       }`;
 }
 
-/**
- * acc += P·V for this invocation's RM rows × OC vec4 columns. `guarded`: a key whose P
- * is 0 (masked) adds nothing even when its V is inf or NaN (0·inf would invent a NaN).
- */
+/** acc += P·V for this invocation's RM rows × OC vec4 columns; `guarded`: see weightedFma. */
 export function accumulatePV(plan: ForwardPlan, guarded: boolean): string {
   const { tile: t, oc } = plan;
   const column = (jj: number, c: number) => /* wgsl */ `      ${plan.columnGuard(c)}{
         let vv = ${plan.widen(plan.vAt(`j4 * 4u + ${jj}u`, plan.lane(c)))};
-${each(t.rm, (r) => {
-  const p = `pv${r}.${'xyzw'[jj]}`;
-  const term = guarded ? `select(vec4<f32>(0.0), vv, ${p} != 0.0)` : 'vv';
-  return `        acc[${r * oc + c}] = fma(vec4<f32>(${p}), ${term}, acc[${r * oc + c}]);`;
-})}
+${each(t.rm, (r) => `        ${weightedFma(`acc[${r * oc + c}]`, `pv${r}.${'xyzw'[jj]}`, 'vv', guarded)}`)}
       }`;
   return /* wgsl */ `    for (var j4 = 0u; j4 < BC / 4u; j4++) {
 ${each(t.rm, (r) => `      let pv${r} = ${plan.widen(`${plan.pBuf}[(ty * RM + ${r}u) * (BC / 4u) + j4]`)};`)}

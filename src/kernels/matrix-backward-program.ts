@@ -10,11 +10,7 @@
  * (its `subgroups`; the backward's tiles are 16 rows) insists, with an AttentionInputError
  * saying why a call cannot run on it.
  */
-import { sharedCausalShift } from '../mods/positions.js';
 import { AttentionInputError } from '../tensor/errors.js';
-import { bytesOf } from '../tensor/half.js';
-import { backwardPreprocessKernel } from './backward-preprocess.js';
-import { BACKWARD_PARAMS } from './backward-shared.js';
 import type { BackwardCall, Caps } from './call.js';
 import {
   matrixBackwardBytes,
@@ -25,8 +21,9 @@ import {
   type MatrixBackwardConfig,
   type MatrixBackwardPass,
 } from './matrix-backward.js';
-import { checkWholeBindings, padBytes, strideValues, type BufferDecl, type Program, type Step } from './program.js';
-import { lowerVariant } from './variant.js';
+import { backwardFrame } from './backward-program.js';
+import type { Program, Step } from './program.js';
+import { matrixCallProblem } from './matrix-program.js';
 
 /**
  * Subgroups per workgroup (128 outer rows), as measured on the H200 at D = 64 and 128 (docs/PERF.md
@@ -49,14 +46,9 @@ export function matrixBackwardLayout(c: BackwardCall, caps: Caps): MatrixBackwar
 
 function planBackward(c: BackwardCall, caps: Caps): MatrixBackwardConfig | string {
   const p = c.problem;
-  const m = caps.matrix;
-  if (!m)
-    return 'this device offers no f16 subgroup matrices with f32 results that the passes take (WebGPU feature chromium-experimental-subgroup-matrix, with shader-f16; 16×16×16 on subgroups of 32), or createAttention turned tensorCores off';
-  if (c.algorithm !== 'flash') return `algorithm '${c.algorithm}'`;
-  if (c.dtype !== 'f16') return `dtype '${c.dtype}' (the matrix units take f16)`;
-  if (c.score || c.mask) return 'it has a score or mask modifier';
-  if (c.pages) return 'its K/V are paged';
-  if (lowerVariant(c).kernel) return 'it has learned sinks or per-batch positions';
+  const why = matrixCallProblem(c, caps, 'the passes take');
+  if (why) return why;
+  const m = caps.matrix!; // checked there
   if (c.backwardTile || c.dqTile) return 'a fused-pass tile is forced';
   if (p.seqQ < 16) return `${p.seqQ} query rows are fewer than a subgroup matrix's 16`;
   if (p.seqK < 16) return `${p.seqK} keys are fewer than a subgroup matrix's 16`;
@@ -85,33 +77,8 @@ function planBackward(c: BackwardCall, caps: Caps): MatrixBackwardConfig | strin
 /** The tensor-core backward's program: outputs 'dq', 'dk', 'dv' (f16), like the fused backward's. */
 export function matrixBackwardProgram(c: BackwardCall, cfg: MatrixBackwardConfig, caps: Caps): Program {
   const p = c.problem;
-  const eb = bytesOf('f16');
-  const qBytes = p.batch * p.headsQ * p.seqQ * p.headDim * eb;
-  const kvBytes = p.batch * p.headsKv * p.seqK * p.headDim * eb;
-  checkWholeBindings(caps.maxBindingBytes, 'the backward pass', { q: qBytes, k: kvBytes, v: kvBytes, out: qBytes, dOut: qBytes });
-  const rows = p.batch * p.headsQ * p.seqQ;
-  const values = {
-    seqQ: p.seqQ,
-    seqK: p.seqK,
-    groupSize: p.headsQ / p.headsKv,
-    headsQ: p.headsQ,
-    headsKv: p.headsKv,
-    scale: c.scale,
-    qkScale: c.scale * Math.LOG2E,
-    causalOffset: c.positions ? (sharedCausalShift(c.positions) ?? 0) : p.seqK - p.seqQ, // per-batch positions never come here
-    rows,
-    ...strideValues(c, 4),
-    bmB: 0,
-    bmH: 0,
-    bmRow: 0,
-    nan: NaN,
-  };
-  const buffers: Record<string, BufferDecl> = {
-    dq: { role: 'output', bytes: qBytes, label: 'attention dq' },
-    dk: { role: 'output', bytes: kvBytes, label: 'attention dk' },
-    dv: { role: 'output', bytes: kvBytes, label: 'attention dv' },
-    dd: { role: 'scratch', bytes: padBytes(rows * 4), label: 'attention.backward D' },
-  };
+  const frame = backwardFrame(c, caps);
+  const values = { ...frame.values, nan: NaN }; // per-batch positions never come here
   const { outer } = matrixBackwardSizes(cfg);
   const inputs = { q: 'q', k: 'k', v: 'v', dout: 'dout', lse: 'lse', dd: 'dd' };
   const pass = (which: MatrixBackwardPass): Step => ({
@@ -121,15 +88,6 @@ export function matrixBackwardProgram(c: BackwardCall, cfg: MatrixBackwardConfig
     buffers: which === 'dq' ? { ...inputs, dq: 'dq' } : { ...inputs, dk: 'dk', dv: 'dv' },
     grid: which === 'dq' ? [Math.ceil(p.seqQ / outer), p.headsQ, p.batch] : [Math.ceil(p.seqK / outer), p.headsKv, p.batch],
   });
-  const groups = Math.ceil(rows / 64);
-  const maxWg = caps.limits.maxComputeWorkgroupsPerDimension;
-  const preprocess: Step = {
-    spec: backwardPreprocessKernel(p.headDim, true),
-    params: BACKWARD_PARAMS,
-    values,
-    buffers: { o: 'out', dout: 'dout', dd: 'dd' },
-    grid: [Math.min(groups, maxWg), Math.ceil(groups / maxWg), 1],
-  };
-  const steps = [preprocess, pass('dkdv'), pass('dq')];
-  return { buffers, steps, labels: steps.map((s) => s.spec.label) };
+  const steps = [frame.preprocess, pass('dkdv'), pass('dq')];
+  return { buffers: frame.buffers, steps, labels: steps.map((s) => s.spec.label) };
 }

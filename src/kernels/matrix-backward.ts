@@ -24,8 +24,8 @@
  * are computed (which need it): the pairs that see it already carry NaN through P or dP.
  */
 import { BACKWARD_PARAMS } from './backward-shared.js';
-import { emulatedMatrixOps, EMULATED_SUBGROUP, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
-import { seq, u } from './matrix-pieces.js';
+import { emulatedMatrixOps, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
+import { halvesOf, seq, subgroupIds, u } from './matrix-pieces.js';
 import { paramStruct, type ParamLayout } from './params.js';
 import { declareBindings, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { F16_ROWS } from './wgsl-common.js';
@@ -124,9 +124,6 @@ function mainText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwar
   const dq = pass === 'dq';
   const { outer, KSTR, SSTR, PSTR, threads } = matrixBackwardSizes(cfg);
   const chunks = seq(D / T);
-  const ids = cfg.emulate
-    ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(EMULATED_SUBGROUP)}; let lane = li % ${u(EMULATED_SUBGROUP)};`
-    : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
   const held = (name: string, prefix: string) =>
     chunks.map(
       (kd) =>
@@ -168,7 +165,7 @@ function mainText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwar
   let h = hk * params.groupSize + hh;
   for (var k0 = first; k0 < params.seqQ; k0 += ${u(T)}) {`;
   return /* wgsl */ `@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
+fn main(@builtin(workgroup_id) wg: vec3<u32>, ${subgroupIds(cfg.emulate)}
   let b = wg.z;
   ${dq ? 'let h = wg.y; let hk = h / params.groupSize;' : 'let hk = wg.y;'}
   // The workgroup's first outer row, the longest causal blocks first: the last rows of Q, the first keys.
@@ -226,7 +223,7 @@ function stagingText(cfg: MatrixBackwardConfig, pass: MatrixBackwardPass): strin
   const { threads, KSTR } = matrixBackwardSizes(cfg);
   const slots = Math.ceil((T * D) / 4 / threads);
   const total = (T * D) / 4;
-  const halves = (x: string) => (cfg.emulate ? `unpackHalf4(${x})` : `vec4<f16>(bitcast<vec2<f16>>(${x}.x), bitcast<vec2<f16>>(${x}.y))`);
+  const halves = (x: string) => halvesOf(cfg.emulate, x);
   const stage = seq(slots).map((i) => {
     const e = (i + 1) * threads <= total ? `li + ${u(i * threads)}` : `min(li + ${u(i * threads)}, ${u(total - 1)})`;
     return `    {

@@ -6,12 +6,24 @@
  */
 import type { MatrixConfig } from './matrix.js';
 import { matrixSizes } from './matrix.js';
-import type { MatrixOps } from './matrix-ops.js';
+import { EMULATED_SUBGROUP, type MatrixOps } from './matrix-ops.js';
 
 /** An unsigned WGSL literal. */
 export const u = (x: number | string) => `${x}u`;
 /** 0 … n − 1. */
 export const seq = (n: number) => [...Array(n).keys()];
+
+/** The entry point's parameters after the workgroup id, and `sg`/`lane` (computed from the invocation index where emulated). */
+export function subgroupIds(emulate: boolean | undefined): string {
+  return emulate
+    ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(EMULATED_SUBGROUP)}; let lane = li % ${u(EMULATED_SUBGROUP)};`
+    : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
+}
+
+/** A packed vec2<u32> of four f16 as the tiles' element vector (f32 values where emulated). */
+export function halvesOf(emulate: boolean | undefined, x: string): string {
+  return emulate ? `unpackHalf4(${x})` : `vec4<f16>(bitcast<vec2<f16>>(${x}.x), bitcast<vec2<f16>>(${x}.y))`;
+}
 
 /** The matrix products and the softmax loop's text pieces. */
 export function products(cfg: MatrixConfig, ops: MatrixOps) {
@@ -67,7 +79,7 @@ export function products(cfg: MatrixConfig, ops: MatrixOps) {
 export function staging(cfg: MatrixConfig) {
   const { headDim: D, keys: BC } = cfg;
   const { KSTR, threads } = matrixSizes(cfg);
-  const halves = (x: string) => (cfg.emulate ? `unpackHalf4(${x})` : `vec4<f16>(bitcast<vec2<f16>>(${x}.x), bitcast<vec2<f16>>(${x}.y))`);
+  const halves = (x: string) => halvesOf(cfg.emulate, x);
   // K/V tiles through registers: slot i of an invocation is vec4 element li + i·T of the tile
   // (the last slot clamped where T does not divide the tile: two invocations then stage the
   // same element), keys past the sequence zeros. No branch: the matrix ops follow with no

@@ -65,17 +65,27 @@ export function matrixLayout(c: AttentionCall, caps: Caps): MatrixLayout | undef
   throw new AttentionInputError(`tensorCores: this call cannot run on the tensor-core kernel: ${plan}`);
 }
 
-/** The layout of a call, or why it cannot run on the tensor-core kernel. */
-function planMatrix(c: AttentionCall, caps: Caps): MatrixLayout | string {
-  const p = c.problem;
-  const m = caps.matrix;
-  if (!m)
-    return 'this device offers no f16 subgroup matrices with f32 results that the kernel takes (WebGPU feature chromium-experimental-subgroup-matrix, with shader-f16; 16×16×16 on subgroups of 32), or createAttention turned tensorCores off';
+/**
+ * Why a call cannot run on the matrix units at all (the forward kernel's and the backward
+ * passes' shared conditions; `takes` names which in the message), or undefined.
+ */
+export function matrixCallProblem(c: AttentionCall, caps: Caps, takes: string): string | undefined {
+  if (!caps.matrix)
+    return `this device offers no f16 subgroup matrices with f32 results that ${takes} (WebGPU feature chromium-experimental-subgroup-matrix, with shader-f16; 16×16×16 on subgroups of 32), or createAttention turned tensorCores off`;
   if (c.algorithm !== 'flash') return `algorithm '${c.algorithm}'`;
   if (c.dtype !== 'f16') return `dtype '${c.dtype}' (the matrix units take f16)`;
   if (c.score || c.mask) return 'it has a score or mask modifier';
   if (c.pages) return 'its K/V are paged';
   if (lowerVariant(c).kernel) return 'it has learned sinks or per-batch positions';
+  return undefined;
+}
+
+/** The layout of a call, or why it cannot run on the tensor-core kernel. */
+function planMatrix(c: AttentionCall, caps: Caps): MatrixLayout | string {
+  const p = c.problem;
+  const why = matrixCallProblem(c, caps, 'the kernel takes');
+  if (why) return why;
+  const m = caps.matrix!; // checked there
   if (c.tile) return 'a fused-kernel tile is forced';
   if (c.keySplits !== undefined && c.keySplits > 1) return 'key splits are asked for';
   const forced = typeof c.tensorCores === 'object' ? c.tensorCores : undefined;

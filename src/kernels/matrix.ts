@@ -29,8 +29,8 @@
  * loads from them by two halves (docs/tensor-cores.md, run 11).
  */
 import { FORWARD_PARAMS } from './forward-config.js';
-import { nonFiniteTerms, products, stageTile, staging, u } from './matrix-pieces.js';
-import { emulatedMatrixOps, EMULATED_SUBGROUP, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
+import { nonFiniteTerms, products, stageTile, staging, subgroupIds, u } from './matrix-pieces.js';
+import { emulatedMatrixOps, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
 import { paramStruct } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
 import { F16_ROWS, IS_NAN, LSE_OF } from './wgsl-common.js';
@@ -144,11 +144,8 @@ function mainText(cfg: MatrixConfig, ops: MatrixOps): string {
   const { BR, W, PSTR, SSTR, threads } = matrixSizes(cfg);
   const { qLoads, oVars, score, pv, throughScratch, colLoop, visible, lanesXor } = products(cfg, ops);
   const { slots, prefetch, each, fetchSlot } = staging(cfg);
-  const ids = cfg.emulate
-    ? `@builtin(local_invocation_index) li: u32) {\n  let sg = li / ${u(EMULATED_SUBGROUP)}; let lane = li % ${u(EMULATED_SUBGROUP)};`
-    : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
   return /* wgsl */ `@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, ${ids}
+fn main(@builtin(workgroup_id) wg: vec3<u32>, ${subgroupIds(cfg.emulate)}
   let h = wg.y;
   let b = wg.z;
   let hk = h / params.groupSize;
