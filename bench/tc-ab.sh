@@ -4,10 +4,11 @@
 # usage (GPU machine): source .gpu/prelude.sh; OUT=$OUT bash bench/tc-ab.sh DIST_A DIST_B [...]
 # env: REPS (default 2), SHAPES (replaces the four shapes: "name|bench flags" entries, ';'-separated,
 # e.g. "d64b|--head-dim 64 --backward"), EXTRA (more such entries, run on every build)
+# WEBGPU_ATTENTION_DAWN_FLAGS: Dawn toggles (default: the f16 and subgroup-matrix ones)
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 J=/tmp/tc-ab-json; rm -rf $J; mkdir -p $J
-export WEBGPU_ATTENTION_DAWN_FLAGS="enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"
+export WEBGPU_ATTENTION_DAWN_FLAGS="${WEBGPU_ATTENTION_DAWN_FLAGS:-enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia}"
 IFS=';' read -ra extra <<<"${EXTRA-}"
 IFS=';' read -ra shapes <<<"${SHAPES-d64|--head-dim 64;d64c|--head-dim 64 --causal;d128|--head-dim 128;d128c|--head-dim 128 --causal}"
 for rep in $(seq 1 "${REPS:-2}"); do
