@@ -376,8 +376,10 @@ describe('KV cache errors', () => {
     const q = attn.tensor(new Float32Array(2 * 2 * D), [2, 1, 2, D]);
     await e(() => attn.decode(q, cache), /counts\[1\] is 2, but sequence 1 holds 1 tokens/);
     await e(() => attn.decode(q, cache, { causal: false } as DecodeOptions), /decode\(\) sets causal itself \(from the cache: always causal\)/);
-    // causal: true is what decode does: forward()'s options object serves here too (then counts is what fails).
-    await e(() => attn.decode(q, cache, { causal: true } as DecodeOptions), /counts\[1\] is 2, but sequence 1 holds 1 tokens/);
+    // causal: true is what decode does: forward()'s and backward()'s options object serves here too,
+    // by type as well (no cast: test/tsconfig.json checks it), and then counts is what fails.
+    const shared = { causal: true, tableGrads: false };
+    await e(() => attn.decode(q, cache, shared), /counts\[1\] is 2, but sequence 1 holds 1 tokens/);
     await e(
       () => attn.decode(attn.tensor(new Float32Array(2 * 2 * D), [2, 2, 1, D]), attn.kvCache({ batch: 2, heads: 3, headDim: D })),
       /multiple of its heads/,

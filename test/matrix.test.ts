@@ -47,6 +47,7 @@ describe('tensor-core plan', () => {
     expect(forced({ sinks: Float32Array.of(1, 2, 3, 4) })).toThrow(/sinks or per-batch positions/);
     expect(forced({}, 40)).toThrow(/head dim 40/);
     expect(forced({}, 64, { ...caps, matrix: undefined })).toThrow(/no f16 subgroup matrices/);
+    expect(forced({ dtype: 'f32' }, 64, { ...caps, matrix: undefined })).toThrow(/dtype 'f32' \(the matrix units take f16\)/); // the call's own reason before the device's
     expect(forced({ tensorCores: { subgroups: 16, keys: 64 } })).toThrow(/workgroup memory/);
     expect(forced({ tensorCores: { subgroups: 64, keys: 16 } })).toThrow(/2048 invocations/);
     expect(forced({ tensorCores: { subgroups: 2, keys: 24 } })).toThrow(/keys per tile 24/);

@@ -86,7 +86,7 @@ function webgpuBackend<T extends TfTensorLike>(tf: TfLike<T>): TfWebGpuBackendLi
 /**
  * A differentiable tfjs op running webgpu-attention's fused kernels on tfjs's GPUDevice.
  * Call after `await tf.setBackend('webgpu')`. Float32 tensors only (tfjs has no f16);
- * score modifiers' tables get no gradient; learned sinks are refused.
+ * score modifiers' tables get no gradient; learned sinks work forward, but a gradient through them is refused.
  * @param tf the tfjs namespace (`@tensorflow/tfjs` or `@tensorflow/tfjs-core`)
  * @param attn an Attention on tfjs's device; default: one made on it
  */

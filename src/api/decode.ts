@@ -15,15 +15,21 @@ import type { Attention, ForwardResult } from './attention.js';
 import { checkDecodeOptions } from './check-options.js';
 import { perSequence } from './kv-cache.js';
 import type { KVCacheLike } from './kv-cache-types.js';
-import type { ForwardOptions } from './options.js';
+import type { BackwardOptions } from './options.js';
 import { AttentionTensor } from './tensor.js';
 
-/** Options of attn.decode(): forward()'s, less the positions, causal and pages (the cache sets them), plus counts. */
-export interface DecodeOptions extends Omit<ForwardOptions, 'causal' | 'queryOffset' | 'keyOffset' | 'into' | 'pages'> {
+/**
+ * Options of attn.decode(): forward()'s, less the positions and pages (the cache sets them),
+ * plus counts. backward()'s are accepted and unused, so one options object serves all three.
+ */
+export interface DecodeOptions extends Omit<BackwardOptions, 'causal' | 'queryOffset' | 'keyOffset' | 'into' | 'pages'> {
+  /** Decoding is always causal: true is accepted (it says what decode does anyway), false is an error. */
+  readonly causal?: boolean;
   /**
    * Rows of q that are real per sequence: one number for all, or one each (ragged). Sequence b's
    * rows 0 … counts[b] − 1 are its newest counts[b] tokens (the last append's); later rows are
-   * padding, their output unspecified (NaN or zeros by backend). Default: q's row count Nq.
+   * padding: their output is meaningless (often finite: they may see cache slots past the
+   * sequence's length), so read only the real rows. Default: q's row count Nq.
    */
   readonly counts?: number | readonly number[];
 }

@@ -70,10 +70,10 @@ export function matrixLayout(c: AttentionCall, caps: Caps): MatrixLayout | undef
  * passes' shared conditions; `takes` names which in the message), or undefined.
  */
 export function matrixCallProblem(c: AttentionCall, caps: Caps, takes: string): string | undefined {
-  if (!caps.matrix)
-    return `this device offers no f16 subgroup matrices with f32 results that ${takes} (WebGPU feature chromium-experimental-subgroup-matrix, with shader-f16; 16×16×16 on subgroups of 32), or createAttention turned tensorCores off`;
   if (c.algorithm !== 'flash') return `algorithm '${c.algorithm}'`;
   if (c.dtype !== 'f16') return `dtype '${c.dtype}' (the matrix units take f16)`;
+  if (!caps.matrix)
+    return `this device offers no f16 subgroup matrices with f32 results that ${takes} (WebGPU feature chromium-experimental-subgroup-matrix, with shader-f16; 16×16×16 on subgroups of 32), or createAttention turned tensorCores off`;
   if (c.score || c.mask) return 'it has a score or mask modifier';
   if (c.pages) return 'its K/V are paged';
   if (lowerVariant(c).kernel) return 'it has learned sinks or per-batch positions';

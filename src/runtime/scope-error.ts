@@ -21,13 +21,13 @@ export function scopeError(labels: string, validation: GPUError | null, oom: GPU
   if (named && !ours.has(label)) {
     const which = named[1] !== undefined ? `"${named[1]}" ` : '';
     return new AttentionInputError(
-      `a GPUBuffer ${which}that ${labels} reads or writes was destroyed before the call submitted its work: ` +
+      `a GPUBuffer ${which}that the call reads or writes was destroyed before the call submitted its work (its GPU work: ${labels}): ` +
         'keep buffers wrapped with attn.tensor() alive until the call has settled',
     );
   }
   if (named && isTensorLabel(label)) {
     return new AttentionInputError(
-      `a tensor ("${label}") that ${labels} reads or writes was destroyed before the call submitted its work: ` +
+      `a tensor ("${label}") that the call reads or writes was destroyed before the call submitted its work (its GPU work: ${labels}): ` +
         'keep tensors alive until the calls that use them have settled',
     );
   }
