@@ -21,20 +21,7 @@ b() { # name, then bench flags
   local name=$1; shift
   timeout 120 $cli bench --backend webgpu --algorithms flash --dtype f16 "$@" --json "$J/$name.json" > "$J/$name.out" 2>"$J/$name.err"
   local rc=$?
-  python3 - "$J/$name.json" "$name" "$rc" <<'PY' | tee -a "$S"
-import json, sys
-path, name, rc = sys.argv[1:]
-try:
-    d = json.load(open(path))
-except Exception as e:
-    print(f"{name:24s} rc={rc} no result ({e})"); sys.exit()
-for r in d['results']:
-    k = (r.get('kernels') or ['?'])[0]
-    if r.get('msMedian') is None:
-        print(f"{name:24s} rc={rc} error {r.get('error')}"); continue
-    print(f"{name:24s} rc={rc} {r['dtype']} H{r['heads']} N{r['seqQ']}/{r['seqK']} D{r['headDim']} {'causal' if r['causal'] else 'full  '} "
-          f"{r['msMedian']:.4f} ms {r.get('tflops', 0):6.1f} TFLOP/s err {r['maxAbsErr']:.1e} [{k}] tc={d.get('dtypes', {}).get('tensorCores')}")
-PY
+  python3 bench/tc-summary.py "$J/$name.json" "$name" "$rc" | tee -a "$S"
 }
 $cli info --backend webgpu > "$J/info.txt" 2>&1; grep -E 'tensor cores|features' "$J/info.txt" | tee -a "$S"
 for d in 64 128; do

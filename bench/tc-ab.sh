@@ -18,19 +18,7 @@ for rep in $(seq 1 "${REPS:-2}"); do
       name="r$rep-${shape%%|*}-$(basename "$dist")"
       timeout 100 node "$dist/cli/main.js" bench --backend webgpu --algorithms flash --dtype f16 --batch 1 --heads 16 --seq 4096 ${shape#*|} \
         --json "$J/$name.json" > /dev/null 2>&1
-      python3 - "$J/$name.json" "$name" <<'PY' | tee -a "$OUT/tc-ab.txt"
-import json, sys
-path, name = sys.argv[1:]
-try:
-    d = json.load(open(path))
-except Exception as e:
-    print(f"{name:28s} no result ({e})"); sys.exit()
-for r in d['results']:
-    if r.get('msMedian') is None:
-        print(f"{name:28s} error {r.get('error')}"); continue
-    steps = ' '.join(f"{ms:.3f}" for ms in (r.get('kernelMs') or {}).values())
-    print(f"{name:28s} {r['msMedian']:.4f} ms {r.get('tflops', 0):6.1f} TFLOP/s err {r['maxAbsErr']:.1e} [{(r.get('kernels') or ['?'])[-1]}] {steps}")
-PY
+      python3 bench/tc-summary.py "$J/$name.json" "$name" | tee -a "$OUT/tc-ab.txt"
     done
   done
 done
