@@ -29,7 +29,7 @@
  * loads from them by two halves (docs/tensor-cores.md, run 11).
  */
 import { FORWARD_PARAMS } from './forward-config.js';
-import { nonFiniteTerms, products, stageTile, staging, subgroupIds, u } from './matrix-pieces.js';
+import { blockOrder, nonFiniteTerms, products, stageTile, staging, subgroupIds, u } from './matrix-pieces.js';
 import { emulatedMatrixOps, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
 import { paramStruct } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
@@ -145,12 +145,11 @@ function mainText(cfg: MatrixConfig, ops: MatrixOps): string {
   const { qLoads, oVars, score, pv, throughScratch, colLoop, visible, lanesXor } = products(cfg, ops);
   const { slots, prefetch, each, fetchSlot } = staging(cfg);
   return /* wgsl */ `@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, ${subgroupIds(cfg.emulate)}
-  let h = wg.y;
-  let b = wg.z;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${subgroupIds(cfg.emulate)}
+  ${blockOrder(cfg.causal, 'h')}
   let hk = h / params.groupSize;
   let qBlocks = (params.seqQ + ${u(BR - 1)}) / ${u(BR)};
-  let q0 = (qBlocks - 1u - wg.x) * ${u(BR)}; // the longest causal blocks first
+  let q0 = (qBlocks - 1u - rank) * ${u(BR)}; // the longest causal blocks first
   // The subgroup's m rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * ${u(s.m)}, params.seqQ - ${u(s.m)});
   let qLow = min(q0, params.seqQ - ${u(s.m)}); // the workgroup's first row, for the causal interior test
