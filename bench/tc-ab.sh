@@ -4,7 +4,7 @@
 # usage (GPU machine): source .gpu/prelude.sh; OUT=$OUT bash bench/tc-ab.sh DIST_A DIST_B [...]
 # env: REPS (default 2), SHAPES (replaces the four shapes: "name|bench flags" entries, ';'-separated,
 # e.g. "d64b|--head-dim 64 --backward"), EXTRA (more such entries, run on every build)
-# WEBGPU_ATTENTION_DAWN_FLAGS: Dawn toggles (default: the f16 and subgroup-matrix ones)
+# DTYPE (default f16), WEBGPU_ATTENTION_DAWN_FLAGS: Dawn toggles (default: the f16 and subgroup-matrix ones)
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 J=/tmp/tc-ab-json; rm -rf $J; mkdir -p $J
@@ -16,7 +16,7 @@ for rep in $(seq 1 "${REPS:-2}"); do
     [ -z "$shape" ] && continue
     for dist in "$@"; do
       name="r$rep-${shape%%|*}-$(basename "$dist")"
-      timeout 100 node "$dist/cli/main.js" bench --backend webgpu --algorithms flash --dtype f16 --batch 1 --heads 16 --seq 4096 ${shape#*|} \
+      timeout 100 node "$dist/cli/main.js" bench --backend webgpu --algorithms flash --dtype "${DTYPE:-f16}" --batch 1 --heads 16 --seq 4096 ${shape#*|} \
         --json "$J/$name.json" > /dev/null 2>&1
       python3 bench/tc-summary.py "$J/$name.json" "$name" | tee -a "$OUT/tc-ab.txt"
     done

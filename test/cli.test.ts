@@ -184,12 +184,27 @@ describe('cli bench', () => {
     const merged = join(tmp, 'merged.json');
     const r = cli('bench', '--render', `${ours},${peer}`, '--json', merged);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const line = (alg: string) => r.lines.find((l) => l.startsWith(alg)) ?? '';
-    expect(line('torch-sdpa-math')).toContain('2.50×');
+    // Two files: each row names its source (the file, and its backend where it says one).
+    const line = (alg: string) => r.lines.find((l) => l.split(/\s+/).includes(alg)) ?? '';
+    expect(line('torch-sdpa-math')).toMatch(/^peer\.json .*2\.50×/);
     expect(line('torch-sdpa-flash')).toContain('0.50×');
-    expect(line('flash')).toContain('1.00×');
+    expect(line('flash')).toMatch(/^ours\.json .*1\.00×/);
     expect(JSON.parse(readFileSync(merged, 'utf8')).results).toHaveLength(3);
     expect(cli('bench', '--render', join(tmp, 'missing.json')).code).toBe(2);
+  });
+
+  it('--render of two of our files (GPU and CPU): rows tell their source, and time / ours says which file it compares with', () => {
+    const shape = { heads: 1, seqQ: 64, seqK: 64, headDim: 32, causal: false, dtype: 'f32' };
+    const files = (['webgpu', 'cpu'] as const).map((backend, i) => {
+      const f = join(tmp, `${backend}.json`);
+      writeFileSync(f, JSON.stringify({ adapter: { backend }, results: [{ algorithm: 'flash', ...shape, msMedian: 1 + i, tflops: 1 }] }));
+      return f;
+    });
+    const r = cli('bench', '--render', files.join(','));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.lines.find((l) => l.startsWith('webgpu.json (webgpu)'))).toContain('1.00×');
+    expect(r.lines.find((l) => l.startsWith('cpu.json (cpu)'))).toContain('2.00×');
+    expect(r.stdout).toContain("time / ours: against the first file's flash f32 row of each shape");
   });
 });
 
@@ -298,6 +313,7 @@ describe('cli usage and other commands', () => {
       [['bench', '--seq', 'abc'], "--seq takes positive integers separated by commas, got 'abc'"],
       [['bench', '--seq', '256,'], "--seq takes positive integers separated by commas, got '256,'"],
       [['bench', '--seq', '0x10'], "--seq takes positive integers separated by commas, got '0x10'"],
+      [['bench', '--head-dim', '64,64'], "--head-dim lists 64 twice, got '64,64'"],
       [['explain', '--seq', '1e3'], "--seq takes positive integers separated by commas, got '1e3'"],
       [['bench', '--samples', '0'], "--samples takes a positive integer, got '0'"],
       [['bench', '--samples', '2,3'], "--samples takes a positive integer, got '2,3'"],
@@ -309,6 +325,12 @@ describe('cli usage and other commands', () => {
       [['bench', '--tune', '--tile', '8,8,4,4'], '--tune and --tile exclude each other'],
       [['bench', '--tune', '--backend', 'cpu'], '--tune needs the webgpu backend'],
       [['bench', '--backward', '--backend', 'cpu'], '--backward needs the webgpu backend'],
+      [
+        ['bench', '--backend', 'cpu', '--step-times', '--key-splits', '2'],
+        '--key-splits, --step-times steer the WebGPU kernels: the cpu backend has none of them',
+      ],
+      [['bench', '--tile', '999,999,1,1', '--seq', '32', '--head-dim', '64'], '--tile 999,999,1,1 cannot run at head dim 64: tx must be at most D/4'],
+      [['bench', '--tensor-cores', 'on'], '--tensor-cores on forces the f16 tensor-core kernel: --dtype f32 cannot run there'],
       [['bench', '--backward', '--algorithms', 'naive,flash'], '--algorithms naive,flash: --backward times the fused (flash) backward only'],
       [['explain', '--json', 'x.json'], 'unknown flag --json for this command; flags it takes: --backend'],
       [['info', '--quick'], 'unknown flag --quick for this command; flags it takes: --backend'],
@@ -325,6 +347,19 @@ describe('cli usage and other commands', () => {
       expect(r.stderr, args.join(' ')).not.toContain('backend: ');
       expect(r.stdout).toBe('');
     }
+  });
+
+  it('help with an unknown command or extra words exits 2', () => {
+    for (const [args, message] of [
+      [['help', 'bogus'], "unknown command 'bogus'"],
+      [['help', 'bench', 'extra'], "help takes one command name, got 'bench extra'"],
+    ] as const) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(message);
+      expect(r.stdout).toBe('');
+    }
+    expect(cli('help', 'bench').code).toBe(0);
   });
 
   it('a bad flag exits 2 and prints the usage', () => {

@@ -3,7 +3,8 @@
  * from ../src (TypeScript, compiled by Vite), so the Node-only GPU and tuning
  * modules are swapped for their browser stand-ins here, as package.json's "browser"
  * field does for bundlers that import the built package. (The third pair, the CPU's
- * worker threads, is not swapped: the page's CPU fallback runs on its own thread.) `base: './'` makes every
+ * worker threads, is not swapped: the page's CPU fallback runs on its own thread, which
+ * threads-node.ts does where it finds no Node.) `base: './'` makes every
  * asset path relative: the built web/dist works from any static host and path,
  * with no CDN and no network.
  */

@@ -71,15 +71,18 @@ function negativesJoined(argv: string[], options: Flags): string[] {
   return out;
 }
 
-/** "256,1024" → [256, 1024]; every entry a positive integer written in decimal digits. */
-export function intList(value: string | undefined, flag: string, fallback: number[]): number[] {
+/** "256,1024" → [256, 1024]; every entry a positive integer written in decimal digits (and, `distinct`, none twice). */
+export function intList(value: string | undefined, flag: string, fallback: number[], distinct = false): number[] {
   if (value === undefined) return fallback;
   const parts = value.split(',').map((s) => s.trim());
   // Digits only: Number() would take '', '0x10' and '1e3' as numbers.
   if (parts.some((s) => !/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s)))) {
     throw new UsageError(`${flag} takes positive integers separated by commas, got '${value}'`);
   }
-  return parts.map(Number);
+  const nums = parts.map(Number);
+  const twice = nums.find((n, i) => nums.indexOf(n) !== i);
+  if (distinct && twice !== undefined) throw new UsageError(`${flag} lists ${twice} twice, got '${value}'`);
+  return nums;
 }
 
 /** One positive integer. */

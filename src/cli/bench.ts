@@ -20,6 +20,7 @@ import { dtypeTiers } from '../harness/info.js';
 import type { Attention } from '../api/attention.js';
 import { DTYPES, type DType } from '../api/options.js';
 import { runPeers } from './bench-peers.js';
+import { checkGpuBackend, checkGpuFlags } from './bench-gpu-flags.js';
 
 export const BENCH_FLAGS = {
   backend: { type: 'string' },
@@ -120,11 +121,11 @@ function shapesOf(a: Parsed<typeof BENCH_FLAGS>): BenchShape[] {
   const heads = int(a.heads, '--heads', 8);
   const kvHeads = int(a['kv-heads'], '--kv-heads', heads);
   if (heads % kvHeads !== 0) throw new UsageError(`--kv-heads ${kvHeads} must divide --heads ${heads} (grouped-query attention)`);
-  const headDims = intList(a['head-dim'], '--head-dim', [64]);
+  const headDims = intList(a['head-dim'], '--head-dim', [64], true);
   for (const d of headDims) {
     if (!BENCH_HEAD_DIMS.includes(d)) throw new UsageError(`--head-dim ${d}: unsupported head dim; supported: ${BENCH_HEAD_DIMS.join(', ')}`);
   }
-  const seqs = intList(a.seq, '--seq', [256, 1024]);
+  const seqs = intList(a.seq, '--seq', [256, 1024], true);
   const seqK = a['seq-k'] === undefined ? undefined : int(a['seq-k'], '--seq-k', 1);
   const batch = int(a.batch, '--batch', 1);
   const shapes = headDims.flatMap((headDim) =>
@@ -161,6 +162,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   if (a.tune && a.tile !== undefined) throw new UsageError('--tune and --tile exclude each other');
   // Tiles and the backward kernels are GPU matters; 'auto' is checked again once the backend is known.
   if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
+  checkGpuFlags(a, { tile, dqTile, tensorCores, dtypes, headDims: [...new Set(shapes.map((s) => s.headDim))] });
   const threads = a.threads === undefined ? undefined : int(a.threads, '--threads', 1);
   checkCpuFlags(a, dtypes);
   return {
@@ -256,6 +258,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const plan = benchPlan(a);
   const attn = await openBackend(backend(a.backend), plan.threads === undefined ? undefined : { threads: plan.threads });
   if (plan.backward && attn.backend !== 'webgpu') throw new UsageError('--backward needs the webgpu backend (the CPU backend has no timed backward)');
+  checkGpuBackend(attn.backend, a);
   if (a.tune) await tuneShapes(attn, plan);
   const results = await runPlan(attn, plan);
   const caveat = timingCaveat(attn.adapter);

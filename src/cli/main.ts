@@ -50,9 +50,14 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!cmd || HELP.includes(cmd) || cmd === 'help') {
-    // `help bench` is `bench --help`.
-    const topic = cmd === 'help' ? rest[0] : undefined;
-    process.stdout.write(topic && isCommand(topic) ? commandUsage(topic) : usage());
+    // `help bench` is `bench --help`; anything else after help is a usage error.
+    const words = cmd === 'help' ? rest : [];
+    const [topic] = words;
+    if (words.length > 1 || (topic !== undefined && !isCommand(topic))) {
+      process.stderr.write(`${words.length > 1 ? `help takes one command name, got '${words.join(' ')}'` : `unknown command '${topic}'`}\n\n${usage()}`);
+      return 2;
+    }
+    process.stdout.write(topic ? commandUsage(topic) : usage());
     return cmd ? 0 : 2;
   }
   if (!isCommand(cmd)) {

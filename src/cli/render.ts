@@ -4,6 +4,7 @@
  * multiple of ours (flash, f32, same pass and shape): above 1 means we are faster.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { UsageError } from './args.js';
 import { num, table } from './table.js';
 
@@ -21,6 +22,8 @@ export interface Row {
   readonly msMedian: number | null;
   readonly tflops: number | null;
   readonly error?: string;
+  /** The file a row came from (and its backend, where the file names one). */
+  readonly source?: string;
 }
 
 /** Every row of every file, in file order. */
@@ -32,9 +35,10 @@ export function readRows(files: readonly string[]): Row[] {
     } catch (e) {
       throw new UsageError(`--render: cannot read ${f}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const rows = (parsed as { results?: unknown }).results;
+    const { results: rows, adapter } = parsed as { results?: unknown; adapter?: { backend?: string } };
     if (!Array.isArray(rows)) throw new UsageError(`--render: ${f} has no "results" array (bench --json or bench/peers output)`);
-    return rows as Row[];
+    const source = basename(f) + (adapter?.backend ? ` (${adapter.backend})` : '');
+    return (rows as Row[]).map((r) => ({ ...r, source }));
   });
 }
 
@@ -50,13 +54,21 @@ const shapeKey = (r: Row) =>
 
 export function renderRows(given: readonly Row[]): string {
   const rows = given.map(normalized);
+  // Ours: the first file's flash f32 row of a shape (file order), when several files have one.
   const ours = new Map<string, Row>();
-  for (const r of rows) if (r.algorithm === 'flash' && (r.dtype ?? 'f32') === 'f32' && r.msMedian) ours.set(shapeKey(r), r);
+  let several = false;
+  for (const r of rows) {
+    if (r.algorithm !== 'flash' || (r.dtype ?? 'f32') !== 'f32' || !r.msMedian) continue;
+    if (ours.has(shapeKey(r))) several = true;
+    else ours.set(shapeKey(r), r);
+  }
+  const sources = new Set(rows.map((r) => r.source));
   const sorted = [...rows].sort((a, b) => shapeKey(a).localeCompare(shapeKey(b)));
   const body = sorted.map((r) => {
     const base = ours.get(shapeKey(r));
     const ratio = base?.msMedian && r.msMedian ? r.msMedian / base.msMedian : null;
     return [
+      ...(sources.size > 1 ? [r.source ?? ''] : []),
       r.algorithm + (r.variant ? `+${r.variant}` : ''),
       r.pass ?? 'forward',
       r.dtype ?? 'f32',
@@ -70,5 +82,7 @@ export function renderRows(given: readonly Row[]): string {
       r.error ? r.error.slice(0, 60) : '',
     ];
   });
-  return table(['algorithm', 'pass', 'dtype', 'H', 'N', 'D', 'causal', 'ms', 'TFLOP/s', 'time / ours', 'note'], body);
+  const head = [...(sources.size > 1 ? ['source'] : []), 'algorithm', 'pass', 'dtype', 'H', 'N', 'D', 'causal', 'ms', 'TFLOP/s', 'time / ours', 'note'];
+  const note = several ? "\ntime / ours: against the first file's flash f32 row of each shape (several files have one)" : '';
+  return table(head, body) + note;
 }

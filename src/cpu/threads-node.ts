@@ -57,10 +57,17 @@ export async function spawnCpuWorker(): Promise<CpuWorker | undefined> {
   };
 }
 
-/** Threads by default: the cores Node may use (os.availableParallelism). */
+/**
+ * Threads by default: the cores Node may use (os.availableParallelism). Outside Node (this file
+ * loaded in a page without the "browser" field's swap: an import map, a bundler that stubs
+ * node:os as an empty module) the page's cores, though no worker starts there (spawnCpuWorker).
+ */
 export async function defaultThreads(): Promise<number> {
-  const os = (await import('node:os' as string)) as typeof import('node:os');
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const page = () => (typeof navigator === 'object' && navigator.hardwareConcurrency) || 1;
+  if (typeof process === 'undefined' || !process.versions?.node) return page();
+  const os = (await import('node:os' as string)) as Partial<typeof import('node:os')>;
+  if (typeof os.availableParallelism === 'function') return os.availableParallelism();
+  return typeof os.cpus === 'function' ? os.cpus().length : page();
 }
 
 /** Whether workers can share memory: Node always has SharedArrayBuffer. */

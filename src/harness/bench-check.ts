@@ -7,6 +7,9 @@
  * that come from a software rasterizer or the CPU.
  */
 import type { Attention } from '../api/attention.js';
+import type { BackwardTile, ForwardTile } from '../api/options.js';
+import { backwardTileProblem } from '../kernels/backward-tiles.js';
+import { forwardTileProblem } from '../kernels/tiles.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import { SUPPORTED_HEAD_DIMS } from '../tensor/shape.js';
 import { benchProblem, type BenchShape } from './bench.js';
@@ -47,4 +50,9 @@ export function timingCaveat(adapter: Attention['adapter']): string | undefined 
     return 'note: these timings come from SwiftShader, a software renderer on the CPU; they say nothing about GPU speed';
   }
   return undefined;
+}
+
+/** Why a forced forward tile (or dQ tile) cannot run at `headDim` on any device, or undefined. */
+export function benchTileError(headDim: number, tile?: ForwardTile, dqTile?: BackwardTile): string | undefined {
+  return (tile && forwardTileProblem(headDim, tile)) || (dqTile && backwardTileProblem(headDim, dqTile)) || undefined;
 }

@@ -13,7 +13,7 @@ import { paramStruct } from './params.js';
 import { dot4, each, maxOf, shuffleReduce, sumOf, weightedFma } from './codegen.js';
 import { FORWARD_PARAMS, kSlots } from './forward-config.js';
 import type { ForwardPlan } from './forward-plan.js';
-import { IS_NAN, LSE_OF, NEXT_TILE, positionLets } from './wgsl-common.js';
+import { blockOrder, IS_NAN, LSE_OF, NEXT_TILE, positionLets } from './wgsl-common.js';
 import { pagedLets, pagedScope } from './paged.js';
 
 const SUBGROUPS = /* wgsl */ `enable subgroups;
@@ -66,15 +66,18 @@ export function workgroupIds(plan: ForwardPlan): string {
   const { pack } = plan;
   const heads =
     pack > 1
-      ? `  let hk = wg.y; // K/V head: its ${pack} query heads' rows are stacked in this workgroup's tiles
+      ? `  let hk = g.y; // K/V head: its ${pack} query heads' rows are stacked in this workgroup's tiles
   let h = hk * ${pack}u; // the group's first query head (each row has its own: hr)`
-      : '  let h = wg.y + params.headBase;';
+      : '  let h = g.y + params.headBase;';
+  // Causal, one key range (GQA-packed rows mix positions): every head's longest Q tiles first.
+  const order = blockOrder(plan.cfg.causal && pack === 1, 'last', 'nwg.x == params.qTiles');
   return /* wgsl */ `  let tx = tid % TX;
   let ty = tid / TX;
-  let b = wg.z + params.batchBase;
+  ${order}
+  let b = g.z + params.batchBase;
 ${positionLets(plan.variant?.positionsAt, 'b')}${plan.paged ? pagedLets('b') : ''}${heads}
-  let part = wg.x / params.qTiles; // key range of a split-K call (0 otherwise)
-  let qt = wg.x % params.qTiles + params.tileBase; // Q tile index (a split call starts some dispatches further down)
+  let part = g.x / params.qTiles; // key range of a split-K call (0 otherwise)
+  let qt = g.x % params.qTiles + params.tileBase; // Q tile index (a split call starts some dispatches further down)
   let kvLo = part * params.rangeKeys;
   let q0 = qt * BR;
 ${pack > 1 ? '' : '  let hk = h / params.groupSize;'}

@@ -95,7 +95,7 @@ export function forwardKernel(cfg: ForwardConfig): KernelSpec {
 ${workgroupTiles(plan)}
 
 @compute @workgroup_size(TX, TY, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
 ${workgroupIds(plan)}
 
 ${stageQ(plan)}

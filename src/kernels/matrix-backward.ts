@@ -25,10 +25,10 @@
  */
 import { BACKWARD_PARAMS } from './backward-shared.js';
 import { emulatedMatrixOps, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
-import { blockOrder, halvesOf, seq, subgroupIds, u } from './matrix-pieces.js';
+import { halvesOf, seq, subgroupIds, u } from './matrix-pieces.js';
 import { paramStruct, type ParamLayout } from './params.js';
 import { declareBindings, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
-import { F16_ROWS } from './wgsl-common.js';
+import { blockOrder, F16_ROWS } from './wgsl-common.js';
 
 export type MatrixBackwardPass = 'dq' | 'dkdv';
 
@@ -166,9 +166,11 @@ function mainText(cfg: MatrixBackwardConfig, ops: MatrixOps, pass: MatrixBackwar
   for (var k0 = first; k0 < params.seqQ; k0 += ${u(T)}) {`;
   return /* wgsl */ `@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${subgroupIds(cfg.emulate)}
-  ${blockOrder(cfg.causal, dq ? 'h' : 'hk')}${dq ? '\n  let hk = h / params.groupSize;' : ''}
-  // The workgroup's first outer row, the longest causal blocks first: the last rows of Q, the first keys.
-  let q0 = ${dq ? `((params.seqQ + ${u(outer - 1)}) / ${u(outer)} - 1u - rank) * ${u(outer)}` : `rank * ${u(outer)}`};
+  // Causal: the longest blocks first (the last rows of Q, the first keys).
+  ${blockOrder(cfg.causal, dq ? 'last' : 'first')}
+  let b = g.z;
+  ${dq ? 'let h = g.y; let hk = h / params.groupSize;' : 'let hk = g.y;'}
+  let q0 = g.x * ${u(outer)}; // the workgroup's first outer row
   // The subgroup's 16 rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * ${u(T)}, params.${role.outRows} - ${u(T)});
   let qLow = min(q0, params.${role.outRows} - ${u(T)});

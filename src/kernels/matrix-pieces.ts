@@ -20,26 +20,6 @@ export function subgroupIds(emulate: boolean | undefined): string {
     : '@builtin(local_invocation_index) li: u32,\n        @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {';
 }
 
-/**
- * The entry point's `rank` (a block's place, 0 for the one with the most keys), head (named
- * `head`) and batch entry `b`, from a grid of [blocks, heads, batch]. Causal blocks differ in
- * length, and the GPU spreads workgroups over its SMs in launch order: launched head by head,
- * one SM got several heads' longest blocks while its neighbour got short ones, and the slowest
- * SM set the time. So in causal calls workgroup L in launch order takes rank L / (heads ·
- * batch): every head's longest blocks go out first, across all SMs, and the short ones fill in
- * behind them.
- */
-export function blockOrder(causal: boolean, head: string): string {
-  return causal
-    ? `let wgLinear = wg.x + nwg.x * (wg.y + nwg.y * wg.z);
-  let rank = wgLinear / (nwg.y * nwg.z);
-  let ${head} = wgLinear % nwg.y;
-  let b = (wgLinear / nwg.y) % nwg.z;`
-    : `let rank = wg.x;
-  let ${head} = wg.y;
-  let b = wg.z;`;
-}
-
 /** A packed vec2<u32> of four f16 as the tiles' element vector (f32 values where emulated). */
 export function halvesOf(emulate: boolean | undefined, x: string): string {
   return emulate ? `unpackHalf4(${x})` : `vec4<f16>(bitcast<vec2<f16>>(${x}.x), bitcast<vec2<f16>>(${x}.y))`;

@@ -29,11 +29,11 @@
  * loads from them by two halves (docs/tensor-cores.md, run 11).
  */
 import { FORWARD_PARAMS } from './forward-config.js';
-import { blockOrder, nonFiniteTerms, products, stageTile, staging, subgroupIds, u } from './matrix-pieces.js';
+import { nonFiniteTerms, products, stageTile, staging, subgroupIds, u } from './matrix-pieces.js';
 import { emulatedMatrixOps, subgroupMatrixOps, type MatrixOps, type MatrixShape } from './matrix-ops.js';
 import { paramStruct } from './params.js';
 import { declareBindings, MASKED, PARAMS_BINDING, type Binding, type KernelSpec } from './spec.js';
-import { F16_ROWS, IS_NAN, LSE_OF } from './wgsl-common.js';
+import { blockOrder, F16_ROWS, IS_NAN, LSE_OF } from './wgsl-common.js';
 
 /** What one tensor-core forward pipeline is built for. */
 export interface MatrixConfig {
@@ -146,10 +146,11 @@ function mainText(cfg: MatrixConfig, ops: MatrixOps): string {
   const { slots, prefetch, each, fetchSlot } = staging(cfg);
   return /* wgsl */ `@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${subgroupIds(cfg.emulate)}
-  ${blockOrder(cfg.causal, 'h')}
+  ${blockOrder(cfg.causal, 'last')}
+  let h = g.y;
+  let b = g.z;
   let hk = h / params.groupSize;
-  let qBlocks = (params.seqQ + ${u(BR - 1)}) / ${u(BR)};
-  let q0 = (qBlocks - 1u - rank) * ${u(BR)}; // the longest causal blocks first
+  let q0 = g.x * ${u(BR)};
   // The subgroup's m rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * ${u(s.m)}, params.seqQ - ${u(s.m)});
   let qLow = min(q0, params.seqQ - ${u(s.m)}); // the workgroup's first row, for the causal interior test

@@ -113,3 +113,22 @@ ${indent}let kPos = i32(aux[${positionsAt}u + 2u * ${b} + 1u]);
 ${indent}let causalOffset = qPos - kPos;
 `;
 }
+
+/**
+ * `let g`: the workgroup's (block, head, batch entry) in a grid of [blocks, heads, batch] (needs
+ * the `nwg` builtin). In causal kernels blocks differ in length, and the GPU spreads workgroups
+ * over its SMs in launch order: launched head by head, one SM got several heads' longest blocks
+ * while its neighbour got short ones, and the slowest SM set the time (docs/PERF.md "Causal
+ * blocks ordered across heads"). So there workgroup L in launch order takes the
+ * (L / (heads · batch))-th longest block, and every head's longest blocks go out first, across
+ * all SMs. `longest`: which end holds the block with the most keys (the last query block, the
+ * first key block); `when`: a WGSL condition for the reorder (a split-K grid keeps its order).
+ * The f32 backward's dK/dV pass does not take it: it measured 2–3% slower ordered.
+ */
+export function blockOrder(causal: boolean, longest: 'last' | 'first', when = 'true'): string {
+  if (!causal) return 'let g = wg;';
+  const x = longest === 'last' ? 'nwg.x - 1u - rank' : 'rank';
+  return `let wgLinear = wg.x + nwg.x * (wg.y + nwg.y * wg.z);
+  let rank = wgLinear / (nwg.y * nwg.z);
+  let g = select(wg, vec3<u32>(${x}, wgLinear % nwg.y, (wgLinear / nwg.y) % nwg.z), ${when});`;
+}

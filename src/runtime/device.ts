@@ -92,12 +92,21 @@ export function requiredFeatures(adapter: GPUAdapter): GPUFeatureName[] {
 /** Requests an adapter and a device with raised limits; throws AttentionBackendError if there is none. */
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
   const gpu = await getGpu(opts.dawnFlags);
+  const inNode = typeof process !== 'undefined' && Boolean(process.versions?.node);
   if (!gpu) {
-    throw new AttentionBackendError('no WebGPU implementation: not a browser with navigator.gpu, and the optional Node package "webgpu" could not be loaded');
+    throw new AttentionBackendError(
+      inNode
+        ? 'no WebGPU implementation: not a browser with navigator.gpu, and the optional Node package "webgpu" could not be loaded'
+        : 'no WebGPU implementation: this browser has no navigator.gpu (WebGPU needs a secure context, https or localhost, and a browser that ships it)',
+    );
   }
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) {
-    throw new AttentionBackendError('no WebGPU adapter found (on Linux without a GPU, install a Vulkan driver such as SwiftShader and set VK_ICD_FILENAMES)');
+    throw new AttentionBackendError(
+      inNode
+        ? 'no WebGPU adapter found (on Linux without a GPU, install a Vulkan driver such as SwiftShader and set VK_ICD_FILENAMES)'
+        : 'no WebGPU adapter found: the browser has WebGPU but offers no adapter (WebGPU turned off, or this GPU or driver blocklisted; chrome://gpu says which in Chromium)',
+    );
   }
   const features = requiredFeatures(adapter);
   const device = await adapter.requestDevice({ label: 'webgpu-attention', requiredLimits: requiredLimits(adapter), requiredFeatures: features });

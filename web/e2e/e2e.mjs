@@ -162,8 +162,17 @@ async function cpuPage(url, repoUrl) {
       await runBenchmark(page, url, '64,128');
       const notice = await page.textContent('#bench-notice');
       expect((await page.isVisible('#bench-notice')) && notice.includes('CPU backend'), `notice: ${notice}`);
+      expect(!/VK_ICD_FILENAMES|Node package/.test(notice), `a browser's reason, not Node's advice: ${notice}`);
       expect((await page.getAttribute('#backend-line', 'data-backend')) === 'cpu', 'backend line says cpu');
       await page.screenshot({ path: `${SHOTS}benchmark-cpu.png`, fullPage: true });
+    });
+    await check("without WebGPU: the playground at 2 heads × 256 rows (above the CPU backend's threading threshold) matches float64", async () => {
+      await page.goto(`${url}#playground`);
+      await page.fill('#pg-n', '256');
+      await page.click('#pg-run');
+      await page.waitForSelector('#pg-result, #pg-error', { timeout: 120_000 });
+      expect((await page.$('#pg-error')) === null, `error: ${await page.textContent('#pg-error').catch(() => '')}`);
+      expect((await page.getAttribute('#pg-result', 'data-ok')) === 'true', await page.textContent('#pg-result'));
     });
     await check('examples/browser.html: the unbundled dist/ runs a forward and matches the reference', async () => {
       await page.goto(`${repoUrl}examples/browser.html`);

@@ -55,13 +55,16 @@ var<workgroup> Vs: array<vec4<f32>, 512>;
 
 
 @compute @workgroup_size(TX, TY, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let tx = lid.x;
   let ty = lid.y;
   let tid = ty * TX + tx;
-  let b = wg.z;
-  let o0 = wg.x * BO;
-  let h = wg.y;
+  let wgLinear = wg.x + nwg.x * (wg.y + nwg.y * wg.z);
+  let rank = wgLinear / (nwg.y * nwg.z);
+  let g = select(wg, vec3<u32>(nwg.x - 1u - rank, wgLinear % nwg.y, (wgLinear / nwg.y) % nwg.z), true); // causal: the last query blocks (the most keys) first
+  let b = g.z;
+  let o0 = g.x * BO;
+  let h = g.y;
   let hk = h / params.groupSize;
   let kBase = b * params.ksb + hk * params.ksh;
   let vBase = b * params.vsb + hk * params.vsh;
@@ -128,7 +131,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var kvEnd = params.seqK;
   if (CAUSAL) { kvEnd = u32(clamp(i32(o0 + BO) + params.causalOffset, 0, i32(params.seqK))); }
   let steps = (kvEnd + BI - 1u) / BI;
-  let blockRow = b * params.bmB + h * params.bmH + wg.x * params.bmRow;
+  let blockRow = b * params.bmB + h * params.bmH + g.x * params.bmRow;
 
   var kr: array<vec4<f32>, 4>;
   var vr: array<vec4<f32>, 4>;

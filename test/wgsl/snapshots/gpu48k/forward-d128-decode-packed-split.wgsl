@@ -70,14 +70,15 @@ var<workgroup> Ps: array<vec4<f32>, 16>;
 
 
 @compute @workgroup_size(TX, TY, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let tx = tid % TX;
   let ty = tid / TX;
-  let b = wg.z + params.batchBase;
-  let hk = wg.y; // K/V head: its 4 query heads' rows are stacked in this workgroup's tiles
+  let g = wg;
+  let b = g.z + params.batchBase;
+  let hk = g.y; // K/V head: its 4 query heads' rows are stacked in this workgroup's tiles
   let h = hk * 4u; // the group's first query head (each row has its own: hr)
-  let part = wg.x / params.qTiles; // key range of a split-K call (0 otherwise)
-  let qt = wg.x % params.qTiles + params.tileBase; // Q tile index (a split call starts some dispatches further down)
+  let part = g.x / params.qTiles; // key range of a split-K call (0 otherwise)
+  let qt = g.x % params.qTiles + params.tileBase; // Q tile index (a split call starts some dispatches further down)
   let kvLo = part * params.rangeKeys;
   let q0 = qt * BR;
 

@@ -69,12 +69,11 @@ var<workgroup> flags: array<vec4<u32>, 2>;
 @compute @workgroup_size(512)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32,
         @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
-  let rank = wg.x;
-  let h = wg.y;
-  let b = wg.z;
+  let g = wg;
+  let h = g.y;
+  let b = g.z;
   let hk = h / params.groupSize;
-  let qBlocks = (params.seqQ + 255u) / 256u;
-  let q0 = (qBlocks - 1u - rank) * 256u; // the longest causal blocks first
+  let q0 = g.x * 256u;
   // The subgroup's m rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * 16u, params.seqQ - 16u);
   let qLow = min(q0, params.seqQ - 16u); // the workgroup's first row, for the causal interior test

@@ -71,11 +71,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
   let wgLinear = wg.x + nwg.x * (wg.y + nwg.y * wg.z);
   let rank = wgLinear / (nwg.y * nwg.z);
-  let h = wgLinear % nwg.y;
-  let b = (wgLinear / nwg.y) % nwg.z;
+  let g = select(wg, vec3<u32>(nwg.x - 1u - rank, wgLinear % nwg.y, (wgLinear / nwg.y) % nwg.z), true);
+  let h = g.y;
+  let b = g.z;
   let hk = h / params.groupSize;
-  let qBlocks = (params.seqQ + 127u) / 128u;
-  let q0 = (qBlocks - 1u - rank) * 128u; // the longest causal blocks first
+  let q0 = g.x * 128u;
   // The subgroup's m rows, moved back to end at the last row where they would pass it (why: kernels/matrix.ts).
   let row0 = min(q0 + sg * 16u, params.seqQ - 16u);
   let qLow = min(q0, params.seqQ - 16u); // the workgroup's first row, for the causal interior test

@@ -1,0 +1,47 @@
+/*
+ * bench's flags that steer the WebGPU kernels (tiles, key splits, the decode and tensor-core
+ * kernels, per-kernel times): checked before a device opens where the flags alone say they
+ * cannot apply, and again once the backend is known ('auto' may have fallen back to the CPU,
+ * which has none of these kernels). A flag that would be ignored is a usage error, never silence.
+ */
+import type { BackwardTile, DType, ForwardTile, MatrixTile } from '../api/options.js';
+import { benchTileError } from '../harness/bench-check.js';
+import { UsageError } from './args.js';
+
+/** The flags of WebGPU kernels, as the command line spells them. */
+const GPU_FLAGS = ['tile', 'dq-tile', 'key-splits', 'decode-kernel', 'tensor-cores', 'step-times'] as const;
+
+/** Those of `a` given (a boolean one when set). */
+function given(a: Readonly<Record<string, unknown>>): string[] {
+  return GPU_FLAGS.filter((f) => a[f] !== undefined && a[f] !== false).map((f) => `--${f}`);
+}
+
+/** The flags' own checks, before a device opens. */
+export function checkGpuFlags(
+  a: Readonly<Record<string, unknown>>,
+  p: { tile?: ForwardTile; dqTile?: BackwardTile; tensorCores?: boolean | MatrixTile; dtypes: readonly DType[]; headDims: readonly number[] },
+): void {
+  if (a.backend === 'cpu') checkGpuBackend('cpu', a);
+  for (const d of p.headDims) {
+    const why = benchTileError(d, p.tile);
+    if (why) throw new UsageError(`--tile ${String(a.tile)} cannot run at head dim ${d}: ${why}`);
+    const dqWhy = benchTileError(d, undefined, p.dqTile);
+    if (dqWhy) throw new UsageError(`--dq-tile ${String(a['dq-tile'])} cannot run at head dim ${d}: ${dqWhy}`);
+  }
+  const forced = p.tensorCores !== undefined && p.tensorCores !== false;
+  const notHalf = p.dtypes.filter((t) => t !== 'f16');
+  if (forced && notHalf.length)
+    throw new UsageError(
+      `--tensor-cores ${String(a['tensor-cores'])} forces the f16 tensor-core kernel: --dtype ${notHalf.join(',')} cannot run there (use --dtype f16)`,
+    );
+}
+
+/** Once the backend is known: the kernels' flags need WebGPU. */
+export function checkGpuBackend(backend: string, a: Readonly<Record<string, unknown>>): void {
+  const flags = given(a);
+  if (backend !== 'webgpu' && flags.length) {
+    throw new UsageError(
+      `${flags.join(', ')} ${flags.length > 1 ? 'steer' : 'steers'} the WebGPU kernels: the ${backend} backend has none of them${a.backend === 'cpu' ? '' : ' (--backend auto fell back to the CPU)'}`,
+    );
+  }
+}
