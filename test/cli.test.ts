@@ -331,6 +331,7 @@ describe('cli usage and other commands', () => {
       ],
       [['bench', '--tile', '999,999,1,1', '--seq', '32', '--head-dim', '64'], '--tile 999,999,1,1 cannot run at head dim 64: tx must be at most D/4'],
       [['bench', '--tensor-cores', 'on'], '--tensor-cores on forces the f16 tensor-core kernel: --dtype f32 cannot run there'],
+      [['bench', '--backward', '--tile', '16,16,16,1', '--head-dim', '64'], '--tile 16,16,16,1 cannot run at head dim 64: it holds 128 accumulator floats'], // --backward: the backward tile's rules
       [['bench', '--backward', '--algorithms', 'naive,flash'], '--algorithms naive,flash: --backward times the fused (flash) backward only'],
       [['explain', '--json', 'x.json'], 'unknown flag --json for this command; flags it takes: --backend'],
       [['info', '--quick'], 'unknown flag --quick for this command; flags it takes: --backend'],
@@ -360,6 +361,17 @@ describe('cli usage and other commands', () => {
       expect(r.stdout).toBe('');
     }
     expect(cli('help', 'bench').code).toBe(0);
+    for (const args of [
+      ['help', '--help'],
+      ['help', 'bench', '--help'],
+      ['help', '-h'],
+    ])
+      expect(cli(...args).code, args.join(' ')).toBe(0);
+  });
+
+  it("'off' for a GPU kernel flag is what the CPU does anyway: the CPU backend takes it", () => {
+    const r = cli('bench', '--backend', 'cpu', '--tensor-cores', 'off', '--decode-kernel', 'off', '--seq', '16', '--heads', '1', '--samples', '1');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 
   it('a bad flag exits 2 and prints the usage', () => {

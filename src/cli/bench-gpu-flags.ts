@@ -11,9 +11,9 @@ import { UsageError } from './args.js';
 /** The flags of WebGPU kernels, as the command line spells them. */
 const GPU_FLAGS = ['tile', 'dq-tile', 'key-splits', 'decode-kernel', 'tensor-cores', 'step-times'] as const;
 
-/** Those of `a` given (a boolean one when set). */
+/** Those of `a` given (a boolean one when set; 'off' asks for what the CPU does anyway). */
 function given(a: Readonly<Record<string, unknown>>): string[] {
-  return GPU_FLAGS.filter((f) => a[f] !== undefined && a[f] !== false).map((f) => `--${f}`);
+  return GPU_FLAGS.filter((f) => a[f] !== undefined && a[f] !== false && a[f] !== 'off').map((f) => `--${f}`);
 }
 
 /** The flags' own checks, before a device opens. */
@@ -23,9 +23,10 @@ export function checkGpuFlags(
 ): void {
   if (a.backend === 'cpu') checkGpuBackend('cpu', a);
   for (const d of p.headDims) {
-    const why = benchTileError(d, p.tile);
+    // With --backward, --tile is the backward passes' tile.
+    const why = p.tile && benchTileError(d, p.tile, a.backward === true);
     if (why) throw new UsageError(`--tile ${String(a.tile)} cannot run at head dim ${d}: ${why}`);
-    const dqWhy = benchTileError(d, undefined, p.dqTile);
+    const dqWhy = p.dqTile && benchTileError(d, p.dqTile, true);
     if (dqWhy) throw new UsageError(`--dq-tile ${String(a['dq-tile'])} cannot run at head dim ${d}: ${dqWhy}`);
   }
   const forced = p.tensorCores !== undefined && p.tensorCores !== false;

@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   }
   if (!cmd || HELP.includes(cmd) || cmd === 'help') {
     // `help bench` is `bench --help`; anything else after help is a usage error.
-    const words = cmd === 'help' ? rest : [];
+    const words = cmd === 'help' ? rest.filter((w) => !HELP.includes(w)) : [];
     const [topic] = words;
     if (words.length > 1 || (topic !== undefined && !isCommand(topic))) {
       process.stderr.write(`${words.length > 1 ? `help takes one command name, got '${words.join(' ')}'` : `unknown command '${topic}'`}\n\n${usage()}`);

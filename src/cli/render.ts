@@ -38,7 +38,7 @@ export function readRows(files: readonly string[]): Row[] {
     const { results: rows, adapter } = parsed as { results?: unknown; adapter?: { backend?: string } };
     if (!Array.isArray(rows)) throw new UsageError(`--render: ${f} has no "results" array (bench --json or bench/peers output)`);
     const source = basename(f) + (adapter?.backend ? ` (${adapter.backend})` : '');
-    return (rows as Row[]).map((r) => ({ ...r, source }));
+    return (rows as Row[]).map((r) => ({ ...r, source: r.source ?? source })); // a merged file keeps its rows' sources
   });
 }
 

@@ -52,7 +52,7 @@ export function timingCaveat(adapter: Attention['adapter']): string | undefined 
   return undefined;
 }
 
-/** Why a forced forward tile (or dQ tile) cannot run at `headDim` on any device, or undefined. */
-export function benchTileError(headDim: number, tile?: ForwardTile, dqTile?: BackwardTile): string | undefined {
-  return (tile && forwardTileProblem(headDim, tile)) || (dqTile && backwardTileProblem(headDim, dqTile)) || undefined;
+/** Why a forced tile cannot run at `headDim` on any device (a forward one, or with `backward` the backward passes'), or undefined. */
+export function benchTileError(headDim: number, tile: ForwardTile | BackwardTile, backward = false): string | undefined {
+  return backward ? backwardTileProblem(headDim, tile) : forwardTileProblem(headDim, tile as ForwardTile);
 }
