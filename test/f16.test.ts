@@ -14,6 +14,7 @@ import { referenceForward, type HostTensor, type ReferenceOptions } from '../src
 import { maskFn, scoreFn } from '../src/mods/emit-js.js';
 import { AttentionInputError } from '../src/tensor/errors.js';
 import { fromHalf, halfBits, halfValue, toHalf } from '../src/tensor/half.js';
+import { runCase, verifyCases } from '../src/harness/verify.js';
 import { forwardKernel, forwardWorkgroupBytes, tileRows } from '../src/kernels/forward.js';
 import { chooseForwardTile, tileFits } from '../src/kernels/tiles.js';
 import { halfTileChoice } from '../src/kernels/tile-policy.js';
@@ -132,6 +133,14 @@ function checkF16(o: Float32Array, lse: Float32Array, q: HostTensor, k: HostTens
 }
 
 describe('f16 forward against the float64 reference', () => {
+  it('an inf in O leaves its f16 pair partner exact (pack2x16float leaves a word with an inf indeterminate): the verify case and seed that found it', async () => {
+    // SwiftShader wrote the finite half of an (inf, x) pair 2.5 ulp off: 7.6e-5 against a tolerance of 6.6e-5.
+    const c = verifyCases().find((x) => x.name === 'f16,decode,causal,gqa=4,seqQ=2,seqK=1500,headDim=128,inf-v')!;
+    const r = await runCase(gpu, c, 'flash', 1712790326);
+    expect(r.ok, r.message).toBe(true);
+    expect(r.maxAbsErr).toBeLessThan(2e-5);
+  });
+
   const H = 4;
   const cases: { name: string; dims: [number, number, number, number]; kv: [number, number, number, number]; opts: object; ref: ReferenceOptions }[] = [
     { name: 'plain', dims: [2, H, 37, 32], kv: [2, H, 37, 32], opts: {}, ref: {} },

@@ -67,8 +67,10 @@ export const F32_ROWS: RowType = {
 
 /*
  * pack2x16float rounds to a neighbouring f16 (WGSL leaves the direction to the
- * implementation) and leaves values past the f16 range indeterminate: f16 results hold
- * what f16 can, like a GPU library's f16 outputs.
+ * implementation), but where either of its two values is past the f16 range (inf, NaN,
+ * beyond 65504) WGSL leaves the whole word indeterminate: SwiftShader then rounded the
+ * finite partner of an inf 2.5 ulp off. So each half is packed alone, and values past the
+ * range are written as a round to nearest would: 65504 up to 65520, inf beyond (by sign), NaN.
  */
 export const F16_ROWS: RowType = {
   type: 'array<vec2<u32>>',
@@ -78,7 +80,17 @@ export const F16_ROWS: RowType = {
   reg: 'vec2<u32>',
   zero: 'vec2<u32>()',
   helpers: /* wgsl */ `fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }
-fn packHalf4(v: vec4<f32>) -> vec2<u32> { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }`,
+fn packHalf(x: f32) -> u32 {
+  let a = bitcast<u32>(x) & 0x7fffffffu;
+  let sign = (bitcast<u32>(x) >> 16u) & 0x8000u;
+  let fits = a <= 0x477fe000u; // |x| <= 65504
+  let rounded = pack2x16float(vec2<f32>(select(0.0, x, fits), 0.0)) & 0xffffu;
+  let past = select(sign | 0x7bffu, sign | 0x7c00u, a >= 0x477ff000u); // 65504 below 65520, else inf
+  return select(select(past, rounded, fits), 0x7e00u, a > 0x7f800000u);
+}
+fn packHalf4(v: vec4<f32>) -> vec2<u32> {
+  return vec2<u32>(packHalf(v.x) | (packHalf(v.y) << 16u), packHalf(v.z) | (packHalf(v.w) << 16u));
+}`,
 };
 
 /** The row type of a tensor of `half` (f16) or f32 elements. */
