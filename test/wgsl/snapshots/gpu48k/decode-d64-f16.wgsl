@@ -56,7 +56,7 @@ fn unpackHalf4(x: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x
 fn packHalf(x: f32) -> u32 {
   let a = bitcast<u32>(x) & 0x7fffffffu;
   let sign = (bitcast<u32>(x) >> 16u) & 0x8000u;
-  let fits = a <= 0x477fe000u; // |x| <= 65504
+  let fits = a <= 0x477fe000u; // within the f16 range: 65504 and below
   let rounded = pack2x16float(vec2<f32>(select(0.0, x, fits), 0.0)) & 0xffffu;
   let past = select(sign | 0x7bffu, sign | 0x7c00u, a >= 0x477ff000u); // 65504 below 65520, else inf
   return select(select(past, rounded, fits), 0x7e00u, a > 0x7f800000u);
