@@ -80,8 +80,8 @@ export function intList(value: string | undefined, flag: string, fallback: numbe
     throw new UsageError(`${flag} takes positive integers separated by commas, got '${value}'`);
   }
   const nums = parts.map(Number);
-  const twice = nums.find((n, i) => nums.indexOf(n) !== i);
-  if (distinct && twice !== undefined) throw new UsageError(`${flag} lists ${twice} twice, got '${value}'`);
+  const twice = distinct ? nums.find((n, i) => nums.indexOf(n) !== i) : undefined;
+  if (twice !== undefined) throw new UsageError(`${flag} lists ${twice} twice, got '${value}'`);
   return nums;
 }
 

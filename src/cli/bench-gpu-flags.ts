@@ -1,8 +1,9 @@
 /*
- * bench's flags that steer the WebGPU kernels (tiles, key splits, the decode and tensor-core
- * kernels, per-kernel times): checked before a device opens where the flags alone say they
- * cannot apply, and again once the backend is known ('auto' may have fallen back to the CPU,
- * which has none of these kernels). A flag that would be ignored is a usage error, never silence.
+ * bench's flags that need WebGPU (--tune, --backward, and those that steer the kernels: tiles,
+ * key splits, the decode and tensor-core kernels, per-kernel times): checked before a device
+ * opens where the flags alone say they cannot apply, and again once the backend is known ('auto'
+ * may have fallen back to the CPU, which has none of these kernels). A flag that would be
+ * ignored is a usage error, never silence.
  */
 import type { BackwardTile, DType, ForwardTile, MatrixTile } from '../api/options.js';
 import { benchTileError } from '../harness/bench-check.js';
@@ -37,10 +38,13 @@ export function checkGpuFlags(
     );
 }
 
-/** Once the backend is known: the kernels' flags need WebGPU. */
+/** Once the backend is known (and before, for --backend cpu): tuning, the timed backward and the kernels' flags need WebGPU. */
 export function checkGpuBackend(backend: string, a: Readonly<Record<string, unknown>>): void {
+  if (backend === 'webgpu') return;
+  if (a.tune) throw new UsageError('--tune needs the webgpu backend (tiles are a GPU matter)');
+  if (a.backward) throw new UsageError('--backward needs the webgpu backend (the CPU backend has no timed backward)');
   const flags = given(a);
-  if (backend !== 'webgpu' && flags.length) {
+  if (flags.length) {
     throw new UsageError(
       `${flags.join(', ')} ${flags.length > 1 ? 'steer' : 'steers'} the WebGPU kernels: the ${backend} backend has none of them${a.backend === 'cpu' ? '' : ' (--backend auto fell back to the CPU)'}`,
     );

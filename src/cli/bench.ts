@@ -160,8 +160,7 @@ export function benchPlan(a: Parsed<typeof BENCH_FLAGS>): BenchPlan {
   const dqTile = parseDqTile(a['dq-tile']);
   // Combinations last, so a malformed value is named before a conflict.
   if (a.tune && a.tile !== undefined) throw new UsageError('--tune and --tile exclude each other');
-  // Tiles and the backward kernels are GPU matters; 'auto' is checked again once the backend is known.
-  if (a.backend === 'cpu' && (a.tune || a.backward)) throw new UsageError(`--${a.tune ? 'tune' : 'backward'} needs the webgpu backend, not --backend cpu`);
+  // Tiles, the backward and the kernels' flags are GPU matters; 'auto' is checked again once the backend is known.
   checkGpuFlags(a, { tile, dqTile, tensorCores, dtypes, headDims: [...new Set(shapes.map((s) => s.headDim))] });
   const threads = a.threads === undefined ? undefined : int(a.threads, '--threads', 1);
   checkCpuFlags(a, dtypes);
@@ -257,7 +256,6 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const plan = benchPlan(a);
   const attn = await openBackend(backend(a.backend), plan.threads === undefined ? undefined : { threads: plan.threads });
-  if (plan.backward && attn.backend !== 'webgpu') throw new UsageError('--backward needs the webgpu backend (the CPU backend has no timed backward)');
   checkGpuBackend(attn.backend, a);
   if (a.tune) await tuneShapes(attn, plan);
   const results = await runPlan(attn, plan);
@@ -351,7 +349,6 @@ function sameShape(r: BenchShape, s: BenchShape): boolean {
 
 /** `--tune`: a timed tile search per shape class before the timing runs; the picks are saved for later runs. */
 async function tuneShapes(attn: Attention, plan: BenchPlan): Promise<void> {
-  if (attn.backend !== 'webgpu') throw new UsageError('--tune needs the webgpu backend (tiles are a GPU matter)');
   // The backward tunes its dK/dV pass first, then its dQ pass beside the chosen dK/dV tile.
   const passes = plan.backward ? (['backward', 'dq'] as const) : (['forward'] as const);
   const done = new Set<string>();

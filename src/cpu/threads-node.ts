@@ -7,6 +7,7 @@
  * stays lazy so the unbundled dist/ keeps loading in a browser too.
  */
 import type { Worker as NodeWorker } from 'node:worker_threads';
+import { isNode } from '../runtime/platform.js';
 
 /** One started worker, whatever the platform. */
 export interface CpuWorker {
@@ -39,7 +40,7 @@ function entryUrl(): string | undefined {
 
 /** A new worker thread running cpu-worker.js, or undefined where none can start. */
 export async function spawnCpuWorker(): Promise<CpuWorker | undefined> {
-  if (typeof process === 'undefined' || !process.versions?.node) return undefined;
+  if (!isNode()) return undefined;
   const entry = entryUrl();
   if (!entry) return undefined;
   const { Worker } = (await import('node:worker_threads' as string)) as typeof import('node:worker_threads');
@@ -64,7 +65,7 @@ export async function spawnCpuWorker(): Promise<CpuWorker | undefined> {
  */
 export async function defaultThreads(): Promise<number> {
   const page = () => (typeof navigator === 'object' && navigator.hardwareConcurrency) || 1;
-  if (typeof process === 'undefined' || !process.versions?.node) return page();
+  if (!isNode()) return page();
   const os = (await import('node:os' as string)) as Partial<typeof import('node:os')>;
   if (typeof os.availableParallelism === 'function') return os.availableParallelism();
   return typeof os.cpus === 'function' ? os.cpus().length : page();

@@ -10,6 +10,7 @@ import { AttentionBackendError } from '../tensor/errors.js';
 import type { Caps } from '../kernels/call.js';
 // The browser build gets gpu-browser.js here instead (package.json "browser").
 import { platformGpu } from './gpu-node.js';
+import { isNode } from './platform.js';
 
 /** What the library reports about an adapter (the bench JSON's "adapter"). */
 export interface AdapterSummary {
@@ -92,7 +93,7 @@ export function requiredFeatures(adapter: GPUAdapter): GPUFeatureName[] {
 /** Requests an adapter and a device with raised limits; throws AttentionBackendError if there is none. */
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
   const gpu = await getGpu(opts.dawnFlags);
-  const inNode = typeof process !== 'undefined' && Boolean(process.versions?.node);
+  const inNode = isNode();
   if (!gpu) {
     throw new AttentionBackendError(
       inNode

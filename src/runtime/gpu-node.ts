@@ -5,6 +5,7 @@
  * cannot be bundled). The import stays lazy, behind the process check, so the
  * unbundled dist/ keeps loading in a browser too.
  */
+import { isNode } from './platform.js';
 
 const dawnInstances = new Map<string, Promise<GPU | undefined>>();
 
@@ -15,7 +16,7 @@ const dawnInstances = new Map<string, Promise<GPU | undefined>>();
  * flags: a null-backend instance must not serve a later plain call.
  */
 export function platformGpu(dawnFlags: readonly string[]): Promise<GPU | undefined> {
-  if (typeof process === 'undefined' || !process.versions?.node) return Promise.resolve(undefined);
+  if (!isNode()) return Promise.resolve(undefined);
   const key = dawnFlags.join(' ');
   let gpu = dawnInstances.get(key);
   if (!gpu) dawnInstances.set(key, (gpu = loadDawn(dawnFlags)));

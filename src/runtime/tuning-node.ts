@@ -6,6 +6,7 @@
  * unbundled dist/ keeps loading in a browser too (where there is no store).
  */
 import type { TuningRecords } from './tuning.js';
+import { isNode } from './platform.js';
 
 /** A place that holds every adapter's tuned tiles. */
 export interface TuningStore {
@@ -23,7 +24,7 @@ export interface TuningStore {
  * `~/.cache`). Undefined outside Node.
  */
 export async function openTuningStore(): Promise<TuningStore | undefined> {
-  if (typeof process === 'undefined' || !process.versions?.node) return undefined;
+  if (!isNode()) return undefined;
   const { homedir } = await import('node:os');
   const { dirname, join } = await import('node:path');
   const { mkdir, readFile, writeFile } = await import('node:fs/promises');
