@@ -109,6 +109,9 @@ describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have 
     const sg = { decodeKernel: 'subgroups' } as const;
     const layout = decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128], sg), caps32)!;
     expect(layout.warp?.cfg.subgroups).toBe(8);
+    expect([layout.warp?.cfg.wideK, layout.warp?.cfg.wideV]).toEqual([undefined, undefined]); // f32 rows are 16 bytes already
+    const half = decodeLayout(plannedCall([1, 32, 1, 128], [1, 8, 32768, 128], { ...sg, dtype: 'f16' }), caps32)!;
+    expect([half.warp?.cfg.wideK, half.warp?.cfg.wideV]).toEqual([true, true]); // f16: 16-byte loads
     // ~2048 subgroups in all: 256 ranges per head of 128 keys, 8 to a workgroup.
     expect(layout.warp?.rangeKeys).toBe(128);
     expect(layout.ranges.length).toBe(32);
@@ -145,7 +148,7 @@ describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have 
     expect(warp([1, 32, 1, 128], [1, 8, 4096, 128], { keySplits: 512 })).toBeUndefined();
   });
 
-  it('its modules are valid WGSL: f32 and f16, 1 to 8 rows, causal chunks with positions, paged K/V', async () => {
+  it('its modules are valid WGSL: f32 and f16 (16-byte loads too), 1 to 8 rows, causal chunks with positions, paged K/V', async () => {
     const attn = await createAttention({ backend: 'webgpu' });
     try {
       const device = attn.device!;
@@ -155,6 +158,10 @@ describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have 
         warpDecodeKernel({ ...base, half: true, pack: 1 }),
         warpDecodeKernel({ ...base, half: true, seqQ: 2, causal: true, positionsAt: 0, subgroups: 4 }),
         warpDecodeKernel({ ...base, pack: 8, pageSize: 16 }),
+        warpDecodeKernel({ ...base, half: true, wideK: true, wideV: true }),
+        warpDecodeKernel({ ...base, half: true, pack: 8, pageSize: 16, causal: true, seqQ: 1, wideK: true, wideV: true }),
+        warpDecodeKernel({ ...base, half: true, seqQ: 2, pack: 2, causal: true, positionsAt: 0, wideK: true }),
+        warpDecodeKernel({ ...base, half: true, wideV: true }),
       ];
       for (const spec of specs) {
         const info = await device.createShaderModule({ label: spec.label, code: spec.wgsl }).getCompilationInfo();

@@ -107,7 +107,7 @@ function planDecode(c: AttentionCall, caps: Caps): DecodeLayout | string {
   const maxThreads = caps.limits.maxComputeInvocationsPerWorkgroup;
   return {
     cfg,
-    warp: sub?.warp,
+    warp: sub?.warp && widen(sub.warp, bound),
     ranges,
     lowered,
     chunk,
@@ -174,6 +174,17 @@ function planWarp(c: AttentionCall, caps: Caps, base: DecodeConfig): { warp: War
   const count = Math.ceil(Math.max(1, Math.min(most, wanted)) / subgroups) * subgroups;
   const rangeKeys = Math.ceil(p.seqK / count);
   return { warp: { cfg, rangeKeys }, ranges: splitKeys(p.seqK, subgroups * rangeKeys) };
+}
+
+/**
+ * f16 K and V are read 16 bytes a lane (decode-warp.ts): 4–6% faster on the H200 than 8
+ * (docs/PERF.md "16-byte loads"). The kernel indexes them in 16-byte units from its bound
+ * offsets, which therefore must be multiples of 16 (bindings start at multiples of 256 with
+ * WebGPU's default alignment; a device allowing less keeps 8-byte loads where they are not).
+ */
+function widen(w: WarpLayout, bound: { readonly [K in 'k' | 'v']: { readonly offset: number } }): WarpLayout {
+  if (!w.cfg.half || bound.k.offset % 16 !== 0 || bound.v.offset % 16 !== 0) return w;
+  return { ...w, cfg: { ...w.cfg, wideK: true, wideV: true } };
 }
 
 /** Why this device cannot run a forced tile, or undefined. */

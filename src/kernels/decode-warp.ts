@@ -15,6 +15,11 @@
  *   PV: lane c loads column c of the chunk's V rows (one coalesced row per load) and takes
  *       each key's P by shuffle, added by fma straight into the running sums.
  *
+ * f16 K and V are read 16 bytes a lane (wideK, wideV): a lane's quarter of a K row in 4 loads,
+ * and V two rows a load, lanes 0–15 summing the chunk's even keys and 16–31 its odd ones over 8
+ * columns each (halves added after the walk). Half the load instructions and half the P
+ * shuffles: 4–6% faster on the H200 (docs/PERF.md "16-byte loads").
+ *
  * Causal masking, position tables, paged K/V and f16 storage as decode.ts; sinks join in
  * the combine. A key whose P is 0 adds nothing even where its V is inf or NaN: where a
  * subgroup's sums come out non-finite, it walks its range again with that guard (values()).
@@ -53,6 +58,13 @@ const LAZY_RESCALE = '8.0';
 /** A subgroup decode pipeline: the decode config's rows and variant, and its subgroups per workgroup. */
 export interface WarpConfig extends Pick<DecodeConfig, 'seqQ' | 'pack' | 'causal' | 'half' | 'positionsAt' | 'pageSize'> {
   readonly subgroups: number;
+  /**
+   * f16 K and V read 16 bytes a lane (the bound K and V start on 16-byte boundaries): a
+   * K load instruction takes 8 keys × 64 bytes, a V one two rows, and a lane sums 8 columns
+   * of O (lanes 0–15 the chunk's even keys, 16–31 its odd ones, added at the end).
+   */
+  readonly wideK?: boolean;
+  readonly wideV?: boolean;
 }
 
 /** Workgroup bytes: Q rows, and each subgroup's max, sum and P·V of every row for the merge. */
@@ -61,13 +73,20 @@ export function warpWorkgroupBytes(cfg: WarpConfig): number {
   return rows * WARP * 16 + cfg.subgroups * rows * (8 + WARP * 16);
 }
 
+/** Wide V (WarpConfig.wideV): a lane's half of the subgroup and its 16-byte unit of a V row. */
+const WIDE_V_LETS = `
+  let odd = lane / 16u; // this lane's keys of a chunk: the even ones (0) or the odd ones (1)
+  let col16 = lane % 16u; // its 16-byte unit of a V row: O's vec4 columns 2 col16 and 2 col16 + 1`;
+
 /** The subgroup decode kernel's module (see the top comment). Uses FORWARD_PARAMS; writes one split-K part per workgroup. */
 export function warpDecodeKernel(cfg: WarpConfig): KernelSpec {
   const g = decodeGen({ ...cfg, headDim: 4 * WARP, threads: cfg.subgroups * WARP, lanes: 4, keysAhead: SLOTS, roundRows: 1 });
   const { io, each } = g;
   const R = cfg.pack * cfg.seqQ;
   const paged = cfg.pageSize !== undefined;
-  const bindings = decodeBindings(cfg);
+  const wide = (name: string) => (name === 'k' && cfg.wideK) || (name === 'v' && cfg.wideV);
+  const bindings = decodeBindings(cfg).map((b) => (wide(b.name) ? { ...b, type: 'array<vec4<u32>>' } : b));
+  const A = sums(cfg);
   const wgsl = /* wgsl */ `enable subgroups;
 diagnostic(off, subgroup_uniformity);
 ${paramStruct('Params', FORWARD_PARAMS)}
@@ -108,21 +127,26 @@ ${queryRows(g, `W * ${WARP}u`)}
   let sg = t / ${WARP}u;
   let lane = t % ${WARP}u;
   let lane4 = lane % 4u;
-  let g = lane / 4u;
+  let g = lane / 4u;${cfg.wideV ? WIDE_V_LETS : ''}
   let lo = (wg.x * W + sg) * params.rangeKeys;
   var hi = min(lo + params.rangeKeys, ${paged ? 'kLen' : 'params.seqK'});
 ${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  var m = array<f32, ${R}>(${each(R, () => 'MASKED', ', ')}); // each row's running max, the same in every lane
   var ls = array<f32, ${R}>(); // its running sum over this lane group's keys
-  var acc = array<vec4<f32>, ${R}>(); // its running P·V, column \`lane\`
-${walk(g, R, false)}
+${
+  cfg.wideV
+    ? `  var accA = array<vec4<f32>, ${R}>(); // its running P·V, columns 2c and 2c + 1 (c = lane % 16) of the even keys (lanes 0–15) or the odd ones
+  var accB = array<vec4<f32>, ${R}>();`
+    : `  var acc = array<vec4<f32>, ${R}>(); // its running P·V, column \`lane\``
+}
+${walk(g, cfg, R, false)}
   // A key whose P is 0 must add nothing even where its V is inf or NaN (0 · inf is NaN):
   // where any running sum came out non-finite, the range is walked again with that guard.
-  if (subgroupAny(${each(R, (r) => `!finite4(acc[${r}])`, ' || ')})) {
-${each(R, (r) => `    m[${r}] = MASKED; ls[${r}] = 0.0; acc[${r}] = vec4<f32>(0.0);`)}
-${walk(g, R, true)}
+  if (subgroupAny(${each(R, (r) => A.map((a) => `!finite4(${a}[${r}])`).join(' || '), ' || ')})) {
+${each(R, (r) => `    m[${r}] = MASKED; ls[${r}] = 0.0; ${A.map((a) => `${a}[${r}] = vec4<f32>(0.0);`).join(' ')}`)}
+${walk(g, cfg, R, true)}
   }
 
-${merge(g, R)}
+${merge(g, R, cfg.wideV === true)}
 }
 `;
   const label = [
@@ -134,38 +158,48 @@ ${merge(g, R)}
     paged && `paged${cfg.pageSize}`,
     `r${R}`,
     `w${cfg.subgroups}`,
+    cfg.wideK && 'k16',
+    cfg.wideV && 'v16',
   ];
   return { label: label.filter(Boolean).join(' '), wgsl, workgroupSize: [cfg.subgroups * WARP, 1, 1], bindings, workgroupBytes: warpWorkgroupBytes(cfg) };
 }
 
-/** K loads of the chunk: lane group g's keys g + 8u, each lane its quarter of the row, all before any is used. */
-function keyLoads(g: DecodeGen): string {
+/**
+ * K loads of the chunk: lane group g's keys g + 8u, each lane its quarter of the row, all before
+ * any is used; `wide`: in 16-byte units (a lane's quarter in 4 loads, not 8).
+ */
+function keyLoads(g: DecodeGen, wide: boolean): string {
   const { each } = g;
-  return `    var kr = array<${g.io.reg}, ${SLOTS * 8}>(); // an initializer: see ZEROED (decode-phases.ts)
+  const n = wide ? 4 : 8;
+  return `    var kr = array<${wide ? 'vec4<u32>' : g.io.reg}, ${SLOTS * n}>(); // an initializer: see ZEROED (decode-phases.ts)
 ${each(
   SLOTS,
   (u) => `    if (g + ${8 * u}u < n) {
-      let kb = ${g.rowBase('k', `base + g + ${8 * u}u`)};
-${each(8, (c) => `      kr[${u * 8 + c}] = k[kb + lane4 + ${4 * c}u];`)}
+      let kb = ${wide ? `(${g.rowBase('k', `base + g + ${8 * u}u`)}) / 2u` : g.rowBase('k', `base + g + ${8 * u}u`)};
+${each(n, (c) => `      kr[${u * n + c}] = k[kb + lane4 + ${4 * c}u];`)}
     }`,
 )}`;
 }
 
 /** Scores s[u · R + r] of the lane group's keys, summed over its 4 lanes; masked keys MASKED, and each row's max over the subgroup. */
-function scores(g: DecodeGen, R: number): string {
+function scores(g: DecodeGen, R: number, wide: boolean): string {
   const { each, cfg } = g;
   const masked = (u: number, r: number) => {
     const past = `g + ${8 * u}u >= n`;
     return cfg.causal && r % cfg.seqQ < cfg.seqQ - 1 ? `${past} || i32(base + g + ${8 * u}u) > ${g.causalRow(r)}` : past;
   };
-  return `    var s = array<f32, ${SLOTS * R}>();
-${each(
-  8,
-  (c) => `    {
+  // A wide load holds 8 columns: Q's vec4 columns 2w and 2w + 1 of its 16-byte unit w.
+  const dots = wide
+    ? (c: number) => `    {
+${each(SLOTS, (u) => `      let ka${u} = unpackHalf4(kr[${u * 4 + c}].xy); let kb${u} = unpackHalf4(kr[${u * 4 + c}].zw);`)}
+${each(R, (r) => `      { let qa = qs[${r * WARP}u + 2u * lane4 + ${8 * c}u]; let qb = qs[${r * WARP}u + 2u * lane4 + ${8 * c + 1}u];${each(SLOTS, (u) => ` s[${u * R + r}] += dot(qa, ka${u}) + dot(qb, kb${u});`, '')} }`)}
+    }`
+    : (c: number) => `    {
 ${each(SLOTS, (u) => `      let kv${u} = ${g.io.load(`kr[${u * 8 + c}]`)};`)}
 ${each(R, (r) => `      { let qv = qs[${r * WARP}u + lane4 + ${4 * c}u];${each(SLOTS, (u) => ` s[${u * R + r}] += dot(qv, kv${u});`, '')} }`)}
-    }`,
-)}
+    }`;
+  return `    var s = array<f32, ${SLOTS * R}>();
+${each(wide ? 4 : 8, dots)}
     var mx = array<f32, ${R}>(${each(R, () => 'MASKED', ', ')});
 ${each(SLOTS, (u) =>
   each(
@@ -182,7 +216,7 @@ ${each(SLOTS, (u) =>
  * subgroup's, by groupsMax) and the running sums are rescaled to it (a factor that underflowed to
  * 0 drops them whole, inf or not).
  */
-function probabilities(g: DecodeGen, R: number): string {
+function probabilities(g: DecodeGen, R: number, accs: string[]): string {
   const { each } = g;
   return `    if (subgroupAny(${each(R, (r) => `mx[${r}] > m[${r}] + LAZY`, ' || ')})) {
 ${each(
@@ -191,7 +225,7 @@ ${each(
       let alpha${r} = exp2(m[${r}] - max${r});
       m[${r}] = max${r};
       ls[${r}] *= alpha${r};
-      acc[${r}] = select(vec4<f32>(0.0), acc[${r}] * alpha${r}, alpha${r} != 0.0);`,
+${accs.map((a) => `      ${a}[${r}] = select(vec4<f32>(0.0), ${a}[${r}] * alpha${r}, alpha${r} != 0.0);`).join('\n')}`,
 )}
     }
 ${each(
@@ -203,14 +237,19 @@ ${each(
 )}`;
 }
 
+/** The running P·V arrays of a config: one vec4 column a lane, or two (wideV). */
+function sums(cfg: WarpConfig): string[] {
+  return cfg.wideV ? ['accA', 'accB'] : ['acc'];
+}
+
 /** The walk over this subgroup's keys [lo, hi) in chunks of CHUNK keys; `guarded`: see values(). */
-function walk(g: DecodeGen, R: number, guarded: boolean): string {
+function walk(g: DecodeGen, cfg: WarpConfig, R: number, guarded: boolean): string {
   return `  for (var base = lo; base < hi; base += ${CHUNK}u) {
     let n = min(hi - base, ${CHUNK}u);
-${keyLoads(g)}
-${scores(g, R)}
-${probabilities(g, R)}
-${values(g, R, guarded)}
+${keyLoads(g, cfg.wideK === true)}
+${scores(g, R, cfg.wideK === true)}
+${probabilities(g, R, sums(cfg))}
+${cfg.wideV ? wideValues(g, R, guarded) : values(g, R, guarded)}
   }`;
 }
 
@@ -236,14 +275,39 @@ ${each(R, (r) => `      { let p = subgroupShuffle(s[${Math.floor(j / 8) * R + r}
 )}`;
 }
 
+/**
+ * P·V with 16-byte V loads: load j takes rows 2j (lanes 0–15) and 2j + 1 (lanes 16–31), 8
+ * columns a lane, so one shuffle brings each half its own key's P. Keys past the chunk's end
+ * hold V = 0 and P = 0 (their scores are masked) and add 0; `guarded` as values().
+ */
+function wideValues(g: DecodeGen, R: number, guarded: boolean): string {
+  const { each } = g;
+  const add = (a: string, r: number, x: string) =>
+    guarded ? `${a}[${r}] += select(vec4<f32>(0.0), p * ${x}, p != 0.0);` : `${a}[${r}] = fma(vec4<f32>(p), ${x}, ${a}[${r}]);`;
+  return `    var vr = array<vec4<u32>, ${CHUNK / 2}>();
+${each(CHUNK / 2, (j) => `    if (${2 * j}u + odd < n) { vr[${j}] = v[(${g.rowBase('v', `base + ${2 * j}u + odd`)}) / 2u + col16]; }`)}
+${each(
+  CHUNK / 2,
+  (j) => `    if (${2 * j}u < n) {
+      let va = unpackHalf4(vr[${j}].xy); let vb = unpackHalf4(vr[${j}].zw);
+${each(R, (r) => `      { let p = subgroupShuffle(s[${Math.floor((2 * j) / 8) * R + r}], ${((2 * j) % 8) * 4}u + 4u * odd); ${add('accA', r, 'va')} ${add('accB', r, 'vb')} }`)}
+    }`,
+)}`;
+}
+
 /** The W subgroups' (max, sum, P·V) merged in workgroup memory into the workgroup's part (normalised O, and the row's max and sum). */
-function merge(g: DecodeGen, R: number): string {
+function merge(g: DecodeGen, R: number, wide: boolean): string {
   const { cfg, each } = g;
-  return `  // Each lane group's sums were over its own keys: the subgroup's are their total.
+  const keep = (r: number) =>
+    wide
+      ? `  { let a = accA[${r}] + subgroupShuffleXor(accA[${r}], 16u); let b2 = accB[${r}] + subgroupShuffleXor(accB[${r}], 16u);
+    if (odd == 0u) { ma[(sg * R + ${r}u) * D4 + 2u * col16] = a; ma[(sg * R + ${r}u) * D4 + 2u * col16 + 1u] = b2; } }`
+      : `  ma[(sg * R + ${r}u) * D4 + lane] = acc[${r}];`;
+  return `  // Each lane group's sums were over its own keys: the subgroup's are their total${wide ? ', and each half of the subgroup summed its own keys' : ''}.
 ${each(
   R,
   (r) => `  { let total = subgroupAdd(select(0.0, ls[${r}], lane4 == 0u)); if (lane == 0u) { mm[sg * R + ${r}u] = m[${r}]; ml[sg * R + ${r}u] = total; } }
-  ma[(sg * R + ${r}u) * D4 + lane] = acc[${r}];`,
+${keep(r)}`,
 )}
   workgroupBarrier();
   for (var e = t; e < R * D4; e += W * ${WARP}u) {
