@@ -4,7 +4,9 @@
  * silently wrong caches), a paged cache used after destroy() (once it kept answering),
  * a capacity no engine can allocate (once a raw RangeError on the CPU), and a decode
  * that is not awaited before an append that grows the cache (once a WebGPU validation
- * error: the old buffers were freed before the decode submitted its work).
+ * error: the old buffers were freed before the decode submitted its work); decode options
+ * present but undefined, a paged cache's pools too large for the CPU, page ids refCount()
+ * did not check.
  */
 import { describe, expect, it } from 'vitest';
 import { createAttention, type Attention } from '../src/api/attention.js';
@@ -83,8 +85,19 @@ function cases(name: string, open: () => Promise<Attention>) {
     await expectError(() => decode({ frobnicate: 1 }), AttentionInputError, "decode() options: unknown option 'frobnicate'");
     // forward()'s and backward()'s options are taken (backward's unused), as forward() takes them.
     expect((await decode({ tableGrads: false, returnLse: true })).lse).toBeDefined();
+    // Present but undefined is not set, as forward() reads it (once: "decode() sets causal itself").
+    expect((await decode({ causal: undefined, queryOffset: undefined, keyOffset: undefined })).out).toBeDefined();
     await expectError(() => decode({ counts: 'all' }), AttentionInputError, 'counts must be a number or an array');
     await expectError(() => decode(7), AttentionInputError, 'decode() options must be a plain object or undefined');
+    attn.destroy();
+  });
+
+  it(`refCount() takes page ids only (${name})`, async () => {
+    const attn = await open();
+    const cache = attn.pagedKVCache({ batch: 1, heads: H, headDim: D, pageSize: 4, numPages: 4 });
+    expect(cache.refCount(3)).toBe(0);
+    for (const bad of [-1, 4, 1.5, NaN])
+      await expectError(() => cache.refCount(bad), AttentionInputError, `page must be a page id, an integer in [0, 4), got ${bad}`);
     attn.destroy();
   });
 
@@ -151,6 +164,8 @@ function cases(name: string, open: () => Promise<Attention>) {
   it(`a capacity too large for the backend is an AttentionLimitError (${name})`, async () => {
     const attn = await open();
     await expectError(() => attn.kvCache({ batch: 1, heads: 8, headDim: 128, capacity: 1e9 }), AttentionLimitError, /kv-cache K needs/);
+    // Once a raw RangeError on the CPU.
+    await expectError(() => attn.pagedKVCache({ heads: 8, headDim: 128, pageSize: 16, numPages: 2 ** 26 }), AttentionLimitError, /pool needs|maxBufferSize/);
     attn.destroy();
   });
 

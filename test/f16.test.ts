@@ -54,6 +54,9 @@ describe('f16 conversion', () => {
     expect(halfValue(halfBits(1 + 2 ** -11))).toBe(1);
     expect(halfValue(halfBits(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
     expect(fromHalf(toHalf([70000, -1e-8, 2 ** -24]))).toEqual(new Float32Array([Infinity, -0, 2 ** -24]));
+    // fromHalf takes bit patterns only (once: a Float32Array's values read as bits, silently).
+    expect(() => fromHalf(new Float32Array([1, 2]) as unknown as Uint16Array)).toThrow(/fromHalf takes f16 bit patterns as a Uint16Array, got Float32Array/);
+    expect(() => fromHalf([1, 2] as unknown as Uint16Array)).toThrow(AttentionInputError);
   });
 });
 

@@ -209,6 +209,43 @@ describe("GPU tensors on the caller's device", () => {
     expect(e3.message).toMatch(/into.out must have shape \[1, 1, 16, 32\]/);
   });
 
+  it("a cache's append of a buffer destroyed or of another device writes nothing and says so: decode rejects, later calls throw until reset()", async () => {
+    // The append's device copy is validated on the device after append() returns; once, the
+    // lengths grew, nothing was written and the next decode returned zeros, silently.
+    const [H, n, D] = [2, 4, 32];
+    const rand = rng(testSeed());
+    const host = (count: number) => Float32Array.from({ length: count }, () => rand() * 2 - 1);
+    const [kd, vd] = [host(H * n * D), host(H * n * D)];
+    const q = attn.tensor(host(H * D), [1, H, 1, D]);
+    const dims = [1, H, n, D];
+    const want = await (await attn.forward(q, attn.tensor(kd, dims), attn.tensor(vd, dims))).out.read();
+    const other = await freshDevice();
+    const caches = {
+      contiguous: () => attn.kvCache({ batch: 1, heads: H, headDim: D }),
+      paged: () => attn.pagedKVCache({ batch: 1, heads: H, headDim: D, pageSize: 2, numPages: 8 }),
+      streaming: () => attn.kvCache({ batch: 1, heads: H, headDim: D, streaming: { sinks: 1, window: 8 } }),
+    };
+    for (const [kind, make] of Object.entries(caches)) {
+      for (const bad of ['destroyed', 'another device'] as const) {
+        const cache = make();
+        const buf = bad === 'destroyed' ? callerBuffer(kd.byteLength, kd) : other.createBuffer({ size: kd.byteLength, usage: USAGE });
+        if (bad === 'destroyed') buf.destroy();
+        cache.append(attn.tensor(buf, dims), vd); // no throw: the device has not seen the copy yet
+        const e = await errorOf(() => attn.decode(q, cache));
+        expect(e, `${kind}, ${bad}`).toBeInstanceOf(AttentionInputError);
+        const why = bad === 'destroyed' ? 'its GPUBuffer was destroyed before the copy ran' : 'its GPUBuffer was made on another GPUDevice';
+        expect(e.message, `${kind}, ${bad}`).toContain(`an append into this KV cache wrote nothing: copying k into it failed on the GPU (${why})`);
+        expect(() => cache.append(kd, vd), `${kind}, ${bad}`).toThrow(/reset\(\) it \(or make a new cache\)/);
+        cache.reset();
+        cache.append(kd, vd);
+        const { out } = await attn.decode(q, cache);
+        expect(maxErr(await out.read(), want).err, `${kind}, ${bad}`).toBeLessThan(1e-6);
+        cache.destroy();
+      }
+    }
+    other.destroy();
+  });
+
   it('results must not go where an input or another output lies: the same tensor, or overlapping ranges of one buffer', async () => {
     const rand = rng(testSeed());
     const dims = [1, 2, 16, 32];

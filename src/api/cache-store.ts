@@ -113,9 +113,9 @@ export function rowRuns(
 /**
  * Copies `runs` (in elements) of `src` into the tensor `into` of a cache (its dtype), in place:
  * on the CPU directly (rounding f32 tensor data into an f16 cache), on WebGPU as queue writes
- * of host data or one device copy of a tensor's buffer.
+ * of host data or one device copy of a tensor's buffer (then: its validation, see copy-watch.ts).
  */
-export function writeRunsInto(impl: Backend, into: AttentionTensor, src: AppendSource, runs: readonly Run[]): void {
+export function writeRunsInto(impl: Backend, into: AttentionTensor, src: AppendSource, runs: readonly Run[]): Promise<string | undefined> | undefined {
   const dst = into.storage();
   if (dst.kind === 'cpu') {
     const from = src.host ?? (src.tensor!.storage as { data: Float32Array }).data;
@@ -134,10 +134,13 @@ export function writeRunsInto(impl: Backend, into: AttentionTensor, src: AppendS
   }
   const eb = bytesOf(into.dtype);
   const bytes = (base: number): ByteRun[] => runs.map((r) => ({ src: base + r.src * eb, dst: dst.offset + r.dst * eb, bytes: r.len * eb }));
-  if (src.host) return writeRuns(runner, dst.buffer, src.host, bytes(0));
+  if (src.host) {
+    writeRuns(runner, dst.buffer, src.host, bytes(0));
+    return undefined;
+  }
   const s = src.tensor!.storage;
   if (s.kind !== 'gpu') throw new Error('a CPU tensor given to a WebGPU cache');
-  copyRuns(runner, s.buffer, dst.buffer, bytes(s.offset), 'webgpu-attention kv-cache append');
+  return copyRuns(runner, s.buffer, dst.buffer, bytes(s.offset), 'webgpu-attention kv-cache append');
 }
 
 /** K and V of one cache: [B, H, slots, D] 'bhnd' on the backend. */
@@ -178,10 +181,10 @@ export class CacheStore {
    * Writes rows of `src` into slots: for sequence b, its tokens i < counts[b] go to the slots
    * `place(b, i)` returns (none: the token is skipped; two: it is written twice), every head.
    */
-  write(which: 'k' | 'v', src: AppendSource, counts: readonly number[], place: (b: number, i: number) => readonly number[]): void {
+  write(which: 'k' | 'v', src: AppendSource, counts: readonly number[], place: (b: number, i: number) => readonly number[]) {
     const st = this.strides;
     const runs = rowRuns(src, counts, this.shape.heads, this.shape.headDim, st.head, (b, i) => place(b, i).map((slot) => rowOffset(st, b, 0, slot)));
-    writeRunsInto(this.impl, this[which], src, runs);
+    return writeRunsInto(this.impl, this[which], src, runs);
   }
 
   /** Copies every slot of `from` (a smaller store of the same batch and heads) into the first slots here. */

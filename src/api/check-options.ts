@@ -322,14 +322,15 @@ const DECODE_RULES: Readonly<Record<keyof DecodeOptions, Rule>> = (() => {
 /** Checks attn.decode()'s options (forward()'s less what the cache sets, plus counts); validated and frozen. */
 export function checkDecodeOptions(opts: unknown): DecodeOptions {
   if (isPlainObject(opts)) {
+    const own: Record<string, unknown> = { ...opts };
     // causal: true says what decode does anyway (so forward()'s options object serves here too).
-    if ('causal' in opts && opts.causal === true) {
-      const { causal: _, ...rest } = opts;
-      opts = rest;
-    }
+    if (own.causal === true) delete own.causal;
     for (const key of SET_BY_DECODE) {
-      if (key in (opts as object)) fail(`decode() sets ${key} itself (from the cache${key === 'causal' ? ': always causal' : ''}); leave it out`);
+      // Present but undefined is not set, as everywhere else ({ queryOffset: shift || undefined }).
+      if (own[key] !== undefined) fail(`decode() sets ${key} itself (from the cache${key === 'causal' ? ': always causal' : ''}); leave it out`);
+      delete own[key];
     }
+    opts = own;
   }
   return checkObject(opts, DECODE_RULES, 'decode() options') as DecodeOptions;
 }

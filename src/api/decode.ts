@@ -57,6 +57,9 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
     if (n > lengths[b]!) throw new AttentionInputError(`decode: counts[${b}] is ${n}, but sequence ${b} holds ${lengths[b]} tokens: append them first`);
   });
   const queryOffset = counts.map((n, b) => lengths[b]! - n);
+  // The device copies of the appends before this call: one that failed wrote nothing (copy-watch.ts).
+  const copied = cache.settled?.();
+  copied?.catch(() => {}); // awaited below, after the calls have taken their place in order
   const { parts, release } = cache.readPlan(queryOffset, nq);
   const wrong = parts.some((p) => p.k.owner !== attn.impl)
     ? 'decode: the cache belongs to another Attention instance (or device); make it with this one'
@@ -89,6 +92,12 @@ export async function decodeOver(attn: Attention, q: AttentionTensor, cache: KVC
     for (const s of settled) if (s.status === 'fulfilled') results.push(s.value);
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason; // (the parts that came back are freed below)
+    try {
+      await copied;
+    } catch (e) {
+      if (!many) [results[0]!.out, results[0]!.lse].forEach((t) => t?.destroy());
+      throw e;
+    }
     if (!many) return results[0]!;
     const merged = await attn.combine(results.map((r) => ({ out: r.out, lse: r.lse! })));
     if (rest.returnLse) return merged;

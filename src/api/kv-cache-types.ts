@@ -87,6 +87,8 @@ export interface KVCacheLike {
   destroy(): void;
   /** @internal How attention reads the cache for query rows starting at these positions (one per sequence). */
   readPlan(queryPositions: readonly number[], rows: number): CacheReadPlan;
+  /** @internal Resolves once the device copies of earlier appends are validated; rejects where one failed (copy-watch.ts). */
+  settled?(): Promise<void>;
 }
 
 /**

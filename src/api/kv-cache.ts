@@ -6,6 +6,7 @@
  * positions (they come after the sequence's last query). Past the capacity the
  * buffers double (one device copy, amortised O(1) per token).
  */
+import { CopyWatch } from './copy-watch.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
 import { checkLive, type Backend } from './backends.js';
@@ -61,6 +62,7 @@ export class KVCache implements KVCacheLike {
   #store: CacheStore | undefined;
   #lengths: number[];
   readonly #reads = new PendingReads();
+  readonly #copies = new CopyWatch();
 
   /** @internal Use attn.kvCache(). */
   constructor(
@@ -117,12 +119,13 @@ export class KVCache implements KVCacheLike {
    */
   append(k: AppendData, v: AppendData, opts: AppendOptions = {}): void {
     const store = this.store;
+    this.#copies.check();
     const { ks, vs, counts } = appendArgs(this.impl, this, k, v, opts);
     const need = Math.max(...counts.map((n, b) => this.#lengths[b]! + n));
     if (need > store.shape.seq) this.grow(Math.max(2 * store.shape.seq, need));
     const place = (b: number, i: number) => [this.#lengths[b]! + i];
-    this.store.write('k', ks, counts, place);
-    this.store.write('v', vs, counts, place);
+    this.#copies.watch(this.store.write('k', ks, counts, place), 'k');
+    this.#copies.watch(this.store.write('v', vs, counts, place), 'v');
     counts.forEach((n, b) => (this.#lengths[b]! += n));
   }
 
@@ -139,6 +142,7 @@ export class KVCache implements KVCacheLike {
   truncate(lengths: number | readonly number[]): void {
     this.live();
     this.#reads.check('truncate');
+    this.#copies.check();
     const want = perSequence(lengths, this.batch, 'truncate: lengths');
     want.forEach((n, b) => {
       if (n > this.#lengths[b]!) throw new AttentionInputError(`truncate: sequence ${b} holds ${this.#lengths[b]} tokens, cannot grow to ${n}`);
@@ -151,6 +155,7 @@ export class KVCache implements KVCacheLike {
     this.live();
     this.#reads.check('reset');
     this.#lengths.fill(0);
+    this.#copies.reset();
   }
 
   /** Frees the memory (once any decode not yet submitted has submitted its work). */
@@ -160,9 +165,15 @@ export class KVCache implements KVCacheLike {
     if (store) this.#reads.whenIdle(() => store.destroy());
   }
 
+  /** @internal */
+  settled(): Promise<void> {
+    return this.#copies.settled();
+  }
+
   /** @internal One part: the whole buffers, key slot j at position j. */
   readPlan(): CacheReadPlan {
     const { k, v } = this.store;
+    this.#copies.check();
     return { parts: [{ k, v, keyOffset: Array<number>(this.batch).fill(0), sinks: true }], release: this.#reads.begin() };
   }
 }

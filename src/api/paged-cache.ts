@@ -20,6 +20,7 @@
  *   const s = cache.fork(0);                       // sequence 2 shares sequence 0's pages
  *   await attn.decode(q1, cache.select([s]));      // q1 [1, Hq, n, D]: sequence 2 alone
  */
+import { CopyWatch } from './copy-watch.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
 import type { Attention } from './attention.js';
@@ -69,6 +70,7 @@ export class PagedKVCache implements KVCacheLike {
   private nextId = 0;
   #destroyed = false;
   readonly #reads = new PendingReads();
+  readonly #copies = new CopyWatch();
 
   /** @internal Use attn.pagedKVCache(). */
   constructor(
@@ -121,6 +123,9 @@ export class PagedKVCache implements KVCacheLike {
   /** How many sequences point at `page`. */
   refCount(page: number): number {
     this.live();
+    if (!Number.isInteger(page) || page < 0 || page >= this.numPages) {
+      throw new AttentionInputError(`refCount: page must be a page id, an integer in [0, ${this.numPages}), got ${String(page)}`);
+    }
     return this.refs[page] ?? 0;
   }
 
@@ -160,6 +165,7 @@ export class PagedKVCache implements KVCacheLike {
   /** Empties every sequence: they stay (same ids, length 0) and every page goes back to the free list. */
   reset(): void {
     this.truncateTo(this.sequences(), 0, 'reset');
+    this.#copies.reset();
   }
 
   /** A view of sequences `ids` in this order (each at most once) with the same interface: for decode, append, truncate of some. */
@@ -168,6 +174,11 @@ export class PagedKVCache implements KVCacheLike {
     ids.forEach((id) => this.seq(id));
     if (new Set(ids).size !== ids.length) throw new AttentionInputError(`select: ids [${ids.join(', ')}] name a sequence twice`);
     return new PagedSelection(this, [...ids]);
+  }
+
+  /** @internal (a selection's too: one watch for the pools) */
+  settled(): Promise<void> {
+    return this.#copies.settled();
   }
 
   /** @internal One part: the page pools, read through the live sequences' page tables. */
@@ -182,6 +193,7 @@ export class PagedKVCache implements KVCacheLike {
 
   /** @internal The read plan of sequences `ids` (batch entry b: sequence ids[b]). */
   planFor(ids: readonly number[]): CacheReadPlan {
+    this.#copies.check();
     const table = ids.map((id) => [...this.seq(id).pages]);
     const lengths = ids.map((id) => this.seq(id).length);
     const keyOffset = Array<number>(ids.length).fill(0);
@@ -195,6 +207,7 @@ export class PagedKVCache implements KVCacheLike {
    */
   appendTo(ids: readonly number[], k: AppendData, v: AppendData, opts: AppendOptions = {}): void {
     const seqs = ids.map((id) => this.seq(id));
+    this.#copies.check();
     const sizes = { batch: ids.length, heads: this.heads, headDim: this.headDim, dtype: this.dtype };
     const { ks, vs, counts } = appendArgs(this.attn.impl, sizes, k, v, opts);
     const ps = this.pageSize;
@@ -226,8 +239,8 @@ export class PagedKVCache implements KVCacheLike {
       const pos = seqs[b]!.length + i;
       return { page: seqs[b]!.pages[Math.floor(pos / ps)]!, at: pos % ps };
     };
-    this.pools.write('k', ks, counts, place);
-    this.pools.write('v', vs, counts, place);
+    this.#copies.watch(this.pools.write('k', ks, counts, place), 'k');
+    this.#copies.watch(this.pools.write('v', vs, counts, place), 'v');
     seqs.forEach((s, b) => (s.length += counts[b]!));
   }
 
@@ -235,6 +248,7 @@ export class PagedKVCache implements KVCacheLike {
   truncateTo(ids: readonly number[], lengths: number | readonly number[], what = 'truncate'): void {
     const seqs = ids.map((id) => this.seq(id));
     this.#reads.check(what); // freed pages could be reused by a later append
+    if (what !== 'reset') this.#copies.check();
     const want = perSequence(lengths, ids.length, 'truncate: lengths');
     want.forEach((n, b) => {
       if (n > seqs[b]!.length) throw new AttentionInputError(`truncate: sequence ${ids[b]} holds ${seqs[b]!.length} tokens, cannot grow to ${n}`);

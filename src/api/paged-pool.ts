@@ -9,6 +9,7 @@
  * On WebGPU the writes are queue operations (writeBuffer, copyBufferToBuffer), ordered
  * with every later attention call on the same queue, and need no readback.
  */
+import { AttentionLimitError } from '../tensor/errors.js';
 import { bytesOf, type DType } from '../tensor/half.js';
 import type { Shape4 } from '../tensor/shape.js';
 import type { Attention } from './attention.js';
@@ -42,8 +43,20 @@ export class PagePools {
       };
       [this.k, this.v] = [pool('K'), pool('V')];
     } else {
-      const zeros = () => attn.tensor(new Float32Array(numPages * heads * pageSize * headDim), dims, { dtype });
-      [this.k, this.v] = [zeros(), zeros()];
+      const count = numPages * heads * pageSize * headDim;
+      const zeros = (name: string) => {
+        let data: Float32Array;
+        try {
+          data = new Float32Array(count);
+        } catch (e) {
+          if (!(e instanceof RangeError)) throw e;
+          throw new AttentionLimitError(
+            `paged cache ${name} pool needs ${count} f32 values (${count * 4} bytes), more than this JavaScript engine allocates in one array`,
+          );
+        }
+        return attn.tensor(data, dims, { dtype });
+      };
+      [this.k, this.v] = [zeros('K'), zeros('V')];
     }
   }
 
@@ -52,13 +65,13 @@ export class PagePools {
    * into the pool `which`, token i at row `at` of page `page` as `place(b, i)` says: one run per
    * head and page when the source's rows are contiguous.
    */
-  write(which: 'k' | 'v', src: AppendSource, counts: readonly number[], place: (b: number, i: number) => { page: number; at: number }): void {
+  write(which: 'k' | 'v', src: AppendSource, counts: readonly number[], place: (b: number, i: number) => { page: number; at: number }) {
     const { seq: ps, headDim: D } = this.shape;
     const row = (b: number, i: number) => {
       const { page, at } = place(b, i);
       return [(page * this.heads * ps + at) * D];
     };
-    writeRunsInto(this.attn.impl, this[which], src, rowRuns(src, counts, this.heads, D, ps * D, row));
+    return writeRunsInto(this.attn.impl, this[which], src, rowRuns(src, counts, this.heads, D, ps * D, row));
   }
 
   /** Copies page `from` of both pools to page `to` (copy-on-write of a shared partial page). */

@@ -60,4 +60,9 @@ export class PagedSelection implements KVCacheLike {
   readPlan(): CacheReadPlan {
     return this.cache.planFor(this.ids);
   }
+
+  /** @internal */
+  settled(): Promise<void> {
+    return this.cache.settled();
+  }
 }

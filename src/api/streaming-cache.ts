@@ -15,6 +15,7 @@
  * land at positions older than every kept token and are outside each row's window;
  * slots after it land past the rows and are hidden by causal masking.
  */
+import { CopyWatch } from './copy-watch.js';
 import { slidingWindow } from '../mods/builtins.js';
 import type { Modifier } from '../mods/modifier.js';
 import { AttentionInputError } from '../tensor/errors.js';
@@ -46,6 +47,7 @@ export class StreamingKVCache implements KVCacheLike {
   #ringStore: CacheStore | undefined;
   #lengths: number[];
   readonly #reads = new PendingReads();
+  readonly #copies = new CopyWatch();
   /** Per sequence, the oldest position ≥ sinks from which every token up to its length is in the ring. */
   #oldest: number[];
   /** The ring part's mask: for keys past the sinks, streamingSinks is the causal window. */
@@ -96,6 +98,7 @@ export class StreamingKVCache implements KVCacheLike {
   append(k: AppendData, v: AppendData, opts: AppendOptions = {}): void {
     const [sinkStore, ringStore] = this.stores();
     this.#reads.check('append (a streaming cache evicts in place)');
+    this.#copies.check();
     const { ks, vs, counts } = appendArgs(this.impl, this, k, v, opts);
     const { sinks: S, ring: R } = this;
     const end = counts.map((n, b) => this.#lengths[b]! + n);
@@ -113,8 +116,8 @@ export class StreamingKVCache implements KVCacheLike {
       ['k', ks],
       ['v', vs],
     ] as const) {
-      sinkStore.write(which, src, counts, toSinks);
-      ringStore.write(which, src, counts, toRing);
+      this.#copies.watch(sinkStore.write(which, src, counts, toSinks), which);
+      this.#copies.watch(ringStore.write(which, src, counts, toRing), which);
     }
     this.#lengths = end;
     this.#oldest = this.#oldest.map((o, b) => Math.max(o, end[b]! - R));
@@ -127,6 +130,7 @@ export class StreamingKVCache implements KVCacheLike {
   truncate(lengths: number | readonly number[]): void {
     this.stores();
     this.#reads.check('truncate');
+    this.#copies.check();
     const want = perSequence(lengths, this.batch, 'truncate: lengths');
     want.forEach((n, b) => {
       if (n > this.#lengths[b]!) throw new AttentionInputError(`truncate: sequence ${b} holds ${this.#lengths[b]} tokens, cannot grow to ${n}`);
@@ -140,6 +144,7 @@ export class StreamingKVCache implements KVCacheLike {
     this.#reads.check('reset');
     this.#lengths.fill(0);
     this.#oldest.fill(this.sinks);
+    this.#copies.reset();
   }
 
   /** Frees the memory (once any decode not yet submitted has submitted its work). */
@@ -149,12 +154,18 @@ export class StreamingKVCache implements KVCacheLike {
     this.#reads.whenIdle(() => stores.forEach((st) => st?.destroy()));
   }
 
+  /** @internal */
+  settled(): Promise<void> {
+    return this.#copies.settled();
+  }
+
   /**
    * @internal The sinks (with the learned sinks, if any), then the ring when some sequence has
    * tokens past the sinks. Throws if a row's window reaches a token that is no longer kept.
    */
   readPlan(queryPositions: readonly number[]): CacheReadPlan {
     const [sinkStore, ringStore] = this.stores();
+    this.#copies.check();
     const { sinks: S, ring: R } = this;
     queryPositions.forEach((p, b) => {
       const need = Math.max(S, p - this.window + 1);

@@ -20,13 +20,19 @@ export function writeRuns(runner: WebGpuRunner, dst: GPUBuffer, data: ArrayBuffe
   for (const r of runs) runner.device.queue.writeBuffer(dst, r.dst, data.buffer, data.byteOffset + r.src, r.bytes);
 }
 
-/** Copies runs of `src` into `dst` on the device, in one submit. */
-export function copyRuns(runner: WebGpuRunner, src: GPUBuffer, dst: GPUBuffer, runs: readonly ByteRun[], label: string): void {
+/**
+ * Copies runs of `src` into `dst` on the device, in one submit; resolves to the device's
+ * validation message where the copy failed (a caller's `src` destroyed, or of another
+ * device), undefined where it ran.
+ */
+export function copyRuns(runner: WebGpuRunner, src: GPUBuffer, dst: GPUBuffer, runs: readonly ByteRun[], label: string): Promise<string | undefined> {
   runner.life.checkAlive();
-  if (runs.length === 0) return;
+  if (runs.length === 0) return Promise.resolve(undefined);
+  runner.device.pushErrorScope('validation');
   const enc = runner.device.createCommandEncoder({ label });
   for (const r of runs) enc.copyBufferToBuffer(src, r.src, dst, r.dst, r.bytes);
   runner.device.queue.submit([enc.finish()]);
+  return runner.device.popErrorScope().then((e) => e?.message);
 }
 
 /** Runs `fn` (e.g. freeing a buffer) once the work submitted so far, which may still read the buffer, has finished. */

@@ -102,6 +102,10 @@ export function toHalf(data: ArrayLike<number>): Uint16Array {
 
 /** f16 bit patterns → their values as f32 (exact: every f16 is an f32). */
 export function fromHalf(bits: Uint16Array): Float32Array {
+  if (!(bits instanceof Uint16Array)) {
+    const what = bits === null ? 'null' : typeof bits === 'object' ? (bits as object).constructor?.name : typeof bits;
+    throw new AttentionInputError(`fromHalf takes f16 bit patterns as a Uint16Array, got ${what}`);
+  }
   const table = halfValues();
   const out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
