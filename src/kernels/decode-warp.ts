@@ -9,11 +9,13 @@
  *
  *   S:  lane group g (4 lanes) takes keys g and g + 8 of the chunk, each lane a
  *       quarter of the row (neighbouring lanes neighbouring bytes); dots with Q (workgroup
- *       memory, in the log2 frame), summed by two XOR shuffles;
- *   P:  P = exp2(S − max) against the running max, which moves (by three XOR shuffles, the
- *       sums rescaled) only when a chunk's scores rise 8 above it: one vote a chunk otherwise;
+ *       memory, in the log2 frame), summed over the 4 lanes by halving, so that each lane
+ *       keeps half the rows of one of the two keys (decode-warp-softmax.ts);
+ *   P:  P = exp2(S − max) of the scores a lane keeps, against the running max, which moves
+ *       (the sums rescaled) only when a chunk's scores rise 8 above it: one vote a chunk otherwise;
  *   PV: lane c loads column c of the chunk's V rows (one coalesced row per load) and takes
- *       each key's P by shuffle, added by fma straight into the running sums.
+ *       each key's P by shuffle from the lane that keeps it, added by fma straight into the
+ *       running sums.
  *
  * f16 K and V are read 16 bytes a lane (wideK, wideV): a lane's quarter of a K row in 4 loads,
  * and V two rows a load, lanes 0–15 summing the chunk's even keys and 16–31 its odd ones over 8
@@ -29,6 +31,7 @@
 import type { DecodeConfig } from './decode-config.js';
 import { decodeBindings, FINITE4 } from './decode.js';
 import { decodeGen, queryRows, type DecodeGen } from './decode-phases.js';
+import { KEPT_LETS, keptScores, keyLane, probabilities, pSource, rowTotal, scores } from './decode-warp-softmax.js';
 import { FORWARD_PARAMS } from './forward-config.js';
 import { pagedLets, pagedScope } from './paged.js';
 import { paramStruct } from './params.js';
@@ -101,12 +104,6 @@ ${declareBindings(bindings)}
 ${io.helpers}
 ${IS_NAN}
 ${FINITE4}
-// The max over the subgroup of a value its lane groups of 4 already agree on: 3 shuffles, not 5.
-fn groupsMax(x: f32) -> f32 {
-  var y = max(x, subgroupShuffleXor(x, 4u));
-  y = max(y, subgroupShuffleXor(y, 8u));
-  return max(y, subgroupShuffleXor(y, 16u));
-}
 ${paged ? pagedScope(cfg.pageSize!) : ''}
 
 var<workgroup> qs: array<vec4<f32>, ${R * WARP}>;
@@ -127,11 +124,11 @@ ${queryRows(g, `W * ${WARP}u`)}
   let sg = t / ${WARP}u;
   let lane = t % ${WARP}u;
   let lane4 = lane % 4u;
-  let g = lane / 4u;${cfg.wideV ? WIDE_V_LETS : ''}
+  let g = lane / 4u;${KEPT_LETS}${cfg.wideV ? WIDE_V_LETS : ''}
   let lo = (wg.x * W + sg) * params.rangeKeys;
   var hi = min(lo + params.rangeKeys, ${paged ? 'kLen' : 'params.seqK'});
 ${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  var m = array<f32, ${R}>(${each(R, () => 'MASKED', ', ')}); // each row's running max, the same in every lane
-  var ls = array<f32, ${R}>(); // its running sum over this lane group's keys
+  var ls = array<f32, ${keptScores(R)}>(); // the running sums of this lane's rows over its keys
 ${
   cfg.wideV
     ? `  var accA = array<vec4<f32>, ${R}>(); // its running P·V, columns 2c and 2c + 1 (c = lane % 16) of the even keys (lanes 0–15) or the odd ones
@@ -142,7 +139,8 @@ ${walk(g, cfg, R, false)}
   // A key whose P is 0 must add nothing even where its V is inf or NaN (0 · inf is NaN):
   // where any running sum came out non-finite, the range is walked again with that guard.
   if (subgroupAny(${each(R, (r) => A.map((a) => `!finite4(${a}[${r}])`).join(' || '), ' || ')})) {
-${each(R, (r) => `    m[${r}] = MASKED; ls[${r}] = 0.0; ${A.map((a) => `${a}[${r}] = vec4<f32>(0.0);`).join(' ')}`)}
+${each(R, (r) => `    m[${r}] = MASKED; ${A.map((a) => `${a}[${r}] = vec4<f32>(0.0);`).join(' ')}`)}
+    ls = array<f32, ${keptScores(R)}>();
 ${walk(g, cfg, R, true)}
   }
 
@@ -181,15 +179,11 @@ ${each(n, (c) => `      kr[${u * n + c}] = k[kb + lane4 + ${4 * c}u];`)}
 )}`;
 }
 
-/** Scores s[u · R + r] of the lane group's keys, summed over its 4 lanes; masked keys MASKED, and each row's max over the subgroup. */
-function scores(g: DecodeGen, R: number, wide: boolean): string {
-  const { each, cfg } = g;
-  const masked = (u: number, r: number) => {
-    const past = `g + ${8 * u}u >= n`;
-    return cfg.causal && r % cfg.seqQ < cfg.seqQ - 1 ? `${past} || i32(base + g + ${8 * u}u) > ${g.causalRow(r)}` : past;
-  };
+/** The partial dots s[u · R + r] of the lane group's keys (slot u: key g + 8u) over this lane's quarter of each row. */
+function dots(g: DecodeGen, R: number, wide: boolean): string {
+  const { each } = g;
   // A wide load holds 8 columns: Q's vec4 columns 2w and 2w + 1 of its 16-byte unit w.
-  const dots = wide
+  const unit = wide
     ? (c: number) => `    {
 ${each(SLOTS, (u) => `      let ka${u} = unpackHalf4(kr[${u * 4 + c}].xy); let kb${u} = unpackHalf4(kr[${u * 4 + c}].zw);`)}
 ${each(R, (r) => `      { let qa = qs[${r * WARP}u + 2u * lane4 + ${8 * c}u]; let qb = qs[${r * WARP}u + 2u * lane4 + ${8 * c + 1}u];${each(SLOTS, (u) => ` s[${u * R + r}] += dot(qa, ka${u}) + dot(qb, kb${u});`, '')} }`)}
@@ -198,43 +192,7 @@ ${each(R, (r) => `      { let qa = qs[${r * WARP}u + 2u * lane4 + ${8 * c}u]; le
 ${each(SLOTS, (u) => `      let kv${u} = ${g.io.load(`kr[${u * 8 + c}]`)};`)}
 ${each(R, (r) => `      { let qv = qs[${r * WARP}u + lane4 + ${4 * c}u];${each(SLOTS, (u) => ` s[${u * R + r}] += dot(qv, kv${u});`, '')} }`)}
     }`;
-  return `    var s = array<f32, ${SLOTS * R}>();
-${each(wide ? 4 : 8, dots)}
-    var mx = array<f32, ${R}>(${each(R, () => 'MASKED', ', ')});
-${each(SLOTS, (u) =>
-  each(
-    R,
-    (r) => `    { var x = s[${u * R + r}]; x += subgroupShuffleXor(x, 1u); x += subgroupShuffleXor(x, 2u);
-      s[${u * R + r}] = select(x, MASKED, ${masked(u, r)}); mx[${r}] = max(mx[${r}], s[${u * R + r}]); }`,
-  ),
-)}`;
-}
-
-/**
- * The chunk's P in place of its scores, P = exp2(S − max), masked keys 0 and NaN scores NaN.
- * Where any row's chunk max passed the running max by LAZY_RESCALE, the max moves first (to the
- * subgroup's, by groupsMax) and the running sums are rescaled to it (a factor that underflowed to
- * 0 drops them whole, inf or not).
- */
-function probabilities(g: DecodeGen, R: number, accs: string[]): string {
-  const { each } = g;
-  return `    if (subgroupAny(${each(R, (r) => `mx[${r}] > m[${r}] + LAZY`, ' || ')})) {
-${each(
-  R,
-  (r) => `      let max${r} = max(m[${r}], groupsMax(mx[${r}]));
-      let alpha${r} = exp2(m[${r}] - max${r});
-      m[${r}] = max${r};
-      ls[${r}] *= alpha${r};
-${accs.map((a) => `      ${a}[${r}] = select(vec4<f32>(0.0), ${a}[${r}] * alpha${r}, alpha${r} != 0.0);`).join('\n')}`,
-)}
-    }
-${each(
-  R,
-  (
-    r,
-  ) => `${each(SLOTS, (u) => `    s[${u * R + r}] = select(select(0.0, exp2(s[${u * R + r}] - m[${r}]), s[${u * R + r}] > MASKED), params.nan, isNan(s[${u * R + r}]));`)}
-    ls[${r}] += ${each(SLOTS, (u) => `s[${u * R + r}]`, ' + ')};`,
-)}`;
+  return each(wide ? 4 : 8, unit);
 }
 
 /** The running P·V arrays of a config: one vec4 column a lane, or two (wideV). */
@@ -247,7 +205,7 @@ function walk(g: DecodeGen, cfg: WarpConfig, R: number, guarded: boolean): strin
   return `  for (var base = lo; base < hi; base += ${CHUNK}u) {
     let n = min(hi - base, ${CHUNK}u);
 ${keyLoads(g, cfg.wideK === true)}
-${scores(g, R, cfg.wideK === true)}
+${scores(g, R, dots(g, R, cfg.wideK === true))}
 ${probabilities(g, R, sums(cfg))}
 ${cfg.wideV ? wideValues(g, R, guarded) : values(g, R, guarded)}
   }`;
@@ -270,7 +228,10 @@ ${each(
   CHUNK,
   (j) => `    if (${j}u < n) {
       let vv = ${io.load(`vr[${j}]`)};
-${each(R, (r) => `      { let p = subgroupShuffle(s[${Math.floor(j / 8) * R + r}], ${(j % 8) * 4}u); ${add(r)} }`)}
+${each(R, (r) => {
+  const src = pSource(R, { lane: keyLane(j) }, r);
+  return `      { let p = subgroupShuffle(sc[${src.index}], ${src.lane}); ${add(r)} }`;
+})}
     }`,
 )}`;
 }
@@ -290,7 +251,10 @@ ${each(
   CHUNK / 2,
   (j) => `    if (${2 * j}u < n) {
       let va = unpackHalf4(vr[${j}].xy); let vb = unpackHalf4(vr[${j}].zw);
-${each(R, (r) => `      { let p = subgroupShuffle(s[${Math.floor((2 * j) / 8) * R + r}], ${((2 * j) % 8) * 4}u + 4u * odd); ${add('accA', r, 'va')} ${add('accB', r, 'vb')} }`)}
+${each(R, (r) => {
+  const src = pSource(R, { lane: `${keyLane(2 * j)} + 4u * odd` }, r);
+  return `      { let p = subgroupShuffle(sc[${src.index}], ${src.lane}); ${add('accA', r, 'va')} ${add('accB', r, 'vb')} }`;
+})}
     }`,
 )}`;
 }
@@ -306,7 +270,7 @@ function merge(g: DecodeGen, R: number, wide: boolean): string {
   return `  // Each lane group's sums were over its own keys: the subgroup's are their total${wide ? ', and each half of the subgroup summed its own keys' : ''}.
 ${each(
   R,
-  (r) => `  { let total = subgroupAdd(select(0.0, ls[${r}], lane4 == 0u)); if (lane == 0u) { mm[sg * R + ${r}u] = m[${r}]; ml[sg * R + ${r}u] = total; } }
+  (r) => `  { let total = ${rowTotal(R, r)}; if (lane == 0u) { mm[sg * R + ${r}u] = m[${r}]; ml[sg * R + ${r}u] = total; } }
 ${keep(r)}`,
 )}
   workgroupBarrier();
