@@ -162,6 +162,11 @@ describe('subgroup decode kernel (decode-warp.ts): planned where subgroups have 
         warpDecodeKernel({ ...base, half: true, pack: 8, pageSize: 16, causal: true, seqQ: 1, wideK: true, wideV: true }),
         warpDecodeKernel({ ...base, half: true, seqQ: 2, pack: 2, causal: true, positionsAt: 0, wideK: true }),
         warpDecodeKernel({ ...base, half: true, wideV: true }),
+        // Odd row counts (28 query heads over 4 K/V heads, 24 over 8, 3 rows of 1 head): halved as one more, a padding row.
+        warpDecodeKernel({ ...base, pack: 7 }),
+        warpDecodeKernel({ ...base, half: true, pack: 3, wideK: true, wideV: true }),
+        warpDecodeKernel({ ...base, half: true, pack: 1, seqQ: 3, causal: true, positionsAt: 0, wideK: true, wideV: true }),
+        warpDecodeKernel({ ...base, pack: 5, causal: true, pageSize: 16 }),
       ];
       for (const spec of specs) {
         const info = await device.createShaderModule({ label: spec.label, code: spec.wgsl }).getCompilationInfo();

@@ -244,6 +244,16 @@ describe("GPU tensors on the caller's device", () => {
       }
     }
     other.destroy();
+    // A decode answers for the appends before it: a bad one made while it is pending is the next decode's to report.
+    const cache = caches.contiguous();
+    cache.append(kd, vd);
+    const pending = attn.decode(q, cache);
+    const doomed = callerBuffer(kd.byteLength, kd);
+    doomed.destroy();
+    cache.append(attn.tensor(doomed, dims), vd);
+    expect(maxErr(await (await pending).out.read(), want).err).toBeLessThan(1e-6);
+    expect((await errorOf(() => attn.decode(q, cache))).message).toMatch(/wrote nothing: copying k into it failed on the GPU \(its GPUBuffer was destroyed/);
+    cache.destroy();
   });
 
   it('results must not go where an input or another output lies: the same tensor, or overlapping ranges of one buffer', async () => {

@@ -9,7 +9,8 @@
 import { AttentionInputError } from '../tensor/errors.js';
 
 export class CopyWatch {
-  #pending = new Set<Promise<void>>();
+  /** Each watched copy's validation: its failure, or undefined where it ran (or a reset dropped it). */
+  #pending = new Set<Promise<string | undefined>>();
   #failure: string | undefined;
   /** Bumped by reset(): a copy that fails after it belongs to tokens already dropped. */
   #epoch = 0;
@@ -18,29 +19,30 @@ export class CopyWatch {
   watch(check: Promise<string | undefined> | undefined, name: string): void {
     if (!check) return;
     const epoch = this.#epoch;
-    const done: Promise<void> = check.then(
-      (why) => {
-        if (why && epoch === this.#epoch) this.#failure ??= `copying ${name} into it failed on the GPU (${reasonOf(why)})`;
-      },
-      () => {}, // a lost device: the device's own error says so on the next call
-    );
+    const done = check.then((why) => {
+      if (!why || epoch !== this.#epoch) return undefined;
+      const failure = `copying ${name} into it failed on the GPU (${reasonOf(why)})`;
+      this.#failure ??= failure;
+      return failure;
+    });
     this.#pending.add(done);
     void done.then(() => this.#pending.delete(done));
   }
 
   /** Throws where a watched copy is known to have failed. */
   check(): void {
-    if (this.#failure) {
-      throw new AttentionInputError(
-        `an append into this KV cache wrote nothing: ${this.#failure}; its contents are incomplete, so reset() it (or make a new cache) before using it again`,
-      );
-    }
+    if (this.#failure) throw failed(this.#failure);
   }
 
-  /** Waits for the copies watched so far; throws as check(). */
+  /**
+   * Waits for the copies watched so far (taken now, before any await: an append made after a
+   * decode cannot fail it) and throws where one of them, or one before, failed.
+   */
   async settled(): Promise<void> {
-    await Promise.all(this.#pending);
-    this.check();
+    const known = this.#failure;
+    const failures = await Promise.all([...this.#pending]);
+    const failure = known ?? failures.find((f) => f !== undefined);
+    if (failure) throw failed(failure);
   }
 
   /** Forgets failures: the cache was emptied. */
@@ -48,6 +50,12 @@ export class CopyWatch {
     this.#failure = undefined;
     this.#epoch++;
   }
+}
+
+function failed(failure: string): AttentionInputError {
+  return new AttentionInputError(
+    `an append into this KV cache wrote nothing: ${failure}; its contents are incomplete, so reset() it (or make a new cache) before using it again`,
+  );
 }
 
 /** A validation message as the reason a caller's buffer could not be copied. */

@@ -7,29 +7,36 @@
  * lane4 % 2 keeps half the rows (one shuffle per kept row). So a lane ends with E = R / 2
  * scores (R = 1: one, its pair summed plainly), rows `rowsHi · R/2 + i` of its own key: 6
  * shuffles a chunk at R = 4 where summing every score in every lane took 16, and E exp2s
- * where it took 2 · R. P·V takes each key's P from the lane that holds it (pSource).
+ * where it took 2 · R. P·V takes each key's P from the lane that holds it (pSource). An odd
+ * R > 1 is halved as R + 1 rows (keptRows), the last one a row of zeros whose scores are
+ * masked: it keeps the max MASKED and its P 0, and nothing reads its sums.
  */
 import type { DecodeGen } from './decode-phases.js';
 import { positionNames } from './wgsl-common.js';
 
-/** Scores (and then P) a lane keeps per chunk: its key's rows rowsHi · R/2 + i. */
+/** Rows the halving runs over: R, or R + 1 for an odd R > 1 (the last a padding row). */
+export function keptRows(R: number): number {
+  return R === 1 ? 1 : R + (R % 2);
+}
+
+/** Scores (and then P) a lane keeps per chunk: its key's rows rowsHi · H + i (H = keptRows / 2). */
 export function keptScores(R: number): number {
-  return Math.max(1, R / 2);
+  return Math.max(1, keptRows(R) / 2);
 }
 
 /** Row of a lane's i-th kept score (WGSL u32). */
 function rowOf(R: number, i: number): string {
-  return R === 1 ? '0u' : `rowsHi * ${R / 2}u + ${i}u`;
+  return R === 1 ? '0u' : `rowsHi * ${keptScores(R)}u + ${i}u`;
 }
 
 /** Row `r`'s running max in a lane keeping its i-th score there (for the lane's own rows). */
 function mOf(R: number, i: number): string {
-  return R === 1 ? 'm[0]' : `select(m[${i}], m[${R / 2 + i}], rowsHi == 1u)`;
+  return R === 1 ? 'm[0]' : `select(m[${i}], m[${keptScores(R) + i}], rowsHi == 1u)`;
 }
 
 /** The lane holding key `key` (0 … 15 of the chunk, a WGSL u32 expression of constants and `odd`) row r's P, and which of its kept values. */
 export function pSource(R: number, key: { lane: string }, r: number): { lane: string; index: number } {
-  const H = Math.max(1, R / 2);
+  const H = keptScores(R);
   const half = R === 1 ? 0 : Math.floor(r / H);
   return { lane: half ? `${key.lane} + ${half}u` : key.lane, index: r % H };
 }
@@ -51,21 +58,24 @@ export const KEPT_LETS = `
 export function scores(g: DecodeGen, R: number, dots: string): string {
   const { each, cfg } = g;
   const E = keptScores(R);
+  const P = keptRows(R);
   const causal = positionNames(cfg.positionsAt).causal;
   const masked = (i: number) => {
-    const past = 'g + 8u * mine >= n';
-    // Rows short of a query group's last see fewer keys (the last one's limit is hi).
+    // Past the chunk's keys, the padding row, and (causal) rows short of a query group's last
+    // (the last one's limit is hi).
+    const past = `g + 8u * mine >= n${P > R ? ` || ${rowOf(R, i)} >= ${R}u` : ''}`;
     return cfg.causal && cfg.seqQ > 1 ? `${past} || i32(base + g + 8u * mine) > i32((${rowOf(R, i)}) % ${cfg.seqQ}u) + ${causal}` : past;
   };
-  const H = R / 2;
+  const H = E;
+  const sAt = (u: number, r: number) => (r < R ? `s[${u * R + r}]` : '0.0');
   const byRows =
     R === 1
       ? `    sc[0] = t[0] + subgroupShuffleXor(t[0], 1u);`
       : each(H, (i) => `    sc[${i}] = select(t[${i}], t[${H + i}], rowsHi == 1u) + subgroupShuffleXor(select(t[${H + i}], t[${i}], rowsHi == 1u), 1u);`);
   return `    var s = array<f32, ${2 * R}>();
 ${dots}
-    var t = array<f32, ${R}>(); // slot \`mine\`'s sums over 2 lanes
-${each(R, (r) => `    t[${r}] = select(s[${r}], s[${R + r}], mine == 1u) + subgroupShuffleXor(select(s[${R + r}], s[${r}], mine == 1u), 2u);`)}
+    var t = array<f32, ${P}>(); // slot \`mine\`'s sums over 2 lanes
+${each(P, (r) => `    t[${r}] = select(${sAt(0, r)}, ${sAt(1, r)}, mine == 1u) + subgroupShuffleXor(select(${sAt(1, r)}, ${sAt(0, r)}, mine == 1u), 2u);`)}
     var sc = array<f32, ${E}>(); // over 4 lanes, the rows this lane keeps
 ${byRows}
 ${each(E, (i) => `    sc[${i}] = select(sc[${i}], MASKED, ${masked(i)});`)}`;
@@ -81,7 +91,7 @@ ${each(E, (i) => `    sc[${i}] = select(sc[${i}], MASKED, ${masked(i)});`)}`;
 export function probabilities(g: DecodeGen, R: number, accs: string[]): string {
   const { each } = g;
   const E = keptScores(R);
-  const H = R / 2;
+  const H = E;
   const meet = (i: number) => `      var x${i} = sc[${i}];${[2, 4, 8, 16].map((s) => ` x${i} = max(x${i}, subgroupShuffleXor(x${i}, ${s}u));`).join('')}`;
   const rowMax = (r: number) => {
     if (R === 1) return 'x0';
@@ -91,11 +101,11 @@ export function probabilities(g: DecodeGen, R: number, accs: string[]): string {
   return `    if (subgroupAny(${each(E, (i) => `sc[${i}] > ${mOf(R, i)} + LAZY`, ' || ')})) {
 ${each(E, meet)}
 ${each(
-  R,
+  keptRows(R),
   (r) => `      let max${r} = max(m[${r}], ${rowMax(r)});
       let alpha${r} = exp2(m[${r}] - max${r});
       m[${r}] = max${r};
-${accs.map((a) => `      ${a}[${r}] = select(vec4<f32>(0.0), ${a}[${r}] * alpha${r}, alpha${r} != 0.0);`).join('\n')}`,
+${r < R ? accs.map((a) => `      ${a}[${r}] = select(vec4<f32>(0.0), ${a}[${r}] * alpha${r}, alpha${r} != 0.0);`).join('\n') : '      // (the padding row has no sums)'}`,
 )}
 ${each(E, (i) => `      ls[${i}] *= ${R === 1 ? 'alpha0' : `select(alpha${i}, alpha${H + i}, rowsHi == 1u)`};`)}
     }
@@ -108,7 +118,7 @@ ${each(
 
 /** Row r's sum over the subgroup's keys: the lanes keeping it add their `ls` (R = 1: both halves keep the same). */
 export function rowTotal(R: number, r: number): string {
-  const H = Math.max(1, R / 2);
+  const H = keptScores(R);
   const hi = R === 1 ? 0 : Math.floor(r / H);
   return `subgroupAdd(select(0.0, ls[${r % H}], rowsHi == ${hi}u))`;
 }

@@ -31,7 +31,7 @@
 import type { DecodeConfig } from './decode-config.js';
 import { decodeBindings, FINITE4 } from './decode.js';
 import { decodeGen, queryRows, type DecodeGen } from './decode-phases.js';
-import { KEPT_LETS, keptScores, keyLane, probabilities, pSource, rowTotal, scores } from './decode-warp-softmax.js';
+import { KEPT_LETS, keptRows, keptScores, keyLane, probabilities, pSource, rowTotal, scores } from './decode-warp-softmax.js';
 import { FORWARD_PARAMS } from './forward-config.js';
 import { pagedLets, pagedScope } from './paged.js';
 import { paramStruct } from './params.js';
@@ -127,7 +127,7 @@ ${queryRows(g, `W * ${WARP}u`)}
   let g = lane / 4u;${KEPT_LETS}${cfg.wideV ? WIDE_V_LETS : ''}
   let lo = (wg.x * W + sg) * params.rangeKeys;
   var hi = min(lo + params.rangeKeys, ${paged ? 'kLen' : 'params.seqK'});
-${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  var m = array<f32, ${R}>(${each(R, () => 'MASKED', ', ')}); // each row's running max, the same in every lane
+${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  var m = array<f32, ${keptRows(R)}>(${each(keptRows(R), () => 'MASKED', ', ')}); // each row's running max, the same in every lane
   var ls = array<f32, ${keptScores(R)}>(); // the running sums of this lane's rows over its keys
 ${
   cfg.wideV
@@ -139,7 +139,8 @@ ${walk(g, cfg, R, false)}
   // A key whose P is 0 must add nothing even where its V is inf or NaN (0 · inf is NaN):
   // where any running sum came out non-finite, the range is walked again with that guard.
   if (subgroupAny(${each(R, (r) => A.map((a) => `!finite4(${a}[${r}])`).join(' || '), ' || ')})) {
-${each(R, (r) => `    m[${r}] = MASKED; ${A.map((a) => `${a}[${r}] = vec4<f32>(0.0);`).join(' ')}`)}
+${each(R, (r) => `    ${A.map((a) => `${a}[${r}] = vec4<f32>(0.0);`).join(' ')}`)}
+    m = array<f32, ${keptRows(R)}>(${each(keptRows(R), () => 'MASKED', ', ')});
     ls = array<f32, ${keptScores(R)}>();
 ${walk(g, cfg, R, true)}
   }

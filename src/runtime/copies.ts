@@ -29,10 +29,19 @@ export function copyRuns(runner: WebGpuRunner, src: GPUBuffer, dst: GPUBuffer, r
   runner.life.checkAlive();
   if (runs.length === 0) return Promise.resolve(undefined);
   runner.device.pushErrorScope('validation');
-  const enc = runner.device.createCommandEncoder({ label });
-  for (const r of runs) enc.copyBufferToBuffer(src, r.src, dst, r.dst, r.bytes);
-  runner.device.queue.submit([enc.finish()]);
-  return runner.device.popErrorScope().then((e) => e?.message);
+  try {
+    const enc = runner.device.createCommandEncoder({ label });
+    for (const r of runs) enc.copyBufferToBuffer(src, r.src, dst, r.dst, r.bytes);
+    runner.device.queue.submit([enc.finish()]);
+  } catch (e) {
+    runner.device.popErrorScope().catch(() => {}); // no scope left behind to swallow later errors
+    throw e;
+  }
+  // (A lost device rejects the pop: its own error says so on the next call.)
+  return runner.device.popErrorScope().then(
+    (e) => e?.message,
+    () => undefined,
+  );
 }
 
 /** Runs `fn` (e.g. freeing a buffer) once the work submitted so far, which may still read the buffer, has finished. */

@@ -102,7 +102,8 @@ export function toHalf(data: ArrayLike<number>): Uint16Array {
 
 /** f16 bit patterns → their values as f32 (exact: every f16 is an f32). */
 export function fromHalf(bits: Uint16Array): Float32Array {
-  if (!(bits instanceof Uint16Array)) {
+  // (By tag, not instanceof: a Uint16Array of another realm, an iframe's or a vm context's, is one.)
+  if (Object.prototype.toString.call(bits) !== '[object Uint16Array]') {
     const what = bits === null ? 'null' : typeof bits === 'object' ? (bits as object).constructor?.name : typeof bits;
     throw new AttentionInputError(`fromHalf takes f16 bit patterns as a Uint16Array, got ${what}`);
   }
