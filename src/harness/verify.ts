@@ -122,6 +122,17 @@ export function verifyCases(): VerifyCase[] {
   ];
   for (const [name, change] of decodeShapes) f16(name, change);
   for (const [name, change] of decodeShapes) f16(`${name},kernel=subgroups`, { ...change, decodeKernel: 'subgroups' });
+  // Its other row counts (group × Nq): 1, 2, and odd ones, halved with a padding row (f32 and f16).
+  const rowCounts: [string, Partial<VerifyCase>][] = [
+    ['decode,seqK=1000,headDim=128,kernel=subgroups', { headsQ: 2, headsKv: 2, seqQ: 1, seqK: 1000, headDim: 128 }],
+    ['decode,gqa=2,seqK=1000,headDim=128,kernel=subgroups', { headsQ: 4, headsKv: 2, seqQ: 1, seqK: 1000, headDim: 128 }],
+    ['decode,gqa=7,seqK=2000,headDim=128,kernel=subgroups', { headsQ: 7, headsKv: 1, seqQ: 1, seqK: 2000, headDim: 128 }],
+    ['decode,causal,seqQ=3,seqK=900,headDim=128,kernel=subgroups', { headsQ: 2, headsKv: 2, causal: true, seqQ: 3, seqK: 900, headDim: 128 }],
+  ];
+  for (const [name, change] of rowCounts) f16(name, { ...change, decodeKernel: 'subgroups' });
+  cases.push(
+    vary('decode,gqa=3,seqK=1000,headDim=128,kernel=subgroups', { headsQ: 6, headsKv: 2, seqQ: 1, seqK: 1000, headDim: 128, decodeKernel: 'subgroups' }),
+  );
   // A V of +inf behind the causal mask: its rescue pass (the subgroup kernel walks a range again
   // where its sums came out non-finite) as well as the barrier kernel's guard.
   const infV = { ...gqa4, causal: true, seqQ: 2, seqK: 1500, infInV: true };
