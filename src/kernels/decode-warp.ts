@@ -43,7 +43,8 @@ export const WARP = 32;
 /**
  * Keys each lane group of the S phase takes per chunk (8 groups of 4 lanes). 2 (16-key chunks)
  * ran 2–3% faster than 4 on the H200 and 1 ran 25% slower (docs/PERF.md): fewer registers
- * against more softmax steps per key.
+ * against more softmax steps per key. The score halving (decode-warp-softmax.ts) takes 2 for granted:
+ * each lane pair of a group keeps one slot.
  */
 const SLOTS = 2;
 /** Keys of a chunk. */
