@@ -13,7 +13,9 @@
  *  3. a consumer's Vite app: examples/vite-app built by Vite with no configuration
  *     file;
  *  4. examples/deno.ts under Deno (npm `deno`, a dev dependency): an f16 forward on
- *     Deno's own WebGPU (wgpu) where it finds an adapter, else the CPU, and on the CPU.
+ *     Deno's own WebGPU (wgpu) where it finds an adapter, else the CPU, and on the CPU;
+ *     and test/fixtures/deno-cpu-threads.mjs: CPU worker threads under Deno, from a
+ *     function with nothing else holding the process (it once ended mid-call, exit 0).
  * The consumers sit in a scratch directory whose node_modules/webgpu-attention links
  * to this repository, so they resolve the package by name as an installed one would
  * (the packed tarball itself is checked by check:package). Both bundles must contain
@@ -117,6 +119,18 @@ try {
       return r.stdout.trim().split('\n').join(' | ');
     });
   }
+  await check('CPU worker threads under Deno, nothing else holding the process', () => {
+    const deno = join(root, 'node_modules', '.bin', 'deno');
+    const r = spawnSync(deno, ['run', '--allow-read', '--allow-env', join(root, 'test', 'fixtures', 'deno-cpu-threads.mjs')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+    if (r.status !== 0 || !/^done: /m.test(r.stdout ?? '')) throw new Error(`deno exited ${r.status} without 'done':\n${output}`);
+    if (!/^default threads: 1$/m.test(r.stdout)) throw new Error(`the default under Deno is not inline:\n${output}`);
+    return r.stdout.trim().split('\n').join(' | ');
+  });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

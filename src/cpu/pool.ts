@@ -51,6 +51,7 @@ export class CpuPool {
         (data) => {
           if (data === READY) {
             ready = true;
+            worker.hold(false); // an idle worker keeps no process alive
             resolve(slot);
             return;
           }

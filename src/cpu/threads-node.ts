@@ -7,7 +7,7 @@
  * stays lazy so the unbundled dist/ keeps loading in a browser too.
  */
 import type { Worker as NodeWorker } from 'node:worker_threads';
-import { isNode } from '../runtime/platform.js';
+import { isDeno, isNode } from '../runtime/platform.js';
 
 /** One started worker, whatever the platform. */
 export interface CpuWorker {
@@ -44,8 +44,9 @@ export async function spawnCpuWorker(): Promise<CpuWorker | undefined> {
   const entry = entryUrl();
   if (!entry) return undefined;
   const { Worker } = (await import('node:worker_threads' as string)) as typeof import('node:worker_threads');
+  // Held until it says it is ready (the pool then lets go): unref'd while the caller awaits its
+  // first message, nothing kept Deno's process alive, which ended mid-call with exit code 0.
   const w: NodeWorker = new Worker(SHIM, { eval: true, workerData: { entry } });
-  w.unref();
   return {
     post: (m, t) => w.postMessage(m, t as ArrayBuffer[]),
     listen(onMessage, onError) {
@@ -62,9 +63,13 @@ export async function spawnCpuWorker(): Promise<CpuWorker | undefined> {
  * Threads by default: the cores Node may use (os.availableParallelism). Outside Node (this file
  * loaded in a page without the "browser" field's swap: an import map, a bundler that stubs
  * node:os as an empty module) the page's cores, though no worker starts there (spawnCpuWorker).
+ * Deno: one (inline). Its node:worker_threads passes shared memory slowly (a 4 MB
+ * SharedArrayBuffer's round trip took ~80 ms, Node's 0.1 ms: 4–8× slower than inline at
+ * [1, 4, 1024, 64]), and its Web Workers keep the process alive; `cpu: { threads }` still asks.
  */
 export async function defaultThreads(): Promise<number> {
   const page = () => (typeof navigator === 'object' && navigator.hardwareConcurrency) || 1;
+  if (isDeno()) return 1;
   if (!isNode()) return page();
   const os = (await import('node:os' as string)) as Partial<typeof import('node:os')>;
   if (typeof os.availableParallelism === 'function') return os.availableParallelism();

@@ -7,3 +7,8 @@
 export function isNode(): boolean {
   return typeof process !== 'undefined' && Boolean(process.versions?.node);
 }
+
+/** Whether this is Deno (which also passes for Node: isNode()). */
+export function isDeno(): boolean {
+  return typeof (globalThis as { Deno?: unknown }).Deno === 'object';
+}
