@@ -235,7 +235,9 @@ describe("GPU tensors on the caller's device", () => {
         expect(e, `${kind}, ${bad}`).toBeInstanceOf(AttentionInputError);
         const why = bad === 'destroyed' ? 'its GPUBuffer was destroyed before the copy ran' : 'its GPUBuffer was made on another GPUDevice';
         expect(e.message, `${kind}, ${bad}`).toContain(`an append into this KV cache wrote nothing: copying k into it failed on the GPU (${why})`);
-        expect(() => cache.append(kd, vd), `${kind}, ${bad}`).toThrow(/reset\(\) it \(or make a new cache\)/);
+        expect(() => cache.append(kd, vd), `${kind}, ${bad}`).toThrow(
+          /reset\(\) the whole cache \(a paged one: its own reset\(\), not a selection.s\) or make a new one/,
+        );
         cache.reset();
         cache.append(kd, vd);
         const { out } = await attn.decode(q, cache);

@@ -54,7 +54,7 @@ export class CopyWatch {
 
 function failed(failure: string): AttentionInputError {
   return new AttentionInputError(
-    `an append into this KV cache wrote nothing: ${failure}; its contents are incomplete, so reset() it (or make a new cache) before using it again`,
+    `an append into this KV cache wrote nothing: ${failure}; its contents are incomplete, so reset() the whole cache (a paged one: its own reset(), not a selection's) or make a new one before using it again`,
   );
 }
 
