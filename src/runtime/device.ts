@@ -97,7 +97,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   if (!gpu) {
     throw new AttentionBackendError(
       inNode
-        ? 'no WebGPU implementation: not a browser with navigator.gpu, and the optional Node package "webgpu" could not be loaded'
+        ? 'no WebGPU implementation: not a browser with navigator.gpu, and the optional Node package "webgpu" (Dawn) could not be loaded: install it (npm install webgpu, or bun add webgpu)'
         : 'no WebGPU implementation: this browser has no navigator.gpu (WebGPU needs a secure context, https or localhost, and a browser that ships it)',
     );
   }
