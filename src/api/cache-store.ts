@@ -143,6 +143,16 @@ export function writeRunsInto(impl: Backend, into: AttentionTensor, src: AppendS
   return copyRuns(runner, s.buffer, dst.buffer, bytes(s.offset), 'webgpu-attention kv-cache append');
 }
 
+/** `count` zeros for a cache on the CPU: AttentionLimitError (naming `label`) where the engine cannot allocate them. */
+export function hostZeros(count: number, label: string): Float32Array {
+  try {
+    return new Float32Array(count);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new AttentionLimitError(`${label} needs ${count} f32 values (${count * 4} bytes), more than this JavaScript engine allocates in one array`);
+  }
+}
+
 /** K and V of one cache: [B, H, slots, D] 'bhnd' on the backend. */
 export class CacheStore {
   readonly k: AttentionTensor;
@@ -169,12 +179,7 @@ export class CacheStore {
       // Zero-filled by WebGPU: slots never written hold zeros, not garbage.
       return { kind: 'gpu', buffer: this.impl.runner.buffers.storage(count * bytesOf(this.dtype), label), offset: 0, owned: true };
     }
-    try {
-      return { kind: 'cpu', data: new Float32Array(count) };
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      throw new AttentionLimitError(`${label} needs ${count} f32 values (${count * 4} bytes), more than this JavaScript engine allocates in one array`);
-    }
+    return { kind: 'cpu', data: hostZeros(count, label) };
   }
 
   /**

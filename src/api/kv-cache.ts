@@ -6,11 +6,11 @@
  * positions (they come after the sequence's last query). Past the capacity the
  * buffers double (one device copy, amortised O(1) per token).
  */
-import { CopyWatch } from './copy-watch.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
 import { checkLive, type Backend } from './backends.js';
 import { checkAppendOptions } from './check-options.js';
+import { CopyWatch } from './copy-watch.js';
 import { PendingReads } from './pending-reads.js';
 import { appendSource, CacheStore } from './cache-store.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';

@@ -20,12 +20,12 @@
  *   const s = cache.fork(0);                       // sequence 2 shares sequence 0's pages
  *   await attn.decode(q1, cache.select([s]));      // q1 [1, Hq, n, D]: sequence 2 alone
  */
-import { CopyWatch } from './copy-watch.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
 import type { Attention } from './attention.js';
 import { checkLive } from './backends.js';
 import { checkPagedKVCacheOptions } from './check-options.js';
+import { CopyWatch } from './copy-watch.js';
 import { appendArgs, perSequence } from './kv-cache.js';
 import type { AppendData, AppendOptions, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';
 import { PagePools } from './paged-pool.js';

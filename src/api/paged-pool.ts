@@ -9,12 +9,11 @@
  * On WebGPU the writes are queue operations (writeBuffer, copyBufferToBuffer), ordered
  * with every later attention call on the same queue, and need no readback.
  */
-import { AttentionLimitError } from '../tensor/errors.js';
 import { bytesOf, type DType } from '../tensor/half.js';
 import type { Shape4 } from '../tensor/shape.js';
 import type { Attention } from './attention.js';
 import { WebGpuBackend } from './backends.js';
-import { rowRuns, writeRunsInto, type AppendSource } from './cache-store.js';
+import { hostZeros, rowRuns, writeRunsInto, type AppendSource } from './cache-store.js';
 import { AttentionTensor } from './tensor.js';
 
 /** K and V pools of one cache, and in-place writes into them. */
@@ -43,19 +42,7 @@ export class PagePools {
       };
       [this.k, this.v] = [pool('K'), pool('V')];
     } else {
-      const count = numPages * heads * pageSize * headDim;
-      const zeros = (name: string) => {
-        let data: Float32Array;
-        try {
-          data = new Float32Array(count);
-        } catch (e) {
-          if (!(e instanceof RangeError)) throw e;
-          throw new AttentionLimitError(
-            `paged cache ${name} pool needs ${count} f32 values (${count * 4} bytes), more than this JavaScript engine allocates in one array`,
-          );
-        }
-        return attn.tensor(data, dims, { dtype });
-      };
+      const zeros = (name: string) => attn.tensor(hostZeros(numPages * heads * pageSize * headDim, `paged cache ${name} pool`), dims, { dtype });
       [this.k, this.v] = [zeros('K'), zeros('V')];
     }
   }

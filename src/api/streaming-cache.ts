@@ -15,13 +15,13 @@
  * land at positions older than every kept token and are outside each row's window;
  * slots after it land past the rows and are hidden by causal masking.
  */
-import { CopyWatch } from './copy-watch.js';
 import { slidingWindow } from '../mods/builtins.js';
 import type { Modifier } from '../mods/modifier.js';
 import { AttentionInputError } from '../tensor/errors.js';
 import type { DType } from '../tensor/half.js';
 import { checkLive, type Backend } from './backends.js';
 import { CacheStore } from './cache-store.js';
+import { CopyWatch } from './copy-watch.js';
 import { appendArgs, perSequence, type CacheSizes } from './kv-cache.js';
 import { PendingReads } from './pending-reads.js';
 import type { AppendData, AppendOptions, CachePart, CacheReadPlan, KVCacheLike } from './kv-cache-types.js';

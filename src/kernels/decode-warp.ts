@@ -91,6 +91,7 @@ export function warpDecodeKernel(cfg: WarpConfig): KernelSpec {
   const wide = (name: string) => (name === 'k' && cfg.wideK) || (name === 'v' && cfg.wideV);
   const bindings = decodeBindings(cfg).map((b) => (wide(b.name) ? { ...b, type: 'array<vec4<u32>>' } : b));
   const A = sums(cfg);
+  const noMax = `array<f32, ${keptRows(R)}>(${each(keptRows(R), () => 'MASKED', ', ')})`;
   const wgsl = /* wgsl */ `enable subgroups;
 diagnostic(off, subgroup_uniformity);
 ${paramStruct('Params', FORWARD_PARAMS)}
@@ -128,7 +129,7 @@ ${queryRows(g, `W * ${WARP}u`)}
   let g = lane / 4u;${KEPT_LETS}${cfg.wideV ? WIDE_V_LETS : ''}
   let lo = (wg.x * W + sg) * params.rangeKeys;
   var hi = min(lo + params.rangeKeys, ${paged ? 'kLen' : 'params.seqK'});
-${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  var m = array<f32, ${keptRows(R)}>(${each(keptRows(R), () => 'MASKED', ', ')}); // each row's running max, the same in every lane
+${cfg.causal ? `  hi = u32(clamp(${g.causalRow(cfg.seqQ - 1)} + 1, i32(lo), i32(max(hi, lo))));\n` : ''}  var m = ${noMax}; // each row's running max, the same in every lane
   var ls = array<f32, ${keptScores(R)}>(); // the running sums of this lane's rows over its keys
 ${
   cfg.wideV
@@ -141,7 +142,7 @@ ${walk(g, cfg, R, false)}
   // where any running sum came out non-finite, the range is walked again with that guard.
   if (subgroupAny(${each(R, (r) => A.map((a) => `!finite4(${a}[${r}])`).join(' || '), ' || ')})) {
 ${each(R, (r) => `    ${A.map((a) => `${a}[${r}] = vec4<f32>(0.0);`).join(' ')}`)}
-    m = array<f32, ${keptRows(R)}>(${each(keptRows(R), () => 'MASKED', ', ')});
+    m = ${noMax};
     ls = array<f32, ${keptScores(R)}>();
 ${walk(g, cfg, R, true)}
   }
